@@ -1,0 +1,23 @@
+package dev.crescent.api;
+
+import dev.crescent.common.ErrorCode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.inject.Singleton;
+
+/** Counts each API operation by interface and outcome: {@code crescent_requests_total{api,op,outcome}}. */
+@Singleton
+public class OpMetrics {
+    private final MeterRegistry registry;
+
+    public OpMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    public void record(String api, String op, ErrorCode outcome) {
+        Counter.builder("crescent.requests")
+                .description("API operations by interface, operation and outcome")
+                .tag("api", api).tag("op", op).tag("outcome", outcome.name())
+                .register(registry).increment();
+    }
+}

@@ -1,0 +1,36 @@
+package dev.crescent.config;
+
+import jakarta.inject.Singleton;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.UUID;
+
+/** Who this process is: its node name (config or host name) and a client id unique to this run. */
+@Singleton
+public class NodeIdentity {
+    private final String nodeName;
+    private final String clientId;
+
+    public NodeIdentity(CrescentConfig config) {
+        this.nodeName = config.nodeName().orElseGet(NodeIdentity::hostName);
+        this.clientId = nodeName + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    public String nodeName() {
+        return nodeName;
+    }
+
+    /** Identifies this process to the master; a restart is a new client, so its old puts are not its own. */
+    public String clientId() {
+        return clientId;
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "localhost";
+        }
+    }
+}

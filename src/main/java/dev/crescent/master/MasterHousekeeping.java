@@ -1,0 +1,50 @@
+package dev.crescent.master;
+
+import dev.crescent.config.CrescentConfig;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import org.jboss.logging.Logger;
+
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/** Runs {@link Master#sweep} once a second in roles that run the master. */
+@Singleton
+public class MasterHousekeeping {
+    private static final Logger LOG = Logger.getLogger(MasterHousekeeping.class);
+
+    private final CrescentConfig config;
+    private final Master master;
+    private ScheduledExecutorService timer;
+
+    public MasterHousekeeping(CrescentConfig config, Master master) {
+        this.config = config;
+        this.master = master;
+    }
+
+    void start(@Observes StartupEvent event) {
+        if (!config.role().runsMaster()) {
+            return;
+        }
+        timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-sweep").daemon()
+                .factory());
+        timer.scheduleWithFixedDelay(this::sweepQuietly, 1, 1, TimeUnit.SECONDS);
+    }
+
+    private void sweepQuietly() {
+        try {
+            master.sweep();
+        } catch (RuntimeException e) {
+            LOG.error("master housekeeping failed", e);
+        }
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (timer != null) {
+            timer.shutdownNow();
+        }
+    }
+}

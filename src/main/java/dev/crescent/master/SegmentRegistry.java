@@ -1,0 +1,74 @@
+package dev.crescent.master;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** The segments mounted at this master, by name. */
+public final class SegmentRegistry {
+    private final ConcurrentHashMap<String, MountedSegment> byName = new ConcurrentHashMap<>();
+    private final int alignment;
+
+    public SegmentRegistry(int alignment) {
+        this.alignment = alignment;
+    }
+
+    /**
+     * Mounting is idempotent: the same owner mounting the same segment again is a no-op. A different owner, or a
+     * different size or endpoint under the same name, is refused so two nodes can never share a name.
+     */
+    public MountedSegment mount(String ownerClientId, String name, long capacity, String endpoint) {
+        if (name == null || name.isBlank()) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "segment name must not be empty");
+        }
+        if (capacity < alignment) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS,
+                    "segment capacity " + capacity + " is below the allocation unit " + alignment);
+        }
+        MountedSegment segment = byName.computeIfAbsent(name,
+                n -> new MountedSegment(n, ownerClientId, endpoint, capacity, alignment));
+        boolean same = Objects.equals(segment.ownerClientId(), ownerClientId)
+                && segment.capacity() == (capacity / alignment) * alignment
+                && Objects.equals(segment.endpoint(), endpoint);
+        if (!same) {
+            throw new StoreException(ErrorCode.SEGMENT_ALREADY_EXISTS,
+                    "segment '" + name + "' is already mounted by " + segment.ownerClientId());
+        }
+        return segment;
+    }
+
+    public MountedSegment unmount(String ownerClientId, String name) {
+        MountedSegment segment = byName.get(name);
+        if (segment == null) {
+            throw new StoreException(ErrorCode.SEGMENT_NOT_FOUND, "segment '" + name + "' is not mounted");
+        }
+        if (!Objects.equals(segment.ownerClientId(), ownerClientId)) {
+            throw new StoreException(ErrorCode.ILLEGAL_CLIENT,
+                    "segment '" + name + "' belongs to " + segment.ownerClientId());
+        }
+        byName.remove(name, segment);
+        segment.markUnmounted();
+        return segment;
+    }
+
+    /** A stable snapshot for placement: segments mounted right now. */
+    public List<MountedSegment> mounted() {
+        return List.copyOf(byName.values());
+    }
+
+    public Collection<MountedSegment> view() {
+        return byName.values();
+    }
+
+    public long capacityBytes() {
+        return byName.values().stream().mapToLong(MountedSegment::capacity).sum();
+    }
+
+    public long usedBytes() {
+        return byName.values().stream().mapToLong(s -> s.allocator().usedBytes()).sum();
+    }
+}

@@ -1,0 +1,43 @@
+package dev.crescent.transfer.local;
+
+import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.TransferOp;
+import dev.crescent.transfer.TransferRequest;
+import dev.crescent.transfer.Transport;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CompletableFuture;
+
+/** Target segment registered in this JVM: one bounds-checked memory copy on the caller's thread. */
+public final class LocalTransport implements Transport {
+    private final RegisteredMemory memory;
+
+    public LocalTransport(RegisteredMemory memory) {
+        this.memory = memory;
+    }
+
+    @Override
+    public String name() {
+        return "local";
+    }
+
+    @Override
+    public boolean canReach(TransferRequest request) {
+        return memory.contains(request.remoteSegment());
+    }
+
+    @Override
+    public CompletableFuture<Void> submit(TransferRequest request) {
+        try {
+            MemorySegment remote = memory.slice(request.remoteSegment(), request.remoteOffset(), request.length());
+            if (request.op() == TransferOp.WRITE) {
+                MemorySegment.copy(request.local(), 0, remote, 0, request.length());
+            } else {
+                MemorySegment.copy(remote, 0, request.local(), 0, request.length());
+            }
+            return CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package dev.crescent.worker;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The off-heap memory a worker contributes to the pool. When a shared-memory directory exists the memory is a
+ * file there mapped into this process, so a client on the same host can map the very same pages; pages are
+ * only touched when written, so a large segment costs nothing at start-up. Otherwise it is plain process memory.
+ */
+public final class WorkerSegment implements AutoCloseable {
+    private final String name;
+    private final Arena arena;
+    private final MemorySegment memory;
+    private final Path backingFile;
+
+    private WorkerSegment(String name, Arena arena, MemorySegment memory, Path backingFile) {
+        this.name = name;
+        this.arena = arena;
+        this.memory = memory;
+        this.backingFile = backingFile;
+    }
+
+    /**
+     * @param shmDir directory for the backing file; when it does not exist, the segment is anonymous memory
+     */
+    public static WorkerSegment create(String name, long bytes, Path shmDir) {
+        if (bytes <= 0) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "segment size must be positive: " + bytes);
+        }
+        Arena arena = Arena.ofShared();
+        if (shmDir == null || !Files.isDirectory(shmDir)) {
+            return new WorkerSegment(name, arena, arena.allocate(bytes, 4096), null);
+        }
+        Path file = shmDir.resolve("crescent-" + name.replaceAll("[^A-Za-z0-9._-]", "_"));
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.setLength(0);
+            raf.setLength(bytes);
+            MemorySegment mapped = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+            return new WorkerSegment(name, arena, mapped, file);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            deleteQuietly(file);
+            throw new StoreException(ErrorCode.INTERNAL_ERROR,
+                    "cannot map a " + bytes + "-byte segment at " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public MemorySegment memory() {
+        return memory;
+    }
+
+    public long size() {
+        return memory.byteSize();
+    }
+
+    /** The shared-memory file behind the segment, or null when it is process-private memory. */
+    public Path backingFile() {
+        return backingFile;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+        if (backingFile != null) {
+            deleteQuietly(backingFile);
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // A leftover file in /dev/shm is truncated and reused by the next start with the same name.
+        }
+    }
+}
