@@ -5,7 +5,6 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 
 /** Every {@code crescent.*} key. Each default works on one box, so no config file is needed. */
@@ -26,8 +25,6 @@ public interface CrescentConfig {
     MasterConfig master();
 
     WorkerConfig worker();
-
-    MetadataConfig metadata();
 
     interface MasterConfig {
         /** How long Exist/GetReplicaList protect an object from eviction and plain Remove. */
@@ -73,14 +70,5 @@ public interface CrescentConfig {
         /** How often a worker tells the master it is alive. */
         @WithDefault("1s")
         Duration heartbeatInterval();
-    }
-
-    interface MetadataConfig {
-        EtcdConfig etcd();
-
-        interface EtcdConfig {
-            /** etcd endpoints; when unset the embedded in-process store is used. */
-            Optional<List<String>> endpoints();
-        }
     }
 }

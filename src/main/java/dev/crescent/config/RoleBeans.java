@@ -7,6 +7,9 @@ import dev.crescent.client.StoreClient;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterSettings;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.meta.MetadataKeys;
+import dev.crescent.meta.MetadataStore;
+import dev.crescent.meta.embedded.EmbeddedMetadataStore;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.local.LocalTransport;
@@ -43,6 +46,22 @@ public class RoleBeans {
 
     void closeMasterClient(@Disposes MasterClient client) {
         client.close();
+    }
+
+    @Produces
+    @Singleton
+    MetadataStore metadataStore() {
+        return new EmbeddedMetadataStore(InstantSource.system());
+    }
+
+    void closeMetadataStore(@Disposes MetadataStore store) {
+        store.close();
+    }
+
+    @Produces
+    @Singleton
+    MetadataKeys metadataKeys(CrescentConfig config) {
+        return new MetadataKeys(config.cluster());
     }
 
     @Produces

@@ -4,7 +4,11 @@ import dev.crescent.client.MasterClient;
 import dev.crescent.common.StoreException;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.NodeIdentity;
+import dev.crescent.meta.MetadataKeys;
+import dev.crescent.meta.MetadataStore;
 import dev.crescent.transfer.TransferEngine;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
@@ -12,31 +16,43 @@ import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A worker's life: allocate the segment, make it reachable through the transfer engine, mount it at the master
- * (retrying until the master answers), and on shutdown unmount it before the memory goes away.
+ * A worker's life: allocate the segment, make it reachable through the transfer engine, publish its descriptor
+ * (lease-bound) in the metadata store, mount it at the master (retrying until the master answers), and on
+ * shutdown unmount it before the memory goes away.
  */
 @Singleton
 public class WorkerNode {
     private static final Logger LOG = Logger.getLogger(WorkerNode.class);
+    /** A dead worker's descriptor disappears this long after its last heartbeat. */
+    private static final Duration DESCRIPTOR_TTL = Duration.ofSeconds(10);
 
     private final CrescentConfig config;
     private final NodeIdentity identity;
     private final MasterClient master;
     private final TransferEngine engine;
-    private ScheduledExecutorService mounter;
+    private final MetadataStore metadata;
+    private final MetadataKeys keys;
+    private final ObjectMapper json;
+    private ScheduledExecutorService ticker;
+    private long descriptorLease;
     private volatile WorkerSegment segment;
     private volatile boolean mounted;
 
-    public WorkerNode(CrescentConfig config, NodeIdentity identity, MasterClient master, TransferEngine engine) {
+    public WorkerNode(CrescentConfig config, NodeIdentity identity, MasterClient master, TransferEngine engine,
+                      MetadataStore metadata, MetadataKeys keys, ObjectMapper json) {
         this.config = config;
         this.identity = identity;
         this.master = master;
         this.engine = engine;
+        this.metadata = metadata;
+        this.keys = keys;
+        this.json = json;
     }
 
     void start(@Observes StartupEvent event) {
@@ -47,16 +63,41 @@ public class WorkerNode {
         String name = worker.segmentName().orElse(identity.nodeName());
         segment = WorkerSegment.create(name, worker.segmentSize().asLongValue(), Path.of(worker.shmDir()));
         engine.registerLocal(name, segment.memory(), "cpu:0");
-        mounter = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-mount").daemon()
+        ticker = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-worker").daemon()
                 .factory());
-        mounter.scheduleWithFixedDelay(this::mountUntilDone, 0, worker.heartbeatInterval().toMillis(),
-                TimeUnit.MILLISECONDS);
+        ticker.scheduleWithFixedDelay(this::tick, 0, worker.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private void mountUntilDone() {
-        if (mounted) {
-            return;
+    /** Each heartbeat: keep the published descriptor alive, and mount until the master has the segment. */
+    private void tick() {
+        publishDescriptor();
+        if (!mounted) {
+            mount();
         }
+    }
+
+    private void publishDescriptor() {
+        try {
+            if (descriptorLease != 0) {
+                metadata.keepAlive(descriptorLease);
+                return;
+            }
+        } catch (StoreException expired) {
+            LOG.warnf("descriptor lease of segment %s expired; publishing again", segment.name());
+        }
+        try {
+            descriptorLease = metadata.grantLease(DESCRIPTOR_TTL);
+            SegmentDescriptor descriptor = new SegmentDescriptor(segment.name(), segment.size(), "",
+                    segment.backingFile() == null ? "" : segment.backingFile().toString(), "cpu:0",
+                    identity.clientId());
+            metadata.put(keys.segment(segment.name()), json.writeValueAsBytes(descriptor), descriptorLease);
+        } catch (StoreException | JsonProcessingException e) {
+            descriptorLease = 0;
+            LOG.warnf("publishing segment %s failed: %s", segment.name(), e.getMessage());
+        }
+    }
+
+    private void mount() {
         try {
             master.mountSegment(identity.clientId(), segment.name(), segment.size(), "");
             mounted = true;
@@ -70,7 +111,7 @@ public class WorkerNode {
         if (segment == null) {
             return;
         }
-        mounter.shutdownNow();
+        ticker.shutdownNow();
         if (mounted) {
             try {
                 master.unmountSegment(identity.clientId(), segment.name());
@@ -78,6 +119,9 @@ public class WorkerNode {
                 LOG.warnf("unmounting segment %s failed: %s", segment.name(), e.getMessage());
             }
             mounted = false;
+        }
+        if (descriptorLease != 0) {
+            metadata.revokeLease(descriptorLease);
         }
         engine.unregisterLocal(segment.name());
         segment.close();

@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 /**
  * The off-heap memory a worker contributes to the pool. When a shared-memory directory exists the memory is a
@@ -17,6 +18,7 @@ import java.nio.file.Path;
  * only touched when written, so a large segment costs nothing at start-up. Otherwise it is plain process memory.
  */
 public final class WorkerSegment implements AutoCloseable {
+    private static final String FILE_PREFIX = "crescent-";
     private final String name;
     private final Arena arena;
     private final MemorySegment memory;
@@ -40,9 +42,17 @@ public final class WorkerSegment implements AutoCloseable {
         if (shmDir == null || !Files.isDirectory(shmDir)) {
             return new WorkerSegment(name, arena, arena.allocate(bytes, 4096), null);
         }
-        Path file = shmDir.resolve("crescent-" + name.replaceAll("[^A-Za-z0-9._-]", "_"));
+        removeOrphans(shmDir);
+        // One file per process: two processes on a host never share (and truncate) each other's memory.
+        Path file = shmDir.resolve(FILE_PREFIX + name.replaceAll("[^A-Za-z0-9._-]", "_") + "." + ProcessHandle.current().pid());
+        try {
+            Files.deleteIfExists(file);
+            Files.createFile(file);
+        } catch (IOException e) {
+            arena.close();
+            throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot create segment file " + file + ": " + e, e);
+        }
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-            raf.setLength(0);
             raf.setLength(bytes);
             MemorySegment mapped = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
             return new WorkerSegment(name, arena, mapped, file);
@@ -79,11 +89,27 @@ public final class WorkerSegment implements AutoCloseable {
         }
     }
 
+    /** Deletes segment files of processes that died without closing them (kill -9), so /dev/shm does not fill. */
+    private static void removeOrphans(Path shmDir) {
+        try (Stream<Path> files = Files.list(shmDir)) {
+            files.filter(f -> f.getFileName().toString().startsWith(FILE_PREFIX)).forEach(f -> {
+                String fileName = f.getFileName().toString();
+                String pid = fileName.substring(fileName.lastIndexOf('.') + 1);
+                if (pid.chars().allMatch(Character::isDigit) && !pid.isEmpty()
+                        && ProcessHandle.of(Long.parseLong(pid)).isEmpty()) {
+                    deleteQuietly(f);
+                }
+            });
+        } catch (IOException | RuntimeException ignored) {
+            // Best effort: an unreadable directory only means orphans stay.
+        }
+    }
+
     private static void deleteQuietly(Path file) {
         try {
             Files.deleteIfExists(file);
         } catch (IOException ignored) {
-            // A leftover file in /dev/shm is truncated and reused by the next start with the same name.
+            // Left behind; removeOrphans deletes it once this process is gone.
         }
     }
 }

@@ -1,0 +1,26 @@
+package dev.crescent.meta;
+
+/** The key layout under {@code /crescent/<cluster>/} (DESIGN.md section 4). */
+public final class MetadataKeys {
+    private final String root;
+
+    public MetadataKeys(String cluster) {
+        this.root = "/crescent/" + cluster + "/";
+    }
+
+    public String segments() {
+        return root + "segments/";
+    }
+
+    public String segment(String name) {
+        return segments() + name;
+    }
+
+    public String workers() {
+        return root + "workers/";
+    }
+
+    public String worker(String id) {
+        return workers() + id;
+    }
+}

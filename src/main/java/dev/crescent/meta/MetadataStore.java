@@ -1,0 +1,45 @@
+package dev.crescent.meta;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Where cluster metadata lives: segment descriptors, worker records, master election, op-log. Implemented over
+ * etcd for clusters and in-process for a single box. Keys are plain strings; failures are StoreExceptions with
+ * METADATA_ERROR.
+ */
+public interface MetadataStore extends AutoCloseable {
+
+    Optional<KeyValue> get(String key);
+
+    /** Every entry whose key starts with {@code prefix}, in key order. */
+    List<KeyValue> getPrefix(String prefix);
+
+    /** @param leaseId 0, or a live lease the key disappears with; @return the new revision */
+    long put(String key, byte[] value, long leaseId);
+
+    /** @return whether the key existed */
+    boolean delete(String key);
+
+    /**
+     * Writes only if the key's mod revision is still {@code expectedModRevision} (0: only if the key is absent).
+     *
+     * @return whether the write happened
+     */
+    boolean compareAndSwap(String key, long expectedModRevision, byte[] value, long leaseId);
+
+    long grantLease(Duration ttl);
+
+    /** Renews a lease; throws METADATA_ERROR when it has already expired (its keys are gone). */
+    void keepAlive(long leaseId);
+
+    void revokeLease(long leaseId);
+
+    /** Calls {@code listener} for every later change under {@code prefix}, in order, until the handle is closed. */
+    AutoCloseable watchPrefix(String prefix, Consumer<WatchEvent> listener);
+
+    @Override
+    void close();
+}
