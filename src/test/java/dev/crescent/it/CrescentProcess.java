@@ -1,0 +1,119 @@
+package dev.crescent.it;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The packaged Crescent jar running as a separate JVM on a free port, for tests that need real processes.
+ * The port is read from the "Listening on" log line, so nothing is hard-coded.
+ */
+public final class CrescentProcess implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("Listening on: http://[^:]+:(\\d+)");
+
+    private final Process process;
+    private final StringBuffer log = new StringBuffer();
+    private final CompletableFuture<Integer> port = new CompletableFuture<>();
+    private final String name;
+    private final Thread logPump;
+
+    private CrescentProcess(String name, Process process) {
+        this.name = name;
+        this.process = process;
+        this.logPump = Thread.ofPlatform().daemon().name("log-" + name).start(this::pumpLog);
+    }
+
+    /** Starts the jar with {@code -D} properties (name=value) and waits until it listens. */
+    public static CrescentProcess start(String name, String... properties) throws IOException {
+        Path appDir = Path.of(System.getProperty("crescent.app.dir", "target/quarkus-app"));
+        Path jar = appDir.resolve("quarkus-run.jar");
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " missing: run `./mvnw verify` (packages before integration tests)");
+        }
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xmx512m");
+        command.add("-Dquarkus.http.port=0");
+        command.add("-Dcrescent.node-name=" + name);
+        for (String property : properties) {
+            command.add("-D" + property);
+        }
+        command.add("-jar");
+        command.add(jar.toString());
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        CrescentProcess started = new CrescentProcess(name, process);
+        try {
+            started.port.get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            started.close();
+            throw new IllegalStateException(name + " did not start listening:\n" + started.log, e);
+        }
+        return started;
+    }
+
+    public int port() {
+        return port.join();
+    }
+
+    public String baseUrl() {
+        return "http://localhost:" + port();
+    }
+
+    public String log() {
+        return log.toString();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Sends SIGTERM and waits; @return the exit code, or -1 if the process had to be killed. */
+    public int terminate(long timeoutSeconds) throws InterruptedException {
+        // Process.destroy() would also close our end of the child's output, losing its shutdown log.
+        process.toHandle().destroy();
+        boolean exited = process.waitFor(timeoutSeconds, TimeUnit.SECONDS);
+        if (!exited) {
+            process.destroyForcibly().waitFor();
+        }
+        logPump.join(TimeUnit.SECONDS.toMillis(5));
+        return exited ? process.exitValue() : -1;
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroyForcibly();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void pumpLog() {
+        try (BufferedReader reader = new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                log.append(line).append('\n');
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) {
+                    port.complete(Integer.parseInt(m.group(1)));
+                }
+            }
+        } catch (IOException ignored) {
+            // The process ended.
+        }
+        port.completeExceptionally(new IllegalStateException(name + " exited"));
+    }
+}

@@ -1,0 +1,99 @@
+package dev.crescent.it;
+
+import io.restassured.RestAssured;
+import org.junit.jupiter.api.Test;
+
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The packaged jar as users run it: real JVMs, real sockets, real signals. */
+class PackagedJarIT {
+
+    @Test
+    void standaloneJarStoresAndServesObjectsOverHttp() throws Exception {
+        try (CrescentProcess node = CrescentProcess.start("it-standalone")) {
+            RestAssured.baseURI = node.baseUrl();
+            byte[] value = new byte[2 << 20];
+            new Random(1).nextBytes(value);
+            given().contentType("application/octet-stream").body(value).put("/v1/objects/it/key").then().statusCode(201);
+            assertArrayEquals(value, given().get("/v1/objects/it/key").then().statusCode(200).extract().asByteArray());
+            given().get("/v1/objects/it/missing").then().statusCode(404).body("code", equalTo(-704));
+            given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+            assertEquals(0, node.terminate(10), "SIGTERM exits 0 within 10 s");
+        }
+    }
+
+    @Test
+    void sigtermLetsAnInFlightRequestFinishThenExitsZero() throws Exception {
+        try (CrescentProcess node = CrescentProcess.start("it-drain")) {
+            byte[] value = new byte[1 << 20];
+            new Random(2).nextBytes(value);
+            HttpURLConnection put = (HttpURLConnection) URI.create(node.baseUrl() + "/v1/objects/in-flight")
+                    .toURL().openConnection();
+            put.setRequestMethod("PUT");
+            put.setDoOutput(true);
+            put.setFixedLengthStreamingMode(value.length);
+            put.setRequestProperty("Content-Type", "application/octet-stream");
+            OutputStream body = put.getOutputStream();
+            body.write(value, 0, value.length / 2);
+            body.flush();
+            // Let the server take the request in (headers parsed, body streaming) before the signal.
+            TimeUnit.MILLISECONDS.sleep(500);
+            CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return node.terminate(10);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            TimeUnit.MILLISECONDS.sleep(500);
+            body.write(value, value.length / 2, value.length - value.length / 2);
+            body.close();
+            assertEquals(201, put.getResponseCode(), "the request that was in flight at SIGTERM completed");
+            assertEquals(0, exit.get(15, TimeUnit.SECONDS));
+            assertTrue(node.log().contains("SIGTERM received"), node.log());
+        }
+    }
+
+    @Test
+    void workerProcessMountsItsSegmentAtAMasterProcessAndUnmountsOnStop() throws Exception {
+        try (CrescentProcess master = CrescentProcess.start("it-master", "quarkus.profile=master")) {
+            try (CrescentProcess worker = CrescentProcess.start("it-worker", "quarkus.profile=worker",
+                    "crescent.worker.master-address=localhost:" + master.port(),
+                    "crescent.worker.segment-size=32M")) {
+                awaitReady(worker.baseUrl());
+                given().baseUri(master.baseUrl()).get("/q/metrics").then()
+                        .body(containsString("crescent_master_segments 1.0"))
+                        .body(containsString("crescent_master_capacity_bytes 3.3554432E7"));
+                given().baseUri(worker.baseUrl()).get("/q/health/ready").then()
+                        .body("checks.find { it.name == 'crescent' }.data.role", equalTo("worker"));
+                assertEquals(0, worker.terminate(10));
+            }
+            given().baseUri(master.baseUrl()).get("/q/metrics").then()
+                    .body(containsString("crescent_master_segments 0.0"));
+            assertEquals(0, master.terminate(10));
+        }
+    }
+
+    private static void awaitReady(String baseUrl) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (given().baseUri(baseUrl).get("/q/health/ready").statusCode() == 200) {
+                return;
+            }
+            TimeUnit.MILLISECONDS.sleep(200);
+        }
+        throw new AssertionError(baseUrl + " never became ready");
+    }
+}
