@@ -26,6 +26,8 @@ public interface CrescentConfig {
 
     WorkerConfig worker();
 
+    TransferConfig transfer();
+
     interface MasterConfig {
         /** How long Exist/GetReplicaList protect an object from eviction and plain Remove. */
         @WithDefault("10s")
@@ -70,5 +72,80 @@ public interface CrescentConfig {
         /** How often a worker tells the master it is alive. */
         @WithDefault("1s")
         Duration heartbeatInterval();
+    }
+
+    interface TransferConfig {
+        TcpConfig tcp();
+
+        ShmConfig shm();
+
+        ReporterConfig reporter();
+
+        interface TcpConfig {
+            /** Serve and use the TCP transport. */
+            @WithDefault("true")
+            boolean enabled();
+
+            /** Address the worker's transfer server listens on. */
+            @WithDefault("0.0.0.0")
+            String bindHost();
+
+            /** Port of the transfer server; 0 picks a free one (it is published with the segment). */
+            @WithDefault("0")
+            int port();
+
+            /** Host other nodes use to reach this one; defaults to this host's address. */
+            Optional<String> advertiseHost();
+
+            /** Parallel connections to one peer. */
+            @WithDefault("4")
+            int connectionsPerPeer();
+
+            /** Requests are cut into slices of at most this size and pipelined. */
+            @WithDefault("1M")
+            MemorySize sliceSize();
+
+            /** A slice not answered within this fails as TIMEOUT. */
+            @WithDefault("10s")
+            Duration timeout();
+
+            /** Tries per slice; retries use another connection. */
+            @WithDefault("3")
+            int maxAttempts();
+
+            /** Connection failures within blacklist-window that blacklist a peer... */
+            @WithDefault("5")
+            int blacklistFailures();
+
+            @WithDefault("10s")
+            Duration blacklistWindow();
+
+            /** ...for this long; then it is tried again. */
+            @WithDefault("5s")
+            Duration blacklistCooldown();
+
+            /** The server drops connections that do not shake hands within this. */
+            @WithDefault("5s")
+            Duration handshakeTimeout();
+
+            /** The server drops connections that stall inside one frame for this long. */
+            @WithDefault("30s")
+            Duration frameTimeout();
+        }
+
+        interface ShmConfig {
+            /** Map same-host workers' shared-memory segments directly. */
+            @WithDefault("true")
+            boolean enabled();
+        }
+
+        interface ReporterConfig {
+            /** Log throughput and a latency histogram periodically. */
+            @WithDefault("false")
+            boolean enabled();
+
+            @WithDefault("5s")
+            Duration interval();
+        }
     }
 }

@@ -10,7 +10,16 @@ import dev.crescent.master.placement.RandomPlacement;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.embedded.EmbeddedMetadataStore;
+import dev.crescent.api.TransferMetrics;
+import dev.crescent.transfer.CompositeObserver;
 import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.ThroughputReporter;
+import dev.crescent.transfer.TransferObserver;
+import dev.crescent.transfer.Transport;
+import dev.crescent.transfer.shm.ShmTransport;
+import dev.crescent.transfer.tcp.TcpSettings;
+import dev.crescent.transfer.tcp.TcpTransport;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.local.LocalTransport;
 import jakarta.enterprise.inject.Disposes;
@@ -19,6 +28,7 @@ import jakarta.inject.Singleton;
 
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -64,11 +74,29 @@ public class RoleBeans {
         return new MetadataKeys(config.cluster());
     }
 
+    /** Transports in order of preference: same JVM, same host (shared memory), then the network. */
     @Produces
     @Singleton
-    TransferEngine transferEngine() {
+    TransferEngine transferEngine(CrescentConfig config, NodeIdentity identity, MeterRegistry registry) {
+        CrescentConfig.TransferConfig transfer = config.transfer();
         RegisteredMemory memory = new RegisteredMemory();
-        return new TransferEngine(memory, List.of(new LocalTransport(memory)));
+        List<Transport> transports = new ArrayList<>();
+        transports.add(new LocalTransport(memory));
+        if (transfer.shm().enabled()) {
+            transports.add(new ShmTransport());
+        }
+        if (transfer.tcp().enabled()) {
+            CrescentConfig.TransferConfig.TcpConfig tcp = transfer.tcp();
+            transports.add(new TcpTransport(identity.clientId(), new TcpSettings(tcp.connectionsPerPeer(),
+                    (int) tcp.sliceSize().asLongValue(), tcp.timeout(), tcp.maxAttempts(), tcp.blacklistFailures(),
+                    tcp.blacklistWindow(), tcp.blacklistCooldown())));
+        }
+        TransferObserver observer = new TransferMetrics(registry);
+        if (transfer.reporter().enabled()) {
+            observer = new CompositeObserver(observer,
+                    new ThroughputReporter(transfer.reporter().interval().toMillis()));
+        }
+        return new TransferEngine(memory, transports, observer);
     }
 
     void closeTransferEngine(@Disposes TransferEngine engine) {

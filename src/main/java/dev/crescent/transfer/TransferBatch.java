@@ -1,5 +1,8 @@
 package dev.crescent.transfer;
 
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -54,6 +57,19 @@ public final class TransferBatch {
             }
         }
         return true;
+    }
+
+    /**
+     * Ends the caller's use of the batch: after it returns, the buffers of its requests may be reused. Refused
+     * while any request is still waiting or pending, because a transport may still be reading or writing them.
+     */
+    public void free() {
+        for (int i = 0; i < requests.size(); i++) {
+            if (!statuses.get(i).isFinal()) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS,
+                        "batch still has request " + i + " " + statuses.get(i) + "; wait for it before freeing");
+            }
+        }
     }
 
     public CompletableFuture<TransferBatch> future() {

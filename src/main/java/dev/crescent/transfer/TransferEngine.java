@@ -4,21 +4,28 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Moves bytes between local buffers and segment ranges, choosing per request the first transport (in order of
- * preference) that reaches the target. Asynchronous submission is the primitive; the sync helper waits on it.
+ * preference: local, shm, tcp) that reaches the target. Asynchronous submission is the primitive; the sync
+ * helper waits on it.
  */
 public final class TransferEngine implements AutoCloseable {
     private final RegisteredMemory memory;
     private final List<Transport> transports;
+    private final TransferObserver observer;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile boolean closed;
 
     /** @param transports in order of preference, fastest first */
-    public TransferEngine(RegisteredMemory memory, List<Transport> transports) {
+    public TransferEngine(RegisteredMemory memory, List<Transport> transports, TransferObserver observer) {
         this.memory = memory;
         this.transports = List.copyOf(transports);
+        this.observer = observer;
     }
 
     public void registerLocal(String name, MemorySegment segment, String location) {
@@ -33,12 +40,27 @@ public final class TransferEngine implements AutoCloseable {
         return memory;
     }
 
+    /** The transport a request would use, or null when none reaches its target. */
+    public Transport transportFor(TransferRequest request) {
+        for (Transport transport : transports) {
+            if (transport.canReach(request)) {
+                return transport;
+            }
+        }
+        return null;
+    }
+
     /** Starts every request; the batch's future completes when all have a final status. */
     public TransferBatch submit(List<TransferRequest> requests) {
         TransferBatch batch = new TransferBatch(requests);
         for (int i = 0; i < requests.size(); i++) {
             int index = i;
             TransferRequest request = requests.get(i);
+            if (closed) {
+                batch.finish(index, RequestStatus.CANCELED,
+                        new StoreException(ErrorCode.TRANSFER_FAIL, "transfer engine is closed"));
+                continue;
+            }
             Transport transport = transportFor(request);
             if (transport == null) {
                 batch.finish(index, RequestStatus.FAILED, new StoreException(ErrorCode.TRANSFER_FAIL,
@@ -47,10 +69,19 @@ public final class TransferEngine implements AutoCloseable {
                 continue;
             }
             batch.markPending(index);
+            inFlight.incrementAndGet();
+            long started = System.nanoTime();
             try {
-                transport.submit(request).whenComplete((ok, error) -> batch.finish(index,
-                        error == null ? RequestStatus.COMPLETED : RequestStatus.FAILED, unwrap(error)));
+                transport.submit(request).whenComplete((ok, error) -> {
+                    Throwable cause = unwrap(error);
+                    RequestStatus status = statusOf(cause);
+                    inFlight.decrementAndGet();
+                    observer.finished(transport.name(), request.op(), request.length(), System.nanoTime() - started,
+                            status);
+                    batch.finish(index, status, cause);
+                });
             } catch (RuntimeException e) {
+                inFlight.decrementAndGet();
                 batch.finish(index, RequestStatus.FAILED, e);
             }
         }
@@ -72,21 +103,46 @@ public final class TransferEngine implements AutoCloseable {
         }
     }
 
-    private Transport transportFor(TransferRequest request) {
-        for (Transport transport : transports) {
-            if (transport.canReach(request)) {
-                return transport;
-            }
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    private static RequestStatus statusOf(Throwable cause) {
+        if (cause == null) {
+            return RequestStatus.COMPLETED;
         }
-        return null;
+        return cause instanceof StoreException e && e.code() == ErrorCode.RPC_TIMEOUT
+                ? RequestStatus.TIMEOUT : RequestStatus.FAILED;
     }
 
     private static Throwable unwrap(Throwable error) {
         return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     }
 
+    /** Graceful close: new requests are CANCELED, requests in flight get up to {@code drainTimeout} to finish. */
+    public void close(Duration drainTimeout) {
+        closed = true;
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        transports.forEach(Transport::close);
+        if (observer instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception ignored) {
+                // Observers only hold timers.
+            }
+        }
+    }
+
     @Override
     public void close() {
-        transports.forEach(Transport::close);
+        close(Duration.ofSeconds(5));
     }
 }

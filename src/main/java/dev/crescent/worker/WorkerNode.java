@@ -6,6 +6,8 @@ import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.NodeIdentity;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
+import dev.crescent.transfer.HostId;
+import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.TransferEngine;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -39,13 +41,16 @@ public class WorkerNode {
     private final MetadataStore metadata;
     private final MetadataKeys keys;
     private final ObjectMapper json;
+    private final WorkerTransferServer transferServer;
+    private String endpoint = "";
     private ScheduledExecutorService ticker;
     private long descriptorLease;
     private volatile WorkerSegment segment;
     private volatile boolean mounted;
 
     public WorkerNode(CrescentConfig config, NodeIdentity identity, MasterClient master, TransferEngine engine,
-                      MetadataStore metadata, MetadataKeys keys, ObjectMapper json) {
+                      MetadataStore metadata, MetadataKeys keys, ObjectMapper json,
+                      WorkerTransferServer transferServer) {
         this.config = config;
         this.identity = identity;
         this.master = master;
@@ -53,6 +58,7 @@ public class WorkerNode {
         this.metadata = metadata;
         this.keys = keys;
         this.json = json;
+        this.transferServer = transferServer;
     }
 
     void start(@Observes StartupEvent event) {
@@ -63,6 +69,9 @@ public class WorkerNode {
         String name = worker.segmentName().orElse(identity.nodeName());
         segment = WorkerSegment.create(name, worker.segmentSize().asLongValue(), Path.of(worker.shmDir()));
         engine.registerLocal(name, segment.memory(), "cpu:0");
+        String tcp = transferServer.start(engine.memory());
+        endpoint = new PeerAddress(HostId.current(), tcp,
+                segment.backingFile() == null ? "" : segment.backingFile().toString()).format();
         ticker = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-worker").daemon()
                 .factory());
         ticker.scheduleWithFixedDelay(this::tick, 0, worker.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
@@ -87,8 +96,7 @@ public class WorkerNode {
         }
         try {
             descriptorLease = metadata.grantLease(DESCRIPTOR_TTL);
-            SegmentDescriptor descriptor = new SegmentDescriptor(segment.name(), segment.size(), "",
-                    segment.backingFile() == null ? "" : segment.backingFile().toString(), "cpu:0",
+            SegmentDescriptor descriptor = new SegmentDescriptor(segment.name(), segment.size(), endpoint, "cpu:0",
                     identity.clientId());
             metadata.put(keys.segment(segment.name()), json.writeValueAsBytes(descriptor), descriptorLease);
         } catch (StoreException | JsonProcessingException e) {
@@ -99,7 +107,7 @@ public class WorkerNode {
 
     private void mount() {
         try {
-            master.mountSegment(identity.clientId(), segment.name(), segment.size(), "");
+            master.mountSegment(identity.clientId(), segment.name(), segment.size(), endpoint);
             mounted = true;
             LOG.infof("segment %s (%d bytes) mounted", segment.name(), segment.size());
         } catch (StoreException e) {
@@ -123,6 +131,8 @@ public class WorkerNode {
         if (descriptorLease != 0) {
             metadata.revokeLease(descriptorLease);
         }
+        // Unmounted: no new transfers are directed here; let the ones in flight finish before the memory goes.
+        transferServer.stop(Duration.ofSeconds(5));
         engine.unregisterLocal(segment.name());
         segment.close();
     }

@@ -1,0 +1,46 @@
+package dev.crescent.transfer;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How to reach a segment, carried in replica descriptors as one string
+ * ({@code host=<boot id>,tcp=<host:port>,shm=<file>}): the transfer engine picks the fastest path it can use.
+ * An empty string means the segment lives in the JVM that published it.
+ *
+ * @param hostId  identifies the machine (kernel boot id); equal ids mean shared memory may work
+ * @param tcp     host:port of the worker's transfer server, or empty
+ * @param shmFile the shared-memory file of the segment, or empty
+ */
+public record PeerAddress(String hostId, String tcp, String shmFile) {
+    public static final PeerAddress IN_PROCESS = new PeerAddress("", "", "");
+
+    public static PeerAddress parse(String endpoint) {
+        if (endpoint == null || endpoint.isBlank()) {
+            return IN_PROCESS;
+        }
+        Map<String, String> parts = new LinkedHashMap<>();
+        for (String part : endpoint.split(",")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                parts.put(part.substring(0, eq).trim(), part.substring(eq + 1).trim());
+            }
+        }
+        return new PeerAddress(parts.getOrDefault("host", ""), parts.getOrDefault("tcp", ""),
+                parts.getOrDefault("shm", ""));
+    }
+
+    public String format() {
+        StringBuilder out = new StringBuilder();
+        append(out, "host", hostId);
+        append(out, "tcp", tcp);
+        append(out, "shm", shmFile);
+        return out.toString();
+    }
+
+    private static void append(StringBuilder out, String name, String value) {
+        if (value != null && !value.isEmpty()) {
+            out.append(out.isEmpty() ? "" : ",").append(name).append('=').append(value);
+        }
+    }
+}

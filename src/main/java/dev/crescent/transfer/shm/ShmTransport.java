@@ -1,0 +1,95 @@
+package dev.crescent.transfer.shm;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.transfer.HostId;
+import dev.crescent.transfer.PeerAddress;
+import dev.crescent.transfer.TransferOp;
+import dev.crescent.transfer.TransferRequest;
+import dev.crescent.transfer.Transport;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Same host: the worker's segment is a file in shared memory, so this process maps the very same pages and a
+ * transfer is one memory copy, with no socket and no worker thread involved. Mappings are cached per file and
+ * dropped when the file disappears (its worker stopped).
+ */
+public final class ShmTransport implements Transport {
+    private final ConcurrentHashMap<String, Mapping> mappings = new ConcurrentHashMap<>();
+
+    private record Mapping(Arena arena, MemorySegment memory) {
+    }
+
+    @Override
+    public String name() {
+        return "shm";
+    }
+
+    @Override
+    public boolean canReach(TransferRequest request) {
+        PeerAddress peer = PeerAddress.parse(request.remoteEndpoint());
+        if (peer.shmFile().isEmpty() || !peer.hostId().equals(HostId.current())) {
+            return false;
+        }
+        if (Files.exists(Path.of(peer.shmFile()))) {
+            return true;
+        }
+        drop(peer.shmFile());
+        return false;
+    }
+
+    @Override
+    public CompletableFuture<Void> submit(TransferRequest request) {
+        try {
+            MemorySegment segment = map(PeerAddress.parse(request.remoteEndpoint()).shmFile());
+            long offset = request.remoteOffset();
+            long length = request.length();
+            if (offset < 0 || offset > segment.byteSize() || length > segment.byteSize() - offset) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS, "range [%d, +%d) is outside segment '%s' of %d bytes"
+                        .formatted(offset, length, request.remoteSegment(), segment.byteSize()));
+            }
+            if (request.op() == TransferOp.WRITE) {
+                MemorySegment.copy(request.local(), 0, segment, offset, length);
+            } else {
+                MemorySegment.copy(segment, offset, request.local(), 0, length);
+            }
+            return CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private MemorySegment map(String file) {
+        return mappings.computeIfAbsent(file, f -> {
+            Arena arena = Arena.ofShared();
+            try (FileChannel channel = FileChannel.open(Path.of(f), StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                return new Mapping(arena, channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena));
+            } catch (IOException | RuntimeException e) {
+                arena.close();
+                throw new StoreException(ErrorCode.TRANSFER_FAIL, "cannot map shared segment " + f + ": " + e, e);
+            }
+        }).memory();
+    }
+
+    private void drop(String file) {
+        Mapping gone = mappings.remove(file);
+        if (gone != null) {
+            gone.arena().close();
+        }
+    }
+
+    @Override
+    public void close() {
+        mappings.keySet().forEach(this::drop);
+    }
+}

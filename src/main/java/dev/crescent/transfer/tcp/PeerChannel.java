@@ -1,0 +1,189 @@
+package dev.crescent.transfer.tcp;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * One connection to a peer's transfer server. Senders write requests back to back under a lock (pipelining);
+ * one reader thread takes the in-order responses and reads READ payloads straight into the caller's memory.
+ * When the connection breaks, every slice still on it is handed to {@code onBroken} to be retried elsewhere.
+ */
+final class PeerChannel {
+    private static final AtomicLong IDS = new AtomicLong();
+    private static final int SOCKET_BUFFER_BYTES = 4 << 20;
+
+    private final SocketChannel channel;
+    private final ConcurrentHashMap<Long, Slice> pending = new ConcurrentHashMap<>();
+    private final ReentrantLock sendLock = new ReentrantLock();
+    private final ByteBuffer requestHeader =
+            ByteBuffer.allocateDirect(TcpProtocol.REQUEST_HEADER_BYTES + TcpProtocol.MAX_NAME_BYTES);
+    private final Consumer<Slice> onBroken;
+    private volatile boolean broken;
+
+    private PeerChannel(SocketChannel channel, Consumer<Slice> onBroken) {
+        this.channel = channel;
+        this.onBroken = onBroken;
+    }
+
+    /** Connects and shakes hands within {@code timeout}; throws IOException on any failure. */
+    static PeerChannel open(InetSocketAddress address, String engineName, Duration timeout,
+                            ScheduledExecutorService timer, Consumer<Slice> onBroken) throws IOException {
+        SocketChannel channel = SocketChannel.open();
+        ScheduledFuture<?> guard = timer.schedule(() -> closeQuietly(channel), timeout.toMillis(),
+                TimeUnit.MILLISECONDS);
+        try {
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
+            channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
+            channel.connect(address);
+            TcpProtocol.writeFully(channel, TcpProtocol.handshake(engineName));
+            ByteBuffer reply = ByteBuffer.allocate(TcpProtocol.HANDSHAKE_BYTES);
+            TcpProtocol.readFully(channel, reply);
+            reply.flip();
+            if (reply.getInt() != TcpProtocol.MAGIC) {
+                throw new IOException(address + " is not a Crescent transfer server");
+            }
+            short version = reply.getShort();
+            short status = reply.getShort();
+            if (status != TcpProtocol.STATUS_OK) {
+                throw new IOException(address + " refused the handshake (status " + status + ", its version "
+                        + version + ", ours " + TcpProtocol.VERSION + ")");
+            }
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(channel);
+            throw e instanceof IOException io ? io : new IOException(e);
+        } finally {
+            guard.cancel(false);
+        }
+        PeerChannel peer = new PeerChannel(channel, onBroken);
+        Thread.ofPlatform().name("crescent-tcp-read").daemon().start(peer::readLoop);
+        return peer;
+    }
+
+    boolean isBroken() {
+        return broken;
+    }
+
+    int inFlight() {
+        return pending.size();
+    }
+
+    /** Queues the slice on this connection; a failure to send breaks the connection (the slice is retried). */
+    void send(Slice slice) {
+        long id = IDS.incrementAndGet();
+        pending.put(id, slice);
+        sendLock.lock();
+        try {
+            if (broken) {
+                throw new IOException("connection closed");
+            }
+            requestHeader.clear();
+            TcpProtocol.writeRequestHeader(requestHeader, slice.op, id, slice.remoteOffset, slice.length(),
+                    slice.segmentName);
+            requestHeader.flip();
+            if (slice.op == TcpProtocol.OP_WRITE) {
+                TcpProtocol.writeFully(channel, requestHeader, slice.local.asByteBuffer());
+            } else {
+                TcpProtocol.writeFully(channel, requestHeader);
+            }
+        } catch (IOException | RuntimeException e) {
+            breakConnection(e);
+        } finally {
+            sendLock.unlock();
+        }
+    }
+
+    /** Fails slices past their deadline. The connection is dropped: a late answer must not land in reused memory. */
+    void expire(long nowNanos) {
+        boolean expired = false;
+        for (var entry : pending.entrySet()) {
+            Slice slice = entry.getValue();
+            if (nowNanos - slice.deadlineNanos > 0 && pending.remove(entry.getKey(), slice)) {
+                slice.done.completeExceptionally(new StoreException(ErrorCode.RPC_TIMEOUT,
+                        "no answer within the transfer timeout"));
+                expired = true;
+            }
+        }
+        if (expired) {
+            breakConnection(new IOException("slice timed out"));
+        }
+    }
+
+    void close() {
+        breakConnection(new IOException("transport closing"));
+    }
+
+    private void readLoop() {
+        ByteBuffer header = ByteBuffer.allocateDirect(TcpProtocol.RESPONSE_HEADER_BYTES);
+        try {
+            while (true) {
+                header.clear();
+                TcpProtocol.readFully(channel, header);
+                header.flip();
+                long id = header.getLong();
+                int code = header.getInt();
+                int messageLength = header.getInt();
+                long payloadLength = header.getLong();
+                if (messageLength < 0 || messageLength > TcpProtocol.MAX_MESSAGE_BYTES) {
+                    throw new IOException("bad response: message length " + messageLength);
+                }
+                ByteBuffer message = ByteBuffer.allocate(messageLength);
+                TcpProtocol.readFully(channel, message);
+                Slice slice = pending.get(id);
+                if (slice == null) {
+                    throw new IOException("response for unknown request " + id);
+                }
+                if (code == 0 && slice.op == TcpProtocol.OP_READ) {
+                    if (payloadLength != slice.length()) {
+                        throw new IOException("response carries " + payloadLength + " bytes, asked " + slice.length());
+                    }
+                    TcpProtocol.readFully(channel, slice.local.asByteBuffer());
+                } else if (payloadLength != 0) {
+                    throw new IOException("unexpected payload of " + payloadLength + " bytes");
+                }
+                if (pending.remove(id, slice)) {
+                    if (code == 0) {
+                        slice.done.complete(null);
+                    } else {
+                        slice.done.completeExceptionally(TcpProtocol.remoteError(code, message.array()));
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            breakConnection(e);
+        }
+    }
+
+    private void breakConnection(Exception cause) {
+        broken = true;
+        closeQuietly(channel);
+        for (Long id : pending.keySet()) {
+            Slice slice = pending.remove(id);
+            if (slice != null) {
+                onBroken.accept(slice);
+            }
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // Closing anyway.
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package dev.crescent.transfer.tcp;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The connections to one peer. Slices go round-robin over them; a slice whose connection broke is retried on
+ * the next connection (reconnecting as needed) until it runs out of attempts or time. Connection failures feed
+ * the peer's health: a peer that keeps failing is blacklisted and answers at once instead of timing out.
+ */
+final class PeerPool {
+    private final String label;
+    private final InetSocketAddress address;
+    private final TcpSettings settings;
+    private final String engineName;
+    private final ScheduledExecutorService timer;
+    private final PeerChannel[] channels;
+    private final AtomicInteger next = new AtomicInteger();
+    private final PeerHealth health;
+
+    PeerPool(String label, InetSocketAddress address, TcpSettings settings, String engineName,
+             ScheduledExecutorService timer) {
+        this.label = label;
+        this.address = address;
+        this.settings = settings;
+        this.engineName = engineName;
+        this.timer = timer;
+        this.channels = new PeerChannel[settings.connectionsPerPeer()];
+        this.health = new PeerHealth(settings.blacklistFailures(), settings.blacklistWindow().toNanos(),
+                settings.blacklistCooldown().toNanos());
+    }
+
+    void send(Slice slice) {
+        long now = System.nanoTime();
+        if (now - slice.deadlineNanos > 0) {
+            slice.done.completeExceptionally(new StoreException(ErrorCode.RPC_TIMEOUT,
+                    "transfer to " + label + " timed out"));
+            return;
+        }
+        if (slice.attempts >= settings.maxAttempts()) {
+            slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
+                    "transfer to " + label + " failed after " + slice.attempts + " attempts: " + health.lastError()));
+            return;
+        }
+        long blacklisted = health.blacklistedForMillis(now);
+        if (blacklisted > 0) {
+            slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
+                    "peer " + label + " is blacklisted for " + blacklisted + " ms after repeated failures: "
+                            + health.lastError()));
+            return;
+        }
+        slice.attempts++;
+        int slot = Math.floorMod(next.getAndIncrement(), channels.length);
+        PeerChannel channel;
+        try {
+            channel = channel(slot);
+        } catch (IOException e) {
+            health.failure(System.nanoTime(), "connect: " + e.getMessage());
+            send(slice);
+            return;
+        }
+        channel.send(slice);
+    }
+
+    /** Slices in flight over every connection. */
+    int inFlight() {
+        int total = 0;
+        for (PeerChannel c : snapshot()) {
+            total += c.inFlight();
+        }
+        return total;
+    }
+
+    void expire(long nowNanos) {
+        for (PeerChannel c : snapshot()) {
+            c.expire(nowNanos);
+        }
+    }
+
+    void close() {
+        for (PeerChannel c : snapshot()) {
+            c.close();
+        }
+    }
+
+    private synchronized PeerChannel[] snapshot() {
+        int count = 0;
+        for (PeerChannel c : channels) {
+            count += c == null ? 0 : 1;
+        }
+        PeerChannel[] open = new PeerChannel[count];
+        int i = 0;
+        for (PeerChannel c : channels) {
+            if (c != null) {
+                open[i++] = c;
+            }
+        }
+        return open;
+    }
+
+    private PeerChannel channel(int slot) throws IOException {
+        synchronized (this) {
+            PeerChannel current = channels[slot];
+            if (current != null && !current.isBroken()) {
+                return current;
+            }
+        }
+        PeerChannel opened = PeerChannel.open(address, engineName, settings.timeout(), timer, this::retryAfterBreak);
+        synchronized (this) {
+            PeerChannel current = channels[slot];
+            if (current != null && !current.isBroken()) {
+                opened.close();
+                return current;
+            }
+            channels[slot] = opened;
+        }
+        health.success();
+        return opened;
+    }
+
+    private void retryAfterBreak(Slice slice) {
+        health.failure(System.nanoTime(), "connection broken");
+        send(slice);
+    }
+}

@@ -1,0 +1,105 @@
+package dev.crescent.transfer.tcp;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The transfer engine's TCP wire format (all integers big-endian).
+ *
+ * <pre>
+ * handshake, client -> server: magic u32 "CRSC" | version u16 | name length u16 | capabilities u32 | 0 u32 | name
+ * handshake, server -> client: magic u32 | version u16 | status u16 (0 ok) | capabilities u32 | 0 u32
+ * request:  op u8 (1 read, 2 write) | 0 u8 | segment name length u16 | 0 u32 | request id u64 | offset u64
+ *           | length u64 | segment name | payload (write only)
+ * response: request id u64 | code i32 (0 ok, else a Crescent error number) | message length u32
+ *           | payload length u64 | message | payload (read only)
+ * </pre>
+ * A server answers requests of one connection in order. Anything malformed before the payload closes the
+ * connection (the stream cannot be resynchronised); a well-formed request for a range that is not registered
+ * is answered with an error and the connection stays usable.
+ */
+public final class TcpProtocol {
+    public static final int MAGIC = 0x43525343;
+    public static final short VERSION = 1;
+    public static final int HANDSHAKE_BYTES = 16;
+    public static final int REQUEST_HEADER_BYTES = 32;
+    public static final int RESPONSE_HEADER_BYTES = 24;
+    public static final int MAX_NAME_BYTES = 255;
+    public static final int MAX_MESSAGE_BYTES = 1024;
+    /** The largest slice one request may carry; the client slices below it. */
+    public static final long MAX_FRAME_BYTES = 64L << 20;
+    public static final byte OP_READ = 1;
+    public static final byte OP_WRITE = 2;
+    public static final short STATUS_OK = 0;
+    public static final short STATUS_BAD_VERSION = 1;
+    public static final int CAPABILITIES = 0;
+
+    private TcpProtocol() {
+    }
+
+    public static ByteBuffer handshake(String engineName) {
+        byte[] name = truncate(engineName.getBytes(StandardCharsets.UTF_8), MAX_NAME_BYTES);
+        ByteBuffer out = ByteBuffer.allocate(HANDSHAKE_BYTES + name.length);
+        out.putInt(MAGIC).putShort(VERSION).putShort((short) name.length).putInt(CAPABILITIES).putInt(0).put(name);
+        return out.flip();
+    }
+
+    public static ByteBuffer handshakeReply(short status) {
+        ByteBuffer out = ByteBuffer.allocate(HANDSHAKE_BYTES);
+        out.putInt(MAGIC).putShort(VERSION).putShort(status).putInt(CAPABILITIES).putInt(0);
+        return out.flip();
+    }
+
+    public static void writeRequestHeader(ByteBuffer out, byte op, long requestId, long offset, long length,
+                                          byte[] segmentName) {
+        out.put(op).put((byte) 0).putShort((short) segmentName.length).putInt(0)
+                .putLong(requestId).putLong(offset).putLong(length).put(segmentName);
+    }
+
+    public static void writeResponseHeader(ByteBuffer out, long requestId, int code, byte[] message,
+                                           long payloadLength) {
+        out.putLong(requestId).putInt(code).putInt(message.length).putLong(payloadLength).put(message);
+    }
+
+    public static byte[] errorMessage(StoreException e) {
+        return truncate(String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8), MAX_MESSAGE_BYTES);
+    }
+
+    public static StoreException remoteError(int code, byte[] message) {
+        return new StoreException(ErrorCode.fromNumber(code),
+                "remote: " + new String(message, StandardCharsets.UTF_8));
+    }
+
+    /** Reads exactly {@code buffer.remaining()} bytes; EOF in between is an error. */
+    public static void readFully(ReadableByteChannel channel, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer) < 0) {
+                throw new EOFException("connection closed by peer");
+            }
+        }
+    }
+
+    public static void writeFully(WritableByteChannel channel, ByteBuffer... buffers) throws IOException {
+        for (ByteBuffer buffer : buffers) {
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+        }
+    }
+
+    private static byte[] truncate(byte[] bytes, int max) {
+        if (bytes.length <= max) {
+            return bytes;
+        }
+        byte[] cut = new byte[max];
+        System.arraycopy(bytes, 0, cut, 0, max);
+        return cut;
+    }
+}

@@ -1,0 +1,278 @@
+package dev.crescent.transfer.tcp;
+
+import dev.crescent.common.StoreException;
+import dev.crescent.transfer.RegisteredMemory;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Serves READ and WRITE requests for the segments registered in {@link RegisteredMemory}. One platform thread per
+ * connection moves payloads straight between the socket and segment memory (direct buffers: no copy in Java).
+ * Every range is checked against what was registered before a byte moves. A watchdog closes connections that
+ * do not finish the handshake, or stall in the middle of a frame, within their deadlines, so garbage or a slow
+ * peer cannot wedge a thread forever.
+ */
+public final class TcpTransferServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(TcpTransferServer.class);
+    private static final int SOCKET_BUFFER_BYTES = 4 << 20;
+
+    private final RegisteredMemory memory;
+    private final ServerSocketChannel server;
+    private final Duration handshakeTimeout;
+    private final Duration frameTimeout;
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService watchdog =
+            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-tcp-watchdog").daemon()
+                    .factory());
+    private volatile boolean closing;
+
+    public TcpTransferServer(RegisteredMemory memory, InetSocketAddress bind, Duration handshakeTimeout,
+                             Duration frameTimeout) throws IOException {
+        this.memory = memory;
+        this.handshakeTimeout = handshakeTimeout;
+        this.frameTimeout = frameTimeout;
+        this.server = ServerSocketChannel.open();
+        server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        server.bind(bind, 256);
+        Thread.ofPlatform().name("crescent-tcp-accept").daemon().start(this::acceptLoop);
+        watchdog.scheduleWithFixedDelay(this::closeStalled, 100, 100, TimeUnit.MILLISECONDS);
+    }
+
+    public int port() {
+        try {
+            return ((InetSocketAddress) server.getLocalAddress()).getPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("transfer server is closed", e);
+        }
+    }
+
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    private void acceptLoop() {
+        while (!closing) {
+            try {
+                SocketChannel channel = server.accept();
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
+                channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
+                Connection connection = new Connection(channel);
+                connections.add(connection);
+                Thread.ofPlatform().name("crescent-tcp-serve").daemon().start(connection);
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (!closing) {
+                    LOG.warnf("accept failed: %s", e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void closeStalled() {
+        long now = System.nanoTime();
+        for (Connection c : connections) {
+            long started = c.frameStartNanos;
+            if (!c.handshaken && now - c.openedNanos > handshakeTimeout.toNanos()) {
+                c.abort("no handshake within " + handshakeTimeout);
+            } else if (started != 0 && now - started > frameTimeout.toNanos()) {
+                c.abort("frame not finished within " + frameTimeout);
+            }
+        }
+    }
+
+    /**
+     * Stops accepting, lets requests already being served finish (up to {@code drainTimeout}), then closes every
+     * connection.
+     */
+    public void close(Duration drainTimeout) {
+        closing = true;
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // Already closed.
+        }
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        while (System.nanoTime() < deadline && connections.stream().anyMatch(c -> c.frameStartNanos != 0)) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        connections.forEach(c -> c.abort("server closing"));
+        watchdog.shutdownNow();
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    private final class Connection implements Runnable {
+        private final SocketChannel channel;
+        private final long openedNanos = System.nanoTime();
+        private final ByteBuffer header = ByteBuffer.allocateDirect(TcpProtocol.REQUEST_HEADER_BYTES);
+        private final ByteBuffer response = ByteBuffer.allocateDirect(
+                TcpProtocol.RESPONSE_HEADER_BYTES + TcpProtocol.MAX_MESSAGE_BYTES);
+        private final ByteBuffer name = ByteBuffer.allocate(TcpProtocol.MAX_NAME_BYTES);
+        private final ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
+        private volatile boolean handshaken;
+        /** Non-zero while a frame is being received or answered. */
+        private volatile long frameStartNanos;
+
+        Connection(SocketChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public void run() {
+            try {
+                handshake();
+                while (!closing) {
+                    serveOne();
+                }
+            } catch (ProtocolViolation e) {
+                LOG.debugf("closing connection from %s: %s", remote(), e.getMessage());
+            } catch (IOException e) {
+                // Peer went away or the watchdog closed us; nothing to answer.
+            } finally {
+                abort("done");
+            }
+        }
+
+        private void handshake() throws IOException {
+            ByteBuffer hello = ByteBuffer.allocate(TcpProtocol.HANDSHAKE_BYTES);
+            TcpProtocol.readFully(channel, hello);
+            hello.flip();
+            if (hello.getInt() != TcpProtocol.MAGIC) {
+                throw new ProtocolViolation("not a Crescent transfer connection (bad magic)");
+            }
+            short version = hello.getShort();
+            int nameLength = hello.getShort() & 0xffff;
+            if (nameLength > TcpProtocol.MAX_NAME_BYTES) {
+                throw new ProtocolViolation("engine name too long");
+            }
+            TcpProtocol.readFully(channel, ByteBuffer.allocate(nameLength));
+            if (version != TcpProtocol.VERSION) {
+                TcpProtocol.writeFully(channel, TcpProtocol.handshakeReply(TcpProtocol.STATUS_BAD_VERSION));
+                throw new ProtocolViolation("unsupported protocol version " + version);
+            }
+            TcpProtocol.writeFully(channel, TcpProtocol.handshakeReply(TcpProtocol.STATUS_OK));
+            handshaken = true;
+        }
+
+        private void serveOne() throws IOException {
+            header.clear();
+            if (channel.read(header) < 0) {
+                throw new ClosedChannelException();
+            }
+            frameStartNanos = System.nanoTime();
+            TcpProtocol.readFully(channel, header);
+            header.flip();
+            byte op = header.get();
+            header.get();
+            int nameLength = header.getShort() & 0xffff;
+            header.getInt();
+            long requestId = header.getLong();
+            long offset = header.getLong();
+            long length = header.getLong();
+            if (op != TcpProtocol.OP_READ && op != TcpProtocol.OP_WRITE) {
+                throw new ProtocolViolation("unknown op " + op);
+            }
+            if (nameLength == 0 || nameLength > TcpProtocol.MAX_NAME_BYTES) {
+                throw new ProtocolViolation("bad segment name length " + nameLength);
+            }
+            if (length <= 0 || length > TcpProtocol.MAX_FRAME_BYTES) {
+                throw new ProtocolViolation("bad frame length " + length);
+            }
+            name.clear().limit(nameLength);
+            TcpProtocol.readFully(channel, name);
+            String segment = new String(name.array(), 0, nameLength, StandardCharsets.UTF_8);
+            MemorySegment target;
+            try {
+                target = memory.slice(segment, offset, length);
+            } catch (StoreException e) {
+                if (op == TcpProtocol.OP_WRITE) {
+                    discard(length);
+                }
+                answer(requestId, e);
+                return;
+            }
+            if (op == TcpProtocol.OP_WRITE) {
+                TcpProtocol.readFully(channel, target.asByteBuffer());
+                answer(requestId, null);
+            } else {
+                response.clear();
+                TcpProtocol.writeResponseHeader(response, requestId, 0, new byte[0], length);
+                TcpProtocol.writeFully(channel, response.flip(), target.asByteBuffer());
+            }
+            frameStartNanos = 0;
+        }
+
+        /** Reads and drops a payload we refuse, so the connection stays in step and usable. */
+        private void discard(long length) throws IOException {
+            long left = length;
+            while (left > 0) {
+                scratch.clear().limit((int) Math.min(scratch.capacity(), left));
+                TcpProtocol.readFully(channel, scratch);
+                left -= scratch.limit();
+            }
+        }
+
+        private void answer(long requestId, StoreException error) throws IOException {
+            response.clear();
+            if (error == null) {
+                TcpProtocol.writeResponseHeader(response, requestId, 0, new byte[0], 0);
+            } else {
+                TcpProtocol.writeResponseHeader(response, requestId, error.code().number(),
+                        TcpProtocol.errorMessage(error), 0);
+            }
+            TcpProtocol.writeFully(channel, response.flip());
+            frameStartNanos = 0;
+        }
+
+        private String remote() {
+            try {
+                return String.valueOf(channel.getRemoteAddress());
+            } catch (IOException e) {
+                return "?";
+            }
+        }
+
+        void abort(String why) {
+            if (connections.remove(this)) {
+                LOG.debugf("connection closed: %s", why);
+            }
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // Closing anyway.
+            }
+        }
+    }
+
+    /** A peer broke the protocol; the stream cannot be trusted any more. */
+    private static final class ProtocolViolation extends IOException {
+        ProtocolViolation(String message) {
+            super(message);
+        }
+    }
+}

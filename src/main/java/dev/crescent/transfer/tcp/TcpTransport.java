@@ -1,0 +1,128 @@
+package dev.crescent.transfer.tcp;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.transfer.PeerAddress;
+import dev.crescent.transfer.TransferOp;
+import dev.crescent.transfer.TransferRequest;
+import dev.crescent.transfer.Transport;
+
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Moves bytes to and from segments on other machines over TCP: each request is cut into slices that are
+ * pipelined over several connections per peer and reassembled in place (each slice lands at its own offset of
+ * the caller's buffer, so there is no reassembly copy).
+ */
+public final class TcpTransport implements Transport {
+    private final String engineName;
+    private final TcpSettings settings;
+    private final ConcurrentHashMap<String, PeerPool> peers = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer =
+            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-tcp-timer").daemon()
+                    .factory());
+    private volatile boolean closing;
+
+    public TcpTransport(String engineName, TcpSettings settings) {
+        this.engineName = engineName;
+        this.settings = settings;
+        timer.scheduleWithFixedDelay(this::expireSlow, 50, 50, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public String name() {
+        return "tcp";
+    }
+
+    @Override
+    public boolean canReach(TransferRequest request) {
+        return !PeerAddress.parse(request.remoteEndpoint()).tcp().isEmpty();
+    }
+
+    @Override
+    public CompletableFuture<Void> submit(TransferRequest request) {
+        if (closing) {
+            return CompletableFuture.failedFuture(new StoreException(ErrorCode.TRANSFER_FAIL, "transport is closed"));
+        }
+        String target = PeerAddress.parse(request.remoteEndpoint()).tcp();
+        PeerPool pool;
+        try {
+            pool = peers.computeIfAbsent(target, this::newPool);
+        } catch (StoreException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        byte op = request.op() == TransferOp.READ ? TcpProtocol.OP_READ : TcpProtocol.OP_WRITE;
+        byte[] segment = request.remoteSegment().getBytes(StandardCharsets.UTF_8);
+        if (segment.length == 0 || segment.length > TcpProtocol.MAX_NAME_BYTES) {
+            return CompletableFuture.failedFuture(new StoreException(ErrorCode.INVALID_PARAMS,
+                    "segment name must be 1 to " + TcpProtocol.MAX_NAME_BYTES + " bytes"));
+        }
+        long deadline = System.nanoTime() + settings.timeout().toNanos();
+        MemorySegment local = request.local();
+        long length = local.byteSize();
+        int sliceBytes = settings.sliceBytes();
+        int count = (int) Math.max(1, (length + sliceBytes - 1) / sliceBytes);
+        CompletableFuture<?>[] parts = new CompletableFuture<?>[count];
+        for (int i = 0; i < count; i++) {
+            long offset = (long) i * sliceBytes;
+            Slice slice = new Slice(op, segment, request.remoteOffset() + offset,
+                    local.asSlice(offset, Math.min(sliceBytes, length - offset)), deadline);
+            parts[i] = slice.done;
+            pool.send(slice);
+        }
+        return count == 1 ? parts[0].thenApply(ignored -> null) : CompletableFuture.allOf(parts);
+    }
+
+    /** Slices in flight to every peer (what a graceful close waits for). */
+    public int inFlight() {
+        return peers.values().stream().mapToInt(PeerPool::inFlight).sum();
+    }
+
+    /** Stops taking requests, lets slices in flight finish (up to {@code drainTimeout}), then closes. */
+    public void close(Duration drainTimeout) {
+        closing = true;
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        while (inFlight() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        peers.values().forEach(PeerPool::close);
+        timer.shutdownNow();
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    private PeerPool newPool(String target) {
+        int colon = target.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "tcp endpoint '" + target + "' is not host:port");
+        }
+        try {
+            int port = Integer.parseInt(target.substring(colon + 1));
+            InetSocketAddress address = new InetSocketAddress(target.substring(0, colon), port);
+            return new PeerPool(target, address, settings, engineName, timer);
+        } catch (IllegalArgumentException e) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "tcp endpoint '" + target + "': " + e.getMessage());
+        }
+    }
+
+    private void expireSlow() {
+        long now = System.nanoTime();
+        peers.values().forEach(p -> p.expire(now));
+    }
+}

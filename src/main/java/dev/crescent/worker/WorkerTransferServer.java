@@ -1,0 +1,59 @@
+package dev.crescent.worker;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.config.CrescentConfig;
+import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.tcp.TcpTransferServer;
+import jakarta.inject.Singleton;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+
+/** The worker's TCP transfer server: started before the segment is mounted, closed (drained) after unmount. */
+@Singleton
+public class WorkerTransferServer {
+    private static final Logger LOG = Logger.getLogger(WorkerTransferServer.class);
+
+    private final CrescentConfig.TransferConfig.TcpConfig config;
+    private TcpTransferServer server;
+
+    public WorkerTransferServer(CrescentConfig config) {
+        this.config = config.transfer().tcp();
+    }
+
+    /** Starts serving {@code memory}; @return host:port other nodes reach it at, or "" when TCP is disabled. */
+    String start(RegisteredMemory memory) {
+        if (!config.enabled()) {
+            return "";
+        }
+        try {
+            server = new TcpTransferServer(memory, new InetSocketAddress(config.bindHost(), config.port()),
+                    config.handshakeTimeout(), config.frameTimeout());
+        } catch (IOException e) {
+            throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot start the transfer server on "
+                    + config.bindHost() + ":" + config.port() + ": " + e.getMessage(), e);
+        }
+        String endpoint = config.advertiseHost().orElseGet(WorkerTransferServer::localAddress) + ":" + server.port();
+        LOG.infof("transfer server listening on %s:%d (advertised as %s)", config.bindHost(), server.port(), endpoint);
+        return endpoint;
+    }
+
+    void stop(Duration drainTimeout) {
+        if (server != null) {
+            server.close(drainTimeout);
+        }
+    }
+
+    private static String localAddress() {
+        try {
+            return InetAddress.getLocalHost().getHostAddress();
+        } catch (UnknownHostException e) {
+            return "127.0.0.1";
+        }
+    }
+}
