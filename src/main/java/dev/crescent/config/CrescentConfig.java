@@ -6,6 +6,7 @@ import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
 
 /** Every {@code crescent.*} key. Each default works on one box, so no config file is needed. */
 @ConfigMapping(prefix = "crescent")
@@ -81,6 +82,8 @@ public interface CrescentConfig {
 
         ReporterConfig reporter();
 
+        TopologyConfig topology();
+
         interface TcpConfig {
             /** Serve and use the TCP transport. */
             @WithDefault("true")
@@ -137,6 +140,18 @@ public interface CrescentConfig {
             /** Map same-host workers' shared-memory segments directly. */
             @WithDefault("true")
             boolean enabled();
+        }
+
+        interface TopologyConfig {
+            /** Where sysfs is mounted (a test or container may point elsewhere). */
+            @WithDefault("/sys")
+            String sysfsRoot();
+
+            /** When set, only these NICs / RDMA devices are used. */
+            Optional<Set<String>> nicAllow();
+
+            /** These NICs / RDMA devices are never used. */
+            Optional<Set<String>> nicDeny();
         }
 
         interface ReporterConfig {

@@ -1,0 +1,30 @@
+package dev.crescent.api.rest;
+
+import dev.crescent.config.CrescentConfig;
+import dev.crescent.transfer.topology.Topology;
+import dev.crescent.transfer.topology.TopologyDiscovery;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+import java.util.Set;
+
+/** Admin views of this node. */
+@Path("/v1")
+@Produces(MediaType.APPLICATION_JSON)
+public class AdminResource {
+    private final CrescentConfig.TransferConfig.TopologyConfig topology;
+
+    public AdminResource(CrescentConfig config) {
+        this.topology = config.transfer().topology();
+    }
+
+    /** NUMA nodes, NICs, RDMA devices, GPUs and the NIC priority matrix per memory location (read fresh). */
+    @GET
+    @Path("topology")
+    public Topology topology() {
+        return new TopologyDiscovery(java.nio.file.Path.of(topology.sysfsRoot()))
+                .discover(topology.nicAllow().orElse(Set.of()), topology.nicDeny().orElse(Set.of()));
+    }
+}
