@@ -2,6 +2,7 @@ package dev.crescent.transfer;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * How to reach a segment, carried in replica descriptors as one string
@@ -15,10 +16,27 @@ import java.util.Map;
 public record PeerAddress(String hostId, String tcp, String shmFile) {
     public static final PeerAddress IN_PROCESS = new PeerAddress("", "", "");
 
+    /** Endpoints are few (one per worker) and parsed on every request: keep the parsed forms. */
+    private static final ConcurrentHashMap<String, PeerAddress> PARSED = new ConcurrentHashMap<>();
+    private static final int MAX_CACHED = 4096;
+
     public static PeerAddress parse(String endpoint) {
         if (endpoint == null || endpoint.isBlank()) {
             return IN_PROCESS;
         }
+        PeerAddress cached = PARSED.get(endpoint);
+        if (cached != null) {
+            return cached;
+        }
+        if (PARSED.size() >= MAX_CACHED) {
+            PARSED.clear();
+        }
+        PeerAddress parsed = parseUncached(endpoint);
+        PARSED.put(endpoint, parsed);
+        return parsed;
+    }
+
+    private static PeerAddress parseUncached(String endpoint) {
         Map<String, String> parts = new LinkedHashMap<>();
         for (String part : endpoint.split(",")) {
             int eq = part.indexOf('=');

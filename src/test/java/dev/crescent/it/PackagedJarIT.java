@@ -86,6 +86,34 @@ class PackagedJarIT {
         }
     }
 
+    @Test
+    void objectBytesMoveBetweenProcessesOverShmOnTheSameHostAndOverTcpOtherwise() throws Exception {
+        for (String transport : new String[] {"shm", "tcp"}) {
+            try (CrescentProcess master = CrescentProcess.start("it-master-" + transport, "quarkus.profile=master",
+                    "crescent.transfer.shm.enabled=" + transport.equals("shm"))) {
+                try (CrescentProcess worker = CrescentProcess.start("it-worker-" + transport, "quarkus.profile=worker",
+                        "crescent.worker.master-address=localhost:" + master.port(),
+                        "crescent.worker.segment-size=32M")) {
+                    awaitReady(worker.baseUrl());
+                    // The master holds no memory: its gateway writes into and reads from the worker process.
+                    byte[] value = new byte[3 << 20];
+                    new Random(3).nextBytes(value);
+                    given().baseUri(master.baseUrl()).contentType("application/octet-stream").body(value)
+                            .put("/v1/objects/cross/" + transport).then().statusCode(201);
+                    assertArrayEquals(value, given().baseUri(master.baseUrl()).get("/v1/objects/cross/" + transport)
+                            .then().statusCode(200).extract().asByteArray());
+                    given().baseUri(master.baseUrl()).get("/q/metrics").then()
+                            .body(containsString("crescent_transfer_bytes_total{op=\"write\",transport=\"" + transport
+                                    + "\"} 3145728.0"))
+                            .body(containsString("crescent_transfer_bytes_total{op=\"read\",transport=\"" + transport
+                                    + "\"} 3145728.0"));
+                    assertEquals(0, worker.terminate(10));
+                }
+                assertEquals(0, master.terminate(10));
+            }
+        }
+    }
+
     private static void awaitReady(String baseUrl) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {

@@ -32,6 +32,7 @@ final class PeerChannel {
     private final ByteBuffer requestHeader =
             ByteBuffer.allocateDirect(TcpProtocol.REQUEST_HEADER_BYTES + TcpProtocol.MAX_NAME_BYTES);
     private final Consumer<Slice> onBroken;
+    private final AtomicLong inFlightBytes = new AtomicLong();
     private volatile boolean broken;
 
     private PeerChannel(SocketChannel channel, Consumer<Slice> onBroken) {
@@ -82,9 +83,15 @@ final class PeerChannel {
         return pending.size();
     }
 
+    /** Bytes of the slices sent on this connection and not yet answered. */
+    long inFlightBytes() {
+        return inFlightBytes.get();
+    }
+
     /** Queues the slice on this connection; a failure to send breaks the connection (the slice is retried). */
     void send(Slice slice) {
         long id = IDS.incrementAndGet();
+        inFlightBytes.addAndGet(slice.length());
         pending.put(id, slice);
         sendLock.lock();
         try {
@@ -112,7 +119,7 @@ final class PeerChannel {
         boolean expired = false;
         for (var entry : pending.entrySet()) {
             Slice slice = entry.getValue();
-            if (nowNanos - slice.deadlineNanos > 0 && pending.remove(entry.getKey(), slice)) {
+            if (nowNanos - slice.deadlineNanos > 0 && take(entry.getKey(), slice)) {
                 slice.done.completeExceptionally(new StoreException(ErrorCode.RPC_TIMEOUT,
                         "no answer within the transfer timeout"));
                 expired = true;
@@ -128,12 +135,10 @@ final class PeerChannel {
     }
 
     private void readLoop() {
-        ByteBuffer header = ByteBuffer.allocateDirect(TcpProtocol.RESPONSE_HEADER_BYTES);
+        FrameReader in = new FrameReader(channel, 64 * 1024);
         try {
             while (true) {
-                header.clear();
-                TcpProtocol.readFully(channel, header);
-                header.flip();
+                ByteBuffer header = in.require(TcpProtocol.RESPONSE_HEADER_BYTES);
                 long id = header.getLong();
                 int code = header.getInt();
                 int messageLength = header.getInt();
@@ -141,8 +146,10 @@ final class PeerChannel {
                 if (messageLength < 0 || messageLength > TcpProtocol.MAX_MESSAGE_BYTES) {
                     throw new IOException("bad response: message length " + messageLength);
                 }
-                ByteBuffer message = ByteBuffer.allocate(messageLength);
-                TcpProtocol.readFully(channel, message);
+                byte[] message = new byte[messageLength];
+                if (messageLength > 0) {
+                    in.require(messageLength).get(message);
+                }
                 Slice slice = pending.get(id);
                 if (slice == null) {
                     throw new IOException("response for unknown request " + id);
@@ -151,15 +158,15 @@ final class PeerChannel {
                     if (payloadLength != slice.length()) {
                         throw new IOException("response carries " + payloadLength + " bytes, asked " + slice.length());
                     }
-                    TcpProtocol.readFully(channel, slice.local.asByteBuffer());
+                    in.readInto(slice.local.asByteBuffer());
                 } else if (payloadLength != 0) {
                     throw new IOException("unexpected payload of " + payloadLength + " bytes");
                 }
-                if (pending.remove(id, slice)) {
+                if (take(id, slice)) {
                     if (code == 0) {
                         slice.done.complete(null);
                     } else {
-                        slice.done.completeExceptionally(TcpProtocol.remoteError(code, message.array()));
+                        slice.done.completeExceptionally(TcpProtocol.remoteError(code, message));
                     }
                 }
             }
@@ -171,12 +178,20 @@ final class PeerChannel {
     private void breakConnection(Exception cause) {
         broken = true;
         closeQuietly(channel);
-        for (Long id : pending.keySet()) {
-            Slice slice = pending.remove(id);
-            if (slice != null) {
-                onBroken.accept(slice);
+        for (var entry : pending.entrySet()) {
+            if (take(entry.getKey(), entry.getValue())) {
+                onBroken.accept(entry.getValue());
             }
         }
+    }
+
+    /** Removes an answered, expired or orphaned slice exactly once; only the remover may complete it. */
+    private boolean take(long id, Slice slice) {
+        if (pending.remove(id, slice)) {
+            inFlightBytes.addAndGet(-slice.length());
+            return true;
+        }
+        return false;
     }
 
     private static void closeQuietly(SocketChannel channel) {

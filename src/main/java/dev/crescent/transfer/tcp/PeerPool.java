@@ -6,10 +6,9 @@ import dev.crescent.common.StoreException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The connections to one peer. Slices go round-robin over them; a slice whose connection broke is retried on
+ * The connections to one peer. Slices go to the least busy of them (see {@link #pickSlot}); a slice whose connection broke is retried on
  * the next connection (reconnecting as needed) until it runs out of attempts or time. Connection failures feed
  * the peer's health: a peer that keeps failing is blacklisted and answers at once instead of timing out.
  */
@@ -20,7 +19,8 @@ final class PeerPool {
     private final String engineName;
     private final ScheduledExecutorService timer;
     private final PeerChannel[] channels;
-    private final AtomicInteger next = new AtomicInteger();
+    /** Outstanding bytes on a connection before the next slice goes to another one. */
+    private static final long SPREAD_BYTES = 1L << 20;
     private final PeerHealth health;
 
     PeerPool(String label, InetSocketAddress address, TcpSettings settings, String engineName,
@@ -55,7 +55,8 @@ final class PeerPool {
             return;
         }
         slice.attempts++;
-        int slot = Math.floorMod(next.getAndIncrement(), channels.length);
+        int slot = pickSlot(slice);
+        slice.lastSlot = slot;
         PeerChannel channel;
         try {
             channel = channel(slot);
@@ -65,6 +66,33 @@ final class PeerPool {
             return;
         }
         channel.send(slice);
+    }
+
+    /**
+     * The first connection with less than {@link #SPREAD_BYTES} outstanding: small requests pipeline on few
+     * connections (fewer threads to wake on a small machine), large transfers spread over all of them. A retry
+     * never takes the slot that just failed.
+     */
+    private int pickSlot(Slice slice) {
+        int best = -1;
+        long bestBytes = Long.MAX_VALUE;
+        synchronized (this) {
+            for (int slot = 0; slot < channels.length; slot++) {
+                if (slot == slice.lastSlot && channels.length > 1) {
+                    continue;
+                }
+                PeerChannel c = channels[slot];
+                long outstanding = c == null || c.isBroken() ? 0 : c.inFlightBytes();
+                if (outstanding < SPREAD_BYTES) {
+                    return slot;
+                }
+                if (outstanding < bestBytes) {
+                    best = slot;
+                    bestBytes = outstanding;
+                }
+            }
+        }
+        return best;
     }
 
     /** Slices in flight over every connection. */

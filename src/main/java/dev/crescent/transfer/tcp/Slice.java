@@ -12,6 +12,8 @@ final class Slice {
     final long deadlineNanos;
     final CompletableFuture<Void> done = new CompletableFuture<>();
     int attempts;
+    /** Connection slot of the last attempt, so a retry goes elsewhere. */
+    int lastSlot = -1;
 
     Slice(byte op, byte[] segmentName, long remoteOffset, MemorySegment local, long deadlineNanos) {
         this.op = op;

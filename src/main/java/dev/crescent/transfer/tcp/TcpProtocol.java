@@ -7,7 +7,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
-import java.nio.channels.WritableByteChannel;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -86,12 +86,20 @@ public final class TcpProtocol {
         }
     }
 
-    public static void writeFully(WritableByteChannel channel, ByteBuffer... buffers) throws IOException {
+    /** Writes header and payload with gathering writes: one syscall for a small frame, not one per buffer. */
+    public static void writeFully(GatheringByteChannel channel, ByteBuffer... buffers) throws IOException {
+        while (hasRemaining(buffers)) {
+            channel.write(buffers);
+        }
+    }
+
+    private static boolean hasRemaining(ByteBuffer[] buffers) {
         for (ByteBuffer buffer : buffers) {
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
+            if (buffer.hasRemaining()) {
+                return true;
             }
         }
+        return false;
     }
 
     private static byte[] truncate(byte[] bytes, int max) {

@@ -129,17 +129,16 @@ public final class TcpTransferServer implements AutoCloseable {
     private final class Connection implements Runnable {
         private final SocketChannel channel;
         private final long openedNanos = System.nanoTime();
-        private final ByteBuffer header = ByteBuffer.allocateDirect(TcpProtocol.REQUEST_HEADER_BYTES);
+        private final FrameReader in;
         private final ByteBuffer response = ByteBuffer.allocateDirect(
                 TcpProtocol.RESPONSE_HEADER_BYTES + TcpProtocol.MAX_MESSAGE_BYTES);
-        private final ByteBuffer name = ByteBuffer.allocate(TcpProtocol.MAX_NAME_BYTES);
-        private final ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
         private volatile boolean handshaken;
         /** Non-zero while a frame is being received or answered. */
         private volatile long frameStartNanos;
 
         Connection(SocketChannel channel) {
             this.channel = channel;
+            this.in = new FrameReader(channel, 64 * 1024);
         }
 
         @Override
@@ -159,18 +158,18 @@ public final class TcpTransferServer implements AutoCloseable {
         }
 
         private void handshake() throws IOException {
-            ByteBuffer hello = ByteBuffer.allocate(TcpProtocol.HANDSHAKE_BYTES);
-            TcpProtocol.readFully(channel, hello);
-            hello.flip();
+            ByteBuffer hello = in.require(TcpProtocol.HANDSHAKE_BYTES);
             if (hello.getInt() != TcpProtocol.MAGIC) {
                 throw new ProtocolViolation("not a Crescent transfer connection (bad magic)");
             }
             short version = hello.getShort();
             int nameLength = hello.getShort() & 0xffff;
+            hello.getInt(); // capabilities: none defined in version 1
+            hello.getInt(); // reserved
             if (nameLength > TcpProtocol.MAX_NAME_BYTES) {
                 throw new ProtocolViolation("engine name too long");
             }
-            TcpProtocol.readFully(channel, ByteBuffer.allocate(nameLength));
+            in.skip(nameLength);
             if (version != TcpProtocol.VERSION) {
                 TcpProtocol.writeFully(channel, TcpProtocol.handshakeReply(TcpProtocol.STATUS_BAD_VERSION));
                 throw new ProtocolViolation("unsupported protocol version " + version);
@@ -180,13 +179,11 @@ public final class TcpTransferServer implements AutoCloseable {
         }
 
         private void serveOne() throws IOException {
-            header.clear();
-            if (channel.read(header) < 0) {
+            if (!in.awaitData()) {
                 throw new ClosedChannelException();
             }
             frameStartNanos = System.nanoTime();
-            TcpProtocol.readFully(channel, header);
-            header.flip();
+            ByteBuffer header = in.require(TcpProtocol.REQUEST_HEADER_BYTES);
             byte op = header.get();
             header.get();
             int nameLength = header.getShort() & 0xffff;
@@ -203,21 +200,22 @@ public final class TcpTransferServer implements AutoCloseable {
             if (length <= 0 || length > TcpProtocol.MAX_FRAME_BYTES) {
                 throw new ProtocolViolation("bad frame length " + length);
             }
-            name.clear().limit(nameLength);
-            TcpProtocol.readFully(channel, name);
-            String segment = new String(name.array(), 0, nameLength, StandardCharsets.UTF_8);
+            ByteBuffer names = in.require(nameLength);
+            byte[] nameBytes = new byte[nameLength];
+            names.get(nameBytes);
+            String segment = new String(nameBytes, StandardCharsets.UTF_8);
             MemorySegment target;
             try {
                 target = memory.slice(segment, offset, length);
             } catch (StoreException e) {
                 if (op == TcpProtocol.OP_WRITE) {
-                    discard(length);
+                    in.skip(length);
                 }
                 answer(requestId, e);
                 return;
             }
             if (op == TcpProtocol.OP_WRITE) {
-                TcpProtocol.readFully(channel, target.asByteBuffer());
+                in.readInto(target.asByteBuffer());
                 answer(requestId, null);
             } else {
                 response.clear();
@@ -225,16 +223,6 @@ public final class TcpTransferServer implements AutoCloseable {
                 TcpProtocol.writeFully(channel, response.flip(), target.asByteBuffer());
             }
             frameStartNanos = 0;
-        }
-
-        /** Reads and drops a payload we refuse, so the connection stays in step and usable. */
-        private void discard(long length) throws IOException {
-            long left = length;
-            while (left > 0) {
-                scratch.clear().limit((int) Math.min(scratch.capacity(), left));
-                TcpProtocol.readFully(channel, scratch);
-                left -= scratch.limit();
-            }
         }
 
         private void answer(long requestId, StoreException error) throws IOException {
