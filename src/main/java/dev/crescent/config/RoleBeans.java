@@ -4,6 +4,7 @@ import dev.crescent.client.GrpcMasterClient;
 import dev.crescent.client.LocalMasterClient;
 import dev.crescent.client.MasterClient;
 import dev.crescent.client.StoreClient;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterSettings;
 import dev.crescent.master.placement.RandomPlacement;
@@ -22,6 +23,7 @@ import dev.crescent.transfer.tcp.TcpTransport;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.local.LocalTransport;
+import dev.crescent.worker.SegmentDirectory;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -72,6 +74,16 @@ public class RoleBeans {
     @Singleton
     MetadataKeys metadataKeys(CrescentConfig config) {
         return new MetadataKeys(config.cluster());
+    }
+
+    @Produces
+    @Singleton
+    SegmentDirectory segmentDirectory(MetadataStore store, MetadataKeys keys, ObjectMapper json) {
+        return new SegmentDirectory(store, keys, json);
+    }
+
+    void closeSegmentDirectory(@Disposes SegmentDirectory directory) {
+        directory.close();
     }
 
     /** Transports in order of preference: same JVM, same host (shared memory), then the network. */
