@@ -18,6 +18,8 @@ public class MasterGauges {
                 .description("Puts started and not yet ended").register(registry);
         Gauge.builder("crescent.master.segments", master, m -> m.stats().segmentCount())
                 .description("Mounted segments").register(registry);
+        Gauge.builder("crescent.master.evictions", master, m -> m.stats().evictedObjects())
+                .description("Objects evicted since start").register(registry);
         Gauge.builder("crescent.master.capacity", master, m -> m.stats().capacityBytes())
                 .baseUnit("bytes").description("Capacity of all mounted segments").register(registry);
         Gauge.builder("crescent.master.used", master, m -> m.stats().usedBytes())

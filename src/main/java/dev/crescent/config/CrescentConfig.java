@@ -49,6 +49,22 @@ public interface CrescentConfig {
         /** Offset and size granularity of segment allocations, in bytes (a power of two). */
         @WithDefault("64")
         int allocationAlignment();
+
+        EvictionConfig eviction();
+
+        interface EvictionConfig {
+            /** lru (default), fifo or lfu. */
+            @WithDefault("lru")
+            String policy();
+
+            /** Eviction starts when used / capacity exceeds this... */
+            @WithDefault("0.90")
+            double highWatermark();
+
+            /** ...and frees this share of capacity (also the least a failed allocation evicts). */
+            @WithDefault("0.05")
+            double ratio();
+        }
     }
 
     interface WorkerConfig {

@@ -7,6 +7,8 @@ import dev.crescent.client.StoreClient;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterSettings;
+import dev.crescent.master.eviction.EvictionPolicy;
+import jakarta.enterprise.inject.Instance;
 import dev.crescent.master.placement.RandomPlacement;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
@@ -41,11 +43,16 @@ public class RoleBeans {
 
     @Produces
     @Singleton
-    Master master(CrescentConfig config) {
+    Master master(CrescentConfig config, Instance<EvictionPolicy> policies) {
         CrescentConfig.MasterConfig m = config.master();
         MasterSettings settings = new MasterSettings(m.leaseTtl(), m.putStartDiscardTimeout(),
-                m.putStartReleaseTimeout(), m.replicaNum(), m.allocationAlignment());
-        return new Master(settings, new RandomPlacement(), InstantSource.system());
+                m.putStartReleaseTimeout(), m.replicaNum(), m.allocationAlignment(), m.eviction().highWatermark(),
+                m.eviction().ratio());
+        String wanted = m.eviction().policy();
+        EvictionPolicy policy = policies.stream().filter(p -> p.name().equalsIgnoreCase(wanted)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("crescent.master.eviction.policy=" + wanted
+                        + " is not one of " + policies.stream().map(EvictionPolicy::name).toList()));
+        return new Master(settings, new RandomPlacement(), policy, InstantSource.system());
     }
 
     @Produces

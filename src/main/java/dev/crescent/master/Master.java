@@ -4,6 +4,8 @@ import dev.crescent.alloc.Allocation;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.ObjectKeys;
 import dev.crescent.common.StoreException;
+import dev.crescent.master.eviction.EvictionCandidate;
+import dev.crescent.master.eviction.EvictionPolicy;
 import dev.crescent.master.placement.PlacementStrategy;
 
 import java.time.InstantSource;
@@ -31,10 +33,13 @@ public final class Master {
     private final ConcurrentHashMap<String, Long> processing = new ConcurrentHashMap<>();
     private final PriorityBlockingQueue<DeferredRelease> deferred = new PriorityBlockingQueue<>();
     private final LongAdder completeObjects = new LongAdder();
+    private final LongAdder evictedObjects = new LongAdder();
+    private final EvictionPolicy eviction;
 
-    public Master(MasterSettings settings, PlacementStrategy placement, InstantSource clock) {
+    public Master(MasterSettings settings, PlacementStrategy placement, EvictionPolicy eviction, InstantSource clock) {
         this.settings = settings;
         this.placement = placement;
+        this.eviction = eviction;
         this.clock = clock;
         this.segments = new SegmentRegistry(settings.allocationAlignment());
     }
@@ -78,6 +83,21 @@ public final class Master {
      * @param upsert     overwrite a complete object instead of answering OBJECT_ALREADY_EXISTS
      */
     public List<ReplicaDescriptor> putStart(String clientId, String key, long size, int replicaNum, boolean upsert) {
+        try {
+            return startPut(clientId, key, size, replicaNum, upsert);
+        } catch (StoreException e) {
+            if (e.code() != ErrorCode.NO_AVAILABLE_HANDLE || size > largestSegmentBytes()) {
+                // Evicting cannot make room for an object larger than every segment: keep what is stored.
+                throw e;
+            }
+            // No room: evict (outside any per-key section) and try once more before answering back-pressure.
+            evict(Math.max(size, (long) (segments.capacityBytes() * settings.evictionRatio())));
+            return startPut(clientId, key, size, replicaNum, upsert);
+        }
+    }
+
+    private List<ReplicaDescriptor> startPut(String clientId, String key, long size, int replicaNum,
+                                             boolean upsert) {
         ObjectKeys.validate(key);
         requireClient(clientId);
         if (size <= 0) {
@@ -119,6 +139,8 @@ public final class Master {
             requireOwnedPut(meta, clientId, key);
             if (meta.state == ObjectState.PROCESSING) {
                 meta.state = ObjectState.COMPLETE;
+                meta.completedMillis = clock.millis();
+                meta.lastAccessMillis = meta.completedMillis;
                 completeObjects.increment();
                 processing.remove(key, meta.putStartMillis);
             }
@@ -157,6 +179,7 @@ public final class Master {
                 throw notFound(key);
             }
             meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
+            touch(meta, now);
             answer[0] = new ObjectLocation(meta.size, describe(live), meta.leaseDeadlineMillis);
             return meta;
         });
@@ -166,11 +189,13 @@ public final class Master {
     /** Whether a complete object exists; an existing object also gets a read lease. Not-found is just false. */
     public boolean exist(String key) {
         ObjectKeys.validate(key);
-        long deadline = clock.millis() + settings.leaseTtl().toMillis();
+        long now = clock.millis();
+        long deadline = now + settings.leaseTtl().toMillis();
         boolean[] found = new boolean[1];
         index.update(key, (k, meta) -> {
             if (meta != null && meta.state == ObjectState.COMPLETE) {
                 meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
+                touch(meta, now);
                 found[0] = true;
             }
             return meta;
@@ -232,7 +257,63 @@ public final class Master {
 
     public MasterStats stats() {
         return new MasterStats(completeObjects.sum(), processing.size(), segments.view().size(),
-                segments.capacityBytes(), segments.usedBytes());
+                segments.capacityBytes(), segments.usedBytes(), evictedObjects.sum());
+    }
+
+    /** Evicts {@code eviction-ratio} of capacity when usage is above the high watermark (run by the sweeper). */
+    public long evictAboveWatermark() {
+        long capacity = segments.capacityBytes();
+        if (capacity == 0 || segments.usedBytes() <= capacity * settings.evictionHighWatermark()) {
+            return 0;
+        }
+        return evict((long) (capacity * settings.evictionRatio()));
+    }
+
+    /**
+     * Frees at least {@code bytes} if it can, in the policy's order. Never evicts a leased or unfinished object;
+     * each victim is re-checked in its own atomic section, so a read that leases it meanwhile saves it.
+     *
+     * @return bytes freed
+     */
+    public long evict(long bytes) {
+        long now = clock.millis();
+        List<EvictionCandidate> candidates = new ArrayList<>();
+        index.forEach(meta -> {
+            if (meta.state == ObjectState.COMPLETE && !meta.isLeased(now)) {
+                candidates.add(new EvictionCandidate(meta.key, meta.size, meta.completedMillis, meta.lastAccessMillis,
+                        meta.accessCount));
+            }
+        });
+        candidates.sort(eviction.order());
+        long freed = 0;
+        for (EvictionCandidate candidate : candidates) {
+            if (freed >= bytes) {
+                break;
+            }
+            long[] released = new long[1];
+            index.update(candidate.key(), (k, meta) -> {
+                if (meta == null || meta.state != ObjectState.COMPLETE || meta.isLeased(clock.millis())) {
+                    return meta;
+                }
+                released[0] = meta.size * meta.replicas.size();
+                forget(meta);
+                return null;
+            });
+            if (released[0] > 0) {
+                freed += released[0];
+                evictedObjects.increment();
+            }
+        }
+        return freed;
+    }
+
+    private long largestSegmentBytes() {
+        return segments.view().stream().mapToLong(MountedSegment::capacity).max().orElse(0);
+    }
+
+    private static void touch(ObjectMeta meta, long now) {
+        meta.lastAccessMillis = now;
+        meta.accessCount++;
     }
 
     /** Rewrites a complete object: in place when the size is unchanged and nobody reads it, else new ranges. */

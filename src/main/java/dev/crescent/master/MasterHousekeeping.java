@@ -11,7 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-/** Runs {@link Master#sweep} once a second in roles that run the master. */
+/** Once a second, in roles that run the master: {@link Master#sweep} and eviction above the high watermark. */
 @Singleton
 public class MasterHousekeeping {
     private static final Logger LOG = Logger.getLogger(MasterHousekeeping.class);
@@ -37,6 +37,7 @@ public class MasterHousekeeping {
     private void sweepQuietly() {
         try {
             master.sweep();
+            master.evictAboveWatermark();
         } catch (RuntimeException e) {
             LOG.error("master housekeeping failed", e);
         }

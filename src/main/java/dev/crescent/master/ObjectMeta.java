@@ -14,6 +14,9 @@ final class ObjectMeta {
     long putStartMillis;
     List<Replica> replicas;
     volatile long leaseDeadlineMillis;
+    long completedMillis;
+    long lastAccessMillis;
+    long accessCount;
 
     ObjectMeta(String key, long size, String ownerClientId, long putStartMillis, List<Replica> replicas) {
         this.key = key;

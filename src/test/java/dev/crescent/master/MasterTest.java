@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,7 +32,7 @@ class MasterTest {
 
     @BeforeEach
     void setUp() {
-        master = new Master(MasterSettings.defaults(), new RandomPlacement(), clock);
+        master = new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), clock);
         master.mountSegment("worker-1", "seg-1", 1 << 20, "");
         master.mountSegment("worker-2", "seg-2", 1 << 20, "");
     }

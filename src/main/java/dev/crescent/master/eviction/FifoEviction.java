@@ -1,0 +1,19 @@
+package dev.crescent.master.eviction;
+
+import jakarta.inject.Singleton;
+
+import java.util.Comparator;
+
+/** Oldest stored first, whatever was read since. */
+@Singleton
+public class FifoEviction implements EvictionPolicy {
+    @Override
+    public String name() {
+        return "fifo";
+    }
+
+    @Override
+    public Comparator<EvictionCandidate> order() {
+        return Comparator.comparingLong(EvictionCandidate::completedMillis);
+    }
+}

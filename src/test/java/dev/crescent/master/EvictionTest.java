@@ -1,0 +1,134 @@
+package dev.crescent.master;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.eviction.EvictionPolicy;
+import dev.crescent.master.eviction.FifoEviction;
+import dev.crescent.master.eviction.LfuEviction;
+import dev.crescent.master.eviction.LruEviction;
+import dev.crescent.master.placement.RandomPlacement;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Eviction: which objects go, which never go, and when it runs. One 10-block segment, blocks of 1 KiB. */
+class EvictionTest {
+    private static final int BLOCK = 1024;
+    private final ManualClock clock = new ManualClock();
+
+    private Master master(EvictionPolicy policy) {
+        Master master = new Master(MasterSettings.defaults(), new RandomPlacement(), policy, clock);
+        master.mountSegment("w", "seg", 10 * BLOCK, "");
+        return master;
+    }
+
+    private void put(Master master, String key) {
+        master.putStart("c", key, BLOCK, 0, false);
+        master.putEnd("c", key);
+        clock.advance(Duration.ofSeconds(1));
+    }
+
+    /** Stores k0..k9 (full segment), one second apart, with every lease over by the end. */
+    private Master full(EvictionPolicy policy) {
+        Master master = master(policy);
+        for (int i = 0; i < 10; i++) {
+            put(master, "k" + i);
+        }
+        return master;
+    }
+
+    @Test
+    void aPutIntoAFullStoreEvictsTheLeastRecentlyUsedAndSucceeds() {
+        Master master = full(new LruEviction());
+        clock.advance(Duration.ofSeconds(11));
+        master.getReplicaList("k0");
+        clock.advance(Duration.ofSeconds(11)); // k0 was read last, but its lease is over again
+        put(master, "new");
+        assertTrue(master.exist("new"));
+        assertTrue(master.exist("k0"), "recently read: kept");
+        assertFalse(master.exist("k1"), "least recently used: evicted");
+        assertEquals(1, master.stats().evictedObjects());
+        master.segments().mounted().forEach(s -> s.allocator().checkInvariants());
+    }
+
+    @Test
+    void fifoEvictsTheOldestWhateverWasRead() {
+        Master master = full(new FifoEviction());
+        clock.advance(Duration.ofSeconds(11));
+        master.getReplicaList("k0");
+        clock.advance(Duration.ofSeconds(11));
+        put(master, "new");
+        assertFalse(master.exist("k0"), "oldest goes first under FIFO");
+        assertTrue(master.exist("k1"));
+    }
+
+    @Test
+    void lfuEvictsTheLeastOftenRead() {
+        Master master = full(new LfuEviction());
+        clock.advance(Duration.ofSeconds(11));
+        for (int i = 0; i < 10; i++) {
+            if (i != 7) {
+                master.exist("k" + i);
+            }
+        }
+        clock.advance(Duration.ofSeconds(11));
+        put(master, "new");
+        assertFalse(master.exist("k7"), "never read: evicted first");
+        assertTrue(master.exist("k0"));
+    }
+
+    @Test
+    void leasedAndUnfinishedObjectsAreNeverEvicted() {
+        Master master = master(new LruEviction());
+        for (int i = 0; i < 5; i++) {
+            master.putStart("c", "open" + i, BLOCK, 0, false);
+        }
+        for (int i = 0; i < 5; i++) {
+            put(master, "k" + i);
+        }
+        for (int i = 0; i < 5; i++) {
+            master.getReplicaList("k" + i);
+        }
+        StoreException full = assertThrows(StoreException.class, () -> master.putStart("c", "new", BLOCK, 0, false));
+        assertEquals(ErrorCode.NO_AVAILABLE_HANDLE, full.code(), "nothing evictable: back-pressure");
+        assertEquals(0, master.stats().evictedObjects());
+        for (int i = 0; i < 5; i++) {
+            master.putEnd("c", "open" + i);
+            assertTrue(master.exist("k" + i));
+        }
+    }
+
+    @Test
+    void aPutThatCouldNeverFitEvictsNothing() {
+        Master master = full(new LruEviction());
+        StoreException tooBig = assertThrows(StoreException.class,
+                () -> master.putStart("c", "huge", 11 * BLOCK, 0, false));
+        assertEquals(ErrorCode.NO_AVAILABLE_HANDLE, tooBig.code());
+        assertEquals(0, master.stats().evictedObjects());
+        for (int i = 0; i < 10; i++) {
+            assertTrue(master.exist("k" + i));
+        }
+    }
+
+    @Test
+    void sweeperEvictsAboveTheHighWatermarkDownBelowIt() {
+        Master master = master(new LruEviction());
+        for (int i = 0; i < 9; i++) {
+            put(master, "k" + i);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        assertEquals(0, master.evictAboveWatermark(), "90 % used is not above the watermark");
+        put(master, "k9");
+        clock.advance(Duration.ofSeconds(11));
+        assertTrue(master.evictAboveWatermark() >= BLOCK / 2, "100 % used: frees 5 % of capacity or more");
+        assertFalse(master.exist("k0"));
+        assertEquals(List.of(), master.segments().mounted().stream()
+                .filter(s -> s.allocator().usedBytes() > 9 * BLOCK).toList());
+    }
+}
