@@ -1,5 +1,6 @@
 package dev.crescent.master;
 
+import dev.crescent.common.Threads;
 import dev.crescent.config.CrescentConfig;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -7,7 +8,6 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -29,8 +29,7 @@ public class MasterHousekeeping {
         if (!config.role().runsMaster()) {
             return;
         }
-        timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-sweep").daemon()
-                .factory());
+        timer = Threads.daemonScheduler("crescent-sweep");
         timer.scheduleWithFixedDelay(this::sweepQuietly, 1, 1, TimeUnit.SECONDS);
     }
 

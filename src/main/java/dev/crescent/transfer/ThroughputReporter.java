@@ -1,8 +1,8 @@
 package dev.crescent.transfer;
 
+import dev.crescent.common.Threads;
 import org.jboss.logging.Logger;
 
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -20,8 +20,7 @@ public final class ThroughputReporter implements TransferObserver, AutoCloseable
     private final LongAdder failures = new LongAdder();
     private final AtomicLongArray histogram = new AtomicLongArray(BUCKETS);
     private final ScheduledExecutorService timer =
-            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-reporter").daemon()
-                    .factory());
+            Threads.daemonScheduler("crescent-reporter");
     private long lastReportNanos = System.nanoTime();
 
     public ThroughputReporter(long intervalMillis) {

@@ -1,5 +1,6 @@
 package dev.crescent.transfer;
 
+import dev.crescent.common.Threads;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 
@@ -122,15 +123,7 @@ public final class TransferEngine implements AutoCloseable {
     /** Graceful close: new requests are CANCELED, requests in flight get up to {@code drainTimeout} to finish. */
     public void close(Duration drainTimeout) {
         closed = true;
-        long deadline = System.nanoTime() + drainTimeout.toNanos();
-        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(2);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        Threads.awaitCondition(() -> inFlight.get() == 0, drainTimeout);
         transports.forEach(Transport::close);
         if (observer instanceof AutoCloseable closeable) {
             try {

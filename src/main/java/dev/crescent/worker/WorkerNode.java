@@ -1,5 +1,6 @@
 package dev.crescent.worker;
 
+import dev.crescent.common.Threads;
 import dev.crescent.client.MasterClient;
 import dev.crescent.common.StoreException;
 import dev.crescent.config.CrescentConfig;
@@ -19,7 +20,6 @@ import org.jboss.logging.Logger;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -72,8 +72,7 @@ public class WorkerNode {
         String tcp = transferServer.start(engine.memory());
         endpoint = new PeerAddress(HostId.current(), tcp,
                 segment.backingFile() == null ? "" : segment.backingFile().toString()).format();
-        ticker = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-worker").daemon()
-                .factory());
+        ticker = Threads.daemonScheduler("crescent-worker");
         ticker.scheduleWithFixedDelay(this::tick, 0, worker.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
 

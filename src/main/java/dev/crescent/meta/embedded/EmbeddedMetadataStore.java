@@ -1,5 +1,6 @@
 package dev.crescent.meta.embedded;
 
+import dev.crescent.common.Threads;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.meta.KeyValue;
@@ -35,8 +36,7 @@ public final class EmbeddedMetadataStore implements MetadataStore {
     private final ExecutorService dispatcher =
             Executors.newSingleThreadExecutor(Thread.ofPlatform().name("crescent-meta-watch").daemon().factory());
     private final ScheduledExecutorService expirer =
-            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-meta-lease").daemon()
-                    .factory());
+            Threads.daemonScheduler("crescent-meta-lease");
     private final InstantSource clock;
     private long revision;
     private long nextLeaseId = 1;

@@ -1,5 +1,6 @@
 package dev.crescent.transfer.tcp;
 
+import dev.crescent.common.Threads;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.RegisteredMemory;
 import org.jboss.logging.Logger;
@@ -16,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -37,8 +37,7 @@ public final class TcpTransferServer implements AutoCloseable {
     private final Duration frameTimeout;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService watchdog =
-            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-tcp-watchdog").daemon()
-                    .factory());
+            Threads.daemonScheduler("crescent-tcp-watchdog");
     private volatile boolean closing;
 
     public TcpTransferServer(RegisteredMemory memory, InetSocketAddress bind, Duration handshakeTimeout,
@@ -108,15 +107,7 @@ public final class TcpTransferServer implements AutoCloseable {
         } catch (IOException ignored) {
             // Already closed.
         }
-        long deadline = System.nanoTime() + drainTimeout.toNanos();
-        while (System.nanoTime() < deadline && connections.stream().anyMatch(c -> c.frameStartNanos != 0)) {
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        Threads.awaitCondition(() -> connections.stream().noneMatch(c -> c.frameStartNanos != 0), drainTimeout);
         connections.forEach(c -> c.abort("server closing"));
         watchdog.shutdownNow();
     }

@@ -1,5 +1,6 @@
 package dev.crescent.transfer.tcp;
 
+import dev.crescent.common.Threads;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.PeerAddress;
@@ -13,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -27,8 +27,7 @@ public final class TcpTransport implements Transport {
     private final TcpSettings settings;
     private final ConcurrentHashMap<String, PeerPool> peers = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer =
-            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("crescent-tcp-timer").daemon()
-                    .factory());
+            Threads.daemonScheduler("crescent-tcp-timer");
     private volatile boolean closing;
 
     public TcpTransport(String engineName, TcpSettings settings) {
@@ -89,15 +88,7 @@ public final class TcpTransport implements Transport {
     /** Stops taking requests, lets slices in flight finish (up to {@code drainTimeout}), then closes. */
     public void close(Duration drainTimeout) {
         closing = true;
-        long deadline = System.nanoTime() + drainTimeout.toNanos();
-        while (inFlight() > 0 && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(2);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        Threads.awaitCondition(() -> inFlight() == 0, drainTimeout);
         peers.values().forEach(PeerPool::close);
         timer.shutdownNow();
     }
