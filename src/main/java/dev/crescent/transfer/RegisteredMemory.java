@@ -44,11 +44,18 @@ public final class RegisteredMemory {
         if (region == null) {
             throw new StoreException(ErrorCode.SEGMENT_NOT_FOUND, "segment '" + name + "' is not registered here");
         }
-        long size = region.memory().byteSize();
+        checkRange(name, region.memory().byteSize(), offset, length);
+        return region.memory().asSlice(offset, length);
+    }
+
+    /**
+     * The one bounds rule of every transport: {@code [offset, offset+length)} must lie inside a segment of
+     * {@code size} bytes (written to avoid overflow on hostile offsets).
+     */
+    public static void checkRange(String segment, long size, long offset, long length) {
         if (offset < 0 || length < 0 || offset > size || length > size - offset) {
             throw new StoreException(ErrorCode.INVALID_PARAMS,
-                    "range [%d, +%d) is outside segment '%s' of %d bytes".formatted(offset, length, name, size));
+                    "range [%d, +%d) is outside segment '%s' of %d bytes".formatted(offset, length, segment, size));
         }
-        return region.memory().asSlice(offset, length);
     }
 }

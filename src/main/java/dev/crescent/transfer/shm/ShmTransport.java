@@ -4,6 +4,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.PeerAddress;
+import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TransferRequest;
 import dev.crescent.transfer.Transport;
@@ -53,10 +54,7 @@ public final class ShmTransport implements Transport {
             MemorySegment segment = map(PeerAddress.parse(request.remoteEndpoint()).shmFile());
             long offset = request.remoteOffset();
             long length = request.length();
-            if (offset < 0 || offset > segment.byteSize() || length > segment.byteSize() - offset) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS, "range [%d, +%d) is outside segment '%s' of %d bytes"
-                        .formatted(offset, length, request.remoteSegment(), segment.byteSize()));
-            }
+            RegisteredMemory.checkRange(request.remoteSegment(), segment.byteSize(), offset, length);
             if (request.op() == TransferOp.WRITE) {
                 MemorySegment.copy(request.local(), 0, segment, offset, length);
             } else {
