@@ -29,7 +29,7 @@ public final class TransferTargetMain {
         try (WorkerSegment segment = WorkerSegment.create(name, bytes, Path.of("/dev/shm"));
              TcpTransferServer server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
                      Duration.ofSeconds(5), Duration.ofSeconds(30))) {
-            memory.register(name, segment.memory(), "cpu:0");
+            memory.register(name, segment.memory(), WorkerSegment.LOCATION);
             String shm = segment.backingFile() == null ? "" : segment.backingFile().toString();
             String endpoint = new PeerAddress(HostId.current(), "127.0.0.1:" + server.port(), shm).format();
             System.out.println("READY " + name + " " + endpoint);

@@ -68,7 +68,7 @@ public class WorkerNode {
         CrescentConfig.WorkerConfig worker = config.worker();
         String name = worker.segmentName().orElse(identity.nodeName());
         segment = WorkerSegment.create(name, worker.segmentSize().asLongValue(), Path.of(worker.shmDir()));
-        engine.registerLocal(name, segment.memory(), "cpu:0");
+        engine.registerLocal(name, segment.memory(), WorkerSegment.LOCATION);
         String tcp = transferServer.start(engine.memory());
         endpoint = new PeerAddress(HostId.current(), tcp,
                 segment.backingFile() == null ? "" : segment.backingFile().toString()).format();
@@ -95,7 +95,8 @@ public class WorkerNode {
         }
         try {
             descriptorLease = metadata.grantLease(DESCRIPTOR_TTL);
-            SegmentDescriptor descriptor = new SegmentDescriptor(segment.name(), segment.size(), endpoint, "cpu:0",
+            SegmentDescriptor descriptor = new SegmentDescriptor(segment.name(), segment.size(), endpoint,
+                    WorkerSegment.LOCATION,
                     identity.clientId());
             metadata.put(keys.segment(segment.name()), json.writeValueAsBytes(descriptor), descriptorLease);
         } catch (StoreException | JsonProcessingException e) {

@@ -19,6 +19,8 @@ import java.util.stream.Stream;
  */
 public final class WorkerSegment implements AutoCloseable {
     private static final String FILE_PREFIX = "crescent-";
+    /** Where segment memory lives for the transfer engine's topology choice: host memory, no NUMA binding yet. */
+    public static final String LOCATION = "cpu:0";
     private final String name;
     private final Arena arena;
     private final MemorySegment memory;
