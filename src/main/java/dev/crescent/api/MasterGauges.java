@@ -1,13 +1,16 @@
 package dev.crescent.api;
 
 import dev.crescent.master.Master;
+import dev.crescent.master.MasterCounters;
+import dev.crescent.master.MasterOp;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
-/** Publishes the master's object count and memory figures as gauges ({@code crescent_master_*}). */
+/** Publishes the master's figures as {@code crescent_master_*} gauges and per-operation counters. */
 @Singleton
 public class MasterGauges {
 
@@ -24,5 +27,18 @@ public class MasterGauges {
                 .baseUnit("bytes").description("Capacity of all mounted segments").register(registry);
         Gauge.builder("crescent.master.used", master, m -> m.stats().usedBytes())
                 .baseUnit("bytes").description("Allocated bytes across mounted segments").register(registry);
+        Gauge.builder("crescent.master.lease.blocks", master, m -> m.stats().leaseBlocks())
+                .description("Removes refused, evictions skipped and frees deferred because of a read lease")
+                .register(registry);
+        Gauge.builder("crescent.master.clients", master, m -> m.stats().clientCount())
+                .description("Live workers and clients that mounted memory").register(registry);
+        MasterCounters counters = master.counters();
+        for (MasterOp op : MasterOp.values()) {
+            FunctionCounter.builder("crescent.master.requests", counters, c -> c.requests(op))
+                    .description("Master operations served, by operation").tag("op", op.tag()).register(registry);
+            FunctionCounter.builder("crescent.master.failures", counters, c -> c.failures(op))
+                    .description("Master operations that failed, by operation").tag("op", op.tag())
+                    .register(registry);
+        }
     }
 }

@@ -4,10 +4,12 @@ import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.tcp.TcpTransferServer;
+import dev.crescent.transfer.ticket.TicketSigner;
 import dev.crescent.worker.WorkerSegment;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -16,7 +18,8 @@ import java.time.Duration;
  * {@code READY <segment> <endpoint>} and runs until its standard input closes. Used by the transfer benchmark
  * and the two-process tests.
  *
- * <p>Arguments: segment name, segment bytes.
+ * <p>Arguments: segment name, segment bytes, and optionally a ticket secret: then only transfers carrying a
+ * ticket signed with it are served.
  */
 public final class TransferTargetMain {
     private TransferTargetMain() {
@@ -25,10 +28,11 @@ public final class TransferTargetMain {
     public static void main(String[] args) throws IOException {
         String name = args.length > 0 ? args[0] : "bench-target";
         long bytes = args.length > 1 ? Long.parseLong(args[1]) : 256L << 20;
+        TicketSigner tickets = args.length > 2 ? new TicketSigner(args[2].getBytes(StandardCharsets.UTF_8)) : null;
         RegisteredMemory memory = new RegisteredMemory();
         try (WorkerSegment segment = WorkerSegment.create(name, bytes, Path.of("/dev/shm"));
              TcpTransferServer server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
-                     Duration.ofSeconds(5), Duration.ofSeconds(30))) {
+                     Duration.ofSeconds(5), Duration.ofSeconds(30), tickets)) {
             memory.register(name, segment.memory(), WorkerSegment.LOCATION);
             String shm = segment.backingFile() == null ? "" : segment.backingFile().toString();
             String endpoint = new PeerAddress(HostId.current(), "127.0.0.1:" + server.port(), shm).format();

@@ -2,45 +2,71 @@ package dev.crescent.client;
 
 import dev.crescent.api.grpc.GrpcErrors;
 import dev.crescent.api.grpc.ProtoMapping;
-import dev.crescent.api.grpc.proto.GetReplicaListResponse;
+import dev.crescent.api.grpc.proto.BatchExistResponse;
+import dev.crescent.api.grpc.proto.BatchGetReplicaListItem;
+import dev.crescent.api.grpc.proto.BatchKeysRequest;
+import dev.crescent.api.grpc.proto.BatchPutStartItem;
+import dev.crescent.api.grpc.proto.BatchPutStartRequest;
+import dev.crescent.api.grpc.proto.BatchStatusResponse;
 import dev.crescent.api.grpc.proto.GetReplicaListRequest;
+import dev.crescent.api.grpc.proto.HeartbeatRequest;
+import dev.crescent.api.grpc.proto.HeartbeatResponse;
 import dev.crescent.api.grpc.proto.KeyRequest;
 import dev.crescent.api.grpc.proto.MasterServiceGrpc;
 import dev.crescent.api.grpc.proto.MountSegmentRequest;
 import dev.crescent.api.grpc.proto.PutEndRequest;
 import dev.crescent.api.grpc.proto.PutRevokeRequest;
 import dev.crescent.api.grpc.proto.PutStartRequest;
+import dev.crescent.api.grpc.proto.RemountSegmentsRequest;
+import dev.crescent.api.grpc.proto.RemoveAllRequest;
 import dev.crescent.api.grpc.proto.RemoveRequest;
 import dev.crescent.api.grpc.proto.UnmountSegmentRequest;
+import dev.crescent.master.HeartbeatReply;
+import dev.crescent.master.KeyResult;
 import dev.crescent.master.ObjectLocation;
+import dev.crescent.master.ReplicaConfig;
 import dev.crescent.master.ReplicaDescriptor;
+import dev.crescent.master.SegmentSpec;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-/** A master in another process, over gRPC (plaintext HTTP/2 on the master's HTTP port). */
+/**
+ * A master in another process, over gRPC (plaintext HTTP/2 on the master's HTTP port). Every call states this
+ * node's name in the {@code crescent-node} header, which the master's access whitelist matches.
+ */
 public final class GrpcMasterClient implements MasterClient {
     private final ManagedChannel channel;
     private final MasterServiceGrpc.MasterServiceBlockingStub stub;
     private final Duration timeout;
 
-    /** @param address host:port of the master */
-    public GrpcMasterClient(String address, Duration timeout) {
+    /**
+     * @param address  host:port of the master
+     * @param nodeName this node's name, sent with every call
+     */
+    public GrpcMasterClient(String address, String nodeName, Duration timeout) {
         this.channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
-        this.stub = MasterServiceGrpc.newBlockingStub(channel);
+        Metadata headers = new Metadata();
+        headers.put(GrpcErrors.NODE_KEY, nodeName);
+        this.stub = MasterServiceGrpc.newBlockingStub(channel)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
         this.timeout = timeout;
     }
 
     @Override
-    public List<ReplicaDescriptor> putStart(String clientId, String key, long size, int replicaNum, boolean upsert) {
+    public List<ReplicaDescriptor> putStart(String clientId, String key, long size, ReplicaConfig config,
+                                            boolean upsert) {
         return call(() -> ProtoMapping.fromProto(stub().putStart(PutStartRequest.newBuilder()
-                .setClientId(clientId).setKey(key).setSize(size).setReplicaNum(replicaNum).setUpsert(upsert)
-                .build()).getReplicasList()));
+                .setClientId(clientId).setKey(key).setSize(size).setConfig(ProtoMapping.toProto(config))
+                .setUpsert(upsert).build()).getReplicasList()));
     }
 
     @Override
@@ -55,10 +81,8 @@ public final class GrpcMasterClient implements MasterClient {
 
     @Override
     public ObjectLocation getReplicaList(String key) {
-        GetReplicaListResponse response = call(() -> stub().getReplicaList(
-                GetReplicaListRequest.newBuilder().setKey(key).build()));
-        return new ObjectLocation(response.getSize(), ProtoMapping.fromProto(response.getReplicasList()),
-                response.getLeaseDeadlineMs());
+        return ProtoMapping.fromProto(call(() -> stub().getReplicaList(
+                GetReplicaListRequest.newBuilder().setKey(key).build())));
     }
 
     @Override
@@ -69,6 +93,55 @@ public final class GrpcMasterClient implements MasterClient {
     @Override
     public void remove(String key, boolean force) {
         call(() -> stub().remove(RemoveRequest.newBuilder().setKey(key).setForce(force).build()));
+    }
+
+    @Override
+    public long removeAll(boolean force) {
+        return call(() -> stub().removeAll(RemoveAllRequest.newBuilder().setForce(force).build()).getRemoved());
+    }
+
+    @Override
+    public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys,
+                                                                  List<Long> sizes, ReplicaConfig config,
+                                                                  boolean upsert) {
+        List<BatchPutStartItem> items = call(() -> stub().batchPutStart(BatchPutStartRequest.newBuilder()
+                .setClientId(clientId).addAllKeys(keys).addAllSizes(sizes).setConfig(ProtoMapping.toProto(config))
+                .setUpsert(upsert).build()).getItemsList());
+        return items.stream().map(i -> ProtoMapping.result(i.getStatus(),
+                ProtoMapping.fromProto(i.getReplicasList()))).toList();
+    }
+
+    @Override
+    public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
+        return statuses(call(() -> stub().batchPutEnd(keys(clientId, keys, false))));
+    }
+
+    @Override
+    public List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys) {
+        return statuses(call(() -> stub().batchPutRevoke(keys(clientId, keys, false))));
+    }
+
+    @Override
+    public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
+        List<BatchGetReplicaListItem> items = call(() -> stub().batchGetReplicaList(keys("", keys, false)))
+                .getItemsList();
+        return items.stream().map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i.getLocation())))
+                .toList();
+    }
+
+    @Override
+    public List<KeyResult<Boolean>> batchExist(List<String> keys) {
+        BatchExistResponse response = call(() -> stub().batchExist(keys("", keys, false)));
+        List<KeyResult<Boolean>> results = new ArrayList<>(response.getStatusesCount());
+        for (int i = 0; i < response.getStatusesCount(); i++) {
+            results.add(ProtoMapping.result(response.getStatuses(i), response.getExists(i)));
+        }
+        return results;
+    }
+
+    @Override
+    public List<KeyResult<Void>> batchRemove(List<String> keys, boolean force) {
+        return statuses(call(() -> stub().batchRemove(keys("", keys, force))));
     }
 
     @Override
@@ -84,6 +157,20 @@ public final class GrpcMasterClient implements MasterClient {
     }
 
     @Override
+    public void remountSegments(String clientId, List<SegmentSpec> segments) {
+        call(() -> stub().remountSegments(RemountSegmentsRequest.newBuilder().setClientId(clientId)
+                .addAllSegments(segments.stream().map(ProtoMapping::toProto).toList()).build()));
+    }
+
+    @Override
+    public HeartbeatReply heartbeat(String clientId) {
+        HeartbeatResponse response = call(() -> stub().heartbeat(HeartbeatRequest.newBuilder()
+                .setClientId(clientId).build()));
+        return response.getStatus() == HeartbeatResponse.Status.NEED_REMOUNT
+                ? HeartbeatReply.NEED_REMOUNT : HeartbeatReply.OK;
+    }
+
+    @Override
     public void close() {
         channel.shutdown();
         try {
@@ -92,6 +179,14 @@ public final class GrpcMasterClient implements MasterClient {
             Thread.currentThread().interrupt();
         }
         channel.shutdownNow();
+    }
+
+    private static BatchKeysRequest keys(String clientId, List<String> keys, boolean force) {
+        return BatchKeysRequest.newBuilder().setClientId(clientId).addAllKeys(keys).setForce(force).build();
+    }
+
+    private static List<KeyResult<Void>> statuses(BatchStatusResponse response) {
+        return response.getStatusesList().stream().map(s -> ProtoMapping.<Void>result(s, null)).toList();
     }
 
     private MasterServiceGrpc.MasterServiceBlockingStub stub() {

@@ -1,17 +1,25 @@
 package dev.crescent.client;
 
+import dev.crescent.master.HeartbeatReply;
+import dev.crescent.master.KeyResult;
 import dev.crescent.master.ObjectLocation;
+import dev.crescent.master.ReplicaConfig;
 import dev.crescent.master.ReplicaDescriptor;
+import dev.crescent.master.SegmentSpec;
 
 import java.util.List;
 
 /**
  * The master's operations as a client sees them, whether the master runs in this JVM or across the network.
- * Failures are StoreExceptions carrying the master's error code.
+ * Failures are StoreExceptions carrying the master's error code; batch operations answer one result per key.
  */
 public interface MasterClient extends AutoCloseable {
 
-    List<ReplicaDescriptor> putStart(String clientId, String key, long size, int replicaNum, boolean upsert);
+    List<ReplicaDescriptor> putStart(String clientId, String key, long size, ReplicaConfig config, boolean upsert);
+
+    default List<ReplicaDescriptor> putStart(String clientId, String key, long size, int replicaNum, boolean upsert) {
+        return putStart(clientId, key, size, ReplicaConfig.replicas(replicaNum), upsert);
+    }
 
     void putEnd(String clientId, String key);
 
@@ -23,9 +31,28 @@ public interface MasterClient extends AutoCloseable {
 
     void remove(String key, boolean force);
 
+    long removeAll(boolean force);
+
+    List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys, List<Long> sizes,
+                                                           ReplicaConfig config, boolean upsert);
+
+    List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys);
+
+    List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys);
+
+    List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys);
+
+    List<KeyResult<Boolean>> batchExist(List<String> keys);
+
+    List<KeyResult<Void>> batchRemove(List<String> keys, boolean force);
+
     void mountSegment(String clientId, String segment, long capacity, String endpoint);
 
     void unmountSegment(String clientId, String segment);
+
+    void remountSegments(String clientId, List<SegmentSpec> segments);
+
+    HeartbeatReply heartbeat(String clientId);
 
     @Override
     default void close() {

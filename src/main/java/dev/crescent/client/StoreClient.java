@@ -3,6 +3,7 @@ package dev.crescent.client;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.ObjectLocation;
+import dev.crescent.master.ReplicaConfig;
 import dev.crescent.master.ReplicaDescriptor;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferOp;
@@ -33,11 +34,12 @@ public final class StoreClient {
      * Two-phase put: reserve ranges, write every replica in parallel, then make the object readable. A failed
      * write revokes the put, so nothing half-written ever becomes visible.
      */
-    public void put(String key, MemorySegment value, int replicaNum, boolean upsert) {
-        List<ReplicaDescriptor> replicas = master.putStart(clientId, key, value.byteSize(), replicaNum, upsert);
+    public void put(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
+        List<ReplicaDescriptor> replicas = master.putStart(clientId, key, value.byteSize(), config, upsert);
         try {
             engine.execute(replicas.stream()
-                    .map(r -> new TransferRequest(TransferOp.WRITE, value, r.segment(), r.endpoint(), r.offset()))
+                    .map(r -> new TransferRequest(TransferOp.WRITE, value, r.segment(), r.endpoint(), r.offset(),
+                            r.ticket()))
                     .toList());
         } catch (RuntimeException writeFailure) {
             try {
@@ -92,7 +94,7 @@ public final class StoreClient {
         for (ReplicaDescriptor replica : location.replicas()) {
             try {
                 engine.execute(List.of(new TransferRequest(TransferOp.READ, target, replica.segment(),
-                        replica.endpoint(), replica.offset())));
+                        replica.endpoint(), replica.offset(), replica.ticket())));
                 if (clock.millis() <= location.leaseDeadlineMillis()) {
                     return;
                 }

@@ -1,10 +1,13 @@
 package dev.crescent.config;
 
+import dev.crescent.master.access.Right;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -29,6 +32,41 @@ public interface CrescentConfig {
 
     TransferConfig transfer();
 
+    AccessConfig access();
+
+    /** The access whitelist and the transfer tickets that carry it to the data plane. */
+    interface AccessConfig {
+        /**
+         * Enforce the whitelist on every master RPC and REST call, and (on workers) serve only transfers with a
+         * valid master-signed ticket. Off by default: a single box needs no rules.
+         */
+        @WithDefault("false")
+        boolean enabled();
+
+        /**
+         * Secret (at least 16 bytes) masters sign transfer tickets with and workers verify them with: the same
+         * value on every node. Required with access on in the master and worker roles; standalone makes one up.
+         */
+        Optional<String> ticketSecret();
+
+        /** Rules by name: {@code crescent.access.rules.<name>.rights=read,write} and so on. */
+        Map<String, RuleConfig> rules();
+
+        interface RuleConfig {
+            /** Node names the rule applies to ({@code *}: any); absent: any. */
+            Optional<List<String>> nodes();
+
+            /** Networks the caller's address must be in; absent: any. */
+            Optional<List<String>> cidrs();
+
+            /** Key prefixes it covers; absent: every key. */
+            Optional<List<String>> prefixes();
+
+            /** read, write, mount, admin. */
+            Set<Right> rights();
+        }
+    }
+
     interface MasterConfig {
         /** How long Exist/GetReplicaList protect an object from eviction and plain Remove. */
         @WithDefault("10s")
@@ -50,7 +88,23 @@ public interface CrescentConfig {
         @WithDefault("64")
         int allocationAlignment();
 
+        /** How long a soft pin protects an object after its put or its last read. */
+        @WithDefault("30m")
+        Duration softPinTtl();
+
+        /** A worker or client that mounted memory and is silent this long is declared dead; its segments go. */
+        @WithDefault("10s")
+        Duration clientTtl();
+
         EvictionConfig eviction();
+
+        PlacementConfig placement();
+
+        interface PlacementConfig {
+            /** random (default), free-ratio-first or local-first. */
+            @WithDefault("random")
+            String strategy();
+        }
 
         interface EvictionConfig {
             /** lru (default), fifo or lfu. */

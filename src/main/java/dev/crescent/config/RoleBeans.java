@@ -9,7 +9,10 @@ import dev.crescent.master.Master;
 import dev.crescent.master.MasterSettings;
 import dev.crescent.master.eviction.EvictionPolicy;
 import jakarta.enterprise.inject.Instance;
-import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.master.access.AccessControl;
+import dev.crescent.master.access.AccessRule;
+import dev.crescent.master.placement.PlacementStrategy;
+import dev.crescent.transfer.ticket.TicketSigner;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.embedded.EmbeddedMetadataStore;
@@ -30,10 +33,12 @@ import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Builds the domain objects for the role chosen at start-up. The master client is where the roles differ: a
@@ -43,24 +48,60 @@ public class RoleBeans {
 
     @Produces
     @Singleton
-    Master master(CrescentConfig config, Instance<EvictionPolicy> policies) {
+    Master master(CrescentConfig config, Instance<EvictionPolicy> policies, Instance<PlacementStrategy> placements,
+                  AccessControl access) {
         CrescentConfig.MasterConfig m = config.master();
         MasterSettings settings = new MasterSettings(m.leaseTtl(), m.putStartDiscardTimeout(),
                 m.putStartReleaseTimeout(), m.replicaNum(), m.allocationAlignment(), m.eviction().highWatermark(),
-                m.eviction().ratio());
-        String wanted = m.eviction().policy();
-        EvictionPolicy policy = policies.stream().filter(p -> p.name().equalsIgnoreCase(wanted)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("crescent.master.eviction.policy=" + wanted
-                        + " is not one of " + policies.stream().map(EvictionPolicy::name).toList()));
-        return new Master(settings, new RandomPlacement(), policy, InstantSource.system());
+                m.eviction().ratio(), m.softPinTtl(), m.clientTtl());
+        EvictionPolicy policy = byName(policies, EvictionPolicy::name, "crescent.master.eviction.policy",
+                m.eviction().policy());
+        PlacementStrategy placement = byName(placements, PlacementStrategy::name,
+                "crescent.master.placement.strategy", m.placement().strategy());
+        return new Master(settings, placement, policy, InstantSource.system(), access.tickets());
+    }
+
+    /** The bean whose config name is {@code wanted}; an unknown name stops start-up with the valid choices. */
+    private static <T> T byName(Instance<T> beans, Function<T, String> name, String key, String wanted) {
+        return beans.stream().filter(b -> name.apply(b).equalsIgnoreCase(wanted)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException(key + "=" + wanted + " is not one of "
+                        + beans.stream().map(name).toList()));
+    }
+
+    /** The whitelist (config rules plus API rules from the metadata store) and the transfer-ticket secret. */
+    @Produces
+    @Singleton
+    AccessControl accessControl(CrescentConfig config, MetadataStore store, MetadataKeys keys, ObjectMapper json) {
+        CrescentConfig.AccessConfig access = config.access();
+        List<AccessRule> rules = access.rules().entrySet().stream()
+                .map(e -> new AccessRule(e.getKey(), e.getValue().nodes().orElse(List.of()),
+                        e.getValue().cidrs().orElse(List.of()), e.getValue().prefixes().orElse(List.of()),
+                        e.getValue().rights()))
+                .toList();
+        TicketSigner tickets = null;
+        if (access.enabled()) {
+            if (access.ticketSecret().isPresent()) {
+                tickets = new TicketSigner(access.ticketSecret().get().getBytes(StandardCharsets.UTF_8));
+            } else if (config.role() == Role.STANDALONE) {
+                tickets = TicketSigner.random(); // signer and verifier are this one process
+            } else {
+                throw new IllegalStateException("crescent.access.enabled=true needs crescent.access.ticket-secret "
+                        + "(at least 16 bytes, the same on every master and worker)");
+            }
+        }
+        return new AccessControl(access.enabled(), rules, store, keys, json, tickets);
+    }
+
+    void closeAccessControl(@Disposes AccessControl access) {
+        access.close();
     }
 
     @Produces
     @Singleton
-    MasterClient masterClient(CrescentConfig config, Master master) {
+    MasterClient masterClient(CrescentConfig config, Master master, NodeIdentity identity) {
         return config.role().runsMaster()
                 ? new LocalMasterClient(master)
-                : new GrpcMasterClient(config.worker().masterAddress(), Duration.ofSeconds(5));
+                : new GrpcMasterClient(config.worker().masterAddress(), identity.nodeName(), Duration.ofSeconds(5));
     }
 
     void closeMasterClient(@Disposes MasterClient client) {

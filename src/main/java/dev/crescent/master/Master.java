@@ -7,10 +7,15 @@ import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.EvictionCandidate;
 import dev.crescent.master.eviction.EvictionPolicy;
 import dev.crescent.master.placement.PlacementStrategy;
+import dev.crescent.transfer.TransferOp;
+import dev.crescent.transfer.ticket.TicketSigner;
 
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.PriorityBlockingQueue;
@@ -18,7 +23,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The master's object semantics: two-phase put with owner check, first writer wins, upsert, replica lists with
- * read leases, remove. It decides where bytes go and never touches them.
+ * read leases, pins, remove, batches, segment mounts with client liveness. It decides where bytes go and never
+ * touches them.
  *
  * <p>Memory of an object that may still be read (an active lease) is never handed out again before the lease
  * ends: such ranges wait in {@link #deferred} until {@link #sweep} finds the lease over.
@@ -26,21 +32,32 @@ import java.util.concurrent.atomic.LongAdder;
 public final class Master {
     private final ObjectIndex index = new ObjectIndex();
     private final SegmentRegistry segments;
+    private final ClientRegistry clients = new ClientRegistry();
     private final PlacementStrategy placement;
     private final MasterSettings settings;
     private final InstantSource clock;
+    /** Signs a transfer ticket into every replica descriptor handed out; null when access control is off. */
+    private final TicketSigner tickets;
     /** Keys with an unfinished PutStart, and when it started; sweep reclaims the abandoned ones. */
     private final ConcurrentHashMap<String, Long> processing = new ConcurrentHashMap<>();
     private final PriorityBlockingQueue<DeferredRelease> deferred = new PriorityBlockingQueue<>();
     private final LongAdder completeObjects = new LongAdder();
     private final LongAdder evictedObjects = new LongAdder();
+    private final LongAdder leaseBlocks = new LongAdder();
+    private final MasterCounters counters = new MasterCounters();
     private final EvictionPolicy eviction;
 
     public Master(MasterSettings settings, PlacementStrategy placement, EvictionPolicy eviction, InstantSource clock) {
+        this(settings, placement, eviction, clock, null);
+    }
+
+    public Master(MasterSettings settings, PlacementStrategy placement, EvictionPolicy eviction, InstantSource clock,
+                  TicketSigner tickets) {
         this.settings = settings;
         this.placement = placement;
         this.eviction = eviction;
         this.clock = clock;
+        this.tickets = tickets;
         this.segments = new SegmentRegistry(settings.allocationAlignment());
     }
 
@@ -48,13 +65,86 @@ public final class Master {
         return segments;
     }
 
-    public void mountSegment(String clientId, String segment, long capacity, String endpoint) {
-        segments.mount(clientId, segment, capacity, endpoint);
+    public MasterCounters counters() {
+        return counters;
     }
 
-    /** Unmounts a segment; objects whose only replicas were on it are dropped, others stay readable. */
+    // ---------------------------------------------------------------------------------------------------------
+    // Segments and client liveness
+
+    /** Mounts a segment (idempotent for the same owner) and registers its owner as a live client. */
+    public void mountSegment(String clientId, String segment, long capacity, String endpoint) {
+        counters.count(MasterOp.MOUNT_SEGMENT, () -> mount(clientId, new SegmentSpec(segment, capacity, endpoint)));
+    }
+
+    /** Mounts again every segment of a client the master told NEED_REMOUNT (idempotent). */
+    public void remountSegments(String clientId, List<SegmentSpec> owned) {
+        counters.count(MasterOp.REMOUNT_SEGMENTS, () -> owned.forEach(spec -> mount(clientId, spec)));
+    }
+
+    private void mount(String clientId, SegmentSpec spec) {
+        requireClient(clientId);
+        segments.mount(clientId, spec.name(), spec.capacity(), spec.endpoint());
+        clients.register(clientId, clock.millis());
+    }
+
+    /**
+     * Unmounts a segment (a segment that is not mounted is left alone); objects whose only replicas were on it are
+     * dropped, others stay readable.
+     */
     public void unmountSegment(String clientId, String segment) {
-        MountedSegment gone = segments.unmount(clientId, segment);
+        counters.count(MasterOp.UNMOUNT_SEGMENT, () -> {
+            MountedSegment gone = segments.unmount(clientId, segment);
+            if (gone != null) {
+                dropReplicasOn(gone);
+            }
+        });
+    }
+
+    /** A client's sign of life. An unknown client (expired, or met by a restarted master) must remount. */
+    public HeartbeatReply heartbeat(String clientId) {
+        return counters.count(MasterOp.HEARTBEAT, () -> {
+            requireClient(clientId);
+            return clients.refresh(clientId, clock.millis()) ? HeartbeatReply.OK : HeartbeatReply.NEED_REMOUNT;
+        });
+    }
+
+    /**
+     * Declares clients silent for {@code client-ttl} dead: their segments are unmounted and the replicas on them
+     * dropped (objects with a replica elsewhere stay readable).
+     *
+     * @return the clients declared dead
+     */
+    public List<String> expireSilentClients() {
+        List<String> expired = clients.takeExpired(clock.millis(), settings.clientTtl().toMillis());
+        for (String clientId : expired) {
+            for (MountedSegment segment : segments.ownedBy(clientId)) {
+                MountedSegment gone = segments.unmount(clientId, segment.name());
+                if (gone != null) {
+                    dropReplicasOn(gone);
+                }
+            }
+        }
+        return expired;
+    }
+
+    /** Live clients that mounted memory, with their segments and when each was last heard from. */
+    public List<ClientView> clients() {
+        long now = clock.millis();
+        return clients.view().entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .map(e -> new ClientView(e.getKey(), e.getValue(), now - e.getValue(),
+                        segments.ownedBy(e.getKey()).stream().map(MountedSegment::name).sorted().toList()))
+                .toList();
+    }
+
+    /** Mounted segments with their usage and fragmentation, by name. */
+    public List<SegmentView> segmentViews() {
+        return segments.view().stream().map(SegmentView::of).sorted(Comparator.comparing(SegmentView::name))
+                .toList();
+    }
+
+    private void dropReplicasOn(MountedSegment gone) {
         List<String> affected = new ArrayList<>();
         index.forEach(meta -> {
             if (meta.replicas.stream().anyMatch(r -> r.segment() == gone)) {
@@ -76,15 +166,30 @@ public final class Master {
         }
     }
 
+    // ---------------------------------------------------------------------------------------------------------
+    // Puts
+
     /**
      * Reserves one range per replica and records the object as PROCESSING.
      *
-     * @param replicaNum wanted replicas (0 = configured default); fewer are placed when fewer segments have room
-     * @param upsert     overwrite a complete object instead of answering OBJECT_ALREADY_EXISTS
+     * @param upsert overwrite a complete object instead of answering OBJECT_ALREADY_EXISTS
+     * @return one descriptor per placed replica (fewer than asked when fewer segments have room), each with a
+     * WRITE ticket when access control is on
      */
+    public List<ReplicaDescriptor> putStart(String clientId, String key, long size, ReplicaConfig config,
+                                            boolean upsert) {
+        return counters.count(MasterOp.PUT_START, () -> startWithEviction(clientId, key, size, config, upsert));
+    }
+
+    /** {@link #putStart} with {@code replicaNum} replicas and no pins or preferences. */
     public List<ReplicaDescriptor> putStart(String clientId, String key, long size, int replicaNum, boolean upsert) {
+        return putStart(clientId, key, size, ReplicaConfig.replicas(replicaNum), upsert);
+    }
+
+    private List<ReplicaDescriptor> startWithEviction(String clientId, String key, long size, ReplicaConfig config,
+                                                      boolean upsert) {
         try {
-            return startPut(clientId, key, size, replicaNum, upsert);
+            return startPut(clientId, key, size, config, upsert);
         } catch (StoreException e) {
             if (e.code() != ErrorCode.NO_AVAILABLE_HANDLE || size > largestSegmentBytes()) {
                 // Evicting cannot make room for an object larger than every segment: keep what is stored.
@@ -92,48 +197,51 @@ public final class Master {
             }
             // No room: evict (outside any per-key section) and try once more before answering back-pressure.
             evict(Math.max(size, (long) (segments.capacityBytes() * settings.evictionRatio())));
-            return startPut(clientId, key, size, replicaNum, upsert);
+            return startPut(clientId, key, size, config, upsert);
         }
     }
 
-    private List<ReplicaDescriptor> startPut(String clientId, String key, long size, int replicaNum,
+    private List<ReplicaDescriptor> startPut(String clientId, String key, long size, ReplicaConfig config,
                                              boolean upsert) {
         ObjectKeys.validate(key);
         requireClient(clientId);
         if (size <= 0) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "object size must be positive, was " + size);
         }
-        if (replicaNum < 0) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "replica count must not be negative");
-        }
-        int wanted = replicaNum == 0 ? settings.defaultReplicaNum() : replicaNum;
+        ReplicaConfig wanted = config == null ? ReplicaConfig.DEFAULT : config;
         long now = clock.millis();
         ObjectMeta started = index.update(key, (k, existing) -> {
-            if (existing != null) {
-                if (existing.state == ObjectState.PROCESSING) {
-                    if (now - existing.putStartMillis < settings.putStartDiscardTimeout().toMillis()) {
-                        throw new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS,
-                                "a put of '" + key + "' is in progress");
-                    }
-                    // The earlier writer has been silent past the discard timeout: pre-empt it. Allocate first,
-                    // so that a failed allocation leaves its entry as it was.
-                    ObjectMeta fresh = new ObjectMeta(k, size, clientId, now, allocateReplicas(size, wanted));
-                    forget(existing);
-                    return fresh;
-                } else if (!upsert) {
-                    throw new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS, "object '" + key + "' exists");
-                } else {
-                    return overwrite(existing, clientId, size, wanted, now);
+            ObjectMeta fresh;
+            if (existing == null) {
+                fresh = new ObjectMeta(k, size, clientId, now, allocateReplicas(size, wanted, clientId));
+            } else if (existing.state == ObjectState.PROCESSING) {
+                if (now - existing.putStartMillis < settings.putStartDiscardTimeout().toMillis()) {
+                    throw new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS, "a put of '" + key + "' is in progress");
                 }
+                // The earlier writer has been silent past the discard timeout: pre-empt it. Allocate first, so
+                // that a failed allocation leaves its entry as it was.
+                fresh = new ObjectMeta(k, size, clientId, now, allocateReplicas(size, wanted, clientId));
+                forget(existing);
+            } else if (!upsert) {
+                throw new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS, "object '" + key + "' exists");
+            } else {
+                fresh = overwrite(existing, clientId, size, wanted, now);
             }
-            return new ObjectMeta(k, size, clientId, now, allocateReplicas(size, wanted));
+            fresh.hardPin = wanted.hardPin();
+            fresh.softPin = wanted.softPin();
+            return fresh;
         });
         processing.put(key, started.putStartMillis);
-        return describe(started.replicas);
+        // A writer silent past the discard timeout may be pre-empted; its ticket must not outlive that.
+        return describe(started.replicas, TransferOp.WRITE, now + settings.putStartDiscardTimeout().toMillis());
     }
 
     /** Makes the object readable. Only the client that started the put may end it. */
     public void putEnd(String clientId, String key) {
+        counters.count(MasterOp.PUT_END, () -> endPut(clientId, key));
+    }
+
+    private Void endPut(String clientId, String key) {
         ObjectKeys.validate(key);
         index.update(key, (k, meta) -> {
             requireOwnedPut(meta, clientId, key);
@@ -141,15 +249,21 @@ public final class Master {
                 meta.state = ObjectState.COMPLETE;
                 meta.completedMillis = clock.millis();
                 meta.lastAccessMillis = meta.completedMillis;
+                meta.softPinDeadlineMillis = meta.completedMillis + settings.softPinTtl().toMillis();
                 completeObjects.increment();
                 processing.remove(key, meta.putStartMillis);
             }
             return meta;
         });
+        return null;
     }
 
     /** Abandons an unfinished put and frees its ranges. Only the client that started the put may revoke it. */
     public void putRevoke(String clientId, String key) {
+        counters.count(MasterOp.PUT_REVOKE, () -> revokePut(clientId, key));
+    }
+
+    private Void revokePut(String clientId, String key) {
         ObjectKeys.validate(key);
         index.update(key, (k, meta) -> {
             requireOwnedPut(meta, clientId, key);
@@ -159,10 +273,18 @@ public final class Master {
             forget(meta);
             return null;
         });
+        return null;
     }
 
-    /** The readable replicas of a complete object, with a fresh read lease. */
+    // ---------------------------------------------------------------------------------------------------------
+    // Reads
+
+    /** The readable replicas of a complete object, with a fresh read lease (and READ tickets until it ends). */
     public ObjectLocation getReplicaList(String key) {
+        return counters.count(MasterOp.GET_REPLICA_LIST, () -> locate(key));
+    }
+
+    private ObjectLocation locate(String key) {
         ObjectKeys.validate(key);
         long now = clock.millis();
         long deadline = now + settings.leaseTtl().toMillis();
@@ -180,7 +302,8 @@ public final class Master {
             }
             meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
             touch(meta, now);
-            answer[0] = new ObjectLocation(meta.size, describe(live), meta.leaseDeadlineMillis);
+            answer[0] = new ObjectLocation(meta.size, describe(live, TransferOp.READ, meta.leaseDeadlineMillis),
+                    meta.leaseDeadlineMillis);
             return meta;
         });
         return answer[0];
@@ -188,12 +311,16 @@ public final class Master {
 
     /** Whether a complete object exists; an existing object also gets a read lease. Not-found is just false. */
     public boolean exist(String key) {
+        return counters.count(MasterOp.EXIST, () -> exists(key));
+    }
+
+    private boolean exists(String key) {
         ObjectKeys.validate(key);
         long now = clock.millis();
         long deadline = now + settings.leaseTtl().toMillis();
         boolean[] found = new boolean[1];
         index.update(key, (k, meta) -> {
-            if (meta != null && meta.state == ObjectState.COMPLETE) {
+            if (meta != null && meta.state == ObjectState.COMPLETE && !meta.liveReplicas().isEmpty()) {
                 meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
                 touch(meta, now);
                 found[0] = true;
@@ -203,11 +330,18 @@ public final class Master {
         return found[0];
     }
 
+    // ---------------------------------------------------------------------------------------------------------
+    // Removal
+
     /**
      * Removes a complete object. A leased object is refused with OBJECT_HAS_LEASE unless {@code force}; a forced
      * remove hides the key at once but keeps its memory until the lease ends, so readers in flight stay correct.
      */
     public void remove(String key, boolean force) {
+        counters.count(MasterOp.REMOVE, () -> removeOne(key, force));
+    }
+
+    private Void removeOne(String key, boolean force) {
         ObjectKeys.validate(key);
         long now = clock.millis();
         index.update(key, (k, meta) -> {
@@ -219,13 +353,119 @@ public final class Master {
                         "put of '" + key + "' has not ended; revoke it instead");
             }
             if (meta.isLeased(now) && !force) {
+                leaseBlocks.increment();
                 throw new StoreException(ErrorCode.OBJECT_HAS_LEASE,
                         "object '" + key + "' is leased to readers; remove with force");
             }
             forget(meta);
             return null;
         });
+        return null;
     }
+
+    /**
+     * Removes every complete object (pinned ones too: this is an explicit remove); leased objects are kept unless
+     * {@code force}. Unfinished puts are left to their writers.
+     *
+     * @return how many objects were removed
+     */
+    public long removeAll(boolean force) {
+        return counters.count(MasterOp.REMOVE_ALL, () -> {
+            List<String> keys = new ArrayList<>();
+            index.forEach(meta -> keys.add(meta.key));
+            long removed = 0;
+            for (String key : keys) {
+                long now = clock.millis();
+                boolean[] gone = new boolean[1];
+                index.update(key, (k, meta) -> {
+                    if (meta == null || meta.state != ObjectState.COMPLETE) {
+                        return meta;
+                    }
+                    if (meta.isLeased(now) && !force) {
+                        leaseBlocks.increment();
+                        return meta;
+                    }
+                    forget(meta);
+                    gone[0] = true;
+                    return null;
+                });
+                removed += gone[0] ? 1 : 0;
+            }
+            return removed;
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Batches: one result per key, in key order; one key's failure does not fail the others.
+
+    /** PutStart for many keys with one config; {@code sizes} is parallel to {@code keys}. */
+    public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys,
+                                                                  List<Long> sizes, ReplicaConfig config,
+                                                                  boolean upsert) {
+        return counters.count(MasterOp.BATCH_PUT_START, () -> {
+            if (keys.size() != sizes.size()) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS,
+                        keys.size() + " keys but " + sizes.size() + " sizes");
+            }
+            List<KeyResult<List<ReplicaDescriptor>>> results = new ArrayList<>(keys.size());
+            for (int i = 0; i < keys.size(); i++) {
+                String key = keys.get(i);
+                long size = sizes.get(i);
+                results.add(KeyResult.of(key, () -> startWithEviction(clientId, key, size, config, upsert)));
+            }
+            return results;
+        });
+    }
+
+    public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
+        return counters.count(MasterOp.BATCH_PUT_END, () -> KeyResult.each(keys, key -> endPut(clientId, key)));
+    }
+
+    public List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys) {
+        return counters.count(MasterOp.BATCH_PUT_REVOKE, () -> KeyResult.each(keys, key -> revokePut(clientId, key)));
+    }
+
+    public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
+        return counters.count(MasterOp.BATCH_GET_REPLICA_LIST, () -> KeyResult.each(keys, this::locate));
+    }
+
+    public List<KeyResult<Boolean>> batchExist(List<String> keys) {
+        return counters.count(MasterOp.BATCH_EXIST, () -> KeyResult.each(keys, this::exists));
+    }
+
+    public List<KeyResult<Void>> batchRemove(List<String> keys, boolean force) {
+        return counters.count(MasterOp.BATCH_REMOVE, () -> KeyResult.each(keys, key -> removeOne(key, force)));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Admin views: no lease, no access counted.
+
+    /** @return the object's details, or null when the key is unknown */
+    public ObjectInfo describeObject(String key) {
+        ObjectKeys.validate(key);
+        ObjectInfo[] info = new ObjectInfo[1];
+        index.update(key, (k, meta) -> {
+            info[0] = meta == null ? null : meta.info();
+            return meta;
+        });
+        return info[0];
+    }
+
+    /** Up to {@code limit} keys starting with {@code prefix}, in key order. */
+    public List<String> listKeys(String prefix, int limit) {
+        String wanted = prefix == null ? "" : prefix;
+        List<String> keys = new ArrayList<>();
+        index.forEach(meta -> {
+            if (meta.key.startsWith(wanted)) {
+                keys.add(meta.key);
+            }
+        });
+        keys.sort(Comparator.naturalOrder());
+        return keys.size() <= limit ? keys : List.copyOf(keys.subList(0, limit));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Housekeeping
 
     /**
      * Periodic housekeeping: frees ranges whose read lease has ended and reclaims PutStarts silent longer than
@@ -257,7 +497,8 @@ public final class Master {
 
     public MasterStats stats() {
         return new MasterStats(completeObjects.sum(), processing.size(), segments.view().size(),
-                segments.capacityBytes(), segments.usedBytes(), evictedObjects.sum());
+                segments.capacityBytes(), segments.usedBytes(), evictedObjects.sum(), leaseBlocks.sum(),
+                clients.view().size());
     }
 
     /** Evicts {@code eviction-ratio} of capacity when usage is above the high watermark (run by the sweeper). */
@@ -270,8 +511,9 @@ public final class Master {
     }
 
     /**
-     * Frees at least {@code bytes} if it can, in the policy's order. Never evicts a leased or unfinished object;
-     * each victim is re-checked in its own atomic section, so a read that leases it meanwhile saves it.
+     * Frees at least {@code bytes} if it can: unpinned objects in the policy's order, then soft-pinned ones. Never
+     * evicts a leased, unfinished or hard-pinned object; each victim is re-checked in its own atomic section, so a
+     * read that leases it meanwhile saves it.
      *
      * @return bytes freed
      */
@@ -279,12 +521,12 @@ public final class Master {
         long now = clock.millis();
         List<EvictionCandidate> candidates = new ArrayList<>();
         index.forEach(meta -> {
-            if (meta.state == ObjectState.COMPLETE && !meta.isLeased(now)) {
+            if (meta.state == ObjectState.COMPLETE && !meta.hardPin && !meta.isLeased(now)) {
                 candidates.add(new EvictionCandidate(meta.key, meta.size, meta.completedMillis, meta.lastAccessMillis,
-                        meta.accessCount));
+                        meta.accessCount, meta.isSoftPinned(now)));
             }
         });
-        candidates.sort(eviction.order());
+        candidates.sort(Comparator.comparing(EvictionCandidate::softPinned).thenComparing(eviction.order()));
         long freed = 0;
         for (EvictionCandidate candidate : candidates) {
             if (freed >= bytes) {
@@ -292,7 +534,11 @@ public final class Master {
             }
             long[] released = new long[1];
             index.update(candidate.key(), (k, meta) -> {
-                if (meta == null || meta.state != ObjectState.COMPLETE || meta.isLeased(clock.millis())) {
+                if (meta == null || meta.state != ObjectState.COMPLETE || meta.hardPin) {
+                    return meta;
+                }
+                if (meta.isLeased(clock.millis())) {
+                    leaseBlocks.increment();
                     return meta;
                 }
                 released[0] = meta.size * meta.replicas.size();
@@ -307,33 +553,49 @@ public final class Master {
         return freed;
     }
 
+    // ---------------------------------------------------------------------------------------------------------
+
     private long largestSegmentBytes() {
         return segments.view().stream().mapToLong(MountedSegment::capacity).max().orElse(0);
     }
 
-    private static void touch(ObjectMeta meta, long now) {
+    private void touch(ObjectMeta meta, long now) {
         meta.lastAccessMillis = now;
         meta.accessCount++;
+        if (meta.softPin) {
+            meta.softPinDeadlineMillis = now + settings.softPinTtl().toMillis();
+        }
     }
 
     /** Rewrites a complete object: in place when the size is unchanged and nobody reads it, else new ranges. */
-    private ObjectMeta overwrite(ObjectMeta existing, String clientId, long size, int wanted, long now) {
+    private ObjectMeta overwrite(ObjectMeta existing, String clientId, long size, ReplicaConfig wanted, long now) {
         List<Replica> live = existing.liveReplicas();
         ObjectMeta fresh;
         if (existing.size == size && !existing.isLeased(now) && !live.isEmpty()) {
             fresh = new ObjectMeta(existing.key, size, clientId, now, live);
         } else {
             // Allocate before letting go, so a failed allocation leaves the old object intact.
-            fresh = new ObjectMeta(existing.key, size, clientId, now, allocateReplicas(size, wanted));
+            fresh = new ObjectMeta(existing.key, size, clientId, now, allocateReplicas(size, wanted, clientId));
             release(existing, now);
         }
         completeObjects.decrement();
         return fresh;
     }
 
-    private List<Replica> allocateReplicas(long size, int wanted) {
+    /** One range on each of up to replicaNum distinct segments: preferred segments first, then the strategy's order. */
+    private List<Replica> allocateReplicas(long size, ReplicaConfig config, String clientId) {
+        int wanted = config.replicaNum() == 0 ? settings.defaultReplicaNum() : config.replicaNum();
+        List<MountedSegment> mounted = segments.mounted();
+        LinkedHashSet<MountedSegment> order = new LinkedHashSet<>();
+        for (String name : config.preferredSegments()) {
+            MountedSegment preferred = segments.get(name);
+            if (preferred != null) {
+                order.add(preferred);
+            }
+        }
+        order.addAll(placement.candidates(mounted, size, clientId));
         List<Replica> placed = new ArrayList<>(wanted);
-        for (MountedSegment segment : placement.candidates(segments.mounted(), size)) {
+        for (MountedSegment segment : order) {
             if (placed.size() == wanted) {
                 break;
             }
@@ -362,10 +624,15 @@ public final class Master {
 
     private void release(ObjectMeta meta, long now) {
         if (meta.isLeased(now)) {
+            leaseBlocks.increment();
             deferred.add(new DeferredRelease(meta.leaseDeadlineMillis, meta.replicas));
         } else {
             meta.replicas.forEach(Replica::release);
         }
+    }
+
+    private List<ReplicaDescriptor> describe(List<Replica> replicas, TransferOp op, long ticketExpiresAtMillis) {
+        return replicas.stream().map(r -> r.describe(tickets, op, ticketExpiresAtMillis)).toList();
     }
 
     private static void requireOwnedPut(ObjectMeta meta, String clientId, String key) {
@@ -386,10 +653,6 @@ public final class Master {
 
     private static StoreException notFound(String key) {
         return new StoreException(ErrorCode.OBJECT_NOT_FOUND, "object '" + key + "' not found");
-    }
-
-    private static List<ReplicaDescriptor> describe(List<Replica> replicas) {
-        return replicas.stream().map(Replica::describe).toList();
     }
 
     private record DeferredRelease(long deadlineMillis, List<Replica> replicas)

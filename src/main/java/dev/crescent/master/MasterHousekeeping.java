@@ -11,7 +11,10 @@ import org.jboss.logging.Logger;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-/** Once a second, in roles that run the master: {@link Master#sweep} and eviction above the high watermark. */
+/**
+ * Once a second, in roles that run the master: {@link Master#sweep}, declaring silent clients dead, and eviction
+ * above the high watermark.
+ */
 @Singleton
 public class MasterHousekeeping {
     private static final Logger LOG = Logger.getLogger(MasterHousekeeping.class);
@@ -36,6 +39,9 @@ public class MasterHousekeeping {
     private void sweepQuietly() {
         try {
             master.sweep();
+            for (String dead : master.expireSilentClients()) {
+                LOG.warnf("client %s was silent for %s: its segments are unmounted", dead, config.master().clientTtl());
+            }
             master.evictAboveWatermark();
         } catch (RuntimeException e) {
             LOG.error("master housekeeping failed", e);

@@ -17,6 +17,11 @@ final class ObjectMeta {
     long completedMillis;
     long lastAccessMillis;
     long accessCount;
+    /** Never evicted. */
+    boolean hardPin;
+    /** Evicted last while {@link #softPinDeadlineMillis} lies ahead; each read renews the deadline. */
+    boolean softPin;
+    long softPinDeadlineMillis;
 
     ObjectMeta(String key, long size, String ownerClientId, long putStartMillis, List<Replica> replicas) {
         this.key = key;
@@ -30,7 +35,17 @@ final class ObjectMeta {
         return leaseDeadlineMillis > nowMillis;
     }
 
+    boolean isSoftPinned(long nowMillis) {
+        return softPin && softPinDeadlineMillis > nowMillis;
+    }
+
     List<Replica> liveReplicas() {
         return replicas.stream().filter(r -> r.segment().isMounted()).toList();
+    }
+
+    ObjectInfo info() {
+        return new ObjectInfo(key, size, state, ownerClientId, replicas.stream().map(Replica::describe).toList(),
+                putStartMillis, completedMillis, lastAccessMillis, accessCount, leaseDeadlineMillis, hardPin,
+                softPin ? softPinDeadlineMillis : 0);
     }
 }

@@ -1,5 +1,19 @@
 package dev.crescent.master;
 
-/** Where a client writes or reads one replica: segment name, its transfer endpoint, and the byte range. */
-public record ReplicaDescriptor(String segment, String endpoint, long offset, long length) {
+import dev.crescent.transfer.ticket.TransferTicket;
+
+/**
+ * Where a client writes or reads one replica: segment name, its transfer endpoint, the byte range, and the
+ * master's ticket for the transfer (null when access control is off).
+ */
+public record ReplicaDescriptor(String segment, String endpoint, long offset, long length, TransferTicket ticket) {
+
+    public ReplicaDescriptor(String segment, String endpoint, long offset, long length) {
+        this(segment, endpoint, offset, length, null);
+    }
+
+    /** The same replica without its ticket (what admin views and equality checks of placement care about). */
+    public ReplicaDescriptor withoutTicket() {
+        return ticket == null ? this : new ReplicaDescriptor(segment, endpoint, offset, length, null);
+    }
 }

@@ -41,10 +41,15 @@ public final class SegmentRegistry {
         return segment;
     }
 
+    /**
+     * Unmounting is idempotent too: a segment that is not mounted (any more) is left alone.
+     *
+     * @return the segment now unmounted, or null when it was not mounted
+     */
     public MountedSegment unmount(String ownerClientId, String name) {
         MountedSegment segment = byName.get(name);
         if (segment == null) {
-            throw new StoreException(ErrorCode.SEGMENT_NOT_FOUND, "segment '" + name + "' is not mounted");
+            return null;
         }
         if (!Objects.equals(segment.ownerClientId(), ownerClientId)) {
             throw new StoreException(ErrorCode.ILLEGAL_CLIENT,
@@ -53,6 +58,15 @@ public final class SegmentRegistry {
         byName.remove(name, segment);
         segment.markUnmounted();
         return segment;
+    }
+
+    /** The segments {@code ownerClientId} mounted. */
+    public List<MountedSegment> ownedBy(String ownerClientId) {
+        return byName.values().stream().filter(s -> s.ownerClientId().equals(ownerClientId)).toList();
+    }
+
+    public MountedSegment get(String name) {
+        return byName.get(name);
     }
 
     /** A stable snapshot for placement: segments mounted right now. */

@@ -23,4 +23,9 @@ public final class MetadataKeys {
     public String worker(String id) {
         return workers() + id;
     }
+
+    /** Access rules added through the admin API, one JSON rule per name. */
+    public String accessRules() {
+        return root + "acl/rules/";
+    }
 }

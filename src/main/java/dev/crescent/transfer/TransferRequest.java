@@ -1,5 +1,7 @@
 package dev.crescent.transfer;
 
+import dev.crescent.transfer.ticket.TransferTicket;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -11,9 +13,15 @@ import java.lang.foreign.MemorySegment;
  * @param remoteSegment  the target segment's name
  * @param remoteEndpoint the target's transport endpoint (host:port); empty when it lives in this JVM
  * @param remoteOffset   byte offset inside the target segment
+ * @param ticket         the master's permission for this range, shown to workers that enforce access; or null
  */
 public record TransferRequest(TransferOp op, MemorySegment local, String remoteSegment, String remoteEndpoint,
-                              long remoteOffset) {
+                              long remoteOffset, TransferTicket ticket) {
+
+    public TransferRequest(TransferOp op, MemorySegment local, String remoteSegment, String remoteEndpoint,
+                           long remoteOffset) {
+        this(op, local, remoteSegment, remoteEndpoint, remoteOffset, null);
+    }
 
     public long length() {
         return local.byteSize();

@@ -5,6 +5,8 @@ import dev.crescent.client.MasterClient;
 import dev.crescent.common.StoreException;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.NodeIdentity;
+import dev.crescent.master.HeartbeatReply;
+import dev.crescent.master.SegmentSpec;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.transfer.HostId;
@@ -20,6 +22,7 @@ import org.jboss.logging.Logger;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -47,6 +50,7 @@ public class WorkerNode {
     private long descriptorLease;
     private volatile WorkerSegment segment;
     private volatile boolean mounted;
+    private boolean everMounted;
 
     public WorkerNode(CrescentConfig config, NodeIdentity identity, MasterClient master, TransferEngine engine,
                       MetadataStore metadata, MetadataKeys keys, ObjectMapper json,
@@ -76,11 +80,28 @@ public class WorkerNode {
         ticker.scheduleWithFixedDelay(this::tick, 0, worker.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Each heartbeat: keep the published descriptor alive, and mount until the master has the segment. */
+    /**
+     * Each heartbeat: keep the published descriptor alive, mount until the master has the segment, then tell the
+     * master we live; a master that answers NEED_REMOUNT (it declared us dead, or it is new) gets the segment again.
+     */
     private void tick() {
         publishDescriptor();
+        if (mounted) {
+            heartbeat();
+        }
         if (!mounted) {
             mount();
+        }
+    }
+
+    private void heartbeat() {
+        try {
+            if (master.heartbeat(identity.clientId()) == HeartbeatReply.NEED_REMOUNT) {
+                LOG.warnf("master asked to remount segment %s", segment.name());
+                mounted = false;
+            }
+        } catch (StoreException e) {
+            LOG.debugf("heartbeat failed (%s: %s); retrying", e.code(), e.getMessage());
         }
     }
 
@@ -107,7 +128,13 @@ public class WorkerNode {
 
     private void mount() {
         try {
-            master.mountSegment(identity.clientId(), segment.name(), segment.size(), endpoint);
+            if (everMounted) {
+                master.remountSegments(identity.clientId(),
+                        List.of(new SegmentSpec(segment.name(), segment.size(), endpoint)));
+            } else {
+                master.mountSegment(identity.clientId(), segment.name(), segment.size(), endpoint);
+            }
+            everMounted = true;
             mounted = true;
             LOG.infof("segment %s (%d bytes) mounted", segment.name(), segment.size());
         } catch (StoreException e) {

@@ -3,6 +3,7 @@ package dev.crescent.worker;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.master.access.AccessControl;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.tcp.TcpTransferServer;
 import jakarta.inject.Singleton;
@@ -14,16 +15,21 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 
-/** The worker's TCP transfer server: started before the segment is mounted, closed (drained) after unmount. */
+/**
+ * The worker's TCP transfer server: started before the segment is mounted, closed (drained) after unmount. With
+ * access control on it serves only requests that carry a master-signed ticket for their range.
+ */
 @Singleton
 public class WorkerTransferServer {
     private static final Logger LOG = Logger.getLogger(WorkerTransferServer.class);
 
     private final CrescentConfig.TransferConfig.TcpConfig config;
+    private final AccessControl access;
     private TcpTransferServer server;
 
-    public WorkerTransferServer(CrescentConfig config) {
+    public WorkerTransferServer(CrescentConfig config, AccessControl access) {
         this.config = config.transfer().tcp();
+        this.access = access;
     }
 
     /** Starts serving {@code memory}; @return host:port other nodes reach it at, or "" when TCP is disabled. */
@@ -33,13 +39,14 @@ public class WorkerTransferServer {
         }
         try {
             server = new TcpTransferServer(memory, new InetSocketAddress(config.bindHost(), config.port()),
-                    config.handshakeTimeout(), config.frameTimeout());
+                    config.handshakeTimeout(), config.frameTimeout(), access.tickets());
         } catch (IOException e) {
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot start the transfer server on "
                     + config.bindHost() + ":" + config.port() + ": " + e.getMessage(), e);
         }
         String endpoint = config.advertiseHost().orElseGet(WorkerTransferServer::localAddress) + ":" + server.port();
-        LOG.infof("transfer server listening on %s:%d (advertised as %s)", config.bindHost(), server.port(), endpoint);
+        LOG.infof("transfer server listening on %s:%d (advertised as %s)%s", config.bindHost(), server.port(), endpoint,
+                access.tickets() == null ? "" : ", serving only transfers with a valid ticket");
         return endpoint;
     }
 

@@ -131,4 +131,68 @@ class EvictionTest {
         assertEquals(List.of(), master.segments().mounted().stream()
                 .filter(s -> s.allocator().usedBytes() > 9 * BLOCK).toList());
     }
+
+    private void put(Master master, String key, ReplicaConfig config) {
+        master.putStart("c", key, BLOCK, config, false);
+        master.putEnd("c", key);
+        clock.advance(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void hardPinnedObjectsAreNeverEvicted() {
+        Master master = master(new LruEviction());
+        for (int i = 0; i < 10; i++) {
+            put(master, "pinned" + i, ReplicaConfig.DEFAULT.withPins(false, true));
+        }
+        clock.advance(Duration.ofHours(2));
+        StoreException full = assertThrows(StoreException.class, () -> master.putStart("c", "new", BLOCK, 0, false));
+        assertEquals(ErrorCode.NO_AVAILABLE_HANDLE, full.code());
+        assertEquals(0, master.evictAboveWatermark());
+        assertEquals(10, master.stats().objectCount());
+        master.remove("pinned3", false);
+        put(master, "new");
+        assertTrue(master.exist("new"), "an explicit remove still takes a hard-pinned object away");
+    }
+
+    @Test
+    void softPinnedObjectsGoAfterEveryUnpinnedOneWhileThePinLasts() {
+        Master master = master(new LruEviction());
+        for (int i = 0; i < 5; i++) {
+            put(master, "soft" + i, ReplicaConfig.DEFAULT.withPins(true, false));
+        }
+        for (int i = 0; i < 5; i++) {
+            put(master, "plain" + i);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        // LRU alone would take soft0 (oldest); the soft pin sends every plain object first.
+        for (int i = 0; i < 5; i++) {
+            put(master, "new" + i);
+        }
+        for (int i = 0; i < 5; i++) {
+            assertTrue(master.exist("soft" + i), "soft" + i);
+            assertFalse(master.exist("plain" + i), "plain" + i);
+        }
+        clock.advance(Duration.ofSeconds(11));
+        put(master, "more");
+        assertFalse(master.exist("new0"), "unpinned objects keep going first");
+        assertTrue(master.exist("soft0"));
+    }
+
+    @Test
+    void anExpiredSoftPinIsAnOrdinaryCandidateAndReadsRenewIt() {
+        Master master = master(new LruEviction());
+        for (int i = 0; i < 2; i++) {
+            put(master, "soft" + i, ReplicaConfig.DEFAULT.withPins(true, false));
+        }
+        for (int i = 0; i < 8; i++) {
+            put(master, "plain" + i);
+        }
+        clock.advance(Duration.ofMinutes(20));
+        master.exist("soft1"); // renews soft1's pin for another 30 minutes
+        clock.advance(Duration.ofMinutes(15));
+        // soft0's pin (30 min from its put) is over; it is the least recently used object.
+        put(master, "new");
+        assertFalse(master.exist("soft0"));
+        assertTrue(master.exist("soft1"));
+    }
 }

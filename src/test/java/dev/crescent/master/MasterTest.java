@@ -170,11 +170,17 @@ class MasterTest {
     }
 
     @Test
-    void mountIsIdempotentForTheOwnerAndExclusiveByName() {
+    void mountAndUnmountAreIdempotentForTheOwnerAndExclusiveByName() {
+        master.putStart(A, "kept", 100, 0, false);
+        master.putEnd(A, "kept");
         master.mountSegment("worker-1", "seg-1", 1 << 20, "");
+        assertTrue(master.exist("kept"), "mounting again changes nothing");
         assertCode(ErrorCode.SEGMENT_ALREADY_EXISTS, () -> master.mountSegment("worker-9", "seg-1", 1 << 20, ""));
         assertCode(ErrorCode.ILLEGAL_CLIENT, () -> master.unmountSegment("worker-9", "seg-1"));
-        assertCode(ErrorCode.SEGMENT_NOT_FOUND, () -> master.unmountSegment("worker-1", "nope"));
+        master.unmountSegment("worker-1", "nope");
+        master.unmountSegment("worker-1", "seg-1");
+        master.unmountSegment("worker-1", "seg-1");
+        assertEquals(1, master.stats().segmentCount());
     }
 
     @Test

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -21,10 +22,18 @@ final class TargetProcess implements AutoCloseable {
     }
 
     static TargetProcess start(String segment, long bytes) throws IOException {
+        return start(segment, bytes, null);
+    }
+
+    /** @param ticketSecret when not null, the target serves only transfers with a ticket signed with it */
+    static TargetProcess start(String segment, long bytes, String ticketSecret) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process process = new ProcessBuilder(List.of(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"),
-                "dev.crescent.bench.TransferTargetMain", segment, Long.toString(bytes)))
-                .redirectErrorStream(true).start();
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"),
+                "dev.crescent.bench.TransferTargetMain", segment, Long.toString(bytes)));
+        if (ticketSecret != null) {
+            command.add(ticketSecret);
+        }
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         String line;
         while ((line = out.readLine()) != null) {

@@ -13,6 +13,9 @@ import io.grpc.StatusRuntimeException;
 public final class GrpcErrors {
     public static final Metadata.Key<String> CODE_KEY =
             Metadata.Key.of("crescent-code", Metadata.ASCII_STRING_MARSHALLER);
+    /** The node name a caller states; the access whitelist matches it (with the connection's address). */
+    public static final Metadata.Key<String> NODE_KEY =
+            Metadata.Key.of("crescent-node", Metadata.ASCII_STRING_MARSHALLER);
 
     private GrpcErrors() {
     }

@@ -1,10 +1,20 @@
 package dev.crescent.api.grpc;
 
 import dev.crescent.api.OpMetrics;
+import dev.crescent.api.grpc.proto.BatchExistResponse;
+import dev.crescent.api.grpc.proto.BatchGetReplicaListItem;
+import dev.crescent.api.grpc.proto.BatchGetReplicaListResponse;
+import dev.crescent.api.grpc.proto.BatchKeysRequest;
+import dev.crescent.api.grpc.proto.BatchPutStartItem;
+import dev.crescent.api.grpc.proto.BatchPutStartRequest;
+import dev.crescent.api.grpc.proto.BatchPutStartResponse;
+import dev.crescent.api.grpc.proto.BatchStatusResponse;
 import dev.crescent.api.grpc.proto.Empty;
 import dev.crescent.api.grpc.proto.ExistResponse;
 import dev.crescent.api.grpc.proto.GetReplicaListRequest;
 import dev.crescent.api.grpc.proto.GetReplicaListResponse;
+import dev.crescent.api.grpc.proto.HeartbeatRequest;
+import dev.crescent.api.grpc.proto.HeartbeatResponse;
 import dev.crescent.api.grpc.proto.KeyRequest;
 import dev.crescent.api.grpc.proto.MasterService;
 import dev.crescent.api.grpc.proto.MountSegmentRequest;
@@ -12,21 +22,33 @@ import dev.crescent.api.grpc.proto.PutEndRequest;
 import dev.crescent.api.grpc.proto.PutRevokeRequest;
 import dev.crescent.api.grpc.proto.PutStartRequest;
 import dev.crescent.api.grpc.proto.PutStartResponse;
+import dev.crescent.api.grpc.proto.RemountSegmentsRequest;
+import dev.crescent.api.grpc.proto.RemoveAllRequest;
+import dev.crescent.api.grpc.proto.RemoveAllResponse;
 import dev.crescent.api.grpc.proto.RemoveRequest;
 import dev.crescent.api.grpc.proto.ServiceReadyResponse;
 import dev.crescent.api.grpc.proto.UnmountSegmentRequest;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.config.RoleGuard;
+import dev.crescent.master.HeartbeatReply;
+import dev.crescent.master.KeyResult;
 import dev.crescent.master.Master;
-import dev.crescent.master.ObjectLocation;
+import dev.crescent.master.ReplicaConfig;
+import dev.crescent.master.access.AccessControl;
+import dev.crescent.master.access.Right;
 import dev.crescent.worker.WorkerNode;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Uni;
 
+import java.util.List;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
-/** gRPC adapter of the master: validate, delegate, map errors. Master calls are short and in memory. */
+/**
+ * gRPC adapter of the master: check access, delegate, map errors. Master calls are short and in memory.
+ * Every call is checked against the access whitelist with the caller {@link CallerInterceptor} recorded.
+ */
 @GrpcService
 public class MasterGrpcService implements MasterService {
     private static final String API = "grpc";
@@ -36,25 +58,28 @@ public class MasterGrpcService implements MasterService {
     private final RoleGuard role;
     private final WorkerNode worker;
     private final OpMetrics metrics;
+    private final AccessControl access;
 
-    public MasterGrpcService(Master master, RoleGuard role, WorkerNode worker, OpMetrics metrics) {
+    public MasterGrpcService(Master master, RoleGuard role, WorkerNode worker, OpMetrics metrics,
+                             AccessControl access) {
         this.master = master;
         this.role = role;
         this.worker = worker;
         this.metrics = metrics;
+        this.access = access;
     }
 
     @Override
     public Uni<PutStartResponse> putStart(PutStartRequest request) {
-        return call("put_start", () -> PutStartResponse.newBuilder()
+        return call("put_start", Right.WRITE, request.getKey(), () -> PutStartResponse.newBuilder()
                 .addAllReplicas(ProtoMapping.toProto(master.putStart(request.getClientId(), request.getKey(),
-                        request.getSize(), request.getReplicaNum(), request.getUpsert())))
+                        request.getSize(), replicaConfig(request), request.getUpsert())))
                 .build());
     }
 
     @Override
     public Uni<Empty> putEnd(PutEndRequest request) {
-        return call("put_end", () -> {
+        return call("put_end", Right.WRITE, request.getKey(), () -> {
             master.putEnd(request.getClientId(), request.getKey());
             return EMPTY;
         });
@@ -62,7 +87,7 @@ public class MasterGrpcService implements MasterService {
 
     @Override
     public Uni<Empty> putRevoke(PutRevokeRequest request) {
-        return call("put_revoke", () -> {
+        return call("put_revoke", Right.WRITE, request.getKey(), () -> {
             master.putRevoke(request.getClientId(), request.getKey());
             return EMPTY;
         });
@@ -70,32 +95,92 @@ public class MasterGrpcService implements MasterService {
 
     @Override
     public Uni<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request) {
-        return call("get_replica_list", () -> {
-            ObjectLocation location = master.getReplicaList(request.getKey());
-            return GetReplicaListResponse.newBuilder()
-                    .setSize(location.size())
-                    .addAllReplicas(ProtoMapping.toProto(location.replicas()))
-                    .setLeaseDeadlineMs(location.leaseDeadlineMillis())
-                    .build();
-        });
+        return call("get_replica_list", Right.READ, request.getKey(),
+                () -> ProtoMapping.toProto(master.getReplicaList(request.getKey())));
     }
 
     @Override
     public Uni<ExistResponse> exist(KeyRequest request) {
-        return call("exist", () -> ExistResponse.newBuilder().setExists(master.exist(request.getKey())).build());
+        return call("exist", Right.READ, request.getKey(),
+                () -> ExistResponse.newBuilder().setExists(master.exist(request.getKey())).build());
     }
 
     @Override
     public Uni<Empty> remove(RemoveRequest request) {
-        return call("remove", () -> {
+        return call("remove", Right.WRITE, request.getKey(), () -> {
             master.remove(request.getKey(), request.getForce());
             return EMPTY;
         });
     }
 
     @Override
+    public Uni<RemoveAllResponse> removeAll(RemoveAllRequest request) {
+        return call("remove_all", Right.ADMIN, null,
+                () -> RemoveAllResponse.newBuilder().setRemoved(master.removeAll(request.getForce())).build());
+    }
+
+    @Override
+    public Uni<BatchPutStartResponse> batchPutStart(BatchPutStartRequest request) {
+        return call("batch_put_start", null, null, () -> {
+            if (request.getKeysCount() != request.getSizesCount()) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS,
+                        request.getKeysCount() + " keys but " + request.getSizesCount() + " sizes");
+            }
+            ReplicaConfig config = ProtoMapping.fromProto(request.getConfig());
+            var results = access.checkEach(CallerInterceptor.current(), Right.WRITE, request.getKeysList(),
+                    allowed -> master.batchPutStart(request.getClientId(),
+                            allowed.stream().map(request::getKeys).toList(),
+                            allowed.stream().map(request::getSizes).toList(), config, request.getUpsert()));
+            return BatchPutStartResponse.newBuilder().addAllItems(results.stream()
+                    .map(r -> BatchPutStartItem.newBuilder().setStatus(ProtoMapping.status(r))
+                            .addAllReplicas(r.ok() ? ProtoMapping.toProto(r.value()) : List.of()).build())
+                    .toList()).build();
+        });
+    }
+
+    @Override
+    public Uni<BatchStatusResponse> batchPutEnd(BatchKeysRequest request) {
+        return statuses("batch_put_end", Right.WRITE, request,
+                keys -> master.batchPutEnd(request.getClientId(), keys));
+    }
+
+    @Override
+    public Uni<BatchStatusResponse> batchPutRevoke(BatchKeysRequest request) {
+        return statuses("batch_put_revoke", Right.WRITE, request,
+                keys -> master.batchPutRevoke(request.getClientId(), keys));
+    }
+
+    @Override
+    public Uni<BatchGetReplicaListResponse> batchGetReplicaList(BatchKeysRequest request) {
+        return call("batch_get_replica_list", null, null, () -> BatchGetReplicaListResponse.newBuilder()
+                .addAllItems(checked(Right.READ, request, master::batchGetReplicaList).stream()
+                        .map(r -> {
+                            BatchGetReplicaListItem.Builder item = BatchGetReplicaListItem.newBuilder()
+                                    .setStatus(ProtoMapping.status(r));
+                            return r.ok() ? item.setLocation(ProtoMapping.toProto(r.value())).build() : item.build();
+                        }).toList())
+                .build());
+    }
+
+    @Override
+    public Uni<BatchExistResponse> batchExist(BatchKeysRequest request) {
+        return call("batch_exist", null, null, () -> {
+            var results = checked(Right.READ, request, master::batchExist);
+            return BatchExistResponse.newBuilder()
+                    .addAllStatuses(results.stream().map(ProtoMapping::status).toList())
+                    .addAllExists(results.stream().map(r -> r.ok() && r.value()).toList())
+                    .build();
+        });
+    }
+
+    @Override
+    public Uni<BatchStatusResponse> batchRemove(BatchKeysRequest request) {
+        return statuses("batch_remove", Right.WRITE, request, keys -> master.batchRemove(keys, request.getForce()));
+    }
+
+    @Override
     public Uni<Empty> mountSegment(MountSegmentRequest request) {
-        return call("mount_segment", () -> {
+        return call("mount_segment", Right.MOUNT, null, () -> {
             master.mountSegment(request.getClientId(), request.getSegment(), request.getCapacity(),
                     request.getEndpoint());
             return EMPTY;
@@ -104,10 +189,27 @@ public class MasterGrpcService implements MasterService {
 
     @Override
     public Uni<Empty> unmountSegment(UnmountSegmentRequest request) {
-        return call("unmount_segment", () -> {
+        return call("unmount_segment", Right.MOUNT, null, () -> {
             master.unmountSegment(request.getClientId(), request.getSegment());
             return EMPTY;
         });
+    }
+
+    @Override
+    public Uni<Empty> remountSegments(RemountSegmentsRequest request) {
+        return call("remount_segments", Right.MOUNT, null, () -> {
+            master.remountSegments(request.getClientId(),
+                    request.getSegmentsList().stream().map(ProtoMapping::fromProto).toList());
+            return EMPTY;
+        });
+    }
+
+    @Override
+    public Uni<HeartbeatResponse> heartbeat(HeartbeatRequest request) {
+        return call("heartbeat", Right.MOUNT, null, () -> HeartbeatResponse.newBuilder()
+                .setStatus(master.heartbeat(request.getClientId()) == HeartbeatReply.OK
+                        ? HeartbeatResponse.Status.OK : HeartbeatResponse.Status.NEED_REMOUNT)
+                .build());
     }
 
     @Override
@@ -118,18 +220,41 @@ public class MasterGrpcService implements MasterService {
                 .build());
     }
 
-    private <T> Uni<T> call(String op, Supplier<T> action) {
+    private static ReplicaConfig replicaConfig(PutStartRequest request) {
+        return request.hasConfig() ? ProtoMapping.fromProto(request.getConfig())
+                : ReplicaConfig.replicas(request.getReplicaNum());
+    }
+
+    /** A batch of the keys the caller may touch; the others answer PERMISSION_DENIED in place. */
+    private <T> List<KeyResult<T>> checked(Right right, BatchKeysRequest request,
+                                           Function<List<String>, List<KeyResult<T>>> op) {
+        return access.checkEach(CallerInterceptor.current(), right, request.getKeysList(),
+                allowed -> op.apply(allowed.stream().map(request::getKeys).toList()));
+    }
+
+    private Uni<BatchStatusResponse> statuses(String op, Right right, BatchKeysRequest request,
+                                              Function<List<String>, List<KeyResult<Void>>> action) {
+        return call(op, null, null, () -> BatchStatusResponse.newBuilder()
+                .addAllStatuses(checked(right, request, action).stream().map(ProtoMapping::status).toList())
+                .build());
+    }
+
+    /**
+     * @param right the right the call needs (on {@code key}, or on no key when null); null right: the action
+     *              checks per key itself (batches)
+     */
+    private <T> Uni<T> call(String op, Right right, String key, Supplier<T> action) {
         return Uni.createFrom().item(() -> {
             try {
                 role.requireMaster();
+                if (right != null) {
+                    access.check(CallerInterceptor.current(), right, key);
+                }
                 T result = action.get();
                 metrics.record(API, op, ErrorCode.OK);
                 return result;
-            } catch (StoreException e) {
-                metrics.record(API, op, e.code());
-                throw GrpcErrors.toStatus(e);
             } catch (RuntimeException e) {
-                metrics.record(API, op, ErrorCode.INTERNAL_ERROR);
+                metrics.record(API, op, e instanceof StoreException s ? s.code() : ErrorCode.INTERNAL_ERROR);
                 throw GrpcErrors.toStatus(e);
             }
         });

@@ -1,6 +1,16 @@
 package dev.crescent.api.grpc;
 
+import com.google.protobuf.ByteString;
+import dev.crescent.api.grpc.proto.GetReplicaListResponse;
+import dev.crescent.api.grpc.proto.KeyStatus;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.KeyResult;
+import dev.crescent.master.ObjectLocation;
+import dev.crescent.master.ReplicaConfig;
 import dev.crescent.master.ReplicaDescriptor;
+import dev.crescent.master.SegmentSpec;
+import dev.crescent.transfer.ticket.TransferTicket;
 
 import java.util.List;
 
@@ -10,17 +20,20 @@ public final class ProtoMapping {
     }
 
     public static dev.crescent.api.grpc.proto.ReplicaDescriptor toProto(ReplicaDescriptor replica) {
-        return dev.crescent.api.grpc.proto.ReplicaDescriptor.newBuilder()
+        var out = dev.crescent.api.grpc.proto.ReplicaDescriptor.newBuilder()
                 .setSegment(replica.segment())
                 .setEndpoint(replica.endpoint() == null ? "" : replica.endpoint())
                 .setOffset(replica.offset())
-                .setLength(replica.length())
-                .build();
+                .setLength(replica.length());
+        if (replica.ticket() != null) {
+            out.setTicket(ByteString.copyFrom(replica.ticket().encode()));
+        }
+        return out.build();
     }
 
     public static ReplicaDescriptor fromProto(dev.crescent.api.grpc.proto.ReplicaDescriptor replica) {
         return new ReplicaDescriptor(replica.getSegment(), replica.getEndpoint(), replica.getOffset(),
-                replica.getLength());
+                replica.getLength(), TransferTicket.decode(replica.getSegment(), replica.getTicket().toByteArray()));
     }
 
     public static List<dev.crescent.api.grpc.proto.ReplicaDescriptor> toProto(List<ReplicaDescriptor> replicas) {
@@ -30,5 +43,58 @@ public final class ProtoMapping {
     public static List<ReplicaDescriptor> fromProto(
             List<dev.crescent.api.grpc.proto.ReplicaDescriptor> replicas) {
         return replicas.stream().map(ProtoMapping::fromProto).toList();
+    }
+
+    public static dev.crescent.api.grpc.proto.ReplicaConfig toProto(ReplicaConfig config) {
+        return dev.crescent.api.grpc.proto.ReplicaConfig.newBuilder()
+                .setReplicaNum(config.replicaNum())
+                .addAllPreferredSegments(config.preferredSegments())
+                .setSoftPin(config.softPin())
+                .setHardPin(config.hardPin())
+                .build();
+    }
+
+    public static ReplicaConfig fromProto(dev.crescent.api.grpc.proto.ReplicaConfig config) {
+        return new ReplicaConfig(config.getReplicaNum(), config.getPreferredSegmentsList(), config.getSoftPin(),
+                config.getHardPin());
+    }
+
+    public static GetReplicaListResponse toProto(ObjectLocation location) {
+        return GetReplicaListResponse.newBuilder()
+                .setSize(location.size())
+                .addAllReplicas(toProto(location.replicas()))
+                .setLeaseDeadlineMs(location.leaseDeadlineMillis())
+                .build();
+    }
+
+    public static ObjectLocation fromProto(GetReplicaListResponse response) {
+        return new ObjectLocation(response.getSize(), fromProto(response.getReplicasList()),
+                response.getLeaseDeadlineMs());
+    }
+
+    public static KeyStatus status(KeyResult<?> result) {
+        KeyStatus.Builder out = KeyStatus.newBuilder().setKey(result.key()).setCode(result.code().number());
+        if (!result.ok()) {
+            out.setMessage(String.valueOf(result.error().getMessage()));
+        }
+        return out.build();
+    }
+
+    /** A key's result from its wire status; {@code value} is used only when the status is OK. */
+    public static <T> KeyResult<T> result(KeyStatus status, T value) {
+        if (status.getCode() == 0) {
+            return new KeyResult<>(status.getKey(), value, null);
+        }
+        return new KeyResult<>(status.getKey(), null,
+                new StoreException(ErrorCode.fromNumber(status.getCode()), status.getMessage()));
+    }
+
+    public static dev.crescent.api.grpc.proto.SegmentSpec toProto(SegmentSpec spec) {
+        return dev.crescent.api.grpc.proto.SegmentSpec.newBuilder().setSegment(spec.name())
+                .setCapacity(spec.capacity()).setEndpoint(spec.endpoint() == null ? "" : spec.endpoint()).build();
+    }
+
+    public static SegmentSpec fromProto(dev.crescent.api.grpc.proto.SegmentSpec spec) {
+        return new SegmentSpec(spec.getSegment(), spec.getCapacity(), spec.getEndpoint());
     }
 }

@@ -1,11 +1,15 @@
 package dev.crescent.api.rest;
 
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.master.access.AccessControl;
+import dev.crescent.master.access.Right;
+import io.vertx.core.http.HttpServerRequest;
 import dev.crescent.transfer.topology.Topology;
 import dev.crescent.transfer.topology.TopologyDiscovery;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 
 import java.util.Set;
@@ -15,15 +19,18 @@ import java.util.Set;
 @Produces(MediaType.APPLICATION_JSON)
 public class AdminResource {
     private final CrescentConfig.TransferConfig.TopologyConfig topology;
+    private final AccessControl access;
 
-    public AdminResource(CrescentConfig config) {
+    public AdminResource(CrescentConfig config, AccessControl access) {
         this.topology = config.transfer().topology();
+        this.access = access;
     }
 
     /** NUMA nodes, NICs, RDMA devices, GPUs and the NIC priority matrix per memory location (read fresh). */
     @GET
     @Path("topology")
-    public Topology topology() {
+    public Topology topology(@Context HttpServerRequest request) {
+        access.check(RestCaller.of(request), Right.ADMIN, null);
         return new TopologyDiscovery(java.nio.file.Path.of(topology.sysfsRoot()))
                 .discover(topology.nicAllow().orElse(Set.of()), topology.nicDeny().orElse(Set.of()));
     }

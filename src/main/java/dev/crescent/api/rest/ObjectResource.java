@@ -5,6 +5,10 @@ import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.ObjectKeys;
 import dev.crescent.common.StoreException;
+import dev.crescent.master.ReplicaConfig;
+import dev.crescent.master.access.AccessControl;
+import dev.crescent.master.access.Right;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
@@ -15,12 +19,15 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import java.lang.foreign.MemorySegment;
 import java.net.URI;
+import java.util.Arrays;
+import java.util.List;
 import java.util.function.Supplier;
 
 /** The REST object gateway: bytes in, bytes out, for callers without a transfer engine. */
@@ -30,23 +37,43 @@ public class ObjectResource {
 
     private final StoreClient store;
     private final OpMetrics metrics;
+    private final AccessControl access;
 
-    public ObjectResource(StoreClient store, OpMetrics metrics) {
+    public ObjectResource(StoreClient store, OpMetrics metrics, AccessControl access) {
         this.store = store;
         this.metrics = metrics;
+        this.access = access;
     }
 
+    /**
+     * Stores the body under the key.
+     *
+     * @param replicas  wanted replicas (0: the master's default)
+     * @param preferred segments to try first, comma-separated
+     * @param pin       {@code soft} (evicted last while the pin lasts) or {@code hard} (never evicted)
+     */
     @PUT
     @Path("{key: .+}")
     @Consumes(MediaType.WILDCARD)
     public Response put(@PathParam("key") String key, @QueryParam("upsert") @DefaultValue("false") boolean upsert,
-                        @QueryParam("replicas") @DefaultValue("0") int replicas, byte[] body) {
+                        @QueryParam("replicas") @DefaultValue("0") int replicas,
+                        @QueryParam("preferred") @DefaultValue("") String preferred,
+                        @QueryParam("pin") @DefaultValue("") String pin,
+                        @Context HttpServerRequest request, byte[] body) {
         return measured("put", () -> {
             ObjectKeys.validate(key);
+            access.check(RestCaller.of(request), Right.WRITE, key);
             if (body == null || body.length == 0) {
                 throw new StoreException(ErrorCode.INVALID_PARAMS, "object body must not be empty");
             }
-            store.put(key, MemorySegment.ofArray(body), replicas, upsert);
+            if (!pin.isEmpty() && !pin.equals("soft") && !pin.equals("hard")) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS, "pin must be 'soft' or 'hard', was '" + pin + "'");
+            }
+            List<String> preferredSegments = preferred.isBlank() ? List.of()
+                    : Arrays.stream(preferred.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+            ReplicaConfig config = new ReplicaConfig(replicas, preferredSegments, pin.equals("soft"),
+                    pin.equals("hard"));
+            store.put(key, MemorySegment.ofArray(body), config, upsert);
             return Response.created(URI.create("/v1/objects/" + key)).build();
         });
     }
@@ -54,16 +81,21 @@ public class ObjectResource {
     @GET
     @Path("{key: .+}")
     @Produces(MediaType.APPLICATION_OCTET_STREAM)
-    public Response get(@PathParam("key") String key) {
-        return measured("get", () -> Response.ok(store.get(ObjectKeys.validate(key))).build());
+    public Response get(@PathParam("key") String key, @Context HttpServerRequest request) {
+        return measured("get", () -> {
+            access.check(RestCaller.of(request), Right.READ, ObjectKeys.validate(key));
+            return Response.ok(store.get(key)).build();
+        });
     }
 
     @HEAD
     @Path("{key: .+}")
-    public Response head(@PathParam("key") String key) {
-        return measured("head", () -> Response.ok()
-                .header(HttpHeaders.CONTENT_LENGTH, store.size(ObjectKeys.validate(key)))
-                .type(MediaType.APPLICATION_OCTET_STREAM_TYPE).build());
+    public Response head(@PathParam("key") String key, @Context HttpServerRequest request) {
+        return measured("head", () -> {
+            access.check(RestCaller.of(request), Right.READ, ObjectKeys.validate(key));
+            return Response.ok().header(HttpHeaders.CONTENT_LENGTH, store.size(key))
+                    .type(MediaType.APPLICATION_OCTET_STREAM_TYPE).build();
+        });
     }
 
     /**
@@ -72,9 +104,11 @@ public class ObjectResource {
      */
     @DELETE
     @Path("{key: .+}")
-    public Response delete(@PathParam("key") String key, @QueryParam("force") @DefaultValue("true") boolean force) {
+    public Response delete(@PathParam("key") String key, @QueryParam("force") @DefaultValue("true") boolean force,
+                           @Context HttpServerRequest request) {
         return measured("delete", () -> {
-            store.remove(ObjectKeys.validate(key), force);
+            access.check(RestCaller.of(request), Right.WRITE, ObjectKeys.validate(key));
+            store.remove(key, force);
             return Response.noContent().build();
         });
     }

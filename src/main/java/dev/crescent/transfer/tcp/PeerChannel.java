@@ -30,7 +30,8 @@ final class PeerChannel {
     private final ConcurrentHashMap<Long, Slice> pending = new ConcurrentHashMap<>();
     private final ReentrantLock sendLock = new ReentrantLock();
     private final ByteBuffer requestHeader =
-            ByteBuffer.allocateDirect(TcpProtocol.REQUEST_HEADER_BYTES + TcpProtocol.MAX_NAME_BYTES);
+            ByteBuffer.allocateDirect(TcpProtocol.REQUEST_HEADER_BYTES + TcpProtocol.MAX_NAME_BYTES
+                    + TcpProtocol.TICKET_BYTES);
     private final Consumer<Slice> onBroken;
     private final AtomicLong inFlightBytes = new AtomicLong();
     private volatile boolean broken;
@@ -100,7 +101,7 @@ final class PeerChannel {
             }
             requestHeader.clear();
             TcpProtocol.writeRequestHeader(requestHeader, slice.op, id, slice.remoteOffset, slice.length(),
-                    slice.segmentName);
+                    slice.segmentName, slice.ticket);
             requestHeader.flip();
             if (slice.op == TcpProtocol.OP_WRITE) {
                 TcpProtocol.writeFully(channel, requestHeader, slice.local.asByteBuffer());

@@ -1,5 +1,7 @@
 package dev.crescent.transfer.tcp;
 
+import dev.crescent.transfer.ticket.TransferTicket;
+
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
 
@@ -10,17 +12,21 @@ final class Slice {
     final long remoteOffset;
     final MemorySegment local;
     final long deadlineNanos;
+    /** The master's ticket for the whole request's range (slices share it), or null. */
+    final TransferTicket ticket;
     final CompletableFuture<Void> done = new CompletableFuture<>();
     int attempts;
     /** Connection slot of the last attempt, so a retry goes elsewhere. */
     int lastSlot = -1;
 
-    Slice(byte op, byte[] segmentName, long remoteOffset, MemorySegment local, long deadlineNanos) {
+    Slice(byte op, byte[] segmentName, long remoteOffset, MemorySegment local, long deadlineNanos,
+          TransferTicket ticket) {
         this.op = op;
         this.segmentName = segmentName;
         this.remoteOffset = remoteOffset;
         this.local = local;
         this.deadlineNanos = deadlineNanos;
+        this.ticket = ticket;
     }
 
     long length() {

@@ -2,6 +2,8 @@ package dev.crescent.transfer.tcp;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.transfer.TransferOp;
+import dev.crescent.transfer.ticket.TransferTicket;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -16,8 +18,10 @@ import java.nio.charset.StandardCharsets;
  * <pre>
  * handshake, client -> server: magic u32 "CRSC" | version u16 | name length u16 | capabilities u32 | 0 u32 | name
  * handshake, server -> client: magic u32 | version u16 | status u16 (0 ok) | capabilities u32 | 0 u32
- * request:  op u8 (1 read, 2 write) | 0 u8 | segment name length u16 | 0 u32 | request id u64 | offset u64
- *           | length u64 | segment name | payload (write only)
+ * request:  op u8 (1 read, 2 write) | flags u8 | segment name length u16 | 0 u32 | request id u64 | offset u64
+ *           | length u64 | segment name | [ticket] | payload (write only)
+ * ticket (flags bit 0): granted offset u64 | granted length u64 | expiry epoch ms u64 | HMAC-SHA256 (32 bytes)
+ *           over op, segment and the three numbers (see {@link dev.crescent.transfer.ticket.TicketSigner})
  * response: request id u64 | code i32 (0 ok, else a Crescent error number) | message length u32
  *           | payload length u64 | message | payload (read only)
  * </pre>
@@ -40,6 +44,9 @@ public final class TcpProtocol {
     public static final short STATUS_OK = 0;
     public static final short STATUS_BAD_VERSION = 1;
     public static final int CAPABILITIES = 0;
+    /** Request flag: a transfer ticket follows the segment name. */
+    public static final byte FLAG_TICKET = 1;
+    public static final int TICKET_BYTES = 24 + TransferTicket.MAC_BYTES;
 
     private TcpProtocol() {
     }
@@ -57,10 +64,25 @@ public final class TcpProtocol {
         return out.flip();
     }
 
+    /** @param ticket the master's ticket for the range, or null */
     public static void writeRequestHeader(ByteBuffer out, byte op, long requestId, long offset, long length,
-                                          byte[] segmentName) {
-        out.put(op).put((byte) 0).putShort((short) segmentName.length).putInt(0)
+                                          byte[] segmentName, TransferTicket ticket) {
+        out.put(op).put(ticket == null ? 0 : FLAG_TICKET).putShort((short) segmentName.length).putInt(0)
                 .putLong(requestId).putLong(offset).putLong(length).put(segmentName);
+        if (ticket != null) {
+            out.putLong(ticket.offset()).putLong(ticket.length()).putLong(ticket.expiresAtMillis()).put(ticket.mac());
+        }
+    }
+
+    /** Reads a ticket block (positioned at it) for a request of {@code op} on {@code segment}. */
+    public static TransferTicket readTicket(ByteBuffer in, byte op, String segment) {
+        long offset = in.getLong();
+        long length = in.getLong();
+        long expires = in.getLong();
+        byte[] mac = new byte[TransferTicket.MAC_BYTES];
+        in.get(mac);
+        return new TransferTicket(op == OP_READ ? TransferOp.READ : TransferOp.WRITE, segment, offset, length,
+                expires, mac);
     }
 
     public static void writeResponseHeader(ByteBuffer out, long requestId, int code, byte[] message,

@@ -3,6 +3,9 @@ package dev.crescent.transfer.tcp;
 import dev.crescent.common.Threads;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.TransferOp;
+import dev.crescent.transfer.ticket.TicketSigner;
+import dev.crescent.transfer.ticket.TransferTicket;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -32,6 +35,8 @@ public final class TcpTransferServer implements AutoCloseable {
     private static final int SOCKET_BUFFER_BYTES = 4 << 20;
 
     private final RegisteredMemory memory;
+    /** Verifies transfer tickets; null when this server does not enforce access. */
+    private final TicketSigner tickets;
     private final ServerSocketChannel server;
     private final Duration handshakeTimeout;
     private final Duration frameTimeout;
@@ -42,7 +47,14 @@ public final class TcpTransferServer implements AutoCloseable {
 
     public TcpTransferServer(RegisteredMemory memory, InetSocketAddress bind, Duration handshakeTimeout,
                              Duration frameTimeout) throws IOException {
+        this(memory, bind, handshakeTimeout, frameTimeout, null);
+    }
+
+    /** @param tickets when not null, only requests with a valid ticket for their range are served */
+    public TcpTransferServer(RegisteredMemory memory, InetSocketAddress bind, Duration handshakeTimeout,
+                             Duration frameTimeout, TicketSigner tickets) throws IOException {
         this.memory = memory;
+        this.tickets = tickets;
         this.handshakeTimeout = handshakeTimeout;
         this.frameTimeout = frameTimeout;
         this.server = ServerSocketChannel.open();
@@ -176,7 +188,7 @@ public final class TcpTransferServer implements AutoCloseable {
             frameStartNanos = System.nanoTime();
             ByteBuffer header = in.require(TcpProtocol.REQUEST_HEADER_BYTES);
             byte op = header.get();
-            header.get();
+            byte flags = header.get();
             int nameLength = header.getShort() & 0xffff;
             header.getInt();
             long requestId = header.getLong();
@@ -191,12 +203,21 @@ public final class TcpTransferServer implements AutoCloseable {
             if (length <= 0 || length > TcpProtocol.MAX_FRAME_BYTES) {
                 throw new ProtocolViolation("bad frame length " + length);
             }
+            if ((flags & ~TcpProtocol.FLAG_TICKET) != 0) {
+                throw new ProtocolViolation("unknown request flags " + flags);
+            }
             ByteBuffer names = in.require(nameLength);
             byte[] nameBytes = new byte[nameLength];
             names.get(nameBytes);
             String segment = new String(nameBytes, StandardCharsets.UTF_8);
+            TransferTicket ticket = (flags & TcpProtocol.FLAG_TICKET) == 0 ? null
+                    : TcpProtocol.readTicket(in.require(TcpProtocol.TICKET_BYTES), op, segment);
             MemorySegment target;
             try {
+                if (tickets != null) {
+                    tickets.verify(ticket, op == TcpProtocol.OP_READ ? TransferOp.READ : TransferOp.WRITE, segment,
+                            offset, length, System.currentTimeMillis());
+                }
                 target = memory.slice(segment, offset, length);
             } catch (StoreException e) {
                 if (op == TcpProtocol.OP_WRITE) {

@@ -73,7 +73,7 @@ public final class TcpTransport implements Transport {
         for (int i = 0; i < count; i++) {
             long offset = (long) i * sliceBytes;
             Slice slice = new Slice(op, segment, request.remoteOffset() + offset,
-                    local.asSlice(offset, Math.min(sliceBytes, length - offset)), deadline);
+                    local.asSlice(offset, Math.min(sliceBytes, length - offset)), deadline, request.ticket());
             parts[i] = slice.done;
             pool.send(slice);
         }

@@ -81,10 +81,11 @@ class MasterGrpcServiceTest {
         master.mountSegment(mount);
         assertCode(ErrorCode.SEGMENT_ALREADY_EXISTS, Status.Code.ALREADY_EXISTS,
                 () -> master.mountSegment(mount.toBuilder().setClientId("w-y").build()));
-        master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-x").setSegment("grpc-seg").build());
-        assertCode(ErrorCode.SEGMENT_NOT_FOUND, Status.Code.NOT_FOUND,
-                () -> master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-x")
+        assertCode(ErrorCode.ILLEGAL_CLIENT, Status.Code.FAILED_PRECONDITION,
+                () -> master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-y")
                         .setSegment("grpc-seg").build()));
+        master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-x").setSegment("grpc-seg").build());
+        master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-x").setSegment("grpc-seg").build());
     }
 
     @Test

@@ -1,0 +1,37 @@
+package dev.crescent.api.grpc;
+
+import dev.crescent.master.access.Caller;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.quarkus.grpc.GlobalInterceptor;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+
+/** Records who is calling (stated node name, connection address) for the access checks of the gRPC services. */
+@ApplicationScoped
+@GlobalInterceptor
+public class CallerInterceptor implements ServerInterceptor {
+    private static final Context.Key<Caller> CALLER = Context.key("crescent-caller");
+
+    /** The caller of the gRPC call being served on this thread. */
+    public static Caller current() {
+        Caller caller = CALLER.get();
+        return caller == null ? new Caller(null, null) : caller;
+    }
+
+    @Override
+    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                                                      ServerCallHandler<Q, A> next) {
+        SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        Caller caller = new Caller(headers.get(GrpcErrors.NODE_KEY),
+                remote instanceof InetSocketAddress inet ? inet.getAddress() : null);
+        return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers, next);
+    }
+}

@@ -1,0 +1,33 @@
+package dev.crescent.api.rest;
+
+import dev.crescent.master.access.Caller;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.SocketAddress;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/** Who calls the REST API: the connection's address and the node name stated in {@code X-Crescent-Node}. */
+final class RestCaller {
+    static final String NODE_HEADER = "X-Crescent-Node";
+
+    private RestCaller() {
+    }
+
+    static Caller of(HttpServerRequest request) {
+        SocketAddress remote = request.remoteAddress();
+        return new Caller(request.getHeader(NODE_HEADER), remote == null ? null : address(remote.hostAddress()));
+    }
+
+    private static InetAddress address(String literal) {
+        if (literal == null) {
+            return null;
+        }
+        try {
+            // A literal address: no name lookup happens.
+            return InetAddress.getByName(literal);
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,9 @@
+package dev.crescent.master;
+
+import java.util.List;
+
+/** What the admin API shows of one object; looking at it grants no lease and counts as no access. */
+public record ObjectInfo(String key, long size, ObjectState state, String owner, List<ReplicaDescriptor> replicas,
+                         long putStartMillis, long completedMillis, long lastAccessMillis, long accessCount,
+                         long leaseDeadlineMillis, boolean hardPin, long softPinDeadlineMillis) {
+}

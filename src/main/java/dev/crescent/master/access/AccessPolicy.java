@@ -1,0 +1,57 @@
+package dev.crescent.master.access;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * An immutable whitelist: a call is allowed when some rule applies to the caller, covers the key and grants the
+ * right. Nothing else is allowed. A disabled policy allows everything (a single box needs no rules).
+ */
+public final class AccessPolicy {
+    public static final AccessPolicy OPEN = new AccessPolicy(false, List.of());
+
+    private final boolean enabled;
+    private final List<AccessRule.CompiledRule> rules;
+
+    public AccessPolicy(boolean enabled, Collection<AccessRule> rules) {
+        this.enabled = enabled;
+        this.rules = rules.stream().map(AccessRule::compile).toList();
+    }
+
+    public boolean enabled() {
+        return enabled;
+    }
+
+    /**
+     * @param key the key the call touches, or null for calls on no key (mounts, admin); a rule limited to
+     *            prefixes covers no such call
+     */
+    public boolean allows(Caller caller, Right right, String key) {
+        if (!enabled) {
+            return true;
+        }
+        for (AccessRule.CompiledRule rule : rules) {
+            if (rule.grants(right) && rule.appliesTo(caller) && rule.covers(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** @throws StoreException PERMISSION_DENIED (-1100) when not allowed, UNAUTHENTICATED when the caller is unknown */
+    public void check(Caller caller, Right right, String key) {
+        if (!enabled) {
+            return;
+        }
+        if (caller == null || caller.address() == null) {
+            throw new StoreException(ErrorCode.UNAUTHENTICATED, "the caller's address is unknown");
+        }
+        if (!allows(caller, right, key)) {
+            throw new StoreException(ErrorCode.PERMISSION_DENIED, caller + " has no " + right.name().toLowerCase()
+                    + " right" + (key == null ? "" : " on '" + key + "'"));
+        }
+    }
+}

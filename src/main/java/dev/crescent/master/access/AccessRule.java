@@ -1,0 +1,63 @@
+package dev.crescent.master.access;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+
+import io.quarkus.runtime.annotations.RegisterForReflection;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One whitelist entry: callers it applies to, the key namespaces it covers, and the rights it grants there.
+ *
+ * @param name     unique name (the admin API edits rules by name)
+ * @param nodes    node names it applies to ({@code *} = any); empty = any node name
+ * @param cidrs    networks the caller's address must be in; empty = any address. Both lists given: both must match
+ * @param prefixes key prefixes it covers; empty = every key
+ * @param rights   what it grants there
+ */
+@RegisterForReflection
+public record AccessRule(String name, List<String> nodes, List<String> cidrs, List<String> prefixes,
+                         Set<Right> rights) {
+
+    public AccessRule {
+        if (name == null || name.isBlank() || !name.matches("[A-Za-z0-9._-]{1,64}")) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS,
+                    "rule name must be 1-64 letters, digits, '.', '_' or '-', was '" + name + "'");
+        }
+        nodes = nodes == null ? List.of() : List.copyOf(nodes);
+        cidrs = cidrs == null ? List.of() : List.copyOf(cidrs);
+        prefixes = prefixes == null ? List.of() : List.copyOf(prefixes);
+        if (rights == null || rights.isEmpty()) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "rule '" + name + "' grants no rights");
+        }
+        rights = Set.copyOf(rights);
+        cidrs.forEach(Cidr::parse);
+    }
+
+    /** A rule ready for checks: CIDRs parsed once. */
+    CompiledRule compile() {
+        return new CompiledRule(this, cidrs.stream().map(Cidr::parse).toList());
+    }
+
+    record CompiledRule(AccessRule rule, List<Cidr> networks) {
+
+        boolean appliesTo(Caller caller) {
+            AccessRule r = rule;
+            boolean nodeOk = r.nodes.isEmpty() || r.nodes.contains("*")
+                    || (caller.nodeName() != null && r.nodes.contains(caller.nodeName()));
+            boolean addressOk = networks.isEmpty() || networks.stream().anyMatch(n -> n.contains(caller.address()));
+            return nodeOk && addressOk;
+        }
+
+        boolean covers(String key) {
+            return key == null ? rule.prefixes.isEmpty()
+                    : rule.prefixes.isEmpty() || rule.prefixes.stream().anyMatch(key::startsWith);
+        }
+
+        boolean grants(Right wanted) {
+            return rule.rights.stream().anyMatch(r -> r.grants(wanted));
+        }
+    }
+}

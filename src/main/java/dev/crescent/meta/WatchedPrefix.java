@@ -1,0 +1,97 @@
+package dev.crescent.meta;
+
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The entries under one metadata prefix, decoded and kept current by a watch: reading is a map lookup, and
+ * changes made by any node (or a lease running out) are seen without polling.
+ *
+ * @param <T> the decoded value
+ */
+public final class WatchedPrefix<T> implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(WatchedPrefix.class);
+
+    /** Turns a stored value into T; an exception makes the entry ignored (logged), not fatal. */
+    @FunctionalInterface
+    public interface Decoder<T> {
+        T decode(byte[] value) throws IOException;
+    }
+
+    private final ConcurrentHashMap<String, Versioned<T>> byName = new ConcurrentHashMap<>();
+    private final String prefix;
+    private final Decoder<T> decoder;
+    private final Runnable onChange;
+    private final AutoCloseable watch;
+
+    /**
+     * @param onChange called after every applied change (and once after the initial listing)
+     */
+    public WatchedPrefix(MetadataStore store, String prefix, Decoder<T> decoder, Runnable onChange) {
+        this.prefix = prefix;
+        this.decoder = decoder;
+        this.onChange = onChange;
+        // Watch first, then list: a change landing in between is applied twice, never lost.
+        this.watch = store.watchPrefix(prefix, this::apply);
+        store.getPrefix(prefix).forEach(this::put);
+        onChange.run();
+    }
+
+    /** The live value under {@code prefix + name}, or null. */
+    public T get(String name) {
+        Versioned<T> current = byName.get(name);
+        return current == null ? null : current.value();
+    }
+
+    /** Live values by name, in name order. */
+    public Map<String, T> all() {
+        Map<String, T> live = new TreeMap<>();
+        byName.forEach((name, v) -> {
+            if (v.value() != null) {
+                live.put(name, v.value());
+            }
+        });
+        return live;
+    }
+
+    private void apply(WatchEvent event) {
+        if (event.type() == WatchEvent.Type.PUT) {
+            put(event.entry());
+        } else {
+            // A tombstone, so an older listing applied late cannot bring the entry back.
+            keepNewest(event.entry().key().substring(prefix.length()),
+                    new Versioned<>(null, event.entry().modRevision()));
+        }
+        onChange.run();
+    }
+
+    private void put(KeyValue entry) {
+        try {
+            keepNewest(entry.key().substring(prefix.length()),
+                    new Versioned<>(decoder.decode(entry.value()), entry.modRevision()));
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("ignoring unreadable entry %s: %s", entry.key(), e.getMessage());
+        }
+    }
+
+    /** Events and the initial listing may arrive in any order: the higher store revision wins. */
+    private void keepNewest(String name, Versioned<T> candidate) {
+        byName.merge(name, candidate, (old, fresh) -> fresh.revision() >= old.revision() ? fresh : old);
+    }
+
+    private record Versioned<T>(T value, long revision) {
+    }
+
+    @Override
+    public void close() {
+        try {
+            watch.close();
+        } catch (Exception ignored) {
+            // The store is going away too.
+        }
+    }
+}
