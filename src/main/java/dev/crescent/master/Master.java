@@ -69,6 +69,15 @@ public final class Master {
         return counters;
     }
 
+    /** Config names of the placement strategy and eviction policy in use. */
+    public String placementStrategy() {
+        return placement.name();
+    }
+
+    public String evictionPolicy() {
+        return eviction.name();
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // Segments and client liveness
 

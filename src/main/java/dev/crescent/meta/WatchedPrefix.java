@@ -3,9 +3,12 @@ package dev.crescent.meta;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * The entries under one metadata prefix, decoded and kept current by a watch: reading is a map lookup, and
@@ -58,6 +61,45 @@ public final class WatchedPrefix<T> implements AutoCloseable {
         return live;
     }
 
+    /**
+     * Waits until the watch has applied a change of {@code name} made at {@code revision} or later (watches are
+     * asynchronous: this gives read-your-writes to the node that wrote).
+     *
+     * @return whether it was applied within {@code timeout}
+     */
+    public boolean awaitRevision(String name, long revision, Duration timeout) {
+        return await(() -> {
+            Versioned<T> current = byName.get(name);
+            return current != null && current.revision() >= revision;
+        }, timeout);
+    }
+
+    /** Waits until {@code name} has no live value here; @return whether that happened within {@code timeout} */
+    public boolean awaitAbsent(String name, Duration timeout) {
+        return await(() -> get(name) == null, timeout);
+    }
+
+    private synchronized boolean await(BooleanSupplier condition, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            try {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private synchronized void applied() {
+        notifyAll();
+    }
+
     private void apply(WatchEvent event) {
         if (event.type() == WatchEvent.Type.PUT) {
             put(event.entry());
@@ -67,6 +109,7 @@ public final class WatchedPrefix<T> implements AutoCloseable {
                     new Versioned<>(null, event.entry().modRevision()));
         }
         onChange.run();
+        applied();
     }
 
     private void put(KeyValue entry) {

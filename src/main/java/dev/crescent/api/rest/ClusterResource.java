@@ -42,7 +42,8 @@ public class ClusterResource {
 
     /** What the cluster looks like from this master. */
     @RegisterForReflection
-    public record ClusterView(String role, MasterStats stats, boolean accessControl) {
+    public record ClusterView(String role, MasterStats stats, String placement, String eviction,
+                              boolean accessControl) {
     }
 
     @RegisterForReflection
@@ -53,7 +54,8 @@ public class ClusterResource {
     @Path("cluster")
     public ClusterView cluster(@Context HttpServerRequest request) {
         admin(request);
-        return new ClusterView(role.role().name().toLowerCase(), master.stats(), access.enabled());
+        return new ClusterView(role.role().name().toLowerCase(), master.stats(), master.placementStrategy(),
+                master.evictionPolicy(), access.enabled());
     }
 
     /** Mounted segments: capacity, used and free bytes, largest free range, fragmentation. */

@@ -11,6 +11,7 @@ import dev.crescent.meta.WatchedPrefix;
 import dev.crescent.transfer.ticket.TicketSigner;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,6 +29,8 @@ public final class AccessControl implements AutoCloseable {
     @RegisterForReflection
     public record Listed(AccessRule rule, String source) {
     }
+
+    private static final Duration APPLY_TIMEOUT = Duration.ofSeconds(5);
 
     private final boolean enabled;
     private final Map<String, AccessRule> configRules = new LinkedHashMap<>();
@@ -116,10 +119,16 @@ public final class AccessControl implements AutoCloseable {
             throw new StoreException(ErrorCode.INVALID_PARAMS,
                     "rule '" + rule.name() + "' comes from configuration and cannot be changed through the API");
         }
+        long revision;
         try {
-            store.put(keys.accessRules() + rule.name(), json.writeValueAsBytes(rule), 0);
+            revision = store.put(keys.accessRules() + rule.name(), json.writeValueAsBytes(rule), 0);
         } catch (JsonProcessingException e) {
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot encode rule '" + rule.name() + "'", e);
+        }
+        // In force here before the caller hears back; other nodes follow through their watches.
+        if (!stored.awaitRevision(rule.name(), revision, APPLY_TIMEOUT)) {
+            throw new StoreException(ErrorCode.METADATA_ERROR,
+                    "rule '" + rule.name() + "' was stored but its change did not arrive within " + APPLY_TIMEOUT);
         }
     }
 
@@ -129,7 +138,12 @@ public final class AccessControl implements AutoCloseable {
             throw new StoreException(ErrorCode.INVALID_PARAMS,
                     "rule '" + name + "' comes from configuration and cannot be deleted through the API");
         }
-        return store.delete(keys.accessRules() + name);
+        boolean existed = store.delete(keys.accessRules() + name);
+        if (existed && !stored.awaitAbsent(name, APPLY_TIMEOUT)) {
+            throw new StoreException(ErrorCode.METADATA_ERROR,
+                    "rule '" + name + "' was deleted but the change did not arrive within " + APPLY_TIMEOUT);
+        }
+        return existed;
     }
 
     private void rebuild() {

@@ -1,0 +1,182 @@
+package dev.crescent.api.access;
+
+import dev.crescent.api.grpc.GrpcErrors;
+import dev.crescent.api.grpc.ProtoMapping;
+import dev.crescent.api.grpc.proto.BatchKeysRequest;
+import dev.crescent.api.grpc.proto.GetReplicaListRequest;
+import dev.crescent.api.grpc.proto.HeartbeatRequest;
+import dev.crescent.api.grpc.proto.MasterServiceGrpc;
+import dev.crescent.api.grpc.proto.PutEndRequest;
+import dev.crescent.api.grpc.proto.PutStartRequest;
+import dev.crescent.api.grpc.proto.PutStartResponse;
+import dev.crescent.api.grpc.proto.RemoveAllRequest;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.ReplicaDescriptor;
+import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.TransferEngine;
+import dev.crescent.transfer.TransferObserver;
+import dev.crescent.transfer.TransferOp;
+import dev.crescent.transfer.TransferRequest;
+import dev.crescent.transfer.tcp.TcpSettings;
+import dev.crescent.transfer.tcp.TcpTransport;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The whitelist enforced on REST and gRPC, edited through the admin API, and carried to the data plane. */
+@QuarkusTest
+@TestProfile(AccessOnProfile.class)
+class AccessControlTest {
+    private static final String OCTETS = "application/octet-stream";
+    private static final String NODE = "X-Crescent-Node";
+
+    @GrpcClient("master")
+    MasterServiceGrpc.MasterServiceBlockingStub anonymous;
+
+    private MasterServiceGrpc.MasterServiceBlockingStub as(String node) {
+        Metadata headers = new Metadata();
+        headers.put(GrpcErrors.NODE_KEY, node);
+        return anonymous.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
+
+    @Test
+    void restCallsNeedARuleForCallerKeyAndRight() {
+        byte[] value = new byte[5000];
+        new Random(1).nextBytes(value);
+        given().contentType(OCTETS).body(value).put("/v1/objects/public/doc").then().statusCode(403)
+                .body("code", equalTo(-1100)).body("error", equalTo("PERMISSION_DENIED"));
+        given().header(NODE, "writer").contentType(OCTETS).body(value).put("/v1/objects/public/doc")
+                .then().statusCode(201);
+        assertArrayEquals(value, given().get("/v1/objects/public/doc").then().statusCode(200)
+                .extract().asByteArray(), "anyone reads public/");
+        given().header(NODE, "writer").contentType(OCTETS).body(value).put("/v1/objects/team/doc")
+                .then().statusCode(201);
+        given().get("/v1/objects/team/doc").then().statusCode(403).body("code", equalTo(-1100));
+        given().head("/v1/objects/team/doc").then().statusCode(403);
+        given().header(NODE, "writer").get("/v1/objects/team/doc").then().statusCode(200);
+        given().header(NODE, "writer").contentType(OCTETS).body(value).put("/v1/objects/private/doc")
+                .then().statusCode(403);
+        given().delete("/v1/objects/public/doc").then().statusCode(403);
+        given().header(NODE, "writer").delete("/v1/objects/public/doc").then().statusCode(204);
+    }
+
+    @Test
+    void adminViewsNeedTheAdminRightAndShowTheConfiguredStrategies() {
+        given().get("/v1/cluster").then().statusCode(403).body("code", equalTo(-1100));
+        given().header(NODE, "writer").get("/v1/segments").then().statusCode(403);
+        given().header(NODE, "ops").get("/v1/cluster").then().statusCode(200)
+                .body("accessControl", equalTo(true))
+                .body("placement", equalTo("local-first"))
+                .body("eviction", equalTo("fifo"));
+        given().header(NODE, "ops").get("/v1/workers").then().statusCode(200);
+        given().header(NODE, "ops").get("/v1/topology").then().statusCode(200);
+        given().get("/v1/topology").then().statusCode(403);
+    }
+
+    @Test
+    void rulesAddedThroughTheApiTakeEffectAndConfigRulesAreReadOnly() {
+        given().header(NODE, "guest").contentType(OCTETS).body(new byte[10]).put("/v1/objects/guest/a")
+                .then().statusCode(403);
+        given().header(NODE, "guest").contentType("application/json")
+                .body("{\"nodes\":[\"guest\"],\"prefixes\":[\"guest/\"],\"rights\":[\"read\",\"write\"]}")
+                .put("/v1/access/rules/guests").then().statusCode(403);
+        given().header(NODE, "ops").contentType("application/json")
+                .body("{\"nodes\":[\"guest\"],\"prefixes\":[\"guest/\"],\"rights\":[\"read\",\"write\"]}")
+                .put("/v1/access/rules/guests").then().statusCode(204);
+        given().header(NODE, "ops").get("/v1/access/rules").then().statusCode(200)
+                .body("rule.name", hasItem("guests"))
+                .body("find { it.rule.name == 'ops' }.source", equalTo("config"))
+                .body("find { it.rule.name == 'guests' }.source", equalTo("api"));
+        given().header(NODE, "guest").contentType(OCTETS).body(new byte[10]).put("/v1/objects/guest/a")
+                .then().statusCode(201);
+
+        given().header(NODE, "ops").contentType("application/json").body("{\"rights\":[\"fly\"]}")
+                .put("/v1/access/rules/bad").then().statusCode(400).body("code", equalTo(-600));
+        given().header(NODE, "ops").contentType("application/json").body("{\"rights\":[\"read\"],\"cidrs\":[\"x\"]}")
+                .put("/v1/access/rules/bad").then().statusCode(400).body("code", equalTo(-600));
+        given().header(NODE, "ops").contentType("application/json").body("[1]")
+                .put("/v1/access/rules/bad").then().statusCode(400);
+        given().header(NODE, "ops").contentType("application/json").body("{\"rights\":[\"read\"]}")
+                .put("/v1/access/rules/ops").then().statusCode(400).body("code", equalTo(-600));
+        given().header(NODE, "ops").delete("/v1/access/rules/ops").then().statusCode(400);
+
+        given().header(NODE, "ops").delete("/v1/access/rules/guests").then().statusCode(204);
+        given().header(NODE, "guest").contentType(OCTETS).body(new byte[10]).put("/v1/objects/guest/b")
+                .then().statusCode(403);
+        given().header(NODE, "ops").delete("/v1/access/rules/guests").then().statusCode(400);
+    }
+
+    @Test
+    void grpcCallsAreCheckedAndBatchesAnswerPerKey() {
+        assertDenied(ErrorCode.PERMISSION_DENIED, () -> anonymous.putStart(PutStartRequest.newBuilder()
+                .setClientId("g").setKey("public/g").setSize(10).build()));
+        as("writer").putStart(PutStartRequest.newBuilder().setClientId("g").setKey("public/g").setSize(10).build());
+        as("writer").putEnd(PutEndRequest.newBuilder().setClientId("g").setKey("public/g").build());
+        as("writer").putStart(PutStartRequest.newBuilder().setClientId("g").setKey("team/g").setSize(10).build());
+        as("writer").putEnd(PutEndRequest.newBuilder().setClientId("g").setKey("team/g").build());
+
+        var exist = anonymous.batchExist(BatchKeysRequest.newBuilder()
+                .addAllKeys(List.of("public/g", "team/g", "public/none")).build());
+        assertEquals(List.of(0, ErrorCode.PERMISSION_DENIED.number(), 0),
+                exist.getStatusesList().stream().map(s -> s.getCode()).toList());
+        assertEquals(List.of(true, false, false), exist.getExistsList());
+
+        assertDenied(ErrorCode.PERMISSION_DENIED,
+                () -> as("writer").removeAll(RemoveAllRequest.newBuilder().build()));
+        as("worker-node").heartbeat(HeartbeatRequest.newBuilder().setClientId("nobody").build());
+    }
+
+    @Test
+    void theWorkerServesOnlyTransfersWithTheMastersTicket() {
+        byte[] value = new byte[200_000];
+        new Random(2).nextBytes(value);
+        given().header(NODE, "writer").contentType(OCTETS).body(value).put("/v1/objects/team/ticketed")
+                .then().statusCode(201);
+        var location = as("writer").getReplicaList(GetReplicaListRequest.newBuilder().setKey("team/ticketed").build());
+        ReplicaDescriptor replica = ProtoMapping.fromProto(location.getReplicas(0));
+        assertTrue(replica.ticket() != null, "the master signs a ticket into every replica it hands out");
+
+        RegisteredMemory memory = new RegisteredMemory();
+        try (TransferEngine remote = new TransferEngine(memory, List.of(new TcpTransport("outsider",
+                new TcpSettings(1, 1 << 20, Duration.ofSeconds(5), 1, 5, Duration.ofSeconds(10),
+                        Duration.ofSeconds(1)))), TransferObserver.NONE)) {
+            byte[] back = new byte[value.length];
+            // Over TCP, as a client on another host would read: with the ticket it works, without it nothing moves.
+            remote.execute(List.of(new TransferRequest(TransferOp.READ, MemorySegment.ofArray(back), replica.segment(),
+                    replica.endpoint(), replica.offset(), replica.ticket())));
+            assertArrayEquals(value, back);
+            StoreException refused = assertThrows(StoreException.class, () -> remote.execute(List.of(
+                    new TransferRequest(TransferOp.READ, MemorySegment.ofArray(new byte[100]), replica.segment(),
+                            replica.endpoint(), 0))));
+            assertEquals(ErrorCode.UNAUTHENTICATED, refused.code());
+            StoreException widened = assertThrows(StoreException.class, () -> remote.execute(List.of(
+                    new TransferRequest(TransferOp.WRITE, MemorySegment.ofArray(new byte[100]), replica.segment(),
+                            replica.endpoint(), replica.offset(), replica.ticket()))));
+            assertEquals(ErrorCode.PERMISSION_DENIED, widened.code(), "a read ticket does not allow a write");
+        }
+    }
+
+    private static void assertDenied(ErrorCode code, Executable call) {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call);
+        assertEquals(code, GrpcErrors.fromStatus(e).code());
+    }
+}

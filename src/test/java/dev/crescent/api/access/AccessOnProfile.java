@@ -1,0 +1,26 @@
+package dev.crescent.api.access;
+
+import io.quarkus.test.junit.QuarkusTestProfile;
+
+import java.util.Map;
+
+/** Standalone with the whitelist on, a few config rules, and non-default strategies chosen by config. */
+public class AccessOnProfile implements QuarkusTestProfile {
+    @Override
+    public Map<String, String> getConfigOverrides() {
+        return Map.ofEntries(
+                Map.entry("crescent.access.enabled", "true"),
+                Map.entry("crescent.access.rules.ops.nodes", "ops"),
+                Map.entry("crescent.access.rules.ops.cidrs", "127.0.0.0/8,::1/128"),
+                Map.entry("crescent.access.rules.ops.rights", "admin"),
+                Map.entry("crescent.access.rules.public-read.prefixes", "public/"),
+                Map.entry("crescent.access.rules.public-read.rights", "read"),
+                Map.entry("crescent.access.rules.writer.nodes", "writer"),
+                Map.entry("crescent.access.rules.writer.prefixes", "public/,team/"),
+                Map.entry("crescent.access.rules.writer.rights", "read,write"),
+                Map.entry("crescent.access.rules.worker.cidrs", "127.0.0.0/8,::1/128"),
+                Map.entry("crescent.access.rules.worker.rights", "mount"),
+                Map.entry("crescent.master.placement.strategy", "local-first"),
+                Map.entry("crescent.master.eviction.policy", "fifo"));
+    }
+}
