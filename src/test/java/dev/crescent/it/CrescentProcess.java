@@ -76,6 +76,12 @@ public final class CrescentProcess implements AutoCloseable {
         return process.pid();
     }
 
+    /** SIGKILL: the process dies without any shutdown. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
     /** Sends SIGTERM and waits; @return the exit code, or -1 if the process had to be killed. */
     public int terminate(long timeoutSeconds) throws InterruptedException {
         // Process.destroy() would also close our end of the child's output, losing its shutdown log.

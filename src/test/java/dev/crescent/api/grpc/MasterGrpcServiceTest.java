@@ -1,6 +1,14 @@
 package dev.crescent.api.grpc;
 
+import dev.crescent.api.grpc.proto.BatchKeysRequest;
+import dev.crescent.api.grpc.proto.BatchPutStartRequest;
 import dev.crescent.api.grpc.proto.Empty;
+import dev.crescent.api.grpc.proto.HeartbeatRequest;
+import dev.crescent.api.grpc.proto.HeartbeatResponse;
+import dev.crescent.api.grpc.proto.KeyStatus;
+import dev.crescent.api.grpc.proto.RemountSegmentsRequest;
+import dev.crescent.api.grpc.proto.ReplicaConfig;
+import dev.crescent.api.grpc.proto.SegmentSpec;
 import dev.crescent.api.grpc.proto.GetReplicaListRequest;
 import dev.crescent.api.grpc.proto.GetReplicaListResponse;
 import dev.crescent.api.grpc.proto.KeyRequest;
@@ -20,6 +28,8 @@ import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -86,6 +96,45 @@ class MasterGrpcServiceTest {
                         .setSegment("grpc-seg").build()));
         master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-x").setSegment("grpc-seg").build());
         master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-x").setSegment("grpc-seg").build());
+    }
+
+    @Test
+    void batchFormsAnswerOneStatusPerKeyOverTheWire() {
+        var started = master.batchPutStart(BatchPutStartRequest.newBuilder().setClientId("b")
+                .addAllKeys(List.of("grpc/b1", "", "grpc/b2")).addAllSizes(List.of(100L, 100L, 200L))
+                .setConfig(ReplicaConfig.newBuilder().setReplicaNum(1).setSoftPin(true)).build());
+        assertEquals(List.of(0, ErrorCode.INVALID_KEY.number(), 0),
+                started.getItemsList().stream().map(i -> i.getStatus().getCode()).toList());
+        assertEquals(200, started.getItems(2).getReplicas(0).getLength());
+        var ended = master.batchPutEnd(BatchKeysRequest.newBuilder().setClientId("b")
+                .addAllKeys(List.of("grpc/b1", "grpc/b2", "grpc/none")).build());
+        assertEquals(List.of(0, 0, ErrorCode.OBJECT_NOT_FOUND.number()),
+                ended.getStatusesList().stream().map(KeyStatus::getCode).toList());
+        assertEquals("object 'grpc/none' not found", ended.getStatuses(2).getMessage());
+        var exist = master.batchExist(BatchKeysRequest.newBuilder().addAllKeys(List.of("grpc/b2", "grpc/none")).build());
+        assertEquals(List.of(true, false), exist.getExistsList());
+        var located = master.batchGetReplicaList(BatchKeysRequest.newBuilder()
+                .addAllKeys(List.of("grpc/b1", "grpc/none")).build());
+        assertEquals(100, located.getItems(0).getLocation().getSize());
+        assertEquals(ErrorCode.OBJECT_NOT_FOUND.number(), located.getItems(1).getStatus().getCode());
+        var removed = master.batchRemove(BatchKeysRequest.newBuilder().addAllKeys(List.of("grpc/b1", "grpc/b2"))
+                .setForce(true).build());
+        assertEquals(List.of(0, 0), removed.getStatusesList().stream().map(KeyStatus::getCode).toList());
+        assertCode(ErrorCode.INVALID_PARAMS, Status.Code.INVALID_ARGUMENT,
+                () -> master.batchPutStart(BatchPutStartRequest.newBuilder().setClientId("b")
+                        .addAllKeys(List.of("x", "y")).addSizes(1).build()));
+    }
+
+    @Test
+    void heartbeatsAnswerNeedRemountForUnknownClientsAndRemountRestores() {
+        assertEquals(HeartbeatResponse.Status.NEED_REMOUNT,
+                master.heartbeat(HeartbeatRequest.newBuilder().setClientId("grpc-stranger").build()).getStatus());
+        master.remountSegments(RemountSegmentsRequest.newBuilder().setClientId("grpc-stranger")
+                .addSegments(SegmentSpec.newBuilder().setSegment("stranger-seg").setCapacity(1 << 20)).build());
+        assertEquals(HeartbeatResponse.Status.OK,
+                master.heartbeat(HeartbeatRequest.newBuilder().setClientId("grpc-stranger").build()).getStatus());
+        master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("grpc-stranger")
+                .setSegment("stranger-seg").build());
     }
 
     @Test
