@@ -12,6 +12,7 @@ import dev.crescent.transfer.ticket.TicketSigner;
 
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -106,6 +107,9 @@ public final class Master {
             MountedSegment gone = segments.unmount(clientId, segment);
             if (gone != null) {
                 dropReplicasOn(gone);
+            }
+            if (segments.ownedBy(clientId).isEmpty()) {
+                clients.forget(clientId); // nothing of it left to watch over
             }
         });
     }
@@ -594,15 +598,18 @@ public final class Master {
     /** One range on each of up to replicaNum distinct segments: preferred segments first, then the strategy's order. */
     private List<Replica> allocateReplicas(long size, ReplicaConfig config, String clientId) {
         int wanted = config.replicaNum() == 0 ? settings.defaultReplicaNum() : config.replicaNum();
-        List<MountedSegment> mounted = segments.mounted();
-        LinkedHashSet<MountedSegment> order = new LinkedHashSet<>();
-        for (String name : config.preferredSegments()) {
-            MountedSegment preferred = segments.get(name);
-            if (preferred != null) {
-                order.add(preferred);
+        Collection<MountedSegment> order = placement.candidates(segments.mounted(), size, clientId);
+        if (!config.preferredSegments().isEmpty()) {
+            LinkedHashSet<MountedSegment> preferredFirst = new LinkedHashSet<>();
+            for (String name : config.preferredSegments()) {
+                MountedSegment preferred = segments.get(name);
+                if (preferred != null) {
+                    preferredFirst.add(preferred);
+                }
             }
+            preferredFirst.addAll(order);
+            order = preferredFirst;
         }
-        order.addAll(placement.candidates(mounted, size, clientId));
         List<Replica> placed = new ArrayList<>(wanted);
         for (MountedSegment segment : order) {
             if (placed.size() == wanted) {

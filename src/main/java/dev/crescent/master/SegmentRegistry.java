@@ -11,6 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /** The segments mounted at this master, by name. */
 public final class SegmentRegistry {
     private final ConcurrentHashMap<String, MountedSegment> byName = new ConcurrentHashMap<>();
+    /** What {@link #mounted} answers, rebuilt on every mount and unmount (rare) rather than on every put. */
+    private volatile List<MountedSegment> snapshot = List.of();
     private final int alignment;
 
     public SegmentRegistry(int alignment) {
@@ -38,6 +40,7 @@ public final class SegmentRegistry {
             throw new StoreException(ErrorCode.SEGMENT_ALREADY_EXISTS,
                     "segment '" + name + "' is already mounted by " + segment.ownerClientId());
         }
+        refreshSnapshot();
         return segment;
     }
 
@@ -57,6 +60,7 @@ public final class SegmentRegistry {
         }
         byName.remove(name, segment);
         segment.markUnmounted();
+        refreshSnapshot();
         return segment;
     }
 
@@ -71,7 +75,11 @@ public final class SegmentRegistry {
 
     /** A stable snapshot for placement: segments mounted right now. */
     public List<MountedSegment> mounted() {
-        return List.copyOf(byName.values());
+        return snapshot;
+    }
+
+    private synchronized void refreshSnapshot() {
+        snapshot = List.copyOf(byName.values());
     }
 
     public Collection<MountedSegment> view() {

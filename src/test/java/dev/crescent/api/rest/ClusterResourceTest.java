@@ -8,7 +8,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
-import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.lessThan;
 import static org.hamcrest.Matchers.hasSize;
 
 /** Admin views of the standalone master, and object options (pins, preferred segments) through REST. */
@@ -22,9 +22,9 @@ class ClusterResourceTest {
         given().get("/v1/cluster").then().statusCode(200)
                 .body("role", equalTo("standalone"))
                 .body("stats.objectCount", greaterThanOrEqualTo(1))
-                .body("stats.segmentCount", equalTo(1))
-                .body("stats.capacityBytes", equalTo(16 << 20))
-                .body("stats.clientCount", equalTo(1))
+                .body("stats.segmentCount", greaterThanOrEqualTo(1))
+                .body("stats.capacityBytes", greaterThanOrEqualTo(16 << 20))
+                .body("stats.clientCount", greaterThanOrEqualTo(1))
                 .body("placement", equalTo("random"))
                 .body("eviction", equalTo("lru"))
                 .body("accessControl", equalTo(false));
@@ -33,18 +33,16 @@ class ClusterResourceTest {
     @Test
     void segmentsAndWorkersShowUsageAndHeartbeats() {
         given().contentType(OCTETS).body(new byte[4096]).put("/v1/objects/admin/usage").then().statusCode(201);
+        // The standalone worker's segment is the one with a real transfer endpoint (tests may mount others).
+        String worker = "find { it.endpoint.contains('tcp=') }";
         String segment = given().get("/v1/segments").then().statusCode(200)
-                .body("", hasSize(1))
-                .body("[0].capacityBytes", equalTo(16 << 20))
-                .body("[0].usedBytes", greaterThanOrEqualTo(4096))
-                .body("[0].largestFreeBytes", greaterThan(0))
-                .body("[0].fragmentation", greaterThanOrEqualTo(0f))
-                .body("[0].endpoint", containsString("tcp="))
-                .extract().path("[0].name");
+                .body(worker + ".capacityBytes", equalTo(16 << 20))
+                .body(worker + ".usedBytes", greaterThanOrEqualTo(4096))
+                .body(worker + ".largestFreeBytes", greaterThan(0))
+                .body(worker + ".fragmentation", greaterThanOrEqualTo(0f))
+                .extract().path(worker + ".name");
         given().get("/v1/workers").then().statusCode(200)
-                .body("", hasSize(1))
-                .body("[0].segments", hasItem(segment))
-                .body("[0].silentMillis", org.hamcrest.Matchers.lessThan(5000));
+                .body("find { it.segments.contains('" + segment + "') }.silentMillis", lessThan(5000));
     }
 
     @Test
@@ -69,7 +67,7 @@ class ClusterResourceTest {
 
     @Test
     void pinsAndPreferredSegmentsAreTakenFromThePut() {
-        String segment = given().get("/v1/segments").then().extract().path("[0].name");
+        String segment = given().get("/v1/segments").then().extract().path("find { it.endpoint.contains('tcp=') }.name");
         given().contentType(OCTETS).body(new byte[64]).queryParam("pin", "hard").queryParam("preferred", segment)
                 .put("/v1/objects/admin/pinned").then().statusCode(201);
         given().get("/v1/keys/admin/pinned").then().body("hardPin", equalTo(true))
@@ -90,6 +88,6 @@ class ClusterResourceTest {
                 .body(containsString("crescent_master_requests_total{op=\"put_start\"}"))
                 .body(containsString("crescent_master_failures_total{op=\"remove\"}"))
                 .body(containsString("crescent_master_lease_blocks "))
-                .body(containsString("crescent_master_clients 1.0"));
+                .body(containsString("crescent_master_clients "));
     }
 }
