@@ -71,9 +71,18 @@ public class MasterGrpcService implements MasterService {
 
     @Override
     public Uni<PutStartResponse> putStart(PutStartRequest request) {
-        return call("put_start", Right.WRITE, request.getKey(), () -> PutStartResponse.newBuilder()
+        return start("put_start", request, request.getUpsert());
+    }
+
+    @Override
+    public Uni<PutStartResponse> upsertStart(PutStartRequest request) {
+        return start("upsert_start", request, true);
+    }
+
+    private Uni<PutStartResponse> start(String op, PutStartRequest request, boolean upsert) {
+        return call(op, Right.WRITE, request.getKey(), () -> PutStartResponse.newBuilder()
                 .addAllReplicas(ProtoMapping.toProto(master.putStart(request.getClientId(), request.getKey(),
-                        request.getSize(), replicaConfig(request), request.getUpsert())))
+                        request.getSize(), replicaConfig(request), upsert)))
                 .build());
     }
 
@@ -121,7 +130,16 @@ public class MasterGrpcService implements MasterService {
 
     @Override
     public Uni<BatchPutStartResponse> batchPutStart(BatchPutStartRequest request) {
-        return call("batch_put_start", null, null, () -> {
+        return batchStart("batch_put_start", request, request.getUpsert());
+    }
+
+    @Override
+    public Uni<BatchPutStartResponse> batchUpsertStart(BatchPutStartRequest request) {
+        return batchStart("batch_upsert_start", request, true);
+    }
+
+    private Uni<BatchPutStartResponse> batchStart(String op, BatchPutStartRequest request, boolean upsert) {
+        return call(op, null, null, () -> {
             if (request.getKeysCount() != request.getSizesCount()) {
                 throw new StoreException(ErrorCode.INVALID_PARAMS,
                         request.getKeysCount() + " keys but " + request.getSizesCount() + " sizes");
@@ -130,7 +148,7 @@ public class MasterGrpcService implements MasterService {
             var results = access.checkEach(CallerInterceptor.current(), Right.WRITE, request.getKeysList(),
                     allowed -> master.batchPutStart(request.getClientId(),
                             allowed.stream().map(request::getKeys).toList(),
-                            allowed.stream().map(request::getSizes).toList(), config, request.getUpsert()));
+                            allowed.stream().map(request::getSizes).toList(), config, upsert));
             return BatchPutStartResponse.newBuilder().addAllItems(results.stream()
                     .map(r -> BatchPutStartItem.newBuilder().setStatus(ProtoMapping.status(r))
                             .addAllReplicas(r.ok() ? ProtoMapping.toProto(r.value()) : List.of()).build())

@@ -117,6 +117,12 @@ class MasterGrpcServiceTest {
                 .addAllKeys(List.of("grpc/b1", "grpc/none")).build());
         assertEquals(100, located.getItems(0).getLocation().getSize());
         assertEquals(ErrorCode.OBJECT_NOT_FOUND.number(), located.getItems(1).getStatus().getCode());
+        var upserted = master.batchUpsertStart(BatchPutStartRequest.newBuilder().setClientId("b")
+                .addAllKeys(List.of("grpc/b1")).addAllSizes(List.of(100L)).build());
+        assertEquals(0, upserted.getItems(0).getStatus().getCode(), "upsert overwrites a complete object");
+        master.putEnd(PutEndRequest.newBuilder().setClientId("b").setKey("grpc/b1").build());
+        master.upsertStart(PutStartRequest.newBuilder().setClientId("b").setKey("grpc/b1").setSize(100).build());
+        master.putEnd(PutEndRequest.newBuilder().setClientId("b").setKey("grpc/b1").build());
         var removed = master.batchRemove(BatchKeysRequest.newBuilder().addAllKeys(List.of("grpc/b1", "grpc/b2"))
                 .setForce(true).build());
         assertEquals(List.of(0, 0), removed.getStatusesList().stream().map(KeyStatus::getCode).toList());
