@@ -15,11 +15,13 @@ import dev.crescent.transfer.tcp.TcpTransport;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.ArrayDeque;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Initiator side of the transfer benchmark: drives a {@link TransferTargetMain} in another process over each
@@ -28,7 +30,13 @@ import java.util.concurrent.BlockingQueue;
  * <p>Arguments: target segment name, target endpoint, target segment bytes, seconds per cell, in-flight depth.
  */
 public final class TransferBenchMain {
-    private static final long[] BLOCKS = {64 << 10, 256 << 10, 1 << 20, 4 << 20};
+    /** Block sizes measured; {@code -Dblocks=64,1024} (KiB) narrows them. */
+    private static final long[] BLOCKS = Arrays.stream(System.getProperty("blocks", "64,256,1024,4096").split(","))
+            .mapToLong(kib -> Long.parseLong(kib.trim()) << 10).toArray();
+
+    /** Ops measured; {@code -Dops=write} narrows them. */
+    private static final List<TransferOp> OPS = Arrays.stream(System.getProperty("ops", "read,write").split(","))
+            .map(op -> TransferOp.valueOf(op.trim().toUpperCase())).toList();
 
     private TransferBenchMain() {
     }
@@ -41,7 +49,7 @@ public final class TransferBenchMain {
         int depth = args.length > 4 ? Integer.parseInt(args[4]) : 8;
 
         System.out.printf("%-5s %-5s %8s %9s %10s %10s%n", "path", "op", "block", "GB/s", "p50 us", "p99 us");
-        for (String transport : List.of("tcp", "shm")) {
+        for (String transport : System.getProperty("paths", "tcp,shm").split(",")) {
             String endpoint = transport.equals("tcp")
                     ? new PeerAddress(target.hostId(), target.tcp(), "").format()
                     : new PeerAddress(target.hostId(), "", target.shmFile()).format();
@@ -60,7 +68,7 @@ public final class TransferBenchMain {
                     }
                 }
                 for (long block : BLOCKS) {
-                    for (TransferOp op : TransferOp.values()) {
+                    for (TransferOp op : OPS) {
                         Result r = run(engine, segment, endpoint, targetBytes, block, op, seconds, depth);
                         System.out.printf("%-5s %-5s %8s %9.2f %10.1f %10.1f%n", transport, op.name().toLowerCase(),
                                 (block >> 10) + "K", r.gbPerSecond, r.p50Micros, r.p99Micros);
@@ -86,45 +94,104 @@ public final class TransferBenchMain {
         }
     }
 
+    /**
+     * Closed loop at a fixed depth: each completion resubmits its slot from the completion callback, so no extra
+     * thread sits between a finished request and the next one (a trampoline keeps transports that complete inside
+     * submit, like shm, from recursing).
+     */
     private static Result drive(TransferEngine engine, String segment, String endpoint, MemorySegment buffers,
                                 long block, long slots, TransferOp op, double seconds, int depth)
             throws InterruptedException {
-        BlockingQueue<long[]> done = new ArrayBlockingQueue<>(depth * 2);
-        List<Long> latencies = new ArrayList<>();
-        long end = System.nanoTime() + (long) (seconds * 1e9);
-        long issued = 0;
-        long completed = 0;
+        Loop loop = new Loop(engine, segment, endpoint, buffers, block, slots, op,
+                System.nanoTime() + (long) (seconds * 1e9), depth);
         long started = System.nanoTime();
-        for (int i = 0; i < depth; i++) {
-            submit(engine, segment, endpoint, buffers, block, slots, op, i, issued++, done);
+        for (int slot = 0; slot < depth; slot++) {
+            loop.resubmit(slot);
         }
-        while (completed < issued) {
-            long[] finished = done.take();
-            completed++;
-            latencies.add(finished[1]);
-            if (finished[2] != 1) {
-                throw new IllegalStateException("transfer failed during the benchmark");
-            }
-            if (System.nanoTime() < end) {
-                submit(engine, segment, endpoint, buffers, block, slots, op, (int) finished[0], issued++, done);
-            }
+        loop.finished.await();
+        if (loop.failed.get()) {
+            throw new IllegalStateException("transfer failed during the benchmark");
         }
         double elapsed = (System.nanoTime() - started) / 1e9;
-        long[] sorted = latencies.stream().mapToLong(Long::longValue).toArray();
+        if (loop.completed.get() == 0) {
+            throw new IllegalStateException("no request completed in " + elapsed + " s (" + op + " of " + block
+                    + " bytes)");
+        }
+        int count = Math.min(loop.completed.get(), loop.latencies.length);
+        long[] sorted = Arrays.copyOf(loop.latencies, count);
         Arrays.sort(sorted);
-        return new Result(completed * block / elapsed / 1e9, sorted[sorted.length / 2] / 1e3,
+        return new Result(loop.completed.get() * block / elapsed / 1e9, sorted[sorted.length / 2] / 1e3,
                 sorted[(int) Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] / 1e3);
     }
 
-    private static void submit(TransferEngine engine, String segment, String endpoint, MemorySegment buffers,
-                               long block, long slots, TransferOp op, int slot, long sequence,
-                               BlockingQueue<long[]> done) {
-        MemorySegment local = buffers.asSlice(slot * block, block);
-        long remoteOffset = (sequence % slots) * block;
-        long start = System.nanoTime();
-        TransferBatch batch = engine.submit(List.of(new TransferRequest(op, local, segment, endpoint, remoteOffset)));
-        batch.future().whenComplete((b, e) -> done.add(new long[] {slot, System.nanoTime() - start,
-                b != null && b.status(0) == RequestStatus.COMPLETED ? 1 : 0}));
+    private static final class Loop {
+        private static final ThreadLocal<ArrayDeque<Integer>> TRAMPOLINE = new ThreadLocal<>();
+
+        final long[] latencies = new long[1 << 22];
+        final AtomicInteger completed = new AtomicInteger();
+        final AtomicBoolean failed = new AtomicBoolean();
+        final CountDownLatch finished;
+        private final AtomicLong sequence = new AtomicLong();
+        private final TransferEngine engine;
+        private final String segment;
+        private final String endpoint;
+        private final MemorySegment buffers;
+        private final long block;
+        private final long slots;
+        private final TransferOp op;
+        private final long endNanos;
+
+        Loop(TransferEngine engine, String segment, String endpoint, MemorySegment buffers, long block, long slots,
+             TransferOp op, long endNanos, int depth) {
+            this.engine = engine;
+            this.segment = segment;
+            this.endpoint = endpoint;
+            this.buffers = buffers;
+            this.block = block;
+            this.slots = slots;
+            this.op = op;
+            this.endNanos = endNanos;
+            this.finished = new CountDownLatch(depth);
+        }
+
+        void resubmit(int slot) {
+            ArrayDeque<Integer> queued = TRAMPOLINE.get();
+            if (queued != null) {
+                queued.add(slot); // inside a submit on this thread: the outer call runs it
+                return;
+            }
+            queued = new ArrayDeque<>();
+            TRAMPOLINE.set(queued);
+            try {
+                for (Integer next = slot; next != null; next = queued.poll()) {
+                    submit(next);
+                }
+            } finally {
+                TRAMPOLINE.remove();
+            }
+        }
+
+        private void submit(int slot) {
+            if (System.nanoTime() >= endNanos || failed.get()) {
+                finished.countDown();
+                return;
+            }
+            MemorySegment local = buffers.asSlice(slot * block, block);
+            long remoteOffset = (sequence.getAndIncrement() % slots) * block;
+            long start = System.nanoTime();
+            TransferBatch batch = engine.submit(List.of(new TransferRequest(op, local, segment, endpoint,
+                    remoteOffset)));
+            batch.future().whenComplete((b, e) -> {
+                int n = completed.getAndIncrement();
+                if (n < latencies.length) {
+                    latencies[n] = System.nanoTime() - start;
+                }
+                if (b == null || b.status(0) != RequestStatus.COMPLETED) {
+                    failed.set(true);
+                }
+                resubmit(slot);
+            });
+        }
     }
 
     /** Single-thread copy bandwidth between two off-heap buffers: the shm path's ceiling. */

@@ -29,6 +29,11 @@ final class FrameReader {
         return buffer.hasRemaining() || fill() > 0;
     }
 
+    /** Bytes already received and not yet consumed. */
+    int buffered() {
+        return buffer.remaining();
+    }
+
     /** Makes at least {@code bytes} (at most the buffer's capacity) readable from {@link #buffer()}. */
     ByteBuffer require(int bytes) throws IOException {
         while (buffer.remaining() < bytes) {

@@ -25,6 +25,12 @@ import java.util.function.Consumer;
 final class PeerChannel {
     private static final AtomicLong IDS = new AtomicLong();
     private static final int SOCKET_BUFFER_BYTES = 4 << 20;
+    /**
+     * Response headers are read through a small buffer: it still takes many small answers per read, and leaves
+     * most of a READ payload to go from the socket straight into the caller's memory instead of through it
+     * (measured: a 64 KiB buffer costs about a fifth of 64 KiB read throughput in the extra copy).
+     */
+    private static final int RESPONSE_BUFFER_BYTES = 4096;
 
     private final SocketChannel channel;
     private final ConcurrentHashMap<Long, Slice> pending = new ConcurrentHashMap<>();
@@ -136,7 +142,7 @@ final class PeerChannel {
     }
 
     private void readLoop() {
-        FrameReader in = new FrameReader(channel, 64 * 1024);
+        FrameReader in = new FrameReader(channel, RESPONSE_BUFFER_BYTES);
         try {
             while (true) {
                 ByteBuffer header = in.require(TcpProtocol.RESPONSE_HEADER_BYTES);

@@ -9,6 +9,7 @@ import dev.crescent.transfer.ticket.TransferTicket;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -33,6 +34,10 @@ import java.util.concurrent.TimeUnit;
 public final class TcpTransferServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(TcpTransferServer.class);
     private static final int SOCKET_BUFFER_BYTES = 4 << 20;
+    /** At most this many answers wait for the next flush... */
+    private static final int MAX_HELD_ANSWERS = 64;
+    /** ...and none waits while a write payload larger than this is read (it would delay the answer too long). */
+    private static final long HOLD_ACROSS_PAYLOAD_BYTES = 256 << 10;
 
     private final RegisteredMemory memory;
     /** Verifies transfer tickets; null when this server does not enforce access. */
@@ -83,7 +88,13 @@ public final class TcpTransferServer implements AutoCloseable {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
                 channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
-                Connection connection = new Connection(channel);
+                Connection connection;
+                try {
+                    connection = new Connection(channel);
+                } catch (IOException e) {
+                    channel.close();
+                    throw e;
+                }
                 connections.add(connection);
                 Thread.ofPlatform().name("crescent-tcp-serve").daemon().start(connection);
             } catch (ClosedChannelException e) {
@@ -133,15 +144,24 @@ public final class TcpTransferServer implements AutoCloseable {
         private final SocketChannel channel;
         private final long openedNanos = System.nanoTime();
         private final FrameReader in;
-        private final ByteBuffer response = ByteBuffer.allocateDirect(
-                TcpProtocol.RESPONSE_HEADER_BYTES + TcpProtocol.MAX_MESSAGE_BYTES);
+        /**
+         * Answers not yet sent. While the peer has more requests waiting, answers are held and go out together in
+         * one write (one syscall and one wake-up of the peer's reader instead of one per request); before the
+         * server would block on the socket they are always sent.
+         */
+        private final ByteBuffer answers = ByteBuffer.allocateDirect(
+                MAX_HELD_ANSWERS * (TcpProtocol.RESPONSE_HEADER_BYTES + TcpProtocol.MAX_MESSAGE_BYTES));
+        private int heldAnswers;
+        private final InputStream pending;
         private volatile boolean handshaken;
         /** Non-zero while a frame is being received or answered. */
         private volatile long frameStartNanos;
 
-        Connection(SocketChannel channel) {
+        Connection(SocketChannel channel) throws IOException {
             this.channel = channel;
             this.in = new FrameReader(channel, 64 * 1024);
+            // Only for available(): how much the peer has already sent, without reading it.
+            this.pending = channel.socket().getInputStream();
         }
 
         @Override
@@ -151,6 +171,7 @@ public final class TcpTransferServer implements AutoCloseable {
                 while (!closing) {
                     serveOne();
                 }
+                flushAnswers();
             } catch (ProtocolViolation e) {
                 LOG.debugf("closing connection from %s: %s", remote(), e.getMessage());
             } catch (IOException e) {
@@ -227,25 +248,47 @@ public final class TcpTransferServer implements AutoCloseable {
                 return;
             }
             if (op == TcpProtocol.OP_WRITE) {
+                if (length > HOLD_ACROSS_PAYLOAD_BYTES) {
+                    flushAnswers();
+                }
                 in.readInto(target.asByteBuffer());
                 answer(requestId, null);
             } else {
-                response.clear();
-                TcpProtocol.writeResponseHeader(response, requestId, 0, new byte[0], length);
-                TcpProtocol.writeFully(channel, response.flip(), target.asByteBuffer());
+                // Held answers go first, in the same gathering write as this answer and its payload. (Sending the
+                // payload with sendfile from the segment's shm file was measured slower on loopback: 1.6-1.8 vs
+                // 1.9-2.1 GB/s at 64 KiB, 2.0 vs 3.2-3.8 GB/s at 1 MiB.)
+                TcpProtocol.writeResponseHeader(answers, requestId, 0, new byte[0], length);
+                TcpProtocol.writeFully(channel, answers.flip(), target.asByteBuffer());
+                answers.clear();
+                heldAnswers = 0;
+                frameStartNanos = 0;
             }
-            frameStartNanos = 0;
         }
 
         private void answer(long requestId, StoreException error) throws IOException {
-            response.clear();
             if (error == null) {
-                TcpProtocol.writeResponseHeader(response, requestId, 0, new byte[0], 0);
+                TcpProtocol.writeResponseHeader(answers, requestId, 0, new byte[0], 0);
             } else {
-                TcpProtocol.writeResponseHeader(response, requestId, error.code().number(),
+                TcpProtocol.writeResponseHeader(answers, requestId, error.code().number(),
                         TcpProtocol.errorMessage(error), 0);
             }
-            TcpProtocol.writeFully(channel, response.flip());
+            heldAnswers++;
+            if (heldAnswers == MAX_HELD_ANSWERS || !moreRequestsWaiting()) {
+                flushAnswers();
+            }
+        }
+
+        private boolean moreRequestsWaiting() throws IOException {
+            return in.buffered() > 0 || pending.available() > 0;
+        }
+
+        /** Sends held answers; the frame counts as finished (for drain and the watchdog) only once they are out. */
+        private void flushAnswers() throws IOException {
+            if (heldAnswers > 0) {
+                TcpProtocol.writeFully(channel, answers.flip());
+                answers.clear();
+                heldAnswers = 0;
+            }
             frameStartNanos = 0;
         }
 
