@@ -34,6 +34,22 @@ public interface CrescentConfig {
 
     AccessConfig access();
 
+    MetadataConfig metadata();
+
+    /** Where cluster metadata lives: etcd when endpoints are set, else the embedded in-process store. */
+    interface MetadataConfig {
+        EtcdConfig etcd();
+
+        interface EtcdConfig {
+            /** etcd client URLs, e.g. {@code http://10.0.0.5:2379,http://10.0.0.6:2379}; absent: embedded store. */
+            Optional<List<String>> endpoints();
+
+            /** Every etcd call fails as METADATA_ERROR after this long. */
+            @WithDefault("5s")
+            Duration timeout();
+        }
+    }
+
     /** The access whitelist and the transfer tickets that carry it to the data plane. */
     interface AccessConfig {
         /**

@@ -16,6 +16,7 @@ import dev.crescent.transfer.ticket.TicketSigner;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.embedded.EmbeddedMetadataStore;
+import dev.crescent.meta.etcd.EtcdMetadataStore;
 import dev.crescent.api.TransferMetrics;
 import dev.crescent.transfer.CompositeObserver;
 import dev.crescent.transfer.RegisteredMemory;
@@ -110,8 +111,11 @@ public class RoleBeans {
 
     @Produces
     @Singleton
-    MetadataStore metadataStore() {
-        return new EmbeddedMetadataStore(InstantSource.system());
+    MetadataStore metadataStore(CrescentConfig config) {
+        CrescentConfig.MetadataConfig.EtcdConfig etcd = config.metadata().etcd();
+        return etcd.endpoints().filter(e -> !e.isEmpty())
+                .<MetadataStore>map(endpoints -> new EtcdMetadataStore(endpoints, etcd.timeout()))
+                .orElseGet(() -> new EmbeddedMetadataStore(InstantSource.system()));
     }
 
     void closeMetadataStore(@Disposes MetadataStore store) {

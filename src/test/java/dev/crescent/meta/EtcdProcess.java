@@ -1,0 +1,88 @@
+package dev.crescent.meta;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real etcd (Debian's etcd-server, which bin/test installs) on free ports with a temporary data directory,
+ * for tests of everything that runs over etcd. It can be stopped and started again on the same ports and data,
+ * to test an outage.
+ */
+public final class EtcdProcess implements AutoCloseable {
+    private final Path dataDir;
+    private final int clientPort;
+    private final int peerPort;
+    private Process process;
+
+    private EtcdProcess(Path dataDir, int clientPort, int peerPort) {
+        this.dataDir = dataDir;
+        this.clientPort = clientPort;
+        this.peerPort = peerPort;
+    }
+
+    public static EtcdProcess start() throws IOException, InterruptedException {
+        EtcdProcess etcd = new EtcdProcess(Files.createTempDirectory("crescent-etcd"), freePort(), freePort());
+        etcd.startAgain();
+        return etcd;
+    }
+
+    public String endpoint() {
+        return "http://127.0.0.1:" + clientPort;
+    }
+
+    /** Starts (again) on the same ports and data; returns once it accepts connections. */
+    public void startAgain() throws IOException, InterruptedException {
+        String client = "http://127.0.0.1:" + clientPort;
+        String peer = "http://127.0.0.1:" + peerPort;
+        List<String> command = List.of("etcd", "--name", "test", "--data-dir", dataDir.toString(),
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", "test=" + peer, "--log-level", "error");
+        try {
+            process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(dataDir.resolveSibling(dataDir.getFileName() + ".log").toFile()).start();
+        } catch (IOException e) {
+            throw new IOException("cannot start etcd (install Debian's etcd-server, or run bin/test which does): "
+                    + e.getMessage(), e);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            try (Socket ignored = new Socket("127.0.0.1", clientPort)) {
+                return;
+            } catch (IOException notYet) {
+                if (!process.isAlive()) {
+                    throw new IOException("etcd exited with " + process.exitValue());
+                }
+                TimeUnit.MILLISECONDS.sleep(50);
+            }
+        }
+        throw new IOException("etcd did not listen on " + clientPort + " within 20 s");
+    }
+
+    /** Stops etcd (SIGKILL: an outage, not a shutdown); its data stays for {@link #startAgain}. */
+    public void stop() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() throws Exception {
+        stop();
+        try (Stream<Path> files = Files.walk(dataDir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}
