@@ -159,6 +159,10 @@ public interface CrescentConfig {
         /** How often a worker tells the master it is alive. */
         @WithDefault("1s")
         Duration heartbeatInterval();
+
+        /** The worker's descriptor and record in the metadata store vanish this long after it stops renewing them. */
+        @WithDefault("10s")
+        Duration leaseTtl();
     }
 
     interface TransferConfig {

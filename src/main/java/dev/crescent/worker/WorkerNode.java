@@ -27,15 +27,13 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A worker's life: allocate the segment, make it reachable through the transfer engine, publish its descriptor
- * (lease-bound) in the metadata store, mount it at the master (retrying until the master answers), and on
+ * A worker's life: allocate the segment, make it reachable through the transfer engine, publish its segment
+ * descriptor and worker record (both bound to one lease, so they vanish with the worker) in the metadata store, mount it at the master (retrying until the master answers), and on
  * shutdown unmount it before the memory goes away.
  */
 @Singleton
 public class WorkerNode {
     private static final Logger LOG = Logger.getLogger(WorkerNode.class);
-    /** A dead worker's descriptor disappears this long after its last heartbeat. */
-    private static final Duration DESCRIPTOR_TTL = Duration.ofSeconds(10);
 
     private final CrescentConfig config;
     private final NodeIdentity identity;
@@ -115,11 +113,14 @@ public class WorkerNode {
             LOG.warnf("descriptor lease of segment %s expired; publishing again", segment.name());
         }
         try {
-            descriptorLease = metadata.grantLease(DESCRIPTOR_TTL);
+            descriptorLease = metadata.grantLease(config.worker().leaseTtl());
             SegmentDescriptor descriptor = new SegmentDescriptor(segment.name(), segment.size(), endpoint,
                     WorkerSegment.LOCATION,
                     identity.clientId());
             metadata.put(keys.segment(segment.name()), json.writeValueAsBytes(descriptor), descriptorLease);
+            WorkerRecord record = new WorkerRecord(identity.clientId(), identity.nodeName(), List.of(segment.name()),
+                    endpoint);
+            metadata.put(keys.worker(identity.clientId()), json.writeValueAsBytes(record), descriptorLease);
         } catch (StoreException | JsonProcessingException e) {
             descriptorLease = 0;
             LOG.warnf("publishing segment %s failed: %s", segment.name(), e.getMessage());
