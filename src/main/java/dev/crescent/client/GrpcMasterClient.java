@@ -21,6 +21,8 @@ import dev.crescent.api.grpc.proto.RemountSegmentsRequest;
 import dev.crescent.api.grpc.proto.RemoveAllRequest;
 import dev.crescent.api.grpc.proto.RemoveRequest;
 import dev.crescent.api.grpc.proto.UnmountSegmentRequest;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import dev.crescent.master.HeartbeatReply;
 import dev.crescent.master.KeyResult;
 import dev.crescent.master.ObjectLocation;
@@ -41,24 +43,35 @@ import java.util.function.Supplier;
 
 /**
  * A master in another process, over gRPC (plaintext HTTP/2 on the master's HTTP port). Every call states this
- * node's name in the {@code crescent-node} header, which the master's access whitelist matches.
+ * node's name in the {@code crescent-node} header, which the master's access whitelist matches. With several
+ * masters it follows the leader.
  */
 public final class GrpcMasterClient implements MasterClient {
-    private final ManagedChannel channel;
-    private final MasterServiceGrpc.MasterServiceBlockingStub stub;
+    private final Supplier<String> leader;
+    private final Metadata headers = new Metadata();
     private final Duration timeout;
+    private volatile Connection current;
+
+    private record Connection(String address, ManagedChannel channel, MasterServiceGrpc.MasterServiceBlockingStub stub) {
+    }
 
     /**
      * @param address  host:port of the master
      * @param nodeName this node's name, sent with every call
      */
     public GrpcMasterClient(String address, String nodeName, Duration timeout) {
-        this.channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
-        Metadata headers = new Metadata();
-        headers.put(GrpcErrors.NODE_KEY, nodeName);
-        this.stub = MasterServiceGrpc.newBlockingStub(channel)
-                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+        this(() -> address, nodeName, timeout);
+    }
+
+    /**
+     * @param leader where the (leading) master is now; asked again when a call meets NOT_LEADER or no answer, so
+     *               the client follows a failover. A call that met NOT_LEADER is retried once on the new leader
+     *               (NOT_LEADER means nothing was done)
+     */
+    public GrpcMasterClient(Supplier<String> leader, String nodeName, Duration timeout) {
+        this.leader = leader;
         this.timeout = timeout;
+        headers.put(GrpcErrors.NODE_KEY, nodeName);
     }
 
     @Override
@@ -171,7 +184,14 @@ public final class GrpcMasterClient implements MasterClient {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (current != null) {
+            shutdown(current.channel());
+            current = null;
+        }
+    }
+
+    private static void shutdown(ManagedChannel channel) {
         channel.shutdown();
         try {
             channel.awaitTermination(2, TimeUnit.SECONDS);
@@ -190,14 +210,58 @@ public final class GrpcMasterClient implements MasterClient {
     }
 
     private MasterServiceGrpc.MasterServiceBlockingStub stub() {
-        return stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        Connection connection = current;
+        if (connection == null) {
+            connection = connect(leader.get());
+        }
+        return connection.stub().withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private static <T> T call(Supplier<T> rpc) {
-        try {
-            return rpc.get();
-        } catch (StatusRuntimeException e) {
-            throw GrpcErrors.fromStatus(e);
+    private <T> T call(Supplier<T> rpc) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return rpc.get();
+            } catch (StatusRuntimeException e) {
+                StoreException error = GrpcErrors.fromStatus(e);
+                boolean moved = switch (error.code()) {
+                    case NOT_LEADER, RPC_FAIL, RPC_TIMEOUT -> followLeader();
+                    default -> false;
+                };
+                if (!(attempt == 1 && moved && error.code() == ErrorCode.NOT_LEADER)) {
+                    throw error;
+                }
+            }
         }
+    }
+
+    /** Asks where the leader is now and switches to it; @return whether the address changed */
+    private boolean followLeader() {
+        String address;
+        try {
+            address = leader.get();
+        } catch (StoreException unknown) {
+            return false;
+        }
+        Connection connection = current;
+        if (connection != null && connection.address().equals(address)) {
+            return false;
+        }
+        connect(address);
+        return true;
+    }
+
+    private synchronized Connection connect(String address) {
+        Connection old = current;
+        if (old != null && old.address().equals(address)) {
+            return old;
+        }
+        ManagedChannel channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
+        Connection fresh = new Connection(address, channel, MasterServiceGrpc.newBlockingStub(channel)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers)));
+        current = fresh;
+        if (old != null) {
+            old.channel().shutdownNow();
+        }
+        return fresh;
     }
 }

@@ -104,6 +104,13 @@ public interface CrescentConfig {
         @WithDefault("64")
         int allocationAlignment();
 
+        /** With several masters over etcd: the leader's lease; a dead leader is replaced within about this long. */
+        @WithDefault("3s")
+        Duration leaderTtl();
+
+        /** host:port workers and clients reach this master at; default: this host's address and HTTP port. */
+        Optional<String> advertiseAddress();
+
         /** How long a soft pin protects an object after its put or its last read. */
         @WithDefault("30m")
         Duration softPinTtl();

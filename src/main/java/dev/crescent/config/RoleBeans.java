@@ -10,6 +10,9 @@ import dev.crescent.master.MasterSettings;
 import dev.crescent.master.eviction.EvictionPolicy;
 import jakarta.enterprise.inject.Instance;
 import dev.crescent.master.access.AccessControl;
+import dev.crescent.master.ha.MasterLeadership;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import dev.crescent.master.access.AccessRule;
 import dev.crescent.master.placement.PlacementStrategy;
 import dev.crescent.transfer.ticket.TicketSigner;
@@ -40,6 +43,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Builds the domain objects for the role chosen at start-up. The master client is where the roles differ: a
@@ -99,10 +103,18 @@ public class RoleBeans {
 
     @Produces
     @Singleton
-    MasterClient masterClient(CrescentConfig config, Master master, NodeIdentity identity) {
-        return config.role().runsMaster()
-                ? new LocalMasterClient(master)
-                : new GrpcMasterClient(config.worker().masterAddress(), identity.nodeName(), Duration.ofSeconds(5));
+    MasterClient masterClient(CrescentConfig config, Master master, NodeIdentity identity,
+                              MasterLeadership leadership, MetadataStore store, MetadataKeys keys) {
+        if (config.role().runsMaster()) {
+            return new LocalMasterClient(master, leadership::requireLeader);
+        }
+        // Over etcd the leader is found where the masters elect it; otherwise at the configured address.
+        Supplier<String> leader = config.metadata().etcd().endpoints().isEmpty()
+                ? () -> config.worker().masterAddress()
+                : () -> store.get(keys.leader()).map(kv -> new String(kv.value(), StandardCharsets.UTF_8))
+                        .orElseThrow(() -> new StoreException(ErrorCode.NOT_LEADER, "no master leads cluster "
+                                + config.cluster() + " yet"));
+        return new GrpcMasterClient(leader, identity.nodeName(), Duration.ofSeconds(5));
     }
 
     void closeMasterClient(@Disposes MasterClient client) {

@@ -28,4 +28,9 @@ public final class MetadataKeys {
     public String accessRules() {
         return root + "acl/rules/";
     }
+
+    /** The elected master's address, bound to its election lease. */
+    public String leader() {
+        return root + "master/leader";
+    }
 }

@@ -76,6 +76,11 @@ public final class CrescentProcess implements AutoCloseable {
         return process.pid();
     }
 
+    /** Waits for the process to end by itself; @return its exit status, or -1 if it is still running. */
+    public int awaitExit(long timeoutSeconds) throws InterruptedException {
+        return process.waitFor(timeoutSeconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
+    }
+
     /** SIGKILL: the process dies without any shutdown. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();

@@ -1,0 +1,134 @@
+package dev.crescent.master.ha;
+
+import dev.crescent.common.StoreException;
+import dev.crescent.common.Threads;
+import dev.crescent.meta.MetadataStore;
+import org.jboss.logging.Logger;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Master election through the metadata store: the leader holds one key bound to a lease it keeps alive; the
+ * others try to create the key (compare-and-swap on absence) every {@code ttl / 3}, so when a leader dies its lease
+ * runs out and a standby takes over within about one TTL.
+ *
+ * <p>A leader that cannot renew its lease steps down on its own after two thirds of the TTL, before etcd lets
+ * anyone else in: a partitioned leader never serves next to a new one.
+ */
+public final class LeaderElection implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(LeaderElection.class);
+
+    /** What a master does when it gains or loses leadership. */
+    public interface Listener {
+        void elected();
+
+        void demoted(String why);
+    }
+
+    private final MetadataStore store;
+    private final String key;
+    private final Supplier<String> address;
+    private final Duration ttl;
+    private final Listener listener;
+    private final ScheduledExecutorService ticker = Threads.daemonScheduler("crescent-election");
+    private volatile boolean leader;
+    private volatile String knownLeader;
+    private long lease;
+    private long lastRenewedNanos;
+
+    /**
+     * @param address this master's address as clients should reach it (read when campaigning)
+     */
+    public LeaderElection(MetadataStore store, String key, Supplier<String> address, Duration ttl,
+                          Listener listener) {
+        this.store = store;
+        this.key = key;
+        this.address = address;
+        this.ttl = ttl;
+        this.listener = listener;
+    }
+
+    public void start() {
+        long period = Math.max(50, ttl.toMillis() / 3);
+        ticker.scheduleWithFixedDelay(this::tick, 0, period, TimeUnit.MILLISECONDS);
+    }
+
+    public boolean isLeader() {
+        return leader;
+    }
+
+    /** The leader's address as last seen (this master's own when it leads). */
+    public Optional<String> leaderAddress() {
+        return Optional.ofNullable(knownLeader);
+    }
+
+    private synchronized void tick() {
+        try {
+            if (leader) {
+                renew();
+            } else {
+                campaign();
+            }
+        } catch (RuntimeException e) {
+            LOG.errorf("election step failed: %s", e.getMessage());
+        }
+    }
+
+    private void renew() {
+        try {
+            store.keepAlive(lease);
+            lastRenewedNanos = System.nanoTime();
+        } catch (StoreException e) {
+            long silentMillis = (System.nanoTime() - lastRenewedNanos) / 1_000_000;
+            if (silentMillis >= ttl.toMillis() * 2 / 3) {
+                stepDown("leadership lease not renewed for " + silentMillis + " ms: " + e.getMessage());
+            }
+        }
+    }
+
+    private void campaign() {
+        String me = address.get();
+        try {
+            long candidateLease = store.grantLease(ttl);
+            if (store.compareAndSwap(key, 0, me.getBytes(StandardCharsets.UTF_8), candidateLease)) {
+                lease = candidateLease;
+                lastRenewedNanos = System.nanoTime();
+                knownLeader = me;
+                leader = true;
+                LOG.infof("elected master leader (%s)", me);
+                listener.elected();
+                return;
+            }
+            store.revokeLease(candidateLease);
+            knownLeader = store.get(key).map(kv -> new String(kv.value(), StandardCharsets.UTF_8)).orElse(null);
+        } catch (StoreException e) {
+            LOG.debugf("campaign failed: %s", e.getMessage());
+        }
+    }
+
+    private void stepDown(String why) {
+        leader = false;
+        knownLeader = null;
+        LOG.errorf("stepping down as master leader: %s", why);
+        listener.demoted(why);
+    }
+
+    /** Gives leadership up at once (a clean shutdown), so a standby need not wait for the lease to run out. */
+    @Override
+    public synchronized void close() {
+        ticker.shutdownNow();
+        if (leader) {
+            leader = false;
+            try {
+                store.revokeLease(lease);
+            } catch (StoreException e) {
+                LOG.warnf("could not hand leadership back: %s", e.getMessage());
+            }
+        }
+    }
+}

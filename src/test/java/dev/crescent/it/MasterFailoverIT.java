@@ -1,0 +1,101 @@
+package dev.crescent.it;
+
+import dev.crescent.meta.EtcdProcess;
+import dev.crescent.meta.etcd.EtcdMetadataStore;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two master processes and a worker over a real etcd: one master leads, the other answers NOT_LEADER; when the
+ * leader stops answering (SIGSTOP: it is cut off), the standby leads within seconds and the worker follows it;
+ * the old leader, thawed, finds its lease gone and exits instead of serving next to the new one.
+ */
+class MasterFailoverIT {
+    private static final String LEADER_KEY = "/crescent/ha/master/leader";
+
+    @Test
+    void theStandbyTakesOverAndTheCutOffLeaderStepsDown() throws Exception {
+        try (EtcdProcess etcd = EtcdProcess.start();
+             EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
+            String[] master = {"quarkus.profile=master", "crescent.cluster=ha",
+                    "crescent.metadata.etcd.endpoints=" + etcd.endpoint(), "crescent.master.leader-ttl=2s",
+                    "crescent.master.client-ttl=3s"};
+            try (CrescentProcess first = CrescentProcess.start("ha-master-1", master)) {
+                await(() -> leaderPort(view) == first.port(), 20);
+                try (CrescentProcess second = CrescentProcess.start("ha-master-2", master);
+                     CrescentProcess worker = CrescentProcess.start("ha-worker", "quarkus.profile=worker",
+                             "crescent.cluster=ha", "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
+                             "crescent.worker.segment-size=16M", "crescent.worker.heartbeat-interval=300ms")) {
+                    // The standby refuses master work and names the leader.
+                    given().baseUri(second.baseUrl()).get("/v1/cluster").then().statusCode(503)
+                            .body("code", equalTo(-1010)).body("message", containsString(":" + first.port()));
+                    await(() -> segments(first.baseUrl()) == 1, 30);
+                    byte[] value = new byte[200_000];
+                    new Random(4).nextBytes(value);
+                    given().baseUri(first.baseUrl()).contentType("application/octet-stream").body(value)
+                            .put("/v1/objects/ha/before").then().statusCode(201);
+
+                    signal("STOP", first.pid());
+                    long cut = System.nanoTime();
+                    await(() -> given().baseUri(second.baseUrl()).get("/v1/cluster").statusCode() == 200, 15);
+                    long failoverMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cut);
+                    System.out.println("failover: the standby led " + failoverMillis + " ms after the leader was cut off");
+                    assertTrue(failoverMillis < 5000, "a standby leads within 5 s: " + failoverMillis + " ms");
+                    assertEquals(second.port(), leaderPort(view));
+
+                    // The worker finds the new leader in etcd, is told NEED_REMOUNT, and mounts there.
+                    await(() -> segments(second.baseUrl()) == 1, 20);
+                    given().baseUri(second.baseUrl()).contentType("application/octet-stream").body(value)
+                            .put("/v1/objects/ha/after").then().statusCode(201);
+                    assertArrayEquals(value, given().baseUri(second.baseUrl()).get("/v1/objects/ha/after").then()
+                            .statusCode(200).extract().asByteArray());
+
+                    signal("CONT", first.pid());
+                    assertEquals(3, first.awaitExit(15), "a leader that lost its lease exits (status 3)");
+                    assertTrue(first.log().contains("leadership lost"), first.log());
+                    assertEquals(0, worker.terminate(10));
+                    assertEquals(0, second.terminate(10));
+                }
+            }
+        }
+    }
+
+    private static int leaderPort(EtcdMetadataStore view) {
+        return view.get(LEADER_KEY).map(kv -> {
+            String address = new String(kv.value(), StandardCharsets.UTF_8);
+            return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+        }).orElse(-1);
+    }
+
+    private static int segments(String baseUrl) {
+        var response = given().baseUri(baseUrl).get("/v1/segments");
+        return response.statusCode() == 200 ? response.jsonPath().getList("name").size() : -1;
+    }
+
+    private static void signal(String signal, long pid) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor());
+    }
+
+    private static void await(BooleanSupplier condition, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within " + seconds + " s");
+            }
+            TimeUnit.MILLISECONDS.sleep(100);
+        }
+    }
+}
