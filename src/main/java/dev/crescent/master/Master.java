@@ -1,6 +1,7 @@
 package dev.crescent.master;
 
 import dev.crescent.alloc.Allocation;
+import dev.crescent.alloc.OffsetAllocator;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.ObjectKeys;
 import dev.crescent.common.StoreException;
@@ -14,11 +15,16 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -31,6 +37,7 @@ import java.util.concurrent.atomic.LongAdder;
  * ends: such ranges wait in {@link #deferred} until {@link #sweep} finds the lease over.
  */
 public final class Master {
+    private static final long DURABLE_TIMEOUT_SECONDS = 5;
     private final ObjectIndex index = new ObjectIndex();
     private final SegmentRegistry segments;
     private final ClientRegistry clients = new ClientRegistry();
@@ -47,6 +54,8 @@ public final class Master {
     private final LongAdder leaseBlocks = new LongAdder();
     private final MasterCounters counters = new MasterCounters();
     private final EvictionPolicy eviction;
+    /** Where durable changes go (the op-log when this master leads a replicated cluster). */
+    private volatile IndexJournal journal = IndexJournal.NONE;
 
     public Master(MasterSettings settings, PlacementStrategy placement, EvictionPolicy eviction, InstantSource clock) {
         this(settings, placement, eviction, clock, null);
@@ -68,6 +77,11 @@ public final class Master {
 
     public MasterCounters counters() {
         return counters;
+    }
+
+    /** From now on every durable change is recorded in {@code journal} (this master has become the leader). */
+    public void attachJournal(IndexJournal journal) {
+        this.journal = journal;
     }
 
     /** Config names of the placement strategy and eviction policy in use. */
@@ -94,7 +108,8 @@ public final class Master {
 
     private void mount(String clientId, SegmentSpec spec) {
         requireClient(clientId);
-        segments.mount(clientId, spec.name(), spec.capacity(), spec.endpoint());
+        MountedSegment segment = segments.mount(clientId, spec.name(), spec.capacity(), spec.endpoint());
+        journal.record(IndexOp.mount(segment.name(), clientId, segment.capacity(), segment.endpoint()));
         clients.register(clientId, clock.millis());
     }
 
@@ -106,6 +121,7 @@ public final class Master {
         counters.count(MasterOp.UNMOUNT_SEGMENT, () -> {
             MountedSegment gone = segments.unmount(clientId, segment);
             if (gone != null) {
+                journal.record(IndexOp.unmount(gone.name()));
                 dropReplicasOn(gone);
             }
             if (segments.ownedBy(clientId).isEmpty()) {
@@ -134,6 +150,7 @@ public final class Master {
             for (MountedSegment segment : segments.ownedBy(clientId)) {
                 MountedSegment gone = segments.unmount(clientId, segment.name());
                 if (gone != null) {
+                    journal.record(IndexOp.unmount(gone.name()));
                     dropReplicasOn(gone);
                 }
             }
@@ -218,6 +235,10 @@ public final class Master {
                                              boolean upsert) {
         ObjectKeys.validate(key);
         requireClient(clientId);
+        if (!journal.accepting()) {
+            throw new StoreException(ErrorCode.METADATA_ERROR,
+                    "the op-log is unreachable: puts are refused until it is back (reads go on)");
+        }
         if (size <= 0) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "object size must be positive, was " + size);
         }
@@ -255,7 +276,18 @@ public final class Master {
     }
 
     private Void endPut(String clientId, String key) {
+        CompletableFuture<Void> durable = commitPut(clientId, key);
+        if (durable != null) {
+            awaitDurable(durable, key);
+        }
+        return null;
+    }
+
+    /** Completes the put in memory and records it; @return the COMMIT's durability, or null if already complete */
+    private CompletableFuture<Void> commitPut(String clientId, String key) {
         ObjectKeys.validate(key);
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Void>[] durable = new CompletableFuture[1];
         index.update(key, (k, meta) -> {
             requireOwnedPut(meta, clientId, key);
             if (meta.state == ObjectState.PROCESSING) {
@@ -265,10 +297,27 @@ public final class Master {
                 meta.softPinDeadlineMillis = meta.completedMillis + settings.softPinTtl().toMillis();
                 completeObjects.increment();
                 processing.remove(key, meta.putStartMillis);
+                durable[0] = journal.record(IndexOp.commit(key, meta.size, meta.ownerClientId,
+                        meta.replicas.stream().map(r -> new IndexOp.Range(r.segment().name(), r.range().offset(),
+                                r.range().length())).toList(), meta.hardPin, meta.softPin, meta.completedMillis));
             }
             return meta;
         });
-        return null;
+        return durable[0];
+    }
+
+    /** A PutEnd is acknowledged only once its COMMIT is in the op-log (waited for outside the key's section). */
+    private void awaitDurable(CompletableFuture<Void> durable, String key) {
+        try {
+            durable.get(DURABLE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException(ErrorCode.METADATA_ERROR, "interrupted waiting for '" + key + "' to be durable");
+        } catch (ExecutionException | TimeoutException e) {
+            throw new StoreException(ErrorCode.METADATA_ERROR, "put of '" + key + "' is not durable yet ("
+                    + (e.getCause() != null ? e.getCause().getMessage() : "no answer from the op-log in "
+                    + DURABLE_TIMEOUT_SECONDS + " s") + "); it becomes durable once the op-log is reachable");
+        }
     }
 
     /** Abandons an unfinished put and frees its ranges. Only the client that started the put may revoke it. */
@@ -430,8 +479,16 @@ public final class Master {
         });
     }
 
+    /** Commits every key first and then waits for durability once, so a batch costs about one op-log write. */
     public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
-        return counters.count(MasterOp.BATCH_PUT_END, () -> KeyResult.each(keys, key -> endPut(clientId, key)));
+        return counters.count(MasterOp.BATCH_PUT_END, () -> {
+            List<KeyResult<CompletableFuture<Void>>> committed = KeyResult.each(keys, key -> commitPut(clientId, key));
+            return committed.stream().map(c -> !c.ok() || c.value() == null ? new KeyResult<Void>(c.key(), null, c.error())
+                    : KeyResult.<Void>of(c.key(), () -> {
+                        awaitDurable(c.value(), c.key());
+                        return null;
+                    })).toList();
+        });
     }
 
     public List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys) {
@@ -475,6 +532,56 @@ public final class Master {
         });
         keys.sort(Comparator.naturalOrder());
         return keys.size() <= limit ? keys : List.copyOf(keys.subList(0, limit));
+    }
+
+    /**
+     * Takes over the durable state a standby replicated: segments with allocators rebuilt to hold exactly the
+     * objects' ranges, complete objects, and the segments' owners as live clients (a worker that died during the
+     * failover is declared dead after client-ttl like any other). Called on an empty master, before it serves.
+     */
+    public synchronized void restore(ReplicatedIndex replicated) {
+        Map<String, List<long[]>> rangesBySegment = new HashMap<>();
+        for (IndexOp commit : replicated.objects()) {
+            for (IndexOp.Range r : commit.replicas()) {
+                rangesBySegment.computeIfAbsent(r.segment(), s -> new ArrayList<>()).add(new long[] {r.offset(), r.length()});
+            }
+        }
+        Map<String, Map<Long, Allocation>> handles = new HashMap<>();
+        long now = clock.millis();
+        for (IndexOp mount : replicated.segments()) {
+            List<long[]> ranges = rangesBySegment.getOrDefault(mount.segment(), List.of());
+            long[] offsets = ranges.stream().mapToLong(r -> r[0]).toArray();
+            long[] lengths = ranges.stream().mapToLong(r -> r[1]).toArray();
+            Allocation[] allocated = new Allocation[offsets.length];
+            OffsetAllocator allocator = OffsetAllocator.withAllocated(mount.capacity(), segments.alignment(), offsets,
+                    lengths, allocated);
+            Map<Long, Allocation> byOffset = new HashMap<>();
+            for (Allocation a : allocated) {
+                byOffset.put(a.offset(), a);
+            }
+            handles.put(mount.segment(), byOffset);
+            segments.restore(mount.owner(), mount.segment(), mount.endpoint(), allocator);
+            clients.register(mount.owner(), now);
+        }
+        for (IndexOp commit : replicated.objects()) {
+            List<Replica> replicas = commit.replicas().stream()
+                    .filter(r -> handles.containsKey(r.segment()))
+                    .map(r -> new Replica(segments.get(r.segment()), handles.get(r.segment()).get(r.offset())))
+                    .toList();
+            if (replicas.isEmpty()) {
+                continue;
+            }
+            ObjectMeta meta = new ObjectMeta(commit.key(), commit.size(), commit.owner(), commit.completedMillis(),
+                    replicas);
+            meta.state = ObjectState.COMPLETE;
+            meta.completedMillis = commit.completedMillis();
+            meta.lastAccessMillis = commit.completedMillis();
+            meta.hardPin = commit.hardPin();
+            meta.softPin = commit.softPin();
+            meta.softPinDeadlineMillis = now + settings.softPinTtl().toMillis();
+            index.update(commit.key(), (k, old) -> meta);
+            completeObjects.increment();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -582,6 +689,7 @@ public final class Master {
 
     /** Rewrites a complete object: in place when the size is unchanged and nobody reads it, else new ranges. */
     private ObjectMeta overwrite(ObjectMeta existing, String clientId, long size, ReplicaConfig wanted, long now) {
+        journal.record(IndexOp.drop(existing.key)); // no longer a complete object until its PutEnd
         List<Replica> live = existing.liveReplicas();
         ObjectMeta fresh;
         if (existing.size == size && !existing.isLeased(now) && !live.isEmpty()) {
@@ -631,6 +739,7 @@ public final class Master {
     /** Drops an object that is leaving the index: counters, and its memory now or when its lease ends. */
     private void forget(ObjectMeta meta) {
         if (meta.state == ObjectState.COMPLETE) {
+            journal.record(IndexOp.drop(meta.key));
             completeObjects.decrement();
         } else {
             processing.remove(meta.key, meta.putStartMillis);

@@ -15,10 +15,15 @@ public final class MountedSegment {
     private volatile boolean mounted = true;
 
     MountedSegment(String name, String ownerClientId, String endpoint, long capacity, int alignment) {
+        this(name, ownerClientId, endpoint, new OffsetAllocator(capacity, alignment));
+    }
+
+    /** A segment whose allocator was rebuilt elsewhere (a new leader restoring the replicated index). */
+    MountedSegment(String name, String ownerClientId, String endpoint, OffsetAllocator allocator) {
         this.name = name;
         this.ownerClientId = ownerClientId;
         this.endpoint = endpoint;
-        this.allocator = new OffsetAllocator(capacity, alignment);
+        this.allocator = allocator;
     }
 
     public String name() {

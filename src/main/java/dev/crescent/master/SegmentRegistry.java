@@ -1,6 +1,7 @@
 package dev.crescent.master;
 
 import dev.crescent.common.ErrorCode;
+import dev.crescent.alloc.OffsetAllocator;
 import dev.crescent.common.StoreException;
 
 import java.util.Collection;
@@ -42,6 +43,18 @@ public final class SegmentRegistry {
         }
         refreshSnapshot();
         return segment;
+    }
+
+    /** Mounts a segment whose allocator already holds its objects' ranges (restore after a failover). */
+    MountedSegment restore(String ownerClientId, String name, String endpoint, OffsetAllocator allocator) {
+        MountedSegment segment = new MountedSegment(name, ownerClientId, endpoint, allocator);
+        byName.put(name, segment);
+        refreshSnapshot();
+        return segment;
+    }
+
+    int alignment() {
+        return alignment;
     }
 
     /**

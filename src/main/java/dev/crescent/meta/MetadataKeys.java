@@ -33,4 +33,9 @@ public final class MetadataKeys {
     public String leader() {
         return root + "master/leader";
     }
+
+    /** The leader's op-log: one entry per batch of index changes, by sequence number. */
+    public String oplog() {
+        return root + "oplog/";
+    }
 }

@@ -30,6 +30,14 @@ public interface MetadataStore extends AutoCloseable {
      */
     boolean compareAndSwap(String key, long expectedModRevision, byte[] value, long leaseId);
 
+    /**
+     * Creates {@code key} (it must be absent) only while {@code guardKey} is still at {@code guardModRevision}: one
+     * atomic step, so a writer whose guard changed (a deposed leader) can never write.
+     *
+     * @return whether the write happened
+     */
+    boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value);
+
     long grantLease(Duration ttl);
 
     /** Renews a lease; throws METADATA_ERROR when it has already expired (its keys are gone). */

@@ -183,4 +183,39 @@ class OffsetAllocatorTest {
             assertTrue(prev.offset() + prev.length() <= sorted.get(i).offset(), "overlap at " + prev);
         }
     }
+
+    @Test
+    void rebuildingFromKnownRangesGivesTheSameUsedAndFreeSpace() {
+        OffsetAllocator original = new OffsetAllocator(1 << 20, 64);
+        java.util.Random random = new java.util.Random(3);
+        java.util.List<Allocation> held = new java.util.ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            Allocation a = original.allocate(64 + random.nextInt(8000));
+            if (a != null) {
+                held.add(a);
+            }
+            if (!held.isEmpty() && random.nextInt(3) == 0) {
+                original.free(held.remove(random.nextInt(held.size())));
+            }
+        }
+        java.util.Collections.shuffle(held, random);
+        long[] offsets = held.stream().mapToLong(Allocation::offset).toArray();
+        long[] lengths = held.stream().mapToLong(Allocation::length).toArray();
+        Allocation[] handles = new Allocation[held.size()];
+        OffsetAllocator rebuilt = OffsetAllocator.withAllocated(1 << 20, 64, offsets, lengths, handles);
+        rebuilt.checkInvariants();
+        assertEquals(original.usedBytes(), rebuilt.usedBytes());
+        assertEquals(original.largestFreeBytes(), rebuilt.largestFreeBytes());
+        assertEquals(held.size(), rebuilt.allocationCount());
+        for (Allocation handle : handles) {
+            rebuilt.free(handle);
+        }
+        rebuilt.checkInvariants();
+        assertEquals(0, rebuilt.usedBytes());
+        assertEquals(1 << 20, rebuilt.largestFreeBytes(), "every gap merged back into one range");
+        assertThrows(IllegalArgumentException.class, () -> OffsetAllocator.withAllocated(1 << 20, 64,
+                new long[] {0, 64}, new long[] {128, 64}, new Allocation[2]), "overlap");
+        assertThrows(IllegalArgumentException.class, () -> OffsetAllocator.withAllocated(1 << 20, 64,
+                new long[] {(1 << 20) - 64}, new long[] {128}, new Allocation[1]), "past the end");
+    }
 }

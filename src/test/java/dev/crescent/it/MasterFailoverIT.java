@@ -19,9 +19,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Two master processes and a worker over a real etcd: one master leads, the other answers NOT_LEADER; when the
- * leader stops answering (SIGSTOP: it is cut off), the standby leads within seconds and the worker follows it;
- * the old leader, thawed, finds its lease gone and exits instead of serving next to the new one.
+ * Two master processes and a worker over a real etcd: one master leads, the other answers NOT_LEADER and tails the
+ * op-log; when the leader stops answering (SIGSTOP: it is cut off), the standby leads within seconds with every
+ * acknowledged object, the worker follows it, and new puts never overwrite old objects; the old leader, thawed,
+ * finds its lease gone and exits instead of serving next to the new one.
  */
 class MasterFailoverIT {
     private static final String LEADER_KEY = "/crescent/ha/master/leader";
@@ -43,10 +44,14 @@ class MasterFailoverIT {
                     given().baseUri(second.baseUrl()).get("/v1/cluster").then().statusCode(503)
                             .body("code", equalTo(-1010)).body("message", containsString(":" + first.port()));
                     await(() -> segments(first.baseUrl()) == 1, 30);
-                    byte[] value = new byte[200_000];
-                    new Random(4).nextBytes(value);
-                    given().baseUri(first.baseUrl()).contentType("application/octet-stream").body(value)
-                            .put("/v1/objects/ha/before").then().statusCode(201);
+                    byte[][] before = new byte[40][];
+                    for (int i = 0; i < before.length; i++) {
+                        before[i] = random(10_000 + i * 997, i);
+                        given().baseUri(first.baseUrl()).contentType("application/octet-stream").body(before[i])
+                                .put("/v1/objects/ha/before-" + i).then().statusCode(201);
+                    }
+                    given().baseUri(first.baseUrl()).delete("/v1/objects/ha/before-0").then().statusCode(204);
+                    await(() -> given().baseUri(second.baseUrl()).get("/q/health/ready").statusCode() == 200, 10);
 
                     signal("STOP", first.pid());
                     long cut = System.nanoTime();
@@ -56,12 +61,26 @@ class MasterFailoverIT {
                     assertTrue(failoverMillis < 5000, "a standby leads within 5 s: " + failoverMillis + " ms");
                     assertEquals(second.port(), leaderPort(view));
 
-                    // The worker finds the new leader in etcd, is told NEED_REMOUNT, and mounts there.
-                    await(() -> segments(second.baseUrl()) == 1, 20);
-                    given().baseUri(second.baseUrl()).contentType("application/octet-stream").body(value)
-                            .put("/v1/objects/ha/after").then().statusCode(201);
-                    assertArrayEquals(value, given().baseUri(second.baseUrl()).get("/v1/objects/ha/after").then()
-                            .statusCode(200).extract().asByteArray());
+                    // Every acknowledged object is there, with its bytes; the removed one stays removed.
+                    assertEquals(1, segments(second.baseUrl()), "the segment came back from the op-log");
+                    given().baseUri(second.baseUrl()).get("/v1/objects/ha/before-0").then().statusCode(404);
+                    for (int i = 1; i < before.length; i++) {
+                        assertArrayEquals(before[i], given().baseUri(second.baseUrl()).get("/v1/objects/ha/before-" + i)
+                                .then().statusCode(200).extract().asByteArray(), "before-" + i);
+                    }
+                    // The allocator was rebuilt exactly: new objects never land on old ones.
+                    byte[][] after = new byte[40][];
+                    for (int i = 0; i < after.length; i++) {
+                        after[i] = random(10_000 + i * 991, 100 + i);
+                        given().baseUri(second.baseUrl()).contentType("application/octet-stream").body(after[i])
+                                .put("/v1/objects/ha/after-" + i).then().statusCode(201);
+                    }
+                    for (int i = 1; i < before.length; i++) {
+                        assertArrayEquals(before[i], given().baseUri(second.baseUrl()).get("/v1/objects/ha/before-" + i)
+                                .then().statusCode(200).extract().asByteArray(), "before-" + i + " after new puts");
+                        assertArrayEquals(after[i], given().baseUri(second.baseUrl()).get("/v1/objects/ha/after-" + i)
+                                .then().statusCode(200).extract().asByteArray(), "after-" + i);
+                    }
 
                     signal("CONT", first.pid());
                     assertEquals(3, first.awaitExit(15), "a leader that lost its lease exits (status 3)");
@@ -71,6 +90,12 @@ class MasterFailoverIT {
                 }
             }
         }
+    }
+
+    private static byte[] random(int size, int seed) {
+        byte[] bytes = new byte[size];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
     }
 
     private static int leaderPort(EtcdMetadataStore view) {

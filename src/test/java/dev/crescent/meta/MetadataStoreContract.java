@@ -64,6 +64,18 @@ abstract class MetadataStoreContract {
     }
 
     @Test
+    void guardedCreateWritesOnlyWhileTheGuardIsUnchangedAndTheKeyAbsent() {
+        store.put("/leader", bytes("me"), 0);
+        long guard = store.get("/leader").orElseThrow().modRevision();
+        assertTrue(store.createGuarded("/leader", guard, "/log/1", bytes("a")));
+        assertFalse(store.createGuarded("/leader", guard, "/log/1", bytes("b")), "the key exists");
+        store.put("/leader", bytes("successor"), 0);
+        assertFalse(store.createGuarded("/leader", guard, "/log/2", bytes("c")), "the guard moved on");
+        assertTrue(store.get("/log/2").isEmpty());
+        assertEquals("a", text(store.get("/log/1").orElseThrow().value()));
+    }
+
+    @Test
     void leasedKeysDisappearWhenTheLeaseExpiresUnlessKeptAlive() throws Exception {
         Duration ttl = shortLease();
         long kept = store.grantLease(ttl);

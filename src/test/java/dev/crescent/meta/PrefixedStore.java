@@ -45,6 +45,11 @@ final class PrefixedStore implements MetadataStore {
     }
 
     @Override
+    public boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value) {
+        return inner.createGuarded(root + guardKey, guardModRevision, root + key, value);
+    }
+
+    @Override
     public long grantLease(Duration ttl) {
         return inner.grantLease(ttl);
     }

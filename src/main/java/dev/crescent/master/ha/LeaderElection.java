@@ -37,6 +37,7 @@ public final class LeaderElection implements AutoCloseable {
     private final Listener listener;
     private final ScheduledExecutorService ticker = Threads.daemonScheduler("crescent-election");
     private volatile boolean leader;
+    private volatile long leaderRevision;
     private volatile String knownLeader;
     private long lease;
     private long lastRenewedNanos;
@@ -60,6 +61,11 @@ public final class LeaderElection implements AutoCloseable {
 
     public boolean isLeader() {
         return leader;
+    }
+
+    /** The store revision of the leader key this master created: what its op-log writes are guarded by. */
+    public long leaderRevision() {
+        return leaderRevision;
     }
 
     /** The leader's address as last seen (this master's own when it leads). */
@@ -96,6 +102,7 @@ public final class LeaderElection implements AutoCloseable {
         try {
             long candidateLease = store.grantLease(ttl);
             if (store.compareAndSwap(key, 0, me.getBytes(StandardCharsets.UTF_8), candidateLease)) {
+                leaderRevision = store.get(key).map(kv -> kv.modRevision()).orElse(0L);
                 lease = candidateLease;
                 lastRenewedNanos = System.nanoTime();
                 knownLeader = me;

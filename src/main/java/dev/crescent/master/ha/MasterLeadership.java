@@ -2,7 +2,9 @@ package dev.crescent.master.ha;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.master.Master;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import io.quarkus.runtime.Quarkus;
@@ -20,7 +22,8 @@ import java.net.UnknownHostException;
 
 /**
  * Whether this process may act as the master. A master over etcd campaigns for leadership and serves only while
- * it leads; the others are standbys that answer NOT_LEADER with the leader's address. A master on the embedded
+ * it leads; the others are standbys that answer NOT_LEADER with the leader's address and replay the leader's
+ * op-log, so the one elected next starts from every acknowledged object. A master on the embedded
  * store is alone and always leads. A leader that loses its lease exits (status 3) so its supervisor restarts it
  * as a clean standby: it must never serve next to the new leader.
  */
@@ -33,42 +36,85 @@ public class MasterLeadership {
     private final CrescentConfig config;
     private final MetadataStore store;
     private final MetadataKeys keys;
+    private final Master master;
+    private final ObjectMapper json;
     private volatile LeaderElection election;
+    private volatile OpLogTailer tailer;
+    private volatile EtcdJournal journal;
+    /** Set once a new leader has restored the replicated index: only then does it serve. */
+    private volatile boolean serving;
+    /** A master over etcd is one of several and must win the election before it serves. */
+    private final boolean elects;
     private volatile int httpPort;
 
     private final ValueRegistry values;
 
-    public MasterLeadership(CrescentConfig config, MetadataStore store, MetadataKeys keys, ValueRegistry values) {
+    public MasterLeadership(CrescentConfig config, MetadataStore store, MetadataKeys keys, ValueRegistry values,
+                            Master master, ObjectMapper json) {
         this.config = config;
         this.values = values;
+        this.master = master;
+        this.json = json;
+        this.elects = config.role().runsMaster() && config.metadata().etcd().endpoints().isPresent();
         this.store = store;
         this.keys = keys;
     }
 
     /** Campaigns once the HTTP server listens: only then is there an address to publish, and a service behind it. */
     void start(@ObservesAsync HttpServerStart event) {
-        if (!config.role().runsMaster() || config.metadata().etcd().endpoints().isEmpty()) {
+        if (!elects) {
             return;
         }
         // The port really bound (the options say 0 or -1 when a free port was asked for).
         httpPort = values.getOrDefault(HttpServer.HTTP_PORT, event.options().getPort());
+        // A standby keeps a hot copy of the leader's index by replaying its op-log.
+        tailer = new OpLogTailer(store, keys.oplog(), json);
         election = new LeaderElection(store, keys.leader(), this::advertisedAddress, config.master().leaderTtl(),
                 new LeaderElection.Listener() {
                     @Override
                     public void elected() {
-                        LOG.infof("this master leads cluster %s", config.cluster());
+                        takeOver();
                     }
 
                     @Override
                     public void demoted(String why) {
-                        LOG.errorf("leadership lost (%s); exiting so a clean standby takes this one's place", why);
-                        Quarkus.asyncExit(DEMOTED_EXIT);
+                        exit(why);
                     }
                 });
         election.start();
     }
 
+    /**
+     * Becomes the serving leader: replays what is left of the op-log, rebuilds the index and allocators from it,
+     * and appends from the next sequence on, guarded by the leader key it now holds.
+     */
+    private void takeOver() {
+        long started = System.nanoTime();
+        tailer.catchUp();
+        tailer.close();
+        master.restore(tailer.index());
+        journal = new EtcdJournal(store, keys.oplog(), keys.leader(), election.leaderRevision(),
+                tailer.appliedSequence() + 1, json, () -> exit("another master wrote the op-log"));
+        master.attachJournal(journal);
+        serving = true;
+        LOG.infof("this master leads cluster %s: %d objects on %d segments restored from %d op-log entries in %d ms",
+                config.cluster(), master.stats().objectCount(), master.stats().segmentCount(),
+                tailer.appliedSequence(), (System.nanoTime() - started) / 1_000_000);
+    }
+
+    private void exit(String why) {
+        serving = false;
+        LOG.errorf("leadership lost (%s); exiting so a clean standby takes this one's place", why);
+        Quarkus.asyncExit(DEMOTED_EXIT);
+    }
+
     void stop(@Observes ShutdownEvent event) {
+        if (journal != null) {
+            journal.close();
+        }
+        if (tailer != null) {
+            tailer.close();
+        }
         if (election != null) {
             election.close();
         }
@@ -76,18 +122,20 @@ public class MasterLeadership {
 
     /** Whether HA election is on (a master over etcd). */
     public boolean elects() {
-        return election != null;
+        return elects;
     }
 
     public boolean isLeader() {
-        return election == null || election.isLeader();
+        LeaderElection current = election;
+        return !elects || (serving && current != null && current.isLeader());
     }
 
     /** @throws StoreException NOT_LEADER (-1010) naming the leader when this master is a standby */
     public void requireLeader() {
         if (!isLeader()) {
+            LeaderElection current = election;
             throw new StoreException(ErrorCode.NOT_LEADER, "this master is a standby; the leader is "
-                    + election.leaderAddress().orElse("being elected"));
+                    + (current == null ? "not known yet" : current.leaderAddress().orElse("being elected")));
         }
     }
 

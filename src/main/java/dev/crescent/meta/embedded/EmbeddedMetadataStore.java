@@ -85,6 +85,16 @@ public final class EmbeddedMetadataStore implements MetadataStore {
     }
 
     @Override
+    public synchronized boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value) {
+        KeyValue guard = data.get(guardKey);
+        if (guard == null || guard.modRevision() != guardModRevision || data.containsKey(key)) {
+            return false;
+        }
+        write(key, value, 0);
+        return true;
+    }
+
+    @Override
     public synchronized long grantLease(Duration ttl) {
         long id = nextLeaseId++;
         leases.put(id, new Lease(ttl.toMillis(), new long[] {clock.millis() + ttl.toMillis()}, new HashSet<>()));

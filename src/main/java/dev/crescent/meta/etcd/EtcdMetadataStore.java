@@ -85,6 +85,15 @@ public final class EtcdMetadataStore implements MetadataStore {
     }
 
     @Override
+    public boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value) {
+        ByteSequence k = bytes(key);
+        return await("guarded create " + key, kv.txn()
+                .If(new Cmp(bytes(guardKey), Cmp.Op.EQUAL, CmpTarget.modRevision(guardModRevision)),
+                        new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0)))
+                .Then(Op.put(k, ByteSequence.from(value), PutOption.DEFAULT)).commit()).isSucceeded();
+    }
+
+    @Override
     public long grantLease(Duration ttl) {
         long seconds = Math.max(1, (ttl.toMillis() + 999) / 1000);
         return await("grant lease", leases.grant(seconds)).getID();

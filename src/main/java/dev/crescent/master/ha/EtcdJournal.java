@@ -1,0 +1,130 @@
+package dev.crescent.master.ha;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.IndexJournal;
+import dev.crescent.master.IndexOp;
+import dev.crescent.meta.MetadataStore;
+import org.jboss.logging.Logger;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The leader's op-log writer. Changes queue up while the previous write is in flight and go out together: one etcd
+ * write per batch ({@code oplog/<sequence>} holding a JSON list of ops), not one per object. Each batch key is
+ * created only while the leader key is still the one this master created (one etcd transaction), so a deposed
+ * leader can never append: its first refused write tells it so, and it steps down. A write that fails (etcd unreachable) is retried, in order,
+ * until it succeeds; meanwhile {@link #accepting()} is false and new puts are refused.
+ */
+public final class EtcdJournal implements IndexJournal, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(EtcdJournal.class);
+    /** Ops per batch: keeps one write well under etcd's 1.5 MiB request limit. */
+    private static final int MAX_BATCH = 512;
+
+    private record Pending(IndexOp op, CompletableFuture<Void> durable) {
+    }
+
+    private final MetadataStore store;
+    private final String prefix;
+    private final String leaderKey;
+    private final long leaderRevision;
+    private final ObjectMapper json;
+    private final Runnable onSuperseded;
+    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    private final Thread writer;
+    private volatile boolean accepting = true;
+    private volatile boolean closed;
+    private long nextSequence;
+
+    /**
+     * @param nextSequence the first batch number this leader writes (one past the last it replayed)
+     * @param onSuperseded called when another leader has written: this one must stop at once
+     */
+    public EtcdJournal(MetadataStore store, String prefix, String leaderKey, long leaderRevision,
+                       long nextSequence, ObjectMapper json, Runnable onSuperseded) {
+        this.store = store;
+        this.prefix = prefix;
+        this.leaderKey = leaderKey;
+        this.leaderRevision = leaderRevision;
+        this.nextSequence = nextSequence;
+        this.json = json;
+        this.onSuperseded = onSuperseded;
+        this.writer = Thread.ofPlatform().name("crescent-oplog").daemon().start(this::writeLoop);
+    }
+
+    public static String key(String prefix, long sequence) {
+        return prefix + String.format("%020d", sequence);
+    }
+
+    @Override
+    public CompletableFuture<Void> record(IndexOp op) {
+        CompletableFuture<Void> durable = new CompletableFuture<>();
+        if (closed) {
+            durable.completeExceptionally(new StoreException(ErrorCode.NOT_LEADER, "the op-log writer is closed"));
+        } else {
+            queue.add(new Pending(op, durable));
+        }
+        return durable;
+    }
+
+    @Override
+    public boolean accepting() {
+        return accepting;
+    }
+
+    private void writeLoop() {
+        List<Pending> batch = new ArrayList<>();
+        while (!closed) {
+            try {
+                batch.add(queue.take());
+                queue.drainTo(batch, MAX_BATCH - 1);
+                byte[] value = json.writeValueAsBytes(batch.stream().map(Pending::op).toList());
+                writeUntilDone(value);
+                batch.forEach(p -> p.durable().complete(null));
+                batch.clear();
+            } catch (InterruptedException e) {
+                return;
+            } catch (JsonProcessingException | RuntimeException e) {
+                LOG.errorf("op-log batch dropped: %s", e.getMessage());
+                batch.forEach(p -> p.durable().completeExceptionally(e));
+                batch.clear();
+            }
+        }
+    }
+
+    /** Retries one batch until it is written; ends the leadership when a successor already wrote this number. */
+    private void writeUntilDone(byte[] value) throws InterruptedException {
+        while (!closed) {
+            try {
+                if (!store.createGuarded(leaderKey, leaderRevision, key(prefix, nextSequence), value)) {
+                    closed = true;
+                    LOG.errorf("op-log entry %d refused: this master no longer holds the leader key", nextSequence);
+                    onSuperseded.run();
+                    throw new StoreException(ErrorCode.NOT_LEADER, "another master leads now");
+                }
+                nextSequence++;
+                accepting = true;
+                return;
+            } catch (StoreException e) {
+                if (e.code() == ErrorCode.NOT_LEADER) {
+                    throw e;
+                }
+                accepting = false;
+                LOG.warnf("op-log write failed (%s); retrying", e.getMessage());
+                TimeUnit.MILLISECONDS.sleep(200);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        writer.interrupt();
+    }
+}
