@@ -47,6 +47,7 @@ import java.util.function.Supplier;
  * masters it follows the leader.
  */
 public final class GrpcMasterClient implements MasterClient {
+    private static final Duration HEARTBEAT_DEADLINE = Duration.ofSeconds(1);
     private final Supplier<String> leader;
     private final Metadata headers = new Metadata();
     private final Duration timeout;
@@ -175,9 +176,15 @@ public final class GrpcMasterClient implements MasterClient {
                 .addAllSegments(segments.stream().map(ProtoMapping::toProto).toList()).build()));
     }
 
+    /**
+     * Heartbeats look the leader up first (a cheap read where masters are elected), so a worker moves to a new
+     * leader within one beat instead of waiting for a call to the old one to time out; and they wait at most
+     * {@link #HEARTBEAT_DEADLINE}, well inside any client-ttl.
+     */
     @Override
     public HeartbeatReply heartbeat(String clientId) {
-        HeartbeatResponse response = call(() -> stub().heartbeat(HeartbeatRequest.newBuilder()
+        followLeader();
+        HeartbeatResponse response = call(() -> stub(HEARTBEAT_DEADLINE).heartbeat(HeartbeatRequest.newBuilder()
                 .setClientId(clientId).build()));
         return response.getStatus() == HeartbeatResponse.Status.NEED_REMOUNT
                 ? HeartbeatReply.NEED_REMOUNT : HeartbeatReply.OK;
@@ -210,11 +217,16 @@ public final class GrpcMasterClient implements MasterClient {
     }
 
     private MasterServiceGrpc.MasterServiceBlockingStub stub() {
+        return stub(timeout);
+    }
+
+    private MasterServiceGrpc.MasterServiceBlockingStub stub(Duration deadline) {
         Connection connection = current;
         if (connection == null) {
             connection = connect(leader.get());
         }
-        return connection.stub().withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return connection.stub().withDeadlineAfter(Math.min(deadline.toMillis(), timeout.toMillis()),
+                TimeUnit.MILLISECONDS);
     }
 
     private <T> T call(Supplier<T> rpc) {

@@ -10,6 +10,7 @@ import dev.crescent.meta.MetadataStore;
 import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -102,7 +103,8 @@ public final class EtcdJournal implements IndexJournal, AutoCloseable {
     private void writeUntilDone(byte[] value) throws InterruptedException {
         while (!closed) {
             try {
-                if (!store.createGuarded(leaderKey, leaderRevision, key(prefix, nextSequence), value)) {
+                if (!store.createGuarded(leaderKey, leaderRevision, key(prefix, nextSequence), value)
+                        && !landedEarlier(value)) {
                     closed = true;
                     LOG.errorf("op-log entry %d refused: this master no longer holds the leader key", nextSequence);
                     onSuperseded.run();
@@ -120,6 +122,14 @@ public final class EtcdJournal implements IndexJournal, AutoCloseable {
                 TimeUnit.MILLISECONDS.sleep(200);
             }
         }
+    }
+
+    /**
+     * A write that timed out may still have landed (the etcd client retries on its own): then the entry holds
+     * exactly this batch, and it is ours.
+     */
+    private boolean landedEarlier(byte[] value) {
+        return store.get(key(prefix, nextSequence)).map(kv -> Arrays.equals(kv.value(), value)).orElse(false);
     }
 
     @Override

@@ -14,19 +14,29 @@ import java.util.function.Supplier;
 
 /**
  * Master election through the metadata store: the leader holds one key bound to a lease it keeps alive; the
- * others try to create the key (compare-and-swap on absence) every {@code ttl / 3}, so when a leader dies its lease
+ * others try to create the key (compare-and-swap on absence) every {@code ttl / 6}, so when a leader dies its lease
  * runs out and a standby takes over within about one TTL.
  *
- * <p>A leader that cannot renew its lease steps down on its own after two thirds of the TTL, before etcd lets
- * anyone else in: a partitioned leader never serves next to a new one.
+ * <p>A leader that cannot renew its lease suspends itself after two thirds of the TTL, before etcd lets anyone
+ * else in, so a partitioned leader never serves next to a new one; it steps down for good once etcd shows another
+ * leader, and resumes if etcd comes back with its lease intact.
  */
 public final class LeaderElection implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(LeaderElection.class);
 
-    /** What a master does when it gains or loses leadership. */
+    /** What a master does when it gains, cannot confirm, or loses leadership. */
     public interface Listener {
         void elected();
 
+        /** Leadership is held but could not be renewed for a while (etcd unreachable): serve nothing. */
+        default void suspended(String why) {
+        }
+
+        /** Renewal works again and the lease was never lost. */
+        default void resumed() {
+        }
+
+        /** Another master leads (or may): stop for good. */
         void demoted(String why);
     }
 
@@ -37,6 +47,7 @@ public final class LeaderElection implements AutoCloseable {
     private final Listener listener;
     private final ScheduledExecutorService ticker = Threads.daemonScheduler("crescent-election");
     private volatile boolean leader;
+    private volatile boolean suspended;
     private volatile long leaderRevision;
     private volatile String knownLeader;
     private long lease;
@@ -55,12 +66,19 @@ public final class LeaderElection implements AutoCloseable {
     }
 
     public void start() {
-        long period = Math.max(50, ttl.toMillis() / 3);
+        // Six renewals per TTL: after suspending (at two thirds) there are still tries left before the lease ends.
+        long period = Math.max(50, ttl.toMillis() / 6);
         ticker.scheduleWithFixedDelay(this::tick, 0, period, TimeUnit.MILLISECONDS);
     }
 
+    /** Holding the leader key, but unable to confirm it lately (the metadata store is unreachable). */
+    public boolean isSuspended() {
+        return leader && suspended;
+    }
+
+    /** Leading, with the lease confirmed within the last two thirds of its TTL. */
     public boolean isLeader() {
-        return leader;
+        return leader && !suspended;
     }
 
     /** The store revision of the leader key this master created: what its op-log writes are guarded by. */
@@ -85,14 +103,38 @@ public final class LeaderElection implements AutoCloseable {
         }
     }
 
+    /**
+     * Keeps the lease alive. Unconfirmed for two thirds of the TTL (etcd may already let another master in by the
+     * end of it), the leader suspends itself; it resumes if renewal works again with the lease intact, and steps
+     * down for good as soon as etcd answers that the leader key is not its own any more.
+     */
     private void renew() {
         try {
             store.keepAlive(lease);
             lastRenewedNanos = System.nanoTime();
+            if (suspended) {
+                suspended = false;
+                LOG.infof("leadership confirmed again");
+                listener.resumed();
+            }
+            return;
         } catch (StoreException e) {
             long silentMillis = (System.nanoTime() - lastRenewedNanos) / 1_000_000;
-            if (silentMillis >= ttl.toMillis() * 2 / 3) {
-                stepDown("leadership lease not renewed for " + silentMillis + " ms: " + e.getMessage());
+            if (!suspended && silentMillis >= ttl.toMillis() * 2 / 3) {
+                suspended = true;
+                String why = "leadership lease not renewed for " + silentMillis + " ms: " + e.getMessage();
+                LOG.errorf("suspending: %s", why);
+                listener.suspended(why);
+            }
+        }
+        if (suspended) {
+            try {
+                long current = store.get(key).map(kv -> kv.modRevision()).orElse(0L);
+                if (current != leaderRevision) {
+                    stepDown("the leader key is gone or another master's");
+                }
+            } catch (StoreException unreachable) {
+                // Still cut off: stay suspended, try again next tick.
             }
         }
     }
@@ -120,6 +162,7 @@ public final class LeaderElection implements AutoCloseable {
 
     private void stepDown(String why) {
         leader = false;
+        suspended = false;
         knownLeader = null;
         LOG.errorf("stepping down as master leader: %s", why);
         listener.demoted(why);

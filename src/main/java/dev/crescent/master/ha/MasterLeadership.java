@@ -134,6 +134,10 @@ public class MasterLeadership {
     public void requireLeader() {
         if (!isLeader()) {
             LeaderElection current = election;
+            if (current != null && current.isSuspended()) {
+                throw new StoreException(ErrorCode.NOT_LEADER, "this master leads but cannot confirm it: the "
+                        + "metadata store is unreachable; it serves again once the store answers");
+            }
             throw new StoreException(ErrorCode.NOT_LEADER, "this master is a standby; the leader is "
                     + (current == null ? "not known yet" : current.leaderAddress().orElse("being elected")));
         }

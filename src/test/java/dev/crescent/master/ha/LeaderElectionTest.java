@@ -40,6 +40,16 @@ class LeaderElectionTest {
                     }
 
                     @Override
+                    public void suspended(String why) {
+                        events.add(name + " suspended");
+                    }
+
+                    @Override
+                    public void resumed() {
+                        events.add(name + " resumed");
+                    }
+
+                    @Override
                     public void demoted(String why) {
                         events.add(name + " demoted");
                     }
@@ -64,7 +74,7 @@ class LeaderElectionTest {
     }
 
     @Test
-    void aLeaderThatCannotRenewStepsDownBeforeAnotherIsElected() throws Exception {
+    void aCutOffLeaderSuspendsBeforeAnotherIsElectedAndStepsDownWhenItSeesIt() throws Exception {
         AtomicBoolean cutOff = new AtomicBoolean();
         MetadataStore partitioned = (MetadataStore) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {MetadataStore.class}, (proxy, method, args) -> {
@@ -83,10 +93,39 @@ class LeaderElectionTest {
         cutOff.set(true);
         await(b::isLeader);
         assertFalse(a.isLeader());
-        assertEquals(List.of("a:1 elected", "a:1 demoted", "b:2 elected"), events,
-                "the cut-off leader stepped down before the other was elected");
+        assertEquals(List.of("a:1 elected", "a:1 suspended", "b:2 elected"), events,
+                "the cut-off leader stopped serving before the other was elected");
+        cutOff.set(false);
+        await(() -> events.contains("a:1 demoted"));
+        assertFalse(a.isLeader());
+        assertTrue(b.isLeader());
         a.close();
         b.close();
+    }
+
+    @Test
+    void aLeaderWhoseStoreComesBackInTimeResumes() throws Exception {
+        AtomicBoolean cutOff = new AtomicBoolean();
+        MetadataStore flaky = (MetadataStore) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {MetadataStore.class}, (proxy, method, args) -> {
+                    if (cutOff.get()) {
+                        throw new StoreException(ErrorCode.METADATA_ERROR, "unreachable");
+                    }
+                    try {
+                        return method.invoke(store, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        LeaderElection a = candidate("a:1", flaky);
+        await(a::isLeader);
+        cutOff.set(true);
+        await(() -> events.contains("a:1 suspended"));
+        assertFalse(a.isLeader());
+        cutOff.set(false); // back before the lease (600 ms) ran out in the store
+        await(a::isLeader);
+        assertEquals(List.of("a:1 elected", "a:1 suspended", "a:1 resumed"), events);
+        a.close();
     }
 
     private static void await(BooleanSupplier condition) throws InterruptedException {
