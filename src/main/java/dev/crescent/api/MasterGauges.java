@@ -3,6 +3,7 @@ package dev.crescent.api;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterCounters;
 import dev.crescent.master.MasterOp;
+import dev.crescent.master.ha.MasterLeadership;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -14,7 +15,8 @@ import jakarta.inject.Singleton;
 @Singleton
 public class MasterGauges {
 
-    void register(@Observes StartupEvent event, MeterRegistry registry, Master master) {
+    void register(@Observes StartupEvent event, MeterRegistry registry, Master master,
+                  MasterLeadership leadership) {
         Gauge.builder("crescent.master.objects", master, m -> m.stats().objectCount())
                 .description("Complete objects in the index").register(registry);
         Gauge.builder("crescent.master.objects.processing", master, m -> m.stats().processingCount())
@@ -32,6 +34,10 @@ public class MasterGauges {
                 .register(registry);
         Gauge.builder("crescent.master.clients", master, m -> m.stats().clientCount())
                 .description("Live workers and clients that mounted memory").register(registry);
+        FunctionCounter.builder("crescent.master.oplog.batches", leadership, MasterLeadership::oplogBatches)
+                .description("Op-log entries (etcd writes) this leader made").register(registry);
+        FunctionCounter.builder("crescent.master.oplog.ops", leadership, MasterLeadership::oplogOps)
+                .description("Index changes those entries carried").register(registry);
         MasterCounters counters = master.counters();
         for (MasterOp op : MasterOp.values()) {
             FunctionCounter.builder("crescent.master.requests", counters, c -> c.requests(op))

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -275,6 +276,24 @@ public final class Master {
         counters.count(MasterOp.PUT_END, () -> endPut(clientId, key));
     }
 
+    /**
+     * {@link #putEnd} without holding a thread while the op-log makes the put durable: the future completes when
+     * it is (or fails with METADATA_ERROR after the durability timeout).
+     */
+    public CompletableFuture<Void> putEndAsync(String clientId, String key) {
+        CompletableFuture<Void> durable = counters.count(MasterOp.PUT_END, () -> commitPut(clientId, key));
+        if (durable == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return durable.orTimeout(DURABLE_TIMEOUT_SECONDS, TimeUnit.SECONDS).handle((ok, failure) -> {
+            if (failure != null) {
+                throw notDurable(key, failure instanceof CompletionException c && c.getCause() != null
+                        ? c.getCause() : failure);
+            }
+            return null;
+        });
+    }
+
     private Void endPut(String clientId, String key) {
         CompletableFuture<Void> durable = commitPut(clientId, key);
         if (durable != null) {
@@ -313,11 +332,18 @@ public final class Master {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreException(ErrorCode.METADATA_ERROR, "interrupted waiting for '" + key + "' to be durable");
-        } catch (ExecutionException | TimeoutException e) {
-            throw new StoreException(ErrorCode.METADATA_ERROR, "put of '" + key + "' is not durable yet ("
-                    + (e.getCause() != null ? e.getCause().getMessage() : "no answer from the op-log in "
-                    + DURABLE_TIMEOUT_SECONDS + " s") + "); it becomes durable once the op-log is reachable");
+        } catch (ExecutionException e) {
+            throw notDurable(key, e.getCause());
+        } catch (TimeoutException e) {
+            throw notDurable(key, e);
         }
+    }
+
+    private static StoreException notDurable(String key, Throwable why) {
+        String reason = why instanceof TimeoutException ? "no answer from the op-log in " + DURABLE_TIMEOUT_SECONDS
+                + " s" : String.valueOf(why.getMessage());
+        return new StoreException(ErrorCode.METADATA_ERROR, "put of '" + key + "' is not durable yet (" + reason
+                + "); it becomes durable once the op-log is reachable");
     }
 
     /** Abandons an unfinished put and frees its ranges. Only the client that started the put may revoke it. */

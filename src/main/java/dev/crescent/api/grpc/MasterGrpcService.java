@@ -39,6 +39,8 @@ import dev.crescent.master.access.AccessControl;
 import dev.crescent.master.access.Right;
 import dev.crescent.worker.WorkerNode;
 import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import io.grpc.StatusRuntimeException;
 import io.smallrye.mutiny.Uni;
 
 import java.util.List;
@@ -46,10 +48,13 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * gRPC adapter of the master: check access, delegate, map errors. Master calls are short and in memory.
- * Every call is checked against the access whitelist with the caller {@link CallerInterceptor} recorded.
+ * gRPC adapter of the master: check access, delegate, map errors. Every call is checked against the access
+ * whitelist with the caller {@link CallerInterceptor} recorded. Calls run on worker threads, not the event loop:
+ * a PutEnd waits for its op-log entry, and a put that finds no space evicts first; neither may stall the other
+ * calls multiplexed on the same event loop.
  */
 @GrpcService
+@Blocking
 public class MasterGrpcService implements MasterService {
     private static final String API = "grpc";
     private static final Empty EMPTY = Empty.getDefaultInstance();
@@ -86,12 +91,18 @@ public class MasterGrpcService implements MasterService {
                 .build());
     }
 
+    /** Answers once the put is durable, without holding a thread meanwhile. */
     @Override
     public Uni<Empty> putEnd(PutEndRequest request) {
-        return call("put_end", Right.WRITE, request.getKey(), () -> {
-            master.putEnd(request.getClientId(), request.getKey());
-            return EMPTY;
-        });
+        return call("put_end", Right.WRITE, request.getKey(),
+                () -> master.putEndAsync(request.getClientId(), request.getKey()))
+                .onItem().transformToUni(durable -> Uni.createFrom().completionStage(durable))
+                .onItem().transform(ignored -> EMPTY)
+                .onFailure(e -> !(e instanceof StatusRuntimeException)).transform(e -> {
+                    metrics.record(API, "put_end_durable", e instanceof StoreException s ? s.code()
+                            : ErrorCode.INTERNAL_ERROR);
+                    return GrpcErrors.toStatus(e);
+                });
     }
 
     @Override

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The leader's op-log writer. Changes queue up while the previous write is in flight and go out together: one etcd
@@ -42,6 +43,8 @@ public final class EtcdJournal implements IndexJournal, AutoCloseable {
     private volatile boolean accepting = true;
     private volatile boolean closed;
     private long nextSequence;
+    private final LongAdder batches = new LongAdder();
+    private final LongAdder batchedOps = new LongAdder();
 
     /**
      * @param nextSequence the first batch number this leader writes (one past the last it replayed)
@@ -74,6 +77,15 @@ public final class EtcdJournal implements IndexJournal, AutoCloseable {
         return durable;
     }
 
+    /** Op-log entries written, and the ops they carried (their ratio is the batching achieved). */
+    public long batchesWritten() {
+        return batches.sum();
+    }
+
+    public long opsWritten() {
+        return batchedOps.sum();
+    }
+
     @Override
     public boolean accepting() {
         return accepting;
@@ -87,6 +99,8 @@ public final class EtcdJournal implements IndexJournal, AutoCloseable {
                 queue.drainTo(batch, MAX_BATCH - 1);
                 byte[] value = json.writeValueAsBytes(batch.stream().map(Pending::op).toList());
                 writeUntilDone(value);
+                batches.increment();
+                batchedOps.add(batch.size());
                 batch.forEach(p -> p.durable().complete(null));
                 batch.clear();
             } catch (InterruptedException e) {

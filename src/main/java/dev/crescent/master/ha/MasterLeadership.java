@@ -120,6 +120,18 @@ public class MasterLeadership {
         }
     }
 
+    /** Op-log entries this leader wrote (0 when it does not lead over etcd). */
+    public long oplogBatches() {
+        EtcdJournal current = journal;
+        return current == null ? 0 : current.batchesWritten();
+    }
+
+    /** Ops those entries carried. */
+    public long oplogOps() {
+        EtcdJournal current = journal;
+        return current == null ? 0 : current.opsWritten();
+    }
+
     /** Whether HA election is on (a master over etcd). */
     public boolean elects() {
         return elects;
