@@ -108,6 +108,10 @@ public interface CrescentConfig {
         @WithDefault("3s")
         Duration leaderTtl();
 
+        /** The leader snapshots its index and compacts the op-log after this many logged changes. */
+        @WithDefault("10000")
+        long snapshotEvery();
+
         /** host:port workers and clients reach this master at; default: this host's address and HTTP port. */
         Optional<String> advertiseAddress();
 

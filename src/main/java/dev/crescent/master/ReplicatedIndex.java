@@ -37,6 +37,20 @@ public final class ReplicatedIndex {
         }
     }
 
+    /** Replaces everything with the state {@code ops} describe (a snapshot). */
+    public synchronized void reset(Collection<IndexOp> ops) {
+        segments.clear();
+        objects.clear();
+        ops.forEach(this::apply);
+    }
+
+    /** The whole state as ops that rebuild it: segments first, then objects. */
+    public synchronized List<IndexOp> asOps() {
+        List<IndexOp> ops = new ArrayList<>(segments.values());
+        ops.addAll(objects.values());
+        return ops;
+    }
+
     public synchronized Collection<IndexOp> segments() {
         return List.copyOf(segments.values());
     }

@@ -38,4 +38,9 @@ public final class MetadataKeys {
     public String oplog() {
         return root + "oplog/";
     }
+
+    /** Compacted copies of the op-log: {@code snapshot/<sequence>/<chunk>} and a {@code done} marker. */
+    public String snapshots() {
+        return root + "snapshot/";
+    }
 }

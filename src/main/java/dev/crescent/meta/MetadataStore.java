@@ -23,6 +23,9 @@ public interface MetadataStore extends AutoCloseable {
     /** @return whether the key existed */
     boolean delete(String key);
 
+    /** Deletes every key in {@code [fromInclusive, toExclusive)} in one step; @return how many there were */
+    long deleteRange(String fromInclusive, String toExclusive);
+
     /**
      * Writes only if the key's mod revision is still {@code expectedModRevision} (0: only if the key is absent).
      *

@@ -33,25 +33,29 @@ class MasterFailoverIT {
              EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
             String[] master = {"quarkus.profile=master", "crescent.cluster=ha",
                     "crescent.metadata.etcd.endpoints=" + etcd.endpoint(), "crescent.master.leader-ttl=2s",
-                    "crescent.master.client-ttl=3s"};
-            try (CrescentProcess first = CrescentProcess.start("ha-master-1", master)) {
+                    "crescent.master.client-ttl=3s", "crescent.master.snapshot-every=10"};
+            try (CrescentProcess first = CrescentProcess.start("ha-master-1", master);
+                 CrescentProcess worker = CrescentProcess.start("ha-worker", "quarkus.profile=worker",
+                         "crescent.cluster=ha", "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
+                         "crescent.worker.segment-size=16M", "crescent.worker.heartbeat-interval=300ms")) {
                 await(() -> leaderPort(view) == first.port(), 20);
-                try (CrescentProcess second = CrescentProcess.start("ha-master-2", master);
-                     CrescentProcess worker = CrescentProcess.start("ha-worker", "quarkus.profile=worker",
-                             "crescent.cluster=ha", "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
-                             "crescent.worker.segment-size=16M", "crescent.worker.heartbeat-interval=300ms")) {
+                await(() -> segments(first.baseUrl()) == 1, 30);
+                // Half the objects before the standby exists (it starts from the snapshot and the log), half after
+                // (it follows the log as it grows); every 10 changes the leader snapshots and compacts.
+                byte[][] before = new byte[40][];
+                for (int i = 0; i < 20; i++) {
+                    before[i] = put(first, "ha/before-" + i, 10_000 + i * 997, i);
+                }
+                try (CrescentProcess second = CrescentProcess.start("ha-master-2", master)) {
+                    await(() -> given().baseUri(second.baseUrl()).get("/q/health/ready").statusCode() == 200, 30);
+                    for (int i = 20; i < before.length; i++) {
+                        before[i] = put(first, "ha/before-" + i, 10_000 + i * 997, i);
+                    }
+                    given().baseUri(first.baseUrl()).delete("/v1/objects/ha/before-0").then().statusCode(204);
                     // The standby refuses master work and names the leader.
                     given().baseUri(second.baseUrl()).get("/v1/cluster").then().statusCode(503)
                             .body("code", equalTo(-1010)).body("message", containsString(":" + first.port()));
-                    await(() -> segments(first.baseUrl()) == 1, 30);
-                    byte[][] before = new byte[40][];
-                    for (int i = 0; i < before.length; i++) {
-                        before[i] = random(10_000 + i * 997, i);
-                        given().baseUri(first.baseUrl()).contentType("application/octet-stream").body(before[i])
-                                .put("/v1/objects/ha/before-" + i).then().statusCode(201);
-                    }
-                    given().baseUri(first.baseUrl()).delete("/v1/objects/ha/before-0").then().statusCode(204);
-                    await(() -> given().baseUri(second.baseUrl()).get("/q/health/ready").statusCode() == 200, 10);
+                    assertTrue(view.getPrefix("/crescent/ha/snapshot/").size() > 0, "the leader wrote snapshots");
 
                     signal("STOP", first.pid());
                     long cut = System.nanoTime();
@@ -71,9 +75,7 @@ class MasterFailoverIT {
                     // The allocator was rebuilt exactly: new objects never land on old ones.
                     byte[][] after = new byte[40][];
                     for (int i = 0; i < after.length; i++) {
-                        after[i] = random(10_000 + i * 991, 100 + i);
-                        given().baseUri(second.baseUrl()).contentType("application/octet-stream").body(after[i])
-                                .put("/v1/objects/ha/after-" + i).then().statusCode(201);
+                        after[i] = put(second, "ha/after-" + i, 10_000 + i * 991, 100 + i);
                     }
                     for (int i = 1; i < before.length; i++) {
                         assertArrayEquals(before[i], given().baseUri(second.baseUrl()).get("/v1/objects/ha/before-" + i)
@@ -92,9 +94,11 @@ class MasterFailoverIT {
         }
     }
 
-    private static byte[] random(int size, int seed) {
+    private static byte[] put(CrescentProcess master, String key, int size, int seed) {
         byte[] bytes = new byte[size];
         new Random(seed).nextBytes(bytes);
+        given().baseUri(master.baseUrl()).contentType("application/octet-stream").body(bytes)
+                .put("/v1/objects/" + key).then().statusCode(201);
         return bytes;
     }
 

@@ -54,6 +54,16 @@ abstract class MetadataStoreContract {
     }
 
     @Test
+    void deleteRangeRemovesExactlyTheHalfOpenRange() {
+        for (String k : List.of("/r/01", "/r/02", "/r/03", "/r/04", "/s/01")) {
+            store.put(k, bytes(k), 0);
+        }
+        assertEquals(2, store.deleteRange("/r/02", "/r/04"));
+        assertEquals(List.of("/r/01", "/r/04"), store.getPrefix("/r/").stream().map(KeyValue::key).toList());
+        assertTrue(store.get("/s/01").isPresent());
+    }
+
+    @Test
     void compareAndSwapOnlyWritesOverTheExpectedRevision() {
         assertTrue(store.compareAndSwap("/k", 0, bytes("first"), 0), "absent key, expected 0");
         assertFalse(store.compareAndSwap("/k", 0, bytes("second"), 0), "no longer absent");

@@ -40,6 +40,11 @@ final class PrefixedStore implements MetadataStore {
     }
 
     @Override
+    public long deleteRange(String fromInclusive, String toExclusive) {
+        return inner.deleteRange(root + fromInclusive, root + toExclusive);
+    }
+
+    @Override
     public boolean compareAndSwap(String key, long expectedModRevision, byte[] value, long leaseId) {
         return inner.compareAndSwap(root + key, expectedModRevision, value, leaseId);
     }

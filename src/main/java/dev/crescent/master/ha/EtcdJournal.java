@@ -6,6 +6,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.IndexJournal;
 import dev.crescent.master.IndexOp;
+import dev.crescent.master.ReplicatedIndex;
 import dev.crescent.meta.MetadataStore;
 import org.jboss.logging.Logger;
 
@@ -43,6 +44,10 @@ public final class EtcdJournal implements IndexJournal, AutoCloseable {
     private volatile boolean accepting = true;
     private volatile boolean closed;
     private long nextSequence;
+    private final ReplicatedIndex mirror;
+    private final OpLogSnapshots snapshots;
+    private final long snapshotEvery;
+    private long opsSinceSnapshot;
     private final LongAdder batches = new LongAdder();
     private final LongAdder batchedOps = new LongAdder();
 
@@ -50,9 +55,17 @@ public final class EtcdJournal implements IndexJournal, AutoCloseable {
      * @param nextSequence the first batch number this leader writes (one past the last it replayed)
      * @param onSuperseded called when another leader has written: this one must stop at once
      */
+    /**
+     * @param mirror        the durable state so far (what this leader restored); kept current batch by batch and
+     *                      written as a snapshot every {@code snapshotEvery} ops
+     */
     public EtcdJournal(MetadataStore store, String prefix, String leaderKey, long leaderRevision,
-                       long nextSequence, ObjectMapper json, Runnable onSuperseded) {
+                       long nextSequence, ObjectMapper json, Runnable onSuperseded, ReplicatedIndex mirror,
+                       OpLogSnapshots snapshots, long snapshotEvery) {
         this.store = store;
+        this.mirror = mirror;
+        this.snapshots = snapshots;
+        this.snapshotEvery = snapshotEvery;
         this.prefix = prefix;
         this.leaderKey = leaderKey;
         this.leaderRevision = leaderRevision;
@@ -102,7 +115,12 @@ public final class EtcdJournal implements IndexJournal, AutoCloseable {
                 batches.increment();
                 batchedOps.add(batch.size());
                 batch.forEach(p -> p.durable().complete(null));
+                batch.forEach(p -> mirror.apply(p.op()));
+                opsSinceSnapshot += batch.size();
                 batch.clear();
+                if (opsSinceSnapshot >= snapshotEvery) {
+                    snapshot();
+                }
             } catch (InterruptedException e) {
                 return;
             } catch (JsonProcessingException | RuntimeException e) {
@@ -135,6 +153,18 @@ public final class EtcdJournal implements IndexJournal, AutoCloseable {
                 LOG.warnf("op-log write failed (%s); retrying", e.getMessage());
                 TimeUnit.MILLISECONDS.sleep(200);
             }
+        }
+    }
+
+    /** Writes the state up to the last batch as a snapshot and compacts the log behind it. */
+    private void snapshot() {
+        long covered = nextSequence - 1;
+        try {
+            snapshots.write(covered, mirror.asOps());
+            opsSinceSnapshot = 0;
+            LOG.infof("op-log compacted: snapshot at entry %d", covered);
+        } catch (StoreException e) {
+            LOG.warnf("snapshot at entry %d failed (%s); the log stays until the next try", covered, e.getMessage());
         }
     }
 

@@ -40,6 +40,7 @@ public class MasterLeadership {
     private final ObjectMapper json;
     private volatile LeaderElection election;
     private volatile OpLogTailer tailer;
+    private volatile OpLogSnapshots snapshots;
     private volatile EtcdJournal journal;
     /** Set once a new leader has restored the replicated index: only then does it serve. */
     private volatile boolean serving;
@@ -68,7 +69,8 @@ public class MasterLeadership {
         // The port really bound (the options say 0 or -1 when a free port was asked for).
         httpPort = values.getOrDefault(HttpServer.HTTP_PORT, event.options().getPort());
         // A standby keeps a hot copy of the leader's index by replaying its op-log.
-        tailer = new OpLogTailer(store, keys.oplog(), json);
+        snapshots = new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json);
+        tailer = new OpLogTailer(store, keys.oplog(), snapshots, json);
         election = new LeaderElection(store, keys.leader(), this::advertisedAddress, config.master().leaderTtl(),
                 new LeaderElection.Listener() {
                     @Override
@@ -94,7 +96,8 @@ public class MasterLeadership {
         tailer.close();
         master.restore(tailer.index());
         journal = new EtcdJournal(store, keys.oplog(), keys.leader(), election.leaderRevision(),
-                tailer.appliedSequence() + 1, json, () -> exit("another master wrote the op-log"));
+                tailer.appliedSequence() + 1, json, () -> exit("another master wrote the op-log"), tailer.index(),
+                snapshots, config.master().snapshotEvery());
         master.attachJournal(journal);
         serving = true;
         LOG.infof("this master leads cluster %s: %d objects on %d segments restored from %d op-log entries in %d ms",

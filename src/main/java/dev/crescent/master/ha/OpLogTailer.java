@@ -25,15 +25,17 @@ public final class OpLogTailer implements AutoCloseable {
     private final MetadataStore store;
     private final String prefix;
     private final ObjectMapper json;
+    private final OpLogSnapshots snapshots;
     private final ReplicatedIndex index = new ReplicatedIndex();
     /** Batches that arrived ahead of a gap, by sequence. */
     private final TreeMap<Long, List<IndexOp>> early = new TreeMap<>();
     private final AutoCloseable watch;
     private long applied;
 
-    public OpLogTailer(MetadataStore store, String prefix, ObjectMapper json) {
+    public OpLogTailer(MetadataStore store, String prefix, OpLogSnapshots snapshots, ObjectMapper json) {
         this.store = store;
         this.prefix = prefix;
+        this.snapshots = snapshots;
         this.json = json;
         // Watch first, then list: a batch landing in between arrives twice and is applied once.
         this.watch = store.watchPrefix(prefix, this::onEvent);
@@ -49,10 +51,31 @@ public final class OpLogTailer implements AutoCloseable {
         return applied;
     }
 
-    /** Reads and applies every batch not applied yet (before promotion: nothing the old leader wrote is missed). */
+    /**
+     * Reads and applies every batch not applied yet (before promotion: nothing the old leader wrote is missed),
+     * starting from the newest snapshot when it covers more than was applied (at start, or after the log behind a
+     * lagging standby was compacted away).
+     */
     public synchronized void catchUp() {
-        for (KeyValue entry : store.getPrefix(prefix)) {
+        List<KeyValue> log = store.getPrefix(prefix);
+        long firstInLog = log.isEmpty() ? Long.MAX_VALUE : sequenceOf(log.getFirst());
+        if (firstInLog > applied + 1) {
+            snapshots.latest().filter(s -> s.sequence() > applied).ifPresent(s -> {
+                index.reset(s.ops());
+                applied = s.sequence();
+                early.headMap(applied + 1).clear();
+            });
+        }
+        for (KeyValue entry : log) {
             offer(entry);
+        }
+    }
+
+    private long sequenceOf(KeyValue entry) {
+        try {
+            return Long.parseLong(entry.key().substring(prefix.length()));
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
         }
     }
 
@@ -63,13 +86,8 @@ public final class OpLogTailer implements AutoCloseable {
     }
 
     private void offer(KeyValue entry) {
-        long sequence;
-        try {
-            sequence = Long.parseLong(entry.key().substring(prefix.length()));
-        } catch (NumberFormatException e) {
-            return;
-        }
-        if (sequence <= applied) {
+        long sequence = sequenceOf(entry);
+        if (sequence == Long.MAX_VALUE || sequence <= applied) {
             return;
         }
         try {

@@ -74,6 +74,13 @@ public final class EmbeddedMetadataStore implements MetadataStore {
     }
 
     @Override
+    public synchronized long deleteRange(String fromInclusive, String toExclusive) {
+        List<String> doomed = new ArrayList<>(data.subMap(fromInclusive, toExclusive).keySet());
+        doomed.forEach(this::remove);
+        return doomed.size();
+    }
+
+    @Override
     public synchronized boolean compareAndSwap(String key, long expectedModRevision, byte[] value, long leaseId) {
         KeyValue current = data.get(key);
         long actual = current == null ? 0 : current.modRevision();

@@ -14,6 +14,7 @@ import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
@@ -72,6 +73,12 @@ public final class EtcdMetadataStore implements MetadataStore {
     @Override
     public boolean delete(String key) {
         return await("delete " + key, kv.delete(bytes(key))).getDeleted() > 0;
+    }
+
+    @Override
+    public long deleteRange(String fromInclusive, String toExclusive) {
+        return await("delete range " + fromInclusive, kv.delete(bytes(fromInclusive),
+                DeleteOption.builder().withRange(bytes(toExclusive)).build())).getDeleted();
     }
 
     @Override

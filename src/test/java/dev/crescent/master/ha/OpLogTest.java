@@ -1,0 +1,78 @@
+package dev.crescent.master.ha;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.master.IndexOp;
+import dev.crescent.master.ReplicatedIndex;
+import dev.crescent.meta.MetadataKeys;
+import dev.crescent.meta.embedded.EmbeddedMetadataStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The op-log round trip: batches written by a leader, snapshots and compaction, a standby's replay. */
+class OpLogTest {
+    private final EmbeddedMetadataStore store = new EmbeddedMetadataStore(InstantSource.system());
+    private final MetadataKeys keys = new MetadataKeys("t");
+    private final ObjectMapper json = new ObjectMapper();
+    private final OpLogSnapshots snapshots = new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json);
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    private long lead() {
+        store.put(keys.leader(), "me".getBytes(StandardCharsets.UTF_8), 0);
+        return store.get(keys.leader()).orElseThrow().modRevision();
+    }
+
+    private static IndexOp commit(String key, long offset) {
+        return IndexOp.commit(key, 100, "c", List.of(new IndexOp.Range("seg", offset, 100)), false, false, 1);
+    }
+
+    @Test
+    void aStandbyRebuildsTheLeadersStateFromSnapshotAndLogAndTheLogIsCompacted() throws Exception {
+        EtcdJournal journal = new EtcdJournal(store, keys.oplog(), keys.leader(), lead(), 1, json, () -> { },
+                new ReplicatedIndex(), snapshots, 5);
+        journal.record(IndexOp.mount("seg", "w", 1 << 20, "")).get(5, TimeUnit.SECONDS);
+        for (int i = 1; i <= 12; i++) {
+            journal.record(commit("k" + i, i * 128L)).get(5, TimeUnit.SECONDS);
+        }
+        journal.record(IndexOp.drop("k3")).get(5, TimeUnit.SECONDS);
+        journal.close();
+
+        assertTrue(store.getPrefix(keys.oplog()).size() < 14, "entries behind the last snapshot were deleted");
+        assertEquals(10, snapshots.latest().orElseThrow().sequence(), "snapshots every 5 ops: the last at entry 10");
+
+        OpLogTailer standby = new OpLogTailer(store, keys.oplog(), snapshots, json);
+        assertEquals(14, standby.appliedSequence());
+        assertEquals(List.of("seg"), standby.index().segments().stream().map(IndexOp::segment).toList());
+        assertEquals(11, standby.index().objects().size());
+        assertTrue(standby.index().objects().stream().noneMatch(op -> op.key().equals("k3")));
+        standby.close();
+    }
+
+    @Test
+    void aDeposedLeaderCannotAppendAndIsToldSo() throws Exception {
+        long revision = lead();
+        CompletableFuture<Void> superseded = new CompletableFuture<>();
+        EtcdJournal journal = new EtcdJournal(store, keys.oplog(), keys.leader(), revision, 1, json,
+                () -> superseded.complete(null), new ReplicatedIndex(), snapshots, 1000);
+        journal.record(commit("before", 0)).get(5, TimeUnit.SECONDS);
+        store.put(keys.leader(), "successor".getBytes(StandardCharsets.UTF_8), 0);
+        CompletableFuture<Void> refused = journal.record(commit("after", 128));
+        superseded.get(5, TimeUnit.SECONDS);
+        assertThrows(Exception.class, () -> refused.get(5, TimeUnit.SECONDS));
+        assertEquals(1, store.getPrefix(keys.oplog()).size(), "nothing was appended after the take-over");
+        journal.close();
+    }
+}
