@@ -94,6 +94,66 @@ class MasterFailoverIT {
         }
     }
 
+    @Test
+    void killingTheLeaderUnderLoadLosesNoAcknowledgedObject() throws Exception {
+        try (EtcdProcess etcd = EtcdProcess.start();
+             EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
+            String[] master = {"quarkus.profile=master", "crescent.cluster=ha",
+                    "crescent.metadata.etcd.endpoints=" + etcd.endpoint(), "crescent.master.leader-ttl=2s",
+                    "crescent.master.client-ttl=3s"};
+            try (CrescentProcess first = CrescentProcess.start("load-master-1", master);
+                 CrescentProcess second = CrescentProcess.start("load-master-2", master);
+                 CrescentProcess worker = CrescentProcess.start("load-worker", "quarkus.profile=worker",
+                         "crescent.cluster=ha", "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
+                         "crescent.worker.segment-size=32M", "crescent.worker.heartbeat-interval=300ms")) {
+                await(() -> leaderPort(view) == first.port() || leaderPort(view) == second.port(), 20);
+                CrescentProcess leader = leaderPort(view) == first.port() ? first : second;
+                CrescentProcess standby = leader == first ? second : first;
+                await(() -> segments(leader.baseUrl()) == 1, 30);
+                // Writers keep putting through the leader's gateway; every 201 is an acknowledged object.
+                java.util.Map<String, byte[]> acknowledged = new java.util.concurrent.ConcurrentHashMap<>();
+                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+                List<Thread> writers = new java.util.ArrayList<>();
+                for (int t = 0; t < 3; t++) {
+                    int writer = t;
+                    writers.add(Thread.ofPlatform().start(() -> {
+                        for (int i = 0; !stop.get(); i++) {
+                            String key = "load/" + writer + "/" + i;
+                            byte[] bytes = new byte[4096 + i % 7 * 1000];
+                            new Random(writer * 100_000L + i).nextBytes(bytes);
+                            try {
+                                if (given().baseUri(leader.baseUrl()).contentType("application/octet-stream")
+                                        .body(bytes).put("/v1/objects/" + key).statusCode() == 201) {
+                                    acknowledged.put(key, bytes);
+                                }
+                            } catch (RuntimeException connectionLost) {
+                                return;
+                            }
+                        }
+                    }));
+                }
+                await(() -> acknowledged.size() >= 60, 30);
+                leader.kill();
+                long killed = System.nanoTime();
+                stop.set(true);
+                for (Thread writer : writers) {
+                    writer.join(10_000);
+                }
+                await(() -> given().baseUri(standby.baseUrl()).get("/v1/cluster").statusCode() == 200, 15);
+                long failoverMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
+                System.out.println("failover under load: " + acknowledged.size() + " acknowledged objects, standby "
+                        + "led " + failoverMillis + " ms after kill -9");
+                assertTrue(failoverMillis < 5000, failoverMillis + " ms");
+                for (var entry : acknowledged.entrySet()) {
+                    assertArrayEquals(entry.getValue(), given().baseUri(standby.baseUrl())
+                            .get("/v1/objects/" + entry.getKey()).then().statusCode(200).extract().asByteArray(),
+                            entry.getKey());
+                }
+                assertEquals(0, worker.terminate(10));
+            }
+        }
+    }
+
     private static byte[] put(CrescentProcess master, String key, int size, int seed) {
         byte[] bytes = new byte[size];
         new Random(seed).nextBytes(bytes);
