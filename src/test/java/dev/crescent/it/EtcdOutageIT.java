@@ -4,9 +4,8 @@ import dev.crescent.meta.EtcdProcess;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
+import static dev.crescent.it.Await.await;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -56,13 +55,4 @@ class EtcdOutageIT {
         }
     }
 
-    private static void await(BooleanSupplier condition, int seconds) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + seconds + " s");
-            }
-            TimeUnit.MILLISECONDS.sleep(200);
-        }
-    }
 }

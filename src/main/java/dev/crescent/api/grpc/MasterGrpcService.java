@@ -44,6 +44,7 @@ import io.grpc.StatusRuntimeException;
 import io.smallrye.mutiny.Uni;
 
 import java.util.List;
+import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -99,9 +100,10 @@ public class MasterGrpcService implements MasterService {
                 .onItem().transformToUni(durable -> Uni.createFrom().completionStage(durable))
                 .onItem().transform(ignored -> EMPTY)
                 .onFailure(e -> !(e instanceof StatusRuntimeException)).transform(e -> {
-                    metrics.record(API, "put_end_durable", e instanceof StoreException s ? s.code()
+                    Throwable cause = e instanceof CompletionException c && c.getCause() != null ? c.getCause() : e;
+                    metrics.record(API, "put_end_durable", cause instanceof StoreException s ? s.code()
                             : ErrorCode.INTERNAL_ERROR);
-                    return GrpcErrors.toStatus(e);
+                    return GrpcErrors.toStatus(cause);
                 });
     }
 

@@ -76,17 +76,7 @@ class LeaderElectionTest {
     @Test
     void aCutOffLeaderSuspendsBeforeAnotherIsElectedAndStepsDownWhenItSeesIt() throws Exception {
         AtomicBoolean cutOff = new AtomicBoolean();
-        MetadataStore partitioned = (MetadataStore) Proxy.newProxyInstance(getClass().getClassLoader(),
-                new Class<?>[] {MetadataStore.class}, (proxy, method, args) -> {
-                    if (cutOff.get()) {
-                        throw new StoreException(ErrorCode.METADATA_ERROR, "unreachable");
-                    }
-                    try {
-                        return method.invoke(store, args);
-                    } catch (java.lang.reflect.InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        MetadataStore partitioned = cutOffWhen(cutOff);
         LeaderElection a = candidate("a:1", partitioned);
         await(a::isLeader);
         LeaderElection b = candidate("b:2", store);
@@ -106,7 +96,21 @@ class LeaderElectionTest {
     @Test
     void aLeaderWhoseStoreComesBackInTimeResumes() throws Exception {
         AtomicBoolean cutOff = new AtomicBoolean();
-        MetadataStore flaky = (MetadataStore) Proxy.newProxyInstance(getClass().getClassLoader(),
+        MetadataStore flaky = cutOffWhen(cutOff);
+        LeaderElection a = candidate("a:1", flaky);
+        await(a::isLeader);
+        cutOff.set(true);
+        await(() -> events.contains("a:1 suspended"));
+        assertFalse(a.isLeader());
+        cutOff.set(false); // back before the lease (600 ms) ran out in the store
+        await(a::isLeader);
+        assertEquals(List.of("a:1 elected", "a:1 suspended", "a:1 resumed"), events);
+        a.close();
+    }
+
+    /** The test's store, unreachable (every call fails as METADATA_ERROR) while {@code cutOff} is set. */
+    private MetadataStore cutOffWhen(AtomicBoolean cutOff) {
+        return (MetadataStore) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {MetadataStore.class}, (proxy, method, args) -> {
                     if (cutOff.get()) {
                         throw new StoreException(ErrorCode.METADATA_ERROR, "unreachable");
@@ -117,15 +121,6 @@ class LeaderElectionTest {
                         throw e.getCause();
                     }
                 });
-        LeaderElection a = candidate("a:1", flaky);
-        await(a::isLeader);
-        cutOff.set(true);
-        await(() -> events.contains("a:1 suspended"));
-        assertFalse(a.isLeader());
-        cutOff.set(false); // back before the lease (600 ms) ran out in the store
-        await(a::isLeader);
-        assertEquals(List.of("a:1 elected", "a:1 suspended", "a:1 resumed"), events);
-        a.close();
     }
 
     private static void await(BooleanSupplier condition) throws InterruptedException {

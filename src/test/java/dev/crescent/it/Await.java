@@ -1,0 +1,33 @@
+package dev.crescent.it;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Waiting for other processes to reach a state, and signalling them, for the multi-process tests. */
+final class Await {
+    private Await() {
+    }
+
+    static void await(BooleanSupplier condition, int seconds) throws InterruptedException {
+        await("condition", condition, seconds);
+    }
+
+    /** Polls {@code condition} every 100 ms; fails naming {@code what} if it does not hold within the time. */
+    static void await(String what, BooleanSupplier condition, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(what + ": not within " + seconds + " s");
+            }
+            TimeUnit.MILLISECONDS.sleep(100);
+        }
+    }
+
+    /** {@code kill -<signal> <pid>} (STOP, CONT...): what a frozen or resumed process looks like to its peers. */
+    static void signal(String signal, long pid) throws Exception {
+        assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor(),
+                "kill -" + signal);
+    }
+}
