@@ -1,5 +1,7 @@
 package dev.crescent.master;
 
+import io.quarkus.runtime.annotations.RegisterForReflection;
+
 /**
  * A point-in-time summary for metrics and the admin API.
  *
@@ -7,6 +9,7 @@ package dev.crescent.master;
  *                    releases deferred until the lease ended
  * @param clientCount live clients that mounted memory
  */
+@RegisterForReflection
 public record MasterStats(long objectCount, long processingCount, int segmentCount, long capacityBytes,
                           long usedBytes, long evictedObjects, long leaseBlocks, int clientCount) {
 }
