@@ -26,6 +26,15 @@ public class NodeIdentity {
         return clientId;
     }
 
+    /** This host's address as others reach it (loopback when it has no resolvable name). */
+    public static String hostAddress() {
+        try {
+            return InetAddress.getLocalHost().getHostAddress();
+        } catch (UnknownHostException e) {
+            return "127.0.0.1";
+        }
+    }
+
     private static String hostName() {
         try {
             return InetAddress.getLocalHost().getHostName();

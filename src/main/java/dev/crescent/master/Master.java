@@ -23,7 +23,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.PriorityBlockingQueue;
@@ -120,11 +119,7 @@ public final class Master {
      */
     public void unmountSegment(String clientId, String segment) {
         counters.count(MasterOp.UNMOUNT_SEGMENT, () -> {
-            MountedSegment gone = segments.unmount(clientId, segment);
-            if (gone != null) {
-                journal.record(IndexOp.unmount(gone.name()));
-                dropReplicasOn(gone);
-            }
+            unmountAndDrop(clientId, segment);
             if (segments.ownedBy(clientId).isEmpty()) {
                 clients.forget(clientId); // nothing of it left to watch over
             }
@@ -149,11 +144,7 @@ public final class Master {
         List<String> expired = clients.takeExpired(clock.millis(), settings.clientTtl().toMillis());
         for (String clientId : expired) {
             for (MountedSegment segment : segments.ownedBy(clientId)) {
-                MountedSegment gone = segments.unmount(clientId, segment.name());
-                if (gone != null) {
-                    journal.record(IndexOp.unmount(gone.name()));
-                    dropReplicasOn(gone);
-                }
+                unmountAndDrop(clientId, segment.name());
             }
         }
         return expired;
@@ -173,6 +164,15 @@ public final class Master {
     public List<SegmentView> segmentViews() {
         return segments.view().stream().map(SegmentView::of).sorted(Comparator.comparing(SegmentView::name))
                 .toList();
+    }
+
+    /** Unmounts (if mounted), records it, and drops the replicas that lived there. */
+    private void unmountAndDrop(String clientId, String segment) {
+        MountedSegment gone = segments.unmount(clientId, segment);
+        if (gone != null) {
+            journal.record(IndexOp.unmount(gone.name()));
+            dropReplicasOn(gone);
+        }
     }
 
     private void dropReplicasOn(MountedSegment gone) {
@@ -282,9 +282,11 @@ public final class Master {
      */
     public CompletableFuture<Void> putEndAsync(String clientId, String key) {
         CompletableFuture<Void> durable = counters.count(MasterOp.PUT_END, () -> commitPut(clientId, key));
-        if (durable == null) {
-            return CompletableFuture.completedFuture(null);
-        }
+        return durable == null ? CompletableFuture.completedFuture(null) : durableOrError(durable, key);
+    }
+
+    /** The COMMIT's durability, failing with METADATA_ERROR if the op-log does not confirm it in time. */
+    private static CompletableFuture<Void> durableOrError(CompletableFuture<Void> durable, String key) {
         return durable.orTimeout(DURABLE_TIMEOUT_SECONDS, TimeUnit.SECONDS).handle((ok, failure) -> {
             if (failure != null) {
                 throw notDurable(key, failure instanceof CompletionException c && c.getCause() != null
@@ -326,16 +328,11 @@ public final class Master {
     }
 
     /** A PutEnd is acknowledged only once its COMMIT is in the op-log (waited for outside the key's section). */
-    private void awaitDurable(CompletableFuture<Void> durable, String key) {
+    private static void awaitDurable(CompletableFuture<Void> durable, String key) {
         try {
-            durable.get(DURABLE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StoreException(ErrorCode.METADATA_ERROR, "interrupted waiting for '" + key + "' to be durable");
-        } catch (ExecutionException e) {
-            throw notDurable(key, e.getCause());
-        } catch (TimeoutException e) {
-            throw notDurable(key, e);
+            durableOrError(durable, key).join();
+        } catch (CompletionException e) {
+            throw (StoreException) e.getCause();
         }
     }
 
@@ -408,7 +405,7 @@ public final class Master {
         long deadline = now + settings.leaseTtl().toMillis();
         boolean[] found = new boolean[1];
         index.update(key, (k, meta) -> {
-            if (meta != null && meta.state == ObjectState.COMPLETE && !meta.liveReplicas().isEmpty()) {
+            if (meta != null && meta.state == ObjectState.COMPLETE && meta.hasLiveReplica()) {
                 meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
                 touch(meta, now);
                 found[0] = true;

@@ -39,6 +39,10 @@ final class ObjectMeta {
         return softPin && softPinDeadlineMillis > nowMillis;
     }
 
+    boolean hasLiveReplica() {
+        return replicas.stream().anyMatch(r -> r.segment().isMounted());
+    }
+
     List<Replica> liveReplicas() {
         return replicas.stream().filter(r -> r.segment().isMounted()).toList();
     }

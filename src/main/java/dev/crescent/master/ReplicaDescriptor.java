@@ -14,9 +14,4 @@ public record ReplicaDescriptor(String segment, String endpoint, long offset, lo
     public ReplicaDescriptor(String segment, String endpoint, long offset, long length) {
         this(segment, endpoint, offset, length, null);
     }
-
-    /** The same replica without its ticket (what admin views and equality checks of placement care about). */
-    public ReplicaDescriptor withoutTicket() {
-        return ticket == null ? this : new ReplicaDescriptor(segment, endpoint, offset, length, null);
-    }
 }

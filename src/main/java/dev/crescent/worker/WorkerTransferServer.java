@@ -3,6 +3,7 @@ package dev.crescent.worker;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.config.NodeIdentity;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.tcp.TcpTransferServer;
@@ -10,9 +11,7 @@ import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
 
 /**
@@ -44,7 +43,7 @@ public class WorkerTransferServer {
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot start the transfer server on "
                     + config.bindHost() + ":" + config.port() + ": " + e.getMessage(), e);
         }
-        String endpoint = config.advertiseHost().orElseGet(WorkerTransferServer::localAddress) + ":" + server.port();
+        String endpoint = config.advertiseHost().orElseGet(NodeIdentity::hostAddress) + ":" + server.port();
         LOG.infof("transfer server listening on %s:%d (advertised as %s)%s", config.bindHost(), server.port(), endpoint,
                 access.tickets() == null ? "" : ", serving only transfers with a valid ticket");
         return endpoint;
@@ -56,11 +55,4 @@ public class WorkerTransferServer {
         }
     }
 
-    private static String localAddress() {
-        try {
-            return InetAddress.getLocalHost().getHostAddress();
-        } catch (UnknownHostException e) {
-            return "127.0.0.1";
-        }
-    }
 }

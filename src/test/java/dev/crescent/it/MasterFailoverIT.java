@@ -6,9 +6,13 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static dev.crescent.it.Await.await;
 import static dev.crescent.it.Await.signal;
@@ -32,13 +36,9 @@ class MasterFailoverIT {
     void theStandbyTakesOverAndTheCutOffLeaderStepsDown() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start();
              EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
-            String[] master = {"quarkus.profile=master", "crescent.cluster=ha",
-                    "crescent.metadata.etcd.endpoints=" + etcd.endpoint(), "crescent.master.leader-ttl=2s",
-                    "crescent.master.client-ttl=3s", "crescent.master.snapshot-every=10"};
+            String[] master = masterArgs(etcd, "crescent.master.snapshot-every=10");
             try (CrescentProcess first = CrescentProcess.start("ha-master-1", master);
-                 CrescentProcess worker = CrescentProcess.start("ha-worker", "quarkus.profile=worker",
-                         "crescent.cluster=ha", "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
-                         "crescent.worker.segment-size=16M", "crescent.worker.heartbeat-interval=300ms")) {
+                 CrescentProcess worker = CrescentProcess.start("ha-worker", workerArgs(etcd, "16M"))) {
                 await(() -> leaderPort(view) == first.port(), 20);
                 await(() -> segments(first.baseUrl()) == 1, 30);
                 // Half the objects before the standby exists (it starts from the snapshot and the log), half after
@@ -99,22 +99,18 @@ class MasterFailoverIT {
     void killingTheLeaderUnderLoadLosesNoAcknowledgedObject() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start();
              EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
-            String[] master = {"quarkus.profile=master", "crescent.cluster=ha",
-                    "crescent.metadata.etcd.endpoints=" + etcd.endpoint(), "crescent.master.leader-ttl=2s",
-                    "crescent.master.client-ttl=3s"};
+            String[] master = masterArgs(etcd);
             try (CrescentProcess first = CrescentProcess.start("load-master-1", master);
                  CrescentProcess second = CrescentProcess.start("load-master-2", master);
-                 CrescentProcess worker = CrescentProcess.start("load-worker", "quarkus.profile=worker",
-                         "crescent.cluster=ha", "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
-                         "crescent.worker.segment-size=32M", "crescent.worker.heartbeat-interval=300ms")) {
+                 CrescentProcess worker = CrescentProcess.start("load-worker", workerArgs(etcd, "32M"))) {
                 await(() -> leaderPort(view) == first.port() || leaderPort(view) == second.port(), 20);
                 CrescentProcess leader = leaderPort(view) == first.port() ? first : second;
                 CrescentProcess standby = leader == first ? second : first;
                 await(() -> segments(leader.baseUrl()) == 1, 30);
                 // Writers keep putting through the leader's gateway; every 201 is an acknowledged object.
-                java.util.Map<String, byte[]> acknowledged = new java.util.concurrent.ConcurrentHashMap<>();
-                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-                List<Thread> writers = new java.util.ArrayList<>();
+                Map<String, byte[]> acknowledged = new ConcurrentHashMap<>();
+                AtomicBoolean stop = new AtomicBoolean();
+                List<Thread> writers = new ArrayList<>();
                 for (int t = 0; t < 3; t++) {
                     int writer = t;
                     writers.add(Thread.ofPlatform().start(() -> {
@@ -153,6 +149,22 @@ class MasterFailoverIT {
                 assertEquals(0, worker.terminate(10));
             }
         }
+    }
+
+    /** A master of cluster "ha" over {@code etcd}, with short leader and client TTLs so failover is quick. */
+    private static String[] masterArgs(EtcdProcess etcd, String... more) {
+        List<String> args = new ArrayList<>(List.of("quarkus.profile=master", "crescent.cluster=ha",
+                "crescent.metadata.etcd.endpoints=" + etcd.endpoint(), "crescent.master.leader-ttl=2s",
+                "crescent.master.client-ttl=3s"));
+        args.addAll(List.of(more));
+        return args.toArray(String[]::new);
+    }
+
+    /** A worker of cluster "ha" that finds the leader through {@code etcd} and beats every 300 ms. */
+    private static String[] workerArgs(EtcdProcess etcd, String segmentSize) {
+        return new String[] {"quarkus.profile=worker", "crescent.cluster=ha",
+                "crescent.metadata.etcd.endpoints=" + etcd.endpoint(), "crescent.worker.segment-size=" + segmentSize,
+                "crescent.worker.heartbeat-interval=300ms"};
     }
 
     private static byte[] put(CrescentProcess master, String key, int size, int seed) {

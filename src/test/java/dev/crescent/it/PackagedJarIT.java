@@ -115,13 +115,7 @@ class PackagedJarIT {
     }
 
     private static void awaitReady(String baseUrl) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            if (given().baseUri(baseUrl).get("/q/health/ready").statusCode() == 200) {
-                return;
-            }
-            TimeUnit.MILLISECONDS.sleep(200);
-        }
-        throw new AssertionError(baseUrl + " never became ready");
+        Await.await(baseUrl + " ready", () -> given().baseUri(baseUrl).get("/q/health/ready").statusCode() == 200,
+                30);
     }
 }

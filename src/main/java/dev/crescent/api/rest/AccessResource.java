@@ -107,6 +107,6 @@ public class AccessResource {
     }
 
     private void admin(HttpServerRequest request) {
-        access.check(RestCaller.of(request), Right.ADMIN, null);
+        access.check(() -> RestCaller.of(request), Right.ADMIN, null);
     }
 }

@@ -30,7 +30,7 @@ public class AdminResource {
     @GET
     @Path("topology")
     public Topology topology(@Context HttpServerRequest request) {
-        access.check(RestCaller.of(request), Right.ADMIN, null);
+        access.check(() -> RestCaller.of(request), Right.ADMIN, null);
         return new TopologyDiscovery(java.nio.file.Path.of(topology.sysfsRoot()))
                 .discover(topology.nicAllow().orElse(Set.of()), topology.nicDeny().orElse(Set.of()));
     }

@@ -101,6 +101,6 @@ public class ClusterResource {
 
     private void admin(HttpServerRequest request) {
         role.requireMaster();
-        access.check(RestCaller.of(request), Right.ADMIN, null);
+        access.check(() -> RestCaller.of(request), Right.ADMIN, null);
     }
 }

@@ -62,7 +62,7 @@ public class ObjectResource {
                         @Context HttpServerRequest request, byte[] body) {
         return measured("put", () -> {
             ObjectKeys.validate(key);
-            access.check(RestCaller.of(request), Right.WRITE, key);
+            access.check(() -> RestCaller.of(request), Right.WRITE, key);
             if (body == null || body.length == 0) {
                 throw new StoreException(ErrorCode.INVALID_PARAMS, "object body must not be empty");
             }
@@ -83,7 +83,7 @@ public class ObjectResource {
     @Produces(MediaType.APPLICATION_OCTET_STREAM)
     public Response get(@PathParam("key") String key, @Context HttpServerRequest request) {
         return measured("get", () -> {
-            access.check(RestCaller.of(request), Right.READ, ObjectKeys.validate(key));
+            access.check(() -> RestCaller.of(request), Right.READ, ObjectKeys.validate(key));
             return Response.ok(store.get(key)).build();
         });
     }
@@ -92,7 +92,7 @@ public class ObjectResource {
     @Path("{key: .+}")
     public Response head(@PathParam("key") String key, @Context HttpServerRequest request) {
         return measured("head", () -> {
-            access.check(RestCaller.of(request), Right.READ, ObjectKeys.validate(key));
+            access.check(() -> RestCaller.of(request), Right.READ, ObjectKeys.validate(key));
             return Response.ok().header(HttpHeaders.CONTENT_LENGTH, store.size(key))
                     .type(MediaType.APPLICATION_OCTET_STREAM_TYPE).build();
         });
@@ -107,7 +107,7 @@ public class ObjectResource {
     public Response delete(@PathParam("key") String key, @QueryParam("force") @DefaultValue("true") boolean force,
                            @Context HttpServerRequest request) {
         return measured("delete", () -> {
-            access.check(RestCaller.of(request), Right.WRITE, ObjectKeys.validate(key));
+            access.check(() -> RestCaller.of(request), Right.WRITE, ObjectKeys.validate(key));
             store.remove(key, force);
             return Response.noContent().build();
         });

@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The access whitelist in force: rules from configuration (read-only) plus rules added through the admin API.
@@ -72,6 +73,13 @@ public final class AccessControl implements AutoCloseable {
     /** @throws StoreException PERMISSION_DENIED / UNAUTHENTICATED when the call is not allowed */
     public void check(Caller caller, Right right, String key) {
         policy.check(caller, right, key);
+    }
+
+    /** As {@link #check(Caller, Right, String)}, working out the caller only when access control is on. */
+    public void check(Supplier<Caller> caller, Right right, String key) {
+        if (enabled) {
+            policy.check(caller.get(), right, key);
+        }
     }
 
     /**

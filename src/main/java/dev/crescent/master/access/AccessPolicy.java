@@ -11,8 +11,6 @@ import java.util.List;
  * right. Nothing else is allowed. A disabled policy allows everything (a single box needs no rules).
  */
 public final class AccessPolicy {
-    public static final AccessPolicy OPEN = new AccessPolicy(false, List.of());
-
     private final boolean enabled;
     private final List<AccessRule.CompiledRule> rules;
 

@@ -4,6 +4,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.config.NodeIdentity;
 import dev.crescent.master.Master;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
@@ -17,8 +18,6 @@ import jakarta.enterprise.event.ObservesAsync;
 import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 
 /**
  * Whether this process may act as the master. A master over etcd campaigns for leadership and serves only while
@@ -135,11 +134,6 @@ public class MasterLeadership {
         return current == null ? 0 : current.opsWritten();
     }
 
-    /** Whether HA election is on (a master over etcd). */
-    public boolean elects() {
-        return elects;
-    }
-
     public boolean isLeader() {
         LeaderElection current = election;
         return !elects || (serving && current != null && current.isLeader());
@@ -161,11 +155,7 @@ public class MasterLeadership {
     /** host:port clients reach this master at: configured, or this host's address and the HTTP port in use. */
     private String advertisedAddress() {
         return config.master().advertiseAddress().orElseGet(() -> {
-            try {
-                return InetAddress.getLocalHost().getHostAddress() + ":" + httpPort;
-            } catch (UnknownHostException e) {
-                return "127.0.0.1:" + httpPort;
-            }
+            return NodeIdentity.hostAddress() + ":" + httpPort;
         });
     }
 }

@@ -47,7 +47,7 @@ public final class OpLogSnapshots {
 
     /** Writes the state at {@code sequence}, then drops older snapshots and the log entries it covers. */
     public void write(long sequence, List<IndexOp> state) {
-        String base = snapshots + String.format("%020d", sequence) + "/";
+        String base = EtcdJournal.key(snapshots, sequence) + "/";
         int chunks = 0;
         try {
             for (int from = 0; from < state.size(); from += CHUNK_OPS) {
