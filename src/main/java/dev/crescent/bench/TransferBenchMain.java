@@ -102,9 +102,11 @@ public final class TransferBenchMain {
     private static Result drive(TransferEngine engine, String segment, String endpoint, MemorySegment buffers,
                                 long block, long slots, TransferOp op, double seconds, int depth)
             throws InterruptedException {
-        Loop loop = new Loop(engine, segment, endpoint, buffers, block, slots, op,
-                System.nanoTime() + (long) (seconds * 1e9), depth);
+        Loop loop = new Loop(engine, segment, endpoint, buffers, block, slots, op, depth);
+        // The window opens only now: building the loop (its latency array) may take a GC pause, which must not
+        // eat into a short warm-up window and leave it with no request at all.
         long started = System.nanoTime();
+        loop.endNanos = started + (long) (seconds * 1e9);
         for (int slot = 0; slot < depth; slot++) {
             loop.resubmit(slot);
         }
@@ -139,10 +141,11 @@ public final class TransferBenchMain {
         private final long block;
         private final long slots;
         private final TransferOp op;
-        private final long endNanos;
+        /** Set before the first submission; read by the threads that resubmit. */
+        private volatile long endNanos;
 
         Loop(TransferEngine engine, String segment, String endpoint, MemorySegment buffers, long block, long slots,
-             TransferOp op, long endNanos, int depth) {
+             TransferOp op, int depth) {
             this.engine = engine;
             this.segment = segment;
             this.endpoint = endpoint;
@@ -150,7 +153,6 @@ public final class TransferBenchMain {
             this.block = block;
             this.slots = slots;
             this.op = op;
-            this.endNanos = endNanos;
             this.finished = new CountDownLatch(depth);
         }
 
