@@ -51,9 +51,24 @@ public final class GrpcMasterClient implements MasterClient {
     private final Supplier<String> leader;
     private final Metadata headers = new Metadata();
     private final Duration timeout;
+    private final FailoverGuard failover;
     private volatile Connection current;
 
-    private record Connection(String address, ManagedChannel channel, MasterServiceGrpc.MasterServiceBlockingStub stub) {
+    /** What may be sent again when an attempt fails for want of a (leading) master. */
+    private enum Replay {
+        /** Repeating it changes nothing (reads, PutEnd of one's own put, mounts). */
+        SAFE,
+        /**
+         * Repeated after NOT_LEADER or a failed connection, but not after a timeout, when the master may still be
+         * acting on it (a second PutStart would meet the first's reservation, a second remove a missing key).
+         */
+        UNLESS_TIMED_OUT,
+        /** Never repeated: the next one is due soon anyway (heartbeats). */
+        NEVER
+    }
+
+    private record Connection(String address, ManagedChannel channel,
+                              MasterServiceGrpc.MasterServiceBlockingStub stub) {
     }
 
     /**
@@ -61,64 +76,71 @@ public final class GrpcMasterClient implements MasterClient {
      * @param nodeName this node's name, sent with every call
      */
     public GrpcMasterClient(String address, String nodeName, Duration timeout) {
-        this(() -> address, nodeName, timeout);
+        this(() -> address, nodeName, timeout, timeout.multipliedBy(3));
     }
 
     /**
-     * @param leader where the (leading) master is now; asked again when a call meets NOT_LEADER or no answer, so
-     *               the client follows a failover. A call that met NOT_LEADER is retried once on the new leader
-     *               (NOT_LEADER means nothing was done)
+     * @param leader         where the (leading) master is now; asked again when a call meets NOT_LEADER or no
+     *                       answer, so the client follows a failover
+     * @param timeout        the longest one attempt of a call may take
+     * @param failoverWindow how long a call keeps retrying (with back-off) while no master leads or answers
      */
-    public GrpcMasterClient(Supplier<String> leader, String nodeName, Duration timeout) {
+    public GrpcMasterClient(Supplier<String> leader, String nodeName, Duration timeout, Duration failoverWindow) {
         this.leader = leader;
         this.timeout = timeout;
+        this.failover = new FailoverGuard(timeout, failoverWindow);
         headers.put(GrpcErrors.NODE_KEY, nodeName);
     }
 
     @Override
     public List<ReplicaDescriptor> putStart(String clientId, String key, long size, ReplicaConfig config,
                                             boolean upsert) {
-        return call(() -> ProtoMapping.fromProto(stub().putStart(PutStartRequest.newBuilder()
+        return call(Replay.UNLESS_TIMED_OUT, () -> ProtoMapping.fromProto(stub().putStart(PutStartRequest
+                .newBuilder()
                 .setClientId(clientId).setKey(key).setSize(size).setConfig(ProtoMapping.toProto(config))
                 .setUpsert(upsert).build()).getReplicasList()));
     }
 
     @Override
     public void putEnd(String clientId, String key) {
-        call(() -> stub().putEnd(PutEndRequest.newBuilder().setClientId(clientId).setKey(key).build()));
+        call(Replay.SAFE, () -> stub().putEnd(PutEndRequest.newBuilder().setClientId(clientId).setKey(key).build()));
     }
 
     @Override
     public void putRevoke(String clientId, String key) {
-        call(() -> stub().putRevoke(PutRevokeRequest.newBuilder().setClientId(clientId).setKey(key).build()));
+        call(Replay.UNLESS_TIMED_OUT, () -> stub().putRevoke(PutRevokeRequest.newBuilder().setClientId(clientId)
+                .setKey(key).build()));
     }
 
     @Override
     public ObjectLocation getReplicaList(String key) {
-        return ProtoMapping.fromProto(call(() -> stub().getReplicaList(
+        return ProtoMapping.fromProto(call(Replay.SAFE, () -> stub().getReplicaList(
                 GetReplicaListRequest.newBuilder().setKey(key).build())));
     }
 
     @Override
     public boolean exist(String key) {
-        return call(() -> stub().exist(KeyRequest.newBuilder().setKey(key).build()).getExists());
+        return call(Replay.SAFE, () -> stub().exist(KeyRequest.newBuilder().setKey(key).build()).getExists());
     }
 
     @Override
     public void remove(String key, boolean force) {
-        call(() -> stub().remove(RemoveRequest.newBuilder().setKey(key).setForce(force).build()));
+        call(Replay.UNLESS_TIMED_OUT, () -> stub().remove(RemoveRequest.newBuilder().setKey(key).setForce(force)
+                .build()));
     }
 
     @Override
     public long removeAll(boolean force) {
-        return call(() -> stub().removeAll(RemoveAllRequest.newBuilder().setForce(force).build()).getRemoved());
+        return call(Replay.UNLESS_TIMED_OUT, () -> stub().removeAll(RemoveAllRequest.newBuilder().setForce(force)
+                .build()).getRemoved());
     }
 
     @Override
     public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys,
                                                                   List<Long> sizes, ReplicaConfig config,
                                                                   boolean upsert) {
-        List<BatchPutStartItem> items = call(() -> stub().batchPutStart(BatchPutStartRequest.newBuilder()
+        List<BatchPutStartItem> items = call(Replay.UNLESS_TIMED_OUT, () -> stub().batchPutStart(
+                BatchPutStartRequest.newBuilder()
                 .setClientId(clientId).addAllKeys(keys).addAllSizes(sizes).setConfig(ProtoMapping.toProto(config))
                 .setUpsert(upsert).build()).getItemsList());
         return items.stream().map(i -> ProtoMapping.result(i.getStatus(),
@@ -127,25 +149,25 @@ public final class GrpcMasterClient implements MasterClient {
 
     @Override
     public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
-        return statuses(call(() -> stub().batchPutEnd(keys(clientId, keys, false))));
+        return statuses(call(Replay.SAFE, () -> stub().batchPutEnd(keys(clientId, keys, false))));
     }
 
     @Override
     public List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys) {
-        return statuses(call(() -> stub().batchPutRevoke(keys(clientId, keys, false))));
+        return statuses(call(Replay.SAFE, () -> stub().batchPutRevoke(keys(clientId, keys, false))));
     }
 
     @Override
     public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
-        List<BatchGetReplicaListItem> items = call(() -> stub().batchGetReplicaList(keys("", keys, false)))
-                .getItemsList();
+        List<BatchGetReplicaListItem> items = call(Replay.SAFE,
+                () -> stub().batchGetReplicaList(keys("", keys, false))).getItemsList();
         return items.stream().map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i.getLocation())))
                 .toList();
     }
 
     @Override
     public List<KeyResult<Boolean>> batchExist(List<String> keys) {
-        BatchExistResponse response = call(() -> stub().batchExist(keys("", keys, false)));
+        BatchExistResponse response = call(Replay.SAFE, () -> stub().batchExist(keys("", keys, false)));
         List<KeyResult<Boolean>> results = new ArrayList<>(response.getStatusesCount());
         for (int i = 0; i < response.getStatusesCount(); i++) {
             results.add(ProtoMapping.result(response.getStatuses(i), response.getExists(i)));
@@ -155,24 +177,25 @@ public final class GrpcMasterClient implements MasterClient {
 
     @Override
     public List<KeyResult<Void>> batchRemove(List<String> keys, boolean force) {
-        return statuses(call(() -> stub().batchRemove(keys("", keys, force))));
+        return statuses(call(Replay.UNLESS_TIMED_OUT, () -> stub().batchRemove(keys("", keys, force))));
     }
 
     @Override
     public void mountSegment(String clientId, String segment, long capacity, String endpoint) {
-        call(() -> stub().mountSegment(MountSegmentRequest.newBuilder().setClientId(clientId).setSegment(segment)
+        call(Replay.SAFE, () -> stub().mountSegment(MountSegmentRequest.newBuilder().setClientId(clientId)
+                .setSegment(segment)
                 .setCapacity(capacity).setEndpoint(endpoint == null ? "" : endpoint).build()));
     }
 
     @Override
     public void unmountSegment(String clientId, String segment) {
-        call(() -> stub().unmountSegment(UnmountSegmentRequest.newBuilder().setClientId(clientId)
+        call(Replay.SAFE, () -> stub().unmountSegment(UnmountSegmentRequest.newBuilder().setClientId(clientId)
                 .setSegment(segment).build()));
     }
 
     @Override
     public void remountSegments(String clientId, List<SegmentSpec> segments) {
-        call(() -> stub().remountSegments(RemountSegmentsRequest.newBuilder().setClientId(clientId)
+        call(Replay.SAFE, () -> stub().remountSegments(RemountSegmentsRequest.newBuilder().setClientId(clientId)
                 .addAllSegments(segments.stream().map(ProtoMapping::toProto).toList()).build()));
     }
 
@@ -184,8 +207,8 @@ public final class GrpcMasterClient implements MasterClient {
     @Override
     public HeartbeatReply heartbeat(String clientId) {
         followLeader();
-        HeartbeatResponse response = call(() -> stub(HEARTBEAT_DEADLINE).heartbeat(HeartbeatRequest.newBuilder()
-                .setClientId(clientId).build()));
+        HeartbeatResponse response = call(Replay.NEVER, () -> stub(HEARTBEAT_DEADLINE).heartbeat(
+                HeartbeatRequest.newBuilder().setClientId(clientId).build()));
         return response.getStatus() == HeartbeatResponse.Status.NEED_REMOUNT
                 ? HeartbeatReply.NEED_REMOUNT : HeartbeatReply.OK;
     }
@@ -229,37 +252,47 @@ public final class GrpcMasterClient implements MasterClient {
                 TimeUnit.MILLISECONDS);
     }
 
-    private <T> T call(Supplier<T> rpc) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return rpc.get();
-            } catch (StatusRuntimeException e) {
-                StoreException error = GrpcErrors.fromStatus(e);
-                boolean moved = switch (error.code()) {
-                    case NOT_LEADER, RPC_FAIL, RPC_TIMEOUT -> followLeader();
-                    default -> false;
-                };
-                if (!(attempt == 1 && moved && error.code() == ErrorCode.NOT_LEADER)) {
-                    throw error;
-                }
-            }
+    private <T> T call(Replay replay, Supplier<T> rpc) {
+        if (replay == Replay.NEVER) {
+            return attempt(replay, rpc);
         }
+        return failover.call(() -> attempt(replay, rpc));
     }
 
-    /** Asks where the leader is now and switches to it; @return whether the address changed */
-    private boolean followLeader() {
+    /** One try; a failure a later try may fix (after following the leader) is handed to the guard as a Retry. */
+    private <T> T attempt(Replay replay, Supplier<T> rpc) {
+        StoreException error;
+        try {
+            return rpc.get();
+        } catch (StatusRuntimeException e) {
+            error = GrpcErrors.fromStatus(e);
+        } catch (StoreException e) {
+            error = e; // no leader known yet
+        }
+        boolean transport = error.code() == ErrorCode.RPC_FAIL || error.code() == ErrorCode.RPC_TIMEOUT;
+        if (error.code() == ErrorCode.NOT_LEADER || transport) {
+            followLeader();
+        }
+        boolean retry = switch (error.code()) {
+            case NOT_LEADER, RPC_FAIL -> replay != Replay.NEVER;
+            case RPC_TIMEOUT -> replay == Replay.SAFE;
+            default -> false;
+        };
+        throw retry ? new FailoverGuard.Retry(error, transport) : error;
+    }
+
+    /** Asks where the leader is now and switches to it (keeps the current master while none is known). */
+    private void followLeader() {
         String address;
         try {
             address = leader.get();
         } catch (StoreException unknown) {
-            return false;
+            return;
         }
         Connection connection = current;
-        if (connection != null && connection.address().equals(address)) {
-            return false;
+        if (connection == null || !connection.address().equals(address)) {
+            connect(address);
         }
-        connect(address);
-        return true;
     }
 
     private synchronized Connection connect(String address) {

@@ -32,9 +32,24 @@ public final class StoreClient {
 
     /**
      * Two-phase put: reserve ranges, write every replica in parallel, then make the object readable. A failed
-     * write revokes the put, so nothing half-written ever becomes visible.
+     * write revokes the put, so nothing half-written ever becomes visible. If the reservation is gone by PutEnd
+     * (a failover to a master that never saw it: reservations are not in the op-log), the put is made once more
+     * from the same bytes, so the caller sees a delay rather than an error.
      */
     public void put(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
+        writeReplicas(key, value, config, upsert);
+        try {
+            master.putEnd(clientId, key);
+        } catch (StoreException e) {
+            if (e.code() != ErrorCode.OBJECT_NOT_FOUND) {
+                throw e;
+            }
+            writeReplicas(key, value, config, upsert);
+            master.putEnd(clientId, key);
+        }
+    }
+
+    private void writeReplicas(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
         List<ReplicaDescriptor> replicas = master.putStart(clientId, key, value.byteSize(), config, upsert);
         try {
             engine.execute(replicas.stream()
@@ -49,7 +64,6 @@ public final class StoreClient {
             }
             throw writeFailure;
         }
-        master.putEnd(clientId, key);
     }
 
     /** The object's bytes. Tries replicas in order and discards a read that ended after its lease. */
@@ -104,6 +118,7 @@ public final class StoreClient {
                 last = e;
             }
         }
-        throw last != null ? last : new StoreException(ErrorCode.OBJECT_NOT_FOUND, "object '" + key + "' has no replica");
+        throw last != null ? last
+                : new StoreException(ErrorCode.OBJECT_NOT_FOUND, "object '" + key + "' has no replica");
     }
 }

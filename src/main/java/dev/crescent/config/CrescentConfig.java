@@ -30,6 +30,8 @@ public interface CrescentConfig {
 
     WorkerConfig worker();
 
+    ClientConfig client();
+
     TransferConfig transfer();
 
     AccessConfig access();
@@ -174,6 +176,20 @@ public interface CrescentConfig {
         /** The worker's descriptor and record in the metadata store vanish this long after it stops renewing them. */
         @WithDefault("10s")
         Duration leaseTtl();
+    }
+
+    /** How a worker (or any process not running the master) calls the master. */
+    interface ClientConfig {
+        /** The longest one attempt of a master call may take. */
+        @WithDefault("5s")
+        Duration callTimeout();
+
+        /**
+         * How long a master call keeps retrying, with back-off, while no master leads or answers; it should cover
+         * a leader election (about leader-ttl), so callers see a delay instead of an error during a failover.
+         */
+        @WithDefault("15s")
+        Duration failoverWindow();
     }
 
     interface TransferConfig {

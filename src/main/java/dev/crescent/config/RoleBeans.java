@@ -38,7 +38,6 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -114,7 +113,8 @@ public class RoleBeans {
                 : () -> store.get(keys.leader()).map(kv -> new String(kv.value(), StandardCharsets.UTF_8))
                         .orElseThrow(() -> new StoreException(ErrorCode.NOT_LEADER, "no master leads cluster "
                                 + config.cluster() + " yet"));
-        return new GrpcMasterClient(leader, identity.nodeName(), Duration.ofSeconds(5));
+        return new GrpcMasterClient(leader, identity.nodeName(), config.client().callTimeout(),
+                config.client().failoverWindow());
     }
 
     void closeMasterClient(@Disposes MasterClient client) {
