@@ -2,20 +2,28 @@ package dev.crescent.client;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.master.KeyResult;
 import dev.crescent.master.ObjectLocation;
 import dev.crescent.master.ReplicaConfig;
 import dev.crescent.master.ReplicaDescriptor;
+import dev.crescent.transfer.TransferBatch;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TransferRequest;
 
 import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
  * Puts and gets object bytes: control through the master, bytes straight to and from the workers' segments
- * through the transfer engine.
+ * through the transfer engine. Thread-safe: it holds no per-call state.
+ *
+ * <p>Reads try replicas in the order of the engine's best path to them (same JVM, same host, network) and fall
+ * back to the next replica when a read fails or ends after its lease. Writes go to every replica in parallel. An
+ * object may be assembled from several buffers (e.g. a block's K and V), which land back to back.
  */
 public final class StoreClient {
     private final MasterClient master;
@@ -30,32 +38,33 @@ public final class StoreClient {
         this.clock = clock;
     }
 
-    /**
-     * Two-phase put: reserve ranges, write every replica in parallel, then make the object readable. A failed
-     * write revokes the put, so nothing half-written ever becomes visible. If the reservation is gone by PutEnd
-     * (a failover to a master that never saw it: reservations are not in the op-log), the put is made once more
-     * from the same bytes, so the caller sees a delay rather than an error.
-     */
     public void put(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
-        writeReplicas(key, value, config, upsert);
+        put(key, List.of(value), config, upsert);
+    }
+
+    /**
+     * Two-phase put of the concatenation of {@code parts}: reserve ranges, write every replica in parallel, then
+     * make the object readable. A failed write revokes the put, so nothing half-written ever becomes visible. If
+     * the reservation is gone by PutEnd (a failover to a master that never saw it: reservations are not in the
+     * op-log), the put is made once more from the same bytes, so the caller sees a delay rather than an error.
+     */
+    public void put(String key, List<MemorySegment> parts, ReplicaConfig config, boolean upsert) {
+        writeReplicas(key, parts, config, upsert);
         try {
             master.putEnd(clientId, key);
         } catch (StoreException e) {
             if (e.code() != ErrorCode.OBJECT_NOT_FOUND) {
                 throw e;
             }
-            writeReplicas(key, value, config, upsert);
+            writeReplicas(key, parts, config, upsert);
             master.putEnd(clientId, key);
         }
     }
 
-    private void writeReplicas(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
-        List<ReplicaDescriptor> replicas = master.putStart(clientId, key, value.byteSize(), config, upsert);
+    private void writeReplicas(String key, List<MemorySegment> parts, ReplicaConfig config, boolean upsert) {
+        List<ReplicaDescriptor> replicas = master.putStart(clientId, key, totalSize(parts), config, upsert);
         try {
-            engine.execute(replicas.stream()
-                    .map(r -> new TransferRequest(TransferOp.WRITE, value, r.segment(), r.endpoint(), r.offset(),
-                            r.ticket()))
-                    .toList());
+            engine.execute(writes(replicas, parts));
         } catch (RuntimeException writeFailure) {
             try {
                 master.putRevoke(clientId, key);
@@ -66,7 +75,60 @@ public final class StoreClient {
         }
     }
 
-    /** The object's bytes. Tries replicas in order and discards a read that ended after its lease. */
+    /**
+     * Puts many objects with one master call per phase and one transfer batch. One result per key, in order; a
+     * key that fails (master refusal, failed write) never fails the others.
+     */
+    public List<KeyResult<Void>> batchPut(List<String> keys, List<List<MemorySegment>> values, ReplicaConfig config,
+                                          boolean upsert) {
+        requireSameLength(keys, values.size());
+        List<KeyResult<List<ReplicaDescriptor>>> started = master.batchPutStart(clientId, keys,
+                values.stream().map(StoreClient::totalSize).toList(), config, upsert);
+        List<TransferRequest> requests = new ArrayList<>();
+        int[] firstRequest = new int[keys.size() + 1];
+        for (int i = 0; i < keys.size(); i++) {
+            firstRequest[i] = requests.size();
+            if (started.get(i).ok()) {
+                requests.addAll(writes(started.get(i).value(), values.get(i)));
+            }
+        }
+        firstRequest[keys.size()] = requests.size();
+        TransferBatch batch = engine.submit(requests).future().join();
+        StoreException[] errors = new StoreException[keys.size()];
+        List<String> written = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            errors[i] = started.get(i).error();
+            for (int r = firstRequest[i]; r < firstRequest[i + 1] && errors[i] == null; r++) {
+                errors[i] = TransferEngine.failureOf(batch, r);
+            }
+            if (started.get(i).ok()) {
+                (errors[i] == null ? written : failed).add(keys.get(i));
+            }
+        }
+        if (!failed.isEmpty()) {
+            master.batchPutRevoke(clientId, failed);
+        }
+        List<KeyResult<Void>> ended = written.isEmpty() ? List.of() : master.batchPutEnd(clientId, written);
+        List<KeyResult<Void>> results = new ArrayList<>(keys.size());
+        for (int i = 0, e = 0; i < keys.size(); i++) {
+            String key = keys.get(i);
+            if (errors[i] != null) {
+                results.add(new KeyResult<>(key, null, errors[i]));
+                continue;
+            }
+            KeyResult<Void> end = ended.get(e++);
+            List<MemorySegment> value = values.get(i);
+            results.add(end.ok() || end.code() != ErrorCode.OBJECT_NOT_FOUND ? end
+                    : KeyResult.of(key, () -> { // reservation lost in a failover: put this one again
+                        put(key, value, config, upsert);
+                        return null;
+                    }));
+        }
+        return results;
+    }
+
+    /** The object's bytes. */
     public byte[] get(String key) {
         ObjectLocation location = master.getReplicaList(key);
         if (location.size() > Integer.MAX_VALUE - 8) {
@@ -74,20 +136,63 @@ public final class StoreClient {
                     "object '" + key + "' is " + location.size() + " bytes; read it into a MemorySegment");
         }
         byte[] value = new byte[(int) location.size()];
-        readInto(key, location, MemorySegment.ofArray(value));
+        readInto(key, location, MemorySegment.ofArray(value), 0);
         return value;
     }
 
     /** Reads the object into {@code target} (at least the object's size); returns the object's size. */
     public long getInto(String key, MemorySegment target) {
         ObjectLocation location = master.getReplicaList(key);
-        if (target.byteSize() < location.size()) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS,
-                    "buffer of " + target.byteSize() + " bytes is smaller than object '" + key + "' ("
-                            + location.size() + ")");
-        }
-        readInto(key, location, target.asSlice(0, location.size()));
+        requireRoom(key, location, target);
+        readInto(key, location, target.asSlice(0, location.size()), 0);
         return location.size();
+    }
+
+    /**
+     * Reads many objects, each into its own buffer, with one master call and one transfer batch for the first
+     * choice of replica; a key whose read fails falls back to its other replicas. One result per key (the
+     * object's size), in order.
+     */
+    public List<KeyResult<Long>> batchGetInto(List<String> keys, List<MemorySegment> targets) {
+        requireSameLength(keys, targets.size());
+        List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys);
+        List<KeyResult<Long>> results = new ArrayList<>(keys.size());
+        List<TransferRequest> firstReads = new ArrayList<>();
+        List<Integer> readKeys = new ArrayList<>();
+        List<ObjectLocation> ordered = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            KeyResult<ObjectLocation> where = located.get(i);
+            ObjectLocation location = where.ok() ? inPreferenceOrder(where.value()) : null;
+            ordered.add(location);
+            StoreException refused = where.error();
+            if (location != null) {
+                try {
+                    requireRoom(keys.get(i), location, targets.get(i));
+                    firstReads.add(read(location.replicas().getFirst(), targets.get(i), location.size()));
+                    readKeys.add(i);
+                } catch (StoreException e) {
+                    refused = e;
+                }
+            }
+            results.add(refused == null ? null : new KeyResult<>(keys.get(i), null, refused));
+        }
+        TransferBatch batch = engine.submit(firstReads).future().join();
+        for (int r = 0; r < firstReads.size(); r++) {
+            int i = readKeys.get(r);
+            String key = keys.get(i);
+            ObjectLocation location = ordered.get(i);
+            StoreException failure = TransferEngine.failureOf(batch, r);
+            if (failure == null && clock.millis() <= location.leaseDeadlineMillis()) {
+                results.set(i, new KeyResult<>(key, location.size(), null));
+            } else {
+                MemorySegment target = targets.get(i).asSlice(0, location.size());
+                results.set(i, KeyResult.of(key, () -> {
+                    readInto(key, location, target, 1);
+                    return location.size();
+                }));
+            }
+        }
+        return results;
     }
 
     /** The object's size, with a read lease (what HEAD answers). */
@@ -99,16 +204,33 @@ public final class StoreClient {
         return master.exist(key);
     }
 
+    public List<KeyResult<Boolean>> batchExists(List<String> keys) {
+        return master.batchExist(keys);
+    }
+
     public void remove(String key, boolean force) {
         master.remove(key, force);
     }
 
-    private void readInto(String key, ObjectLocation location, MemorySegment target) {
+    public List<KeyResult<Void>> batchRemove(List<String> keys, boolean force) {
+        return master.batchRemove(keys, force);
+    }
+
+    public long removeAll(boolean force) {
+        return master.removeAll(force);
+    }
+
+    /**
+     * Reads from the replicas in preference order, starting at {@code firstReplica}, until one read completes
+     * inside its lease. A read that ended after the lease may have raced a removal, so its bytes are not trusted.
+     */
+    private void readInto(String key, ObjectLocation location, MemorySegment target, int firstReplica) {
+        List<ReplicaDescriptor> replicas = firstReplica == 0 ? inPreferenceOrder(location).replicas()
+                : location.replicas();
         StoreException last = null;
-        for (ReplicaDescriptor replica : location.replicas()) {
+        for (ReplicaDescriptor replica : replicas.subList(Math.min(firstReplica, replicas.size()), replicas.size())) {
             try {
-                engine.execute(List.of(new TransferRequest(TransferOp.READ, target, replica.segment(),
-                        replica.endpoint(), replica.offset(), replica.ticket())));
+                engine.execute(List.of(read(replica, target, location.size())));
                 if (clock.millis() <= location.leaseDeadlineMillis()) {
                     return;
                 }
@@ -119,6 +241,57 @@ public final class StoreClient {
             }
         }
         throw last != null ? last
-                : new StoreException(ErrorCode.OBJECT_NOT_FOUND, "object '" + key + "' has no replica");
+                : new StoreException(ErrorCode.TRANSFER_FAIL, "every replica of '" + key + "' failed to read");
+    }
+
+    private ObjectLocation inPreferenceOrder(ObjectLocation location) {
+        if (location.replicas().size() < 2) {
+            return location;
+        }
+        List<ReplicaDescriptor> sorted = new ArrayList<>(location.replicas());
+        sorted.sort(Comparator.comparingInt(r -> engine.preference(r.segment(), r.endpoint())));
+        return new ObjectLocation(location.size(), sorted, location.leaseDeadlineMillis());
+    }
+
+    private static TransferRequest read(ReplicaDescriptor replica, MemorySegment target, long size) {
+        return new TransferRequest(TransferOp.READ, target.asSlice(0, size), replica.segment(), replica.endpoint(),
+                replica.offset(), replica.ticket());
+    }
+
+    /** Every replica gets every part, back to back from the start of its range. */
+    private static List<TransferRequest> writes(List<ReplicaDescriptor> replicas, List<MemorySegment> parts) {
+        List<TransferRequest> requests = new ArrayList<>(replicas.size() * parts.size());
+        for (ReplicaDescriptor replica : replicas) {
+            long offset = replica.offset();
+            for (MemorySegment part : parts) {
+                if (part.byteSize() > 0) {
+                    requests.add(new TransferRequest(TransferOp.WRITE, part, replica.segment(), replica.endpoint(),
+                            offset, replica.ticket()));
+                }
+                offset += part.byteSize();
+            }
+        }
+        return requests;
+    }
+
+    private static long totalSize(List<MemorySegment> parts) {
+        long total = 0;
+        for (MemorySegment part : parts) {
+            total += part.byteSize();
+        }
+        return total;
+    }
+
+    private static void requireRoom(String key, ObjectLocation location, MemorySegment target) {
+        if (target.byteSize() < location.size()) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "buffer of " + target.byteSize()
+                    + " bytes is smaller than object '" + key + "' (" + location.size() + ")");
+        }
+    }
+
+    private static void requireSameLength(List<String> keys, int values) {
+        if (keys.size() != values) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, keys.size() + " keys but " + values + " buffers");
+        }
     }
 }

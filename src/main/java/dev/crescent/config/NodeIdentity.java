@@ -14,7 +14,7 @@ public class NodeIdentity {
 
     public NodeIdentity(CrescentConfig config) {
         this.nodeName = config.nodeName().orElseGet(NodeIdentity::hostName);
-        this.clientId = nodeName + "-" + UUID.randomUUID().toString().substring(0, 8);
+        this.clientId = newClientId(nodeName);
     }
 
     public String nodeName() {
@@ -35,7 +35,12 @@ public class NodeIdentity {
         }
     }
 
-    private static String hostName() {
+    /** A client id for one run of a process on {@code nodeName}. */
+    public static String newClientId(String nodeName) {
+        return nodeName + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    public static String hostName() {
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (UnknownHostException e) {

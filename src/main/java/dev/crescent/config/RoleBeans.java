@@ -1,6 +1,7 @@
 package dev.crescent.config;
 
 import dev.crescent.client.GrpcMasterClient;
+import dev.crescent.client.LeaderLookup;
 import dev.crescent.client.LocalMasterClient;
 import dev.crescent.client.MasterClient;
 import dev.crescent.client.StoreClient;
@@ -11,8 +12,6 @@ import dev.crescent.master.eviction.EvictionPolicy;
 import jakarta.enterprise.inject.Instance;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.master.ha.MasterLeadership;
-import dev.crescent.common.ErrorCode;
-import dev.crescent.common.StoreException;
 import dev.crescent.master.access.AccessRule;
 import dev.crescent.master.placement.PlacementStrategy;
 import dev.crescent.transfer.ticket.TicketSigner;
@@ -110,9 +109,7 @@ public class RoleBeans {
         // Over etcd the leader is found where the masters elect it; otherwise at the configured address.
         Supplier<String> leader = config.metadata().etcd().endpoints().isEmpty()
                 ? () -> config.worker().masterAddress()
-                : () -> store.get(keys.leader()).map(kv -> new String(kv.value(), StandardCharsets.UTF_8))
-                        .orElseThrow(() -> new StoreException(ErrorCode.NOT_LEADER, "no master leads cluster "
-                                + config.cluster() + " yet"));
+                : LeaderLookup.in(store, keys);
         return new GrpcMasterClient(leader, identity.nodeName(), config.client().callTimeout(),
                 config.client().failoverWindow());
     }

@@ -51,6 +51,21 @@ public final class TransferEngine implements AutoCloseable {
         return null;
     }
 
+    /**
+     * How good a path to a segment at {@code endpoint} this engine has: 0 for its most preferred transport (same
+     * JVM), then same host, then network; {@link Integer#MAX_VALUE} when nothing reaches it. Readers try replicas
+     * in this order.
+     */
+    public int preference(String segment, String endpoint) {
+        TransferRequest probe = new TransferRequest(TransferOp.READ, MemorySegment.NULL, segment, endpoint, 0);
+        for (int i = 0; i < transports.size(); i++) {
+            if (transports.get(i).canReach(probe)) {
+                return i;
+            }
+        }
+        return Integer.MAX_VALUE;
+    }
+
     /** Starts every request; the batch's future completes when all have a final status. */
     public TransferBatch submit(List<TransferRequest> requests) {
         TransferBatch batch = new TransferBatch(requests);
@@ -93,15 +108,24 @@ public final class TransferEngine implements AutoCloseable {
     public void execute(List<TransferRequest> requests) {
         TransferBatch batch = submit(requests).future().join();
         for (int i = 0; i < requests.size(); i++) {
-            if (batch.status(i) != RequestStatus.COMPLETED) {
-                Throwable failure = batch.failure(i);
-                if (failure instanceof StoreException store) {
-                    throw store;
-                }
-                throw new StoreException(ErrorCode.TRANSFER_FAIL, "transfer " + batch.status(i) + ": "
-                        + (failure == null ? "no detail" : failure.getMessage()), failure);
+            StoreException failure = failureOf(batch, i);
+            if (failure != null) {
+                throw failure;
             }
         }
+    }
+
+    /** Why request {@code index} of a finished batch did not complete (TRANSFER_FAIL if untyped), or null. */
+    public static StoreException failureOf(TransferBatch batch, int index) {
+        if (batch.status(index) == RequestStatus.COMPLETED) {
+            return null;
+        }
+        Throwable failure = batch.failure(index);
+        if (failure instanceof StoreException store) {
+            return store;
+        }
+        return new StoreException(ErrorCode.TRANSFER_FAIL, "transfer " + batch.status(index) + ": "
+                + (failure == null ? "no detail" : failure.getMessage()), failure);
     }
 
     public int inFlight() {

@@ -1,11 +1,11 @@
 package dev.crescent.it;
 
 import dev.crescent.client.GrpcMasterClient;
+import dev.crescent.client.LeaderLookup;
 import dev.crescent.client.StoreClient;
-import dev.crescent.common.ErrorCode;
-import dev.crescent.common.StoreException;
 import dev.crescent.master.ReplicaConfig;
 import dev.crescent.meta.EtcdProcess;
+import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.etcd.EtcdMetadataStore;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
@@ -126,9 +126,7 @@ class MasterFailoverIT {
                 List<Throwable> failures = new CopyOnWriteArrayList<>();
                 AtomicBoolean stop = new AtomicBoolean();
                 List<Thread> writers = new ArrayList<>();
-                try (GrpcMasterClient masters = new GrpcMasterClient(() -> view.get(LEADER_KEY)
-                        .map(kv -> new String(kv.value(), StandardCharsets.UTF_8))
-                        .orElseThrow(() -> new StoreException(ErrorCode.NOT_LEADER, "no leader yet")),
+                try (GrpcMasterClient masters = new GrpcMasterClient(LeaderLookup.in(view, new MetadataKeys("ha")),
                         "load-client", Duration.ofSeconds(2), Duration.ofSeconds(20));
                      TransferEngine engine = new TransferEngine(new RegisteredMemory(),
                              List.of(new TcpTransport("load-client", TcpSettings.defaults())), TransferObserver.NONE)) {

@@ -1,0 +1,71 @@
+package dev.crescent.client;
+
+import dev.crescent.config.NodeIdentity;
+import dev.crescent.master.ReplicaConfig;
+import dev.crescent.transfer.tcp.TcpSettings;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How a {@link CrescentClient} reaches the cluster. Start from {@link #master(String)} or {@link #etcd(List, String)}
+ * and adjust with the {@code with...} methods.
+ *
+ * @param masterAddress  host:port of the master (its HTTP port, which also serves gRPC); ignored with etcd
+ * @param etcdEndpoints  etcd endpoints where the masters elect a leader; the client follows it
+ * @param cluster        cluster name (metadata lives under /crescent/&lt;cluster&gt;/)
+ * @param nodeName       this node's name, matched by the access whitelist
+ * @param callTimeout    the longest one attempt of a master call may take
+ * @param failoverWindow how long master calls keep retrying while no master leads or answers
+ * @param replicas       replica config of puts that do not name one
+ * @param sharedMemory   read and write same-host workers through their shared-memory files
+ * @param tcp            the TCP transport's settings
+ */
+public record ClientOptions(String masterAddress, List<String> etcdEndpoints, String cluster, String nodeName,
+                            Duration callTimeout, Duration failoverWindow, ReplicaConfig replicas,
+                            boolean sharedMemory, TcpSettings tcp) {
+
+    public ClientOptions {
+        etcdEndpoints = List.copyOf(etcdEndpoints);
+    }
+
+    public static ClientOptions master(String address) {
+        return new ClientOptions(address, List.of(), "default", NodeIdentity.hostName(), Duration.ofSeconds(5),
+                Duration.ofSeconds(15), ReplicaConfig.DEFAULT, true, TcpSettings.defaults());
+    }
+
+    public static ClientOptions etcd(List<String> endpoints, String cluster) {
+        return master("").withEtcd(endpoints, cluster);
+    }
+
+    public ClientOptions withEtcd(List<String> endpoints, String clusterName) {
+        return new ClientOptions(masterAddress, endpoints, clusterName, nodeName, callTimeout, failoverWindow,
+                replicas, sharedMemory, tcp);
+    }
+
+    public ClientOptions withNodeName(String name) {
+        return new ClientOptions(masterAddress, etcdEndpoints, cluster, name, callTimeout, failoverWindow, replicas,
+                sharedMemory, tcp);
+    }
+
+    public ClientOptions withTimeouts(Duration call, Duration failover) {
+        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, call, failover, replicas,
+                sharedMemory, tcp);
+    }
+
+    public ClientOptions withReplicas(ReplicaConfig config) {
+        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow, config,
+                sharedMemory, tcp);
+    }
+
+    /** Off: same-host workers are reached over TCP too (e.g. to measure the network path). */
+    public ClientOptions withSharedMemory(boolean enabled) {
+        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
+                replicas, enabled, tcp);
+    }
+
+    public ClientOptions withTcp(TcpSettings settings) {
+        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
+                replicas, sharedMemory, settings);
+    }
+}

@@ -1,0 +1,178 @@
+package dev.crescent.client;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.KeyResult;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.URL;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Java client against the standalone service of this test JVM, over its gRPC port and the worker segment's
+ * shared-memory file (same host) or TCP transfer server: exactly what a separate process on the host would use.
+ */
+@QuarkusTest
+class CrescentClientTest {
+    @TestHTTPResource("/")
+    URL service;
+
+    private CrescentClient client;
+
+    @BeforeEach
+    void clear() {
+        try (CrescentClient admin = CrescentClient.connect(address())) {
+            admin.removeAll(true);
+        }
+    }
+
+    @AfterEach
+    void close() {
+        if (client != null) {
+            client.close();
+        }
+    }
+
+    private String address() {
+        return service.getHost() + ":" + service.getPort();
+    }
+
+    private CrescentClient connect(String path) {
+        client = CrescentClient.connect(ClientOptions.master(address()).withNodeName("client-test")
+                .withSharedMemory(path.equals("shm")));
+        return client;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"shm", "tcp"})
+    void putGetExistsRemove(String path) {
+        CrescentClient store = connect(path);
+        byte[] value = bytes(300_000, 1);
+        store.put("c/one", value);
+        assertTrue(store.exists("c/one"));
+        assertEquals(value.length, store.size("c/one"));
+        assertArrayEquals(value, store.get("c/one"));
+        MemorySegment target = store.allocate(value.length + 10);
+        assertEquals(value.length, store.getInto("c/one", target));
+        assertArrayEquals(value, target.asSlice(0, value.length).toArray(ValueLayout.JAVA_BYTE));
+        assertEquals(ErrorCode.OBJECT_HAS_LEASE, code(() -> store.remove("c/one")), "we just read it");
+        store.remove("c/one", true);
+        assertFalse(store.exists("c/one"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"shm", "tcp"})
+    void oneObjectFromSeveralBuffers(String path) {
+        CrescentClient store = connect(path);
+        MemorySegment k = store.allocate(4096).fill((byte) 'K');
+        MemorySegment v = MemorySegment.ofArray(bytes(5000, 2));
+        store.putParts("c/kv", List.of(k, v));
+        byte[] read = store.get("c/kv");
+        assertEquals(4096 + 5000, read.length);
+        assertArrayEquals(k.toArray(ValueLayout.JAVA_BYTE), Arrays.copyOfRange(read, 0, 4096));
+        assertArrayEquals(bytes(5000, 2), Arrays.copyOfRange(read, 4096, read.length));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"shm", "tcp"})
+    void errorsCarryTheirCodes(String path) {
+        CrescentClient store = connect(path);
+        assertEquals(ErrorCode.OBJECT_NOT_FOUND, code(() -> store.get("c/missing")));
+        store.put("c/twice", bytes(10, 3));
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, code(() -> store.put("c/twice", bytes(10, 4))));
+        assertArrayEquals(bytes(10, 3), store.get("c/twice"), "the refused put changed nothing");
+        store.upsert("c/twice", bytes(20, 5));
+        assertArrayEquals(bytes(20, 5), store.get("c/twice"));
+        assertEquals(ErrorCode.INVALID_PARAMS, code(() -> store.getInto("c/twice", store.allocate(19))));
+        assertEquals(ErrorCode.INVALID_KEY, code(() -> store.put("", bytes(1, 1))));
+        // Larger than the whole 16 MiB pool: back-pressure, and nothing stored is evicted for it.
+        assertEquals(ErrorCode.NO_AVAILABLE_HANDLE,
+                code(() -> store.putFrom("c/huge", store.allocate(32 << 20))));
+        assertArrayEquals(bytes(20, 5), store.get("c/twice"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"shm", "tcp"})
+    void batchesAnswerPerKey(String path) {
+        CrescentClient store = connect(path);
+        List<String> keys = IntStream.range(0, 20).mapToObj(i -> "c/batch/" + i).toList();
+        List<MemorySegment> values = IntStream.range(0, 20)
+                .mapToObj(i -> MemorySegment.ofArray(bytes(1000 + i, 10 + i))).toList();
+        store.put("c/batch/7", bytes(5, 0)); // already there: only this key fails
+        List<KeyResult<Void>> put = store.batchPutFrom(keys, values);
+        for (int i = 0; i < keys.size(); i++) {
+            assertEquals(i == 7 ? ErrorCode.OBJECT_ALREADY_EXISTS : ErrorCode.OK, put.get(i).code(), keys.get(i));
+        }
+        List<String> probe = List.of("c/batch/0", "c/batch/nope", "c/batch/19");
+        assertEquals(List.of(true, false, true),
+                store.batchExists(probe).stream().map(KeyResult::value).toList());
+
+        List<String> reads = new ArrayList<>(keys);
+        reads.add("c/batch/nope");
+        List<MemorySegment> targets = new ArrayList<>();
+        for (int i = 0; i < reads.size(); i++) {
+            targets.add(store.allocate(i == 3 ? 10 : 2000)); // key 3's buffer is too small
+        }
+        List<KeyResult<Long>> got = store.batchGetInto(reads, targets);
+        for (int i = 0; i < keys.size(); i++) {
+            if (i == 3) {
+                assertEquals(ErrorCode.INVALID_PARAMS, got.get(i).code());
+            } else if (i == 7) {
+                assertEquals(5L, got.get(i).value());
+            } else {
+                assertEquals(1000L + i, got.get(i).value());
+                assertArrayEquals(bytes(1000 + i, 10 + i),
+                        targets.get(i).asSlice(0, 1000 + i).toArray(ValueLayout.JAVA_BYTE), keys.get(i));
+            }
+        }
+        assertEquals(ErrorCode.OBJECT_NOT_FOUND, got.getLast().code());
+        assertEquals(ErrorCode.OK, store.batchRemove(List.of("c/batch/0"), true).getFirst().code());
+        assertFalse(store.exists("c/batch/0"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"shm", "tcp"})
+    void manyThreadsThroughTheAsyncApi(String path) {
+        CrescentClient store = connect(path);
+        List<CompletableFuture<Void>> puts = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            puts.add(store.putFromAsync("c/async/" + i, MemorySegment.ofArray(bytes(20_000 + i, 100 + i))));
+        }
+        puts.forEach(CompletableFuture::join);
+        List<CompletableFuture<byte[]>> gets = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            gets.add(store.getAsync("c/async/" + i));
+        }
+        for (int i = 0; i < 64; i++) {
+            assertArrayEquals(bytes(20_000 + i, 100 + i), gets.get(i).join(), "object " + i);
+        }
+    }
+
+    private static ErrorCode code(Runnable call) {
+        return assertThrows(StoreException.class, call::run).code();
+    }
+
+    static byte[] bytes(int size, long seed) {
+        byte[] bytes = new byte[size];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+}
