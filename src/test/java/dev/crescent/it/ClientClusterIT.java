@@ -1,0 +1,76 @@
+package dev.crescent.it;
+
+import dev.crescent.client.ClientOptions;
+import dev.crescent.client.CrescentClient;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.master.KeyResult;
+import dev.crescent.master.ReplicaConfig;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.IntStream;
+
+import static dev.crescent.it.Await.await;
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The Java client against a cluster of separate JVMs, one master and two workers: objects with two replicas stay
+ * readable through the client when one worker is killed (reads fall back to the other replica before the master
+ * has even noticed), and new puts land on the surviving worker once the master has dropped the dead one.
+ */
+class ClientClusterIT {
+
+    @Test
+    void readsFallBackToTheOtherReplicaWhenAWorkerDies() throws Exception {
+        try (CrescentProcess master = CrescentProcess.start("cc-master", "quarkus.profile=master",
+                "crescent.master.client-ttl=3s")) {
+            String[] worker = {"quarkus.profile=worker", "crescent.worker.master-address=localhost:" + master.port(),
+                    "crescent.worker.segment-size=32M", "crescent.worker.heartbeat-interval=300ms"};
+            try (CrescentProcess first = CrescentProcess.start("cc-worker-1", worker);
+                 CrescentProcess second = CrescentProcess.start("cc-worker-2", worker);
+                 // Shared memory off: a dead worker's /dev/shm file would still answer; test the network path.
+                 CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + master.port())
+                         .withNodeName("cc-client").withSharedMemory(false).withReplicas(ReplicaConfig.replicas(2)))) {
+                await(() -> segments(master.baseUrl()) == 2, 30);
+                List<String> keys = IntStream.range(0, 40).mapToObj(i -> "cc/" + i).toList();
+                List<KeyResult<Void>> put = client.batchPutFrom(keys,
+                        keys.stream().map(k -> MemorySegment.ofArray(bytes(k))).toList());
+                put.forEach(r -> assertEquals(ErrorCode.OK, r.code(), r.key()));
+
+                first.kill();
+                for (String key : keys) {
+                    assertArrayEquals(bytes(key), client.get(key), key);
+                }
+                List<MemorySegment> targets = keys.stream().map(k -> client.allocate(70_000)).toList();
+                List<KeyResult<Long>> got = client.batchGetInto(keys, targets);
+                for (int i = 0; i < keys.size(); i++) {
+                    assertEquals(bytes(keys.get(i)).length, got.get(i).value(), keys.get(i));
+                    assertArrayEquals(bytes(keys.get(i)), targets.get(i).asSlice(0, got.get(i).value())
+                            .toArray(ValueLayout.JAVA_BYTE), keys.get(i));
+                }
+
+                await(() -> segments(master.baseUrl()) == 1, 30);
+                client.put("cc/after", bytes("cc/after"));
+                assertArrayEquals(bytes("cc/after"), client.get("cc/after"));
+                assertEquals(0, second.terminate(10));
+            }
+        }
+    }
+
+    private static byte[] bytes(String key) {
+        Random random = new Random(key.hashCode());
+        byte[] bytes = new byte[10_000 + random.nextInt(60_000)];
+        random.nextBytes(bytes);
+        return bytes;
+    }
+
+    private static int segments(String baseUrl) {
+        var response = given().baseUri(baseUrl).get("/v1/segments");
+        return response.statusCode() == 200 ? response.jsonPath().getList("name").size() : -1;
+    }
+}
