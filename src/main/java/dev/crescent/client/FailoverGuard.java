@@ -3,6 +3,7 @@ package dev.crescent.client;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import io.smallrye.faulttolerance.api.Guard;
+import io.smallrye.faulttolerance.standalone.StandaloneFaultTolerance;
 import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
 
@@ -27,6 +28,18 @@ final class FailoverGuard {
     private static final int BREAKER_VOLUME = 8;
     private static final double BREAKER_FAILURE_RATIO = 0.75;
     private static final Duration BREAKER_DELAY = Duration.ofMillis(500);
+
+    static {
+        // The standalone implementation starts its timer thread when first used, and a new thread inherits the
+        // daemon flag of the thread that starts it: start it from a daemon thread, so that a process using the
+        // client can still exit when its main thread ends.
+        Thread starter = Thread.ofPlatform().daemon().start(StandaloneFaultTolerance::timerAccess);
+        try {
+            starter.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 
     private final Guard guard;
 

@@ -16,6 +16,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * Puts and gets object bytes: control through the master, bytes straight to and from the workers' segments
@@ -131,11 +132,7 @@ public final class StoreClient {
     /** The object's bytes. */
     public byte[] get(String key) {
         ObjectLocation location = master.getReplicaList(key);
-        if (location.size() > Integer.MAX_VALUE - 8) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS,
-                    "object '" + key + "' is " + location.size() + " bytes; read it into a MemorySegment");
-        }
-        byte[] value = new byte[(int) location.size()];
+        byte[] value = new byte[arraySize(key, location)];
         readInto(key, location, MemorySegment.ofArray(value), 0);
         return value;
     }
@@ -155,20 +152,43 @@ public final class StoreClient {
      */
     public List<KeyResult<Long>> batchGetInto(List<String> keys, List<MemorySegment> targets) {
         requireSameLength(keys, targets.size());
+        return batchRead(keys, (i, location) -> targets.get(i));
+    }
+
+    /** {@link #batchGetInto} into fresh arrays: one result per key, its bytes or its error. */
+    public List<KeyResult<byte[]>> batchGet(List<String> keys) {
+        byte[][] values = new byte[keys.size()][];
+        List<KeyResult<Long>> read = batchRead(keys, (i, location) -> {
+            values[i] = new byte[arraySize(keys.get(i), location)];
+            return MemorySegment.ofArray(values[i]);
+        });
+        List<KeyResult<byte[]>> results = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            results.add(new KeyResult<>(keys.get(i), read.get(i).ok() ? values[i] : null, read.get(i).error()));
+        }
+        return results;
+    }
+
+    private List<KeyResult<Long>> batchRead(List<String> keys,
+                                            BiFunction<Integer, ObjectLocation, MemorySegment> targetFor) {
         List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys);
         List<KeyResult<Long>> results = new ArrayList<>(keys.size());
         List<TransferRequest> firstReads = new ArrayList<>();
         List<Integer> readKeys = new ArrayList<>();
+        List<MemorySegment> targets = new ArrayList<>(keys.size());
         List<ObjectLocation> ordered = new ArrayList<>(keys.size());
         for (int i = 0; i < keys.size(); i++) {
             KeyResult<ObjectLocation> where = located.get(i);
             ObjectLocation location = where.ok() ? inPreferenceOrder(where.value()) : null;
             ordered.add(location);
+            targets.add(null);
             StoreException refused = where.error();
             if (location != null) {
                 try {
-                    requireRoom(keys.get(i), location, targets.get(i));
-                    firstReads.add(read(location.replicas().getFirst(), targets.get(i), location.size()));
+                    MemorySegment target = targetFor.apply(i, location);
+                    requireRoom(keys.get(i), location, target);
+                    targets.set(i, target.asSlice(0, location.size()));
+                    firstReads.add(read(location.replicas().getFirst(), target, location.size()));
                     readKeys.add(i);
                 } catch (StoreException e) {
                     refused = e;
@@ -185,7 +205,7 @@ public final class StoreClient {
             if (failure == null && clock.millis() <= location.leaseDeadlineMillis()) {
                 results.set(i, new KeyResult<>(key, location.size(), null));
             } else {
-                MemorySegment target = targets.get(i).asSlice(0, location.size());
+                MemorySegment target = targets.get(i);
                 results.set(i, KeyResult.of(key, () -> {
                     readInto(key, location, target, 1);
                     return location.size();
@@ -280,6 +300,14 @@ public final class StoreClient {
             total += part.byteSize();
         }
         return total;
+    }
+
+    private static int arraySize(String key, ObjectLocation location) {
+        if (location.size() > Integer.MAX_VALUE - 8) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS,
+                    "object '" + key + "' is " + location.size() + " bytes; read it into a MemorySegment");
+        }
+        return (int) location.size();
     }
 
     private static void requireRoom(String key, ObjectLocation location, MemorySegment target) {

@@ -5,10 +5,12 @@ import dev.crescent.common.StoreException;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -53,5 +55,14 @@ class FailoverGuardTest {
         assertEquals(ErrorCode.RPC_FAIL, thrown.code());
         assertTrue(attempts.get() >= 3, "backed-off retries inside the window: " + attempts.get());
         assertTrue(elapsedMillis >= 400 && elapsedMillis < 3000, "gave up after the window: " + elapsedMillis + " ms");
+    }
+
+    @Test
+    void itsTimerThreadDoesNotKeepAProcessAlive() {
+        guard.call(() -> "warm");
+        List<Thread> timers = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("SmallRye Fault Tolerance Timer")).toList();
+        assertFalse(timers.isEmpty(), "the guard runs a timer thread");
+        timers.forEach(t -> assertTrue(t.isDaemon(), t.getName() + " is a daemon thread"));
     }
 }

@@ -40,6 +40,7 @@ import dev.crescent.master.access.Right;
 import dev.crescent.worker.WorkerNode;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
+import io.smallrye.common.annotation.NonBlocking;
 import io.grpc.StatusRuntimeException;
 import io.smallrye.mutiny.Uni;
 
@@ -55,7 +56,7 @@ import java.util.function.Supplier;
  * calls multiplexed on the same event loop.
  */
 @GrpcService
-@Blocking
+@Blocking // the default: calls that may wait on the metadata store (mounts) or on durability (batch PutEnd)
 public class MasterGrpcService implements MasterService {
     private static final String API = "grpc";
     private static final Empty EMPTY = Empty.getDefaultInstance();
@@ -76,11 +77,13 @@ public class MasterGrpcService implements MasterService {
     }
 
     @Override
+    @NonBlocking
     public Uni<PutStartResponse> putStart(PutStartRequest request) {
         return start("put_start", request, request.getUpsert());
     }
 
     @Override
+    @NonBlocking
     public Uni<PutStartResponse> upsertStart(PutStartRequest request) {
         return start("upsert_start", request, true);
     }
@@ -94,6 +97,7 @@ public class MasterGrpcService implements MasterService {
 
     /** Answers once the put is durable, without holding a thread meanwhile. */
     @Override
+    @NonBlocking
     public Uni<Empty> putEnd(PutEndRequest request) {
         return call("put_end", Right.WRITE, request.getKey(),
                 () -> master.putEndAsync(request.getClientId(), request.getKey()))
@@ -108,6 +112,7 @@ public class MasterGrpcService implements MasterService {
     }
 
     @Override
+    @NonBlocking
     public Uni<Empty> putRevoke(PutRevokeRequest request) {
         return call("put_revoke", Right.WRITE, request.getKey(), () -> {
             master.putRevoke(request.getClientId(), request.getKey());
@@ -116,18 +121,21 @@ public class MasterGrpcService implements MasterService {
     }
 
     @Override
+    @NonBlocking
     public Uni<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request) {
         return call("get_replica_list", Right.READ, request.getKey(),
                 () -> ProtoMapping.toProto(master.getReplicaList(request.getKey())));
     }
 
     @Override
+    @NonBlocking
     public Uni<ExistResponse> exist(KeyRequest request) {
         return call("exist", Right.READ, request.getKey(),
                 () -> ExistResponse.newBuilder().setExists(master.exist(request.getKey())).build());
     }
 
     @Override
+    @NonBlocking
     public Uni<Empty> remove(RemoveRequest request) {
         return call("remove", Right.WRITE, request.getKey(), () -> {
             master.remove(request.getKey(), request.getForce());
@@ -142,11 +150,13 @@ public class MasterGrpcService implements MasterService {
     }
 
     @Override
+    @NonBlocking
     public Uni<BatchPutStartResponse> batchPutStart(BatchPutStartRequest request) {
         return batchStart("batch_put_start", request, request.getUpsert());
     }
 
     @Override
+    @NonBlocking
     public Uni<BatchPutStartResponse> batchUpsertStart(BatchPutStartRequest request) {
         return batchStart("batch_upsert_start", request, true);
     }
@@ -176,12 +186,14 @@ public class MasterGrpcService implements MasterService {
     }
 
     @Override
+    @NonBlocking
     public Uni<BatchStatusResponse> batchPutRevoke(BatchKeysRequest request) {
         return statuses("batch_put_revoke", Right.WRITE, request,
                 keys -> master.batchPutRevoke(request.getClientId(), keys));
     }
 
     @Override
+    @NonBlocking
     public Uni<BatchGetReplicaListResponse> batchGetReplicaList(BatchKeysRequest request) {
         return call("batch_get_replica_list", null, null, () -> BatchGetReplicaListResponse.newBuilder()
                 .addAllItems(checked(Right.READ, request, master::batchGetReplicaList).stream()
@@ -194,6 +206,7 @@ public class MasterGrpcService implements MasterService {
     }
 
     @Override
+    @NonBlocking
     public Uni<BatchExistResponse> batchExist(BatchKeysRequest request) {
         return call("batch_exist", null, null, () -> {
             var results = checked(Right.READ, request, master::batchExist);
@@ -205,6 +218,7 @@ public class MasterGrpcService implements MasterService {
     }
 
     @Override
+    @NonBlocking
     public Uni<BatchStatusResponse> batchRemove(BatchKeysRequest request) {
         return statuses("batch_remove", Right.WRITE, request, keys -> master.batchRemove(keys, request.getForce()));
     }
@@ -236,6 +250,7 @@ public class MasterGrpcService implements MasterService {
     }
 
     @Override
+    @NonBlocking
     public Uni<HeartbeatResponse> heartbeat(HeartbeatRequest request) {
         return call("heartbeat", Right.MOUNT, null, () -> HeartbeatResponse.newBuilder()
                 .setStatus(master.heartbeat(request.getClientId()) == HeartbeatReply.OK

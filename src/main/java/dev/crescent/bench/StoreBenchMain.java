@@ -1,0 +1,249 @@
+package dev.crescent.bench;
+
+import dev.crescent.client.ClientOptions;
+import dev.crescent.client.CrescentClient;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.KeyResult;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
+
+/**
+ * One cell of the store benchmark, in its own process (writers and readers are separate processes, as with
+ * Mooncake's stress benchmark): several threads drive one phase against Crescent (through the Java client, over
+ * TCP or the worker's shared memory) or against Redis (RESP over loopback), and it prints one table row.
+ *
+ * <p>Arguments: target (tcp | shm | redis), address (host:port of the master or of Redis), phase (put | get |
+ * exists | batch-get), value size in bytes, threads, seconds, keys in the key space, keys per batch.
+ * Puts overwrite a fixed key space (Crescent: upsert in place; Redis: SET), gets read random keys of it, so both
+ * systems hold the same data the whole time.
+ */
+public final class StoreBenchMain {
+    private StoreBenchMain() {
+    }
+
+    /** One thread's connection and buffers. */
+    private interface Session extends AutoCloseable {
+        void put(String key) throws IOException;
+
+        void get(String key) throws IOException;
+
+        void exists(List<String> keys) throws IOException;
+
+        void batchGet(List<String> keys) throws IOException;
+
+        @Override
+        default void close() throws IOException {
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        String target = args[0];
+        String address = args[1];
+        String phase = args[2];
+        int size = Integer.parseInt(args[3]);
+        int threads = Integer.parseInt(args[4]);
+        double seconds = Double.parseDouble(args[5]);
+        int keys = Integer.parseInt(args[6]);
+        int batch = Integer.parseInt(args[7]);
+        String prefix = "bench/" + size + "/";
+        CrescentClient crescent = target.equals("redis") ? null : CrescentClient.connect(
+                ClientOptions.master(address).withNodeName("store-bench").withSharedMemory(target.equals("shm")));
+        try {
+            IntFunction<Session> sessions = crescent == null ? t -> redis(address, size, batch)
+                    : t -> crescent(crescent, size, batch);
+            Runner runner = new Runner(sessions, phase, prefix, keys, batch, threads);
+            runner.run(Math.max(2.0, seconds)); // warm-up as long as the run: a cold JVM is several times slower
+            Runner.Result result = runner.run(seconds);
+            int perOp = phase.equals("put") || phase.equals("get") ? 1 : batch;
+            double opsPerSecond = result.ops() * perOp / result.seconds();
+            double gbPerSecond = phase.equals("exists") ? 0 : opsPerSecond * size / 1e9;
+            System.out.printf("%-6s %-9s %8s %4d %12.0f %8.2f %9.1f %9.1f%n", target, phase, human(size), threads,
+                    opsPerSecond, gbPerSecond, result.percentileMicros(0.50), result.percentileMicros(0.99));
+        } finally {
+            if (crescent != null) {
+                crescent.close();
+            }
+        }
+    }
+
+    private static Session crescent(CrescentClient client, int size, int batch) {
+        MemorySegment value = client.allocate(size);
+        byte[] random = new byte[size];
+        new Random(size).nextBytes(random);
+        value.copyFrom(MemorySegment.ofArray(random));
+        MemorySegment target = client.allocate(size);
+        List<MemorySegment> targets = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            targets.add(client.allocate(size));
+        }
+        return new Session() {
+            @Override
+            public void put(String key) {
+                client.upsertFrom(key, value);
+            }
+
+            @Override
+            public void get(String key) {
+                if (client.getInto(key, target) != size) {
+                    throw new StoreException(ErrorCode.INTERNAL_ERROR, key + " has the wrong size");
+                }
+            }
+
+            @Override
+            public void exists(List<String> keys) {
+                for (KeyResult<Boolean> found : client.batchExists(keys)) {
+                    if (!Boolean.TRUE.equals(found.value())) {
+                        throw new StoreException(ErrorCode.OBJECT_NOT_FOUND, found.key() + " is missing");
+                    }
+                }
+            }
+
+            @Override
+            public void batchGet(List<String> keys) {
+                for (KeyResult<Long> read : client.batchGetInto(keys, targets.subList(0, keys.size()))) {
+                    if (!read.ok()) {
+                        throw read.error();
+                    }
+                }
+            }
+        };
+    }
+
+    private static Session redis(String address, int size, int batch) {
+        int colon = address.lastIndexOf(':');
+        RespConnection redis;
+        try {
+            redis = new RespConnection(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot reach Redis at " + address, e);
+        }
+        byte[] value = new byte[size];
+        new Random(size).nextBytes(value);
+        byte[] target = new byte[size];
+        List<byte[]> targets = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            targets.add(new byte[size]);
+        }
+        return new Session() {
+            @Override
+            public void put(String key) throws IOException {
+                redis.set(key, value);
+            }
+
+            @Override
+            public void get(String key) throws IOException {
+                if (redis.get(key, target) != size) {
+                    throw new IOException(key + " is missing or has the wrong size");
+                }
+            }
+
+            @Override
+            public void exists(List<String> keys) throws IOException {
+                if (redis.exists(keys) != keys.size()) {
+                    throw new IOException("some of " + keys.size() + " keys are missing");
+                }
+            }
+
+            @Override
+            public void batchGet(List<String> keys) throws IOException {
+                if (redis.mget(keys, targets) != keys.size()) {
+                    throw new IOException("some of " + keys.size() + " keys are missing");
+                }
+            }
+
+            @Override
+            public void close() throws IOException {
+                redis.close();
+            }
+        };
+    }
+
+    /** Runs the phase on every thread for a while, collecting operation latencies. */
+    private record Runner(IntFunction<Session> sessions, String phase, String prefix, int keys, int batch,
+                          int threads) {
+
+        record Result(long ops, double seconds, long[] latencies) {
+            double percentileMicros(double p) {
+                return latencies.length == 0 ? 0
+                        : latencies[(int) Math.min(latencies.length - 1, p * latencies.length)] / 1e3;
+            }
+        }
+
+        Result run(double seconds) throws InterruptedException {
+            AtomicLong ops = new AtomicLong();
+            List<long[]> latencies = new ArrayList<>();
+            int[] counts = new int[threads];
+            List<Thread> workers = new ArrayList<>();
+            List<Throwable> failures = new ArrayList<>();
+            long started = System.nanoTime();
+            long end = started + (long) (seconds * 1e9);
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                long[] mine = new long[1 << 20];
+                latencies.add(mine);
+                workers.add(Thread.ofPlatform().start(() -> {
+                    try (Session session = sessions.apply(thread)) {
+                        ThreadLocalRandom random = ThreadLocalRandom.current();
+                        for (int i = 0; System.nanoTime() < end; i++) {
+                            long before = System.nanoTime();
+                            step(session, random, thread + i * threads);
+                            if (counts[thread] < mine.length) {
+                                mine[counts[thread]++] = System.nanoTime() - before;
+                            }
+                            ops.incrementAndGet();
+                        }
+                    } catch (Exception e) {
+                        synchronized (failures) {
+                            failures.add(e);
+                        }
+                    }
+                }));
+            }
+            for (Thread worker : workers) {
+                worker.join();
+            }
+            double elapsed = (System.nanoTime() - started) / 1e9;
+            if (!failures.isEmpty()) {
+                throw new IllegalStateException(phase + " failed: " + failures.getFirst(), failures.getFirst());
+            }
+            long[] all = new long[Arrays.stream(counts).sum()];
+            for (int t = 0, at = 0; t < threads; t++) {
+                System.arraycopy(latencies.get(t), 0, all, at, counts[t]);
+                at += counts[t];
+            }
+            Arrays.sort(all);
+            return new Result(ops.get(), elapsed, all);
+        }
+
+        private void step(Session session, ThreadLocalRandom random, int sequence) throws IOException {
+            switch (phase) {
+                case "put" -> session.put(prefix + Math.floorMod(sequence, keys));
+                case "get" -> session.get(prefix + random.nextInt(keys));
+                case "exists" -> session.exists(run(random.nextInt(keys - batch + 1)));
+                case "batch-get" -> session.batchGet(run(random.nextInt(keys - batch + 1)));
+                default -> throw new IllegalArgumentException("unknown phase " + phase);
+            }
+        }
+
+        private List<String> run(int first) {
+            List<String> names = new ArrayList<>(batch);
+            for (int i = 0; i < batch; i++) {
+                names.add(prefix + (first + i));
+            }
+            return names;
+        }
+    }
+
+    private static String human(long bytes) {
+        return bytes >= 1 << 20 ? (bytes >> 20) + "MiB" : (bytes >> 10) + "KiB";
+    }
+}
