@@ -58,9 +58,14 @@ public final class StoreBenchMain {
         CrescentClient crescent = target.equals("redis") ? null : CrescentClient.connect(
                 ClientOptions.master(address).withNodeName("store-bench").withSharedMemory(target.equals("shm")));
         try {
-            IntFunction<Session> sessions = crescent == null ? t -> redis(address, size, batch)
-                    : t -> crescent(crescent, size, batch);
+            // Batch buffers only for the batch phases: 128 x 4 MiB per thread would not fit otherwise.
+            int buffers = phase.equals("batch-get") ? batch : 0;
+            IntFunction<Session> sessions = crescent == null ? t -> redis(address, size, buffers)
+                    : t -> crescent(crescent, size, buffers);
             Runner runner = new Runner(sessions, phase, prefix, keys, batch, threads);
+            if (phase.equals("put")) {
+                new Runner(sessions, "fill", prefix, keys, batch, threads).run(Double.MAX_VALUE);
+            }
             runner.run(Math.max(2.0, seconds)); // warm-up as long as the run: a cold JVM is several times slower
             Runner.Result result = runner.run(seconds);
             int perOp = phase.equals("put") || phase.equals("get") ? 1 : batch;
@@ -76,6 +81,7 @@ public final class StoreBenchMain {
     }
 
     private static Session crescent(CrescentClient client, int size, int batch) {
+        // Sessions of one process share these buffers' arena until the client closes: keep them few.
         MemorySegment value = client.allocate(size);
         byte[] random = new byte[size];
         new Random(size).nextBytes(random);
@@ -185,7 +191,7 @@ public final class StoreBenchMain {
             List<Thread> workers = new ArrayList<>();
             List<Throwable> failures = new ArrayList<>();
             long started = System.nanoTime();
-            long end = started + (long) (seconds * 1e9);
+            long end = seconds >= Long.MAX_VALUE / 1e9 ? Long.MAX_VALUE : started + (long) (seconds * 1e9);
             for (int t = 0; t < threads; t++) {
                 int thread = t;
                 long[] mine = new long[1 << 20];
@@ -194,6 +200,9 @@ public final class StoreBenchMain {
                     try (Session session = sessions.apply(thread)) {
                         ThreadLocalRandom random = ThreadLocalRandom.current();
                         for (int i = 0; System.nanoTime() < end; i++) {
+                            if (phase.equals("fill") && thread + i * threads >= keys) {
+                                break; // every key written once: the readers of the next process find them all
+                            }
                             long before = System.nanoTime();
                             step(session, random, thread + i * threads);
                             if (counts[thread] < mine.length) {
@@ -226,7 +235,7 @@ public final class StoreBenchMain {
 
         private void step(Session session, ThreadLocalRandom random, int sequence) throws IOException {
             switch (phase) {
-                case "put" -> session.put(prefix + Math.floorMod(sequence, keys));
+                case "put", "fill" -> session.put(prefix + Math.floorMod(sequence, keys));
                 case "get" -> session.get(prefix + random.nextInt(keys));
                 case "exists" -> session.exists(run(random.nextInt(keys - batch + 1)));
                 case "batch-get" -> session.batchGet(run(random.nextInt(keys - batch + 1)));

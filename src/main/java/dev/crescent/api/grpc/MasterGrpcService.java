@@ -51,29 +51,29 @@ import java.util.function.Supplier;
 
 /**
  * gRPC adapter of the master: check access, delegate, map errors. Every call is checked against the access
- * whitelist with the caller {@link CallerInterceptor} recorded. Calls run on worker threads, not the event loop:
- * a PutEnd waits for its op-log entry, and a put that finds no space evicts first; neither may stall the other
- * calls multiplexed on the same event loop.
+ * whitelist with the caller {@link CallerInterceptor} recorded. The hot calls touch only memory (microseconds),
+ * so they run on the event loop, sparing a thread hand-off each; PutEnd answers when its op-log entry is durable
+ * without holding the loop. Calls that may wait (mounts publish to the metadata store, batch PutEnd waits for
+ * durability, RemoveAll walks the whole index) run on worker threads.
  */
 @GrpcService
 @Blocking // the default: calls that may wait on the metadata store (mounts) or on durability (batch PutEnd)
 public class MasterGrpcService implements MasterService {
-    private static final String API = "grpc";
     private static final Empty EMPTY = Empty.getDefaultInstance();
 
     private final Master master;
     private final RoleGuard role;
     private final WorkerNode worker;
-    private final OpMetrics metrics;
     private final AccessControl access;
+    private final GrpcCalls calls;
 
     public MasterGrpcService(Master master, RoleGuard role, WorkerNode worker, OpMetrics metrics,
                              AccessControl access) {
         this.master = master;
         this.role = role;
         this.worker = worker;
-        this.metrics = metrics;
         this.access = access;
+        this.calls = new GrpcCalls(metrics, access, role::requireMaster);
     }
 
     @Override
@@ -105,9 +105,7 @@ public class MasterGrpcService implements MasterService {
                 .onItem().transform(ignored -> EMPTY)
                 .onFailure(e -> !(e instanceof StatusRuntimeException)).transform(e -> {
                     Throwable cause = e instanceof CompletionException c && c.getCause() != null ? c.getCause() : e;
-                    metrics.record(API, "put_end_durable", cause instanceof StoreException s ? s.code()
-                            : ErrorCode.INTERNAL_ERROR);
-                    return GrpcErrors.toStatus(cause);
+                    return calls.failed("put_end_durable", cause);
                 });
     }
 
@@ -274,8 +272,7 @@ public class MasterGrpcService implements MasterService {
     /** A batch of the keys the caller may touch; the others answer PERMISSION_DENIED in place. */
     private <T> List<KeyResult<T>> checked(Right right, BatchKeysRequest request,
                                            Function<List<String>, List<KeyResult<T>>> op) {
-        return access.checkEach(CallerInterceptor.current(), right, request.getKeysList(),
-                allowed -> op.apply(allowed.stream().map(request::getKeys).toList()));
+        return calls.checked(right, request.getKeysList(), op);
     }
 
     private Uni<BatchStatusResponse> statuses(String op, Right right, BatchKeysRequest request,
@@ -285,24 +282,7 @@ public class MasterGrpcService implements MasterService {
                 .build());
     }
 
-    /**
-     * @param right the right the call needs (on {@code key}, or on no key when null); null right: the action
-     *              checks per key itself (batches)
-     */
     private <T> Uni<T> call(String op, Right right, String key, Supplier<T> action) {
-        return Uni.createFrom().item(() -> {
-            try {
-                role.requireMaster();
-                if (right != null) {
-                    access.check(CallerInterceptor.current(), right, key);
-                }
-                T result = action.get();
-                metrics.record(API, op, ErrorCode.OK);
-                return result;
-            } catch (RuntimeException e) {
-                metrics.record(API, op, e instanceof StoreException s ? s.code() : ErrorCode.INTERNAL_ERROR);
-                throw GrpcErrors.toStatus(e);
-            }
-        });
+        return calls.call(op, right, key, action);
     }
 }

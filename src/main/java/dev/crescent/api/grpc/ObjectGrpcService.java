@@ -1,0 +1,163 @@
+package dev.crescent.api.grpc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.crescent.api.OpMetrics;
+import dev.crescent.api.grpc.proto.BatchExistResponse;
+import dev.crescent.api.grpc.proto.BatchGetItem;
+import dev.crescent.api.grpc.proto.BatchGetResponse;
+import dev.crescent.api.grpc.proto.BatchKeysRequest;
+import dev.crescent.api.grpc.proto.BatchPutItem;
+import dev.crescent.api.grpc.proto.BatchPutRequest;
+import dev.crescent.api.grpc.proto.BatchStatusResponse;
+import dev.crescent.api.grpc.proto.Empty;
+import dev.crescent.api.grpc.proto.ExistResponse;
+import dev.crescent.api.grpc.proto.GetChunk;
+import dev.crescent.api.grpc.proto.KeyRequest;
+import dev.crescent.api.grpc.proto.ObjectService;
+import dev.crescent.api.grpc.proto.PutChunk;
+import dev.crescent.api.grpc.proto.PutHeader;
+import dev.crescent.api.grpc.proto.RemoveRequest;
+import dev.crescent.client.StoreClient;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.KeyResult;
+import dev.crescent.master.ReplicaConfig;
+import dev.crescent.master.access.AccessControl;
+import dev.crescent.master.access.Right;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * gRPC object gateway: the bytes travel inside the calls, for callers without a transfer engine. A put arrives
+ * as a stream of chunks and is stored as one object assembled from them (no concatenating copy); a get leaves in
+ * chunks of at most {@link #CHUNK} bytes that wrap the object's array (no copy either). Runs on worker threads:
+ * every call moves bytes through the transfer engine.
+ */
+@GrpcService
+@Blocking
+public class ObjectGrpcService implements ObjectService {
+    /** Stays well under gRPC's default 4 MiB message limit on the receiving side. */
+    static final int CHUNK = 1 << 20;
+
+    private final StoreClient store;
+    private final GrpcCalls calls;
+
+    public ObjectGrpcService(StoreClient store, OpMetrics metrics, AccessControl access) {
+        this.store = store;
+        this.calls = new GrpcCalls(metrics, access, () -> { });
+    }
+
+    @Override
+    public Uni<Empty> put(Multi<PutChunk> chunks) {
+        return chunks.collect().asList().onItem().transform(list -> {
+            PutHeader header = list.isEmpty() ? PutHeader.getDefaultInstance() : list.getFirst().getHeader();
+            return calls.run("object_put", Right.WRITE, header.getKey(), () -> {
+                List<MemorySegment> parts = new ArrayList<>(list.size());
+                long size = 0;
+                for (PutChunk chunk : list) {
+                    if (!chunk.getData().isEmpty()) {
+                        parts.add(MemorySegment.ofBuffer(chunk.getData().asReadOnlyByteBuffer()));
+                        size += chunk.getData().size();
+                    }
+                }
+                if (size != header.getSize()) {
+                    throw new StoreException(ErrorCode.INVALID_PARAMS, "header says " + header.getSize()
+                            + " bytes but the chunks hold " + size);
+                }
+                store.put(header.getKey(), parts, config(header.hasConfig(), header.getConfig()),
+                        header.getUpsert());
+                return Empty.getDefaultInstance();
+            });
+        });
+    }
+
+    @Override
+    public Multi<GetChunk> get(KeyRequest request) {
+        return Multi.createFrom().iterable(() -> {
+            byte[] value = calls.run("object_get", Right.READ, request.getKey(), () -> store.get(request.getKey()));
+            List<GetChunk> chunks = new ArrayList<>(value.length / CHUNK + 1);
+            for (int offset = 0; offset < value.length || offset == 0; offset += CHUNK) {
+                GetChunk.Builder chunk = GetChunk.newBuilder().setData(UnsafeByteOperations.unsafeWrap(value, offset,
+                        Math.min(CHUNK, value.length - offset)));
+                chunks.add(offset == 0 ? chunk.setSize(value.length).build() : chunk.build());
+            }
+            return chunks.iterator();
+        });
+    }
+
+    @Override
+    public Uni<ExistResponse> exist(KeyRequest request) {
+        return calls.call("object_exist", Right.READ, request.getKey(),
+                () -> ExistResponse.newBuilder().setExists(store.exists(request.getKey())).build());
+    }
+
+    @Override
+    public Uni<Empty> remove(RemoveRequest request) {
+        return calls.call("object_remove", Right.WRITE, request.getKey(), () -> {
+            store.remove(request.getKey(), request.getForce());
+            return Empty.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public Uni<BatchStatusResponse> batchPut(BatchPutRequest request) {
+        return calls.call("object_batch_put", null, null, () -> {
+            Map<String, List<MemorySegment>> values = new HashMap<>();
+            for (BatchPutItem item : request.getObjectsList()) {
+                if (values.put(item.getKey(), List.of(MemorySegment.ofBuffer(item.getValue().asReadOnlyByteBuffer())))
+                        != null) {
+                    throw new StoreException(ErrorCode.INVALID_PARAMS, "key '" + item.getKey() + "' appears twice");
+                }
+            }
+            List<String> keys = request.getObjectsList().stream().map(BatchPutItem::getKey).toList();
+            ReplicaConfig config = config(request.hasConfig(), request.getConfig());
+            return statuses(calls.checked(Right.WRITE, keys, allowed -> store.batchPut(allowed,
+                    allowed.stream().map(values::get).toList(), config, request.getUpsert())));
+        });
+    }
+
+    @Override
+    public Uni<BatchGetResponse> batchGet(BatchKeysRequest request) {
+        return calls.call("object_batch_get", null, null, () -> BatchGetResponse.newBuilder().addAllItems(
+                calls.checked(Right.READ, request.getKeysList(), store::batchGet).stream()
+                        .map(r -> BatchGetItem.newBuilder().setStatus(ProtoMapping.status(r))
+                                .setValue(r.ok() ? UnsafeByteOperations.unsafeWrap(r.value()) : ByteString.EMPTY)
+                                .build())
+                        .toList()).build());
+    }
+
+    @Override
+    public Uni<BatchExistResponse> batchExist(BatchKeysRequest request) {
+        return calls.call("object_batch_exist", null, null, () -> {
+            List<KeyResult<Boolean>> results = calls.checked(Right.READ, request.getKeysList(), store::batchExists);
+            return BatchExistResponse.newBuilder()
+                    .addAllStatuses(results.stream().map(ProtoMapping::status).toList())
+                    .addAllExists(results.stream().map(r -> r.ok() && r.value()).toList())
+                    .build();
+        });
+    }
+
+    @Override
+    public Uni<BatchStatusResponse> batchRemove(BatchKeysRequest request) {
+        return calls.call("object_batch_remove", null, null, () -> statuses(calls.checked(Right.WRITE,
+                request.getKeysList(), keys -> store.batchRemove(keys, request.getForce()))));
+    }
+
+    private static BatchStatusResponse statuses(List<KeyResult<Void>> results) {
+        return BatchStatusResponse.newBuilder().addAllStatuses(results.stream().map(ProtoMapping::status).toList())
+                .build();
+    }
+
+    private static ReplicaConfig config(boolean given, dev.crescent.api.grpc.proto.ReplicaConfig config) {
+        return given ? ProtoMapping.fromProto(config) : ReplicaConfig.DEFAULT;
+    }
+}

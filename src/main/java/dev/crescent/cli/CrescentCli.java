@@ -1,0 +1,256 @@
+package dev.crescent.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.client.ClientOptions;
+import dev.crescent.client.CrescentClient;
+import dev.crescent.common.StoreException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code crescent}: the operator's command line. Objects move through the Java client (files are memory-mapped,
+ * so a put or get copies nothing in this process); listings and cluster status come from the master's admin REST
+ * API. Errors print the cluster's error code and name, and the exit status is 1.
+ */
+@Command(name = "crescent", mixinStandardHelpOptions = true, version = "crescent 0.1.0",
+        description = "Operate a Crescent KV-cache store.",
+        subcommands = {CrescentCli.Put.class, CrescentCli.Get.class, CrescentCli.Ls.class, CrescentCli.Stat.class,
+                CrescentCli.Rm.class, CrescentCli.Status.class, BenchCommand.class})
+public final class CrescentCli {
+    @Option(names = {"-m", "--master"}, scope = CommandLine.ScopeType.INHERIT,
+            defaultValue = "${env:CRESCENT_MASTER:-localhost:8080}",
+            description = "master (leader) host:port, its HTTP port (default: $CRESCENT_MASTER or ${DEFAULT-VALUE})")
+    String master;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs one command line; @return the exit status */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine line = new CommandLine(new CrescentCli());
+        line.setOut(out);
+        line.setErr(err);
+        line.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof StoreException store) {
+                err.println("error " + store.code().number() + " " + store.code().name() + ": " + store.getMessage());
+            } else {
+                err.println("error: " + e.getMessage());
+            }
+            return 1;
+        });
+        return line.execute(args);
+    }
+
+    CrescentClient connect() {
+        return CrescentClient.connect(ClientOptions.master(master).withNodeName("crescent-cli"));
+    }
+
+    /** GET on the master's admin API; an error answer becomes a StoreException with its code. */
+    JsonNode admin(String path) throws IOException, InterruptedException {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + master + path))
+                    .header("X-Crescent-Node", "crescent-cli").build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode body = new ObjectMapper().readTree(response.body());
+            if (response.statusCode() >= 400) {
+                throw new StoreException(dev.crescent.common.ErrorCode.fromNumber(body.path("code").asInt(-1)),
+                        body.path("message").asText(response.body()));
+            }
+            return body;
+        }
+    }
+
+    static String human(long bytes) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double value = bytes;
+        int unit = 0;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return unit == 0 ? bytes + " B" : String.format("%.1f %s", value, units[unit]);
+    }
+
+    @Command(name = "put", description = "Store a file under a key.")
+    static final class Put implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        CrescentCli cli;
+        @Parameters(index = "0", description = "key")
+        String key;
+        @Parameters(index = "1", description = "file")
+        Path file;
+        @Option(names = "--upsert", description = "overwrite an existing object")
+        boolean upsert;
+
+        @Override
+        public Integer call() throws IOException {
+            try (CrescentClient client = cli.connect();
+                 FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+                 Arena arena = Arena.ofConfined()) {
+                MemorySegment bytes = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
+                if (upsert) {
+                    client.upsertFrom(key, bytes);
+                } else {
+                    client.putFrom(key, bytes);
+                }
+                cli.spec.commandLine().getOut().println("put " + key + " (" + human(bytes.byteSize()) + ")");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "get", description = "Write an object into a file.")
+    static final class Get implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        CrescentCli cli;
+        @Parameters(index = "0", description = "key")
+        String key;
+        @Parameters(index = "1", description = "file (created or replaced)")
+        Path file;
+
+        @Override
+        public Integer call() throws IOException {
+            try (CrescentClient client = cli.connect()) {
+                long size = client.size(key);
+                try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+                     Arena arena = Arena.ofConfined()) {
+                    MemorySegment target = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+                    client.getInto(key, target);
+                    target.force();
+                }
+                cli.spec.commandLine().getOut().println("got " + key + " (" + human(size) + ") into " + file);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "ls", description = "List keys by prefix.")
+    static final class Ls implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        CrescentCli cli;
+        @Parameters(index = "0", defaultValue = "", description = "key prefix")
+        String prefix;
+        @Option(names = "--limit", defaultValue = "1000", description = "at most this many keys")
+        int limit;
+
+        @Override
+        public Integer call() throws IOException, InterruptedException {
+            JsonNode list = cli.admin("/v1/keys?prefix=" + URLEncoder.encode(prefix, StandardCharsets.UTF_8)
+                    + "&limit=" + limit);
+            PrintWriter out = cli.spec.commandLine().getOut();
+            list.path("keys").forEach(k -> out.println(k.asText()));
+            if (list.path("truncated").asBoolean()) {
+                out.println("... (more than " + limit + "; use --limit)");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "stat", description = "Show an object: size, state, replicas, leases, pins.")
+    static final class Stat implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        CrescentCli cli;
+        @Parameters(index = "0", description = "key")
+        String key;
+
+        @Override
+        public Integer call() throws IOException, InterruptedException {
+            JsonNode info = cli.admin("/v1/keys/" + key);
+            PrintWriter out = cli.spec.commandLine().getOut();
+            out.printf("key      %s%nsize     %s (%d bytes)%nstate    %s%nowner    %s%n", info.path("key").asText(),
+                    human(info.path("size").asLong()), info.path("size").asLong(), info.path("state").asText(),
+                    info.path("owner").asText());
+            info.path("replicas").forEach(r -> out.printf("replica  %s @ %d (%s)%n", r.path("segment").asText(),
+                    r.path("offset").asLong(), r.path("endpoint").asText()));
+            info.fields().forEachRemaining(field -> {
+                if (!field.getKey().matches("key|size|state|owner|replicas")) {
+                    out.printf("%-8s %s%n", field.getKey(), field.getValue());
+                }
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", description = "Remove objects.")
+    static final class Rm implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        CrescentCli cli;
+        @Parameters(arity = "1..*", description = "keys")
+        java.util.List<String> keys;
+        @Option(names = "--no-force", negatable = true, defaultValue = "true",
+                description = "refuse objects a reader holds a lease on (default: remove them anyway)")
+        boolean force;
+
+        @Override
+        public Integer call() {
+            try (CrescentClient client = cli.connect()) {
+                int failed = 0;
+                for (var result : client.batchRemove(keys, force)) {
+                    if (result.ok()) {
+                        cli.spec.commandLine().getOut().println("removed " + result.key());
+                    } else {
+                        failed++;
+                        cli.spec.commandLine().getErr().println(result.key() + ": error " + result.code().number()
+                                + " " + result.code().name());
+                    }
+                }
+                return failed == 0 ? 0 : 1;
+            }
+        }
+    }
+
+    @Command(name = "status", description = "Cluster status: master, segments and usage, workers.")
+    static final class Status implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        CrescentCli cli;
+
+        @Override
+        public Integer call() throws IOException, InterruptedException {
+            JsonNode cluster = cli.admin("/v1/cluster");
+            JsonNode stats = cluster.path("stats");
+            PrintWriter out = cli.spec.commandLine().getOut();
+            out.printf("master   %s (%s), placement %s, eviction %s, access control %s%n", cli.master,
+                    cluster.path("role").asText(), cluster.path("placement").asText(),
+                    cluster.path("eviction").asText(), cluster.path("accessControl").asBoolean() ? "on" : "off");
+            out.printf("objects  %d (%d being written)%nmemory   %s used of %s%n", stats.path("objectCount").asLong(),
+                    stats.path("processingCount").asLong(), human(stats.path("usedBytes").asLong()),
+                    human(stats.path("capacityBytes").asLong()));
+            out.printf("%n%-24s %-28s %12s %12s %6s%n", "SEGMENT", "OWNER", "CAPACITY", "USED", "USE%");
+            for (JsonNode segment : cli.admin("/v1/segments")) {
+                long capacity = segment.path("capacityBytes").asLong();
+                long used = segment.path("usedBytes").asLong();
+                out.printf("%-24s %-28s %12s %12s %5.1f%%%n", segment.path("name").asText(),
+                        segment.path("owner").asText(), human(capacity), human(used),
+                        capacity == 0 ? 0.0 : 100.0 * used / capacity);
+            }
+            out.printf("%n%-36s %10s  %s%n", "WORKER", "SILENT", "SEGMENTS");
+            for (JsonNode worker : cli.admin("/v1/workers")) {
+                out.printf("%-36s %8d ms  %s%n", worker.path("clientId").asText(),
+                        worker.path("silentMillis").asLong(), worker.path("segments"));
+            }
+            return 0;
+        }
+    }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+}
