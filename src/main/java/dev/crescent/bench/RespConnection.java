@@ -47,24 +47,14 @@ final class RespConnection implements AutoCloseable {
 
     /** @return how many of the keys exist */
     long exists(List<String> keys) throws IOException {
-        header(keys.size() + 1);
-        bulk("EXISTS");
-        for (String key : keys) {
-            bulk(key);
-        }
-        out.flush();
+        command("EXISTS", keys);
         expect(':');
         return Long.parseLong(line());
     }
 
     /** Reads every value into its buffer; @return how many keys were found */
     int mget(List<String> keys, List<byte[]> into) throws IOException {
-        header(keys.size() + 1);
-        bulk("MGET");
-        for (String key : keys) {
-            bulk(key);
-        }
-        out.flush();
+        command("MGET", keys);
         expect('*');
         int count = Integer.parseInt(line());
         int found = 0;
@@ -72,6 +62,16 @@ final class RespConnection implements AutoCloseable {
             found += readBulk(into.get(i)) >= 0 ? 1 : 0;
         }
         return found;
+    }
+
+    /** Sends a command whose arguments are keys. */
+    private void command(String name, List<String> keys) throws IOException {
+        header(keys.size() + 1);
+        bulk(name);
+        for (String key : keys) {
+            bulk(key);
+        }
+        out.flush();
     }
 
     private int readBulk(byte[] into) throws IOException {
