@@ -112,7 +112,7 @@ public final class TransferBenchMain {
         }
         loop.finished.await();
         if (loop.failed.get()) {
-            throw new IllegalStateException("transfer failed during the benchmark");
+            throw new IllegalStateException("transfer failed during the benchmark: " + loop.failure, loop.failure);
         }
         double elapsed = (System.nanoTime() - started) / 1e9;
         if (loop.completed.get() == 0) {
@@ -132,6 +132,7 @@ public final class TransferBenchMain {
         final long[] latencies = new long[1 << 22];
         final AtomicInteger completed = new AtomicInteger();
         final AtomicBoolean failed = new AtomicBoolean();
+        volatile Throwable failure;
         final CountDownLatch finished;
         private final AtomicLong sequence = new AtomicLong();
         private final TransferEngine engine;
@@ -189,7 +190,9 @@ public final class TransferBenchMain {
                     latencies[n] = System.nanoTime() - start;
                 }
                 if (b == null || b.status(0) != RequestStatus.COMPLETED) {
-                    failed.set(true);
+                    if (failed.compareAndSet(false, true)) {
+                        failure = b == null ? e : TransferEngine.failureOf(b, 0);
+                    }
                 }
                 resubmit(slot);
             });
