@@ -20,10 +20,12 @@ import java.util.List;
  * @param replicas       replica config of puts that do not name one
  * @param sharedMemory   read and write same-host workers through their shared-memory files
  * @param tcp            the TCP transport's settings
+ * @param contribute     bytes of this process's memory to add to the pool as a segment (0: none), served to
+ *                       other nodes like a worker's (shared-memory file on the same host, TCP otherwise)
  */
 public record ClientOptions(String masterAddress, List<String> etcdEndpoints, String cluster, String nodeName,
                             Duration callTimeout, Duration failoverWindow, ReplicaConfig replicas,
-                            boolean sharedMemory, TcpSettings tcp) {
+                            boolean sharedMemory, TcpSettings tcp, long contribute) {
 
     public ClientOptions {
         etcdEndpoints = List.copyOf(etcdEndpoints);
@@ -31,7 +33,7 @@ public record ClientOptions(String masterAddress, List<String> etcdEndpoints, St
 
     public static ClientOptions master(String address) {
         return new ClientOptions(address, List.of(), "default", NodeIdentity.hostName(), Duration.ofSeconds(5),
-                Duration.ofSeconds(15), ReplicaConfig.DEFAULT, true, TcpSettings.defaults());
+                Duration.ofSeconds(15), ReplicaConfig.DEFAULT, true, TcpSettings.defaults(), 0);
     }
 
     public static ClientOptions etcd(List<String> endpoints, String cluster) {
@@ -40,32 +42,38 @@ public record ClientOptions(String masterAddress, List<String> etcdEndpoints, St
 
     public ClientOptions withEtcd(List<String> endpoints, String clusterName) {
         return new ClientOptions(masterAddress, endpoints, clusterName, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp);
+                replicas, sharedMemory, tcp, contribute);
     }
 
     public ClientOptions withNodeName(String name) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, name, callTimeout, failoverWindow, replicas,
-                sharedMemory, tcp);
+                sharedMemory, tcp, contribute);
     }
 
     public ClientOptions withTimeouts(Duration call, Duration failover) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, call, failover, replicas,
-                sharedMemory, tcp);
+                sharedMemory, tcp, contribute);
     }
 
     public ClientOptions withReplicas(ReplicaConfig config) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow, config,
-                sharedMemory, tcp);
+                sharedMemory, tcp, contribute);
     }
 
     /** Off: same-host workers are reached over TCP too (e.g. to measure the network path). */
     public ClientOptions withSharedMemory(boolean enabled) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, enabled, tcp);
+                replicas, enabled, tcp, contribute);
+    }
+
+    /** Contributes {@code bytes} of this process's memory to the pool while the client is open. */
+    public ClientOptions withContributedMemory(long bytes) {
+        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
+                replicas, sharedMemory, tcp, bytes);
     }
 
     public ClientOptions withTcp(TcpSettings settings) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, settings);
+                replicas, sharedMemory, settings, contribute);
     }
 }

@@ -19,6 +19,7 @@ import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -34,6 +35,9 @@ import java.util.function.Supplier;
  * NO_AVAILABLE_HANDLE (-200) meaning the pool is full right now (back-pressure: retry later or evict), and so on.
  * Batch forms answer one {@link KeyResult} per key instead of throwing.
  *
+ * <p>With {@link ClientOptions#withContributedMemory} the client also adds memory of its own to the pool, as a
+ * worker does, until it closes.
+ *
  * <p>{@code putFrom}/{@code getInto} take {@link MemorySegment}s and copy nothing on the client: use off-heap
  * buffers from {@link #allocate(long)} (or any segment) for zero-copy transfers.
  */
@@ -45,6 +49,7 @@ public final class CrescentClient implements AutoCloseable {
     private final StoreClient store;
     private final ExecutorService async = Executors.newVirtualThreadPerTaskExecutor();
     private final Arena buffers = Arena.ofShared();
+    private final ContributedSegment contributed;
 
     private CrescentClient(ClientOptions options, MetadataStore metadata, GrpcMasterClient master,
                            TransferEngine engine) {
@@ -52,8 +57,10 @@ public final class CrescentClient implements AutoCloseable {
         this.metadata = metadata;
         this.master = master;
         this.engine = engine;
-        this.store = new StoreClient(master, engine, NodeIdentity.newClientId(options.nodeName()),
-                InstantSource.system());
+        String clientId = NodeIdentity.newClientId(options.nodeName());
+        this.store = new StoreClient(master, engine, clientId, InstantSource.system());
+        this.contributed = options.contribute() <= 0 ? null
+                : new ContributedSegment(clientId, options.contribute(), master, clientId, engine);
     }
 
     public static CrescentClient connect(String masterAddress) {
@@ -76,6 +83,11 @@ public final class CrescentClient implements AutoCloseable {
         transports.add(new TcpTransport(options.nodeName(), options.tcp()));
         return new CrescentClient(options, metadata, master,
                 new TransferEngine(memory, transports, TransferObserver.NONE));
+    }
+
+    /** The name of the segment this client contributes to the pool, if any. */
+    public Optional<String> contributedSegment() {
+        return Optional.ofNullable(contributed).map(ContributedSegment::name);
     }
 
     /** An off-heap buffer that lives until the client closes; transfers to and from it copy nothing here. */
@@ -199,6 +211,9 @@ public final class CrescentClient implements AutoCloseable {
     @Override
     public void close() {
         async.close();
+        if (contributed != null) {
+            contributed.close();
+        }
         engine.close();
         master.close();
         if (metadata != null) {

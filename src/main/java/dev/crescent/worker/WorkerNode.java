@@ -5,7 +5,6 @@ import dev.crescent.client.MasterClient;
 import dev.crescent.common.StoreException;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.NodeIdentity;
-import dev.crescent.master.HeartbeatReply;
 import dev.crescent.master.SegmentSpec;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
@@ -47,8 +46,7 @@ public class WorkerNode {
     private ScheduledExecutorService ticker;
     private long descriptorLease;
     private volatile WorkerSegment segment;
-    private volatile boolean mounted;
-    private boolean everMounted;
+    private volatile SegmentMembership membership;
 
     public WorkerNode(CrescentConfig config, NodeIdentity identity, MasterClient master, TransferEngine engine,
                       MetadataStore metadata, MetadataKeys keys, ObjectMapper json,
@@ -74,33 +72,16 @@ public class WorkerNode {
         String tcp = transferServer.start(engine.memory());
         endpoint = new PeerAddress(HostId.current(), tcp,
                 segment.backingFile() == null ? "" : segment.backingFile().toString()).format();
+        membership = new SegmentMembership(master, identity.clientId(),
+                new SegmentSpec(segment.name(), segment.size(), endpoint));
         ticker = Threads.daemonScheduler("crescent-worker");
         ticker.scheduleWithFixedDelay(this::tick, 0, worker.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /**
-     * Each heartbeat: keep the published descriptor alive, mount until the master has the segment, then tell the
-     * master we live; a master that answers NEED_REMOUNT (it declared us dead, or it is new) gets the segment again.
-     */
+    /** Each heartbeat: keep the published descriptor alive, then stay mounted (see {@link SegmentMembership}). */
     private void tick() {
         publishDescriptor();
-        if (mounted) {
-            heartbeat();
-        }
-        if (!mounted) {
-            mount();
-        }
-    }
-
-    private void heartbeat() {
-        try {
-            if (master.heartbeat(identity.clientId()) == HeartbeatReply.NEED_REMOUNT) {
-                LOG.warnf("master asked to remount segment %s", segment.name());
-                mounted = false;
-            }
-        } catch (StoreException e) {
-            LOG.debugf("heartbeat failed (%s: %s); retrying", e.code(), e.getMessage());
-        }
+        membership.tick();
     }
 
     private void publishDescriptor() {
@@ -127,35 +108,12 @@ public class WorkerNode {
         }
     }
 
-    private void mount() {
-        try {
-            if (everMounted) {
-                master.remountSegments(identity.clientId(),
-                        List.of(new SegmentSpec(segment.name(), segment.size(), endpoint)));
-            } else {
-                master.mountSegment(identity.clientId(), segment.name(), segment.size(), endpoint);
-            }
-            everMounted = true;
-            mounted = true;
-            LOG.infof("segment %s (%d bytes) mounted", segment.name(), segment.size());
-        } catch (StoreException e) {
-            LOG.warnf("mounting segment %s failed (%s: %s); retrying", segment.name(), e.code(), e.getMessage());
-        }
-    }
-
     void stop(@Observes ShutdownEvent event) {
         if (segment == null) {
             return;
         }
         ticker.shutdownNow();
-        if (mounted) {
-            try {
-                master.unmountSegment(identity.clientId(), segment.name());
-            } catch (StoreException e) {
-                LOG.warnf("unmounting segment %s failed: %s", segment.name(), e.getMessage());
-            }
-            mounted = false;
-        }
+        membership.leave();
         if (descriptorLease != 0) {
             metadata.revokeLease(descriptorLease);
         }
@@ -167,7 +125,7 @@ public class WorkerNode {
 
     /** Ready when there is no worker in this role, or its segment is mounted. */
     public boolean isReady() {
-        return !config.role().runsWorker() || mounted;
+        return !config.role().runsWorker() || membership != null && membership.mounted();
     }
 
     public WorkerSegment segment() {

@@ -3,6 +3,7 @@ package dev.crescent.client;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.KeyResult;
+import dev.crescent.master.ReplicaConfig;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.AfterEach;
@@ -20,6 +21,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 
+import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -164,6 +166,33 @@ class CrescentClientTest {
         for (int i = 0; i < 64; i++) {
             assertArrayEquals(bytes(20_000 + i, 100 + i), gets.get(i).join(), "object " + i);
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aClientContributesMemoryThatOthersReadAndThatLeavesWithIt() {
+        byte[] value = bytes(100_000, 9);
+        String segment;
+        try (CrescentClient donor = CrescentClient.connect(ClientOptions.master(address()).withNodeName("donor")
+                .withContributedMemory(8 << 20));
+             CrescentClient reader = CrescentClient.connect(ClientOptions.master(address()).withNodeName("reader")
+                     .withSharedMemory(false))) {
+            segment = donor.contributedSegment().orElseThrow();
+            assertTrue(segments().contains(segment), "mounted at the master: " + segments());
+            donor.putFrom("c/donated", MemorySegment.ofArray(value),
+                    new ReplicaConfig(1, List.of(segment), false, false));
+            assertEquals(segment, given().get("/v1/keys/c/donated").then().statusCode(200).extract().jsonPath()
+                    .getString("replicas[0].segment"), "placed in the donated memory");
+            assertArrayEquals(value, reader.get("c/donated"), "another client reads it over TCP");
+            assertArrayEquals(value, donor.get("c/donated"), "the donor reads it in-process");
+        }
+        assertFalse(segments().contains(segment), "unmounted when the donor closed");
+        try (CrescentClient store = CrescentClient.connect(address())) {
+            assertFalse(store.exists("c/donated"), "its only replica left with the segment");
+        }
+    }
+
+    private static List<String> segments() {
+        return given().get("/v1/segments").then().statusCode(200).extract().jsonPath().getList("name");
     }
 
     private static ErrorCode code(Runnable call) {

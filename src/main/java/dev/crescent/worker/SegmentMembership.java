@@ -1,0 +1,83 @@
+package dev.crescent.worker;
+
+import dev.crescent.client.MasterClient;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.HeartbeatReply;
+import dev.crescent.master.SegmentSpec;
+import org.jboss.logging.Logger;
+
+import java.util.List;
+
+/**
+ * Keeps one contributed segment in the pool: mounts it until the master has it, then heartbeats; a master that
+ * answers NEED_REMOUNT (it declared this client dead, or it is a new leader that does not know it) gets the
+ * segment again. Used by worker nodes and by clients that contribute memory. Call {@link #tick} periodically
+ * (well inside the master's client-ttl) from one thread.
+ */
+public final class SegmentMembership {
+    private static final Logger LOG = Logger.getLogger(SegmentMembership.class);
+
+    private final MasterClient master;
+    private final String clientId;
+    private final SegmentSpec segment;
+    private volatile boolean mounted;
+    private boolean everMounted;
+
+    public SegmentMembership(MasterClient master, String clientId, SegmentSpec segment) {
+        this.master = master;
+        this.clientId = clientId;
+        this.segment = segment;
+    }
+
+    public void tick() {
+        if (mounted) {
+            heartbeat();
+        }
+        if (!mounted) {
+            mount();
+        }
+    }
+
+    public boolean mounted() {
+        return mounted;
+    }
+
+    /** Takes the segment out of the pool (objects whose only replica it held are gone). */
+    public void leave() {
+        if (!mounted) {
+            return;
+        }
+        try {
+            master.unmountSegment(clientId, segment.name());
+        } catch (StoreException e) {
+            LOG.warnf("unmounting segment %s failed: %s", segment.name(), e.getMessage());
+        }
+        mounted = false;
+    }
+
+    private void heartbeat() {
+        try {
+            if (master.heartbeat(clientId) == HeartbeatReply.NEED_REMOUNT) {
+                LOG.warnf("master asked to remount segment %s", segment.name());
+                mounted = false;
+            }
+        } catch (StoreException e) {
+            LOG.debugf("heartbeat failed (%s: %s); retrying", e.code(), e.getMessage());
+        }
+    }
+
+    private void mount() {
+        try {
+            if (everMounted) {
+                master.remountSegments(clientId, List.of(segment));
+            } else {
+                master.mountSegment(clientId, segment.name(), segment.capacity(), segment.endpoint());
+            }
+            everMounted = true;
+            mounted = true;
+            LOG.infof("segment %s (%d bytes) mounted", segment.name(), segment.capacity());
+        } catch (StoreException e) {
+            LOG.warnf("mounting segment %s failed (%s: %s); retrying", segment.name(), e.code(), e.getMessage());
+        }
+    }
+}
