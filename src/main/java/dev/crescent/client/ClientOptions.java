@@ -22,10 +22,12 @@ import java.util.List;
  * @param tcp            the TCP transport's settings
  * @param contribute     bytes of this process's memory to add to the pool as a segment (0: none), served to
  *                       other nodes like a worker's (shared-memory file on the same host, TCP otherwise)
+ * @param checksums      record a CRC32C with every put and verify it on every read of an object that has one
  */
 public record ClientOptions(String masterAddress, List<String> etcdEndpoints, String cluster, String nodeName,
                             Duration callTimeout, Duration failoverWindow, ReplicaConfig replicas,
-                            boolean sharedMemory, TcpSettings tcp, long contribute) {
+                            boolean sharedMemory, TcpSettings tcp, long contribute,
+                            boolean checksums) {
 
     public ClientOptions {
         etcdEndpoints = List.copyOf(etcdEndpoints);
@@ -33,7 +35,7 @@ public record ClientOptions(String masterAddress, List<String> etcdEndpoints, St
 
     public static ClientOptions master(String address) {
         return new ClientOptions(address, List.of(), "default", NodeIdentity.hostName(), Duration.ofSeconds(5),
-                Duration.ofSeconds(15), ReplicaConfig.DEFAULT, true, TcpSettings.defaults(), 0);
+                Duration.ofSeconds(15), ReplicaConfig.DEFAULT, true, TcpSettings.defaults(), 0, false);
     }
 
     public static ClientOptions etcd(List<String> endpoints, String cluster) {
@@ -42,38 +44,43 @@ public record ClientOptions(String masterAddress, List<String> etcdEndpoints, St
 
     public ClientOptions withEtcd(List<String> endpoints, String clusterName) {
         return new ClientOptions(masterAddress, endpoints, clusterName, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp, contribute);
+                replicas, sharedMemory, tcp, contribute, checksums);
     }
 
     public ClientOptions withNodeName(String name) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, name, callTimeout, failoverWindow, replicas,
-                sharedMemory, tcp, contribute);
+                sharedMemory, tcp, contribute, checksums);
     }
 
     public ClientOptions withTimeouts(Duration call, Duration failover) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, call, failover, replicas,
-                sharedMemory, tcp, contribute);
+                sharedMemory, tcp, contribute, checksums);
     }
 
     public ClientOptions withReplicas(ReplicaConfig config) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow, config,
-                sharedMemory, tcp, contribute);
+                sharedMemory, tcp, contribute, checksums);
     }
 
     /** Off: same-host workers are reached over TCP too (e.g. to measure the network path). */
     public ClientOptions withSharedMemory(boolean enabled) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, enabled, tcp, contribute);
+                replicas, enabled, tcp, contribute, checksums);
     }
 
     /** Contributes {@code bytes} of this process's memory to the pool while the client is open. */
     public ClientOptions withContributedMemory(long bytes) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp, bytes);
+                replicas, sharedMemory, tcp, bytes, checksums);
+    }
+
+    public ClientOptions withChecksums(boolean enabled) {
+        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
+                replicas, sharedMemory, tcp, contribute, enabled);
     }
 
     public ClientOptions withTcp(TcpSettings settings) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, settings, contribute);
+                replicas, sharedMemory, settings, contribute, checksums);
     }
 }

@@ -58,7 +58,7 @@ public final class CrescentClient implements AutoCloseable {
         this.master = master;
         this.engine = engine;
         String clientId = NodeIdentity.newClientId(options.nodeName());
-        this.store = new StoreClient(master, engine, clientId, InstantSource.system());
+        this.store = new StoreClient(master, engine, clientId, InstantSource.system(), options.checksums());
         this.contributed = options.contribute() <= 0 ? null
                 : new ContributedSegment(clientId, options.contribute(), master, clientId, engine);
     }

@@ -102,8 +102,12 @@ public final class GrpcMasterClient implements MasterClient {
     }
 
     @Override
-    public void putEnd(String clientId, String key) {
-        call(Replay.SAFE, () -> stub().putEnd(PutEndRequest.newBuilder().setClientId(clientId).setKey(key).build()));
+    public void putEnd(String clientId, String key, Long crc32c) {
+        PutEndRequest.Builder request = PutEndRequest.newBuilder().setClientId(clientId).setKey(key);
+        if (crc32c != null) {
+            request.setCrc32C(crc32c.intValue());
+        }
+        call(Replay.SAFE, () -> stub().putEnd(request.build()));
     }
 
     @Override
@@ -148,8 +152,12 @@ public final class GrpcMasterClient implements MasterClient {
     }
 
     @Override
-    public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
-        return statuses(call(Replay.SAFE, () -> stub().batchPutEnd(keys(clientId, keys, false))));
+    public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys, List<Long> crc32cs) {
+        BatchKeysRequest.Builder request = keys(clientId, keys, false).toBuilder();
+        if (crc32cs != null) {
+            request.addAllCrc32Cs(crc32cs.stream().map(c -> c == null ? -1L : c).toList());
+        }
+        return statuses(call(Replay.SAFE, () -> stub().batchPutEnd(request.build())));
     }
 
     @Override

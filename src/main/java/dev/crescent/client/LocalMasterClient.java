@@ -33,9 +33,9 @@ public final class LocalMasterClient implements MasterClient {
     }
 
     @Override
-    public void putEnd(String clientId, String key) {
+    public void putEnd(String clientId, String key, Long crc32c) {
         requireLeader.run();
-        master.putEnd(clientId, key);
+        master.putEnd(clientId, key, crc32c);
     }
 
     @Override
@@ -77,9 +77,9 @@ public final class LocalMasterClient implements MasterClient {
     }
 
     @Override
-    public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
+    public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys, List<Long> crc32cs) {
         requireLeader.run();
-        return master.batchPutEnd(clientId, keys);
+        return master.batchPutEnd(clientId, keys, crc32cs);
     }
 
     @Override

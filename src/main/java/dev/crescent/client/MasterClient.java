@@ -21,7 +21,12 @@ public interface MasterClient extends AutoCloseable {
         return putStart(clientId, key, size, ReplicaConfig.replicas(replicaNum), upsert);
     }
 
-    void putEnd(String clientId, String key);
+    default void putEnd(String clientId, String key) {
+        putEnd(clientId, key, null);
+    }
+
+    /** @param crc32c the CRC32C of the bytes written, kept with the object for readers to verify; or null */
+    void putEnd(String clientId, String key, Long crc32c);
 
     void putRevoke(String clientId, String key);
 
@@ -36,7 +41,12 @@ public interface MasterClient extends AutoCloseable {
     List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys, List<Long> sizes,
                                                            ReplicaConfig config, boolean upsert);
 
-    List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys);
+    default List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
+        return batchPutEnd(clientId, keys, null);
+    }
+
+    /** @param crc32cs parallel to keys (null entries: none), or null */
+    List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys, List<Long> crc32cs);
 
     List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys);
 

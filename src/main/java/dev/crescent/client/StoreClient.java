@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.zip.CRC32C;
 
 /**
  * Puts and gets object bytes: control through the master, bytes straight to and from the workers' segments
@@ -25,18 +26,29 @@ import java.util.function.BiFunction;
  * <p>Reads try replicas in the order of the engine's best path to them (same JVM, same host, network) and fall
  * back to the next replica when a read fails or ends after its lease. Writes go to every replica in parallel. An
  * object may be assembled from several buffers (e.g. a block's K and V), which land back to back.
+ *
+ * <p>With checksums on, each put records the CRC32C of its bytes with the object, and each read of an object that
+ * has one verifies it: a replica whose bytes do not match counts as a failed read (CHECKSUM_MISMATCH), so the
+ * next replica is tried.
  */
 public final class StoreClient {
     private final MasterClient master;
     private final TransferEngine engine;
     private final String clientId;
     private final InstantSource clock;
+    private final boolean checksums;
 
     public StoreClient(MasterClient master, TransferEngine engine, String clientId, InstantSource clock) {
+        this(master, engine, clientId, clock, false);
+    }
+
+    public StoreClient(MasterClient master, TransferEngine engine, String clientId, InstantSource clock,
+                       boolean checksums) {
         this.master = master;
         this.engine = engine;
         this.clientId = clientId;
         this.clock = clock;
+        this.checksums = checksums;
     }
 
     public void put(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
@@ -50,15 +62,16 @@ public final class StoreClient {
      * op-log), the put is made once more from the same bytes, so the caller sees a delay rather than an error.
      */
     public void put(String key, List<MemorySegment> parts, ReplicaConfig config, boolean upsert) {
+        Long crc32c = checksum(parts);
         writeReplicas(key, parts, config, upsert);
         try {
-            master.putEnd(clientId, key);
+            master.putEnd(clientId, key, crc32c);
         } catch (StoreException e) {
             if (e.code() != ErrorCode.OBJECT_NOT_FOUND) {
                 throw e;
             }
             writeReplicas(key, parts, config, upsert);
-            master.putEnd(clientId, key);
+            master.putEnd(clientId, key, crc32c);
         }
     }
 
@@ -97,20 +110,25 @@ public final class StoreClient {
         TransferBatch batch = engine.submit(requests).future().join();
         StoreException[] errors = new StoreException[keys.size()];
         List<String> written = new ArrayList<>();
+        List<Long> writtenChecksums = new ArrayList<>();
         List<String> failed = new ArrayList<>();
         for (int i = 0; i < keys.size(); i++) {
             errors[i] = started.get(i).error();
             for (int r = firstRequest[i]; r < firstRequest[i + 1] && errors[i] == null; r++) {
                 errors[i] = TransferEngine.failureOf(batch, r);
             }
-            if (started.get(i).ok()) {
-                (errors[i] == null ? written : failed).add(keys.get(i));
+            if (started.get(i).ok() && errors[i] == null) {
+                written.add(keys.get(i));
+                writtenChecksums.add(checksum(values.get(i)));
+            } else if (started.get(i).ok()) {
+                failed.add(keys.get(i));
             }
         }
         if (!failed.isEmpty()) {
             master.batchPutRevoke(clientId, failed);
         }
-        List<KeyResult<Void>> ended = written.isEmpty() ? List.of() : master.batchPutEnd(clientId, written);
+        List<KeyResult<Void>> ended = written.isEmpty() ? List.of() : master.batchPutEnd(clientId, written,
+                checksums ? writtenChecksums : null);
         List<KeyResult<Void>> results = new ArrayList<>(keys.size());
         for (int i = 0, e = 0; i < keys.size(); i++) {
             String key = keys.get(i);
@@ -133,7 +151,7 @@ public final class StoreClient {
     public byte[] get(String key) {
         ObjectLocation location = master.getReplicaList(key);
         byte[] value = new byte[arraySize(key, location)];
-        readInto(key, location, MemorySegment.ofArray(value), 0);
+        readInto(key, location, MemorySegment.ofArray(value), 0, null);
         return value;
     }
 
@@ -141,7 +159,7 @@ public final class StoreClient {
     public long getInto(String key, MemorySegment target) {
         ObjectLocation location = master.getReplicaList(key);
         requireRoom(key, location, target);
-        readInto(key, location, target.asSlice(0, location.size()), 0);
+        readInto(key, location, target.asSlice(0, location.size()), 0, null);
         return location.size();
     }
 
@@ -201,13 +219,17 @@ public final class StoreClient {
             int i = readKeys.get(r);
             String key = keys.get(i);
             ObjectLocation location = ordered.get(i);
+            MemorySegment target = targets.get(i);
             StoreException failure = TransferEngine.failureOf(batch, r);
-            if (failure == null && clock.millis() <= location.leaseDeadlineMillis()) {
+            if (failure == null) {
+                failure = checkRead(key, location.replicas().getFirst(), location, target);
+            }
+            if (failure == null) {
                 results.set(i, new KeyResult<>(key, location.size(), null));
             } else {
-                MemorySegment target = targets.get(i);
+                StoreException first = failure;
                 results.set(i, KeyResult.of(key, () -> {
-                    readInto(key, location, target, 1);
+                    readInto(key, location, target, 1, first);
                     return location.size();
                 }));
             }
@@ -241,21 +263,23 @@ public final class StoreClient {
     }
 
     /**
-     * Reads from the replicas in preference order, starting at {@code firstReplica}, until one read completes
-     * inside its lease. A read that ended after the lease may have raced a removal, so its bytes are not trusted.
+     * Reads from the replicas in preference order, starting at {@code firstReplica}, until one read's bytes can be
+     * trusted (see {@link #checkRead}); if none can, throws the last reason ({@code earlier}: why the replicas
+     * before {@code firstReplica} failed).
      */
-    private void readInto(String key, ObjectLocation location, MemorySegment target, int firstReplica) {
+    private void readInto(String key, ObjectLocation location, MemorySegment target, int firstReplica,
+                          StoreException earlier) {
         List<ReplicaDescriptor> replicas = firstReplica == 0 ? inPreferenceOrder(location).replicas()
                 : location.replicas();
-        StoreException last = null;
+        StoreException last = earlier;
         for (ReplicaDescriptor replica : replicas.subList(Math.min(firstReplica, replicas.size()), replicas.size())) {
             try {
                 engine.execute(List.of(read(replica, target, location.size())));
-                if (clock.millis() <= location.leaseDeadlineMillis()) {
+                StoreException wrong = checkRead(key, replica, location, target);
+                if (wrong == null) {
                     return;
                 }
-                last = new StoreException(ErrorCode.LEASE_EXPIRED,
-                        "read of '" + key + "' finished after its lease; the bytes may be stale");
+                last = wrong;
             } catch (StoreException e) {
                 last = e;
             }
@@ -264,13 +288,46 @@ public final class StoreClient {
                 : new StoreException(ErrorCode.TRANSFER_FAIL, "every replica of '" + key + "' failed to read");
     }
 
+    /** The CRC32C of the parts back to back, when checksums are on; else null. */
+    private Long checksum(List<MemorySegment> parts) {
+        if (!checksums) {
+            return null;
+        }
+        CRC32C crc = new CRC32C();
+        for (MemorySegment part : parts) {
+            crc.update(part.asByteBuffer());
+        }
+        return crc.getValue();
+    }
+
+    /**
+     * Why bytes just read from {@code replica} cannot be trusted, or null: the read ended after the lease (it may
+     * have raced a removal), or they do not match the CRC32C recorded at put (when checksums are on).
+     */
+    private StoreException checkRead(String key, ReplicaDescriptor replica, ObjectLocation location,
+                                     MemorySegment read) {
+        if (clock.millis() > location.leaseDeadlineMillis()) {
+            return new StoreException(ErrorCode.LEASE_EXPIRED,
+                    "read of '" + key + "' finished after its lease; the bytes may be stale");
+        }
+        if (checksums && location.crc32c() != null) {
+            CRC32C crc = new CRC32C();
+            crc.update(read.asSlice(0, location.size()).asByteBuffer());
+            if (crc.getValue() != location.crc32c()) {
+                return new StoreException(ErrorCode.CHECKSUM_MISMATCH, "the bytes of '" + key + "' read from "
+                        + replica.segment() + " do not match the CRC32C recorded at put");
+            }
+        }
+        return null;
+    }
+
     private ObjectLocation inPreferenceOrder(ObjectLocation location) {
         if (location.replicas().size() < 2) {
             return location;
         }
         List<ReplicaDescriptor> sorted = new ArrayList<>(location.replicas());
         sorted.sort(Comparator.comparingInt(r -> engine.preference(r.segment(), r.endpoint())));
-        return new ObjectLocation(location.size(), sorted, location.leaseDeadlineMillis());
+        return new ObjectLocation(location.size(), sorted, location.leaseDeadlineMillis(), location.crc32c());
     }
 
     private static TransferRequest read(ReplicaDescriptor replica, MemorySegment target, long size) {

@@ -14,7 +14,8 @@ import java.util.List;
  */
 @RegisterForReflection
 public record IndexOp(Type type, String key, String segment, String owner, long capacity, String endpoint,
-                      long size, List<Range> replicas, boolean hardPin, boolean softPin, long completedMillis) {
+                      long size, List<Range> replicas, boolean hardPin, boolean softPin, long completedMillis,
+                      Long crc32c) {
 
     public enum Type { MOUNT, UNMOUNT, COMMIT, DROP }
 
@@ -24,20 +25,21 @@ public record IndexOp(Type type, String key, String segment, String owner, long 
     }
 
     public static IndexOp mount(String segment, String owner, long capacity, String endpoint) {
-        return new IndexOp(Type.MOUNT, null, segment, owner, capacity, endpoint, 0, null, false, false, 0);
+        return new IndexOp(Type.MOUNT, null, segment, owner, capacity, endpoint, 0, null, false, false, 0, null);
     }
 
     public static IndexOp unmount(String segment) {
-        return new IndexOp(Type.UNMOUNT, null, segment, null, 0, null, 0, null, false, false, 0);
+        return new IndexOp(Type.UNMOUNT, null, segment, null, 0, null, 0, null, false, false, 0, null);
     }
 
+    /** @param crc32c the bytes' CRC32C when the writer recorded one, else null */
     public static IndexOp commit(String key, long size, String owner, List<Range> replicas, boolean hardPin,
-                                 boolean softPin, long completedMillis) {
+                                 boolean softPin, long completedMillis, Long crc32c) {
         return new IndexOp(Type.COMMIT, key, null, owner, 0, null, size, List.copyOf(replicas), hardPin, softPin,
-                completedMillis);
+                completedMillis, crc32c);
     }
 
     public static IndexOp drop(String key) {
-        return new IndexOp(Type.DROP, key, null, null, 0, null, 0, null, false, false, 0);
+        return new IndexOp(Type.DROP, key, null, null, 0, null, 0, null, false, false, 0, null);
     }
 }

@@ -273,15 +273,20 @@ public final class Master {
 
     /** Makes the object readable. Only the client that started the put may end it. */
     public void putEnd(String clientId, String key) {
-        counters.count(MasterOp.PUT_END, () -> endPut(clientId, key));
+        putEnd(clientId, key, null);
+    }
+
+    /** @param crc32c the CRC32C of the bytes written, kept with the object for readers to verify; or null */
+    public void putEnd(String clientId, String key, Long crc32c) {
+        counters.count(MasterOp.PUT_END, () -> endPut(clientId, key, crc32c));
     }
 
     /**
      * {@link #putEnd} without holding a thread while the op-log makes the put durable: the future completes when
      * it is (or fails with METADATA_ERROR after the durability timeout).
      */
-    public CompletableFuture<Void> putEndAsync(String clientId, String key) {
-        CompletableFuture<Void> durable = counters.count(MasterOp.PUT_END, () -> commitPut(clientId, key));
+    public CompletableFuture<Void> putEndAsync(String clientId, String key, Long crc32c) {
+        CompletableFuture<Void> durable = counters.count(MasterOp.PUT_END, () -> commitPut(clientId, key, crc32c));
         return durable == null ? CompletableFuture.completedFuture(null) : durableOrError(durable, key);
     }
 
@@ -296,8 +301,8 @@ public final class Master {
         });
     }
 
-    private Void endPut(String clientId, String key) {
-        CompletableFuture<Void> durable = commitPut(clientId, key);
+    private Void endPut(String clientId, String key, Long crc32c) {
+        CompletableFuture<Void> durable = commitPut(clientId, key, crc32c);
         if (durable != null) {
             awaitDurable(durable, key);
         }
@@ -305,7 +310,7 @@ public final class Master {
     }
 
     /** Completes the put in memory and records it; @return the COMMIT's durability, or null if already complete */
-    private CompletableFuture<Void> commitPut(String clientId, String key) {
+    private CompletableFuture<Void> commitPut(String clientId, String key, Long crc32c) {
         ObjectKeys.validate(key);
         @SuppressWarnings("unchecked")
         CompletableFuture<Void>[] durable = new CompletableFuture[1];
@@ -313,6 +318,7 @@ public final class Master {
             requireOwnedPut(meta, clientId, key);
             if (meta.state == ObjectState.PROCESSING) {
                 meta.state = ObjectState.COMPLETE;
+                meta.crc32c = crc32c;
                 meta.completedMillis = clock.millis();
                 meta.lastAccessMillis = meta.completedMillis;
                 meta.softPinDeadlineMillis = meta.completedMillis + settings.softPinTtl().toMillis();
@@ -320,7 +326,8 @@ public final class Master {
                 processing.remove(key, meta.putStartMillis);
                 durable[0] = journal.record(IndexOp.commit(key, meta.size, meta.ownerClientId,
                         meta.replicas.stream().map(r -> new IndexOp.Range(r.segment().name(), r.range().offset(),
-                                r.range().length())).toList(), meta.hardPin, meta.softPin, meta.completedMillis));
+                                r.range().length())).toList(), meta.hardPin, meta.softPin, meta.completedMillis,
+                        meta.crc32c));
             }
             return meta;
         });
@@ -388,7 +395,7 @@ public final class Master {
             meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
             touch(meta, now);
             answer[0] = new ObjectLocation(meta.size, describe(live, TransferOp.READ, meta.leaseDeadlineMillis),
-                    meta.leaseDeadlineMillis);
+                    meta.leaseDeadlineMillis, meta.crc32c);
             return meta;
         });
         return answer[0];
@@ -504,8 +511,18 @@ public final class Master {
 
     /** Commits every key first and then waits for durability once, so a batch costs about one op-log write. */
     public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
+        return batchPutEnd(clientId, keys, null);
+    }
+
+    /** @param crc32cs parallel to keys: each object's CRC32C, or null entries (or a null list) for none */
+    public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys, List<Long> crc32cs) {
         return counters.count(MasterOp.BATCH_PUT_END, () -> {
-            List<KeyResult<CompletableFuture<Void>>> committed = KeyResult.each(keys, key -> commitPut(clientId, key));
+            List<KeyResult<CompletableFuture<Void>>> committed = new ArrayList<>(keys.size());
+            for (int i = 0; i < keys.size(); i++) {
+                Long crc32c = crc32cs == null ? null : crc32cs.get(i);
+                String key = keys.get(i);
+                committed.add(KeyResult.of(key, () -> commitPut(clientId, key, crc32c)));
+            }
             return committed.stream().map(c -> !c.ok() || c.value() == null ? new KeyResult<Void>(c.key(), null, c.error())
                     : KeyResult.<Void>of(c.key(), () -> {
                         awaitDurable(c.value(), c.key());
@@ -601,6 +618,7 @@ public final class Master {
             meta.lastAccessMillis = commit.completedMillis();
             meta.hardPin = commit.hardPin();
             meta.softPin = commit.softPin();
+            meta.crc32c = commit.crc32c();
             meta.softPinDeadlineMillis = now + settings.softPinTtl().toMillis();
             index.update(commit.key(), (k, old) -> meta);
             completeObjects.increment();

@@ -19,6 +19,8 @@ final class ObjectMeta {
     long accessCount;
     /** Never evicted. */
     boolean hardPin;
+    /** CRC32C of the bytes, when the writer recorded one at PutEnd; else null. */
+    Long crc32c;
     /** Evicted last while {@link #softPinDeadlineMillis} lies ahead; each read renews the deadline. */
     boolean softPin;
     long softPinDeadlineMillis;

@@ -28,7 +28,7 @@ public final class ReplicatedIndex {
                     }
                     return kept.size() == commit.replicas().size() ? commit : IndexOp.commit(commit.key(),
                             commit.size(), commit.owner(), kept, commit.hardPin(), commit.softPin(),
-                            commit.completedMillis());
+                            commit.completedMillis(), commit.crc32c());
                 });
                 emptied.forEach(objects::remove);
             }

@@ -37,6 +37,9 @@ class CrescentClientTest {
     @TestHTTPResource("/")
     URL service;
 
+    @jakarta.inject.Inject
+    dev.crescent.worker.WorkerNode worker;
+
     private CrescentClient client;
 
     @BeforeEach
@@ -188,6 +191,30 @@ class CrescentClientTest {
         assertFalse(segments().contains(segment), "unmounted when the donor closed");
         try (CrescentClient store = CrescentClient.connect(address())) {
             assertFalse(store.exists("c/donated"), "its only replica left with the segment");
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void checksumsCatchBytesCorruptedInTheSegment() {
+        byte[] value = bytes(50_000, 11);
+        try (CrescentClient checked = CrescentClient.connect(ClientOptions.master(address()).withChecksums(true));
+             CrescentClient plain = CrescentClient.connect(address())) {
+            checked.put("c/crc", value);
+            checked.batchPutFrom(List.of("c/crc-batch"), List.of(MemorySegment.ofArray(value)));
+            for (String key : List.of("c/crc", "c/crc-batch")) {
+                assertArrayEquals(value, checked.get(key));
+                long offset = given().get("/v1/keys/" + key).then().statusCode(200).extract().jsonPath()
+                        .getLong("replicas[0].offset");
+                MemorySegment segment = worker.segment().memory();
+                byte original = segment.get(ValueLayout.JAVA_BYTE, offset + 100);
+                segment.set(ValueLayout.JAVA_BYTE, offset + 100, (byte) ~original);
+                assertEquals(ErrorCode.CHECKSUM_MISMATCH, code(() -> checked.get(key)), key);
+                assertEquals(ErrorCode.CHECKSUM_MISMATCH, checked.batchGetInto(List.of(key),
+                        List.of(checked.allocate(value.length))).getFirst().code(), key);
+                assertFalse(Arrays.equals(value, plain.get(key)), "without checksums the damage goes unseen");
+                segment.set(ValueLayout.JAVA_BYTE, offset + 100, original);
+                assertArrayEquals(value, checked.get(key));
+            }
         }
     }
 

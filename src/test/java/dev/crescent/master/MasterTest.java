@@ -256,4 +256,37 @@ class MasterTest {
         StoreException e = assertThrows(StoreException.class, call);
         assertEquals(expected, e.code(), e.getMessage());
     }
+
+    @Test
+    void aRecordedChecksumIsAnsweredWithTheReplicasAndSurvivesAFailover() {
+        master.putStart("c", "crc/a", 100, 1, false);
+        master.putEnd("c", "crc/a", 0xCAFEF00DL);
+        master.putStart("c", "crc/none", 100, 1, false);
+        master.putEnd("c", "crc/none");
+        assertEquals(0xCAFEF00DL, master.getReplicaList("crc/a").crc32c());
+        assertEquals(null, master.getReplicaList("crc/none").crc32c());
+
+        // What a standby replays from the op-log: the COMMIT carries the checksum to the new leader.
+        ReplicatedIndex replicated = new ReplicatedIndex();
+        IndexJournal journal = new IndexJournal() {
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> record(IndexOp op) {
+                replicated.apply(op);
+                return java.util.concurrent.CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public boolean accepting() {
+                return true;
+            }
+        };
+        Master leader = new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), clock);
+        leader.attachJournal(journal);
+        leader.mountSegment("worker-1", "seg-1", 1 << 20, "");
+        leader.putStart("c", "crc/b", 100, 1, false);
+        leader.putEnd("c", "crc/b", 42L);
+        Master successor = new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), clock);
+        successor.restore(replicated);
+        assertEquals(42L, successor.getReplicaList("crc/b").crc32c());
+    }
 }

@@ -44,7 +44,9 @@ import io.smallrye.common.annotation.NonBlocking;
 import io.grpc.StatusRuntimeException;
 import io.smallrye.mutiny.Uni;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -100,7 +102,8 @@ public class MasterGrpcService implements MasterService {
     @NonBlocking
     public Uni<Empty> putEnd(PutEndRequest request) {
         return call("put_end", Right.WRITE, request.getKey(),
-                () -> master.putEndAsync(request.getClientId(), request.getKey()))
+                () -> master.putEndAsync(request.getClientId(), request.getKey(),
+                        request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null))
                 .onItem().transformToUni(durable -> Uni.createFrom().completionStage(durable))
                 .onItem().transform(ignored -> EMPTY)
                 .onFailure(e -> !(e instanceof StatusRuntimeException)).transform(e -> {
@@ -180,7 +183,7 @@ public class MasterGrpcService implements MasterService {
     @Override
     public Uni<BatchStatusResponse> batchPutEnd(BatchKeysRequest request) {
         return statuses("batch_put_end", Right.WRITE, request,
-                keys -> master.batchPutEnd(request.getClientId(), keys));
+                keys -> master.batchPutEnd(request.getClientId(), keys, crc32cs(request, keys)));
     }
 
     @Override
@@ -262,6 +265,23 @@ public class MasterGrpcService implements MasterService {
                 .setReady(role.role().runsMaster() && worker.isReady())
                 .setRole(role.role().name().toLowerCase())
                 .build());
+    }
+
+    /** The CRC32Cs the request gives for {@code keys} (the keys the caller may write, a subset of its keys). */
+    private static List<Long> crc32cs(BatchKeysRequest request, List<String> keys) {
+        if (request.getCrc32CsCount() == 0) {
+            return null;
+        }
+        if (request.getCrc32CsCount() != request.getKeysCount()) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, request.getKeysCount() + " keys but "
+                    + request.getCrc32CsCount() + " checksums");
+        }
+        Map<String, Long> byKey = new HashMap<>();
+        for (int i = 0; i < request.getKeysCount(); i++) {
+            long crc = request.getCrc32Cs(i);
+            byKey.put(request.getKeys(i), crc < 0 ? null : crc);
+        }
+        return keys.stream().map(byKey::get).toList();
     }
 
     private static ReplicaConfig replicaConfig(PutStartRequest request) {

@@ -60,16 +60,24 @@ public final class ProtoMapping {
     }
 
     public static GetReplicaListResponse toProto(ObjectLocation location) {
-        return GetReplicaListResponse.newBuilder()
+        GetReplicaListResponse.Builder response = GetReplicaListResponse.newBuilder()
                 .setSize(location.size())
                 .addAllReplicas(toProto(location.replicas()))
-                .setLeaseDeadlineMs(location.leaseDeadlineMillis())
-                .build();
+                .setLeaseDeadlineMs(location.leaseDeadlineMillis());
+        if (location.crc32c() != null) {
+            response.setCrc32C(location.crc32c().intValue());
+        }
+        return response.build();
     }
 
     public static ObjectLocation fromProto(GetReplicaListResponse response) {
         return new ObjectLocation(response.getSize(), fromProto(response.getReplicasList()),
-                response.getLeaseDeadlineMs());
+                response.getLeaseDeadlineMs(), response.hasCrc32C() ? crc32c(response.getCrc32C()) : null);
+    }
+
+    /** A uint32 CRC as protobuf hands it to Java (a signed int) back to its value. */
+    public static Long crc32c(int wire) {
+        return Integer.toUnsignedLong(wire);
     }
 
     public static KeyStatus status(KeyResult<?> result) {

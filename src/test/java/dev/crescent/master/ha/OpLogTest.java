@@ -36,7 +36,8 @@ class OpLogTest {
     }
 
     private static IndexOp commit(String key, long offset) {
-        return IndexOp.commit(key, 100, "c", List.of(new IndexOp.Range("seg", offset, 100)), false, false, 1);
+        return IndexOp.commit(key, 100, "c", List.of(new IndexOp.Range("seg", offset, 100)), false, false, 1,
+                offset);
     }
 
     @Test
