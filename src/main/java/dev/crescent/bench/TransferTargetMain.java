@@ -1,7 +1,5 @@
 package dev.crescent.bench;
 
-import dev.crescent.transfer.HostId;
-import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.tcp.TcpTransferServer;
 import dev.crescent.transfer.ticket.TicketSigner;
@@ -34,8 +32,7 @@ public final class TransferTargetMain {
              TcpTransferServer server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
                      Duration.ofSeconds(5), Duration.ofSeconds(30), tickets)) {
             memory.register(name, segment.memory(), WorkerSegment.LOCATION);
-            String shm = segment.backingFile() == null ? "" : segment.backingFile().toString();
-            String endpoint = new PeerAddress(HostId.current(), "127.0.0.1:" + server.port(), shm).format();
+            String endpoint = segment.endpoint("127.0.0.1:" + server.port());
             System.out.println("READY " + name + " " + endpoint);
             System.out.flush();
             while (System.in.read() >= 0) {

@@ -5,8 +5,6 @@ import dev.crescent.common.StoreException;
 import dev.crescent.common.Threads;
 import dev.crescent.config.NodeIdentity;
 import dev.crescent.master.SegmentSpec;
-import dev.crescent.transfer.HostId;
-import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.tcp.TcpTransferServer;
 import dev.crescent.worker.SegmentMembership;
@@ -46,8 +44,7 @@ final class ContributedSegment implements AutoCloseable {
                     + e.getMessage(), e);
         }
         engine.registerLocal(name, segment.memory(), WorkerSegment.LOCATION);
-        String endpoint = new PeerAddress(HostId.current(), NodeIdentity.hostAddress() + ":" + server.port(),
-                segment.backingFile() == null ? "" : segment.backingFile().toString()).format();
+        String endpoint = segment.endpoint(NodeIdentity.hostAddress() + ":" + server.port());
         membership = new SegmentMembership(master, clientId, new SegmentSpec(name, bytes, endpoint));
         membership.tick(); // mounted before connect returns, when the master answers
         ticker.scheduleWithFixedDelay(membership::tick, HEARTBEAT.toMillis(), HEARTBEAT.toMillis(),

@@ -9,15 +9,11 @@ import dev.crescent.meta.etcd.EtcdMetadataStore;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
-import dev.crescent.transfer.Transport;
-import dev.crescent.transfer.local.LocalTransport;
-import dev.crescent.transfer.shm.ShmTransport;
-import dev.crescent.transfer.tcp.TcpTransport;
+import dev.crescent.transfer.Transports;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -75,14 +71,9 @@ public final class CrescentClient implements AutoCloseable {
         GrpcMasterClient master = new GrpcMasterClient(leader, options.nodeName(), options.callTimeout(),
                 options.failoverWindow());
         RegisteredMemory memory = new RegisteredMemory();
-        List<Transport> transports = new ArrayList<>();
-        transports.add(new LocalTransport(memory));
-        if (options.sharedMemory()) {
-            transports.add(new ShmTransport());
-        }
-        transports.add(new TcpTransport(options.nodeName(), options.tcp()));
-        return new CrescentClient(options, metadata, master,
-                new TransferEngine(memory, transports, TransferObserver.NONE));
+        return new CrescentClient(options, metadata, master, new TransferEngine(memory,
+                Transports.preferred(memory, options.sharedMemory(), options.nodeName(), options.tcp()),
+                TransferObserver.NONE));
     }
 
     /** The name of the segment this client contributes to the pool, if any. */

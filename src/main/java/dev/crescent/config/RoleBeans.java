@@ -25,12 +25,10 @@ import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.ThroughputReporter;
 import dev.crescent.transfer.TransferObserver;
 import dev.crescent.transfer.Transport;
-import dev.crescent.transfer.shm.ShmTransport;
 import dev.crescent.transfer.tcp.TcpSettings;
-import dev.crescent.transfer.tcp.TcpTransport;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.crescent.transfer.TransferEngine;
-import dev.crescent.transfer.local.LocalTransport;
+import dev.crescent.transfer.Transports;
 import dev.crescent.worker.SegmentDirectory;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
@@ -38,7 +36,6 @@ import jakarta.inject.Singleton;
 
 import java.nio.charset.StandardCharsets;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -153,17 +150,12 @@ public class RoleBeans {
     TransferEngine transferEngine(CrescentConfig config, NodeIdentity identity, MeterRegistry registry) {
         CrescentConfig.TransferConfig transfer = config.transfer();
         RegisteredMemory memory = new RegisteredMemory();
-        List<Transport> transports = new ArrayList<>();
-        transports.add(new LocalTransport(memory));
-        if (transfer.shm().enabled()) {
-            transports.add(new ShmTransport());
-        }
-        if (transfer.tcp().enabled()) {
-            CrescentConfig.TransferConfig.TcpConfig tcp = transfer.tcp();
-            transports.add(new TcpTransport(identity.clientId(), new TcpSettings(tcp.connectionsPerPeer(),
-                    (int) tcp.sliceSize().asLongValue(), tcp.timeout(), tcp.maxAttempts(), tcp.blacklistFailures(),
-                    tcp.blacklistWindow(), tcp.blacklistCooldown())));
-        }
+        CrescentConfig.TransferConfig.TcpConfig tcp = transfer.tcp();
+        TcpSettings tcpSettings = !tcp.enabled() ? null : new TcpSettings(tcp.connectionsPerPeer(),
+                (int) tcp.sliceSize().asLongValue(), tcp.timeout(), tcp.maxAttempts(), tcp.blacklistFailures(),
+                tcp.blacklistWindow(), tcp.blacklistCooldown());
+        List<Transport> transports = Transports.preferred(memory, transfer.shm().enabled(), identity.clientId(),
+                tcpSettings);
         TransferObserver observer = new TransferMetrics(registry);
         if (transfer.reporter().enabled()) {
             observer = new CompositeObserver(observer,

@@ -8,8 +8,6 @@ import dev.crescent.config.NodeIdentity;
 import dev.crescent.master.SegmentSpec;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
-import dev.crescent.transfer.HostId;
-import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.TransferEngine;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -70,8 +68,7 @@ public class WorkerNode {
         segment = WorkerSegment.create(name, worker.segmentSize().asLongValue(), Path.of(worker.shmDir()));
         engine.registerLocal(name, segment.memory(), WorkerSegment.LOCATION);
         String tcp = transferServer.start(engine.memory());
-        endpoint = new PeerAddress(HostId.current(), tcp,
-                segment.backingFile() == null ? "" : segment.backingFile().toString()).format();
+        endpoint = segment.endpoint(tcp);
         membership = new SegmentMembership(master, identity.clientId(),
                 new SegmentSpec(segment.name(), segment.size(), endpoint));
         ticker = Threads.daemonScheduler("crescent-worker");

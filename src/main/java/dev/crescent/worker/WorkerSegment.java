@@ -2,6 +2,8 @@ package dev.crescent.worker;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.transfer.HostId;
+import dev.crescent.transfer.PeerAddress;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -76,6 +78,14 @@ public final class WorkerSegment implements AutoCloseable {
 
     public long size() {
         return memory.byteSize();
+    }
+
+    /**
+     * How other nodes reach this segment: this host's id, the TCP transfer server at {@code tcp} (host:port, or
+     * "" when there is none) and the shared-memory file when there is one.
+     */
+    public String endpoint(String tcp) {
+        return new PeerAddress(HostId.current(), tcp, backingFile == null ? "" : backingFile.toString()).format();
     }
 
     /** The shared-memory file behind the segment, or null when it is process-private memory. */

@@ -14,7 +14,6 @@ import java.util.Random;
 import java.util.stream.IntStream;
 
 import static dev.crescent.it.Await.await;
-import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -36,7 +35,7 @@ class ClientClusterIT {
                  // Shared memory off: a dead worker's /dev/shm file would still answer; test the network path.
                  CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + master.port())
                          .withNodeName("cc-client").withSharedMemory(false).withReplicas(ReplicaConfig.replicas(2)))) {
-                await(() -> segments(master.baseUrl()) == 2, 30);
+                await(() -> master.segmentCount() == 2, 30);
                 List<String> keys = IntStream.range(0, 40).mapToObj(i -> "cc/" + i).toList();
                 List<KeyResult<Void>> put = client.batchPutFrom(keys,
                         keys.stream().map(k -> MemorySegment.ofArray(bytes(k))).toList());
@@ -54,7 +53,7 @@ class ClientClusterIT {
                             .toArray(ValueLayout.JAVA_BYTE), keys.get(i));
                 }
 
-                await(() -> segments(master.baseUrl()) == 1, 30);
+                await(() -> master.segmentCount() == 1, 30);
                 client.put("cc/after", bytes("cc/after"));
                 assertArrayEquals(bytes("cc/after"), client.get("cc/after"));
                 assertEquals(0, second.terminate(10));
@@ -69,8 +68,4 @@ class ClientClusterIT {
         return bytes;
     }
 
-    private static int segments(String baseUrl) {
-        var response = given().baseUri(baseUrl).get("/v1/segments");
-        return response.statusCode() == 200 ? response.jsonPath().getList("name").size() : -1;
-    }
 }

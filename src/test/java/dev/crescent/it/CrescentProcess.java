@@ -68,6 +68,12 @@ public final class CrescentProcess implements AutoCloseable {
         return "http://localhost:" + port();
     }
 
+    /** How many segments this master has mounted, or -1 while it does not answer (e.g. a standby). */
+    public int segmentCount() {
+        var response = io.restassured.RestAssured.given().baseUri(baseUrl()).get("/v1/segments");
+        return response.statusCode() == 200 ? response.jsonPath().getList("name").size() : -1;
+    }
+
     public String log() {
         return log.toString();
     }

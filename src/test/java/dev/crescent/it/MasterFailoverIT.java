@@ -53,7 +53,7 @@ class MasterFailoverIT {
             try (CrescentProcess first = CrescentProcess.start("ha-master-1", master);
                  CrescentProcess worker = CrescentProcess.start("ha-worker", workerArgs(etcd, "16M"))) {
                 await(() -> leaderPort(view) == first.port(), 20);
-                await(() -> segments(first.baseUrl()) == 1, 30);
+                await(() -> first.segmentCount() == 1, 30);
                 // Half the objects before the standby exists (it starts from the snapshot and the log), half after
                 // (it follows the log as it grows); every 10 changes the leader snapshots and compacts.
                 byte[][] before = new byte[40][];
@@ -80,7 +80,7 @@ class MasterFailoverIT {
                     assertEquals(second.port(), leaderPort(view));
 
                     // Every acknowledged object is there, with its bytes; the removed one stays removed.
-                    assertEquals(1, segments(second.baseUrl()), "the segment came back from the op-log");
+                    assertEquals(1, second.segmentCount(), "the segment came back from the op-log");
                     given().baseUri(second.baseUrl()).get("/v1/objects/ha/before-0").then().statusCode(404);
                     for (int i = 1; i < before.length; i++) {
                         assertArrayEquals(before[i], given().baseUri(second.baseUrl()).get("/v1/objects/ha/before-" + i)
@@ -119,7 +119,7 @@ class MasterFailoverIT {
                 await(() -> leaderPort(view) == first.port() || leaderPort(view) == second.port(), 20);
                 CrescentProcess leader = leaderPort(view) == first.port() ? first : second;
                 CrescentProcess standby = leader == first ? second : first;
-                await(() -> segments(leader.baseUrl()) == 1, 30);
+                await(() -> leader.segmentCount() == 1, 30);
                 // Writers in this JVM put through the Java client, which finds the leader in etcd and carries its
                 // calls across the failover: every put must succeed (at most delayed) and stay readable.
                 Map<String, byte[]> acknowledged = new ConcurrentHashMap<>();
@@ -206,10 +206,6 @@ class MasterFailoverIT {
         }).orElse(-1);
     }
 
-    private static int segments(String baseUrl) {
-        var response = given().baseUri(baseUrl).get("/v1/segments");
-        return response.statusCode() == 200 ? response.jsonPath().getList("name").size() : -1;
-    }
 
 
 }

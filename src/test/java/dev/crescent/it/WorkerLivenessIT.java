@@ -2,7 +2,6 @@ package dev.crescent.it;
 
 import org.junit.jupiter.api.Test;
 
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -28,7 +27,7 @@ class WorkerLivenessIT {
                     "crescent.worker.master-address=localhost:" + master.port(),
                     "crescent.worker.segment-size=16M", "crescent.worker.heartbeat-interval=300ms")) {
                 String m = master.baseUrl();
-                await("worker mounted", () -> segments(m).size() == 1, 30);
+                await("worker mounted", () -> master.segmentCount() == 1, 30);
                 byte[] value = new byte[100_000];
                 new Random(7).nextBytes(value);
                 given().baseUri(m).contentType("application/octet-stream").body(value).put("/v1/objects/live/k")
@@ -36,14 +35,14 @@ class WorkerLivenessIT {
 
                 signal("STOP", worker.pid());
                 long frozen = System.nanoTime();
-                await("frozen worker declared dead", () -> segments(m).isEmpty(), 15);
+                await("frozen worker declared dead", () -> master.segmentCount() == 0, 15);
                 long declaredMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - frozen);
                 assertTrue(declaredMillis >= 1500, "not before client-ttl: " + declaredMillis + " ms");
                 given().baseUri(m).get("/v1/workers").then().body("size()", equalTo(0));
                 given().baseUri(m).get("/v1/objects/live/k").then().statusCode(404).body("code", equalTo(-704));
 
                 signal("CONT", worker.pid());
-                await("thawed worker remounted", () -> segments(m).size() == 1, 15);
+                await("thawed worker remounted", () -> master.segmentCount() == 1, 15);
                 assertTrue(worker.log().contains("master asked to remount"), worker.log());
                 given().baseUri(m).contentType("application/octet-stream").body(value).put("/v1/objects/live/k2")
                         .then().statusCode(201);
@@ -51,7 +50,7 @@ class WorkerLivenessIT {
                         .extract().asByteArray());
 
                 worker.kill();
-                await("killed worker unmounted", () -> segments(m).isEmpty(), 15);
+                await("killed worker unmounted", () -> master.segmentCount() == 0, 15);
                 given().baseUri(m).contentType("application/octet-stream").body(value).put("/v1/objects/live/k3")
                         .then().statusCode(507).body("code", equalTo(-200));
             }
@@ -59,10 +58,6 @@ class WorkerLivenessIT {
         }
     }
 
-    private static List<String> segments(String baseUrl) {
-        return given().baseUri(baseUrl).get("/v1/segments").then().statusCode(200).extract().jsonPath()
-                .getList("name", String.class);
-    }
 
 
 }

@@ -209,13 +209,8 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<BatchExistResponse> batchExist(BatchKeysRequest request) {
-        return call("batch_exist", null, null, () -> {
-            var results = checked(Right.READ, request, master::batchExist);
-            return BatchExistResponse.newBuilder()
-                    .addAllStatuses(results.stream().map(ProtoMapping::status).toList())
-                    .addAllExists(results.stream().map(r -> r.ok() && r.value()).toList())
-                    .build();
-        });
+        return call("batch_exist", null, null,
+                () -> ProtoMapping.exists(checked(Right.READ, request, master::batchExist)));
     }
 
     @Override
@@ -297,9 +292,7 @@ public class MasterGrpcService implements MasterService {
 
     private Uni<BatchStatusResponse> statuses(String op, Right right, BatchKeysRequest request,
                                               Function<List<String>, List<KeyResult<Void>>> action) {
-        return call(op, null, null, () -> BatchStatusResponse.newBuilder()
-                .addAllStatuses(checked(right, request, action).stream().map(ProtoMapping::status).toList())
-                .build());
+        return call(op, null, null, () -> ProtoMapping.statuses(checked(right, request, action)));
     }
 
     private <T> Uni<T> call(String op, Right right, String key, Supplier<T> action) {

@@ -21,7 +21,6 @@ import dev.crescent.api.grpc.proto.RemoveRequest;
 import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.KeyResult;
 import dev.crescent.master.ReplicaConfig;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.master.access.Right;
@@ -120,7 +119,7 @@ public class ObjectGrpcService implements ObjectService {
             }
             List<String> keys = request.getObjectsList().stream().map(BatchPutItem::getKey).toList();
             ReplicaConfig config = config(request.hasConfig(), request.getConfig());
-            return statuses(calls.checked(Right.WRITE, keys, allowed -> store.batchPut(allowed,
+            return ProtoMapping.statuses(calls.checked(Right.WRITE, keys, allowed -> store.batchPut(allowed,
                     allowed.stream().map(values::get).toList(), config, request.getUpsert())));
         });
     }
@@ -137,24 +136,14 @@ public class ObjectGrpcService implements ObjectService {
 
     @Override
     public Uni<BatchExistResponse> batchExist(BatchKeysRequest request) {
-        return calls.call("object_batch_exist", null, null, () -> {
-            List<KeyResult<Boolean>> results = calls.checked(Right.READ, request.getKeysList(), store::batchExists);
-            return BatchExistResponse.newBuilder()
-                    .addAllStatuses(results.stream().map(ProtoMapping::status).toList())
-                    .addAllExists(results.stream().map(r -> r.ok() && r.value()).toList())
-                    .build();
-        });
+        return calls.call("object_batch_exist", null, null,
+                () -> ProtoMapping.exists(calls.checked(Right.READ, request.getKeysList(), store::batchExists)));
     }
 
     @Override
     public Uni<BatchStatusResponse> batchRemove(BatchKeysRequest request) {
-        return calls.call("object_batch_remove", null, null, () -> statuses(calls.checked(Right.WRITE,
+        return calls.call("object_batch_remove", null, null, () -> ProtoMapping.statuses(calls.checked(Right.WRITE,
                 request.getKeysList(), keys -> store.batchRemove(keys, request.getForce()))));
-    }
-
-    private static BatchStatusResponse statuses(List<KeyResult<Void>> results) {
-        return BatchStatusResponse.newBuilder().addAllStatuses(results.stream().map(ProtoMapping::status).toList())
-                .build();
     }
 
     private static ReplicaConfig config(boolean given, dev.crescent.api.grpc.proto.ReplicaConfig config) {

@@ -1,5 +1,7 @@
 package dev.crescent.api.grpc;
 
+import dev.crescent.api.grpc.proto.BatchExistResponse;
+import dev.crescent.api.grpc.proto.BatchStatusResponse;
 import com.google.protobuf.ByteString;
 import dev.crescent.api.grpc.proto.GetReplicaListResponse;
 import dev.crescent.api.grpc.proto.KeyStatus;
@@ -78,6 +80,20 @@ public final class ProtoMapping {
     /** A uint32 CRC as protobuf hands it to Java (a signed int) back to its value. */
     public static Long crc32c(int wire) {
         return Integer.toUnsignedLong(wire);
+    }
+
+    /** One status per key, in order. */
+    public static BatchStatusResponse statuses(List<KeyResult<Void>> results) {
+        return BatchStatusResponse.newBuilder().addAllStatuses(results.stream().map(ProtoMapping::status).toList())
+                .build();
+    }
+
+    /** One status and one exists flag per key, in order (false where the status is an error). */
+    public static BatchExistResponse exists(List<KeyResult<Boolean>> results) {
+        return BatchExistResponse.newBuilder()
+                .addAllStatuses(results.stream().map(ProtoMapping::status).toList())
+                .addAllExists(results.stream().map(r -> r.ok() && r.value()).toList())
+                .build();
     }
 
     public static KeyStatus status(KeyResult<?> result) {
