@@ -44,8 +44,12 @@ class EtcdOutageIT {
                     etcd.startAgain();
                     // Recovery waits for the etcd client's gRPC reconnect back-off, which grows with the outage (it
                     // took 1-3 s after an 8 s outage by hand, and over 30 s once in a loaded CI run).
-                    await("master serving again after etcd returned",
-                            () -> given().baseUri(m).get("/v1/objects/o/kept").statusCode() == 200, 90);
+                    try {
+                        await("master serving again after etcd returned",
+                                () -> given().baseUri(m).get("/v1/objects/o/kept").statusCode() == 200, 90);
+                    } catch (AssertionError e) {
+                        throw new AssertionError(e.getMessage() + "\nmaster log:\n" + master.log(), e);
+                    }
                     await(() -> given().baseUri(m).contentType("application/octet-stream").body(value)
                             .put("/v1/objects/o/after").statusCode() == 201, 30);
                     assertArrayEquals(value, given().baseUri(m).get("/v1/objects/o/after").then().statusCode(200)
