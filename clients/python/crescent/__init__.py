@@ -1,0 +1,5 @@
+"""Crescent's Python client: a distributed KV-cache store for LLM serving."""
+from .errors import CrescentError, ErrorCode
+from .store import CrescentStore, ReplicateConfig
+
+__all__ = ["CrescentStore", "ReplicateConfig", "ErrorCode", "CrescentError"]

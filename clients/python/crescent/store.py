@@ -1,0 +1,464 @@
+"""CrescentStore: the Python client, in the style of Mooncake's MooncakeDistributedStore.
+
+Control goes to the master over gRPC; bytes move between the caller's buffers and the workers' segments directly
+(shared memory on the same host, else the transfer engine's TCP protocol). Methods answer like Mooncake's: ints
+(0 or a size on success, a negative Crescent error number on failure), so a miss is a result, not an exception:
+``get_into`` answers -704 and ``is_exist`` 0. Thread-safe: calls share only the connection pools.
+"""
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from ._proto import master_pb2 as pb
+from .buffers import byte_view
+from .errors import CrescentError, ErrorCode
+from .master import MasterClient, status_error
+from .transfer import READ, WRITE, Endpoint, SharedMemoryPath, TcpPath, Transfer
+
+_PROTOCOLS = ("auto", "tcp")
+
+
+@dataclass
+class ReplicateConfig:
+    """How a put wants its object kept (Mooncake's name). 0 replicas means the master's default."""
+    replica_num: int = 0
+    preferred_segments: list = field(default_factory=list)
+    with_soft_pin: bool = False
+    with_hard_pin: bool = False
+
+    def to_proto(self) -> pb.ReplicaConfig:
+        return pb.ReplicaConfig(replica_num=self.replica_num, preferred_segments=list(self.preferred_segments),
+                                soft_pin=self.with_soft_pin, hard_pin=self.with_hard_pin)
+
+
+@dataclass
+class _Location:
+    size: int
+    replicas: list
+    lease_deadline_ms: int
+
+
+class CrescentStore:
+    def __init__(self):
+        self._master = None
+        self._client_id = None
+        self._shm = None
+        self._tcp = None
+        self._config = ReplicateConfig()
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+
+    def setup(self, master_server_addr: str = "localhost:8080", local_hostname: str | None = None,
+              protocol: str = "auto", replica_num: int = 0, call_timeout: float = 5.0,
+              transfer_timeout: float = 10.0, failover_window: float = 15.0, **_mooncake_only) -> int:
+        """Connects to the master (``host:port``, or several comma-separated for an HA deployment).
+
+        ``protocol``: "auto" uses shared memory for segments on this host and TCP for the others; "tcp" always TCP.
+        Mooncake's other set-up arguments (segment sizes, RDMA devices, metadata server) are accepted and ignored.
+        """
+        if protocol not in _PROTOCOLS:
+            return int(ErrorCode.INVALID_PARAMS)
+        name = local_hostname or socket.gethostname()
+        self._client_id = f"py-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._master = MasterClient(master_server_addr, name, call_timeout, failover_window)
+        self._shm = SharedMemoryPath() if protocol == "auto" else None
+        self._tcp = TcpPath(self._client_id, transfer_timeout)
+        self._config = ReplicateConfig(replica_num=replica_num)
+        try:
+            self._master.call("ServiceReady", pb.Empty())
+        except CrescentError as e:
+            self.close()
+            return int(e.code)
+        return 0
+
+    def close(self) -> int:
+        if self._master is not None:
+            self._master.close()
+            self._tcp.close()
+            if self._shm is not None:
+                self._shm.close()
+            self._master = None
+        return 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.close()
+
+    def register_buffer(self, address: int, size: int) -> int:
+        """Kept for Mooncake compatibility: shared memory and TCP need no registration."""
+        return 0
+
+    def unregister_buffer(self, address: int) -> int:
+        return 0
+
+    # ---- single objects --------------------------------------------------------------------------------------
+
+    def put(self, key, value, config: ReplicateConfig | None = None) -> int:
+        return _code(lambda: self._put(key, [byte_view(value)], config, upsert=False))
+
+    def put_from(self, key, buffer, size: int | None = None, config: ReplicateConfig | None = None) -> int:
+        """Puts the first ``size`` bytes of ``buffer`` (all of it by default) without copying them in Python."""
+        return _code(lambda: self._put(key, [byte_view(buffer, size)], config, upsert=False))
+
+    def put_parts(self, key, *parts, config: ReplicateConfig | None = None) -> int:
+        """Puts one object made of several buffers back to back (e.g. a block's K and V)."""
+        return _code(lambda: self._put(key, [byte_view(p) for p in parts], config, upsert=False))
+
+    def upsert(self, key, value, config: ReplicateConfig | None = None) -> int:
+        """Puts, replacing an existing object (in place when the size is unchanged)."""
+        return _code(lambda: self._put(key, [byte_view(value)], config, upsert=True))
+
+    def upsert_from(self, key, buffer, size: int | None = None, config: ReplicateConfig | None = None) -> int:
+        return _code(lambda: self._put(key, [byte_view(buffer, size)], config, upsert=True))
+
+    def get(self, key) -> bytes:
+        """The object's bytes, or b"" when it cannot be read (Mooncake's convention; use get_into to tell why)."""
+        try:
+            location = self._locate(key)
+            value = bytearray(location.size)
+            self._read(key, location, [memoryview(value)])
+            return bytes(value)
+        except CrescentError:
+            return b""
+
+    def get_into(self, key, buffer, size: int | None = None) -> int:
+        """Reads the object into ``buffer``; answers its size, or -704 when absent, -600 when it does not fit."""
+        return self._get_into_buffers(key, [buffer], [size])
+
+    def get_into_parts(self, key, *buffers) -> int:
+        """Reads the object across several buffers, filling each in turn (the reverse of put_parts)."""
+        return self._get_into_buffers(key, list(buffers), [None] * len(buffers))
+
+    def get_size(self, key) -> int:
+        return _code(lambda: self._locate(key).size)
+
+    def is_exist(self, key) -> int:
+        """1 when the object exists, 0 when not, a negative error number when the master cannot tell."""
+        return _code(lambda: 1 if self._call("Exist", pb.KeyRequest(key=_key(key))).exists else 0)
+
+    def remove(self, key, force: bool = False) -> int:
+        return _code(lambda: self._remove(key, force))
+
+    def remove_all(self, force: bool = False) -> int:
+        """Removes every object (leased ones too with ``force``); answers how many."""
+        return _code(lambda: self._call("RemoveAll", pb.RemoveAllRequest(force=force)).removed)
+
+    def _remove(self, key, force):
+        self._call("Remove", pb.RemoveRequest(key=_key(key), force=force))
+
+    # ---- batches ---------------------------------------------------------------------------------------------
+
+    def batch_is_exist(self, keys) -> list:
+        def run():
+            answer = self._call("BatchExist", pb.BatchKeysRequest(keys=[_key(k) for k in keys]))
+            return [(1 if exists else 0) if status.code == 0 else status.code
+                    for status, exists in zip(answer.statuses, answer.exists)]
+        return _codes(run, len(keys))
+
+    def batch_put_from(self, keys, buffers, sizes=None, config: ReplicateConfig | None = None) -> list:
+        sizes = sizes or [None] * len(buffers)
+        return self._batch_put(keys, lambda: [[byte_view(b, s)] for b, s in zip(buffers, sizes, strict=True)],
+                               config, upsert=False)
+
+    def batch_put_from_multi_buffers(self, keys, all_buffers, all_sizes=None,
+                                     config: ReplicateConfig | None = None) -> list:
+        """Puts each key's object made of several buffers back to back."""
+        def views():
+            sizes = all_sizes or [[None] * len(b) for b in all_buffers]
+            return [[byte_view(b, s) for b, s in zip(bufs, szs, strict=True)]
+                    for bufs, szs in zip(all_buffers, sizes, strict=True)]
+        return self._batch_put(keys, views, config, upsert=False)
+
+    def batch_put(self, keys, values, config: ReplicateConfig | None = None) -> list:
+        return self._batch_put(keys, lambda: [[byte_view(v)] for v in values], config, upsert=False)
+
+    def batch_upsert_from(self, keys, buffers, sizes=None, config: ReplicateConfig | None = None) -> list:
+        sizes = sizes or [None] * len(buffers)
+        return self._batch_put(keys, lambda: [[byte_view(b, s)] for b, s in zip(buffers, sizes, strict=True)],
+                               config, upsert=True)
+
+    def batch_get_into(self, keys, buffers, sizes=None) -> list:
+        """Reads each key into its buffer; one result per key: its size or a negative error number."""
+        sizes = sizes or [None] * len(buffers)
+        return self._batch_get(keys, lambda: [[byte_view(b, s, writable=True)]
+                                              for b, s in zip(buffers, sizes, strict=True)])
+
+    def batch_get_into_multi_buffers(self, keys, all_buffers, all_sizes=None) -> list:
+        def views():
+            sizes = all_sizes or [[None] * len(b) for b in all_buffers]
+            return [[byte_view(b, s, writable=True) for b, s in zip(bufs, szs, strict=True)]
+                    for bufs, szs in zip(all_buffers, sizes, strict=True)]
+        return self._batch_get(keys, views)
+
+    def batch_get(self, keys) -> list:
+        """Each key's bytes, b"" for a key that cannot be read."""
+        try:
+            located = self._batch_locate(keys)
+        except CrescentError:
+            return [b""] * len(keys)
+        values = [bytearray(loc.size) if isinstance(loc, _Location) else bytearray() for loc in located]
+        results = self._read_batch(keys, located, [[memoryview(v)] for v in values])
+        return [bytes(v) if r >= 0 else b"" for v, r in zip(values, results)]
+
+    def batch_remove(self, keys, force: bool = False) -> list:
+        def run():
+            answer = self._call("BatchRemove", pb.BatchKeysRequest(keys=[_key(k) for k in keys], force=force))
+            return [s.code for s in answer.statuses]
+        return _codes(run, len(keys))
+
+    # ---- put -------------------------------------------------------------------------------------------------
+
+    def _put(self, key, views, config, upsert):
+        """Two-phase put: reserve, write every replica, then make the object visible. A failed write revokes the
+        put; a reservation lost in a master failover (PutEnd answers OBJECT_NOT_FOUND) is put once more."""
+        key = _key(key)
+        self._write_replicas(key, views, config, upsert)
+        try:
+            self._call("PutEnd", pb.PutEndRequest(client_id=self._client_id, key=key))
+        except CrescentError as e:
+            if e.code != ErrorCode.OBJECT_NOT_FOUND:
+                raise
+            self._write_replicas(key, views, config, upsert)
+            self._call("PutEnd", pb.PutEndRequest(client_id=self._client_id, key=key))
+
+    def _write_replicas(self, key, views, config, upsert):
+        request = pb.PutStartRequest(client_id=self._client_id, key=key, size=sum(v.nbytes for v in views),
+                                     upsert=upsert, config=(config or self._config).to_proto())
+        replicas = self._call("PutStart", request).replicas
+        errors = self._run(_writes(replicas, views))
+        failure = next((e for e in errors if e is not None), None)
+        if failure is not None:
+            try:
+                self._call("PutRevoke", pb.PutRevokeRequest(client_id=self._client_id, key=key))
+            except CrescentError:
+                pass  # The reservation expires on the master anyway; the write failure is what the caller needs.
+            raise failure
+
+    def _batch_put(self, keys, make_views, config, upsert):
+        def run():
+            names = [_key(k) for k in keys]
+            values = make_views()
+            if len(values) != len(names):
+                raise CrescentError(ErrorCode.INVALID_PARAMS, f"{len(names)} keys but {len(values)} values")
+            started = self._call("BatchPutStart", pb.BatchPutStartRequest(
+                client_id=self._client_id, keys=names, sizes=[sum(v.nbytes for v in vs) for vs in values],
+                config=(config or self._config).to_proto(), upsert=upsert)).items
+            results = [status_error(item.status) for item in started]
+            transfers, owner = [], []
+            for i, item in enumerate(started):
+                if results[i] is None:
+                    for t in _writes(item.replicas, values[i]):
+                        transfers.append(t)
+                        owner.append(i)
+            for i, error in zip(owner, self._run(transfers)):
+                if error is not None and results[i] is None:
+                    results[i] = error
+            failed = [names[i] for i, item in enumerate(started) if item.status.code == 0 and results[i] is not None]
+            if failed:
+                self._call("BatchPutRevoke", pb.BatchKeysRequest(client_id=self._client_id, keys=failed))
+            written = [i for i in range(len(names)) if results[i] is None]
+            if written:
+                ended = self._call("BatchPutEnd", pb.BatchKeysRequest(
+                    client_id=self._client_id, keys=[names[i] for i in written])).statuses
+                for i, status in zip(written, ended):
+                    results[i] = status_error(status)
+                    if results[i] is not None and results[i].code == ErrorCode.OBJECT_NOT_FOUND:
+                        results[i] = _error_of(lambda: self._put(names[i], values[i], config, upsert))
+            return [0 if r is None else int(r.code) for r in results]
+        return _codes(run, len(keys))
+
+    # ---- get -------------------------------------------------------------------------------------------------
+
+    def _get_into_buffers(self, key, buffers, sizes):
+        def run():
+            targets = [byte_view(b, s, writable=True) for b, s in zip(buffers, sizes)]
+            location = self._locate(key)
+            self._read(key, location, targets)
+            return location.size
+        return _code(run)
+
+    def _locate(self, key) -> _Location:
+        return _location(self._call("GetReplicaList", pb.GetReplicaListRequest(key=_key(key))))
+
+    def _batch_locate(self, keys) -> list:
+        """One _Location or CrescentError per key."""
+        items = self._call("BatchGetReplicaList", pb.BatchKeysRequest(keys=[_key(k) for k in keys])).items
+        return [status_error(item.status) or _location(item.location) for item in items]
+
+    def _read(self, key, location, targets, first_replica=0, earlier=None):
+        """Reads from the replicas in preference order until one read can be trusted; raises the last reason."""
+        pieces = _fit(key, location.size, targets)
+        last = earlier
+        for replica in self._in_preference_order(location.replicas)[first_replica:]:
+            errors = self._run(_reads(replica, pieces))
+            last = next((e for e in errors if e is not None), None) or _lease_error(key, location)
+            if last is None:
+                return
+        raise last or CrescentError(ErrorCode.TRANSFER_FAIL, f"every replica of '{key}' failed to read")
+
+    def _batch_get(self, keys, make_targets):
+        def run():
+            targets = make_targets()
+            if len(targets) != len(keys):
+                raise CrescentError(ErrorCode.INVALID_PARAMS, f"{len(keys)} keys but {len(targets)} buffers")
+            return self._read_batch(keys, self._batch_locate(keys), targets)
+        return _codes(run, len(keys))
+
+    def _read_batch(self, keys, located, targets) -> list:
+        """One transfer round for every key's first-choice replica; keys whose read failed fall back one by one."""
+        results = [None] * len(keys)
+        transfers, owner, pieces = [], [], {}
+        for i, location in enumerate(located):
+            if isinstance(location, CrescentError):
+                results[i] = int(location.code)
+                continue
+            try:
+                pieces[i] = _fit(keys[i], location.size, targets[i])
+            except CrescentError as e:
+                results[i] = int(e.code)
+                continue
+            replicas = self._in_preference_order(location.replicas)
+            if not replicas:
+                results[i] = int(ErrorCode.REPLICA_IS_NOT_READY)
+                continue
+            for t in _reads(replicas[0], pieces[i]):
+                transfers.append(t)
+                owner.append(i)
+        first_errors = {}
+        for i, error in zip(owner, self._run(transfers)):
+            if error is not None:
+                first_errors.setdefault(i, error)
+        for i in pieces:
+            if results[i] is not None:
+                continue
+            location = located[i]
+            error = first_errors.get(i) or _lease_error(keys[i], location)
+            if error is not None:
+                error = _error_of(lambda: self._read(keys[i], location, targets[i], 1, error))
+            results[i] = location.size if error is None else int(error.code)
+        return results
+
+    # ---- transfers -------------------------------------------------------------------------------------------
+
+    def _in_preference_order(self, replicas):
+        """Shared memory first, then TCP; replicas this process cannot reach (in-JVM segments) are left out."""
+        ranked = sorted((self._rank(r.endpoint), n, r) for n, r in enumerate(replicas))
+        return [r for rank, _, r in ranked if rank < 2]
+
+    def _rank(self, endpoint: Endpoint) -> int:
+        if self._shm is not None and self._shm.reaches(endpoint):
+            return 0
+        return 1 if endpoint.tcp else 2
+
+    def _run(self, transfers) -> list:
+        """Runs transfers (shared memory directly, TCP pipelined per peer); one error or None per transfer."""
+        self._require_open()
+        errors = [None] * len(transfers)
+        by_peer = {}
+        for i, t in enumerate(transfers):
+            if self._shm is not None and self._shm.reaches(t.endpoint):
+                errors[i] = _error_of(lambda: self._shm.run(t))
+            elif t.endpoint.tcp:
+                by_peer.setdefault(t.endpoint.tcp, []).append(i)
+            else:
+                errors[i] = CrescentError(ErrorCode.TRANSFER_FAIL,
+                                          f"segment {t.segment} has no endpoint this process can reach")
+        for peer, indexes in by_peer.items():
+            for i, error in zip(indexes, self._tcp.run(peer, [transfers[i] for i in indexes])):
+                errors[i] = error
+        return errors
+
+    def _call(self, method, request):
+        self._require_open()
+        return self._master.call(method, request)
+
+    def _require_open(self):
+        if self._master is None:
+            raise CrescentError(ErrorCode.INVALID_PARAMS, "the store is not set up (call setup first) or is closed")
+
+
+def _key(key) -> str:
+    if isinstance(key, bytes):
+        return key.decode()
+    if not isinstance(key, str):
+        raise CrescentError(ErrorCode.INVALID_KEY, f"key must be str, not {type(key).__name__}")
+    return key
+
+
+def _location(response) -> _Location:
+    replicas = [_Replica(r.segment, Endpoint.parse(r.endpoint), r.offset, r.ticket) for r in response.replicas]
+    return _Location(response.size, replicas, response.lease_deadline_ms)
+
+
+@dataclass(frozen=True)
+class _Replica:
+    segment: str
+    endpoint: Endpoint
+    offset: int
+    ticket: bytes
+
+
+def _writes(replicas, views) -> list:
+    """Every replica gets every part, back to back from the start of its range."""
+    transfers = []
+    for r in replicas:
+        endpoint = Endpoint.parse(r.endpoint)
+        offset = r.offset
+        for view in views:
+            if view.nbytes:
+                transfers.append(Transfer(WRITE, r.segment, endpoint, offset, view, r.ticket))
+            offset += view.nbytes
+    return transfers
+
+
+def _fit(key, size, targets) -> list:
+    """The target views cut to the object's size, each with its offset in the object."""
+    room = sum(t.nbytes for t in targets)
+    if room < size:
+        raise CrescentError(ErrorCode.INVALID_PARAMS, f"buffer of {room} bytes is smaller than object '{key}' ({size})")
+    pieces, offset = [], 0
+    for target in targets:
+        if offset == size:
+            break
+        take = min(target.nbytes, size - offset)
+        pieces.append((offset, target[:take]))
+        offset += take
+    return pieces
+
+
+def _reads(replica, pieces) -> list:
+    return [Transfer(READ, replica.segment, replica.endpoint, replica.offset + offset, view, replica.ticket)
+            for offset, view in pieces]
+
+
+def _lease_error(key, location):
+    if time.time() * 1000 > location.lease_deadline_ms:
+        return CrescentError(ErrorCode.LEASE_EXPIRED, f"read of '{key}' finished after its lease; bytes may be stale")
+    return None
+
+
+def _error_of(action):
+    try:
+        action()
+        return None
+    except CrescentError as e:
+        return e
+
+
+def _code(action) -> int:
+    try:
+        result = action()
+        return 0 if result is None else int(result)
+    except CrescentError as e:
+        return int(e.code)
+
+
+def _codes(action, count) -> list:
+    try:
+        return action()
+    except CrescentError as e:
+        return [int(e.code)] * count

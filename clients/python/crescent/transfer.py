@@ -1,0 +1,254 @@
+"""The data plane: bytes move straight between the caller's buffers and the workers' segments.
+
+Same host: the worker's segment is a file in /dev/shm; it is mapped once and a transfer is one memory copy.
+Otherwise: the transfer engine's TCP protocol (see TcpProtocol.java for the wire format), with requests to one peer
+pipelined on one connection and READ payloads received straight into the caller's buffer (``recv_into``), so no
+intermediate bytes objects are made for values of any size.
+"""
+import mmap
+import os
+import socket
+import struct
+import threading
+from dataclasses import dataclass
+
+from .errors import CrescentError, ErrorCode
+
+READ, WRITE = 1, 2
+_MAGIC, _VERSION = 0x43525343, 1
+_HANDSHAKE = struct.Struct(">IHHII")
+_REQUEST = struct.Struct(">BBHIQQQ")
+_RESPONSE = struct.Struct(">QiIQ")
+_FLAG_TICKET = 1
+_MAX_FRAME = 64 << 20
+_PIPELINE_DEPTH = 64
+_SOCKET_BUFFER = 4 << 20
+
+
+def current_host_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return f"unknown-{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a segment is reached: ``host=<boot id>,tcp=<host:port>,shm=<file>`` (see PeerAddress.java)."""
+    host_id: str
+    tcp: str
+    shm_file: str
+
+    @staticmethod
+    def parse(text: str) -> "Endpoint":
+        parts = dict(p.split("=", 1) for p in text.split(",") if "=" in p)
+        return Endpoint(parts.get("host", "").strip(), parts.get("tcp", "").strip(), parts.get("shm", "").strip())
+
+
+@dataclass
+class Transfer:
+    """One contiguous move: ``view`` to (WRITE) or from (READ) ``offset`` of a replica's segment."""
+    op: int
+    segment: str
+    endpoint: Endpoint
+    offset: int
+    view: memoryview
+    ticket: bytes = b""
+
+
+class SharedMemoryPath:
+    """Maps workers' segment files on this host; a mapping is dropped when its file disappears."""
+
+    def __init__(self):
+        self._host_id = current_host_id()
+        self._lock = threading.Lock()
+        self._maps = {}
+
+    def reaches(self, endpoint: Endpoint) -> bool:
+        if not endpoint.shm_file or endpoint.host_id != self._host_id:
+            return False
+        if os.path.exists(endpoint.shm_file):
+            return True
+        self._drop(endpoint.shm_file)
+        return False
+
+    def run(self, t: Transfer):
+        memory = self._map(t.endpoint.shm_file)
+        end = t.offset + t.view.nbytes
+        if t.offset < 0 or end > memory.nbytes:
+            raise CrescentError(ErrorCode.INVALID_PARAMS,
+                                f"range [{t.offset}, {end}) outside segment {t.segment} ({memory.nbytes} bytes)")
+        if t.op == WRITE:
+            memory[t.offset:end] = t.view
+        else:
+            t.view[:] = memory[t.offset:end]
+
+    def close(self):
+        with self._lock:
+            for file in list(self._maps):
+                self._drop_locked(file)
+
+    def _map(self, file) -> memoryview:
+        with self._lock:
+            entry = self._maps.get(file)
+            if entry is None:
+                try:
+                    fd = os.open(file, os.O_RDWR)
+                    try:
+                        mapped = mmap.mmap(fd, 0)
+                    finally:
+                        os.close(fd)
+                except OSError as e:
+                    raise CrescentError(ErrorCode.TRANSFER_FAIL, f"cannot map shared segment {file}: {e}") from None
+                entry = (mapped, memoryview(mapped))
+                self._maps[file] = entry
+            return entry[1]
+
+    def _drop(self, file):
+        with self._lock:
+            self._drop_locked(file)
+
+    def _drop_locked(self, file):
+        entry = self._maps.pop(file, None)
+        if entry is not None:
+            entry[1].release()
+            try:
+                entry[0].close()
+            except BufferError:
+                pass  # A concurrent transfer still holds a slice; the map goes with its last reference.
+
+
+class TcpPath:
+    """Connections to workers' transfer servers, pooled per peer; one connection serves one call at a time."""
+
+    def __init__(self, engine_name: str, timeout: float):
+        self._hello = _handshake(engine_name)
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._idle = {}
+        self._closed = False
+
+    def run(self, target: str, transfers: list) -> list:
+        """Runs transfers to one peer, pipelined; returns one error (or None) per transfer."""
+        errors = [None] * len(transfers)
+        try:
+            conn = self._take(target)
+        except CrescentError as e:
+            return [e] * len(transfers)
+        frames = [(i, frame) for i, t in enumerate(transfers) for frame in _frames(t)]
+        sent = answered = 0
+        try:
+            while answered < len(frames):
+                while sent < len(frames) and sent - answered < _PIPELINE_DEPTH:
+                    _send(conn, sent, transfers[frames[sent][0]], frames[sent][1])
+                    sent += 1
+                index, frame = frames[answered]
+                error = _receive(conn, answered, transfers[index], frame)
+                if error is not None and errors[index] is None:
+                    errors[index] = error
+                answered += 1
+        except (OSError, CrescentError) as e:
+            conn.close()
+            failure = e if isinstance(e, CrescentError) else CrescentError(
+                ErrorCode.TRANSFER_FAIL, f"connection to {target} failed: {e}")
+            for i in range(len(transfers)):
+                if errors[i] is None and any(f[0] == i for f in frames[answered:]):
+                    errors[i] = failure
+            return errors
+        self._give_back(target, conn)
+        return errors
+
+    def close(self):
+        with self._lock:
+            self._closed = True
+            for conns in self._idle.values():
+                for conn in conns:
+                    conn.close()
+            self._idle.clear()
+
+    def _take(self, target) -> socket.socket:
+        with self._lock:
+            if self._closed:
+                raise CrescentError(ErrorCode.TRANSFER_FAIL, "store is closed")
+            pool = self._idle.get(target)
+            if pool:
+                return pool.pop()
+        host, _, port = target.rpartition(":")
+        try:
+            conn = socket.create_connection((host, int(port)), timeout=self._timeout)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
+            conn.sendall(self._hello)
+            reply = bytearray(_HANDSHAKE.size)
+            _recv_exactly(conn, memoryview(reply))
+            magic, version, status, _, _ = _HANDSHAKE.unpack(reply)
+            if magic != _MAGIC or status != 0:
+                conn.close()
+                raise CrescentError(ErrorCode.TRANSFER_FAIL,
+                                    f"{target} refused the transfer handshake (status {status}, version {version})")
+            return conn
+        except (OSError, ValueError) as e:
+            raise CrescentError(ErrorCode.TRANSFER_FAIL, f"cannot connect to transfer server {target}: {e}") from None
+
+    def _give_back(self, target, conn):
+        with self._lock:
+            if self._closed:
+                conn.close()
+            else:
+                self._idle.setdefault(target, []).append(conn)
+
+
+def _handshake(engine_name: str) -> bytes:
+    name = engine_name.encode()[:255]
+    return _HANDSHAKE.pack(_MAGIC, _VERSION, len(name), 0, 0) + name
+
+
+def _frames(t: Transfer):
+    """(offset within the view, length) pieces no larger than the protocol's largest frame."""
+    total = t.view.nbytes
+    return [(start, min(_MAX_FRAME, total - start)) for start in range(0, total, _MAX_FRAME)] or [(0, 0)]
+
+
+def _send(conn, request_id, t: Transfer, frame):
+    start, length = frame
+    name = t.segment.encode()
+    wire_ticket = t.ticket[1:] if t.ticket else b""  # the op byte travels in the request header
+    header = _REQUEST.pack(t.op, _FLAG_TICKET if wire_ticket else 0, len(name), 0, request_id,
+                           t.offset + start, length) + name + wire_ticket
+    if t.op == WRITE and length > 0:
+        conn.sendall(header)
+        conn.sendall(t.view[start:start + length])
+    else:
+        conn.sendall(header)
+
+
+def _receive(conn, request_id, t: Transfer, frame):
+    header = bytearray(_RESPONSE.size)
+    _recv_exactly(conn, memoryview(header))
+    answered_id, code, message_length, payload_length = _RESPONSE.unpack(header)
+    if answered_id != request_id or message_length > 1024:
+        raise CrescentError(ErrorCode.TRANSFER_FAIL, f"malformed transfer response (request {answered_id})")
+    message = b""
+    if message_length:
+        message = bytearray(message_length)
+        _recv_exactly(conn, memoryview(message))
+    start, length = frame
+    if code == 0 and t.op == READ:
+        if payload_length != length:
+            raise CrescentError(ErrorCode.TRANSFER_FAIL, f"response carries {payload_length} bytes, asked {length}")
+        _recv_exactly(conn, t.view[start:start + length])
+    elif payload_length:
+        raise CrescentError(ErrorCode.TRANSFER_FAIL, f"unexpected payload of {payload_length} bytes")
+    if code != 0:
+        return CrescentError(ErrorCode.of(code), "remote: " + bytes(message).decode(errors="replace"))
+    return None
+
+
+def _recv_exactly(conn, view: memoryview):
+    while view.nbytes:
+        received = conn.recv_into(view)
+        if received == 0:
+            raise CrescentError(ErrorCode.TRANSFER_FAIL, "connection closed by the transfer server")
+        view = view[received:]

@@ -1,0 +1,89 @@
+"""Starts a real Crescent standalone server (the packaged jar, on a free port) for the whole test session.
+
+Set CRESCENT_TEST_MASTER=host:port to test against a server that is already running instead.
+"""
+import os
+import re
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from crescent import CrescentStore
+
+REPO = Path(__file__).resolve().parents[3]
+LISTENING = re.compile(r"Listening on: http://[^:]+:(\d+)")
+
+
+class CrescentServer:
+    def __init__(self, *properties):
+        jar = Path(os.environ.get("CRESCENT_JAR", REPO / "target/quarkus-app/quarkus-run.jar"))
+        if not jar.exists():
+            pytest.exit(f"{jar} is missing: build it first (./mvnw package -DskipTests)", returncode=2)
+        java_home = os.environ.get("JAVA_HOME")
+        java = str(Path(java_home) / "bin/java") if java_home else "java"
+        self.log = []
+        self.process = subprocess.Popen(
+            [java, "--enable-native-access=ALL-UNNAMED", "-Dquarkus.http.port=0", *properties, "-jar", str(jar)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self._port = None
+        self._ready = threading.Event()
+        threading.Thread(target=self._drain, daemon=True).start()
+        if not self._ready.wait(90) or self._port is None:
+            self.stop()
+            raise RuntimeError("Crescent did not start:\n" + "".join(self.log[-40:]))
+        self.address = f"localhost:{self._port}"
+
+    def _drain(self):
+        for line in self.process.stdout:
+            self.log.append(line)
+            match = LISTENING.search(line)
+            if match and self._port is None:
+                self._port = int(match.group(1))
+                self._ready.set()
+        self._ready.set()
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server_address():
+    existing = os.environ.get("CRESCENT_TEST_MASTER")
+    if existing:
+        yield existing
+        return
+    server = CrescentServer("-Dcrescent.worker.segment-size=256M")
+    yield server.address
+    server.stop()
+
+
+@pytest.fixture(params=["auto", "tcp"])
+def store(request, server_address):
+    """A store per test, over shared memory ("auto": the server is on this host) and over TCP."""
+    s = CrescentStore()
+    assert s.setup(server_address, protocol=request.param) == 0
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def key():
+    """A key prefix of this test's own, so tests never see each other's objects."""
+    return f"pytest/{uuid.uuid4().hex[:12]}/"
+
+
+def wait_until(condition, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
