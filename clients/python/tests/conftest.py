@@ -87,3 +87,25 @@ def wait_until(condition, timeout=10.0):
             return True
         time.sleep(0.05)
     return condition()
+
+
+@pytest.fixture
+def full_store(server_address, key):
+    """Fills the server with hard-pinned objects (never evicted) until even 4 KiB no longer fits, then frees it."""
+    from crescent import ErrorCode, ReplicateConfig
+    filler = CrescentStore()
+    assert filler.setup(server_address) == 0
+    pinned = ReplicateConfig(with_hard_pin=True)
+    keys = []
+    for size in (16 << 20, 1 << 20, 64 << 10, 4 << 10):
+        block = bytearray(size)
+        while True:
+            name = f"{key}fill{len(keys)}"
+            code = filler.put_from(name, block, config=pinned)
+            if code == ErrorCode.NO_AVAILABLE_HANDLE:
+                break
+            assert code == 0
+            keys.append(name)
+    yield
+    assert filler.batch_remove(keys, force=True) == [0] * len(keys)
+    filler.close()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from crescent import CrescentStore, ErrorCode, ReplicateConfig
+from crescent import CrescentStore, ErrorCode
 
 MiB = 1 << 20
 
@@ -142,16 +142,14 @@ def test_remove_all_removes_everything(server_address, key):
         assert s.batch_is_exist([key + "a", key + "b"]) == [0, 0]
 
 
-def test_full_store_answers_back_pressure(store, key):
-    pinned = ReplicateConfig(with_hard_pin=True)
-    block = np.zeros(16 * MiB, dtype=np.uint8)
-    codes = [store.put_from(f"{key}fill{i}", block, config=pinned) for i in range(20)]  # 320 MiB > 256 MiB
-    try:
-        assert ErrorCode.NO_AVAILABLE_HANDLE in codes
-        assert set(codes) <= {0, ErrorCode.NO_AVAILABLE_HANDLE}
-    finally:
-        store.batch_remove([f"{key}fill{i}" for i in range(20)], force=True)
-    assert store.put_from(key + "after", block) == 0
+def test_full_store_answers_back_pressure(store, key, full_store):
+    assert store.put_from(key + "big", np.zeros(MiB, dtype=np.uint8)) == ErrorCode.NO_AVAILABLE_HANDLE
+    assert store.batch_put([key + "a", key + "b"], [bytes(MiB), bytes(MiB)]) == [ErrorCode.NO_AVAILABLE_HANDLE] * 2
+    assert store.is_exist(key + "big") == 0
+
+
+def test_space_comes_back_after_back_pressure(store, key):
+    assert store.put_from(key + "after", np.zeros(16 * MiB, dtype=np.uint8)) == 0
 
 
 def test_many_threads_share_one_store(store, key):
