@@ -2,6 +2,7 @@ package dev.crescent.client;
 
 import dev.crescent.config.NodeIdentity;
 import dev.crescent.master.ReplicaConfig;
+import dev.crescent.transfer.rdma.RdmaSettings;
 import dev.crescent.transfer.tcp.TcpSettings;
 
 import java.time.Duration;
@@ -23,11 +24,13 @@ import java.util.List;
  * @param contribute     bytes of this process's memory to add to the pool as a segment (0: none), served to
  *                       other nodes like a worker's (shared-memory file on the same host, TCP otherwise)
  * @param checksums      record a CRC32C with every put and verify it on every read of an object that has one
+ * @param rdma           RDMA settings (null: no RDMA); buffers from {@link CrescentClient#allocate} are then
+ *                       registered with the devices and move by one-sided RDMA to workers that serve it
  */
 public record ClientOptions(String masterAddress, List<String> etcdEndpoints, String cluster, String nodeName,
                             Duration callTimeout, Duration failoverWindow, ReplicaConfig replicas,
                             boolean sharedMemory, TcpSettings tcp, long contribute,
-                            boolean checksums) {
+                            boolean checksums, RdmaSettings rdma) {
 
     public ClientOptions {
         etcdEndpoints = List.copyOf(etcdEndpoints);
@@ -35,7 +38,7 @@ public record ClientOptions(String masterAddress, List<String> etcdEndpoints, St
 
     public static ClientOptions master(String address) {
         return new ClientOptions(address, List.of(), "default", NodeIdentity.hostName(), Duration.ofSeconds(5),
-                Duration.ofSeconds(15), ReplicaConfig.DEFAULT, true, TcpSettings.defaults(), 0, false);
+                Duration.ofSeconds(15), ReplicaConfig.DEFAULT, true, TcpSettings.defaults(), 0, false, null);
     }
 
     public static ClientOptions etcd(List<String> endpoints, String cluster) {
@@ -44,43 +47,49 @@ public record ClientOptions(String masterAddress, List<String> etcdEndpoints, St
 
     public ClientOptions withEtcd(List<String> endpoints, String clusterName) {
         return new ClientOptions(masterAddress, endpoints, clusterName, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp, contribute, checksums);
+                replicas, sharedMemory, tcp, contribute, checksums, rdma);
     }
 
     public ClientOptions withNodeName(String name) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, name, callTimeout, failoverWindow, replicas,
-                sharedMemory, tcp, contribute, checksums);
+                sharedMemory, tcp, contribute, checksums, rdma);
     }
 
     public ClientOptions withTimeouts(Duration call, Duration failover) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, call, failover, replicas,
-                sharedMemory, tcp, contribute, checksums);
+                sharedMemory, tcp, contribute, checksums, rdma);
     }
 
     public ClientOptions withReplicas(ReplicaConfig config) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow, config,
-                sharedMemory, tcp, contribute, checksums);
+                sharedMemory, tcp, contribute, checksums, rdma);
     }
 
     /** Off: same-host workers are reached over TCP too (e.g. to measure the network path). */
     public ClientOptions withSharedMemory(boolean enabled) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, enabled, tcp, contribute, checksums);
+                replicas, enabled, tcp, contribute, checksums, rdma);
     }
 
     /** Contributes {@code bytes} of this process's memory to the pool while the client is open. */
     public ClientOptions withContributedMemory(long bytes) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp, bytes, checksums);
+                replicas, sharedMemory, tcp, bytes, checksums, rdma);
     }
 
     public ClientOptions withChecksums(boolean enabled) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp, contribute, enabled);
+                replicas, sharedMemory, tcp, contribute, enabled, rdma);
+    }
+
+    /** Uses RDMA where it runs (see {@link RdmaSettings}; unavailable RDMA falls back to TCP when it allows). */
+    public ClientOptions withRdma(RdmaSettings settings) {
+        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
+                replicas, sharedMemory, tcp, contribute, checksums, settings);
     }
 
     public ClientOptions withTcp(TcpSettings settings) {
         return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, settings, contribute, checksums);
+                replicas, sharedMemory, settings, contribute, checksums, rdma);
     }
 }

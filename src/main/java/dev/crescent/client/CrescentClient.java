@@ -10,11 +10,17 @@ import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
 import dev.crescent.transfer.Transports;
+import dev.crescent.transfer.rdma.MemoryRegions;
+import dev.crescent.transfer.rdma.RdmaRuntime;
+import dev.crescent.transfer.topology.TopologyDiscovery;
+import org.jboss.logging.Logger;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -38,6 +44,7 @@ import java.util.function.Supplier;
  * buffers from {@link #allocate(long)} (or any segment) for zero-copy transfers.
  */
 public final class CrescentClient implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(CrescentClient.class);
     private final ClientOptions options;
     private final MetadataStore metadata;
     private final GrpcMasterClient master;
@@ -46,10 +53,12 @@ public final class CrescentClient implements AutoCloseable {
     private final ExecutorService async = Executors.newVirtualThreadPerTaskExecutor();
     private final Arena buffers = Arena.ofShared();
     private final ContributedSegment contributed;
+    private final RdmaRuntime rdma;
 
     private CrescentClient(ClientOptions options, MetadataStore metadata, GrpcMasterClient master,
-                           TransferEngine engine) {
+                           TransferEngine engine, RdmaRuntime rdma) {
         this.options = options;
+        this.rdma = rdma;
         this.metadata = metadata;
         this.master = master;
         this.engine = engine;
@@ -71,9 +80,11 @@ public final class CrescentClient implements AutoCloseable {
         GrpcMasterClient master = new GrpcMasterClient(leader, options.nodeName(), options.callTimeout(),
                 options.failoverWindow());
         RegisteredMemory memory = new RegisteredMemory();
+        RdmaRuntime rdma = options.rdma() == null ? null : RdmaRuntime.openOrFallBack(options.rdma(),
+                new TopologyDiscovery(Path.of("/sys")).discover(Set.of(), Set.of()), LOG::warn);
         return new CrescentClient(options, metadata, master, new TransferEngine(memory,
-                Transports.preferred(memory, options.sharedMemory(), options.nodeName(), options.tcp()),
-                TransferObserver.NONE));
+                Transports.preferred(memory, options.sharedMemory(), options.nodeName(), options.tcp(), rdma),
+                TransferObserver.NONE), rdma);
     }
 
     /** The name of the segment this client contributes to the pool, if any. */
@@ -81,9 +92,17 @@ public final class CrescentClient implements AutoCloseable {
         return Optional.ofNullable(contributed).map(ContributedSegment::name);
     }
 
-    /** An off-heap buffer that lives until the client closes; transfers to and from it copy nothing here. */
+    /**
+     * An off-heap buffer that lives until the client closes; transfers to and from it copy nothing here. With RDMA
+     * it is registered with the devices, so it moves by one-sided RDMA (page-aligned, as registration needs).
+     */
     public MemorySegment allocate(long bytes) {
-        return buffers.allocate(bytes, 64);
+        if (rdma == null) {
+            return buffers.allocate(bytes, 64);
+        }
+        MemorySegment buffer = buffers.allocate(bytes, MemoryRegions.PAGE);
+        rdma.register(buffer);
+        return buffer;
     }
 
     // --- single objects ---------------------------------------------------------------------------------------
@@ -206,6 +225,9 @@ public final class CrescentClient implements AutoCloseable {
             contributed.close();
         }
         engine.close();
+        if (rdma != null) {
+            rdma.close();
+        }
         master.close();
         if (metadata != null) {
             metadata.close();

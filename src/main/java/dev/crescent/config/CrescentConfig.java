@@ -201,6 +201,72 @@ public interface CrescentConfig {
 
         TopologyConfig topology();
 
+        RdmaConfig rdma();
+
+        /** One-sided RDMA through rdma-core (see README "RDMA"). */
+        interface RdmaConfig {
+            /** Use and serve RDMA; needs an RDMA NIC, libibverbs and a build with the verbs shim. */
+            @WithDefault("false")
+            boolean enabled();
+
+            /** When RDMA cannot start here, run on TCP with a warning instead of refusing to start. */
+            @WithDefault("true")
+            boolean fallbackToTcp();
+
+            /** When set, only these RDMA devices (e.g. mlx5_0) are used. */
+            Optional<Set<String>> deviceAllow();
+
+            /** These RDMA devices are never used. */
+            Optional<Set<String>> deviceDeny();
+
+            /** Device port. */
+            @WithDefault("1")
+            int port();
+
+            /** GID table entry for RoCE (often 3 for RoCE v2 over IPv4; 0 on InfiniBand). */
+            @WithDefault("0")
+            int gidIndex();
+
+            /** Requests are cut into slices of this size and spread over the NICs. */
+            @WithDefault("64K")
+            MemorySize sliceSize();
+
+            /** Tries per slice, each on another NIC. */
+            @WithDefault("3")
+            int maxAttempts();
+
+            /** Failures in a row that pause a NIC... */
+            @WithDefault("3")
+            int railErrorThreshold();
+
+            /** ...for this long. */
+            @WithDefault("5s")
+            Duration railPause();
+
+            /** Connected queue pairs kept; the least recently used are closed. */
+            @WithDefault("256")
+            int endpointCacheSize();
+
+            /** Work requests in flight per queue pair. */
+            @WithDefault("256")
+            int queueDepth();
+
+            /** Segments are backed by 2 MiB huge pages (shm-dir on hugetlbfs): registration keeps huge pages whole. */
+            @WithDefault("false")
+            boolean hugePages();
+
+            /** A verbs shim to load instead of the one bundled in the jar. */
+            Optional<String> shimPath();
+
+            /** A slice not completed within this fails (and is retried on another NIC). */
+            @WithDefault("10s")
+            Duration timeout();
+
+            /** Serve RDMA with access control on (remote keys bypass transfer tickets; off by default). */
+            @WithDefault("false")
+            boolean serveWithAccessControl();
+        }
+
         interface TcpConfig {
             /** Serve and use the TCP transport. */
             @WithDefault("true")

@@ -144,10 +144,11 @@ public class RoleBeans {
         directory.close();
     }
 
-    /** Transports in order of preference: same JVM, same host (shared memory), then the network. */
+    /** Transports in order of preference: same JVM, same host (shared memory), then RDMA, then TCP. */
     @Produces
     @Singleton
-    TransferEngine transferEngine(CrescentConfig config, NodeIdentity identity, MeterRegistry registry) {
+    TransferEngine transferEngine(CrescentConfig config, NodeIdentity identity, MeterRegistry registry,
+                                  RdmaStartup rdma) {
         CrescentConfig.TransferConfig transfer = config.transfer();
         RegisteredMemory memory = new RegisteredMemory();
         CrescentConfig.TransferConfig.TcpConfig tcp = transfer.tcp();
@@ -155,7 +156,7 @@ public class RoleBeans {
                 (int) tcp.sliceSize().asLongValue(), tcp.timeout(), tcp.maxAttempts(), tcp.blacklistFailures(),
                 tcp.blacklistWindow(), tcp.blacklistCooldown());
         List<Transport> transports = Transports.preferred(memory, transfer.shm().enabled(), identity.clientId(),
-                tcpSettings);
+                tcpSettings, rdma.runtime());
         TransferObserver observer = new TransferMetrics(registry);
         if (transfer.reporter().enabled()) {
             observer = new CompositeObserver(observer,

@@ -6,15 +6,22 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * How to reach a segment, carried in replica descriptors as one string
- * ({@code host=<boot id>,tcp=<host:port>,shm=<file>}): the transfer engine picks the fastest path it can use.
+ * ({@code host=<boot id>,tcp=<host:port>,shm=<file>,rdma=<device+device>}): the transfer engine picks the fastest
+ * path it can use.
  * An empty string means the segment lives in the JVM that published it.
  *
  * @param hostId  identifies the machine (kernel boot id); equal ids mean shared memory may work
  * @param tcp     host:port of the worker's transfer server, or empty
  * @param shmFile the shared-memory file of the segment, or empty
+ * @param rdma    the RDMA devices the segment is served through ('+'-separated; the handshake goes over tcp), or
+ *                empty
  */
-public record PeerAddress(String hostId, String tcp, String shmFile) {
-    public static final PeerAddress IN_PROCESS = new PeerAddress("", "", "");
+public record PeerAddress(String hostId, String tcp, String shmFile, String rdma) {
+    public static final PeerAddress IN_PROCESS = new PeerAddress("", "", "", "");
+
+    public PeerAddress(String hostId, String tcp, String shmFile) {
+        this(hostId, tcp, shmFile, "");
+    }
 
     /** Endpoints are few (one per worker) and parsed on every request: keep the parsed forms. */
     private static final ConcurrentHashMap<String, PeerAddress> PARSED = new ConcurrentHashMap<>();
@@ -45,7 +52,7 @@ public record PeerAddress(String hostId, String tcp, String shmFile) {
             }
         }
         return new PeerAddress(parts.getOrDefault("host", ""), parts.getOrDefault("tcp", ""),
-                parts.getOrDefault("shm", ""));
+                parts.getOrDefault("shm", ""), parts.getOrDefault("rdma", ""));
     }
 
     public String format() {
@@ -53,6 +60,7 @@ public record PeerAddress(String hostId, String tcp, String shmFile) {
         append(out, "host", hostId);
         append(out, "tcp", tcp);
         append(out, "shm", shmFile);
+        append(out, "rdma", rdma);
         return out.toString();
     }
 

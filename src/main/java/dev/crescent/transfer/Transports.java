@@ -5,6 +5,9 @@ import dev.crescent.transfer.shm.ShmTransport;
 import dev.crescent.transfer.tcp.TcpSettings;
 import dev.crescent.transfer.tcp.TcpTransport;
 
+import dev.crescent.transfer.rdma.RdmaRuntime;
+import dev.crescent.transfer.rdma.RdmaTransport;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,10 +23,19 @@ public final class Transports {
      */
     public static List<Transport> preferred(RegisteredMemory memory, boolean sharedMemory, String engineName,
                                             TcpSettings tcp) {
+        return preferred(memory, sharedMemory, engineName, tcp, null);
+    }
+
+    /** @param rdma the opened RDMA devices, or null: RDMA goes before TCP (for memory registered with it) */
+    public static List<Transport> preferred(RegisteredMemory memory, boolean sharedMemory, String engineName,
+                                            TcpSettings tcp, RdmaRuntime rdma) {
         List<Transport> transports = new ArrayList<>();
         transports.add(new LocalTransport(memory));
         if (sharedMemory) {
             transports.add(new ShmTransport());
+        }
+        if (rdma != null) {
+            transports.add(new RdmaTransport(rdma, engineName));
         }
         if (tcp != null) {
             transports.add(new TcpTransport(engineName, tcp));

@@ -68,7 +68,7 @@ public class WorkerNode {
         segment = WorkerSegment.create(name, worker.segmentSize().asLongValue(), Path.of(worker.shmDir()));
         engine.registerLocal(name, segment.memory(), WorkerSegment.LOCATION);
         String tcp = transferServer.start(engine.memory());
-        endpoint = segment.endpoint(tcp);
+        endpoint = segment.endpoint(tcp, transferServer.serveRdma(name, segment.memory()));
         membership = new SegmentMembership(master, identity.clientId(),
                 new SegmentSpec(segment.name(), segment.size(), endpoint));
         ticker = Threads.daemonScheduler("crescent-worker");

@@ -85,7 +85,13 @@ public final class WorkerSegment implements AutoCloseable {
      * "" when there is none) and the shared-memory file when there is one.
      */
     public String endpoint(String tcp) {
-        return new PeerAddress(HostId.current(), tcp, backingFile == null ? "" : backingFile.toString()).format();
+        return endpoint(tcp, "");
+    }
+
+    /** @param rdma the RDMA devices serving the segment ('+'-separated), or "" */
+    public String endpoint(String tcp, String rdma) {
+        return new PeerAddress(HostId.current(), tcp, backingFile == null ? "" : backingFile.toString(), rdma)
+                .format();
     }
 
     /** The shared-memory file behind the segment, or null when it is process-private memory. */

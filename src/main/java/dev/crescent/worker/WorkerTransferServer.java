@@ -8,6 +8,8 @@ import dev.crescent.master.access.AccessControl;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.tcp.TcpTransferServer;
 import jakarta.inject.Singleton;
+import dev.crescent.config.RdmaStartup;
+import dev.crescent.transfer.rdma.RdmaAcceptor;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -24,11 +26,28 @@ public class WorkerTransferServer {
 
     private final CrescentConfig.TransferConfig.TcpConfig config;
     private final AccessControl access;
+    private final RdmaStartup rdma;
     private TcpTransferServer server;
+    private RdmaAcceptor rdmaAcceptor;
 
-    public WorkerTransferServer(CrescentConfig config, AccessControl access) {
+    public WorkerTransferServer(CrescentConfig config, AccessControl access, RdmaStartup rdma) {
         this.config = config.transfer().tcp();
         this.access = access;
+        this.rdma = rdma;
+    }
+
+    /**
+     * Serves {@code memory} over RDMA too, when RDMA runs here (the handshake goes over this TCP server).
+     * @return the RDMA devices for the segment's endpoint ('+'-separated), or "" without RDMA
+     */
+    String serveRdma(String segment, java.lang.foreign.MemorySegment memory) {
+        if (rdma.runtime() == null || server == null) {
+            return "";
+        }
+        rdmaAcceptor = new RdmaAcceptor(rdma.runtime(), access.tickets() != null);
+        rdmaAcceptor.serve(segment, memory);
+        server.serveRdma(rdmaAcceptor);
+        return String.join("+", rdma.runtime().deviceNames());
     }
 
     /** Starts serving {@code memory}; @return host:port other nodes reach it at, or "" when TCP is disabled. */
@@ -52,6 +71,9 @@ public class WorkerTransferServer {
     void stop(Duration drainTimeout) {
         if (server != null) {
             server.close(drainTimeout);
+        }
+        if (rdmaAcceptor != null) {
+            rdmaAcceptor.close();
         }
     }
 

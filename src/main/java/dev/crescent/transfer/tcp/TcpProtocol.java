@@ -18,12 +18,14 @@ import java.nio.charset.StandardCharsets;
  * <pre>
  * handshake, client -> server: magic u32 "CRSC" | version u16 | name length u16 | capabilities u32 | 0 u32 | name
  * handshake, server -> client: magic u32 | version u16 | status u16 (0 ok) | capabilities u32 | 0 u32
- * request:  op u8 (1 read, 2 write) | flags u8 | segment name length u16 | 0 u32 | request id u64 | offset u64
+ * request:  op u8 (1 read, 2 write, 3 RDMA connect) | flags u8 | segment name length u16 | 0 u32 | request id u64 | offset u64
  *           | length u64 | segment name | [ticket] | payload (write only)
  * ticket (flags bit 0): granted offset u64 | granted length u64 | expiry epoch ms u64 | HMAC-SHA256 (32 bytes)
  *           over op, segment and the three numbers (see {@link dev.crescent.transfer.ticket.TicketSigner})
  * response: request id u64 | code i32 (0 ok, else a Crescent error number) | message length u32
  *           | payload length u64 | message | payload (read only)
+ * RDMA connect (op 3): offset 0, length = the handshake's bytes, which follow as the payload; the answer's payload
+ *           is the serving side's handshake (see {@link dev.crescent.transfer.rdma.RdmaHandshake}).
  * </pre>
  * A server answers requests of one connection in order. Anything malformed before the payload closes the
  * connection (the stream cannot be resynchronised); a well-formed request for a range that is not registered
@@ -41,6 +43,9 @@ public final class TcpProtocol {
     public static final long MAX_FRAME_BYTES = 64L << 20;
     public static final byte OP_READ = 1;
     public static final byte OP_WRITE = 2;
+    public static final byte OP_RDMA_CONNECT = 3;
+    /** The largest control payload (an RDMA handshake with its region list). */
+    public static final int MAX_CONTROL_BYTES = 4 << 20;
     public static final short STATUS_OK = 0;
     public static final short STATUS_BAD_VERSION = 1;
     public static final int CAPABILITIES = 0;

@@ -1,5 +1,6 @@
 package dev.crescent.transfer.tcp;
 
+import dev.crescent.common.ErrorCode;
 import dev.crescent.common.Threads;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.RegisteredMemory;
@@ -49,6 +50,18 @@ public final class TcpTransferServer implements AutoCloseable {
     private final ScheduledExecutorService watchdog =
             Threads.daemonScheduler("crescent-tcp-watchdog");
     private volatile boolean closing;
+    private volatile RdmaConnectHandler rdma;
+
+    /** Answers RDMA handshakes that arrive over this server's connections (op {@link TcpProtocol#OP_RDMA_CONNECT}). */
+    public interface RdmaConnectHandler {
+        /** @return this side's encoded handshake; throws StoreException to refuse */
+        byte[] connect(String segment, byte[] peerHandshake);
+    }
+
+    /** Starts answering RDMA handshakes (without a handler they are refused with TRANSFER_FAIL). */
+    public void serveRdma(RdmaConnectHandler handler) {
+        this.rdma = handler;
+    }
 
     public TcpTransferServer(RegisteredMemory memory, InetSocketAddress bind, Duration handshakeTimeout,
                              Duration frameTimeout) throws IOException {
@@ -215,8 +228,12 @@ public final class TcpTransferServer implements AutoCloseable {
             long requestId = header.getLong();
             long offset = header.getLong();
             long length = header.getLong();
-            if (op != TcpProtocol.OP_READ && op != TcpProtocol.OP_WRITE) {
+            boolean control = op == TcpProtocol.OP_RDMA_CONNECT;
+            if (op != TcpProtocol.OP_READ && op != TcpProtocol.OP_WRITE && !control) {
                 throw new ProtocolViolation("unknown op " + op);
+            }
+            if (control && length > TcpProtocol.MAX_CONTROL_BYTES) {
+                throw new ProtocolViolation("control payload of " + length + " bytes");
             }
             if (nameLength == 0 || nameLength > TcpProtocol.MAX_NAME_BYTES) {
                 throw new ProtocolViolation("bad segment name length " + nameLength);
@@ -233,6 +250,10 @@ public final class TcpTransferServer implements AutoCloseable {
             String segment = new String(nameBytes, StandardCharsets.UTF_8);
             TransferTicket ticket = (flags & TcpProtocol.FLAG_TICKET) == 0 ? null
                     : TcpProtocol.readTicket(in.require(TcpProtocol.TICKET_BYTES), op, segment);
+            if (control) {
+                serveRdmaConnect(requestId, segment, (int) length);
+                return;
+            }
             MemorySegment target;
             try {
                 if (tickets != null) {
@@ -263,6 +284,27 @@ public final class TcpTransferServer implements AutoCloseable {
                 heldAnswers = 0;
                 frameStartNanos = 0;
             }
+        }
+
+        /** An RDMA handshake: the peer's in the payload, ours (or an error) in the answer. */
+        private void serveRdmaConnect(long requestId, String segment, int length) throws IOException {
+            ByteBuffer hello = ByteBuffer.allocate(length);
+            in.readInto(hello);
+            byte[] reply;
+            try {
+                if (rdma == null) {
+                    throw new StoreException(ErrorCode.TRANSFER_FAIL, "this worker does not serve RDMA");
+                }
+                reply = rdma.connect(segment, hello.array());
+            } catch (StoreException e) {
+                answer(requestId, e);
+                return;
+            }
+            flushAnswers();
+            TcpProtocol.writeResponseHeader(answers, requestId, 0, new byte[0], reply.length);
+            TcpProtocol.writeFully(channel, answers.flip(), ByteBuffer.wrap(reply));
+            answers.clear();
+            frameStartNanos = 0;
         }
 
         private void answer(long requestId, StoreException error) throws IOException {
