@@ -151,7 +151,8 @@ final class RdmaEndpoint implements AutoCloseable {
             device.poller.forget(id);
             credits.release();
             state = QueuePairState.ERROR;
-            done.completeExceptionally(new RailFailure(device.name, CompletionStatus.of(21)));
+            done.completeExceptionally(new RailFailure(device.name, new StoreException(ErrorCode.TRANSFER_FAIL,
+                    "ibv_post_send failed: errno " + -rc)));
         }
         return done.orTimeout(timeoutMillis, TimeUnit.MILLISECONDS);
     }
@@ -166,15 +167,22 @@ final class RdmaEndpoint implements AutoCloseable {
         device.shim.destroyQp(qp);
     }
 
-    /** A slice that failed on a rail: its completion status says whether another rail may succeed. */
+    /** A slice that failed on a rail, and whether another rail may do better. */
     static final class RailFailure extends StoreException {
         final String rail;
-        final CompletionStatus status;
+        final boolean railFault;
 
         RailFailure(String rail, CompletionStatus status) {
             super(status.code(), "RDMA on " + rail + " failed: work completion " + status.name());
             this.rail = rail;
-            this.status = status;
+            this.railFault = status.railFault();
+        }
+
+        /** A failure of the rail itself (no handshake, no post): always worth another rail. */
+        RailFailure(String rail, StoreException cause) {
+            super(cause.code(), "RDMA on " + rail + ": " + cause.getMessage());
+            this.rail = rail;
+            this.railFault = true;
         }
     }
 }

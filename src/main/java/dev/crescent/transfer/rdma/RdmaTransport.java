@@ -12,6 +12,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -72,19 +74,29 @@ public final class RdmaTransport implements Transport {
                                               SlicePlanner.Slice slice, String rail, Set<String> failedRails,
                                               int attempt) {
         EndpointKey key = new EndpointKey(tcp, request.remoteSegment(), rail);
-        CompletableFuture<Void> sent;
+        CompletableFuture<Void> sent = null;
+        RdmaEndpoint endpoint = null;
         try {
-            RdmaEndpoint endpoint = endpoints.get(key, k -> connect(k, rail));
-            sent = endpoint.post(request.op() == TransferOp.READ ? RdmaEndpoint.OP_READ : RdmaEndpoint.OP_WRITE,
-                    request.local().asSlice(slice.offset(), slice.length()), registration,
-                    request.remoteOffset() + slice.offset(), runtime.settings.timeout().toMillis());
+            endpoint = endpoints.get(key, k -> connect(k, rail));
         } catch (StoreException e) {
-            sent = CompletableFuture.failedFuture(new RdmaEndpoint.RailFailure(rail, CompletionStatus.of(21)));
+            // A peer that refuses (access control, unknown segment, bad handshake) refuses on every rail.
+            boolean refused = e.code() == ErrorCode.PERMISSION_DENIED || e.code() == ErrorCode.SEGMENT_NOT_FOUND
+                    || e.code() == ErrorCode.INVALID_PARAMS;
+            sent = CompletableFuture.failedFuture(refused ? e : new RdmaEndpoint.RailFailure(rail, e));
         }
-        return sent.exceptionallyCompose(failure -> {
-            Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
-            boolean railFault = cause instanceof RdmaEndpoint.RailFailure f && f.status.railFault()
-                    || cause instanceof java.util.concurrent.TimeoutException;
+        if (endpoint != null) {
+            try {
+                sent = endpoint.post(request.op() == TransferOp.READ ? RdmaEndpoint.OP_READ : RdmaEndpoint.OP_WRITE,
+                        request.local().asSlice(slice.offset(), slice.length()), registration,
+                        request.remoteOffset() + slice.offset(), runtime.settings.timeout().toMillis());
+            } catch (StoreException e) { // a range outside the peer's registered regions: the request's fault
+                sent = CompletableFuture.failedFuture(e);
+            }
+        }
+        return sent.thenRun(() -> runtime.health.succeeded(rail)).exceptionallyCompose(failure -> {
+            Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+            boolean railFault = cause instanceof RdmaEndpoint.RailFailure f && f.railFault
+                    || cause instanceof TimeoutException;
             if (!railFault) {
                 return CompletableFuture.failedFuture(cause);
             }

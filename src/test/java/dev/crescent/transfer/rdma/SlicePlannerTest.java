@@ -2,6 +2,7 @@ package dev.crescent.transfer.rdma;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.transfer.topology.SysfsTree;
 import dev.crescent.transfer.topology.Topology;
 import dev.crescent.transfer.topology.TopologyDiscovery;
 import org.junit.jupiter.api.BeforeEach;
@@ -9,7 +10,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -32,12 +32,11 @@ class SlicePlannerTest {
 
     @BeforeEach
     void machine() throws IOException {
-        write("devices/system/node/node0/cpulist", "0-15");
-        write("devices/system/node/node1/cpulist", "16-31");
-        nic("mlx5_0", "pci0000:3a/0000:3a:00.0/0000:3b:00.0", 0);
-        nic("mlx5_1", "pci0000:3a/0000:3a:00.0/0000:3b:00.1", 0);
-        nic("mlx5_2", "pci0000:d7/0000:d7:00.0/0000:d8:00.0", 1);
-        nic("mlx5_3", "pci0000:d7/0000:d7:00.0/0000:d8:00.1", 1);
+        SysfsTree tree = new SysfsTree(sys).numaNode(0, "0-15").numaNode(1, "16-31");
+        nic(tree, "mlx5_0", "pci0000:3a/0000:3a:00.0/0000:3b:00.0", 0);
+        nic(tree, "mlx5_1", "pci0000:3a/0000:3a:00.0/0000:3b:00.1", 0);
+        nic(tree, "mlx5_2", "pci0000:d7/0000:d7:00.0/0000:d8:00.0", 1);
+        nic(tree, "mlx5_3", "pci0000:d7/0000:d7:00.0/0000:d8:00.1", 1);
         Topology topology = new TopologyDiscovery(sys).discover(Set.of(), Set.of("mlx5_3"));
         socket0 = RdmaRuntime.rails(topology, Set.of("mlx5_0", "mlx5_1", "mlx5_2"));
         health = new RailHealth(3, Duration.ofSeconds(5), now::get);
@@ -105,16 +104,7 @@ class SlicePlannerTest {
         health.failed(rail);
     }
 
-    private void nic(String name, String pciPath, int numa) throws IOException {
-        write("devices/" + pciPath + "/numa_node", Integer.toString(numa));
-        Path entry = sys.resolve("class/infiniband/" + name);
-        Files.createDirectories(entry);
-        Files.createSymbolicLink(entry.resolve("device"), sys.resolve("devices/" + pciPath));
-    }
-
-    private void write(String relative, String content) throws IOException {
-        Path file = sys.resolve(relative);
-        Files.createDirectories(file.getParent());
-        Files.writeString(file, content + "\n");
+    private static void nic(SysfsTree tree, String name, String pciPath, int numa) throws IOException {
+        tree.device(pciPath, numa, null, null).link("class/infiniband/" + name, pciPath);
     }
 }

@@ -81,26 +81,14 @@ class TopologyDiscoveryTest {
     }
 
     private void device(String pciPath, int numa, String vendor, String pciClass) throws IOException {
-        Path dir = sys.resolve("devices/" + pciPath);
-        write(sys.relativize(dir.resolve("numa_node")).toString(), Integer.toString(numa));
-        if (vendor != null) {
-            write(sys.relativize(dir.resolve("vendor")).toString(), vendor);
-            write(sys.relativize(dir.resolve("class")).toString(), pciClass);
-            String address = dir.getFileName().toString();
-            Files.createDirectories(sys.resolve("bus/pci/devices"));
-            Files.createSymbolicLink(sys.resolve("bus/pci/devices/" + address), dir);
-        }
+        new SysfsTree(sys).device(pciPath, numa, vendor, pciClass);
     }
 
     private void link(String classEntry, String pciPath) throws IOException {
-        Path entry = sys.resolve(classEntry);
-        Files.createDirectories(entry);
-        Files.createSymbolicLink(entry.resolve("device"), sys.resolve("devices/" + pciPath));
+        new SysfsTree(sys).link(classEntry, pciPath);
     }
 
     private void write(String relative, String content) throws IOException {
-        Path file = sys.resolve(relative);
-        Files.createDirectories(file.getParent());
-        Files.writeString(file, content + "\n");
+        new SysfsTree(sys).write(relative, content);
     }
 }
