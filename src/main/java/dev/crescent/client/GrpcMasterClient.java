@@ -47,6 +47,13 @@ import java.util.function.Supplier;
  * masters it follows the leader.
  */
 public final class GrpcMasterClient implements MasterClient {
+    /**
+     * grpc-netty logs every HTTP/2 frame at DEBUG (headers and payload rendered to text). Outside Quarkus, a JVM
+     * whose logging is not configured lets DEBUG through, and that formatting then dominates every master call
+     * (profiled: most of the client's time in a batch get). Unless the application set a level for it, keep it at
+     * INFO. The logger is held here because java.util.logging keeps only weak references to configured loggers.
+     */
+    private static final java.util.logging.Logger FRAME_LOGGER = quietFrameLogger();
     private static final Duration HEARTBEAT_DEADLINE = Duration.ofSeconds(1);
     private final Supplier<String> leader;
     private final Metadata headers = new Metadata();
@@ -227,6 +234,14 @@ public final class GrpcMasterClient implements MasterClient {
             shutdown(current.channel());
             current = null;
         }
+    }
+
+    private static java.util.logging.Logger quietFrameLogger() {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger("io.grpc.netty");
+        if (logger.getLevel() == null) {
+            logger.setLevel(java.util.logging.Level.INFO);
+        }
+        return logger;
     }
 
     private static void shutdown(ManagedChannel channel) {
