@@ -66,7 +66,9 @@ public final class StoreBenchMain {
             if (phase.equals("put")) {
                 new Runner(sessions, "fill", prefix, keys, batch, threads).run(Double.MAX_VALUE);
             }
-            runner.run(Math.max(2.0, seconds)); // warm-up as long as the run: a cold JVM is several times slower
+            // Warm-up: on 2 cores the JIT compilers of this JVM and the server's take most of the CPU for the first
+            // ~10 s (measured: C2 threads at 30-55 % of a core each), so a short warm-up measures the compilers.
+            runner.run(Math.max(5.0, 2 * seconds));
             Runner.Result result = runner.run(seconds);
             int perOp = phase.equals("put") || phase.equals("get") ? 1 : batch;
             double opsPerSecond = result.ops() * perOp / result.seconds();
