@@ -26,7 +26,7 @@ def main(argv):
     for name in names:
         if store.upsert_from(name, fill) != 0:
             raise SystemExit(f"fill of {name} failed")
-    run(store, phase, names, size, threads, max(2.0, seconds))  # warm-up
+    run(store, phase, names, size, threads, max(5.0, 2 * seconds))  # warm-up, as long as the Java rows get
     ops, elapsed, latencies = run(store, phase, names, size, threads, seconds)
     latencies.sort()
     rate = ops / elapsed
