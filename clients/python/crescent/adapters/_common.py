@@ -39,9 +39,14 @@ def stored(code: int) -> bool:
     return code in (0, ErrorCode.OBJECT_ALREADY_EXISTS)
 
 
-def note_refused_put(engine: str, code: int, count: int = 1):
-    """Back-pressure (NO_AVAILABLE_HANDLE) and other put failures only cost a future cache hit: log, never raise."""
-    if code == ErrorCode.NO_AVAILABLE_HANDLE:
-        log.info("%s: Crescent is full (back-pressure); %d block(s) not cached", engine, count)
-    else:
-        log.warning("%s: %d block(s) not cached: %s (%d)", engine, count, ErrorCode.of(code).name, code)
+def note_puts(engine: str, codes) -> list:
+    """Which puts stored their value (one bool per code). Back-pressure (NO_AVAILABLE_HANDLE) and other refusals
+    only cost a future cache hit: they are logged, never raised."""
+    ok = [stored(c) for c in codes]
+    refused = [c for c, good in zip(codes, ok) if not good]
+    if refused and refused[0] == ErrorCode.NO_AVAILABLE_HANDLE:
+        log.info("%s: Crescent is full (back-pressure); %d block(s) not cached", engine, len(refused))
+    elif refused:
+        log.warning("%s: %d block(s) not cached: %s (%d)", engine, len(refused), ErrorCode.of(refused[0]).name,
+                    refused[0])
+    return ok

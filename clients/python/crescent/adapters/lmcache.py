@@ -13,7 +13,7 @@ import json
 import torch
 
 from ..errors import ErrorCode
-from ._common import connect, log, note_refused_put, stored
+from ._common import connect, log, note_puts, stored
 
 SCHEME = "crescent://"
 META_SUFFIX = "#meta"
@@ -72,8 +72,7 @@ class CrescentConnector(_Base):
         code = self.store.put_from(_name(key), memory_obj.byte_array)
         if stored(code):
             code = self.store.put(_name(key) + META_SUFFIX, header)
-        if not stored(code):
-            note_refused_put("lmcache", code)
+        note_puts("lmcache", [code])
 
     def support_batched_get(self) -> bool:
         return True

@@ -14,7 +14,7 @@ import torch
 
 from ..buffers import address_view
 from ..errors import ErrorCode
-from ._common import connect, leading_hits, note_refused_put, stored
+from ._common import connect, leading_hits, note_puts
 
 try:  # The real base class when SGLang is installed; the adapter also works (and is tested) without it.
     from sglang.srt.mem_cache.hicache_storage import HiCacheStorage as _Base
@@ -60,19 +60,13 @@ class CrescentHiCacheStorage(_Base):
 
     def set(self, key, value=None, target_location=None, target_sizes=None) -> bool:
         source = value if value is not None else target_location
-        code = self.store.put_from(self._key(key), source, target_sizes)
-        if not stored(code):
-            note_refused_put("sglang", code)
-        return stored(code)
+        return note_puts("sglang", [self.store.put_from(self._key(key), source, target_sizes)])[0]
 
     def batch_set(self, keys, values=None, target_locations=None, target_sizes=None) -> bool:
         sources = values if values is not None else target_locations
         sizes = target_sizes if target_sizes is not None else [None] * len(keys)
-        codes = self.store.batch_put_from([self._key(k) for k in keys], list(sources), list(sizes))
-        refused = [c for c in codes if not stored(c)]
-        if refused:
-            note_refused_put("sglang", refused[0], len(refused))
-        return not refused
+        return all(note_puts("sglang", self.store.batch_put_from([self._key(k) for k in keys], list(sources),
+                                                                  list(sizes))))
 
     def exists(self, key) -> bool:
         return self.store.is_exist(self._key(key)) == 1
@@ -90,11 +84,7 @@ class CrescentHiCacheStorage(_Base):
 
     def batch_set_v1(self, keys, host_indices, extra_info=None) -> list:
         buffers = self._page_buffers(keys, host_indices)
-        codes = self.store.batch_put_from_multi_buffers([self._key(k) for k in keys], buffers)
-        refused = [c for c in codes if not stored(c)]
-        if refused:
-            note_refused_put("sglang", refused[0], len(refused))
-        return [stored(c) for c in codes]
+        return note_puts("sglang", self.store.batch_put_from_multi_buffers([self._key(k) for k in keys], buffers))
 
     def _page_buffers(self, keys, host_indices) -> list:
         """Each key's page as views of the host pool: get_page_buffer_meta gives (addresses, sizes) in key order,

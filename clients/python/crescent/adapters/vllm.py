@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._common import connect, leading_hits, log, note_refused_put, stored
+from ._common import connect, leading_hits, log, note_puts
 
 try:  # The real base classes when vLLM is installed; the adapter also works (and is tested) without them.
     from vllm.distributed.kv_transfer.kv_connector.v1.base import (KVConnectorBase_V1, KVConnectorMetadata,
@@ -206,11 +206,8 @@ class CrescentConnectorV1(KVConnectorBase_V1):
             todo = [(k, b) for k, b, e in zip(save.keys, save.block_ids, exists) if e != 1]
             if not todo:
                 continue
-            codes = self.store.batch_put_from_multi_buffers(
-                [k for k, _ in todo], [[_host(p) for p in self._block_parts(b)] for _, b in todo])
-            refused = [c for c in codes if not stored(c)]
-            if refused:
-                note_refused_put("vllm", refused[0], len(refused))
+            note_puts("vllm", self.store.batch_put_from_multi_buffers(
+                [k for k, _ in todo], [[_host(p) for p in self._block_parts(b)] for _, b in todo]))
 
     def get_finished(self, finished_req_ids):
         return None, None
