@@ -12,8 +12,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * One thread per device that polls its completion queue and hands each completion's status to the callback
- * registered under its work request id. It spins while work is in flight and parks briefly when idle, so an idle
- * worker costs no CPU and a busy one sees completions within microseconds.
+ * registered under its work request id. It spins while work is in flight and parks when there is none (woken by
+ * the next {@link #expect}), so an idle device costs no CPU and a busy one sees completions within microseconds.
  */
 final class CompletionPoller implements AutoCloseable {
     private static final int BATCH = 32;
@@ -23,6 +23,7 @@ final class CompletionPoller implements AutoCloseable {
     private final ConcurrentHashMap<Long, IntConsumer> pending = new ConcurrentHashMap<>();
     private final Thread thread;
     private volatile boolean running = true;
+    private volatile boolean parked;
 
     CompletionPoller(RdmaShim shim, String device, MemorySegment cq) {
         this.shim = shim;
@@ -34,6 +35,9 @@ final class CompletionPoller implements AutoCloseable {
     long expect(IntConsumer onComplete) {
         long id = IDS.incrementAndGet();
         pending.put(id, onComplete);
+        if (parked) {
+            LockSupport.unpark(thread);
+        }
         return id;
     }
 
@@ -58,7 +62,11 @@ final class CompletionPoller implements AutoCloseable {
                 }
                 if (n == 0) {
                     if (pending.isEmpty()) {
-                        LockSupport.parkNanos(200_000);
+                        parked = true;
+                        if (pending.isEmpty()) { // re-checked after announcing: an expect() in between unparks us
+                            LockSupport.parkNanos(100_000_000);
+                        }
+                        parked = false;
                     } else {
                         Thread.onSpinWait();
                     }
@@ -70,6 +78,7 @@ final class CompletionPoller implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        LockSupport.unpark(thread);
         try {
             thread.join(1000);
         } catch (InterruptedException e) {
