@@ -83,6 +83,8 @@ class LeaderElectionTest {
         cutOff.set(true);
         await(b::isLeader);
         assertFalse(a.isLeader());
+        // isLeader flips just before the listener records the event: wait for the record, then check the order.
+        await(() -> events.contains("b:2 elected"));
         assertEquals(List.of("a:1 elected", "a:1 suspended", "b:2 elected"), events,
                 "the cut-off leader stopped serving before the other was elected");
         cutOff.set(false);
@@ -104,6 +106,7 @@ class LeaderElectionTest {
         assertFalse(a.isLeader());
         cutOff.set(false); // back before the lease (600 ms) ran out in the store
         await(a::isLeader);
+        await(() -> events.contains("a:1 resumed"));
         assertEquals(List.of("a:1 elected", "a:1 suspended", "a:1 resumed"), events);
         a.close();
     }
