@@ -12,6 +12,11 @@ import java.util.concurrent.ConcurrentHashMap;
 final class ClientRegistry {
     private final ConcurrentHashMap<String, Long> lastSeenMillis = new ConcurrentHashMap<>();
 
+    /** Counts every known client as heard from at {@code nowMillis} (they could not reach this master before). */
+    void touchAll(long nowMillis) {
+        lastSeenMillis.replaceAll((id, seen) -> Math.max(seen, nowMillis));
+    }
+
     /** Registers (or refreshes) a client that mounts memory. */
     void register(String clientId, long nowMillis) {
         lastSeenMillis.put(clientId, nowMillis);

@@ -41,6 +41,8 @@ public final class Master {
     private final ObjectIndex index = new ObjectIndex();
     private final SegmentRegistry segments;
     private final ClientRegistry clients = new ClientRegistry();
+    /** Whether this master served at the last expiry check (see {@link #expireSilentClients(boolean)}). */
+    private volatile boolean servedAtLastExpiry = true;
     private final PlacementStrategy placement;
     private final MasterSettings settings;
     private final InstantSource clock;
@@ -141,6 +143,27 @@ public final class Master {
      * @return the clients declared dead
      */
     public List<String> expireSilentClients() {
+        return expireSilentClients(true);
+    }
+
+    /**
+     * Declares clients silent for client-ttl dead, only while this master serves. A master that does not serve (a
+     * standby, or a leader suspended while the metadata store is unreachable) refuses heartbeats, so silence then
+     * says nothing about the clients; when it serves again each client gets a full client-ttl from that moment.
+     * (Without this, an etcd outage longer than client-ttl made a recovering leader drop every worker's segment,
+     * and with them objects it had kept through the outage.)
+     *
+     * @param serving whether this master serves now
+     */
+    public List<String> expireSilentClients(boolean serving) {
+        if (!serving) {
+            servedAtLastExpiry = false;
+            return List.of();
+        }
+        if (!servedAtLastExpiry) {
+            clients.touchAll(clock.millis());
+            servedAtLastExpiry = true;
+        }
         List<String> expired = clients.takeExpired(clock.millis(), settings.clientTtl().toMillis());
         for (String clientId : expired) {
             for (MountedSegment segment : segments.ownedBy(clientId)) {

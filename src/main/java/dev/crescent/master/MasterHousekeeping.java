@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import dev.crescent.common.Threads;
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.master.ha.MasterLeadership;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
@@ -21,11 +22,13 @@ public class MasterHousekeeping {
 
     private final CrescentConfig config;
     private final Master master;
+    private final MasterLeadership leadership;
     private ScheduledExecutorService timer;
 
-    public MasterHousekeeping(CrescentConfig config, Master master) {
+    public MasterHousekeeping(CrescentConfig config, Master master, MasterLeadership leadership) {
         this.config = config;
         this.master = master;
+        this.leadership = leadership;
     }
 
     void start(@Observes StartupEvent event) {
@@ -39,7 +42,7 @@ public class MasterHousekeeping {
     private void sweepQuietly() {
         try {
             master.sweep();
-            for (String dead : master.expireSilentClients()) {
+            for (String dead : master.expireSilentClients(leadership.isLeader())) {
                 LOG.warnf("client %s was silent for %s: its segments are unmounted", dead, config.master().clientTtl());
             }
             master.evictAboveWatermark();

@@ -42,6 +42,7 @@ public class WorkerNode {
     private final WorkerTransferServer transferServer;
     private String endpoint = "";
     private ScheduledExecutorService ticker;
+    private ScheduledExecutorService publisher;
     private long descriptorLease;
     private volatile WorkerSegment segment;
     private volatile SegmentMembership membership;
@@ -71,14 +72,13 @@ public class WorkerNode {
         endpoint = segment.endpoint(tcp, transferServer.serveRdma(name, segment.memory()));
         membership = new SegmentMembership(master, identity.clientId(),
                 new SegmentSpec(segment.name(), segment.size(), endpoint));
+        // Two timers: heartbeats to the master must not wait behind the descriptor's metadata-store calls, which
+        // block for their timeout while the store is unreachable (the master would then take this worker for dead).
+        long interval = worker.heartbeatInterval().toMillis();
         ticker = Threads.daemonScheduler("crescent-worker");
-        ticker.scheduleWithFixedDelay(this::tick, 0, worker.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    /** Each heartbeat: keep the published descriptor alive, then stay mounted (see {@link SegmentMembership}). */
-    private void tick() {
-        publishDescriptor();
-        membership.tick();
+        ticker.scheduleWithFixedDelay(membership::tick, 0, interval, TimeUnit.MILLISECONDS);
+        publisher = Threads.daemonScheduler("crescent-worker-publish");
+        publisher.scheduleWithFixedDelay(this::publishDescriptor, 0, interval, TimeUnit.MILLISECONDS);
     }
 
     private void publishDescriptor() {
@@ -110,6 +110,7 @@ public class WorkerNode {
             return;
         }
         ticker.shutdownNow();
+        publisher.shutdownNow();
         membership.leave();
         if (descriptorLease != 0) {
             metadata.revokeLease(descriptorLease);

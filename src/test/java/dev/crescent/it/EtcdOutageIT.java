@@ -22,8 +22,11 @@ class EtcdOutageIT {
     void theLeaderRefusesWritesDuringAnOutageAndRecoversByItself() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start()) {
             String metadata = "crescent.metadata.etcd.endpoints=" + etcd.endpoint();
+            // client-ttl shorter than the outage: the worker's heartbeats are refused while the leader is suspended,
+            // and that silence must not cost the worker its segment (nor the master the objects on it).
             try (CrescentProcess master = CrescentProcess.start("outage-master", "quarkus.profile=master", metadata,
-                    "crescent.metadata.etcd.timeout=1s", "crescent.master.leader-ttl=6s")) {
+                    "crescent.metadata.etcd.timeout=1s", "crescent.master.leader-ttl=6s",
+                    "crescent.master.client-ttl=3s")) {
                 try (CrescentProcess worker = CrescentProcess.start("outage-worker", "quarkus.profile=worker",
                         metadata, "crescent.metadata.etcd.timeout=1s", "crescent.worker.segment-size=16M")) {
                     String m = master.baseUrl();

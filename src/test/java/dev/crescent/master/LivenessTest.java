@@ -48,6 +48,24 @@ class LivenessTest {
     }
 
     @Test
+    void aMasterThatDoesNotServeDeclaresNoOneDeadAndGivesClientsAFullTtlWhenItServesAgain() {
+        master.putStart("c", "kept", 100, ReplicaConfig.replicas(1).withPreferred("seg-silent"), false);
+        master.putEnd("c", "kept");
+        // Suspended (say, etcd unreachable) for longer than client-ttl: its heartbeats were refused meanwhile.
+        for (int second = 1; second <= 15; second++) {
+            clock.advance(Duration.ofSeconds(1));
+            assertEquals(List.of(), master.expireSilentClients(false), "second " + second + " of the outage");
+        }
+        assertEquals(List.of(), master.expireSilentClients(true), "serving again: nobody is dead yet");
+        assertTrue(master.exist("kept"), "the object kept through the outage is still there");
+        clock.advance(Duration.ofSeconds(9));
+        master.heartbeat("alive");
+        assertEquals(List.of(), master.expireSilentClients(true), "9 s after serving again");
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals(List.of("silent"), master.expireSilentClients(true), "a full client-ttl of silence while serving");
+    }
+
+    @Test
     void anUnknownClientIsToldToRemountAndRemountRestoresItsSegments() {
         clock.advance(Duration.ofSeconds(11));
         master.heartbeat("alive");
