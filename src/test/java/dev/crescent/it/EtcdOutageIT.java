@@ -45,8 +45,8 @@ class EtcdOutageIT {
                     given().baseUri(m).get("/v1/objects/o/kept").then().body("code", equalTo(-1010));
 
                     etcd.startAgain();
-                    // Recovery takes 1-3 s here: the master resumes once its lease is confirmed, and the worker kept
-                    // its segment through the outage.
+                    // The master resumes once its lease is confirmed; the worker kept its segment through the outage,
+                    // so the object written before it is still there.
                     try {
                         await("master serving again after etcd returned",
                                 () -> given().baseUri(m).get("/v1/objects/o/kept").statusCode() == 200, 90);
