@@ -241,7 +241,7 @@ class CrescentStore:
     def _batch_put(self, keys, make_views, config, upsert):
         def run():
             names = [_key(k) for k in keys]
-            values = make_views()
+            values = _parallel(make_views)
             if len(values) != len(names):
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"{len(names)} keys but {len(values)} values")
             started = self._call("BatchPutStart", pb.BatchPutStartRequest(
@@ -302,7 +302,7 @@ class CrescentStore:
 
     def _batch_get(self, keys, make_targets):
         def run():
-            targets = make_targets()
+            targets = _parallel(make_targets)
             if len(targets) != len(keys):
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"{len(keys)} keys but {len(targets)} buffers")
             return self._read_batch(keys, self._batch_locate(keys), targets)
@@ -379,6 +379,14 @@ class CrescentStore:
     def _require_open(self):
         if self._master is None:
             raise CrescentError(ErrorCode.INVALID_PARAMS, "the store is not set up (call setup first) or is closed")
+
+
+def _parallel(make):
+    """Views built from parallel lists (buffers and sizes): lists of different lengths are bad input, not a crash."""
+    try:
+        return make()
+    except ValueError as e:  # zip(..., strict=True)
+        raise CrescentError(ErrorCode.INVALID_PARAMS, f"buffers and sizes do not match: {e}") from None
 
 
 def _key(key) -> str:

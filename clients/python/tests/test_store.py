@@ -61,6 +61,8 @@ def test_every_bad_input_gets_its_code_and_leaves_stored_objects_alone(store, ke
     assert store.put_from(key + "y", bytearray(8), size=9) == ErrorCode.INVALID_PARAMS
     assert store.put_from(key + "y", np.zeros((4, 4))[:, 1]) == ErrorCode.INVALID_PARAMS  # not contiguous
     assert store.batch_put_from([key + "1", key + "2"], [b"1"]) == [ErrorCode.INVALID_PARAMS] * 2
+    assert store.batch_put_from([key + "1"], [b"1"], sizes=[1, 1]) == [ErrorCode.INVALID_PARAMS]
+    assert store.batch_get_into([key + "x"], [bytearray(8)], sizes=[8, 8]) == [ErrorCode.INVALID_PARAMS]
     assert store.get(key + "x") == b"12345678"
 
 
