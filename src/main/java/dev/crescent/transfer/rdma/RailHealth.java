@@ -1,5 +1,7 @@
 package dev.crescent.transfer.rdma;
 
+import dev.crescent.transfer.tcp.PeerHealth;
+
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
@@ -7,18 +9,14 @@ import java.util.function.LongSupplier;
 /**
  * Per-NIC (rail) error tracking: after {@code threshold} failures in a row a rail is paused for {@code pause}, so
  * slices go to the other rails instead of timing out one after another on a bad link; one success clears the
- * count. A paused rail is tried again when its pause ends.
+ * count. A paused rail is tried again when its pause ends. Each rail's record is the TCP transport's
+ * {@link PeerHealth} with no window, so only failures in a row count.
  */
 public final class RailHealth {
     private final int threshold;
     private final long pauseNanos;
     private final LongSupplier nanoClock;
-    private final ConcurrentHashMap<String, State> rails = new ConcurrentHashMap<>();
-
-    private static final class State {
-        int failuresInARow;
-        long pausedUntil;
-    }
+    private final ConcurrentHashMap<String, PeerHealth> rails = new ConcurrentHashMap<>();
 
     public RailHealth(int threshold, Duration pause, LongSupplier nanoClock) {
         this.threshold = Math.max(1, threshold);
@@ -27,36 +25,22 @@ public final class RailHealth {
     }
 
     public boolean usable(String rail) {
-        State state = rails.get(rail);
-        if (state == null) {
-            return true;
-        }
-        synchronized (state) {
-            return state.pausedUntil == 0 || nanoClock.getAsLong() - state.pausedUntil >= 0;
-        }
+        PeerHealth health = rails.get(rail);
+        return health == null || health.blacklistedForMillis(nanoClock.getAsLong()) == 0;
     }
 
-    /** @return whether this failure paused the rail */
+    /** @return whether the rail is paused after this failure */
     public boolean failed(String rail) {
-        State state = rails.computeIfAbsent(rail, r -> new State());
-        synchronized (state) {
-            state.failuresInARow++;
-            if (state.failuresInARow >= threshold) {
-                state.failuresInARow = 0;
-                state.pausedUntil = nanoClock.getAsLong() + pauseNanos;
-                return true;
-            }
-            return false;
-        }
+        PeerHealth health = rails.computeIfAbsent(rail, r -> new PeerHealth(threshold, Long.MAX_VALUE, pauseNanos));
+        long now = nanoClock.getAsLong();
+        health.failure(now, "");
+        return health.blacklistedForMillis(now) > 0;
     }
 
     public void succeeded(String rail) {
-        State state = rails.get(rail);
-        if (state != null) {
-            synchronized (state) {
-                state.failuresInARow = 0;
-                state.pausedUntil = 0;
-            }
+        PeerHealth health = rails.get(rail);
+        if (health != null) {
+            health.success();
         }
     }
 }

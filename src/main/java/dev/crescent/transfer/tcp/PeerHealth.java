@@ -3,10 +3,11 @@ package dev.crescent.transfer.tcp;
 import java.util.ArrayDeque;
 
 /**
- * Failure bookkeeping for one peer: {@code threshold} connection failures within {@code windowNanos} blacklist it
- * for {@code cooldownNanos}; after that it is tried again, and one success clears its record.
+ * Failure bookkeeping for one peer (a TCP peer, or an RDMA rail): {@code threshold} failures within
+ * {@code windowNanos} blacklist it for {@code cooldownNanos}; after that it is tried again, and one success clears
+ * its record.
  */
-final class PeerHealth {
+public final class PeerHealth {
     private final int threshold;
     private final long windowNanos;
     private final long cooldownNanos;
@@ -14,13 +15,13 @@ final class PeerHealth {
     private long blacklistedUntil;
     private String lastError = "";
 
-    PeerHealth(int threshold, long windowNanos, long cooldownNanos) {
+    public PeerHealth(int threshold, long windowNanos, long cooldownNanos) {
         this.threshold = threshold;
         this.windowNanos = windowNanos;
         this.cooldownNanos = cooldownNanos;
     }
 
-    synchronized void failure(long nowNanos, String error) {
+    public synchronized void failure(long nowNanos, String error) {
         lastError = error;
         failures.addLast(nowNanos);
         while (!failures.isEmpty() && nowNanos - failures.peekFirst() > windowNanos) {
@@ -32,18 +33,18 @@ final class PeerHealth {
         }
     }
 
-    synchronized void success() {
+    public synchronized void success() {
         failures.clear();
         blacklistedUntil = 0;
     }
 
     /** Milliseconds the peer stays blacklisted, 0 when it may be tried. */
-    synchronized long blacklistedForMillis(long nowNanos) {
+    public synchronized long blacklistedForMillis(long nowNanos) {
         long left = blacklistedUntil - nowNanos;
         return left > 0 ? Math.max(1, left / 1_000_000) : 0;
     }
 
-    synchronized String lastError() {
+    public synchronized String lastError() {
         return lastError;
     }
 }
