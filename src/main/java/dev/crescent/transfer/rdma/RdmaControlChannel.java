@@ -33,12 +33,7 @@ public final class RdmaControlChannel {
             channel.socket().connect(new InetSocketAddress(target.substring(0, colon),
                     Integer.parseInt(target.substring(colon + 1))), (int) timeout.toMillis());
             channel.socket().setSoTimeout((int) timeout.toMillis());
-            TcpProtocol.writeFully(channel, TcpProtocol.handshake(engineName));
-            ByteBuffer reply = ByteBuffer.allocate(TcpProtocol.HANDSHAKE_BYTES);
-            TcpProtocol.readFully(channel, reply);
-            if (reply.flip().getInt() != TcpProtocol.MAGIC || reply.getShort(6) != TcpProtocol.STATUS_OK) {
-                throw new StoreException(ErrorCode.TRANSFER_FAIL, target + " refused the transfer handshake");
-            }
+            TcpProtocol.clientHandshake(channel, engineName, target);
             ByteBuffer header = ByteBuffer.allocate(TcpProtocol.REQUEST_HEADER_BYTES + name.length);
             TcpProtocol.writeRequestHeader(header, TcpProtocol.OP_RDMA_CONNECT, 1, 0, request.length, name, null);
             TcpProtocol.writeFully(channel, header.flip(), ByteBuffer.wrap(request));

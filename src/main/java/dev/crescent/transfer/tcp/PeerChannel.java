@@ -58,19 +58,7 @@ final class PeerChannel {
             channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
             channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
             channel.connect(address);
-            TcpProtocol.writeFully(channel, TcpProtocol.handshake(engineName));
-            ByteBuffer reply = ByteBuffer.allocate(TcpProtocol.HANDSHAKE_BYTES);
-            TcpProtocol.readFully(channel, reply);
-            reply.flip();
-            if (reply.getInt() != TcpProtocol.MAGIC) {
-                throw new IOException(address + " is not a Crescent transfer server");
-            }
-            short version = reply.getShort();
-            short status = reply.getShort();
-            if (status != TcpProtocol.STATUS_OK) {
-                throw new IOException(address + " refused the handshake (status " + status + ", its version "
-                        + version + ", ours " + TcpProtocol.VERSION + ")");
-            }
+            TcpProtocol.clientHandshake(channel, engineName, address);
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel);
             throw e instanceof IOException io ? io : new IOException(e);

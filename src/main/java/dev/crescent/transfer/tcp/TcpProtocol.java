@@ -9,6 +9,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
 
@@ -61,6 +62,23 @@ public final class TcpProtocol {
         ByteBuffer out = ByteBuffer.allocate(HANDSHAKE_BYTES + name.length);
         out.putInt(MAGIC).putShort(VERSION).putShort((short) name.length).putInt(CAPABILITIES).putInt(0).put(name);
         return out.flip();
+    }
+
+    /** The client's side of the handshake on a connected channel; throws IOException when {@code peer} refuses. */
+    public static void clientHandshake(SocketChannel channel, String engineName, Object peer) throws IOException {
+        writeFully(channel, handshake(engineName));
+        ByteBuffer reply = ByteBuffer.allocate(HANDSHAKE_BYTES);
+        readFully(channel, reply);
+        reply.flip();
+        if (reply.getInt() != MAGIC) {
+            throw new IOException(peer + " is not a Crescent transfer server");
+        }
+        short version = reply.getShort();
+        short status = reply.getShort();
+        if (status != STATUS_OK) {
+            throw new IOException(peer + " refused the handshake (status " + status + ", its version " + version
+                    + ", ours " + VERSION + ")");
+        }
     }
 
     public static ByteBuffer handshakeReply(short status) {
