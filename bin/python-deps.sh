@@ -12,11 +12,6 @@ ensure_python_deps() {
   /usr/bin/python3 -c 'import pytest' 2>/dev/null || missing+=(python3-pytest)
   /usr/bin/python3 -c 'import setuptools' 2>/dev/null || missing+=(python3-setuptools)
   command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  echo "Installing ${missing[*]} with apt..." >&2
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
-    || { $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null; }
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 ensure_python_deps
