@@ -4,15 +4,16 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.NodeIdentity;
+import dev.crescent.config.RdmaStartup;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.rdma.RdmaAcceptor;
 import dev.crescent.transfer.tcp.TcpTransferServer;
 import jakarta.inject.Singleton;
-import dev.crescent.config.RdmaStartup;
-import dev.crescent.transfer.rdma.RdmaAcceptor;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
@@ -40,7 +41,7 @@ public class WorkerTransferServer {
      * Serves {@code memory} over RDMA too, when RDMA runs here (the handshake goes over this TCP server).
      * @return the RDMA devices for the segment's endpoint ('+'-separated), or "" without RDMA
      */
-    String serveRdma(String segment, java.lang.foreign.MemorySegment memory) {
+    String serveRdma(String segment, MemorySegment memory) {
         if (rdma.runtime() == null || server == null) {
             return "";
         }

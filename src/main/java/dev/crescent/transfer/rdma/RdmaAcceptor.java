@@ -5,6 +5,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.transfer.tcp.TcpTransferServer;
 
 import java.lang.foreign.MemorySegment;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -55,7 +56,7 @@ public final class RdmaAcceptor implements TcpTransferServer.RdmaConnectHandler,
         List<String> rails = runtime.deviceNames();
         RdmaDevice device = runtime.devices.get(rails.get(Math.floorMod(nextRail.getAndIncrement(), rails.size())));
         RdmaEndpoint endpoint = RdmaEndpoint.accept(device, runtime.settings, peer);
-        accepted.get(peer.device() + "/" + peer.qpNumber() + "/" + peer.lid() + "/" + java.util.HexFormat.of()
+        accepted.get(peer.device() + "/" + peer.qpNumber() + "/" + peer.lid() + "/" + HexFormat.of()
                 .formatHex(peer.gid()), key -> endpoint);
         return endpoint.localHandshake(registration.baseAddress(), registration.remoteRegions(device.name)).encode();
     }

@@ -1,5 +1,6 @@
 package dev.crescent.transfer.rdma;
 
+import dev.crescent.common.StoreException;
 import dev.crescent.transfer.topology.Topology;
 import org.jboss.logging.Logger;
 
@@ -9,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The RDMA devices this process uses (opened once, shared by the client transport and the serving side), their
@@ -73,10 +75,10 @@ public final class RdmaRuntime implements AutoCloseable {
      * {@code warn} why (the engine then moves everything over TCP).
      */
     public static RdmaRuntime openOrFallBack(RdmaSettings settings, Topology topology,
-                                             java.util.function.Consumer<String> warn) {
+                                             Consumer<String> warn) {
         try {
             return open(settings, topology);
-        } catch (dev.crescent.common.StoreException e) {
+        } catch (StoreException e) {
             if (!settings.fallbackToTcp()) {
                 throw e;
             }
