@@ -157,10 +157,6 @@ final class RdmaEndpoint implements AutoCloseable {
         return done.orTimeout(timeoutMillis, TimeUnit.MILLISECONDS);
     }
 
-    String device() {
-        return device.name;
-    }
-
     @Override
     public void close() {
         state = QueuePairState.ERROR;
