@@ -1,6 +1,6 @@
 package dev.crescent.bench;
 
-import dev.crescent.client.GrpcMasterClient;
+import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.client.MasterClient;
 import dev.crescent.common.StoreException;
 
@@ -25,7 +25,7 @@ public final class MasterLoadMain {
         String address = args[0];
         int threads = Integer.parseInt(args[1]);
         double seconds = Double.parseDouble(args[2]);
-        try (MasterClient master = new GrpcMasterClient(address, "bench", Duration.ofSeconds(10))) {
+        try (MasterClient master = new RemoteMasterClient(address, "bench", Duration.ofSeconds(10))) {
             run(master, threads, seconds, false); // warm-up: both JVMs compile the paths first
             run(master, threads, seconds, true);
         }

@@ -27,6 +27,8 @@ import java.util.function.IntFunction;
  * systems hold the same data the whole time.
  */
 public final class StoreBenchMain {
+    private static final double WARM_UP_LIMIT_S = 45;
+
     private StoreBenchMain() {
     }
 
@@ -66,9 +68,7 @@ public final class StoreBenchMain {
             if (phase.equals("put")) {
                 new Runner(sessions, "fill", prefix, keys, batch, threads).run(Double.MAX_VALUE);
             }
-            // Warm-up: on 2 cores the JIT compilers of this JVM and the server's take most of the CPU for the first
-            // ~10 s (measured: C2 threads at 30-55 % of a core each), so a short warm-up measures the compilers.
-            runner.run(Math.max(5.0, 2 * seconds));
+            warmUp(runner, seconds);
             Runner.Result result = runner.run(seconds);
             int perOp = phase.equals("put") || phase.equals("get") ? 1 : batch;
             double opsPerSecond = result.ops() * perOp / result.seconds();
@@ -79,6 +79,27 @@ public final class StoreBenchMain {
             if (crescent != null) {
                 crescent.close();
             }
+        }
+    }
+
+    /**
+     * Runs the phase until its throughput stops rising, so the row measures the steady state of a long-running
+     * client. On 2 cores the JIT compilers of a fresh client JVM (and of the server) take most of the CPU for 10-30 s
+     * (measured: C2 threads at 30-65 % of a core each, 25 s in), and a fixed short warm-up measured the compilers:
+     * master calls ran at 1/7 of their steady rate after 8 s. Windows of max(2 s, the cell's length); at least
+     * three; done when a window is less than 5 % faster than the one before, or after {@link #WARM_UP_LIMIT_S}.
+     */
+    private static void warmUp(Runner runner, double seconds) throws InterruptedException {
+        double window = Math.max(2.0, seconds);
+        long limit = System.nanoTime() + (long) (WARM_UP_LIMIT_S * 1e9);
+        double previous = 0;
+        for (int windows = 1; ; windows++) {
+            Runner.Result result = runner.run(window);
+            double rate = result.ops() / result.seconds();
+            if (windows >= 3 && rate < previous * 1.05 || System.nanoTime() > limit) {
+                return;
+            }
+            previous = rate;
         }
     }
 

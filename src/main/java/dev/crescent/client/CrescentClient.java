@@ -47,7 +47,7 @@ public final class CrescentClient implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(CrescentClient.class);
     private final ClientOptions options;
     private final MetadataStore metadata;
-    private final GrpcMasterClient master;
+    private final RemoteMasterClient master;
     private final TransferEngine engine;
     private final StoreClient store;
     private final ExecutorService async = Executors.newVirtualThreadPerTaskExecutor();
@@ -55,7 +55,7 @@ public final class CrescentClient implements AutoCloseable {
     private final ContributedSegment contributed;
     private final RdmaRuntime rdma;
 
-    private CrescentClient(ClientOptions options, MetadataStore metadata, GrpcMasterClient master,
+    private CrescentClient(ClientOptions options, MetadataStore metadata, RemoteMasterClient master,
                            TransferEngine engine, RdmaRuntime rdma) {
         this.options = options;
         this.rdma = rdma;
@@ -77,7 +77,7 @@ public final class CrescentClient implements AutoCloseable {
                 : new EtcdMetadataStore(options.etcdEndpoints(), options.callTimeout());
         Supplier<String> leader = metadata == null ? options::masterAddress
                 : LeaderLookup.in(metadata, new MetadataKeys(options.cluster()));
-        GrpcMasterClient master = new GrpcMasterClient(leader, options.nodeName(), options.callTimeout(),
+        RemoteMasterClient master = new RemoteMasterClient(leader, options.nodeName(), options.callTimeout(),
                 options.failoverWindow());
         RegisteredMemory memory = new RegisteredMemory();
         RdmaRuntime rdma = options.rdma() == null ? null : RdmaRuntime.openOrFallBack(options.rdma(),

@@ -121,6 +121,13 @@ public interface CrescentConfig {
         @WithDefault("30m")
         Duration softPinTtl();
 
+        /**
+         * Serve the lean binary master protocol (an upgrade on the HTTP port) next to gRPC; Java clients use it
+         * when the master offers it.
+         */
+        @WithDefault("true")
+        boolean wire();
+
         /** A worker or client that mounted memory and is silent this long is declared dead; its segments go. */
         @WithDefault("10s")
         Duration clientTtl();

@@ -1,6 +1,6 @@
 package dev.crescent.config;
 
-import dev.crescent.client.GrpcMasterClient;
+import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.client.LeaderLookup;
 import dev.crescent.client.LocalMasterClient;
 import dev.crescent.client.MasterClient;
@@ -107,7 +107,7 @@ public class RoleBeans {
         Supplier<String> leader = config.metadata().etcd().endpoints().isEmpty()
                 ? () -> config.worker().masterAddress()
                 : LeaderLookup.in(store, keys);
-        return new GrpcMasterClient(leader, identity.nodeName(), config.client().callTimeout(),
+        return new RemoteMasterClient(leader, identity.nodeName(), config.client().callTimeout(),
                 config.client().failoverWindow());
     }
 

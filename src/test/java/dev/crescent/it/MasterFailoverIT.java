@@ -1,6 +1,6 @@
 package dev.crescent.it;
 
-import dev.crescent.client.GrpcMasterClient;
+import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.client.LeaderLookup;
 import dev.crescent.client.StoreClient;
 import dev.crescent.master.ReplicaConfig;
@@ -126,7 +126,7 @@ class MasterFailoverIT {
                 List<Throwable> failures = new CopyOnWriteArrayList<>();
                 AtomicBoolean stop = new AtomicBoolean();
                 List<Thread> writers = new ArrayList<>();
-                try (GrpcMasterClient masters = new GrpcMasterClient(LeaderLookup.in(view, new MetadataKeys("ha")),
+                try (RemoteMasterClient masters = new RemoteMasterClient(LeaderLookup.in(view, new MetadataKeys("ha")),
                         "load-client", Duration.ofSeconds(2), Duration.ofSeconds(20));
                      TransferEngine engine = new TransferEngine(new RegisteredMemory(),
                              List.of(new TcpTransport("load-client", TcpSettings.defaults())), TransferObserver.NONE)) {

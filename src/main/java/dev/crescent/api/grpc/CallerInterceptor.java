@@ -26,6 +26,11 @@ public class CallerInterceptor implements ServerInterceptor {
         return caller == null ? new Caller(null, null) : caller;
     }
 
+    /** Runs {@code action} as a call of {@code caller}: other entry points reuse the gRPC adapters through this. */
+    public static void runAs(Caller caller, Runnable action) {
+        Context.current().withValue(CALLER, caller).run(action);
+    }
+
     @Override
     public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
                                                       ServerCallHandler<Q, A> next) {

@@ -8,13 +8,13 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 
 /** Who calls the REST API: the connection's address and the node name stated in {@code X-Crescent-Node}. */
-final class RestCaller {
-    static final String NODE_HEADER = "X-Crescent-Node";
+public final class RestCaller {
+    public static final String NODE_HEADER = "X-Crescent-Node";
 
     private RestCaller() {
     }
 
-    static Caller of(HttpServerRequest request) {
+    public static Caller of(HttpServerRequest request) {
         SocketAddress remote = request.remoteAddress();
         return new Caller(request.getHeader(NODE_HEADER), remote == null ? null : address(remote.hostAddress()));
     }

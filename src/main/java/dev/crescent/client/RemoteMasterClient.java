@@ -29,10 +29,17 @@ import dev.crescent.master.ObjectLocation;
 import dev.crescent.master.ReplicaConfig;
 import dev.crescent.master.ReplicaDescriptor;
 import dev.crescent.master.SegmentSpec;
+import com.google.protobuf.MessageLite;
+import dev.crescent.api.wire.MasterWire;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 
 import java.time.Duration;
@@ -42,11 +49,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * A master in another process, over gRPC (plaintext HTTP/2 on the master's HTTP port). Every call states this
- * node's name in the {@code crescent-node} header, which the master's access whitelist matches. With several
- * masters it follows the leader.
+ * A master in another process. Calls go over the master's lean binary protocol ({@link MasterWire}, an upgrade on
+ * its HTTP port) when the master offers it, else over gRPC (plaintext HTTP/2 on the same port); both carry the same
+ * messages and error codes. Every call states this node's name ({@code X-Crescent-Node} on the upgrade, the
+ * {@code crescent-node} gRPC header), which the master's access whitelist matches. With several masters it
+ * follows the leader.
  */
-public final class GrpcMasterClient implements MasterClient {
+public final class RemoteMasterClient implements MasterClient {
     /**
      * grpc-netty logs every HTTP/2 frame at DEBUG (headers and payload rendered to text). Outside Quarkus, a JVM
      * whose logging is not configured lets DEBUG through, and that formatting then dominates every master call
@@ -56,6 +65,8 @@ public final class GrpcMasterClient implements MasterClient {
     private static final java.util.logging.Logger FRAME_LOGGER = quietFrameLogger();
     private static final Duration HEARTBEAT_DEADLINE = Duration.ofSeconds(1);
     private final Supplier<String> leader;
+    private final String nodeName;
+    private final boolean wire;
     private final Metadata headers = new Metadata();
     private final Duration timeout;
     private final FailoverGuard failover;
@@ -74,16 +85,46 @@ public final class GrpcMasterClient implements MasterClient {
         NEVER
     }
 
-    private record Connection(String address, ManagedChannel channel,
-                              MasterServiceGrpc.MasterServiceBlockingStub stub) {
+    /**
+     * The master at one address: its gRPC channel, and its wire channel while the master speaks the protocol (null
+     * once it refused the upgrade, or when this client does not use it).
+     */
+    private static final class Connection {
+        final String address;
+        final ManagedChannel channel;
+        final Channel withHeaders;
+        volatile MasterWireChannel wire;
+
+        Connection(String address, ManagedChannel channel, Channel withHeaders, MasterWireChannel wire) {
+            this.address = address;
+            this.channel = channel;
+            this.withHeaders = withHeaders;
+            this.wire = wire;
+        }
+
+        void shutdown(boolean now) {
+            MasterWireChannel open = wire;
+            if (open != null) {
+                open.close();
+            }
+            if (now) {
+                channel.shutdownNow();
+            } else {
+                RemoteMasterClient.shutdown(channel);
+            }
+        }
     }
 
     /**
      * @param address  host:port of the master
      * @param nodeName this node's name, sent with every call
      */
-    public GrpcMasterClient(String address, String nodeName, Duration timeout) {
+    public RemoteMasterClient(String address, String nodeName, Duration timeout) {
         this(() -> address, nodeName, timeout, timeout.multipliedBy(3));
+    }
+
+    public RemoteMasterClient(Supplier<String> leader, String nodeName, Duration timeout, Duration failoverWindow) {
+        this(leader, nodeName, timeout, failoverWindow, true);
     }
 
     /**
@@ -91,9 +132,13 @@ public final class GrpcMasterClient implements MasterClient {
      *                       answer, so the client follows a failover
      * @param timeout        the longest one attempt of a call may take
      * @param failoverWindow how long a call keeps retrying (with back-off) while no master leads or answers
+     * @param wire           use the master's binary protocol where offered (false: gRPC only)
      */
-    public GrpcMasterClient(Supplier<String> leader, String nodeName, Duration timeout, Duration failoverWindow) {
+    public RemoteMasterClient(Supplier<String> leader, String nodeName, Duration timeout, Duration failoverWindow,
+                              boolean wire) {
         this.leader = leader;
+        this.nodeName = nodeName;
+        this.wire = wire;
         this.timeout = timeout;
         this.failover = new FailoverGuard(timeout, failoverWindow);
         headers.put(GrpcErrors.NODE_KEY, nodeName);
@@ -102,7 +147,7 @@ public final class GrpcMasterClient implements MasterClient {
     @Override
     public List<ReplicaDescriptor> putStart(String clientId, String key, long size, ReplicaConfig config,
                                             boolean upsert) {
-        return call(Replay.UNLESS_TIMED_OUT, () -> ProtoMapping.fromProto(stub().putStart(PutStartRequest
+        return call(Replay.UNLESS_TIMED_OUT, () -> ProtoMapping.fromProto(unary(MasterServiceGrpc.getPutStartMethod(), PutStartRequest
                 .newBuilder()
                 .setClientId(clientId).setKey(key).setSize(size).setConfig(ProtoMapping.toProto(config))
                 .setUpsert(upsert).build()).getReplicasList()));
@@ -114,35 +159,35 @@ public final class GrpcMasterClient implements MasterClient {
         if (crc32c != null) {
             request.setCrc32C(crc32c.intValue());
         }
-        call(Replay.SAFE, () -> stub().putEnd(request.build()));
+        call(Replay.SAFE, () -> unary(MasterServiceGrpc.getPutEndMethod(), request.build()));
     }
 
     @Override
     public void putRevoke(String clientId, String key) {
-        call(Replay.UNLESS_TIMED_OUT, () -> stub().putRevoke(PutRevokeRequest.newBuilder().setClientId(clientId)
+        call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getPutRevokeMethod(), PutRevokeRequest.newBuilder().setClientId(clientId)
                 .setKey(key).build()));
     }
 
     @Override
     public ObjectLocation getReplicaList(String key) {
-        return ProtoMapping.fromProto(call(Replay.SAFE, () -> stub().getReplicaList(
+        return ProtoMapping.fromProto(call(Replay.SAFE, () -> unary(MasterServiceGrpc.getGetReplicaListMethod(), 
                 GetReplicaListRequest.newBuilder().setKey(key).build())));
     }
 
     @Override
     public boolean exist(String key) {
-        return call(Replay.SAFE, () -> stub().exist(KeyRequest.newBuilder().setKey(key).build()).getExists());
+        return call(Replay.SAFE, () -> unary(MasterServiceGrpc.getExistMethod(), KeyRequest.newBuilder().setKey(key).build()).getExists());
     }
 
     @Override
     public void remove(String key, boolean force) {
-        call(Replay.UNLESS_TIMED_OUT, () -> stub().remove(RemoveRequest.newBuilder().setKey(key).setForce(force)
+        call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getRemoveMethod(), RemoveRequest.newBuilder().setKey(key).setForce(force)
                 .build()));
     }
 
     @Override
     public long removeAll(boolean force) {
-        return call(Replay.UNLESS_TIMED_OUT, () -> stub().removeAll(RemoveAllRequest.newBuilder().setForce(force)
+        return call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getRemoveAllMethod(), RemoveAllRequest.newBuilder().setForce(force)
                 .build()).getRemoved());
     }
 
@@ -150,7 +195,7 @@ public final class GrpcMasterClient implements MasterClient {
     public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys,
                                                                   List<Long> sizes, ReplicaConfig config,
                                                                   boolean upsert) {
-        List<BatchPutStartItem> items = call(Replay.UNLESS_TIMED_OUT, () -> stub().batchPutStart(
+        List<BatchPutStartItem> items = call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getBatchPutStartMethod(), 
                 BatchPutStartRequest.newBuilder()
                 .setClientId(clientId).addAllKeys(keys).addAllSizes(sizes).setConfig(ProtoMapping.toProto(config))
                 .setUpsert(upsert).build()).getItemsList());
@@ -164,25 +209,25 @@ public final class GrpcMasterClient implements MasterClient {
         if (crc32cs != null) {
             request.addAllCrc32Cs(crc32cs.stream().map(c -> c == null ? -1L : c).toList());
         }
-        return statuses(call(Replay.SAFE, () -> stub().batchPutEnd(request.build())));
+        return statuses(call(Replay.SAFE, () -> unary(MasterServiceGrpc.getBatchPutEndMethod(), request.build())));
     }
 
     @Override
     public List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys) {
-        return statuses(call(Replay.SAFE, () -> stub().batchPutRevoke(keys(clientId, keys, false))));
+        return statuses(call(Replay.SAFE, () -> unary(MasterServiceGrpc.getBatchPutRevokeMethod(), keys(clientId, keys, false))));
     }
 
     @Override
     public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
         List<BatchGetReplicaListItem> items = call(Replay.SAFE,
-                () -> stub().batchGetReplicaList(keys("", keys, false))).getItemsList();
+                () -> unary(MasterServiceGrpc.getBatchGetReplicaListMethod(), keys("", keys, false))).getItemsList();
         return items.stream().map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i.getLocation())))
                 .toList();
     }
 
     @Override
     public List<KeyResult<Boolean>> batchExist(List<String> keys) {
-        BatchExistResponse response = call(Replay.SAFE, () -> stub().batchExist(keys("", keys, false)));
+        BatchExistResponse response = call(Replay.SAFE, () -> unary(MasterServiceGrpc.getBatchExistMethod(), keys("", keys, false)));
         List<KeyResult<Boolean>> results = new ArrayList<>(response.getStatusesCount());
         for (int i = 0; i < response.getStatusesCount(); i++) {
             results.add(ProtoMapping.result(response.getStatuses(i), response.getExists(i)));
@@ -192,25 +237,25 @@ public final class GrpcMasterClient implements MasterClient {
 
     @Override
     public List<KeyResult<Void>> batchRemove(List<String> keys, boolean force) {
-        return statuses(call(Replay.UNLESS_TIMED_OUT, () -> stub().batchRemove(keys("", keys, force))));
+        return statuses(call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getBatchRemoveMethod(), keys("", keys, force))));
     }
 
     @Override
     public void mountSegment(String clientId, String segment, long capacity, String endpoint) {
-        call(Replay.SAFE, () -> stub().mountSegment(MountSegmentRequest.newBuilder().setClientId(clientId)
+        call(Replay.SAFE, () -> unary(MasterServiceGrpc.getMountSegmentMethod(), MountSegmentRequest.newBuilder().setClientId(clientId)
                 .setSegment(segment)
                 .setCapacity(capacity).setEndpoint(endpoint == null ? "" : endpoint).build()));
     }
 
     @Override
     public void unmountSegment(String clientId, String segment) {
-        call(Replay.SAFE, () -> stub().unmountSegment(UnmountSegmentRequest.newBuilder().setClientId(clientId)
+        call(Replay.SAFE, () -> unary(MasterServiceGrpc.getUnmountSegmentMethod(), UnmountSegmentRequest.newBuilder().setClientId(clientId)
                 .setSegment(segment).build()));
     }
 
     @Override
     public void remountSegments(String clientId, List<SegmentSpec> segments) {
-        call(Replay.SAFE, () -> stub().remountSegments(RemountSegmentsRequest.newBuilder().setClientId(clientId)
+        call(Replay.SAFE, () -> unary(MasterServiceGrpc.getRemountSegmentsMethod(), RemountSegmentsRequest.newBuilder().setClientId(clientId)
                 .addAllSegments(segments.stream().map(ProtoMapping::toProto).toList()).build()));
     }
 
@@ -222,7 +267,7 @@ public final class GrpcMasterClient implements MasterClient {
     @Override
     public HeartbeatReply heartbeat(String clientId) {
         followLeader();
-        HeartbeatResponse response = call(Replay.NEVER, () -> stub(HEARTBEAT_DEADLINE).heartbeat(
+        HeartbeatResponse response = call(Replay.NEVER, () -> unary(MasterServiceGrpc.getHeartbeatMethod(), HEARTBEAT_DEADLINE, 
                 HeartbeatRequest.newBuilder().setClientId(clientId).build()));
         return response.getStatus() == HeartbeatResponse.Status.NEED_REMOUNT
                 ? HeartbeatReply.NEED_REMOUNT : HeartbeatReply.OK;
@@ -231,7 +276,7 @@ public final class GrpcMasterClient implements MasterClient {
     @Override
     public synchronized void close() {
         if (current != null) {
-            shutdown(current.channel());
+            current.shutdown(false);
             current = null;
         }
     }
@@ -262,17 +307,28 @@ public final class GrpcMasterClient implements MasterClient {
         return response.getStatusesList().stream().map(s -> ProtoMapping.<Void>result(s, null)).toList();
     }
 
-    private MasterServiceGrpc.MasterServiceBlockingStub stub() {
-        return stub(timeout);
+    private <Q extends MessageLite, A> A unary(MethodDescriptor<Q, A> method, Q request) {
+        return unary(method, timeout, request);
     }
 
-    private MasterServiceGrpc.MasterServiceBlockingStub stub(Duration deadline) {
+    /** One attempt of one call to the current master: over the wire while it speaks it, else over gRPC. */
+    private <Q extends MessageLite, A> A unary(MethodDescriptor<Q, A> method, Duration deadline, Q request) {
         Connection connection = current;
         if (connection == null) {
             connection = connect(leader.get());
         }
-        return connection.stub().withDeadlineAfter(Math.min(deadline.toMillis(), timeout.toMillis()),
-                TimeUnit.MILLISECONDS);
+        Duration bounded = deadline.compareTo(timeout) < 0 ? deadline : timeout;
+        MasterWireChannel channel = connection.wire;
+        if (channel != null) {
+            try {
+                return channel.call(method, request, bounded);
+            } catch (MasterWireChannel.Refused refused) {
+                connection.wire = null; // an older master, or one with crescent.master.wire=false
+                channel.close();
+            }
+        }
+        return ClientCalls.blockingUnaryCall(connection.withHeaders, method,
+                CallOptions.DEFAULT.withDeadlineAfter(bounded.toMillis(), TimeUnit.MILLISECONDS), request);
     }
 
     private <T> T call(Replay replay, Supplier<T> rpc) {
@@ -313,22 +369,23 @@ public final class GrpcMasterClient implements MasterClient {
             return;
         }
         Connection connection = current;
-        if (connection == null || !connection.address().equals(address)) {
+        if (connection == null || !connection.address.equals(address)) {
             connect(address);
         }
     }
 
     private synchronized Connection connect(String address) {
         Connection old = current;
-        if (old != null && old.address().equals(address)) {
+        if (old != null && old.address.equals(address)) {
             return old;
         }
         ManagedChannel channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
-        Connection fresh = new Connection(address, channel, MasterServiceGrpc.newBlockingStub(channel)
-                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers)));
+        Connection fresh = new Connection(address, channel, ClientInterceptors.intercept(channel,
+                MetadataUtils.newAttachHeadersInterceptor(headers)), wire ? new MasterWireChannel(address, nodeName)
+                : null);
         current = fresh;
         if (old != null) {
-            old.channel().shutdownNow();
+            old.shutdown(true);
         }
         return fresh;
     }

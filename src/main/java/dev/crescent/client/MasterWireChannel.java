@@ -1,0 +1,203 @@
+package dev.crescent.client;
+
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.MessageLite;
+import dev.crescent.api.wire.MasterWire;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import io.grpc.MethodDescriptor;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Deque;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * Master calls to one master over the {@link MasterWire} protocol. Connections are pooled and each carries one call
+ * at a time, so the calling thread writes its request and reads its own answer: no hand-off to an I/O thread and
+ * back, which is most of what a gRPC call costs on a small machine. A call that times out or meets a broken
+ * connection closes that connection (a late answer must not be read as the next call's).
+ */
+final class MasterWireChannel implements AutoCloseable {
+    private static final int MAX_IDLE = 64;
+    private static final int READ_BUFFER = 64 << 10;
+
+    private final String address;
+    private final String host;
+    private final int port;
+    private final String nodeName;
+    private final Deque<Connection> idle = new ConcurrentLinkedDeque<>();
+    private volatile boolean closed;
+
+    /** The master at this address answered the upgrade with something else: it does not speak the protocol. */
+    static final class Refused extends RuntimeException {
+        Refused(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    MasterWireChannel(String address, String nodeName) {
+        int colon = address.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "master address " + address + " is not host:port");
+        }
+        this.address = address;
+        this.host = address.substring(0, colon);
+        this.port = Integer.parseInt(address.substring(colon + 1));
+        this.nodeName = nodeName;
+    }
+
+    String address() {
+        return address;
+    }
+
+    /**
+     * One call: the answer, or a StoreException with the master's code (RPC_FAIL when the connection failed,
+     * RPC_TIMEOUT when no answer came within {@code deadline}); {@link Refused} when the master does not speak it.
+     */
+    <Q extends MessageLite, A> A call(MethodDescriptor<Q, A> method, Q request, Duration deadline) {
+        int timeout = (int) Math.clamp(deadline.toMillis(), 1, Integer.MAX_VALUE);
+        Connection connection = idle.pollFirst();
+        Reply reply;
+        try {
+            if (connection == null) {
+                connection = new Connection(timeout);
+            }
+            reply = connection.exchange(MasterWire.id(method), request, timeout);
+        } catch (SocketTimeoutException e) {
+            closeQuietly(connection);
+            throw new StoreException(ErrorCode.RPC_TIMEOUT, "master " + address + " did not answer "
+                    + method.getBareMethodName() + " within " + timeout + " ms");
+        } catch (IOException e) {
+            closeQuietly(connection);
+            throw new StoreException(ErrorCode.RPC_FAIL, "master " + address + ": " + e.getMessage(), e);
+        }
+        release(connection);
+        if (reply.code() != 0) {
+            throw new StoreException(ErrorCode.fromNumber(reply.code()),
+                    new String(reply.payload(), StandardCharsets.UTF_8));
+        }
+        return method.parseResponse(new ByteArrayInputStream(reply.payload()));
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Connection connection;
+        while ((connection = idle.pollFirst()) != null) {
+            closeQuietly(connection);
+        }
+    }
+
+    private void release(Connection connection) {
+        if (closed || idle.size() >= MAX_IDLE) {
+            closeQuietly(connection);
+        } else {
+            idle.offerFirst(connection);
+            if (closed) {
+                close();
+            }
+        }
+    }
+
+    private static void closeQuietly(Connection connection) {
+        if (connection != null) {
+            try {
+                connection.socket.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+    }
+
+    private record Reply(int code, byte[] payload) {
+    }
+
+    /** One upgraded connection, used by one thread at a time. */
+    private final class Connection {
+        private final Socket socket;
+        private final OutputStream out;
+        private final DataInputStream in;
+        private int nextCallId;
+
+        Connection(int timeout) throws IOException {
+            socket = new Socket();
+            try {
+                socket.setTcpNoDelay(true);
+                socket.connect(new InetSocketAddress(host, port), timeout);
+                socket.setSoTimeout(timeout);
+                out = socket.getOutputStream();
+                in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), READ_BUFFER));
+                upgrade();
+            } catch (IOException | RuntimeException e) {
+                socket.close();
+                throw e;
+            }
+        }
+
+        private void upgrade() throws IOException {
+            String request = "GET " + MasterWire.PATH + " HTTP/1.1\r\nHost: " + address
+                    + "\r\nConnection: Upgrade\r\nUpgrade: " + MasterWire.UPGRADE
+                    + "\r\n" + MasterWire.NODE_HEADER + ": " + nodeName + "\r\n\r\n";
+            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+            String status = line();
+            for (String header = line(); !header.isEmpty(); header = line()) {
+                // headers of the 101 carry nothing this client needs
+            }
+            String[] parts = status.split(" ", 3);
+            if (parts.length < 2 || !parts[1].equals("101")) {
+                throw new Refused("master " + address + " answered the wire upgrade with " + status);
+            }
+        }
+
+        /** One line of the HTTP answer to the upgrade, without its CRLF. */
+        private String line() throws IOException {
+            StringBuilder line = new StringBuilder();
+            for (int c = in.read(); c != '\n'; c = in.read()) {
+                if (c < 0) {
+                    throw new IOException("connection closed during the wire upgrade");
+                }
+                if (line.length() > 8192) {
+                    throw new IOException("wire upgrade answer line too long");
+                }
+                if (c != '\r') {
+                    line.append((char) c);
+                }
+            }
+            return line.toString();
+        }
+
+        Reply exchange(int method, MessageLite request, int timeout) throws IOException {
+            socket.setSoTimeout(timeout);
+            int callId = nextCallId++;
+            int size = request.getSerializedSize();
+            byte[] frame = new byte[4 + MasterWire.REQUEST_HEADER + size];
+            ByteBuffer.wrap(frame).putInt(MasterWire.REQUEST_HEADER + size).put((byte) method).putInt(callId);
+            CodedOutputStream body = CodedOutputStream.newInstance(frame, 4 + MasterWire.REQUEST_HEADER, size);
+            request.writeTo(body);
+            body.checkNoSpaceLeft();
+            out.write(frame);
+            int length = in.readInt();
+            if (length < MasterWire.RESPONSE_HEADER || length > MasterWire.MAX_FRAME) {
+                throw new IOException("malformed answer frame (length " + length + ")");
+            }
+            int answered = in.readInt();
+            if (answered != callId) {
+                throw new IOException("answer to call " + answered + " while waiting for " + callId);
+            }
+            int code = in.readInt();
+            byte[] payload = new byte[length - MasterWire.RESPONSE_HEADER];
+            in.readFully(payload);
+            return new Reply(code, payload);
+        }
+    }
+}
