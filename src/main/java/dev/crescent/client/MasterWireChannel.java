@@ -53,6 +53,9 @@ final class MasterWireChannel implements AutoCloseable {
         this.address = address;
         this.host = address.substring(0, colon);
         this.port = Integer.parseInt(address.substring(colon + 1));
+        if (nodeName != null && (nodeName.indexOf('\r') >= 0 || nodeName.indexOf('\n') >= 0)) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "a node name cannot hold a line break");
+        }
         this.nodeName = nodeName;
     }
 
@@ -146,8 +149,9 @@ final class MasterWireChannel implements AutoCloseable {
 
         private void upgrade() throws IOException {
             String request = "GET " + MasterWire.PATH + " HTTP/1.1\r\nHost: " + address
-                    + "\r\nConnection: Upgrade\r\nUpgrade: " + MasterWire.UPGRADE
-                    + "\r\n" + MasterWire.NODE_HEADER + ": " + nodeName + "\r\n\r\n";
+                    + "\r\nConnection: Upgrade\r\nUpgrade: " + MasterWire.UPGRADE + "\r\n"
+                    + (nodeName == null || nodeName.isBlank() ? "" : MasterWire.NODE_HEADER + ": " + nodeName + "\r\n")
+                    + "\r\n";
             out.write(request.getBytes(StandardCharsets.ISO_8859_1));
             String status = line();
             for (String header = line(); !header.isEmpty(); header = line()) {

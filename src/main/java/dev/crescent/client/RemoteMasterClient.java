@@ -281,6 +281,12 @@ public final class RemoteMasterClient implements MasterClient {
         }
     }
 
+    /** Whether calls to the current master go over the wire protocol (false before the first call). */
+    boolean usesWire() {
+        Connection connection = current;
+        return connection != null && connection.wire != null;
+    }
+
     private static java.util.logging.Logger quietFrameLogger() {
         java.util.logging.Logger logger = java.util.logging.Logger.getLogger("io.grpc.netty");
         if (logger.getLevel() == null) {

@@ -10,6 +10,7 @@ import dev.crescent.api.grpc.proto.PutEndRequest;
 import dev.crescent.api.grpc.proto.PutStartRequest;
 import dev.crescent.api.grpc.proto.PutStartResponse;
 import dev.crescent.api.grpc.proto.RemoveAllRequest;
+import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.ReplicaDescriptor;
@@ -24,12 +25,14 @@ import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
 import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 import java.lang.foreign.MemorySegment;
+import java.net.URL;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -51,6 +54,9 @@ class AccessControlTest {
 
     @GrpcClient("master")
     MasterServiceGrpc.MasterServiceBlockingStub anonymous;
+
+    @TestHTTPResource("/")
+    URL service;
 
     private MasterServiceGrpc.MasterServiceBlockingStub as(String node) {
         Metadata headers = new Metadata();
@@ -143,6 +149,29 @@ class AccessControlTest {
         assertDenied(ErrorCode.PERMISSION_DENIED,
                 () -> as("writer").removeAll(RemoveAllRequest.newBuilder().build()));
         as("worker-node").heartbeat(HeartbeatRequest.newBuilder().setClientId("nobody").build());
+    }
+
+    /** The master wire protocol identifies its caller on the upgrade and checks every call like gRPC does. */
+    @Test
+    void wireCallsAreCheckedForTheNodeNamedOnTheUpgrade() {
+        String address = service.getHost() + ":" + service.getPort();
+        try (RemoteMasterClient anyone = new RemoteMasterClient(() -> address, "", Duration.ofSeconds(5),
+                Duration.ofSeconds(5), true);
+             RemoteMasterClient writer = new RemoteMasterClient(() -> address, "writer", Duration.ofSeconds(5),
+                     Duration.ofSeconds(5), true)) {
+            StoreException denied = assertThrows(StoreException.class,
+                    () -> anyone.putStart("w", "public/wire", 10, 1, false));
+            assertEquals(ErrorCode.PERMISSION_DENIED, denied.code());
+            writer.putStart("w", "public/wire", 10, 1, false);
+            writer.putEnd("w", "public/wire");
+            assertTrue(anyone.exist("public/wire"), "anyone reads public/");
+            assertEquals(ErrorCode.PERMISSION_DENIED, assertThrows(StoreException.class,
+                    () -> writer.putStart("w", "private/wire", 10, 1, false)).code());
+            assertEquals(List.of(ErrorCode.OK, ErrorCode.PERMISSION_DENIED), anyone.batchExist(
+                    List.of("public/wire", "team/wire")).stream().map(r -> r.ok() ? ErrorCode.OK : r.code()).toList());
+            assertEquals(ErrorCode.PERMISSION_DENIED, assertThrows(StoreException.class,
+                    () -> writer.removeAll(true)).code());
+        }
     }
 
     @Test

@@ -1,0 +1,129 @@
+package dev.crescent.client;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.HeartbeatReply;
+import dev.crescent.master.KeyResult;
+import dev.crescent.master.ObjectLocation;
+import dev.crescent.master.ReplicaConfig;
+import dev.crescent.master.ReplicaDescriptor;
+import dev.crescent.master.SegmentSpec;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.net.URL;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every master call of the remote client, over the wire protocol and over gRPC only, against the standalone
+ * service: both must give the same answers and the same error codes.
+ */
+@QuarkusTest
+class RemoteMasterClientTest {
+    @TestHTTPResource("/")
+    URL service;
+
+    private RemoteMasterClient connect(boolean wire) {
+        String address = service.getHost() + ":" + service.getPort();
+        return new RemoteMasterClient(() -> address, "remote-test", Duration.ofSeconds(5), Duration.ofSeconds(5),
+                wire);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void singleCallsAnswerAndFailWithTheirCodes(boolean wire) {
+        String key = "remote/" + wire + "/one";
+        try (RemoteMasterClient master = connect(wire)) {
+            List<ReplicaDescriptor> replicas = master.putStart("writer", key, 4096, 1, false);
+            assertEquals(wire, master.usesWire(), "the client takes the wire exactly when asked to");
+            assertEquals(4096, replicas.getFirst().length());
+            assertFalse(master.exist(key), "not readable before PutEnd");
+            assertCode(ErrorCode.OBJECT_ALREADY_EXISTS, () -> master.putStart("other", key, 4096, 1, false));
+            assertCode(ErrorCode.ILLEGAL_CLIENT, () -> master.putEnd("other", key));
+            master.putEnd("writer", key, 0xCAFEL);
+            assertTrue(master.exist(key));
+            ObjectLocation location = master.getReplicaList(key);
+            assertEquals(4096, location.size());
+            assertEquals(replicas.getFirst().offset(), location.replicas().getFirst().offset());
+            assertEquals(0xCAFEL, location.crc32c());
+            assertTrue(location.leaseDeadlineMillis() > System.currentTimeMillis());
+            master.remove(key, true);
+            assertFalse(master.exist(key));
+
+            assertCode(ErrorCode.OBJECT_NOT_FOUND, () -> master.getReplicaList(key));
+            assertCode(ErrorCode.INVALID_KEY, () -> master.exist(""));
+            assertCode(ErrorCode.INVALID_PARAMS, () -> master.putStart("writer", key, 0, 1, false));
+            assertCode(ErrorCode.NO_AVAILABLE_HANDLE, () -> master.putStart("writer", key, 1L << 40, 1, false));
+            master.putStart("writer", key, 100, 1, false);
+            master.putRevoke("writer", key);
+            assertFalse(master.exist(key), "a revoked put leaves nothing");
+            assertEquals(wire, master.usesWire(), "errors do not make the client leave the wire");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void batchCallsAnswerOneResultPerKey(boolean wire) {
+        String prefix = "remote/" + wire + "/batch/";
+        List<String> keys = List.of(prefix + "a", "", prefix + "b");
+        try (RemoteMasterClient master = connect(wire)) {
+            var started = master.batchPutStart("writer", keys, List.of(100L, 100L, 200L), ReplicaConfig.replicas(1),
+                    false);
+            assertEquals(Arrays.asList(null, ErrorCode.INVALID_KEY, null), codes(started));
+            assertEquals(200, started.get(2).value().getFirst().length());
+            var ended = master.batchPutEnd("writer", List.of(prefix + "a", prefix + "b", prefix + "none"));
+            assertEquals(Arrays.asList(null, null, ErrorCode.OBJECT_NOT_FOUND), codes(ended));
+            assertEquals(List.of(true, false), master.batchExist(List.of(prefix + "b", prefix + "none")).stream()
+                    .map(KeyResult::value).toList());
+            var located = master.batchGetReplicaList(List.of(prefix + "a", prefix + "none"));
+            assertEquals(100, located.getFirst().value().size());
+            assertEquals(ErrorCode.OBJECT_NOT_FOUND, located.get(1).code());
+            master.batchPutStart("writer", List.of(prefix + "c"), List.of(10L), ReplicaConfig.replicas(1), false);
+            assertEquals(Arrays.asList((ErrorCode) null), codes(master.batchPutRevoke("writer",
+                    List.of(prefix + "c"))));
+            assertEquals(Arrays.asList(null, null), codes(master.batchRemove(List.of(prefix + "a", prefix + "b"),
+                    true)));
+            assertCode(ErrorCode.INVALID_PARAMS, () -> master.batchPutStart("writer", List.of("x", "y"),
+                    List.of(1L), ReplicaConfig.replicas(1), false));
+        }
+    }
+
+    /** Mounts, heartbeats and RemoveAll run off the master's event loop; they answer over both protocols too. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void membershipAndAdminCalls(boolean wire) {
+        String client = "remote-member-" + wire;
+        try (RemoteMasterClient master = connect(wire)) {
+            assertEquals(HeartbeatReply.NEED_REMOUNT, master.heartbeat(client));
+            master.remountSegments(client, List.of(new SegmentSpec(client + "-seg", 1 << 20, null)));
+            assertEquals(HeartbeatReply.OK, master.heartbeat(client));
+            assertCode(ErrorCode.SEGMENT_ALREADY_EXISTS,
+                    () -> master.mountSegment("someone-else", client + "-seg", 1 << 20, null));
+            master.unmountSegment(client, client + "-seg");
+            master.putStart("writer", "remote/" + wire + "/all", 10, 1, false);
+            master.putEnd("writer", "remote/" + wire + "/all");
+            assertTrue(master.removeAll(true) >= 1);
+            assertFalse(master.exist("remote/" + wire + "/all"));
+        }
+    }
+
+    private static List<ErrorCode> codes(List<? extends KeyResult<?>> results) {
+        return results.stream().map(r -> r.ok() ? null : r.code()).toList();
+    }
+
+    private static void assertCode(ErrorCode code, Executable call) {
+        StoreException e = assertThrows(StoreException.class, call);
+        assertEquals(code, e.code(), e.getMessage());
+        assertFalse(e.getMessage() == null || e.getMessage().isBlank(), "the error says what went wrong");
+    }
+}
