@@ -26,13 +26,27 @@ def main(argv):
     for name in names:
         if store.upsert_from(name, fill) != 0:
             raise SystemExit(f"fill of {name} failed")
-    run(store, phase, names, size, threads, max(5.0, 2 * seconds))  # warm-up, as long as the Java rows get
+    warm_up(store, phase, names, size, threads, seconds)
     ops, elapsed, latencies = run(store, phase, names, size, threads, seconds)
     latencies.sort()
     rate = ops / elapsed
     print(f"{'py-' + transport:<6} {phase:<9} {human(size):>8} {threads:4d} {rate:12.0f} {rate * size / 1e9:8.2f} "
           f"{percentile(latencies, 0.50):9.1f} {percentile(latencies, 0.99):9.1f}")
     store.close()
+
+
+def warm_up(store, phase, names, size, threads, seconds):
+    """Runs until throughput stops rising, by the rule of the Java rows (StoreBenchMain.warmUp): windows of
+    max(2 s, the cell's length), at least three, done when one is less than 5 % faster than the one before, or
+    after 45 s. The server's JIT is what warms here."""
+    window, limit, previous, windows = max(2.0, seconds), time.monotonic() + 45, 0.0, 0
+    while True:
+        windows += 1
+        ops, elapsed, _ = run(store, phase, names, size, threads, window)
+        rate = ops / elapsed
+        if windows >= 3 and rate < previous * 1.05 or time.monotonic() > limit:
+            return
+        previous = rate
 
 
 def run(store, phase, names, size, threads, seconds):
