@@ -6,7 +6,11 @@ import dev.crescent.common.StoreException;
 
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -66,42 +70,59 @@ public final class TransferEngine implements AutoCloseable {
         return Integer.MAX_VALUE;
     }
 
-    /** Starts every request; the batch's future completes when all have a final status. */
+    /**
+     * Starts every request; the batch's future completes when all have a final status. The requests of each
+     * transport are handed over together, so it can send them in fewer system calls.
+     */
     public TransferBatch submit(List<TransferRequest> requests) {
         TransferBatch batch = new TransferBatch(requests);
+        Map<Transport, List<Integer>> byTransport = new LinkedHashMap<>();
         for (int i = 0; i < requests.size(); i++) {
-            int index = i;
             TransferRequest request = requests.get(i);
             if (closed) {
-                batch.finish(index, RequestStatus.CANCELED,
+                batch.finish(i, RequestStatus.CANCELED,
                         new StoreException(ErrorCode.TRANSFER_FAIL, "transfer engine is closed"));
                 continue;
             }
             Transport transport = transportFor(request);
             if (transport == null) {
-                batch.finish(index, RequestStatus.FAILED, new StoreException(ErrorCode.TRANSFER_FAIL,
+                batch.finish(i, RequestStatus.FAILED, new StoreException(ErrorCode.TRANSFER_FAIL,
                         "no transport reaches segment '" + request.remoteSegment() + "' at '"
                                 + request.remoteEndpoint() + "'"));
                 continue;
             }
-            batch.markPending(index);
-            inFlight.incrementAndGet();
-            long started = System.nanoTime();
-            try {
-                transport.submit(request).whenComplete((ok, error) -> {
-                    Throwable cause = unwrap(error);
-                    RequestStatus status = statusOf(cause);
-                    inFlight.decrementAndGet();
-                    observer.finished(transport.name(), request.op(), request.length(), System.nanoTime() - started,
-                            status);
-                    batch.finish(index, status, cause);
-                });
-            } catch (RuntimeException e) {
-                inFlight.decrementAndGet();
-                batch.finish(index, RequestStatus.FAILED, e);
-            }
+            batch.markPending(i);
+            byTransport.computeIfAbsent(transport, t -> new ArrayList<>()).add(i);
         }
+        byTransport.forEach((transport, indexes) -> start(batch, transport, indexes));
         return batch;
+    }
+
+    private void start(TransferBatch batch, Transport transport, List<Integer> indexes) {
+        List<TransferRequest> requests = new ArrayList<>(indexes.size());
+        for (int index : indexes) {
+            requests.add(batch.requests().get(index));
+        }
+        inFlight.addAndGet(indexes.size());
+        long started = System.nanoTime();
+        List<CompletableFuture<Void>> futures;
+        try {
+            futures = transport.submitAll(requests);
+        } catch (RuntimeException e) {
+            futures = requests.stream().map(r -> CompletableFuture.<Void>failedFuture(e)).toList();
+        }
+        for (int i = 0; i < indexes.size(); i++) {
+            int index = indexes.get(i);
+            TransferRequest request = requests.get(i);
+            futures.get(i).whenComplete((ok, error) -> {
+                Throwable cause = unwrap(error);
+                RequestStatus status = statusOf(cause);
+                inFlight.decrementAndGet();
+                observer.finished(transport.name(), request.op(), request.length(), System.nanoTime() - started,
+                        status);
+                batch.finish(index, status, cause);
+            });
+        }
     }
 
     /** Runs the requests and waits; throws the first failure as a StoreException (TRANSFER_FAIL if untyped). */

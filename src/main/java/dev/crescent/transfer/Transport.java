@@ -1,5 +1,7 @@
 package dev.crescent.transfer;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /** One way of moving bytes (same JVM, shared memory, TCP, RDMA). The engine picks one per request. */
@@ -12,6 +14,22 @@ public interface Transport extends AutoCloseable {
 
     /** Starts the transfer; the future completes when the bytes have moved, or fails with a StoreException. */
     CompletableFuture<Void> submit(TransferRequest request);
+
+    /**
+     * Starts several transfers, one future per request in order; a request that cannot start gets a failed future.
+     * Transports that can send many requests in fewer system calls override it.
+     */
+    default List<CompletableFuture<Void>> submitAll(List<TransferRequest> requests) {
+        List<CompletableFuture<Void>> started = new ArrayList<>(requests.size());
+        for (TransferRequest request : requests) {
+            try {
+                started.add(submit(request));
+            } catch (RuntimeException e) {
+                started.add(CompletableFuture.failedFuture(e));
+            }
+        }
+        return started;
+    }
 
     @Override
     default void close() {

@@ -13,11 +13,22 @@ import java.nio.channels.ReadableByteChannel;
 final class FrameReader {
     private final ReadableByteChannel channel;
     private final ByteBuffer buffer;
+    private int fillLimit;
 
     FrameReader(ReadableByteChannel channel, int capacity) {
         this.channel = channel;
         this.buffer = ByteBuffer.allocateDirect(capacity);
+        this.fillLimit = capacity;
         buffer.flip();
+    }
+
+    /**
+     * The most bytes one read from the channel brings into the buffer (at most its capacity). Small while large
+     * payloads arrive, so that little of each passes through the buffer (an extra copy); large while small frames
+     * arrive, so that one read brings many of them.
+     */
+    void fillLimit(int bytes) {
+        fillLimit = Math.clamp(bytes, 1, buffer.capacity());
     }
 
     /**
@@ -44,15 +55,23 @@ final class FrameReader {
         return buffer;
     }
 
-    /** Copies the next {@code destination.remaining()} bytes into {@code destination}. */
+    /**
+     * Moves the next {@code destination.remaining()} bytes into {@code destination}: what is buffered is copied, a
+     * remainder of at least the fill limit is read straight into place, a smaller one is filled through the buffer
+     * (the same read then brings the frames behind it).
+     */
     void readInto(ByteBuffer destination) throws IOException {
-        if (buffer.hasRemaining()) {
-            int n = Math.min(buffer.remaining(), destination.remaining());
-            ByteBuffer part = buffer.slice(buffer.position(), n);
-            destination.put(part);
-            buffer.position(buffer.position() + n);
+        while (destination.hasRemaining()) {
+            if (buffer.hasRemaining()) {
+                int n = Math.min(buffer.remaining(), destination.remaining());
+                destination.put(buffer.slice(buffer.position(), n));
+                buffer.position(buffer.position() + n);
+            } else if (destination.remaining() >= fillLimit) {
+                TcpProtocol.readFully(channel, destination);
+            } else if (fill() < 0) {
+                throw new EOFException("connection closed in the middle of a frame");
+            }
         }
-        TcpProtocol.readFully(channel, destination);
     }
 
     /** Drops the next {@code bytes} bytes. */
@@ -70,6 +89,7 @@ final class FrameReader {
 
     private int fill() throws IOException {
         buffer.compact();
+        buffer.limit(Math.min(buffer.capacity(), buffer.position() + fillLimit));
         try {
             return channel.read(buffer);
         } finally {

@@ -5,6 +5,10 @@ import dev.crescent.common.StoreException;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
@@ -36,23 +40,43 @@ final class PeerPool {
     }
 
     void send(Slice slice) {
+        sendAll(List.of(slice));
+    }
+
+    /**
+     * Routes each slice to a connection, counting it there before the next is routed (so a large batch still
+     * spreads), then writes each connection's share in one go.
+     */
+    void sendAll(List<Slice> slices) {
+        Map<PeerChannel, List<Slice>> byChannel = new LinkedHashMap<>();
+        for (Slice slice : slices) {
+            PeerChannel channel = route(slice);
+            if (channel != null) {
+                byChannel.computeIfAbsent(channel, c -> new ArrayList<>()).add(slice);
+            }
+        }
+        byChannel.forEach(PeerChannel::sendAll);
+    }
+
+    /** The connection the slice's next attempt goes on, with the slice registered there; null when it failed. */
+    private PeerChannel route(Slice slice) {
         long now = System.nanoTime();
         if (now - slice.deadlineNanos > 0) {
             slice.done.completeExceptionally(new StoreException(ErrorCode.RPC_TIMEOUT,
                     "transfer to " + label + " timed out"));
-            return;
+            return null;
         }
         if (slice.attempts >= settings.maxAttempts()) {
             slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
                     "transfer to " + label + " failed after " + slice.attempts + " attempts: " + health.lastError()));
-            return;
+            return null;
         }
         long blacklisted = health.blacklistedForMillis(now);
         if (blacklisted > 0) {
             slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
                     "peer " + label + " is blacklisted for " + blacklisted + " ms after repeated failures: "
                             + health.lastError()));
-            return;
+            return null;
         }
         slice.attempts++;
         int slot = pickSlot(slice);
@@ -62,10 +86,10 @@ final class PeerPool {
             channel = channel(slot);
         } catch (IOException e) {
             health.failure(System.nanoTime(), "connect: " + e.getMessage());
-            send(slice);
-            return;
+            return route(slice);
         }
-        channel.send(slice);
+        channel.register(slice);
+        return channel;
     }
 
     /**

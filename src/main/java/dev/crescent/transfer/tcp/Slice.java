@@ -18,6 +18,8 @@ final class Slice {
     int attempts;
     /** Connection slot of the last attempt, so a retry goes elsewhere. */
     int lastSlot = -1;
+    /** The wire request id of the current attempt. */
+    long requestId;
 
     Slice(byte op, byte[] segmentName, long remoteOffset, MemorySegment local, long deadlineNanos,
           TransferTicket ticket) {

@@ -12,6 +12,10 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
@@ -48,6 +52,23 @@ public final class TcpTransport implements Transport {
 
     @Override
     public CompletableFuture<Void> submit(TransferRequest request) {
+        return submitAll(List.of(request)).getFirst();
+    }
+
+    /** Cuts every request into slices, then hands each peer its slices at once (fewer writes for small ones). */
+    @Override
+    public List<CompletableFuture<Void>> submitAll(List<TransferRequest> requests) {
+        List<CompletableFuture<Void>> started = new ArrayList<>(requests.size());
+        Map<PeerPool, List<Slice>> byPeer = new LinkedHashMap<>();
+        for (TransferRequest request : requests) {
+            started.add(slice(request, byPeer));
+        }
+        byPeer.forEach(PeerPool::sendAll);
+        return started;
+    }
+
+    /** Adds the request's slices to its peer's list; the future of the whole request (failed if it cannot start). */
+    private CompletableFuture<Void> slice(TransferRequest request, Map<PeerPool, List<Slice>> byPeer) {
         if (closing) {
             return CompletableFuture.failedFuture(new StoreException(ErrorCode.TRANSFER_FAIL, "transport is closed"));
         }
@@ -69,13 +90,14 @@ public final class TcpTransport implements Transport {
         long length = local.byteSize();
         int sliceBytes = settings.sliceBytes();
         int count = (int) Math.max(1, (length + sliceBytes - 1) / sliceBytes);
+        List<Slice> slices = byPeer.computeIfAbsent(pool, p -> new ArrayList<>());
         CompletableFuture<?>[] parts = new CompletableFuture<?>[count];
         for (int i = 0; i < count; i++) {
             long offset = (long) i * sliceBytes;
             Slice slice = new Slice(op, segment, request.remoteOffset() + offset,
                     local.asSlice(offset, Math.min(sliceBytes, length - offset)), deadline, request.ticket());
             parts[i] = slice.done;
-            pool.send(slice);
+            slices.add(slice);
         }
         return count == 1 ? parts[0].thenApply(ignored -> null) : CompletableFuture.allOf(parts);
     }
