@@ -260,6 +260,42 @@ class TransferEngineTest {
         assertEquals(RequestStatus.CANCELED, late.status(0));
     }
 
+    /**
+     * One batch of many requests is written to each connection in gathering writes: more buffers than one system
+     * call takes (700 small writes: 1400 buffers), slices of large requests spread over connections among them.
+     */
+    @Test
+    void aBatchOfManySmallAndSomeLargeRequestsKeepsEveryByteInPlace() {
+        String tcp = target.endpointFor("tcp");
+        List<byte[]> values = new ArrayList<>();
+        List<TransferRequest> writes = new ArrayList<>();
+        long offset = 48L << 20;
+        for (int i = 0; i < 705; i++) {
+            int size = i % 141 == 0 ? 600_000 + i : 1 + (i * 37) % 5000;
+            byte[] value = random(size, 1000 + i);
+            values.add(value);
+            writes.add(write(value, tcp, offset));
+            offset += size;
+        }
+        TransferBatch written = engine.submit(writes);
+        written.future().join();
+        List<byte[]> backs = new ArrayList<>();
+        List<TransferRequest> reads = new ArrayList<>();
+        offset = 48L << 20;
+        for (int i = 0; i < values.size(); i++) {
+            assertEquals(RequestStatus.COMPLETED, written.status(i), "write " + i);
+            byte[] back = new byte[values.get(i).length];
+            backs.add(back);
+            reads.add(read(back, tcp, offset));
+            offset += back.length;
+        }
+        engine.execute(reads);
+        for (int i = 0; i < values.size(); i++) {
+            assertArrayEquals(values.get(i), backs.get(i), "request " + i);
+        }
+        written.free();
+    }
+
     @Test
     void concurrentTransfersFromManyThreadsKeepEveryByteInPlace() throws Exception {
         String tcp = target.endpointFor("tcp");
