@@ -11,9 +11,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Drives a master over gRPC with PutStart+PutEnd pairs (metadata only: no bytes move) from several threads and
- * prints acknowledged PutEnds per second. Against a master over etcd every PutEnd waits for its op-log entry, so
- * this is the op-log's throughput as callers see it.
+ * Drives a master through the Java client's remote master client (wire protocol) with PutStart+PutEnd pairs
+ * (metadata only: no bytes move) from several threads and prints acknowledged PutEnds per second. Against a
+ * master over etcd every PutEnd waits for its op-log entry, so this is the op-log's throughput as callers see it.
  *
  * <p>Arguments: master host:port, threads, seconds (measured after a warm-up of the same length).
  */
