@@ -5,6 +5,7 @@ import dev.crescent.client.CrescentClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.KeyResult;
+import dev.crescent.transfer.tcp.TcpSettings;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -57,8 +58,14 @@ public final class StoreBenchMain {
         int keys = Integer.parseInt(args[6]);
         int batch = Integer.parseInt(args[7]);
         String prefix = "bench/" + size + "/";
+        TcpSettings tcp = TcpSettings.defaults();
+        // Tunables to try other TCP shapes with (bin/bench passes BENCH_JVM_OPTS to the bench JVMs).
+        tcp = new TcpSettings(Integer.getInteger("bench.tcp.connections", tcp.connectionsPerPeer()),
+                Integer.getInteger("bench.tcp.slice-bytes", tcp.sliceBytes()), tcp.timeout(), tcp.maxAttempts(),
+                tcp.blacklistFailures(), tcp.blacklistWindow(), tcp.blacklistCooldown());
         CrescentClient crescent = target.equals("redis") ? null : CrescentClient.connect(
-                ClientOptions.master(address).withNodeName("store-bench").withSharedMemory(target.equals("shm")));
+                ClientOptions.master(address).withNodeName("store-bench").withSharedMemory(target.equals("shm"))
+                        .withTcp(tcp));
         try {
             // Batch buffers only for the batch phases: 128 x 4 MiB per thread would not fit otherwise.
             int buffers = phase.equals("batch-get") ? batch : 0;
