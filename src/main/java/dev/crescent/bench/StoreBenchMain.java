@@ -66,11 +66,17 @@ public final class StoreBenchMain {
         CrescentClient crescent = target.equals("redis") ? null : CrescentClient.connect(
                 ClientOptions.master(address).withNodeName("store-bench").withSharedMemory(target.equals("shm"))
                         .withTcp(tcp));
+        List<Session> sessions = new ArrayList<>();
         try {
             // Batch buffers only for the batch phases: 128 x 4 MiB per thread would not fit otherwise.
             int buffers = phase.equals("batch-get") ? batch : 0;
-            IntFunction<Session> sessions = crescent == null ? t -> redis(address, size, buffers)
+            IntFunction<Session> factory = crescent == null ? t -> redis(address, size, buffers)
                     : t -> crescent(crescent, size, buffers);
+            // One session per thread for the whole process: creating buffers (allocation, zeroing, random fill,
+            // first-touch page faults) inside every timed window cost a visible share of a 4 MiB window.
+            for (int t = 0; t < threads; t++) {
+                sessions.add(factory.apply(t));
+            }
             Runner runner = new Runner(sessions, phase, prefix, keys, batch, threads);
             if (phase.equals("put")) {
                 new Runner(sessions, "fill", prefix, keys, batch, threads).run(Double.MAX_VALUE);
@@ -83,6 +89,9 @@ public final class StoreBenchMain {
             System.out.printf("%-6s %-9s %8s %4d %12.0f %8.2f %9.1f %9.1f%n", target, phase, human(size), threads,
                     opsPerSecond, gbPerSecond, result.percentileMicros(0.50), result.percentileMicros(0.99));
         } finally {
+            for (Session session : sessions) {
+                session.close();
+            }
             if (crescent != null) {
                 crescent.close();
             }
@@ -204,7 +213,7 @@ public final class StoreBenchMain {
     }
 
     /** Runs the phase on every thread for a while, collecting operation latencies. */
-    private record Runner(IntFunction<Session> sessions, String phase, String prefix, int keys, int batch,
+    private record Runner(List<Session> sessions, String phase, String prefix, int keys, int batch,
                           int threads) {
 
         record Result(long ops, double seconds, long[] latencies) {
@@ -220,14 +229,17 @@ public final class StoreBenchMain {
             int[] counts = new int[threads];
             List<Thread> workers = new ArrayList<>();
             List<Throwable> failures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                latencies.add(new long[1 << 20]);
+            }
             long started = System.nanoTime();
             long end = seconds >= Long.MAX_VALUE / 1e9 ? Long.MAX_VALUE : started + (long) (seconds * 1e9);
             for (int t = 0; t < threads; t++) {
                 int thread = t;
-                long[] mine = new long[1 << 20];
-                latencies.add(mine);
+                long[] mine = latencies.get(t);
                 workers.add(Thread.ofPlatform().start(() -> {
-                    try (Session session = sessions.apply(thread)) {
+                    try {
+                        Session session = sessions.get(thread);
                         ThreadLocalRandom random = ThreadLocalRandom.current();
                         for (int i = 0; System.nanoTime() < end; i++) {
                             if (phase.equals("fill") && thread + i * threads >= keys) {
