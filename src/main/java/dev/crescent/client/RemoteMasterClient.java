@@ -1,5 +1,6 @@
 package dev.crescent.client;
 
+import com.google.protobuf.MessageLite;
 import dev.crescent.api.grpc.GrpcErrors;
 import dev.crescent.api.grpc.ProtoMapping;
 import dev.crescent.api.grpc.proto.BatchExistResponse;
@@ -21,6 +22,7 @@ import dev.crescent.api.grpc.proto.RemountSegmentsRequest;
 import dev.crescent.api.grpc.proto.RemoveAllRequest;
 import dev.crescent.api.grpc.proto.RemoveRequest;
 import dev.crescent.api.grpc.proto.UnmountSegmentRequest;
+import dev.crescent.api.wire.MasterWire;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.HeartbeatReply;
@@ -29,8 +31,6 @@ import dev.crescent.master.ObjectLocation;
 import dev.crescent.master.ReplicaConfig;
 import dev.crescent.master.ReplicaDescriptor;
 import dev.crescent.master.SegmentSpec;
-import com.google.protobuf.MessageLite;
-import dev.crescent.api.wire.MasterWire;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
