@@ -11,6 +11,7 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
+import java.util.function.Supplier;
 
 /**
  * Which {@link MasterService} method answers each wire method, so the wire and gRPC share one adapter (access
@@ -23,16 +24,19 @@ final class MasterWireHandlers {
     /** One method: how to call it on the adapter. */
     record Handler<Q, A>(MethodDescriptor<Q, A> method, BiFunction<MasterService, Q, Uni<A>> call,
                          boolean blocking) {
-        /** Parses the request and calls the adapter; an unreadable request fails as INVALID_PARAMS. */
-        Uni<A> invoke(MasterService service, InputStream request) {
+        /**
+         * Parses the request now (its bytes belong to the connection's read buffer) and returns the call to make,
+         * possibly on another thread; an unreadable request's call fails as INVALID_PARAMS.
+         */
+        Supplier<Uni<A>> prepare(MasterService service, InputStream request) {
             Q parsed;
             try {
                 parsed = method.parseRequest(request);
             } catch (RuntimeException e) {
-                return Uni.createFrom().failure(new StoreException(ErrorCode.INVALID_PARAMS,
+                return () -> Uni.createFrom().failure(new StoreException(ErrorCode.INVALID_PARAMS,
                         "unreadable " + method.getBareMethodName() + " request"));
             }
-            return call.apply(service, parsed);
+            return () -> call.apply(service, parsed);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
 import io.grpc.StatusRuntimeException;
 import io.netty.buffer.ByteBufInputStream;
+import io.smallrye.mutiny.Uni;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
@@ -16,6 +17,7 @@ import io.vertx.core.parsetools.RecordParser;
 import org.jboss.logging.Logger;
 
 import java.nio.charset.StandardCharsets;
+import java.util.function.Supplier;
 
 /**
  * One upgraded connection: reads request frames on the event loop, runs each through the master's adapter (inline
@@ -74,7 +76,8 @@ final class MasterWireSession {
         }
         ByteBufInputStream body = new ByteBufInputStream(
                 frame.getByteBuf().slice(MasterWire.REQUEST_HEADER, frame.length() - MasterWire.REQUEST_HEADER));
-        Runnable call = () -> CallerInterceptor.runAs(caller, () -> handler.invoke(service, body).subscribe().with(
+        Supplier<? extends Uni<?>> prepared = handler.prepare(service, body);
+        Runnable call = () -> CallerInterceptor.runAs(caller, () -> prepared.get().subscribe().with(
                 answer -> answer(callId, (MessageLite) answer), failure -> fail(callId, failure)));
         if (handler.blocking()) {
             vertx.executeBlocking(() -> {
