@@ -20,9 +20,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Deque;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Master calls to one master over the {@link MasterWire} protocol. Connections are pooled and each carries one call
+ * Master calls to one master over the {@link MasterWire} protocol (its port asked once from the master's HTTP
+ * port, again after a connection to it failed). Connections are pooled and each carries one call
  * at a time, so the calling thread writes its request and reads its own answer: no hand-off to an I/O thread and
  * back, which is most of what a gRPC call costs on a small machine. A call that times out or meets a broken
  * connection closes that connection (a late answer must not be read as the next call's).
@@ -30,15 +33,18 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 final class MasterWireChannel implements AutoCloseable {
     private static final int MAX_IDLE = 64;
     private static final int READ_BUFFER = 64 << 10;
+    private static final Pattern PORT = Pattern.compile("\"port\"\\s*:\\s*(\\d+)");
 
     private final String address;
     private final String host;
     private final int port;
     private final String nodeName;
     private final Deque<Connection> idle = new ConcurrentLinkedDeque<>();
+    /** The wire port the master announced, or -1 until asked (again after a connection to it failed). */
+    private volatile int wirePort = -1;
     private volatile boolean closed;
 
-    /** The master at this address answered the upgrade with something else: it does not speak the protocol. */
+    /** The master at this address announces no wire port: it does not speak the protocol. */
     static final class Refused extends RuntimeException {
         Refused(String message) {
             super(message, null, false, false);
@@ -53,10 +59,11 @@ final class MasterWireChannel implements AutoCloseable {
         this.address = address;
         this.host = address.substring(0, colon);
         this.port = Integer.parseInt(address.substring(colon + 1));
-        if (nodeName != null && (nodeName.indexOf('\r') >= 0 || nodeName.indexOf('\n') >= 0)) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "a node name cannot hold a line break");
+        if (nodeName != null && nodeName.getBytes(StandardCharsets.UTF_8).length > MasterWire.MAX_NODE_NAME_BYTES) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "a node name is at most "
+                    + MasterWire.MAX_NODE_NAME_BYTES + " bytes");
         }
-        this.nodeName = nodeName;
+        this.nodeName = nodeName == null ? "" : nodeName;
     }
 
     String address() {
@@ -92,6 +99,26 @@ final class MasterWireChannel implements AutoCloseable {
         return method.parseResponse(new ByteArrayInputStream(reply.payload()));
     }
 
+    /** Asks the master's HTTP port where its wire listener is; {@link Refused} when it announces none. */
+    private int announcedPort(int timeout) throws IOException {
+        try (Socket http = new Socket()) {
+            http.connect(new InetSocketAddress(host, port), timeout);
+            http.setSoTimeout(timeout);
+            http.getOutputStream().write(("GET " + MasterWire.PATH + " HTTP/1.1\r\nHost: " + address
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            String answer = new String(http.getInputStream().readNBytes(64 << 10), StandardCharsets.ISO_8859_1);
+            if (!answer.startsWith("HTTP/1.1 200")) {
+                throw new Refused("master " + address + " announces no wire port: "
+                        + answer.lines().findFirst().orElse("no answer"));
+            }
+            Matcher found = PORT.matcher(answer.substring(Math.max(0, answer.indexOf("\r\n\r\n"))));
+            if (!found.find()) {
+                throw new IOException("master " + address + " answered " + MasterWire.PATH + " without a port");
+            }
+            return Integer.parseInt(found.group(1));
+        }
+    }
+
     @Override
     public void close() {
         closed = true;
@@ -125,7 +152,7 @@ final class MasterWireChannel implements AutoCloseable {
     private record Reply(int code, byte[] payload) {
     }
 
-    /** One upgraded connection, used by one thread at a time. */
+    /** One wire connection, used by one thread at a time. */
     private final class Connection {
         private final Socket socket;
         private final OutputStream out;
@@ -133,6 +160,11 @@ final class MasterWireChannel implements AutoCloseable {
         private int nextCallId;
 
         Connection(int timeout) throws IOException {
+            int port = wirePort;
+            if (port < 0) {
+                port = announcedPort(timeout);
+                wirePort = port;
+            }
             socket = new Socket();
             try {
                 socket.setTcpNoDelay(true);
@@ -140,44 +172,13 @@ final class MasterWireChannel implements AutoCloseable {
                 socket.setSoTimeout(timeout);
                 out = socket.getOutputStream();
                 in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), READ_BUFFER));
-                upgrade();
+                byte[] name = nodeName.getBytes(StandardCharsets.UTF_8);
+                out.write(ByteBuffer.allocate(4 + name.length).putInt(name.length).put(name).array());
             } catch (IOException | RuntimeException e) {
                 socket.close();
+                wirePort = -1; // the master may have restarted on another port: ask again next time
                 throw e;
             }
-        }
-
-        private void upgrade() throws IOException {
-            String request = "GET " + MasterWire.PATH + " HTTP/1.1\r\nHost: " + address
-                    + "\r\nConnection: Upgrade\r\nUpgrade: " + MasterWire.UPGRADE + "\r\n"
-                    + (nodeName == null || nodeName.isBlank() ? "" : MasterWire.NODE_HEADER + ": " + nodeName + "\r\n")
-                    + "\r\n";
-            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
-            String status = line();
-            for (String header = line(); !header.isEmpty(); header = line()) {
-                // headers of the 101 carry nothing this client needs
-            }
-            String[] parts = status.split(" ", 3);
-            if (parts.length < 2 || !parts[1].equals("101")) {
-                throw new Refused("master " + address + " answered the wire upgrade with " + status);
-            }
-        }
-
-        /** One line of the HTTP answer to the upgrade, without its CRLF. */
-        private String line() throws IOException {
-            StringBuilder line = new StringBuilder();
-            for (int c = in.read(); c != '\n'; c = in.read()) {
-                if (c < 0) {
-                    throw new IOException("connection closed during the wire upgrade");
-                }
-                if (line.length() > 8192) {
-                    throw new IOException("wire upgrade answer line too long");
-                }
-                if (c != '\r') {
-                    line.append((char) c);
-                }
-            }
-            return line.toString();
         }
 
         Reply exchange(int method, MessageLite request, int timeout) throws IOException {

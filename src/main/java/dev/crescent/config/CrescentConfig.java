@@ -122,11 +122,15 @@ public interface CrescentConfig {
         Duration softPinTtl();
 
         /**
-         * Serve the lean binary master protocol (an upgrade on the HTTP port) next to gRPC; Java clients use it
-         * when the master offers it.
+         * Serve the lean binary master protocol next to gRPC (its port announced at {@code /v1/master-wire}); Java
+         * clients use it when the master offers it.
          */
         @WithDefault("true")
         boolean wire();
+
+        /** Port of the master wire protocol's listener; 0 picks a free one. */
+        @WithDefault("0")
+        int wirePort();
 
         /** A worker or client that mounted memory and is silent this long is declared dead; its segments go. */
         @WithDefault("10s")

@@ -12,6 +12,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,8 +25,8 @@ class MasterWireChannelTest {
     private static final KeyRequest REQUEST = KeyRequest.newBuilder().setKey("k").build();
 
     @Test
-    void aMasterThatDoesNotUpgradeIsRefusedSoTheClientCanFallBack() throws Exception {
-        try (Peer peer = new Peer(socket -> answer(socket, "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"));
+    void aMasterThatAnnouncesNoPortIsRefusedSoTheClientCanFallBack() throws Exception {
+        try (Peer peer = new Peer(404, socket -> { });
              MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
             assertThrows(MasterWireChannel.Refused.class,
                     () -> channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5)));
@@ -33,7 +35,7 @@ class MasterWireChannelTest {
 
     @Test
     void aSilentMasterTimesOutWithinTheDeadline() throws Exception {
-        try (Peer peer = new Peer(socket -> answer(socket, "HTTP/1.1 101 Switching Protocols\r\n\r\n"));
+        try (Peer peer = new Peer(200, socket -> { });
              MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
             long started = System.nanoTime();
             StoreException e = assertThrows(StoreException.class,
@@ -46,10 +48,9 @@ class MasterWireChannelTest {
 
     @Test
     void aConnectionClosedMidCallIsAnRpcFailure() throws Exception {
-        try (Peer peer = new Peer(socket -> {
-            answer(socket, "HTTP/1.1 101 Switching Protocols\r\n\r\n");
+        try (Peer peer = new Peer(200, socket -> {
             try {
-                socket.getInputStream().read(new byte[16]); // the request arrives, then the master goes away
+                socket.getInputStream().read(new byte[16]); // the hello and request arrive, then the master goes away
                 socket.close();
             } catch (IOException ignored) {
                 // the test fails on the client side if this goes wrong
@@ -74,35 +75,31 @@ class MasterWireChannelTest {
         }
     }
 
-    /** Reads the upgrade request's head, then writes {@code response}. */
-    private static void answer(Socket socket, String response) {
-        try {
-            InputStream in = socket.getInputStream();
-            StringBuilder head = new StringBuilder();
-            while (!head.toString().endsWith("\r\n\r\n")) {
-                int b = in.read();
-                if (b < 0) {
-                    return;
-                }
-                head.append((char) b);
-            }
-            socket.getOutputStream().write(response.getBytes(StandardCharsets.ISO_8859_1));
-        } catch (IOException ignored) {
-            // the test fails on the client side if this goes wrong
-        }
-    }
-
-    /** A peer on 127.0.0.1 that treats its one connection as told and keeps it open until closed. */
+    /**
+     * A master on 127.0.0.1: the first connection is the port question, answered with {@code status} (200 announces
+     * this same listener as the wire port); later connections are wire connections, treated as told and kept open
+     * until closed.
+     */
     private static final class Peer implements AutoCloseable {
         private final ServerSocket server = new ServerSocket(0);
         private final Thread thread;
-        private volatile Socket accepted;
+        private final List<Socket> accepted = new CopyOnWriteArrayList<>();
 
-        Peer(Consumer<Socket> behaviour) throws IOException {
+        Peer(int status, Consumer<Socket> wire) throws IOException {
             thread = Thread.ofPlatform().daemon().start(() -> {
                 try {
-                    accepted = server.accept();
-                    behaviour.accept(accepted);
+                    Socket http = server.accept();
+                    accepted.add(http);
+                    answer(http, status == 200
+                            ? "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"port\":"
+                                    + server.getLocalPort() + "}"
+                            : "HTTP/1.1 " + status + " Not Found\r\ncontent-length: 0\r\n\r\n");
+                    http.close();
+                    while (true) {
+                        Socket socket = server.accept();
+                        accepted.add(socket);
+                        wire.accept(socket);
+                    }
                 } catch (IOException ignored) {
                     // closed by the test
                 }
@@ -116,10 +113,24 @@ class MasterWireChannelTest {
         @Override
         public void close() throws Exception {
             server.close();
-            if (accepted != null) {
-                accepted.close();
+            for (Socket socket : accepted) {
+                socket.close();
             }
             thread.join(5000);
+        }
+
+        /** Reads the request's head, then writes {@code response}. */
+        private static void answer(Socket socket, String response) throws IOException {
+            InputStream in = socket.getInputStream();
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int b = in.read();
+                if (b < 0) {
+                    return;
+                }
+                head.append((char) b);
+            }
+            socket.getOutputStream().write(response.getBytes(StandardCharsets.ISO_8859_1));
         }
     }
 }

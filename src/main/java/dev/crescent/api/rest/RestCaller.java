@@ -7,7 +7,10 @@ import io.vertx.core.net.SocketAddress;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
-/** Who calls the REST API: the connection's address and the node name stated in {@code X-Crescent-Node}. */
+/**
+ * Who calls the REST API (or the master wire protocol): the connection's address and the node name stated in
+ * {@code X-Crescent-Node} (or the wire hello).
+ */
 public final class RestCaller {
     public static final String NODE_HEADER = "X-Crescent-Node";
 
@@ -15,8 +18,13 @@ public final class RestCaller {
     }
 
     public static Caller of(HttpServerRequest request) {
-        SocketAddress remote = request.remoteAddress();
-        return new Caller(request.getHeader(NODE_HEADER), remote == null ? null : address(remote.hostAddress()));
+        return of(request.getHeader(NODE_HEADER), request.remoteAddress());
+    }
+
+    /** A caller stating {@code nodeName} (null or empty: none) from the connection at {@code remote}. */
+    public static Caller of(String nodeName, SocketAddress remote) {
+        return new Caller(nodeName == null || nodeName.isEmpty() ? null : nodeName,
+                remote == null ? null : address(remote.hostAddress()));
     }
 
     private static InetAddress address(String literal) {

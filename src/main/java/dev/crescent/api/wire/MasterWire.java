@@ -14,22 +14,24 @@ import java.util.Map;
  * on a small machine the control calls took a third of the CPU of a 1 MiB put. Here a call is one write and one
  * read on each side, and the caller's thread reads its own answer.
  *
- * <p>A connection starts as an HTTP/1.1 request on the master's HTTP port, {@code GET /v1/master-wire} with
- * {@code Connection: Upgrade} and {@code Upgrade: crescent-master/1} (and the caller's {@code X-Crescent-Node}); the
- * master answers {@code 101 Switching Protocols} and from then on both sides exchange frames, big-endian:
+ * <p>The master listens on a port of its own and announces it on its HTTP port: {@code GET /v1/master-wire} answers
+ * {@code {"port": N}} (404 when the master does not speak it: clients then use gRPC). A connection starts with a
+ * hello frame holding the caller's node name, then both sides exchange frames, big-endian:
  * <pre>
+ *   hello:    u32 length | UTF-8 node name (0 to 255 bytes; empty: none stated)
  *   request:  u32 length | u8 method | u32 call id | protobuf request       (length counts what follows it)
  *   response: u32 length | u32 call id | s32 code | protobuf response, or the UTF-8 error message when code != 0
  * </pre>
  * The code is 0 or a Crescent error number. Answers may come out of order (a PutEnd answers when it is durable);
  * the call id pairs them. A frame that cannot be read closes the connection; a request that is well framed but
- * unknown or unparsable is answered INVALID_PARAMS and the connection stays. A master that does not speak it
- * answers the upgrade with something other than 101 and clients use gRPC instead.
+ * unknown or unparsable is answered INVALID_PARAMS and the connection stays. (An HTTP upgrade on the HTTP port was
+ * tried first: Quarkus's graceful shutdown counts an upgraded request as in flight for ever, so every shutdown
+ * waited its whole timeout.)
  */
 public final class MasterWire {
     public static final String PATH = "/v1/master-wire";
-    public static final String UPGRADE = "crescent-master/1";
-    public static final String NODE_HEADER = "X-Crescent-Node";
+    /** The longest node name a hello may carry. */
+    public static final int MAX_NODE_NAME_BYTES = 255;
     /** The largest frame either side accepts (the gRPC server's inbound message limit). */
     public static final int MAX_FRAME = 64 << 20;
     /** Request bytes after the length: method id and call id. */

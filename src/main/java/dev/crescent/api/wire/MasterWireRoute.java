@@ -1,56 +1,60 @@
 package dev.crescent.api.wire;
 
 import dev.crescent.api.grpc.MasterGrpcService;
-import dev.crescent.api.rest.RestCaller;
 import dev.crescent.config.CrescentConfig;
-import dev.crescent.common.ErrorCode;
 import io.quarkus.grpc.GrpcService;
+import io.quarkus.runtime.ShutdownEvent;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
- * Serves the {@link MasterWire} protocol on the HTTP port: an upgrade request becomes a raw connection handled by a
- * {@link MasterWireSession}. Clients need no other port or address, so leader lookup and failover work unchanged.
- * Off with {@code crescent.master.wire=false} (clients then use gRPC).
+ * Serves the {@link MasterWire} protocol: a listener of its own (on the HTTP host, port
+ * {@code crescent.master.wire-port}, 0 picks a free one) whose port {@code GET /v1/master-wire} announces on the
+ * HTTP port, so clients need no address but the master's. Each connection is a {@link MasterWireSession}. Off with
+ * {@code crescent.master.wire=false} (the route answers 404 and clients use gRPC).
  */
 @ApplicationScoped
 public class MasterWireRoute {
     private final MasterGrpcService service;
     private final Vertx vertx;
-    private final boolean enabled;
+    private final CrescentConfig config;
+    private final String host;
     private final MasterWireHandlers handlers = new MasterWireHandlers();
+    private volatile NetServer server;
 
-    public MasterWireRoute(@GrpcService MasterGrpcService service, Vertx vertx, CrescentConfig config) {
+    public MasterWireRoute(@GrpcService MasterGrpcService service, Vertx vertx, CrescentConfig config,
+                           @ConfigProperty(name = "quarkus.http.host", defaultValue = "0.0.0.0") String host) {
         this.service = service;
         this.vertx = vertx;
-        this.enabled = config.master().wire();
+        this.config = config;
+        this.host = host;
     }
 
     void register(@Observes Router router) {
-        if (enabled) {
-            router.route(HttpMethod.GET, MasterWire.PATH).order(Integer.MIN_VALUE).handler(this::upgrade);
-        }
-    }
-
-    private void upgrade(RoutingContext context) {
-        HttpServerRequest request = context.request();
-        if (!MasterWire.UPGRADE.equalsIgnoreCase(request.getHeader(HttpHeaders.UPGRADE))) {
-            context.response().setStatusCode(426).putHeader(HttpHeaders.UPGRADE, MasterWire.UPGRADE)
-                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .end(new JsonObject().put("code", ErrorCode.INVALID_PARAMS.number())
-                            .put("error", ErrorCode.INVALID_PARAMS.name())
-                            .put("message", "expected an upgrade to " + MasterWire.UPGRADE).encode());
+        if (!config.master().wire()) {
             return;
         }
-        var caller = RestCaller.of(request);
-        request.toNetSocket().onSuccess(socket ->
-                new MasterWireSession(socket, caller, service, handlers, vertx).start());
+        NetServer listener = vertx.createNetServer(new NetServerOptions().setHost(host)
+                .setPort(config.master().wirePort()).setTcpNoDelay(true));
+        listener.connectHandler(socket -> new MasterWireSession(socket, service, handlers, vertx).start());
+        server = listener.listen().toCompletionStage().toCompletableFuture().join();
+        router.route(HttpMethod.GET, MasterWire.PATH).handler(context -> context.response()
+                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                .end(new JsonObject().put("port", server.actualPort()).encode()));
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        NetServer listening = server;
+        if (listening != null) {
+            listening.close();
+        }
     }
 }

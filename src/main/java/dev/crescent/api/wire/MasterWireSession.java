@@ -4,6 +4,7 @@ import com.google.protobuf.MessageLite;
 import dev.crescent.api.grpc.CallerInterceptor;
 import dev.crescent.api.grpc.GrpcErrors;
 import dev.crescent.api.grpc.proto.MasterService;
+import dev.crescent.api.rest.RestCaller;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
@@ -20,25 +21,24 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
 
 /**
- * One upgraded connection: reads request frames on the event loop, runs each through the master's adapter (inline
- * when it cannot block, on a worker thread otherwise) as the caller the upgrade request identified, and writes each
+ * One wire connection: reads the hello (who calls), then request frames on the event loop, runs each through the
+ * master's adapter (inline when it cannot block, on a worker thread otherwise) as that caller, and writes each
  * answer when it is ready. A frame that cannot be read closes the connection.
  */
 final class MasterWireSession {
     private static final Logger LOG = Logger.getLogger(MasterWireSession.class);
 
     private final NetSocket socket;
-    private final Caller caller;
+    /** Known once the hello arrived. */
+    private Caller caller;
     private final MasterService service;
     private final MasterWireHandlers handlers;
     private final Vertx vertx;
     private final RecordParser parser;
     private boolean awaitingLength = true;
 
-    MasterWireSession(NetSocket socket, Caller caller, MasterService service, MasterWireHandlers handlers,
-                      Vertx vertx) {
+    MasterWireSession(NetSocket socket, MasterService service, MasterWireHandlers handlers, Vertx vertx) {
         this.socket = socket;
-        this.caller = caller;
         this.service = service;
         this.handlers = handlers;
         this.vertx = vertx;
@@ -53,17 +53,31 @@ final class MasterWireSession {
     private void onRecord(Buffer record) {
         if (awaitingLength) {
             int length = record.getInt(0);
-            if (length < MasterWire.REQUEST_HEADER || length > MasterWire.MAX_FRAME) {
+            int least = caller == null ? 0 : MasterWire.REQUEST_HEADER;
+            int most = caller == null ? MasterWire.MAX_NODE_NAME_BYTES : MasterWire.MAX_FRAME;
+            if (length < least || length > most) {
                 LOG.debugf("closing the master wire connection of %s: frame length %d", caller, length);
                 socket.close();
                 return;
             }
+            if (length == 0) {
+                onHello(Buffer.buffer()); // an empty hello: no length-0 record follows
+                return;
+            }
             parser.fixedSizeMode(length);
         } else {
-            onRequest(record);
+            if (caller == null) {
+                onHello(record);
+            } else {
+                onRequest(record);
+            }
             parser.fixedSizeMode(4);
         }
         awaitingLength = !awaitingLength;
+    }
+
+    private void onHello(Buffer nodeName) {
+        caller = RestCaller.of(nodeName.toString(StandardCharsets.UTF_8), socket.remoteAddress());
     }
 
     private void onRequest(Buffer frame) {

@@ -151,9 +151,9 @@ class AccessControlTest {
         as("worker-node").heartbeat(HeartbeatRequest.newBuilder().setClientId("nobody").build());
     }
 
-    /** The master wire protocol identifies its caller on the upgrade and checks every call like gRPC does. */
+    /** The master wire protocol identifies its caller in the hello and checks every call like gRPC does. */
     @Test
-    void wireCallsAreCheckedForTheNodeNamedOnTheUpgrade() {
+    void wireCallsAreCheckedForTheNodeNamedInTheHello() {
         String address = service.getHost() + ":" + service.getPort();
         try (RemoteMasterClient anyone = new RemoteMasterClient(() -> address, "", Duration.ofSeconds(5),
                 Duration.ofSeconds(5), true);

@@ -8,22 +8,19 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Socket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 
 import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The master wire protocol byte by byte on a raw socket: upgrade, frames, and what a malformed peer gets. */
+/** The master wire protocol byte by byte on a raw socket: announced port, hello, frames, malformed peers. */
 @QuarkusTest
 class MasterWireProtocolTest {
     @TestHTTPResource("/")
@@ -37,8 +34,8 @@ class MasterWireProtocolTest {
     }
 
     @Test
-    void anUpgradedConnectionCarriesFramedCallsAndSurvivesBadRequests() throws IOException {
-        try (Socket socket = upgraded()) {
+    void aWireConnectionCarriesFramedCallsAndSurvivesBadRequests() throws IOException {
+        try (Socket socket = connected()) {
             DataInputStream in = new DataInputStream(socket.getInputStream());
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
             int exist = MasterWire.id(MasterServiceGrpc.getExistMethod());
@@ -70,7 +67,7 @@ class MasterWireProtocolTest {
 
     @Test
     void aFrameThatCannotBeReadClosesOnlyItsConnection() throws IOException {
-        try (Socket bad = upgraded(); Socket good = upgraded()) {
+        try (Socket bad = connected(); Socket good = connected()) {
             new DataOutputStream(bad.getOutputStream()).writeInt(MasterWire.MAX_FRAME + 1);
             assertEquals(-1, bad.getInputStream().read(), "an oversized frame closes the connection");
 
@@ -82,34 +79,30 @@ class MasterWireProtocolTest {
     }
 
     @Test
-    void aPlainRequestIsToldToUpgrade() {
-        given().get(MasterWire.PATH).then().statusCode(426)
-                .header("Upgrade", MasterWire.UPGRADE)
-                .body("code", equalTo(ErrorCode.INVALID_PARAMS.number()))
-                .body("error", equalTo("INVALID_PARAMS"));
-    }
-
-    private Socket upgraded() throws IOException {
-        Socket socket = new Socket(service.getHost(), service.getPort());
-        socket.setSoTimeout(10_000);
-        socket.getOutputStream().write(("GET " + MasterWire.PATH + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-                + "Upgrade: " + MasterWire.UPGRADE + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-        String head = head(socket.getInputStream());
-        assertTrue(head.startsWith("HTTP/1.1 101"), head);
-        return socket;
-    }
-
-    /** The HTTP answer up to its blank line, read byte by byte so no frame byte is consumed. */
-    private static String head(InputStream in) throws IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-            int b = in.read();
-            if (b < 0) {
-                break;
-            }
-            head.write(b);
+    void aHelloLongerThanANodeNameClosesTheConnection() throws IOException {
+        try (Socket socket = new Socket(service.getHost(), announcedPort())) {
+            socket.setSoTimeout(10_000);
+            new DataOutputStream(socket.getOutputStream()).writeInt(MasterWire.MAX_NODE_NAME_BYTES + 1);
+            assertEquals(-1, socket.getInputStream().read());
         }
-        return head.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    private int announcedPort() {
+        int port = given().get(MasterWire.PATH).then().statusCode(200).extract().jsonPath().getInt("port");
+        assertTrue(port > 0 && port != service.getPort(), "a listener of its own: " + port);
+        return port;
+    }
+
+    /** A connection to the announced port that said hello as node "wire-test". */
+    private Socket connected() throws IOException {
+        Socket socket = new Socket(service.getHost(), announcedPort());
+        socket.setSoTimeout(10_000);
+        byte[] name = "wire-test".getBytes(StandardCharsets.UTF_8);
+        DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+        out.writeInt(name.length);
+        out.write(name);
+        out.flush();
+        return socket;
     }
 
     private static void send(DataOutputStream out, int method, int callId, byte[] body) throws IOException {
