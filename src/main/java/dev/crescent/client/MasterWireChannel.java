@@ -133,7 +133,7 @@ final class MasterWireChannel implements AutoCloseable {
             closeQuietly(connection);
         } else {
             idle.offerFirst(connection);
-            if (closed) {
+            if (closed) { // close() ran between the check and the offer: it may have missed this connection
                 close();
             }
         }

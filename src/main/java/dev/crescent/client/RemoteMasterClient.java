@@ -49,9 +49,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * A master in another process. Calls go over the master's lean binary protocol ({@link MasterWire}, an upgrade on
- * its HTTP port) when the master offers it, else over gRPC (plaintext HTTP/2 on the same port); both carry the same
- * messages and error codes. Every call states this node's name ({@code X-Crescent-Node} on the upgrade, the
+ * A master in another process. Calls go over the master's lean binary protocol ({@link MasterWire}, on the port
+ * the master announces) when the master offers it, else over gRPC (plaintext HTTP/2 on its HTTP port); both carry
+ * the same messages and error codes. Every call states this node's name (in the wire hello, in the
  * {@code crescent-node} gRPC header), which the master's access whitelist matches. With several masters it
  * follows the leader.
  */
@@ -87,7 +87,7 @@ public final class RemoteMasterClient implements MasterClient {
 
     /**
      * The master at one address: its gRPC channel, and its wire channel while the master speaks the protocol (null
-     * once it refused the upgrade, or when this client does not use it).
+     * once it announced no wire port, or when this client does not use it).
      */
     private static final class Connection {
         final String address;

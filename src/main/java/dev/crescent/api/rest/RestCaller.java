@@ -12,12 +12,12 @@ import java.net.UnknownHostException;
  * {@code X-Crescent-Node} (or the wire hello).
  */
 public final class RestCaller {
-    public static final String NODE_HEADER = "X-Crescent-Node";
+    static final String NODE_HEADER = "X-Crescent-Node";
 
     private RestCaller() {
     }
 
-    public static Caller of(HttpServerRequest request) {
+    static Caller of(HttpServerRequest request) {
         return of(request.getHeader(NODE_HEADER), request.remoteAddress());
     }
 
