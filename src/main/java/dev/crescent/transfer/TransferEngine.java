@@ -75,6 +75,14 @@ public final class TransferEngine implements AutoCloseable {
      * transport are handed over together, so it can send them in fewer system calls.
      */
     public TransferBatch submit(List<TransferRequest> requests) {
+        return start(requests, false);
+    }
+
+    /**
+     * Starts the requests; when {@code callerWaits}, the last transport's share is handed over with
+     * {@link Transport#runAll}, so it may run on the calling thread once the others are under way.
+     */
+    private TransferBatch start(List<TransferRequest> requests, boolean callerWaits) {
         TransferBatch batch = new TransferBatch(requests);
         Map<Transport, List<Integer>> byTransport = new LinkedHashMap<>();
         for (int i = 0; i < requests.size(); i++) {
@@ -94,11 +102,14 @@ public final class TransferEngine implements AutoCloseable {
             batch.markPending(i);
             byTransport.computeIfAbsent(transport, t -> new ArrayList<>()).add(i);
         }
-        byTransport.forEach((transport, indexes) -> start(batch, transport, indexes));
+        int left = byTransport.size();
+        for (var share : byTransport.entrySet()) {
+            start(batch, share.getKey(), share.getValue(), callerWaits && --left == 0);
+        }
         return batch;
     }
 
-    private void start(TransferBatch batch, Transport transport, List<Integer> indexes) {
+    private void start(TransferBatch batch, Transport transport, List<Integer> indexes, boolean onCaller) {
         List<TransferRequest> requests = new ArrayList<>(indexes.size());
         for (int index : indexes) {
             requests.add(batch.requests().get(index));
@@ -107,7 +118,7 @@ public final class TransferEngine implements AutoCloseable {
         long started = System.nanoTime();
         List<CompletableFuture<Void>> futures;
         try {
-            futures = transport.submitAll(requests);
+            futures = onCaller ? transport.runAll(requests) : transport.submitAll(requests);
         } catch (RuntimeException e) {
             futures = requests.stream().map(r -> CompletableFuture.<Void>failedFuture(e)).toList();
         }
@@ -127,7 +138,7 @@ public final class TransferEngine implements AutoCloseable {
 
     /** Runs the requests and waits; throws the first failure as a StoreException (TRANSFER_FAIL if untyped). */
     public void execute(List<TransferRequest> requests) {
-        TransferBatch batch = submit(requests).future().join();
+        TransferBatch batch = start(requests, true).future().join();
         for (int i = 0; i < requests.size(); i++) {
             StoreException failure = failureOf(batch, i);
             if (failure != null) {

@@ -31,6 +31,14 @@ public interface Transport extends AutoCloseable {
         return started;
     }
 
+    /**
+     * Like {@link #submitAll}, for a caller that waits for the transfers at once: a transport may move the bytes on
+     * the calling thread and return completed futures, sparing a hand-off to an I/O thread and back.
+     */
+    default List<CompletableFuture<Void>> runAll(List<TransferRequest> requests) {
+        return submitAll(requests);
+    }
+
     @Override
     default void close() {
     }

@@ -10,6 +10,7 @@ import dev.crescent.transfer.tcp.TcpTransport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -21,6 +22,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -149,6 +152,69 @@ class TransferEngineTest {
             byte[] value = random(1000, 5);
             single.execute(List.of(write(value, endpoint, 0, "seg")));
             assertEquals(1, server.connectionCount(), "one connection carried both requests");
+        }
+    }
+
+    @Test
+    void aWaitingCallerMovesTheBytesItselfAndGetsCompletedFutures() {
+        String tcp = target.endpointFor("tcp");
+        byte[] value = random(3 << 20, 21);
+        try (TcpTransport transport = new TcpTransport("runs-on-caller", fastSettings())) {
+            List<CompletableFuture<Void>> written =
+                    transport.runAll(List.of(write(value, tcp, 40L << 20)));
+            assertTrue(written.getFirst().isDone(), "the write was done on the calling thread");
+            written.getFirst().join();
+            byte[] back = new byte[value.length];
+            List<CompletableFuture<Void>> read =
+                    transport.runAll(List.of(read(back, tcp, 40L << 20)));
+            assertTrue(read.getFirst().isDone(), "the read was done on the calling thread");
+            read.getFirst().join();
+            assertArrayEquals(value, back);
+            CompletableFuture<Void> refused =
+                    transport.runAll(List.of(read(new byte[16], tcp, 0, "no-such-segment"))).getFirst();
+            CompletionException failure = assertThrows(CompletionException.class, refused::join);
+            assertEquals(ErrorCode.SEGMENT_NOT_FOUND, ((StoreException) failure.getCause()).code());
+        }
+    }
+
+    @Test
+    @Timeout(10)
+    void aWaitingCallerOnASilentPeerTimesOutWithinTheDeadline() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread acceptor = Thread.ofPlatform().daemon().start(() -> acceptAndHandshakeOnly(silent));
+            try (TransferEngine quick = newEngine(new TcpSettings(1, 1 << 20, Duration.ofMillis(800), 1, 5,
+                    Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
+                long started = System.nanoTime();
+                StoreException timeout = assertThrows(StoreException.class, () -> quick.execute(
+                        List.of(read(new byte[4096], "tcp=127.0.0.1:" + silent.getLocalPort(), 0, "seg"))));
+                assertEquals(ErrorCode.RPC_TIMEOUT, timeout.code());
+                assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(3), "timed out promptly");
+                assertEquals(0, quick.inFlight());
+            }
+            acceptor.interrupt();
+        }
+    }
+
+    @Test
+    void aPooledConnectionLostToAPeerRestartIsRetriedOnANewOne() throws Exception {
+        RegisteredMemory memory = new RegisteredMemory();
+        memory.register("seg", Arena.ofAuto().allocate(1 << 20), "cpu:0");
+        byte[] value = random(300_000, 22);
+        try (TransferEngine client = newEngine(new TcpSettings(1, 64 * 1024, Duration.ofSeconds(3), 3, 5,
+                Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
+            TcpTransferServer first = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
+                    Duration.ofSeconds(5), Duration.ofSeconds(5));
+            int port = first.port();
+            String endpoint = "tcp=127.0.0.1:" + port;
+            client.execute(List.of(write(value, endpoint, 1000, "seg")));
+            first.close();
+            try (TcpTransferServer second = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", port),
+                    Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+                byte[] back = new byte[value.length];
+                client.execute(List.of(read(back, endpoint, 1000, "seg")));
+                assertArrayEquals(value, back);
+                assertEquals(1, second.connectionCount(), "the retry opened one new connection");
+            }
         }
     }
 

@@ -6,15 +6,21 @@ import dev.crescent.common.StoreException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
- * The connections to one peer. Slices go to the least busy of them (see {@link #pickSlot}); a slice whose connection broke is retried on
- * the next connection (reconnecting as needed) until it runs out of attempts or time. Connection failures feed
- * the peer's health: a peer that keeps failing is blacklisted and answers at once instead of timing out.
+ * The connections to one peer. Slices that nobody waits for go to the least busy of the pipelined connections (see
+ * {@link #pickSlot}); slices a caller waits for run on a {@link DirectConnection} of its own (see {@link #run}). A
+ * slice whose connection broke is retried on another connection (reconnecting as needed) until it runs out of
+ * attempts or time. Connection failures feed the peer's health: a peer that keeps failing is blacklisted and
+ * answers at once instead of timing out.
  */
 final class PeerPool {
     private final String label;
@@ -26,6 +32,11 @@ final class PeerPool {
     /** Outstanding bytes on a connection before the next slice goes to another one. */
     private static final long SPREAD_BYTES = 1L << 20;
     private final PeerHealth health;
+    /** Direct connections kept open for the next caller; more than this many idle ones are closed. */
+    private static final int MAX_IDLE_DIRECT = 32;
+    private final Deque<DirectConnection> idleDirect = new ConcurrentLinkedDeque<>();
+    private final Set<DirectConnection> busyDirect = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     PeerPool(String label, InetSocketAddress address, TcpSettings settings, String engineName,
              ScheduledExecutorService timer) {
@@ -60,25 +71,9 @@ final class PeerPool {
 
     /** The connection the slice's next attempt goes on, with the slice registered there; null when it failed. */
     private PeerChannel route(Slice slice) {
-        long now = System.nanoTime();
-        if (now - slice.deadlineNanos > 0) {
-            slice.done.completeExceptionally(new StoreException(ErrorCode.RPC_TIMEOUT,
-                    "transfer to " + label + " timed out"));
+        if (!admit(slice)) {
             return null;
         }
-        if (slice.attempts >= settings.maxAttempts()) {
-            slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
-                    "transfer to " + label + " failed after " + slice.attempts + " attempts: " + health.lastError()));
-            return null;
-        }
-        long blacklisted = health.blacklistedForMillis(now);
-        if (blacklisted > 0) {
-            slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
-                    "peer " + label + " is blacklisted for " + blacklisted + " ms after repeated failures: "
-                            + health.lastError()));
-            return null;
-        }
-        slice.attempts++;
         int slot = pickSlot(slice);
         slice.lastSlot = slot;
         PeerChannel channel;
@@ -90,6 +85,90 @@ final class PeerPool {
         }
         channel.register(slice);
         return channel;
+    }
+
+    /**
+     * Runs the slices on the calling thread, on a direct connection borrowed for the run, and returns when each is
+     * complete. Slices left unanswered by a broken connection are retried on another one.
+     */
+    void run(List<Slice> slices) {
+        List<Slice> left = slices;
+        while (!left.isEmpty()) {
+            List<Slice> admitted = new ArrayList<>(left.size());
+            for (Slice slice : left) {
+                if (admit(slice)) {
+                    admitted.add(slice);
+                }
+            }
+            if (admitted.isEmpty()) {
+                return;
+            }
+            DirectConnection connection = null;
+            try {
+                connection = borrowDirect();
+                connection.run(admitted);
+                releaseDirect(connection);
+            } catch (IOException e) {
+                if (connection != null) {
+                    busyDirect.remove(connection);
+                }
+                health.failure(System.nanoTime(), (connection == null ? "connect: " : "connection broken: ")
+                        + e.getMessage());
+            }
+            left = admitted.stream().filter(slice -> !slice.done.isDone()).toList();
+        }
+    }
+
+    /**
+     * Counts the slice's next attempt; false, with the slice failed, when it is past its deadline, out of attempts
+     * or the peer is blacklisted.
+     */
+    private boolean admit(Slice slice) {
+        long now = System.nanoTime();
+        if (now - slice.deadlineNanos > 0) {
+            slice.done.completeExceptionally(new StoreException(ErrorCode.RPC_TIMEOUT,
+                    "transfer to " + label + " timed out"));
+            return false;
+        }
+        if (slice.attempts >= settings.maxAttempts()) {
+            slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
+                    "transfer to " + label + " failed after " + slice.attempts + " attempts: " + health.lastError()));
+            return false;
+        }
+        long blacklisted = health.blacklistedForMillis(now);
+        if (blacklisted > 0) {
+            slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
+                    "peer " + label + " is blacklisted for " + blacklisted + " ms after repeated failures: "
+                            + health.lastError()));
+            return false;
+        }
+        slice.attempts++;
+        return true;
+    }
+
+    private DirectConnection borrowDirect() throws IOException {
+        DirectConnection connection = idleDirect.pollFirst();
+        if (connection == null) {
+            connection = new DirectConnection(PeerSocket.open(address, engineName, settings.timeout(), timer));
+            health.success();
+        }
+        busyDirect.add(connection);
+        if (closed) {
+            connection.close();
+        }
+        return connection;
+    }
+
+    private void releaseDirect(DirectConnection connection) {
+        busyDirect.remove(connection);
+        if (closed || connection.isBroken() || idleDirect.size() >= MAX_IDLE_DIRECT) {
+            connection.close();
+            return;
+        }
+        idleDirect.offerFirst(connection);
+        if (closed) { // close() ran between the check and the offer: it may have missed this connection
+            closeDirect();
+        }
     }
 
     /**
@@ -125,6 +204,9 @@ final class PeerPool {
         for (PeerChannel c : snapshot()) {
             total += c.inFlight();
         }
+        for (DirectConnection c : busyDirect) {
+            total += c.inFlight();
+        }
         return total;
     }
 
@@ -132,11 +214,24 @@ final class PeerPool {
         for (PeerChannel c : snapshot()) {
             c.expire(nowNanos);
         }
+        for (DirectConnection c : busyDirect) {
+            c.expire(nowNanos);
+        }
     }
 
     void close() {
+        closed = true;
         for (PeerChannel c : snapshot()) {
             c.close();
+        }
+        busyDirect.forEach(DirectConnection::close);
+        closeDirect();
+    }
+
+    private void closeDirect() {
+        DirectConnection idle;
+        while ((idle = idleDirect.pollFirst()) != null) {
+            idle.close();
         }
     }
 

@@ -58,12 +58,34 @@ public final class TcpTransport implements Transport {
     /** Cuts every request into slices, then hands each peer its slices at once (fewer writes for small ones). */
     @Override
     public List<CompletableFuture<Void>> submitAll(List<TransferRequest> requests) {
-        List<CompletableFuture<Void>> started = new ArrayList<>(requests.size());
         Map<PeerPool, List<Slice>> byPeer = new LinkedHashMap<>();
+        List<CompletableFuture<Void>> started = slice(requests, byPeer);
+        byPeer.forEach(PeerPool::sendAll);
+        return started;
+    }
+
+    /**
+     * When every request goes to one peer, the calling thread moves the bytes itself on a connection of its own and
+     * returns completed futures (see {@link DirectConnection}); requests to several peers go out pipelined, so the
+     * peers work in parallel.
+     */
+    @Override
+    public List<CompletableFuture<Void>> runAll(List<TransferRequest> requests) {
+        Map<PeerPool, List<Slice>> byPeer = new LinkedHashMap<>();
+        List<CompletableFuture<Void>> started = slice(requests, byPeer);
+        if (byPeer.size() == 1) {
+            byPeer.forEach(PeerPool::run);
+        } else {
+            byPeer.forEach(PeerPool::sendAll);
+        }
+        return started;
+    }
+
+    private List<CompletableFuture<Void>> slice(List<TransferRequest> requests, Map<PeerPool, List<Slice>> byPeer) {
+        List<CompletableFuture<Void>> started = new ArrayList<>(requests.size());
         for (TransferRequest request : requests) {
             started.add(slice(request, byPeer));
         }
-        byPeer.forEach(PeerPool::sendAll);
         return started;
     }
 
