@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -196,23 +197,42 @@ class TransferEngineTest {
     }
 
     @Test
-    void aPooledConnectionLostToAPeerRestartIsRetriedOnANewOne() throws Exception {
+    void pooledConnectionsLostToAPeerRestartAreReplacedByTheFirstRetry() throws Exception {
         RegisteredMemory memory = new RegisteredMemory();
-        memory.register("seg", Arena.ofAuto().allocate(1 << 20), "cpu:0");
-        byte[] value = random(300_000, 22);
-        try (TransferEngine client = newEngine(new TcpSettings(1, 64 * 1024, Duration.ofSeconds(3), 3, 5,
+        memory.register("seg", Arena.ofAuto().allocate(64 << 20), "cpu:0");
+        int callers = 4;
+        // Two attempts: a retry that met a second stale connection would fail the read.
+        try (TransferEngine client = newEngine(new TcpSettings(1, 1 << 20, Duration.ofSeconds(5), 2, 5,
                 Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
             TcpTransferServer first = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
                     Duration.ofSeconds(5), Duration.ofSeconds(5));
             int port = first.port();
             String endpoint = "tcp=127.0.0.1:" + port;
-            client.execute(List.of(write(value, endpoint, 1000, "seg")));
+            CyclicBarrier together = new CyclicBarrier(callers);
+            List<Thread> writers = new ArrayList<>();
+            List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int c = 0; c < callers; c++) {
+                long offset = (long) c << 24;
+                writers.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        together.await();
+                        client.execute(List.of(write(random(8 << 20, offset), endpoint, offset, "seg")));
+                    } catch (Throwable e) {
+                        errors.add(e);
+                    }
+                }));
+            }
+            for (Thread w : writers) {
+                w.join();
+            }
+            assertEquals(List.of(), errors);
+            assertTrue(first.connectionCount() >= 2, "concurrent callers left several pooled connections");
             first.close();
             try (TcpTransferServer second = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", port),
                     Duration.ofSeconds(5), Duration.ofSeconds(5))) {
-                byte[] back = new byte[value.length];
-                client.execute(List.of(read(back, endpoint, 1000, "seg")));
-                assertArrayEquals(value, back);
+                byte[] back = new byte[8 << 20];
+                client.execute(List.of(read(back, endpoint, 0, "seg")));
+                assertArrayEquals(random(8 << 20, 0), back);
                 assertEquals(1, second.connectionCount(), "the retry opened one new connection");
             }
         }

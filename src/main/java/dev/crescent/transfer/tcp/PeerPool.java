@@ -111,6 +111,8 @@ final class PeerPool {
             } catch (IOException e) {
                 if (connection != null) {
                     busyDirect.remove(connection);
+                    // The idle ones likely went the same way (a peer restart): the retry should not meet them.
+                    closeDirect();
                 }
                 health.failure(System.nanoTime(), (connection == null ? "connect: " : "connection broken: ")
                         + e.getMessage());
