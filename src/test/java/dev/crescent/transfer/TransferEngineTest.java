@@ -203,11 +203,11 @@ class TransferEngineTest {
         int callers = 4;
         // Two attempts: a retry that met a second stale connection would fail the read.
         try (TransferEngine client = newEngine(new TcpSettings(1, 1 << 20, Duration.ofSeconds(5), 2, 5,
-                Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
-            TcpTransferServer first = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
-                    Duration.ofSeconds(5), Duration.ofSeconds(5));
-            int port = first.port();
-            String endpoint = "tcp=127.0.0.1:" + port;
+                Duration.ofSeconds(10), Duration.ofSeconds(1)));
+             TcpTransferServer server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
+                     Duration.ofSeconds(5), Duration.ofSeconds(5));
+             DroppingProxy restarts = new DroppingProxy(server.port())) {
+            String endpoint = "tcp=127.0.0.1:" + restarts.port();
             CyclicBarrier together = new CyclicBarrier(callers);
             List<Thread> writers = new ArrayList<>();
             List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -226,15 +226,13 @@ class TransferEngineTest {
                 w.join();
             }
             assertEquals(List.of(), errors);
-            assertTrue(first.connectionCount() >= 2, "concurrent callers left several pooled connections");
-            first.close();
-            try (TcpTransferServer second = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", port),
-                    Duration.ofSeconds(5), Duration.ofSeconds(5))) {
-                byte[] back = new byte[8 << 20];
-                client.execute(List.of(read(back, endpoint, 0, "seg")));
-                assertArrayEquals(random(8 << 20, 0), back);
-                assertEquals(1, second.connectionCount(), "the retry opened one new connection");
-            }
+            int pooled = restarts.accepted();
+            assertTrue(pooled >= 2, "concurrent callers left several pooled connections");
+            restarts.dropConnections();
+            byte[] back = new byte[8 << 20];
+            client.execute(List.of(read(back, endpoint, 0, "seg")));
+            assertArrayEquals(random(8 << 20, 0), back);
+            assertEquals(pooled + 1, restarts.accepted(), "the retry opened one new connection");
         }
     }
 
