@@ -22,9 +22,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Moves bytes to and from segments on other machines over TCP: each request is cut into slices that are
- * pipelined over several connections per peer and reassembled in place (each slice lands at its own offset of
- * the caller's buffer, so there is no reassembly copy).
+ * Moves bytes to and from segments on other machines over TCP: each request is cut into slices, and each slice
+ * lands at its own offset of the caller's buffer, so there is no reassembly copy. Submitted slices are pipelined
+ * over several connections per peer; a caller that waits ({@link #runAll}) sends and reads its slices itself on a
+ * connection it borrows.
  */
 public final class TcpTransport implements Transport {
     private final String engineName;
