@@ -69,13 +69,11 @@ final class DirectConnection {
     }
 
     /** Closes the channel when the run in progress is past its deadline (the blocked caller then fails). */
-    boolean expire(long nowNanos) {
+    void expire(long nowNanos) {
         long deadline = deadlineNanos;
         if (deadline != 0 && nowNanos - deadline > 0) {
             close();
-            return true;
         }
-        return false;
     }
 
     void close() {
