@@ -4,6 +4,7 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
 import dev.crescent.api.wire.MasterWire;
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.IdleConnections;
 import dev.crescent.common.StoreException;
 import io.grpc.MethodDescriptor;
 
@@ -18,8 +19,6 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Deque;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -39,10 +38,10 @@ final class MasterWireChannel implements AutoCloseable {
     private final String host;
     private final int port;
     private final String nodeName;
-    private final Deque<Connection> idle = new ConcurrentLinkedDeque<>();
+    private final IdleConnections<Connection> idle =
+            new IdleConnections<>(MAX_IDLE, MasterWireChannel::closeQuietly);
     /** The wire port the master announced, or -1 until asked (again after a connection to it failed). */
     private volatile int wirePort = -1;
-    private volatile boolean closed;
 
     /** The master at this address announces no wire port: it does not speak the protocol. */
     static final class Refused extends RuntimeException {
@@ -76,7 +75,7 @@ final class MasterWireChannel implements AutoCloseable {
      */
     <Q extends MessageLite, A> A call(MethodDescriptor<Q, A> method, Q request, Duration deadline) {
         int timeout = (int) Math.clamp(deadline.toMillis(), 1, Integer.MAX_VALUE);
-        Connection connection = idle.pollFirst();
+        Connection connection = idle.poll();
         Reply reply;
         try {
             if (connection == null) {
@@ -91,7 +90,7 @@ final class MasterWireChannel implements AutoCloseable {
             closeQuietly(connection);
             throw new StoreException(ErrorCode.RPC_FAIL, "master " + address + ": " + e.getMessage(), e);
         }
-        release(connection);
+        idle.offer(connection);
         if (reply.code() != 0) {
             throw new StoreException(ErrorCode.fromNumber(reply.code()),
                     new String(reply.payload(), StandardCharsets.UTF_8));
@@ -121,22 +120,7 @@ final class MasterWireChannel implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        Connection connection;
-        while ((connection = idle.pollFirst()) != null) {
-            closeQuietly(connection);
-        }
-    }
-
-    private void release(Connection connection) {
-        if (closed || idle.size() >= MAX_IDLE) {
-            closeQuietly(connection);
-        } else {
-            idle.offerFirst(connection);
-            if (closed) { // close() ran between the check and the offer: it may have missed this connection
-                close();
-            }
-        }
+        idle.close();
     }
 
     private static void closeQuietly(Connection connection) {

@@ -1,18 +1,17 @@
 package dev.crescent.transfer.tcp;
 
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.IdleConnections;
 import dev.crescent.common.StoreException;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
@@ -34,9 +33,9 @@ final class PeerPool {
     private final PeerHealth health;
     /** Direct connections kept open for the next caller; more than this many idle ones are closed. */
     private static final int MAX_IDLE_DIRECT = 32;
-    private final Deque<DirectConnection> idleDirect = new ConcurrentLinkedDeque<>();
+    private final IdleConnections<DirectConnection> idleDirect =
+            new IdleConnections<>(MAX_IDLE_DIRECT, DirectConnection::close);
     private final Set<DirectConnection> busyDirect = ConcurrentHashMap.newKeySet();
-    private volatile boolean closed;
 
     PeerPool(String label, InetSocketAddress address, TcpSettings settings, String engineName,
              ScheduledExecutorService timer) {
@@ -112,7 +111,7 @@ final class PeerPool {
                 if (connection != null) {
                     busyDirect.remove(connection);
                     // The idle ones likely went the same way (a peer restart): the retry should not meet them.
-                    closeDirect();
+                    idleDirect.closeIdle();
                 }
                 health.failure(System.nanoTime(), (connection == null ? "connect: " : "connection broken: ")
                         + e.getMessage());
@@ -149,13 +148,13 @@ final class PeerPool {
     }
 
     private DirectConnection borrowDirect() throws IOException {
-        DirectConnection connection = idleDirect.pollFirst();
+        DirectConnection connection = idleDirect.poll();
         if (connection == null) {
             connection = new DirectConnection(PeerSocket.open(address, engineName, settings.timeout(), timer));
             health.success();
         }
         busyDirect.add(connection);
-        if (closed) {
+        if (idleDirect.isClosed()) {
             connection.close();
         }
         return connection;
@@ -163,13 +162,10 @@ final class PeerPool {
 
     private void releaseDirect(DirectConnection connection) {
         busyDirect.remove(connection);
-        if (closed || connection.isBroken() || idleDirect.size() >= MAX_IDLE_DIRECT) {
+        if (connection.isBroken()) {
             connection.close();
-            return;
-        }
-        idleDirect.offerFirst(connection);
-        if (closed) { // close() ran between the check and the offer: it may have missed this connection
-            closeDirect();
+        } else {
+            idleDirect.offer(connection);
         }
     }
 
@@ -222,19 +218,11 @@ final class PeerPool {
     }
 
     void close() {
-        closed = true;
+        idleDirect.close();
         for (PeerChannel c : snapshot()) {
             c.close();
         }
         busyDirect.forEach(DirectConnection::close);
-        closeDirect();
-    }
-
-    private void closeDirect() {
-        DirectConnection idle;
-        while ((idle = idleDirect.pollFirst()) != null) {
-            idle.close();
-        }
     }
 
     private synchronized PeerChannel[] snapshot() {
