@@ -1,7 +1,8 @@
 package dev.crescent.client;
 
-import dev.crescent.config.NodeIdentity;
-import dev.crescent.master.ReplicaConfig;
+import dev.crescent.common.NodeNames;
+
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.transfer.rdma.RdmaSettings;
 import dev.crescent.transfer.tcp.TcpSettings;
 
@@ -37,7 +38,7 @@ public record ClientOptions(String masterAddress, List<String> etcdEndpoints, St
     }
 
     public static ClientOptions master(String address) {
-        return new ClientOptions(address, List.of(), "default", NodeIdentity.hostName(), Duration.ofSeconds(5),
+        return new ClientOptions(address, List.of(), "default", NodeNames.hostName(), Duration.ofSeconds(5),
                 Duration.ofSeconds(15), ReplicaConfig.DEFAULT, true, TcpSettings.defaults(), 0, false, null);
     }
 

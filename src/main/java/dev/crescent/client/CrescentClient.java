@@ -1,18 +1,22 @@
 package dev.crescent.client;
 
-import dev.crescent.config.NodeIdentity;
-import dev.crescent.master.KeyResult;
-import dev.crescent.master.ReplicaConfig;
+import dev.crescent.common.NodeNames;
+
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.etcd.EtcdMetadataStore;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
-import dev.crescent.transfer.Transports;
 import dev.crescent.transfer.rdma.MemoryRegions;
 import dev.crescent.transfer.rdma.RdmaRuntime;
 import dev.crescent.transfer.topology.TopologyDiscovery;
+import dev.crescent.worker.SegmentHost;
+import dev.crescent.worker.SegmentSettings;
+import dev.crescent.worker.TransferServerSettings;
+import dev.crescent.worker.WorkerTransferServer;
 import org.jboss.logging.Logger;
 
 import java.lang.foreign.Arena;
@@ -52,7 +56,7 @@ public final class CrescentClient implements AutoCloseable {
     private final StoreClient store;
     private final ExecutorService async = Executors.newVirtualThreadPerTaskExecutor();
     private final Arena buffers = Arena.ofShared();
-    private final ContributedSegment contributed;
+    private final SegmentHost contributed;
     private final RdmaRuntime rdma;
 
     private CrescentClient(ClientOptions options, MetadataStore metadata, RemoteMasterClient master,
@@ -62,10 +66,10 @@ public final class CrescentClient implements AutoCloseable {
         this.metadata = metadata;
         this.master = master;
         this.engine = engine;
-        String clientId = NodeIdentity.newClientId(options.nodeName());
+        String clientId = NodeNames.newClientId(options.nodeName());
         this.store = new StoreClient(master, engine, clientId, InstantSource.system(), options.checksums());
         this.contributed = options.contribute() <= 0 ? null
-                : new ContributedSegment(clientId, options.contribute(), master, clientId, engine);
+                : contribute(SegmentSettings.defaults(clientId, options.contribute()));
     }
 
     public static CrescentClient connect(String masterAddress) {
@@ -87,9 +91,17 @@ public final class CrescentClient implements AutoCloseable {
                 TransferObserver.NONE), rdma);
     }
 
+    /** Memory this client adds to the pool, in the pool before connect returns (when the master answers). */
+    private SegmentHost contribute(SegmentSettings settings) {
+        SegmentHost host = new SegmentHost(settings, master, settings.name(), engine,
+                new WorkerTransferServer(TransferServerSettings.defaults(), null, null), null);
+        host.mountNow();
+        return host;
+    }
+
     /** The name of the segment this client contributes to the pool, if any. */
     public Optional<String> contributedSegment() {
-        return Optional.ofNullable(contributed).map(ContributedSegment::name);
+        return Optional.ofNullable(contributed).map(SegmentHost::name);
     }
 
     /**

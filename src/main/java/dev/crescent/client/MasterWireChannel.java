@@ -2,7 +2,7 @@ package dev.crescent.client;
 
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
-import dev.crescent.api.wire.MasterWire;
+import dev.crescent.protocol.MasterWire;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.IdleConnections;
 import dev.crescent.common.StoreException;

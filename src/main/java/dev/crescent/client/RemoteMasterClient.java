@@ -1,36 +1,37 @@
 package dev.crescent.client;
 
+import dev.crescent.protocol.MasterClient;
 import com.google.protobuf.MessageLite;
-import dev.crescent.api.grpc.GrpcErrors;
-import dev.crescent.api.grpc.ProtoMapping;
-import dev.crescent.api.grpc.proto.BatchExistResponse;
-import dev.crescent.api.grpc.proto.BatchGetReplicaListItem;
-import dev.crescent.api.grpc.proto.BatchKeysRequest;
-import dev.crescent.api.grpc.proto.BatchPutStartItem;
-import dev.crescent.api.grpc.proto.BatchPutStartRequest;
-import dev.crescent.api.grpc.proto.BatchStatusResponse;
-import dev.crescent.api.grpc.proto.GetReplicaListRequest;
-import dev.crescent.api.grpc.proto.HeartbeatRequest;
-import dev.crescent.api.grpc.proto.HeartbeatResponse;
-import dev.crescent.api.grpc.proto.KeyRequest;
-import dev.crescent.api.grpc.proto.MasterServiceGrpc;
-import dev.crescent.api.grpc.proto.MountSegmentRequest;
-import dev.crescent.api.grpc.proto.PutEndRequest;
-import dev.crescent.api.grpc.proto.PutRevokeRequest;
-import dev.crescent.api.grpc.proto.PutStartRequest;
-import dev.crescent.api.grpc.proto.RemountSegmentsRequest;
-import dev.crescent.api.grpc.proto.RemoveAllRequest;
-import dev.crescent.api.grpc.proto.RemoveRequest;
-import dev.crescent.api.grpc.proto.UnmountSegmentRequest;
-import dev.crescent.api.wire.MasterWire;
+import dev.crescent.protocol.GrpcErrors;
+import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.protocol.proto.BatchExistResponse;
+import dev.crescent.protocol.proto.BatchGetReplicaListItem;
+import dev.crescent.protocol.proto.BatchKeysRequest;
+import dev.crescent.protocol.proto.BatchPutStartItem;
+import dev.crescent.protocol.proto.BatchPutStartRequest;
+import dev.crescent.protocol.proto.BatchStatusResponse;
+import dev.crescent.protocol.proto.GetReplicaListRequest;
+import dev.crescent.protocol.proto.HeartbeatRequest;
+import dev.crescent.protocol.proto.HeartbeatResponse;
+import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.MountSegmentRequest;
+import dev.crescent.protocol.proto.PutEndRequest;
+import dev.crescent.protocol.proto.PutRevokeRequest;
+import dev.crescent.protocol.proto.PutStartRequest;
+import dev.crescent.protocol.proto.RemountSegmentsRequest;
+import dev.crescent.protocol.proto.RemoveAllRequest;
+import dev.crescent.protocol.proto.RemoveRequest;
+import dev.crescent.protocol.proto.UnmountSegmentRequest;
+import dev.crescent.protocol.MasterWire;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.HeartbeatReply;
-import dev.crescent.master.KeyResult;
-import dev.crescent.master.ObjectLocation;
-import dev.crescent.master.ReplicaConfig;
-import dev.crescent.master.ReplicaDescriptor;
-import dev.crescent.master.SegmentSpec;
+import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.SegmentDescriptor;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
@@ -254,7 +255,7 @@ public final class RemoteMasterClient implements MasterClient {
     }
 
     @Override
-    public void remountSegments(String clientId, List<SegmentSpec> segments) {
+    public void remountSegments(String clientId, List<SegmentDescriptor> segments) {
         call(Replay.SAFE, () -> unary(MasterServiceGrpc.getRemountSegmentsMethod(), RemountSegmentsRequest.newBuilder().setClientId(clientId)
                 .addAllSegments(segments.stream().map(ProtoMapping::toProto).toList()).build()));
     }

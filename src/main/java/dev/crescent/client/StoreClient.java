@@ -1,11 +1,12 @@
 package dev.crescent.client;
 
+import dev.crescent.protocol.MasterClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.KeyResult;
-import dev.crescent.master.ObjectLocation;
-import dev.crescent.master.ReplicaConfig;
-import dev.crescent.master.ReplicaDescriptor;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.TransferBatch;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferOp;

@@ -1,6 +1,6 @@
 package dev.crescent.config;
 
-import dev.crescent.master.access.Right;
+import dev.crescent.common.Right;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;

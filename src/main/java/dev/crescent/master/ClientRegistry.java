@@ -11,11 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class ClientRegistry {
     private final ConcurrentHashMap<String, Long> lastSeenMillis = new ConcurrentHashMap<>();
-
-    /** Counts every known client as heard from at {@code nowMillis} (they could not reach this master before). */
-    void touchAll(long nowMillis) {
-        lastSeenMillis.replaceAll((id, seen) -> Math.max(seen, nowMillis));
-    }
+    /** Whether the master served at the last expiry check (see {@link #takeExpired}). */
+    private volatile boolean servedAtLastExpiry = true;
 
     /** Registers (or refreshes) a client that mounts memory. */
     void register(String clientId, long nowMillis) {
@@ -31,8 +28,22 @@ final class ClientRegistry {
         lastSeenMillis.remove(clientId);
     }
 
-    /** Removes and returns the clients silent for at least {@code ttlMillis}. */
-    List<String> takeExpired(long nowMillis, long ttlMillis) {
+    /**
+     * Removes and returns the clients silent for at least {@code ttlMillis}, only while the master serves. A master
+     * that does not serve (a standby, or a leader suspended while the metadata store is unreachable) refuses
+     * heartbeats, so silence then says nothing about the clients; when it serves again each client gets a full TTL
+     * from that moment. (Without this, an etcd outage longer than client-ttl made a recovering leader drop every
+     * worker's segment, and with them objects it had kept through the outage.)
+     */
+    List<String> takeExpired(long nowMillis, long ttlMillis, boolean serving) {
+        if (!serving) {
+            servedAtLastExpiry = false;
+            return List.of();
+        }
+        if (!servedAtLastExpiry) {
+            lastSeenMillis.replaceAll((id, seen) -> Math.max(seen, nowMillis));
+            servedAtLastExpiry = true;
+        }
         List<String> expired = new ArrayList<>();
         for (Map.Entry<String, Long> entry : lastSeenMillis.entrySet()) {
             long seen = entry.getValue();

@@ -1,5 +1,6 @@
 package dev.crescent.master;
 
+import dev.crescent.protocol.ReplicaDescriptor;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 import java.util.List;

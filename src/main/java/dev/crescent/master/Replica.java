@@ -1,8 +1,9 @@
 package dev.crescent.master;
 
+import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.alloc.Allocation;
 import dev.crescent.transfer.TransferOp;
-import dev.crescent.transfer.ticket.TicketSigner;
+import dev.crescent.transfer.TicketSigner;
 
 /** One copy of an object: a range of a mounted segment. */
 public record Replica(MountedSegment segment, Allocation range) {

@@ -11,51 +11,51 @@ import java.util.Map;
  * replaying the op-log. On promotion the master is rebuilt from it ({@link Master#restore}).
  */
 public final class ReplicatedIndex {
-    private final Map<String, IndexOp> segments = new LinkedHashMap<>();
-    private final Map<String, IndexOp> objects = new LinkedHashMap<>();
+    private final Map<String, OpLogEntry.Mount> segments = new LinkedHashMap<>();
+    private final Map<String, OpLogEntry.Commit> objects = new LinkedHashMap<>();
 
-    public synchronized void apply(IndexOp op) {
-        switch (op.type()) {
-            case MOUNT -> segments.put(op.segment(), op);
-            case UNMOUNT -> {
-                segments.remove(op.segment());
-                List<String> emptied = new ArrayList<>();
-                objects.replaceAll((key, commit) -> {
-                    List<IndexOp.Range> kept = commit.replicas().stream()
-                            .filter(r -> !r.segment().equals(op.segment())).toList();
-                    if (kept.isEmpty()) {
-                        emptied.add(key);
-                    }
-                    return kept.size() == commit.replicas().size() ? commit : IndexOp.commit(commit.key(),
-                            commit.size(), commit.owner(), kept, commit.hardPin(), commit.softPin(),
-                            commit.completedMillis(), commit.crc32c());
-                });
-                emptied.forEach(objects::remove);
-            }
-            case COMMIT -> objects.put(op.key(), op);
-            case DROP -> objects.remove(op.key());
+    public synchronized void apply(OpLogEntry entry) {
+        switch (entry) {
+            case OpLogEntry.Mount mount -> segments.put(mount.segment(), mount);
+            case OpLogEntry.Unmount unmount -> dropSegment(unmount.segment());
+            case OpLogEntry.Commit commit -> objects.put(commit.key(), commit);
+            case OpLogEntry.Drop drop -> objects.remove(drop.key());
         }
     }
 
-    /** Replaces everything with the state {@code ops} describe (a snapshot). */
-    public synchronized void reset(Collection<IndexOp> ops) {
+    private void dropSegment(String segment) {
+        segments.remove(segment);
+        List<String> emptied = new ArrayList<>();
+        objects.replaceAll((key, commit) -> {
+            List<OpLogEntry.Range> kept = commit.replicas().stream().filter(r -> !r.segment().equals(segment))
+                    .toList();
+            if (kept.isEmpty()) {
+                emptied.add(key);
+            }
+            return kept.size() == commit.replicas().size() ? commit : commit.withReplicas(kept);
+        });
+        emptied.forEach(objects::remove);
+    }
+
+    /** Replaces everything with the state {@code entries} describe (a snapshot). */
+    public synchronized void reset(Collection<OpLogEntry> entries) {
         segments.clear();
         objects.clear();
-        ops.forEach(this::apply);
+        entries.forEach(this::apply);
     }
 
-    /** The whole state as ops that rebuild it: segments first, then objects. */
-    public synchronized List<IndexOp> asOps() {
-        List<IndexOp> ops = new ArrayList<>(segments.values());
-        ops.addAll(objects.values());
-        return ops;
+    /** The whole state as entries that rebuild it: segments first, then objects. */
+    public synchronized List<OpLogEntry> asEntries() {
+        List<OpLogEntry> entries = new ArrayList<>(segments.values());
+        entries.addAll(objects.values());
+        return entries;
     }
 
-    public synchronized Collection<IndexOp> segments() {
+    public synchronized Collection<OpLogEntry.Mount> segments() {
         return List.copyOf(segments.values());
     }
 
-    public synchronized Collection<IndexOp> objects() {
+    public synchronized Collection<OpLogEntry.Commit> objects() {
         return List.copyOf(objects.values());
     }
 }

@@ -1,6 +1,5 @@
 package dev.crescent.transfer;
 
-import dev.crescent.transfer.ticket.TransferTicket;
 
 import java.lang.foreign.MemorySegment;
 

@@ -6,7 +6,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.WatchedPrefix;
-import dev.crescent.transfer.RemoteSegment;
+import dev.crescent.transfer.SegmentDescriptor;
 
 import java.util.Map;
 
@@ -16,18 +16,16 @@ import java.util.Map;
  * polling.
  */
 public final class SegmentDirectory implements AutoCloseable {
-    private final WatchedPrefix<RemoteSegment> segments;
+    private final WatchedPrefix<SegmentDescriptor> segments;
 
     public SegmentDirectory(MetadataStore store, MetadataKeys keys, ObjectMapper json) {
-        this.segments = new WatchedPrefix<>(store, keys.segments(), value -> {
-            SegmentDescriptor d = json.readValue(value, SegmentDescriptor.class);
-            return new RemoteSegment(d.name(), d.endpoint(), d.size());
-        }, () -> { });
+        this.segments = new WatchedPrefix<>(store, keys.segments(),
+                value -> json.readValue(value, SegmentDescriptor.class), () -> { });
     }
 
     /** The segment's current descriptor; SEGMENT_NOT_FOUND when no live worker publishes it. */
-    public RemoteSegment open(String name) {
-        RemoteSegment segment = segments.get(name);
+    public SegmentDescriptor open(String name) {
+        SegmentDescriptor segment = segments.get(name);
         if (segment == null) {
             throw new StoreException(ErrorCode.SEGMENT_NOT_FOUND, "no live segment named '" + name + "'");
         }
@@ -35,7 +33,7 @@ public final class SegmentDirectory implements AutoCloseable {
     }
 
     /** Live segments by name. */
-    public Map<String, RemoteSegment> all() {
+    public Map<String, SegmentDescriptor> all() {
         return segments.all();
     }
 

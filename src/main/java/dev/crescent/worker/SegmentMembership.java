@@ -1,9 +1,9 @@
 package dev.crescent.worker;
 
-import dev.crescent.client.MasterClient;
+import dev.crescent.protocol.MasterClient;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.HeartbeatReply;
-import dev.crescent.master.SegmentSpec;
+import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.transfer.SegmentDescriptor;
 import org.jboss.logging.Logger;
 
 import java.util.List;
@@ -19,11 +19,11 @@ public final class SegmentMembership {
 
     private final MasterClient master;
     private final String clientId;
-    private final SegmentSpec segment;
+    private final SegmentDescriptor segment;
     private volatile boolean mounted;
     private boolean everMounted;
 
-    public SegmentMembership(MasterClient master, String clientId, SegmentSpec segment) {
+    public SegmentMembership(MasterClient master, String clientId, SegmentDescriptor segment) {
         this.master = master;
         this.clientId = clientId;
         this.segment = segment;

@@ -76,7 +76,7 @@ public final class WorkerSegment implements AutoCloseable {
         return memory;
     }
 
-    public long size() {
+    public long capacity() {
         return memory.byteSize();
     }
 

@@ -1,15 +1,13 @@
 package dev.crescent.worker;
 
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.NodeNames;
 import dev.crescent.common.StoreException;
-import dev.crescent.config.CrescentConfig;
-import dev.crescent.config.NodeIdentity;
-import dev.crescent.config.RdmaStartup;
-import dev.crescent.master.access.AccessControl;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.rdma.RdmaAcceptor;
+import dev.crescent.transfer.rdma.RdmaRuntime;
 import dev.crescent.transfer.tcp.TcpTransferServer;
-import jakarta.inject.Singleton;
+import dev.crescent.transfer.TicketSigner;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -18,22 +16,26 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
- * The worker's TCP transfer server: started before the segment is mounted, closed (drained) after unmount. With
- * access control on it serves only requests that carry a master-signed ticket for their range.
+ * A segment's TCP transfer server (and RDMA acceptor, where RDMA runs): started before the segment is mounted,
+ * closed (drained) after unmount. With tickets it serves only requests that carry a master-signed ticket for their
+ * range.
  */
-@Singleton
-public class WorkerTransferServer {
+public final class WorkerTransferServer {
     private static final Logger LOG = Logger.getLogger(WorkerTransferServer.class);
 
-    private final CrescentConfig.TransferConfig.TcpConfig config;
-    private final AccessControl access;
-    private final RdmaStartup rdma;
+    private final TransferServerSettings settings;
+    private final TicketSigner tickets;
+    private final RdmaRuntime rdma;
     private TcpTransferServer server;
     private RdmaAcceptor rdmaAcceptor;
 
-    public WorkerTransferServer(CrescentConfig config, AccessControl access, RdmaStartup rdma) {
-        this.config = config.transfer().tcp();
-        this.access = access;
+    /**
+     * @param tickets verifies transfer tickets; null when access control is off
+     * @param rdma    the RDMA runtime, or null when this process runs without RDMA
+     */
+    public WorkerTransferServer(TransferServerSettings settings, TicketSigner tickets, RdmaRuntime rdma) {
+        this.settings = settings;
+        this.tickets = tickets;
         this.rdma = rdma;
     }
 
@@ -42,30 +44,31 @@ public class WorkerTransferServer {
      * @return the RDMA devices for the segment's endpoint ('+'-separated), or "" without RDMA
      */
     String serveRdma(String segment, MemorySegment memory) {
-        if (rdma.runtime() == null || server == null) {
+        if (rdma == null || server == null) {
             return "";
         }
-        rdmaAcceptor = new RdmaAcceptor(rdma.runtime(), access.tickets() != null);
+        rdmaAcceptor = new RdmaAcceptor(rdma, tickets != null);
         rdmaAcceptor.serve(segment, memory);
         server.serveRdma(rdmaAcceptor);
-        return String.join("+", rdma.runtime().deviceNames());
+        return String.join("+", rdma.deviceNames());
     }
 
     /** Starts serving {@code memory}; @return host:port other nodes reach it at, or "" when TCP is disabled. */
     String start(RegisteredMemory memory) {
-        if (!config.enabled()) {
+        if (!settings.enabled()) {
             return "";
         }
         try {
-            server = new TcpTransferServer(memory, new InetSocketAddress(config.bindHost(), config.port()),
-                    config.handshakeTimeout(), config.frameTimeout(), access.tickets());
+            server = new TcpTransferServer(memory, new InetSocketAddress(settings.bindHost(), settings.port()),
+                    settings.handshakeTimeout(), settings.frameTimeout(), tickets);
         } catch (IOException e) {
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot start the transfer server on "
-                    + config.bindHost() + ":" + config.port() + ": " + e.getMessage(), e);
+                    + settings.bindHost() + ":" + settings.port() + ": " + e.getMessage(), e);
         }
-        String endpoint = config.advertiseHost().orElseGet(NodeIdentity::hostAddress) + ":" + server.port();
-        LOG.infof("transfer server listening on %s:%d (advertised as %s)%s", config.bindHost(), server.port(), endpoint,
-                access.tickets() == null ? "" : ", serving only transfers with a valid ticket");
+        String host = settings.advertiseHost() == null ? NodeNames.hostAddress() : settings.advertiseHost();
+        String endpoint = host + ":" + server.port();
+        LOG.infof("transfer server listening on %s:%d (advertised as %s)%s", settings.bindHost(), server.port(),
+                endpoint, tickets == null ? "" : ", serving only transfers with a valid ticket");
         return endpoint;
     }
 
@@ -77,5 +80,4 @@ public class WorkerTransferServer {
             rdmaAcceptor.close();
         }
     }
-
 }

@@ -2,8 +2,8 @@ package dev.crescent.client;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.KeyResult;
-import dev.crescent.master.ReplicaConfig;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ReplicaConfig;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.AfterEach;
@@ -38,7 +38,7 @@ class CrescentClientTest {
     URL service;
 
     @jakarta.inject.Inject
-    dev.crescent.worker.WorkerNode worker;
+    dev.crescent.boot.WorkerNode worker;
 
     private CrescentClient client;
 

@@ -1,7 +1,7 @@
 package dev.crescent.client;
 
-import dev.crescent.api.grpc.proto.KeyRequest;
-import dev.crescent.api.grpc.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import org.junit.jupiter.api.Test;

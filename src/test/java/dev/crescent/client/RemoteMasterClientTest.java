@@ -2,12 +2,12 @@ package dev.crescent.client;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.HeartbeatReply;
-import dev.crescent.master.KeyResult;
-import dev.crescent.master.ObjectLocation;
-import dev.crescent.master.ReplicaConfig;
-import dev.crescent.master.ReplicaDescriptor;
-import dev.crescent.master.SegmentSpec;
+import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.SegmentDescriptor;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.function.Executable;
@@ -105,7 +105,7 @@ class RemoteMasterClientTest {
         String client = "remote-member-" + wire;
         try (RemoteMasterClient master = connect(wire)) {
             assertEquals(HeartbeatReply.NEED_REMOUNT, master.heartbeat(client));
-            master.remountSegments(client, List.of(new SegmentSpec(client + "-seg", 1 << 20, null)));
+            master.remountSegments(client, List.of(new SegmentDescriptor(client + "-seg", 1 << 20, null)));
             assertEquals(HeartbeatReply.OK, master.heartbeat(client));
             assertCode(ErrorCode.SEGMENT_ALREADY_EXISTS,
                     () -> master.mountSegment("someone-else", client + "-seg", 1 << 20, null));

@@ -3,8 +3,8 @@ package dev.crescent.it;
 import dev.crescent.client.ClientOptions;
 import dev.crescent.client.CrescentClient;
 import dev.crescent.common.ErrorCode;
-import dev.crescent.master.KeyResult;
-import dev.crescent.master.ReplicaConfig;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ReplicaConfig;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;

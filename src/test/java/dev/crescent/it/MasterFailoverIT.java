@@ -3,7 +3,7 @@ package dev.crescent.it;
 import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.client.LeaderLookup;
 import dev.crescent.client.StoreClient;
-import dev.crescent.master.ReplicaConfig;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.meta.EtcdProcess;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.etcd.EtcdMetadataStore;

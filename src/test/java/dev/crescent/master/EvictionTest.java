@@ -1,8 +1,8 @@
 package dev.crescent.master;
 
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.eviction.EvictionPolicy;
 import dev.crescent.master.eviction.FifoEviction;
 import dev.crescent.master.eviction.LfuEviction;
 import dev.crescent.master.eviction.LruEviction;

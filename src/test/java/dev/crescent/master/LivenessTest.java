@@ -1,5 +1,9 @@
 package dev.crescent.master;
 
+import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.HeartbeatReply;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
 import org.junit.jupiter.api.BeforeEach;
@@ -73,8 +77,8 @@ class LivenessTest {
         assertEquals(HeartbeatReply.NEED_REMOUNT, master.heartbeat("silent"));
         assertEquals(HeartbeatReply.NEED_REMOUNT, master.heartbeat("never-seen"));
 
-        master.remountSegments("silent", List.of(new SegmentSpec("seg-silent", 1 << 20, "")));
-        master.remountSegments("silent", List.of(new SegmentSpec("seg-silent", 1 << 20, "")));
+        master.remountSegments("silent", List.of(new SegmentDescriptor("seg-silent", 1 << 20, "")));
+        master.remountSegments("silent", List.of(new SegmentDescriptor("seg-silent", 1 << 20, "")));
         assertEquals(HeartbeatReply.OK, master.heartbeat("silent"));
         assertEquals(2, master.stats().segmentCount());
         var replicas = master.putStart("c", "new", 100, 0, false);

@@ -1,5 +1,7 @@
 package dev.crescent.master;
 
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.KeyResult;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;

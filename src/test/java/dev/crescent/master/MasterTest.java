@@ -1,5 +1,7 @@
 package dev.crescent.master;
 
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
@@ -268,9 +270,9 @@ class MasterTest {
 
         // What a standby replays from the op-log: the COMMIT carries the checksum to the new leader.
         ReplicatedIndex replicated = new ReplicatedIndex();
-        IndexJournal journal = new IndexJournal() {
+        OpLog opLog = new OpLog() {
             @Override
-            public java.util.concurrent.CompletableFuture<Void> record(IndexOp op) {
+            public java.util.concurrent.CompletableFuture<Void> record(OpLogEntry op) {
                 replicated.apply(op);
                 return java.util.concurrent.CompletableFuture.completedFuture(null);
             }
@@ -281,7 +283,7 @@ class MasterTest {
             }
         };
         Master leader = new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), clock);
-        leader.attachJournal(journal);
+        leader.attachOpLog(opLog);
         leader.mountSegment("worker-1", "seg-1", 1 << 20, "");
         leader.putStart("c", "crc/b", 100, 1, false);
         leader.putEnd("c", "crc/b", 42L);

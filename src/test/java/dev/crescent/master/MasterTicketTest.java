@@ -1,11 +1,13 @@
 package dev.crescent.master;
 
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
 import dev.crescent.transfer.TransferOp;
-import dev.crescent.transfer.ticket.TicketSigner;
+import dev.crescent.transfer.TicketSigner;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -1,9 +1,10 @@
 package dev.crescent.master;
 
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.FreeRatioFirstPlacement;
 import dev.crescent.master.placement.LocalFirstPlacement;
-import dev.crescent.master.placement.PlacementStrategy;
 import dev.crescent.master.placement.RandomPlacement;
 import org.junit.jupiter.api.Test;
 

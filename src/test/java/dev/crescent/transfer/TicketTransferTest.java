@@ -2,8 +2,6 @@ package dev.crescent.transfer;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.transfer.ticket.TicketSigner;
-import dev.crescent.transfer.ticket.TransferTicket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -5,7 +5,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.embedded.EmbeddedMetadataStore;
-import dev.crescent.transfer.RemoteSegment;
+import dev.crescent.transfer.SegmentDescriptor;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -25,7 +25,7 @@ class SegmentDirectoryTest {
         try (EmbeddedMetadataStore store = new EmbeddedMetadataStore(InstantSource.system())) {
             publish(store, "seg-a", "tcp=10.0.0.1:7000", 0);
             try (SegmentDirectory directory = new SegmentDirectory(store, keys, json)) {
-                assertEquals(new RemoteSegment("seg-a", "tcp=10.0.0.1:7000", 1024), directory.open("seg-a"),
+                assertEquals(new SegmentDescriptor("seg-a", 1024, "tcp=10.0.0.1:7000", "cpu:0", "owner"), directory.open("seg-a"),
                         "listed at start");
                 StoreException missing = assertThrows(StoreException.class, () -> directory.open("seg-b"));
                 assertEquals(ErrorCode.SEGMENT_NOT_FOUND, missing.code());

@@ -1,5 +1,6 @@
 package dev.crescent.api.grpc;
 
+import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.master.access.Caller;
 import io.grpc.Context;
 import io.grpc.Contexts;

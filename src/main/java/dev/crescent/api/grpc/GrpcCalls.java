@@ -1,11 +1,12 @@
 package dev.crescent.api.grpc;
 
+import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.api.OpMetrics;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.KeyResult;
+import dev.crescent.protocol.KeyResult;
 import dev.crescent.master.access.AccessControl;
-import dev.crescent.master.access.Right;
+import dev.crescent.common.Right;
 import io.smallrye.mutiny.Uni;
 
 import java.util.List;

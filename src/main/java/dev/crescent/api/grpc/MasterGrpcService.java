@@ -1,43 +1,44 @@
 package dev.crescent.api.grpc;
 
+import dev.crescent.protocol.ProtoMapping;
 import dev.crescent.api.OpMetrics;
-import dev.crescent.api.grpc.proto.BatchExistResponse;
-import dev.crescent.api.grpc.proto.BatchGetReplicaListItem;
-import dev.crescent.api.grpc.proto.BatchGetReplicaListResponse;
-import dev.crescent.api.grpc.proto.BatchKeysRequest;
-import dev.crescent.api.grpc.proto.BatchPutStartItem;
-import dev.crescent.api.grpc.proto.BatchPutStartRequest;
-import dev.crescent.api.grpc.proto.BatchPutStartResponse;
-import dev.crescent.api.grpc.proto.BatchStatusResponse;
-import dev.crescent.api.grpc.proto.Empty;
-import dev.crescent.api.grpc.proto.ExistResponse;
-import dev.crescent.api.grpc.proto.GetReplicaListRequest;
-import dev.crescent.api.grpc.proto.GetReplicaListResponse;
-import dev.crescent.api.grpc.proto.HeartbeatRequest;
-import dev.crescent.api.grpc.proto.HeartbeatResponse;
-import dev.crescent.api.grpc.proto.KeyRequest;
-import dev.crescent.api.grpc.proto.MasterService;
-import dev.crescent.api.grpc.proto.MountSegmentRequest;
-import dev.crescent.api.grpc.proto.PutEndRequest;
-import dev.crescent.api.grpc.proto.PutRevokeRequest;
-import dev.crescent.api.grpc.proto.PutStartRequest;
-import dev.crescent.api.grpc.proto.PutStartResponse;
-import dev.crescent.api.grpc.proto.RemountSegmentsRequest;
-import dev.crescent.api.grpc.proto.RemoveAllRequest;
-import dev.crescent.api.grpc.proto.RemoveAllResponse;
-import dev.crescent.api.grpc.proto.RemoveRequest;
-import dev.crescent.api.grpc.proto.ServiceReadyResponse;
-import dev.crescent.api.grpc.proto.UnmountSegmentRequest;
+import dev.crescent.protocol.proto.BatchExistResponse;
+import dev.crescent.protocol.proto.BatchGetReplicaListItem;
+import dev.crescent.protocol.proto.BatchGetReplicaListResponse;
+import dev.crescent.protocol.proto.BatchKeysRequest;
+import dev.crescent.protocol.proto.BatchPutStartItem;
+import dev.crescent.protocol.proto.BatchPutStartRequest;
+import dev.crescent.protocol.proto.BatchPutStartResponse;
+import dev.crescent.protocol.proto.BatchStatusResponse;
+import dev.crescent.protocol.proto.Empty;
+import dev.crescent.protocol.proto.ExistResponse;
+import dev.crescent.protocol.proto.GetReplicaListRequest;
+import dev.crescent.protocol.proto.GetReplicaListResponse;
+import dev.crescent.protocol.proto.HeartbeatRequest;
+import dev.crescent.protocol.proto.HeartbeatResponse;
+import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.MasterService;
+import dev.crescent.protocol.proto.MountSegmentRequest;
+import dev.crescent.protocol.proto.PutEndRequest;
+import dev.crescent.protocol.proto.PutRevokeRequest;
+import dev.crescent.protocol.proto.PutStartRequest;
+import dev.crescent.protocol.proto.PutStartResponse;
+import dev.crescent.protocol.proto.RemountSegmentsRequest;
+import dev.crescent.protocol.proto.RemoveAllRequest;
+import dev.crescent.protocol.proto.RemoveAllResponse;
+import dev.crescent.protocol.proto.RemoveRequest;
+import dev.crescent.protocol.proto.ServiceReadyResponse;
+import dev.crescent.protocol.proto.UnmountSegmentRequest;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.config.RoleGuard;
-import dev.crescent.master.HeartbeatReply;
-import dev.crescent.master.KeyResult;
+import dev.crescent.api.RoleGuard;
+import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.protocol.KeyResult;
 import dev.crescent.master.Master;
-import dev.crescent.master.ReplicaConfig;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.master.access.AccessControl;
-import dev.crescent.master.access.Right;
-import dev.crescent.worker.WorkerNode;
+import dev.crescent.common.Right;
+import dev.crescent.api.NodeReadiness;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.common.annotation.NonBlocking;
@@ -65,11 +66,11 @@ public class MasterGrpcService implements MasterService {
 
     private final Master master;
     private final RoleGuard role;
-    private final WorkerNode worker;
+    private final NodeReadiness worker;
     private final AccessControl access;
     private final GrpcCalls calls;
 
-    public MasterGrpcService(Master master, RoleGuard role, WorkerNode worker, OpMetrics metrics,
+    public MasterGrpcService(Master master, RoleGuard role, NodeReadiness worker, OpMetrics metrics,
                              AccessControl access) {
         this.master = master;
         this.role = role;
@@ -257,7 +258,7 @@ public class MasterGrpcService implements MasterService {
     @Override
     public Uni<ServiceReadyResponse> serviceReady(Empty request) {
         return Uni.createFrom().item(() -> ServiceReadyResponse.newBuilder()
-                .setReady(role.role().runsMaster() && worker.isReady())
+                .setReady(role.role().runsMaster() && worker.workerReady())
                 .setRole(role.role().name().toLowerCase())
                 .build());
     }

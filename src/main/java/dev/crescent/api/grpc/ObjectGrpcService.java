@@ -1,29 +1,30 @@
 package dev.crescent.api.grpc;
 
+import dev.crescent.protocol.ProtoMapping;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.crescent.api.OpMetrics;
-import dev.crescent.api.grpc.proto.BatchExistResponse;
-import dev.crescent.api.grpc.proto.BatchGetItem;
-import dev.crescent.api.grpc.proto.BatchGetResponse;
-import dev.crescent.api.grpc.proto.BatchKeysRequest;
-import dev.crescent.api.grpc.proto.BatchPutItem;
-import dev.crescent.api.grpc.proto.BatchPutRequest;
-import dev.crescent.api.grpc.proto.BatchStatusResponse;
-import dev.crescent.api.grpc.proto.Empty;
-import dev.crescent.api.grpc.proto.ExistResponse;
-import dev.crescent.api.grpc.proto.GetChunk;
-import dev.crescent.api.grpc.proto.KeyRequest;
-import dev.crescent.api.grpc.proto.ObjectService;
-import dev.crescent.api.grpc.proto.PutChunk;
-import dev.crescent.api.grpc.proto.PutHeader;
-import dev.crescent.api.grpc.proto.RemoveRequest;
+import dev.crescent.protocol.proto.BatchExistResponse;
+import dev.crescent.protocol.proto.BatchGetItem;
+import dev.crescent.protocol.proto.BatchGetResponse;
+import dev.crescent.protocol.proto.BatchKeysRequest;
+import dev.crescent.protocol.proto.BatchPutItem;
+import dev.crescent.protocol.proto.BatchPutRequest;
+import dev.crescent.protocol.proto.BatchStatusResponse;
+import dev.crescent.protocol.proto.Empty;
+import dev.crescent.protocol.proto.ExistResponse;
+import dev.crescent.protocol.proto.GetChunk;
+import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.ObjectService;
+import dev.crescent.protocol.proto.PutChunk;
+import dev.crescent.protocol.proto.PutHeader;
+import dev.crescent.protocol.proto.RemoveRequest;
 import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.ReplicaConfig;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.master.access.AccessControl;
-import dev.crescent.master.access.Right;
+import dev.crescent.common.Right;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -146,7 +147,7 @@ public class ObjectGrpcService implements ObjectService {
                 request.getKeysList(), keys -> store.batchRemove(keys, request.getForce()))));
     }
 
-    private static ReplicaConfig config(boolean given, dev.crescent.api.grpc.proto.ReplicaConfig config) {
+    private static ReplicaConfig config(boolean given, dev.crescent.protocol.proto.ReplicaConfig config) {
         return given ? ProtoMapping.fromProto(config) : ReplicaConfig.DEFAULT;
     }
 }

@@ -1,13 +1,11 @@
 package dev.crescent.api.rest;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.master.access.AccessRule;
-import dev.crescent.master.access.Right;
+import io.quarkus.runtime.annotations.RegisterForReflection;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -20,7 +18,6 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -32,81 +29,58 @@ import java.util.stream.Collectors;
 @Produces(MediaType.APPLICATION_JSON)
 public class AccessResource {
     private final AccessControl access;
-    private final ObjectMapper json;
+    private final RestCalls rest;
 
-    public AccessResource(AccessControl access, ObjectMapper json) {
+    public AccessResource(AccessControl access, RestCalls rest) {
         this.access = access;
-        this.json = json;
+        this.rest = rest;
+    }
+
+    /** A rule as a caller writes it; absent lists are empty. Rights: read, write, mount, admin. */
+    @RegisterForReflection
+    public record RuleBody(List<String> nodes, List<String> cidrs, List<String> prefixes, List<String> rights) {
+        AccessRule named(String name) {
+            return new AccessRule(name, orEmpty(nodes), orEmpty(cidrs), orEmpty(prefixes),
+                    orEmpty(rights).stream().map(RuleBody::right).collect(Collectors.toSet()));
+        }
+
+        private static List<String> orEmpty(List<String> list) {
+            return list == null ? List.of() : list;
+        }
+
+        private static Right right(String name) {
+            try {
+                return Right.valueOf(String.valueOf(name).trim().toUpperCase());
+            } catch (IllegalArgumentException e) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS,
+                        "unknown right '" + name + "'; rights are read, write, mount, admin");
+            }
+        }
     }
 
     @GET
     public List<AccessControl.Listed> list(@Context HttpServerRequest request) {
-        admin(request);
-        return access.rules();
+        return rest.call("access_list", request, Right.ADMIN, null, access::rules);
     }
 
-    /** Body: {@code {"nodes": [...], "cidrs": [...], "prefixes": [...], "rights": ["read", ...]}}. */
     @PUT
     @Path("{name}")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response put(@PathParam("name") String name, String body, @Context HttpServerRequest request) {
-        admin(request);
-        access.putRule(parse(name, body));
-        return Response.noContent().build();
+    public Response put(@PathParam("name") String name, RuleBody body, @Context HttpServerRequest request) {
+        return rest.call("access_put", request, Right.ADMIN, null, () -> {
+            access.putRule((body == null ? new RuleBody(null, null, null, null) : body).named(name));
+            return Response.noContent().build();
+        });
     }
 
     @DELETE
     @Path("{name}")
     public Response delete(@PathParam("name") String name, @Context HttpServerRequest request) {
-        admin(request);
-        if (!access.deleteRule(name)) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "no API rule named '" + name + "'");
-        }
-        return Response.noContent().build();
-    }
-
-    private AccessRule parse(String name, String body) {
-        try {
-            JsonNode node = json.readTree(body == null || body.isBlank() ? "{}" : body);
-            if (!node.isObject()) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS, "a rule is a JSON object");
+        return rest.call("access_delete", request, Right.ADMIN, null, () -> {
+            if (!access.deleteRule(name)) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS, "no API rule named '" + name + "'");
             }
-            return new AccessRule(name, strings(node, "nodes"), strings(node, "cidrs"), strings(node, "prefixes"),
-                    strings(node, "rights").stream().map(AccessResource::right)
-                            .collect(Collectors.toSet()));
-        } catch (JsonProcessingException e) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "rule body is not JSON: " + e.getOriginalMessage());
-        }
-    }
-
-    private static List<String> strings(JsonNode rule, String field) {
-        JsonNode list = rule.get(field);
-        if (list == null || list.isNull()) {
-            return List.of();
-        }
-        if (!list.isArray()) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "'" + field + "' must be a list of strings");
-        }
-        List<String> out = new ArrayList<>();
-        for (JsonNode item : list) {
-            if (!item.isTextual()) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS, "'" + field + "' must be a list of strings");
-            }
-            out.add(item.asText());
-        }
-        return out;
-    }
-
-    private static Right right(String name) {
-        try {
-            return Right.valueOf(name.trim().toUpperCase());
-        } catch (IllegalArgumentException e) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS,
-                    "unknown right '" + name + "'; rights are read, write, mount, admin");
-        }
-    }
-
-    private void admin(HttpServerRequest request) {
-        access.check(() -> RestCaller.of(request), Right.ADMIN, null);
+            return Response.noContent().build();
+        });
     }
 }

@@ -2,7 +2,7 @@ package dev.crescent.api.rest;
 
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.master.access.AccessControl;
-import dev.crescent.master.access.Right;
+import dev.crescent.common.Right;
 import io.vertx.core.http.HttpServerRequest;
 import dev.crescent.transfer.topology.Topology;
 import dev.crescent.transfer.topology.TopologyDiscovery;
@@ -19,19 +19,19 @@ import java.util.Set;
 @Produces(MediaType.APPLICATION_JSON)
 public class AdminResource {
     private final CrescentConfig.TransferConfig.TopologyConfig topology;
-    private final AccessControl access;
+    private final RestCalls rest;
 
-    public AdminResource(CrescentConfig config, AccessControl access) {
+    public AdminResource(CrescentConfig config, RestCalls rest) {
         this.topology = config.transfer().topology();
-        this.access = access;
+        this.rest = rest;
     }
 
     /** NUMA nodes, NICs, RDMA devices, GPUs and the NIC priority matrix per memory location (read fresh). */
     @GET
     @Path("topology")
     public Topology topology(@Context HttpServerRequest request) {
-        access.check(() -> RestCaller.of(request), Right.ADMIN, null);
-        return new TopologyDiscovery(java.nio.file.Path.of(topology.sysfsRoot()))
-                .discover(topology.nicAllow().orElse(Set.of()), topology.nicDeny().orElse(Set.of()));
+        return rest.call("topology", request, Right.ADMIN, null, () -> new TopologyDiscovery(
+                java.nio.file.Path.of(topology.sysfsRoot()))
+                .discover(topology.nicAllow().orElse(Set.of()), topology.nicDeny().orElse(Set.of())));
     }
 }

@@ -5,10 +5,10 @@ import dev.crescent.api.OpMetrics;
 import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.KeyResult;
-import dev.crescent.master.ReplicaConfig;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.master.access.AccessControl;
-import dev.crescent.master.access.Right;
+import dev.crescent.common.Right;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;
@@ -34,18 +34,15 @@ import java.util.function.Function;
 @Consumes(MediaType.APPLICATION_JSON)
 @Produces(MediaType.APPLICATION_JSON)
 public class BatchResource {
-    private static final String API = "rest";
     /** More keys than this in one call is refused: it bounds a request's memory and the master's batch. */
     static final int MAX_KEYS = 4096;
 
     private final StoreClient store;
-    private final OpMetrics metrics;
-    private final AccessControl access;
+    private final RestCalls rest;
 
-    public BatchResource(StoreClient store, OpMetrics metrics, AccessControl access) {
+    public BatchResource(StoreClient store, RestCalls rest) {
         this.store = store;
-        this.metrics = metrics;
-        this.access = access;
+        this.rest = rest;
     }
 
     @RegisterForReflection
@@ -129,17 +126,8 @@ public class BatchResource {
 
     private <T> Reply measured(String op, List<String> keys, Right right, HttpServerRequest http,
                                Function<List<String>, List<KeyResult<T>>> run, KeyAnswer<T> answer) {
-        try {
-            List<KeyResult<T>> results = access.enabled()
-                    ? access.checkEach(RestCaller.of(http), right, keys,
-                            indexes -> run.apply(indexes.stream().map(keys::get).toList()))
-                    : run.apply(keys);
-            metrics.record(API, op, ErrorCode.OK);
-            return new Reply(results.stream().map(r -> Item.of(r, value -> answer.item(r.key(), value))).toList());
-        } catch (StoreException e) {
-            metrics.record(API, op, e.code());
-            throw e;
-        }
+        List<KeyResult<T>> results = rest.batch(op, http, right, keys, run);
+        return new Reply(results.stream().map(r -> Item.of(r, value -> answer.item(r.key(), value))).toList());
     }
 
     private interface KeyAnswer<T> {

@@ -1,16 +1,15 @@
 package dev.crescent.api.rest;
 
+import dev.crescent.api.RoleGuard;
 import dev.crescent.common.ErrorCode;
-import dev.crescent.common.ObjectKeys;
+import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
-import dev.crescent.config.RoleGuard;
 import dev.crescent.master.ClientView;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterStats;
 import dev.crescent.master.ObjectInfo;
 import dev.crescent.master.SegmentView;
 import dev.crescent.master.access.AccessControl;
-import dev.crescent.master.access.Right;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.DefaultValue;
@@ -23,8 +22,12 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 
 import java.util.List;
+import java.util.function.Supplier;
 
-/** Admin views of the master: segments, workers, keys, the cluster summary. Needs the admin right. */
+/**
+ * Admin views of the master: segments, workers, keys, the cluster summary. Needs the admin right, and the leader
+ * (a standby's views would be its own, empty ones).
+ */
 @Path("/v1")
 @Produces(MediaType.APPLICATION_JSON)
 public class ClusterResource {
@@ -33,11 +36,13 @@ public class ClusterResource {
     private final Master master;
     private final RoleGuard role;
     private final AccessControl access;
+    private final RestCalls rest;
 
-    public ClusterResource(Master master, RoleGuard role, AccessControl access) {
+    public ClusterResource(Master master, RoleGuard role, AccessControl access, RestCalls rest) {
         this.master = master;
         this.role = role;
         this.access = access;
+        this.rest = rest;
     }
 
     /** What the cluster looks like from this master. */
@@ -53,25 +58,22 @@ public class ClusterResource {
     @GET
     @Path("cluster")
     public ClusterView cluster(@Context HttpServerRequest request) {
-        admin(request);
-        return new ClusterView(role.role().name().toLowerCase(), master.stats(), master.placementStrategy(),
-                master.evictionPolicy(), access.enabled());
+        return admin("cluster", request, () -> new ClusterView(role.role().name().toLowerCase(), master.stats(),
+                master.placementStrategy(), master.evictionPolicy(), access.enabled()));
     }
 
     /** Mounted segments: capacity, used and free bytes, largest free range, fragmentation. */
     @GET
     @Path("segments")
     public List<SegmentView> segments(@Context HttpServerRequest request) {
-        admin(request);
-        return master.segmentViews();
+        return admin("segments", request, master::segmentViews);
     }
 
     /** Live workers and clients that mounted memory, with their last heartbeat. */
     @GET
     @Path("workers")
     public List<ClientView> workers(@Context HttpServerRequest request) {
-        admin(request);
-        return master.clients();
+        return admin("workers", request, master::clients);
     }
 
     /** Keys starting with {@code prefix}, in order, at most {@code limit}. */
@@ -79,28 +81,34 @@ public class ClusterResource {
     @Path("keys")
     public KeyList keys(@QueryParam("prefix") @DefaultValue("") String prefix,
                         @QueryParam("limit") @DefaultValue("1000") int limit, @Context HttpServerRequest request) {
-        admin(request);
-        if (limit <= 0 || limit > MAX_KEYS) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "limit must be 1 to " + MAX_KEYS + ", was " + limit);
-        }
-        List<String> keys = master.listKeys(prefix, limit + 1);
-        return new KeyList(prefix, keys.size() > limit ? keys.subList(0, limit) : keys, keys.size() > limit);
+        return admin("keys", request, () -> {
+            if (limit <= 0 || limit > MAX_KEYS) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS,
+                        "limit must be 1 to " + MAX_KEYS + ", was " + limit);
+            }
+            List<String> keys = master.listKeys(prefix, limit + 1);
+            return new KeyList(prefix, keys.size() > limit ? keys.subList(0, limit) : keys, keys.size() > limit);
+        });
     }
 
     /** One object's metadata: size, state, replicas, lease and pins. Grants no lease. */
     @GET
     @Path("keys/{key: .+}")
     public ObjectInfo key(@PathParam("key") String key, @Context HttpServerRequest request) {
-        admin(request);
-        ObjectInfo info = master.describeObject(ObjectKeys.validate(key));
-        if (info == null) {
-            throw new StoreException(ErrorCode.OBJECT_NOT_FOUND, "object '" + key + "' not found");
-        }
-        return info;
+        return admin("key", request, () -> {
+            ObjectInfo info = master.describeObject(key);
+            if (info == null) {
+                throw new StoreException(ErrorCode.OBJECT_NOT_FOUND, "object '" + key + "' not found");
+            }
+            return info;
+        });
     }
 
-    private void admin(HttpServerRequest request) {
-        role.requireMaster();
-        access.check(() -> RestCaller.of(request), Right.ADMIN, null);
+    private <T> T admin(String op, HttpServerRequest request, Supplier<T> view) {
+        return rest.call(op, request, Right.ADMIN, null, () -> {
+            role.requireMaster();
+            master.requireLeader();
+            return view.get();
+        });
     }
 }

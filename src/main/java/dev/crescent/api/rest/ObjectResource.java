@@ -5,9 +5,9 @@ import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.ObjectKeys;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.ReplicaConfig;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.master.access.AccessControl;
-import dev.crescent.master.access.Right;
+import dev.crescent.common.Right;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -33,16 +33,12 @@ import java.util.function.Supplier;
 /** The REST object gateway: bytes in, bytes out, for callers without a transfer engine. */
 @Path("/v1/objects")
 public class ObjectResource {
-    private static final String API = "rest";
-
     private final StoreClient store;
-    private final OpMetrics metrics;
-    private final AccessControl access;
+    private final RestCalls rest;
 
-    public ObjectResource(StoreClient store, OpMetrics metrics, AccessControl access) {
+    public ObjectResource(StoreClient store, RestCalls rest) {
         this.store = store;
-        this.metrics = metrics;
-        this.access = access;
+        this.rest = rest;
     }
 
     /**
@@ -60,9 +56,7 @@ public class ObjectResource {
                         @QueryParam("preferred") @DefaultValue("") String preferred,
                         @QueryParam("pin") @DefaultValue("") String pin,
                         @Context HttpServerRequest request, byte[] body) {
-        return measured("put", () -> {
-            ObjectKeys.validate(key);
-            access.check(() -> RestCaller.of(request), Right.WRITE, key);
+        return rest.call("put", request, Right.WRITE, key, () -> {
             if (body == null || body.length == 0) {
                 throw new StoreException(ErrorCode.INVALID_PARAMS, "object body must not be empty");
             }
@@ -82,20 +76,14 @@ public class ObjectResource {
     @Path("{key: .+}")
     @Produces(MediaType.APPLICATION_OCTET_STREAM)
     public Response get(@PathParam("key") String key, @Context HttpServerRequest request) {
-        return measured("get", () -> {
-            access.check(() -> RestCaller.of(request), Right.READ, ObjectKeys.validate(key));
-            return Response.ok(store.get(key)).build();
-        });
+        return rest.call("get", request, Right.READ, key, () -> Response.ok(store.get(key)).build());
     }
 
     @HEAD
     @Path("{key: .+}")
     public Response head(@PathParam("key") String key, @Context HttpServerRequest request) {
-        return measured("head", () -> {
-            access.check(() -> RestCaller.of(request), Right.READ, ObjectKeys.validate(key));
-            return Response.ok().header(HttpHeaders.CONTENT_LENGTH, store.size(key))
-                    .type(MediaType.APPLICATION_OCTET_STREAM_TYPE).build();
-        });
+        return rest.call("head", request, Right.READ, key, () -> Response.ok().header(HttpHeaders.CONTENT_LENGTH, store.size(key))
+                .type(MediaType.APPLICATION_OCTET_STREAM_TYPE).build());
     }
 
     /**
@@ -106,8 +94,7 @@ public class ObjectResource {
     @Path("{key: .+}")
     public Response delete(@PathParam("key") String key, @QueryParam("force") @DefaultValue("true") boolean force,
                            @Context HttpServerRequest request) {
-        return measured("delete", () -> {
-            access.check(() -> RestCaller.of(request), Right.WRITE, ObjectKeys.validate(key));
+        return rest.call("delete", request, Right.WRITE, key, () -> {
             store.remove(key, force);
             return Response.noContent().build();
         });
@@ -116,37 +103,26 @@ public class ObjectResource {
     /** {@code /v1/objects/} with no key at all: the empty key, refused the same way on every method. */
     @PUT
     @Consumes(MediaType.WILDCARD)
-    public Response putEmptyKey() {
-        return emptyKey();
+    public Response putEmptyKey(@Context HttpServerRequest request) {
+        return emptyKey(request);
     }
 
     @GET
-    public Response getEmptyKey() {
-        return emptyKey();
+    public Response getEmptyKey(@Context HttpServerRequest request) {
+        return emptyKey(request);
     }
 
     @HEAD
-    public Response headEmptyKey() {
-        return emptyKey();
+    public Response headEmptyKey(@Context HttpServerRequest request) {
+        return emptyKey(request);
     }
 
     @DELETE
-    public Response deleteEmptyKey() {
-        return emptyKey();
+    public Response deleteEmptyKey(@Context HttpServerRequest request) {
+        return emptyKey(request);
     }
 
-    private Response emptyKey() {
-        return measured("invalid", () -> Response.ok(ObjectKeys.validate("")).build());
-    }
-
-    private Response measured(String op, Supplier<Response> action) {
-        try {
-            Response response = action.get();
-            metrics.record(API, op, ErrorCode.OK);
-            return response;
-        } catch (StoreException e) {
-            metrics.record(API, op, e.code());
-            throw e;
-        }
+    private Response emptyKey(HttpServerRequest request) {
+        return rest.call("invalid", request, Right.READ, "", () -> Response.ok().build());
     }
 }

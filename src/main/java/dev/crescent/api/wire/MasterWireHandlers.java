@@ -1,9 +1,10 @@
 package dev.crescent.api.wire;
 
-import dev.crescent.api.grpc.proto.MasterService;
+import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.MasterService;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.api.grpc.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.MasterServiceGrpc;
 import io.grpc.MethodDescriptor;
 import io.smallrye.mutiny.Uni;
 

@@ -1,5 +1,6 @@
 package dev.crescent.api.wire;
 
+import dev.crescent.protocol.MasterWire;
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.config.CrescentConfig;
 import io.quarkus.grpc.GrpcService;

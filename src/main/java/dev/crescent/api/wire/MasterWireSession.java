@@ -1,10 +1,11 @@
 package dev.crescent.api.wire;
 
+import dev.crescent.protocol.MasterWire;
 import com.google.protobuf.MessageLite;
 import dev.crescent.api.grpc.CallerInterceptor;
-import dev.crescent.api.grpc.GrpcErrors;
-import dev.crescent.api.grpc.proto.MasterService;
-import dev.crescent.api.rest.RestCaller;
+import dev.crescent.protocol.GrpcErrors;
+import dev.crescent.protocol.proto.MasterService;
+import dev.crescent.api.Callers;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
@@ -77,7 +78,7 @@ final class MasterWireSession {
     }
 
     private void onHello(Buffer nodeName) {
-        caller = RestCaller.of(nodeName.toString(StandardCharsets.UTF_8), socket.remoteAddress());
+        caller = Callers.of(nodeName.toString(StandardCharsets.UTF_8), socket.remoteAddress());
     }
 
     private void onRequest(Buffer frame) {

@@ -1,14 +1,15 @@
 package dev.crescent.master.access;
 
+import dev.crescent.common.Right;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.KeyResult;
+import dev.crescent.protocol.KeyResult;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.WatchedPrefix;
-import dev.crescent.transfer.ticket.TicketSigner;
+import dev.crescent.transfer.TicketSigner;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 import java.time.Duration;

@@ -1,5 +1,7 @@
 package dev.crescent.master.eviction;
 
+import dev.crescent.master.EvictionCandidate;
+import dev.crescent.master.EvictionPolicy;
 import jakarta.inject.Singleton;
 
 import java.util.Comparator;

@@ -1,23 +1,16 @@
 package dev.crescent.master.ha;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.crescent.config.CrescentConfig;
-import dev.crescent.config.NodeIdentity;
+import dev.crescent.master.Leadership;
 import dev.crescent.master.Master;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
-import io.quarkus.runtime.Quarkus;
-import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.value.registry.ValueRegistry;
-import io.quarkus.vertx.http.HttpServer;
-import io.quarkus.vertx.http.HttpServerStart;
-import jakarta.enterprise.event.Observes;
-import jakarta.enterprise.event.ObservesAsync;
-import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Whether this process may act as the master. A master over etcd campaigns for leadership and serves only while
@@ -26,13 +19,12 @@ import org.jboss.logging.Logger;
  * store is alone and always leads. A leader that loses its lease exits (status 3) so its supervisor restarts it
  * as a clean standby: it must never serve next to the new leader.
  */
-@Singleton
-public class MasterLeadership {
+public final class MasterLeadership implements Leadership {
     private static final Logger LOG = Logger.getLogger(MasterLeadership.class);
     /** Exit status of a master that lost leadership. */
     public static final int DEMOTED_EXIT = 3;
 
-    private final CrescentConfig config;
+    private final HaSettings settings;
     private final MetadataStore store;
     private final MetadataKeys keys;
     private final Master master;
@@ -40,37 +32,41 @@ public class MasterLeadership {
     private volatile LeaderElection election;
     private volatile OpLogTailer tailer;
     private volatile OpLogSnapshots snapshots;
-    private volatile EtcdJournal journal;
+    private volatile EtcdOpLog opLog;
     /** Set once a new leader has restored the replicated index: only then does it serve. */
     private volatile boolean serving;
-    /** A master over etcd is one of several and must win the election before it serves. */
-    private final boolean elects;
-    private volatile int httpPort;
+    /** Called with the reason when this leader lost its lease: the process must stop serving at once. */
+    private final Consumer<String> onDemoted;
 
-    private final ValueRegistry values;
-
-    public MasterLeadership(CrescentConfig config, MetadataStore store, MetadataKeys keys, ValueRegistry values,
-                            Master master, ObjectMapper json) {
-        this.config = config;
-        this.values = values;
+    /**
+     * @param onDemoted stops the process (a demoted leader must never serve next to the new one); its supervisor
+     *                  restarts it as a clean standby
+     */
+    public MasterLeadership(HaSettings settings, MetadataStore store, MetadataKeys keys, Master master,
+                            ObjectMapper json, Consumer<String> onDemoted) {
+        this.settings = settings;
         this.master = master;
         this.json = json;
-        this.elects = config.role().runsMaster() && config.metadata().etcd().endpoints().isPresent();
         this.store = store;
         this.keys = keys;
+        this.onDemoted = onDemoted;
+        master.attachLeadership(this);
     }
 
-    /** Campaigns once the HTTP server listens: only then is there an address to publish, and a service behind it. */
-    void start(@ObservesAsync HttpServerStart event) {
-        if (!elects) {
+    /**
+     * Campaigns for leadership (when this master elects at all). Call once the service listens: only then is there
+     * an address to publish, and a service behind it.
+     *
+     * @param advertisedAddress host:port clients reach this master at
+     */
+    public void start(Supplier<String> advertisedAddress) {
+        if (!settings.elects()) {
             return;
         }
-        // The port really bound (the options say 0 or -1 when a free port was asked for).
-        httpPort = values.getOrDefault(HttpServer.HTTP_PORT, event.options().getPort());
         // A standby keeps a hot copy of the leader's index by replaying its op-log.
         snapshots = new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json);
         tailer = new OpLogTailer(store, keys.oplog(), snapshots, json);
-        election = new LeaderElection(store, keys.leader(), this::advertisedAddress, config.master().leaderTtl(),
+        election = new LeaderElection(store, keys.leader(), advertisedAddress, settings.leaderTtl(),
                 new LeaderElection.Listener() {
                     @Override
                     public void elected() {
@@ -94,25 +90,25 @@ public class MasterLeadership {
         tailer.catchUp();
         tailer.close();
         master.restore(tailer.index());
-        journal = new EtcdJournal(store, keys.oplog(), keys.leader(), election.leaderRevision(),
+        opLog = new EtcdOpLog(store, keys.oplog(), keys.leader(), election.leaderRevision(),
                 tailer.appliedSequence() + 1, json, () -> exit("another master wrote the op-log"), tailer.index(),
-                snapshots, config.master().snapshotEvery());
-        master.attachJournal(journal);
+                snapshots, settings.snapshotEvery());
+        master.attachOpLog(opLog);
         serving = true;
         LOG.infof("this master leads cluster %s: %d objects on %d segments restored from %d op-log entries in %d ms",
-                config.cluster(), master.stats().objectCount(), master.stats().segmentCount(),
+                settings.cluster(), master.stats().objectCount(), master.stats().segmentCount(),
                 tailer.appliedSequence(), (System.nanoTime() - started) / 1_000_000);
     }
 
     private void exit(String why) {
         serving = false;
         LOG.errorf("leadership lost (%s); exiting so a clean standby takes this one's place", why);
-        Quarkus.asyncExit(DEMOTED_EXIT);
+        onDemoted.accept(why);
     }
 
-    void stop(@Observes ShutdownEvent event) {
-        if (journal != null) {
-            journal.close();
+    public void stop() {
+        if (opLog != null) {
+            opLog.close();
         }
         if (tailer != null) {
             tailer.close();
@@ -124,22 +120,24 @@ public class MasterLeadership {
 
     /** Op-log entries this leader wrote (0 when it does not lead over etcd). */
     public long oplogBatches() {
-        EtcdJournal current = journal;
+        EtcdOpLog current = opLog;
         return current == null ? 0 : current.batchesWritten();
     }
 
     /** Ops those entries carried. */
     public long oplogOps() {
-        EtcdJournal current = journal;
+        EtcdOpLog current = opLog;
         return current == null ? 0 : current.opsWritten();
     }
 
+    @Override
     public boolean isLeader() {
         LeaderElection current = election;
-        return !elects || (serving && current != null && current.isLeader());
+        return !settings.elects() || (serving && current != null && current.isLeader());
     }
 
     /** @throws StoreException NOT_LEADER (-1010) naming the leader when this master is a standby */
+    @Override
     public void requireLeader() {
         if (!isLeader()) {
             LeaderElection current = election;
@@ -150,12 +148,5 @@ public class MasterLeadership {
             throw new StoreException(ErrorCode.NOT_LEADER, "this master is a standby; the leader is "
                     + (current == null ? "not known yet" : current.leaderAddress().orElse("being elected")));
         }
-    }
-
-    /** host:port clients reach this master at: configured, or this host's address and the HTTP port in use. */
-    private String advertisedAddress() {
-        return config.master().advertiseAddress().orElseGet(() -> {
-            return NodeIdentity.hostAddress() + ":" + httpPort;
-        });
     }
 }

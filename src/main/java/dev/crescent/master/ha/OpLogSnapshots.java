@@ -1,11 +1,10 @@
 package dev.crescent.master.ha;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.IndexOp;
+import dev.crescent.master.OpLogEntry;
 import dev.crescent.meta.KeyValue;
 import dev.crescent.meta.MetadataStore;
 
@@ -25,41 +24,39 @@ import java.util.TreeMap;
 public final class OpLogSnapshots {
     /** Ops per chunk: a few hundred KiB of JSON. */
     static final int CHUNK_OPS = 1024;
-    private static final TypeReference<List<IndexOp>> OPS = new TypeReference<>() {
-    };
     private static final String DONE = "done";
 
     /** A snapshot as read back: the sequence it covers and the ops that rebuild the state. */
-    public record Loaded(long sequence, List<IndexOp> ops) {
+    public record Loaded(long sequence, List<OpLogEntry> ops) {
     }
 
     private final MetadataStore store;
     private final String snapshots;
     private final String oplog;
-    private final ObjectMapper json;
+    private final OpLogCodec codec;
 
     public OpLogSnapshots(MetadataStore store, String snapshots, String oplog, ObjectMapper json) {
         this.store = store;
         this.snapshots = snapshots;
         this.oplog = oplog;
-        this.json = json;
+        this.codec = new OpLogCodec(json);
     }
 
     /** Writes the state at {@code sequence}, then drops older snapshots and the log entries it covers. */
-    public void write(long sequence, List<IndexOp> state) {
-        String base = EtcdJournal.key(snapshots, sequence) + "/";
+    public void write(long sequence, List<OpLogEntry> state) {
+        String base = EtcdOpLog.key(snapshots, sequence) + "/";
         int chunks = 0;
         try {
             for (int from = 0; from < state.size(); from += CHUNK_OPS) {
-                List<IndexOp> chunk = state.subList(from, Math.min(state.size(), from + CHUNK_OPS));
-                store.put(base + String.format("%06d", chunks++), json.writeValueAsBytes(chunk), 0);
+                List<OpLogEntry> chunk = state.subList(from, Math.min(state.size(), from + CHUNK_OPS));
+                store.put(base + String.format("%06d", chunks++), codec.encode(chunk), 0);
             }
         } catch (JsonProcessingException e) {
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot encode a snapshot", e);
         }
         store.put(base + DONE, Integer.toString(chunks).getBytes(StandardCharsets.UTF_8), 0);
         store.deleteRange(snapshots, base);
-        store.deleteRange(oplog, EtcdJournal.key(oplog, sequence + 1));
+        store.deleteRange(oplog, EtcdOpLog.key(oplog, sequence + 1));
     }
 
     /** The newest complete snapshot, if any. */
@@ -84,10 +81,10 @@ public final class OpLogSnapshots {
             if (done == null || Integer.parseInt(new String(done, StandardCharsets.UTF_8)) != parts.size()) {
                 continue;
             }
-            List<IndexOp> ops = new ArrayList<>();
+            List<OpLogEntry> ops = new ArrayList<>();
             try {
                 for (byte[] chunk : parts.values()) {
-                    ops.addAll(json.readValue(chunk, OPS));
+                    ops.addAll(codec.decode(chunk));
                 }
             } catch (IOException e) {
                 throw new StoreException(ErrorCode.METADATA_ERROR, "unreadable snapshot " + sequence, e);

@@ -1,8 +1,7 @@
 package dev.crescent.master.ha;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.crescent.master.IndexOp;
+import dev.crescent.master.OpLogEntry;
 import dev.crescent.master.ReplicatedIndex;
 import dev.crescent.meta.KeyValue;
 import dev.crescent.meta.MetadataStore;
@@ -19,16 +18,14 @@ import java.util.TreeMap;
  */
 public final class OpLogTailer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(OpLogTailer.class);
-    private static final TypeReference<List<IndexOp>> BATCH = new TypeReference<>() {
-    };
 
     private final MetadataStore store;
     private final String prefix;
-    private final ObjectMapper json;
+    private final OpLogCodec codec;
     private final OpLogSnapshots snapshots;
     private final ReplicatedIndex index = new ReplicatedIndex();
     /** Batches that arrived ahead of a gap, by sequence. */
-    private final TreeMap<Long, List<IndexOp>> early = new TreeMap<>();
+    private final TreeMap<Long, List<OpLogEntry>> early = new TreeMap<>();
     private final AutoCloseable watch;
     private long applied;
 
@@ -36,7 +33,7 @@ public final class OpLogTailer implements AutoCloseable {
         this.store = store;
         this.prefix = prefix;
         this.snapshots = snapshots;
-        this.json = json;
+        this.codec = new OpLogCodec(json);
         // Watch first, then list: a batch landing in between arrives twice and is applied once.
         this.watch = store.watchPrefix(prefix, this::onEvent);
         catchUp();
@@ -91,7 +88,7 @@ public final class OpLogTailer implements AutoCloseable {
             return;
         }
         try {
-            early.put(sequence, json.readValue(entry.value(), BATCH));
+            early.put(sequence, codec.decode(entry.value()));
         } catch (IOException e) {
             LOG.errorf("unreadable op-log entry %s: %s", entry.key(), e.getMessage());
             return;

@@ -1,5 +1,6 @@
 package dev.crescent.master.placement;
 
+import dev.crescent.master.PlacementStrategy;
 import dev.crescent.master.MountedSegment;
 import jakarta.inject.Singleton;
 

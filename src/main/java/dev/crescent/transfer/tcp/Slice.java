@@ -1,6 +1,6 @@
 package dev.crescent.transfer.tcp;
 
-import dev.crescent.transfer.ticket.TransferTicket;
+import dev.crescent.transfer.TransferTicket;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;

@@ -3,7 +3,7 @@ package dev.crescent.transfer.tcp;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.TransferOp;
-import dev.crescent.transfer.ticket.TransferTicket;
+import dev.crescent.transfer.TransferTicket;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -22,11 +22,11 @@ import java.nio.charset.StandardCharsets;
  * request:  op u8 (1 read, 2 write, 3 RDMA connect) | flags u8 | segment name length u16 | 0 u32 | request id u64 | offset u64
  *           | length u64 | segment name | [ticket] | payload (write only)
  * ticket (flags bit 0): granted offset u64 | granted length u64 | expiry epoch ms u64 | HMAC-SHA256 (32 bytes)
- *           over op, segment and the three numbers (see {@link dev.crescent.transfer.ticket.TicketSigner})
+ *           over op, segment and the three numbers (see {@link dev.crescent.transfer.TicketSigner})
  * response: request id u64 | code i32 (0 ok, else a Crescent error number) | message length u32
  *           | payload length u64 | message | payload (read only)
  * RDMA connect (op 3): offset 0, length = the handshake's bytes, which follow as the payload; the answer's payload
- *           is the serving side's handshake (see {@link dev.crescent.transfer.rdma.RdmaHandshake}).
+ *           is the serving side's handshake (see {@code rdma.RdmaHandshake}).
  * </pre>
  * A server answers requests of one connection in order. Anything malformed before the payload closes the
  * connection (the stream cannot be resynchronised); a well-formed request for a range that is not registered

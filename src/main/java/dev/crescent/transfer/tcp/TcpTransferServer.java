@@ -5,8 +5,8 @@ import dev.crescent.common.Threads;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferOp;
-import dev.crescent.transfer.ticket.TicketSigner;
-import dev.crescent.transfer.ticket.TransferTicket;
+import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.TransferTicket;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;

@@ -1,16 +1,17 @@
 package dev.crescent.api.grpc;
 
+import dev.crescent.protocol.GrpcErrors;
 import com.google.protobuf.ByteString;
-import dev.crescent.api.grpc.proto.BatchKeysRequest;
-import dev.crescent.api.grpc.proto.BatchPutItem;
-import dev.crescent.api.grpc.proto.BatchPutRequest;
-import dev.crescent.api.grpc.proto.GetChunk;
-import dev.crescent.api.grpc.proto.KeyRequest;
-import dev.crescent.api.grpc.proto.KeyStatus;
-import dev.crescent.api.grpc.proto.ObjectService;
-import dev.crescent.api.grpc.proto.PutChunk;
-import dev.crescent.api.grpc.proto.PutHeader;
-import dev.crescent.api.grpc.proto.RemoveRequest;
+import dev.crescent.protocol.proto.BatchKeysRequest;
+import dev.crescent.protocol.proto.BatchPutItem;
+import dev.crescent.protocol.proto.BatchPutRequest;
+import dev.crescent.protocol.proto.GetChunk;
+import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.KeyStatus;
+import dev.crescent.protocol.proto.ObjectService;
+import dev.crescent.protocol.proto.PutChunk;
+import dev.crescent.protocol.proto.PutHeader;
+import dev.crescent.protocol.proto.RemoveRequest;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import io.grpc.StatusRuntimeException;

@@ -1,8 +1,9 @@
 package dev.crescent.api.wire;
 
-import dev.crescent.api.grpc.proto.ExistResponse;
-import dev.crescent.api.grpc.proto.KeyRequest;
-import dev.crescent.api.grpc.proto.MasterServiceGrpc;
+import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.ExistResponse;
+import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.common.ErrorCode;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;

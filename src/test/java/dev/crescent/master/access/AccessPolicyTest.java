@@ -1,5 +1,6 @@
 package dev.crescent.master.access;
 
+import dev.crescent.common.Right;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import org.junit.jupiter.api.Test;

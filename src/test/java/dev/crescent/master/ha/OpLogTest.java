@@ -1,7 +1,7 @@
 package dev.crescent.master.ha;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.crescent.master.IndexOp;
+import dev.crescent.master.OpLogEntry;
 import dev.crescent.master.ReplicatedIndex;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.embedded.EmbeddedMetadataStore;
@@ -35,28 +35,28 @@ class OpLogTest {
         return store.get(keys.leader()).orElseThrow().modRevision();
     }
 
-    private static IndexOp commit(String key, long offset) {
-        return IndexOp.commit(key, 100, "c", List.of(new IndexOp.Range("seg", offset, 100)), false, false, 1,
+    private static OpLogEntry commit(String key, long offset) {
+        return new OpLogEntry.Commit(key, 100, "c", List.of(new OpLogEntry.Range("seg", offset, 100)), false, false, 1,
                 offset);
     }
 
     @Test
     void aStandbyRebuildsTheLeadersStateFromSnapshotAndLogAndTheLogIsCompacted() throws Exception {
-        EtcdJournal journal = new EtcdJournal(store, keys.oplog(), keys.leader(), lead(), 1, json, () -> { },
+        EtcdOpLog opLog = new EtcdOpLog(store, keys.oplog(), keys.leader(), lead(), 1, json, () -> { },
                 new ReplicatedIndex(), snapshots, 5);
-        journal.record(IndexOp.mount("seg", "w", 1 << 20, "")).get(5, TimeUnit.SECONDS);
+        opLog.record(new OpLogEntry.Mount("seg", "w", 1 << 20, "")).get(5, TimeUnit.SECONDS);
         for (int i = 1; i <= 12; i++) {
-            journal.record(commit("k" + i, i * 128L)).get(5, TimeUnit.SECONDS);
+            opLog.record(commit("k" + i, i * 128L)).get(5, TimeUnit.SECONDS);
         }
-        journal.record(IndexOp.drop("k3")).get(5, TimeUnit.SECONDS);
-        journal.close();
+        opLog.record(new OpLogEntry.Drop("k3")).get(5, TimeUnit.SECONDS);
+        opLog.close();
 
         assertTrue(store.getPrefix(keys.oplog()).size() < 14, "entries behind the last snapshot were deleted");
         assertEquals(10, snapshots.latest().orElseThrow().sequence(), "snapshots every 5 ops: the last at entry 10");
 
         OpLogTailer standby = new OpLogTailer(store, keys.oplog(), snapshots, json);
         assertEquals(14, standby.appliedSequence());
-        assertEquals(List.of("seg"), standby.index().segments().stream().map(IndexOp::segment).toList());
+        assertEquals(List.of("seg"), standby.index().segments().stream().map(OpLogEntry.Mount::segment).toList());
         assertEquals(11, standby.index().objects().size());
         assertTrue(standby.index().objects().stream().noneMatch(op -> op.key().equals("k3")));
         standby.close();
@@ -66,14 +66,14 @@ class OpLogTest {
     void aDeposedLeaderCannotAppendAndIsToldSo() throws Exception {
         long revision = lead();
         CompletableFuture<Void> superseded = new CompletableFuture<>();
-        EtcdJournal journal = new EtcdJournal(store, keys.oplog(), keys.leader(), revision, 1, json,
+        EtcdOpLog opLog = new EtcdOpLog(store, keys.oplog(), keys.leader(), revision, 1, json,
                 () -> superseded.complete(null), new ReplicatedIndex(), snapshots, 1000);
-        journal.record(commit("before", 0)).get(5, TimeUnit.SECONDS);
+        opLog.record(commit("before", 0)).get(5, TimeUnit.SECONDS);
         store.put(keys.leader(), "successor".getBytes(StandardCharsets.UTF_8), 0);
-        CompletableFuture<Void> refused = journal.record(commit("after", 128));
+        CompletableFuture<Void> refused = opLog.record(commit("after", 128));
         superseded.get(5, TimeUnit.SECONDS);
         assertThrows(Exception.class, () -> refused.get(5, TimeUnit.SECONDS));
         assertEquals(1, store.getPrefix(keys.oplog()).size(), "nothing was appended after the take-over");
-        journal.close();
+        opLog.close();
     }
 }

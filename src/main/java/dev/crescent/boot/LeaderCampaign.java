@@ -1,0 +1,40 @@
+package dev.crescent.boot;
+
+import dev.crescent.common.NodeNames;
+import dev.crescent.config.CrescentConfig;
+import dev.crescent.master.ha.MasterLeadership;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.value.registry.ValueRegistry;
+import io.quarkus.vertx.http.HttpServer;
+import io.quarkus.vertx.http.HttpServerStart;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.ObservesAsync;
+import jakarta.inject.Singleton;
+
+/**
+ * Starts the master's campaign for leadership once the HTTP server listens (only then is there an address to
+ * publish, and a service behind it), and ends it at shutdown.
+ */
+@Singleton
+public class LeaderCampaign {
+    private final CrescentConfig config;
+    private final MasterLeadership leadership;
+    private final ValueRegistry values;
+
+    public LeaderCampaign(CrescentConfig config, MasterLeadership leadership, ValueRegistry values) {
+        this.config = config;
+        this.leadership = leadership;
+        this.values = values;
+    }
+
+    void start(@ObservesAsync HttpServerStart event) {
+        // The port really bound (the options say 0 or -1 when a free port was asked for).
+        int httpPort = values.getOrDefault(HttpServer.HTTP_PORT, event.options().getPort());
+        leadership.start(() -> config.master().advertiseAddress()
+                .orElseGet(() -> NodeNames.hostAddress() + ":" + httpPort));
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        leadership.stop();
+    }
+}

@@ -1,0 +1,91 @@
+package dev.crescent.boot;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.api.NodeReadiness;
+import dev.crescent.config.CrescentConfig;
+import dev.crescent.meta.MetadataKeys;
+import dev.crescent.meta.MetadataStore;
+import dev.crescent.master.access.AccessControl;
+import dev.crescent.protocol.MasterClient;
+import dev.crescent.transfer.TransferEngine;
+import dev.crescent.worker.SegmentHost;
+import dev.crescent.worker.SegmentPublisher;
+import dev.crescent.worker.SegmentSettings;
+import dev.crescent.worker.TransferServerSettings;
+import dev.crescent.worker.WorkerSegment;
+import dev.crescent.worker.WorkerTransferServer;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The worker role's life: at start-up its segment goes into the pool (a {@link SegmentHost} published in the
+ * metadata store), at shutdown it leaves it before the memory goes away. In other roles it does nothing.
+ */
+@Singleton
+public class WorkerNode implements NodeReadiness {
+    private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
+
+    private final CrescentConfig config;
+    private final NodeIdentity identity;
+    private final MasterClient master;
+    private final TransferEngine engine;
+    private final MetadataStore metadata;
+    private final MetadataKeys keys;
+    private final ObjectMapper json;
+    private final AccessControl access;
+    private final RdmaStartup rdma;
+    private volatile SegmentHost host;
+
+    public WorkerNode(CrescentConfig config, NodeIdentity identity, MasterClient master, TransferEngine engine,
+                      MetadataStore metadata, MetadataKeys keys, ObjectMapper json, AccessControl access,
+                      RdmaStartup rdma) {
+        this.config = config;
+        this.identity = identity;
+        this.master = master;
+        this.engine = engine;
+        this.metadata = metadata;
+        this.keys = keys;
+        this.json = json;
+        this.access = access;
+        this.rdma = rdma;
+    }
+
+    void start(@Observes StartupEvent event) {
+        if (!config.role().runsWorker()) {
+            return;
+        }
+        CrescentConfig.WorkerConfig worker = config.worker();
+        CrescentConfig.TransferConfig.TcpConfig tcp = config.transfer().tcp();
+        SegmentSettings segment = new SegmentSettings(worker.segmentName().orElse(identity.nodeName()),
+                worker.segmentSize().asLongValue(), Path.of(worker.shmDir()), worker.heartbeatInterval(),
+                DRAIN_TIMEOUT);
+        TransferServerSettings server = new TransferServerSettings(tcp.enabled(), tcp.bindHost(), tcp.port(),
+                tcp.advertiseHost().orElse(null), tcp.handshakeTimeout(), tcp.frameTimeout());
+        host = new SegmentHost(segment, master, identity.clientId(), engine,
+                new WorkerTransferServer(server, access.tickets(), rdma.runtime()),
+                new SegmentPublisher(metadata, keys, json, identity.nodeName(), worker.leaseTtl()));
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (host != null) {
+            host.close();
+        }
+    }
+
+    /** Ready when there is no worker in this role, or its segment is mounted. */
+    @Override
+    public boolean workerReady() {
+        return !config.role().runsWorker() || host != null && host.mounted();
+    }
+
+    /** This node's segment, or null when it runs no worker (or has not started it yet). */
+    public WorkerSegment segment() {
+        SegmentHost current = host;
+        return current == null ? null : current.segment();
+    }
+}

@@ -1,0 +1,68 @@
+package dev.crescent.master;
+
+import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.transfer.SegmentDescriptor;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Segments in the pool and the clients that own them: mounts, heartbeats, and clients declared dead after
+ * client-ttl of silence, whose segments are then unmounted (objects with a replica elsewhere stay readable).
+ */
+final class ClientLiveness {
+    private final ObjectBook book;
+
+    ClientLiveness(ObjectBook book) {
+        this.book = book;
+    }
+
+    /** Mounts a segment (idempotent for the same owner) and registers its owner as a live client. */
+    void mount(String clientId, SegmentDescriptor spec) {
+        ObjectBook.requireClient(clientId);
+        MountedSegment segment = book.segments.mount(clientId, spec.name(), spec.capacity(), spec.endpoint());
+        book.opLog.record(new OpLogEntry.Mount(segment.name(), clientId, segment.capacity(), segment.endpoint()));
+        book.clients.register(clientId, book.clock.millis());
+    }
+
+    /** Unmounts a segment (one not mounted is left alone); a client with no segment left is no longer watched. */
+    void unmount(String clientId, String segment) {
+        book.unmountAndDrop(clientId, segment);
+        if (book.segments.ownedBy(clientId).isEmpty()) {
+            book.clients.forget(clientId);
+        }
+    }
+
+    /** An unknown client (expired, or met by a restarted master) must remount. */
+    HeartbeatReply heartbeat(String clientId) {
+        ObjectBook.requireClient(clientId);
+        return book.clients.refresh(clientId, book.clock.millis()) ? HeartbeatReply.OK : HeartbeatReply.NEED_REMOUNT;
+    }
+
+    /** @param serving whether this master serves now (see {@link ClientRegistry#takeExpired}) */
+    List<String> expireSilent(boolean serving) {
+        List<String> expired = book.clients.takeExpired(book.clock.millis(), book.settings.clientTtl().toMillis(),
+                serving);
+        for (String clientId : expired) {
+            for (MountedSegment segment : book.segments.ownedBy(clientId)) {
+                book.unmountAndDrop(clientId, segment.name());
+            }
+        }
+        return expired;
+    }
+
+    List<ClientView> clients() {
+        long now = book.clock.millis();
+        return book.clients.view().entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .map(e -> new ClientView(e.getKey(), e.getValue(), now - e.getValue(),
+                        book.segments.ownedBy(e.getKey()).stream().map(MountedSegment::name).sorted().toList()))
+                .toList();
+    }
+
+    List<SegmentView> segments() {
+        return book.segments.view().stream().map(SegmentView::of).sorted(Comparator.comparing(SegmentView::name))
+                .toList();
+    }
+}

@@ -1,0 +1,44 @@
+package dev.crescent.master;
+
+import java.util.List;
+import java.util.concurrent.PriorityBlockingQueue;
+
+/**
+ * Memory of objects that left the index while a reader may still be reading it. Such ranges are never handed out
+ * before the lease ends: they wait here, earliest deadline first, until {@link #freeDue} finds the lease over.
+ */
+final class DeferredReleases {
+    private final PriorityBlockingQueue<Deferred> queue = new PriorityBlockingQueue<>();
+    private final ObjectTally tally;
+
+    DeferredReleases(ObjectTally tally) {
+        this.tally = tally;
+    }
+
+    /** Frees the object's ranges now, or once its read lease ends. */
+    void release(ObjectMeta meta, long nowMillis) {
+        if (meta.isLeased(nowMillis)) {
+            tally.leaseBlocks.increment();
+            queue.add(new Deferred(meta.leaseDeadlineMillis, meta.replicas));
+        } else {
+            meta.replicas.forEach(Replica::release);
+        }
+    }
+
+    /** Frees every range whose lease has ended by {@code nowMillis}. */
+    void freeDue(long nowMillis) {
+        for (Deferred head = queue.peek(); head != null && head.deadlineMillis <= nowMillis; head = queue.peek()) {
+            Deferred due = queue.poll();
+            if (due != null) {
+                due.replicas.forEach(Replica::release);
+            }
+        }
+    }
+
+    private record Deferred(long deadlineMillis, List<Replica> replicas) implements Comparable<Deferred> {
+        @Override
+        public int compareTo(Deferred other) {
+            return Long.compare(deadlineMillis, other.deadlineMillis);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package dev.crescent.master;
+
+
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Makes room in the pool: unpinned objects in the policy's order, then soft-pinned ones. Never evicts a leased,
+ * unfinished or hard-pinned object; each victim is re-checked in its own atomic section, so a read that leases it
+ * meanwhile saves it.
+ */
+final class Eviction {
+    private final ObjectIndex index;
+    private final EvictionPolicy policy;
+    private final InstantSource clock;
+    private final ObjectTally tally;
+    /** Takes a victim out of the master's books (op-log, counts, memory); called inside the victim's section. */
+    private final Consumer<ObjectMeta> forget;
+
+    Eviction(ObjectIndex index, EvictionPolicy policy, InstantSource clock, ObjectTally tally,
+             Consumer<ObjectMeta> forget) {
+        this.index = index;
+        this.policy = policy;
+        this.clock = clock;
+        this.tally = tally;
+        this.forget = forget;
+    }
+
+    String policyName() {
+        return policy.name();
+    }
+
+    /** @return bytes freed, at least {@code bytes} when enough objects could go */
+    long evict(long bytes) {
+        long freed = 0;
+        for (EvictionCandidate candidate : candidates()) {
+            if (freed >= bytes) {
+                break;
+            }
+            long released = evictOne(candidate.key());
+            if (released > 0) {
+                freed += released;
+                tally.evicted.increment();
+            }
+        }
+        return freed;
+    }
+
+    private List<EvictionCandidate> candidates() {
+        long now = clock.millis();
+        List<EvictionCandidate> candidates = new ArrayList<>();
+        index.forEach(meta -> {
+            if (meta.state == ObjectState.COMPLETE && !meta.hardPin && !meta.isLeased(now)) {
+                candidates.add(new EvictionCandidate(meta.key, meta.size, meta.completedMillis, meta.lastAccessMillis,
+                        meta.accessCount, meta.isSoftPinned(now)));
+            }
+        });
+        candidates.sort(Comparator.comparing(EvictionCandidate::softPinned).thenComparing(policy.order()));
+        return candidates;
+    }
+
+    /** @return the bytes the victim held (all replicas), or 0 when it was saved or is gone */
+    private long evictOne(String key) {
+        long[] released = new long[1];
+        index.update(key, (k, meta) -> {
+            if (meta == null || meta.state != ObjectState.COMPLETE || meta.hardPin) {
+                return meta;
+            }
+            if (meta.isLeased(clock.millis())) {
+                tally.leaseBlocks.increment();
+                return meta;
+            }
+            released[0] = meta.size * meta.replicas.size();
+            forget.accept(meta);
+            return null;
+        });
+        return released[0];
+    }
+}

@@ -1,0 +1,83 @@
+package dev.crescent.master;
+
+import dev.crescent.alloc.Allocation;
+import dev.crescent.alloc.OffsetAllocator;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Rebuilds an empty master from the durable state a standby replicated: segments with allocators that hold exactly
+ * the objects' ranges, complete objects, and the segments' owners as live clients (a worker that died during the
+ * failover is declared dead after client-ttl like any other).
+ */
+final class IndexRestore {
+    private final SegmentRegistry segments;
+    private final ClientRegistry clients;
+    private final ObjectIndex index;
+
+    IndexRestore(SegmentRegistry segments, ClientRegistry clients, ObjectIndex index) {
+        this.segments = segments;
+        this.clients = clients;
+        this.index = index;
+    }
+
+    /**
+     * @param softPinDeadlineMillis when restored soft pins lapse unless read again
+     * @return how many objects were restored
+     */
+    int restore(ReplicatedIndex replicated, long nowMillis, long softPinDeadlineMillis) {
+        Map<String, Map<Long, Allocation>> handles = mountSegments(replicated, nowMillis);
+        int restored = 0;
+        for (OpLogEntry.Commit commit : replicated.objects()) {
+            List<Replica> replicas = commit.replicas().stream()
+                    .filter(r -> handles.containsKey(r.segment()))
+                    .map(r -> new Replica(segments.get(r.segment()), handles.get(r.segment()).get(r.offset())))
+                    .toList();
+            if (replicas.isEmpty()) {
+                continue;
+            }
+            ObjectMeta meta = new ObjectMeta(commit.key(), commit.size(), commit.owner(), commit.completedMillis(),
+                    replicas);
+            meta.state = ObjectState.COMPLETE;
+            meta.completedMillis = commit.completedMillis();
+            meta.lastAccessMillis = commit.completedMillis();
+            meta.hardPin = commit.hardPin();
+            meta.softPin = commit.softPin();
+            meta.crc32c = commit.crc32c();
+            meta.softPinDeadlineMillis = softPinDeadlineMillis;
+            index.update(commit.key(), (k, old) -> meta);
+            restored++;
+        }
+        return restored;
+    }
+
+    /** Mounts every replicated segment with its objects' ranges allocated; @return segment -> offset -> range */
+    private Map<String, Map<Long, Allocation>> mountSegments(ReplicatedIndex replicated, long nowMillis) {
+        Map<String, List<OpLogEntry.Range>> rangesBySegment = new HashMap<>();
+        for (OpLogEntry.Commit commit : replicated.objects()) {
+            for (OpLogEntry.Range r : commit.replicas()) {
+                rangesBySegment.computeIfAbsent(r.segment(), s -> new ArrayList<>()).add(r);
+            }
+        }
+        Map<String, Map<Long, Allocation>> handles = new HashMap<>();
+        for (OpLogEntry.Mount mount : replicated.segments()) {
+            List<OpLogEntry.Range> ranges = rangesBySegment.getOrDefault(mount.segment(), List.of());
+            long[] offsets = ranges.stream().mapToLong(OpLogEntry.Range::offset).toArray();
+            long[] lengths = ranges.stream().mapToLong(OpLogEntry.Range::length).toArray();
+            Allocation[] allocated = new Allocation[offsets.length];
+            OffsetAllocator allocator = OffsetAllocator.withAllocated(mount.capacity(), segments.alignment(), offsets,
+                    lengths, allocated);
+            Map<Long, Allocation> byOffset = new HashMap<>();
+            for (Allocation a : allocated) {
+                byOffset.put(a.offset(), a);
+            }
+            handles.put(mount.segment(), byOffset);
+            segments.restore(mount.owner(), mount.segment(), mount.endpoint(), allocator);
+            clients.register(mount.owner(), nowMillis);
+        }
+        return handles;
+    }
+}

@@ -1,0 +1,98 @@
+package dev.crescent.master;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.TransferOp;
+import dev.crescent.transfer.TicketSigner;
+
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The master's books, shared by the parts of the master that keep them: the object index, mounted segments, live
+ * clients, unfinished puts, counts, deferred releases and the op-log. An object leaves the books only through
+ * {@link #forget}, so the op-log, the counts and the memory always follow it alike.
+ */
+final class ObjectBook {
+    final ObjectIndex index = new ObjectIndex();
+    final SegmentRegistry segments;
+    final ClientRegistry clients = new ClientRegistry();
+    /** Keys with an unfinished PutStart, and when it started; the sweep reclaims the abandoned ones. */
+    final ConcurrentHashMap<String, Long> processing = new ConcurrentHashMap<>();
+    final ObjectTally tally = new ObjectTally();
+    final DeferredReleases deferred = new DeferredReleases(tally);
+    final MasterSettings settings;
+    final InstantSource clock;
+    /** Signs a transfer ticket into every replica descriptor handed out; null when access control is off. */
+    private final TicketSigner tickets;
+    /** Where durable changes go (the op-log when this master leads a replicated cluster). */
+    volatile OpLog opLog = OpLog.NONE;
+
+    ObjectBook(MasterSettings settings, InstantSource clock, TicketSigner tickets) {
+        this.settings = settings;
+        this.clock = clock;
+        this.tickets = tickets;
+        this.segments = new SegmentRegistry(settings.allocationAlignment());
+    }
+
+    /** Drops an object that is leaving the index: op-log, counts, and its memory now or when its lease ends. */
+    void forget(ObjectMeta meta) {
+        if (meta.state == ObjectState.COMPLETE) {
+            opLog.record(new OpLogEntry.Drop(meta.key));
+            tally.complete.decrement();
+        } else {
+            processing.remove(meta.key, meta.putStartMillis);
+        }
+        deferred.release(meta, clock.millis());
+    }
+
+    /** Unmounts (if mounted), records it, and drops the replicas that lived there. */
+    void unmountAndDrop(String clientId, String segment) {
+        MountedSegment gone = segments.unmount(clientId, segment);
+        if (gone != null) {
+            opLog.record(new OpLogEntry.Unmount(gone.name()));
+            dropReplicasOn(gone);
+        }
+    }
+
+    /** Objects keep their other replicas; those that had none elsewhere are forgotten. */
+    private void dropReplicasOn(MountedSegment gone) {
+        List<String> affected = new ArrayList<>();
+        index.forEach(meta -> {
+            if (meta.replicas.stream().anyMatch(r -> r.segment() == gone)) {
+                affected.add(meta.key);
+            }
+        });
+        for (String key : affected) {
+            index.update(key, (k, meta) -> {
+                if (meta == null) {
+                    return null;
+                }
+                meta.replicas = meta.replicas.stream().filter(r -> r.segment() != gone).toList();
+                if (!meta.replicas.isEmpty()) {
+                    return meta;
+                }
+                forget(meta);
+                return null;
+            });
+        }
+    }
+
+    /** Descriptors for the caller, each with a ticket for {@code op} until the given time when tickets are on. */
+    List<ReplicaDescriptor> describe(List<Replica> replicas, TransferOp op, long ticketExpiresAtMillis) {
+        return replicas.stream().map(r -> r.describe(tickets, op, ticketExpiresAtMillis)).toList();
+    }
+
+    static void requireClient(String clientId) {
+        if (clientId == null || clientId.isBlank()) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "client id must not be empty");
+        }
+    }
+
+    static StoreException notFound(String key) {
+        return new StoreException(ErrorCode.OBJECT_NOT_FOUND, "object '" + key + "' not found");
+    }
+}

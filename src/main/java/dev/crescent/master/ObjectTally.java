@@ -1,0 +1,11 @@
+package dev.crescent.master;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/** Running counts of the master's objects that its stats report: complete objects, evictions, lease blocks. */
+final class ObjectTally {
+    final LongAdder complete = new LongAdder();
+    final LongAdder evicted = new LongAdder();
+    /** Removes refused, evictions skipped and frees deferred because a reader held a lease. */
+    final LongAdder leaseBlocks = new LongAdder();
+}

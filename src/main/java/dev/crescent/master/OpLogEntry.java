@@ -1,0 +1,57 @@
+package dev.crescent.master;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.quarkus.runtime.annotations.RegisterForReflection;
+
+import java.util.List;
+
+/**
+ * One durable change of the master's state, as the leader appends it to the op-log and standbys replay it. Only
+ * what must survive a failover is logged: mounted segments and complete objects with their exact ranges
+ * (unfinished puts are their writers' to retry). In JSON each entry names its kind in {@code type}.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = OpLogEntry.Mount.class, name = "MOUNT"),
+        @JsonSubTypes.Type(value = OpLogEntry.Unmount.class, name = "UNMOUNT"),
+        @JsonSubTypes.Type(value = OpLogEntry.Commit.class, name = "COMMIT"),
+        @JsonSubTypes.Type(value = OpLogEntry.Drop.class, name = "DROP")})
+@RegisterForReflection(targets = {OpLogEntry.Mount.class, OpLogEntry.Unmount.class, OpLogEntry.Commit.class,
+        OpLogEntry.Drop.class, OpLogEntry.Range.class})
+public sealed interface OpLogEntry {
+
+    /** A segment joined the pool. */
+    record Mount(String segment, String owner, long capacity, String endpoint) implements OpLogEntry {
+    }
+
+    /** A segment left the pool; replicas on it are gone. */
+    record Unmount(String segment) implements OpLogEntry {
+    }
+
+    /**
+     * An object became complete (readable).
+     *
+     * @param replicas every replica's segment and range
+     * @param crc32c   the bytes' CRC32C when the writer recorded one, else null
+     */
+    record Commit(String key, long size, String owner, List<Range> replicas, boolean hardPin, boolean softPin,
+                  long completedMillis, Long crc32c) implements OpLogEntry {
+        public Commit {
+            replicas = List.copyOf(replicas);
+        }
+
+        /** This commit with only the replicas {@code kept}. */
+        public Commit withReplicas(List<Range> kept) {
+            return new Commit(key, size, owner, kept, hardPin, softPin, completedMillis, crc32c);
+        }
+    }
+
+    /** A complete object is gone (removed, evicted, dropped, or being overwritten). */
+    record Drop(String key) implements OpLogEntry {
+    }
+
+    /** A replica's place: segment name, byte offset, length. */
+    record Range(String segment, long offset, long length) {
+    }
+}

@@ -1,0 +1,201 @@
+package dev.crescent.master;
+
+import dev.crescent.alloc.Allocation;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.ObjectKeys;
+import dev.crescent.common.StoreException;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.TransferOp;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The two-phase put: PutStart reserves ranges and records the object as PROCESSING, PutEnd (only by the client
+ * that started it) makes it COMPLETE and durable, PutRevoke abandons it. First writer wins; an upsert overwrites a
+ * complete object; a writer silent past the discard timeout may be pre-empted. A put that finds no room evicts
+ * once and tries again before answering back-pressure.
+ */
+final class PutPath {
+    private final ObjectBook book;
+    private final PlacementStrategy placement;
+    private final Eviction eviction;
+
+    PutPath(ObjectBook book, PlacementStrategy placement, Eviction eviction) {
+        this.book = book;
+        this.placement = placement;
+        this.eviction = eviction;
+    }
+
+    /**
+     * @return one descriptor per placed replica (fewer than asked when fewer segments have room), each with a
+     * WRITE ticket when access control is on
+     */
+    List<ReplicaDescriptor> start(String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
+        try {
+            return startOnce(clientId, key, size, config, upsert);
+        } catch (StoreException e) {
+            if (e.code() != ErrorCode.NO_AVAILABLE_HANDLE || size > largestSegmentBytes()) {
+                // Evicting cannot make room for an object larger than every segment: keep what is stored.
+                throw e;
+            }
+            // No room: evict (outside any per-key section) and try once more before answering back-pressure.
+            eviction.evict(Math.max(size, (long) (book.segments.capacityBytes() * book.settings.evictionRatio())));
+            return startOnce(clientId, key, size, config, upsert);
+        }
+    }
+
+    private List<ReplicaDescriptor> startOnce(String clientId, String key, long size, ReplicaConfig config,
+                                              boolean upsert) {
+        ObjectKeys.validate(key);
+        ObjectBook.requireClient(clientId);
+        if (!book.opLog.accepting()) {
+            throw new StoreException(ErrorCode.METADATA_ERROR,
+                    "the op-log is unreachable: puts are refused until it is back (reads go on)");
+        }
+        if (size <= 0) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "object size must be positive, was " + size);
+        }
+        ReplicaConfig wanted = config == null ? ReplicaConfig.DEFAULT : config;
+        long now = book.clock.millis();
+        long discardMillis = book.settings.putStartDiscardTimeout().toMillis();
+        ObjectMeta started = book.index.update(key, (k, existing) -> {
+            ObjectMeta fresh;
+            if (existing == null) {
+                fresh = new ObjectMeta(k, size, clientId, now, allocateReplicas(size, wanted, clientId));
+            } else if (existing.state == ObjectState.PROCESSING) {
+                if (now - existing.putStartMillis < discardMillis) {
+                    throw new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS, "a put of '" + key + "' is in progress");
+                }
+                // The earlier writer has been silent past the discard timeout: pre-empt it. Allocate first, so
+                // that a failed allocation leaves its entry as it was.
+                fresh = new ObjectMeta(k, size, clientId, now, allocateReplicas(size, wanted, clientId));
+                book.forget(existing);
+            } else if (!upsert) {
+                throw new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS, "object '" + key + "' exists");
+            } else {
+                fresh = overwrite(existing, clientId, size, wanted, now);
+            }
+            fresh.hardPin = wanted.hardPin();
+            fresh.softPin = wanted.softPin();
+            return fresh;
+        });
+        book.processing.put(key, started.putStartMillis);
+        // A writer silent past the discard timeout may be pre-empted; its ticket must not outlive that.
+        return book.describe(started.replicas, TransferOp.WRITE, now + discardMillis);
+    }
+
+    /** Completes the put in memory and records it; @return the COMMIT's durability, or null if already complete */
+    CompletableFuture<Void> commit(String clientId, String key, Long crc32c) {
+        ObjectKeys.validate(key);
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Void>[] durable = new CompletableFuture[1];
+        book.index.update(key, (k, meta) -> {
+            requireOwnedPut(meta, clientId, key);
+            if (meta.state == ObjectState.PROCESSING) {
+                meta.state = ObjectState.COMPLETE;
+                meta.crc32c = crc32c;
+                meta.completedMillis = book.clock.millis();
+                meta.lastAccessMillis = meta.completedMillis;
+                meta.softPinDeadlineMillis = meta.completedMillis + book.settings.softPinTtl().toMillis();
+                book.tally.complete.increment();
+                book.processing.remove(key, meta.putStartMillis);
+                durable[0] = book.opLog.record(new OpLogEntry.Commit(key, meta.size, meta.ownerClientId,
+                        meta.replicas.stream().map(r -> new OpLogEntry.Range(r.segment().name(), r.range().offset(),
+                                r.range().length())).toList(), meta.hardPin, meta.softPin, meta.completedMillis,
+                        meta.crc32c));
+            }
+            return meta;
+        });
+        return durable[0];
+    }
+
+    /** Commits and waits until the commit is durable (a PutEnd is acknowledged only then). */
+    Void end(String clientId, String key, Long crc32c) {
+        CompletableFuture<Void> durable = commit(clientId, key, crc32c);
+        if (durable != null) {
+            Durability.await(durable, key);
+        }
+        return null;
+    }
+
+    Void revoke(String clientId, String key) {
+        ObjectKeys.validate(key);
+        book.index.update(key, (k, meta) -> {
+            requireOwnedPut(meta, clientId, key);
+            if (meta.state == ObjectState.COMPLETE) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS, "put of '" + key + "' already ended");
+            }
+            book.forget(meta);
+            return null;
+        });
+        return null;
+    }
+
+    /** Rewrites a complete object: in place when the size is unchanged and nobody reads it, else new ranges. */
+    private ObjectMeta overwrite(ObjectMeta existing, String clientId, long size, ReplicaConfig wanted, long now) {
+        book.opLog.record(new OpLogEntry.Drop(existing.key)); // no longer a complete object until its PutEnd
+        List<Replica> live = existing.liveReplicas();
+        ObjectMeta fresh;
+        if (existing.size == size && !existing.isLeased(now) && !live.isEmpty()) {
+            fresh = new ObjectMeta(existing.key, size, clientId, now, live);
+        } else {
+            // Allocate before letting go, so a failed allocation leaves the old object intact.
+            fresh = new ObjectMeta(existing.key, size, clientId, now, allocateReplicas(size, wanted, clientId));
+            book.deferred.release(existing, now);
+        }
+        book.tally.complete.decrement();
+        return fresh;
+    }
+
+    /** One range on each of up to replicaNum distinct segments: preferred ones first, then the strategy's order. */
+    private List<Replica> allocateReplicas(long size, ReplicaConfig config, String clientId) {
+        int wanted = config.replicaNum() == 0 ? book.settings.defaultReplicaNum() : config.replicaNum();
+        Collection<MountedSegment> order = placement.candidates(book.segments.mounted(), size, clientId);
+        if (!config.preferredSegments().isEmpty()) {
+            LinkedHashSet<MountedSegment> preferredFirst = new LinkedHashSet<>();
+            for (String name : config.preferredSegments()) {
+                MountedSegment preferred = book.segments.get(name);
+                if (preferred != null) {
+                    preferredFirst.add(preferred);
+                }
+            }
+            preferredFirst.addAll(order);
+            order = preferredFirst;
+        }
+        List<Replica> placed = new ArrayList<>(wanted);
+        for (MountedSegment segment : order) {
+            if (placed.size() == wanted) {
+                break;
+            }
+            Allocation range = segment.allocate(size);
+            if (range != null) {
+                placed.add(new Replica(segment, range));
+            }
+        }
+        if (placed.isEmpty()) {
+            throw new StoreException(ErrorCode.NO_AVAILABLE_HANDLE,
+                    "no segment has " + size + " contiguous free bytes (capacity " + book.segments.capacityBytes()
+                            + ", used " + book.segments.usedBytes() + ")");
+        }
+        return List.copyOf(placed);
+    }
+
+    private long largestSegmentBytes() {
+        return book.segments.view().stream().mapToLong(MountedSegment::capacity).max().orElse(0);
+    }
+
+    private static void requireOwnedPut(ObjectMeta meta, String clientId, String key) {
+        if (meta == null) {
+            throw ObjectBook.notFound(key);
+        }
+        if (!Objects.equals(meta.ownerClientId, clientId)) {
+            throw new StoreException(ErrorCode.ILLEGAL_CLIENT, "put of '" + key + "' was started by another client");
+        }
+    }
+}

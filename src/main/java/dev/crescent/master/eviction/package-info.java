@@ -1,0 +1,4 @@
+/**
+ * Eviction policies (LRU, FIFO, LFU). Imports {@code master}.
+ */
+package dev.crescent.master.eviction;

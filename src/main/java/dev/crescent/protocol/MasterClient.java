@@ -1,0 +1,66 @@
+package dev.crescent.protocol;
+
+
+import dev.crescent.transfer.SegmentDescriptor;
+
+import java.util.List;
+
+/**
+ * The master's operations as a client sees them, whether the master runs in this JVM or across the network.
+ * Failures are StoreExceptions carrying the master's error code; batch operations answer one result per key.
+ */
+public interface MasterClient extends AutoCloseable {
+
+    List<ReplicaDescriptor> putStart(String clientId, String key, long size, ReplicaConfig config, boolean upsert);
+
+    default List<ReplicaDescriptor> putStart(String clientId, String key, long size, int replicaNum, boolean upsert) {
+        return putStart(clientId, key, size, ReplicaConfig.replicas(replicaNum), upsert);
+    }
+
+    default void putEnd(String clientId, String key) {
+        putEnd(clientId, key, null);
+    }
+
+    /** @param crc32c the CRC32C of the bytes written, kept with the object for readers to verify; or null */
+    void putEnd(String clientId, String key, Long crc32c);
+
+    void putRevoke(String clientId, String key);
+
+    ObjectLocation getReplicaList(String key);
+
+    boolean exist(String key);
+
+    void remove(String key, boolean force);
+
+    long removeAll(boolean force);
+
+    List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys, List<Long> sizes,
+                                                           ReplicaConfig config, boolean upsert);
+
+    default List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
+        return batchPutEnd(clientId, keys, null);
+    }
+
+    /** @param crc32cs parallel to keys (null entries: none), or null */
+    List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys, List<Long> crc32cs);
+
+    List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys);
+
+    List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys);
+
+    List<KeyResult<Boolean>> batchExist(List<String> keys);
+
+    List<KeyResult<Void>> batchRemove(List<String> keys, boolean force);
+
+    void mountSegment(String clientId, String segment, long capacity, String endpoint);
+
+    void unmountSegment(String clientId, String segment);
+
+    void remountSegments(String clientId, List<SegmentDescriptor> segments);
+
+    HeartbeatReply heartbeat(String clientId);
+
+    @Override
+    default void close() {
+    }
+}

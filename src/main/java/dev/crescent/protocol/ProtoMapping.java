@@ -1,0 +1,121 @@
+package dev.crescent.protocol;
+
+import dev.crescent.protocol.proto.BatchExistResponse;
+import dev.crescent.protocol.proto.BatchStatusResponse;
+import com.google.protobuf.ByteString;
+import dev.crescent.protocol.proto.GetReplicaListResponse;
+import dev.crescent.protocol.proto.KeyStatus;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.transfer.TransferTicket;
+
+import dev.crescent.transfer.SegmentDescriptor;
+
+import java.util.List;
+
+/** Domain <-> protobuf conversions shared by the gRPC service and the gRPC client. */
+public final class ProtoMapping {
+    private ProtoMapping() {
+    }
+
+    public static dev.crescent.protocol.proto.ReplicaDescriptor toProto(ReplicaDescriptor replica) {
+        var out = dev.crescent.protocol.proto.ReplicaDescriptor.newBuilder()
+                .setSegment(replica.segment())
+                .setEndpoint(replica.endpoint() == null ? "" : replica.endpoint())
+                .setOffset(replica.offset())
+                .setLength(replica.length());
+        if (replica.ticket() != null) {
+            out.setTicket(ByteString.copyFrom(replica.ticket().encode()));
+        }
+        return out.build();
+    }
+
+    public static ReplicaDescriptor fromProto(dev.crescent.protocol.proto.ReplicaDescriptor replica) {
+        return new ReplicaDescriptor(replica.getSegment(), replica.getEndpoint(), replica.getOffset(),
+                replica.getLength(), TransferTicket.decode(replica.getSegment(), replica.getTicket().toByteArray()));
+    }
+
+    public static List<dev.crescent.protocol.proto.ReplicaDescriptor> toProto(List<ReplicaDescriptor> replicas) {
+        return replicas.stream().map(ProtoMapping::toProto).toList();
+    }
+
+    public static List<ReplicaDescriptor> fromProto(
+            List<dev.crescent.protocol.proto.ReplicaDescriptor> replicas) {
+        return replicas.stream().map(ProtoMapping::fromProto).toList();
+    }
+
+    public static dev.crescent.protocol.proto.ReplicaConfig toProto(ReplicaConfig config) {
+        return dev.crescent.protocol.proto.ReplicaConfig.newBuilder()
+                .setReplicaNum(config.replicaNum())
+                .addAllPreferredSegments(config.preferredSegments())
+                .setSoftPin(config.softPin())
+                .setHardPin(config.hardPin())
+                .build();
+    }
+
+    public static ReplicaConfig fromProto(dev.crescent.protocol.proto.ReplicaConfig config) {
+        return new ReplicaConfig(config.getReplicaNum(), config.getPreferredSegmentsList(), config.getSoftPin(),
+                config.getHardPin());
+    }
+
+    public static GetReplicaListResponse toProto(ObjectLocation location) {
+        GetReplicaListResponse.Builder response = GetReplicaListResponse.newBuilder()
+                .setSize(location.size())
+                .addAllReplicas(toProto(location.replicas()))
+                .setLeaseDeadlineMs(location.leaseDeadlineMillis());
+        if (location.crc32c() != null) {
+            response.setCrc32C(location.crc32c().intValue());
+        }
+        return response.build();
+    }
+
+    public static ObjectLocation fromProto(GetReplicaListResponse response) {
+        return new ObjectLocation(response.getSize(), fromProto(response.getReplicasList()),
+                response.getLeaseDeadlineMs(), response.hasCrc32C() ? crc32c(response.getCrc32C()) : null);
+    }
+
+    /** A uint32 CRC as protobuf hands it to Java (a signed int) back to its value. */
+    public static Long crc32c(int wire) {
+        return Integer.toUnsignedLong(wire);
+    }
+
+    /** One status per key, in order. */
+    public static BatchStatusResponse statuses(List<KeyResult<Void>> results) {
+        return BatchStatusResponse.newBuilder().addAllStatuses(results.stream().map(ProtoMapping::status).toList())
+                .build();
+    }
+
+    /** One status and one exists flag per key, in order (false where the status is an error). */
+    public static BatchExistResponse exists(List<KeyResult<Boolean>> results) {
+        return BatchExistResponse.newBuilder()
+                .addAllStatuses(results.stream().map(ProtoMapping::status).toList())
+                .addAllExists(results.stream().map(r -> r.ok() && r.value()).toList())
+                .build();
+    }
+
+    public static KeyStatus status(KeyResult<?> result) {
+        KeyStatus.Builder out = KeyStatus.newBuilder().setKey(result.key()).setCode(result.code().number());
+        if (!result.ok()) {
+            out.setMessage(String.valueOf(result.error().getMessage()));
+        }
+        return out.build();
+    }
+
+    /** A key's result from its wire status; {@code value} is used only when the status is OK. */
+    public static <T> KeyResult<T> result(KeyStatus status, T value) {
+        if (status.getCode() == 0) {
+            return new KeyResult<>(status.getKey(), value, null);
+        }
+        return new KeyResult<>(status.getKey(), null,
+                new StoreException(ErrorCode.fromNumber(status.getCode()), status.getMessage()));
+    }
+
+    public static dev.crescent.protocol.proto.SegmentSpec toProto(SegmentDescriptor spec) {
+        return dev.crescent.protocol.proto.SegmentSpec.newBuilder().setSegment(spec.name())
+                .setCapacity(spec.capacity()).setEndpoint(spec.endpoint() == null ? "" : spec.endpoint()).build();
+    }
+
+    public static SegmentDescriptor fromProto(dev.crescent.protocol.proto.SegmentSpec spec) {
+        return new SegmentDescriptor(spec.getSegment(), spec.getCapacity(), spec.getEndpoint());
+    }
+}

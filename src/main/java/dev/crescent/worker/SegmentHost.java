@@ -1,0 +1,114 @@
+package dev.crescent.worker;
+
+import dev.crescent.common.Threads;
+import dev.crescent.protocol.MasterClient;
+import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.TransferEngine;
+
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One segment in the pool, for a worker and for a client that contributes memory alike: allocates the segment,
+ * makes it reachable through the transfer engine and a transfer server, mounts it at the master and keeps it
+ * mounted with heartbeats (and, for a worker, published in the metadata store). It owns the segment's memory:
+ * {@link #close} unmounts first, so no new transfer is directed here, drains the transfers in flight, and only then
+ * frees the memory.
+ */
+public final class SegmentHost implements AutoCloseable {
+    private final SegmentSettings settings;
+    private final TransferEngine engine;
+    private final WorkerTransferServer server;
+    private final WorkerSegment segment;
+    private final SegmentMembership membership;
+    private final SegmentPublisher publisher;
+    private final SegmentDescriptor descriptor;
+    private final ScheduledExecutorService ticker;
+    private final ScheduledExecutorService publishing;
+
+    /**
+     * Starts serving the segment; mounting goes on in the background until the master answers.
+     *
+     * @param publisher keeps the segment's descriptor in the metadata store; null: not published there
+     */
+    public SegmentHost(SegmentSettings settings, MasterClient master, String clientId, TransferEngine engine,
+                       WorkerTransferServer server, SegmentPublisher publisher) {
+        this.settings = settings;
+        this.engine = engine;
+        this.server = server;
+        this.publisher = publisher;
+        this.segment = WorkerSegment.create(settings.name(), settings.capacity(), settings.shmDir());
+        try {
+            engine.registerLocal(segment.name(), segment.memory(), WorkerSegment.LOCATION);
+            String tcp = server.start(engine.memory());
+            String endpoint = segment.endpoint(tcp, server.serveRdma(segment.name(), segment.memory()));
+            descriptor = new SegmentDescriptor(segment.name(), segment.capacity(), endpoint, WorkerSegment.LOCATION,
+                    clientId);
+        } catch (RuntimeException e) {
+            server.stop(settings.drainTimeout());
+            engine.unregisterLocal(segment.name());
+            segment.close();
+            throw e;
+        }
+        membership = new SegmentMembership(master, clientId, descriptor);
+        long interval = settings.heartbeatInterval().toMillis();
+        ticker = Threads.daemonScheduler("crescent-segment-" + segment.name());
+        ticker.scheduleWithFixedDelay(membership::tick, 0, interval, TimeUnit.MILLISECONDS);
+        // A timer of its own: heartbeats must not wait behind metadata-store calls, which block for their timeout
+        // while the store is unreachable (the master would then take this process for dead).
+        publishing = publisher == null ? null : Threads.daemonScheduler("crescent-segment-publish");
+        if (publishing != null) {
+            publishing.scheduleWithFixedDelay(() -> publisher.keepPublished(descriptor), 0, interval,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Mounts now (or heartbeats, when already mounted) and waits for the answer: for callers that want the segment
+     * in the pool before they go on. Ticks run on the ticker thread only, so this one queues behind any in flight.
+     *
+     * @return whether the segment is mounted
+     */
+    public boolean mountNow() {
+        try {
+            ticker.submit(membership::tick).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("mounting segment " + segment.name() + " failed", e.getCause());
+        }
+        return membership.mounted();
+    }
+
+    public String name() {
+        return segment.name();
+    }
+
+    public WorkerSegment segment() {
+        return segment;
+    }
+
+    public SegmentDescriptor descriptor() {
+        return descriptor;
+    }
+
+    public boolean mounted() {
+        return membership.mounted();
+    }
+
+    @Override
+    public void close() {
+        ticker.shutdownNow();
+        if (publishing != null) {
+            publishing.shutdownNow();
+        }
+        membership.leave();
+        if (publisher != null) {
+            publisher.withdraw();
+        }
+        server.stop(settings.drainTimeout());
+        engine.unregisterLocal(segment.name());
+        segment.close();
+    }
+}
