@@ -38,7 +38,8 @@ class ArchitectureTest {
 
     @BeforeAll
     static void importServiceClasses() {
-        service = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        service = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
                 .importPackages("dev.crescent");
     }
 
@@ -46,8 +47,12 @@ class ArchitectureTest {
     void everyTopLevelPackageStandsOnOneRung() {
         List<String> onLadder = LADDER.stream().flatMap(List::stream).toList();
         List<String> off = service.stream()
-                .map(c -> c.getPackageName().split("\\.")).filter(p -> p.length > 2).map(p -> p[2])
-                .distinct().filter(p -> !onLadder.contains(p)).toList();
+                .map(c -> c.getPackageName().split("\\."))
+                .filter(p -> p.length > 2)
+                .map(p -> p[2])
+                .distinct()
+                .filter(p -> !onLadder.contains(p))
+                .toList();
         assertTrue(off.isEmpty(), "packages not on the ladder (add them to it and to DESIGN.md): " + off);
     }
 
@@ -61,12 +66,18 @@ class ArchitectureTest {
             }
             for (String name : LADDER.get(rung)) {
                 List<String> forbidden = new ArrayList<>(higher);
-                LADDER.get(rung).stream().filter(sibling -> !sibling.equals(name)).forEach(s -> forbidden.add(pkg(s)));
+                LADDER.get(rung).stream()
+                        .filter(sibling -> !sibling.equals(name))
+                        .forEach(s -> forbidden.add(pkg(s)));
                 if (forbidden.isEmpty()) {
                     continue;
                 }
-                ArchRule rule = noClasses().that().resideInAPackage(pkg(name))
-                        .should().dependOnClassesThat().resideInAnyPackage(forbidden.toArray(String[]::new));
+                ArchRule rule = noClasses()
+                        .that()
+                        .resideInAPackage(pkg(name))
+                        .should()
+                        .dependOnClassesThat()
+                        .resideInAnyPackage(forbidden.toArray(String[]::new));
                 collect(rule.evaluate(service), violations);
             }
         }

@@ -13,8 +13,7 @@ import java.util.Random;
  * allocation fails. Prints used / capacity at that point (target: 95 % or more), and the same for mixed sizes.
  */
 public final class AllocatorChurnMain {
-    private AllocatorChurnMain() {
-    }
+    private AllocatorChurnMain() {}
 
     public static void main(String[] args) {
         long capacity = 1L << 30;
@@ -45,20 +44,23 @@ public final class AllocatorChurnMain {
         }
         fill(allocator, held, sizes, random);
         allocator.checkInvariants();
-        System.out.printf("%-22s %12d %11.2f%% %14.3f%n", label, churn,
-                100.0 * allocator.usedBytes() / capacity, allocator.fragmentation());
+        System.out.printf(
+                "%-22s %12d %11.2f%% %14.3f%n",
+                label, churn, 100.0 * allocator.usedBytes() / capacity, allocator.fragmentation());
     }
 
     /** Allocates until the first failure. */
     private static void fill(OffsetAllocator allocator, List<Allocation> held, Sizes sizes, Random random) {
-        for (Allocation next = allocator.allocate(sizes.next(random)); next != null;
-             next = allocator.allocate(sizes.next(random))) {
+        for (Allocation next = allocator.allocate(sizes.next(random));
+                next != null;
+                next = allocator.allocate(sizes.next(random))) {
             held.add(next);
         }
     }
 
     private static String humanBytes(long bytes) {
-        return bytes % (1 << 20) == 0 ? (bytes >> 20) + " MiB" : bytes % 1024 == 0 ? (bytes >> 10) + " KiB"
-                : bytes + " B";
+        return bytes % (1 << 20) == 0
+                ? (bytes >> 20) + " MiB"
+                : bytes % 1024 == 0 ? (bytes >> 10) + " KiB" : bytes + " B";
     }
 }

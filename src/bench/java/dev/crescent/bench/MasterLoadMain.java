@@ -1,8 +1,8 @@
 package dev.crescent.bench;
 
 import dev.crescent.client.RemoteMasterClient;
-import dev.crescent.protocol.MasterClient;
 import dev.crescent.common.StoreException;
+import dev.crescent.protocol.MasterClient;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,8 +18,7 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Arguments: master host:port, threads, seconds (measured after a warm-up of the same length).
  */
 public final class MasterLoadMain {
-    private MasterLoadMain() {
-    }
+    private MasterLoadMain() {}
 
     public static void main(String[] args) throws Exception {
         String address = args[0];
@@ -63,7 +62,8 @@ public final class MasterLoadMain {
             if (!report) {
                 return;
             }
-            System.out.printf("%d threads: %.0f PutStart+PutEnd pairs/s (%d acknowledged, %d failed, %.1f s)%n",
+            System.out.printf(
+                    "%d threads: %.0f PutStart+PutEnd pairs/s (%d acknowledged, %d failed, %.1f s)%n",
                     threads, ended.sum() / elapsed, ended.sum(), failed.sum(), elapsed);
         }
     }

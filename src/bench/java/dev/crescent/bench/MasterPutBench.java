@@ -41,8 +41,8 @@ public class MasterPutBench {
 
     @Setup(Level.Iteration)
     public void freshMaster() {
-        master = new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(),
-                InstantSource.system());
+        master =
+                new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), InstantSource.system());
         for (int i = 0; i < 4; i++) {
             // Offsets only: the master never touches the memory, so a 4 TiB segment costs nothing here.
             master.mountSegment("worker-" + i, "segment-" + i, 4L << 40, "");

@@ -30,8 +30,7 @@ import java.util.function.IntFunction;
 public final class StoreBenchMain {
     private static final double WARM_UP_LIMIT_S = 45;
 
-    private StoreBenchMain() {
-    }
+    private StoreBenchMain() {}
 
     /** One thread's connection and buffers. */
     private interface Session extends AutoCloseable {
@@ -44,8 +43,7 @@ public final class StoreBenchMain {
         void batchGet(List<String> keys) throws IOException;
 
         @Override
-        default void close() throws IOException {
-        }
+        default void close() throws IOException {}
     }
 
     public static void main(String[] args) throws Exception {
@@ -60,18 +58,26 @@ public final class StoreBenchMain {
         String prefix = "bench/" + size + "/";
         TcpSettings tcp = TcpSettings.defaults();
         // Tunables to try other TCP shapes with (bin/bench passes BENCH_JVM_OPTS to the bench JVMs).
-        tcp = new TcpSettings(Integer.getInteger("bench.tcp.connections", tcp.connectionsPerPeer()),
-                Integer.getInteger("bench.tcp.slice-bytes", tcp.sliceBytes()), tcp.timeout(), tcp.maxAttempts(),
-                tcp.blacklistFailures(), tcp.blacklistWindow(), tcp.blacklistCooldown());
-        CrescentClient crescent = target.equals("redis") ? null : CrescentClient.connect(
-                ClientOptions.master(address).withNodeName("store-bench").withSharedMemory(target.equals("shm"))
+        tcp = new TcpSettings(
+                Integer.getInteger("bench.tcp.connections", tcp.connectionsPerPeer()),
+                Integer.getInteger("bench.tcp.slice-bytes", tcp.sliceBytes()),
+                tcp.timeout(),
+                tcp.maxAttempts(),
+                tcp.blacklistFailures(),
+                tcp.blacklistWindow(),
+                tcp.blacklistCooldown());
+        CrescentClient crescent = target.equals("redis")
+                ? null
+                : CrescentClient.connect(ClientOptions.master(address)
+                        .withNodeName("store-bench")
+                        .withSharedMemory(target.equals("shm"))
                         .withTcp(tcp));
         List<Session> sessions = new ArrayList<>();
         try {
             // Batch buffers only for the batch phases: 128 x 4 MiB per thread would not fit otherwise.
             int buffers = phase.equals("batch-get") ? batch : 0;
-            IntFunction<Session> factory = crescent == null ? t -> redis(address, size, buffers)
-                    : t -> crescent(crescent, size, buffers);
+            IntFunction<Session> factory =
+                    crescent == null ? t -> redis(address, size, buffers) : t -> crescent(crescent, size, buffers);
             // One session per thread for the whole process: creating buffers (allocation, zeroing, random fill,
             // first-touch page faults) inside every timed window cost a visible share of a 4 MiB window.
             for (int t = 0; t < threads; t++) {
@@ -86,8 +92,16 @@ public final class StoreBenchMain {
             int perOp = phase.equals("put") || phase.equals("get") ? 1 : batch;
             double opsPerSecond = result.ops() * perOp / result.seconds();
             double gbPerSecond = phase.equals("exists") ? 0 : opsPerSecond * size / 1e9;
-            System.out.printf("%-6s %-9s %8s %4d %12.0f %8.2f %9.1f %9.1f%n", target, phase, human(size), threads,
-                    opsPerSecond, gbPerSecond, result.percentileMicros(0.50), result.percentileMicros(0.99));
+            System.out.printf(
+                    "%-6s %-9s %8s %4d %12.0f %8.2f %9.1f %9.1f%n",
+                    target,
+                    phase,
+                    human(size),
+                    threads,
+                    opsPerSecond,
+                    gbPerSecond,
+                    result.percentileMicros(0.50),
+                    result.percentileMicros(0.99));
         } finally {
             for (Session session : sessions) {
                 session.close();
@@ -213,12 +227,12 @@ public final class StoreBenchMain {
     }
 
     /** Runs the phase on every thread for a while, collecting operation latencies. */
-    private record Runner(List<Session> sessions, String phase, String prefix, int keys, int batch,
-                          int threads) {
+    private record Runner(List<Session> sessions, String phase, String prefix, int keys, int batch, int threads) {
 
         record Result(long ops, double seconds, long[] latencies) {
             double percentileMicros(double p) {
-                return latencies.length == 0 ? 0
+                return latencies.length == 0
+                        ? 0
                         : latencies[(int) Math.min(latencies.length - 1, p * latencies.length)] / 1e3;
             }
         }

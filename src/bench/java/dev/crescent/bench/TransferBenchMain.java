@@ -15,9 +15,9 @@ import dev.crescent.transfer.tcp.TcpTransport;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.List;
-import java.util.ArrayDeque;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,15 +31,18 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class TransferBenchMain {
     /** Block sizes measured; {@code -Dblocks=64,1024} (KiB) narrows them. */
-    private static final long[] BLOCKS = Arrays.stream(System.getProperty("blocks", "64,256,1024,4096").split(","))
-            .mapToLong(kib -> Long.parseLong(kib.trim()) << 10).toArray();
+    private static final long[] BLOCKS = Arrays.stream(
+                    System.getProperty("blocks", "64,256,1024,4096").split(","))
+            .mapToLong(kib -> Long.parseLong(kib.trim()) << 10)
+            .toArray();
 
     /** Ops measured; {@code -Dops=write} narrows them. */
-    private static final List<TransferOp> OPS = Arrays.stream(System.getProperty("ops", "read,write").split(","))
-            .map(op -> TransferOp.valueOf(op.trim().toUpperCase())).toList();
+    private static final List<TransferOp> OPS = Arrays.stream(
+                    System.getProperty("ops", "read,write").split(","))
+            .map(op -> TransferOp.valueOf(op.trim().toUpperCase()))
+            .toList();
 
-    private TransferBenchMain() {
-    }
+    private TransferBenchMain() {}
 
     public static void main(String[] args) throws Exception {
         String segment = args[0];
@@ -54,13 +57,17 @@ public final class TransferBenchMain {
                     ? new PeerAddress(target.hostId(), target.tcp(), "").format()
                     : new PeerAddress(target.hostId(), "", target.shmFile()).format();
             TcpSettings defaults = TcpSettings.defaults();
-            TcpSettings tcp = new TcpSettings(Integer.getInteger("connections", defaults.connectionsPerPeer()),
-                    defaults.sliceBytes(), defaults.timeout(), defaults.maxAttempts(), defaults.blacklistFailures(),
-                    defaults.blacklistWindow(), defaults.blacklistCooldown());
-            Transport path = transport.equals("tcp") ? new TcpTransport("bench", tcp)
-                    : new ShmTransport();
-            try (TransferEngine engine = new TransferEngine(new RegisteredMemory(), List.of(path),
-                    TransferObserver.NONE)) {
+            TcpSettings tcp = new TcpSettings(
+                    Integer.getInteger("connections", defaults.connectionsPerPeer()),
+                    defaults.sliceBytes(),
+                    defaults.timeout(),
+                    defaults.maxAttempts(),
+                    defaults.blacklistFailures(),
+                    defaults.blacklistWindow(),
+                    defaults.blacklistCooldown());
+            Transport path = transport.equals("tcp") ? new TcpTransport("bench", tcp) : new ShmTransport();
+            try (TransferEngine engine =
+                    new TransferEngine(new RegisteredMemory(), List.of(path), TransferObserver.NONE)) {
                 // One pass over every cell first, so no cell is measured on a cold JIT.
                 for (long block : BLOCKS) {
                     for (TransferOp op : TransferOp.values()) {
@@ -70,8 +77,14 @@ public final class TransferBenchMain {
                 for (long block : BLOCKS) {
                     for (TransferOp op : OPS) {
                         Result r = run(engine, segment, endpoint, targetBytes, block, op, seconds, depth);
-                        System.out.printf("%-5s %-5s %8s %9.2f %10.1f %10.1f%n", transport, op.name().toLowerCase(),
-                                (block >> 10) + "K", r.gbPerSecond, r.p50Micros, r.p99Micros);
+                        System.out.printf(
+                                "%-5s %-5s %8s %9.2f %10.1f %10.1f%n",
+                                transport,
+                                op.name().toLowerCase(),
+                                (block >> 10) + "K",
+                                r.gbPerSecond,
+                                r.p50Micros,
+                                r.p99Micros);
                     }
                 }
             }
@@ -79,11 +92,18 @@ public final class TransferBenchMain {
         System.out.printf("memcpy 1 thread 1M block: %.2f GB/s%n", memcpyGbPerSecond(1 << 20, seconds));
     }
 
-    private record Result(double gbPerSecond, double p50Micros, double p99Micros) {
-    }
+    private record Result(double gbPerSecond, double p50Micros, double p99Micros) {}
 
-    private static Result run(TransferEngine engine, String segment, String endpoint, long targetBytes, long block,
-                              TransferOp op, double seconds, int depth) throws InterruptedException {
+    private static Result run(
+            TransferEngine engine,
+            String segment,
+            String endpoint,
+            long targetBytes,
+            long block,
+            TransferOp op,
+            double seconds,
+            int depth)
+            throws InterruptedException {
         long slots = Math.max(1, targetBytes / block);
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffers = arena.allocate(block * depth, 4096);
@@ -99,8 +119,16 @@ public final class TransferBenchMain {
      * thread sits between a finished request and the next one (a trampoline keeps transports that complete inside
      * submit, like shm, from recursing).
      */
-    private static Result drive(TransferEngine engine, String segment, String endpoint, MemorySegment buffers,
-                                long block, long slots, TransferOp op, double seconds, int depth)
+    private static Result drive(
+            TransferEngine engine,
+            String segment,
+            String endpoint,
+            MemorySegment buffers,
+            long block,
+            long slots,
+            TransferOp op,
+            double seconds,
+            int depth)
             throws InterruptedException {
         Loop loop = new Loop(engine, segment, endpoint, buffers, block, slots, op, depth);
         // The window opens only now: building the loop (its latency array) may take a GC pause, which must not
@@ -116,13 +144,15 @@ public final class TransferBenchMain {
         }
         double elapsed = (System.nanoTime() - started) / 1e9;
         if (loop.completed.get() == 0) {
-            throw new IllegalStateException("no request completed in " + elapsed + " s (" + op + " of " + block
-                    + " bytes)");
+            throw new IllegalStateException(
+                    "no request completed in " + elapsed + " s (" + op + " of " + block + " bytes)");
         }
         int count = Math.min(loop.completed.get(), loop.latencies.length);
         long[] sorted = Arrays.copyOf(loop.latencies, count);
         Arrays.sort(sorted);
-        return new Result(loop.completed.get() * block / elapsed / 1e9, sorted[sorted.length / 2] / 1e3,
+        return new Result(
+                loop.completed.get() * block / elapsed / 1e9,
+                sorted[sorted.length / 2] / 1e3,
                 sorted[(int) Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] / 1e3);
     }
 
@@ -145,8 +175,15 @@ public final class TransferBenchMain {
         /** Set before the first submission; read by the threads that resubmit. */
         private volatile long endNanos;
 
-        Loop(TransferEngine engine, String segment, String endpoint, MemorySegment buffers, long block, long slots,
-             TransferOp op, int depth) {
+        Loop(
+                TransferEngine engine,
+                String segment,
+                String endpoint,
+                MemorySegment buffers,
+                long block,
+                long slots,
+                TransferOp op,
+                int depth) {
             this.engine = engine;
             this.segment = segment;
             this.endpoint = endpoint;
@@ -182,8 +219,8 @@ public final class TransferBenchMain {
             MemorySegment local = buffers.asSlice(slot * block, block);
             long remoteOffset = (sequence.getAndIncrement() % slots) * block;
             long start = System.nanoTime();
-            TransferBatch batch = engine.submit(List.of(new TransferRequest(op, local, segment, endpoint,
-                    remoteOffset)));
+            TransferBatch batch =
+                    engine.submit(List.of(new TransferRequest(op, local, segment, endpoint, remoteOffset)));
             batch.future().whenComplete((b, e) -> {
                 int n = completed.getAndIncrement();
                 if (n < latencies.length) {

@@ -1,8 +1,8 @@
 package dev.crescent.bench;
 
 import dev.crescent.transfer.RegisteredMemory;
-import dev.crescent.transfer.tcp.TcpTransferServer;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.tcp.TcpTransferServer;
 import dev.crescent.worker.WorkerSegment;
 
 import java.io.IOException;
@@ -20,8 +20,7 @@ import java.time.Duration;
  * ticket signed with it are served.
  */
 public final class TransferTargetMain {
-    private TransferTargetMain() {
-    }
+    private TransferTargetMain() {}
 
     public static void main(String[] args) throws IOException {
         String name = args.length > 0 ? args[0] : "bench-target";
@@ -29,8 +28,12 @@ public final class TransferTargetMain {
         TicketSigner tickets = args.length > 2 ? new TicketSigner(args[2].getBytes(StandardCharsets.UTF_8)) : null;
         RegisteredMemory memory = new RegisteredMemory();
         try (WorkerSegment segment = WorkerSegment.create(name, bytes, Path.of("/dev/shm"));
-             TcpTransferServer server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
-                     Duration.ofSeconds(5), Duration.ofSeconds(30), tickets)) {
+                TcpTransferServer server = new TcpTransferServer(
+                        memory,
+                        new InetSocketAddress("127.0.0.1", 0),
+                        Duration.ofSeconds(5),
+                        Duration.ofSeconds(30),
+                        tickets)) {
             memory.register(name, segment.memory(), WorkerSegment.LOCATION);
             String endpoint = segment.endpoint("127.0.0.1:" + server.port());
             System.out.println("READY " + name + " " + endpoint);

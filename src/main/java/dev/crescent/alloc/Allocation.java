@@ -7,5 +7,4 @@ package dev.crescent.alloc;
  * @param length bytes the caller asked for (the allocator may reserve up to one alignment unit more)
  * @param node   the allocator's handle for the range; only meaningful to the allocator that issued it
  */
-public record Allocation(long offset, long length, int node) {
-}
+public record Allocation(long offset, long length, int node) {}

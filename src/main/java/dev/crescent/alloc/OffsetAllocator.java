@@ -90,8 +90,8 @@ public final class OffsetAllocator {
      * @param handles filled with the allocation handle of each range, parallel to {@code offsets}
      * @throws IllegalArgumentException when ranges overlap, are misaligned or lie outside the segment
      */
-    public static OffsetAllocator withAllocated(long capacityBytes, int alignment, long[] offsets, long[] lengths,
-                                                Allocation[] handles) {
+    public static OffsetAllocator withAllocated(
+            long capacityBytes, int alignment, long[] offsets, long[] lengths, Allocation[] handles) {
         OffsetAllocator a = new OffsetAllocator(capacityBytes, alignment);
         Integer[] order = new Integer[offsets.length];
         for (int i = 0; i < order.length; i++) {
@@ -102,11 +102,13 @@ public final class OffsetAllocator {
             int free = 0; // the whole segment is node 0 and the only free range
             for (int i : order) {
                 if (offsets[i] < 0 || (offsets[i] & ((1L << a.alignShift) - 1)) != 0 || lengths[i] <= 0) {
-                    throw new IllegalArgumentException("range [" + offsets[i] + ", +" + lengths[i] + ") is not aligned");
+                    throw new IllegalArgumentException(
+                            "range [" + offsets[i] + ", +" + lengths[i] + ") is not aligned");
                 }
                 long start = offsets[i] >>> a.alignShift;
                 long units = a.toUnits(lengths[i]);
-                if (free == NONE || start < a.offsetUnits[free]
+                if (free == NONE
+                        || start < a.offsetUnits[free]
                         || start + units > a.offsetUnits[free] + a.sizeUnits[free]) {
                     throw new IllegalArgumentException("range [" + offsets[i] + ", +" + lengths[i]
                             + ") overlaps another or lies outside the segment");
@@ -158,7 +160,9 @@ public final class OffsetAllocator {
     /** Returns a range; a range that is not currently allocated (double free, foreign handle) is refused. */
     public synchronized void free(Allocation allocation) {
         int node = allocation.node();
-        if (node < 0 || node >= state.length || state[node] != USED
+        if (node < 0
+                || node >= state.length
+                || state[node] != USED
                 || (offsetUnits[node] << alignShift) != allocation.offset()) {
             throw new IllegalStateException("range " + allocation + " is not allocated here");
         }

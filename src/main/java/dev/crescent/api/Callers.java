@@ -14,8 +14,7 @@ import java.net.UnknownHostException;
 public final class Callers {
     public static final String NODE_HEADER = "X-Crescent-Node";
 
-    private Callers() {
-    }
+    private Callers() {}
 
     public static Caller of(HttpServerRequest request) {
         return of(request.getHeader(NODE_HEADER), request.remoteAddress());
@@ -23,7 +22,8 @@ public final class Callers {
 
     /** A caller stating {@code nodeName} (null or empty: none) from the connection at {@code remote}. */
     public static Caller of(String nodeName, SocketAddress remote) {
-        return new Caller(nodeName == null || nodeName.isEmpty() ? null : nodeName,
+        return new Caller(
+                nodeName == null || nodeName.isEmpty() ? null : nodeName,
                 remote == null ? null : address(remote.hostAddress()));
     }
 

@@ -15,35 +15,51 @@ import jakarta.inject.Singleton;
 @Singleton
 public class MasterGauges {
 
-    void register(@Observes StartupEvent event, MeterRegistry registry, Master master,
-                  MasterLeadership leadership) {
+    void register(@Observes StartupEvent event, MeterRegistry registry, Master master, MasterLeadership leadership) {
         Gauge.builder("crescent.master.objects", master, m -> m.stats().objectCount())
-                .description("Complete objects in the index").register(registry);
-        Gauge.builder("crescent.master.objects.processing", master, m -> m.stats().processingCount())
-                .description("Puts started and not yet ended").register(registry);
+                .description("Complete objects in the index")
+                .register(registry);
+        Gauge.builder(
+                        "crescent.master.objects.processing",
+                        master,
+                        m -> m.stats().processingCount())
+                .description("Puts started and not yet ended")
+                .register(registry);
         Gauge.builder("crescent.master.segments", master, m -> m.stats().segmentCount())
-                .description("Mounted segments").register(registry);
+                .description("Mounted segments")
+                .register(registry);
         Gauge.builder("crescent.master.evictions", master, m -> m.stats().evictedObjects())
-                .description("Objects evicted since start").register(registry);
+                .description("Objects evicted since start")
+                .register(registry);
         Gauge.builder("crescent.master.capacity", master, m -> m.stats().capacityBytes())
-                .baseUnit("bytes").description("Capacity of all mounted segments").register(registry);
+                .baseUnit("bytes")
+                .description("Capacity of all mounted segments")
+                .register(registry);
         Gauge.builder("crescent.master.used", master, m -> m.stats().usedBytes())
-                .baseUnit("bytes").description("Allocated bytes across mounted segments").register(registry);
+                .baseUnit("bytes")
+                .description("Allocated bytes across mounted segments")
+                .register(registry);
         Gauge.builder("crescent.master.lease.blocks", master, m -> m.stats().leaseBlocks())
                 .description("Removes refused, evictions skipped and frees deferred because of a read lease")
                 .register(registry);
         Gauge.builder("crescent.master.clients", master, m -> m.stats().clientCount())
-                .description("Live workers and clients that mounted memory").register(registry);
+                .description("Live workers and clients that mounted memory")
+                .register(registry);
         FunctionCounter.builder("crescent.master.oplog.batches", leadership, MasterLeadership::oplogBatches)
-                .description("Op-log entries (etcd writes) this leader made").register(registry);
+                .description("Op-log entries (etcd writes) this leader made")
+                .register(registry);
         FunctionCounter.builder("crescent.master.oplog.ops", leadership, MasterLeadership::oplogOps)
-                .description("Index changes those entries carried").register(registry);
+                .description("Index changes those entries carried")
+                .register(registry);
         MasterCounters counters = master.counters();
         for (MasterOp op : MasterOp.values()) {
             FunctionCounter.builder("crescent.master.requests", counters, c -> c.requests(op))
-                    .description("Master operations served, by operation").tag("op", op.tag()).register(registry);
+                    .description("Master operations served, by operation")
+                    .tag("op", op.tag())
+                    .register(registry);
             FunctionCounter.builder("crescent.master.failures", counters, c -> c.failures(op))
-                    .description("Master operations that failed, by operation").tag("op", op.tag())
+                    .description("Master operations that failed, by operation")
+                    .tag("op", op.tag())
                     .register(registry);
         }
     }

@@ -20,9 +20,14 @@ public class OpMetrics {
     }
 
     public void record(String api, String op, ErrorCode outcome) {
-        counters.computeIfAbsent(api + '/' + op + '/' + outcome.name(), k -> Counter.builder("crescent.requests")
-                .description("API operations by interface, operation and outcome")
-                .tag("api", api).tag("op", op).tag("outcome", outcome.name())
-                .register(registry)).increment();
+        counters.computeIfAbsent(
+                        api + '/' + op + '/' + outcome.name(),
+                        k -> Counter.builder("crescent.requests")
+                                .description("API operations by interface, operation and outcome")
+                                .tag("api", api)
+                                .tag("op", op)
+                                .tag("outcome", outcome.name())
+                                .register(registry))
+                .increment();
     }
 }

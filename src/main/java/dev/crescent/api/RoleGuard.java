@@ -25,7 +25,8 @@ public class RoleGuard {
     /** Master operations need a role that runs the master. */
     public void requireMaster() {
         if (!role.runsMaster()) {
-            throw new StoreException(ErrorCode.RPC_FAIL,
+            throw new StoreException(
+                    ErrorCode.RPC_FAIL,
                     "this node runs role " + role.name().toLowerCase() + "; master operations go to the master");
         }
     }

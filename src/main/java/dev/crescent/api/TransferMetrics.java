@@ -24,13 +24,24 @@ public final class TransferMetrics implements TransferObserver {
     @Override
     public void finished(String transport, TransferOp op, long bytes, long nanos, RequestStatus status) {
         String opName = op.name().toLowerCase();
-        Counter.builder("crescent.transfer.requests").tag("transport", transport).tag("op", opName)
-                .tag("status", status.name()).register(registry).increment();
+        Counter.builder("crescent.transfer.requests")
+                .tag("transport", transport)
+                .tag("op", opName)
+                .tag("status", status.name())
+                .register(registry)
+                .increment();
         if (status == RequestStatus.COMPLETED) {
-            Counter.builder("crescent.transfer.bytes").baseUnit("bytes").tag("transport", transport).tag("op", opName)
-                    .register(registry).increment(bytes);
-            Timer.builder("crescent.transfer.latency").tag("transport", transport).tag("op", opName)
-                    .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+            Counter.builder("crescent.transfer.bytes")
+                    .baseUnit("bytes")
+                    .tag("transport", transport)
+                    .tag("op", opName)
+                    .register(registry)
+                    .increment(bytes);
+            Timer.builder("crescent.transfer.latency")
+                    .tag("transport", transport)
+                    .tag("op", opName)
+                    .register(registry)
+                    .record(nanos, TimeUnit.NANOSECONDS);
         }
     }
 }

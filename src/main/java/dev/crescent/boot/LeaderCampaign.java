@@ -30,8 +30,8 @@ public class LeaderCampaign {
     void start(@ObservesAsync HttpServerStart event) {
         // The port really bound (the options say 0 or -1 when a free port was asked for).
         int httpPort = values.getOrDefault(HttpServer.HTTP_PORT, event.options().getPort());
-        leadership.start(() -> config.master().advertiseAddress()
-                .orElseGet(() -> NodeNames.hostAddress() + ":" + httpPort));
+        leadership.start(
+                () -> config.master().advertiseAddress().orElseGet(() -> NodeNames.hostAddress() + ":" + httpPort));
     }
 
     void stop(@Observes ShutdownEvent event) {

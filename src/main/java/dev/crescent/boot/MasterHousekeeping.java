@@ -1,8 +1,8 @@
 package dev.crescent.boot;
 
-import dev.crescent.master.Master;
 import dev.crescent.common.Threads;
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.master.Master;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
@@ -41,7 +41,9 @@ public class MasterHousekeeping {
         try {
             master.sweep();
             for (String dead : master.expireSilentClients()) {
-                LOG.warnf("client %s was silent for %s: its segments are unmounted", dead, config.master().clientTtl());
+                LOG.warnf(
+                        "client %s was silent for %s: its segments are unmounted",
+                        dead, config.master().clientTtl());
             }
             master.evictAboveWatermark();
         } catch (RuntimeException e) {

@@ -1,7 +1,7 @@
 package dev.crescent.boot;
 
-import dev.crescent.config.CrescentConfig;
 import dev.crescent.common.NodeNames;
+import dev.crescent.config.CrescentConfig;
 import jakarta.inject.Singleton;
 
 /** Who this process is: its node name (config or host name) and a client id unique to this run. */

@@ -27,14 +27,31 @@ public class RdmaStartup {
             runtime = null;
             return;
         }
-        CrescentConfig.TransferConfig.TopologyConfig topology = config.transfer().topology();
-        RdmaSettings settings = new RdmaSettings(rdma.fallbackToTcp(), rdma.deviceAllow().orElse(Set.of()),
-                rdma.deviceDeny().orElse(Set.of()), rdma.port(), rdma.gidIndex(), rdma.sliceSize().asLongValue(),
-                rdma.maxAttempts(), rdma.railErrorThreshold(), rdma.railPause(), rdma.endpointCacheSize(),
-                rdma.queueDepth(), rdma.hugePages(), rdma.shimPath().map(Path::of).orElse(null), rdma.timeout(),
+        CrescentConfig.TransferConfig.TopologyConfig topology =
+                config.transfer().topology();
+        RdmaSettings settings = new RdmaSettings(
+                rdma.fallbackToTcp(),
+                rdma.deviceAllow().orElse(Set.of()),
+                rdma.deviceDeny().orElse(Set.of()),
+                rdma.port(),
+                rdma.gidIndex(),
+                rdma.sliceSize().asLongValue(),
+                rdma.maxAttempts(),
+                rdma.railErrorThreshold(),
+                rdma.railPause(),
+                rdma.endpointCacheSize(),
+                rdma.queueDepth(),
+                rdma.hugePages(),
+                rdma.shimPath().map(Path::of).orElse(null),
+                rdma.timeout(),
                 rdma.serveWithAccessControl());
-        runtime = RdmaRuntime.openOrFallBack(settings, new TopologyDiscovery(Path.of(topology.sysfsRoot()))
-                .discover(topology.nicAllow().orElse(Set.of()), topology.nicDeny().orElse(Set.of())), LOG::warn);
+        runtime = RdmaRuntime.openOrFallBack(
+                settings,
+                new TopologyDiscovery(Path.of(topology.sysfsRoot()))
+                        .discover(
+                                topology.nicAllow().orElse(Set.of()),
+                                topology.nicDeny().orElse(Set.of())),
+                LOG::warn);
         if (runtime != null) {
             LOG.infof("RDMA on %s", runtime.deviceNames());
         }

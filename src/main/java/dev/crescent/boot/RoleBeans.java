@@ -1,41 +1,41 @@
 package dev.crescent.boot;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.api.TransferMetrics;
+import dev.crescent.client.LeaderLookup;
+import dev.crescent.client.RemoteMasterClient;
+import dev.crescent.client.StoreClient;
+import dev.crescent.client.Transports;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.Role;
-import dev.crescent.client.RemoteMasterClient;
-import dev.crescent.client.LeaderLookup;
-import dev.crescent.protocol.MasterClient;
-import dev.crescent.client.StoreClient;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.master.EvictionPolicy;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterSettings;
-import dev.crescent.master.EvictionPolicy;
-import jakarta.enterprise.inject.Instance;
+import dev.crescent.master.PlacementStrategy;
 import dev.crescent.master.access.AccessControl;
+import dev.crescent.master.access.AccessRule;
 import dev.crescent.master.ha.HaSettings;
 import dev.crescent.master.ha.MasterLeadership;
-import io.quarkus.runtime.Quarkus;
-import jakarta.enterprise.inject.Typed;
-import dev.crescent.master.access.AccessRule;
-import dev.crescent.master.PlacementStrategy;
-import dev.crescent.transfer.TicketSigner;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.embedded.EmbeddedMetadataStore;
 import dev.crescent.meta.etcd.EtcdMetadataStore;
-import dev.crescent.api.TransferMetrics;
+import dev.crescent.protocol.MasterClient;
 import dev.crescent.transfer.CompositeObserver;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.ThroughputReporter;
+import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
 import dev.crescent.transfer.Transport;
 import dev.crescent.transfer.tcp.TcpSettings;
-import io.micrometer.core.instrument.MeterRegistry;
-import dev.crescent.transfer.TransferEngine;
-import dev.crescent.client.Transports;
 import dev.crescent.worker.SegmentDirectory;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Quarkus;
 import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
+import jakarta.enterprise.inject.Typed;
 import jakarta.inject.Singleton;
 
 import java.nio.charset.StandardCharsets;
@@ -53,22 +53,40 @@ public class RoleBeans {
     @Produces
     @Singleton
     @Typed(Master.class)
-    Master master(CrescentConfig config, Instance<EvictionPolicy> policies, Instance<PlacementStrategy> placements,
-                  AccessControl access) {
+    Master master(
+            CrescentConfig config,
+            Instance<EvictionPolicy> policies,
+            Instance<PlacementStrategy> placements,
+            AccessControl access) {
         CrescentConfig.MasterConfig m = config.master();
-        MasterSettings settings = new MasterSettings(m.leaseTtl(), m.putStartDiscardTimeout(),
-                m.putStartReleaseTimeout(), m.replicaNum(), m.allocationAlignment(), m.eviction().highWatermark(),
-                m.eviction().ratio(), m.softPinTtl(), m.clientTtl());
-        EvictionPolicy policy = byName(policies, EvictionPolicy::name, "crescent.master.eviction.policy",
+        MasterSettings settings = new MasterSettings(
+                m.leaseTtl(),
+                m.putStartDiscardTimeout(),
+                m.putStartReleaseTimeout(),
+                m.replicaNum(),
+                m.allocationAlignment(),
+                m.eviction().highWatermark(),
+                m.eviction().ratio(),
+                m.softPinTtl(),
+                m.clientTtl());
+        EvictionPolicy policy = byName(
+                policies,
+                EvictionPolicy::name,
+                "crescent.master.eviction.policy",
                 m.eviction().policy());
-        PlacementStrategy placement = byName(placements, PlacementStrategy::name,
-                "crescent.master.placement.strategy", m.placement().strategy());
+        PlacementStrategy placement = byName(
+                placements,
+                PlacementStrategy::name,
+                "crescent.master.placement.strategy",
+                m.placement().strategy());
         return new Master(settings, placement, policy, InstantSource.system(), access.tickets());
     }
 
     /** The bean whose config name is {@code wanted}; an unknown name stops start-up with the valid choices. */
     private static <T> T byName(Instance<T> beans, Function<T, String> name, String key, String wanted) {
-        return beans.stream().filter(b -> name.apply(b).equalsIgnoreCase(wanted)).findFirst()
+        return beans.stream()
+                .filter(b -> name.apply(b).equalsIgnoreCase(wanted))
+                .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException(key + "=" + wanted + " is not one of "
                         + beans.stream().map(name).toList()));
     }
@@ -79,8 +97,11 @@ public class RoleBeans {
     AccessControl accessControl(CrescentConfig config, MetadataStore store, MetadataKeys keys, ObjectMapper json) {
         CrescentConfig.AccessConfig access = config.access();
         List<AccessRule> rules = access.rules().entrySet().stream()
-                .map(e -> new AccessRule(e.getKey(), e.getValue().nodes().orElse(List.of()),
-                        e.getValue().cidrs().orElse(List.of()), e.getValue().prefixes().orElse(List.of()),
+                .map(e -> new AccessRule(
+                        e.getKey(),
+                        e.getValue().nodes().orElse(List.of()),
+                        e.getValue().cidrs().orElse(List.of()),
+                        e.getValue().prefixes().orElse(List.of()),
                         e.getValue().rights()))
                 .toList();
         TicketSigner tickets = null;
@@ -104,21 +125,24 @@ public class RoleBeans {
     /** Leader election and the op-log over etcd; with the embedded store this master is alone and always leads. */
     @Produces
     @Singleton
-    MasterLeadership leadership(CrescentConfig config, Master master, MetadataStore store, MetadataKeys keys,
-                                ObjectMapper json) {
+    MasterLeadership leadership(
+            CrescentConfig config, Master master, MetadataStore store, MetadataKeys keys, ObjectMapper json) {
         CrescentConfig.MasterConfig m = config.master();
-        HaSettings settings = new HaSettings(config.role().runsMaster()
-                && config.metadata().etcd().endpoints().isPresent(), config.cluster(), m.leaderTtl(),
+        HaSettings settings = new HaSettings(
+                config.role().runsMaster()
+                        && config.metadata().etcd().endpoints().isPresent(),
+                config.cluster(),
+                m.leaderTtl(),
                 m.snapshotEvery());
-        return new MasterLeadership(settings, store, keys, master, json, why -> Quarkus.asyncExit(
-                MasterLeadership.DEMOTED_EXIT));
+        return new MasterLeadership(
+                settings, store, keys, master, json, why -> Quarkus.asyncExit(MasterLeadership.DEMOTED_EXIT));
     }
 
     /** In a role that runs the master it is called directly (it checks leadership itself); else over the network. */
     @Produces
     @Singleton
-    MasterClient masterClient(CrescentConfig config, Master master, NodeIdentity identity, MetadataStore store,
-                              MetadataKeys keys) {
+    MasterClient masterClient(
+            CrescentConfig config, Master master, NodeIdentity identity, MetadataStore store, MetadataKeys keys) {
         if (config.role().runsMaster()) {
             return master;
         }
@@ -126,7 +150,10 @@ public class RoleBeans {
         Supplier<String> leader = config.metadata().etcd().endpoints().isEmpty()
                 ? () -> config.worker().masterAddress()
                 : LeaderLookup.in(store, keys);
-        return new RemoteMasterClient(leader, identity.nodeName(), config.client().callTimeout(),
+        return new RemoteMasterClient(
+                leader,
+                identity.nodeName(),
+                config.client().callTimeout(),
                 config.client().failoverWindow());
     }
 
@@ -138,7 +165,8 @@ public class RoleBeans {
     @Singleton
     MetadataStore metadataStore(CrescentConfig config) {
         CrescentConfig.MetadataConfig.EtcdConfig etcd = config.metadata().etcd();
-        return etcd.endpoints().filter(e -> !e.isEmpty())
+        return etcd.endpoints()
+                .filter(e -> !e.isEmpty())
                 .<MetadataStore>map(endpoints -> new EtcdMetadataStore(endpoints, etcd.timeout()))
                 .orElseGet(() -> new EmbeddedMetadataStore(InstantSource.system()));
     }
@@ -166,19 +194,27 @@ public class RoleBeans {
     /** Transports in order of preference: same JVM, same host (shared memory), then RDMA, then TCP. */
     @Produces
     @Singleton
-    TransferEngine transferEngine(CrescentConfig config, NodeIdentity identity, MeterRegistry registry,
-                                  RdmaStartup rdma) {
+    TransferEngine transferEngine(
+            CrescentConfig config, NodeIdentity identity, MeterRegistry registry, RdmaStartup rdma) {
         CrescentConfig.TransferConfig transfer = config.transfer();
         RegisteredMemory memory = new RegisteredMemory();
         CrescentConfig.TransferConfig.TcpConfig tcp = transfer.tcp();
-        TcpSettings tcpSettings = !tcp.enabled() ? null : new TcpSettings(tcp.connectionsPerPeer(),
-                (int) tcp.sliceSize().asLongValue(), tcp.timeout(), tcp.maxAttempts(), tcp.blacklistFailures(),
-                tcp.blacklistWindow(), tcp.blacklistCooldown());
-        List<Transport> transports = Transports.preferred(memory, transfer.shm().enabled(), identity.clientId(),
-                tcpSettings, rdma.runtime());
+        TcpSettings tcpSettings = !tcp.enabled()
+                ? null
+                : new TcpSettings(
+                        tcp.connectionsPerPeer(),
+                        (int) tcp.sliceSize().asLongValue(),
+                        tcp.timeout(),
+                        tcp.maxAttempts(),
+                        tcp.blacklistFailures(),
+                        tcp.blacklistWindow(),
+                        tcp.blacklistCooldown());
+        List<Transport> transports = Transports.preferred(
+                memory, transfer.shm().enabled(), identity.clientId(), tcpSettings, rdma.runtime());
         TransferObserver observer = new TransferMetrics(registry);
         if (transfer.reporter().enabled()) {
-            observer = new CompositeObserver(observer,
+            observer = new CompositeObserver(
+                    observer,
                     new ThroughputReporter(transfer.reporter().interval().toMillis()));
         }
         return new TransferEngine(memory, transports, observer);

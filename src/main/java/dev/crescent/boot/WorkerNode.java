@@ -3,9 +3,9 @@ package dev.crescent.boot;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.api.NodeReadiness;
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.master.access.AccessControl;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
-import dev.crescent.master.access.AccessControl;
 import dev.crescent.protocol.MasterClient;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.worker.SegmentHost;
@@ -41,9 +41,16 @@ public class WorkerNode implements NodeReadiness {
     private final RdmaStartup rdma;
     private volatile SegmentHost host;
 
-    public WorkerNode(CrescentConfig config, NodeIdentity identity, MasterClient master, TransferEngine engine,
-                      MetadataStore metadata, MetadataKeys keys, ObjectMapper json, AccessControl access,
-                      RdmaStartup rdma) {
+    public WorkerNode(
+            CrescentConfig config,
+            NodeIdentity identity,
+            MasterClient master,
+            TransferEngine engine,
+            MetadataStore metadata,
+            MetadataKeys keys,
+            ObjectMapper json,
+            AccessControl access,
+            RdmaStartup rdma) {
         this.config = config;
         this.identity = identity;
         this.master = master;
@@ -61,12 +68,24 @@ public class WorkerNode implements NodeReadiness {
         }
         CrescentConfig.WorkerConfig worker = config.worker();
         CrescentConfig.TransferConfig.TcpConfig tcp = config.transfer().tcp();
-        SegmentSettings segment = new SegmentSettings(worker.segmentName().orElse(identity.nodeName()),
-                worker.segmentSize().asLongValue(), Path.of(worker.shmDir()), worker.heartbeatInterval(),
+        SegmentSettings segment = new SegmentSettings(
+                worker.segmentName().orElse(identity.nodeName()),
+                worker.segmentSize().asLongValue(),
+                Path.of(worker.shmDir()),
+                worker.heartbeatInterval(),
                 DRAIN_TIMEOUT);
-        TransferServerSettings server = new TransferServerSettings(tcp.enabled(), tcp.bindHost(), tcp.port(),
-                tcp.advertiseHost().orElse(null), tcp.handshakeTimeout(), tcp.frameTimeout());
-        host = new SegmentHost(segment, master, identity.clientId(), engine,
+        TransferServerSettings server = new TransferServerSettings(
+                tcp.enabled(),
+                tcp.bindHost(),
+                tcp.port(),
+                tcp.advertiseHost().orElse(null),
+                tcp.handshakeTimeout(),
+                tcp.frameTimeout());
+        host = new SegmentHost(
+                segment,
+                master,
+                identity.clientId(),
+                engine,
                 new WorkerTransferServer(server, access.tickets(), rdma.runtime()),
                 new SegmentPublisher(metadata, keys, json, identity.nodeName(), worker.leaseTtl()));
     }

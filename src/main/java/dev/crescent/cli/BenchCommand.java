@@ -22,17 +22,20 @@ import java.util.concurrent.atomic.AtomicLong;
 final class BenchCommand implements Callable<Integer> {
     @CommandLine.ParentCommand
     CrescentCli cli;
+
     @Option(names = "--size", defaultValue = "1048576", description = "value size in bytes (default ${DEFAULT-VALUE})")
     int size;
+
     @Option(names = "--count", defaultValue = "200", description = "objects (default ${DEFAULT-VALUE})")
     int count;
+
     @Option(names = "--threads", defaultValue = "4", description = "threads (default ${DEFAULT-VALUE})")
     int threads;
+
     @Option(names = "--prefix", defaultValue = "bench/cli/", description = "key prefix (default ${DEFAULT-VALUE})")
     String prefix;
 
-    private record Phase(String name, double seconds, long[] latencies) {
-    }
+    private record Phase(String name, double seconds, long[] latencies) {}
 
     @Override
     public Integer call() throws InterruptedException {
@@ -46,8 +49,13 @@ final class BenchCommand implements Callable<Integer> {
             }
             out.printf("%n%-5s %8s %10s %10s %10s %10s%n", "op", "objects", "ops/s", "GB/s", "p50 ms", "p99 ms");
             for (Phase phase : phases) {
-                out.printf("%-5s %8d %10.0f %10.3f %10.2f %10.2f%n", phase.name(), count, count / phase.seconds(),
-                        (double) count * size / phase.seconds() / 1e9, percentile(phase.latencies(), 0.50),
+                out.printf(
+                        "%-5s %8d %10.0f %10.3f %10.2f %10.2f%n",
+                        phase.name(),
+                        count,
+                        count / phase.seconds(),
+                        (double) count * size / phase.seconds() / 1e9,
+                        percentile(phase.latencies(), 0.50),
                         percentile(phase.latencies(), 0.99));
             }
         }
@@ -109,7 +117,13 @@ final class BenchCommand implements Callable<Integer> {
         int width = 40;
         int filled = (int) (width * done / Math.max(1, count));
         double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
-        out.printf("\r%-4s [%s%s] %d/%d  %.2f GB/s", name, "#".repeat(filled), " ".repeat(width - filled), done, count,
+        out.printf(
+                "\r%-4s [%s%s] %d/%d  %.2f GB/s",
+                name,
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                done,
+                count,
                 done * (double) size / seconds / 1e9);
         out.flush();
     }

@@ -30,12 +30,24 @@ import java.util.concurrent.Callable;
  * so a put or get copies nothing in this process); listings and cluster status come from the master's admin REST
  * API. Errors print the cluster's error code and name, and the exit status is 1.
  */
-@Command(name = "crescent", mixinStandardHelpOptions = true, version = "crescent 0.1.0",
+@Command(
+        name = "crescent",
+        mixinStandardHelpOptions = true,
+        version = "crescent 0.1.0",
         description = "Operate a Crescent KV-cache store.",
-        subcommands = {CrescentCli.Put.class, CrescentCli.Get.class, CrescentCli.Ls.class, CrescentCli.Stat.class,
-                CrescentCli.Rm.class, CrescentCli.Status.class, BenchCommand.class})
+        subcommands = {
+            CrescentCli.Put.class,
+            CrescentCli.Get.class,
+            CrescentCli.Ls.class,
+            CrescentCli.Stat.class,
+            CrescentCli.Rm.class,
+            CrescentCli.Status.class,
+            BenchCommand.class
+        })
 public final class CrescentCli {
-    @Option(names = {"-m", "--master"}, scope = CommandLine.ScopeType.INHERIT,
+    @Option(
+            names = {"-m", "--master"},
+            scope = CommandLine.ScopeType.INHERIT,
             defaultValue = "${env:CRESCENT_MASTER:-localhost:8080}",
             description = "master (leader) host:port, its HTTP port (default: $CRESCENT_MASTER or ${DEFAULT-VALUE})")
     String master;
@@ -51,7 +63,8 @@ public final class CrescentCli {
         line.setErr(err);
         line.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof StoreException store) {
-                err.println("error " + store.code().number() + " " + store.code().name() + ": " + store.getMessage());
+                err.println(
+                        "error " + store.code().number() + " " + store.code().name() + ": " + store.getMessage());
             } else {
                 err.println("error: " + e.getMessage());
             }
@@ -67,11 +80,16 @@ public final class CrescentCli {
     /** GET on the master's admin API; an error answer becomes a StoreException with its code. */
     JsonNode admin(String path) throws IOException, InterruptedException {
         try (HttpClient http = HttpClient.newHttpClient()) {
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://" + master + path))
-                    .header("X-Crescent-Node", "crescent-cli").build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(URI.create("http://" + master + path))
+                            .header("X-Crescent-Node", "crescent-cli")
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             JsonNode body = new ObjectMapper().readTree(response.body());
             if (response.statusCode() >= 400) {
-                throw new StoreException(dev.crescent.common.ErrorCode.fromNumber(body.path("code").asInt(-1)),
+                throw new StoreException(
+                        dev.crescent.common.ErrorCode.fromNumber(
+                                body.path("code").asInt(-1)),
                         body.path("message").asText(response.body()));
             }
             return body;
@@ -93,18 +111,21 @@ public final class CrescentCli {
     static final class Put implements Callable<Integer> {
         @CommandLine.ParentCommand
         CrescentCli cli;
+
         @Parameters(index = "0", description = "key")
         String key;
+
         @Parameters(index = "1", description = "file")
         Path file;
+
         @Option(names = "--upsert", description = "overwrite an existing object")
         boolean upsert;
 
         @Override
         public Integer call() throws IOException {
             try (CrescentClient client = cli.connect();
-                 FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
-                 Arena arena = Arena.ofConfined()) {
+                    FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+                    Arena arena = Arena.ofConfined()) {
                 MemorySegment bytes = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
                 if (upsert) {
                     client.upsertFrom(key, bytes);
@@ -121,8 +142,10 @@ public final class CrescentCli {
     static final class Get implements Callable<Integer> {
         @CommandLine.ParentCommand
         CrescentCli cli;
+
         @Parameters(index = "0", description = "key")
         String key;
+
         @Parameters(index = "1", description = "file (created or replaced)")
         Path file;
 
@@ -130,9 +153,13 @@ public final class CrescentCli {
         public Integer call() throws IOException {
             try (CrescentClient client = cli.connect()) {
                 long size = client.size(key);
-                try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-                     Arena arena = Arena.ofConfined()) {
+                try (FileChannel channel = FileChannel.open(
+                                file,
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.READ,
+                                StandardOpenOption.WRITE,
+                                StandardOpenOption.TRUNCATE_EXISTING);
+                        Arena arena = Arena.ofConfined()) {
                     MemorySegment target = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
                     client.getInto(key, target);
                     target.force();
@@ -147,15 +174,17 @@ public final class CrescentCli {
     static final class Ls implements Callable<Integer> {
         @CommandLine.ParentCommand
         CrescentCli cli;
+
         @Parameters(index = "0", defaultValue = "", description = "key prefix")
         String prefix;
+
         @Option(names = "--limit", defaultValue = "1000", description = "at most this many keys")
         int limit;
 
         @Override
         public Integer call() throws IOException, InterruptedException {
-            JsonNode list = cli.admin("/v1/keys?prefix=" + URLEncoder.encode(prefix, StandardCharsets.UTF_8)
-                    + "&limit=" + limit);
+            JsonNode list = cli.admin(
+                    "/v1/keys?prefix=" + URLEncoder.encode(prefix, StandardCharsets.UTF_8) + "&limit=" + limit);
             PrintWriter out = cli.spec.commandLine().getOut();
             list.path("keys").forEach(k -> out.println(k.asText()));
             if (list.path("truncated").asBoolean()) {
@@ -169,6 +198,7 @@ public final class CrescentCli {
     static final class Stat implements Callable<Integer> {
         @CommandLine.ParentCommand
         CrescentCli cli;
+
         @Parameters(index = "0", description = "key")
         String key;
 
@@ -176,11 +206,19 @@ public final class CrescentCli {
         public Integer call() throws IOException, InterruptedException {
             JsonNode info = cli.admin("/v1/keys/" + key);
             PrintWriter out = cli.spec.commandLine().getOut();
-            out.printf("key      %s%nsize     %s (%d bytes)%nstate    %s%nowner    %s%n", info.path("key").asText(),
-                    human(info.path("size").asLong()), info.path("size").asLong(), info.path("state").asText(),
+            out.printf(
+                    "key      %s%nsize     %s (%d bytes)%nstate    %s%nowner    %s%n",
+                    info.path("key").asText(),
+                    human(info.path("size").asLong()),
+                    info.path("size").asLong(),
+                    info.path("state").asText(),
                     info.path("owner").asText());
-            info.path("replicas").forEach(r -> out.printf("replica  %s @ %d (%s)%n", r.path("segment").asText(),
-                    r.path("offset").asLong(), r.path("endpoint").asText()));
+            info.path("replicas")
+                    .forEach(r -> out.printf(
+                            "replica  %s @ %d (%s)%n",
+                            r.path("segment").asText(),
+                            r.path("offset").asLong(),
+                            r.path("endpoint").asText()));
             info.fields().forEachRemaining(field -> {
                 if (!field.getKey().matches("key|size|state|owner|replicas")) {
                     out.printf("%-8s %s%n", field.getKey(), field.getValue());
@@ -194,9 +232,14 @@ public final class CrescentCli {
     static final class Rm implements Callable<Integer> {
         @CommandLine.ParentCommand
         CrescentCli cli;
+
         @Parameters(arity = "1..*", description = "keys")
         java.util.List<String> keys;
-        @Option(names = "--no-force", negatable = true, defaultValue = "true",
+
+        @Option(
+                names = "--no-force",
+                negatable = true,
+                defaultValue = "true",
                 description = "refuse objects a reader holds a lease on (default: remove them anyway)")
         boolean force;
 
@@ -209,8 +252,12 @@ public final class CrescentCli {
                         cli.spec.commandLine().getOut().println("removed " + result.key());
                     } else {
                         failed++;
-                        cli.spec.commandLine().getErr().println(result.key() + ": error " + result.code().number()
-                                + " " + result.code().name());
+                        cli.spec
+                                .commandLine()
+                                .getErr()
+                                .println(result.key() + ": error "
+                                        + result.code().number() + " "
+                                        + result.code().name());
                     }
                 }
                 return failed == 0 ? 0 : 1;
@@ -228,24 +275,38 @@ public final class CrescentCli {
             JsonNode cluster = cli.admin("/v1/cluster");
             JsonNode stats = cluster.path("stats");
             PrintWriter out = cli.spec.commandLine().getOut();
-            out.printf("master   %s (%s), placement %s, eviction %s, access control %s%n", cli.master,
-                    cluster.path("role").asText(), cluster.path("placement").asText(),
-                    cluster.path("eviction").asText(), cluster.path("accessControl").asBoolean() ? "on" : "off");
-            out.printf("objects  %d (%d being written)%nmemory   %s used of %s%n", stats.path("objectCount").asLong(),
-                    stats.path("processingCount").asLong(), human(stats.path("usedBytes").asLong()),
+            out.printf(
+                    "master   %s (%s), placement %s, eviction %s, access control %s%n",
+                    cli.master,
+                    cluster.path("role").asText(),
+                    cluster.path("placement").asText(),
+                    cluster.path("eviction").asText(),
+                    cluster.path("accessControl").asBoolean() ? "on" : "off");
+            out.printf(
+                    "objects  %d (%d being written)%nmemory   %s used of %s%n",
+                    stats.path("objectCount").asLong(),
+                    stats.path("processingCount").asLong(),
+                    human(stats.path("usedBytes").asLong()),
                     human(stats.path("capacityBytes").asLong()));
             out.printf("%n%-24s %-28s %12s %12s %6s%n", "SEGMENT", "OWNER", "CAPACITY", "USED", "USE%");
             for (JsonNode segment : cli.admin("/v1/segments")) {
                 long capacity = segment.path("capacityBytes").asLong();
                 long used = segment.path("usedBytes").asLong();
-                out.printf("%-24s %-28s %12s %12s %5.1f%%%n", segment.path("name").asText(),
-                        segment.path("owner").asText(), human(capacity), human(used),
+                out.printf(
+                        "%-24s %-28s %12s %12s %5.1f%%%n",
+                        segment.path("name").asText(),
+                        segment.path("owner").asText(),
+                        human(capacity),
+                        human(used),
                         capacity == 0 ? 0.0 : 100.0 * used / capacity);
             }
             out.printf("%n%-36s %10s  %s%n", "WORKER", "SILENT", "SEGMENTS");
             for (JsonNode worker : cli.admin("/v1/workers")) {
-                out.printf("%-36s %8d ms  %s%n", worker.path("clientId").asText(),
-                        worker.path("silentMillis").asLong(), worker.path("segments"));
+                out.printf(
+                        "%-36s %8d ms  %s%n",
+                        worker.path("clientId").asText(),
+                        worker.path("silentMillis").asLong(),
+                        worker.path("segments"));
             }
             return 0;
         }

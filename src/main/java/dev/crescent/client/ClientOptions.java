@@ -1,7 +1,6 @@
 package dev.crescent.client;
 
 import dev.crescent.common.NodeNames;
-
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.transfer.rdma.RdmaSettings;
 import dev.crescent.transfer.tcp.TcpSettings;
@@ -28,18 +27,38 @@ import java.util.List;
  * @param rdma           RDMA settings (null: no RDMA); buffers from {@link CrescentClient#allocate} are then
  *                       registered with the devices and move by one-sided RDMA to workers that serve it
  */
-public record ClientOptions(String masterAddress, List<String> etcdEndpoints, String cluster, String nodeName,
-                            Duration callTimeout, Duration failoverWindow, ReplicaConfig replicas,
-                            boolean sharedMemory, TcpSettings tcp, long contribute,
-                            boolean checksums, RdmaSettings rdma) {
+public record ClientOptions(
+        String masterAddress,
+        List<String> etcdEndpoints,
+        String cluster,
+        String nodeName,
+        Duration callTimeout,
+        Duration failoverWindow,
+        ReplicaConfig replicas,
+        boolean sharedMemory,
+        TcpSettings tcp,
+        long contribute,
+        boolean checksums,
+        RdmaSettings rdma) {
 
     public ClientOptions {
         etcdEndpoints = List.copyOf(etcdEndpoints);
     }
 
     public static ClientOptions master(String address) {
-        return new ClientOptions(address, List.of(), "default", NodeNames.hostName(), Duration.ofSeconds(5),
-                Duration.ofSeconds(15), ReplicaConfig.DEFAULT, true, TcpSettings.defaults(), 0, false, null);
+        return new ClientOptions(
+                address,
+                List.of(),
+                "default",
+                NodeNames.hostName(),
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(15),
+                ReplicaConfig.DEFAULT,
+                true,
+                TcpSettings.defaults(),
+                0,
+                false,
+                null);
     }
 
     public static ClientOptions etcd(List<String> endpoints, String cluster) {
@@ -47,50 +66,149 @@ public record ClientOptions(String masterAddress, List<String> etcdEndpoints, St
     }
 
     public ClientOptions withEtcd(List<String> endpoints, String clusterName) {
-        return new ClientOptions(masterAddress, endpoints, clusterName, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp, contribute, checksums, rdma);
+        return new ClientOptions(
+                masterAddress,
+                endpoints,
+                clusterName,
+                nodeName,
+                callTimeout,
+                failoverWindow,
+                replicas,
+                sharedMemory,
+                tcp,
+                contribute,
+                checksums,
+                rdma);
     }
 
     public ClientOptions withNodeName(String name) {
-        return new ClientOptions(masterAddress, etcdEndpoints, cluster, name, callTimeout, failoverWindow, replicas,
-                sharedMemory, tcp, contribute, checksums, rdma);
+        return new ClientOptions(
+                masterAddress,
+                etcdEndpoints,
+                cluster,
+                name,
+                callTimeout,
+                failoverWindow,
+                replicas,
+                sharedMemory,
+                tcp,
+                contribute,
+                checksums,
+                rdma);
     }
 
     public ClientOptions withTimeouts(Duration call, Duration failover) {
-        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, call, failover, replicas,
-                sharedMemory, tcp, contribute, checksums, rdma);
+        return new ClientOptions(
+                masterAddress,
+                etcdEndpoints,
+                cluster,
+                nodeName,
+                call,
+                failover,
+                replicas,
+                sharedMemory,
+                tcp,
+                contribute,
+                checksums,
+                rdma);
     }
 
     public ClientOptions withReplicas(ReplicaConfig config) {
-        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow, config,
-                sharedMemory, tcp, contribute, checksums, rdma);
+        return new ClientOptions(
+                masterAddress,
+                etcdEndpoints,
+                cluster,
+                nodeName,
+                callTimeout,
+                failoverWindow,
+                config,
+                sharedMemory,
+                tcp,
+                contribute,
+                checksums,
+                rdma);
     }
 
     /** Off: same-host workers are reached over TCP too (e.g. to measure the network path). */
     public ClientOptions withSharedMemory(boolean enabled) {
-        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, enabled, tcp, contribute, checksums, rdma);
+        return new ClientOptions(
+                masterAddress,
+                etcdEndpoints,
+                cluster,
+                nodeName,
+                callTimeout,
+                failoverWindow,
+                replicas,
+                enabled,
+                tcp,
+                contribute,
+                checksums,
+                rdma);
     }
 
     /** Contributes {@code bytes} of this process's memory to the pool while the client is open. */
     public ClientOptions withContributedMemory(long bytes) {
-        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp, bytes, checksums, rdma);
+        return new ClientOptions(
+                masterAddress,
+                etcdEndpoints,
+                cluster,
+                nodeName,
+                callTimeout,
+                failoverWindow,
+                replicas,
+                sharedMemory,
+                tcp,
+                bytes,
+                checksums,
+                rdma);
     }
 
     public ClientOptions withChecksums(boolean enabled) {
-        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp, contribute, enabled, rdma);
+        return new ClientOptions(
+                masterAddress,
+                etcdEndpoints,
+                cluster,
+                nodeName,
+                callTimeout,
+                failoverWindow,
+                replicas,
+                sharedMemory,
+                tcp,
+                contribute,
+                enabled,
+                rdma);
     }
 
     /** Uses RDMA where it runs (see {@link RdmaSettings}; unavailable RDMA falls back to TCP when it allows). */
     public ClientOptions withRdma(RdmaSettings settings) {
-        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, tcp, contribute, checksums, settings);
+        return new ClientOptions(
+                masterAddress,
+                etcdEndpoints,
+                cluster,
+                nodeName,
+                callTimeout,
+                failoverWindow,
+                replicas,
+                sharedMemory,
+                tcp,
+                contribute,
+                checksums,
+                settings);
     }
 
     public ClientOptions withTcp(TcpSettings settings) {
-        return new ClientOptions(masterAddress, etcdEndpoints, cluster, nodeName, callTimeout, failoverWindow,
-                replicas, sharedMemory, settings, contribute, checksums, rdma);
+        return new ClientOptions(
+                masterAddress,
+                etcdEndpoints,
+                cluster,
+                nodeName,
+                callTimeout,
+                failoverWindow,
+                replicas,
+                sharedMemory,
+                settings,
+                contribute,
+                checksums,
+                rdma);
     }
 }

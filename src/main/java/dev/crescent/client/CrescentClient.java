@@ -1,12 +1,11 @@
 package dev.crescent.client;
 
 import dev.crescent.common.NodeNames;
-
-import dev.crescent.protocol.KeyResult;
-import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.etcd.EtcdMetadataStore;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
@@ -21,11 +20,11 @@ import org.jboss.logging.Logger;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.time.InstantSource;
 import java.nio.file.Path;
+import java.time.InstantSource;
 import java.util.List;
-import java.util.Set;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -59,8 +58,12 @@ public final class CrescentClient implements AutoCloseable {
     private final SegmentHost contributed;
     private final RdmaRuntime rdma;
 
-    private CrescentClient(ClientOptions options, MetadataStore metadata, RemoteMasterClient master,
-                           TransferEngine engine, RdmaRuntime rdma) {
+    private CrescentClient(
+            ClientOptions options,
+            MetadataStore metadata,
+            RemoteMasterClient master,
+            TransferEngine engine,
+            RdmaRuntime rdma) {
         this.options = options;
         this.rdma = rdma;
         this.metadata = metadata;
@@ -68,8 +71,8 @@ public final class CrescentClient implements AutoCloseable {
         this.engine = engine;
         String clientId = NodeNames.newClientId(options.nodeName());
         this.store = new StoreClient(master, engine, clientId, InstantSource.system(), options.checksums());
-        this.contributed = options.contribute() <= 0 ? null
-                : contribute(SegmentSettings.defaults(clientId, options.contribute()));
+        this.contributed =
+                options.contribute() <= 0 ? null : contribute(SegmentSettings.defaults(clientId, options.contribute()));
     }
 
     public static CrescentClient connect(String masterAddress) {
@@ -77,24 +80,39 @@ public final class CrescentClient implements AutoCloseable {
     }
 
     public static CrescentClient connect(ClientOptions options) {
-        MetadataStore metadata = options.etcdEndpoints().isEmpty() ? null
+        MetadataStore metadata = options.etcdEndpoints().isEmpty()
+                ? null
                 : new EtcdMetadataStore(options.etcdEndpoints(), options.callTimeout());
-        Supplier<String> leader = metadata == null ? options::masterAddress
+        Supplier<String> leader = metadata == null
+                ? options::masterAddress
                 : LeaderLookup.in(metadata, new MetadataKeys(options.cluster()));
-        RemoteMasterClient master = new RemoteMasterClient(leader, options.nodeName(), options.callTimeout(),
-                options.failoverWindow());
+        RemoteMasterClient master =
+                new RemoteMasterClient(leader, options.nodeName(), options.callTimeout(), options.failoverWindow());
         RegisteredMemory memory = new RegisteredMemory();
-        RdmaRuntime rdma = options.rdma() == null ? null : RdmaRuntime.openOrFallBack(options.rdma(),
-                new TopologyDiscovery(Path.of("/sys")).discover(Set.of(), Set.of()), LOG::warn);
-        return new CrescentClient(options, metadata, master, new TransferEngine(memory,
-                Transports.preferred(memory, options.sharedMemory(), options.nodeName(), options.tcp(), rdma),
-                TransferObserver.NONE), rdma);
+        RdmaRuntime rdma = options.rdma() == null
+                ? null
+                : RdmaRuntime.openOrFallBack(
+                        options.rdma(), new TopologyDiscovery(Path.of("/sys")).discover(Set.of(), Set.of()), LOG::warn);
+        return new CrescentClient(
+                options,
+                metadata,
+                master,
+                new TransferEngine(
+                        memory,
+                        Transports.preferred(memory, options.sharedMemory(), options.nodeName(), options.tcp(), rdma),
+                        TransferObserver.NONE),
+                rdma);
     }
 
     /** Memory this client adds to the pool, in the pool before connect returns (when the master answers). */
     private SegmentHost contribute(SegmentSettings settings) {
-        SegmentHost host = new SegmentHost(settings, master, settings.name(), engine,
-                new WorkerTransferServer(TransferServerSettings.defaults(), null, null), null);
+        SegmentHost host = new SegmentHost(
+                settings,
+                master,
+                settings.name(),
+                engine,
+                new WorkerTransferServer(TransferServerSettings.defaults(), null, null),
+                null);
         host.mountNow();
         return host;
     }
@@ -219,13 +237,11 @@ public final class CrescentClient implements AutoCloseable {
         return CompletableFuture.supplyAsync(() -> getInto(key, target), async);
     }
 
-    public CompletableFuture<List<KeyResult<Void>>> batchPutFromAsync(List<String> keys,
-                                                                       List<MemorySegment> values) {
+    public CompletableFuture<List<KeyResult<Void>>> batchPutFromAsync(List<String> keys, List<MemorySegment> values) {
         return CompletableFuture.supplyAsync(() -> batchPutFrom(keys, values), async);
     }
 
-    public CompletableFuture<List<KeyResult<Long>>> batchGetIntoAsync(List<String> keys,
-                                                                       List<MemorySegment> targets) {
+    public CompletableFuture<List<KeyResult<Long>>> batchGetIntoAsync(List<String> keys, List<MemorySegment> targets) {
         return CompletableFuture.supplyAsync(() -> batchGetInto(keys, targets), async);
     }
 

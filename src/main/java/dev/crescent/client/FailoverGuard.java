@@ -62,30 +62,32 @@ final class FailoverGuard {
     FailoverGuard(Duration attemptTimeout, Duration window) {
         guard = Guard.create()
                 .withRetry()
-                    .maxRetries(-1)
-                    .maxDuration(window.toMillis(), ChronoUnit.MILLIS)
-                    .delay(50, ChronoUnit.MILLIS)
-                    .jitter(25, ChronoUnit.MILLIS)
-                    .withExponentialBackoff().factor(2)
-                        .maxDelay(Math.min(MAX_BACKOFF.toMillis(), window.toMillis() / 2), ChronoUnit.MILLIS).done()
-                    .whenException(FailoverGuard::worthRetrying)
-                    .done()
+                .maxRetries(-1)
+                .maxDuration(window.toMillis(), ChronoUnit.MILLIS)
+                .delay(50, ChronoUnit.MILLIS)
+                .jitter(25, ChronoUnit.MILLIS)
+                .withExponentialBackoff()
+                .factor(2)
+                .maxDelay(Math.min(MAX_BACKOFF.toMillis(), window.toMillis() / 2), ChronoUnit.MILLIS)
+                .done()
+                .whenException(FailoverGuard::worthRetrying)
+                .done()
                 .withCircuitBreaker()
-                    .requestVolumeThreshold(BREAKER_VOLUME)
-                    .failureRatio(BREAKER_FAILURE_RATIO)
-                    .delay(BREAKER_DELAY.toMillis(), ChronoUnit.MILLIS)
-                    .successThreshold(1)
-                    .when(failure -> failure instanceof Retry r && r.transport
-                            || failure instanceof TimeoutException)
-                    .done()
+                .requestVolumeThreshold(BREAKER_VOLUME)
+                .failureRatio(BREAKER_FAILURE_RATIO)
+                .delay(BREAKER_DELAY.toMillis(), ChronoUnit.MILLIS)
+                .successThreshold(1)
+                .when(failure -> failure instanceof Retry r && r.transport || failure instanceof TimeoutException)
+                .done()
                 .withTimeout()
-                    .duration(attemptTimeout.toMillis() + 1_000, ChronoUnit.MILLIS)
-                    .done()
+                .duration(attemptTimeout.toMillis() + 1_000, ChronoUnit.MILLIS)
+                .done()
                 .build();
     }
 
     private static boolean worthRetrying(Throwable failure) {
-        return failure instanceof Retry || failure instanceof CircuitBreakerOpenException
+        return failure instanceof Retry
+                || failure instanceof CircuitBreakerOpenException
                 || failure instanceof TimeoutException;
     }
 

@@ -2,10 +2,10 @@ package dev.crescent.client;
 
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
-import dev.crescent.protocol.MasterWire;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.IdleConnections;
 import dev.crescent.common.StoreException;
+import dev.crescent.protocol.MasterWire;
 import io.grpc.MethodDescriptor;
 
 import java.io.BufferedInputStream;
@@ -38,8 +38,7 @@ final class MasterWireChannel implements AutoCloseable {
     private final String host;
     private final int port;
     private final String nodeName;
-    private final IdleConnections<Connection> idle =
-            new IdleConnections<>(MAX_IDLE, MasterWireChannel::closeQuietly);
+    private final IdleConnections<Connection> idle = new IdleConnections<>(MAX_IDLE, MasterWireChannel::closeQuietly);
     /** The wire port the master announced, or -1 until asked (again after a connection to it failed). */
     private volatile int wirePort = -1;
 
@@ -59,8 +58,8 @@ final class MasterWireChannel implements AutoCloseable {
         this.host = address.substring(0, colon);
         this.port = Integer.parseInt(address.substring(colon + 1));
         if (nodeName != null && nodeName.getBytes(StandardCharsets.UTF_8).length > MasterWire.MAX_NODE_NAME_BYTES) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "a node name is at most "
-                    + MasterWire.MAX_NODE_NAME_BYTES + " bytes");
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS, "a node name is at most " + MasterWire.MAX_NODE_NAME_BYTES + " bytes");
         }
         this.nodeName = nodeName == null ? "" : nodeName;
     }
@@ -84,16 +83,18 @@ final class MasterWireChannel implements AutoCloseable {
             reply = connection.exchange(MasterWire.id(method), request, timeout);
         } catch (SocketTimeoutException e) {
             closeQuietly(connection);
-            throw new StoreException(ErrorCode.RPC_TIMEOUT, "master " + address + " did not answer "
-                    + method.getBareMethodName() + " within " + timeout + " ms");
+            throw new StoreException(
+                    ErrorCode.RPC_TIMEOUT,
+                    "master " + address + " did not answer " + method.getBareMethodName() + " within " + timeout
+                            + " ms");
         } catch (IOException e) {
             closeQuietly(connection);
             throw new StoreException(ErrorCode.RPC_FAIL, "master " + address + ": " + e.getMessage(), e);
         }
         idle.offer(connection);
         if (reply.code() != 0) {
-            throw new StoreException(ErrorCode.fromNumber(reply.code()),
-                    new String(reply.payload(), StandardCharsets.UTF_8));
+            throw new StoreException(
+                    ErrorCode.fromNumber(reply.code()), new String(reply.payload(), StandardCharsets.UTF_8));
         }
         return method.parseResponse(new ByteArrayInputStream(reply.payload()));
     }
@@ -103,8 +104,10 @@ final class MasterWireChannel implements AutoCloseable {
         try (Socket http = new Socket()) {
             http.connect(new InetSocketAddress(host, port), timeout);
             http.setSoTimeout(timeout);
-            http.getOutputStream().write(("GET " + MasterWire.PATH + " HTTP/1.1\r\nHost: " + address
-                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            http.getOutputStream()
+                    .write(("GET " + MasterWire.PATH + " HTTP/1.1\r\nHost: " + address
+                                    + "\r\nConnection: close\r\n\r\n")
+                            .getBytes(StandardCharsets.ISO_8859_1));
             String answer = new String(http.getInputStream().readNBytes(64 << 10), StandardCharsets.ISO_8859_1);
             if (!answer.startsWith("HTTP/1.1 200")) {
                 throw new Refused("master " + address + " announces no wire port: "
@@ -133,8 +136,7 @@ final class MasterWireChannel implements AutoCloseable {
         }
     }
 
-    private record Reply(int code, byte[] payload) {
-    }
+    private record Reply(int code, byte[] payload) {}
 
     /** One wire connection, used by one thread at a time. */
     private final class Connection {
@@ -157,7 +159,10 @@ final class MasterWireChannel implements AutoCloseable {
                 out = socket.getOutputStream();
                 in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), READ_BUFFER));
                 byte[] name = nodeName.getBytes(StandardCharsets.UTF_8);
-                out.write(ByteBuffer.allocate(4 + name.length).putInt(name.length).put(name).array());
+                out.write(ByteBuffer.allocate(4 + name.length)
+                        .putInt(name.length)
+                        .put(name)
+                        .array());
             } catch (IOException | RuntimeException e) {
                 socket.close();
                 wirePort = -1; // the master may have restarted on another port: ask again next time
@@ -170,7 +175,10 @@ final class MasterWireChannel implements AutoCloseable {
             int callId = nextCallId++;
             int size = request.getSerializedSize();
             byte[] frame = new byte[4 + MasterWire.REQUEST_HEADER + size];
-            ByteBuffer.wrap(frame).putInt(MasterWire.REQUEST_HEADER + size).put((byte) method).putInt(callId);
+            ByteBuffer.wrap(frame)
+                    .putInt(MasterWire.REQUEST_HEADER + size)
+                    .put((byte) method)
+                    .putInt(callId);
             CodedOutputStream body = CodedOutputStream.newInstance(frame, 4 + MasterWire.REQUEST_HEADER, size);
             request.writeTo(body);
             body.checkNoSpaceLeft();

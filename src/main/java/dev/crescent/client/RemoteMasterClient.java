@@ -1,9 +1,17 @@
 package dev.crescent.client;
 
-import dev.crescent.protocol.MasterClient;
 import com.google.protobuf.MessageLite;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import dev.crescent.protocol.GrpcErrors;
+import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.MasterClient;
+import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.proto.BatchExistResponse;
 import dev.crescent.protocol.proto.BatchGetReplicaListItem;
 import dev.crescent.protocol.proto.BatchKeysRequest;
@@ -23,21 +31,13 @@ import dev.crescent.protocol.proto.RemountSegmentsRequest;
 import dev.crescent.protocol.proto.RemoveAllRequest;
 import dev.crescent.protocol.proto.RemoveRequest;
 import dev.crescent.protocol.proto.UnmountSegmentRequest;
-import dev.crescent.protocol.MasterWire;
-import dev.crescent.common.ErrorCode;
-import dev.crescent.common.StoreException;
-import dev.crescent.protocol.HeartbeatReply;
-import dev.crescent.protocol.KeyResult;
-import dev.crescent.protocol.ObjectLocation;
-import dev.crescent.protocol.ReplicaConfig;
-import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.SegmentDescriptor;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
@@ -64,6 +64,7 @@ public final class RemoteMasterClient implements MasterClient {
      * INFO. The logger is held here because java.util.logging keeps only weak references to configured loggers.
      */
     private static final java.util.logging.Logger FRAME_LOGGER = quietFrameLogger();
+
     private static final Duration HEARTBEAT_DEADLINE = Duration.ofSeconds(1);
     private final Supplier<String> leader;
     private final String nodeName;
@@ -135,8 +136,8 @@ public final class RemoteMasterClient implements MasterClient {
      * @param failoverWindow how long a call keeps retrying (with back-off) while no master leads or answers
      * @param wire           use the master's binary protocol where offered (false: gRPC only)
      */
-    public RemoteMasterClient(Supplier<String> leader, String nodeName, Duration timeout, Duration failoverWindow,
-                              boolean wire) {
+    public RemoteMasterClient(
+            Supplier<String> leader, String nodeName, Duration timeout, Duration failoverWindow, boolean wire) {
         this.leader = leader;
         this.nodeName = nodeName;
         this.wire = wire;
@@ -146,17 +147,26 @@ public final class RemoteMasterClient implements MasterClient {
     }
 
     @Override
-    public List<ReplicaDescriptor> putStart(String clientId, String key, long size, ReplicaConfig config,
-                                            boolean upsert) {
-        return call(Replay.UNLESS_TIMED_OUT, () -> ProtoMapping.fromProto(unary(MasterServiceGrpc.getPutStartMethod(), PutStartRequest
-                .newBuilder()
-                .setClientId(clientId).setKey(key).setSize(size).setConfig(ProtoMapping.toProto(config))
-                .setUpsert(upsert).build()).getReplicasList()));
+    public List<ReplicaDescriptor> putStart(
+            String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
+        return call(
+                Replay.UNLESS_TIMED_OUT,
+                () -> ProtoMapping.fromProto(unary(
+                                MasterServiceGrpc.getPutStartMethod(),
+                                PutStartRequest.newBuilder()
+                                        .setClientId(clientId)
+                                        .setKey(key)
+                                        .setSize(size)
+                                        .setConfig(ProtoMapping.toProto(config))
+                                        .setUpsert(upsert)
+                                        .build())
+                        .getReplicasList()));
     }
 
     @Override
     public void putEnd(String clientId, String key, Long crc32c) {
-        PutEndRequest.Builder request = PutEndRequest.newBuilder().setClientId(clientId).setKey(key);
+        PutEndRequest.Builder request =
+                PutEndRequest.newBuilder().setClientId(clientId).setKey(key);
         if (crc32c != null) {
             request.setCrc32C(crc32c.intValue());
         }
@@ -165,43 +175,72 @@ public final class RemoteMasterClient implements MasterClient {
 
     @Override
     public void putRevoke(String clientId, String key) {
-        call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getPutRevokeMethod(), PutRevokeRequest.newBuilder().setClientId(clientId)
-                .setKey(key).build()));
+        call(
+                Replay.UNLESS_TIMED_OUT,
+                () -> unary(
+                        MasterServiceGrpc.getPutRevokeMethod(),
+                        PutRevokeRequest.newBuilder()
+                                .setClientId(clientId)
+                                .setKey(key)
+                                .build()));
     }
 
     @Override
     public ObjectLocation getReplicaList(String key) {
-        return ProtoMapping.fromProto(call(Replay.SAFE, () -> unary(MasterServiceGrpc.getGetReplicaListMethod(), 
-                GetReplicaListRequest.newBuilder().setKey(key).build())));
+        return ProtoMapping.fromProto(call(
+                Replay.SAFE,
+                () -> unary(
+                        MasterServiceGrpc.getGetReplicaListMethod(),
+                        GetReplicaListRequest.newBuilder().setKey(key).build())));
     }
 
     @Override
     public boolean exist(String key) {
-        return call(Replay.SAFE, () -> unary(MasterServiceGrpc.getExistMethod(), KeyRequest.newBuilder().setKey(key).build()).getExists());
+        return call(
+                Replay.SAFE,
+                () -> unary(
+                                MasterServiceGrpc.getExistMethod(),
+                                KeyRequest.newBuilder().setKey(key).build())
+                        .getExists());
     }
 
     @Override
     public void remove(String key, boolean force) {
-        call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getRemoveMethod(), RemoveRequest.newBuilder().setKey(key).setForce(force)
-                .build()));
+        call(
+                Replay.UNLESS_TIMED_OUT,
+                () -> unary(
+                        MasterServiceGrpc.getRemoveMethod(),
+                        RemoveRequest.newBuilder().setKey(key).setForce(force).build()));
     }
 
     @Override
     public long removeAll(boolean force) {
-        return call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getRemoveAllMethod(), RemoveAllRequest.newBuilder().setForce(force)
-                .build()).getRemoved());
+        return call(
+                Replay.UNLESS_TIMED_OUT,
+                () -> unary(
+                                MasterServiceGrpc.getRemoveAllMethod(),
+                                RemoveAllRequest.newBuilder().setForce(force).build())
+                        .getRemoved());
     }
 
     @Override
-    public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys,
-                                                                  List<Long> sizes, ReplicaConfig config,
-                                                                  boolean upsert) {
-        List<BatchPutStartItem> items = call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getBatchPutStartMethod(), 
-                BatchPutStartRequest.newBuilder()
-                .setClientId(clientId).addAllKeys(keys).addAllSizes(sizes).setConfig(ProtoMapping.toProto(config))
-                .setUpsert(upsert).build()).getItemsList());
-        return items.stream().map(i -> ProtoMapping.result(i.getStatus(),
-                ProtoMapping.fromProto(i.getReplicasList()))).toList();
+    public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(
+            String clientId, List<String> keys, List<Long> sizes, ReplicaConfig config, boolean upsert) {
+        List<BatchPutStartItem> items = call(
+                Replay.UNLESS_TIMED_OUT,
+                () -> unary(
+                                MasterServiceGrpc.getBatchPutStartMethod(),
+                                BatchPutStartRequest.newBuilder()
+                                        .setClientId(clientId)
+                                        .addAllKeys(keys)
+                                        .addAllSizes(sizes)
+                                        .setConfig(ProtoMapping.toProto(config))
+                                        .setUpsert(upsert)
+                                        .build())
+                        .getItemsList());
+        return items.stream()
+                .map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i.getReplicasList())))
+                .toList();
     }
 
     @Override
@@ -215,20 +254,25 @@ public final class RemoteMasterClient implements MasterClient {
 
     @Override
     public List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys) {
-        return statuses(call(Replay.SAFE, () -> unary(MasterServiceGrpc.getBatchPutRevokeMethod(), keys(clientId, keys, false))));
+        return statuses(call(
+                Replay.SAFE, () -> unary(MasterServiceGrpc.getBatchPutRevokeMethod(), keys(clientId, keys, false))));
     }
 
     @Override
     public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
-        List<BatchGetReplicaListItem> items = call(Replay.SAFE,
-                () -> unary(MasterServiceGrpc.getBatchGetReplicaListMethod(), keys("", keys, false))).getItemsList();
-        return items.stream().map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i.getLocation())))
+        List<BatchGetReplicaListItem> items = call(
+                        Replay.SAFE,
+                        () -> unary(MasterServiceGrpc.getBatchGetReplicaListMethod(), keys("", keys, false)))
+                .getItemsList();
+        return items.stream()
+                .map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i.getLocation())))
                 .toList();
     }
 
     @Override
     public List<KeyResult<Boolean>> batchExist(List<String> keys) {
-        BatchExistResponse response = call(Replay.SAFE, () -> unary(MasterServiceGrpc.getBatchExistMethod(), keys("", keys, false)));
+        BatchExistResponse response =
+                call(Replay.SAFE, () -> unary(MasterServiceGrpc.getBatchExistMethod(), keys("", keys, false)));
         List<KeyResult<Boolean>> results = new ArrayList<>(response.getStatusesCount());
         for (int i = 0; i < response.getStatusesCount(); i++) {
             results.add(ProtoMapping.result(response.getStatuses(i), response.getExists(i)));
@@ -238,26 +282,48 @@ public final class RemoteMasterClient implements MasterClient {
 
     @Override
     public List<KeyResult<Void>> batchRemove(List<String> keys, boolean force) {
-        return statuses(call(Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getBatchRemoveMethod(), keys("", keys, force))));
+        return statuses(call(
+                Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getBatchRemoveMethod(), keys("", keys, force))));
     }
 
     @Override
     public void mountSegment(String clientId, String segment, long capacity, String endpoint) {
-        call(Replay.SAFE, () -> unary(MasterServiceGrpc.getMountSegmentMethod(), MountSegmentRequest.newBuilder().setClientId(clientId)
-                .setSegment(segment)
-                .setCapacity(capacity).setEndpoint(endpoint == null ? "" : endpoint).build()));
+        call(
+                Replay.SAFE,
+                () -> unary(
+                        MasterServiceGrpc.getMountSegmentMethod(),
+                        MountSegmentRequest.newBuilder()
+                                .setClientId(clientId)
+                                .setSegment(segment)
+                                .setCapacity(capacity)
+                                .setEndpoint(endpoint == null ? "" : endpoint)
+                                .build()));
     }
 
     @Override
     public void unmountSegment(String clientId, String segment) {
-        call(Replay.SAFE, () -> unary(MasterServiceGrpc.getUnmountSegmentMethod(), UnmountSegmentRequest.newBuilder().setClientId(clientId)
-                .setSegment(segment).build()));
+        call(
+                Replay.SAFE,
+                () -> unary(
+                        MasterServiceGrpc.getUnmountSegmentMethod(),
+                        UnmountSegmentRequest.newBuilder()
+                                .setClientId(clientId)
+                                .setSegment(segment)
+                                .build()));
     }
 
     @Override
     public void remountSegments(String clientId, List<SegmentDescriptor> segments) {
-        call(Replay.SAFE, () -> unary(MasterServiceGrpc.getRemountSegmentsMethod(), RemountSegmentsRequest.newBuilder().setClientId(clientId)
-                .addAllSegments(segments.stream().map(ProtoMapping::toProto).toList()).build()));
+        call(
+                Replay.SAFE,
+                () -> unary(
+                        MasterServiceGrpc.getRemountSegmentsMethod(),
+                        RemountSegmentsRequest.newBuilder()
+                                .setClientId(clientId)
+                                .addAllSegments(segments.stream()
+                                        .map(ProtoMapping::toProto)
+                                        .toList())
+                                .build()));
     }
 
     /**
@@ -268,10 +334,15 @@ public final class RemoteMasterClient implements MasterClient {
     @Override
     public HeartbeatReply heartbeat(String clientId) {
         followLeader();
-        HeartbeatResponse response = call(Replay.NEVER, () -> unary(MasterServiceGrpc.getHeartbeatMethod(), HEARTBEAT_DEADLINE, 
-                HeartbeatRequest.newBuilder().setClientId(clientId).build()));
+        HeartbeatResponse response = call(
+                Replay.NEVER,
+                () -> unary(
+                        MasterServiceGrpc.getHeartbeatMethod(),
+                        HEARTBEAT_DEADLINE,
+                        HeartbeatRequest.newBuilder().setClientId(clientId).build()));
         return response.getStatus() == HeartbeatResponse.Status.NEED_REMOUNT
-                ? HeartbeatReply.NEED_REMOUNT : HeartbeatReply.OK;
+                ? HeartbeatReply.NEED_REMOUNT
+                : HeartbeatReply.OK;
     }
 
     @Override
@@ -307,11 +378,17 @@ public final class RemoteMasterClient implements MasterClient {
     }
 
     private static BatchKeysRequest keys(String clientId, List<String> keys, boolean force) {
-        return BatchKeysRequest.newBuilder().setClientId(clientId).addAllKeys(keys).setForce(force).build();
+        return BatchKeysRequest.newBuilder()
+                .setClientId(clientId)
+                .addAllKeys(keys)
+                .setForce(force)
+                .build();
     }
 
     private static List<KeyResult<Void>> statuses(BatchStatusResponse response) {
-        return response.getStatusesList().stream().map(s -> ProtoMapping.<Void>result(s, null)).toList();
+        return response.getStatusesList().stream()
+                .map(s -> ProtoMapping.<Void>result(s, null))
+                .toList();
     }
 
     private <Q extends MessageLite, A> A unary(MethodDescriptor<Q, A> method, Q request) {
@@ -334,8 +411,11 @@ public final class RemoteMasterClient implements MasterClient {
                 channel.close();
             }
         }
-        return ClientCalls.blockingUnaryCall(connection.withHeaders, method,
-                CallOptions.DEFAULT.withDeadlineAfter(bounded.toMillis(), TimeUnit.MILLISECONDS), request);
+        return ClientCalls.blockingUnaryCall(
+                connection.withHeaders,
+                method,
+                CallOptions.DEFAULT.withDeadlineAfter(bounded.toMillis(), TimeUnit.MILLISECONDS),
+                request);
     }
 
     private <T> T call(Replay replay, Supplier<T> rpc) {
@@ -386,10 +466,13 @@ public final class RemoteMasterClient implements MasterClient {
         if (old != null && old.address.equals(address)) {
             return old;
         }
-        ManagedChannel channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
-        Connection fresh = new Connection(address, channel, ClientInterceptors.intercept(channel,
-                MetadataUtils.newAttachHeadersInterceptor(headers)), wire ? new MasterWireChannel(address, nodeName)
-                : null);
+        ManagedChannel channel =
+                NettyChannelBuilder.forTarget(address).usePlaintext().build();
+        Connection fresh = new Connection(
+                address,
+                channel,
+                ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers)),
+                wire ? new MasterWireChannel(address, nodeName) : null);
         current = fresh;
         if (old != null) {
             old.shutdown(true);

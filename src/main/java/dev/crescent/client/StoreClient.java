@@ -1,9 +1,9 @@
 package dev.crescent.client;
 
-import dev.crescent.protocol.MasterClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.MasterClient;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
@@ -43,8 +43,8 @@ public final class StoreClient {
         this(master, engine, clientId, clock, false);
     }
 
-    public StoreClient(MasterClient master, TransferEngine engine, String clientId, InstantSource clock,
-                       boolean checksums) {
+    public StoreClient(
+            MasterClient master, TransferEngine engine, String clientId, InstantSource clock, boolean checksums) {
         this.master = master;
         this.engine = engine;
         this.clientId = clientId;
@@ -94,11 +94,11 @@ public final class StoreClient {
      * Puts many objects with one master call per phase and one transfer batch. One result per key, in order; a
      * key that fails (master refusal, failed write) never fails the others.
      */
-    public List<KeyResult<Void>> batchPut(List<String> keys, List<List<MemorySegment>> values, ReplicaConfig config,
-                                          boolean upsert) {
+    public List<KeyResult<Void>> batchPut(
+            List<String> keys, List<List<MemorySegment>> values, ReplicaConfig config, boolean upsert) {
         requireSameLength(keys, values.size());
-        List<KeyResult<List<ReplicaDescriptor>>> started = master.batchPutStart(clientId, keys,
-                values.stream().map(StoreClient::totalSize).toList(), config, upsert);
+        List<KeyResult<List<ReplicaDescriptor>>> started = master.batchPutStart(
+                clientId, keys, values.stream().map(StoreClient::totalSize).toList(), config, upsert);
         List<TransferRequest> requests = new ArrayList<>();
         int[] firstRequest = new int[keys.size() + 1];
         for (int i = 0; i < keys.size(); i++) {
@@ -128,8 +128,9 @@ public final class StoreClient {
         if (!failed.isEmpty()) {
             master.batchPutRevoke(clientId, failed);
         }
-        List<KeyResult<Void>> ended = written.isEmpty() ? List.of() : master.batchPutEnd(clientId, written,
-                checksums ? writtenChecksums : null);
+        List<KeyResult<Void>> ended = written.isEmpty()
+                ? List.of()
+                : master.batchPutEnd(clientId, written, checksums ? writtenChecksums : null);
         List<KeyResult<Void>> results = new ArrayList<>(keys.size());
         for (int i = 0, e = 0; i < keys.size(); i++) {
             String key = keys.get(i);
@@ -139,11 +140,15 @@ public final class StoreClient {
             }
             KeyResult<Void> end = ended.get(e++);
             List<MemorySegment> value = values.get(i);
-            results.add(end.ok() || end.code() != ErrorCode.OBJECT_NOT_FOUND ? end
-                    : KeyResult.of(key, () -> { // reservation lost in a failover: put this one again
-                        put(key, value, config, upsert);
-                        return null;
-                    }));
+            results.add(
+                    end.ok() || end.code() != ErrorCode.OBJECT_NOT_FOUND
+                            ? end
+                            : KeyResult.of(
+                                    key,
+                                    () -> { // reservation lost in a failover: put this one again
+                                        put(key, value, config, upsert);
+                                        return null;
+                                    }));
         }
         return results;
     }
@@ -183,13 +188,16 @@ public final class StoreClient {
         });
         List<KeyResult<byte[]>> results = new ArrayList<>(keys.size());
         for (int i = 0; i < keys.size(); i++) {
-            results.add(new KeyResult<>(keys.get(i), read.get(i).ok() ? values[i] : null, read.get(i).error()));
+            results.add(new KeyResult<>(
+                    keys.get(i),
+                    read.get(i).ok() ? values[i] : null,
+                    read.get(i).error()));
         }
         return results;
     }
 
-    private List<KeyResult<Long>> batchRead(List<String> keys,
-                                            BiFunction<Integer, ObjectLocation, MemorySegment> targetFor) {
+    private List<KeyResult<Long>> batchRead(
+            List<String> keys, BiFunction<Integer, ObjectLocation, MemorySegment> targetFor) {
         List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys);
         List<KeyResult<Long>> results = new ArrayList<>(keys.size());
         List<TransferRequest> firstReads = new ArrayList<>();
@@ -268,10 +276,10 @@ public final class StoreClient {
      * trusted (see {@link #checkRead}); if none can, throws the last reason ({@code earlier}: why the replicas
      * before {@code firstReplica} failed).
      */
-    private void readInto(String key, ObjectLocation location, MemorySegment target, int firstReplica,
-                          StoreException earlier) {
-        List<ReplicaDescriptor> replicas = firstReplica == 0 ? inPreferenceOrder(location).replicas()
-                : location.replicas();
+    private void readInto(
+            String key, ObjectLocation location, MemorySegment target, int firstReplica, StoreException earlier) {
+        List<ReplicaDescriptor> replicas =
+                firstReplica == 0 ? inPreferenceOrder(location).replicas() : location.replicas();
         StoreException last = earlier;
         for (ReplicaDescriptor replica : replicas.subList(Math.min(firstReplica, replicas.size()), replicas.size())) {
             try {
@@ -285,7 +293,8 @@ public final class StoreClient {
                 last = e;
             }
         }
-        throw last != null ? last
+        throw last != null
+                ? last
                 : new StoreException(ErrorCode.TRANSFER_FAIL, "every replica of '" + key + "' failed to read");
     }
 
@@ -305,18 +314,20 @@ public final class StoreClient {
      * Why bytes just read from {@code replica} cannot be trusted, or null: the read ended after the lease (it may
      * have raced a removal), or they do not match the CRC32C recorded at put (when checksums are on).
      */
-    private StoreException checkRead(String key, ReplicaDescriptor replica, ObjectLocation location,
-                                     MemorySegment read) {
+    private StoreException checkRead(
+            String key, ReplicaDescriptor replica, ObjectLocation location, MemorySegment read) {
         if (clock.millis() > location.leaseDeadlineMillis()) {
-            return new StoreException(ErrorCode.LEASE_EXPIRED,
-                    "read of '" + key + "' finished after its lease; the bytes may be stale");
+            return new StoreException(
+                    ErrorCode.LEASE_EXPIRED, "read of '" + key + "' finished after its lease; the bytes may be stale");
         }
         if (checksums && location.crc32c() != null) {
             CRC32C crc = new CRC32C();
             crc.update(read.asSlice(0, location.size()).asByteBuffer());
             if (crc.getValue() != location.crc32c()) {
-                return new StoreException(ErrorCode.CHECKSUM_MISMATCH, "the bytes of '" + key + "' read from "
-                        + replica.segment() + " do not match the CRC32C recorded at put");
+                return new StoreException(
+                        ErrorCode.CHECKSUM_MISMATCH,
+                        "the bytes of '" + key + "' read from " + replica.segment()
+                                + " do not match the CRC32C recorded at put");
             }
         }
         return null;
@@ -332,8 +343,13 @@ public final class StoreClient {
     }
 
     private static TransferRequest read(ReplicaDescriptor replica, MemorySegment target, long size) {
-        return new TransferRequest(TransferOp.READ, target.asSlice(0, size), replica.segment(), replica.endpoint(),
-                replica.offset(), replica.ticket());
+        return new TransferRequest(
+                TransferOp.READ,
+                target.asSlice(0, size),
+                replica.segment(),
+                replica.endpoint(),
+                replica.offset(),
+                replica.ticket());
     }
 
     /** Every replica gets every part, back to back from the start of its range. */
@@ -343,8 +359,8 @@ public final class StoreClient {
             long offset = replica.offset();
             for (MemorySegment part : parts) {
                 if (part.byteSize() > 0) {
-                    requests.add(new TransferRequest(TransferOp.WRITE, part, replica.segment(), replica.endpoint(),
-                            offset, replica.ticket()));
+                    requests.add(new TransferRequest(
+                            TransferOp.WRITE, part, replica.segment(), replica.endpoint(), offset, replica.ticket()));
                 }
                 offset += part.byteSize();
             }
@@ -362,7 +378,8 @@ public final class StoreClient {
 
     private static int arraySize(String key, ObjectLocation location) {
         if (location.size() > Integer.MAX_VALUE - 8) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS,
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
                     "object '" + key + "' is " + location.size() + " bytes; read it into a MemorySegment");
         }
         return (int) location.size();
@@ -370,8 +387,10 @@ public final class StoreClient {
 
     private static void requireRoom(String key, ObjectLocation location, MemorySegment target) {
         if (target.byteSize() < location.size()) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "buffer of " + target.byteSize()
-                    + " bytes is smaller than object '" + key + "' (" + location.size() + ")");
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    "buffer of " + target.byteSize() + " bytes is smaller than object '" + key + "' (" + location.size()
+                            + ")");
         }
     }
 

@@ -6,8 +6,7 @@ import java.util.UUID;
 
 /** How a process names itself and its host to others, for servers and plain clients alike (no framework needed). */
 public final class NodeNames {
-    private NodeNames() {
-    }
+    private NodeNames() {}
 
     /** This host's address as others reach it (loopback when it has no resolvable name). */
     public static String hostAddress() {

@@ -6,8 +6,7 @@ import java.nio.charset.StandardCharsets;
 public final class ObjectKeys {
     public static final int MAX_KEY_BYTES = 1024;
 
-    private ObjectKeys() {
-    }
+    private ObjectKeys() {}
 
     /** @return the key unchanged when valid; otherwise throws INVALID_KEY saying which rule it broke. */
     public static String validate(String key) {
@@ -16,13 +15,14 @@ public final class ObjectKeys {
         }
         int bytes = key.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > MAX_KEY_BYTES) {
-            throw new StoreException(ErrorCode.INVALID_KEY,
-                    "key is " + bytes + " bytes; the limit is " + MAX_KEY_BYTES);
+            throw new StoreException(
+                    ErrorCode.INVALID_KEY, "key is " + bytes + " bytes; the limit is " + MAX_KEY_BYTES);
         }
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
             if (Character.isISOControl(c)) {
-                throw new StoreException(ErrorCode.INVALID_KEY,
+                throw new StoreException(
+                        ErrorCode.INVALID_KEY,
                         "key contains control character U+%04X at index %d".formatted((int) c, i));
             }
         }

@@ -7,12 +7,12 @@ import java.util.function.BooleanSupplier;
 
 /** The two thread idioms every component here needs, in one place. */
 public final class Threads {
-    private Threads() {
-    }
+    private Threads() {}
 
     /** A one-thread scheduler on a named daemon thread: background work never keeps the JVM alive. */
     public static ScheduledExecutorService daemonScheduler(String name) {
-        return Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name(name).daemon().factory());
+        return Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name(name).daemon().factory());
     }
 
     /**

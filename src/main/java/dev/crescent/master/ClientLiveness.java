@@ -42,8 +42,8 @@ final class ClientLiveness {
 
     /** @param serving whether this master serves now (see {@link ClientRegistry#takeExpired}) */
     List<String> expireSilent(boolean serving) {
-        List<String> expired = book.clients.takeExpired(book.clock.millis(), book.settings.clientTtl().toMillis(),
-                serving);
+        List<String> expired = book.clients.takeExpired(
+                book.clock.millis(), book.settings.clientTtl().toMillis(), serving);
         for (String clientId : expired) {
             for (MountedSegment segment : book.segments.ownedBy(clientId)) {
                 book.unmountAndDrop(clientId, segment.name());
@@ -56,13 +56,21 @@ final class ClientLiveness {
         long now = book.clock.millis();
         return book.clients.view().entrySet().stream()
                 .sorted(Map.Entry.comparingByKey())
-                .map(e -> new ClientView(e.getKey(), e.getValue(), now - e.getValue(),
-                        book.segments.ownedBy(e.getKey()).stream().map(MountedSegment::name).sorted().toList()))
+                .map(e -> new ClientView(
+                        e.getKey(),
+                        e.getValue(),
+                        now - e.getValue(),
+                        book.segments.ownedBy(e.getKey()).stream()
+                                .map(MountedSegment::name)
+                                .sorted()
+                                .toList()))
                 .toList();
     }
 
     List<SegmentView> segments() {
-        return book.segments.view().stream().map(SegmentView::of).sorted(Comparator.comparing(SegmentView::name))
+        return book.segments.view().stream()
+                .map(SegmentView::of)
+                .sorted(Comparator.comparing(SegmentView::name))
                 .toList();
     }
 }

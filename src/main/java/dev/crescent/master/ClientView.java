@@ -6,5 +6,4 @@ import java.util.List;
 
 /** A live client that mounted memory (a worker, or a client contributing memory), as the admin API shows it. */
 @RegisterForReflection
-public record ClientView(String clientId, long lastHeartbeatMillis, long silentMillis, List<String> segments) {
-}
+public record ClientView(String clientId, long lastHeartbeatMillis, long silentMillis, List<String> segments) {}

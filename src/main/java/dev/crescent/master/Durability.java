@@ -12,15 +12,14 @@ import java.util.concurrent.TimeoutException;
 final class Durability {
     static final long TIMEOUT_SECONDS = 5;
 
-    private Durability() {
-    }
+    private Durability() {}
 
     /** The COMMIT's durability, failing with METADATA_ERROR if the op-log does not confirm it in time. */
     static CompletableFuture<Void> orError(CompletableFuture<Void> durable, String key) {
         return durable.orTimeout(TIMEOUT_SECONDS, TimeUnit.SECONDS).handle((ok, failure) -> {
             if (failure != null) {
-                throw notDurable(key, failure instanceof CompletionException c && c.getCause() != null
-                        ? c.getCause() : failure);
+                throw notDurable(
+                        key, failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure);
             }
             return null;
         });
@@ -36,9 +35,12 @@ final class Durability {
     }
 
     private static StoreException notDurable(String key, Throwable why) {
-        String reason = why instanceof TimeoutException ? "no answer from the op-log in " + TIMEOUT_SECONDS + " s"
+        String reason = why instanceof TimeoutException
+                ? "no answer from the op-log in " + TIMEOUT_SECONDS + " s"
                 : String.valueOf(why.getMessage());
-        return new StoreException(ErrorCode.METADATA_ERROR, "put of '" + key + "' is not durable yet (" + reason
-                + "); it becomes durable once the op-log is reachable");
+        return new StoreException(
+                ErrorCode.METADATA_ERROR,
+                "put of '" + key + "' is not durable yet (" + reason
+                        + "); it becomes durable once the op-log is reachable");
     }
 }

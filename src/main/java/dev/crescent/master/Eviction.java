@@ -1,6 +1,5 @@
 package dev.crescent.master;
 
-
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -20,8 +19,12 @@ final class Eviction {
     /** Takes a victim out of the master's books (op-log, counts, memory); called inside the victim's section. */
     private final Consumer<ObjectMeta> forget;
 
-    Eviction(ObjectIndex index, EvictionPolicy policy, InstantSource clock, ObjectTally tally,
-             Consumer<ObjectMeta> forget) {
+    Eviction(
+            ObjectIndex index,
+            EvictionPolicy policy,
+            InstantSource clock,
+            ObjectTally tally,
+            Consumer<ObjectMeta> forget) {
         this.index = index;
         this.policy = policy;
         this.clock = clock;
@@ -54,8 +57,13 @@ final class Eviction {
         List<EvictionCandidate> candidates = new ArrayList<>();
         index.forEach(meta -> {
             if (meta.state == ObjectState.COMPLETE && !meta.hardPin && !meta.isLeased(now)) {
-                candidates.add(new EvictionCandidate(meta.key, meta.size, meta.completedMillis, meta.lastAccessMillis,
-                        meta.accessCount, meta.isSoftPinned(now)));
+                candidates.add(new EvictionCandidate(
+                        meta.key,
+                        meta.size,
+                        meta.completedMillis,
+                        meta.lastAccessMillis,
+                        meta.accessCount,
+                        meta.isSoftPinned(now)));
             }
         });
         candidates.sort(Comparator.comparing(EvictionCandidate::softPinned).thenComparing(policy.order()));

@@ -34,13 +34,14 @@ final class IndexRestore {
         for (OpLogEntry.Commit commit : replicated.objects()) {
             List<Replica> replicas = commit.replicas().stream()
                     .filter(r -> handles.containsKey(r.segment()))
-                    .map(r -> new Replica(segments.get(r.segment()), handles.get(r.segment()).get(r.offset())))
+                    .map(r -> new Replica(
+                            segments.get(r.segment()), handles.get(r.segment()).get(r.offset())))
                     .toList();
             if (replicas.isEmpty()) {
                 continue;
             }
-            ObjectMeta meta = new ObjectMeta(commit.key(), commit.size(), commit.owner(), commit.completedMillis(),
-                    replicas);
+            ObjectMeta meta =
+                    new ObjectMeta(commit.key(), commit.size(), commit.owner(), commit.completedMillis(), replicas);
             meta.state = ObjectState.COMPLETE;
             meta.completedMillis = commit.completedMillis();
             meta.lastAccessMillis = commit.completedMillis();
@@ -59,7 +60,9 @@ final class IndexRestore {
         Map<String, List<OpLogEntry.Range>> rangesBySegment = new HashMap<>();
         for (OpLogEntry.Commit commit : replicated.objects()) {
             for (OpLogEntry.Range r : commit.replicas()) {
-                rangesBySegment.computeIfAbsent(r.segment(), s -> new ArrayList<>()).add(r);
+                rangesBySegment
+                        .computeIfAbsent(r.segment(), s -> new ArrayList<>())
+                        .add(r);
             }
         }
         Map<String, Map<Long, Allocation>> handles = new HashMap<>();
@@ -68,8 +71,8 @@ final class IndexRestore {
             long[] offsets = ranges.stream().mapToLong(OpLogEntry.Range::offset).toArray();
             long[] lengths = ranges.stream().mapToLong(OpLogEntry.Range::length).toArray();
             Allocation[] allocated = new Allocation[offsets.length];
-            OffsetAllocator allocator = OffsetAllocator.withAllocated(mount.capacity(), segments.alignment(), offsets,
-                    lengths, allocated);
+            OffsetAllocator allocator =
+                    OffsetAllocator.withAllocated(mount.capacity(), segments.alignment(), offsets, lengths, allocated);
             Map<Long, Allocation> byOffset = new HashMap<>();
             for (Allocation a : allocated) {
                 byOffset.put(a.offset(), a);

@@ -14,8 +14,7 @@ public interface Leadership {
         }
 
         @Override
-        public void requireLeader() {
-        }
+        public void requireLeader() {}
     };
 
     boolean isLeader();

@@ -10,7 +10,6 @@ import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.SegmentDescriptor;
-import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TicketSigner;
 
 import java.time.InstantSource;
@@ -35,6 +34,7 @@ public final class Master implements MasterClient {
     private final Eviction eviction;
     private final PutPath puts;
     private final ClientLiveness liveness;
+    private final ReadLeases reads;
     private final MasterCounters counters = new MasterCounters();
     /** Asked before every counted operation: a standby answers NOT_LEADER. */
     private volatile Leadership leadership = Leadership.ALONE;
@@ -44,13 +44,18 @@ public final class Master implements MasterClient {
     }
 
     /** @param tickets signs a transfer ticket into every replica descriptor handed out; null: access control off */
-    public Master(MasterSettings settings, PlacementStrategy placement, EvictionPolicy eviction, InstantSource clock,
-                  TicketSigner tickets) {
+    public Master(
+            MasterSettings settings,
+            PlacementStrategy placement,
+            EvictionPolicy eviction,
+            InstantSource clock,
+            TicketSigner tickets) {
         this.book = new ObjectBook(settings, clock, tickets);
         this.placement = placement;
         this.eviction = new Eviction(book.index, eviction, clock, book.tally, book::forget);
         this.puts = new PutPath(book, placement, this.eviction);
         this.liveness = new ClientLiveness(book);
+        this.reads = new ReadLeases(book);
     }
 
     public SegmentRegistry segments() {
@@ -91,7 +96,9 @@ public final class Master implements MasterClient {
     /** Mounts a segment (idempotent for the same owner) and registers its owner as a live client. */
     @Override
     public void mountSegment(String clientId, String segment, long capacity, String endpoint) {
-        serve(MasterOp.MOUNT_SEGMENT, () -> liveness.mount(clientId, new SegmentDescriptor(segment, capacity, endpoint)));
+        serve(
+                MasterOp.MOUNT_SEGMENT,
+                () -> liveness.mount(clientId, new SegmentDescriptor(segment, capacity, endpoint)));
     }
 
     /** Mounts again every segment of a client the master told NEED_REMOUNT (idempotent). */
@@ -151,8 +158,8 @@ public final class Master implements MasterClient {
      * WRITE ticket when access control is on
      */
     @Override
-    public List<ReplicaDescriptor> putStart(String clientId, String key, long size, ReplicaConfig config,
-                                            boolean upsert) {
+    public List<ReplicaDescriptor> putStart(
+            String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
         return serve(MasterOp.PUT_START, () -> puts.start(clientId, key, size, config, upsert));
     }
 
@@ -183,54 +190,13 @@ public final class Master implements MasterClient {
     /** The readable replicas of a complete object, with a fresh read lease (and READ tickets until it ends). */
     @Override
     public ObjectLocation getReplicaList(String key) {
-        return serve(MasterOp.GET_REPLICA_LIST, () -> locate(key));
-    }
-
-    private ObjectLocation locate(String key) {
-        ObjectKeys.validate(key);
-        long now = book.clock.millis();
-        long deadline = now + book.settings.leaseTtl().toMillis();
-        ObjectLocation[] answer = new ObjectLocation[1];
-        book.index.update(key, (k, meta) -> {
-            if (meta == null) {
-                throw ObjectBook.notFound(key);
-            }
-            if (meta.state != ObjectState.COMPLETE) {
-                throw new StoreException(ErrorCode.REPLICA_IS_NOT_READY, "put of '" + key + "' has not ended");
-            }
-            List<Replica> live = meta.liveReplicas();
-            if (live.isEmpty()) {
-                throw ObjectBook.notFound(key);
-            }
-            meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
-            touch(meta, now);
-            answer[0] = new ObjectLocation(meta.size, book.describe(live, TransferOp.READ, meta.leaseDeadlineMillis),
-                    meta.leaseDeadlineMillis, meta.crc32c);
-            return meta;
-        });
-        return answer[0];
+        return serve(MasterOp.GET_REPLICA_LIST, () -> reads.locate(key));
     }
 
     /** Whether a complete object exists; an existing object also gets a read lease. Not-found is just false. */
     @Override
     public boolean exist(String key) {
-        return serve(MasterOp.EXIST, () -> exists(key));
-    }
-
-    private boolean exists(String key) {
-        ObjectKeys.validate(key);
-        long now = book.clock.millis();
-        long deadline = now + book.settings.leaseTtl().toMillis();
-        boolean[] found = new boolean[1];
-        book.index.update(key, (k, meta) -> {
-            if (meta != null && meta.state == ObjectState.COMPLETE && meta.hasLiveReplica()) {
-                meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
-                touch(meta, now);
-                found[0] = true;
-            }
-            return meta;
-        });
-        return found[0];
+        return serve(MasterOp.EXIST, () -> reads.exists(key));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -253,13 +219,13 @@ public final class Master implements MasterClient {
                 throw ObjectBook.notFound(key);
             }
             if (meta.state != ObjectState.COMPLETE) {
-                throw new StoreException(ErrorCode.REPLICA_IS_NOT_READY,
-                        "put of '" + key + "' has not ended; revoke it instead");
+                throw new StoreException(
+                        ErrorCode.REPLICA_IS_NOT_READY, "put of '" + key + "' has not ended; revoke it instead");
             }
             if (meta.isLeased(now) && !force) {
                 book.tally.leaseBlocks.increment();
-                throw new StoreException(ErrorCode.OBJECT_HAS_LEASE,
-                        "object '" + key + "' is leased to readers; remove with force");
+                throw new StoreException(
+                        ErrorCode.OBJECT_HAS_LEASE, "object '" + key + "' is leased to readers; remove with force");
             }
             book.forget(meta);
             return null;
@@ -305,13 +271,12 @@ public final class Master implements MasterClient {
 
     /** PutStart for many keys with one config; {@code sizes} is parallel to {@code keys}. */
     @Override
-    public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys,
-                                                                  List<Long> sizes, ReplicaConfig config,
-                                                                  boolean upsert) {
+    public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(
+            String clientId, List<String> keys, List<Long> sizes, ReplicaConfig config, boolean upsert) {
         return serve(MasterOp.BATCH_PUT_START, () -> {
             if (keys.size() != sizes.size()) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS,
-                        keys.size() + " keys but " + sizes.size() + " sizes");
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS, keys.size() + " keys but " + sizes.size() + " sizes");
             }
             List<KeyResult<List<ReplicaDescriptor>>> results = new ArrayList<>(keys.size());
             for (int i = 0; i < keys.size(); i++) {
@@ -333,11 +298,14 @@ public final class Master implements MasterClient {
                 String key = keys.get(i);
                 committed.add(KeyResult.of(key, () -> puts.commit(clientId, key, crc32c)));
             }
-            return committed.stream().map(c -> !c.ok() || c.value() == null ? new KeyResult<Void>(c.key(), null, c.error())
-                    : KeyResult.<Void>of(c.key(), () -> {
-                        Durability.await(c.value(), c.key());
-                        return null;
-                    })).toList();
+            return committed.stream()
+                    .map(c -> !c.ok() || c.value() == null
+                            ? new KeyResult<Void>(c.key(), null, c.error())
+                            : KeyResult.<Void>of(c.key(), () -> {
+                                Durability.await(c.value(), c.key());
+                                return null;
+                            }))
+                    .toList();
         });
     }
 
@@ -348,12 +316,12 @@ public final class Master implements MasterClient {
 
     @Override
     public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
-        return serve(MasterOp.BATCH_GET_REPLICA_LIST, () -> KeyResult.each(keys, this::locate));
+        return serve(MasterOp.BATCH_GET_REPLICA_LIST, () -> KeyResult.each(keys, reads::locate));
     }
 
     @Override
     public List<KeyResult<Boolean>> batchExist(List<String> keys) {
-        return serve(MasterOp.BATCH_EXIST, () -> KeyResult.each(keys, this::exists));
+        return serve(MasterOp.BATCH_EXIST, () -> KeyResult.each(keys, reads::exists));
     }
 
     @Override
@@ -395,8 +363,8 @@ public final class Master implements MasterClient {
      */
     public synchronized void restore(ReplicatedIndex replicated) {
         long now = book.clock.millis();
-        int restored = new IndexRestore(book.segments, book.clients, book.index).restore(replicated, now,
-                now + book.settings.softPinTtl().toMillis());
+        int restored = new IndexRestore(book.segments, book.clients, book.index)
+                .restore(replicated, now, now + book.settings.softPinTtl().toMillis());
         book.tally.complete.add(restored);
     }
 
@@ -426,8 +394,14 @@ public final class Master implements MasterClient {
     }
 
     public MasterStats stats() {
-        return new MasterStats(book.tally.complete.sum(), book.processing.size(), book.segments.view().size(),
-                book.segments.capacityBytes(), book.segments.usedBytes(), book.tally.evicted.sum(), book.tally.leaseBlocks.sum(),
+        return new MasterStats(
+                book.tally.complete.sum(),
+                book.processing.size(),
+                book.segments.view().size(),
+                book.segments.capacityBytes(),
+                book.segments.usedBytes(),
+                book.tally.evicted.sum(),
+                book.tally.leaseBlocks.sum(),
                 book.clients.view().size());
     }
 
@@ -449,14 +423,6 @@ public final class Master implements MasterClient {
      */
     public long evict(long bytes) {
         return eviction.evict(bytes);
-    }
-
-    private void touch(ObjectMeta meta, long now) {
-        meta.lastAccessMillis = now;
-        meta.accessCount++;
-        if (meta.softPin) {
-            meta.softPinDeadlineMillis = now + book.settings.softPinTtl().toMillis();
-        }
     }
 
     /** Every operation a client calls runs here: only on the leader, and counted once whichever API it came by. */

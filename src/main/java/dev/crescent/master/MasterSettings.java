@@ -8,17 +8,40 @@ import java.time.Duration;
  * @param softPinTtl how long a soft pin protects an object after its put or its last read
  * @param clientTtl  a client that mounted memory and is silent this long is declared dead
  */
-public record MasterSettings(Duration leaseTtl, Duration putStartDiscardTimeout, Duration putStartReleaseTimeout,
-                             int defaultReplicaNum, int allocationAlignment, double evictionHighWatermark,
-                             double evictionRatio, Duration softPinTtl, Duration clientTtl) {
+public record MasterSettings(
+        Duration leaseTtl,
+        Duration putStartDiscardTimeout,
+        Duration putStartReleaseTimeout,
+        int defaultReplicaNum,
+        int allocationAlignment,
+        double evictionHighWatermark,
+        double evictionRatio,
+        Duration softPinTtl,
+        Duration clientTtl) {
 
     public static MasterSettings defaults() {
-        return new MasterSettings(Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(600), 1, 64,
-                0.90, 0.05, Duration.ofMinutes(30), Duration.ofSeconds(10));
+        return new MasterSettings(
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(600),
+                1,
+                64,
+                0.90,
+                0.05,
+                Duration.ofMinutes(30),
+                Duration.ofSeconds(10));
     }
 
     public MasterSettings withDefaultReplicaNum(int replicas) {
-        return new MasterSettings(leaseTtl, putStartDiscardTimeout, putStartReleaseTimeout, replicas,
-                allocationAlignment, evictionHighWatermark, evictionRatio, softPinTtl, clientTtl);
+        return new MasterSettings(
+                leaseTtl,
+                putStartDiscardTimeout,
+                putStartReleaseTimeout,
+                replicas,
+                allocationAlignment,
+                evictionHighWatermark,
+                evictionRatio,
+                softPinTtl,
+                clientTtl);
     }
 }

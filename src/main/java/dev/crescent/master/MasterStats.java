@@ -10,6 +10,12 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
  * @param clientCount live clients that mounted memory
  */
 @RegisterForReflection
-public record MasterStats(long objectCount, long processingCount, int segmentCount, long capacityBytes,
-                          long usedBytes, long evictedObjects, long leaseBlocks, int clientCount) {
-}
+public record MasterStats(
+        long objectCount,
+        long processingCount,
+        int segmentCount,
+        long capacityBytes,
+        long usedBytes,
+        long evictedObjects,
+        long leaseBlocks,
+        int clientCount) {}

@@ -3,8 +3,8 @@ package dev.crescent.master;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.ReplicaDescriptor;
-import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.TransferOp;
 
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -22,6 +22,7 @@ final class ObjectBook {
     final ClientRegistry clients = new ClientRegistry();
     /** Keys with an unfinished PutStart, and when it started; the sweep reclaims the abandoned ones. */
     final ConcurrentHashMap<String, Long> processing = new ConcurrentHashMap<>();
+
     final ObjectTally tally = new ObjectTally();
     final DeferredReleases deferred = new DeferredReleases(tally);
     final MasterSettings settings;
@@ -71,7 +72,8 @@ final class ObjectBook {
                 if (meta == null) {
                     return null;
                 }
-                meta.replicas = meta.replicas.stream().filter(r -> r.segment() != gone).toList();
+                meta.replicas =
+                        meta.replicas.stream().filter(r -> r.segment() != gone).toList();
                 if (!meta.replicas.isEmpty()) {
                     return meta;
                 }
@@ -83,7 +85,9 @@ final class ObjectBook {
 
     /** Descriptors for the caller, each with a ticket for {@code op} until the given time when tickets are on. */
     List<ReplicaDescriptor> describe(List<Replica> replicas, TransferOp op, long ticketExpiresAtMillis) {
-        return replicas.stream().map(r -> r.describe(tickets, op, ticketExpiresAtMillis)).toList();
+        return replicas.stream()
+                .map(r -> r.describe(tickets, op, ticketExpiresAtMillis))
+                .toList();
     }
 
     static void requireClient(String clientId) {

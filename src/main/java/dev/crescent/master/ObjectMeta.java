@@ -23,6 +23,7 @@ final class ObjectMeta {
     Long crc32c;
     /** Evicted last while {@link #softPinDeadlineMillis} lies ahead; each read renews the deadline. */
     boolean softPin;
+
     long softPinDeadlineMillis;
 
     ObjectMeta(String key, long size, String ownerClientId, long putStartMillis, List<Replica> replicas) {
@@ -50,8 +51,18 @@ final class ObjectMeta {
     }
 
     ObjectInfo info() {
-        return new ObjectInfo(key, size, state, ownerClientId, replicas.stream().map(Replica::describe).toList(),
-                putStartMillis, completedMillis, lastAccessMillis, accessCount, leaseDeadlineMillis, hardPin,
+        return new ObjectInfo(
+                key,
+                size,
+                state,
+                ownerClientId,
+                replicas.stream().map(Replica::describe).toList(),
+                putStartMillis,
+                completedMillis,
+                lastAccessMillis,
+                accessCount,
+                leaseDeadlineMillis,
+                hardPin,
                 softPin ? softPinDeadlineMillis : 0);
     }
 }

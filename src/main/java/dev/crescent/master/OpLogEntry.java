@@ -13,21 +13,26 @@ import java.util.List;
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({
-        @JsonSubTypes.Type(value = OpLogEntry.Mount.class, name = "MOUNT"),
-        @JsonSubTypes.Type(value = OpLogEntry.Unmount.class, name = "UNMOUNT"),
-        @JsonSubTypes.Type(value = OpLogEntry.Commit.class, name = "COMMIT"),
-        @JsonSubTypes.Type(value = OpLogEntry.Drop.class, name = "DROP")})
-@RegisterForReflection(targets = {OpLogEntry.Mount.class, OpLogEntry.Unmount.class, OpLogEntry.Commit.class,
-        OpLogEntry.Drop.class, OpLogEntry.Range.class})
+    @JsonSubTypes.Type(value = OpLogEntry.Mount.class, name = "MOUNT"),
+    @JsonSubTypes.Type(value = OpLogEntry.Unmount.class, name = "UNMOUNT"),
+    @JsonSubTypes.Type(value = OpLogEntry.Commit.class, name = "COMMIT"),
+    @JsonSubTypes.Type(value = OpLogEntry.Drop.class, name = "DROP")
+})
+@RegisterForReflection(
+        targets = {
+            OpLogEntry.Mount.class,
+            OpLogEntry.Unmount.class,
+            OpLogEntry.Commit.class,
+            OpLogEntry.Drop.class,
+            OpLogEntry.Range.class
+        })
 public sealed interface OpLogEntry {
 
     /** A segment joined the pool. */
-    record Mount(String segment, String owner, long capacity, String endpoint) implements OpLogEntry {
-    }
+    record Mount(String segment, String owner, long capacity, String endpoint) implements OpLogEntry {}
 
     /** A segment left the pool; replicas on it are gone. */
-    record Unmount(String segment) implements OpLogEntry {
-    }
+    record Unmount(String segment) implements OpLogEntry {}
 
     /**
      * An object became complete (readable).
@@ -35,8 +40,16 @@ public sealed interface OpLogEntry {
      * @param replicas every replica's segment and range
      * @param crc32c   the bytes' CRC32C when the writer recorded one, else null
      */
-    record Commit(String key, long size, String owner, List<Range> replicas, boolean hardPin, boolean softPin,
-                  long completedMillis, Long crc32c) implements OpLogEntry {
+    record Commit(
+            String key,
+            long size,
+            String owner,
+            List<Range> replicas,
+            boolean hardPin,
+            boolean softPin,
+            long completedMillis,
+            Long crc32c)
+            implements OpLogEntry {
         public Commit {
             replicas = List.copyOf(replicas);
         }
@@ -48,10 +61,8 @@ public sealed interface OpLogEntry {
     }
 
     /** A complete object is gone (removed, evicted, dropped, or being overwritten). */
-    record Drop(String key) implements OpLogEntry {
-    }
+    record Drop(String key) implements OpLogEntry {}
 
     /** A replica's place: segment name, byte offset, length. */
-    record Range(String segment, long offset, long length) {
-    }
+    record Range(String segment, long offset, long length) {}
 }

@@ -1,6 +1,5 @@
 package dev.crescent.master;
 
-
 import java.util.List;
 
 /**

@@ -50,12 +50,13 @@ final class PutPath {
         }
     }
 
-    private List<ReplicaDescriptor> startOnce(String clientId, String key, long size, ReplicaConfig config,
-                                              boolean upsert) {
+    private List<ReplicaDescriptor> startOnce(
+            String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
         ObjectKeys.validate(key);
         ObjectBook.requireClient(clientId);
         if (!book.opLog.accepting()) {
-            throw new StoreException(ErrorCode.METADATA_ERROR,
+            throw new StoreException(
+                    ErrorCode.METADATA_ERROR,
                     "the op-log is unreachable: puts are refused until it is back (reads go on)");
         }
         if (size <= 0) {
@@ -102,12 +103,23 @@ final class PutPath {
                 meta.crc32c = crc32c;
                 meta.completedMillis = book.clock.millis();
                 meta.lastAccessMillis = meta.completedMillis;
-                meta.softPinDeadlineMillis = meta.completedMillis + book.settings.softPinTtl().toMillis();
+                meta.softPinDeadlineMillis =
+                        meta.completedMillis + book.settings.softPinTtl().toMillis();
                 book.tally.complete.increment();
                 book.processing.remove(key, meta.putStartMillis);
-                durable[0] = book.opLog.record(new OpLogEntry.Commit(key, meta.size, meta.ownerClientId,
-                        meta.replicas.stream().map(r -> new OpLogEntry.Range(r.segment().name(), r.range().offset(),
-                                r.range().length())).toList(), meta.hardPin, meta.softPin, meta.completedMillis,
+                durable[0] = book.opLog.record(new OpLogEntry.Commit(
+                        key,
+                        meta.size,
+                        meta.ownerClientId,
+                        meta.replicas.stream()
+                                .map(r -> new OpLogEntry.Range(
+                                        r.segment().name(),
+                                        r.range().offset(),
+                                        r.range().length()))
+                                .toList(),
+                        meta.hardPin,
+                        meta.softPin,
+                        meta.completedMillis,
                         meta.crc32c));
             }
             return meta;
@@ -179,7 +191,8 @@ final class PutPath {
             }
         }
         if (placed.isEmpty()) {
-            throw new StoreException(ErrorCode.NO_AVAILABLE_HANDLE,
+            throw new StoreException(
+                    ErrorCode.NO_AVAILABLE_HANDLE,
                     "no segment has " + size + " contiguous free bytes (capacity " + book.segments.capacityBytes()
                             + ", used " + book.segments.usedBytes() + ")");
         }
@@ -187,7 +200,10 @@ final class PutPath {
     }
 
     private long largestSegmentBytes() {
-        return book.segments.view().stream().mapToLong(MountedSegment::capacity).max().orElse(0);
+        return book.segments.view().stream()
+                .mapToLong(MountedSegment::capacity)
+                .max()
+                .orElse(0);
     }
 
     private static void requireOwnedPut(ObjectMeta meta, String clientId, String key) {

@@ -1,9 +1,9 @@
 package dev.crescent.master;
 
-import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.alloc.Allocation;
-import dev.crescent.transfer.TransferOp;
+import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.TransferOp;
 
 /** One copy of an object: a range of a mounted segment. */
 public record Replica(MountedSegment segment, Allocation range) {
@@ -17,7 +17,11 @@ public record Replica(MountedSegment segment, Allocation range) {
         if (signer == null) {
             return describe();
         }
-        return new ReplicaDescriptor(segment.name(), segment.endpoint(), range.offset(), range.length(),
+        return new ReplicaDescriptor(
+                segment.name(),
+                segment.endpoint(),
+                range.offset(),
+                range.length(),
                 signer.sign(op, segment.name(), range.offset(), range.length(), expiresAtMillis));
     }
 

@@ -27,7 +27,8 @@ public final class ReplicatedIndex {
         segments.remove(segment);
         List<String> emptied = new ArrayList<>();
         objects.replaceAll((key, commit) -> {
-            List<OpLogEntry.Range> kept = commit.replicas().stream().filter(r -> !r.segment().equals(segment))
+            List<OpLogEntry.Range> kept = commit.replicas().stream()
+                    .filter(r -> !r.segment().equals(segment))
                     .toList();
             if (kept.isEmpty()) {
                 emptied.add(key);

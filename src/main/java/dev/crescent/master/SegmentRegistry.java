@@ -1,7 +1,7 @@
 package dev.crescent.master;
 
-import dev.crescent.common.ErrorCode;
 import dev.crescent.alloc.OffsetAllocator;
+import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 
 import java.util.Collection;
@@ -14,6 +14,7 @@ public final class SegmentRegistry {
     private final ConcurrentHashMap<String, MountedSegment> byName = new ConcurrentHashMap<>();
     /** What {@link #mounted} answers, rebuilt on every mount and unmount (rare) rather than on every put. */
     private volatile List<MountedSegment> snapshot = List.of();
+
     private final int alignment;
 
     public SegmentRegistry(int alignment) {
@@ -29,16 +30,18 @@ public final class SegmentRegistry {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "segment name must not be empty");
         }
         if (capacity < alignment) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS,
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
                     "segment capacity " + capacity + " is below the allocation unit " + alignment);
         }
-        MountedSegment segment = byName.computeIfAbsent(name,
-                n -> new MountedSegment(n, ownerClientId, endpoint, capacity, alignment));
+        MountedSegment segment =
+                byName.computeIfAbsent(name, n -> new MountedSegment(n, ownerClientId, endpoint, capacity, alignment));
         boolean same = Objects.equals(segment.ownerClientId(), ownerClientId)
                 && segment.capacity() == (capacity / alignment) * alignment
                 && Objects.equals(segment.endpoint(), endpoint);
         if (!same) {
-            throw new StoreException(ErrorCode.SEGMENT_ALREADY_EXISTS,
+            throw new StoreException(
+                    ErrorCode.SEGMENT_ALREADY_EXISTS,
                     "segment '" + name + "' is already mounted by " + segment.ownerClientId());
         }
         refreshSnapshot();
@@ -68,8 +71,8 @@ public final class SegmentRegistry {
             return null;
         }
         if (!Objects.equals(segment.ownerClientId(), ownerClientId)) {
-            throw new StoreException(ErrorCode.ILLEGAL_CLIENT,
-                    "segment '" + name + "' belongs to " + segment.ownerClientId());
+            throw new StoreException(
+                    ErrorCode.ILLEGAL_CLIENT, "segment '" + name + "' belongs to " + segment.ownerClientId());
         }
         byName.remove(name, segment);
         segment.markUnmounted();
@@ -79,7 +82,9 @@ public final class SegmentRegistry {
 
     /** The segments {@code ownerClientId} mounted. */
     public List<MountedSegment> ownedBy(String ownerClientId) {
-        return byName.values().stream().filter(s -> s.ownerClientId().equals(ownerClientId)).toList();
+        return byName.values().stream()
+                .filter(s -> s.ownerClientId().equals(ownerClientId))
+                .toList();
     }
 
     public MountedSegment get(String name) {
@@ -104,6 +109,8 @@ public final class SegmentRegistry {
     }
 
     public long usedBytes() {
-        return byName.values().stream().mapToLong(s -> s.allocator().usedBytes()).sum();
+        return byName.values().stream()
+                .mapToLong(s -> s.allocator().usedBytes())
+                .sum();
     }
 }

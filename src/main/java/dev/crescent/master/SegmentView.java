@@ -4,13 +4,28 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
 
 /** A mounted segment as the admin API shows it. */
 @RegisterForReflection
-public record SegmentView(String name, String owner, String endpoint, long capacityBytes, long usedBytes,
-                          long freeBytes, long largestFreeBytes, double fragmentation, int allocations) {
+public record SegmentView(
+        String name,
+        String owner,
+        String endpoint,
+        long capacityBytes,
+        long usedBytes,
+        long freeBytes,
+        long largestFreeBytes,
+        double fragmentation,
+        int allocations) {
 
     static SegmentView of(MountedSegment segment) {
         var allocator = segment.allocator();
-        return new SegmentView(segment.name(), segment.ownerClientId(), segment.endpoint(), segment.capacity(),
-                allocator.usedBytes(), allocator.freeBytes(), allocator.largestFreeBytes(), allocator.fragmentation(),
+        return new SegmentView(
+                segment.name(),
+                segment.ownerClientId(),
+                segment.endpoint(),
+                segment.capacity(),
+                allocator.usedBytes(),
+                allocator.freeBytes(),
+                allocator.largestFreeBytes(),
+                allocator.fragmentation(),
                 allocator.allocationCount());
     }
 }

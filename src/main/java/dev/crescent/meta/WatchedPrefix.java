@@ -68,10 +68,12 @@ public final class WatchedPrefix<T> implements AutoCloseable {
      * @return whether it was applied within {@code timeout}
      */
     public boolean awaitRevision(String name, long revision, Duration timeout) {
-        return await(() -> {
-            Versioned<T> current = byName.get(name);
-            return current != null && current.revision() >= revision;
-        }, timeout);
+        return await(
+                () -> {
+                    Versioned<T> current = byName.get(name);
+                    return current != null && current.revision() >= revision;
+                },
+                timeout);
     }
 
     /** Waits until {@code name} has no live value here; @return whether that happened within {@code timeout} */
@@ -105,7 +107,8 @@ public final class WatchedPrefix<T> implements AutoCloseable {
             put(event.entry());
         } else {
             // A tombstone, so an older listing applied late cannot bring the entry back.
-            keepNewest(event.entry().key().substring(prefix.length()),
+            keepNewest(
+                    event.entry().key().substring(prefix.length()),
                     new Versioned<>(null, event.entry().modRevision()));
         }
         onChange.run();
@@ -114,7 +117,8 @@ public final class WatchedPrefix<T> implements AutoCloseable {
 
     private void put(KeyValue entry) {
         try {
-            keepNewest(entry.key().substring(prefix.length()),
+            keepNewest(
+                    entry.key().substring(prefix.length()),
                     new Versioned<>(decoder.decode(entry.value()), entry.modRevision()));
         } catch (IOException | RuntimeException e) {
             LOG.warnf("ignoring unreadable entry %s: %s", entry.key(), e.getMessage());
@@ -126,8 +130,7 @@ public final class WatchedPrefix<T> implements AutoCloseable {
         byName.merge(name, candidate, (old, fresh) -> fresh.revision() >= old.revision() ? fresh : old);
     }
 
-    private record Versioned<T>(T value, long revision) {
-    }
+    private record Versioned<T>(T value, long revision) {}
 
     @Override
     public void close() {

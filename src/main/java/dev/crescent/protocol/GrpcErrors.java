@@ -17,20 +17,25 @@ public final class GrpcErrors {
     public static final Metadata.Key<String> NODE_KEY =
             Metadata.Key.of("crescent-node", Metadata.ASCII_STRING_MARSHALLER);
 
-    private GrpcErrors() {
-    }
+    private GrpcErrors() {}
 
     /** The wire form of any failure; untyped failures become INTERNAL_ERROR without leaking a stack trace. */
     public static StatusRuntimeException toStatus(Throwable failure) {
-        StoreException error = failure instanceof StoreException store ? store
-                : new StoreException(ErrorCode.INTERNAL_ERROR, "internal error: " + failure.getClass().getSimpleName());
+        StoreException error = failure instanceof StoreException store
+                ? store
+                : new StoreException(
+                        ErrorCode.INTERNAL_ERROR,
+                        "internal error: " + failure.getClass().getSimpleName());
         Metadata trailers = new Metadata();
         trailers.put(CODE_KEY, Integer.toString(error.code().number()));
         Status status = statusFor(error.code()).withDescription(error.code().name() + ": " + error.getMessage());
         return status.asRuntimeException(trailers);
     }
 
-    /** Reads a failed call back into a StoreException; calls that never reached a server become RPC_FAIL/RPC_TIMEOUT. */
+    /**
+     * Reads a failed call back into a StoreException; calls that never reached a server become RPC_FAIL or
+     * RPC_TIMEOUT.
+     */
     public static StoreException fromStatus(StatusRuntimeException failure) {
         Metadata trailers = failure.getTrailers();
         String number = trailers == null ? null : trailers.get(CODE_KEY);
@@ -39,11 +44,13 @@ public final class GrpcErrors {
             ErrorCode code = ErrorCode.fromNumber(Integer.parseInt(number));
             String prefix = code.name() + ": ";
             String message = description != null && description.startsWith(prefix)
-                    ? description.substring(prefix.length()) : String.valueOf(description);
+                    ? description.substring(prefix.length())
+                    : String.valueOf(description);
             return new StoreException(code, message, failure);
         }
         ErrorCode code = failure.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED
-                ? ErrorCode.RPC_TIMEOUT : ErrorCode.RPC_FAIL;
+                ? ErrorCode.RPC_TIMEOUT
+                : ErrorCode.RPC_FAIL;
         return new StoreException(code, "gRPC call failed: " + failure.getStatus(), failure);
     }
 

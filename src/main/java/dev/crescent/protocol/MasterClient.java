@@ -1,6 +1,5 @@
 package dev.crescent.protocol;
 
-
 import dev.crescent.transfer.SegmentDescriptor;
 
 import java.util.List;
@@ -34,8 +33,8 @@ public interface MasterClient extends AutoCloseable {
 
     long removeAll(boolean force);
 
-    List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(String clientId, List<String> keys, List<Long> sizes,
-                                                           ReplicaConfig config, boolean upsert);
+    List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(
+            String clientId, List<String> keys, List<Long> sizes, ReplicaConfig config, boolean upsert);
 
     default List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
         return batchPutEnd(clientId, keys, null);
@@ -61,6 +60,5 @@ public interface MasterClient extends AutoCloseable {
     HeartbeatReply heartbeat(String clientId);
 
     @Override
-    default void close() {
-    }
+    default void close() {}
 }

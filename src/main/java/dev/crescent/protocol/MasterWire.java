@@ -61,6 +61,7 @@ public final class MasterWire {
             MasterServiceGrpc.getRemountSegmentsMethod(),
             MasterServiceGrpc.getHeartbeatMethod(),
             MasterServiceGrpc.getServiceReadyMethod());
+
     private static final Map<MethodDescriptor<?, ?>, Integer> IDS = new IdentityHashMap<>();
 
     static {
@@ -69,8 +70,7 @@ public final class MasterWire {
         }
     }
 
-    private MasterWire() {
-    }
+    private MasterWire() {}
 
     /** The wire id of a MasterService method. */
     public static int id(MethodDescriptor<?, ?> method) {

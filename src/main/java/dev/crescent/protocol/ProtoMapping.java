@@ -1,22 +1,20 @@
 package dev.crescent.protocol;
 
-import dev.crescent.protocol.proto.BatchExistResponse;
-import dev.crescent.protocol.proto.BatchStatusResponse;
 import com.google.protobuf.ByteString;
-import dev.crescent.protocol.proto.GetReplicaListResponse;
-import dev.crescent.protocol.proto.KeyStatus;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.transfer.TransferTicket;
-
+import dev.crescent.protocol.proto.BatchExistResponse;
+import dev.crescent.protocol.proto.BatchStatusResponse;
+import dev.crescent.protocol.proto.GetReplicaListResponse;
+import dev.crescent.protocol.proto.KeyStatus;
 import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.TransferTicket;
 
 import java.util.List;
 
 /** Domain <-> protobuf conversions shared by the gRPC service and the gRPC client. */
 public final class ProtoMapping {
-    private ProtoMapping() {
-    }
+    private ProtoMapping() {}
 
     public static dev.crescent.protocol.proto.ReplicaDescriptor toProto(ReplicaDescriptor replica) {
         var out = dev.crescent.protocol.proto.ReplicaDescriptor.newBuilder()
@@ -31,16 +29,19 @@ public final class ProtoMapping {
     }
 
     public static ReplicaDescriptor fromProto(dev.crescent.protocol.proto.ReplicaDescriptor replica) {
-        return new ReplicaDescriptor(replica.getSegment(), replica.getEndpoint(), replica.getOffset(),
-                replica.getLength(), TransferTicket.decode(replica.getSegment(), replica.getTicket().toByteArray()));
+        return new ReplicaDescriptor(
+                replica.getSegment(),
+                replica.getEndpoint(),
+                replica.getOffset(),
+                replica.getLength(),
+                TransferTicket.decode(replica.getSegment(), replica.getTicket().toByteArray()));
     }
 
     public static List<dev.crescent.protocol.proto.ReplicaDescriptor> toProto(List<ReplicaDescriptor> replicas) {
         return replicas.stream().map(ProtoMapping::toProto).toList();
     }
 
-    public static List<ReplicaDescriptor> fromProto(
-            List<dev.crescent.protocol.proto.ReplicaDescriptor> replicas) {
+    public static List<ReplicaDescriptor> fromProto(List<dev.crescent.protocol.proto.ReplicaDescriptor> replicas) {
         return replicas.stream().map(ProtoMapping::fromProto).toList();
     }
 
@@ -54,8 +55,8 @@ public final class ProtoMapping {
     }
 
     public static ReplicaConfig fromProto(dev.crescent.protocol.proto.ReplicaConfig config) {
-        return new ReplicaConfig(config.getReplicaNum(), config.getPreferredSegmentsList(), config.getSoftPin(),
-                config.getHardPin());
+        return new ReplicaConfig(
+                config.getReplicaNum(), config.getPreferredSegmentsList(), config.getSoftPin(), config.getHardPin());
     }
 
     public static GetReplicaListResponse toProto(ObjectLocation location) {
@@ -70,8 +71,11 @@ public final class ProtoMapping {
     }
 
     public static ObjectLocation fromProto(GetReplicaListResponse response) {
-        return new ObjectLocation(response.getSize(), fromProto(response.getReplicasList()),
-                response.getLeaseDeadlineMs(), response.hasCrc32C() ? crc32c(response.getCrc32C()) : null);
+        return new ObjectLocation(
+                response.getSize(),
+                fromProto(response.getReplicasList()),
+                response.getLeaseDeadlineMs(),
+                response.hasCrc32C() ? crc32c(response.getCrc32C()) : null);
     }
 
     /** A uint32 CRC as protobuf hands it to Java (a signed int) back to its value. */
@@ -81,7 +85,8 @@ public final class ProtoMapping {
 
     /** One status per key, in order. */
     public static BatchStatusResponse statuses(List<KeyResult<Void>> results) {
-        return BatchStatusResponse.newBuilder().addAllStatuses(results.stream().map(ProtoMapping::status).toList())
+        return BatchStatusResponse.newBuilder()
+                .addAllStatuses(results.stream().map(ProtoMapping::status).toList())
                 .build();
     }
 
@@ -94,7 +99,9 @@ public final class ProtoMapping {
     }
 
     public static KeyStatus status(KeyResult<?> result) {
-        KeyStatus.Builder out = KeyStatus.newBuilder().setKey(result.key()).setCode(result.code().number());
+        KeyStatus.Builder out = KeyStatus.newBuilder()
+                .setKey(result.key())
+                .setCode(result.code().number());
         if (!result.ok()) {
             out.setMessage(String.valueOf(result.error().getMessage()));
         }
@@ -106,13 +113,16 @@ public final class ProtoMapping {
         if (status.getCode() == 0) {
             return new KeyResult<>(status.getKey(), value, null);
         }
-        return new KeyResult<>(status.getKey(), null,
-                new StoreException(ErrorCode.fromNumber(status.getCode()), status.getMessage()));
+        return new KeyResult<>(
+                status.getKey(), null, new StoreException(ErrorCode.fromNumber(status.getCode()), status.getMessage()));
     }
 
     public static dev.crescent.protocol.proto.SegmentSpec toProto(SegmentDescriptor spec) {
-        return dev.crescent.protocol.proto.SegmentSpec.newBuilder().setSegment(spec.name())
-                .setCapacity(spec.capacity()).setEndpoint(spec.endpoint() == null ? "" : spec.endpoint()).build();
+        return dev.crescent.protocol.proto.SegmentSpec.newBuilder()
+                .setSegment(spec.name())
+                .setCapacity(spec.capacity())
+                .setEndpoint(spec.endpoint() == null ? "" : spec.endpoint())
+                .build();
     }
 
     public static SegmentDescriptor fromProto(dev.crescent.protocol.proto.SegmentSpec spec) {

@@ -1,8 +1,7 @@
 package dev.crescent.protocol;
 
-import io.quarkus.runtime.annotations.RegisterForReflection;
-
 import dev.crescent.transfer.TransferTicket;
+import io.quarkus.runtime.annotations.RegisterForReflection;
 
 /**
  * Where a client writes or reads one replica: segment name, its transfer endpoint, the byte range, and the

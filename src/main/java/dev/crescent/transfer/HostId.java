@@ -8,8 +8,7 @@ import java.nio.file.Path;
 public final class HostId {
     private static final String CURRENT = read();
 
-    private HostId() {
-    }
+    private HostId() {}
 
     public static String current() {
         return CURRENT;

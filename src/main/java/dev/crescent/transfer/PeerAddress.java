@@ -25,6 +25,7 @@ public record PeerAddress(String hostId, String tcp, String shmFile, String rdma
 
     /** Endpoints are few (one per worker) and parsed on every request: keep the parsed forms. */
     private static final ConcurrentHashMap<String, PeerAddress> PARSED = new ConcurrentHashMap<>();
+
     private static final int MAX_CACHED = 4096;
 
     public static PeerAddress parse(String endpoint) {
@@ -51,8 +52,11 @@ public record PeerAddress(String hostId, String tcp, String shmFile, String rdma
                 parts.put(part.substring(0, eq).trim(), part.substring(eq + 1).trim());
             }
         }
-        return new PeerAddress(parts.getOrDefault("host", ""), parts.getOrDefault("tcp", ""),
-                parts.getOrDefault("shm", ""), parts.getOrDefault("rdma", ""));
+        return new PeerAddress(
+                parts.getOrDefault("host", ""),
+                parts.getOrDefault("tcp", ""),
+                parts.getOrDefault("shm", ""),
+                parts.getOrDefault("rdma", ""));
     }
 
     public String format() {

@@ -13,8 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class RegisteredMemory {
 
     /** A registered segment and where it lives ({@code cpu:N}, later {@code cuda:N}). */
-    public record Region(String name, MemorySegment memory, String location) {
-    }
+    public record Region(String name, MemorySegment memory, String location) {}
 
     private final ConcurrentHashMap<String, Region> regions = new ConcurrentHashMap<>();
 
@@ -54,7 +53,8 @@ public final class RegisteredMemory {
      */
     public static void checkRange(String segment, long size, long offset, long length) {
         if (offset < 0 || length < 0 || offset > size || length > size - offset) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS,
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
                     "range [%d, +%d) is outside segment '%s' of %d bytes".formatted(offset, length, segment, size));
         }
     }

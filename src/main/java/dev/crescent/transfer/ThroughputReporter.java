@@ -19,8 +19,7 @@ public final class ThroughputReporter implements TransferObserver, AutoCloseable
     private final LongAdder bytes = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final AtomicLongArray histogram = new AtomicLongArray(BUCKETS);
-    private final ScheduledExecutorService timer =
-            Threads.daemonScheduler("crescent-reporter");
+    private final ScheduledExecutorService timer = Threads.daemonScheduler("crescent-reporter");
     private long lastReportNanos = System.nanoTime();
 
     public ThroughputReporter(long intervalMillis) {
@@ -50,11 +49,15 @@ public final class ThroughputReporter implements TransferObserver, AutoCloseable
             counts[i] = histogram.getAndSet(i, 0);
             total += counts[i];
         }
-        StringBuilder line = new StringBuilder("transfer: %.1f MB/s, %d ok, %d failed".formatted(
-                moved / seconds / 1e6, total, failed));
+        StringBuilder line = new StringBuilder(
+                "transfer: %.1f MB/s, %d ok, %d failed".formatted(moved / seconds / 1e6, total, failed));
         if (total > 0) {
-            line.append(", p50 <= ").append(upperBoundMicros(counts, total, 0.50)).append(" us")
-                    .append(", p99 <= ").append(upperBoundMicros(counts, total, 0.99)).append(" us, histogram");
+            line.append(", p50 <= ")
+                    .append(upperBoundMicros(counts, total, 0.50))
+                    .append(" us")
+                    .append(", p99 <= ")
+                    .append(upperBoundMicros(counts, total, 0.99))
+                    .append(" us, histogram");
             for (int i = 0; i < BUCKETS; i++) {
                 if (counts[i] > 0) {
                     line.append(" <").append(1L << (i + 1)).append("us:").append(counts[i]);

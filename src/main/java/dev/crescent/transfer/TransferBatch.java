@@ -42,7 +42,9 @@ public final class TransferBatch {
 
     /** Bytes moved by request {@code index}: its length once completed, else 0. */
     public long bytesTransferred(int index) {
-        return statuses.get(index) == RequestStatus.COMPLETED ? requests.get(index).length() : 0;
+        return statuses.get(index) == RequestStatus.COMPLETED
+                ? requests.get(index).length()
+                : 0;
     }
 
     /** Why request {@code index} failed, or null. */
@@ -66,7 +68,8 @@ public final class TransferBatch {
     public void free() {
         for (int i = 0; i < requests.size(); i++) {
             if (!statuses.get(i).isFinal()) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS,
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS,
                         "batch still has request " + i + " " + statuses.get(i) + "; wait for it before freeing");
             }
         }

@@ -1,8 +1,8 @@
 package dev.crescent.transfer;
 
-import dev.crescent.common.Threads;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.common.Threads;
 
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
@@ -88,15 +88,21 @@ public final class TransferEngine implements AutoCloseable {
         for (int i = 0; i < requests.size(); i++) {
             TransferRequest request = requests.get(i);
             if (closed) {
-                batch.finish(i, RequestStatus.CANCELED,
+                batch.finish(
+                        i,
+                        RequestStatus.CANCELED,
                         new StoreException(ErrorCode.TRANSFER_FAIL, "transfer engine is closed"));
                 continue;
             }
             Transport transport = transportFor(request);
             if (transport == null) {
-                batch.finish(i, RequestStatus.FAILED, new StoreException(ErrorCode.TRANSFER_FAIL,
-                        "no transport reaches segment '" + request.remoteSegment() + "' at '"
-                                + request.remoteEndpoint() + "'"));
+                batch.finish(
+                        i,
+                        RequestStatus.FAILED,
+                        new StoreException(
+                                ErrorCode.TRANSFER_FAIL,
+                                "no transport reaches segment '" + request.remoteSegment() + "' at '"
+                                        + request.remoteEndpoint() + "'"));
                 continue;
             }
             batch.markPending(i);
@@ -120,7 +126,9 @@ public final class TransferEngine implements AutoCloseable {
         try {
             futures = onCaller ? transport.runAll(requests) : transport.submitAll(requests);
         } catch (RuntimeException e) {
-            futures = requests.stream().map(r -> CompletableFuture.<Void>failedFuture(e)).toList();
+            futures = requests.stream()
+                    .map(r -> CompletableFuture.<Void>failedFuture(e))
+                    .toList();
         }
         for (int i = 0; i < indexes.size(); i++) {
             int index = indexes.get(i);
@@ -129,8 +137,8 @@ public final class TransferEngine implements AutoCloseable {
                 Throwable cause = unwrap(error);
                 RequestStatus status = statusOf(cause);
                 inFlight.decrementAndGet();
-                observer.finished(transport.name(), request.op(), request.length(), System.nanoTime() - started,
-                        status);
+                observer.finished(
+                        transport.name(), request.op(), request.length(), System.nanoTime() - started, status);
                 batch.finish(index, status, cause);
             });
         }
@@ -156,8 +164,10 @@ public final class TransferEngine implements AutoCloseable {
         if (failure instanceof StoreException store) {
             return store;
         }
-        return new StoreException(ErrorCode.TRANSFER_FAIL, "transfer " + batch.status(index) + ": "
-                + (failure == null ? "no detail" : failure.getMessage()), failure);
+        return new StoreException(
+                ErrorCode.TRANSFER_FAIL,
+                "transfer " + batch.status(index) + ": " + (failure == null ? "no detail" : failure.getMessage()),
+                failure);
     }
 
     public int inFlight() {
@@ -169,7 +179,8 @@ public final class TransferEngine implements AutoCloseable {
             return RequestStatus.COMPLETED;
         }
         return cause instanceof StoreException e && e.code() == ErrorCode.RPC_TIMEOUT
-                ? RequestStatus.TIMEOUT : RequestStatus.FAILED;
+                ? RequestStatus.TIMEOUT
+                : RequestStatus.FAILED;
     }
 
     private static Throwable unwrap(Throwable error) {

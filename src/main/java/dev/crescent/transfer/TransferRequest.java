@@ -1,6 +1,5 @@
 package dev.crescent.transfer;
 
-
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -14,11 +13,16 @@ import java.lang.foreign.MemorySegment;
  * @param remoteOffset   byte offset inside the target segment
  * @param ticket         the master's permission for this range, shown to workers that enforce access; or null
  */
-public record TransferRequest(TransferOp op, MemorySegment local, String remoteSegment, String remoteEndpoint,
-                              long remoteOffset, TransferTicket ticket) {
+public record TransferRequest(
+        TransferOp op,
+        MemorySegment local,
+        String remoteSegment,
+        String remoteEndpoint,
+        long remoteOffset,
+        TransferTicket ticket) {
 
-    public TransferRequest(TransferOp op, MemorySegment local, String remoteSegment, String remoteEndpoint,
-                           long remoteOffset) {
+    public TransferRequest(
+            TransferOp op, MemorySegment local, String remoteSegment, String remoteEndpoint, long remoteOffset) {
         this(op, local, remoteSegment, remoteEndpoint, remoteOffset, null);
     }
 

@@ -12,22 +12,26 @@ import java.nio.ByteBuffer;
  *
  * @param mac {@link #MAC_BYTES} bytes of HMAC-SHA256
  */
-public record TransferTicket(TransferOp op, String segment, long offset, long length, long expiresAtMillis,
-                             byte[] mac) {
+public record TransferTicket(
+        TransferOp op, String segment, long offset, long length, long expiresAtMillis, byte[] mac) {
     public static final int MAC_BYTES = 32;
     /** Encoded size without the segment name (which travels beside it): op, offset, length, expiry, MAC. */
     public static final int ENCODED_BYTES = 1 + 8 + 8 + 8 + MAC_BYTES;
 
     public TransferTicket {
         if (mac == null || mac.length != MAC_BYTES) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "a transfer ticket carries a " + MAC_BYTES + "-byte MAC");
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS, "a transfer ticket carries a " + MAC_BYTES + "-byte MAC");
         }
     }
 
     /** The portable form (gRPC, clients in other languages); the segment name is not included. */
     public byte[] encode() {
         ByteBuffer out = ByteBuffer.allocate(ENCODED_BYTES);
-        out.put(op == TransferOp.READ ? (byte) 1 : (byte) 2).putLong(offset).putLong(length).putLong(expiresAtMillis)
+        out.put(op == TransferOp.READ ? (byte) 1 : (byte) 2)
+                .putLong(offset)
+                .putLong(length)
+                .putLong(expiresAtMillis)
                 .put(mac);
         return out.array();
     }
@@ -38,8 +42,9 @@ public record TransferTicket(TransferOp op, String segment, long offset, long le
             return null;
         }
         if (encoded.length != ENCODED_BYTES) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "transfer ticket of " + encoded.length
-                    + " bytes; expected " + ENCODED_BYTES);
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    "transfer ticket of " + encoded.length + " bytes; expected " + ENCODED_BYTES);
         }
         ByteBuffer in = ByteBuffer.wrap(encoded);
         byte op = in.get();

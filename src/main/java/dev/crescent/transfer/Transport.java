@@ -40,6 +40,5 @@ public interface Transport extends AutoCloseable {
     }
 
     @Override
-    default void close() {
-    }
+    default void close() {}
 }

@@ -19,8 +19,8 @@ public final class SegmentDirectory implements AutoCloseable {
     private final WatchedPrefix<SegmentDescriptor> segments;
 
     public SegmentDirectory(MetadataStore store, MetadataKeys keys, ObjectMapper json) {
-        this.segments = new WatchedPrefix<>(store, keys.segments(),
-                value -> json.readValue(value, SegmentDescriptor.class), () -> { });
+        this.segments = new WatchedPrefix<>(
+                store, keys.segments(), value -> json.readValue(value, SegmentDescriptor.class), () -> {});
     }
 
     /** The segment's current descriptor; SEGMENT_NOT_FOUND when no live worker publishes it. */

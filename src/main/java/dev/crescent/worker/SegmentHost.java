@@ -32,8 +32,13 @@ public final class SegmentHost implements AutoCloseable {
      *
      * @param publisher keeps the segment's descriptor in the metadata store; null: not published there
      */
-    public SegmentHost(SegmentSettings settings, MasterClient master, String clientId, TransferEngine engine,
-                       WorkerTransferServer server, SegmentPublisher publisher) {
+    public SegmentHost(
+            SegmentSettings settings,
+            MasterClient master,
+            String clientId,
+            TransferEngine engine,
+            WorkerTransferServer server,
+            SegmentPublisher publisher) {
         this.settings = settings;
         this.engine = engine;
         this.server = server;
@@ -43,8 +48,8 @@ public final class SegmentHost implements AutoCloseable {
             engine.registerLocal(segment.name(), segment.memory(), WorkerSegment.LOCATION);
             String tcp = server.start(engine.memory());
             String endpoint = segment.endpoint(tcp, server.serveRdma(segment.name(), segment.memory()));
-            descriptor = new SegmentDescriptor(segment.name(), segment.capacity(), endpoint, WorkerSegment.LOCATION,
-                    clientId);
+            descriptor = new SegmentDescriptor(
+                    segment.name(), segment.capacity(), endpoint, WorkerSegment.LOCATION, clientId);
         } catch (RuntimeException e) {
             server.stop(settings.drainTimeout());
             engine.unregisterLocal(segment.name());
@@ -59,8 +64,8 @@ public final class SegmentHost implements AutoCloseable {
         // while the store is unreachable (the master would then take this process for dead).
         publishing = publisher == null ? null : Threads.daemonScheduler("crescent-segment-publish");
         if (publishing != null) {
-            publishing.scheduleWithFixedDelay(() -> publisher.keepPublished(descriptor), 0, interval,
-                    TimeUnit.MILLISECONDS);
+            publishing.scheduleWithFixedDelay(
+                    () -> publisher.keepPublished(descriptor), 0, interval, TimeUnit.MILLISECONDS);
         }
     }
 

@@ -1,8 +1,8 @@
 package dev.crescent.worker;
 
-import dev.crescent.protocol.MasterClient;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.protocol.MasterClient;
 import dev.crescent.transfer.SegmentDescriptor;
 import org.jboss.logging.Logger;
 

@@ -26,8 +26,8 @@ public final class SegmentPublisher {
     private final Duration leaseTtl;
     private long lease;
 
-    public SegmentPublisher(MetadataStore metadata, MetadataKeys keys, ObjectMapper json, String nodeName,
-                            Duration leaseTtl) {
+    public SegmentPublisher(
+            MetadataStore metadata, MetadataKeys keys, ObjectMapper json, String nodeName, Duration leaseTtl) {
         this.metadata = metadata;
         this.keys = keys;
         this.json = json;
@@ -47,8 +47,8 @@ public final class SegmentPublisher {
         try {
             lease = metadata.grantLease(leaseTtl);
             metadata.put(keys.segment(descriptor.name()), json.writeValueAsBytes(descriptor), lease);
-            WorkerRecord record = new WorkerRecord(descriptor.owner(), nodeName, List.of(descriptor.name()),
-                    descriptor.endpoint());
+            WorkerRecord record =
+                    new WorkerRecord(descriptor.owner(), nodeName, List.of(descriptor.name()), descriptor.endpoint());
             metadata.put(keys.worker(descriptor.owner()), json.writeValueAsBytes(record), lease);
         } catch (StoreException | JsonProcessingException e) {
             lease = 0;

@@ -11,8 +11,8 @@ import java.time.Duration;
  * @param heartbeatInterval how often the master hears from the owner (well inside its client-ttl)
  * @param drainTimeout      how long transfers in flight may finish after the segment is unmounted
  */
-public record SegmentSettings(String name, long capacity, Path shmDir, Duration heartbeatInterval,
-                              Duration drainTimeout) {
+public record SegmentSettings(
+        String name, long capacity, Path shmDir, Duration heartbeatInterval, Duration drainTimeout) {
 
     /** A segment with a worker's defaults: a file in /dev/shm, a heartbeat a second, 5 s to drain on close. */
     public static SegmentSettings defaults(String name, long capacity) {

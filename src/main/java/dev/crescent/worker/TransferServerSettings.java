@@ -10,8 +10,13 @@ import java.time.Duration;
  * @param handshakeTimeout connections that do not shake hands within this are dropped
  * @param frameTimeout     connections that stall inside one frame this long are dropped
  */
-public record TransferServerSettings(boolean enabled, String bindHost, int port, String advertiseHost,
-                                     Duration handshakeTimeout, Duration frameTimeout) {
+public record TransferServerSettings(
+        boolean enabled,
+        String bindHost,
+        int port,
+        String advertiseHost,
+        Duration handshakeTimeout,
+        Duration frameTimeout) {
 
     /** A server on a free port of every interface, advertised at this host's address. */
     public static TransferServerSettings defaults() {

@@ -9,5 +9,4 @@ import java.util.List;
  * lease as its segment descriptors: present exactly while the worker lives.
  */
 @RegisterForReflection
-public record WorkerRecord(String clientId, String node, List<String> segments, String endpoint) {
-}
+public record WorkerRecord(String clientId, String node, List<String> segments, String endpoint) {}

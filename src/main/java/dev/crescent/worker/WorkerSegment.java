@@ -23,6 +23,7 @@ public final class WorkerSegment implements AutoCloseable {
     private static final String FILE_PREFIX = "crescent-";
     /** Where segment memory lives for the transfer engine's topology choice: host memory, no NUMA binding yet. */
     public static final String LOCATION = "cpu:0";
+
     private final String name;
     private final Arena arena;
     private final MemorySegment memory;
@@ -48,7 +49,8 @@ public final class WorkerSegment implements AutoCloseable {
         }
         removeOrphans(shmDir);
         // One file per process: two processes on a host never share (and truncate) each other's memory.
-        Path file = shmDir.resolve(FILE_PREFIX + name.replaceAll("[^A-Za-z0-9._-]", "_") + "." + ProcessHandle.current().pid());
+        Path file = shmDir.resolve(FILE_PREFIX + name.replaceAll("[^A-Za-z0-9._-]", "_") + "."
+                + ProcessHandle.current().pid());
         try {
             Files.deleteIfExists(file);
             Files.createFile(file);
@@ -63,8 +65,10 @@ public final class WorkerSegment implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             arena.close();
             deleteQuietly(file);
-            throw new StoreException(ErrorCode.INTERNAL_ERROR,
-                    "cannot map a " + bytes + "-byte segment at " + file + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    ErrorCode.INTERNAL_ERROR,
+                    "cannot map a " + bytes + "-byte segment at " + file + ": " + e.getMessage(),
+                    e);
         }
     }
 
@@ -90,8 +94,7 @@ public final class WorkerSegment implements AutoCloseable {
 
     /** @param rdma the RDMA devices serving the segment ('+'-separated), or "" */
     public String endpoint(String tcp, String rdma) {
-        return new PeerAddress(HostId.current(), tcp, backingFile == null ? "" : backingFile.toString(), rdma)
-                .format();
+        return new PeerAddress(HostId.current(), tcp, backingFile == null ? "" : backingFile.toString(), rdma).format();
     }
 
     /** The shared-memory file behind the segment, or null when it is process-private memory. */
@@ -110,14 +113,16 @@ public final class WorkerSegment implements AutoCloseable {
     /** Deletes segment files of processes that died without closing them (kill -9), so /dev/shm does not fill. */
     private static void removeOrphans(Path shmDir) {
         try (Stream<Path> files = Files.list(shmDir)) {
-            files.filter(f -> f.getFileName().toString().startsWith(FILE_PREFIX)).forEach(f -> {
-                String fileName = f.getFileName().toString();
-                String pid = fileName.substring(fileName.lastIndexOf('.') + 1);
-                if (pid.chars().allMatch(Character::isDigit) && !pid.isEmpty()
-                        && ProcessHandle.of(Long.parseLong(pid)).isEmpty()) {
-                    deleteQuietly(f);
-                }
-            });
+            files.filter(f -> f.getFileName().toString().startsWith(FILE_PREFIX))
+                    .forEach(f -> {
+                        String fileName = f.getFileName().toString();
+                        String pid = fileName.substring(fileName.lastIndexOf('.') + 1);
+                        if (pid.chars().allMatch(Character::isDigit)
+                                && !pid.isEmpty()
+                                && ProcessHandle.of(Long.parseLong(pid)).isEmpty()) {
+                            deleteQuietly(f);
+                        }
+                    });
         } catch (IOException | RuntimeException ignored) {
             // Best effort: an unreadable directory only means orphans stay.
         }

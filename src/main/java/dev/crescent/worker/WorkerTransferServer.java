@@ -4,10 +4,10 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.NodeNames;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.TicketSigner;
 import dev.crescent.transfer.rdma.RdmaAcceptor;
 import dev.crescent.transfer.rdma.RdmaRuntime;
 import dev.crescent.transfer.tcp.TcpTransferServer;
-import dev.crescent.transfer.TicketSigner;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -59,16 +59,27 @@ public final class WorkerTransferServer {
             return "";
         }
         try {
-            server = new TcpTransferServer(memory, new InetSocketAddress(settings.bindHost(), settings.port()),
-                    settings.handshakeTimeout(), settings.frameTimeout(), tickets);
+            server = new TcpTransferServer(
+                    memory,
+                    new InetSocketAddress(settings.bindHost(), settings.port()),
+                    settings.handshakeTimeout(),
+                    settings.frameTimeout(),
+                    tickets);
         } catch (IOException e) {
-            throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot start the transfer server on "
-                    + settings.bindHost() + ":" + settings.port() + ": " + e.getMessage(), e);
+            throw new StoreException(
+                    ErrorCode.INTERNAL_ERROR,
+                    "cannot start the transfer server on " + settings.bindHost() + ":" + settings.port() + ": "
+                            + e.getMessage(),
+                    e);
         }
         String host = settings.advertiseHost() == null ? NodeNames.hostAddress() : settings.advertiseHost();
         String endpoint = host + ":" + server.port();
-        LOG.infof("transfer server listening on %s:%d (advertised as %s)%s", settings.bindHost(), server.port(),
-                endpoint, tickets == null ? "" : ", serving only transfers with a valid ticket");
+        LOG.infof(
+                "transfer server listening on %s:%d (advertised as %s)%s",
+                settings.bindHost(),
+                server.port(),
+                endpoint,
+                tickets == null ? "" : ", serving only transfers with a valid ticket");
         return endpoint;
     }
 

@@ -213,9 +213,15 @@ class OffsetAllocatorTest {
         rebuilt.checkInvariants();
         assertEquals(0, rebuilt.usedBytes());
         assertEquals(1 << 20, rebuilt.largestFreeBytes(), "every gap merged back into one range");
-        assertThrows(IllegalArgumentException.class, () -> OffsetAllocator.withAllocated(1 << 20, 64,
-                new long[] {0, 64}, new long[] {128, 64}, new Allocation[2]), "overlap");
-        assertThrows(IllegalArgumentException.class, () -> OffsetAllocator.withAllocated(1 << 20, 64,
-                new long[] {(1 << 20) - 64}, new long[] {128}, new Allocation[1]), "past the end");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> OffsetAllocator.withAllocated(
+                        1 << 20, 64, new long[] {0, 64}, new long[] {128, 64}, new Allocation[2]),
+                "overlap");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> OffsetAllocator.withAllocated(
+                        1 << 20, 64, new long[] {(1 << 20) - 64}, new long[] {128}, new Allocation[1]),
+                "past the end");
     }
 }

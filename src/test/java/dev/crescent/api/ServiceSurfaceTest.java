@@ -14,7 +14,9 @@ class ServiceSurfaceTest {
 
     @Test
     void readyOnceTheStandaloneWorkerMountedItsSegment() {
-        given().get("/q/health/ready").then().statusCode(200)
+        given().get("/q/health/ready")
+                .then()
+                .statusCode(200)
                 .body("status", equalTo("UP"))
                 .body("checks.name", hasItem("crescent"))
                 .body("checks.find { it.name == 'crescent' }.data.role", equalTo("standalone"))
@@ -23,10 +25,15 @@ class ServiceSurfaceTest {
 
     @Test
     void metricsExposeObjectsBytesAndOperationCounters() {
-        given().contentType("application/octet-stream").body(new byte[100]).put("/v1/objects/metrics-probe")
-                .then().statusCode(201);
+        given().contentType("application/octet-stream")
+                .body(new byte[100])
+                .put("/v1/objects/metrics-probe")
+                .then()
+                .statusCode(201);
         given().get("/v1/objects/metrics-probe-missing").then().statusCode(404);
-        given().get("/q/metrics").then().statusCode(200)
+        given().get("/q/metrics")
+                .then()
+                .statusCode(200)
                 .body(containsString("crescent_master_objects "))
                 .body(containsString("crescent_master_capacity_bytes 1.6777216E7"))
                 .body(containsString("crescent_master_used_bytes"))
@@ -36,7 +43,9 @@ class ServiceSurfaceTest {
 
     @Test
     void openApiDocumentDescribesTheObjectApi() {
-        given().get("/openapi.yaml").then().statusCode(200)
+        given().get("/openapi.yaml")
+                .then()
+                .statusCode(200)
                 .body(containsString("openapi: 3.0.3"))
                 .body(containsString("/v1/objects/{key}:"))
                 .body(containsString("NO_AVAILABLE_HANDLE"));

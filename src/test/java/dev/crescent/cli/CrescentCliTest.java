@@ -26,8 +26,7 @@ class CrescentCliTest {
     @TempDir
     Path dir;
 
-    private record Outcome(int status, String out, String err) {
-    }
+    private record Outcome(int status, String out, String err) {}
 
     private Outcome cli(String... args) {
         StringWriter out = new StringWriter();
@@ -60,7 +59,8 @@ class CrescentCliTest {
         Outcome missing = cli("get", "cli/file", out.toString());
         assertEquals(1, missing.status());
         assertTrue(missing.err().contains("-704 OBJECT_NOT_FOUND"), missing.err());
-        assertEquals(1, cli("put", "cli/x", dir.resolve("no-such-file").toString()).status());
+        assertEquals(
+                1, cli("put", "cli/x", dir.resolve("no-such-file").toString()).status());
     }
 
     @Test

@@ -61,8 +61,8 @@ class CrescentClientTest {
     }
 
     private CrescentClient connect(String path) {
-        client = CrescentClient.connect(ClientOptions.master(address()).withNodeName("client-test")
-                .withSharedMemory(path.equals("shm")));
+        client = CrescentClient.connect(
+                ClientOptions.master(address()).withNodeName("client-test").withSharedMemory(path.equals("shm")));
         return client;
     }
 
@@ -109,8 +109,7 @@ class CrescentClientTest {
         assertEquals(ErrorCode.INVALID_PARAMS, code(() -> store.getInto("c/twice", store.allocate(19))));
         assertEquals(ErrorCode.INVALID_KEY, code(() -> store.put("", bytes(1, 1))));
         // Larger than the whole 16 MiB pool: back-pressure, and nothing stored is evicted for it.
-        assertEquals(ErrorCode.NO_AVAILABLE_HANDLE,
-                code(() -> store.putFrom("c/huge", store.allocate(32 << 20))));
+        assertEquals(ErrorCode.NO_AVAILABLE_HANDLE, code(() -> store.putFrom("c/huge", store.allocate(32 << 20))));
         assertArrayEquals(bytes(20, 5), store.get("c/twice"));
     }
 
@@ -120,14 +119,19 @@ class CrescentClientTest {
         CrescentClient store = connect(path);
         List<String> keys = IntStream.range(0, 20).mapToObj(i -> "c/batch/" + i).toList();
         List<MemorySegment> values = IntStream.range(0, 20)
-                .mapToObj(i -> MemorySegment.ofArray(bytes(1000 + i, 10 + i))).toList();
+                .mapToObj(i -> MemorySegment.ofArray(bytes(1000 + i, 10 + i)))
+                .toList();
         store.put("c/batch/7", bytes(5, 0)); // already there: only this key fails
         List<KeyResult<Void>> put = store.batchPutFrom(keys, values);
         for (int i = 0; i < keys.size(); i++) {
-            assertEquals(i == 7 ? ErrorCode.OBJECT_ALREADY_EXISTS : ErrorCode.OK, put.get(i).code(), keys.get(i));
+            assertEquals(
+                    i == 7 ? ErrorCode.OBJECT_ALREADY_EXISTS : ErrorCode.OK,
+                    put.get(i).code(),
+                    keys.get(i));
         }
         List<String> probe = List.of("c/batch/0", "c/batch/nope", "c/batch/19");
-        assertEquals(List.of(true, false, true),
+        assertEquals(
+                List.of(true, false, true),
                 store.batchExists(probe).stream().map(KeyResult::value).toList());
 
         List<String> reads = new ArrayList<>(keys);
@@ -144,12 +148,16 @@ class CrescentClientTest {
                 assertEquals(5L, got.get(i).value());
             } else {
                 assertEquals(1000L + i, got.get(i).value());
-                assertArrayEquals(bytes(1000 + i, 10 + i),
-                        targets.get(i).asSlice(0, 1000 + i).toArray(ValueLayout.JAVA_BYTE), keys.get(i));
+                assertArrayEquals(
+                        bytes(1000 + i, 10 + i),
+                        targets.get(i).asSlice(0, 1000 + i).toArray(ValueLayout.JAVA_BYTE),
+                        keys.get(i));
             }
         }
         assertEquals(ErrorCode.OBJECT_NOT_FOUND, got.getLast().code());
-        assertEquals(ErrorCode.OK, store.batchRemove(List.of("c/batch/0"), true).getFirst().code());
+        assertEquals(
+                ErrorCode.OK,
+                store.batchRemove(List.of("c/batch/0"), true).getFirst().code());
         assertFalse(store.exists("c/batch/0"));
     }
 
@@ -175,16 +183,23 @@ class CrescentClientTest {
     void aClientContributesMemoryThatOthersReadAndThatLeavesWithIt() {
         byte[] value = bytes(100_000, 9);
         String segment;
-        try (CrescentClient donor = CrescentClient.connect(ClientOptions.master(address()).withNodeName("donor")
-                .withContributedMemory(8 << 20));
-             CrescentClient reader = CrescentClient.connect(ClientOptions.master(address()).withNodeName("reader")
-                     .withSharedMemory(false))) {
+        try (CrescentClient donor = CrescentClient.connect(
+                        ClientOptions.master(address()).withNodeName("donor").withContributedMemory(8 << 20));
+                CrescentClient reader = CrescentClient.connect(
+                        ClientOptions.master(address()).withNodeName("reader").withSharedMemory(false))) {
             segment = donor.contributedSegment().orElseThrow();
             assertTrue(segments().contains(segment), "mounted at the master: " + segments());
-            donor.putFrom("c/donated", MemorySegment.ofArray(value),
-                    new ReplicaConfig(1, List.of(segment), false, false));
-            assertEquals(segment, given().get("/v1/keys/c/donated").then().statusCode(200).extract().jsonPath()
-                    .getString("replicas[0].segment"), "placed in the donated memory");
+            donor.putFrom(
+                    "c/donated", MemorySegment.ofArray(value), new ReplicaConfig(1, List.of(segment), false, false));
+            assertEquals(
+                    segment,
+                    given().get("/v1/keys/c/donated")
+                            .then()
+                            .statusCode(200)
+                            .extract()
+                            .jsonPath()
+                            .getString("replicas[0].segment"),
+                    "placed in the donated memory");
             assertArrayEquals(value, reader.get("c/donated"), "another client reads it over TCP");
             assertArrayEquals(value, donor.get("c/donated"), "the donor reads it in-process");
         }
@@ -197,20 +212,29 @@ class CrescentClientTest {
     @org.junit.jupiter.api.Test
     void checksumsCatchBytesCorruptedInTheSegment() {
         byte[] value = bytes(50_000, 11);
-        try (CrescentClient checked = CrescentClient.connect(ClientOptions.master(address()).withChecksums(true));
-             CrescentClient plain = CrescentClient.connect(address())) {
+        try (CrescentClient checked =
+                        CrescentClient.connect(ClientOptions.master(address()).withChecksums(true));
+                CrescentClient plain = CrescentClient.connect(address())) {
             checked.put("c/crc", value);
             checked.batchPutFrom(List.of("c/crc-batch"), List.of(MemorySegment.ofArray(value)));
             for (String key : List.of("c/crc", "c/crc-batch")) {
                 assertArrayEquals(value, checked.get(key));
-                long offset = given().get("/v1/keys/" + key).then().statusCode(200).extract().jsonPath()
+                long offset = given().get("/v1/keys/" + key)
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .jsonPath()
                         .getLong("replicas[0].offset");
                 MemorySegment segment = worker.segment().memory();
                 byte original = segment.get(ValueLayout.JAVA_BYTE, offset + 100);
                 segment.set(ValueLayout.JAVA_BYTE, offset + 100, (byte) ~original);
                 assertEquals(ErrorCode.CHECKSUM_MISMATCH, code(() -> checked.get(key)), key);
-                assertEquals(ErrorCode.CHECKSUM_MISMATCH, checked.batchGetInto(List.of(key),
-                        List.of(checked.allocate(value.length))).getFirst().code(), key);
+                assertEquals(
+                        ErrorCode.CHECKSUM_MISMATCH,
+                        checked.batchGetInto(List.of(key), List.of(checked.allocate(value.length)))
+                                .getFirst()
+                                .code(),
+                        key);
                 assertFalse(Arrays.equals(value, plain.get(key)), "without checksums the damage goes unseen");
                 segment.set(ValueLayout.JAVA_BYTE, offset + 100, original);
                 assertArrayEquals(value, checked.get(key));
@@ -219,7 +243,12 @@ class CrescentClientTest {
     }
 
     private static List<String> segments() {
-        return given().get("/v1/segments").then().statusCode(200).extract().jsonPath().getList("name");
+        return given().get("/v1/segments")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getList("name");
     }
 
     private static ErrorCode code(Runnable call) {

@@ -35,10 +35,12 @@ class FailoverGuardTest {
     void aFailureNotMarkedRetryIsThrownAtOnce() {
         AtomicInteger attempts = new AtomicInteger();
         StoreException notFound = new StoreException(ErrorCode.OBJECT_NOT_FOUND, "gone");
-        StoreException thrown = assertThrows(StoreException.class, () -> guard.call(() -> {
-            attempts.incrementAndGet();
-            throw notFound;
-        }));
+        StoreException thrown = assertThrows(
+                StoreException.class,
+                () -> guard.call(() -> {
+                    attempts.incrementAndGet();
+                    throw notFound;
+                }));
         assertSame(notFound, thrown);
         assertEquals(1, attempts.get());
     }
@@ -47,10 +49,12 @@ class FailoverGuardTest {
     void whenTheWindowClosesTheLastErrorIsThrown() {
         AtomicInteger attempts = new AtomicInteger();
         long started = System.nanoTime();
-        StoreException thrown = assertThrows(StoreException.class, () -> guard.call(() -> {
-            throw new FailoverGuard.Retry(new StoreException(ErrorCode.RPC_FAIL, "attempt " + attempts.incrementAndGet()),
-                    true);
-        }));
+        StoreException thrown = assertThrows(
+                StoreException.class,
+                () -> guard.call(() -> {
+                    throw new FailoverGuard.Retry(
+                            new StoreException(ErrorCode.RPC_FAIL, "attempt " + attempts.incrementAndGet()), true);
+                }));
         long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         assertEquals(ErrorCode.RPC_FAIL, thrown.code());
         assertTrue(attempts.get() >= 3, "backed-off retries inside the window: " + attempts.get());
@@ -61,7 +65,8 @@ class FailoverGuardTest {
     void itsTimerThreadDoesNotKeepAProcessAlive() {
         guard.call(() -> "warm");
         List<Thread> timers = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("SmallRye Fault Tolerance Timer")).toList();
+                .filter(t -> t.getName().startsWith("SmallRye Fault Tolerance Timer"))
+                .toList();
         assertFalse(timers.isEmpty(), "the guard runs a timer thread");
         timers.forEach(t -> assertTrue(t.isDaemon(), t.getName() + " is a daemon thread"));
     }

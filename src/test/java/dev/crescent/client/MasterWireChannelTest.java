@@ -1,9 +1,9 @@
 package dev.crescent.client;
 
-import dev.crescent.protocol.proto.KeyRequest;
-import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.MasterServiceGrpc;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -22,23 +22,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** How the wire client reacts to peers that do not behave: each on a real socket on 127.0.0.1. */
 class MasterWireChannelTest {
-    private static final KeyRequest REQUEST = KeyRequest.newBuilder().setKey("k").build();
+    private static final KeyRequest REQUEST =
+            KeyRequest.newBuilder().setKey("k").build();
 
     @Test
     void aMasterThatAnnouncesNoPortIsRefusedSoTheClientCanFallBack() throws Exception {
-        try (Peer peer = new Peer(404, socket -> { });
-             MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
-            assertThrows(MasterWireChannel.Refused.class,
+        try (Peer peer = new Peer(404, socket -> {});
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
+            assertThrows(
+                    MasterWireChannel.Refused.class,
                     () -> channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5)));
         }
     }
 
     @Test
     void aSilentMasterTimesOutWithinTheDeadline() throws Exception {
-        try (Peer peer = new Peer(200, socket -> { });
-             MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
+        try (Peer peer = new Peer(200, socket -> {});
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
             long started = System.nanoTime();
-            StoreException e = assertThrows(StoreException.class,
+            StoreException e = assertThrows(
+                    StoreException.class,
                     () -> channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofMillis(300)));
             long tookMillis = (System.nanoTime() - started) / 1_000_000;
             assertEquals(ErrorCode.RPC_TIMEOUT, e.code());
@@ -49,14 +52,17 @@ class MasterWireChannelTest {
     @Test
     void aConnectionClosedMidCallIsAnRpcFailure() throws Exception {
         try (Peer peer = new Peer(200, socket -> {
-            try {
-                socket.getInputStream().read(new byte[16]); // the hello and request arrive, then the master goes away
-                socket.close();
-            } catch (IOException ignored) {
-                // the test fails on the client side if this goes wrong
-            }
-        }); MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
-            StoreException e = assertThrows(StoreException.class,
+                    try {
+                        socket.getInputStream()
+                                .read(new byte[16]); // the hello and request arrive, then the master goes away
+                        socket.close();
+                    } catch (IOException ignored) {
+                        // the test fails on the client side if this goes wrong
+                    }
+                });
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
+            StoreException e = assertThrows(
+                    StoreException.class,
                     () -> channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5)));
             assertEquals(ErrorCode.RPC_FAIL, e.code());
         }
@@ -69,7 +75,8 @@ class MasterWireChannelTest {
             address = "127.0.0.1:" + closed.getLocalPort();
         }
         try (MasterWireChannel channel = new MasterWireChannel(address, "n")) {
-            StoreException e = assertThrows(StoreException.class,
+            StoreException e = assertThrows(
+                    StoreException.class,
                     () -> channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5)));
             assertEquals(ErrorCode.RPC_FAIL, e.code());
         }
@@ -90,10 +97,12 @@ class MasterWireChannelTest {
                 try {
                     Socket http = server.accept();
                     accepted.add(http);
-                    answer(http, status == 200
-                            ? "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"port\":"
-                                    + server.getLocalPort() + "}"
-                            : "HTTP/1.1 " + status + " Not Found\r\ncontent-length: 0\r\n\r\n");
+                    answer(
+                            http,
+                            status == 200
+                                    ? "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"port\":"
+                                            + server.getLocalPort() + "}"
+                                    : "HTTP/1.1 " + status + " Not Found\r\ncontent-length: 0\r\n\r\n");
                     http.close();
                     while (true) {
                         Socket socket = server.accept();

@@ -35,8 +35,7 @@ class RemoteMasterClientTest {
 
     private RemoteMasterClient connect(boolean wire) {
         String address = service.getHost() + ":" + service.getPort();
-        return new RemoteMasterClient(() -> address, "remote-test", Duration.ofSeconds(5), Duration.ofSeconds(5),
-                wire);
+        return new RemoteMasterClient(() -> address, "remote-test", Duration.ofSeconds(5), Duration.ofSeconds(5), wire);
     }
 
     @ParameterizedTest
@@ -54,7 +53,8 @@ class RemoteMasterClientTest {
             assertTrue(master.exist(key));
             ObjectLocation location = master.getReplicaList(key);
             assertEquals(4096, location.size());
-            assertEquals(replicas.getFirst().offset(), location.replicas().getFirst().offset());
+            assertEquals(
+                    replicas.getFirst().offset(), location.replicas().getFirst().offset());
             assertEquals(0xCAFEL, location.crc32c());
             assertTrue(location.leaseDeadlineMillis() > System.currentTimeMillis());
             master.remove(key, true);
@@ -77,24 +77,29 @@ class RemoteMasterClientTest {
         String prefix = "remote/" + wire + "/batch/";
         List<String> keys = List.of(prefix + "a", "", prefix + "b");
         try (RemoteMasterClient master = connect(wire)) {
-            var started = master.batchPutStart("writer", keys, List.of(100L, 100L, 200L), ReplicaConfig.replicas(1),
-                    false);
+            var started =
+                    master.batchPutStart("writer", keys, List.of(100L, 100L, 200L), ReplicaConfig.replicas(1), false);
             assertEquals(Arrays.asList(null, ErrorCode.INVALID_KEY, null), codes(started));
             assertEquals(200, started.get(2).value().getFirst().length());
             var ended = master.batchPutEnd("writer", List.of(prefix + "a", prefix + "b", prefix + "none"));
             assertEquals(Arrays.asList(null, null, ErrorCode.OBJECT_NOT_FOUND), codes(ended));
-            assertEquals(List.of(true, false), master.batchExist(List.of(prefix + "b", prefix + "none")).stream()
-                    .map(KeyResult::value).toList());
+            assertEquals(
+                    List.of(true, false),
+                    master.batchExist(List.of(prefix + "b", prefix + "none")).stream()
+                            .map(KeyResult::value)
+                            .toList());
             var located = master.batchGetReplicaList(List.of(prefix + "a", prefix + "none"));
             assertEquals(100, located.getFirst().value().size());
             assertEquals(ErrorCode.OBJECT_NOT_FOUND, located.get(1).code());
             master.batchPutStart("writer", List.of(prefix + "c"), List.of(10L), ReplicaConfig.replicas(1), false);
-            assertEquals(Arrays.asList((ErrorCode) null), codes(master.batchPutRevoke("writer",
-                    List.of(prefix + "c"))));
-            assertEquals(Arrays.asList(null, null), codes(master.batchRemove(List.of(prefix + "a", prefix + "b"),
-                    true)));
-            assertCode(ErrorCode.INVALID_PARAMS, () -> master.batchPutStart("writer", List.of("x", "y"),
-                    List.of(1L), ReplicaConfig.replicas(1), false));
+            assertEquals(
+                    Arrays.asList((ErrorCode) null), codes(master.batchPutRevoke("writer", List.of(prefix + "c"))));
+            assertEquals(
+                    Arrays.asList(null, null), codes(master.batchRemove(List.of(prefix + "a", prefix + "b"), true)));
+            assertCode(
+                    ErrorCode.INVALID_PARAMS,
+                    () -> master.batchPutStart(
+                            "writer", List.of("x", "y"), List.of(1L), ReplicaConfig.replicas(1), false));
         }
     }
 
@@ -107,7 +112,8 @@ class RemoteMasterClientTest {
             assertEquals(HeartbeatReply.NEED_REMOUNT, master.heartbeat(client));
             master.remountSegments(client, List.of(new SegmentDescriptor(client + "-seg", 1 << 20, null)));
             assertEquals(HeartbeatReply.OK, master.heartbeat(client));
-            assertCode(ErrorCode.SEGMENT_ALREADY_EXISTS,
+            assertCode(
+                    ErrorCode.SEGMENT_ALREADY_EXISTS,
                     () -> master.mountSegment("someone-else", client + "-seg", 1 << 20, null));
             master.unmountSegment(client, client + "-seg");
             master.putStart("writer", "remote/" + wire + "/all", 10, 1, false);

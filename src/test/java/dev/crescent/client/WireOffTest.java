@@ -32,8 +32,8 @@ class WireOffTest {
     void clientsFallBackToGrpc() {
         given().get("/v1/master-wire").then().statusCode(404);
         String address = service.getHost() + ":" + service.getPort();
-        try (RemoteMasterClient master = new RemoteMasterClient(() -> address, "n", Duration.ofSeconds(5),
-                Duration.ofSeconds(5), true)) {
+        try (RemoteMasterClient master =
+                new RemoteMasterClient(() -> address, "n", Duration.ofSeconds(5), Duration.ofSeconds(5), true)) {
             master.putStart("w", "off/a", 10, 1, false);
             master.putEnd("w", "off/a");
             assertTrue(master.exist("off/a"));

@@ -7,8 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Waiting for other processes to reach a state, and signalling them, for the multi-process tests. */
 final class Await {
-    private Await() {
-    }
+    private Await() {}
 
     static void await(BooleanSupplier condition, int seconds) throws InterruptedException {
         await("condition", condition, seconds);
@@ -27,7 +26,11 @@ final class Await {
 
     /** {@code kill -<signal> <pid>} (STOP, CONT...): what a frozen or resumed process looks like to its peers. */
     static void signal(String signal, long pid) throws Exception {
-        assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor(),
+        assertEquals(
+                0,
+                new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
+                        .start()
+                        .waitFor(),
                 "kill -" + signal);
     }
 }

@@ -26,18 +26,26 @@ class ClientClusterIT {
 
     @Test
     void readsFallBackToTheOtherReplicaWhenAWorkerDies() throws Exception {
-        try (CrescentProcess master = CrescentProcess.start("cc-master", "quarkus.profile=master",
-                "crescent.master.client-ttl=3s")) {
-            String[] worker = {"quarkus.profile=worker", "crescent.worker.master-address=localhost:" + master.port(),
-                    "crescent.worker.segment-size=32M", "crescent.worker.heartbeat-interval=300ms"};
+        try (CrescentProcess master =
+                CrescentProcess.start("cc-master", "quarkus.profile=master", "crescent.master.client-ttl=3s")) {
+            String[] worker = {
+                "quarkus.profile=worker",
+                "crescent.worker.master-address=localhost:" + master.port(),
+                "crescent.worker.segment-size=32M",
+                "crescent.worker.heartbeat-interval=300ms"
+            };
             try (CrescentProcess first = CrescentProcess.start("cc-worker-1", worker);
-                 CrescentProcess second = CrescentProcess.start("cc-worker-2", worker);
-                 // Shared memory off: a dead worker's /dev/shm file would still answer; test the network path.
-                 CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + master.port())
-                         .withNodeName("cc-client").withSharedMemory(false).withReplicas(ReplicaConfig.replicas(2)))) {
+                    CrescentProcess second = CrescentProcess.start("cc-worker-2", worker);
+                    // Shared memory off: a dead worker's /dev/shm file would still answer; test the network path.
+                    CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + master.port())
+                            .withNodeName("cc-client")
+                            .withSharedMemory(false)
+                            .withReplicas(ReplicaConfig.replicas(2)))) {
                 await(() -> master.segmentCount() == 2, 30);
-                List<String> keys = IntStream.range(0, 40).mapToObj(i -> "cc/" + i).toList();
-                List<KeyResult<Void>> put = client.batchPutFrom(keys,
+                List<String> keys =
+                        IntStream.range(0, 40).mapToObj(i -> "cc/" + i).toList();
+                List<KeyResult<Void>> put = client.batchPutFrom(
+                        keys,
                         keys.stream().map(k -> MemorySegment.ofArray(bytes(k))).toList());
                 put.forEach(r -> assertEquals(ErrorCode.OK, r.code(), r.key()));
 
@@ -45,12 +53,15 @@ class ClientClusterIT {
                 for (String key : keys) {
                     assertArrayEquals(bytes(key), client.get(key), key);
                 }
-                List<MemorySegment> targets = keys.stream().map(k -> client.allocate(70_000)).toList();
+                List<MemorySegment> targets =
+                        keys.stream().map(k -> client.allocate(70_000)).toList();
                 List<KeyResult<Long>> got = client.batchGetInto(keys, targets);
                 for (int i = 0; i < keys.size(); i++) {
                     assertEquals(bytes(keys.get(i)).length, got.get(i).value(), keys.get(i));
-                    assertArrayEquals(bytes(keys.get(i)), targets.get(i).asSlice(0, got.get(i).value())
-                            .toArray(ValueLayout.JAVA_BYTE), keys.get(i));
+                    assertArrayEquals(
+                            bytes(keys.get(i)),
+                            targets.get(i).asSlice(0, got.get(i).value()).toArray(ValueLayout.JAVA_BYTE),
+                            keys.get(i));
                 }
 
                 await(() -> master.segmentCount() == 1, 30);
@@ -67,5 +78,4 @@ class ClientClusterIT {
         random.nextBytes(bytes);
         return bytes;
     }
-
 }

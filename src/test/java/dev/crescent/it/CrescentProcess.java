@@ -71,7 +71,9 @@ public final class CrescentProcess implements AutoCloseable {
     /** How many segments this master has mounted, or -1 while it does not answer (e.g. a standby). */
     public int segmentCount() {
         var response = io.restassured.RestAssured.given().baseUri(baseUrl()).get("/v1/segments");
-        return response.statusCode() == 200 ? response.jsonPath().getList("name").size() : -1;
+        return response.statusCode() == 200
+                ? response.jsonPath().getList("name").size()
+                : -1;
     }
 
     public String log() {
@@ -118,8 +120,8 @@ public final class CrescentProcess implements AutoCloseable {
     }
 
     private void pumpLog() {
-        try (BufferedReader reader = new BufferedReader(
-                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader reader =
+                new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = reader.readLine()) != null) {
                 log.append(line).append('\n');

@@ -24,23 +24,47 @@ class EtcdOutageIT {
             String metadata = "crescent.metadata.etcd.endpoints=" + etcd.endpoint();
             // client-ttl shorter than the outage: the worker's heartbeats are refused while the leader is suspended,
             // and that silence must not cost the worker its segment (nor the master the objects on it).
-            try (CrescentProcess master = CrescentProcess.start("outage-master", "quarkus.profile=master", metadata,
-                    "crescent.metadata.etcd.timeout=1s", "crescent.master.leader-ttl=6s",
+            try (CrescentProcess master = CrescentProcess.start(
+                    "outage-master",
+                    "quarkus.profile=master",
+                    metadata,
+                    "crescent.metadata.etcd.timeout=1s",
+                    "crescent.master.leader-ttl=6s",
                     "crescent.master.client-ttl=3s")) {
-                try (CrescentProcess worker = CrescentProcess.start("outage-worker", "quarkus.profile=worker",
-                        metadata, "crescent.metadata.etcd.timeout=1s", "crescent.worker.segment-size=16M")) {
+                try (CrescentProcess worker = CrescentProcess.start(
+                        "outage-worker",
+                        "quarkus.profile=worker",
+                        metadata,
+                        "crescent.metadata.etcd.timeout=1s",
+                        "crescent.worker.segment-size=16M")) {
                     String m = master.baseUrl();
                     await(() -> master.segmentCount() == 1, 30);
                     byte[] value = new byte[100_000];
                     new Random(5).nextBytes(value);
-                    given().baseUri(m).contentType("application/octet-stream").body(value).put("/v1/objects/o/kept")
-                            .then().statusCode(201);
+                    given().baseUri(m)
+                            .contentType("application/octet-stream")
+                            .body(value)
+                            .put("/v1/objects/o/kept")
+                            .then()
+                            .statusCode(201);
 
                     etcd.stop();
-                    assertArrayEquals(value, given().baseUri(m).get("/v1/objects/o/kept").then().statusCode(200)
-                            .extract().asByteArray(), "reads go on from memory");
-                    given().baseUri(m).contentType("application/octet-stream").body(value).put("/v1/objects/o/during")
-                            .then().statusCode(503).body("code", equalTo(-1000));
+                    assertArrayEquals(
+                            value,
+                            given().baseUri(m)
+                                    .get("/v1/objects/o/kept")
+                                    .then()
+                                    .statusCode(200)
+                                    .extract()
+                                    .asByteArray(),
+                            "reads go on from memory");
+                    given().baseUri(m)
+                            .contentType("application/octet-stream")
+                            .body(value)
+                            .put("/v1/objects/o/during")
+                            .then()
+                            .statusCode(503)
+                            .body("code", equalTo(-1000));
                     await(() -> given().baseUri(m).get("/v1/objects/o/kept").statusCode() == 503, 15);
                     given().baseUri(m).get("/v1/objects/o/kept").then().body("code", equalTo(-1010));
 
@@ -48,20 +72,36 @@ class EtcdOutageIT {
                     // The master resumes once its lease is confirmed; the worker kept its segment through the outage,
                     // so the object written before it is still there.
                     try {
-                        await("master serving again after etcd returned",
-                                () -> given().baseUri(m).get("/v1/objects/o/kept").statusCode() == 200, 90);
+                        await(
+                                "master serving again after etcd returned",
+                                () -> given().baseUri(m)
+                                                .get("/v1/objects/o/kept")
+                                                .statusCode()
+                                        == 200,
+                                90);
                     } catch (AssertionError e) {
                         throw new AssertionError(e.getMessage() + "\nmaster log:\n" + master.log(), e);
                     }
-                    await(() -> given().baseUri(m).contentType("application/octet-stream").body(value)
-                            .put("/v1/objects/o/after").statusCode() == 201, 30);
-                    assertArrayEquals(value, given().baseUri(m).get("/v1/objects/o/after").then().statusCode(200)
-                            .extract().asByteArray());
+                    await(
+                            () -> given().baseUri(m)
+                                            .contentType("application/octet-stream")
+                                            .body(value)
+                                            .put("/v1/objects/o/after")
+                                            .statusCode()
+                                    == 201,
+                            30);
+                    assertArrayEquals(
+                            value,
+                            given().baseUri(m)
+                                    .get("/v1/objects/o/after")
+                                    .then()
+                                    .statusCode(200)
+                                    .extract()
+                                    .asByteArray());
                     assertEquals(0, worker.terminate(10));
                 }
                 assertEquals(0, master.terminate(10), "the same master process recovered; it never exited");
             }
         }
     }
-
 }

@@ -1,12 +1,12 @@
 package dev.crescent.it;
 
-import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.client.LeaderLookup;
+import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.client.StoreClient;
-import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.meta.EtcdProcess;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.etcd.EtcdMetadataStore;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
-import java.time.InstantSource;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -48,10 +48,10 @@ class MasterFailoverIT {
     @Test
     void theStandbyTakesOverAndTheCutOffLeaderStepsDown() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start();
-             EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
+                EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
             String[] master = masterArgs(etcd, "crescent.master.snapshot-every=10");
             try (CrescentProcess first = CrescentProcess.start("ha-master-1", master);
-                 CrescentProcess worker = CrescentProcess.start("ha-worker", workerArgs(etcd, "16M"))) {
+                    CrescentProcess worker = CrescentProcess.start("ha-worker", workerArgs(etcd, "16M"))) {
                 await(() -> leaderPort(view) == first.port(), 20);
                 await(() -> first.segmentCount() == 1, 30);
                 // Half the objects before the standby exists (it starts from the snapshot and the log), half after
@@ -61,30 +61,58 @@ class MasterFailoverIT {
                     before[i] = put(first, "ha/before-" + i, 10_000 + i * 997, i);
                 }
                 try (CrescentProcess second = CrescentProcess.start("ha-master-2", master)) {
-                    await(() -> given().baseUri(second.baseUrl()).get("/q/health/ready").statusCode() == 200, 30);
+                    await(
+                            () -> given().baseUri(second.baseUrl())
+                                            .get("/q/health/ready")
+                                            .statusCode()
+                                    == 200,
+                            30);
                     for (int i = 20; i < before.length; i++) {
                         before[i] = put(first, "ha/before-" + i, 10_000 + i * 997, i);
                     }
-                    given().baseUri(first.baseUrl()).delete("/v1/objects/ha/before-0").then().statusCode(204);
+                    given().baseUri(first.baseUrl())
+                            .delete("/v1/objects/ha/before-0")
+                            .then()
+                            .statusCode(204);
                     // The standby refuses master work and names the leader.
-                    given().baseUri(second.baseUrl()).get("/v1/cluster").then().statusCode(503)
-                            .body("code", equalTo(-1010)).body("message", containsString(":" + first.port()));
+                    given().baseUri(second.baseUrl())
+                            .get("/v1/cluster")
+                            .then()
+                            .statusCode(503)
+                            .body("code", equalTo(-1010))
+                            .body("message", containsString(":" + first.port()));
                     assertTrue(view.getPrefix("/crescent/ha/snapshot/").size() > 0, "the leader wrote snapshots");
 
                     signal("STOP", first.pid());
                     long cut = System.nanoTime();
-                    await(() -> given().baseUri(second.baseUrl()).get("/v1/cluster").statusCode() == 200, 15);
+                    await(
+                            () -> given().baseUri(second.baseUrl())
+                                            .get("/v1/cluster")
+                                            .statusCode()
+                                    == 200,
+                            15);
                     long failoverMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cut);
-                    System.out.println("failover: the standby led " + failoverMillis + " ms after the leader was cut off");
+                    System.out.println(
+                            "failover: the standby led " + failoverMillis + " ms after the leader was cut off");
                     assertTrue(failoverMillis < 5000, "a standby leads within 5 s: " + failoverMillis + " ms");
                     assertEquals(second.port(), leaderPort(view));
 
                     // Every acknowledged object is there, with its bytes; the removed one stays removed.
                     assertEquals(1, second.segmentCount(), "the segment came back from the op-log");
-                    given().baseUri(second.baseUrl()).get("/v1/objects/ha/before-0").then().statusCode(404);
+                    given().baseUri(second.baseUrl())
+                            .get("/v1/objects/ha/before-0")
+                            .then()
+                            .statusCode(404);
                     for (int i = 1; i < before.length; i++) {
-                        assertArrayEquals(before[i], given().baseUri(second.baseUrl()).get("/v1/objects/ha/before-" + i)
-                                .then().statusCode(200).extract().asByteArray(), "before-" + i);
+                        assertArrayEquals(
+                                before[i],
+                                given().baseUri(second.baseUrl())
+                                        .get("/v1/objects/ha/before-" + i)
+                                        .then()
+                                        .statusCode(200)
+                                        .extract()
+                                        .asByteArray(),
+                                "before-" + i);
                     }
                     // The allocator was rebuilt exactly: new objects never land on old ones.
                     byte[][] after = new byte[40][];
@@ -92,10 +120,24 @@ class MasterFailoverIT {
                         after[i] = put(second, "ha/after-" + i, 10_000 + i * 991, 100 + i);
                     }
                     for (int i = 1; i < before.length; i++) {
-                        assertArrayEquals(before[i], given().baseUri(second.baseUrl()).get("/v1/objects/ha/before-" + i)
-                                .then().statusCode(200).extract().asByteArray(), "before-" + i + " after new puts");
-                        assertArrayEquals(after[i], given().baseUri(second.baseUrl()).get("/v1/objects/ha/after-" + i)
-                                .then().statusCode(200).extract().asByteArray(), "after-" + i);
+                        assertArrayEquals(
+                                before[i],
+                                given().baseUri(second.baseUrl())
+                                        .get("/v1/objects/ha/before-" + i)
+                                        .then()
+                                        .statusCode(200)
+                                        .extract()
+                                        .asByteArray(),
+                                "before-" + i + " after new puts");
+                        assertArrayEquals(
+                                after[i],
+                                given().baseUri(second.baseUrl())
+                                        .get("/v1/objects/ha/after-" + i)
+                                        .then()
+                                        .statusCode(200)
+                                        .extract()
+                                        .asByteArray(),
+                                "after-" + i);
                     }
 
                     signal("CONT", first.pid());
@@ -111,11 +153,11 @@ class MasterFailoverIT {
     @Test
     void killingTheLeaderUnderLoadLosesNoAcknowledgedObject() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start();
-             EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
+                EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
             String[] master = masterArgs(etcd);
             try (CrescentProcess first = CrescentProcess.start("load-master-1", master);
-                 CrescentProcess second = CrescentProcess.start("load-master-2", master);
-                 CrescentProcess worker = CrescentProcess.start("load-worker", workerArgs(etcd, "32M"))) {
+                    CrescentProcess second = CrescentProcess.start("load-master-2", master);
+                    CrescentProcess worker = CrescentProcess.start("load-worker", workerArgs(etcd, "32M"))) {
                 await(() -> leaderPort(view) == first.port() || leaderPort(view) == second.port(), 20);
                 CrescentProcess leader = leaderPort(view) == first.port() ? first : second;
                 CrescentProcess standby = leader == first ? second : first;
@@ -126,10 +168,15 @@ class MasterFailoverIT {
                 List<Throwable> failures = new CopyOnWriteArrayList<>();
                 AtomicBoolean stop = new AtomicBoolean();
                 List<Thread> writers = new ArrayList<>();
-                try (RemoteMasterClient masters = new RemoteMasterClient(LeaderLookup.in(view, new MetadataKeys("ha")),
-                        "load-client", Duration.ofSeconds(2), Duration.ofSeconds(20));
-                     TransferEngine engine = new TransferEngine(new RegisteredMemory(),
-                             List.of(new TcpTransport("load-client", TcpSettings.defaults())), TransferObserver.NONE)) {
+                try (RemoteMasterClient masters = new RemoteMasterClient(
+                                LeaderLookup.in(view, new MetadataKeys("ha")),
+                                "load-client",
+                                Duration.ofSeconds(2),
+                                Duration.ofSeconds(20));
+                        TransferEngine engine = new TransferEngine(
+                                new RegisteredMemory(),
+                                List.of(new TcpTransport("load-client", TcpSettings.defaults())),
+                                TransferObserver.NONE)) {
                     StoreClient client = new StoreClient(masters, engine, "load-client", InstantSource.system());
                     for (int t = 0; t < 3; t++) {
                         int writer = t;
@@ -151,7 +198,12 @@ class MasterFailoverIT {
                     await(() -> acknowledged.size() >= 60, 30);
                     leader.kill();
                     long killed = System.nanoTime();
-                    await(() -> given().baseUri(standby.baseUrl()).get("/v1/cluster").statusCode() == 200, 15);
+                    await(
+                            () -> given().baseUri(standby.baseUrl())
+                                            .get("/v1/cluster")
+                                            .statusCode()
+                                    == 200,
+                            15);
                     long failoverMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
                     int beforeResume = acknowledged.size();
                     await(() -> acknowledged.size() >= beforeResume + 60 || !failures.isEmpty(), 30);
@@ -165,9 +217,15 @@ class MasterFailoverIT {
                     assertTrue(failoverMillis < 5000, failoverMillis + " ms");
                     for (var entry : acknowledged.entrySet()) {
                         assertArrayEquals(entry.getValue(), client.get(entry.getKey()), entry.getKey());
-                        assertArrayEquals(entry.getValue(), given().baseUri(standby.baseUrl())
-                                .get("/v1/objects/" + entry.getKey()).then().statusCode(200).extract()
-                                .asByteArray(), entry.getKey());
+                        assertArrayEquals(
+                                entry.getValue(),
+                                given().baseUri(standby.baseUrl())
+                                        .get("/v1/objects/" + entry.getKey())
+                                        .then()
+                                        .statusCode(200)
+                                        .extract()
+                                        .asByteArray(),
+                                entry.getKey());
                     }
                 }
                 assertEquals(0, worker.terminate(10));
@@ -177,8 +235,11 @@ class MasterFailoverIT {
 
     /** A master of cluster "ha" over {@code etcd}, with short leader and client TTLs so failover is quick. */
     private static String[] masterArgs(EtcdProcess etcd, String... more) {
-        List<String> args = new ArrayList<>(List.of("quarkus.profile=master", "crescent.cluster=ha",
-                "crescent.metadata.etcd.endpoints=" + etcd.endpoint(), "crescent.master.leader-ttl=2s",
+        List<String> args = new ArrayList<>(List.of(
+                "quarkus.profile=master",
+                "crescent.cluster=ha",
+                "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
+                "crescent.master.leader-ttl=2s",
                 "crescent.master.client-ttl=3s"));
         args.addAll(List.of(more));
         return args.toArray(String[]::new);
@@ -186,26 +247,33 @@ class MasterFailoverIT {
 
     /** A worker of cluster "ha" that finds the leader through {@code etcd} and beats every 300 ms. */
     private static String[] workerArgs(EtcdProcess etcd, String segmentSize) {
-        return new String[] {"quarkus.profile=worker", "crescent.cluster=ha",
-                "crescent.metadata.etcd.endpoints=" + etcd.endpoint(), "crescent.worker.segment-size=" + segmentSize,
-                "crescent.worker.heartbeat-interval=300ms"};
+        return new String[] {
+            "quarkus.profile=worker",
+            "crescent.cluster=ha",
+            "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
+            "crescent.worker.segment-size=" + segmentSize,
+            "crescent.worker.heartbeat-interval=300ms"
+        };
     }
 
     private static byte[] put(CrescentProcess master, String key, int size, int seed) {
         byte[] bytes = new byte[size];
         new Random(seed).nextBytes(bytes);
-        given().baseUri(master.baseUrl()).contentType("application/octet-stream").body(bytes)
-                .put("/v1/objects/" + key).then().statusCode(201);
+        given().baseUri(master.baseUrl())
+                .contentType("application/octet-stream")
+                .body(bytes)
+                .put("/v1/objects/" + key)
+                .then()
+                .statusCode(201);
         return bytes;
     }
 
     private static int leaderPort(EtcdMetadataStore view) {
-        return view.get(LEADER_KEY).map(kv -> {
-            String address = new String(kv.value(), StandardCharsets.UTF_8);
-            return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
-        }).orElse(-1);
+        return view.get(LEADER_KEY)
+                .map(kv -> {
+                    String address = new String(kv.value(), StandardCharsets.UTF_8);
+                    return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+                })
+                .orElse(-1);
     }
-
-
-
 }

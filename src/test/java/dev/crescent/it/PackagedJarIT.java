@@ -26,8 +26,18 @@ class PackagedJarIT {
             RestAssured.baseURI = node.baseUrl();
             byte[] value = new byte[2 << 20];
             new Random(1).nextBytes(value);
-            given().contentType("application/octet-stream").body(value).put("/v1/objects/it/key").then().statusCode(201);
-            assertArrayEquals(value, given().get("/v1/objects/it/key").then().statusCode(200).extract().asByteArray());
+            given().contentType("application/octet-stream")
+                    .body(value)
+                    .put("/v1/objects/it/key")
+                    .then()
+                    .statusCode(201);
+            assertArrayEquals(
+                    value,
+                    given().get("/v1/objects/it/key")
+                            .then()
+                            .statusCode(200)
+                            .extract()
+                            .asByteArray());
             given().get("/v1/objects/it/missing").then().statusCode(404).body("code", equalTo(-704));
             given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
             assertEquals(0, node.terminate(10), "SIGTERM exits 0 within 10 s");
@@ -39,8 +49,8 @@ class PackagedJarIT {
         try (CrescentProcess node = CrescentProcess.start("it-drain")) {
             byte[] value = new byte[1 << 20];
             new Random(2).nextBytes(value);
-            HttpURLConnection put = (HttpURLConnection) URI.create(node.baseUrl() + "/v1/objects/in-flight")
-                    .toURL().openConnection();
+            HttpURLConnection put = (HttpURLConnection)
+                    URI.create(node.baseUrl() + "/v1/objects/in-flight").toURL().openConnection();
             put.setRequestMethod("PUT");
             put.setDoOutput(true);
             put.setFixedLengthStreamingMode(value.length);
@@ -69,18 +79,26 @@ class PackagedJarIT {
     @Test
     void workerProcessMountsItsSegmentAtAMasterProcessAndUnmountsOnStop() throws Exception {
         try (CrescentProcess master = CrescentProcess.start("it-master", "quarkus.profile=master")) {
-            try (CrescentProcess worker = CrescentProcess.start("it-worker", "quarkus.profile=worker",
+            try (CrescentProcess worker = CrescentProcess.start(
+                    "it-worker",
+                    "quarkus.profile=worker",
                     "crescent.worker.master-address=localhost:" + master.port(),
                     "crescent.worker.segment-size=32M")) {
                 awaitReady(worker.baseUrl());
-                given().baseUri(master.baseUrl()).get("/q/metrics").then()
+                given().baseUri(master.baseUrl())
+                        .get("/q/metrics")
+                        .then()
                         .body(containsString("crescent_master_segments 1.0"))
                         .body(containsString("crescent_master_capacity_bytes 3.3554432E7"));
-                given().baseUri(worker.baseUrl()).get("/q/health/ready").then()
+                given().baseUri(worker.baseUrl())
+                        .get("/q/health/ready")
+                        .then()
                         .body("checks.find { it.name == 'crescent' }.data.role", equalTo("worker"));
                 assertEquals(0, worker.terminate(10));
             }
-            given().baseUri(master.baseUrl()).get("/q/metrics").then()
+            given().baseUri(master.baseUrl())
+                    .get("/q/metrics")
+                    .then()
                     .body(containsString("crescent_master_segments 0.0"));
             assertEquals(0, master.terminate(10));
         }
@@ -89,20 +107,36 @@ class PackagedJarIT {
     @Test
     void objectBytesMoveBetweenProcessesOverShmOnTheSameHostAndOverTcpOtherwise() throws Exception {
         for (String transport : new String[] {"shm", "tcp"}) {
-            try (CrescentProcess master = CrescentProcess.start("it-master-" + transport, "quarkus.profile=master",
+            try (CrescentProcess master = CrescentProcess.start(
+                    "it-master-" + transport,
+                    "quarkus.profile=master",
                     "crescent.transfer.shm.enabled=" + transport.equals("shm"))) {
-                try (CrescentProcess worker = CrescentProcess.start("it-worker-" + transport, "quarkus.profile=worker",
+                try (CrescentProcess worker = CrescentProcess.start(
+                        "it-worker-" + transport,
+                        "quarkus.profile=worker",
                         "crescent.worker.master-address=localhost:" + master.port(),
                         "crescent.worker.segment-size=32M")) {
                     awaitReady(worker.baseUrl());
                     // The master holds no memory: its gateway writes into and reads from the worker process.
                     byte[] value = new byte[3 << 20];
                     new Random(3).nextBytes(value);
-                    given().baseUri(master.baseUrl()).contentType("application/octet-stream").body(value)
-                            .put("/v1/objects/cross/" + transport).then().statusCode(201);
-                    assertArrayEquals(value, given().baseUri(master.baseUrl()).get("/v1/objects/cross/" + transport)
-                            .then().statusCode(200).extract().asByteArray());
-                    given().baseUri(master.baseUrl()).get("/q/metrics").then()
+                    given().baseUri(master.baseUrl())
+                            .contentType("application/octet-stream")
+                            .body(value)
+                            .put("/v1/objects/cross/" + transport)
+                            .then()
+                            .statusCode(201);
+                    assertArrayEquals(
+                            value,
+                            given().baseUri(master.baseUrl())
+                                    .get("/v1/objects/cross/" + transport)
+                                    .then()
+                                    .statusCode(200)
+                                    .extract()
+                                    .asByteArray());
+                    given().baseUri(master.baseUrl())
+                            .get("/q/metrics")
+                            .then()
                             .body(containsString("crescent_transfer_bytes_total{op=\"write\",transport=\"" + transport
                                     + "\"} 3145728.0"))
                             .body(containsString("crescent_transfer_bytes_total{op=\"read\",transport=\"" + transport
@@ -115,7 +149,9 @@ class PackagedJarIT {
     }
 
     private static void awaitReady(String baseUrl) throws InterruptedException {
-        Await.await(baseUrl + " ready", () -> given().baseUri(baseUrl).get("/q/health/ready").statusCode() == 200,
+        Await.await(
+                baseUrl + " ready",
+                () -> given().baseUri(baseUrl).get("/q/health/ready").statusCode() == 200,
                 30);
     }
 }

@@ -29,8 +29,9 @@ class RdmaIT {
     void withoutADeviceTheServiceFallsBackToTcpAndSaysWhy() throws Exception {
         assumeFalse(HAS_DEVICES, "this machine has RDMA devices");
         try (CrescentProcess node = CrescentProcess.start("rdma-fallback", "crescent.transfer.rdma.enabled=true");
-             CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + node.port())
-                     .withSharedMemory(false).withRdma(RdmaSettings.defaults()))) {
+                CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + node.port())
+                        .withSharedMemory(false)
+                        .withRdma(RdmaSettings.defaults()))) {
             assertTrue(node.log().contains("RDMA unavailable: no RDMA device"), node.log());
             assertTrue(node.log().contains("falling back to TCP"), node.log());
             MemorySegment value = client.allocate(1 << 20);
@@ -45,19 +46,25 @@ class RdmaIT {
     @Test
     void withoutADeviceAServiceThatRequiresRdmaRefusesToStart() {
         assumeFalse(HAS_DEVICES, "this machine has RDMA devices");
-        IllegalStateException failed = assertThrows(IllegalStateException.class, () -> CrescentProcess.start(
-                "rdma-required", "crescent.transfer.rdma.enabled=true",
-                "crescent.transfer.rdma.fallback-to-tcp=false"));
+        IllegalStateException failed = assertThrows(
+                IllegalStateException.class,
+                () -> CrescentProcess.start(
+                        "rdma-required",
+                        "crescent.transfer.rdma.enabled=true",
+                        "crescent.transfer.rdma.fallback-to-tcp=false"));
         assertTrue(failed.getMessage().contains("RDMA unavailable: no RDMA device"), failed.getMessage());
     }
 
     @Test
     void registeredBuffersMoveByRdma() throws Exception {
         assumeTrue(HAS_DEVICES, "no RDMA device under /sys/class/infiniband: skipped on this machine");
-        try (CrescentProcess node = CrescentProcess.start("rdma-worker", "crescent.transfer.rdma.enabled=true",
-                "crescent.transfer.rdma.fallback-to-tcp=false");
-             CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + node.port())
-                     .withSharedMemory(false).withRdma(RdmaSettings.defaults()))) {
+        try (CrescentProcess node = CrescentProcess.start(
+                        "rdma-worker",
+                        "crescent.transfer.rdma.enabled=true",
+                        "crescent.transfer.rdma.fallback-to-tcp=false");
+                CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + node.port())
+                        .withSharedMemory(false)
+                        .withRdma(RdmaSettings.defaults()))) {
             assertTrue(node.log().contains("RDMA on ["), node.log());
             MemorySegment value = client.allocate(8 << 20);
             for (long i = 0; i < value.byteSize(); i += 8) {

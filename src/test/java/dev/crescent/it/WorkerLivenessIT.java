@@ -21,17 +21,24 @@ class WorkerLivenessIT {
 
     @Test
     void aSilentWorkerIsUnmountedAndRemountsWhenItComesBack() throws Exception {
-        try (CrescentProcess master = CrescentProcess.start("live-master", "quarkus.profile=master",
-                "crescent.master.client-ttl=2s")) {
-            try (CrescentProcess worker = CrescentProcess.start("live-worker", "quarkus.profile=worker",
+        try (CrescentProcess master =
+                CrescentProcess.start("live-master", "quarkus.profile=master", "crescent.master.client-ttl=2s")) {
+            try (CrescentProcess worker = CrescentProcess.start(
+                    "live-worker",
+                    "quarkus.profile=worker",
                     "crescent.worker.master-address=localhost:" + master.port(),
-                    "crescent.worker.segment-size=16M", "crescent.worker.heartbeat-interval=300ms")) {
+                    "crescent.worker.segment-size=16M",
+                    "crescent.worker.heartbeat-interval=300ms")) {
                 String m = master.baseUrl();
                 await("worker mounted", () -> master.segmentCount() == 1, 30);
                 byte[] value = new byte[100_000];
                 new Random(7).nextBytes(value);
-                given().baseUri(m).contentType("application/octet-stream").body(value).put("/v1/objects/live/k")
-                        .then().statusCode(201);
+                given().baseUri(m)
+                        .contentType("application/octet-stream")
+                        .body(value)
+                        .put("/v1/objects/live/k")
+                        .then()
+                        .statusCode(201);
 
                 signal("STOP", worker.pid());
                 long frozen = System.nanoTime();
@@ -39,25 +46,41 @@ class WorkerLivenessIT {
                 long declaredMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - frozen);
                 assertTrue(declaredMillis >= 1500, "not before client-ttl: " + declaredMillis + " ms");
                 given().baseUri(m).get("/v1/workers").then().body("size()", equalTo(0));
-                given().baseUri(m).get("/v1/objects/live/k").then().statusCode(404).body("code", equalTo(-704));
+                given().baseUri(m)
+                        .get("/v1/objects/live/k")
+                        .then()
+                        .statusCode(404)
+                        .body("code", equalTo(-704));
 
                 signal("CONT", worker.pid());
                 await("thawed worker remounted", () -> master.segmentCount() == 1, 15);
                 assertTrue(worker.log().contains("master asked to remount"), worker.log());
-                given().baseUri(m).contentType("application/octet-stream").body(value).put("/v1/objects/live/k2")
-                        .then().statusCode(201);
-                assertArrayEquals(value, given().baseUri(m).get("/v1/objects/live/k2").then().statusCode(200)
-                        .extract().asByteArray());
+                given().baseUri(m)
+                        .contentType("application/octet-stream")
+                        .body(value)
+                        .put("/v1/objects/live/k2")
+                        .then()
+                        .statusCode(201);
+                assertArrayEquals(
+                        value,
+                        given().baseUri(m)
+                                .get("/v1/objects/live/k2")
+                                .then()
+                                .statusCode(200)
+                                .extract()
+                                .asByteArray());
 
                 worker.kill();
                 await("killed worker unmounted", () -> master.segmentCount() == 0, 15);
-                given().baseUri(m).contentType("application/octet-stream").body(value).put("/v1/objects/live/k3")
-                        .then().statusCode(507).body("code", equalTo(-200));
+                given().baseUri(m)
+                        .contentType("application/octet-stream")
+                        .body(value)
+                        .put("/v1/objects/live/k3")
+                        .then()
+                        .statusCode(507)
+                        .body("code", equalTo(-200));
             }
             assertEquals(0, master.terminate(10));
         }
     }
-
-
-
 }

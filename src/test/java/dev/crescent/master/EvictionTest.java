@@ -1,12 +1,12 @@
 package dev.crescent.master;
 
-import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.FifoEviction;
 import dev.crescent.master.eviction.LfuEviction;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ReplicaConfig;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -107,8 +107,8 @@ class EvictionTest {
     @Test
     void aPutThatCouldNeverFitEvictsNothing() {
         Master master = full(new LruEviction());
-        StoreException tooBig = assertThrows(StoreException.class,
-                () -> master.putStart("c", "huge", 11 * BLOCK, 0, false));
+        StoreException tooBig =
+                assertThrows(StoreException.class, () -> master.putStart("c", "huge", 11 * BLOCK, 0, false));
         assertEquals(ErrorCode.NO_AVAILABLE_HANDLE, tooBig.code());
         assertEquals(0, master.stats().evictedObjects());
         for (int i = 0; i < 10; i++) {
@@ -128,8 +128,11 @@ class EvictionTest {
         clock.advance(Duration.ofSeconds(11));
         assertTrue(master.evictAboveWatermark() >= BLOCK / 2, "100 % used: frees 5 % of capacity or more");
         assertFalse(master.exist("k0"));
-        assertEquals(List.of(), master.segments().mounted().stream()
-                .filter(s -> s.allocator().usedBytes() > 9 * BLOCK).toList());
+        assertEquals(
+                List.of(),
+                master.segments().mounted().stream()
+                        .filter(s -> s.allocator().usedBytes() > 9 * BLOCK)
+                        .toList());
     }
 
     private void put(Master master, String key, ReplicaConfig config) {

@@ -1,11 +1,11 @@
 package dev.crescent.master;
 
-import dev.crescent.transfer.SegmentDescriptor;
-import dev.crescent.protocol.ReplicaDescriptor;
-import dev.crescent.protocol.ReplicaConfig;
-import dev.crescent.protocol.HeartbeatReply;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.SegmentDescriptor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,8 +23,8 @@ class LivenessTest {
 
     @BeforeEach
     void setUp() {
-        master = new Master(MasterSettings.defaults().withDefaultReplicaNum(2), new RandomPlacement(),
-                new LruEviction(), clock);
+        master = new Master(
+                MasterSettings.defaults().withDefaultReplicaNum(2), new RandomPlacement(), new LruEviction(), clock);
         master.mountSegment("alive", "seg-alive", 1 << 20, "");
         master.mountSegment("silent", "seg-silent", 1 << 20, "");
     }
@@ -44,11 +44,18 @@ class LivenessTest {
         clock.advance(Duration.ofSeconds(1));
         assertEquals(List.of("silent"), master.expireSilentClients(), "10 s of silence");
 
-        assertEquals(List.of("seg-alive"), master.segmentViews().stream().map(SegmentView::name).toList());
-        assertEquals(List.of("seg-alive"),
-                master.getReplicaList("both").replicas().stream().map(ReplicaDescriptor::segment).toList());
+        assertEquals(
+                List.of("seg-alive"),
+                master.segmentViews().stream().map(SegmentView::name).toList());
+        assertEquals(
+                List.of("seg-alive"),
+                master.getReplicaList("both").replicas().stream()
+                        .map(ReplicaDescriptor::segment)
+                        .toList());
         assertFalse(master.exist("only-silent"), "its only replica was on the dead client's segment");
-        assertEquals(List.of("alive"), master.clients().stream().map(ClientView::clientId).toList());
+        assertEquals(
+                List.of("alive"),
+                master.clients().stream().map(ClientView::clientId).toList());
     }
 
     @Test

@@ -1,11 +1,11 @@
 package dev.crescent.master;
 
-import dev.crescent.protocol.ReplicaConfig;
-import dev.crescent.protocol.KeyResult;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ReplicaConfig;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -34,18 +34,31 @@ class MasterBatchTest {
     void batchPutStartAnswersEachKeyInOrder() {
         master.putStart(A, "taken", 10, 0, false);
         master.putEnd(A, "taken");
-        var results = master.batchPutStart(A, List.of("a", "", "taken", "huge", "b"),
-                List.of(100L, 100L, 100L, 4L << 20, 200L), ReplicaConfig.DEFAULT, false);
-        assertEquals(List.of("a", "", "taken", "huge", "b"), results.stream().map(KeyResult::key).toList());
-        assertEquals(List.of(ErrorCode.OK, ErrorCode.INVALID_KEY, ErrorCode.OBJECT_ALREADY_EXISTS,
-                ErrorCode.NO_AVAILABLE_HANDLE, ErrorCode.OK), results.stream().map(KeyResult::code).toList());
+        var results = master.batchPutStart(
+                A,
+                List.of("a", "", "taken", "huge", "b"),
+                List.of(100L, 100L, 100L, 4L << 20, 200L),
+                ReplicaConfig.DEFAULT,
+                false);
+        assertEquals(
+                List.of("a", "", "taken", "huge", "b"),
+                results.stream().map(KeyResult::key).toList());
+        assertEquals(
+                List.of(
+                        ErrorCode.OK,
+                        ErrorCode.INVALID_KEY,
+                        ErrorCode.OBJECT_ALREADY_EXISTS,
+                        ErrorCode.NO_AVAILABLE_HANDLE,
+                        ErrorCode.OK),
+                results.stream().map(KeyResult::code).toList());
         assertEquals(200, results.get(4).value().getFirst().length());
         assertNull(results.get(1).value());
     }
 
     @Test
     void batchPutStartRefusesMismatchedSizesAsAWhole() {
-        StoreException e = assertThrows(StoreException.class,
+        StoreException e = assertThrows(
+                StoreException.class,
                 () -> master.batchPutStart(A, List.of("a", "b"), List.of(1L), ReplicaConfig.DEFAULT, false));
         assertEquals(ErrorCode.INVALID_PARAMS, e.code());
         assertFalse(master.exist("a"), "nothing was started");
@@ -55,16 +68,25 @@ class MasterBatchTest {
     void batchEndRevokeExistGetAndRemove() {
         master.batchPutStart(A, List.of("x", "y", "z"), List.of(10L, 20L, 30L), ReplicaConfig.DEFAULT, false);
         var ended = master.batchPutEnd(A, List.of("x", "y", "nope"));
-        assertEquals(List.of(ErrorCode.OK, ErrorCode.OK, ErrorCode.OBJECT_NOT_FOUND),
+        assertEquals(
+                List.of(ErrorCode.OK, ErrorCode.OK, ErrorCode.OBJECT_NOT_FOUND),
                 ended.stream().map(KeyResult::code).toList());
-        assertEquals(List.of(ErrorCode.ILLEGAL_CLIENT),
-                master.batchPutRevoke("intruder", List.of("z")).stream().map(KeyResult::code).toList());
-        assertEquals(List.of(ErrorCode.OK, ErrorCode.INVALID_PARAMS),
-                master.batchPutRevoke(A, List.of("z", "x")).stream().map(KeyResult::code).toList(),
+        assertEquals(
+                List.of(ErrorCode.ILLEGAL_CLIENT),
+                master.batchPutRevoke("intruder", List.of("z")).stream()
+                        .map(KeyResult::code)
+                        .toList());
+        assertEquals(
+                List.of(ErrorCode.OK, ErrorCode.INVALID_PARAMS),
+                master.batchPutRevoke(A, List.of("z", "x")).stream()
+                        .map(KeyResult::code)
+                        .toList(),
                 "an ended put cannot be revoked");
 
         var exist = master.batchExist(List.of("x", "z", "bad\nkey", "y"));
-        assertEquals(List.of(true, false, false, true), exist.stream().map(r -> r.ok() && r.value()).toList());
+        assertEquals(
+                List.of(true, false, false, true),
+                exist.stream().map(r -> r.ok() && r.value()).toList());
         assertEquals(ErrorCode.INVALID_KEY, exist.get(2).code());
 
         var located = master.batchGetReplicaList(List.of("y", "z"));
@@ -72,10 +94,15 @@ class MasterBatchTest {
         assertEquals(ErrorCode.OBJECT_NOT_FOUND, located.get(1).code());
 
         var removed = master.batchRemove(List.of("x", "y", "z"), false);
-        assertEquals(List.of(ErrorCode.OBJECT_HAS_LEASE, ErrorCode.OBJECT_HAS_LEASE, ErrorCode.OBJECT_NOT_FOUND),
-                removed.stream().map(KeyResult::code).toList(), "exist and get leased x and y");
-        assertEquals(List.of(ErrorCode.OK, ErrorCode.OK),
-                master.batchRemove(List.of("x", "y"), true).stream().map(KeyResult::code).toList());
+        assertEquals(
+                List.of(ErrorCode.OBJECT_HAS_LEASE, ErrorCode.OBJECT_HAS_LEASE, ErrorCode.OBJECT_NOT_FOUND),
+                removed.stream().map(KeyResult::code).toList(),
+                "exist and get leased x and y");
+        assertEquals(
+                List.of(ErrorCode.OK, ErrorCode.OK),
+                master.batchRemove(List.of("x", "y"), true).stream()
+                        .map(KeyResult::code)
+                        .toList());
         assertFalse(master.exist("x"));
     }
 

@@ -1,11 +1,11 @@
 package dev.crescent.master;
 
-import dev.crescent.protocol.ReplicaDescriptor;
-import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -30,8 +30,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * lost, none handed out twice, allocator invariants intact.
  */
 class MasterConcurrencyTest {
-    private static final Set<ErrorCode> EXPECTED = Set.of(ErrorCode.OBJECT_ALREADY_EXISTS, ErrorCode.OBJECT_HAS_LEASE,
-            ErrorCode.OBJECT_NOT_FOUND, ErrorCode.REPLICA_IS_NOT_READY, ErrorCode.NO_AVAILABLE_HANDLE);
+    private static final Set<ErrorCode> EXPECTED = Set.of(
+            ErrorCode.OBJECT_ALREADY_EXISTS,
+            ErrorCode.OBJECT_HAS_LEASE,
+            ErrorCode.OBJECT_NOT_FOUND,
+            ErrorCode.REPLICA_IS_NOT_READY,
+            ErrorCode.NO_AVAILABLE_HANDLE);
 
     @Test
     void mixedLoadUnderMemoryPressureKeepsEveryRangeAccountedFor() throws Exception {
@@ -54,8 +58,11 @@ class MasterConcurrencyTest {
                     try {
                         switch (random.nextInt(8)) {
                             case 0, 1, 2 -> {
-                                ReplicaConfig config = new ReplicaConfig(1 + random.nextInt(2), List.of(),
-                                        random.nextInt(4) == 0, random.nextInt(20) == 0);
+                                ReplicaConfig config = new ReplicaConfig(
+                                        1 + random.nextInt(2),
+                                        List.of(),
+                                        random.nextInt(4) == 0,
+                                        random.nextInt(20) == 0);
                                 master.putStart(client, key, 64 + random.nextInt(4096), config, random.nextBoolean());
                                 if (random.nextInt(5) == 0) {
                                     master.putRevoke(client, key);
@@ -104,7 +111,8 @@ class MasterConcurrencyTest {
             for (ReplicaDescriptor replica : info.replicas()) {
                 long reserved = (replica.length() + 63) / 64 * 64;
                 expectedUsed += reserved;
-                rangesBySegment.computeIfAbsent(replica.segment(), s -> new ArrayList<>())
+                rangesBySegment
+                        .computeIfAbsent(replica.segment(), s -> new ArrayList<>())
                         .add(new long[] {replica.offset(), reserved});
             }
         }

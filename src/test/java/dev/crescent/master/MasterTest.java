@@ -1,11 +1,11 @@
 package dev.crescent.master;
 
-import dev.crescent.protocol.ReplicaDescriptor;
-import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReplicaDescriptor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -147,7 +147,8 @@ class MasterTest {
     void replicasGoToDistinctSegmentsBestEffort() {
         List<ReplicaDescriptor> replicas = master.putStart(A, "k", 100, 3, false);
         assertEquals(2, replicas.size(), "only two segments exist");
-        assertEquals(2, replicas.stream().map(ReplicaDescriptor::segment).distinct().count());
+        assertEquals(
+                2, replicas.stream().map(ReplicaDescriptor::segment).distinct().count());
     }
 
     @Test
@@ -165,7 +166,9 @@ class MasterTest {
         master.putEnd(A, "both");
         master.unmountSegment("worker-1", "seg-1");
         ObjectLocation location = master.getReplicaList("both");
-        assertEquals(List.of("seg-2"), location.replicas().stream().map(ReplicaDescriptor::segment).toList());
+        assertEquals(
+                List.of("seg-2"),
+                location.replicas().stream().map(ReplicaDescriptor::segment).toList());
         master.unmountSegment("worker-2", "seg-2");
         assertFalse(master.exist("both"));
         assertEquals(0, master.stats().objectCount());
@@ -219,15 +222,19 @@ class MasterTest {
                             ended.add(key);
                         }
                     } catch (StoreException e) {
-                        assertTrue(Set.of(ErrorCode.OBJECT_ALREADY_EXISTS, ErrorCode.OBJECT_HAS_LEASE)
-                                .contains(e.code()), e.code() + ": " + e.getMessage());
+                        assertTrue(
+                                Set.of(ErrorCode.OBJECT_ALREADY_EXISTS, ErrorCode.OBJECT_HAS_LEASE)
+                                        .contains(e.code()),
+                                e.code() + ": " + e.getMessage());
                     }
                     if (round % 5 == 0) {
                         try {
                             master.remove(key, true);
                         } catch (StoreException e) {
-                            assertTrue(Set.of(ErrorCode.OBJECT_NOT_FOUND, ErrorCode.REPLICA_IS_NOT_READY)
-                                    .contains(e.code()), e.code() + ": " + e.getMessage());
+                            assertTrue(
+                                    Set.of(ErrorCode.OBJECT_NOT_FOUND, ErrorCode.REPLICA_IS_NOT_READY)
+                                            .contains(e.code()),
+                                    e.code() + ": " + e.getMessage());
                         }
                     }
                 }
@@ -250,8 +257,9 @@ class MasterTest {
             segment.allocator().checkInvariants();
         }
         assertEquals(expectedUsed, master.stats().usedBytes(), "every allocated byte belongs to a live object");
-        assertEquals(master.stats().objectCount(), ended.stream().filter(master::exist)
-                .collect(Collectors.toSet()).size());
+        assertEquals(
+                master.stats().objectCount(),
+                ended.stream().filter(master::exist).collect(Collectors.toSet()).size());
     }
 
     private static void assertCode(ErrorCode expected, Executable call) {

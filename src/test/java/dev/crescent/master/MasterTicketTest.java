@@ -1,13 +1,13 @@
 package dev.crescent.master;
 
-import dev.crescent.protocol.ReplicaDescriptor;
-import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
-import dev.crescent.transfer.TransferOp;
+import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.TransferOp;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -29,7 +29,8 @@ class MasterTicketTest {
         long now = clock.millis();
         signer.verify(written.ticket(), TransferOp.WRITE, "seg", written.offset(), 1000, now);
         assertEquals(now + 30_000, written.ticket().expiresAtMillis(), "a write ticket lasts the discard timeout");
-        assertThrows(StoreException.class,
+        assertThrows(
+                StoreException.class,
                 () -> signer.verify(written.ticket(), TransferOp.READ, "seg", written.offset(), 1000, now));
         master.putEnd("c", "k");
 
@@ -37,12 +38,14 @@ class MasterTicketTest {
         ReplicaDescriptor read = location.replicas().getFirst();
         assertEquals(location.leaseDeadlineMillis(), read.ticket().expiresAtMillis());
         signer.verify(read.ticket(), TransferOp.READ, "seg", read.offset(), 1000, now);
-        StoreException beyond = assertThrows(StoreException.class,
+        StoreException beyond = assertThrows(
+                StoreException.class,
                 () -> signer.verify(read.ticket(), TransferOp.READ, "seg", read.offset(), 1001, now));
         assertEquals(ErrorCode.PERMISSION_DENIED, beyond.code());
         clock.advance(Duration.ofSeconds(11));
-        assertThrows(StoreException.class, () -> signer.verify(read.ticket(), TransferOp.READ, "seg", read.offset(),
-                1000, clock.millis()));
+        assertThrows(
+                StoreException.class,
+                () -> signer.verify(read.ticket(), TransferOp.READ, "seg", read.offset(), 1000, clock.millis()));
     }
 
     @Test

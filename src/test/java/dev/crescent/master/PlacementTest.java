@@ -1,11 +1,11 @@
 package dev.crescent.master;
 
-import dev.crescent.protocol.ReplicaDescriptor;
-import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.FreeRatioFirstPlacement;
 import dev.crescent.master.placement.LocalFirstPlacement;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashSet;
@@ -44,8 +44,12 @@ class PlacementTest {
     void localFirstPutsTheFirstReplicaOnTheCallersOwnSegment() {
         Master master = master(new LocalFirstPlacement());
         for (int i = 0; i < 20; i++) {
-            assertEquals("mid", segmentsOf(master.putStart("w3", "k" + i, 100, 1, false)).getFirst());
-            assertEquals("small", segmentsOf(master.putStart("w1", "j" + i, 100, 2, false)).getFirst());
+            assertEquals(
+                    "mid",
+                    segmentsOf(master.putStart("w3", "k" + i, 100, 1, false)).getFirst());
+            assertEquals(
+                    "small",
+                    segmentsOf(master.putStart("w1", "j" + i, 100, 2, false)).getFirst());
         }
     }
 
@@ -53,8 +57,14 @@ class PlacementTest {
     void preferredSegmentsComeFirstInTheirOrderAndUnknownOnesAreSkipped() {
         Master master = master(new RandomPlacement());
         for (int i = 0; i < 10; i++) {
-            assertEquals(List.of("mid", "small"), segmentsOf(master.putStart("c", "p" + i, 100,
-                    ReplicaConfig.replicas(2).withPreferred("gone", "mid", "small"), false)));
+            assertEquals(
+                    List.of("mid", "small"),
+                    segmentsOf(master.putStart(
+                            "c",
+                            "p" + i,
+                            100,
+                            ReplicaConfig.replicas(2).withPreferred("gone", "mid", "small"),
+                            false)));
         }
     }
 

@@ -33,8 +33,8 @@ class EtcdMetadataStoreTest extends MetadataStoreContract {
     @Override
     MetadataStore newStore() {
         // A fresh key space per test: every key the contract uses lives under a unique root.
-        return new PrefixedStore(new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5)),
-                "/test-" + UUID.randomUUID());
+        return new PrefixedStore(
+                new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5)), "/test-" + UUID.randomUUID());
     }
 
     @Override
@@ -55,7 +55,8 @@ class EtcdMetadataStoreTest extends MetadataStoreContract {
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
             while (true) {
                 try {
-                    assertEquals("v", new String(store.get("/outage/k").orElseThrow().value(), StandardCharsets.UTF_8));
+                    assertEquals(
+                            "v", new String(store.get("/outage/k").orElseThrow().value(), StandardCharsets.UTF_8));
                     break;
                 } catch (StoreException notYet) {
                     if (System.nanoTime() > deadline) {

@@ -41,16 +41,34 @@ public final class EtcdProcess implements AutoCloseable {
     public void startAgain() throws IOException, InterruptedException {
         String client = "http://127.0.0.1:" + clientPort;
         String peer = "http://127.0.0.1:" + peerPort;
-        List<String> command = List.of("etcd", "--name", "test", "--data-dir", dataDir.toString(),
-                "--listen-client-urls", client, "--advertise-client-urls", client,
-                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", "test=" + peer, "--log-level", "error");
+        List<String> command = List.of(
+                "etcd",
+                "--name",
+                "test",
+                "--data-dir",
+                dataDir.toString(),
+                "--listen-client-urls",
+                client,
+                "--advertise-client-urls",
+                client,
+                "--listen-peer-urls",
+                peer,
+                "--initial-advertise-peer-urls",
+                peer,
+                "--initial-cluster",
+                "test=" + peer,
+                "--log-level",
+                "error");
         try {
-            process = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(dataDir.resolveSibling(dataDir.getFileName() + ".log").toFile()).start();
+            process = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(dataDir.resolveSibling(dataDir.getFileName() + ".log")
+                            .toFile())
+                    .start();
         } catch (IOException e) {
-            throw new IOException("cannot start etcd (install Debian's etcd-server, or run bin/test which does): "
-                    + e.getMessage(), e);
+            throw new IOException(
+                    "cannot start etcd (install Debian's etcd-server, or run bin/test which does): " + e.getMessage(),
+                    e);
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {

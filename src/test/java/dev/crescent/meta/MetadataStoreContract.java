@@ -46,7 +46,8 @@ abstract class MetadataStoreContract {
         store.put("/c/segments/b", bytes("2"), 0);
         store.put("/c/workers/a", bytes("3"), 0);
         assertEquals("1", text(store.get("/c/segments/a").orElseThrow().value()));
-        assertEquals(List.of("/c/segments/a", "/c/segments/b"),
+        assertEquals(
+                List.of("/c/segments/a", "/c/segments/b"),
                 store.getPrefix("/c/segments/").stream().map(KeyValue::key).toList());
         assertTrue(store.delete("/c/segments/a"));
         assertFalse(store.delete("/c/segments/a"));
@@ -59,7 +60,9 @@ abstract class MetadataStoreContract {
             store.put(k, bytes(k), 0);
         }
         assertEquals(2, store.deleteRange("/r/02", "/r/04"));
-        assertEquals(List.of("/r/01", "/r/04"), store.getPrefix("/r/").stream().map(KeyValue::key).toList());
+        assertEquals(
+                List.of("/r/01", "/r/04"),
+                store.getPrefix("/r/").stream().map(KeyValue::key).toList());
         assertTrue(store.get("/s/01").isPresent());
     }
 

@@ -61,7 +61,8 @@ final class DroppingProxy implements AutoCloseable {
     private static void pump(Socket from, Socket to) {
         Thread.ofPlatform().daemon().name("proxy-pump").start(() -> {
             byte[] buffer = new byte[64 << 10];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            try (InputStream in = from.getInputStream();
+                    OutputStream out = to.getOutputStream()) {
                 for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
                     out.write(buffer, 0, n);
                 }

@@ -28,13 +28,20 @@ final class TargetProcess implements AutoCloseable {
     /** @param ticketSecret when not null, the target serves only transfers with a ticket signed with it */
     static TargetProcess start(String segment, long bytes, String ticketSecret) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx128m", "-cp", System.getProperty("java.class.path"),
-                "dev.crescent.bench.TransferTargetMain", segment, Long.toString(bytes)));
+        List<String> command = new ArrayList<>(List.of(
+                java,
+                "-Xmx128m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.crescent.bench.TransferTargetMain",
+                segment,
+                Long.toString(bytes)));
         if (ticketSecret != null) {
             command.add(ticketSecret);
         }
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        BufferedReader out =
+                new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         String line;
         while ((line = out.readLine()) != null) {
             if (line.startsWith("READY ")) {
@@ -49,8 +56,9 @@ final class TargetProcess implements AutoCloseable {
     String endpointFor(String... transports) {
         PeerAddress all = PeerAddress.parse(endpoint);
         List<String> keep = List.of(transports);
-        return new PeerAddress(all.hostId(), keep.contains("tcp") ? all.tcp() : "",
-                keep.contains("shm") ? all.shmFile() : "").format();
+        return new PeerAddress(
+                        all.hostId(), keep.contains("tcp") ? all.tcp() : "", keep.contains("shm") ? all.shmFile() : "")
+                .format();
     }
 
     void kill() throws InterruptedException {

@@ -38,8 +38,8 @@ class TcpServerFuzzTest {
         canary = TransferEngineTest.random(SEGMENT_BYTES, 99);
         segment.copyFrom(java.lang.foreign.MemorySegment.ofArray(canary));
         memory.register("seg", segment, "cpu:0");
-        server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0), Duration.ofMillis(500),
-                Duration.ofMillis(800));
+        server = new TcpTransferServer(
+                memory, new InetSocketAddress("127.0.0.1", 0), Duration.ofMillis(500), Duration.ofMillis(800));
     }
 
     @AfterEach
@@ -89,7 +89,8 @@ class TcpServerFuzzTest {
 
     @Test
     void stalledPeersAreDisconnectedByTheWatchdog() throws Exception {
-        try (Socket halfHello = connect(); Socket halfFrame = connect()) {
+        try (Socket halfHello = connect();
+                Socket halfFrame = connect()) {
             halfHello.getOutputStream().write(new byte[] {0x43, 0x52});
             halfFrame.getOutputStream().write(TcpProtocol.handshake("slow").array());
             halfFrame.getInputStream().readNBytes(TcpProtocol.HANDSHAKE_BYTES);
@@ -104,11 +105,17 @@ class TcpServerFuzzTest {
 
     private void assertStillServesAndHoldsNoConnections() throws Exception {
         RegisteredMemory clientMemory = new RegisteredMemory();
-        try (TransferEngine client = new TransferEngine(clientMemory, List.of(new dev.crescent.transfer.tcp.TcpTransport(
-                "good-client", TcpSettings.defaults())), TransferObserver.NONE)) {
+        try (TransferEngine client = new TransferEngine(
+                clientMemory,
+                List.of(new dev.crescent.transfer.tcp.TcpTransport("good-client", TcpSettings.defaults())),
+                TransferObserver.NONE)) {
             byte[] back = new byte[SEGMENT_BYTES];
-            client.execute(List.of(new TransferRequest(TransferOp.READ, java.lang.foreign.MemorySegment.ofArray(back),
-                    "seg", "tcp=127.0.0.1:" + server.port(), 0)));
+            client.execute(List.of(new TransferRequest(
+                    TransferOp.READ,
+                    java.lang.foreign.MemorySegment.ofArray(back),
+                    "seg",
+                    "tcp=127.0.0.1:" + server.port(),
+                    0)));
             assertArrayEquals(canary, back, "no fuzzed request changed a byte");
         }
         long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();

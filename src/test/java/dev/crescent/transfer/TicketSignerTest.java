@@ -13,7 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** Tickets allow exactly the op, segment and range they were signed for, until they expire. */
 class TicketSignerTest {
     private static final long NOW = 1_000_000;
-    private final TicketSigner signer = new TicketSigner("a cluster secret of some length".getBytes(StandardCharsets.UTF_8));
+    private final TicketSigner signer =
+            new TicketSigner("a cluster secret of some length".getBytes(StandardCharsets.UTF_8));
     private final TransferTicket ticket = signer.sign(TransferOp.WRITE, "seg", 4096, 1 << 20, NOW + 5000);
 
     @Test
@@ -28,9 +29,11 @@ class TicketSignerTest {
         denied(ErrorCode.PERMISSION_DENIED, () -> signer.verify(ticket, TransferOp.READ, "seg", 4096, 10, NOW));
         denied(ErrorCode.PERMISSION_DENIED, () -> signer.verify(ticket, TransferOp.WRITE, "other", 4096, 10, NOW));
         denied(ErrorCode.PERMISSION_DENIED, () -> signer.verify(ticket, TransferOp.WRITE, "seg", 4095, 10, NOW));
-        denied(ErrorCode.PERMISSION_DENIED,
+        denied(
+                ErrorCode.PERMISSION_DENIED,
                 () -> signer.verify(ticket, TransferOp.WRITE, "seg", 4096 + (1 << 20) - 1, 2, NOW));
-        denied(ErrorCode.PERMISSION_DENIED,
+        denied(
+                ErrorCode.PERMISSION_DENIED,
                 () -> signer.verify(ticket, TransferOp.WRITE, "seg", Long.MAX_VALUE - 1, 10, NOW));
         denied(ErrorCode.PERMISSION_DENIED, () -> signer.verify(ticket, TransferOp.WRITE, "seg", 4096, 10, NOW + 5001));
         denied(ErrorCode.UNAUTHENTICATED, () -> signer.verify(null, TransferOp.WRITE, "seg", 4096, 10, NOW));
@@ -38,11 +41,11 @@ class TicketSignerTest {
 
     @Test
     void aTamperedOrForeignTicketIsRefused() {
-        TransferTicket widened = new TransferTicket(ticket.op(), ticket.segment(), 0, 1L << 30,
-                ticket.expiresAtMillis(), ticket.mac());
+        TransferTicket widened =
+                new TransferTicket(ticket.op(), ticket.segment(), 0, 1L << 30, ticket.expiresAtMillis(), ticket.mac());
         denied(ErrorCode.PERMISSION_DENIED, () -> signer.verify(widened, TransferOp.WRITE, "seg", 0, 10, NOW));
-        TransferTicket prolonged = new TransferTicket(ticket.op(), ticket.segment(), ticket.offset(), ticket.length(),
-                Long.MAX_VALUE, ticket.mac());
+        TransferTicket prolonged = new TransferTicket(
+                ticket.op(), ticket.segment(), ticket.offset(), ticket.length(), Long.MAX_VALUE, ticket.mac());
         denied(ErrorCode.PERMISSION_DENIED, () -> signer.verify(prolonged, TransferOp.WRITE, "seg", 4096, 10, NOW));
         TransferTicket foreign = TicketSigner.random().sign(TransferOp.WRITE, "seg", 4096, 1 << 20, NOW + 5000);
         denied(ErrorCode.PERMISSION_DENIED, () -> signer.verify(foreign, TransferOp.WRITE, "seg", 4096, 10, NOW));

@@ -51,11 +51,11 @@ class TicketTransferTest {
         byte[] value = new byte[3 << 20];
         new Random(5).nextBytes(value);
         long now = System.currentTimeMillis();
-        engine.execute(List.of(request(TransferOp.WRITE, value, 1 << 20,
-                ticket(TransferOp.WRITE, 1 << 20, value.length, now + MINUTE))));
+        engine.execute(List.of(request(
+                TransferOp.WRITE, value, 1 << 20, ticket(TransferOp.WRITE, 1 << 20, value.length, now + MINUTE))));
         byte[] back = new byte[value.length];
-        engine.execute(List.of(request(TransferOp.READ, back, 1 << 20,
-                ticket(TransferOp.READ, 1 << 20, value.length, now + MINUTE))));
+        engine.execute(List.of(
+                request(TransferOp.READ, back, 1 << 20, ticket(TransferOp.READ, 1 << 20, value.length, now + MINUTE))));
         assertArrayEquals(value, back);
     }
 
@@ -64,12 +64,15 @@ class TicketTransferTest {
         long now = System.currentTimeMillis();
         byte[] buffer = new byte[4096];
         assertCode(ErrorCode.UNAUTHENTICATED, request(TransferOp.READ, buffer, 0, null));
-        assertCode(ErrorCode.PERMISSION_DENIED, request(TransferOp.WRITE, buffer, 0,
-                ticket(TransferOp.READ, 0, 4096, now + MINUTE)));
-        assertCode(ErrorCode.PERMISSION_DENIED, request(TransferOp.READ, buffer, 4096,
-                ticket(TransferOp.READ, 0, 4096, now + MINUTE)));
-        assertCode(ErrorCode.PERMISSION_DENIED, request(TransferOp.READ, buffer, 0,
-                ticket(TransferOp.READ, 0, 4096, now - 1)));
+        assertCode(
+                ErrorCode.PERMISSION_DENIED,
+                request(TransferOp.WRITE, buffer, 0, ticket(TransferOp.READ, 0, 4096, now + MINUTE)));
+        assertCode(
+                ErrorCode.PERMISSION_DENIED,
+                request(TransferOp.READ, buffer, 4096, ticket(TransferOp.READ, 0, 4096, now + MINUTE)));
+        assertCode(
+                ErrorCode.PERMISSION_DENIED,
+                request(TransferOp.READ, buffer, 0, ticket(TransferOp.READ, 0, 4096, now - 1)));
         TransferTicket forged = TicketSigner.random().sign(TransferOp.READ, target.segment, 0, 4096, now + MINUTE);
         assertCode(ErrorCode.PERMISSION_DENIED, request(TransferOp.READ, buffer, 0, forged));
 

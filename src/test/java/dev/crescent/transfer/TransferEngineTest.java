@@ -52,14 +52,16 @@ class TransferEngineTest {
     }
 
     static TcpSettings fastSettings() {
-        return new TcpSettings(3, 256 * 1024, Duration.ofSeconds(3), 3, 5, Duration.ofSeconds(10),
-                Duration.ofSeconds(1));
+        return new TcpSettings(
+                3, 256 * 1024, Duration.ofSeconds(3), 3, 5, Duration.ofSeconds(10), Duration.ofSeconds(1));
     }
 
     static TransferEngine newEngine(TcpSettings settings) {
         RegisteredMemory memory = new RegisteredMemory();
-        return new TransferEngine(memory, List.of(new LocalTransport(memory), new ShmTransport(),
-                new TcpTransport("test-initiator", settings)), TransferObserver.NONE);
+        return new TransferEngine(
+                memory,
+                List.of(new LocalTransport(memory), new ShmTransport(), new TcpTransport("test-initiator", settings)),
+                TransferObserver.NONE);
     }
 
     @Test
@@ -79,7 +81,10 @@ class TransferEngineTest {
     void shmWritesLandInTheOtherProcessMemory() {
         byte[] value = random(3 << 20, 11);
         engine.execute(List.of(write(value, target.endpointFor("shm"), 20 << 20)));
-        assertEquals("shm", engine.transportFor(read(new byte[1], target.endpointFor("shm"), 0)).name());
+        assertEquals(
+                "shm",
+                engine.transportFor(read(new byte[1], target.endpointFor("shm"), 0))
+                        .name());
         byte[] overTcp = new byte[value.length];
         // Read back over TCP: served by the target process from its own mapping of the segment.
         engine.execute(List.of(read(overTcp, target.endpointFor("tcp"), 20 << 20)));
@@ -91,12 +96,24 @@ class TransferEngineTest {
         RegisteredMemory memory = engine.memory();
         memory.register("here", Arena.ofAuto().allocate(4096), "cpu:0");
         try {
-            assertEquals("local", engine.transportFor(read(new byte[8], "", 0, "here")).name());
-            assertEquals("shm", engine.transportFor(read(new byte[8], target.endpoint, 0)).name());
-            assertEquals("tcp", engine.transportFor(read(new byte[8], target.endpointFor("tcp"), 0)).name());
-            String otherHost = new PeerAddress("another-host", PeerAddress.parse(target.endpoint).tcp(),
-                    PeerAddress.parse(target.endpoint).shmFile()).format();
-            assertEquals("tcp", engine.transportFor(read(new byte[8], otherHost, 0)).name(),
+            assertEquals(
+                    "local",
+                    engine.transportFor(read(new byte[8], "", 0, "here")).name());
+            assertEquals(
+                    "shm",
+                    engine.transportFor(read(new byte[8], target.endpoint, 0)).name());
+            assertEquals(
+                    "tcp",
+                    engine.transportFor(read(new byte[8], target.endpointFor("tcp"), 0))
+                            .name());
+            String otherHost = new PeerAddress(
+                            "another-host",
+                            PeerAddress.parse(target.endpoint).tcp(),
+                            PeerAddress.parse(target.endpoint).shmFile())
+                    .format();
+            assertEquals(
+                    "tcp",
+                    engine.transportFor(read(new byte[8], otherHost, 0)).name(),
                     "shared memory of another host is not reachable");
         } finally {
             memory.unregister("here");
@@ -121,14 +138,16 @@ class TransferEngineTest {
     @Test
     void rangesOutsideTheRegisteredSegmentAreRefusedOnEveryTransport() {
         for (String endpoint : List.of(target.endpointFor("tcp"), target.endpointFor("shm"))) {
-            StoreException beyond = assertThrows(StoreException.class,
+            StoreException beyond = assertThrows(
+                    StoreException.class,
                     () -> engine.execute(List.of(write(new byte[4096], endpoint, TARGET_BYTES - 100))));
             assertEquals(ErrorCode.INVALID_PARAMS, beyond.code(), beyond.getMessage());
-            StoreException negative = assertThrows(StoreException.class,
-                    () -> engine.execute(List.of(read(new byte[16], endpoint, -8))));
+            StoreException negative =
+                    assertThrows(StoreException.class, () -> engine.execute(List.of(read(new byte[16], endpoint, -8))));
             assertEquals(ErrorCode.INVALID_PARAMS, negative.code(), negative.getMessage());
         }
-        StoreException unknown = assertThrows(StoreException.class,
+        StoreException unknown = assertThrows(
+                StoreException.class,
                 () -> engine.execute(List.of(read(new byte[16], target.endpointFor("tcp"), 0, "no-such-segment"))));
         assertEquals(ErrorCode.SEGMENT_NOT_FOUND, unknown.code());
         // The connections that carried the refused requests are still good.
@@ -143,12 +162,13 @@ class TransferEngineTest {
     void refusedRequestKeepsTheSameConnectionUsable() throws Exception {
         RegisteredMemory memory = new RegisteredMemory();
         memory.register("seg", Arena.ofAuto().allocate(1 << 20), "cpu:0");
-        try (TcpTransferServer server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
-                Duration.ofSeconds(5), Duration.ofSeconds(5));
-             TransferEngine single = newEngine(new TcpSettings(1, 1 << 20, Duration.ofSeconds(3), 1, 5,
-                     Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
+        try (TcpTransferServer server = new TcpTransferServer(
+                        memory, new InetSocketAddress("127.0.0.1", 0), Duration.ofSeconds(5), Duration.ofSeconds(5));
+                TransferEngine single = newEngine(new TcpSettings(
+                        1, 1 << 20, Duration.ofSeconds(3), 1, 5, Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
             String endpoint = "tcp=127.0.0.1:" + server.port();
-            assertThrows(StoreException.class,
+            assertThrows(
+                    StoreException.class,
                     () -> single.execute(List.of(write(new byte[1000], endpoint, (1 << 20) - 10, "seg"))));
             byte[] value = random(1000, 5);
             single.execute(List.of(write(value, endpoint, 0, "seg")));
@@ -161,18 +181,17 @@ class TransferEngineTest {
         String tcp = target.endpointFor("tcp");
         byte[] value = random(3 << 20, 21);
         try (TcpTransport transport = new TcpTransport("runs-on-caller", fastSettings())) {
-            List<CompletableFuture<Void>> written =
-                    transport.runAll(List.of(write(value, tcp, 40L << 20)));
+            List<CompletableFuture<Void>> written = transport.runAll(List.of(write(value, tcp, 40L << 20)));
             assertTrue(written.getFirst().isDone(), "the write was done on the calling thread");
             written.getFirst().join();
             byte[] back = new byte[value.length];
-            List<CompletableFuture<Void>> read =
-                    transport.runAll(List.of(read(back, tcp, 40L << 20)));
+            List<CompletableFuture<Void>> read = transport.runAll(List.of(read(back, tcp, 40L << 20)));
             assertTrue(read.getFirst().isDone(), "the read was done on the calling thread");
             read.getFirst().join();
             assertArrayEquals(value, back);
-            CompletableFuture<Void> refused =
-                    transport.runAll(List.of(read(new byte[16], tcp, 0, "no-such-segment"))).getFirst();
+            CompletableFuture<Void> refused = transport
+                    .runAll(List.of(read(new byte[16], tcp, 0, "no-such-segment")))
+                    .getFirst();
             CompletionException failure = assertThrows(CompletionException.class, refused::join);
             assertEquals(ErrorCode.SEGMENT_NOT_FOUND, ((StoreException) failure.getCause()).code());
         }
@@ -183,11 +202,13 @@ class TransferEngineTest {
     void aWaitingCallerOnASilentPeerTimesOutWithinTheDeadline() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
             Thread acceptor = Thread.ofPlatform().daemon().start(() -> acceptAndHandshakeOnly(silent));
-            try (TransferEngine quick = newEngine(new TcpSettings(1, 1 << 20, Duration.ofMillis(800), 1, 5,
-                    Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
+            try (TransferEngine quick = newEngine(new TcpSettings(
+                    1, 1 << 20, Duration.ofMillis(800), 1, 5, Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
                 long started = System.nanoTime();
-                StoreException timeout = assertThrows(StoreException.class, () -> quick.execute(
-                        List.of(read(new byte[4096], "tcp=127.0.0.1:" + silent.getLocalPort(), 0, "seg"))));
+                StoreException timeout = assertThrows(
+                        StoreException.class,
+                        () -> quick.execute(
+                                List.of(read(new byte[4096], "tcp=127.0.0.1:" + silent.getLocalPort(), 0, "seg"))));
                 assertEquals(ErrorCode.RPC_TIMEOUT, timeout.code());
                 assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(3), "timed out promptly");
                 assertEquals(0, quick.inFlight());
@@ -202,11 +223,11 @@ class TransferEngineTest {
         memory.register("seg", Arena.ofAuto().allocate(64 << 20), "cpu:0");
         int callers = 4;
         // Two attempts: a retry that met a second stale connection would fail the read.
-        try (TransferEngine client = newEngine(new TcpSettings(1, 1 << 20, Duration.ofSeconds(5), 2, 5,
-                Duration.ofSeconds(10), Duration.ofSeconds(1)));
-             TcpTransferServer server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0),
-                     Duration.ofSeconds(5), Duration.ofSeconds(5));
-             DroppingProxy restarts = new DroppingProxy(server.port())) {
+        try (TransferEngine client = newEngine(new TcpSettings(
+                        1, 1 << 20, Duration.ofSeconds(5), 2, 5, Duration.ofSeconds(10), Duration.ofSeconds(1)));
+                TcpTransferServer server = new TcpTransferServer(
+                        memory, new InetSocketAddress("127.0.0.1", 0), Duration.ofSeconds(5), Duration.ofSeconds(5));
+                DroppingProxy restarts = new DroppingProxy(server.port())) {
             String endpoint = "tcp=127.0.0.1:" + restarts.port();
             CyclicBarrier together = new CyclicBarrier(callers);
             List<Thread> writers = new ArrayList<>();
@@ -260,11 +281,11 @@ class TransferEngineTest {
     void silentPeerTimesOutAndABatchCannotBeFreedWhilePending() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
             Thread acceptor = Thread.ofPlatform().daemon().start(() -> acceptAndHandshakeOnly(silent));
-            try (TransferEngine quick = newEngine(new TcpSettings(1, 1 << 20, Duration.ofMillis(800), 1, 5,
-                    Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
+            try (TransferEngine quick = newEngine(new TcpSettings(
+                    1, 1 << 20, Duration.ofMillis(800), 1, 5, Duration.ofSeconds(10), Duration.ofSeconds(1)))) {
                 long started = System.nanoTime();
-                TransferBatch batch = quick.submit(List.of(read(new byte[4096], "tcp=127.0.0.1:" + silent.getLocalPort(),
-                        0, "seg")));
+                TransferBatch batch =
+                        quick.submit(List.of(read(new byte[4096], "tcp=127.0.0.1:" + silent.getLocalPort(), 0, "seg")));
                 assertEquals(RequestStatus.PENDING, batch.status(0));
                 StoreException busy = assertThrows(StoreException.class, batch::free);
                 assertEquals(ErrorCode.INVALID_PARAMS, busy.code());
@@ -280,8 +301,8 @@ class TransferEngineTest {
     @Test
     void killedPeerFailsPendingRequestsInsteadOfHangingThenIsBlacklisted() throws Exception {
         TargetProcess doomed = TargetProcess.start("doomed", 32L << 20);
-        try (TransferEngine local = newEngine(new TcpSettings(2, 64 * 1024, Duration.ofSeconds(5), 3, 3,
-                Duration.ofSeconds(10), Duration.ofSeconds(30)))) {
+        try (TransferEngine local = newEngine(new TcpSettings(
+                2, 64 * 1024, Duration.ofSeconds(5), 3, 3, Duration.ofSeconds(10), Duration.ofSeconds(30)))) {
             String tcp = doomed.endpointFor("tcp");
             String seg = doomed.segment;
             local.execute(List.of(write(random(1 << 20, 10), tcp, 0, seg)));
@@ -294,8 +315,8 @@ class TransferEngineTest {
             // Every request reaches a final status well within the timeout: get() throws if any hangs.
             batch.future().get(10, TimeUnit.SECONDS);
             long started = System.nanoTime();
-            StoreException fast = assertThrows(StoreException.class,
-                    () -> local.execute(List.of(read(new byte[100], tcp, 0, seg))));
+            StoreException fast =
+                    assertThrows(StoreException.class, () -> local.execute(List.of(read(new byte[100], tcp, 0, seg))));
             assertEquals(ErrorCode.TRANSFER_FAIL, fast.code());
             assertTrue(fast.getMessage().contains("blacklisted"), fast.getMessage());
             assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(1), "blacklisted peers fail at once");
@@ -313,16 +334,17 @@ class TransferEngineTest {
             port = probe.getLocalPort();
         }
         String endpoint = "tcp=127.0.0.1:" + port;
-        try (TransferEngine client = newEngine(new TcpSettings(1, 1 << 20, Duration.ofSeconds(2), 1, 2,
-                Duration.ofSeconds(10), Duration.ofMillis(700)))) {
+        try (TransferEngine client = newEngine(new TcpSettings(
+                1, 1 << 20, Duration.ofSeconds(2), 1, 2, Duration.ofSeconds(10), Duration.ofMillis(700)))) {
             for (int i = 0; i < 2; i++) {
-                assertThrows(StoreException.class, () -> client.execute(List.of(write(new byte[10], endpoint, 0, "seg"))));
+                assertThrows(
+                        StoreException.class, () -> client.execute(List.of(write(new byte[10], endpoint, 0, "seg"))));
             }
-            StoreException blacklisted = assertThrows(StoreException.class,
-                    () -> client.execute(List.of(write(new byte[10], endpoint, 0, "seg"))));
+            StoreException blacklisted = assertThrows(
+                    StoreException.class, () -> client.execute(List.of(write(new byte[10], endpoint, 0, "seg"))));
             assertTrue(blacklisted.getMessage().contains("blacklisted"), blacklisted.getMessage());
-            try (TcpTransferServer server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", port),
-                    Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+            try (TcpTransferServer server = new TcpTransferServer(
+                    memory, new InetSocketAddress("127.0.0.1", port), Duration.ofSeconds(5), Duration.ofSeconds(5))) {
                 Thread.sleep(800);
                 client.execute(List.of(write(random(10, 1), endpoint, 0, "seg")));
             }
@@ -415,8 +437,10 @@ class TransferEngineTest {
             socket.getInputStream().readNBytes(hello, 0, 16);
             int nameLength = ((hello[6] & 0xff) << 8) | (hello[7] & 0xff);
             socket.getInputStream().readNBytes(nameLength);
-            socket.getOutputStream().write(dev.crescent.transfer.tcp.TcpProtocol
-                    .handshakeReply(dev.crescent.transfer.tcp.TcpProtocol.STATUS_OK).array());
+            socket.getOutputStream()
+                    .write(dev.crescent.transfer.tcp.TcpProtocol.handshakeReply(
+                                    dev.crescent.transfer.tcp.TcpProtocol.STATUS_OK)
+                            .array());
             Thread.sleep(30_000);
         } catch (IOException | InterruptedException ignored) {
             // Test ended.

@@ -25,7 +25,9 @@ class SegmentDirectoryTest {
         try (EmbeddedMetadataStore store = new EmbeddedMetadataStore(InstantSource.system())) {
             publish(store, "seg-a", "tcp=10.0.0.1:7000", 0);
             try (SegmentDirectory directory = new SegmentDirectory(store, keys, json)) {
-                assertEquals(new SegmentDescriptor("seg-a", 1024, "tcp=10.0.0.1:7000", "cpu:0", "owner"), directory.open("seg-a"),
+                assertEquals(
+                        new SegmentDescriptor("seg-a", 1024, "tcp=10.0.0.1:7000", "cpu:0", "owner"),
+                        directory.open("seg-a"),
                         "listed at start");
                 StoreException missing = assertThrows(StoreException.class, () -> directory.open("seg-b"));
                 assertEquals(ErrorCode.SEGMENT_NOT_FOUND, missing.code());
@@ -43,8 +45,10 @@ class SegmentDirectoryTest {
     }
 
     private void publish(EmbeddedMetadataStore store, String name, String endpoint, long lease) throws Exception {
-        store.put(keys.segment(name), json.writeValueAsBytes(new SegmentDescriptor(name, 1024, endpoint, "cpu:0",
-                "owner")), lease);
+        store.put(
+                keys.segment(name),
+                json.writeValueAsBytes(new SegmentDescriptor(name, 1024, endpoint, "cpu:0", "owner")),
+                lease);
     }
 
     private static void await(BooleanSupplier condition) throws InterruptedException {

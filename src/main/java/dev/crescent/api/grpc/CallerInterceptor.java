@@ -1,7 +1,7 @@
 package dev.crescent.api.grpc;
 
-import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.master.access.Caller;
+import dev.crescent.protocol.GrpcErrors;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -33,11 +33,11 @@ public class CallerInterceptor implements ServerInterceptor {
     }
 
     @Override
-    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
-                                                      ServerCallHandler<Q, A> next) {
+    public <Q, A> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
         SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-        Caller caller = new Caller(headers.get(GrpcErrors.NODE_KEY),
-                remote instanceof InetSocketAddress inet ? inet.getAddress() : null);
+        Caller caller = new Caller(
+                headers.get(GrpcErrors.NODE_KEY), remote instanceof InetSocketAddress inet ? inet.getAddress() : null);
         return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers, next);
     }
 }

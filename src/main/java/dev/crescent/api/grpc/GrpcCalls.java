@@ -1,12 +1,12 @@
 package dev.crescent.api.grpc;
 
-import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.api.OpMetrics;
 import dev.crescent.common.ErrorCode;
-import dev.crescent.common.StoreException;
-import dev.crescent.protocol.KeyResult;
-import dev.crescent.master.access.AccessControl;
 import dev.crescent.common.Right;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.access.AccessControl;
+import dev.crescent.protocol.GrpcErrors;
+import dev.crescent.protocol.KeyResult;
 import io.smallrye.mutiny.Uni;
 
 import java.util.List;
@@ -62,7 +62,10 @@ final class GrpcCalls {
 
     /** A batch of the keys the caller may touch; the others answer PERMISSION_DENIED in place. */
     <T> List<KeyResult<T>> checked(Right right, List<String> keys, Function<List<String>, List<KeyResult<T>>> op) {
-        return access.checkEach(CallerInterceptor.current(), right, keys,
+        return access.checkEach(
+                CallerInterceptor.current(),
+                right,
+                keys,
                 allowed -> op.apply(allowed.stream().map(keys::get).toList()));
     }
 }

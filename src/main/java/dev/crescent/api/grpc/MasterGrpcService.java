@@ -1,7 +1,17 @@
 package dev.crescent.api.grpc;
 
-import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.api.NodeReadiness;
 import dev.crescent.api.OpMetrics;
+import dev.crescent.api.RoleGuard;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.Right;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.Master;
+import dev.crescent.master.access.AccessControl;
+import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.proto.BatchExistResponse;
 import dev.crescent.protocol.proto.BatchGetReplicaListItem;
 import dev.crescent.protocol.proto.BatchGetReplicaListResponse;
@@ -29,20 +39,10 @@ import dev.crescent.protocol.proto.RemoveAllResponse;
 import dev.crescent.protocol.proto.RemoveRequest;
 import dev.crescent.protocol.proto.ServiceReadyResponse;
 import dev.crescent.protocol.proto.UnmountSegmentRequest;
-import dev.crescent.common.ErrorCode;
-import dev.crescent.common.StoreException;
-import dev.crescent.api.RoleGuard;
-import dev.crescent.protocol.HeartbeatReply;
-import dev.crescent.protocol.KeyResult;
-import dev.crescent.master.Master;
-import dev.crescent.protocol.ReplicaConfig;
-import dev.crescent.master.access.AccessControl;
-import dev.crescent.common.Right;
-import dev.crescent.api.NodeReadiness;
+import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.common.annotation.NonBlocking;
-import io.grpc.StatusRuntimeException;
 import io.smallrye.mutiny.Uni;
 
 import java.util.HashMap;
@@ -70,8 +70,8 @@ public class MasterGrpcService implements MasterService {
     private final AccessControl access;
     private final GrpcCalls calls;
 
-    public MasterGrpcService(Master master, RoleGuard role, NodeReadiness worker, OpMetrics metrics,
-                             AccessControl access) {
+    public MasterGrpcService(
+            Master master, RoleGuard role, NodeReadiness worker, OpMetrics metrics, AccessControl access) {
         this.master = master;
         this.role = role;
         this.worker = worker;
@@ -92,22 +92,38 @@ public class MasterGrpcService implements MasterService {
     }
 
     private Uni<PutStartResponse> start(String op, PutStartRequest request, boolean upsert) {
-        return call(op, Right.WRITE, request.getKey(), () -> PutStartResponse.newBuilder()
-                .addAllReplicas(ProtoMapping.toProto(master.putStart(request.getClientId(), request.getKey(),
-                        request.getSize(), replicaConfig(request), upsert)))
-                .build());
+        return call(
+                op,
+                Right.WRITE,
+                request.getKey(),
+                () -> PutStartResponse.newBuilder()
+                        .addAllReplicas(ProtoMapping.toProto(master.putStart(
+                                request.getClientId(),
+                                request.getKey(),
+                                request.getSize(),
+                                replicaConfig(request),
+                                upsert)))
+                        .build());
     }
 
     /** Answers once the put is durable, without holding a thread meanwhile. */
     @Override
     @NonBlocking
     public Uni<Empty> putEnd(PutEndRequest request) {
-        return call("put_end", Right.WRITE, request.getKey(),
-                () -> master.putEndAsync(request.getClientId(), request.getKey(),
-                        request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null))
-                .onItem().transformToUni(durable -> Uni.createFrom().completionStage(durable))
-                .onItem().transform(ignored -> EMPTY)
-                .onFailure(e -> !(e instanceof StatusRuntimeException)).transform(e -> {
+        return call(
+                        "put_end",
+                        Right.WRITE,
+                        request.getKey(),
+                        () -> master.putEndAsync(
+                                request.getClientId(),
+                                request.getKey(),
+                                request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null))
+                .onItem()
+                .transformToUni(durable -> Uni.createFrom().completionStage(durable))
+                .onItem()
+                .transform(ignored -> EMPTY)
+                .onFailure(e -> !(e instanceof StatusRuntimeException))
+                .transform(e -> {
                     Throwable cause = e instanceof CompletionException c && c.getCause() != null ? c.getCause() : e;
                     return calls.failed("put_end_durable", cause);
                 });
@@ -125,15 +141,23 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request) {
-        return call("get_replica_list", Right.READ, request.getKey(),
+        return call(
+                "get_replica_list",
+                Right.READ,
+                request.getKey(),
                 () -> ProtoMapping.toProto(master.getReplicaList(request.getKey())));
     }
 
     @Override
     @NonBlocking
     public Uni<ExistResponse> exist(KeyRequest request) {
-        return call("exist", Right.READ, request.getKey(),
-                () -> ExistResponse.newBuilder().setExists(master.exist(request.getKey())).build());
+        return call(
+                "exist",
+                Right.READ,
+                request.getKey(),
+                () -> ExistResponse.newBuilder()
+                        .setExists(master.exist(request.getKey()))
+                        .build());
     }
 
     @Override
@@ -147,8 +171,13 @@ public class MasterGrpcService implements MasterService {
 
     @Override
     public Uni<RemoveAllResponse> removeAll(RemoveAllRequest request) {
-        return call("remove_all", Right.ADMIN, null,
-                () -> RemoveAllResponse.newBuilder().setRemoved(master.removeAll(request.getForce())).build());
+        return call(
+                "remove_all",
+                Right.ADMIN,
+                null,
+                () -> RemoveAllResponse.newBuilder()
+                        .setRemoved(master.removeAll(request.getForce()))
+                        .build());
     }
 
     @Override
@@ -166,52 +195,74 @@ public class MasterGrpcService implements MasterService {
     private Uni<BatchPutStartResponse> batchStart(String op, BatchPutStartRequest request, boolean upsert) {
         return call(op, null, null, () -> {
             if (request.getKeysCount() != request.getSizesCount()) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS,
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS,
                         request.getKeysCount() + " keys but " + request.getSizesCount() + " sizes");
             }
             ReplicaConfig config = ProtoMapping.fromProto(request.getConfig());
-            var results = access.checkEach(CallerInterceptor.current(), Right.WRITE, request.getKeysList(),
-                    allowed -> master.batchPutStart(request.getClientId(),
+            var results = access.checkEach(
+                    CallerInterceptor.current(),
+                    Right.WRITE,
+                    request.getKeysList(),
+                    allowed -> master.batchPutStart(
+                            request.getClientId(),
                             allowed.stream().map(request::getKeys).toList(),
-                            allowed.stream().map(request::getSizes).toList(), config, upsert));
-            return BatchPutStartResponse.newBuilder().addAllItems(results.stream()
-                    .map(r -> BatchPutStartItem.newBuilder().setStatus(ProtoMapping.status(r))
-                            .addAllReplicas(r.ok() ? ProtoMapping.toProto(r.value()) : List.of()).build())
-                    .toList()).build();
+                            allowed.stream().map(request::getSizes).toList(),
+                            config,
+                            upsert));
+            return BatchPutStartResponse.newBuilder()
+                    .addAllItems(results.stream()
+                            .map(r -> BatchPutStartItem.newBuilder()
+                                    .setStatus(ProtoMapping.status(r))
+                                    .addAllReplicas(r.ok() ? ProtoMapping.toProto(r.value()) : List.of())
+                                    .build())
+                            .toList())
+                    .build();
         });
     }
 
     @Override
     public Uni<BatchStatusResponse> batchPutEnd(BatchKeysRequest request) {
-        return statuses("batch_put_end", Right.WRITE, request,
+        return statuses(
+                "batch_put_end",
+                Right.WRITE,
+                request,
                 keys -> master.batchPutEnd(request.getClientId(), keys, crc32cs(request, keys)));
     }
 
     @Override
     @NonBlocking
     public Uni<BatchStatusResponse> batchPutRevoke(BatchKeysRequest request) {
-        return statuses("batch_put_revoke", Right.WRITE, request,
-                keys -> master.batchPutRevoke(request.getClientId(), keys));
+        return statuses(
+                "batch_put_revoke", Right.WRITE, request, keys -> master.batchPutRevoke(request.getClientId(), keys));
     }
 
     @Override
     @NonBlocking
     public Uni<BatchGetReplicaListResponse> batchGetReplicaList(BatchKeysRequest request) {
-        return call("batch_get_replica_list", null, null, () -> BatchGetReplicaListResponse.newBuilder()
-                .addAllItems(checked(Right.READ, request, master::batchGetReplicaList).stream()
-                        .map(r -> {
-                            BatchGetReplicaListItem.Builder item = BatchGetReplicaListItem.newBuilder()
-                                    .setStatus(ProtoMapping.status(r));
-                            return r.ok() ? item.setLocation(ProtoMapping.toProto(r.value())).build() : item.build();
-                        }).toList())
-                .build());
+        return call(
+                "batch_get_replica_list",
+                null,
+                null,
+                () -> BatchGetReplicaListResponse.newBuilder()
+                        .addAllItems(checked(Right.READ, request, master::batchGetReplicaList).stream()
+                                .map(r -> {
+                                    BatchGetReplicaListItem.Builder item =
+                                            BatchGetReplicaListItem.newBuilder().setStatus(ProtoMapping.status(r));
+                                    return r.ok()
+                                            ? item.setLocation(ProtoMapping.toProto(r.value()))
+                                                    .build()
+                                            : item.build();
+                                })
+                                .toList())
+                        .build());
     }
 
     @Override
     @NonBlocking
     public Uni<BatchExistResponse> batchExist(BatchKeysRequest request) {
-        return call("batch_exist", null, null,
-                () -> ProtoMapping.exists(checked(Right.READ, request, master::batchExist)));
+        return call(
+                "batch_exist", null, null, () -> ProtoMapping.exists(checked(Right.READ, request, master::batchExist)));
     }
 
     @Override
@@ -223,8 +274,8 @@ public class MasterGrpcService implements MasterService {
     @Override
     public Uni<Empty> mountSegment(MountSegmentRequest request) {
         return call("mount_segment", Right.MOUNT, null, () -> {
-            master.mountSegment(request.getClientId(), request.getSegment(), request.getCapacity(),
-                    request.getEndpoint());
+            master.mountSegment(
+                    request.getClientId(), request.getSegment(), request.getCapacity(), request.getEndpoint());
             return EMPTY;
         });
     }
@@ -240,8 +291,11 @@ public class MasterGrpcService implements MasterService {
     @Override
     public Uni<Empty> remountSegments(RemountSegmentsRequest request) {
         return call("remount_segments", Right.MOUNT, null, () -> {
-            master.remountSegments(request.getClientId(),
-                    request.getSegmentsList().stream().map(ProtoMapping::fromProto).toList());
+            master.remountSegments(
+                    request.getClientId(),
+                    request.getSegmentsList().stream()
+                            .map(ProtoMapping::fromProto)
+                            .toList());
             return EMPTY;
         });
     }
@@ -249,18 +303,25 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<HeartbeatResponse> heartbeat(HeartbeatRequest request) {
-        return call("heartbeat", Right.MOUNT, null, () -> HeartbeatResponse.newBuilder()
-                .setStatus(master.heartbeat(request.getClientId()) == HeartbeatReply.OK
-                        ? HeartbeatResponse.Status.OK : HeartbeatResponse.Status.NEED_REMOUNT)
-                .build());
+        return call(
+                "heartbeat",
+                Right.MOUNT,
+                null,
+                () -> HeartbeatResponse.newBuilder()
+                        .setStatus(
+                                master.heartbeat(request.getClientId()) == HeartbeatReply.OK
+                                        ? HeartbeatResponse.Status.OK
+                                        : HeartbeatResponse.Status.NEED_REMOUNT)
+                        .build());
     }
 
     @Override
     public Uni<ServiceReadyResponse> serviceReady(Empty request) {
-        return Uni.createFrom().item(() -> ServiceReadyResponse.newBuilder()
-                .setReady(role.role().runsMaster() && worker.workerReady())
-                .setRole(role.role().name().toLowerCase())
-                .build());
+        return Uni.createFrom()
+                .item(() -> ServiceReadyResponse.newBuilder()
+                        .setReady(role.role().runsMaster() && worker.workerReady())
+                        .setRole(role.role().name().toLowerCase())
+                        .build());
     }
 
     /** The CRC32Cs the request gives for {@code keys} (the keys the caller may write, a subset of its keys). */
@@ -269,8 +330,9 @@ public class MasterGrpcService implements MasterService {
             return null;
         }
         if (request.getCrc32CsCount() != request.getKeysCount()) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, request.getKeysCount() + " keys but "
-                    + request.getCrc32CsCount() + " checksums");
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    request.getKeysCount() + " keys but " + request.getCrc32CsCount() + " checksums");
         }
         Map<String, Long> byKey = new HashMap<>();
         for (int i = 0; i < request.getKeysCount(); i++) {
@@ -281,18 +343,19 @@ public class MasterGrpcService implements MasterService {
     }
 
     private static ReplicaConfig replicaConfig(PutStartRequest request) {
-        return request.hasConfig() ? ProtoMapping.fromProto(request.getConfig())
+        return request.hasConfig()
+                ? ProtoMapping.fromProto(request.getConfig())
                 : ReplicaConfig.replicas(request.getReplicaNum());
     }
 
     /** A batch of the keys the caller may touch; the others answer PERMISSION_DENIED in place. */
-    private <T> List<KeyResult<T>> checked(Right right, BatchKeysRequest request,
-                                           Function<List<String>, List<KeyResult<T>>> op) {
+    private <T> List<KeyResult<T>> checked(
+            Right right, BatchKeysRequest request, Function<List<String>, List<KeyResult<T>>> op) {
         return calls.checked(right, request.getKeysList(), op);
     }
 
-    private Uni<BatchStatusResponse> statuses(String op, Right right, BatchKeysRequest request,
-                                              Function<List<String>, List<KeyResult<Void>>> action) {
+    private Uni<BatchStatusResponse> statuses(
+            String op, Right right, BatchKeysRequest request, Function<List<String>, List<KeyResult<Void>>> action) {
         return call(op, null, null, () -> ProtoMapping.statuses(checked(right, request, action)));
     }
 

@@ -1,9 +1,15 @@
 package dev.crescent.api.grpc;
 
-import dev.crescent.protocol.ProtoMapping;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.crescent.api.OpMetrics;
+import dev.crescent.client.StoreClient;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.Right;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.access.AccessControl;
+import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.proto.BatchExistResponse;
 import dev.crescent.protocol.proto.BatchGetItem;
 import dev.crescent.protocol.proto.BatchGetResponse;
@@ -19,12 +25,6 @@ import dev.crescent.protocol.proto.ObjectService;
 import dev.crescent.protocol.proto.PutChunk;
 import dev.crescent.protocol.proto.PutHeader;
 import dev.crescent.protocol.proto.RemoveRequest;
-import dev.crescent.client.StoreClient;
-import dev.crescent.common.ErrorCode;
-import dev.crescent.common.StoreException;
-import dev.crescent.protocol.ReplicaConfig;
-import dev.crescent.master.access.AccessControl;
-import dev.crescent.common.Right;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -53,13 +53,15 @@ public class ObjectGrpcService implements ObjectService {
 
     public ObjectGrpcService(StoreClient store, OpMetrics metrics, AccessControl access) {
         this.store = store;
-        this.calls = new GrpcCalls(metrics, access, () -> { });
+        this.calls = new GrpcCalls(metrics, access, () -> {});
     }
 
     @Override
     public Uni<Empty> put(Multi<PutChunk> chunks) {
         return chunks.collect().asList().onItem().transform(list -> {
-            PutHeader header = list.isEmpty() ? PutHeader.getDefaultInstance() : list.getFirst().getHeader();
+            PutHeader header = list.isEmpty()
+                    ? PutHeader.getDefaultInstance()
+                    : list.getFirst().getHeader();
             return calls.run("object_put", Right.WRITE, header.getKey(), () -> {
                 List<MemorySegment> parts = new ArrayList<>(list.size());
                 long size = 0;
@@ -70,11 +72,11 @@ public class ObjectGrpcService implements ObjectService {
                     }
                 }
                 if (size != header.getSize()) {
-                    throw new StoreException(ErrorCode.INVALID_PARAMS, "header says " + header.getSize()
-                            + " bytes but the chunks hold " + size);
+                    throw new StoreException(
+                            ErrorCode.INVALID_PARAMS,
+                            "header says " + header.getSize() + " bytes but the chunks hold " + size);
                 }
-                store.put(header.getKey(), parts, config(header.hasConfig(), header.getConfig()),
-                        header.getUpsert());
+                store.put(header.getKey(), parts, config(header.hasConfig(), header.getConfig()), header.getUpsert());
                 return Empty.getDefaultInstance();
             });
         });
@@ -86,8 +88,9 @@ public class ObjectGrpcService implements ObjectService {
             byte[] value = calls.run("object_get", Right.READ, request.getKey(), () -> store.get(request.getKey()));
             List<GetChunk> chunks = new ArrayList<>(value.length / CHUNK + 1);
             for (int offset = 0; offset < value.length || offset == 0; offset += CHUNK) {
-                GetChunk.Builder chunk = GetChunk.newBuilder().setData(UnsafeByteOperations.unsafeWrap(value, offset,
-                        Math.min(CHUNK, value.length - offset)));
+                GetChunk.Builder chunk = GetChunk.newBuilder()
+                        .setData(
+                                UnsafeByteOperations.unsafeWrap(value, offset, Math.min(CHUNK, value.length - offset)));
                 chunks.add(offset == 0 ? chunk.setSize(value.length).build() : chunk.build());
             }
             return chunks.iterator();
@@ -96,8 +99,13 @@ public class ObjectGrpcService implements ObjectService {
 
     @Override
     public Uni<ExistResponse> exist(KeyRequest request) {
-        return calls.call("object_exist", Right.READ, request.getKey(),
-                () -> ExistResponse.newBuilder().setExists(store.exists(request.getKey())).build());
+        return calls.call(
+                "object_exist",
+                Right.READ,
+                request.getKey(),
+                () -> ExistResponse.newBuilder()
+                        .setExists(store.exists(request.getKey()))
+                        .build());
     }
 
     @Override
@@ -113,38 +121,58 @@ public class ObjectGrpcService implements ObjectService {
         return calls.call("object_batch_put", null, null, () -> {
             Map<String, List<MemorySegment>> values = new HashMap<>();
             for (BatchPutItem item : request.getObjectsList()) {
-                if (values.put(item.getKey(), List.of(MemorySegment.ofBuffer(item.getValue().asReadOnlyByteBuffer())))
+                if (values.put(
+                                item.getKey(),
+                                List.of(MemorySegment.ofBuffer(item.getValue().asReadOnlyByteBuffer())))
                         != null) {
                     throw new StoreException(ErrorCode.INVALID_PARAMS, "key '" + item.getKey() + "' appears twice");
                 }
             }
-            List<String> keys = request.getObjectsList().stream().map(BatchPutItem::getKey).toList();
+            List<String> keys =
+                    request.getObjectsList().stream().map(BatchPutItem::getKey).toList();
             ReplicaConfig config = config(request.hasConfig(), request.getConfig());
-            return ProtoMapping.statuses(calls.checked(Right.WRITE, keys, allowed -> store.batchPut(allowed,
-                    allowed.stream().map(values::get).toList(), config, request.getUpsert())));
+            return ProtoMapping.statuses(calls.checked(
+                    Right.WRITE,
+                    keys,
+                    allowed -> store.batchPut(
+                            allowed, allowed.stream().map(values::get).toList(), config, request.getUpsert())));
         });
     }
 
     @Override
     public Uni<BatchGetResponse> batchGet(BatchKeysRequest request) {
-        return calls.call("object_batch_get", null, null, () -> BatchGetResponse.newBuilder().addAllItems(
-                calls.checked(Right.READ, request.getKeysList(), store::batchGet).stream()
-                        .map(r -> BatchGetItem.newBuilder().setStatus(ProtoMapping.status(r))
-                                .setValue(r.ok() ? UnsafeByteOperations.unsafeWrap(r.value()) : ByteString.EMPTY)
-                                .build())
-                        .toList()).build());
+        return calls.call(
+                "object_batch_get",
+                null,
+                null,
+                () -> BatchGetResponse.newBuilder()
+                        .addAllItems(calls.checked(Right.READ, request.getKeysList(), store::batchGet).stream()
+                                .map(r -> BatchGetItem.newBuilder()
+                                        .setStatus(ProtoMapping.status(r))
+                                        .setValue(
+                                                r.ok() ? UnsafeByteOperations.unsafeWrap(r.value()) : ByteString.EMPTY)
+                                        .build())
+                                .toList())
+                        .build());
     }
 
     @Override
     public Uni<BatchExistResponse> batchExist(BatchKeysRequest request) {
-        return calls.call("object_batch_exist", null, null,
+        return calls.call(
+                "object_batch_exist",
+                null,
+                null,
                 () -> ProtoMapping.exists(calls.checked(Right.READ, request.getKeysList(), store::batchExists)));
     }
 
     @Override
     public Uni<BatchStatusResponse> batchRemove(BatchKeysRequest request) {
-        return calls.call("object_batch_remove", null, null, () -> ProtoMapping.statuses(calls.checked(Right.WRITE,
-                request.getKeysList(), keys -> store.batchRemove(keys, request.getForce()))));
+        return calls.call(
+                "object_batch_remove",
+                null,
+                null,
+                () -> ProtoMapping.statuses(calls.checked(
+                        Right.WRITE, request.getKeysList(), keys -> store.batchRemove(keys, request.getForce()))));
     }
 
     private static ReplicaConfig config(boolean given, dev.crescent.protocol.proto.ReplicaConfig config) {

@@ -40,7 +40,11 @@ public class AccessResource {
     @RegisterForReflection
     public record RuleBody(List<String> nodes, List<String> cidrs, List<String> prefixes, List<String> rights) {
         AccessRule named(String name) {
-            return new AccessRule(name, orEmpty(nodes), orEmpty(cidrs), orEmpty(prefixes),
+            return new AccessRule(
+                    name,
+                    orEmpty(nodes),
+                    orEmpty(cidrs),
+                    orEmpty(prefixes),
                     orEmpty(rights).stream().map(RuleBody::right).collect(Collectors.toSet()));
         }
 
@@ -52,8 +56,8 @@ public class AccessResource {
             try {
                 return Right.valueOf(String.valueOf(name).trim().toUpperCase());
             } catch (IllegalArgumentException e) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS,
-                        "unknown right '" + name + "'; rights are read, write, mount, admin");
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS, "unknown right '" + name + "'; rights are read, write, mount, admin");
             }
         }
     }

@@ -1,11 +1,10 @@
 package dev.crescent.api.rest;
 
-import dev.crescent.config.CrescentConfig;
-import dev.crescent.master.access.AccessControl;
 import dev.crescent.common.Right;
-import io.vertx.core.http.HttpServerRequest;
+import dev.crescent.config.CrescentConfig;
 import dev.crescent.transfer.topology.Topology;
 import dev.crescent.transfer.topology.TopologyDiscovery;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -30,8 +29,14 @@ public class AdminResource {
     @GET
     @Path("topology")
     public Topology topology(@Context HttpServerRequest request) {
-        return rest.call("topology", request, Right.ADMIN, null, () -> new TopologyDiscovery(
-                java.nio.file.Path.of(topology.sysfsRoot()))
-                .discover(topology.nicAllow().orElse(Set.of()), topology.nicDeny().orElse(Set.of())));
+        return rest.call(
+                "topology",
+                request,
+                Right.ADMIN,
+                null,
+                () -> new TopologyDiscovery(java.nio.file.Path.of(topology.sysfsRoot()))
+                        .discover(
+                                topology.nicAllow().orElse(Set.of()),
+                                topology.nicDeny().orElse(Set.of())));
     }
 }

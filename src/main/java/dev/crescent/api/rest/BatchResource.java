@@ -1,14 +1,12 @@
 package dev.crescent.api.rest;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.crescent.api.OpMetrics;
 import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.ReplicaConfig;
-import dev.crescent.master.access.AccessControl;
-import dev.crescent.common.Right;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;
@@ -46,16 +44,13 @@ public class BatchResource {
     }
 
     @RegisterForReflection
-    public record KeysRequest(List<String> keys, Boolean force) {
-    }
+    public record KeysRequest(List<String> keys, Boolean force) {}
 
     @RegisterForReflection
-    public record PutObject(String key, String value) {
-    }
+    public record PutObject(String key, String value) {}
 
     @RegisterForReflection
-    public record PutRequest(List<PutObject> objects, boolean upsert, int replicas) {
-    }
+    public record PutRequest(List<PutObject> objects, boolean upsert, int replicas) {}
 
     /** One key's outcome: code 0 and the op's answer, or the error's code, name and message. */
     @RegisterForReflection
@@ -66,19 +61,24 @@ public class BatchResource {
                 return ok.apply(result.value());
             }
             ErrorCode code = result.code();
-            return new Item(result.key(), code.number(), code.name(), result.error().getMessage(), null, null);
+            return new Item(
+                    result.key(), code.number(), code.name(), result.error().getMessage(), null, null);
         }
     }
 
     @RegisterForReflection
-    public record Reply(List<Item> results) {
-    }
+    public record Reply(List<Item> results) {}
 
     @POST
     @Path("exists")
     public Reply exists(KeysRequest request, @Context HttpServerRequest http) {
         List<String> keys = keys(request == null ? null : request.keys());
-        return measured("batch_exists", keys, Right.READ, http, allowed -> store.batchExists(allowed),
+        return measured(
+                "batch_exists",
+                keys,
+                Right.READ,
+                http,
+                allowed -> store.batchExists(allowed),
                 (key, exists) -> new Item(key, 0, null, null, exists, null));
     }
 
@@ -87,7 +87,12 @@ public class BatchResource {
     public Reply get(KeysRequest request, @Context HttpServerRequest http) {
         List<String> keys = keys(request == null ? null : request.keys());
         Base64.Encoder base64 = Base64.getEncoder();
-        return measured("batch_get", keys, Right.READ, http, allowed -> store.batchGet(allowed),
+        return measured(
+                "batch_get",
+                keys,
+                Right.READ,
+                http,
+                allowed -> store.batchGet(allowed),
                 (key, bytes) -> new Item(key, 0, null, null, null, base64.encodeToString(bytes)));
     }
 
@@ -97,7 +102,12 @@ public class BatchResource {
     public Reply remove(KeysRequest request, @Context HttpServerRequest http) {
         List<String> keys = keys(request == null ? null : request.keys());
         boolean force = request.force() == null || request.force();
-        return measured("batch_remove", keys, Right.WRITE, http, allowed -> store.batchRemove(allowed, force),
+        return measured(
+                "batch_remove",
+                keys,
+                Right.WRITE,
+                http,
+                allowed -> store.batchRemove(allowed, force),
                 (key, none) -> new Item(key, 0, null, null, null, null));
     }
 
@@ -118,16 +128,27 @@ public class BatchResource {
         }
         ReplicaConfig config = ReplicaConfig.replicas(request.replicas());
         // Keys are unique per call, so each allowed key finds its own value.
-        return measured("batch_put", keys, Right.WRITE, http,
-                allowed -> store.batchPut(allowed, allowed.stream().map(values::get).toList(), config,
-                        request.upsert()),
+        return measured(
+                "batch_put",
+                keys,
+                Right.WRITE,
+                http,
+                allowed -> store.batchPut(
+                        allowed, allowed.stream().map(values::get).toList(), config, request.upsert()),
                 (key, none) -> new Item(key, 0, null, null, null, null));
     }
 
-    private <T> Reply measured(String op, List<String> keys, Right right, HttpServerRequest http,
-                               Function<List<String>, List<KeyResult<T>>> run, KeyAnswer<T> answer) {
+    private <T> Reply measured(
+            String op,
+            List<String> keys,
+            Right right,
+            HttpServerRequest http,
+            Function<List<String>, List<KeyResult<T>>> run,
+            KeyAnswer<T> answer) {
         List<KeyResult<T>> results = rest.batch(op, http, right, keys, run);
-        return new Reply(results.stream().map(r -> Item.of(r, value -> answer.item(r.key(), value))).toList());
+        return new Reply(results.stream()
+                .map(r -> Item.of(r, value -> answer.item(r.key(), value)))
+                .toList());
     }
 
     private interface KeyAnswer<T> {
@@ -139,8 +160,7 @@ public class BatchResource {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "no keys given");
         }
         if (keys.size() > MAX_KEYS) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, keys.size() + " keys in one call; at most "
-                    + MAX_KEYS);
+            throw new StoreException(ErrorCode.INVALID_PARAMS, keys.size() + " keys in one call; at most " + MAX_KEYS);
         }
         if (keys.stream().distinct().count() != keys.size()) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "a key appears twice in one call");

@@ -47,19 +47,24 @@ public class ClusterResource {
 
     /** What the cluster looks like from this master. */
     @RegisterForReflection
-    public record ClusterView(String role, MasterStats stats, String placement, String eviction,
-                              boolean accessControl) {
-    }
+    public record ClusterView(
+            String role, MasterStats stats, String placement, String eviction, boolean accessControl) {}
 
     @RegisterForReflection
-    public record KeyList(String prefix, List<String> keys, boolean truncated) {
-    }
+    public record KeyList(String prefix, List<String> keys, boolean truncated) {}
 
     @GET
     @Path("cluster")
     public ClusterView cluster(@Context HttpServerRequest request) {
-        return admin("cluster", request, () -> new ClusterView(role.role().name().toLowerCase(), master.stats(),
-                master.placementStrategy(), master.evictionPolicy(), access.enabled()));
+        return admin(
+                "cluster",
+                request,
+                () -> new ClusterView(
+                        role.role().name().toLowerCase(),
+                        master.stats(),
+                        master.placementStrategy(),
+                        master.evictionPolicy(),
+                        access.enabled()));
     }
 
     /** Mounted segments: capacity, used and free bytes, largest free range, fragmentation. */
@@ -79,12 +84,13 @@ public class ClusterResource {
     /** Keys starting with {@code prefix}, in order, at most {@code limit}. */
     @GET
     @Path("keys")
-    public KeyList keys(@QueryParam("prefix") @DefaultValue("") String prefix,
-                        @QueryParam("limit") @DefaultValue("1000") int limit, @Context HttpServerRequest request) {
+    public KeyList keys(
+            @QueryParam("prefix") @DefaultValue("") String prefix,
+            @QueryParam("limit") @DefaultValue("1000") int limit,
+            @Context HttpServerRequest request) {
         return admin("keys", request, () -> {
             if (limit <= 0 || limit > MAX_KEYS) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS,
-                        "limit must be 1 to " + MAX_KEYS + ", was " + limit);
+                throw new StoreException(ErrorCode.INVALID_PARAMS, "limit must be 1 to " + MAX_KEYS + ", was " + limit);
             }
             List<String> keys = master.listKeys(prefix, limit + 1);
             return new KeyList(prefix, keys.size() > limit ? keys.subList(0, limit) : keys, keys.size() > limit);

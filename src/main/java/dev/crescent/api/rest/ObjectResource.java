@@ -1,13 +1,10 @@
 package dev.crescent.api.rest;
 
-import dev.crescent.api.OpMetrics;
 import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
-import dev.crescent.common.ObjectKeys;
+import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.ReplicaConfig;
-import dev.crescent.master.access.AccessControl;
-import dev.crescent.common.Right;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -28,7 +25,6 @@ import java.lang.foreign.MemorySegment;
 import java.net.URI;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Supplier;
 
 /** The REST object gateway: bytes in, bytes out, for callers without a transfer engine. */
 @Path("/v1/objects")
@@ -51,11 +47,14 @@ public class ObjectResource {
     @PUT
     @Path("{key: .+}")
     @Consumes(MediaType.WILDCARD)
-    public Response put(@PathParam("key") String key, @QueryParam("upsert") @DefaultValue("false") boolean upsert,
-                        @QueryParam("replicas") @DefaultValue("0") int replicas,
-                        @QueryParam("preferred") @DefaultValue("") String preferred,
-                        @QueryParam("pin") @DefaultValue("") String pin,
-                        @Context HttpServerRequest request, byte[] body) {
+    public Response put(
+            @PathParam("key") String key,
+            @QueryParam("upsert") @DefaultValue("false") boolean upsert,
+            @QueryParam("replicas") @DefaultValue("0") int replicas,
+            @QueryParam("preferred") @DefaultValue("") String preferred,
+            @QueryParam("pin") @DefaultValue("") String pin,
+            @Context HttpServerRequest request,
+            byte[] body) {
         return rest.call("put", request, Right.WRITE, key, () -> {
             if (body == null || body.length == 0) {
                 throw new StoreException(ErrorCode.INVALID_PARAMS, "object body must not be empty");
@@ -63,10 +62,14 @@ public class ObjectResource {
             if (!pin.isEmpty() && !pin.equals("soft") && !pin.equals("hard")) {
                 throw new StoreException(ErrorCode.INVALID_PARAMS, "pin must be 'soft' or 'hard', was '" + pin + "'");
             }
-            List<String> preferredSegments = preferred.isBlank() ? List.of()
-                    : Arrays.stream(preferred.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-            ReplicaConfig config = new ReplicaConfig(replicas, preferredSegments, pin.equals("soft"),
-                    pin.equals("hard"));
+            List<String> preferredSegments = preferred.isBlank()
+                    ? List.of()
+                    : Arrays.stream(preferred.split(","))
+                            .map(String::trim)
+                            .filter(s -> !s.isEmpty())
+                            .toList();
+            ReplicaConfig config =
+                    new ReplicaConfig(replicas, preferredSegments, pin.equals("soft"), pin.equals("hard"));
             store.put(key, MemorySegment.ofArray(body), config, upsert);
             return Response.created(URI.create("/v1/objects/" + key)).build();
         });
@@ -76,14 +79,26 @@ public class ObjectResource {
     @Path("{key: .+}")
     @Produces(MediaType.APPLICATION_OCTET_STREAM)
     public Response get(@PathParam("key") String key, @Context HttpServerRequest request) {
-        return rest.call("get", request, Right.READ, key, () -> Response.ok(store.get(key)).build());
+        return rest.call(
+                "get",
+                request,
+                Right.READ,
+                key,
+                () -> Response.ok(store.get(key)).build());
     }
 
     @HEAD
     @Path("{key: .+}")
     public Response head(@PathParam("key") String key, @Context HttpServerRequest request) {
-        return rest.call("head", request, Right.READ, key, () -> Response.ok().header(HttpHeaders.CONTENT_LENGTH, store.size(key))
-                .type(MediaType.APPLICATION_OCTET_STREAM_TYPE).build());
+        return rest.call(
+                "head",
+                request,
+                Right.READ,
+                key,
+                () -> Response.ok()
+                        .header(HttpHeaders.CONTENT_LENGTH, store.size(key))
+                        .type(MediaType.APPLICATION_OCTET_STREAM_TYPE)
+                        .build());
     }
 
     /**
@@ -92,8 +107,10 @@ public class ObjectResource {
      */
     @DELETE
     @Path("{key: .+}")
-    public Response delete(@PathParam("key") String key, @QueryParam("force") @DefaultValue("true") boolean force,
-                           @Context HttpServerRequest request) {
+    public Response delete(
+            @PathParam("key") String key,
+            @QueryParam("force") @DefaultValue("true") boolean force,
+            @Context HttpServerRequest request) {
         return rest.call("delete", request, Right.WRITE, key, () -> {
             store.remove(key, force);
             return Response.noContent().build();

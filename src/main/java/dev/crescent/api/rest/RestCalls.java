@@ -44,12 +44,22 @@ public class RestCalls {
     }
 
     /** A batch: the keys the caller may touch go to {@code op}; the others answer PERMISSION_DENIED in place. */
-    public <T> List<KeyResult<T>> batch(String op, HttpServerRequest request, Right right, List<String> keys,
-                                       Function<List<String>, List<KeyResult<T>>> action) {
-        return measured(op, () -> access.enabled()
-                ? access.checkEach(Callers.of(request), right, keys,
-                        allowed -> action.apply(allowed.stream().map(keys::get).toList()))
-                : action.apply(keys));
+    public <T> List<KeyResult<T>> batch(
+            String op,
+            HttpServerRequest request,
+            Right right,
+            List<String> keys,
+            Function<List<String>, List<KeyResult<T>>> action) {
+        return measured(
+                op,
+                () -> access.enabled()
+                        ? access.checkEach(
+                                Callers.of(request),
+                                right,
+                                keys,
+                                allowed -> action.apply(
+                                        allowed.stream().map(keys::get).toList()))
+                        : action.apply(keys));
     }
 
     private <T> T measured(String op, Supplier<T> action) {

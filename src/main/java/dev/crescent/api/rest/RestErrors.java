@@ -28,10 +28,17 @@ public class RestErrors {
     @ServerExceptionMapper(priority = 10_000)
     public Response unexpected(Throwable e) {
         LOG.error("unexpected REST failure", e);
-        return response(500, ErrorBody.of(ErrorCode.INTERNAL_ERROR, "internal error: " + e.getClass().getSimpleName()));
+        return response(
+                500,
+                ErrorBody.of(
+                        ErrorCode.INTERNAL_ERROR,
+                        "internal error: " + e.getClass().getSimpleName()));
     }
 
     private static Response response(int status, ErrorBody body) {
-        return Response.status(status).type(MediaType.APPLICATION_JSON_TYPE).entity(body).build();
+        return Response.status(status)
+                .type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(body)
+                .build();
     }
 }

@@ -1,9 +1,9 @@
 package dev.crescent.api.wire;
 
-import dev.crescent.protocol.MasterWire;
-import dev.crescent.protocol.proto.MasterService;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.MasterService;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import io.grpc.MethodDescriptor;
 import io.smallrye.mutiny.Uni;
@@ -23,8 +23,7 @@ final class MasterWireHandlers {
     private final List<Handler<?, ?>> byId = new ArrayList<>();
 
     /** One method: how to call it on the adapter. */
-    record Handler<Q, A>(MethodDescriptor<Q, A> method, BiFunction<MasterService, Q, Uni<A>> call,
-                         boolean blocking) {
+    record Handler<Q, A>(MethodDescriptor<Q, A> method, BiFunction<MasterService, Q, Uni<A>> call, boolean blocking) {
         /**
          * Parses the request now (its bytes belong to the connection's read buffer) and returns the call to make,
          * possibly on another thread; an unreadable request's call fails as INVALID_PARAMS.
@@ -34,8 +33,9 @@ final class MasterWireHandlers {
             try {
                 parsed = method.parseRequest(request);
             } catch (RuntimeException e) {
-                return () -> Uni.createFrom().failure(new StoreException(ErrorCode.INVALID_PARAMS,
-                        "unreadable " + method.getBareMethodName() + " request"));
+                return () -> Uni.createFrom()
+                        .failure(new StoreException(
+                                ErrorCode.INVALID_PARAMS, "unreadable " + method.getBareMethodName() + " request"));
             }
             return () -> call.apply(service, parsed);
         }
@@ -74,8 +74,8 @@ final class MasterWireHandlers {
         return id >= 0 && id < byId.size() ? byId.get(id) : null;
     }
 
-    private <Q, A> void add(MethodDescriptor<Q, A> method, BiFunction<MasterService, Q, Uni<A>> call,
-                            boolean blocking) {
+    private <Q, A> void add(
+            MethodDescriptor<Q, A> method, BiFunction<MasterService, Q, Uni<A>> call, boolean blocking) {
         int id = MasterWire.id(method);
         while (byId.size() <= id) {
             byId.add(null);

@@ -1,8 +1,8 @@
 package dev.crescent.api.wire;
 
-import dev.crescent.protocol.MasterWire;
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.protocol.MasterWire;
 import io.quarkus.grpc.GrpcService;
 import io.quarkus.runtime.ShutdownEvent;
 import io.vertx.core.Vertx;
@@ -31,8 +31,11 @@ public class MasterWireRoute {
     private final MasterWireHandlers handlers = new MasterWireHandlers();
     private volatile NetServer server;
 
-    public MasterWireRoute(@GrpcService MasterGrpcService service, Vertx vertx, CrescentConfig config,
-                           @ConfigProperty(name = "quarkus.http.host", defaultValue = "0.0.0.0") String host) {
+    public MasterWireRoute(
+            @GrpcService MasterGrpcService service,
+            Vertx vertx,
+            CrescentConfig config,
+            @ConfigProperty(name = "quarkus.http.host", defaultValue = "0.0.0.0") String host) {
         this.service = service;
         this.vertx = vertx;
         this.config = config;
@@ -43,13 +46,16 @@ public class MasterWireRoute {
         if (!config.master().wire()) {
             return;
         }
-        NetServer listener = vertx.createNetServer(new NetServerOptions().setHost(host)
-                .setPort(config.master().wirePort()).setTcpNoDelay(true));
+        NetServer listener = vertx.createNetServer(new NetServerOptions()
+                .setHost(host)
+                .setPort(config.master().wirePort())
+                .setTcpNoDelay(true));
         listener.connectHandler(socket -> new MasterWireSession(socket, service, handlers, vertx).start());
         server = listener.listen().toCompletionStage().toCompletableFuture().join();
-        router.route(HttpMethod.GET, MasterWire.PATH).handler(context -> context.response()
-                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(new JsonObject().put("port", server.actualPort()).encode()));
+        router.route(HttpMethod.GET, MasterWire.PATH)
+                .handler(context -> context.response()
+                        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                        .end(new JsonObject().put("port", server.actualPort()).encode()));
     }
 
     void stop(@Observes ShutdownEvent event) {

@@ -1,14 +1,14 @@
 package dev.crescent.api.wire;
 
-import dev.crescent.protocol.MasterWire;
 import com.google.protobuf.MessageLite;
-import dev.crescent.api.grpc.CallerInterceptor;
-import dev.crescent.protocol.GrpcErrors;
-import dev.crescent.protocol.proto.MasterService;
 import dev.crescent.api.Callers;
+import dev.crescent.api.grpc.CallerInterceptor;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
+import dev.crescent.protocol.GrpcErrors;
+import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.MasterService;
 import io.grpc.StatusRuntimeException;
 import io.netty.buffer.ByteBufInputStream;
 import io.smallrye.mutiny.Uni;
@@ -32,6 +32,7 @@ final class MasterWireSession {
     private final NetSocket socket;
     /** Known once the hello arrived. */
     private Caller caller;
+
     private final MasterService service;
     private final MasterWireHandlers handlers;
     private final Vertx vertx;
@@ -92,13 +93,18 @@ final class MasterWireSession {
         ByteBufInputStream body = new ByteBufInputStream(
                 frame.getByteBuf().slice(MasterWire.REQUEST_HEADER, frame.length() - MasterWire.REQUEST_HEADER));
         Supplier<? extends Uni<?>> prepared = handler.prepare(service, body);
-        Runnable call = () -> CallerInterceptor.runAs(caller, () -> prepared.get().subscribe().with(
-                answer -> answer(callId, (MessageLite) answer), failure -> fail(callId, failure)));
+        Runnable call = () -> CallerInterceptor.runAs(
+                caller,
+                () -> prepared.get()
+                        .subscribe()
+                        .with(answer -> answer(callId, (MessageLite) answer), failure -> fail(callId, failure)));
         if (handler.blocking()) {
-            vertx.executeBlocking(() -> {
-                call.run();
-                return null;
-            }, false);
+            vertx.executeBlocking(
+                    () -> {
+                        call.run();
+                        return null;
+                    },
+                    false);
         } else {
             call.run();
         }
@@ -107,18 +113,23 @@ final class MasterWireSession {
     private void answer(int callId, MessageLite answer) {
         int size = answer.getSerializedSize();
         Buffer frame = Buffer.buffer(4 + MasterWire.RESPONSE_HEADER + size)
-                .appendInt(MasterWire.RESPONSE_HEADER + size).appendInt(callId).appendInt(0)
+                .appendInt(MasterWire.RESPONSE_HEADER + size)
+                .appendInt(callId)
+                .appendInt(0)
                 .appendBytes(answer.toByteArray());
         write(frame);
     }
 
     private void fail(int callId, Throwable failure) {
-        StoreException error = failure instanceof StatusRuntimeException status ? GrpcErrors.fromStatus(status)
+        StoreException error = failure instanceof StatusRuntimeException status
+                ? GrpcErrors.fromStatus(status)
                 : GrpcErrors.fromStatus(GrpcErrors.toStatus(failure));
         byte[] message = String.valueOf(error.getMessage()).getBytes(StandardCharsets.UTF_8);
         write(Buffer.buffer(4 + MasterWire.RESPONSE_HEADER + message.length)
-                .appendInt(MasterWire.RESPONSE_HEADER + message.length).appendInt(callId)
-                .appendInt(error.code().number()).appendBytes(message));
+                .appendInt(MasterWire.RESPONSE_HEADER + message.length)
+                .appendInt(callId)
+                .appendInt(error.code().number())
+                .appendBytes(message));
     }
 
     /** Writes an answer; a client that stops reading its answers stops being read until they drain. */

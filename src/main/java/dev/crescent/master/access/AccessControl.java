@@ -1,14 +1,14 @@
 package dev.crescent.master.access;
 
-import dev.crescent.common.Right;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
-import dev.crescent.protocol.KeyResult;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.WatchedPrefix;
+import dev.crescent.protocol.KeyResult;
 import dev.crescent.transfer.TicketSigner;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
@@ -29,8 +29,7 @@ public final class AccessControl implements AutoCloseable {
 
     /** A rule as the admin API shows it: where it comes from decides whether it can be edited. */
     @RegisterForReflection
-    public record Listed(AccessRule rule, String source) {
-    }
+    public record Listed(AccessRule rule, String source) {}
 
     private static final Duration APPLY_TIMEOUT = Duration.ofSeconds(5);
 
@@ -44,8 +43,13 @@ public final class AccessControl implements AutoCloseable {
     private volatile AccessPolicy policy;
 
     /** @param tickets signs (master) and verifies (worker) transfer tickets; null when access is off */
-    public AccessControl(boolean enabled, List<AccessRule> configRules, MetadataStore store, MetadataKeys keys,
-                         ObjectMapper json, TicketSigner tickets) {
+    public AccessControl(
+            boolean enabled,
+            List<AccessRule> configRules,
+            MetadataStore store,
+            MetadataKeys keys,
+            ObjectMapper json,
+            TicketSigner tickets) {
         this.enabled = enabled;
         this.tickets = tickets;
         configRules.forEach(rule -> this.configRules.put(rule.name(), rule));
@@ -53,8 +57,8 @@ public final class AccessControl implements AutoCloseable {
         this.keys = keys;
         this.json = json;
         this.policy = new AccessPolicy(enabled, configRules);
-        this.stored = new WatchedPrefix<>(store, keys.accessRules(), value -> json.readValue(value, AccessRule.class),
-                this::rebuild);
+        this.stored = new WatchedPrefix<>(
+                store, keys.accessRules(), value -> json.readValue(value, AccessRule.class), this::rebuild);
         rebuild();
     }
 
@@ -89,8 +93,8 @@ public final class AccessControl implements AutoCloseable {
      *
      * @param run receives the indexes (into {@code keys}) of the allowed keys and answers one result per index
      */
-    public <T> List<KeyResult<T>> checkEach(Caller caller, Right right, List<String> keys,
-                                            Function<List<Integer>, List<KeyResult<T>>> run) {
+    public <T> List<KeyResult<T>> checkEach(
+            Caller caller, Right right, List<String> keys, Function<List<Integer>, List<KeyResult<T>>> run) {
         List<KeyResult<T>> results = new ArrayList<>(keys.size());
         List<Integer> allowed = new ArrayList<>(keys.size());
         AccessPolicy current = policy;
@@ -125,7 +129,8 @@ public final class AccessControl implements AutoCloseable {
     /** Adds or replaces an API rule. Configuration rules cannot be overridden here. */
     public void putRule(AccessRule rule) {
         if (configRules.containsKey(rule.name())) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS,
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
                     "rule '" + rule.name() + "' comes from configuration and cannot be changed through the API");
         }
         long revision;
@@ -136,7 +141,8 @@ public final class AccessControl implements AutoCloseable {
         }
         // In force here before the caller hears back; other nodes follow through their watches.
         if (!stored.awaitRevision(rule.name(), revision, APPLY_TIMEOUT)) {
-            throw new StoreException(ErrorCode.METADATA_ERROR,
+            throw new StoreException(
+                    ErrorCode.METADATA_ERROR,
                     "rule '" + rule.name() + "' was stored but its change did not arrive within " + APPLY_TIMEOUT);
         }
     }
@@ -144,12 +150,14 @@ public final class AccessControl implements AutoCloseable {
     /** @return whether an API rule of that name existed */
     public boolean deleteRule(String name) {
         if (configRules.containsKey(name)) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS,
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
                     "rule '" + name + "' comes from configuration and cannot be deleted through the API");
         }
         boolean existed = store.delete(keys.accessRules() + name);
         if (existed && !stored.awaitAbsent(name, APPLY_TIMEOUT)) {
-            throw new StoreException(ErrorCode.METADATA_ERROR,
+            throw new StoreException(
+                    ErrorCode.METADATA_ERROR,
                     "rule '" + name + "' was deleted but the change did not arrive within " + APPLY_TIMEOUT);
         }
         return existed;
@@ -160,7 +168,9 @@ public final class AccessControl implements AutoCloseable {
             return; // still constructing: the constructor rebuilds once the listing is in
         }
         List<AccessRule> all = new ArrayList<>(configRules.values());
-        stored.all().values().stream().filter(r -> !configRules.containsKey(r.name())).forEach(all::add);
+        stored.all().values().stream()
+                .filter(r -> !configRules.containsKey(r.name()))
+                .forEach(all::add);
         policy = new AccessPolicy(enabled, all);
     }
 

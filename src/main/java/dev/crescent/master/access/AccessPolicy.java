@@ -1,7 +1,7 @@
 package dev.crescent.master.access;
 
-import dev.crescent.common.Right;
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
 
 import java.util.Collection;
@@ -49,8 +49,10 @@ public final class AccessPolicy {
             throw new StoreException(ErrorCode.UNAUTHENTICATED, "the caller's address is unknown");
         }
         if (!allows(caller, right, key)) {
-            throw new StoreException(ErrorCode.PERMISSION_DENIED, caller + " has no " + right.name().toLowerCase()
-                    + " right" + (key == null ? "" : " on '" + key + "'"));
+            throw new StoreException(
+                    ErrorCode.PERMISSION_DENIED,
+                    caller + " has no " + right.name().toLowerCase() + " right"
+                            + (key == null ? "" : " on '" + key + "'"));
         }
     }
 }

@@ -1,9 +1,8 @@
 package dev.crescent.master.access;
 
-import dev.crescent.common.Right;
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
-
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 import java.util.List;
@@ -19,12 +18,13 @@ import java.util.Set;
  * @param rights   what it grants there
  */
 @RegisterForReflection
-public record AccessRule(String name, List<String> nodes, List<String> cidrs, List<String> prefixes,
-                         Set<Right> rights) {
+public record AccessRule(
+        String name, List<String> nodes, List<String> cidrs, List<String> prefixes, Set<Right> rights) {
 
     public AccessRule {
         if (name == null || name.isBlank() || !name.matches("[A-Za-z0-9._-]{1,64}")) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS,
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
                     "rule name must be 1-64 letters, digits, '.', '_' or '-', was '" + name + "'");
         }
         nodes = nodes == null ? List.of() : List.copyOf(nodes);
@@ -46,14 +46,16 @@ public record AccessRule(String name, List<String> nodes, List<String> cidrs, Li
 
         boolean appliesTo(Caller caller) {
             AccessRule r = rule;
-            boolean nodeOk = r.nodes.isEmpty() || r.nodes.contains("*")
+            boolean nodeOk = r.nodes.isEmpty()
+                    || r.nodes.contains("*")
                     || (caller.nodeName() != null && r.nodes.contains(caller.nodeName()));
             boolean addressOk = networks.isEmpty() || networks.stream().anyMatch(n -> n.contains(caller.address()));
             return nodeOk && addressOk;
         }
 
         boolean covers(String key) {
-            return key == null ? rule.prefixes.isEmpty()
+            return key == null
+                    ? rule.prefixes.isEmpty()
                     : rule.prefixes.isEmpty() || rule.prefixes.stream().anyMatch(key::startsWith);
         }
 

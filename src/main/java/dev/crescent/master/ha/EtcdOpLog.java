@@ -20,18 +20,18 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The leader's op-log writer. Changes queue up while the previous write is in flight and go out together: one etcd
- * write per batch ({@code oplog/<sequence>} holding a JSON list of ops), not one per object. Each batch key is
- * created only while the leader key is still the one this master created (one etcd transaction), so a deposed
- * leader can never append: its first refused write tells it so, and it steps down. A write that fails (etcd unreachable) is retried, in order,
- * until it succeeds; meanwhile {@link #accepting()} is false and new puts are refused.
+ * write per batch ({@code oplog/<sequence>} holding a JSON list of entries), not one per object. Each batch key
+ * is created only while the leader key is still the one this master created (one etcd transaction), so a deposed
+ * leader can never append: its first refused write tells it so, and it steps down. A write that fails (etcd
+ * unreachable) is retried, in order, until it succeeds; meanwhile {@link #accepting()} is false and new puts are
+ * refused.
  */
 public final class EtcdOpLog implements OpLog, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EtcdOpLog.class);
     /** Ops per batch: keeps one write well under etcd's 1.5 MiB request limit. */
     private static final int MAX_BATCH = 512;
 
-    private record Pending(OpLogEntry op, CompletableFuture<Void> durable) {
-    }
+    private record Pending(OpLogEntry op, CompletableFuture<Void> durable) {}
 
     private final MetadataStore store;
     private final String prefix;
@@ -59,9 +59,17 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
      * @param mirror        the durable state so far (what this leader restored); kept current batch by batch and
      *                      written as a snapshot every {@code snapshotEvery} ops
      */
-    public EtcdOpLog(MetadataStore store, String prefix, String leaderKey, long leaderRevision,
-                       long nextSequence, ObjectMapper json, Runnable onSuperseded, ReplicatedIndex mirror,
-                       OpLogSnapshots snapshots, long snapshotEvery) {
+    public EtcdOpLog(
+            MetadataStore store,
+            String prefix,
+            String leaderKey,
+            long leaderRevision,
+            long nextSequence,
+            ObjectMapper json,
+            Runnable onSuperseded,
+            ReplicatedIndex mirror,
+            OpLogSnapshots snapshots,
+            long snapshotEvery) {
         this.store = store;
         this.mirror = mirror;
         this.snapshots = snapshots;
@@ -173,7 +181,9 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
      * exactly this batch, and it is ours.
      */
     private boolean landedEarlier(byte[] value) {
-        return store.get(key(prefix, nextSequence)).map(kv -> Arrays.equals(kv.value(), value)).orElse(false);
+        return store.get(key(prefix, nextSequence))
+                .map(kv -> Arrays.equals(kv.value(), value))
+                .orElse(false);
     }
 
     @Override

@@ -8,5 +8,4 @@ import java.time.Duration;
  * @param elects        whether this master is one of several (over etcd) and must win the election to serve
  * @param snapshotEvery op-log entries between snapshots
  */
-public record HaSettings(boolean elects, String cluster, Duration leaderTtl, long snapshotEvery) {
-}
+public record HaSettings(boolean elects, String cluster, Duration leaderTtl, long snapshotEvery) {}

@@ -29,12 +29,10 @@ public final class LeaderElection implements AutoCloseable {
         void elected();
 
         /** Leadership is held but could not be renewed for a while (etcd unreachable): serve nothing. */
-        default void suspended(String why) {
-        }
+        default void suspended(String why) {}
 
         /** Renewal works again and the lease was never lost. */
-        default void resumed() {
-        }
+        default void resumed() {}
 
         /** Another master leads (or may): stop for good. */
         void demoted(String why);
@@ -56,8 +54,7 @@ public final class LeaderElection implements AutoCloseable {
     /**
      * @param address this master's address as clients should reach it (read when campaigning)
      */
-    public LeaderElection(MetadataStore store, String key, Supplier<String> address, Duration ttl,
-                          Listener listener) {
+    public LeaderElection(MetadataStore store, String key, Supplier<String> address, Duration ttl, Listener listener) {
         this.store = store;
         this.key = key;
         this.address = address;
@@ -154,7 +151,9 @@ public final class LeaderElection implements AutoCloseable {
                 return;
             }
             store.revokeLease(candidateLease);
-            knownLeader = store.get(key).map(kv -> new String(kv.value(), StandardCharsets.UTF_8)).orElse(null);
+            knownLeader = store.get(key)
+                    .map(kv -> new String(kv.value(), StandardCharsets.UTF_8))
+                    .orElse(null);
         } catch (StoreException e) {
             LOG.debugf("campaign failed: %s", e.getMessage());
         }

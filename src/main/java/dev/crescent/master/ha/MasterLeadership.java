@@ -42,8 +42,13 @@ public final class MasterLeadership implements Leadership {
      * @param onDemoted stops the process (a demoted leader must never serve next to the new one); its supervisor
      *                  restarts it as a clean standby
      */
-    public MasterLeadership(HaSettings settings, MetadataStore store, MetadataKeys keys, Master master,
-                            ObjectMapper json, Consumer<String> onDemoted) {
+    public MasterLeadership(
+            HaSettings settings,
+            MetadataStore store,
+            MetadataKeys keys,
+            Master master,
+            ObjectMapper json,
+            Consumer<String> onDemoted) {
         this.settings = settings;
         this.master = master;
         this.json = json;
@@ -66,8 +71,8 @@ public final class MasterLeadership implements Leadership {
         // A standby keeps a hot copy of the leader's index by replaying its op-log.
         snapshots = new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json);
         tailer = new OpLogTailer(store, keys.oplog(), snapshots, json);
-        election = new LeaderElection(store, keys.leader(), advertisedAddress, settings.leaderTtl(),
-                new LeaderElection.Listener() {
+        election = new LeaderElection(
+                store, keys.leader(), advertisedAddress, settings.leaderTtl(), new LeaderElection.Listener() {
                     @Override
                     public void elected() {
                         takeOver();
@@ -90,14 +95,26 @@ public final class MasterLeadership implements Leadership {
         tailer.catchUp();
         tailer.close();
         master.restore(tailer.index());
-        opLog = new EtcdOpLog(store, keys.oplog(), keys.leader(), election.leaderRevision(),
-                tailer.appliedSequence() + 1, json, () -> exit("another master wrote the op-log"), tailer.index(),
-                snapshots, settings.snapshotEvery());
+        opLog = new EtcdOpLog(
+                store,
+                keys.oplog(),
+                keys.leader(),
+                election.leaderRevision(),
+                tailer.appliedSequence() + 1,
+                json,
+                () -> exit("another master wrote the op-log"),
+                tailer.index(),
+                snapshots,
+                settings.snapshotEvery());
         master.attachOpLog(opLog);
         serving = true;
-        LOG.infof("this master leads cluster %s: %d objects on %d segments restored from %d op-log entries in %d ms",
-                settings.cluster(), master.stats().objectCount(), master.stats().segmentCount(),
-                tailer.appliedSequence(), (System.nanoTime() - started) / 1_000_000);
+        LOG.infof(
+                "this master leads cluster %s: %d objects on %d segments restored from %d op-log entries in %d ms",
+                settings.cluster(),
+                master.stats().objectCount(),
+                master.stats().segmentCount(),
+                tailer.appliedSequence(),
+                (System.nanoTime() - started) / 1_000_000);
     }
 
     private void exit(String why) {
@@ -142,11 +159,17 @@ public final class MasterLeadership implements Leadership {
         if (!isLeader()) {
             LeaderElection current = election;
             if (current != null && current.isSuspended()) {
-                throw new StoreException(ErrorCode.NOT_LEADER, "this master leads but cannot confirm it: the "
-                        + "metadata store is unreachable; it serves again once the store answers");
+                throw new StoreException(
+                        ErrorCode.NOT_LEADER,
+                        "this master leads but cannot confirm it: the "
+                                + "metadata store is unreachable; it serves again once the store answers");
             }
-            throw new StoreException(ErrorCode.NOT_LEADER, "this master is a standby; the leader is "
-                    + (current == null ? "not known yet" : current.leaderAddress().orElse("being elected")));
+            throw new StoreException(
+                    ErrorCode.NOT_LEADER,
+                    "this master is a standby; the leader is "
+                            + (current == null
+                                    ? "not known yet"
+                                    : current.leaderAddress().orElse("being elected")));
         }
     }
 }

@@ -15,8 +15,7 @@ import java.util.List;
  * kind in {@code type}. Written for the declared list type, so every entry carries its kind.
  */
 final class OpLogCodec {
-    private static final TypeReference<List<OpLogEntry>> ENTRIES = new TypeReference<>() {
-    };
+    private static final TypeReference<List<OpLogEntry>> ENTRIES = new TypeReference<>() {};
     private final ObjectWriter writer;
     private final ObjectReader reader;
 

@@ -24,11 +24,11 @@ import java.util.TreeMap;
 public final class OpLogSnapshots {
     /** Ops per chunk: a few hundred KiB of JSON. */
     static final int CHUNK_OPS = 1024;
+
     private static final String DONE = "done";
 
     /** A snapshot as read back: the sequence it covers and the ops that rebuild the state. */
-    public record Loaded(long sequence, List<OpLogEntry> ops) {
-    }
+    public record Loaded(long sequence, List<OpLogEntry> ops) {}
 
     private final MetadataStore store;
     private final String snapshots;
@@ -69,7 +69,8 @@ public final class OpLogSnapshots {
                 continue;
             }
             try {
-                bySequence.computeIfAbsent(Long.parseLong(rest.substring(0, slash)), s -> new TreeMap<>())
+                bySequence
+                        .computeIfAbsent(Long.parseLong(rest.substring(0, slash)), s -> new TreeMap<>())
                         .put(rest.substring(slash + 1), entry.value());
             } catch (NumberFormatException ignored) {
                 // Not a snapshot key.

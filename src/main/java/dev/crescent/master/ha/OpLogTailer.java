@@ -26,6 +26,7 @@ public final class OpLogTailer implements AutoCloseable {
     private final ReplicatedIndex index = new ReplicatedIndex();
     /** Batches that arrived ahead of a gap, by sequence. */
     private final TreeMap<Long, List<OpLogEntry>> early = new TreeMap<>();
+
     private final AutoCloseable watch;
     private long applied;
 

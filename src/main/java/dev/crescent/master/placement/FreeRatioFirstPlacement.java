@@ -1,7 +1,7 @@
 package dev.crescent.master.placement;
 
-import dev.crescent.master.PlacementStrategy;
 import dev.crescent.master.MountedSegment;
+import dev.crescent.master.PlacementStrategy;
 import jakarta.inject.Singleton;
 
 import java.util.Comparator;
@@ -18,8 +18,7 @@ public class FreeRatioFirstPlacement implements PlacementStrategy {
 
     @Override
     public List<MountedSegment> candidates(List<MountedSegment> mounted, long size, String clientId) {
-        record Ranked(MountedSegment segment, double freeRatio) {
-        }
+        record Ranked(MountedSegment segment, double freeRatio) {}
         // Read each segment's figures once: they change under concurrent puts and a sort needs stable keys.
         return mounted.stream()
                 .map(s -> new Ranked(s, (double) s.allocator().freeBytes() / s.capacity()))

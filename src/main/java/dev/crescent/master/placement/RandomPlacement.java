@@ -1,7 +1,7 @@
 package dev.crescent.master.placement;
 
-import dev.crescent.master.PlacementStrategy;
 import dev.crescent.master.MountedSegment;
+import dev.crescent.master.PlacementStrategy;
 import jakarta.inject.Singleton;
 
 import java.util.AbstractList;

@@ -1,8 +1,8 @@
 package dev.crescent.meta.embedded;
 
-import dev.crescent.common.Threads;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.common.Threads;
 import dev.crescent.meta.KeyValue;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.WatchEvent;
@@ -33,19 +33,16 @@ public final class EmbeddedMetadataStore implements MetadataStore {
     private final TreeMap<String, KeyValue> data = new TreeMap<>();
     private final Map<Long, Lease> leases = new HashMap<>();
     private final CopyOnWriteArrayList<Watcher> watchers = new CopyOnWriteArrayList<>();
-    private final ExecutorService dispatcher =
-            Executors.newSingleThreadExecutor(Thread.ofPlatform().name("crescent-meta-watch").daemon().factory());
-    private final ScheduledExecutorService expirer =
-            Threads.daemonScheduler("crescent-meta-lease");
+    private final ExecutorService dispatcher = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("crescent-meta-watch").daemon().factory());
+    private final ScheduledExecutorService expirer = Threads.daemonScheduler("crescent-meta-lease");
     private final InstantSource clock;
     private long revision;
     private long nextLeaseId = 1;
 
-    private record Lease(long ttlMillis, long[] deadline, Set<String> keys) {
-    }
+    private record Lease(long ttlMillis, long[] deadline, Set<String> keys) {}
 
-    private record Watcher(String prefix, Consumer<WatchEvent> listener) {
-    }
+    private record Watcher(String prefix, Consumer<WatchEvent> listener) {}
 
     public EmbeddedMetadataStore(InstantSource clock) {
         this.clock = clock;
@@ -75,7 +72,8 @@ public final class EmbeddedMetadataStore implements MetadataStore {
 
     @Override
     public synchronized long deleteRange(String fromInclusive, String toExclusive) {
-        List<String> doomed = new ArrayList<>(data.subMap(fromInclusive, toExclusive).keySet());
+        List<String> doomed =
+                new ArrayList<>(data.subMap(fromInclusive, toExclusive).keySet());
         doomed.forEach(this::remove);
         return doomed.size();
     }

@@ -43,7 +43,8 @@ public final class EtcdMetadataStore implements MetadataStore {
 
     /** @param endpoints etcd client URLs ({@code http://host:2379}) */
     public EtcdMetadataStore(List<String> endpoints, Duration timeout) {
-        this.client = Client.builder().endpoints(endpoints.toArray(String[]::new)).build();
+        this.client =
+                Client.builder().endpoints(endpoints.toArray(String[]::new)).build();
         this.kv = client.getKVClient();
         this.leases = client.getLeaseClient();
         this.watches = client.getWatchClient();
@@ -58,16 +59,21 @@ public final class EtcdMetadataStore implements MetadataStore {
 
     @Override
     public List<KeyValue> getPrefix(String prefix) {
-        GetOption byPrefix = GetOption.builder().isPrefix(true)
-                .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND).build();
+        GetOption byPrefix = GetOption.builder()
+                .isPrefix(true)
+                .withSortField(GetOption.SortTarget.KEY)
+                .withSortOrder(GetOption.SortOrder.ASCEND)
+                .build();
         return await("list " + prefix, kv.get(bytes(prefix), byPrefix)).getKvs().stream()
-                .map(EtcdMetadataStore::entry).toList();
+                .map(EtcdMetadataStore::entry)
+                .toList();
     }
 
     @Override
     public long put(String key, byte[] value, long leaseId) {
         return await("put " + key, kv.put(bytes(key), ByteSequence.from(value), leaseOption(leaseId)))
-                .getHeader().getRevision();
+                .getHeader()
+                .getRevision();
     }
 
     @Override
@@ -77,27 +83,44 @@ public final class EtcdMetadataStore implements MetadataStore {
 
     @Override
     public long deleteRange(String fromInclusive, String toExclusive) {
-        return await("delete range " + fromInclusive, kv.delete(bytes(fromInclusive),
-                DeleteOption.builder().withRange(bytes(toExclusive)).build())).getDeleted();
+        return await(
+                        "delete range " + fromInclusive,
+                        kv.delete(
+                                bytes(fromInclusive),
+                                DeleteOption.builder()
+                                        .withRange(bytes(toExclusive))
+                                        .build()))
+                .getDeleted();
     }
 
     @Override
     public boolean compareAndSwap(String key, long expectedModRevision, byte[] value, long leaseId) {
         ByteSequence k = bytes(key);
         // An absent key has version 0; a present one is matched by the revision of its last change.
-        Cmp condition = expectedModRevision == 0 ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0))
+        Cmp condition = expectedModRevision == 0
+                ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0))
                 : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision));
-        return await("compare-and-swap " + key, kv.txn().If(condition)
-                .Then(Op.put(k, ByteSequence.from(value), leaseOption(leaseId))).commit()).isSucceeded();
+        return await(
+                        "compare-and-swap " + key,
+                        kv.txn()
+                                .If(condition)
+                                .Then(Op.put(k, ByteSequence.from(value), leaseOption(leaseId)))
+                                .commit())
+                .isSucceeded();
     }
 
     @Override
     public boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value) {
         ByteSequence k = bytes(key);
-        return await("guarded create " + key, kv.txn()
-                .If(new Cmp(bytes(guardKey), Cmp.Op.EQUAL, CmpTarget.modRevision(guardModRevision)),
-                        new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0)))
-                .Then(Op.put(k, ByteSequence.from(value), PutOption.DEFAULT)).commit()).isSucceeded();
+        return await(
+                        "guarded create " + key,
+                        kv.txn()
+                                .If(
+                                        new Cmp(bytes(guardKey), Cmp.Op.EQUAL, CmpTarget.modRevision(guardModRevision)),
+                                        new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0)))
+                                .Then(Op.put(k, ByteSequence.from(value), PutOption.DEFAULT))
+                                .commit())
+                .isSucceeded();
     }
 
     @Override
@@ -118,11 +141,15 @@ public final class EtcdMetadataStore implements MetadataStore {
 
     @Override
     public AutoCloseable watchPrefix(String prefix, Consumer<WatchEvent> listener) {
-        Watch.Watcher watcher = watches.watch(bytes(prefix), WatchOption.builder().isPrefix(true).build(),
-                (WatchResponse response) -> response.getEvents().forEach(event -> listener.accept(new WatchEvent(
-                        event.getEventType() == io.etcd.jetcd.watch.WatchEvent.EventType.DELETE
-                                ? WatchEvent.Type.DELETE : WatchEvent.Type.PUT,
-                        entry(event.getKeyValue())))));
+        Watch.Watcher watcher = watches.watch(
+                bytes(prefix),
+                WatchOption.builder().isPrefix(true).build(),
+                (WatchResponse response) -> response.getEvents()
+                        .forEach(event -> listener.accept(new WatchEvent(
+                                event.getEventType() == io.etcd.jetcd.watch.WatchEvent.EventType.DELETE
+                                        ? WatchEvent.Type.DELETE
+                                        : WatchEvent.Type.PUT,
+                                entry(event.getKeyValue())))));
         return watcher::close;
     }
 
@@ -132,7 +159,9 @@ public final class EtcdMetadataStore implements MetadataStore {
     }
 
     private static PutOption leaseOption(long leaseId) {
-        return leaseId == 0 ? PutOption.DEFAULT : PutOption.builder().withLeaseId(leaseId).build();
+        return leaseId == 0
+                ? PutOption.DEFAULT
+                : PutOption.builder().withLeaseId(leaseId).build();
     }
 
     private static ByteSequence bytes(String key) {
@@ -140,8 +169,11 @@ public final class EtcdMetadataStore implements MetadataStore {
     }
 
     private static KeyValue entry(io.etcd.jetcd.KeyValue kv) {
-        return new KeyValue(kv.getKey().toString(StandardCharsets.UTF_8), kv.getValue().getBytes(),
-                kv.getModRevision(), kv.getLease());
+        return new KeyValue(
+                kv.getKey().toString(StandardCharsets.UTF_8),
+                kv.getValue().getBytes(),
+                kv.getModRevision(),
+                kv.getLease());
     }
 
     private <T> T await(String what, CompletableFuture<T> call) {
@@ -151,8 +183,13 @@ public final class EtcdMetadataStore implements MetadataStore {
             Thread.currentThread().interrupt();
             throw new StoreException(ErrorCode.METADATA_ERROR, "etcd " + what + ": interrupted", e);
         } catch (ExecutionException e) {
-            throw new StoreException(ErrorCode.METADATA_ERROR, "etcd " + what + " failed: "
-                    + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()), e);
+            throw new StoreException(
+                    ErrorCode.METADATA_ERROR,
+                    "etcd " + what + " failed: "
+                            + (e.getCause() == null
+                                    ? e.getMessage()
+                                    : e.getCause().getMessage()),
+                    e);
         } catch (TimeoutException e) {
             call.cancel(true);
             throw new StoreException(ErrorCode.METADATA_ERROR, "etcd " + what + ": no answer within " + timeout, e);

@@ -28,7 +28,10 @@ final class CompletionPoller implements AutoCloseable {
     CompletionPoller(RdmaShim shim, String device, MemorySegment cq) {
         this.shim = shim;
         this.cq = cq;
-        this.thread = Thread.ofPlatform().name("crescent-rdma-poll-" + device).daemon().start(this::run);
+        this.thread = Thread.ofPlatform()
+                .name("crescent-rdma-poll-" + device)
+                .daemon()
+                .start(this::run);
     }
 
     /** A new work request id whose completion status goes to {@code onComplete}. */

@@ -21,14 +21,16 @@ public final class LocalRegistration implements AutoCloseable {
         this.memory = memory;
         try {
             for (RdmaDevice device : runtime.devices.values()) {
-                List<MemoryRegions.Chunk> plan = MemoryRegions.plan(memory.byteSize(), device.maxRegionBytes,
-                        runtime.settings.hugePages());
+                List<MemoryRegions.Chunk> plan =
+                        MemoryRegions.plan(memory.byteSize(), device.maxRegionBytes, runtime.settings.hugePages());
                 List<RdmaShim.Region> registered = new ArrayList<>(plan.size());
                 regions.put(device.name, registered);
                 chunks.put(device.name, plan);
                 for (MemoryRegions.Chunk chunk : plan) {
-                    registered.add(runtime.shim.registerMemory(device.protectionDomain,
-                            memory.asSlice(chunk.offset(), chunk.length()), RdmaShim.ACCESS_ALL));
+                    registered.add(runtime.shim.registerMemory(
+                            device.protectionDomain,
+                            memory.asSlice(chunk.offset(), chunk.length()),
+                            RdmaShim.ACCESS_ALL));
                 }
             }
         } catch (RuntimeException e) {
@@ -60,7 +62,9 @@ public final class LocalRegistration implements AutoCloseable {
         List<RdmaHandshake.RemoteRegion> out = new ArrayList<>();
         List<MemoryRegions.Chunk> plan = chunks.get(device);
         for (int i = 0; i < plan.size(); i++) {
-            out.add(new RdmaHandshake.RemoteRegion(plan.get(i).offset(), plan.get(i).length(),
+            out.add(new RdmaHandshake.RemoteRegion(
+                    plan.get(i).offset(),
+                    plan.get(i).length(),
                     regions.get(device).get(i).rkey()));
         }
         return out;

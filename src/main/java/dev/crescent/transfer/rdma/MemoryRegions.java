@@ -15,8 +15,7 @@ public final class MemoryRegions {
     public static final long PAGE = 4096;
     public static final long HUGE_PAGE = 2L << 20;
 
-    private MemoryRegions() {
-    }
+    private MemoryRegions() {}
 
     /** A registered piece of a segment: {@code [offset, offset + length)}. */
     public record Chunk(int index, long offset, long length) {
@@ -26,8 +25,7 @@ public final class MemoryRegions {
     }
 
     /** A piece of a transfer that lies in one chunk. */
-    public record Piece(int chunk, long offset, long length) {
-    }
+    public record Piece(int chunk, long offset, long length) {}
 
     /**
      * @param maxRegionBytes the device's max_mr_size
@@ -39,13 +37,16 @@ public final class MemoryRegions {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "nothing to register: " + segmentBytes + " bytes");
         }
         if (hugePages && segmentBytes % HUGE_PAGE != 0) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "a huge-page segment must be a multiple of 2 MiB, not "
-                    + segmentBytes + " bytes");
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    "a huge-page segment must be a multiple of 2 MiB, not " + segmentBytes + " bytes");
         }
         long chunkBytes = maxRegionBytes / page * page;
         if (chunkBytes <= 0) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "the device's largest memory region (" + maxRegionBytes
-                    + " bytes) is smaller than a page (" + page + ")");
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    "the device's largest memory region (" + maxRegionBytes + " bytes) is smaller than a page (" + page
+                            + ")");
         }
         List<Chunk> chunks = new ArrayList<>();
         for (long offset = 0; offset < segmentBytes; offset += chunkBytes) {
@@ -58,8 +59,9 @@ public final class MemoryRegions {
     public static List<Piece> locate(List<Chunk> chunks, long offset, long length) {
         long size = chunks.isEmpty() ? 0 : chunks.getLast().end();
         if (offset < 0 || length <= 0 || offset > size - length) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "range [" + offset + ", " + (offset + length)
-                    + ") is outside the registered " + size + " bytes");
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    "range [" + offset + ", " + (offset + length) + ") is outside the registered " + size + " bytes");
         }
         List<Piece> pieces = new ArrayList<>(2);
         int index = chunkOf(chunks, offset);

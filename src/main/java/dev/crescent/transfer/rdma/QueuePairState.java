@@ -10,7 +10,11 @@ import dev.crescent.common.StoreException;
  * them, so a handshake bug is a clear error instead of an EINVAL from the driver.
  */
 public enum QueuePairState {
-    RESET, INIT, RTR, RTS, ERROR;
+    RESET,
+    INIT,
+    RTR,
+    RTS,
+    ERROR;
 
     /** The state after moving to {@code target}; throws when the verbs state machine does not allow the move. */
     public QueuePairState moveTo(QueuePairState target) {

@@ -45,20 +45,26 @@ public final class RdmaAcceptor implements TcpTransferServer.RdmaConnectHandler,
     @Override
     public byte[] connect(String segment, byte[] peerHandshake) {
         if (refuse) {
-            throw new StoreException(ErrorCode.PERMISSION_DENIED, "RDMA is not served with access control on: "
-                    + "remote keys would bypass transfer tickets (set crescent.transfer.rdma.serve-with-access-control)");
+            throw new StoreException(
+                    ErrorCode.PERMISSION_DENIED,
+                    "RDMA is not served with access control on: remote keys would bypass transfer tickets "
+                            + "(set crescent.transfer.rdma.serve-with-access-control)");
         }
         LocalRegistration registration = segments.get(segment);
         if (registration == null) {
-            throw new StoreException(ErrorCode.SEGMENT_NOT_FOUND, "segment " + segment + " is not served over RDMA here");
+            throw new StoreException(
+                    ErrorCode.SEGMENT_NOT_FOUND, "segment " + segment + " is not served over RDMA here");
         }
         RdmaHandshake peer = RdmaHandshake.decode(peerHandshake);
         List<String> rails = runtime.deviceNames();
         RdmaDevice device = runtime.devices.get(rails.get(Math.floorMod(nextRail.getAndIncrement(), rails.size())));
         RdmaEndpoint endpoint = RdmaEndpoint.accept(device, runtime.settings, peer);
-        accepted.get(peer.device() + "/" + peer.qpNumber() + "/" + peer.lid() + "/" + HexFormat.of()
-                .formatHex(peer.gid()), key -> endpoint);
-        return endpoint.localHandshake(registration.baseAddress(), registration.remoteRegions(device.name)).encode();
+        accepted.get(
+                peer.device() + "/" + peer.qpNumber() + "/" + peer.lid() + "/"
+                        + HexFormat.of().formatHex(peer.gid()),
+                key -> endpoint);
+        return endpoint.localHandshake(registration.baseAddress(), registration.remoteRegions(device.name))
+                .encode();
     }
 
     @Override

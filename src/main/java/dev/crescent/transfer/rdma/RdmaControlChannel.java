@@ -17,12 +17,11 @@ import java.time.Duration;
  * rare (once per peer, rail and endpoint-cache miss), so it uses a short-lived connection of its own.
  */
 public final class RdmaControlChannel {
-    private RdmaControlChannel() {
-    }
+    private RdmaControlChannel() {}
 
     /** @param target the peer's TCP transfer server, host:port */
-    public static RdmaHandshake exchange(String target, String segment, RdmaHandshake hello, String engineName,
-                                         Duration timeout) {
+    public static RdmaHandshake exchange(
+            String target, String segment, RdmaHandshake hello, String engineName, Duration timeout) {
         int colon = target.lastIndexOf(':');
         if (colon <= 0) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "tcp endpoint '" + target + "' is not host:port");
@@ -30,8 +29,11 @@ public final class RdmaControlChannel {
         byte[] request = hello.encode();
         byte[] name = segment.getBytes(StandardCharsets.UTF_8);
         try (SocketChannel channel = SocketChannel.open()) {
-            channel.socket().connect(new InetSocketAddress(target.substring(0, colon),
-                    Integer.parseInt(target.substring(colon + 1))), (int) timeout.toMillis());
+            channel.socket()
+                    .connect(
+                            new InetSocketAddress(
+                                    target.substring(0, colon), Integer.parseInt(target.substring(colon + 1))),
+                            (int) timeout.toMillis());
             channel.socket().setSoTimeout((int) timeout.toMillis());
             TcpProtocol.clientHandshake(channel, engineName, target);
             ByteBuffer header = ByteBuffer.allocate(TcpProtocol.REQUEST_HEADER_BYTES + name.length);
@@ -44,8 +46,10 @@ public final class RdmaControlChannel {
             int code = answer.getInt();
             int messageLength = answer.getInt();
             long payloadLength = answer.getLong();
-            if (messageLength < 0 || messageLength > TcpProtocol.MAX_MESSAGE_BYTES
-                    || payloadLength < 0 || payloadLength > TcpProtocol.MAX_CONTROL_BYTES) {
+            if (messageLength < 0
+                    || messageLength > TcpProtocol.MAX_MESSAGE_BYTES
+                    || payloadLength < 0
+                    || payloadLength > TcpProtocol.MAX_CONTROL_BYTES) {
                 throw new StoreException(ErrorCode.TRANSFER_FAIL, target + " sent a malformed CONNECT answer");
             }
             ByteBuffer message = ByteBuffer.allocate(messageLength);

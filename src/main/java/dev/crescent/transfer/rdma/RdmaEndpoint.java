@@ -32,8 +32,8 @@ final class RdmaEndpoint implements AutoCloseable {
 
     private RdmaEndpoint(RdmaDevice device, RdmaSettings settings) {
         this.device = device;
-        RdmaShim.CreatedQp created = device.shim.createQp(device.protectionDomain, device.completionQueue,
-                settings.queueDepth());
+        RdmaShim.CreatedQp created =
+                device.shim.createQp(device.protectionDomain, device.completionQueue, settings.queueDepth());
         this.qp = created.handle();
         this.credits = new Semaphore(settings.queueDepth());
         try {
@@ -44,8 +44,16 @@ final class RdmaEndpoint implements AutoCloseable {
             throw e;
         }
         RdmaShim.Port port = device.port;
-        this.local = new RdmaHandshake(device.name, created.number(), PSN.nextInt(1 << 24), port.lid(),
-                Math.clamp(port.activeMtu(), 1, 5), port.linkLayer() == 2 ? 2 : 1, port.gid(), 0, List.of());
+        this.local = new RdmaHandshake(
+                device.name,
+                created.number(),
+                PSN.nextInt(1 << 24),
+                port.lid(),
+                Math.clamp(port.activeMtu(), 1, 5),
+                port.linkLayer() == 2 ? 2 : 1,
+                port.gid(),
+                0,
+                List.of());
     }
 
     /** Connecting side: sends its handshake through {@code exchange} (the TCP control channel) and connects. */
@@ -73,8 +81,16 @@ final class RdmaEndpoint implements AutoCloseable {
     }
 
     RdmaHandshake localHandshake(long baseAddress, List<RdmaHandshake.RemoteRegion> regions) {
-        return new RdmaHandshake(local.device(), local.qpNumber(), local.psn(), local.lid(), local.mtu(),
-                local.linkLayer(), local.gid(), baseAddress, regions);
+        return new RdmaHandshake(
+                local.device(),
+                local.qpNumber(),
+                local.psn(),
+                local.lid(),
+                local.mtu(),
+                local.linkLayer(),
+                local.gid(),
+                baseAddress,
+                regions);
     }
 
     private void ready(RdmaHandshake peer, int gidIndex) {
@@ -85,8 +101,16 @@ final class RdmaEndpoint implements AutoCloseable {
         }
         this.remoteChunks = chunks;
         int mtu = Math.min(local.mtu(), peer.mtu());
-        RdmaHandshake path = new RdmaHandshake(peer.device(), peer.qpNumber(), peer.psn(), peer.lid(), mtu,
-                peer.linkLayer(), peer.gid(), peer.baseAddress(), List.of());
+        RdmaHandshake path = new RdmaHandshake(
+                peer.device(),
+                peer.qpNumber(),
+                peer.psn(),
+                peer.lid(),
+                mtu,
+                peer.linkLayer(),
+                peer.gid(),
+                peer.baseAddress(),
+                List.of());
         state.moveTo(QueuePairState.RTR);
         device.shim.qpReadyToReceive(qp, device.portNumber, path, gidIndex);
         state = QueuePairState.RTR;
@@ -99,11 +123,11 @@ final class RdmaEndpoint implements AutoCloseable {
      * Moves {@code local} (inside {@code registration}) to or from {@code remoteOffset} of the peer's segment,
      * cut where either side's memory regions end. Completes when every piece has completed.
      */
-    CompletableFuture<Void> post(int op, MemorySegment local, LocalRegistration registration, long remoteOffset,
-                                 long timeoutMillis) {
+    CompletableFuture<Void> post(
+            int op, MemorySegment local, LocalRegistration registration, long remoteOffset, long timeoutMillis) {
         if (!state.canPost()) {
-            return CompletableFuture.failedFuture(new StoreException(ErrorCode.TRANSFER_FAIL,
-                    "queue pair to " + remote.device() + " is " + state));
+            return CompletableFuture.failedFuture(
+                    new StoreException(ErrorCode.TRANSFER_FAIL, "queue pair to " + remote.device() + " is " + state));
         }
         List<CompletableFuture<Void>> parts = new ArrayList<>(2);
         long localStart = registration.offsetOf(local);
@@ -111,11 +135,15 @@ final class RdmaEndpoint implements AutoCloseable {
         for (MemoryRegions.Piece remotePiece : MemoryRegions.locate(remoteChunks, remoteOffset, local.byteSize())) {
             RdmaHandshake.RemoteRegion region = remote.regions().get(remotePiece.chunk());
             long inner = 0;
-            for (MemoryRegions.Piece localPiece : MemoryRegions.locate(registration.chunks(device.name),
-                    localStart + done, remotePiece.length())) {
+            for (MemoryRegions.Piece localPiece :
+                    MemoryRegions.locate(registration.chunks(device.name), localStart + done, remotePiece.length())) {
                 long remoteAddress = remote.baseAddress() + region.offset() + remotePiece.offset() + inner;
-                parts.add(postOne(op, local.asSlice(done + inner, localPiece.length()),
-                        registration.localKey(device.name, localPiece.chunk()), remoteAddress, region.rkey(),
+                parts.add(postOne(
+                        op,
+                        local.asSlice(done + inner, localPiece.length()),
+                        registration.localKey(device.name, localPiece.chunk()),
+                        remoteAddress,
+                        region.rkey(),
                         timeoutMillis));
                 inner += localPiece.length();
             }
@@ -124,13 +152,13 @@ final class RdmaEndpoint implements AutoCloseable {
         return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
     }
 
-    private CompletableFuture<Void> postOne(int op, MemorySegment piece, int lkey, long remoteAddress, int rkey,
-                                            long timeoutMillis) {
+    private CompletableFuture<Void> postOne(
+            int op, MemorySegment piece, int lkey, long remoteAddress, int rkey, long timeoutMillis) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         try {
             if (!credits.tryAcquire(timeoutMillis, TimeUnit.MILLISECONDS)) {
-                return CompletableFuture.failedFuture(new StoreException(ErrorCode.RPC_TIMEOUT,
-                        "send queue to " + remote.device() + " stayed full"));
+                return CompletableFuture.failedFuture(
+                        new StoreException(ErrorCode.RPC_TIMEOUT, "send queue to " + remote.device() + " stayed full"));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -151,8 +179,8 @@ final class RdmaEndpoint implements AutoCloseable {
             device.poller.forget(id);
             credits.release();
             state = QueuePairState.ERROR;
-            done.completeExceptionally(new RailFailure(device.name, new StoreException(ErrorCode.TRANSFER_FAIL,
-                    "ibv_post_send failed: errno " + -rc)));
+            done.completeExceptionally(new RailFailure(
+                    device.name, new StoreException(ErrorCode.TRANSFER_FAIL, "ibv_post_send failed: errno " + -rc)));
         }
         return done.orTimeout(timeoutMillis, TimeUnit.MILLISECONDS);
     }

@@ -26,8 +26,16 @@ import java.util.List;
  * @param linkLayer  1 InfiniBand (addressed by LID), 2 Ethernet (RoCE, addressed by GID)
  * @param regions    the serving side's registered regions of the segment; empty from the connecting side
  */
-public record RdmaHandshake(String device, int qpNumber, int psn, int lid, int mtu, int linkLayer, byte[] gid,
-                            long baseAddress, List<RemoteRegion> regions) {
+public record RdmaHandshake(
+        String device,
+        int qpNumber,
+        int psn,
+        int lid,
+        int mtu,
+        int linkLayer,
+        byte[] gid,
+        long baseAddress,
+        List<RemoteRegion> regions) {
     public static final int MAGIC = 0x4352444d;
     public static final short VERSION = 1;
     public static final int MAX_REGIONS = 65_536;
@@ -35,8 +43,7 @@ public record RdmaHandshake(String device, int qpNumber, int psn, int lid, int m
     private static final int REGION_BYTES = 8 + 8 + 4;
 
     /** A registered range of the serving side's segment (offsets from the segment's start) and its remote key. */
-    public record RemoteRegion(long offset, long length, int rkey) {
-    }
+    public record RemoteRegion(long offset, long length, int rkey) {}
 
     public RdmaHandshake {
         if (gid == null || gid.length != 16) {
@@ -60,9 +67,18 @@ public record RdmaHandshake(String device, int qpNumber, int psn, int lid, int m
     public byte[] encode() {
         byte[] name = device.getBytes(StandardCharsets.UTF_8);
         ByteBuffer out = ByteBuffer.allocate(FIXED_BYTES + name.length + regions.size() * REGION_BYTES);
-        out.putInt(MAGIC).putShort(VERSION).putShort((short) name.length).putInt(qpNumber).putInt(psn)
-                .putShort((short) lid).put((byte) mtu).put((byte) linkLayer).put(gid).putLong(baseAddress)
-                .putInt(regions.size()).put(name);
+        out.putInt(MAGIC)
+                .putShort(VERSION)
+                .putShort((short) name.length)
+                .putInt(qpNumber)
+                .putInt(psn)
+                .putShort((short) lid)
+                .put((byte) mtu)
+                .put((byte) linkLayer)
+                .put(gid)
+                .putLong(baseAddress)
+                .putInt(regions.size())
+                .put(name);
         for (RemoteRegion region : regions) {
             out.putLong(region.offset()).putLong(region.length()).putInt(region.rkey());
         }
@@ -105,8 +121,8 @@ public record RdmaHandshake(String device, int qpNumber, int psn, int lid, int m
                 }
                 regions.add(region);
             }
-            return new RdmaHandshake(new String(name, StandardCharsets.UTF_8), qp, psn, lid, mtu, linkLayer, gid,
-                    base, regions);
+            return new RdmaHandshake(
+                    new String(name, StandardCharsets.UTF_8), qp, psn, lid, mtu, linkLayer, gid, base, regions);
         } catch (BufferUnderflowException e) {
             throw malformed("truncated");
         }
@@ -118,9 +134,16 @@ public record RdmaHandshake(String device, int qpNumber, int psn, int lid, int m
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof RdmaHandshake h && device.equals(h.device) && qpNumber == h.qpNumber && psn == h.psn
-                && lid == h.lid && mtu == h.mtu && linkLayer == h.linkLayer && Arrays.equals(gid, h.gid)
-                && baseAddress == h.baseAddress && regions.equals(h.regions);
+        return o instanceof RdmaHandshake h
+                && device.equals(h.device)
+                && qpNumber == h.qpNumber
+                && psn == h.psn
+                && lid == h.lid
+                && mtu == h.mtu
+                && linkLayer == h.linkLayer
+                && Arrays.equals(gid, h.gid)
+                && baseAddress == h.baseAddress
+                && regions.equals(h.regions);
     }
 
     @Override

@@ -28,8 +28,8 @@ public final class RdmaRuntime implements AutoCloseable {
     private final Topology.Preference rails;
     private final List<LocalRegistration> registrations = new ArrayList<>();
 
-    private RdmaRuntime(RdmaShim shim, RdmaSettings settings, Map<String, RdmaDevice> devices,
-                        Topology.Preference rails) {
+    private RdmaRuntime(
+            RdmaShim shim, RdmaSettings settings, Map<String, RdmaDevice> devices, Topology.Preference rails) {
         this.shim = shim;
         this.settings = settings;
         this.devices = devices;
@@ -57,8 +57,9 @@ public final class RdmaRuntime implements AutoCloseable {
         List<String> failures = new ArrayList<>();
         for (String name : chosen) {
             try {
-                opened.put(name, new RdmaDevice(shim, name, settings.port(), settings.gidIndex(),
-                        settings.queueDepth() * 4));
+                opened.put(
+                        name,
+                        new RdmaDevice(shim, name, settings.port(), settings.gidIndex(), settings.queueDepth() * 4));
             } catch (RuntimeException e) {
                 failures.add(e.getMessage());
                 LOG.warnf("RDMA device %s is not used: %s", name, e.getMessage());
@@ -74,8 +75,7 @@ public final class RdmaRuntime implements AutoCloseable {
      * {@link #open}, or, when RDMA cannot run here and {@code fallbackToTcp} allows it, null after telling
      * {@code warn} why (the engine then moves everything over TCP).
      */
-    public static RdmaRuntime openOrFallBack(RdmaSettings settings, Topology topology,
-                                             Consumer<String> warn) {
+    public static RdmaRuntime openOrFallBack(RdmaSettings settings, Topology topology, Consumer<String> warn) {
         try {
             return open(settings, topology);
         } catch (StoreException e) {
@@ -89,7 +89,9 @@ public final class RdmaRuntime implements AutoCloseable {
 
     /** Devices named by libibverbs that the allow and deny lists let through, in the order found. */
     static List<String> usable(List<String> found, Set<String> allow, Set<String> deny) {
-        return found.stream().filter(d -> allow.isEmpty() || allow.contains(d)).filter(d -> !deny.contains(d))
+        return found.stream()
+                .filter(d -> allow.isEmpty() || allow.contains(d))
+                .filter(d -> !deny.contains(d))
                 .toList();
     }
 
@@ -98,14 +100,16 @@ public final class RdmaRuntime implements AutoCloseable {
      * pinned elsewhere), narrowed to the opened devices; devices the topology does not list come last.
      */
     static Topology.Preference rails(Topology topology, Set<String> opened) {
-        Topology.Preference preference = topology == null ? null : topology.matrix().get("cpu:0");
+        Topology.Preference preference =
+                topology == null ? null : topology.matrix().get("cpu:0");
         List<String> preferred = new ArrayList<>();
         List<String> fallback = new ArrayList<>();
         if (preference != null) {
             preference.preferred().stream().filter(opened::contains).forEach(preferred::add);
             preference.fallback().stream().filter(opened::contains).forEach(fallback::add);
         }
-        opened.stream().filter(d -> !preferred.contains(d) && !fallback.contains(d))
+        opened.stream()
+                .filter(d -> !preferred.contains(d) && !fallback.contains(d))
                 .forEach(d -> (preferred.isEmpty() ? preferred : fallback).add(d));
         return new Topology.Preference(preferred, fallback);
     }

@@ -21,13 +21,39 @@ import java.util.Set;
  * @param shimPath          a verbs shim to load instead of the bundled one (null: bundled)
  * @param serveWithAccessControl serve RDMA even with access control on (remote keys bypass transfer tickets)
  */
-public record RdmaSettings(boolean fallbackToTcp, Set<String> deviceAllow, Set<String> deviceDeny, int port,
-                           int gidIndex, long sliceBytes, int maxAttempts, int railErrorThreshold,
-                           Duration railPause, int endpointCacheSize, int queueDepth, boolean hugePages,
-                           Path shimPath, Duration timeout, boolean serveWithAccessControl) {
+public record RdmaSettings(
+        boolean fallbackToTcp,
+        Set<String> deviceAllow,
+        Set<String> deviceDeny,
+        int port,
+        int gidIndex,
+        long sliceBytes,
+        int maxAttempts,
+        int railErrorThreshold,
+        Duration railPause,
+        int endpointCacheSize,
+        int queueDepth,
+        boolean hugePages,
+        Path shimPath,
+        Duration timeout,
+        boolean serveWithAccessControl) {
 
     public static RdmaSettings defaults() {
-        return new RdmaSettings(true, Set.of(), Set.of(), 1, 0, 64 << 10, 3, 3, Duration.ofSeconds(5), 256, 256,
-                false, null, Duration.ofSeconds(10), false);
+        return new RdmaSettings(
+                true,
+                Set.of(),
+                Set.of(),
+                1,
+                0,
+                64 << 10,
+                3,
+                3,
+                Duration.ofSeconds(5),
+                256,
+                256,
+                false,
+                null,
+                Duration.ofSeconds(10),
+                false);
     }
 }

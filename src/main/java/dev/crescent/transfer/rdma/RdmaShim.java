@@ -37,12 +37,16 @@ public final class RdmaShim {
     public static final String BUNDLED = "/native/linux-x86_64/libcrescent_rdma.so";
     static final int ABI_VERSION = 1;
     /** struct crs_port: lid u16, state u8, link_layer u8, active_mtu u32, gid[16]. */
-    static final MemoryLayout PORT = MemoryLayout.structLayout(JAVA_SHORT.withName("lid"),
-            JAVA_BYTE.withName("state"), JAVA_BYTE.withName("link_layer"), JAVA_INT.withName("active_mtu"),
+    static final MemoryLayout PORT = MemoryLayout.structLayout(
+            JAVA_SHORT.withName("lid"),
+            JAVA_BYTE.withName("state"),
+            JAVA_BYTE.withName("link_layer"),
+            JAVA_INT.withName("active_mtu"),
             MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("gid"));
     /** struct crs_completion: wr_id u64, status i32, byte_len u32. */
-    static final MemoryLayout COMPLETION = MemoryLayout.structLayout(JAVA_LONG.withName("wr_id"),
-            JAVA_INT.withName("status"), JAVA_INT.withName("byte_len"));
+    static final MemoryLayout COMPLETION = MemoryLayout.structLayout(
+            JAVA_LONG.withName("wr_id"), JAVA_INT.withName("status"), JAVA_INT.withName("byte_len"));
+
     public static final int PORT_ACTIVE = 4;
     public static final int ACCESS_ALL = 1 | 2 | 4; // LOCAL_WRITE | REMOTE_WRITE | REMOTE_READ
 
@@ -81,19 +85,33 @@ public final class RdmaShim {
             Map.entry("crs_query_port", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS)),
             Map.entry("crs_alloc_pd", FunctionDescriptor.of(ADDRESS, ADDRESS)),
             Map.entry("crs_dealloc_pd", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
-            Map.entry("crs_reg_mr", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS,
-                    ADDRESS)),
+            Map.entry(
+                    "crs_reg_mr",
+                    FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS)),
             Map.entry("crs_dereg_mr", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
             Map.entry("crs_create_cq", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT)),
             Map.entry("crs_destroy_cq", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
             Map.entry("crs_create_qp", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS)),
             Map.entry("crs_destroy_qp", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
             Map.entry("crs_qp_init", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)),
-            Map.entry("crs_qp_rtr", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_SHORT,
-                    ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT)),
+            Map.entry(
+                    "crs_qp_rtr",
+                    FunctionDescriptor.of(
+                            JAVA_INT,
+                            ADDRESS,
+                            JAVA_INT,
+                            JAVA_INT,
+                            JAVA_INT,
+                            JAVA_SHORT,
+                            ADDRESS,
+                            JAVA_INT,
+                            JAVA_INT,
+                            JAVA_INT)),
             Map.entry("crs_qp_rts", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)),
-            Map.entry("crs_post_rdma", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS,
-                    JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT)),
+            Map.entry(
+                    "crs_post_rdma",
+                    FunctionDescriptor.of(
+                            JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT)),
             Map.entry("crs_poll_cq", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS)),
             Map.entry("crs_wc_status_str", FunctionDescriptor.of(ADDRESS, JAVA_INT)));
     /** The two calls on the data path are short and never block: no thread-state transition is needed. */
@@ -102,9 +120,11 @@ public final class RdmaShim {
     private RdmaShim(SymbolLookup lib) {
         Map<String, MethodHandle> handles = new HashMap<>();
         Linker linker = Linker.nativeLinker();
-        FUNCTIONS.forEach((name, descriptor) -> handles.put(name, CRITICAL.contains(name)
-                ? linker.downcallHandle(symbol(lib, name), descriptor, Linker.Option.critical(false))
-                : linker.downcallHandle(symbol(lib, name), descriptor)));
+        FUNCTIONS.forEach((name, descriptor) -> handles.put(
+                name,
+                CRITICAL.contains(name)
+                        ? linker.downcallHandle(symbol(lib, name), descriptor, Linker.Option.critical(false))
+                        : linker.downcallHandle(symbol(lib, name), descriptor)));
         abiVersion = handles.get("crs_abi_version");
         lastError = handles.get("crs_last_error");
         deviceCount = handles.get("crs_device_count");
@@ -142,8 +162,8 @@ public final class RdmaShim {
         RdmaShim shim = new RdmaShim(lookup);
         int version = shim.abiVersion();
         if (version != ABI_VERSION) {
-            throw unavailable("the verbs shim " + library + " has ABI " + version + ", this build needs "
-                    + ABI_VERSION);
+            throw unavailable(
+                    "the verbs shim " + library + " has ABI " + version + ", this build needs " + ABI_VERSION);
         }
         return shim;
     }
@@ -239,8 +259,12 @@ public final class RdmaShim {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(PORT);
             check("ibv_query_port", (int) queryPort.invokeExact(context, port, gidIndex, out));
-            return new Port(Short.toUnsignedInt(out.get(JAVA_SHORT, 0)), out.get(JAVA_BYTE, 2),
-                    out.get(JAVA_BYTE, 3), out.get(JAVA_INT, 4), out.asSlice(8, 16).toArray(JAVA_BYTE));
+            return new Port(
+                    Short.toUnsignedInt(out.get(JAVA_SHORT, 0)),
+                    out.get(JAVA_BYTE, 2),
+                    out.get(JAVA_BYTE, 3),
+                    out.get(JAVA_INT, 4),
+                    out.asSlice(8, 16).toArray(JAVA_BYTE));
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -255,15 +279,14 @@ public final class RdmaShim {
     }
 
     /** A registered memory region with its local and remote keys. */
-    public record Region(MemorySegment handle, int lkey, int rkey) {
-    }
+    public record Region(MemorySegment handle, int lkey, int rkey) {}
 
     public Region registerMemory(MemorySegment pd, MemorySegment memory, int access) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment lkey = arena.allocate(JAVA_INT);
             MemorySegment rkey = arena.allocate(JAVA_INT);
-            MemorySegment mr = handle("ibv_reg_mr of " + memory.byteSize() + " bytes",
-                    (MemorySegment) regMr.invokeExact(pd, memory, memory.byteSize(), access, lkey, rkey));
+            MemorySegment mr = handle("ibv_reg_mr of " + memory.byteSize() + " bytes", (MemorySegment)
+                    regMr.invokeExact(pd, memory, memory.byteSize(), access, lkey, rkey));
             return new Region(mr, lkey.get(JAVA_INT, 0), rkey.get(JAVA_INT, 0));
         } catch (Throwable t) {
             throw rethrow(t);
@@ -286,14 +309,13 @@ public final class RdmaShim {
         call("ibv_destroy_cq", destroyCq, cq);
     }
 
-    public record CreatedQp(MemorySegment handle, int number) {
-    }
+    public record CreatedQp(MemorySegment handle, int number) {}
 
     public CreatedQp createQp(MemorySegment pd, MemorySegment cq, int maxWorkRequests) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment number = arena.allocate(JAVA_INT);
-            MemorySegment qp = handle("ibv_create_qp",
-                    (MemorySegment) createQp.invokeExact(pd, cq, maxWorkRequests, number));
+            MemorySegment qp =
+                    handle("ibv_create_qp", (MemorySegment) createQp.invokeExact(pd, cq, maxWorkRequests, number));
             return new CreatedQp(qp, number.get(JAVA_INT, 0));
         } catch (Throwable t) {
             throw rethrow(t);
@@ -315,8 +337,16 @@ public final class RdmaShim {
     public void qpReadyToReceive(MemorySegment qp, int port, RdmaHandshake remote, int gidIndex) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment gid = arena.allocateFrom(JAVA_BYTE, remote.gid());
-            check("modify QP to RTR", (int) qpRtr.invokeExact(qp, port, remote.qpNumber(), remote.psn(),
-                    (short) remote.lid(), gid, remote.addressedByGid() ? 1 : 0, gidIndex, remote.mtu()));
+            check("modify QP to RTR", (int) qpRtr.invokeExact(
+                    qp,
+                    port,
+                    remote.qpNumber(),
+                    remote.psn(),
+                    (short) remote.lid(),
+                    gid,
+                    remote.addressedByGid() ? 1 : 0,
+                    gidIndex,
+                    remote.mtu()));
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -331,11 +361,10 @@ public final class RdmaShim {
     }
 
     /** Posts one signaled RDMA READ (op 1) or WRITE (op 2); @return 0 or a negative errno (queue full: -ENOMEM). */
-    public int postRdma(MemorySegment qp, int op, long workRequestId, MemorySegment local, int lkey, long remote,
-                        int rkey) {
+    public int postRdma(
+            MemorySegment qp, int op, long workRequestId, MemorySegment local, int lkey, long remote, int rkey) {
         try {
-            return (int) postRdma.invokeExact(qp, op, workRequestId, local, (int) local.byteSize(), lkey, remote,
-                    rkey);
+            return (int) postRdma.invokeExact(qp, op, workRequestId, local, (int) local.byteSize(), lkey, remote, rkey);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -352,7 +381,9 @@ public final class RdmaShim {
 
     public String completionStatusName(int status) {
         try {
-            return ((MemorySegment) wcStatusString.invokeExact(status)).reinterpret(128).getString(0);
+            return ((MemorySegment) wcStatusString.invokeExact(status))
+                    .reinterpret(128)
+                    .getString(0);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -390,8 +421,9 @@ public final class RdmaShim {
     }
 
     private StoreException failure(String what, int negativeErrno) {
-        return new StoreException(ErrorCode.TRANSFER_FAIL, what + " failed: errno " + -negativeErrno
-                + (lastError().isEmpty() ? "" : " (" + lastError() + ")"));
+        return new StoreException(
+                ErrorCode.TRANSFER_FAIL,
+                what + " failed: errno " + -negativeErrno + (lastError().isEmpty() ? "" : " (" + lastError() + ")"));
     }
 
     private String lastError() {

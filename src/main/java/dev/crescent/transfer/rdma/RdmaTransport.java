@@ -29,8 +29,7 @@ public final class RdmaTransport implements Transport {
     private final EndpointCache<EndpointKey, RdmaEndpoint> endpoints;
     private final AtomicInteger rotation = new AtomicInteger();
 
-    private record EndpointKey(String tcp, String segment, String rail) {
-    }
+    private record EndpointKey(String tcp, String segment, String rail) {}
 
     public RdmaTransport(RdmaRuntime runtime, String engineName) {
         this.runtime = runtime;
@@ -53,8 +52,8 @@ public final class RdmaTransport implements Transport {
     public CompletableFuture<Void> submit(TransferRequest request) {
         LocalRegistration registration = runtime.registrationOf(request.local());
         if (registration == null) {
-            return CompletableFuture.failedFuture(new StoreException(ErrorCode.INVALID_PARAMS,
-                    "local memory is not registered for RDMA"));
+            return CompletableFuture.failedFuture(
+                    new StoreException(ErrorCode.INVALID_PARAMS, "local memory is not registered for RDMA"));
         }
         String tcp = PeerAddress.parse(request.remoteEndpoint()).tcp();
         List<SlicePlanner.Slice> slices;
@@ -70,9 +69,14 @@ public final class RdmaTransport implements Transport {
         return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new));
     }
 
-    private CompletableFuture<Void> sendSlice(TransferRequest request, LocalRegistration registration, String tcp,
-                                              SlicePlanner.Slice slice, String rail, Set<String> failedRails,
-                                              int attempt) {
+    private CompletableFuture<Void> sendSlice(
+            TransferRequest request,
+            LocalRegistration registration,
+            String tcp,
+            SlicePlanner.Slice slice,
+            String rail,
+            Set<String> failedRails,
+            int attempt) {
         EndpointKey key = new EndpointKey(tcp, request.remoteSegment(), rail);
         CompletableFuture<Void> sent = null;
         RdmaEndpoint endpoint = null;
@@ -80,23 +84,27 @@ public final class RdmaTransport implements Transport {
             endpoint = endpoints.get(key, k -> connect(k, rail));
         } catch (StoreException e) {
             // A peer that refuses (access control, unknown segment, bad handshake) refuses on every rail.
-            boolean refused = e.code() == ErrorCode.PERMISSION_DENIED || e.code() == ErrorCode.SEGMENT_NOT_FOUND
+            boolean refused = e.code() == ErrorCode.PERMISSION_DENIED
+                    || e.code() == ErrorCode.SEGMENT_NOT_FOUND
                     || e.code() == ErrorCode.INVALID_PARAMS;
             sent = CompletableFuture.failedFuture(refused ? e : new RdmaEndpoint.RailFailure(rail, e));
         }
         if (endpoint != null) {
             try {
-                sent = endpoint.post(request.op() == TransferOp.READ ? RdmaEndpoint.OP_READ : RdmaEndpoint.OP_WRITE,
-                        request.local().asSlice(slice.offset(), slice.length()), registration,
-                        request.remoteOffset() + slice.offset(), runtime.settings.timeout().toMillis());
+                sent = endpoint.post(
+                        request.op() == TransferOp.READ ? RdmaEndpoint.OP_READ : RdmaEndpoint.OP_WRITE,
+                        request.local().asSlice(slice.offset(), slice.length()),
+                        registration,
+                        request.remoteOffset() + slice.offset(),
+                        runtime.settings.timeout().toMillis());
             } catch (StoreException e) { // a range outside the peer's registered regions: the request's fault
                 sent = CompletableFuture.failedFuture(e);
             }
         }
         return sent.thenRun(() -> runtime.health.succeeded(rail)).exceptionallyCompose(failure -> {
             Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-            boolean railFault = cause instanceof RdmaEndpoint.RailFailure f && f.railFault
-                    || cause instanceof TimeoutException;
+            boolean railFault =
+                    cause instanceof RdmaEndpoint.RailFailure f && f.railFault || cause instanceof TimeoutException;
             if (!railFault) {
                 return CompletableFuture.failedFuture(cause);
             }
@@ -104,8 +112,9 @@ public final class RdmaTransport implements Transport {
             endpoints.invalidate(key);
             failedRails.add(rail);
             if (attempt >= runtime.settings.maxAttempts()) {
-                return CompletableFuture.failedFuture(new StoreException(ErrorCode.TRANSFER_FAIL, "RDMA slice failed "
-                        + attempt + " times (rails " + failedRails + "): " + cause.getMessage()));
+                return CompletableFuture.failedFuture(new StoreException(
+                        ErrorCode.TRANSFER_FAIL,
+                        "RDMA slice failed " + attempt + " times (rails " + failedRails + "): " + cause.getMessage()));
             }
             String next;
             try {
@@ -119,8 +128,11 @@ public final class RdmaTransport implements Transport {
 
     private RdmaEndpoint connect(EndpointKey key, String rail) {
         RdmaDevice device = runtime.devices.get(rail);
-        return RdmaEndpoint.connect(device, runtime.settings, hello -> RdmaControlChannel.exchange(key.tcp(),
-                key.segment(), hello, engineName, runtime.settings.timeout()));
+        return RdmaEndpoint.connect(
+                device,
+                runtime.settings,
+                hello -> RdmaControlChannel.exchange(
+                        key.tcp(), key.segment(), hello, engineName, runtime.settings.timeout()));
     }
 
     @Override

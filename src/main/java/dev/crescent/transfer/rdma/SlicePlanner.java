@@ -17,8 +17,7 @@ public final class SlicePlanner {
     private final long sliceBytes;
     private final RailHealth health;
 
-    public record Slice(String rail, long offset, long length) {
-    }
+    public record Slice(String rail, long offset, long length) {}
 
     public SlicePlanner(long sliceBytes, RailHealth health) {
         if (sliceBytes <= 0) {
@@ -34,7 +33,9 @@ public final class SlicePlanner {
         List<Slice> slices = new ArrayList<>((int) Math.min(1024, length / sliceBytes + 1));
         int n = 0;
         for (long offset = 0; offset < length; offset += sliceBytes, n++) {
-            slices.add(new Slice(usable.get(Math.floorMod(start + n, usable.size())), offset,
+            slices.add(new Slice(
+                    usable.get(Math.floorMod(start + n, usable.size())),
+                    offset,
                     Math.min(sliceBytes, length - offset)));
         }
         return slices;
@@ -46,16 +47,22 @@ public final class SlicePlanner {
     }
 
     private List<String> usable(Topology.Preference rails, Set<String> excluded) {
-        List<String> preferred = rails.preferred().stream().filter(r -> !excluded.contains(r))
-                .filter(health::usable).toList();
+        List<String> preferred = rails.preferred().stream()
+                .filter(r -> !excluded.contains(r))
+                .filter(health::usable)
+                .toList();
         if (!preferred.isEmpty()) {
             return preferred;
         }
-        List<String> fallback = rails.fallback().stream().filter(r -> !excluded.contains(r))
-                .filter(health::usable).toList();
+        List<String> fallback = rails.fallback().stream()
+                .filter(r -> !excluded.contains(r))
+                .filter(health::usable)
+                .toList();
         if (fallback.isEmpty()) {
-            throw new StoreException(ErrorCode.TRANSFER_FAIL, "no usable RDMA rail: " + rails.preferred()
-                    + rails.fallback() + " are paused after errors or have failed this slice");
+            throw new StoreException(
+                    ErrorCode.TRANSFER_FAIL,
+                    "no usable RDMA rail: " + rails.preferred() + rails.fallback()
+                            + " are paused after errors or have failed this slice");
         }
         return fallback;
     }

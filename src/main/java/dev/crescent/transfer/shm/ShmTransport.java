@@ -27,8 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ShmTransport implements Transport {
     private final ConcurrentHashMap<String, Mapping> mappings = new ConcurrentHashMap<>();
 
-    private record Mapping(Arena arena, MemorySegment memory) {
-    }
+    private record Mapping(Arena arena, MemorySegment memory) {}
 
     @Override
     public String name() {
@@ -51,7 +50,8 @@ public final class ShmTransport implements Transport {
     @Override
     public CompletableFuture<Void> submit(TransferRequest request) {
         try {
-            MemorySegment segment = map(PeerAddress.parse(request.remoteEndpoint()).shmFile());
+            MemorySegment segment =
+                    map(PeerAddress.parse(request.remoteEndpoint()).shmFile());
             long offset = request.remoteOffset();
             long length = request.length();
             RegisteredMemory.checkRange(request.remoteSegment(), segment.byteSize(), offset, length);
@@ -68,15 +68,18 @@ public final class ShmTransport implements Transport {
 
     private MemorySegment map(String file) {
         return mappings.computeIfAbsent(file, f -> {
-            Arena arena = Arena.ofShared();
-            try (FileChannel channel = FileChannel.open(Path.of(f), StandardOpenOption.READ,
-                    StandardOpenOption.WRITE)) {
-                return new Mapping(arena, channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena));
-            } catch (IOException | RuntimeException e) {
-                arena.close();
-                throw new StoreException(ErrorCode.TRANSFER_FAIL, "cannot map shared segment " + f + ": " + e, e);
-            }
-        }).memory();
+                    Arena arena = Arena.ofShared();
+                    try (FileChannel channel =
+                            FileChannel.open(Path.of(f), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                        return new Mapping(
+                                arena, channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena));
+                    } catch (IOException | RuntimeException e) {
+                        arena.close();
+                        throw new StoreException(
+                                ErrorCode.TRANSFER_FAIL, "cannot map shared segment " + f + ": " + e, e);
+                    }
+                })
+                .memory();
     }
 
     private void drop(String file) {

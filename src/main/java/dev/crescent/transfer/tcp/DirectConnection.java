@@ -19,6 +19,7 @@ final class DirectConnection {
     private volatile long deadlineNanos;
     /** Slices of the run in progress (what a graceful close waits for). */
     private volatile int running;
+
     private volatile boolean broken;
 
     DirectConnection(SocketChannel channel) {

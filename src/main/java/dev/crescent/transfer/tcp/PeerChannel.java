@@ -36,8 +36,13 @@ final class PeerChannel {
     }
 
     /** Connects and shakes hands within {@code timeout}; throws IOException on any failure. */
-    static PeerChannel open(InetSocketAddress address, String engineName, Duration timeout,
-                            ScheduledExecutorService timer, Consumer<Slice> onBroken) throws IOException {
+    static PeerChannel open(
+            InetSocketAddress address,
+            String engineName,
+            Duration timeout,
+            ScheduledExecutorService timer,
+            Consumer<Slice> onBroken)
+            throws IOException {
         PeerChannel peer = new PeerChannel(PeerSocket.open(address, engineName, timeout, timer), onBroken);
         Thread.ofPlatform().name("crescent-tcp-read").daemon().start(peer::readLoop);
         return peer;
@@ -84,8 +89,8 @@ final class PeerChannel {
         for (var entry : pending.entrySet()) {
             Slice slice = entry.getValue();
             if (nowNanos - slice.deadlineNanos > 0 && take(entry.getKey(), slice)) {
-                slice.done.completeExceptionally(new StoreException(ErrorCode.RPC_TIMEOUT,
-                        "no answer within the transfer timeout"));
+                slice.done.completeExceptionally(
+                        new StoreException(ErrorCode.RPC_TIMEOUT, "no answer within the transfer timeout"));
                 expired = true;
             }
         }

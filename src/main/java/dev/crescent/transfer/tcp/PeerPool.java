@@ -30,22 +30,30 @@ final class PeerPool {
     private final PeerChannel[] channels;
     /** Outstanding bytes on a connection before the next slice goes to another one. */
     private static final long SPREAD_BYTES = 1L << 20;
+
     private final PeerHealth health;
     /** Direct connections kept open for the next caller; more than this many idle ones are closed. */
     private static final int MAX_IDLE_DIRECT = 32;
+
     private final IdleConnections<DirectConnection> idleDirect =
             new IdleConnections<>(MAX_IDLE_DIRECT, DirectConnection::close);
     private final Set<DirectConnection> busyDirect = ConcurrentHashMap.newKeySet();
 
-    PeerPool(String label, InetSocketAddress address, TcpSettings settings, String engineName,
-             ScheduledExecutorService timer) {
+    PeerPool(
+            String label,
+            InetSocketAddress address,
+            TcpSettings settings,
+            String engineName,
+            ScheduledExecutorService timer) {
         this.label = label;
         this.address = address;
         this.settings = settings;
         this.engineName = engineName;
         this.timer = timer;
         this.channels = new PeerChannel[settings.connectionsPerPeer()];
-        this.health = new PeerHealth(settings.blacklistFailures(), settings.blacklistWindow().toNanos(),
+        this.health = new PeerHealth(
+                settings.blacklistFailures(),
+                settings.blacklistWindow().toNanos(),
                 settings.blacklistCooldown().toNanos());
     }
 
@@ -113,8 +121,8 @@ final class PeerPool {
                     // The idle ones likely went the same way (a peer restart): the retry should not meet them.
                     idleDirect.closeIdle();
                 }
-                health.failure(System.nanoTime(), (connection == null ? "connect: " : "connection broken: ")
-                        + e.getMessage());
+                health.failure(
+                        System.nanoTime(), (connection == null ? "connect: " : "connection broken: ") + e.getMessage());
             }
             left = admitted.stream().filter(slice -> !slice.done.isDone()).toList();
         }
@@ -127,18 +135,20 @@ final class PeerPool {
     private boolean admit(Slice slice) {
         long now = System.nanoTime();
         if (now - slice.deadlineNanos > 0) {
-            slice.done.completeExceptionally(new StoreException(ErrorCode.RPC_TIMEOUT,
-                    "transfer to " + label + " timed out"));
+            slice.done.completeExceptionally(
+                    new StoreException(ErrorCode.RPC_TIMEOUT, "transfer to " + label + " timed out"));
             return false;
         }
         if (slice.attempts >= settings.maxAttempts()) {
-            slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
+            slice.done.completeExceptionally(new StoreException(
+                    ErrorCode.TRANSFER_FAIL,
                     "transfer to " + label + " failed after " + slice.attempts + " attempts: " + health.lastError()));
             return false;
         }
         long blacklisted = health.blacklistedForMillis(now);
         if (blacklisted > 0) {
-            slice.done.completeExceptionally(new StoreException(ErrorCode.TRANSFER_FAIL,
+            slice.done.completeExceptionally(new StoreException(
+                    ErrorCode.TRANSFER_FAIL,
                     "peer " + label + " is blacklisted for " + blacklisted + " ms after repeated failures: "
                             + health.lastError()));
             return false;

@@ -13,15 +13,15 @@ import java.util.concurrent.TimeUnit;
 final class PeerSocket {
     private static final int SOCKET_BUFFER_BYTES = 4 << 20;
 
-    private PeerSocket() {
-    }
+    private PeerSocket() {}
 
     /** A blocking channel, connected and past the handshake within {@code timeout}; IOException on any failure. */
-    static SocketChannel open(InetSocketAddress address, String engineName, Duration timeout,
-                              ScheduledExecutorService timer) throws IOException {
+    static SocketChannel open(
+            InetSocketAddress address, String engineName, Duration timeout, ScheduledExecutorService timer)
+            throws IOException {
         SocketChannel channel = SocketChannel.open();
-        ScheduledFuture<?> guard = timer.schedule(() -> closeQuietly(channel), timeout.toMillis(),
-                TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> guard =
+                timer.schedule(() -> closeQuietly(channel), timeout.toMillis(), TimeUnit.MILLISECONDS);
         try {
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);

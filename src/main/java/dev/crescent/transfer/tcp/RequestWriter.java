@@ -24,8 +24,14 @@ final class RequestWriter {
         int count = 0;
         for (Slice slice : slices) {
             int start = space.position();
-            TcpProtocol.writeRequestHeader(space, slice.op, slice.requestId, slice.remoteOffset, slice.length(),
-                    slice.segmentName, slice.ticket);
+            TcpProtocol.writeRequestHeader(
+                    space,
+                    slice.op,
+                    slice.requestId,
+                    slice.remoteOffset,
+                    slice.length(),
+                    slice.segmentName,
+                    slice.ticket);
             frames[count++] = space.slice(start, space.position() - start);
             if (slice.op == TcpProtocol.OP_WRITE) {
                 frames[count++] = slice.local.asByteBuffer();

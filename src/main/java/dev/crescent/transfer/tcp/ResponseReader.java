@@ -6,7 +6,8 @@ import java.nio.channels.SocketChannel;
 
 /**
  * Reads the answers of a transfer server, one at a time: {@link #next()} reads an answer's header and message,
- * {@link #readPayload} reads its payload into the slice it answers, {@link #complete} completes the slice. Used by one thread at a time.
+ * {@link #readPayload} reads its payload into the slice it answers, {@link #complete} completes the slice. Used by
+ * one thread at a time.
  */
 final class ResponseReader {
     /**
@@ -17,6 +18,7 @@ final class ResponseReader {
      * (with 4 KiB reads, a 4 KiB answer took two reads).
      */
     private static final int BUFFER_BYTES = 64 << 10;
+
     private static final int LARGE_PAYLOAD_FILL = 4096;
     /** READ payloads up to this size count as small. */
     private static final int SMALL_PAYLOAD_BYTES = 16 << 10;

@@ -14,6 +14,7 @@ final class Slice {
     final long deadlineNanos;
     /** The master's ticket for the whole request's range (slices share it), or null. */
     final TransferTicket ticket;
+
     final CompletableFuture<Void> done = new CompletableFuture<>();
     int attempts;
     /** Connection slot of the last attempt, so a retry goes elsewhere. */
@@ -21,8 +22,13 @@ final class Slice {
     /** The wire request id of the current attempt. */
     long requestId;
 
-    Slice(byte op, byte[] segmentName, long remoteOffset, MemorySegment local, long deadlineNanos,
-          TransferTicket ticket) {
+    Slice(
+            byte op,
+            byte[] segmentName,
+            long remoteOffset,
+            MemorySegment local,
+            long deadlineNanos,
+            TransferTicket ticket) {
         this.op = op;
         this.segmentName = segmentName;
         this.remoteOffset = remoteOffset;

@@ -8,9 +8,9 @@ import dev.crescent.transfer.TransferTicket;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -19,8 +19,8 @@ import java.nio.charset.StandardCharsets;
  * <pre>
  * handshake, client -> server: magic u32 "CRSC" | version u16 | name length u16 | capabilities u32 | 0 u32 | name
  * handshake, server -> client: magic u32 | version u16 | status u16 (0 ok) | capabilities u32 | 0 u32
- * request:  op u8 (1 read, 2 write, 3 RDMA connect) | flags u8 | segment name length u16 | 0 u32 | request id u64 | offset u64
- *           | length u64 | segment name | [ticket] | payload (write only)
+ * request:  op u8 (1 read, 2 write, 3 RDMA connect) | flags u8 | segment name length u16 | 0 u32
+ *           | request id u64 | offset u64 | length u64 | segment name | [ticket] | payload (write only)
  * ticket (flags bit 0): granted offset u64 | granted length u64 | expiry epoch ms u64 | HMAC-SHA256 (32 bytes)
  *           over op, segment and the three numbers (see {@link dev.crescent.transfer.TicketSigner})
  * response: request id u64 | code i32 (0 ok, else a Crescent error number) | message length u32
@@ -42,25 +42,32 @@ public final class TcpProtocol {
     public static final int MAX_MESSAGE_BYTES = 1024;
     /** The largest slice one request may carry; the client slices below it. */
     public static final long MAX_FRAME_BYTES = 64L << 20;
+
     public static final byte OP_READ = 1;
     public static final byte OP_WRITE = 2;
     public static final byte OP_RDMA_CONNECT = 3;
     /** The largest control payload (an RDMA handshake with its region list). */
     public static final int MAX_CONTROL_BYTES = 4 << 20;
+
     public static final short STATUS_OK = 0;
     public static final short STATUS_BAD_VERSION = 1;
     public static final int CAPABILITIES = 0;
     /** Request flag: a transfer ticket follows the segment name. */
     public static final byte FLAG_TICKET = 1;
+
     public static final int TICKET_BYTES = 24 + TransferTicket.MAC_BYTES;
 
-    private TcpProtocol() {
-    }
+    private TcpProtocol() {}
 
     public static ByteBuffer handshake(String engineName) {
         byte[] name = truncate(engineName.getBytes(StandardCharsets.UTF_8), MAX_NAME_BYTES);
         ByteBuffer out = ByteBuffer.allocate(HANDSHAKE_BYTES + name.length);
-        out.putInt(MAGIC).putShort(VERSION).putShort((short) name.length).putInt(CAPABILITIES).putInt(0).put(name);
+        out.putInt(MAGIC)
+                .putShort(VERSION)
+                .putShort((short) name.length)
+                .putInt(CAPABILITIES)
+                .putInt(0)
+                .put(name);
         return out.flip();
     }
 
@@ -83,17 +90,36 @@ public final class TcpProtocol {
 
     public static ByteBuffer handshakeReply(short status) {
         ByteBuffer out = ByteBuffer.allocate(HANDSHAKE_BYTES);
-        out.putInt(MAGIC).putShort(VERSION).putShort(status).putInt(CAPABILITIES).putInt(0);
+        out.putInt(MAGIC)
+                .putShort(VERSION)
+                .putShort(status)
+                .putInt(CAPABILITIES)
+                .putInt(0);
         return out.flip();
     }
 
     /** @param ticket the master's ticket for the range, or null */
-    public static void writeRequestHeader(ByteBuffer out, byte op, long requestId, long offset, long length,
-                                          byte[] segmentName, TransferTicket ticket) {
-        out.put(op).put(ticket == null ? 0 : FLAG_TICKET).putShort((short) segmentName.length).putInt(0)
-                .putLong(requestId).putLong(offset).putLong(length).put(segmentName);
+    public static void writeRequestHeader(
+            ByteBuffer out,
+            byte op,
+            long requestId,
+            long offset,
+            long length,
+            byte[] segmentName,
+            TransferTicket ticket) {
+        out.put(op)
+                .put(ticket == null ? 0 : FLAG_TICKET)
+                .putShort((short) segmentName.length)
+                .putInt(0)
+                .putLong(requestId)
+                .putLong(offset)
+                .putLong(length)
+                .put(segmentName);
         if (ticket != null) {
-            out.putLong(ticket.offset()).putLong(ticket.length()).putLong(ticket.expiresAtMillis()).put(ticket.mac());
+            out.putLong(ticket.offset())
+                    .putLong(ticket.length())
+                    .putLong(ticket.expiresAtMillis())
+                    .put(ticket.mac());
         }
     }
 
@@ -104,13 +130,17 @@ public final class TcpProtocol {
         long expires = in.getLong();
         byte[] mac = new byte[TransferTicket.MAC_BYTES];
         in.get(mac);
-        return new TransferTicket(op == OP_READ ? TransferOp.READ : TransferOp.WRITE, segment, offset, length,
-                expires, mac);
+        return new TransferTicket(
+                op == OP_READ ? TransferOp.READ : TransferOp.WRITE, segment, offset, length, expires, mac);
     }
 
-    public static void writeResponseHeader(ByteBuffer out, long requestId, int code, byte[] message,
-                                           long payloadLength) {
-        out.putLong(requestId).putInt(code).putInt(message.length).putLong(payloadLength).put(message);
+    public static void writeResponseHeader(
+            ByteBuffer out, long requestId, int code, byte[] message, long payloadLength) {
+        out.putLong(requestId)
+                .putInt(code)
+                .putInt(message.length)
+                .putLong(payloadLength)
+                .put(message);
     }
 
     public static byte[] errorMessage(StoreException e) {
@@ -118,8 +148,7 @@ public final class TcpProtocol {
     }
 
     public static StoreException remoteError(int code, byte[] message) {
-        return new StoreException(ErrorCode.fromNumber(code),
-                "remote: " + new String(message, StandardCharsets.UTF_8));
+        return new StoreException(ErrorCode.fromNumber(code), "remote: " + new String(message, StandardCharsets.UTF_8));
     }
 
     /** Reads exactly {@code buffer.remaining()} bytes; EOF in between is an error. */

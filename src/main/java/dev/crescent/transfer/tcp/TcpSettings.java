@@ -12,11 +12,16 @@ import java.time.Duration;
  * @param blacklistFailures  connection failures within {@code blacklistWindow} that blacklist a peer
  * @param blacklistCooldown  how long a blacklisted peer is not tried
  */
-public record TcpSettings(int connectionsPerPeer, int sliceBytes, Duration timeout, int maxAttempts,
-                          int blacklistFailures, Duration blacklistWindow, Duration blacklistCooldown) {
+public record TcpSettings(
+        int connectionsPerPeer,
+        int sliceBytes,
+        Duration timeout,
+        int maxAttempts,
+        int blacklistFailures,
+        Duration blacklistWindow,
+        Duration blacklistCooldown) {
 
     public static TcpSettings defaults() {
-        return new TcpSettings(4, 1 << 20, Duration.ofSeconds(10), 3, 5, Duration.ofSeconds(10),
-                Duration.ofSeconds(5));
+        return new TcpSettings(4, 1 << 20, Duration.ofSeconds(10), 3, 5, Duration.ofSeconds(10), Duration.ofSeconds(5));
     }
 }

@@ -1,11 +1,11 @@
 package dev.crescent.transfer.tcp;
 
 import dev.crescent.common.ErrorCode;
-import dev.crescent.common.Threads;
 import dev.crescent.common.StoreException;
+import dev.crescent.common.Threads;
 import dev.crescent.transfer.RegisteredMemory;
-import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TransferTicket;
 import org.jboss.logging.Logger;
 
@@ -43,12 +43,12 @@ public final class TcpTransferServer implements AutoCloseable {
     private final RegisteredMemory memory;
     /** Verifies transfer tickets; null when this server does not enforce access. */
     private final TicketSigner tickets;
+
     private final ServerSocketChannel server;
     private final Duration handshakeTimeout;
     private final Duration frameTimeout;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
-    private final ScheduledExecutorService watchdog =
-            Threads.daemonScheduler("crescent-tcp-watchdog");
+    private final ScheduledExecutorService watchdog = Threads.daemonScheduler("crescent-tcp-watchdog");
     private volatile boolean closing;
     private volatile RdmaConnectHandler rdma;
 
@@ -63,14 +63,20 @@ public final class TcpTransferServer implements AutoCloseable {
         this.rdma = handler;
     }
 
-    public TcpTransferServer(RegisteredMemory memory, InetSocketAddress bind, Duration handshakeTimeout,
-                             Duration frameTimeout) throws IOException {
+    public TcpTransferServer(
+            RegisteredMemory memory, InetSocketAddress bind, Duration handshakeTimeout, Duration frameTimeout)
+            throws IOException {
         this(memory, bind, handshakeTimeout, frameTimeout, null);
     }
 
     /** @param tickets when not null, only requests with a valid ticket for their range are served */
-    public TcpTransferServer(RegisteredMemory memory, InetSocketAddress bind, Duration handshakeTimeout,
-                             Duration frameTimeout, TicketSigner tickets) throws IOException {
+    public TcpTransferServer(
+            RegisteredMemory memory,
+            InetSocketAddress bind,
+            Duration handshakeTimeout,
+            Duration frameTimeout,
+            TicketSigner tickets)
+            throws IOException {
         this.memory = memory;
         this.tickets = tickets;
         this.handshakeTimeout = handshakeTimeout;
@@ -164,6 +170,7 @@ public final class TcpTransferServer implements AutoCloseable {
          */
         private final ByteBuffer answers = ByteBuffer.allocateDirect(
                 MAX_HELD_ANSWERS * (TcpProtocol.RESPONSE_HEADER_BYTES + TcpProtocol.MAX_MESSAGE_BYTES));
+
         private int heldAnswers;
         private final InputStream pending;
         private volatile boolean handshaken;
@@ -248,7 +255,8 @@ public final class TcpTransferServer implements AutoCloseable {
             byte[] nameBytes = new byte[nameLength];
             names.get(nameBytes);
             String segment = new String(nameBytes, StandardCharsets.UTF_8);
-            TransferTicket ticket = (flags & TcpProtocol.FLAG_TICKET) == 0 ? null
+            TransferTicket ticket = (flags & TcpProtocol.FLAG_TICKET) == 0
+                    ? null
                     : TcpProtocol.readTicket(in.require(TcpProtocol.TICKET_BYTES), op, segment);
             if (control) {
                 serveRdmaConnect(requestId, segment, (int) length);
@@ -257,8 +265,13 @@ public final class TcpTransferServer implements AutoCloseable {
             MemorySegment target;
             try {
                 if (tickets != null) {
-                    tickets.verify(ticket, op == TcpProtocol.OP_READ ? TransferOp.READ : TransferOp.WRITE, segment,
-                            offset, length, System.currentTimeMillis());
+                    tickets.verify(
+                            ticket,
+                            op == TcpProtocol.OP_READ ? TransferOp.READ : TransferOp.WRITE,
+                            segment,
+                            offset,
+                            length,
+                            System.currentTimeMillis());
                 }
                 target = memory.slice(segment, offset, length);
             } catch (StoreException e) {
@@ -311,8 +324,8 @@ public final class TcpTransferServer implements AutoCloseable {
             if (error == null) {
                 TcpProtocol.writeResponseHeader(answers, requestId, 0, new byte[0], 0);
             } else {
-                TcpProtocol.writeResponseHeader(answers, requestId, error.code().number(),
-                        TcpProtocol.errorMessage(error), 0);
+                TcpProtocol.writeResponseHeader(
+                        answers, requestId, error.code().number(), TcpProtocol.errorMessage(error), 0);
             }
             heldAnswers++;
             if (heldAnswers == MAX_HELD_ANSWERS || !moreRequestsWaiting()) {

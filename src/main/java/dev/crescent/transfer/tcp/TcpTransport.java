@@ -1,8 +1,8 @@
 package dev.crescent.transfer.tcp;
 
-import dev.crescent.common.Threads;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.common.Threads;
 import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TransferRequest;
@@ -31,8 +31,7 @@ public final class TcpTransport implements Transport {
     private final String engineName;
     private final TcpSettings settings;
     private final ConcurrentHashMap<String, PeerPool> peers = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService timer =
-            Threads.daemonScheduler("crescent-tcp-timer");
+    private final ScheduledExecutorService timer = Threads.daemonScheduler("crescent-tcp-timer");
     private volatile boolean closing;
 
     public TcpTransport(String engineName, TcpSettings settings) {
@@ -105,8 +104,8 @@ public final class TcpTransport implements Transport {
         byte op = request.op() == TransferOp.READ ? TcpProtocol.OP_READ : TcpProtocol.OP_WRITE;
         byte[] segment = request.remoteSegment().getBytes(StandardCharsets.UTF_8);
         if (segment.length == 0 || segment.length > TcpProtocol.MAX_NAME_BYTES) {
-            return CompletableFuture.failedFuture(new StoreException(ErrorCode.INVALID_PARAMS,
-                    "segment name must be 1 to " + TcpProtocol.MAX_NAME_BYTES + " bytes"));
+            return CompletableFuture.failedFuture(new StoreException(
+                    ErrorCode.INVALID_PARAMS, "segment name must be 1 to " + TcpProtocol.MAX_NAME_BYTES + " bytes"));
         }
         long deadline = System.nanoTime() + settings.timeout().toNanos();
         MemorySegment local = request.local();
@@ -117,8 +116,13 @@ public final class TcpTransport implements Transport {
         CompletableFuture<?>[] parts = new CompletableFuture<?>[count];
         for (int i = 0; i < count; i++) {
             long offset = (long) i * sliceBytes;
-            Slice slice = new Slice(op, segment, request.remoteOffset() + offset,
-                    local.asSlice(offset, Math.min(sliceBytes, length - offset)), deadline, request.ticket());
+            Slice slice = new Slice(
+                    op,
+                    segment,
+                    request.remoteOffset() + offset,
+                    local.asSlice(offset, Math.min(sliceBytes, length - offset)),
+                    deadline,
+                    request.ticket());
             parts[i] = slice.done;
             slices.add(slice);
         }

@@ -11,23 +11,23 @@ import java.util.Map;
  * @param matrix location ({@code cpu:N}, {@code cuda:N}) to its preferred and fallback devices
  */
 @RegisterForReflection
-public record Topology(List<NumaNode> numaNodes, List<Device> nics, List<Device> rdmaDevices, List<Gpu> gpus,
-                       Map<String, Preference> matrix) {
+public record Topology(
+        List<NumaNode> numaNodes,
+        List<Device> nics,
+        List<Device> rdmaDevices,
+        List<Gpu> gpus,
+        Map<String, Preference> matrix) {
 
     @RegisterForReflection
-    public record NumaNode(int id, String cpus) {
-    }
+    public record NumaNode(int id, String cpus) {}
 
     /** A NIC or RDMA device. */
     @RegisterForReflection
-    public record Device(String name, String kind, String pciPath, int numaNode) {
-    }
+    public record Device(String name, String kind, String pciPath, int numaNode) {}
 
     @RegisterForReflection
-    public record Gpu(String pciAddress, String vendor, String pciPath, int numaNode) {
-    }
+    public record Gpu(String pciAddress, String vendor, String pciPath, int numaNode) {}
 
     @RegisterForReflection
-    public record Preference(List<String> preferred, List<String> fallback) {
-    }
+    public record Preference(List<String> preferred, List<String> fallback) {}
 }

@@ -18,8 +18,9 @@ import java.util.stream.Stream;
  */
 public final class TopologyDiscovery {
     /** PCI vendor ids of GPU makers: NVIDIA, AMD, Intel. */
-    private static final Map<String, String> GPU_VENDORS = Map.of("0x10de", "nvidia", "0x1002", "amd",
-            "0x8086", "intel");
+    private static final Map<String, String> GPU_VENDORS =
+            Map.of("0x10de", "nvidia", "0x1002", "amd", "0x8086", "intel");
+
     private static final String DISPLAY_CLASS_PREFIX = "0x03";
 
     private final Path sysfs;
@@ -37,10 +38,11 @@ public final class TopologyDiscovery {
         List<Topology.Device> nics = devices(sysfs.resolve("class/net"), "nic");
         List<Topology.Device> rdma = devices(sysfs.resolve("class/infiniband"), "rdma");
         List<Topology.Gpu> gpus = gpus();
-        List<Topology.Device> usable = (rdma.isEmpty() ? nics : rdma).stream()
-                .filter(d -> nicAllow.isEmpty() || nicAllow.contains(d.name()))
-                .filter(d -> !nicDeny.contains(d.name()))
-                .toList();
+        List<Topology.Device> usable = (rdma.isEmpty() ? nics : rdma)
+                .stream()
+                        .filter(d -> nicAllow.isEmpty() || nicAllow.contains(d.name()))
+                        .filter(d -> !nicDeny.contains(d.name()))
+                        .toList();
         Map<String, Topology.Preference> matrix = new LinkedHashMap<>();
         for (Topology.NumaNode node : numa) {
             matrix.put("cpu:" + node.id(), split(usable, d -> d.numaNode() == node.id()));
@@ -50,17 +52,22 @@ public final class TopologyDiscovery {
             if (!gpu.vendor().equals("nvidia")) {
                 continue;
             }
-            int closest = usable.stream().mapToInt(d -> sharedPciDepth(d.pciPath(), gpu.pciPath())).max().orElse(0);
+            int closest = usable.stream()
+                    .mapToInt(d -> sharedPciDepth(d.pciPath(), gpu.pciPath()))
+                    .max()
+                    .orElse(0);
             // Devices behind the same PCI switch as the GPU first; with none closer than the root, same NUMA node.
-            matrix.put("cuda:" + cudaIndex++, closest > 1
-                    ? split(usable, d -> sharedPciDepth(d.pciPath(), gpu.pciPath()) == closest)
-                    : split(usable, d -> d.numaNode() == gpu.numaNode()));
+            matrix.put(
+                    "cuda:" + cudaIndex++,
+                    closest > 1
+                            ? split(usable, d -> sharedPciDepth(d.pciPath(), gpu.pciPath()) == closest)
+                            : split(usable, d -> d.numaNode() == gpu.numaNode()));
         }
         return new Topology(numa, nics, rdma, gpus, matrix);
     }
 
-    private static Topology.Preference split(List<Topology.Device> devices,
-                                             java.util.function.Predicate<Topology.Device> preferred) {
+    private static Topology.Preference split(
+            List<Topology.Device> devices, java.util.function.Predicate<Topology.Device> preferred) {
         List<String> first = new ArrayList<>();
         List<String> rest = new ArrayList<>();
         for (Topology.Device d : devices) {
@@ -107,8 +114,7 @@ public final class TopologyDiscovery {
             if (!Files.exists(device)) {
                 continue;
             }
-            found.add(new Topology.Device(entry.getFileName().toString(), kind, pciPath(device),
-                    numaNode(device)));
+            found.add(new Topology.Device(entry.getFileName().toString(), kind, pciPath(device), numaNode(device)));
         }
         found.sort(Comparator.comparing(Topology.Device::name));
         return found;
@@ -119,8 +125,7 @@ public final class TopologyDiscovery {
         for (Path device : list(sysfs.resolve("bus/pci/devices"))) {
             String vendor = GPU_VENDORS.get(read(device.resolve("vendor")));
             if (vendor != null && read(device.resolve("class")).startsWith(DISPLAY_CLASS_PREFIX)) {
-                found.add(new Topology.Gpu(device.getFileName().toString(), vendor, pciPath(device),
-                        numaNode(device)));
+                found.add(new Topology.Gpu(device.getFileName().toString(), vendor, pciPath(device), numaNode(device)));
             }
         }
         found.sort(Comparator.comparing(Topology.Gpu::pciAddress));

@@ -1,19 +1,18 @@
 package dev.crescent.api.access;
 
+import dev.crescent.client.RemoteMasterClient;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.proto.BatchKeysRequest;
 import dev.crescent.protocol.proto.GetReplicaListRequest;
 import dev.crescent.protocol.proto.HeartbeatRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.protocol.proto.PutEndRequest;
 import dev.crescent.protocol.proto.PutStartRequest;
-import dev.crescent.protocol.proto.PutStartResponse;
 import dev.crescent.protocol.proto.RemoveAllRequest;
-import dev.crescent.client.RemoteMasterClient;
-import dev.crescent.common.ErrorCode;
-import dev.crescent.common.StoreException;
-import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
@@ -68,19 +67,42 @@ class AccessControlTest {
     void restCallsNeedARuleForCallerKeyAndRight() {
         byte[] value = new byte[5000];
         new Random(1).nextBytes(value);
-        given().contentType(OCTETS).body(value).put("/v1/objects/public/doc").then().statusCode(403)
-                .body("code", equalTo(-1100)).body("error", equalTo("PERMISSION_DENIED"));
-        given().header(NODE, "writer").contentType(OCTETS).body(value).put("/v1/objects/public/doc")
-                .then().statusCode(201);
-        assertArrayEquals(value, given().get("/v1/objects/public/doc").then().statusCode(200)
-                .extract().asByteArray(), "anyone reads public/");
-        given().header(NODE, "writer").contentType(OCTETS).body(value).put("/v1/objects/team/doc")
-                .then().statusCode(201);
+        given().contentType(OCTETS)
+                .body(value)
+                .put("/v1/objects/public/doc")
+                .then()
+                .statusCode(403)
+                .body("code", equalTo(-1100))
+                .body("error", equalTo("PERMISSION_DENIED"));
+        given().header(NODE, "writer")
+                .contentType(OCTETS)
+                .body(value)
+                .put("/v1/objects/public/doc")
+                .then()
+                .statusCode(201);
+        assertArrayEquals(
+                value,
+                given().get("/v1/objects/public/doc")
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .asByteArray(),
+                "anyone reads public/");
+        given().header(NODE, "writer")
+                .contentType(OCTETS)
+                .body(value)
+                .put("/v1/objects/team/doc")
+                .then()
+                .statusCode(201);
         given().get("/v1/objects/team/doc").then().statusCode(403).body("code", equalTo(-1100));
         given().head("/v1/objects/team/doc").then().statusCode(403);
         given().header(NODE, "writer").get("/v1/objects/team/doc").then().statusCode(200);
-        given().header(NODE, "writer").contentType(OCTETS).body(value).put("/v1/objects/private/doc")
-                .then().statusCode(403);
+        given().header(NODE, "writer")
+                .contentType(OCTETS)
+                .body(value)
+                .put("/v1/objects/private/doc")
+                .then()
+                .statusCode(403);
         given().delete("/v1/objects/public/doc").then().statusCode(403);
         given().header(NODE, "writer").delete("/v1/objects/public/doc").then().statusCode(204);
     }
@@ -89,7 +111,10 @@ class AccessControlTest {
     void adminViewsNeedTheAdminRightAndShowTheConfiguredStrategies() {
         given().get("/v1/cluster").then().statusCode(403).body("code", equalTo(-1100));
         given().header(NODE, "writer").get("/v1/segments").then().statusCode(403);
-        given().header(NODE, "ops").get("/v1/cluster").then().statusCode(200)
+        given().header(NODE, "ops")
+                .get("/v1/cluster")
+                .then()
+                .statusCode(200)
                 .body("accessControl", equalTo(true))
                 .body("placement", equalTo("local-first"))
                 .body("eviction", equalTo("fifo"));
@@ -100,77 +125,151 @@ class AccessControlTest {
 
     @Test
     void rulesAddedThroughTheApiTakeEffectAndConfigRulesAreReadOnly() {
-        given().header(NODE, "guest").contentType(OCTETS).body(new byte[10]).put("/v1/objects/guest/a")
-                .then().statusCode(403);
-        given().header(NODE, "guest").contentType("application/json")
+        given().header(NODE, "guest")
+                .contentType(OCTETS)
+                .body(new byte[10])
+                .put("/v1/objects/guest/a")
+                .then()
+                .statusCode(403);
+        given().header(NODE, "guest")
+                .contentType("application/json")
                 .body("{\"nodes\":[\"guest\"],\"prefixes\":[\"guest/\"],\"rights\":[\"read\",\"write\"]}")
-                .put("/v1/access/rules/guests").then().statusCode(403);
-        given().header(NODE, "ops").contentType("application/json")
+                .put("/v1/access/rules/guests")
+                .then()
+                .statusCode(403);
+        given().header(NODE, "ops")
+                .contentType("application/json")
                 .body("{\"nodes\":[\"guest\"],\"prefixes\":[\"guest/\"],\"rights\":[\"read\",\"write\"]}")
-                .put("/v1/access/rules/guests").then().statusCode(204);
-        given().header(NODE, "ops").get("/v1/access/rules").then().statusCode(200)
+                .put("/v1/access/rules/guests")
+                .then()
+                .statusCode(204);
+        given().header(NODE, "ops")
+                .get("/v1/access/rules")
+                .then()
+                .statusCode(200)
                 .body("rule.name", hasItem("guests"))
                 .body("find { it.rule.name == 'ops' }.source", equalTo("config"))
                 .body("find { it.rule.name == 'guests' }.source", equalTo("api"));
-        given().header(NODE, "guest").contentType(OCTETS).body(new byte[10]).put("/v1/objects/guest/a")
-                .then().statusCode(201);
+        given().header(NODE, "guest")
+                .contentType(OCTETS)
+                .body(new byte[10])
+                .put("/v1/objects/guest/a")
+                .then()
+                .statusCode(201);
 
-        given().header(NODE, "ops").contentType("application/json").body("{\"rights\":[\"fly\"]}")
-                .put("/v1/access/rules/bad").then().statusCode(400).body("code", equalTo(-600));
-        given().header(NODE, "ops").contentType("application/json").body("{\"rights\":[\"read\"],\"cidrs\":[\"x\"]}")
-                .put("/v1/access/rules/bad").then().statusCode(400).body("code", equalTo(-600));
-        given().header(NODE, "ops").contentType("application/json").body("[1]")
-                .put("/v1/access/rules/bad").then().statusCode(400);
-        given().header(NODE, "ops").contentType("application/json").body("{\"rights\":[\"read\"]}")
-                .put("/v1/access/rules/ops").then().statusCode(400).body("code", equalTo(-600));
+        given().header(NODE, "ops")
+                .contentType("application/json")
+                .body("{\"rights\":[\"fly\"]}")
+                .put("/v1/access/rules/bad")
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-600));
+        given().header(NODE, "ops")
+                .contentType("application/json")
+                .body("{\"rights\":[\"read\"],\"cidrs\":[\"x\"]}")
+                .put("/v1/access/rules/bad")
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-600));
+        given().header(NODE, "ops")
+                .contentType("application/json")
+                .body("[1]")
+                .put("/v1/access/rules/bad")
+                .then()
+                .statusCode(400);
+        given().header(NODE, "ops")
+                .contentType("application/json")
+                .body("{\"rights\":[\"read\"]}")
+                .put("/v1/access/rules/ops")
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-600));
         given().header(NODE, "ops").delete("/v1/access/rules/ops").then().statusCode(400);
 
         given().header(NODE, "ops").delete("/v1/access/rules/guests").then().statusCode(204);
-        given().header(NODE, "guest").contentType(OCTETS).body(new byte[10]).put("/v1/objects/guest/b")
-                .then().statusCode(403);
+        given().header(NODE, "guest")
+                .contentType(OCTETS)
+                .body(new byte[10])
+                .put("/v1/objects/guest/b")
+                .then()
+                .statusCode(403);
         given().header(NODE, "ops").delete("/v1/access/rules/guests").then().statusCode(400);
     }
 
     @Test
     void grpcCallsAreCheckedAndBatchesAnswerPerKey() {
-        assertDenied(ErrorCode.PERMISSION_DENIED, () -> anonymous.putStart(PutStartRequest.newBuilder()
-                .setClientId("g").setKey("public/g").setSize(10).build()));
-        as("writer").putStart(PutStartRequest.newBuilder().setClientId("g").setKey("public/g").setSize(10).build());
-        as("writer").putEnd(PutEndRequest.newBuilder().setClientId("g").setKey("public/g").build());
-        as("writer").putStart(PutStartRequest.newBuilder().setClientId("g").setKey("team/g").setSize(10).build());
-        as("writer").putEnd(PutEndRequest.newBuilder().setClientId("g").setKey("team/g").build());
+        assertDenied(
+                ErrorCode.PERMISSION_DENIED,
+                () -> anonymous.putStart(PutStartRequest.newBuilder()
+                        .setClientId("g")
+                        .setKey("public/g")
+                        .setSize(10)
+                        .build()));
+        as("writer")
+                .putStart(PutStartRequest.newBuilder()
+                        .setClientId("g")
+                        .setKey("public/g")
+                        .setSize(10)
+                        .build());
+        as("writer")
+                .putEnd(PutEndRequest.newBuilder()
+                        .setClientId("g")
+                        .setKey("public/g")
+                        .build());
+        as("writer")
+                .putStart(PutStartRequest.newBuilder()
+                        .setClientId("g")
+                        .setKey("team/g")
+                        .setSize(10)
+                        .build());
+        as("writer")
+                .putEnd(PutEndRequest.newBuilder()
+                        .setClientId("g")
+                        .setKey("team/g")
+                        .build());
 
         var exist = anonymous.batchExist(BatchKeysRequest.newBuilder()
-                .addAllKeys(List.of("public/g", "team/g", "public/none")).build());
-        assertEquals(List.of(0, ErrorCode.PERMISSION_DENIED.number(), 0),
+                .addAllKeys(List.of("public/g", "team/g", "public/none"))
+                .build());
+        assertEquals(
+                List.of(0, ErrorCode.PERMISSION_DENIED.number(), 0),
                 exist.getStatusesList().stream().map(s -> s.getCode()).toList());
         assertEquals(List.of(true, false, false), exist.getExistsList());
 
-        assertDenied(ErrorCode.PERMISSION_DENIED,
+        assertDenied(
+                ErrorCode.PERMISSION_DENIED,
                 () -> as("writer").removeAll(RemoveAllRequest.newBuilder().build()));
-        as("worker-node").heartbeat(HeartbeatRequest.newBuilder().setClientId("nobody").build());
+        as("worker-node")
+                .heartbeat(HeartbeatRequest.newBuilder().setClientId("nobody").build());
     }
 
     /** The master wire protocol identifies its caller in the hello and checks every call like gRPC does. */
     @Test
     void wireCallsAreCheckedForTheNodeNamedInTheHello() {
         String address = service.getHost() + ":" + service.getPort();
-        try (RemoteMasterClient anyone = new RemoteMasterClient(() -> address, "", Duration.ofSeconds(5),
-                Duration.ofSeconds(5), true);
-             RemoteMasterClient writer = new RemoteMasterClient(() -> address, "writer", Duration.ofSeconds(5),
-                     Duration.ofSeconds(5), true)) {
-            StoreException denied = assertThrows(StoreException.class,
-                    () -> anyone.putStart("w", "public/wire", 10, 1, false));
+        try (RemoteMasterClient anyone =
+                        new RemoteMasterClient(() -> address, "", Duration.ofSeconds(5), Duration.ofSeconds(5), true);
+                RemoteMasterClient writer = new RemoteMasterClient(
+                        () -> address, "writer", Duration.ofSeconds(5), Duration.ofSeconds(5), true)) {
+            StoreException denied =
+                    assertThrows(StoreException.class, () -> anyone.putStart("w", "public/wire", 10, 1, false));
             assertEquals(ErrorCode.PERMISSION_DENIED, denied.code());
             writer.putStart("w", "public/wire", 10, 1, false);
             writer.putEnd("w", "public/wire");
             assertTrue(anyone.exist("public/wire"), "anyone reads public/");
-            assertEquals(ErrorCode.PERMISSION_DENIED, assertThrows(StoreException.class,
-                    () -> writer.putStart("w", "private/wire", 10, 1, false)).code());
-            assertEquals(List.of(ErrorCode.OK, ErrorCode.PERMISSION_DENIED), anyone.batchExist(
-                    List.of("public/wire", "team/wire")).stream().map(r -> r.ok() ? ErrorCode.OK : r.code()).toList());
-            assertEquals(ErrorCode.PERMISSION_DENIED, assertThrows(StoreException.class,
-                    () -> writer.removeAll(true)).code());
+            assertEquals(
+                    ErrorCode.PERMISSION_DENIED,
+                    assertThrows(StoreException.class, () -> writer.putStart("w", "private/wire", 10, 1, false))
+                            .code());
+            assertEquals(
+                    List.of(ErrorCode.OK, ErrorCode.PERMISSION_DENIED),
+                    anyone.batchExist(List.of("public/wire", "team/wire")).stream()
+                            .map(r -> r.ok() ? ErrorCode.OK : r.code())
+                            .toList());
+            assertEquals(
+                    ErrorCode.PERMISSION_DENIED,
+                    assertThrows(StoreException.class, () -> writer.removeAll(true))
+                            .code());
         }
     }
 
@@ -178,28 +277,61 @@ class AccessControlTest {
     void theWorkerServesOnlyTransfersWithTheMastersTicket() {
         byte[] value = new byte[200_000];
         new Random(2).nextBytes(value);
-        given().header(NODE, "writer").contentType(OCTETS).body(value).put("/v1/objects/team/ticketed")
-                .then().statusCode(201);
-        var location = as("writer").getReplicaList(GetReplicaListRequest.newBuilder().setKey("team/ticketed").build());
+        given().header(NODE, "writer")
+                .contentType(OCTETS)
+                .body(value)
+                .put("/v1/objects/team/ticketed")
+                .then()
+                .statusCode(201);
+        var location = as("writer")
+                .getReplicaList(GetReplicaListRequest.newBuilder()
+                        .setKey("team/ticketed")
+                        .build());
         ReplicaDescriptor replica = ProtoMapping.fromProto(location.getReplicas(0));
         assertTrue(replica.ticket() != null, "the master signs a ticket into every replica it hands out");
 
         RegisteredMemory memory = new RegisteredMemory();
-        try (TransferEngine remote = new TransferEngine(memory, List.of(new TcpTransport("outsider",
-                new TcpSettings(1, 1 << 20, Duration.ofSeconds(5), 1, 5, Duration.ofSeconds(10),
-                        Duration.ofSeconds(1)))), TransferObserver.NONE)) {
+        try (TransferEngine remote = new TransferEngine(
+                memory,
+                List.of(new TcpTransport(
+                        "outsider",
+                        new TcpSettings(
+                                1,
+                                1 << 20,
+                                Duration.ofSeconds(5),
+                                1,
+                                5,
+                                Duration.ofSeconds(10),
+                                Duration.ofSeconds(1)))),
+                TransferObserver.NONE)) {
             byte[] back = new byte[value.length];
             // Over TCP, as a client on another host would read: with the ticket it works, without it nothing moves.
-            remote.execute(List.of(new TransferRequest(TransferOp.READ, MemorySegment.ofArray(back), replica.segment(),
-                    replica.endpoint(), replica.offset(), replica.ticket())));
+            remote.execute(List.of(new TransferRequest(
+                    TransferOp.READ,
+                    MemorySegment.ofArray(back),
+                    replica.segment(),
+                    replica.endpoint(),
+                    replica.offset(),
+                    replica.ticket())));
             assertArrayEquals(value, back);
-            StoreException refused = assertThrows(StoreException.class, () -> remote.execute(List.of(
-                    new TransferRequest(TransferOp.READ, MemorySegment.ofArray(new byte[100]), replica.segment(),
-                            replica.endpoint(), 0))));
+            StoreException refused = assertThrows(
+                    StoreException.class,
+                    () -> remote.execute(List.of(new TransferRequest(
+                            TransferOp.READ,
+                            MemorySegment.ofArray(new byte[100]),
+                            replica.segment(),
+                            replica.endpoint(),
+                            0))));
             assertEquals(ErrorCode.UNAUTHENTICATED, refused.code());
-            StoreException widened = assertThrows(StoreException.class, () -> remote.execute(List.of(
-                    new TransferRequest(TransferOp.WRITE, MemorySegment.ofArray(new byte[100]), replica.segment(),
-                            replica.endpoint(), replica.offset(), replica.ticket()))));
+            StoreException widened = assertThrows(
+                    StoreException.class,
+                    () -> remote.execute(List.of(new TransferRequest(
+                            TransferOp.WRITE,
+                            MemorySegment.ofArray(new byte[100]),
+                            replica.segment(),
+                            replica.endpoint(),
+                            replica.offset(),
+                            replica.ticket()))));
             assertEquals(ErrorCode.PERMISSION_DENIED, widened.code(), "a read ticket does not allow a write");
         }
     }

@@ -1,28 +1,28 @@
 package dev.crescent.api.grpc;
 
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.proto.BatchKeysRequest;
 import dev.crescent.protocol.proto.BatchPutStartRequest;
 import dev.crescent.protocol.proto.Empty;
-import dev.crescent.protocol.proto.HeartbeatRequest;
-import dev.crescent.protocol.proto.HeartbeatResponse;
-import dev.crescent.protocol.proto.KeyStatus;
-import dev.crescent.protocol.proto.RemountSegmentsRequest;
-import dev.crescent.protocol.proto.ReplicaConfig;
-import dev.crescent.protocol.proto.SegmentSpec;
 import dev.crescent.protocol.proto.GetReplicaListRequest;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
+import dev.crescent.protocol.proto.HeartbeatRequest;
+import dev.crescent.protocol.proto.HeartbeatResponse;
 import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.KeyStatus;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.protocol.proto.MountSegmentRequest;
 import dev.crescent.protocol.proto.PutEndRequest;
 import dev.crescent.protocol.proto.PutRevokeRequest;
 import dev.crescent.protocol.proto.PutStartRequest;
 import dev.crescent.protocol.proto.PutStartResponse;
+import dev.crescent.protocol.proto.RemountSegmentsRequest;
 import dev.crescent.protocol.proto.RemoveRequest;
+import dev.crescent.protocol.proto.ReplicaConfig;
+import dev.crescent.protocol.proto.SegmentSpec;
 import dev.crescent.protocol.proto.UnmountSegmentRequest;
-import dev.crescent.common.ErrorCode;
-import dev.crescent.common.StoreException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcClient;
@@ -47,101 +47,204 @@ class MasterGrpcServiceTest {
     @Test
     void twoPhasePutThenReplicaListExistAndRemove() {
         PutStartResponse started = master.putStart(PutStartRequest.newBuilder()
-                .setClientId("grpc-a").setKey("grpc/obj").setSize(4096).build());
+                .setClientId("grpc-a")
+                .setKey("grpc/obj")
+                .setSize(4096)
+                .build());
         assertEquals(1, started.getReplicasCount());
         assertEquals(4096, started.getReplicas(0).getLength());
         assertFalse(master.exist(key("grpc/obj")).getExists(), "not readable before PutEnd");
-        master.putEnd(PutEndRequest.newBuilder().setClientId("grpc-a").setKey("grpc/obj").build());
+        master.putEnd(PutEndRequest.newBuilder()
+                .setClientId("grpc-a")
+                .setKey("grpc/obj")
+                .build());
         assertTrue(master.exist(key("grpc/obj")).getExists());
-        GetReplicaListResponse list = master.getReplicaList(GetReplicaListRequest.newBuilder().setKey("grpc/obj").build());
+        GetReplicaListResponse list = master.getReplicaList(
+                GetReplicaListRequest.newBuilder().setKey("grpc/obj").build());
         assertEquals(4096, list.getSize());
         assertEquals(started.getReplicasList(), list.getReplicasList());
         assertTrue(list.getLeaseDeadlineMs() > System.currentTimeMillis());
-        master.remove(RemoveRequest.newBuilder().setKey("grpc/obj").setForce(true).build());
+        master.remove(
+                RemoveRequest.newBuilder().setKey("grpc/obj").setForce(true).build());
         assertFalse(master.exist(key("grpc/obj")).getExists());
     }
 
     @Test
     void errorsCarryTheStableCodeInTheTrailer() {
-        assertCode(ErrorCode.OBJECT_NOT_FOUND, Status.Code.NOT_FOUND,
-                () -> master.getReplicaList(GetReplicaListRequest.newBuilder().setKey("grpc/missing").build()));
-        assertCode(ErrorCode.INVALID_KEY, Status.Code.INVALID_ARGUMENT,
-                () -> master.exist(key("")));
-        assertCode(ErrorCode.INVALID_PARAMS, Status.Code.INVALID_ARGUMENT,
-                () -> master.putStart(PutStartRequest.newBuilder().setClientId("c").setKey("k0").setSize(0).build()));
-        assertCode(ErrorCode.NO_AVAILABLE_HANDLE, Status.Code.RESOURCE_EXHAUSTED,
-                () -> master.putStart(PutStartRequest.newBuilder().setClientId("c").setKey("grpc/huge")
-                        .setSize(1L << 40).build()));
+        assertCode(
+                ErrorCode.OBJECT_NOT_FOUND,
+                Status.Code.NOT_FOUND,
+                () -> master.getReplicaList(GetReplicaListRequest.newBuilder()
+                        .setKey("grpc/missing")
+                        .build()));
+        assertCode(ErrorCode.INVALID_KEY, Status.Code.INVALID_ARGUMENT, () -> master.exist(key("")));
+        assertCode(
+                ErrorCode.INVALID_PARAMS,
+                Status.Code.INVALID_ARGUMENT,
+                () -> master.putStart(PutStartRequest.newBuilder()
+                        .setClientId("c")
+                        .setKey("k0")
+                        .setSize(0)
+                        .build()));
+        assertCode(
+                ErrorCode.NO_AVAILABLE_HANDLE,
+                Status.Code.RESOURCE_EXHAUSTED,
+                () -> master.putStart(PutStartRequest.newBuilder()
+                        .setClientId("c")
+                        .setKey("grpc/huge")
+                        .setSize(1L << 40)
+                        .build()));
 
-        master.putStart(PutStartRequest.newBuilder().setClientId("owner").setKey("grpc/owned").setSize(10).build());
-        assertCode(ErrorCode.OBJECT_ALREADY_EXISTS, Status.Code.ALREADY_EXISTS,
-                () -> master.putStart(PutStartRequest.newBuilder().setClientId("other").setKey("grpc/owned")
-                        .setSize(10).build()));
-        assertCode(ErrorCode.ILLEGAL_CLIENT, Status.Code.FAILED_PRECONDITION,
-                () -> master.putEnd(PutEndRequest.newBuilder().setClientId("other").setKey("grpc/owned").build()));
-        master.putRevoke(PutRevokeRequest.newBuilder().setClientId("owner").setKey("grpc/owned").build());
-        assertCode(ErrorCode.OBJECT_NOT_FOUND, Status.Code.NOT_FOUND,
-                () -> master.putEnd(PutEndRequest.newBuilder().setClientId("owner").setKey("grpc/owned").build()));
+        master.putStart(PutStartRequest.newBuilder()
+                .setClientId("owner")
+                .setKey("grpc/owned")
+                .setSize(10)
+                .build());
+        assertCode(
+                ErrorCode.OBJECT_ALREADY_EXISTS,
+                Status.Code.ALREADY_EXISTS,
+                () -> master.putStart(PutStartRequest.newBuilder()
+                        .setClientId("other")
+                        .setKey("grpc/owned")
+                        .setSize(10)
+                        .build()));
+        assertCode(
+                ErrorCode.ILLEGAL_CLIENT,
+                Status.Code.FAILED_PRECONDITION,
+                () -> master.putEnd(PutEndRequest.newBuilder()
+                        .setClientId("other")
+                        .setKey("grpc/owned")
+                        .build()));
+        master.putRevoke(PutRevokeRequest.newBuilder()
+                .setClientId("owner")
+                .setKey("grpc/owned")
+                .build());
+        assertCode(
+                ErrorCode.OBJECT_NOT_FOUND,
+                Status.Code.NOT_FOUND,
+                () -> master.putEnd(PutEndRequest.newBuilder()
+                        .setClientId("owner")
+                        .setKey("grpc/owned")
+                        .build()));
     }
 
     @Test
     void segmentsMountIdempotentlyAndByOneOwner() {
-        MountSegmentRequest mount = MountSegmentRequest.newBuilder().setClientId("w-x").setSegment("grpc-seg")
-                .setCapacity(1 << 20).build();
+        MountSegmentRequest mount = MountSegmentRequest.newBuilder()
+                .setClientId("w-x")
+                .setSegment("grpc-seg")
+                .setCapacity(1 << 20)
+                .build();
         master.mountSegment(mount);
         master.mountSegment(mount);
-        assertCode(ErrorCode.SEGMENT_ALREADY_EXISTS, Status.Code.ALREADY_EXISTS,
+        assertCode(
+                ErrorCode.SEGMENT_ALREADY_EXISTS,
+                Status.Code.ALREADY_EXISTS,
                 () -> master.mountSegment(mount.toBuilder().setClientId("w-y").build()));
-        assertCode(ErrorCode.ILLEGAL_CLIENT, Status.Code.FAILED_PRECONDITION,
-                () -> master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-y")
-                        .setSegment("grpc-seg").build()));
-        master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-x").setSegment("grpc-seg").build());
-        master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("w-x").setSegment("grpc-seg").build());
+        assertCode(
+                ErrorCode.ILLEGAL_CLIENT,
+                Status.Code.FAILED_PRECONDITION,
+                () -> master.unmountSegment(UnmountSegmentRequest.newBuilder()
+                        .setClientId("w-y")
+                        .setSegment("grpc-seg")
+                        .build()));
+        master.unmountSegment(UnmountSegmentRequest.newBuilder()
+                .setClientId("w-x")
+                .setSegment("grpc-seg")
+                .build());
+        master.unmountSegment(UnmountSegmentRequest.newBuilder()
+                .setClientId("w-x")
+                .setSegment("grpc-seg")
+                .build());
     }
 
     @Test
     void batchFormsAnswerOneStatusPerKeyOverTheWire() {
-        var started = master.batchPutStart(BatchPutStartRequest.newBuilder().setClientId("b")
-                .addAllKeys(List.of("grpc/b1", "", "grpc/b2")).addAllSizes(List.of(100L, 100L, 200L))
-                .setConfig(ReplicaConfig.newBuilder().setReplicaNum(1).setSoftPin(true)).build());
-        assertEquals(List.of(0, ErrorCode.INVALID_KEY.number(), 0),
-                started.getItemsList().stream().map(i -> i.getStatus().getCode()).toList());
+        var started = master.batchPutStart(BatchPutStartRequest.newBuilder()
+                .setClientId("b")
+                .addAllKeys(List.of("grpc/b1", "", "grpc/b2"))
+                .addAllSizes(List.of(100L, 100L, 200L))
+                .setConfig(ReplicaConfig.newBuilder().setReplicaNum(1).setSoftPin(true))
+                .build());
+        assertEquals(
+                List.of(0, ErrorCode.INVALID_KEY.number(), 0),
+                started.getItemsList().stream()
+                        .map(i -> i.getStatus().getCode())
+                        .toList());
         assertEquals(200, started.getItems(2).getReplicas(0).getLength());
-        var ended = master.batchPutEnd(BatchKeysRequest.newBuilder().setClientId("b")
-                .addAllKeys(List.of("grpc/b1", "grpc/b2", "grpc/none")).build());
-        assertEquals(List.of(0, 0, ErrorCode.OBJECT_NOT_FOUND.number()),
+        var ended = master.batchPutEnd(BatchKeysRequest.newBuilder()
+                .setClientId("b")
+                .addAllKeys(List.of("grpc/b1", "grpc/b2", "grpc/none"))
+                .build());
+        assertEquals(
+                List.of(0, 0, ErrorCode.OBJECT_NOT_FOUND.number()),
                 ended.getStatusesList().stream().map(KeyStatus::getCode).toList());
         assertEquals("object 'grpc/none' not found", ended.getStatuses(2).getMessage());
-        var exist = master.batchExist(BatchKeysRequest.newBuilder().addAllKeys(List.of("grpc/b2", "grpc/none")).build());
+        var exist = master.batchExist(BatchKeysRequest.newBuilder()
+                .addAllKeys(List.of("grpc/b2", "grpc/none"))
+                .build());
         assertEquals(List.of(true, false), exist.getExistsList());
         var located = master.batchGetReplicaList(BatchKeysRequest.newBuilder()
-                .addAllKeys(List.of("grpc/b1", "grpc/none")).build());
+                .addAllKeys(List.of("grpc/b1", "grpc/none"))
+                .build());
         assertEquals(100, located.getItems(0).getLocation().getSize());
-        assertEquals(ErrorCode.OBJECT_NOT_FOUND.number(), located.getItems(1).getStatus().getCode());
-        var upserted = master.batchUpsertStart(BatchPutStartRequest.newBuilder().setClientId("b")
-                .addAllKeys(List.of("grpc/b1")).addAllSizes(List.of(100L)).build());
+        assertEquals(
+                ErrorCode.OBJECT_NOT_FOUND.number(),
+                located.getItems(1).getStatus().getCode());
+        var upserted = master.batchUpsertStart(BatchPutStartRequest.newBuilder()
+                .setClientId("b")
+                .addAllKeys(List.of("grpc/b1"))
+                .addAllSizes(List.of(100L))
+                .build());
         assertEquals(0, upserted.getItems(0).getStatus().getCode(), "upsert overwrites a complete object");
-        master.putEnd(PutEndRequest.newBuilder().setClientId("b").setKey("grpc/b1").build());
-        master.upsertStart(PutStartRequest.newBuilder().setClientId("b").setKey("grpc/b1").setSize(100).build());
-        master.putEnd(PutEndRequest.newBuilder().setClientId("b").setKey("grpc/b1").build());
-        var removed = master.batchRemove(BatchKeysRequest.newBuilder().addAllKeys(List.of("grpc/b1", "grpc/b2"))
-                .setForce(true).build());
-        assertEquals(List.of(0, 0), removed.getStatusesList().stream().map(KeyStatus::getCode).toList());
-        assertCode(ErrorCode.INVALID_PARAMS, Status.Code.INVALID_ARGUMENT,
-                () -> master.batchPutStart(BatchPutStartRequest.newBuilder().setClientId("b")
-                        .addAllKeys(List.of("x", "y")).addSizes(1).build()));
+        master.putEnd(
+                PutEndRequest.newBuilder().setClientId("b").setKey("grpc/b1").build());
+        master.upsertStart(PutStartRequest.newBuilder()
+                .setClientId("b")
+                .setKey("grpc/b1")
+                .setSize(100)
+                .build());
+        master.putEnd(
+                PutEndRequest.newBuilder().setClientId("b").setKey("grpc/b1").build());
+        var removed = master.batchRemove(BatchKeysRequest.newBuilder()
+                .addAllKeys(List.of("grpc/b1", "grpc/b2"))
+                .setForce(true)
+                .build());
+        assertEquals(
+                List.of(0, 0),
+                removed.getStatusesList().stream().map(KeyStatus::getCode).toList());
+        assertCode(
+                ErrorCode.INVALID_PARAMS,
+                Status.Code.INVALID_ARGUMENT,
+                () -> master.batchPutStart(BatchPutStartRequest.newBuilder()
+                        .setClientId("b")
+                        .addAllKeys(List.of("x", "y"))
+                        .addSizes(1)
+                        .build()));
     }
 
     @Test
     void heartbeatsAnswerNeedRemountForUnknownClientsAndRemountRestores() {
-        assertEquals(HeartbeatResponse.Status.NEED_REMOUNT,
-                master.heartbeat(HeartbeatRequest.newBuilder().setClientId("grpc-stranger").build()).getStatus());
-        master.remountSegments(RemountSegmentsRequest.newBuilder().setClientId("grpc-stranger")
-                .addSegments(SegmentSpec.newBuilder().setSegment("stranger-seg").setCapacity(1 << 20)).build());
-        assertEquals(HeartbeatResponse.Status.OK,
-                master.heartbeat(HeartbeatRequest.newBuilder().setClientId("grpc-stranger").build()).getStatus());
-        master.unmountSegment(UnmountSegmentRequest.newBuilder().setClientId("grpc-stranger")
-                .setSegment("stranger-seg").build());
+        assertEquals(
+                HeartbeatResponse.Status.NEED_REMOUNT,
+                master.heartbeat(HeartbeatRequest.newBuilder()
+                                .setClientId("grpc-stranger")
+                                .build())
+                        .getStatus());
+        master.remountSegments(RemountSegmentsRequest.newBuilder()
+                .setClientId("grpc-stranger")
+                .addSegments(SegmentSpec.newBuilder().setSegment("stranger-seg").setCapacity(1 << 20))
+                .build());
+        assertEquals(
+                HeartbeatResponse.Status.OK,
+                master.heartbeat(HeartbeatRequest.newBuilder()
+                                .setClientId("grpc-stranger")
+                                .build())
+                        .getStatus());
+        master.unmountSegment(UnmountSegmentRequest.newBuilder()
+                .setClientId("grpc-stranger")
+                .setSegment("stranger-seg")
+                .build());
     }
 
     @Test

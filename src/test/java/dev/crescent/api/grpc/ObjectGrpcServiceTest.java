@@ -1,7 +1,9 @@
 package dev.crescent.api.grpc;
 
-import dev.crescent.protocol.GrpcErrors;
 import com.google.protobuf.ByteString;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.proto.BatchKeysRequest;
 import dev.crescent.protocol.proto.BatchPutItem;
 import dev.crescent.protocol.proto.BatchPutRequest;
@@ -12,8 +14,6 @@ import dev.crescent.protocol.proto.ObjectService;
 import dev.crescent.protocol.proto.PutChunk;
 import dev.crescent.protocol.proto.PutHeader;
 import dev.crescent.protocol.proto.RemoveRequest;
-import dev.crescent.common.ErrorCode;
-import dev.crescent.common.StoreException;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.junit.QuarkusTest;
@@ -43,46 +43,92 @@ class ObjectGrpcServiceTest {
     void aLargeObjectStreamsInAndOutInChunks() {
         byte[] value = bytes(3 * ObjectGrpcService.CHUNK + 12345, 1);
         objects.put(chunks("og/large", value, 700_000, value.length)).await().atMost(WAIT);
-        List<GetChunk> got = objects.get(key("og/large")).collect().asList().await().atMost(WAIT);
+        List<GetChunk> got =
+                objects.get(key("og/large")).collect().asList().await().atMost(WAIT);
         assertEquals(4, got.size(), "1 MiB chunks");
         assertEquals(value.length, got.getFirst().getSize());
         ByteArrayOutputStream joined = new ByteArrayOutputStream();
         got.forEach(chunk -> joined.writeBytes(chunk.getData().toByteArray()));
         assertArrayEquals(value, joined.toByteArray());
         assertTrue(objects.exist(key("og/large")).await().atMost(WAIT).getExists());
-        objects.remove(RemoveRequest.newBuilder().setKey("og/large").setForce(true).build()).await().atMost(WAIT);
+        objects.remove(RemoveRequest.newBuilder()
+                        .setKey("og/large")
+                        .setForce(true)
+                        .build())
+                .await()
+                .atMost(WAIT);
         assertFalse(objects.exist(key("og/large")).await().atMost(WAIT).getExists());
     }
 
     @Test
     void errorsCarryTheirCodes() {
-        assertEquals(ErrorCode.OBJECT_NOT_FOUND, code(() -> objects.get(key("og/none")).collect().asList()
-                .await().atMost(WAIT)));
+        assertEquals(
+                ErrorCode.OBJECT_NOT_FOUND,
+                code(() ->
+                        objects.get(key("og/none")).collect().asList().await().atMost(WAIT)));
         byte[] value = bytes(1000, 2);
-        assertEquals(ErrorCode.INVALID_PARAMS, code(() -> objects.put(chunks("og/short", value, 300, 2000))
-                .await().atMost(WAIT)), "the chunks hold fewer bytes than the header says");
+        assertEquals(
+                ErrorCode.INVALID_PARAMS,
+                code(() -> objects.put(chunks("og/short", value, 300, 2000))
+                        .await()
+                        .atMost(WAIT)),
+                "the chunks hold fewer bytes than the header says");
         assertFalse(objects.exist(key("og/short")).await().atMost(WAIT).getExists());
         objects.put(chunks("og/once", value, 300, value.length)).await().atMost(WAIT);
-        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, code(() -> objects.put(chunks("og/once", bytes(10, 3), 300, 10))
-                .await().atMost(WAIT)));
+        assertEquals(
+                ErrorCode.OBJECT_ALREADY_EXISTS,
+                code(() -> objects.put(chunks("og/once", bytes(10, 3), 300, 10))
+                        .await()
+                        .atMost(WAIT)));
     }
 
     @Test
     void batchesAnswerPerKey() {
         List<KeyStatus> put = objects.batchPut(BatchPutRequest.newBuilder()
-                .addObjects(item("og/b1", bytes(100, 4))).addObjects(item("og/b2", new byte[0]))
-                .addObjects(item("og/b3", bytes(300, 5))).build()).await().atMost(WAIT).getStatusesList();
-        assertEquals(List.of(0, ErrorCode.INVALID_PARAMS.number(), 0), put.stream().map(KeyStatus::getCode).toList());
-        var got = objects.batchGet(BatchKeysRequest.newBuilder().addKeys("og/b3").addKeys("og/b2").addKeys("og/b1")
-                .build()).await().atMost(WAIT).getItemsList();
+                        .addObjects(item("og/b1", bytes(100, 4)))
+                        .addObjects(item("og/b2", new byte[0]))
+                        .addObjects(item("og/b3", bytes(300, 5)))
+                        .build())
+                .await()
+                .atMost(WAIT)
+                .getStatusesList();
+        assertEquals(
+                List.of(0, ErrorCode.INVALID_PARAMS.number(), 0),
+                put.stream().map(KeyStatus::getCode).toList());
+        var got = objects.batchGet(BatchKeysRequest.newBuilder()
+                        .addKeys("og/b3")
+                        .addKeys("og/b2")
+                        .addKeys("og/b1")
+                        .build())
+                .await()
+                .atMost(WAIT)
+                .getItemsList();
         assertArrayEquals(bytes(300, 5), got.get(0).getValue().toByteArray());
         assertEquals(ErrorCode.OBJECT_NOT_FOUND.number(), got.get(1).getStatus().getCode());
         assertArrayEquals(bytes(100, 4), got.get(2).getValue().toByteArray());
-        assertEquals(List.of(true, false), objects.batchExist(BatchKeysRequest.newBuilder().addKeys("og/b1")
-                .addKeys("og/b2").build()).await().atMost(WAIT).getExistsList());
-        assertEquals(List.of(0, ErrorCode.OBJECT_NOT_FOUND.number()), objects.batchRemove(BatchKeysRequest.newBuilder()
-                .addKeys("og/b1").addKeys("og/b2").setForce(true).build()).await().atMost(WAIT).getStatusesList()
-                .stream().map(KeyStatus::getCode).toList());
+        assertEquals(
+                List.of(true, false),
+                objects.batchExist(BatchKeysRequest.newBuilder()
+                                .addKeys("og/b1")
+                                .addKeys("og/b2")
+                                .build())
+                        .await()
+                        .atMost(WAIT)
+                        .getExistsList());
+        assertEquals(
+                List.of(0, ErrorCode.OBJECT_NOT_FOUND.number()),
+                objects
+                        .batchRemove(BatchKeysRequest.newBuilder()
+                                .addKeys("og/b1")
+                                .addKeys("og/b2")
+                                .setForce(true)
+                                .build())
+                        .await()
+                        .atMost(WAIT)
+                        .getStatusesList()
+                        .stream()
+                        .map(KeyStatus::getCode)
+                        .toList());
     }
 
     /** The value in chunks of {@code chunk} bytes, the first with a header announcing {@code declared} bytes. */
@@ -100,7 +146,10 @@ class ObjectGrpcServiceTest {
     }
 
     private static BatchPutItem item(String key, byte[] value) {
-        return BatchPutItem.newBuilder().setKey(key).setValue(ByteString.copyFrom(value)).build();
+        return BatchPutItem.newBuilder()
+                .setKey(key)
+                .setValue(ByteString.copyFrom(value))
+                .build();
     }
 
     private static KeyRequest key(String key) {

@@ -19,39 +19,64 @@ class BatchResourceTest {
 
     @Test
     void putExistsGetRemoveManyKeysInOneCall() {
-        given().contentType("application/octet-stream").body(new byte[]{9}).put("/v1/objects/rb/taken")
-                .then().statusCode(201);
-        given().contentType("application/json").body(Map.of("objects", List.of(
-                        Map.of("key", "rb/a", "value", BASE64.encodeToString("alpha".getBytes())),
-                        Map.of("key", "rb/taken", "value", BASE64.encodeToString("beta".getBytes())),
-                        Map.of("key", "rb/empty", "value", ""))))
-                .post("/v1/batch/put").then().statusCode(200)
+        given().contentType("application/octet-stream")
+                .body(new byte[] {9})
+                .put("/v1/objects/rb/taken")
+                .then()
+                .statusCode(201);
+        given().contentType("application/json")
+                .body(Map.of(
+                        "objects",
+                        List.of(
+                                Map.of("key", "rb/a", "value", BASE64.encodeToString("alpha".getBytes())),
+                                Map.of("key", "rb/taken", "value", BASE64.encodeToString("beta".getBytes())),
+                                Map.of("key", "rb/empty", "value", ""))))
+                .post("/v1/batch/put")
+                .then()
+                .statusCode(200)
                 .body("results.key", contains("rb/a", "rb/taken", "rb/empty"))
                 .body("results.code", contains(0, -705, -600))
                 .body("results[1].error", equalTo("OBJECT_ALREADY_EXISTS"));
 
-        given().contentType("application/json").body(Map.of("keys", List.of("rb/a", "rb/none", "rb/taken")))
-                .post("/v1/batch/exists").then().statusCode(200)
+        given().contentType("application/json")
+                .body(Map.of("keys", List.of("rb/a", "rb/none", "rb/taken")))
+                .post("/v1/batch/exists")
+                .then()
+                .statusCode(200)
                 .body("results.exists", contains(true, false, true));
 
-        given().contentType("application/json").body(Map.of("keys", List.of("rb/taken", "rb/none", "rb/a")))
-                .post("/v1/batch/get").then().statusCode(200)
+        given().contentType("application/json")
+                .body(Map.of("keys", List.of("rb/taken", "rb/none", "rb/a")))
+                .post("/v1/batch/get")
+                .then()
+                .statusCode(200)
                 .body("results.code", contains(0, -704, 0))
-                .body("results[0].value", equalTo(BASE64.encodeToString(new byte[]{9})))
+                .body("results[0].value", equalTo(BASE64.encodeToString(new byte[] {9})))
                 .body("results[1].value", nullValue())
                 .body("results[2].value", equalTo(BASE64.encodeToString("alpha".getBytes())));
 
-        given().contentType("application/json").body(Map.of("keys", List.of("rb/a", "rb/none")))
-                .post("/v1/batch/remove").then().statusCode(200)
+        given().contentType("application/json")
+                .body(Map.of("keys", List.of("rb/a", "rb/none")))
+                .post("/v1/batch/remove")
+                .then()
+                .statusCode(200)
                 .body("results.code", contains(0, -704));
         given().head("/v1/objects/rb/a").then().statusCode(404);
     }
 
     @Test
     void aCallWithoutKeysOrWithAKeyTwiceIsRefusedAsAWhole() {
-        given().contentType("application/json").body(Map.of("keys", List.of()))
-                .post("/v1/batch/exists").then().statusCode(400).body("error", equalTo("INVALID_PARAMS"));
-        given().contentType("application/json").body(Map.of("keys", List.of("rb/x", "rb/x")))
-                .post("/v1/batch/get").then().statusCode(400).body("code", equalTo(-600));
+        given().contentType("application/json")
+                .body(Map.of("keys", List.of()))
+                .post("/v1/batch/exists")
+                .then()
+                .statusCode(400)
+                .body("error", equalTo("INVALID_PARAMS"));
+        given().contentType("application/json")
+                .body(Map.of("keys", List.of("rb/x", "rb/x")))
+                .post("/v1/batch/get")
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-600));
     }
 }

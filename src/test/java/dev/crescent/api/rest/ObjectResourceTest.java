@@ -6,8 +6,8 @@ import org.junit.jupiter.api.Test;
 import java.util.Random;
 
 import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /** Every REST object path and every error it can answer, against the running standalone service. */
@@ -18,16 +18,27 @@ class ObjectResourceTest {
     @Test
     void putThenGetReturnsTheSameBytes() {
         byte[] value = randomBytes(300_000, 1);
-        given().contentType(OCTETS).body(value).put("/v1/objects/model/layer-0/block-17")
-                .then().statusCode(201);
+        given().contentType(OCTETS)
+                .body(value)
+                .put("/v1/objects/model/layer-0/block-17")
+                .then()
+                .statusCode(201);
         byte[] read = given().get("/v1/objects/model/layer-0/block-17")
-                .then().statusCode(200).contentType(OCTETS).extract().asByteArray();
+                .then()
+                .statusCode(200)
+                .contentType(OCTETS)
+                .extract()
+                .asByteArray();
         assertArrayEquals(value, read);
     }
 
     @Test
     void headAnswersTheSizeAndDeleteRemoves() {
-        given().contentType(OCTETS).body(randomBytes(1234, 2)).put("/v1/objects/head-me").then().statusCode(201);
+        given().contentType(OCTETS)
+                .body(randomBytes(1234, 2))
+                .put("/v1/objects/head-me")
+                .then()
+                .statusCode(201);
         given().head("/v1/objects/head-me").then().statusCode(200).header("Content-Length", "1234");
         given().delete("/v1/objects/head-me").then().statusCode(204);
         given().head("/v1/objects/head-me").then().statusCode(404);
@@ -37,28 +48,55 @@ class ObjectResourceTest {
     @Test
     void secondPutOfAKeyConflictsAndKeepsTheFirstValue() {
         byte[] first = randomBytes(100, 3);
-        given().contentType(OCTETS).body(first).put("/v1/objects/first-wins").then().statusCode(201);
-        given().contentType(OCTETS).body(randomBytes(100, 4)).put("/v1/objects/first-wins")
-                .then().statusCode(409)
-                .body("code", equalTo(-705)).body("error", equalTo("OBJECT_ALREADY_EXISTS"));
-        assertArrayEquals(first, given().get("/v1/objects/first-wins").then().extract().asByteArray());
+        given().contentType(OCTETS)
+                .body(first)
+                .put("/v1/objects/first-wins")
+                .then()
+                .statusCode(201);
+        given().contentType(OCTETS)
+                .body(randomBytes(100, 4))
+                .put("/v1/objects/first-wins")
+                .then()
+                .statusCode(409)
+                .body("code", equalTo(-705))
+                .body("error", equalTo("OBJECT_ALREADY_EXISTS"));
+        assertArrayEquals(
+                first, given().get("/v1/objects/first-wins").then().extract().asByteArray());
     }
 
     @Test
     void upsertOverwritesInPlaceAndWithANewSize() {
-        given().contentType(OCTETS).body(randomBytes(500, 5)).put("/v1/objects/up").then().statusCode(201);
+        given().contentType(OCTETS)
+                .body(randomBytes(500, 5))
+                .put("/v1/objects/up")
+                .then()
+                .statusCode(201);
         byte[] same = randomBytes(500, 6);
-        given().contentType(OCTETS).body(same).queryParam("upsert", true).put("/v1/objects/up").then().statusCode(201);
+        given().contentType(OCTETS)
+                .body(same)
+                .queryParam("upsert", true)
+                .put("/v1/objects/up")
+                .then()
+                .statusCode(201);
         assertArrayEquals(same, given().get("/v1/objects/up").then().extract().asByteArray());
         byte[] bigger = randomBytes(5000, 7);
-        given().contentType(OCTETS).body(bigger).queryParam("upsert", true).put("/v1/objects/up").then().statusCode(201);
+        given().contentType(OCTETS)
+                .body(bigger)
+                .queryParam("upsert", true)
+                .put("/v1/objects/up")
+                .then()
+                .statusCode(201);
         assertArrayEquals(bigger, given().get("/v1/objects/up").then().extract().asByteArray());
     }
 
     @Test
     void missingObjectsAnswer404WithTheStableCode() {
-        given().get("/v1/objects/never-stored").then().statusCode(404).contentType("application/json")
-                .body("code", equalTo(-704)).body("error", equalTo("OBJECT_NOT_FOUND"))
+        given().get("/v1/objects/never-stored")
+                .then()
+                .statusCode(404)
+                .contentType("application/json")
+                .body("code", equalTo(-704))
+                .body("error", equalTo("OBJECT_NOT_FOUND"))
                 .body("message", containsString("never-stored"));
         given().head("/v1/objects/never-stored").then().statusCode(404);
         given().delete("/v1/objects/never-stored").then().statusCode(404).body("code", equalTo(-704));
@@ -67,13 +105,31 @@ class ObjectResourceTest {
     @Test
     void invalidKeysAnswer400WithInvalidKey() {
         String tooLong = "k".repeat(1025);
-        given().contentType(OCTETS).body(new byte[] {1}).put("/v1/objects/" + tooLong)
-                .then().statusCode(400).body("code", equalTo(-400)).body("error", equalTo("INVALID_KEY"));
-        given().contentType(OCTETS).body(new byte[] {1}).urlEncodingEnabled(false).put("/v1/objects/bad%01key")
-                .then().statusCode(400).body("code", equalTo(-400));
-        given().urlEncodingEnabled(false).get("/v1/objects/tab%09key").then().statusCode(400).body("code", equalTo(-400));
-        given().contentType(OCTETS).body(new byte[] {1}).put("/v1/objects/")
-                .then().statusCode(400).body("code", equalTo(-400));
+        given().contentType(OCTETS)
+                .body(new byte[] {1})
+                .put("/v1/objects/" + tooLong)
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-400))
+                .body("error", equalTo("INVALID_KEY"));
+        given().contentType(OCTETS)
+                .body(new byte[] {1})
+                .urlEncodingEnabled(false)
+                .put("/v1/objects/bad%01key")
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-400));
+        given().urlEncodingEnabled(false)
+                .get("/v1/objects/tab%09key")
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-400));
+        given().contentType(OCTETS)
+                .body(new byte[] {1})
+                .put("/v1/objects/")
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-400));
         given().get("/v1/objects/").then().statusCode(400).body("code", equalTo(-400));
         given().delete("/v1/objects/").then().statusCode(400).body("code", equalTo(-400));
         given().head("/v1/objects/").then().statusCode(400);
@@ -84,37 +140,71 @@ class ObjectResourceTest {
 
     @Test
     void emptyBodyIsInvalidParams() {
-        given().contentType(OCTETS).body(new byte[0]).put("/v1/objects/empty-body")
-                .then().statusCode(400).body("code", equalTo(-600)).body("error", equalTo("INVALID_PARAMS"));
+        given().contentType(OCTETS)
+                .body(new byte[0])
+                .put("/v1/objects/empty-body")
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-600))
+                .body("error", equalTo("INVALID_PARAMS"));
         given().get("/v1/objects/empty-body").then().statusCode(404);
     }
 
     @Test
     void putLargerThanFreeSpaceIs507AndTheStoreStaysUsable() {
         byte[] kept = randomBytes(4096, 8);
-        given().contentType(OCTETS).body(kept).put("/v1/objects/kept-through-507").then().statusCode(201);
+        given().contentType(OCTETS)
+                .body(kept)
+                .put("/v1/objects/kept-through-507")
+                .then()
+                .statusCode(201);
         // The test profile's segment is 16 MiB.
-        given().contentType(OCTETS).body(new byte[17 << 20]).put("/v1/objects/too-big")
-                .then().statusCode(507).body("code", equalTo(-200)).body("error", equalTo("NO_AVAILABLE_HANDLE"));
+        given().contentType(OCTETS)
+                .body(new byte[17 << 20])
+                .put("/v1/objects/too-big")
+                .then()
+                .statusCode(507)
+                .body("code", equalTo(-200))
+                .body("error", equalTo("NO_AVAILABLE_HANDLE"));
         given().get("/v1/objects/too-big").then().statusCode(404);
-        assertArrayEquals(kept, given().get("/v1/objects/kept-through-507").then().statusCode(200)
-                .extract().asByteArray());
-        given().contentType(OCTETS).body(randomBytes(1 << 20, 9)).put("/v1/objects/after-507").then().statusCode(201);
+        assertArrayEquals(
+                kept,
+                given().get("/v1/objects/kept-through-507")
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .asByteArray());
+        given().contentType(OCTETS)
+                .body(randomBytes(1 << 20, 9))
+                .put("/v1/objects/after-507")
+                .then()
+                .statusCode(201);
     }
 
     @Test
     void deleteWithoutForceRefusesALeasedObject() {
-        given().contentType(OCTETS).body(randomBytes(64, 10)).put("/v1/objects/leased").then().statusCode(201);
+        given().contentType(OCTETS)
+                .body(randomBytes(64, 10))
+                .put("/v1/objects/leased")
+                .then()
+                .statusCode(201);
         given().get("/v1/objects/leased").then().statusCode(200);
-        given().queryParam("force", false).delete("/v1/objects/leased")
-                .then().statusCode(409).body("code", equalTo(-706)).body("error", equalTo("OBJECT_HAS_LEASE"));
+        given().queryParam("force", false)
+                .delete("/v1/objects/leased")
+                .then()
+                .statusCode(409)
+                .body("code", equalTo(-706))
+                .body("error", equalTo("OBJECT_HAS_LEASE"));
         given().get("/v1/objects/leased").then().statusCode(200);
         given().delete("/v1/objects/leased").then().statusCode(204);
     }
 
     @Test
     void unknownRoutesStillAnswerJson() {
-        given().get("/v1/nothing-here").then().statusCode(404).contentType("application/json")
+        given().get("/v1/nothing-here")
+                .then()
+                .statusCode(404)
+                .contentType("application/json")
                 .body("error", equalTo("INVALID_PARAMS"));
     }
 

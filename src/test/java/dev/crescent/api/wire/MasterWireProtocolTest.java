@@ -1,10 +1,10 @@
 package dev.crescent.api.wire;
 
+import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.ExistResponse;
 import dev.crescent.protocol.proto.KeyRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
-import dev.crescent.common.ErrorCode;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
@@ -41,7 +41,11 @@ class MasterWireProtocolTest {
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
             int exist = MasterWire.id(MasterServiceGrpc.getExistMethod());
 
-            send(out, exist, 7, KeyRequest.newBuilder().setKey("wire/absent").build().toByteArray());
+            send(
+                    out,
+                    exist,
+                    7,
+                    KeyRequest.newBuilder().setKey("wire/absent").build().toByteArray());
             Answer answer = read(in);
             assertEquals(7, answer.callId());
             assertEquals(0, answer.code());
@@ -61,19 +65,27 @@ class MasterWireProtocolTest {
             answer = read(in);
             assertEquals(ErrorCode.INVALID_KEY.number(), answer.code(), "the master's own codes travel unchanged");
 
-            send(out, exist, 11, KeyRequest.newBuilder().setKey("wire/absent").build().toByteArray());
+            send(
+                    out,
+                    exist,
+                    11,
+                    KeyRequest.newBuilder().setKey("wire/absent").build().toByteArray());
             assertEquals(0, read(in).code(), "the connection still serves after refused requests");
         }
     }
 
     @Test
     void aFrameThatCannotBeReadClosesOnlyItsConnection() throws IOException {
-        try (Socket bad = connected(); Socket good = connected()) {
+        try (Socket bad = connected();
+                Socket good = connected()) {
             new DataOutputStream(bad.getOutputStream()).writeInt(MasterWire.MAX_FRAME + 1);
             assertEquals(-1, bad.getInputStream().read(), "an oversized frame closes the connection");
 
             DataOutputStream out = new DataOutputStream(good.getOutputStream());
-            send(out, MasterWire.id(MasterServiceGrpc.getExistMethod()), 1,
+            send(
+                    out,
+                    MasterWire.id(MasterServiceGrpc.getExistMethod()),
+                    1,
                     KeyRequest.newBuilder().setKey("wire/absent").build().toByteArray());
             assertEquals(0, read(new DataInputStream(good.getInputStream())).code());
         }
@@ -89,7 +101,12 @@ class MasterWireProtocolTest {
     }
 
     private int announcedPort() {
-        int port = given().get(MasterWire.PATH).then().statusCode(200).extract().jsonPath().getInt("port");
+        int port = given().get(MasterWire.PATH)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getInt("port");
         assertTrue(port > 0 && port != service.getPort(), "a listener of its own: " + port);
         return port;
     }

@@ -1,7 +1,7 @@
 package dev.crescent.master.access;
 
-import dev.crescent.common.Right;
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
 import org.junit.jupiter.api.Test;
 
@@ -32,19 +32,32 @@ class AccessPolicyTest {
         assertTrue(Cidr.parse("fd00::/8").contains(InetAddress.getByName("fd12::1")));
         assertFalse(Cidr.parse("fd00::/8").contains(InetAddress.getByName("10.0.0.1")), "other family");
         for (String bad : List.of("10.0.0.0/33", "example.com/8", "10.0.0/x", "")) {
-            assertEquals(ErrorCode.INVALID_PARAMS, assertThrows(StoreException.class, () -> Cidr.parse(bad)).code(), bad);
+            assertEquals(
+                    ErrorCode.INVALID_PARAMS,
+                    assertThrows(StoreException.class, () -> Cidr.parse(bad)).code(),
+                    bad);
         }
     }
 
     @Test
     void aCallIsAllowedOnlyWhenOneRuleMatchesCallerKeyAndRight() throws Exception {
-        AccessPolicy policy = new AccessPolicy(true, List.of(
-                new AccessRule("llama-rw", List.of("infer-1", "infer-2"), List.of("10.0.0.0/8"),
-                        List.of("llama/"), Set.of(Right.READ, Right.WRITE)),
-                new AccessRule("readers", List.of(), List.of("192.168.0.0/16"), List.of("llama/", "shared/"),
-                        Set.of(Right.READ)),
-                new AccessRule("workers", List.of("*"), List.of("10.9.0.0/16"), List.of(), Set.of(Right.MOUNT)),
-                new AccessRule("ops", List.of("ops"), List.of(), List.of(), Set.of(Right.ADMIN))));
+        AccessPolicy policy = new AccessPolicy(
+                true,
+                List.of(
+                        new AccessRule(
+                                "llama-rw",
+                                List.of("infer-1", "infer-2"),
+                                List.of("10.0.0.0/8"),
+                                List.of("llama/"),
+                                Set.of(Right.READ, Right.WRITE)),
+                        new AccessRule(
+                                "readers",
+                                List.of(),
+                                List.of("192.168.0.0/16"),
+                                List.of("llama/", "shared/"),
+                                Set.of(Right.READ)),
+                        new AccessRule("workers", List.of("*"), List.of("10.9.0.0/16"), List.of(), Set.of(Right.MOUNT)),
+                        new AccessRule("ops", List.of("ops"), List.of(), List.of(), Set.of(Right.ADMIN))));
 
         assertTrue(policy.allows(caller("infer-1", "10.1.2.3"), Right.WRITE, "llama/layer0"));
         assertFalse(policy.allows(caller("infer-1", "10.1.2.3"), Right.WRITE, "mistral/layer0"), "prefix");
@@ -54,16 +67,19 @@ class AccessPolicyTest {
         assertFalse(policy.allows(caller(null, "192.168.5.5"), Right.WRITE, "shared/x"), "right");
         assertTrue(policy.allows(caller("any", "10.9.1.1"), Right.MOUNT, null));
         assertFalse(policy.allows(caller("infer-1", "10.1.2.3"), Right.MOUNT, null));
-        assertFalse(policy.allows(caller(null, "192.168.5.5"), Right.READ, null),
+        assertFalse(
+                policy.allows(caller(null, "192.168.5.5"), Right.READ, null),
                 "a prefix-limited rule covers no key-less call");
         assertTrue(policy.allows(caller("ops", "1.2.3.4"), Right.WRITE, "anything"), "admin grants every right");
         assertTrue(policy.allows(caller("ops", "1.2.3.4"), Right.MOUNT, null));
 
-        StoreException denied = assertThrows(StoreException.class,
-                () -> policy.check(caller("infer-1", "10.1.2.3"), Right.READ, "mistral/x"));
+        StoreException denied = assertThrows(
+                StoreException.class, () -> policy.check(caller("infer-1", "10.1.2.3"), Right.READ, "mistral/x"));
         assertEquals(ErrorCode.PERMISSION_DENIED, denied.code());
-        assertEquals(ErrorCode.UNAUTHENTICATED, assertThrows(StoreException.class,
-                () -> policy.check(new Caller("ops", null), Right.READ, "k")).code());
+        assertEquals(
+                ErrorCode.UNAUTHENTICATED,
+                assertThrows(StoreException.class, () -> policy.check(new Caller("ops", null), Right.READ, "k"))
+                        .code());
     }
 
     @Test
@@ -76,11 +92,21 @@ class AccessPolicyTest {
 
     @Test
     void rulesAreValidated() {
-        assertEquals(ErrorCode.INVALID_PARAMS, assertThrows(StoreException.class,
-                () -> new AccessRule("bad name", null, null, null, Set.of(Right.READ))).code());
-        assertEquals(ErrorCode.INVALID_PARAMS, assertThrows(StoreException.class,
-                () -> new AccessRule("r", null, null, null, Set.of())).code());
-        assertEquals(ErrorCode.INVALID_PARAMS, assertThrows(StoreException.class,
-                () -> new AccessRule("r", null, List.of("not-a-net"), null, Set.of(Right.READ))).code());
+        assertEquals(
+                ErrorCode.INVALID_PARAMS,
+                assertThrows(
+                                StoreException.class,
+                                () -> new AccessRule("bad name", null, null, null, Set.of(Right.READ)))
+                        .code());
+        assertEquals(
+                ErrorCode.INVALID_PARAMS,
+                assertThrows(StoreException.class, () -> new AccessRule("r", null, null, null, Set.of()))
+                        .code());
+        assertEquals(
+                ErrorCode.INVALID_PARAMS,
+                assertThrows(
+                                StoreException.class,
+                                () -> new AccessRule("r", null, List.of("not-a-net"), null, Set.of(Right.READ)))
+                        .code());
     }
 }

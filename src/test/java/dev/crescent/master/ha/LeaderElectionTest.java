@@ -32,8 +32,8 @@ class LeaderElectionTest {
     }
 
     private LeaderElection candidate(String name, MetadataStore via) {
-        LeaderElection election = new LeaderElection(via, "/c/master/leader", () -> name, TTL,
-                new LeaderElection.Listener() {
+        LeaderElection election =
+                new LeaderElection(via, "/c/master/leader", () -> name, TTL, new LeaderElection.Listener() {
                     @Override
                     public void elected() {
                         events.add(name + " elected");
@@ -85,7 +85,9 @@ class LeaderElectionTest {
         assertFalse(a.isLeader());
         // isLeader flips just before the listener records the event: wait for the record, then check the order.
         await(() -> events.contains("b:2 elected"));
-        assertEquals(List.of("a:1 elected", "a:1 suspended", "b:2 elected"), events,
+        assertEquals(
+                List.of("a:1 elected", "a:1 suspended", "b:2 elected"),
+                events,
                 "the cut-off leader stopped serving before the other was elected");
         cutOff.set(false);
         await(() -> events.contains("a:1 demoted"));
@@ -113,8 +115,8 @@ class LeaderElectionTest {
 
     /** The test's store, unreachable (every call fails as METADATA_ERROR) while {@code cutOff} is set. */
     private MetadataStore cutOffWhen(AtomicBoolean cutOff) {
-        return (MetadataStore) Proxy.newProxyInstance(getClass().getClassLoader(),
-                new Class<?>[] {MetadataStore.class}, (proxy, method, args) -> {
+        return (MetadataStore) Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {MetadataStore.class}, (proxy, method, args) -> {
                     if (cutOff.get()) {
                         throw new StoreException(ErrorCode.METADATA_ERROR, "unreachable");
                     }

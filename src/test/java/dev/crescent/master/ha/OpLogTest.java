@@ -36,14 +36,14 @@ class OpLogTest {
     }
 
     private static OpLogEntry commit(String key, long offset) {
-        return new OpLogEntry.Commit(key, 100, "c", List.of(new OpLogEntry.Range("seg", offset, 100)), false, false, 1,
-                offset);
+        return new OpLogEntry.Commit(
+                key, 100, "c", List.of(new OpLogEntry.Range("seg", offset, 100)), false, false, 1, offset);
     }
 
     @Test
     void aStandbyRebuildsTheLeadersStateFromSnapshotAndLogAndTheLogIsCompacted() throws Exception {
-        EtcdOpLog opLog = new EtcdOpLog(store, keys.oplog(), keys.leader(), lead(), 1, json, () -> { },
-                new ReplicatedIndex(), snapshots, 5);
+        EtcdOpLog opLog = new EtcdOpLog(
+                store, keys.oplog(), keys.leader(), lead(), 1, json, () -> {}, new ReplicatedIndex(), snapshots, 5);
         opLog.record(new OpLogEntry.Mount("seg", "w", 1 << 20, "")).get(5, TimeUnit.SECONDS);
         for (int i = 1; i <= 12; i++) {
             opLog.record(commit("k" + i, i * 128L)).get(5, TimeUnit.SECONDS);
@@ -56,7 +56,11 @@ class OpLogTest {
 
         OpLogTailer standby = new OpLogTailer(store, keys.oplog(), snapshots, json);
         assertEquals(14, standby.appliedSequence());
-        assertEquals(List.of("seg"), standby.index().segments().stream().map(OpLogEntry.Mount::segment).toList());
+        assertEquals(
+                List.of("seg"),
+                standby.index().segments().stream()
+                        .map(OpLogEntry.Mount::segment)
+                        .toList());
         assertEquals(11, standby.index().objects().size());
         assertTrue(standby.index().objects().stream().noneMatch(op -> op.key().equals("k3")));
         standby.close();
@@ -66,8 +70,17 @@ class OpLogTest {
     void aDeposedLeaderCannotAppendAndIsToldSo() throws Exception {
         long revision = lead();
         CompletableFuture<Void> superseded = new CompletableFuture<>();
-        EtcdOpLog opLog = new EtcdOpLog(store, keys.oplog(), keys.leader(), revision, 1, json,
-                () -> superseded.complete(null), new ReplicatedIndex(), snapshots, 1000);
+        EtcdOpLog opLog = new EtcdOpLog(
+                store,
+                keys.oplog(),
+                keys.leader(),
+                revision,
+                1,
+                json,
+                () -> superseded.complete(null),
+                new ReplicatedIndex(),
+                snapshots,
+                1000);
         opLog.record(commit("before", 0)).get(5, TimeUnit.SECONDS);
         store.put(keys.leader(), "successor".getBytes(StandardCharsets.UTF_8), 0);
         CompletableFuture<Void> refused = opLog.record(commit("after", 128));

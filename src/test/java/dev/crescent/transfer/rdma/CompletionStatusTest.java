@@ -11,7 +11,8 @@ class CompletionStatusTest {
 
     @Test
     void linkAndPeerFailuresAreTheRailsFaultAndAreRetriedElsewhere() {
-        for (int status : new int[]{5, 7, 12, 13, 19, 21}) { // FLUSH, BAD_RESP, RETRY_EXC, RNR_RETRY_EXC, FATAL, GENERAL
+        for (int status :
+                new int[] {5, 7, 12, 13, 19, 21}) { // FLUSH, BAD_RESP, RETRY_EXC, RNR_RETRY_EXC, FATAL, GENERAL
             CompletionStatus s = CompletionStatus.of(status);
             assertTrue(s.railFault(), s.name());
             assertEquals(ErrorCode.TRANSFER_FAIL, s.code(), s.name());
@@ -24,7 +25,7 @@ class CompletionStatusTest {
 
     @Test
     void badKeysAndRangesAreTheRequestsFaultAndAnotherRailWouldNotHelp() {
-        for (int status : new int[]{1, 4, 8, 9, 10, 15}) {
+        for (int status : new int[] {1, 4, 8, 9, 10, 15}) {
             CompletionStatus s = CompletionStatus.of(status);
             assertFalse(s.railFault(), s.name());
             assertEquals(ErrorCode.INVALID_PARAMS, s.code(), s.name());

@@ -27,7 +27,9 @@ class MemoryRegionsTest {
             assertEquals(true, chunk.length() <= limit);
         }
         assertEquals(8192, chunks.getLast().length());
-        assertEquals(3 * GiB + 8192, chunks.stream().mapToLong(MemoryRegions.Chunk::length).sum());
+        assertEquals(
+                3 * GiB + 8192,
+                chunks.stream().mapToLong(MemoryRegions.Chunk::length).sum());
     }
 
     @Test
@@ -36,9 +38,13 @@ class MemoryRegionsTest {
         assertEquals(13, chunks.size());
         chunks.forEach(c -> assertEquals(0, c.offset() % HUGE_PAGE));
         assertEquals(5 * HUGE_PAGE, chunks.getFirst().length());
-        assertThrows(StoreException.class, () -> MemoryRegions.plan(HUGE_PAGE + 4096, GiB, true),
+        assertThrows(
+                StoreException.class,
+                () -> MemoryRegions.plan(HUGE_PAGE + 4096, GiB, true),
                 "a huge-page segment must be whole huge pages");
-        assertThrows(StoreException.class, () -> MemoryRegions.plan(GiB, 4096, true),
+        assertThrows(
+                StoreException.class,
+                () -> MemoryRegions.plan(GiB, 4096, true),
                 "a device limit below one huge page cannot hold any");
     }
 
@@ -46,7 +52,10 @@ class MemoryRegionsTest {
     void rangesAreCutWhereTheyCrossIntoTheNextRegion() {
         List<MemoryRegions.Chunk> chunks = MemoryRegions.plan(10 * 4096, 4 * 4096, false); // 4 + 4 + 2 pages
         assertEquals(List.of(new MemoryRegions.Piece(0, 4096, 100)), MemoryRegions.locate(chunks, 4096, 100));
-        assertEquals(List.of(new MemoryRegions.Piece(0, 3 * 4096, 4096), new MemoryRegions.Piece(1, 0, 4096 * 4),
+        assertEquals(
+                List.of(
+                        new MemoryRegions.Piece(0, 3 * 4096, 4096),
+                        new MemoryRegions.Piece(1, 0, 4096 * 4),
                         new MemoryRegions.Piece(2, 0, 10)),
                 MemoryRegions.locate(chunks, 3 * 4096, 4096 * 5 + 10));
         assertEquals(List.of(new MemoryRegions.Piece(2, 4096, 4096)), MemoryRegions.locate(chunks, 9 * 4096, 4096));

@@ -20,7 +20,7 @@ class QueuePairStateTest {
         QueuePairState state = RESET.moveTo(INIT).moveTo(RTR).moveTo(RTS);
         assertEquals(RTS, state);
         assertTrue(state.canPost());
-        for (QueuePairState notReady : new QueuePairState[]{RESET, INIT, RTR, ERROR}) {
+        for (QueuePairState notReady : new QueuePairState[] {RESET, INIT, RTR, ERROR}) {
             assertFalse(notReady.canPost(), notReady + " must not post");
         }
     }

@@ -14,11 +14,21 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RdmaHandshakeTest {
-    private static final byte[] GID = new byte[]{(byte) 0xfe, (byte) 0x80, 0, 0, 0, 0, 0, 0, 2, 0, 0x5e, 0, 0, 0, 0, 7};
+    private static final byte[] GID =
+            new byte[] {(byte) 0xfe, (byte) 0x80, 0, 0, 0, 0, 0, 0, 2, 0, 0x5e, 0, 0, 0, 0, 7};
 
     private static RdmaHandshake serving() {
-        return new RdmaHandshake("mlx5_1", 0x1234, 0xabcdef, 17, 5, 2, GID, 0x7f00_1000_0000L,
-                List.of(new RdmaHandshake.RemoteRegion(0, 1L << 30, 0x1111),
+        return new RdmaHandshake(
+                "mlx5_1",
+                0x1234,
+                0xabcdef,
+                17,
+                5,
+                2,
+                GID,
+                0x7f00_1000_0000L,
+                List.of(
+                        new RdmaHandshake.RemoteRegion(0, 1L << 30, 0x1111),
                         new RdmaHandshake.RemoteRegion(1L << 30, 1L << 29, 0x2222)));
     }
 
@@ -46,8 +56,14 @@ class RdmaHandshakeTest {
         byte[] hugeCount = good.clone();
         ByteBuffer.wrap(hugeCount).putInt(4 + 2 + 2 + 4 + 4 + 2 + 1 + 1 + 16 + 8, Integer.MAX_VALUE);
         byte[] extra = Arrays.copyOf(good, good.length + 3);
-        for (byte[] bad : List.of(badMagic, badVersion, Arrays.copyOf(good, 20), Arrays.copyOf(good, good.length - 1),
-                hugeCount, extra, new byte[0])) {
+        for (byte[] bad : List.of(
+                badMagic,
+                badVersion,
+                Arrays.copyOf(good, 20),
+                Arrays.copyOf(good, good.length - 1),
+                hugeCount,
+                extra,
+                new byte[0])) {
             StoreException e = assertThrows(StoreException.class, () -> RdmaHandshake.decode(bad));
             assertEquals(ErrorCode.INVALID_PARAMS, e.code());
             assertTrue(e.getMessage().startsWith("malformed RDMA handshake"), e.getMessage());

@@ -22,17 +22,22 @@ class RdmaNativeMetadataTest {
     @Test
     void everyShimSignatureIsRegisteredForNativeImage() throws IOException {
         Set<String> registered = new HashSet<>();
-        try (InputStream in = getClass().getResourceAsStream(
-                "/META-INF/native-image/dev.crescent/crescent/reachability-metadata.json")) {
+        try (InputStream in = getClass()
+                .getResourceAsStream("/META-INF/native-image/dev.crescent/crescent/reachability-metadata.json")) {
             JsonNode root = new ObjectMapper().readTree(in);
             for (JsonNode downcall : root.path("foreign").path("downcalls")) {
                 StringBuilder parameters = new StringBuilder();
-                downcall.path("parameterTypes").forEach(p -> parameters.append(p.asText()).append(','));
+                downcall.path("parameterTypes")
+                        .forEach(p -> parameters.append(p.asText()).append(','));
                 boolean critical = downcall.path("options").has("critical");
                 registered.add(downcall.path("returnType").asText() + "(" + parameters + ")" + (critical ? "!" : ""));
             }
-            assertEquals("native/linux-x86_64/libcrescent_rdma.so", root.path("resources").get(0).path("glob").asText());
-            assertEquals(RdmaShim.BUNDLED.substring(1), root.path("resources").get(0).path("glob").asText());
+            assertEquals(
+                    "native/linux-x86_64/libcrescent_rdma.so",
+                    root.path("resources").get(0).path("glob").asText());
+            assertEquals(
+                    RdmaShim.BUNDLED.substring(1),
+                    root.path("resources").get(0).path("glob").asText());
         }
         Set<String> needed = RdmaShim.FUNCTIONS.entrySet().stream()
                 .map(e -> spell(e.getValue()) + (RdmaShim.CRITICAL.contains(e.getKey()) ? "!" : ""))

@@ -58,7 +58,8 @@ class RdmaShimTest {
         List<String> warnings = new ArrayList<>();
         assertNull(RdmaRuntime.openOrFallBack(RdmaSettings.defaults(), null, warnings::add));
         assertEquals(1, warnings.size());
-        assertTrue(warnings.getFirst().contains("no RDMA device") && warnings.getFirst().contains("TCP"));
+        assertTrue(warnings.getFirst().contains("no RDMA device")
+                && warnings.getFirst().contains("TCP"));
 
         RdmaSettings required = withoutFallback(RdmaSettings.defaults());
         assertThrows(StoreException.class, () -> RdmaRuntime.openOrFallBack(required, null, warnings::add));
@@ -69,14 +70,29 @@ class RdmaShimTest {
         Path notALibrary = Files.writeString(dir.resolve("libcrescent_rdma.so"), "not an ELF file");
         StoreException e = assertThrows(StoreException.class, () -> RdmaShim.load(notALibrary));
         assertEquals(ErrorCode.TRANSFER_FAIL, e.code());
-        assertTrue(e.getMessage().contains(notALibrary.toString()) && e.getMessage().contains("libibverbs"),
+        assertTrue(
+                e.getMessage().contains(notALibrary.toString())
+                        && e.getMessage().contains("libibverbs"),
                 e.getMessage());
         assertThrows(StoreException.class, () -> RdmaShim.load(dir.resolve("missing.so")));
     }
 
     private static RdmaSettings withoutFallback(RdmaSettings s) {
-        return new RdmaSettings(false, s.deviceAllow(), s.deviceDeny(), s.port(), s.gidIndex(), s.sliceBytes(),
-                s.maxAttempts(), s.railErrorThreshold(), s.railPause(), s.endpointCacheSize(), s.queueDepth(),
-                s.hugePages(), s.shimPath(), s.timeout(), s.serveWithAccessControl());
+        return new RdmaSettings(
+                false,
+                s.deviceAllow(),
+                s.deviceDeny(),
+                s.port(),
+                s.gidIndex(),
+                s.sliceBytes(),
+                s.maxAttempts(),
+                s.railErrorThreshold(),
+                s.railPause(),
+                s.endpointCacheSize(),
+                s.queueDepth(),
+                s.hugePages(),
+                s.shimPath(),
+                s.timeout(),
+                s.serveWithAccessControl());
     }
 }

@@ -25,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SlicePlannerTest {
     @TempDir
     Path sys;
+
     private final AtomicLong now = new AtomicLong();
     private RailHealth health;
     private SlicePlanner planner;
@@ -46,21 +47,28 @@ class SlicePlannerTest {
     @Test
     void railsComeFromTheTopologyMatrixNarrowedToOpenedAndAllowedDevices() {
         assertEquals(new Topology.Preference(List.of("mlx5_0", "mlx5_1"), List.of("mlx5_2")), socket0);
-        assertEquals(List.of("mlx5_1", "mlx5_2"),
+        assertEquals(
+                List.of("mlx5_1", "mlx5_2"),
                 RdmaRuntime.usable(List.of("mlx5_0", "mlx5_1", "mlx5_2"), Set.of(), Set.of("mlx5_0")));
-        assertEquals(List.of("mlx5_2"),
+        assertEquals(
+                List.of("mlx5_2"),
                 RdmaRuntime.usable(List.of("mlx5_0", "mlx5_1", "mlx5_2"), Set.of("mlx5_2", "mlx5_9"), Set.of()));
-        assertEquals(new Topology.Preference(List.of("mlx5_0"), List.of()), RdmaRuntime.rails(null, Set.of("mlx5_0")),
+        assertEquals(
+                new Topology.Preference(List.of("mlx5_0"), List.of()),
+                RdmaRuntime.rails(null, Set.of("mlx5_0")),
                 "without a topology every opened device is usable");
     }
 
     @Test
     void slicesAreSpreadRoundRobinOverTheNumaLocalNics() {
         List<SlicePlanner.Slice> slices = planner.plan((4 << 16) + 100, socket0, 0);
-        assertEquals(List.of("mlx5_0", "mlx5_1", "mlx5_0", "mlx5_1", "mlx5_0"),
+        assertEquals(
+                List.of("mlx5_0", "mlx5_1", "mlx5_0", "mlx5_1", "mlx5_0"),
                 slices.stream().map(SlicePlanner.Slice::rail).toList());
         assertEquals(100, slices.getLast().length());
-        assertEquals((4 << 16) + 100, slices.stream().mapToLong(SlicePlanner.Slice::length).sum());
+        assertEquals(
+                (4 << 16) + 100,
+                slices.stream().mapToLong(SlicePlanner.Slice::length).sum());
         assertEquals("mlx5_1", planner.plan(10, socket0, 1).getFirst().rail(), "requests rotate the first rail");
     }
 
@@ -72,20 +80,29 @@ class SlicePlannerTest {
         assertFalse(health.failed("mlx5_0"));
         assertFalse(health.failed("mlx5_0"));
         assertTrue(health.failed("mlx5_0"), "third failure in a row pauses the rail");
-        assertEquals(Set.of("mlx5_1"), Set.copyOf(planner.plan(1 << 20, socket0, 0).stream()
-                .map(SlicePlanner.Slice::rail).toList()));
+        assertEquals(
+                Set.of("mlx5_1"),
+                Set.copyOf(planner.plan(1 << 20, socket0, 0).stream()
+                        .map(SlicePlanner.Slice::rail)
+                        .toList()));
         now.addAndGet(Duration.ofSeconds(5).toNanos());
         assertTrue(health.usable("mlx5_0"), "the pause ends");
-        assertEquals(Set.of("mlx5_0", "mlx5_1"), Set.copyOf(planner.plan(1 << 20, socket0, 0).stream()
-                .map(SlicePlanner.Slice::rail).toList()));
+        assertEquals(
+                Set.of("mlx5_0", "mlx5_1"),
+                Set.copyOf(planner.plan(1 << 20, socket0, 0).stream()
+                        .map(SlicePlanner.Slice::rail)
+                        .toList()));
     }
 
     @Test
     void theOtherSocketsNicIsUsedOnlyWhenEveryLocalOneIsPaused() {
         pause("mlx5_0");
         pause("mlx5_1");
-        assertEquals(Set.of("mlx5_2"), Set.copyOf(planner.plan(1 << 20, socket0, 0).stream()
-                .map(SlicePlanner.Slice::rail).toList()));
+        assertEquals(
+                Set.of("mlx5_2"),
+                Set.copyOf(planner.plan(1 << 20, socket0, 0).stream()
+                        .map(SlicePlanner.Slice::rail)
+                        .toList()));
         pause("mlx5_2");
         StoreException none = assertThrows(StoreException.class, () -> planner.plan(10, socket0, 0));
         assertEquals(ErrorCode.TRANSFER_FAIL, none.code());

@@ -35,21 +35,39 @@ class TopologyDiscoveryTest {
 
         Topology topology = new TopologyDiscovery(sys).discover(Set.of(), Set.of());
 
-        assertEquals(List.of(0, 1), topology.numaNodes().stream().map(Topology.NumaNode::id).toList());
+        assertEquals(
+                List.of(0, 1),
+                topology.numaNodes().stream().map(Topology.NumaNode::id).toList());
         assertEquals("16-31", topology.numaNodes().get(1).cpus());
-        assertEquals(List.of("eth0", "eth1"), topology.nics().stream().map(Topology.Device::name).toList(),
+        assertEquals(
+                List.of("eth0", "eth1"),
+                topology.nics().stream().map(Topology.Device::name).toList(),
                 "lo has no device and is skipped");
-        assertEquals(List.of("mlx5_0", "mlx5_1"), topology.rdmaDevices().stream().map(Topology.Device::name).toList());
+        assertEquals(
+                List.of("mlx5_0", "mlx5_1"),
+                topology.rdmaDevices().stream().map(Topology.Device::name).toList());
         assertEquals(1, topology.rdmaDevices().get(1).numaNode());
-        assertEquals(List.of("amd", "nvidia", "nvidia"), topology.gpus().stream().map(Topology.Gpu::vendor).toList());
+        assertEquals(
+                List.of("amd", "nvidia", "nvidia"),
+                topology.gpus().stream().map(Topology.Gpu::vendor).toList());
 
-        assertEquals(new Topology.Preference(List.of("mlx5_0"), List.of("mlx5_1")), topology.matrix().get("cpu:0"));
-        assertEquals(new Topology.Preference(List.of("mlx5_1"), List.of("mlx5_0")), topology.matrix().get("cpu:1"));
-        assertEquals(new Topology.Preference(List.of("mlx5_0"), List.of("mlx5_1")), topology.matrix().get("cuda:0"),
+        assertEquals(
+                new Topology.Preference(List.of("mlx5_0"), List.of("mlx5_1")),
+                topology.matrix().get("cpu:0"));
+        assertEquals(
+                new Topology.Preference(List.of("mlx5_1"), List.of("mlx5_0")),
+                topology.matrix().get("cpu:1"));
+        assertEquals(
+                new Topology.Preference(List.of("mlx5_0"), List.of("mlx5_1")),
+                topology.matrix().get("cuda:0"),
                 "same PCI switch");
-        assertEquals(new Topology.Preference(List.of("mlx5_1"), List.of("mlx5_0")), topology.matrix().get("cuda:1"),
+        assertEquals(
+                new Topology.Preference(List.of("mlx5_1"), List.of("mlx5_0")),
+                topology.matrix().get("cuda:1"),
                 "no shared switch: same NUMA node");
-        assertEquals(Set.of("cpu:0", "cpu:1", "cuda:0", "cuda:1"), topology.matrix().keySet(),
+        assertEquals(
+                Set.of("cpu:0", "cpu:1", "cuda:0", "cuda:1"),
+                topology.matrix().keySet(),
                 "only NVIDIA GPUs are cuda devices");
     }
 
@@ -64,12 +82,23 @@ class TopologyDiscoveryTest {
         link("class/net/eth2", "pci0000:00/0000:00:05.0");
 
         TopologyDiscovery discovery = new TopologyDiscovery(sys);
-        assertEquals(List.of("eth0", "eth1", "eth2"),
+        assertEquals(
+                List.of("eth0", "eth1", "eth2"),
                 discovery.discover(Set.of(), Set.of()).matrix().get("cpu:0").preferred());
-        assertEquals(List.of("eth0", "eth2"),
-                discovery.discover(Set.of(), Set.of("eth1")).matrix().get("cpu:0").preferred());
-        assertEquals(List.of("eth1"),
-                discovery.discover(Set.of("eth1", "eth2"), Set.of("eth2")).matrix().get("cpu:0").preferred());
+        assertEquals(
+                List.of("eth0", "eth2"),
+                discovery
+                        .discover(Set.of(), Set.of("eth1"))
+                        .matrix()
+                        .get("cpu:0")
+                        .preferred());
+        assertEquals(
+                List.of("eth1"),
+                discovery
+                        .discover(Set.of("eth1", "eth2"), Set.of("eth2"))
+                        .matrix()
+                        .get("cpu:0")
+                        .preferred());
     }
 
     @Test
@@ -77,7 +106,8 @@ class TopologyDiscoveryTest {
         Topology topology = new TopologyDiscovery(sys.resolve("nothing-here")).discover(Set.of(), Set.of());
         assertEquals(1, topology.numaNodes().size());
         assertEquals(List.of(), topology.nics());
-        assertEquals(new Topology.Preference(List.of(), List.of()), topology.matrix().get("cpu:0"));
+        assertEquals(
+                new Topology.Preference(List.of(), List.of()), topology.matrix().get("cpu:0"));
     }
 
     private void device(String pciPath, int numa, String vendor, String pciClass) throws IOException {
