@@ -94,7 +94,7 @@ final class FailoverGuard {
     /**
      * Runs {@code attempt} until it returns, throws something other than {@link Retry}, or the window closes.
      * The first attempt runs bare: the guard's per-attempt timeout watcher and breaker bookkeeping cost a timer
-     * task per call (the timer thread took 17 % of a core in the store benchmark), and an attempt is already bounded
+     * task per call (a cost measured in DESIGN.md section 9), and an attempt is already bounded
      * by its own deadline. Only a call whose first attempt fails goes through the guard; the breaker then counts the
      * attempts of calls in trouble, which is what it is for.
      */

@@ -9,10 +9,9 @@ import java.util.Map;
 
 /**
  * The master's lean binary protocol: the calls of the gRPC {@code MasterService}, with the same protobuf messages,
- * framed directly on a TCP connection instead of HTTP/2. A gRPC round trip costs about 190 us of CPU on client and
- * server together (HTTP/2 frames, headers, executors, hand-offs between threads); a put makes two, a get one, so
- * on a small machine the control calls took a third of the CPU of a 1 MiB put. Here a call is one write and one
- * read on each side, and the caller's thread reads its own answer.
+ * framed directly on a TCP connection instead of HTTP/2. A gRPC round trip spends more CPU on HTTP/2 frames,
+ * headers, executors and hand-offs between threads than the master spends on the call (figures in DESIGN.md
+ * section 9). Here a call is one write and one read on each side, and the caller's thread reads its own answer.
  *
  * <p>The master listens on a port of its own and announces it on its HTTP port: {@code GET /v1/master-wire} answers
  * {@code {"port": N}} (404 when the master does not speak it: clients then use gRPC). A connection starts with a
@@ -24,9 +23,8 @@ import java.util.Map;
  * </pre>
  * The code is 0 or a Crescent error number. Answers may come out of order (a PutEnd answers when it is durable);
  * the call id pairs them. A frame that cannot be read closes the connection; a request that is well framed but
- * unknown or unparsable is answered INVALID_PARAMS and the connection stays. (An HTTP upgrade on the HTTP port was
- * tried first: Quarkus's graceful shutdown counts an upgraded request as in flight for ever, so every shutdown
- * waited its whole timeout.)
+ * unknown or unparsable is answered INVALID_PARAMS and the connection stays. It has a listener of its own rather than an
+ * HTTP upgrade: Quarkus's graceful shutdown waits for upgraded requests (DESIGN.md section 9).
  */
 public final class MasterWire {
     public static final String PATH = "/v1/master-wire";

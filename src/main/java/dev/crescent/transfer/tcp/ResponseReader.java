@@ -13,9 +13,8 @@ final class ResponseReader {
     /**
      * Answers are read through a buffer whose reads adapt to the payloads arriving: after a large READ payload a
      * read brings at most {@link #LARGE_PAYLOAD_FILL} bytes, leaving most of the next payload to go from the socket
-     * straight into the caller's memory (measured: filling 64 KiB per read cost about a fifth of 64 KiB read
-     * throughput in the extra copy); after a small one a read brings up to the whole buffer, many answers at once
-     * (with 4 KiB reads, a 4 KiB answer took two reads).
+     * straight into the caller's memory without an extra copy; after a small one a read brings up to the whole
+     * buffer, many answers at once (figures in DESIGN.md section 9).
      */
     private static final int BUFFER_BYTES = 64 << 10;
 

@@ -288,9 +288,8 @@ public final class TcpTransferServer implements AutoCloseable {
                 in.readInto(target.asByteBuffer());
                 answer(requestId, null);
             } else {
-                // Held answers go first, in the same gathering write as this answer and its payload. (Sending the
-                // payload with sendfile from the segment's shm file was measured slower on loopback: 1.6-1.8 vs
-                // 1.9-2.1 GB/s at 64 KiB, 2.0 vs 3.2-3.8 GB/s at 1 MiB.)
+                // Held answers go first, in the same gathering write as this answer and its payload. (sendfile from
+                // the segment's shm file is slower on loopback: DESIGN.md section 9.)
                 TcpProtocol.writeResponseHeader(answers, requestId, 0, new byte[0], length);
                 TcpProtocol.writeFully(channel, answers.flip(), target.asByteBuffer());
                 answers.clear();
