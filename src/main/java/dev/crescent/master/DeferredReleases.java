@@ -4,8 +4,10 @@ import java.util.List;
 import java.util.concurrent.PriorityBlockingQueue;
 
 /**
- * Memory of objects that left the index while a reader may still be reading it. Such ranges are never handed out
- * before the lease ends: they wait here, earliest deadline first, until {@link #freeDue} finds the lease over.
+ * Memory of objects that left the index while a reader may still be reading it, or a writer may still hold a
+ * WRITE ticket for it. Such ranges are never handed out before every lease and grant on them has ended: they wait
+ * here, earliest deadline first, until {@link #freeDue} finds that time passed. (A grant that outlived its
+ * reservation would let its holder overwrite whatever object is placed there next.)
  */
 final class DeferredReleases {
     private final PriorityBlockingQueue<Deferred> queue = new PriorityBlockingQueue<>();
@@ -15,11 +17,12 @@ final class DeferredReleases {
         this.tally = tally;
     }
 
-    /** Frees the object's ranges now, or once its read lease ends. */
+    /** Frees the object's ranges now, or once its read lease and write grant end. */
     void release(ObjectMeta meta, long nowMillis) {
-        if (meta.isLeased(nowMillis)) {
+        long reusableAt = meta.reusableAtMillis();
+        if (reusableAt > nowMillis) {
             tally.leaseBlocks.increment();
-            queue.add(new Deferred(meta.leaseDeadlineMillis, meta.replicas));
+            queue.add(new Deferred(reusableAt, meta.replicas));
         } else {
             meta.replicas.forEach(Replica::release);
         }

@@ -25,10 +25,14 @@ final class IndexRestore {
     }
 
     /**
-     * @param softPinDeadlineMillis when restored soft pins lapse unless read again
+     * Every restored object counts as leased for a full lease from now: the old leader may have granted a read lease
+     * just before it died, and the op-log does not carry leases. With tickets, a WRITE ticket of a restored object
+     * may live until its discard timeout after the object completed.
+     *
+     * @param grantWindowMillis how long after PutStart a WRITE ticket lives; 0 when no tickets are handed out
      * @return how many objects were restored
      */
-    int restore(ReplicatedIndex replicated, long nowMillis, long softPinDeadlineMillis) {
+    int restore(ReplicatedIndex replicated, long nowMillis, MasterSettings settings, long grantWindowMillis) {
         Map<String, Map<Long, Allocation>> handles = mountSegments(replicated, nowMillis);
         int restored = 0;
         for (OpLogEntry.Commit commit : replicated.objects()) {
@@ -48,7 +52,9 @@ final class IndexRestore {
             meta.hardPin = commit.hardPin();
             meta.softPin = commit.softPin();
             meta.crc32c = commit.crc32c();
-            meta.softPinDeadlineMillis = softPinDeadlineMillis;
+            meta.softPinDeadlineMillis = nowMillis + settings.softPinTtl().toMillis();
+            meta.leaseDeadlineMillis = nowMillis + settings.leaseTtl().toMillis();
+            meta.writeGrantDeadlineMillis = grantWindowMillis == 0 ? 0 : commit.completedMillis() + grantWindowMillis;
             index.update(commit.key(), (k, old) -> meta);
             restored++;
         }

@@ -363,8 +363,10 @@ public final class Master implements MasterClient {
      */
     public synchronized void restore(ReplicatedIndex replicated) {
         long now = book.clock.millis();
+        long grantWindow =
+                book.signsTickets() ? book.settings.putStartDiscardTimeout().toMillis() : 0;
         int restored = new IndexRestore(book.segments, book.clients, book.index)
-                .restore(replicated, now, now + book.settings.softPinTtl().toMillis());
+                .restore(replicated, now, book.settings, grantWindow);
         book.tally.complete.add(restored);
     }
 

@@ -83,6 +83,11 @@ final class ObjectBook {
         }
     }
 
+    /** Whether replica descriptors carry tickets (access control is on): then grants bound memory reuse. */
+    boolean signsTickets() {
+        return tickets != null;
+    }
+
     /** Descriptors for the caller, each with a ticket for {@code op} until the given time when tickets are on. */
     List<ReplicaDescriptor> describe(List<Replica> replicas, TransferOp op, long ticketExpiresAtMillis) {
         return replicas.stream()

@@ -14,6 +14,9 @@ final class ObjectMeta {
     long putStartMillis;
     List<Replica> replicas;
     volatile long leaseDeadlineMillis;
+    /** Until then a WRITE ticket for this object's ranges may still be used (0: none was handed out). */
+    long writeGrantDeadlineMillis;
+
     long completedMillis;
     long lastAccessMillis;
     long accessCount;
@@ -36,6 +39,15 @@ final class ObjectMeta {
 
     boolean isLeased(long nowMillis) {
         return leaseDeadlineMillis > nowMillis;
+    }
+
+    boolean hasWriteGrant(long nowMillis) {
+        return writeGrantDeadlineMillis > nowMillis;
+    }
+
+    /** The earliest time its memory may be handed out again: no read lease nor write grant lives past it. */
+    long reusableAtMillis() {
+        return Math.max(leaseDeadlineMillis, writeGrantDeadlineMillis);
     }
 
     boolean isSoftPinned(long nowMillis) {

@@ -22,6 +22,9 @@ import java.util.concurrent.CompletableFuture;
  * once and tries again before answering back-pressure.
  */
 final class PutPath {
+    /** Replicas one object may ask for; each is on a distinct segment, so more than this is never met. */
+    static final int MAX_REPLICAS = 64;
+
     private final ObjectBook book;
     private final PlacementStrategy placement;
     private final Eviction eviction;
@@ -84,6 +87,10 @@ final class PutPath {
             }
             fresh.hardPin = wanted.hardPin();
             fresh.softPin = wanted.softPin();
+            if (book.signsTickets()) {
+                // The WRITE tickets handed out below are valid until then, whatever becomes of this put.
+                fresh.writeGrantDeadlineMillis = now + discardMillis;
+            }
             return fresh;
         });
         book.processing.put(key, started.putStartMillis);
@@ -151,16 +158,16 @@ final class PutPath {
 
     /** Rewrites a complete object: in place when the size is unchanged and nobody reads it, else new ranges. */
     private ObjectMeta overwrite(ObjectMeta existing, String clientId, long size, ReplicaConfig wanted, long now) {
-        book.opLog.record(new OpLogEntry.Drop(existing.key)); // no longer a complete object until its PutEnd
         List<Replica> live = existing.liveReplicas();
         ObjectMeta fresh;
-        if (existing.size == size && !existing.isLeased(now) && !live.isEmpty()) {
+        if (existing.size == size && !existing.isLeased(now) && !existing.hasWriteGrant(now) && !live.isEmpty()) {
             fresh = new ObjectMeta(existing.key, size, clientId, now, live);
         } else {
-            // Allocate before letting go, so a failed allocation leaves the old object intact.
+            // Allocate before letting go, so a failed allocation leaves the old object intact (and logs nothing).
             fresh = new ObjectMeta(existing.key, size, clientId, now, allocateReplicas(size, wanted, clientId));
             book.deferred.release(existing, now);
         }
+        book.opLog.record(new OpLogEntry.Drop(existing.key)); // no longer a complete object until its PutEnd
         book.tally.complete.decrement();
         return fresh;
     }
@@ -168,6 +175,10 @@ final class PutPath {
     /** One range on each of up to replicaNum distinct segments: preferred ones first, then the strategy's order. */
     private List<Replica> allocateReplicas(long size, ReplicaConfig config, String clientId) {
         int wanted = config.replicaNum() == 0 ? book.settings.defaultReplicaNum() : config.replicaNum();
+        if (wanted > MAX_REPLICAS) {
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS, "at most " + MAX_REPLICAS + " replicas per object, asked for " + wanted);
+        }
         Collection<MountedSegment> order = placement.candidates(book.segments.mounted(), size, clientId);
         if (!config.preferredSegments().isEmpty()) {
             LinkedHashSet<MountedSegment> preferredFirst = new LinkedHashSet<>();
