@@ -28,6 +28,7 @@ import dev.crescent.transfer.TicketSigner;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
 import dev.crescent.transfer.Transport;
+import dev.crescent.transfer.shm.ShmFiles;
 import dev.crescent.transfer.tcp.TcpSettings;
 import dev.crescent.worker.SegmentDirectory;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -39,8 +40,11 @@ import jakarta.enterprise.inject.Typed;
 import jakarta.inject.Singleton;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.InstantSource;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -209,8 +213,14 @@ public class RoleBeans {
                         tcp.blacklistFailures(),
                         tcp.blacklistWindow(),
                         tcp.blacklistCooldown());
+        Set<Path> shmDirectories = new HashSet<>(ShmFiles.DEFAULT_DIRECTORIES);
+        shmDirectories.add(Path.of(config.worker().shmDir()));
         List<Transport> transports = Transports.preferred(
-                memory, transfer.shm().enabled(), identity.clientId(), tcpSettings, rdma.runtime());
+                memory,
+                transfer.shm().enabled() ? shmDirectories : Set.of(),
+                identity.clientId(),
+                tcpSettings,
+                rdma.runtime());
         TransferObserver observer = new TransferMetrics(registry);
         if (transfer.reporter().enabled()) {
             observer = new CompositeObserver(

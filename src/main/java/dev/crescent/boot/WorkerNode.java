@@ -72,6 +72,7 @@ public class WorkerNode implements NodeReadiness {
                 worker.segmentName().orElse(identity.nodeName()),
                 worker.segmentSize().asLongValue(),
                 Path.of(worker.shmDir()),
+                worker.shmGroup().orElse(null),
                 worker.heartbeatInterval(),
                 DRAIN_TIMEOUT);
         TransferServerSettings server = new TransferServerSettings(

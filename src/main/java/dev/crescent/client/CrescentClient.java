@@ -11,6 +11,7 @@ import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
 import dev.crescent.transfer.rdma.MemoryRegions;
 import dev.crescent.transfer.rdma.RdmaRuntime;
+import dev.crescent.transfer.shm.ShmFiles;
 import dev.crescent.transfer.topology.TopologyDiscovery;
 import dev.crescent.worker.SegmentHost;
 import dev.crescent.worker.SegmentSettings;
@@ -99,7 +100,12 @@ public final class CrescentClient implements AutoCloseable {
                 master,
                 new TransferEngine(
                         memory,
-                        Transports.preferred(memory, options.sharedMemory(), options.nodeName(), options.tcp(), rdma),
+                        Transports.preferred(
+                                memory,
+                                options.sharedMemory() ? ShmFiles.DEFAULT_DIRECTORIES : Set.of(),
+                                options.nodeName(),
+                                options.tcp(),
+                                rdma),
                         TransferObserver.NONE),
                 rdma);
     }

@@ -9,30 +9,28 @@ import dev.crescent.transfer.shm.ShmTransport;
 import dev.crescent.transfer.tcp.TcpSettings;
 import dev.crescent.transfer.tcp.TcpTransport;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /** The transports an engine uses, in order of preference: same JVM, same host (shared memory), then the network. */
 public final class Transports {
     private Transports() {}
 
     /**
-     * @param sharedMemory reach same-host segments through their shared-memory files
-     * @param engineName   how this engine names itself to the TCP servers it connects to
-     * @param tcp          the TCP transport's settings, or null for no TCP
+     * @param shmDirectories reach same-host segments through their shared-memory files in these directories (only
+     *                       there); empty: no shared memory
+     * @param engineName     how this engine names itself to the TCP servers it connects to
+     * @param tcp            the TCP transport's settings, or null for no TCP
+     * @param rdma           the opened RDMA devices, or null: RDMA goes before TCP (for memory registered with it)
      */
     public static List<Transport> preferred(
-            RegisteredMemory memory, boolean sharedMemory, String engineName, TcpSettings tcp) {
-        return preferred(memory, sharedMemory, engineName, tcp, null);
-    }
-
-    /** @param rdma the opened RDMA devices, or null: RDMA goes before TCP (for memory registered with it) */
-    public static List<Transport> preferred(
-            RegisteredMemory memory, boolean sharedMemory, String engineName, TcpSettings tcp, RdmaRuntime rdma) {
+            RegisteredMemory memory, Set<Path> shmDirectories, String engineName, TcpSettings tcp, RdmaRuntime rdma) {
         List<Transport> transports = new ArrayList<>();
         transports.add(new LocalTransport(memory));
-        if (sharedMemory) {
-            transports.add(new ShmTransport());
+        if (!shmDirectories.isEmpty()) {
+            transports.add(new ShmTransport(shmDirectories));
         }
         if (rdma != null) {
             transports.add(new RdmaTransport(rdma, engineName));

@@ -176,6 +176,12 @@ public interface CrescentConfig {
         @WithDefault("/dev/shm")
         String shmDir();
 
+        /**
+         * A group that may read and write the segment file besides the worker's user (same-host clients running as
+         * another user); unset: the file is the worker user's alone (mode 0600) and such clients go over TCP.
+         */
+        Optional<String> shmGroup();
+
         /** Master gRPC address (host:port) a worker-role process mounts its segment at. */
         @WithDefault("localhost:8080")
         String masterAddress();

@@ -43,7 +43,8 @@ public final class SegmentHost implements AutoCloseable {
         this.engine = engine;
         this.server = server;
         this.publisher = publisher;
-        this.segment = WorkerSegment.create(settings.name(), settings.capacity(), settings.shmDir());
+        this.segment =
+                WorkerSegment.create(settings.name(), settings.capacity(), settings.shmDir(), settings.shmGroup());
         try {
             engine.registerLocal(segment.name(), segment.memory(), WorkerSegment.LOCATION);
             String tcp = server.start(engine.memory());

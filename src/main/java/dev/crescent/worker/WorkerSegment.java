@@ -4,6 +4,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.PeerAddress;
+import dev.crescent.transfer.shm.ShmFiles;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -20,7 +21,6 @@ import java.util.stream.Stream;
  * only touched when written, so a large segment costs nothing at start-up. Otherwise it is plain process memory.
  */
 public final class WorkerSegment implements AutoCloseable {
-    private static final String FILE_PREFIX = "crescent-";
     /** Where segment memory lives for the transfer engine's topology choice: host memory, no NUMA binding yet. */
     public static final String LOCATION = "cpu:0";
 
@@ -40,6 +40,15 @@ public final class WorkerSegment implements AutoCloseable {
      * @param shmDir directory for the backing file; when it does not exist, the segment is anonymous memory
      */
     public static WorkerSegment create(String name, long bytes, Path shmDir) {
+        return create(name, bytes, shmDir, null);
+    }
+
+    /**
+     * @param shmDir   directory for the backing file; when it does not exist, the segment is anonymous memory
+     * @param shmGroup group that may read and write the file besides its owner (same-host clients of another
+     *                 user); null: the owner only
+     */
+    public static WorkerSegment create(String name, long bytes, Path shmDir, String shmGroup) {
         if (bytes <= 0) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "segment size must be positive: " + bytes);
         }
@@ -49,11 +58,10 @@ public final class WorkerSegment implements AutoCloseable {
         }
         removeOrphans(shmDir);
         // One file per process: two processes on a host never share (and truncate) each other's memory.
-        Path file = shmDir.resolve(FILE_PREFIX + name.replaceAll("[^A-Za-z0-9._-]", "_") + "."
-                + ProcessHandle.current().pid());
+        Path file = ShmFiles.file(shmDir, name, ProcessHandle.current().pid());
         try {
             Files.deleteIfExists(file);
-            Files.createFile(file);
+            ShmFiles.create(file, shmGroup);
         } catch (IOException e) {
             arena.close();
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot create segment file " + file + ": " + e, e);
@@ -113,16 +121,10 @@ public final class WorkerSegment implements AutoCloseable {
     /** Deletes segment files of processes that died without closing them (kill -9), so /dev/shm does not fill. */
     private static void removeOrphans(Path shmDir) {
         try (Stream<Path> files = Files.list(shmDir)) {
-            files.filter(f -> f.getFileName().toString().startsWith(FILE_PREFIX))
-                    .forEach(f -> {
-                        String fileName = f.getFileName().toString();
-                        String pid = fileName.substring(fileName.lastIndexOf('.') + 1);
-                        if (pid.chars().allMatch(Character::isDigit)
-                                && !pid.isEmpty()
-                                && ProcessHandle.of(Long.parseLong(pid)).isEmpty()) {
-                            deleteQuietly(f);
-                        }
-                    });
+            files.filter(ShmFiles::isSegmentFile)
+                    .filter(f -> ShmFiles.pid(f) > 0
+                            && ProcessHandle.of(ShmFiles.pid(f)).isEmpty())
+                    .forEach(WorkerSegment::deleteQuietly);
         } catch (IOException | RuntimeException ignored) {
             // Best effort: an unreadable directory only means orphans stay.
         }

@@ -14,8 +14,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -26,6 +28,16 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ShmTransport implements Transport {
     private final ConcurrentHashMap<String, Mapping> mappings = new ConcurrentHashMap<>();
+    /** The only directories whose segment files this transport maps (see {@link ShmFiles#verify}). */
+    private final Set<Path> directories;
+
+    public ShmTransport() {
+        this(ShmFiles.DEFAULT_DIRECTORIES);
+    }
+
+    public ShmTransport(Set<Path> directories) {
+        this.directories = Set.copyOf(directories);
+    }
 
     private record Mapping(Arena arena, MemorySegment memory) {}
 
@@ -40,8 +52,9 @@ public final class ShmTransport implements Transport {
         if (peer.shmFile().isEmpty() || !peer.hostId().equals(HostId.current())) {
             return false;
         }
-        if (Files.exists(Path.of(peer.shmFile()))) {
-            return true;
+        Path file = Path.of(peer.shmFile());
+        if (Files.isReadable(file) && Files.isWritable(file)) {
+            return true; // a file of another user without our group falls back to the network
         }
         drop(peer.shmFile());
         return false;
@@ -51,7 +64,7 @@ public final class ShmTransport implements Transport {
     public CompletableFuture<Void> submit(TransferRequest request) {
         try {
             MemorySegment segment =
-                    map(PeerAddress.parse(request.remoteEndpoint()).shmFile());
+                    map(PeerAddress.parse(request.remoteEndpoint()).shmFile(), request.remoteSegment());
             long offset = request.remoteOffset();
             long length = request.length();
             RegisteredMemory.checkRange(request.remoteSegment(), segment.byteSize(), offset, length);
@@ -66,17 +79,19 @@ public final class ShmTransport implements Transport {
         }
     }
 
-    private MemorySegment map(String file) {
-        return mappings.computeIfAbsent(file, f -> {
+    /** Maps the segment's file once it is shown to be that segment's file, and never follows a link. */
+    private MemorySegment map(String file, String segment) {
+        Path verified = ShmFiles.verify(file, segment, directories);
+        return mappings.computeIfAbsent(verified.toString(), f -> {
                     Arena arena = Arena.ofShared();
-                    try (FileChannel channel =
-                            FileChannel.open(Path.of(f), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                    try (FileChannel channel = FileChannel.open(
+                            verified, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                         return new Mapping(
                                 arena, channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena));
                     } catch (IOException | RuntimeException e) {
                         arena.close();
                         throw new StoreException(
-                                ErrorCode.TRANSFER_FAIL, "cannot map shared segment " + f + ": " + e, e);
+                                ErrorCode.TRANSFER_FAIL, "cannot map shared segment " + verified + ": " + e, e);
                     }
                 })
                 .memory();

@@ -1,0 +1,106 @@
+package dev.crescent.transfer.shm;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The one rule for segment files in shared memory, for the worker that creates them and the shm transport that maps
+ * them: a file named {@code crescent-<segment>.<pid>} directly in a shared-memory directory, a regular file (never
+ * a link), readable only by its owner (and a configured group). A segment's endpoint names its file, and an
+ * endpoint comes from whoever mounted the segment, so the transport maps only a file that passes {@link #verify}
+ * for the very segment the request names: never any other file of the host.
+ */
+public final class ShmFiles {
+    /** Where segment files may live unless configured otherwise: POSIX shared memory and 2 MiB huge pages. */
+    public static final Set<Path> DEFAULT_DIRECTORIES = Set.of(Path.of("/dev/shm"), Path.of("/dev/hugepages"));
+
+    private static final String PREFIX = "crescent-";
+    private static final Pattern UNSAFE = Pattern.compile("[^A-Za-z0-9._-]");
+
+    private ShmFiles() {}
+
+    /** The file of {@code segment} created by process {@code pid} in {@code directory}. */
+    public static Path file(Path directory, String segment, long pid) {
+        return directory.resolve(PREFIX + UNSAFE.matcher(segment).replaceAll("_") + "." + pid);
+    }
+
+    /** Whether {@code file} is a segment file by its name (any segment, any process). */
+    public static boolean isSegmentFile(Path file) {
+        String name = file.getFileName().toString();
+        return name.startsWith(PREFIX) && name.lastIndexOf('.') > PREFIX.length();
+    }
+
+    /** The pid in a segment file's name, or -1. */
+    public static long pid(Path file) {
+        String name = file.getFileName().toString();
+        String pid = name.substring(name.lastIndexOf('.') + 1);
+        return !pid.isEmpty() && pid.chars().allMatch(Character::isDigit) ? Long.parseLong(pid) : -1;
+    }
+
+    /**
+     * Creates a segment file that only its owner can read and write, or its owner and {@code group} when one is
+     * named (same-host clients of another user that map segments directly).
+     */
+    public static void create(Path file, String group) throws IOException {
+        Set<PosixFilePermission> mode = PosixFilePermissions.fromString(group == null ? "rw-------" : "rw-rw----");
+        FileAttribute<Set<PosixFilePermission>> attribute = PosixFilePermissions.asFileAttribute(mode);
+        Files.createFile(file, attribute);
+        PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+        if (group != null) {
+            GroupPrincipal principal =
+                    file.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+            view.setGroup(principal);
+        }
+        view.setPermissions(mode); // the mode the file was created with is also cut by the process's umask
+    }
+
+    /**
+     * Checks that {@code endpointFile} is the segment file of {@code segment} in one of {@code directories}: the name
+     * that segment's files bear, directly in an allowed directory, a regular file and no link.
+     *
+     * @return the path to map
+     * @throws StoreException TRANSFER_FAIL naming what is wrong
+     */
+    public static Path verify(String endpointFile, String segment, Set<Path> directories) {
+        Path file = Path.of(endpointFile);
+        if (!file.isAbsolute() || !file.normalize().equals(file) || file.getParent() == null) {
+            throw refused(endpointFile, "not an absolute, normal path");
+        }
+        if (!directories.contains(file.getParent())) {
+            throw refused(endpointFile, "not in a shared-memory directory " + directories);
+        }
+        String wanted = file(file.getParent(), segment, 0).getFileName().toString();
+        String prefix = wanted.substring(0, wanted.length() - 1); // "crescent-<segment>."
+        String name = file.getFileName().toString();
+        if (!name.startsWith(prefix) || pid(file) < 0 || name.length() == prefix.length()) {
+            throw refused(endpointFile, "not a file of segment '" + segment + "'");
+        }
+        try {
+            BasicFileAttributes attributes =
+                    Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!attributes.isRegularFile()) {
+                throw refused(endpointFile, "not a regular file");
+            }
+        } catch (IOException e) {
+            throw refused(endpointFile, e.toString());
+        }
+        return file;
+    }
+
+    private static StoreException refused(String file, String why) {
+        return new StoreException(ErrorCode.TRANSFER_FAIL, "shared segment file " + file + " refused: " + why);
+    }
+}
