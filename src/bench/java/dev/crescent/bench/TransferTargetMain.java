@@ -2,6 +2,7 @@ package dev.crescent.bench;
 
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.tcp.TcpServerLimits;
 import dev.crescent.transfer.tcp.TcpTransferServer;
 import dev.crescent.worker.WorkerSegment;
 
@@ -31,8 +32,7 @@ public final class TransferTargetMain {
                 TcpTransferServer server = new TcpTransferServer(
                         memory,
                         new InetSocketAddress("127.0.0.1", 0),
-                        Duration.ofSeconds(5),
-                        Duration.ofSeconds(30),
+                        TcpServerLimits.of(Duration.ofSeconds(5), Duration.ofSeconds(30)),
                         tickets)) {
             memory.register(name, segment.memory(), WorkerSegment.LOCATION);
             String endpoint = segment.endpoint("127.0.0.1:" + server.port());

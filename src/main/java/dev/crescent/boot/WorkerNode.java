@@ -8,6 +8,7 @@ import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.protocol.MasterClient;
 import dev.crescent.transfer.TransferEngine;
+import dev.crescent.transfer.tcp.TcpServerLimits;
 import dev.crescent.worker.SegmentHost;
 import dev.crescent.worker.SegmentPublisher;
 import dev.crescent.worker.SegmentSettings;
@@ -80,8 +81,8 @@ public class WorkerNode implements NodeReadiness {
                 tcp.bindHost(),
                 tcp.port(),
                 tcp.advertiseHost().orElse(null),
-                tcp.handshakeTimeout(),
-                tcp.frameTimeout());
+                new TcpServerLimits(
+                        tcp.handshakeTimeout(), tcp.frameTimeout(), tcp.idleTimeout(), tcp.maxConnections()));
         host = new SegmentHost(
                 segment,
                 master,

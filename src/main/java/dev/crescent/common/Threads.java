@@ -35,4 +35,13 @@ public final class Threads {
         }
         return true;
     }
+
+    /** Pauses the calling thread, keeping an interrupt for its caller to see. */
+    public static void sleepQuietly(Duration pause) {
+        try {
+            Thread.sleep(pause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }

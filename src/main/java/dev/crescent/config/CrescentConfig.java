@@ -334,6 +334,17 @@ public interface CrescentConfig {
             /** The server drops connections that stall inside one frame for this long. */
             @WithDefault("30s")
             Duration frameTimeout();
+
+            /** The server drops connections that send no frame for this long (clients reconnect when they need to). */
+            @WithDefault("5m")
+            Duration idleTimeout();
+
+            /**
+             * The server closes new connections at once while this many are open: each holds a thread and about
+             * 130 KiB of buffers.
+             */
+            @WithDefault("1024")
+            int maxConnections();
         }
 
         interface ShmConfig {

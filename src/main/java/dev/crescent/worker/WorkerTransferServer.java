@@ -60,11 +60,7 @@ public final class WorkerTransferServer {
         }
         try {
             server = new TcpTransferServer(
-                    memory,
-                    new InetSocketAddress(settings.bindHost(), settings.port()),
-                    settings.handshakeTimeout(),
-                    settings.frameTimeout(),
-                    tickets);
+                    memory, new InetSocketAddress(settings.bindHost(), settings.port()), settings.limits(), tickets);
         } catch (IOException e) {
             throw new StoreException(
                     ErrorCode.INTERNAL_ERROR,

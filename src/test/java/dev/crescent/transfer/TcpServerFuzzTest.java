@@ -1,6 +1,7 @@
 package dev.crescent.transfer;
 
 import dev.crescent.transfer.tcp.TcpProtocol;
+import dev.crescent.transfer.tcp.TcpServerLimits;
 import dev.crescent.transfer.tcp.TcpSettings;
 import dev.crescent.transfer.tcp.TcpTransferServer;
 import org.junit.jupiter.api.AfterEach;
@@ -15,11 +16,13 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Hostile input to the transfer server: random bytes, HTTP and TLS probes, wrong versions, random headers,
@@ -85,6 +88,53 @@ class TcpServerFuzzTest {
             }
         }
         assertStillServesAndHoldsNoConnections();
+    }
+
+    @Test
+    void aConnectionFloodPastTheCapIsClosedAtOnceAndTheServerStillServes() throws Exception {
+        restartWith(new TcpServerLimits(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofMinutes(5), 8));
+        List<Socket> flood = new ArrayList<>();
+        try {
+            for (int i = 0; i < 40; i++) {
+                flood.add(connect());
+            }
+            for (Socket late : flood.subList(8, 40)) {
+                late.setSoTimeout(3000);
+                assertEquals(-1, readOrReset(late), "a connection past the cap is closed at once");
+            }
+            assertEquals(32, server.refusedConnections());
+            assertTrue(server.connectionCount() <= 8, "held: " + server.connectionCount());
+        } finally {
+            for (Socket socket : flood) {
+                socket.close();
+            }
+        }
+        assertStillServesAndHoldsNoConnections();
+    }
+
+    @Test
+    void idleConnectionsAreClosed() throws Exception {
+        restartWith(new TcpServerLimits(Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofMillis(300), 8));
+        try (Socket idle = connect()) {
+            idle.getOutputStream().write(TcpProtocol.handshake("idle").array());
+            idle.getInputStream().readNBytes(TcpProtocol.HANDSHAKE_BYTES);
+            idle.setSoTimeout(5000);
+            assertEquals(-1, readOrReset(idle), "a connection that sends nothing is closed after the idle timeout");
+        }
+        assertStillServesAndHoldsNoConnections();
+    }
+
+    private void restartWith(TcpServerLimits limits) throws IOException {
+        server.close(Duration.ofSeconds(1));
+        server = new TcpTransferServer(memory, new InetSocketAddress("127.0.0.1", 0), limits, null);
+    }
+
+    private static int readOrReset(Socket socket) throws IOException {
+        try {
+            return socket.getInputStream().read();
+        } catch (java.net.SocketException reset) {
+            return -1;
+        }
     }
 
     @Test

@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Serves READ and WRITE requests for the segments registered in {@link RegisteredMemory}. One platform thread per
@@ -45,11 +46,11 @@ public final class TcpTransferServer implements AutoCloseable {
     private final TicketSigner tickets;
 
     private final ServerSocketChannel server;
-    private final Duration handshakeTimeout;
-    private final Duration frameTimeout;
+    private final TcpServerLimits limits;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService watchdog = Threads.daemonScheduler("crescent-tcp-watchdog");
     private volatile boolean closing;
+    private final LongAdder refused = new LongAdder();
     private volatile RdmaConnectHandler rdma;
 
     /** Answers RDMA handshakes that arrive over this server's connections (op {@link TcpProtocol#OP_RDMA_CONNECT}). */
@@ -66,21 +67,16 @@ public final class TcpTransferServer implements AutoCloseable {
     public TcpTransferServer(
             RegisteredMemory memory, InetSocketAddress bind, Duration handshakeTimeout, Duration frameTimeout)
             throws IOException {
-        this(memory, bind, handshakeTimeout, frameTimeout, null);
+        this(memory, bind, TcpServerLimits.of(handshakeTimeout, frameTimeout), null);
     }
 
     /** @param tickets when not null, only requests with a valid ticket for their range are served */
     public TcpTransferServer(
-            RegisteredMemory memory,
-            InetSocketAddress bind,
-            Duration handshakeTimeout,
-            Duration frameTimeout,
-            TicketSigner tickets)
+            RegisteredMemory memory, InetSocketAddress bind, TcpServerLimits limits, TicketSigner tickets)
             throws IOException {
         this.memory = memory;
         this.tickets = tickets;
-        this.handshakeTimeout = handshakeTimeout;
-        this.frameTimeout = frameTimeout;
+        this.limits = limits;
         this.server = ServerSocketChannel.open();
         server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         server.bind(bind, 256);
@@ -100,10 +96,22 @@ public final class TcpTransferServer implements AutoCloseable {
         return connections.size();
     }
 
+    /**
+     * Accepts until closed. Nothing a peer does ends this loop: past the connection cap a new connection is closed
+     * at once, and a connection whose thread cannot be started (the process is out of threads or memory) is closed
+     * while the loop goes on.
+     */
     private void acceptLoop() {
         while (!closing) {
+            SocketChannel channel = null;
             try {
-                SocketChannel channel = server.accept();
+                channel = server.accept();
+                if (connections.size() >= limits.maxConnections()) {
+                    refused.increment();
+                    LOG.debugf("connection refused: %d connections open", connections.size());
+                    channel.close();
+                    continue;
+                }
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
                 channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
@@ -115,13 +123,36 @@ public final class TcpTransferServer implements AutoCloseable {
                     throw e;
                 }
                 connections.add(connection);
-                Thread.ofPlatform().name("crescent-tcp-serve").daemon().start(connection);
+                try {
+                    Thread.ofPlatform().name("crescent-tcp-serve").daemon().start(connection);
+                } catch (OutOfMemoryError | RuntimeException e) {
+                    connection.abort("no thread to serve it: " + e);
+                    LOG.warnf("transfer connection dropped: %s", e.toString());
+                    Threads.sleepQuietly(Duration.ofMillis(10));
+                }
             } catch (ClosedChannelException e) {
                 return;
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException | OutOfMemoryError e) {
+                closeQuietly(channel);
                 if (!closing) {
-                    LOG.warnf("accept failed: %s", e.getMessage());
+                    LOG.warnf("accept failed: %s", e.toString());
+                    Threads.sleepQuietly(Duration.ofMillis(10));
                 }
+            }
+        }
+    }
+
+    /** Connections closed at once because {@code max-connections} were open. */
+    public long refusedConnections() {
+        return refused.sum();
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // Gone either way.
             }
         }
     }
@@ -130,10 +161,13 @@ public final class TcpTransferServer implements AutoCloseable {
         long now = System.nanoTime();
         for (Connection c : connections) {
             long started = c.frameStartNanos;
-            if (!c.handshaken && now - c.openedNanos > handshakeTimeout.toNanos()) {
-                c.abort("no handshake within " + handshakeTimeout);
-            } else if (started != 0 && now - started > frameTimeout.toNanos()) {
-                c.abort("frame not finished within " + frameTimeout);
+            if (!c.handshaken && now - c.openedNanos > limits.handshakeTimeout().toNanos()) {
+                c.abort("no handshake within " + limits.handshakeTimeout());
+            } else if (started != 0 && now - started > limits.frameTimeout().toNanos()) {
+                c.abort("frame not finished within " + limits.frameTimeout());
+            } else if (started == 0
+                    && now - c.lastFrameNanos > limits.idleTimeout().toNanos()) {
+                c.abort("idle for " + limits.idleTimeout());
             }
         }
     }
@@ -176,6 +210,8 @@ public final class TcpTransferServer implements AutoCloseable {
         private volatile boolean handshaken;
         /** Non-zero while a frame is being received or answered. */
         private volatile long frameStartNanos;
+        /** When the last frame started (or the connection opened): idle connections are closed. */
+        private volatile long lastFrameNanos = openedNanos;
 
         Connection(SocketChannel channel) throws IOException {
             this.channel = channel;
@@ -227,6 +263,7 @@ public final class TcpTransferServer implements AutoCloseable {
                 throw new ClosedChannelException();
             }
             frameStartNanos = System.nanoTime();
+            lastFrameNanos = frameStartNanos;
             ByteBuffer header = in.require(TcpProtocol.REQUEST_HEADER_BYTES);
             byte op = header.get();
             byte flags = header.get();
