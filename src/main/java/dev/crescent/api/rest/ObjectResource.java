@@ -23,6 +23,7 @@ import jakarta.ws.rs.core.Response;
 
 import java.lang.foreign.MemorySegment;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.Arrays;
 import java.util.List;
 
@@ -71,7 +72,7 @@ public class ObjectResource {
             ReplicaConfig config =
                     new ReplicaConfig(replicas, preferredSegments, pin.equals("soft"), pin.equals("hard"));
             store.put(key, MemorySegment.ofArray(body), config, upsert);
-            return Response.created(URI.create("/v1/objects/" + key)).build();
+            return Response.created(location(key)).build();
         });
     }
 
@@ -141,5 +142,14 @@ public class ObjectResource {
 
     private Response emptyKey(HttpServerRequest request) {
         return rest.call("invalid", request, Right.READ, "", () -> Response.ok().build());
+    }
+
+    /** The object's URI, with every character a URI path may not hold (space, %, ", {, |, ...) percent-encoded. */
+    private static URI location(String key) {
+        try {
+            return new URI(null, null, "/v1/objects/" + key, null);
+        } catch (URISyntaxException e) {
+            throw new StoreException(ErrorCode.INVALID_KEY, "key cannot be part of a URI: " + e.getMessage());
+        }
     }
 }
