@@ -39,7 +39,8 @@ public final class ShmTransport implements Transport {
         this.directories = Set.copyOf(directories);
     }
 
-    private record Mapping(Arena arena, MemorySegment memory) {}
+    /** A mapped segment file, and the segment it was verified to belong to. */
+    private record Mapping(Arena arena, MemorySegment memory, String segment) {}
 
     @Override
     public String name() {
@@ -79,15 +80,22 @@ public final class ShmTransport implements Transport {
         }
     }
 
-    /** Maps the segment's file once it is shown to be that segment's file, and never follows a link. */
+    /**
+     * Maps the segment's file once it is shown to be that segment's file, never following a link. The file system
+     * is asked once per file; later requests only check that they name the segment the mapping was verified for.
+     */
     private MemorySegment map(String file, String segment) {
+        Mapping cached = mappings.get(file);
+        if (cached != null && cached.segment().equals(segment)) {
+            return cached.memory();
+        }
         Path verified = ShmFiles.verify(file, segment, directories);
-        return mappings.computeIfAbsent(verified.toString(), f -> {
+        return mappings.computeIfAbsent(file, f -> {
                     Arena arena = Arena.ofShared();
                     try (FileChannel channel = FileChannel.open(
                             verified, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                         return new Mapping(
-                                arena, channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena));
+                                arena, channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena), segment);
                     } catch (IOException | RuntimeException e) {
                         arena.close();
                         throw new StoreException(
