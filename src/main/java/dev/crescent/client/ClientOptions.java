@@ -21,8 +21,8 @@ import java.util.List;
  * @param replicas       replica config of puts that do not name one
  * @param sharedMemory   read and write same-host workers through their shared-memory files
  * @param tcp            the TCP transport's settings
- * @param contribute     bytes of this process's memory to add to the pool as a segment (0: none), served to
- *                       other nodes like a worker's (shared-memory file on the same host, TCP otherwise)
+ * @param contribute     memory of this process to add to the pool as a segment, served to other nodes like a
+ *                       worker's (shared-memory file on the same host, TCP otherwise)
  * @param checksums      record a CRC32C with every put and verify it on every read of an object that has one
  * @param rdma           RDMA settings (null: no RDMA); buffers from {@link CrescentClient#allocate} are then
  *                       registered with the devices and move by one-sided RDMA to workers that serve it
@@ -37,7 +37,7 @@ public record ClientOptions(
         ReplicaConfig replicas,
         boolean sharedMemory,
         TcpSettings tcp,
-        long contribute,
+        ContributedMemory contribute,
         boolean checksums,
         RdmaSettings rdma) {
 
@@ -56,7 +56,7 @@ public record ClientOptions(
                 ReplicaConfig.DEFAULT,
                 true,
                 TcpSettings.defaults(),
-                0,
+                ContributedMemory.NONE,
                 false,
                 null);
     }
@@ -146,8 +146,25 @@ public record ClientOptions(
                 rdma);
     }
 
+    /**
+     * Memory a client contributes to the pool.
+     *
+     * @param bytes        its size (0: none)
+     * @param ticketSecret the secret the cluster's masters sign transfer tickets with (crescent.access.ticket-secret);
+     *                     with it the memory is served only to transfers that carry a valid ticket. A cluster with
+     *                     access control refuses memory served without it.
+     */
+    public record ContributedMemory(long bytes, byte[] ticketSecret) {
+        public static final ContributedMemory NONE = new ContributedMemory(0, null);
+    }
+
     /** Contributes {@code bytes} of this process's memory to the pool while the client is open. */
     public ClientOptions withContributedMemory(long bytes) {
+        return withContributedMemory(new ContributedMemory(bytes, null));
+    }
+
+    /** Contributes memory to the pool while the client is open (see {@link ContributedMemory}). */
+    public ClientOptions withContributedMemory(ContributedMemory memory) {
         return new ClientOptions(
                 masterAddress,
                 etcdEndpoints,
@@ -158,7 +175,7 @@ public record ClientOptions(
                 replicas,
                 sharedMemory,
                 tcp,
-                bytes,
+                memory,
                 checksums,
                 rdma);
     }

@@ -1,12 +1,15 @@
 package dev.crescent.client;
 
+import dev.crescent.common.ErrorCode;
 import dev.crescent.common.NodeNames;
+import dev.crescent.common.StoreException;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.etcd.EtcdMetadataStore;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.TicketSigner;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
 import dev.crescent.transfer.rdma.MemoryRegions;
@@ -72,8 +75,15 @@ public final class CrescentClient implements AutoCloseable {
         this.engine = engine;
         String clientId = NodeNames.newClientId(options.nodeName());
         this.store = new StoreClient(master, engine, clientId, InstantSource.system(), options.checksums());
-        this.contributed =
-                options.contribute() <= 0 ? null : contribute(SegmentSettings.defaults(clientId, options.contribute()));
+        SegmentHost host;
+        try {
+            host = options.contribute().bytes() <= 0 ? null : contribute(clientId, options.contribute());
+        } catch (RuntimeException e) {
+            async.close();
+            closeTransfersAndMaster(); // connect fails as a whole: nothing of this client stays open
+            throw e;
+        }
+        this.contributed = host;
     }
 
     public static CrescentClient connect(String masterAddress) {
@@ -111,15 +121,20 @@ public final class CrescentClient implements AutoCloseable {
     }
 
     /** Memory this client adds to the pool, in the pool before connect returns (when the master answers). */
-    private SegmentHost contribute(SegmentSettings settings) {
+    private SegmentHost contribute(String clientId, ClientOptions.ContributedMemory memory) {
+        TicketSigner tickets = memory.ticketSecret() == null ? null : new TicketSigner(memory.ticketSecret());
         SegmentHost host = new SegmentHost(
-                settings,
+                SegmentSettings.defaults(clientId, memory.bytes()),
                 master,
-                settings.name(),
+                clientId,
                 engine,
-                new WorkerTransferServer(TransferServerSettings.defaults(), null, null),
+                new WorkerTransferServer(TransferServerSettings.defaults(), tickets, null),
                 null);
-        host.mountNow();
+        if (!host.mountNow() && host.refusal() != null && host.refusal().code() == ErrorCode.PERMISSION_DENIED) {
+            StoreException refused = host.refusal();
+            host.close();
+            throw refused; // retrying cannot help: the cluster does not take this memory as it is served
+        }
         return host;
     }
 
@@ -256,8 +271,12 @@ public final class CrescentClient implements AutoCloseable {
     public void close() {
         async.close();
         if (contributed != null) {
-            contributed.close();
+            contributed.close(); // leaves the pool before the engine that serves it closes
         }
+        closeTransfersAndMaster();
+    }
+
+    private void closeTransfersAndMaster() {
         engine.close();
         if (rdma != null) {
             rdma.close();

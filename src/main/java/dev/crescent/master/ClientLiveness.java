@@ -1,6 +1,9 @@
 package dev.crescent.master;
 
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import dev.crescent.protocol.HeartbeatReply;
+import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.SegmentDescriptor;
 
 import java.util.Comparator;
@@ -18,9 +21,21 @@ final class ClientLiveness {
         this.book = book;
     }
 
-    /** Mounts a segment (idempotent for the same owner) and registers its owner as a live client. */
+    /**
+     * Mounts a segment (idempotent for the same owner) and registers its owner as a live client. With access
+     * control on, memory whose transfer server checks no ticket is refused: objects placed there would be readable
+     * and writable by anyone who reaches that server.
+     */
     void mount(String clientId, SegmentDescriptor spec) {
         ObjectBook.requireClient(clientId);
+        PeerAddress peer = PeerAddress.parse(spec.endpoint());
+        if (book.signsTickets() && !peer.tcp().isEmpty() && !peer.ticketed()) {
+            throw new StoreException(
+                    ErrorCode.PERMISSION_DENIED,
+                    "segment " + spec.name() + " is served over TCP without ticket checks, and this cluster runs "
+                            + "access control: give its owner the ticket secret (crescent.access.ticket-secret, "
+                            + "or ClientOptions.withTicketSecret for memory a client contributes)");
+        }
         MountedSegment segment = book.segments.mount(clientId, spec.name(), spec.capacity(), spec.endpoint());
         book.opLog.record(new OpLogEntry.Mount(segment.name(), clientId, segment.capacity(), segment.endpoint()));
         book.clients.register(clientId, book.clock.millis());

@@ -6,27 +6,29 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * How to reach a segment, carried in replica descriptors as one string
- * ({@code host=<boot id>,tcp=<host:port>,shm=<file>,rdma=<device+device>}): the transfer engine picks the fastest
- * path it can use.
+ * ({@code host=<boot id>,tcp=<host:port>,shm=<file>,rdma=<device+device>,auth=ticket}): the transfer engine picks the
+ * fastest path it can use.
  * An empty string means the segment lives in the JVM that published it.
  *
  * @param hostId  identifies the machine (kernel boot id); equal ids mean shared memory may work
  * @param tcp     host:port of the worker's transfer server, or empty
  * @param shmFile the shared-memory file of the segment, or empty
- * @param rdma    the RDMA devices the segment is served through ('+'-separated; the handshake goes over tcp), or
- *                empty
+ * @param rdma     the RDMA devices the segment is served through ('+'-separated; the handshake goes over tcp), or
+ *                 empty
+ * @param ticketed whether its transfer server serves only requests with a master-signed ticket ({@code auth=ticket})
  */
-public record PeerAddress(String hostId, String tcp, String shmFile, String rdma) {
-    public static final PeerAddress IN_PROCESS = new PeerAddress("", "", "", "");
+public record PeerAddress(String hostId, String tcp, String shmFile, String rdma, boolean ticketed) {
+    public static final PeerAddress IN_PROCESS = new PeerAddress("", "", "", "", false);
 
     public PeerAddress(String hostId, String tcp, String shmFile) {
-        this(hostId, tcp, shmFile, "");
+        this(hostId, tcp, shmFile, "", false);
     }
 
     /** Endpoints are few (one per worker) and parsed on every request: keep the parsed forms. */
     private static final ConcurrentHashMap<String, PeerAddress> PARSED = new ConcurrentHashMap<>();
 
     private static final int MAX_CACHED = 4096;
+    private static final String TICKET = "ticket";
 
     public static PeerAddress parse(String endpoint) {
         if (endpoint == null || endpoint.isBlank()) {
@@ -56,7 +58,8 @@ public record PeerAddress(String hostId, String tcp, String shmFile, String rdma
                 parts.getOrDefault("host", ""),
                 parts.getOrDefault("tcp", ""),
                 parts.getOrDefault("shm", ""),
-                parts.getOrDefault("rdma", ""));
+                parts.getOrDefault("rdma", ""),
+                TICKET.equals(parts.get("auth")));
     }
 
     public String format() {
@@ -65,6 +68,7 @@ public record PeerAddress(String hostId, String tcp, String shmFile, String rdma
         append(out, "tcp", tcp);
         append(out, "shm", shmFile);
         append(out, "rdma", rdma);
+        append(out, "auth", ticketed ? TICKET : "");
         return out.toString();
     }
 

@@ -1,5 +1,6 @@
 package dev.crescent.worker;
 
+import dev.crescent.common.StoreException;
 import dev.crescent.common.Threads;
 import dev.crescent.protocol.MasterClient;
 import dev.crescent.transfer.SegmentDescriptor;
@@ -48,7 +49,8 @@ public final class SegmentHost implements AutoCloseable {
         try {
             engine.registerLocal(segment.name(), segment.memory(), WorkerSegment.LOCATION);
             String tcp = server.start(engine.memory());
-            String endpoint = segment.endpoint(tcp, server.serveRdma(segment.name(), segment.memory()));
+            String endpoint =
+                    segment.endpoint(tcp, server.serveRdma(segment.name(), segment.memory()), server.ticketed());
             descriptor = new SegmentDescriptor(
                     segment.name(), segment.capacity(), endpoint, WorkerSegment.LOCATION, clientId);
         } catch (RuntimeException e) {
@@ -101,6 +103,11 @@ public final class SegmentHost implements AutoCloseable {
 
     public boolean mounted() {
         return membership.mounted();
+    }
+
+    /** Why the master last refused (or failed) to mount the segment; null when the last mount went through. */
+    public StoreException refusal() {
+        return membership.refusal();
     }
 
     @Override

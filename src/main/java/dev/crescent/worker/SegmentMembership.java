@@ -21,6 +21,7 @@ public final class SegmentMembership {
     private final String clientId;
     private final SegmentDescriptor segment;
     private volatile boolean mounted;
+    private volatile StoreException refusal;
     private boolean everMounted;
 
     public SegmentMembership(MasterClient master, String clientId, SegmentDescriptor segment) {
@@ -76,8 +77,15 @@ public final class SegmentMembership {
             everMounted = true;
             mounted = true;
             LOG.infof("segment %s (%d bytes) mounted", segment.name(), segment.capacity());
+            refusal = null;
         } catch (StoreException e) {
+            refusal = e;
             LOG.warnf("mounting segment %s failed (%s: %s); retrying", segment.name(), e.code(), e.getMessage());
         }
+    }
+
+    /** Why the last mount failed, or null when it did not (or no mount was tried). */
+    public StoreException refusal() {
+        return refusal;
     }
 }

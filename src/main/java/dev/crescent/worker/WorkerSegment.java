@@ -97,12 +97,16 @@ public final class WorkerSegment implements AutoCloseable {
      * "" when there is none) and the shared-memory file when there is one.
      */
     public String endpoint(String tcp) {
-        return endpoint(tcp, "");
+        return endpoint(tcp, "", false);
     }
 
-    /** @param rdma the RDMA devices serving the segment ('+'-separated), or "" */
-    public String endpoint(String tcp, String rdma) {
-        return new PeerAddress(HostId.current(), tcp, backingFile == null ? "" : backingFile.toString(), rdma).format();
+    /**
+     * @param rdma     the RDMA devices serving the segment ('+'-separated), or ""
+     * @param ticketed whether the transfer server serves only requests with a valid ticket
+     */
+    public String endpoint(String tcp, String rdma, boolean ticketed) {
+        String shm = backingFile == null ? "" : backingFile.toString();
+        return new PeerAddress(HostId.current(), tcp, shm, rdma, ticketed).format();
     }
 
     /** The shared-memory file behind the segment, or null when it is process-private memory. */

@@ -53,6 +53,11 @@ public final class WorkerTransferServer {
         return String.join("+", rdma.deviceNames());
     }
 
+    /** Whether it serves only transfers that carry a valid ticket for their range. */
+    boolean ticketed() {
+        return tickets != null;
+    }
+
     /** Starts serving {@code memory}; @return host:port other nodes reach it at, or "" when TCP is disabled. */
     String start(RegisteredMemory memory) {
         if (!settings.enabled()) {

@@ -1,10 +1,13 @@
 package dev.crescent.api.access;
 
+import dev.crescent.client.ClientOptions;
+import dev.crescent.client.CrescentClient;
 import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.proto.BatchKeysRequest;
 import dev.crescent.protocol.proto.GetReplicaListRequest;
@@ -32,6 +35,7 @@ import org.junit.jupiter.api.function.Executable;
 
 import java.lang.foreign.MemorySegment;
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -333,6 +337,51 @@ class AccessControlTest {
                             replica.offset(),
                             replica.ticket()))));
             assertEquals(ErrorCode.PERMISSION_DENIED, widened.code(), "a read ticket does not allow a write");
+        }
+    }
+
+    @Test
+    void memoryAClientContributesIsServedOnlyWithTicketsOrNotTakenAtAll() {
+        // D5 of the hardening issue: contributed memory was served to anyone who reached its port.
+        ClientOptions ops = ClientOptions.master(service.getHost() + ":" + service.getPort())
+                .withNodeName("ops")
+                .withSharedMemory(false);
+        StoreException refused =
+                assertThrows(StoreException.class, () -> CrescentClient.connect(ops.withContributedMemory(8 << 20)));
+        assertEquals(ErrorCode.PERMISSION_DENIED, refused.code(), refused.getMessage());
+
+        byte[] value = new byte[100_000];
+        new Random(5).nextBytes(value);
+        byte[] secret = AccessOnProfile.TICKET_SECRET.getBytes(StandardCharsets.UTF_8);
+        try (CrescentClient donor = CrescentClient.connect(
+                        ops.withContributedMemory(new ClientOptions.ContributedMemory(8 << 20, secret)));
+                CrescentClient reader = CrescentClient.connect(ops)) {
+            String segment = donor.contributedSegment().orElseThrow();
+            donor.putFrom(
+                    "team/donated",
+                    MemorySegment.ofArray(value),
+                    ReplicaConfig.replicas(1).withPreferred(segment));
+            ReplicaDescriptor replica = ProtoMapping.fromProto(as("ops")
+                    .getReplicaList(GetReplicaListRequest.newBuilder()
+                            .setKey("team/donated")
+                            .build())
+                    .getReplicas(0));
+            assertEquals(segment, replica.segment(), "placed in the contributed memory");
+            assertArrayEquals(value, reader.get("team/donated"), "read over TCP with the master's ticket");
+            try (TransferEngine outsider = new TransferEngine(
+                    new RegisteredMemory(),
+                    List.of(new TcpTransport("outsider", TcpSettings.defaults())),
+                    TransferObserver.NONE)) {
+                StoreException unticketed = assertThrows(
+                        StoreException.class,
+                        () -> outsider.execute(List.of(new TransferRequest(
+                                TransferOp.READ,
+                                MemorySegment.ofArray(new byte[100]),
+                                replica.segment(),
+                                replica.endpoint(),
+                                replica.offset()))));
+                assertEquals(ErrorCode.UNAUTHENTICATED, unticketed.code());
+            }
         }
     }
 

@@ -6,10 +6,14 @@ import java.util.Map;
 
 /** Standalone with the whitelist on, a few config rules, and non-default strategies chosen by config. */
 public class AccessOnProfile implements QuarkusTestProfile {
+    /** The secret masters and workers sign and check transfer tickets with (a contributing client needs it too). */
+    static final String TICKET_SECRET = "access-test-ticket-secret";
+
     @Override
     public Map<String, String> getConfigOverrides() {
         return Map.ofEntries(
                 Map.entry("crescent.access.enabled", "true"),
+                Map.entry("crescent.access.ticket-secret", AccessOnProfile.TICKET_SECRET),
                 Map.entry("crescent.access.rules.ops.nodes", "ops"),
                 Map.entry("crescent.access.rules.ops.cidrs", "127.0.0.0/8,::1/128"),
                 Map.entry("crescent.access.rules.ops.rights", "admin"),
