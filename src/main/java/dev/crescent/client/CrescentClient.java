@@ -124,7 +124,7 @@ public final class CrescentClient implements AutoCloseable {
     private SegmentHost contribute(String clientId, ClientOptions.ContributedMemory memory) {
         TicketSigner tickets = memory.ticketSecret() == null ? null : new TicketSigner(memory.ticketSecret());
         SegmentHost host = new SegmentHost(
-                SegmentSettings.defaults(clientId, memory.bytes()),
+                SegmentSettings.defaults(NodeNames.newSegmentName(options.nodeName()), memory.bytes()),
                 master,
                 clientId,
                 engine,

@@ -28,9 +28,15 @@ public final class NodeNames {
 
     /**
      * A client id for one run of a process on {@code nodeName}; a restart is a new client, so its old puts are not
-     * its own.
+     * its own. The id is what proves ownership of puts and segments to the master, so it carries 122 random bits
+     * and is never used as a name others see (a segment's name, a key).
      */
     public static String newClientId(String nodeName) {
-        return nodeName + "-" + UUID.randomUUID().toString().substring(0, 8);
+        return nodeName + "-" + UUID.randomUUID();
+    }
+
+    /** A name for memory a client contributes, unrelated to its client id (which must stay the owner's secret). */
+    public static String newSegmentName(String nodeName) {
+        return nodeName + "-mem-" + UUID.randomUUID().toString().substring(0, 8);
     }
 }

@@ -41,8 +41,7 @@ public final class SegmentRegistry {
                 && Objects.equals(segment.endpoint(), endpoint);
         if (!same) {
             throw new StoreException(
-                    ErrorCode.SEGMENT_ALREADY_EXISTS,
-                    "segment '" + name + "' is already mounted by " + segment.ownerClientId());
+                    ErrorCode.SEGMENT_ALREADY_EXISTS, "segment '" + name + "' is already mounted by another client");
         }
         refreshSnapshot();
         return segment;
@@ -71,8 +70,7 @@ public final class SegmentRegistry {
             return null;
         }
         if (!Objects.equals(segment.ownerClientId(), ownerClientId)) {
-            throw new StoreException(
-                    ErrorCode.ILLEGAL_CLIENT, "segment '" + name + "' belongs to " + segment.ownerClientId());
+            throw new StoreException(ErrorCode.ILLEGAL_CLIENT, "segment '" + name + "' belongs to another client");
         }
         byName.remove(name, segment);
         segment.markUnmounted();

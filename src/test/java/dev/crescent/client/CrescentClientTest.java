@@ -210,6 +210,24 @@ class CrescentClientTest {
     }
 
     @org.junit.jupiter.api.Test
+    void knowingASegmentsNameIsNoProofOfOwningIt() {
+        // D6 of the hardening issue: a contributed segment was named by its owner's client id, the only proof.
+        try (CrescentClient donor = CrescentClient.connect(
+                        ClientOptions.master(address()).withNodeName("donor").withContributedMemory(8 << 20));
+                RemoteMasterClient stranger = new RemoteMasterClient(
+                        this::address, "stranger", java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(5))) {
+            String segment = donor.contributedSegment().orElseThrow();
+            StoreException refused =
+                    assertThrows(StoreException.class, () -> stranger.unmountSegment(segment, segment));
+            assertEquals(ErrorCode.ILLEGAL_CLIENT, refused.code());
+            assertFalse(
+                    refused.getMessage().matches("(?s).*donor-\\p{XDigit}{8}-\\p{XDigit}{4}-.*"),
+                    "the owner's client id is not told: " + refused.getMessage());
+            assertTrue(segments().contains(segment), "still mounted");
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void checksumsCatchBytesCorruptedInTheSegment() {
         byte[] value = bytes(50_000, 11);
         try (CrescentClient checked =
