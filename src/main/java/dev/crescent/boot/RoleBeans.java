@@ -8,6 +8,7 @@ import dev.crescent.client.StoreClient;
 import dev.crescent.client.Transports;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.Role;
+import dev.crescent.master.EngineScrubber;
 import dev.crescent.master.EvictionPolicy;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterSettings;
@@ -61,7 +62,8 @@ public class RoleBeans {
             CrescentConfig config,
             Instance<EvictionPolicy> policies,
             Instance<PlacementStrategy> placements,
-            AccessControl access) {
+            AccessControl access,
+            TransferEngine engine) {
         CrescentConfig.MasterConfig m = config.master();
         MasterSettings settings = new MasterSettings(
                 m.leaseTtl(),
@@ -83,7 +85,12 @@ public class RoleBeans {
                 PlacementStrategy::name,
                 "crescent.master.placement.strategy",
                 m.placement().strategy());
-        return new Master(settings, placement, policy, InstantSource.system(), access.tickets());
+        Master master = new Master(settings, placement, policy, InstantSource.system(), access.tickets());
+        if (access.tickets() != null) {
+            // Tenants exist only with access control: then no one may read what another deleted.
+            master.attachScrubber(new EngineScrubber(engine));
+        }
+        return master;
     }
 
     /** The bean whose config name is {@code wanted}; an unknown name stops start-up with the valid choices. */

@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import java.util.List;
 import java.util.concurrent.PriorityBlockingQueue;
+import java.util.function.Consumer;
 
 /**
  * Memory of objects that left the index while a reader may still be reading it, or a writer may still hold a
@@ -12,9 +13,17 @@ import java.util.concurrent.PriorityBlockingQueue;
 final class DeferredReleases {
     private final PriorityBlockingQueue<Deferred> queue = new PriorityBlockingQueue<>();
     private final ObjectTally tally;
+    /** Gives ranges back to their segments (after scrubbing them, when the master scrubs). */
+    private final Consumer<List<Replica>> free;
 
-    DeferredReleases(ObjectTally tally) {
+    DeferredReleases(ObjectTally tally, Consumer<List<Replica>> free) {
         this.tally = tally;
+        this.free = free;
+    }
+
+    /** Tries {@code replicas} again at {@code atMillis} (their scrub failed). */
+    void retry(List<Replica> replicas, long atMillis) {
+        queue.add(new Deferred(atMillis, replicas));
     }
 
     /** Frees the object's ranges now, or once its read lease and write grant end. */
@@ -24,7 +33,7 @@ final class DeferredReleases {
             tally.leaseBlocks.increment();
             queue.add(new Deferred(reusableAt, meta.replicas));
         } else {
-            meta.replicas.forEach(Replica::release);
+            free.accept(meta.replicas);
         }
     }
 
@@ -33,7 +42,7 @@ final class DeferredReleases {
         for (Deferred head = queue.peek(); head != null && head.deadlineMillis <= nowMillis; head = queue.peek()) {
             Deferred due = queue.poll();
             if (due != null) {
-                due.replicas.forEach(Replica::release);
+                free.accept(due.replicas);
             }
         }
     }

@@ -71,6 +71,14 @@ public final class Master implements MasterClient {
         book.opLog = opLog;
     }
 
+    /**
+     * From now on freed memory is cleared before it is reused (with access control on, so that no tenant reads what
+     * another deleted).
+     */
+    public void attachScrubber(Scrubber scrubber) {
+        book.scrubber = scrubber;
+    }
+
     /** From now on this master serves only while {@code leadership} says it leads (it is one of several). */
     public void attachLeadership(Leadership leadership) {
         this.leadership = leadership;

@@ -17,6 +17,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link #forget}, so the op-log, the counts and the memory always follow it alike.
  */
 final class ObjectBook {
+    /** How long the master's own WRITE ticket for scrubbing a range lives. */
+    private static final long SCRUB_GRANT_MILLIS = 30_000;
+
+    private static final long SCRUB_RETRY_MILLIS = 1_000;
+
     final ObjectIndex index = new ObjectIndex();
     final SegmentRegistry segments;
     final ClientRegistry clients = new ClientRegistry();
@@ -24,13 +29,15 @@ final class ObjectBook {
     final ConcurrentHashMap<String, Long> processing = new ConcurrentHashMap<>();
 
     final ObjectTally tally = new ObjectTally();
-    final DeferredReleases deferred = new DeferredReleases(tally);
+    final DeferredReleases deferred = new DeferredReleases(tally, this::free);
     final MasterSettings settings;
     final InstantSource clock;
     /** Signs a transfer ticket into every replica descriptor handed out; null when access control is off. */
     private final TicketSigner tickets;
     /** Where durable changes go (the op-log when this master leads a replicated cluster). */
     volatile OpLog opLog = OpLog.NONE;
+    /** Clears freed ranges before they are reused; null: ranges are reused as they are. */
+    volatile Scrubber scrubber;
 
     ObjectBook(MasterSettings settings, InstantSource clock, TicketSigner tickets) {
         this.settings = settings;
@@ -48,6 +55,30 @@ final class ObjectBook {
             processing.remove(meta.key, meta.putStartMillis);
         }
         deferred.release(meta, clock.millis());
+    }
+
+    /**
+     * Gives ranges back to their segments for reuse; with a scrubber, only once zeros are written over them (a
+     * scrub that fails is tried again a second later; a segment that left the pool needs none).
+     */
+    private void free(List<Replica> replicas) {
+        Scrubber current = scrubber;
+        for (Replica replica : replicas) {
+            if (current == null || !replica.segment().isMounted()) {
+                replica.release();
+                continue;
+            }
+            long now = clock.millis();
+            current.zero(replica.describe(tickets, TransferOp.WRITE, now + SCRUB_GRANT_MILLIS))
+                    .whenComplete((done, failure) -> {
+                        if (failure == null) {
+                            replica.release();
+                        } else {
+                            tally.scrubFailures.increment();
+                            deferred.retry(List.of(replica), clock.millis() + SCRUB_RETRY_MILLIS);
+                        }
+                    });
+        }
     }
 
     /** Unmounts (if mounted), records it, and drops the replicas that lived there. */

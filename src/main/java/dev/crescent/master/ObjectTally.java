@@ -8,4 +8,6 @@ final class ObjectTally {
     final LongAdder evicted = new LongAdder();
     /** Removes refused, evictions skipped and frees deferred because a reader held a lease. */
     final LongAdder leaseBlocks = new LongAdder();
+    /** Freed ranges whose scrub failed (tried again later). */
+    final LongAdder scrubFailures = new LongAdder();
 }

@@ -6,14 +6,22 @@ import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.TransferEngine;
+import dev.crescent.transfer.TransferObserver;
+import dev.crescent.transfer.local.LocalTransport;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Grants (WRITE tickets, read leases) bound memory reuse, across failovers too, and a refused operation changes
- * nothing durable (hardening issue, defects D1, D7, D8, D14).
+ * nothing durable (hardening issue, defects D1, D2, D7, D8, D14).
  */
 class GrantsAndFailoverTest {
     private static final long SEGMENT = 1 << 20;
@@ -115,6 +123,35 @@ class GrantsAndFailoverTest {
                 assertThrows(StoreException.class, () -> master.putStart("a", "k", 100, Integer.MAX_VALUE, false));
         assertEquals(ErrorCode.INVALID_PARAMS, refused.code());
         assertEquals(0, master.stats().usedBytes());
+    }
+
+    @Test
+    void aPutThatNeverWritesReadsZerosNotTheBytesOfTheObjectFreedBeforeIt() {
+        // D2 of the hardening issue: freed memory was handed out as it was, and PutEnd needs no write.
+        MemorySegment memory = Arena.ofAuto().allocate(SEGMENT, 4096);
+        RegisteredMemory registered = new RegisteredMemory();
+        registered.register("seg", memory, "cpu:0");
+        try (TransferEngine engine =
+                new TransferEngine(registered, List.of(new LocalTransport(registered)), TransferObserver.NONE)) {
+            Master master = master(TicketSigner.random());
+            master.attachScrubber(new EngineScrubber(engine));
+            ReplicaDescriptor secret =
+                    master.putStart("alice", "tenant-a/secret", 65536, 1, false).getFirst();
+            memory.asSlice(secret.offset(), secret.length()).fill((byte) 0x5A);
+            master.putEnd("alice", "tenant-a/secret");
+            master.remove("tenant-a/secret", true);
+            clock.advance(MasterSettings.defaults().putStartDiscardTimeout().plusSeconds(1));
+            master.sweep(); // alice's grant is over: the range is scrubbed, then free
+
+            ReplicaDescriptor reused =
+                    master.putStart("mallory", "tenant-b/peek", 65536, 1, false).getFirst();
+            assertTrue(overlaps(secret, reused), "the test needs the freed range handed out again");
+            master.putEnd("mallory", "tenant-b/peek"); // ended without writing a byte
+            ReplicaDescriptor read =
+                    master.getReplicaList("tenant-b/peek").replicas().getFirst();
+            byte[] seen = memory.asSlice(read.offset(), read.length()).toArray(ValueLayout.JAVA_BYTE);
+            assertArrayEquals(new byte[(int) read.length()], seen, "alice's deleted bytes were readable");
+        }
     }
 
     private static boolean overlaps(ReplicaDescriptor a, ReplicaDescriptor b) {
