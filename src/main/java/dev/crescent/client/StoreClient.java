@@ -16,7 +16,9 @@ import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.zip.CRC32C;
 
@@ -274,17 +276,30 @@ public final class StoreClient {
     /**
      * Reads from the replicas in preference order, starting at {@code firstReplica}, until one read's bytes can be
      * trusted (see {@link #checkRead}); if none can, throws the last reason ({@code earlier}: why the replicas
-     * before {@code firstReplica} failed).
+     * before {@code firstReplica} failed). A replica that stalled may use up the whole lease (the transfer timeout
+     * is as long as a lease): the next replica is then read under a fresh lease, never under one already over.
      */
     private void readInto(
             String key, ObjectLocation location, MemorySegment target, int firstReplica, StoreException earlier) {
-        List<ReplicaDescriptor> replicas =
-                firstReplica == 0 ? inPreferenceOrder(location).replicas() : location.replicas();
+        ObjectLocation current = firstReplica == 0 ? inPreferenceOrder(location) : location;
+        Set<String> tried = new HashSet<>();
+        current.replicas().stream().limit(firstReplica).forEach(r -> tried.add(r.segment()));
         StoreException last = earlier;
-        for (ReplicaDescriptor replica : replicas.subList(Math.min(firstReplica, replicas.size()), replicas.size())) {
+        int renewals = 0;
+        for (ReplicaDescriptor next = untried(current, tried); next != null; next = untried(current, tried)) {
+            if (last != null && clock.millis() >= current.leaseDeadlineMillis() && renewals < tried.size()) {
+                renewals++;
+                ObjectLocation renewed = inPreferenceOrder(master.getReplicaList(key));
+                if (renewed.size() != current.size()) {
+                    break; // replaced meanwhile: what the caller sized its buffer for is gone
+                }
+                current = renewed;
+                continue;
+            }
+            tried.add(next.segment());
             try {
-                engine.execute(List.of(read(replica, target, location.size())));
-                StoreException wrong = checkRead(key, replica, location, target);
+                engine.execute(List.of(read(next, target, current.size())));
+                StoreException wrong = checkRead(key, next, current, target);
                 if (wrong == null) {
                     return;
                 }
@@ -296,6 +311,13 @@ public final class StoreClient {
         throw last != null
                 ? last
                 : new StoreException(ErrorCode.TRANSFER_FAIL, "every replica of '" + key + "' failed to read");
+    }
+
+    private static ReplicaDescriptor untried(ObjectLocation location, Set<String> tried) {
+        return location.replicas().stream()
+                .filter(r -> !tried.contains(r.segment()))
+                .findFirst()
+                .orElse(null);
     }
 
     /** The CRC32C of the parts back to back, when checksums are on; else null. */
