@@ -132,6 +132,17 @@ public interface CrescentConfig {
         @WithDefault("0")
         int wirePort();
 
+        /** A wire connection that does not finish its hello or a frame within this is closed. */
+        @WithDefault("10s")
+        Duration wireFrameTimeout();
+
+        /**
+         * Bytes of unfinished wire frames the master holds across all connections; a frame that would pass it closes
+         * its connection, so no set of callers can fill the heap with frames they never finish.
+         */
+        @WithDefault("256M")
+        MemorySize wireBufferBudget();
+
         /** A worker or client that mounted memory and is silent this long is declared dead; its segments go. */
         @WithDefault("10s")
         Duration clientTtl();

@@ -50,7 +50,10 @@ public class MasterWireRoute {
                 .setHost(host)
                 .setPort(config.master().wirePort())
                 .setTcpNoDelay(true));
-        listener.connectHandler(socket -> new MasterWireSession(socket, service, handlers, vertx).start());
+        WireLimits limits = new WireLimits(
+                config.master().wireFrameTimeout(),
+                config.master().wireBufferBudget().asLongValue());
+        listener.connectHandler(socket -> new MasterWireSession(socket, service, handlers, vertx, limits).start());
         server = listener.listen().toCompletionStage().toCompletableFuture().join();
         router.route(HttpMethod.GET, MasterWire.PATH)
                 .handler(context -> context.response()

@@ -37,37 +37,61 @@ final class MasterWireSession {
     private final MasterWireHandlers handlers;
     private final Vertx vertx;
     private final RecordParser parser;
+    private final WireLimits limits;
     private boolean awaitingLength = true;
+    private boolean closed;
+    /** Bytes of the frame being received, reserved in the shared budget (0: none). */
+    private long reservedBytes;
+    /** Closes the connection unless the hello or frame being received completes in time (-1: none set). */
+    private long deadlineTimer = -1;
 
-    MasterWireSession(NetSocket socket, MasterService service, MasterWireHandlers handlers, Vertx vertx) {
+    MasterWireSession(
+            NetSocket socket, MasterService service, MasterWireHandlers handlers, Vertx vertx, WireLimits limits) {
         this.socket = socket;
         this.service = service;
         this.handlers = handlers;
         this.vertx = vertx;
+        this.limits = limits;
         this.parser = RecordParser.newFixed(4, socket);
     }
 
     void start() {
-        parser.exceptionHandler(e -> socket.close());
+        parser.exceptionHandler(e -> close(e.toString()));
         parser.handler(this::onRecord);
+        socket.closeHandler(closed -> {
+            cancelDeadline();
+            releaseReservation();
+        });
+        armDeadline("no hello"); // the hello's length and bytes must arrive in time too
     }
 
     private void onRecord(Buffer record) {
+        if (closed) {
+            return; // the parser may still hand over bytes that arrived with the frame that closed us
+        }
         if (awaitingLength) {
             int length = record.getInt(0);
             int least = caller == null ? 0 : MasterWire.REQUEST_HEADER;
             int most = caller == null ? MasterWire.MAX_NODE_NAME_BYTES : MasterWire.MAX_FRAME;
             if (length < least || length > most) {
-                LOG.debugf("closing the master wire connection of %s: frame length %d", caller, length);
-                socket.close();
+                close("frame length " + length);
                 return;
             }
             if (length == 0) {
                 onHello(Buffer.buffer()); // an empty hello: no length-0 record follows
+                cancelDeadline();
                 return;
             }
+            if (!limits.reserve(length)) {
+                close("unfinished frames over budget");
+                return;
+            }
+            reservedBytes = length;
+            armDeadline("frame not finished");
             parser.fixedSizeMode(length);
         } else {
+            cancelDeadline();
+            releaseReservation();
             if (caller == null) {
                 onHello(record);
             } else {
@@ -76,6 +100,33 @@ final class MasterWireSession {
             parser.fixedSizeMode(4);
         }
         awaitingLength = !awaitingLength;
+    }
+
+    private void armDeadline(String why) {
+        cancelDeadline();
+        deadlineTimer = vertx.setTimer(limits.frameTimeoutMillis(), id -> close(why + " in time"));
+    }
+
+    /** Closes the connection; nothing it sent after this is read. */
+    private void close(String why) {
+        LOG.debugf("closing the master wire connection of %s: %s", caller, why);
+        closed = true;
+        parser.pause();
+        socket.close();
+    }
+
+    private void cancelDeadline() {
+        if (deadlineTimer != -1) {
+            vertx.cancelTimer(deadlineTimer);
+            deadlineTimer = -1;
+        }
+    }
+
+    private void releaseReservation() {
+        if (reservedBytes != 0) {
+            limits.release(reservedBytes);
+            reservedBytes = 0;
+        }
     }
 
     private void onHello(Buffer nodeName) {

@@ -15,6 +15,8 @@ import java.io.IOException;
 import java.net.Socket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -97,6 +99,52 @@ class MasterWireProtocolTest {
             socket.setSoTimeout(10_000);
             new DataOutputStream(socket.getOutputStream()).writeInt(MasterWire.MAX_NODE_NAME_BYTES + 1);
             assertEquals(-1, socket.getInputStream().read());
+        }
+    }
+
+    @Test
+    void aHelloOrFrameThatStallsIsClosedWithinTheFrameTimeout() throws IOException {
+        // D11 of the hardening issue: partial frames of up to 64 MiB were kept with no deadline.
+        try (Socket silent = new Socket(service.getHost(), announcedPort());
+                Socket stalled = connected()) {
+            silent.setSoTimeout(10_000);
+            long started = System.nanoTime();
+            DataOutputStream out = new DataOutputStream(stalled.getOutputStream());
+            out.writeInt(MasterWire.MAX_FRAME);
+            out.write(new byte[10]);
+            out.flush();
+            assertEquals(-1, silent.getInputStream().read(), "no hello: closed");
+            assertEquals(-1, stalled.getInputStream().read(), "frame never finished: closed");
+            assertTrue(System.nanoTime() - started < 8_000_000_000L, "within the 2 s test frame timeout");
+        }
+        try (Socket good = connected()) {
+            DataOutputStream out = new DataOutputStream(good.getOutputStream());
+            send(out, 99, 1, new byte[0]);
+            assertEquals(
+                    ErrorCode.INVALID_PARAMS.number(),
+                    read(new DataInputStream(good.getInputStream())).code());
+        }
+    }
+
+    @Test
+    void unfinishedFramesPastTheBudgetCloseTheirConnectionAtOnce() throws IOException {
+        // The test budget (crescent.master.wire-buffer-budget) holds 4 maximal frames: the 5th is refused.
+        List<Socket> announced = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) {
+                Socket socket = connected();
+                DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+                out.writeInt(MasterWire.MAX_FRAME);
+                out.flush();
+                announced.add(socket);
+            }
+            Socket refused = announced.getLast();
+            refused.setSoTimeout(1_000); // well before the frame timeout
+            assertEquals(-1, refused.getInputStream().read(), "over budget: closed before buffering");
+        } finally {
+            for (Socket socket : announced) {
+                socket.close();
+            }
         }
     }
 
