@@ -38,6 +38,18 @@ public interface CrescentConfig {
 
     MetadataConfig metadata();
 
+    ApiConfig api();
+
+    /** The REST and gRPC gateways. */
+    interface ApiConfig {
+        /**
+         * The largest object a gateway takes; a PUT that announces more is refused before its body is read (bodies
+         * are held in memory while they arrive).
+         */
+        @WithDefault("1G")
+        MemorySize maxObjectSize();
+    }
+
     /** Where cluster metadata lives: etcd when endpoints are set, else the embedded in-process store. */
     interface MetadataConfig {
         EtcdConfig etcd();

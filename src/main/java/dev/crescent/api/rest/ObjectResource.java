@@ -5,6 +5,9 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.ReplicaConfig;
+import io.smallrye.common.annotation.NonBlocking;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -48,7 +51,8 @@ public class ObjectResource {
     @PUT
     @Path("{key: .+}")
     @Consumes(MediaType.WILDCARD)
-    public Response put(
+    @NonBlocking // the body is read without a thread waiting for it; the put itself runs on a worker thread
+    public Uni<Response> put(
             @PathParam("key") String key,
             @QueryParam("upsert") @DefaultValue("false") boolean upsert,
             @QueryParam("replicas") @DefaultValue("0") int replicas,
@@ -56,24 +60,27 @@ public class ObjectResource {
             @QueryParam("pin") @DefaultValue("") String pin,
             @Context HttpServerRequest request,
             byte[] body) {
-        return rest.call("put", request, Right.WRITE, key, () -> {
-            if (body == null || body.length == 0) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS, "object body must not be empty");
-            }
-            if (!pin.isEmpty() && !pin.equals("soft") && !pin.equals("hard")) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS, "pin must be 'soft' or 'hard', was '" + pin + "'");
-            }
-            List<String> preferredSegments = preferred.isBlank()
-                    ? List.of()
-                    : Arrays.stream(preferred.split(","))
-                            .map(String::trim)
-                            .filter(s -> !s.isEmpty())
-                            .toList();
-            ReplicaConfig config =
-                    new ReplicaConfig(replicas, preferredSegments, pin.equals("soft"), pin.equals("hard"));
-            store.put(key, MemorySegment.ofArray(body), config, upsert);
-            return Response.created(location(key)).build();
-        });
+        return Uni.createFrom()
+                .item(() -> rest.call("put", request, Right.WRITE, key, () -> {
+                    if (body == null || body.length == 0) {
+                        throw new StoreException(ErrorCode.INVALID_PARAMS, "object body must not be empty");
+                    }
+                    if (!pin.isEmpty() && !pin.equals("soft") && !pin.equals("hard")) {
+                        throw new StoreException(
+                                ErrorCode.INVALID_PARAMS, "pin must be 'soft' or 'hard', was '" + pin + "'");
+                    }
+                    List<String> preferredSegments = preferred.isBlank()
+                            ? List.of()
+                            : Arrays.stream(preferred.split(","))
+                                    .map(String::trim)
+                                    .filter(s -> !s.isEmpty())
+                                    .toList();
+                    ReplicaConfig config =
+                            new ReplicaConfig(replicas, preferredSegments, pin.equals("soft"), pin.equals("hard"));
+                    store.put(key, MemorySegment.ofArray(body), config, upsert);
+                    return Response.created(location(key)).build();
+                }))
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 
     @GET

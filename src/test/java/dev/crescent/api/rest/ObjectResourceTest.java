@@ -1,19 +1,34 @@
 package dev.crescent.api.rest;
 
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
+import java.net.Socket;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every REST object path and every error it can answer, against the running standalone service. */
 @QuarkusTest
 class ObjectResourceTest {
     private static final String OCTETS = "application/octet-stream";
+
+    @TestHTTPResource("/")
+    URL service;
 
     @Test
     void putThenGetReturnsTheSameBytes() {
@@ -57,6 +72,65 @@ class ObjectResourceTest {
                             .asByteArray(),
                     key);
         }
+    }
+
+    @Test
+    void aPutAnnouncingMoreThanAGatewayTakesIsRefusedBeforeItsBodyIsSent() throws Exception {
+        // D13 of the hardening issue: bodies were buffered whole before any check (test limit: 64 MiB).
+        try (Socket socket = new Socket(service.getHost(), service.getPort())) {
+            socket.setSoTimeout(5_000);
+            socket.getOutputStream()
+                    .write(putHeaders("big/announced", 128L << 20).getBytes(StandardCharsets.US_ASCII));
+            String answer = readAnswer(socket);
+            assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+            assertTrue(answer.contains("\"code\":-600") && answer.contains("max-object-size"), answer);
+        }
+    }
+
+    @Test
+    void stalledBodiesHoldNoThreadThatOtherCallsNeed() throws Exception {
+        // D12 of the hardening issue: each stalled body held a worker thread until none was left for anyone.
+        List<Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < 250; i++) {
+                Socket socket = new Socket(service.getHost(), service.getPort());
+                socket.getOutputStream()
+                        .write((putHeaders("stalled/" + i, 1000) + "only-part").getBytes(StandardCharsets.US_ASCII));
+                stalled.add(socket);
+            }
+            HttpClient http = HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(3))
+                    .build();
+            HttpResponse<String> answer = http.send(
+                    HttpRequest.newBuilder(service.toURI().resolve("/v1/objects/stalled/absent"))
+                            .timeout(Duration.ofSeconds(5))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(404, answer.statusCode(), answer.body());
+        } finally {
+            for (Socket socket : stalled) {
+                socket.close();
+            }
+        }
+    }
+
+    /** Status line, headers and body of one HTTP/1.1 answer with a Content-Length. */
+    private static String readAnswer(Socket socket) throws Exception {
+        var in = new java.io.DataInputStream(socket.getInputStream());
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            head.append((char) in.readUnsignedByte());
+        }
+        var length =
+                java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+        byte[] body = new byte[length.find() ? Integer.parseInt(length.group(1)) : 0];
+        in.readFully(body);
+        return head + new String(body, StandardCharsets.UTF_8);
+    }
+
+    private static String putHeaders(String key, long contentLength) {
+        return "PUT /v1/objects/" + key + " HTTP/1.1\r\nHost: localhost\r\n"
+                + "Content-Type: application/octet-stream\r\nContent-Length: " + contentLength + "\r\n\r\n";
     }
 
     @Test

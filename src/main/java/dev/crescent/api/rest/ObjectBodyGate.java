@@ -1,0 +1,59 @@
+package dev.crescent.api.rest;
+
+import dev.crescent.api.Callers;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.ObjectKeys;
+import dev.crescent.common.Right;
+import dev.crescent.common.StoreException;
+import dev.crescent.config.CrescentConfig;
+import dev.crescent.master.access.AccessControl;
+import io.vertx.core.http.HttpServerRequest;
+import jakarta.inject.Provider;
+import jakarta.inject.Singleton;
+import jakarta.ws.rs.HttpMethod;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.UriInfo;
+import org.jboss.resteasy.reactive.server.ServerRequestFilter;
+
+/**
+ * Checks an object PUT before its body is read: the caller's WRITE right on the key and the size it announces.
+ * A body is held in memory while it arrives, so nothing is buffered for a caller who may not write, or for an
+ * object larger than {@code crescent.api.max-object-size}. The resource checks the same again (the key, and the
+ * size actually sent); this only makes sure refusals cost no memory.
+ */
+@Singleton
+public class ObjectBodyGate {
+    private static final String OBJECTS = "/v1/objects/";
+
+    // Filters are built while the application starts, before the configuration is mapped: look both up on use.
+    private final Provider<AccessControl> access;
+    private final Provider<CrescentConfig> config;
+
+    public ObjectBodyGate(Provider<AccessControl> access, Provider<CrescentConfig> config) {
+        this.access = access;
+        this.config = config;
+    }
+
+    @ServerRequestFilter(nonBlocking = true)
+    public void beforeTheBody(UriInfo uri, HttpHeaders headers, HttpServerRequest request) {
+        if (!HttpMethod.PUT.equals(request.method().name()) || !uri.getPath().startsWith(OBJECTS)) {
+            return;
+        }
+        String key = uri.getPathParameters().getFirst("key");
+        if (key != null) {
+            access.get().check(() -> Callers.of(request), Right.WRITE, ObjectKeys.validate(key));
+        }
+        long announced = headers.getLength();
+        long maxObjectBytes = config.get().api().maxObjectSize().asLongValue();
+        if (announced > maxObjectBytes) {
+            throw tooLarge(announced, maxObjectBytes);
+        }
+    }
+
+    static StoreException tooLarge(long bytes, long maxObjectBytes) {
+        return new StoreException(
+                ErrorCode.INVALID_PARAMS,
+                "an object of " + bytes + " bytes is larger than this gateway takes (crescent.api.max-object-size="
+                        + maxObjectBytes + ")");
+    }
+}
