@@ -54,6 +54,11 @@ final class GrpcCalls {
         }
     }
 
+    /** The access check alone, for the caller {@link CallerInterceptor} recorded (throws when refused). */
+    void check(Right right, String key) {
+        access.check(CallerInterceptor.current(), right, key);
+    }
+
     /** Counts a failure of {@code op} and maps it to the status the caller receives. */
     RuntimeException failed(String op, Throwable e) {
         metrics.record(API, op, e instanceof StoreException s ? s.code() : ErrorCode.INTERNAL_ERROR);

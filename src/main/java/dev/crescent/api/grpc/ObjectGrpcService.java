@@ -5,8 +5,10 @@ import com.google.protobuf.UnsafeByteOperations;
 import dev.crescent.api.OpMetrics;
 import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.ObjectKeys;
 import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
+import dev.crescent.config.CrescentConfig;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.protocol.ProtoMapping;
 import dev.crescent.protocol.ReplicaConfig;
@@ -25,6 +27,7 @@ import dev.crescent.protocol.proto.ObjectService;
 import dev.crescent.protocol.proto.PutChunk;
 import dev.crescent.protocol.proto.PutHeader;
 import dev.crescent.protocol.proto.RemoveRequest;
+import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -50,36 +53,82 @@ public class ObjectGrpcService implements ObjectService {
 
     private final StoreClient store;
     private final GrpcCalls calls;
+    private final long maxObjectBytes;
 
-    public ObjectGrpcService(StoreClient store, OpMetrics metrics, AccessControl access) {
+    public ObjectGrpcService(StoreClient store, OpMetrics metrics, AccessControl access, CrescentConfig config) {
         this.store = store;
         this.calls = new GrpcCalls(metrics, access, () -> {});
+        this.maxObjectBytes = config.api().maxObjectSize().asLongValue();
     }
 
+    /**
+     * Stores the chunks as one object. The first chunk's header is checked (the caller's WRITE right, the announced
+     * size) before anything is kept, and a stream that sends more than it announced fails at once: nothing is
+     * buffered that could not be stored.
+     */
     @Override
     public Uni<Empty> put(Multi<PutChunk> chunks) {
-        return chunks.collect().asList().onItem().transform(list -> {
-            PutHeader header = list.isEmpty()
-                    ? PutHeader.getDefaultInstance()
-                    : list.getFirst().getHeader();
-            return calls.run("object_put", Right.WRITE, header.getKey(), () -> {
-                List<MemorySegment> parts = new ArrayList<>(list.size());
-                long size = 0;
-                for (PutChunk chunk : list) {
-                    if (!chunk.getData().isEmpty()) {
-                        parts.add(MemorySegment.ofBuffer(chunk.getData().asReadOnlyByteBuffer()));
-                        size += chunk.getData().size();
-                    }
-                }
-                if (size != header.getSize()) {
+        IncomingObject object = new IncomingObject();
+        return chunks.onItem()
+                .invoke(object::add)
+                .collect()
+                .last()
+                .onItem()
+                .transform(last -> calls.run("object_put", Right.WRITE, object.key(), () -> {
+                    store.put(object.key(), object.parts(), object.config(), object.header.getUpsert());
+                    return Empty.getDefaultInstance();
+                }))
+                .onFailure(failure -> !(failure instanceof StatusRuntimeException))
+                .transform(failure -> calls.failed("object_put", failure));
+    }
+
+    /** The chunks of one put as they arrive, kept only once their header has been checked. */
+    private final class IncomingObject {
+        private PutHeader header = PutHeader.getDefaultInstance();
+        private final List<MemorySegment> parts = new ArrayList<>();
+        private long received;
+
+        void add(PutChunk chunk) {
+            if (parts.isEmpty() && received == 0) {
+                header = chunk.getHeader();
+                calls.check(Right.WRITE, ObjectKeys.validate(header.getKey()));
+                if (header.getSize() > maxObjectBytes) {
                     throw new StoreException(
                             ErrorCode.INVALID_PARAMS,
-                            "header says " + header.getSize() + " bytes but the chunks hold " + size);
+                            "an object of " + header.getSize() + " bytes is larger than this gateway takes "
+                                    + "(crescent.api.max-object-size=" + maxObjectBytes + ")");
                 }
-                store.put(header.getKey(), parts, config(header.hasConfig(), header.getConfig()), header.getUpsert());
-                return Empty.getDefaultInstance();
-            });
-        });
+            }
+            if (!chunk.getData().isEmpty()) {
+                received += chunk.getData().size();
+                if (received > header.getSize()) {
+                    throw sizeMismatch();
+                }
+                parts.add(MemorySegment.ofBuffer(chunk.getData().asReadOnlyByteBuffer()));
+            }
+        }
+
+        String key() {
+            return header.getKey();
+        }
+
+        List<MemorySegment> parts() {
+            if (received != header.getSize()) {
+                throw sizeMismatch();
+            }
+            return parts;
+        }
+
+        ReplicaConfig config() {
+            return ObjectGrpcService.config(header.hasConfig(), header.getConfig());
+        }
+
+        private StoreException sizeMismatch() {
+            return new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    "header says " + header.getSize() + " bytes but the chunks hold " + received
+                            + (received > header.getSize() ? " or more" : ""));
+        }
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.crescent.api.access;
 
+import com.google.protobuf.ByteString;
 import dev.crescent.client.ClientOptions;
 import dev.crescent.client.CrescentClient;
 import dev.crescent.client.RemoteMasterClient;
@@ -13,7 +14,10 @@ import dev.crescent.protocol.proto.BatchKeysRequest;
 import dev.crescent.protocol.proto.GetReplicaListRequest;
 import dev.crescent.protocol.proto.HeartbeatRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.ObjectService;
+import dev.crescent.protocol.proto.PutChunk;
 import dev.crescent.protocol.proto.PutEndRequest;
+import dev.crescent.protocol.proto.PutHeader;
 import dev.crescent.protocol.proto.PutStartRequest;
 import dev.crescent.protocol.proto.RemoveAllRequest;
 import dev.crescent.transfer.RegisteredMemory;
@@ -30,6 +34,7 @@ import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.smallrye.mutiny.Multi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -57,6 +62,9 @@ class AccessControlTest {
 
     @GrpcClient("master")
     MasterServiceGrpc.MasterServiceBlockingStub anonymous;
+
+    @GrpcClient("objects")
+    ObjectService objects;
 
     @TestHTTPResource("/")
     URL service;
@@ -198,6 +206,19 @@ class AccessControlTest {
                 .then()
                 .statusCode(403);
         given().header(NODE, "ops").delete("/v1/access/rules/guests").then().statusCode(400);
+    }
+
+    @Test
+    void aStreamedGrpcPutIsCheckedOnItsFirstChunk() {
+        PutChunk first = PutChunk.newBuilder()
+                .setHeader(PutHeader.newBuilder().setKey("team/streamed").setSize(3))
+                .setData(ByteString.copyFrom(new byte[] {1, 2, 3}))
+                .build();
+        StatusRuntimeException refused = assertThrows(
+                StatusRuntimeException.class,
+                () -> objects.put(Multi.createFrom().item(first)).await().atMost(Duration.ofSeconds(30)));
+        assertEquals(ErrorCode.PERMISSION_DENIED, GrpcErrors.fromStatus(refused).code());
+        given().header(NODE, "ops").get("/v1/keys/team/streamed").then().statusCode(404);
     }
 
     @Test

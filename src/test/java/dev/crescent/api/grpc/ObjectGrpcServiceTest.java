@@ -24,6 +24,7 @@ import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -132,6 +133,32 @@ class ObjectGrpcServiceTest {
     }
 
     /** The value in chunks of {@code chunk} bytes, the first with a header announcing {@code declared} bytes. */
+    @Test
+    void aPutAnnouncingMoreThanTheGatewayTakesFailsBeforeTheStreamIsSent() {
+        // D10 of the hardening issue: the whole stream was gathered on the heap before any check (test limit 64 MiB).
+        AtomicInteger sent = new AtomicInteger();
+        ByteString megabyte = ByteString.copyFrom(new byte[1 << 20]);
+        Multi<PutChunk> endless = Multi.createFrom().range(0, 1024).map(i -> {
+            sent.incrementAndGet();
+            PutChunk.Builder chunk = PutChunk.newBuilder().setData(megabyte);
+            return i == 0
+                    ? chunk.setHeader(PutHeader.newBuilder().setKey("og/huge").setSize(1L << 30))
+                            .build()
+                    : chunk.build();
+        });
+        assertEquals(
+                ErrorCode.INVALID_PARAMS,
+                code(() -> objects.put(endless).await().atMost(WAIT)));
+        assertTrue(sent.get() < 1024, "the call ended before the client sent its GiB: " + sent.get() + " MiB sent");
+        assertEquals(
+                ErrorCode.INVALID_PARAMS,
+                code(() -> objects.put(chunks("og/more", bytes(5000, 4), 1000, 1000))
+                        .await()
+                        .atMost(WAIT)),
+                "more bytes than the header says");
+        assertFalse(objects.exist(key("og/more")).await().atMost(WAIT).getExists());
+    }
+
     private static Multi<PutChunk> chunks(String key, byte[] value, int chunk, long declared) {
         List<PutChunk> chunks = new java.util.ArrayList<>();
         for (int offset = 0; offset < value.length; offset += chunk) {
