@@ -20,6 +20,11 @@ public final class ObjectKeys {
         }
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
+            if (c == '\uFFFD') {
+                // What a decoder makes of bytes that are not UTF-8: two such keys would be one.
+                throw new StoreException(
+                        ErrorCode.INVALID_KEY, "key contains U+FFFD at index " + i + " (bytes that are not UTF-8?)");
+            }
             if (Character.isISOControl(c)) {
                 throw new StoreException(
                         ErrorCode.INVALID_KEY,

@@ -29,6 +29,12 @@ import java.util.function.Supplier;
  * ends: such ranges wait in {@link DeferredReleases} until {@link #sweep} finds the lease over.
  */
 public final class Master implements MasterClient {
+    /**
+     * Keys one batch may carry. Batches run where they arrive (often an event loop), so their size bounds how long
+     * one call can hold it.
+     */
+    public static final int MAX_BATCH_KEYS = 16_384;
+
     private final ObjectBook book;
     private final PlacementStrategy placement;
     private final Eviction eviction;
@@ -281,7 +287,7 @@ public final class Master implements MasterClient {
     @Override
     public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(
             String clientId, List<String> keys, List<Long> sizes, ReplicaConfig config, boolean upsert) {
-        return serve(MasterOp.BATCH_PUT_START, () -> {
+        return serve(MasterOp.BATCH_PUT_START, keys, () -> {
             if (keys.size() != sizes.size()) {
                 throw new StoreException(
                         ErrorCode.INVALID_PARAMS, keys.size() + " keys but " + sizes.size() + " sizes");
@@ -299,7 +305,7 @@ public final class Master implements MasterClient {
     /** @param crc32cs parallel to keys: each object's CRC32C, or null entries (or a null list) for none */
     @Override
     public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys, List<Long> crc32cs) {
-        return serve(MasterOp.BATCH_PUT_END, () -> {
+        return serve(MasterOp.BATCH_PUT_END, keys, () -> {
             List<KeyResult<CompletableFuture<Void>>> committed = new ArrayList<>(keys.size());
             for (int i = 0; i < keys.size(); i++) {
                 Long crc32c = crc32cs == null ? null : crc32cs.get(i);
@@ -319,22 +325,22 @@ public final class Master implements MasterClient {
 
     @Override
     public List<KeyResult<Void>> batchPutRevoke(String clientId, List<String> keys) {
-        return serve(MasterOp.BATCH_PUT_REVOKE, () -> KeyResult.each(keys, key -> puts.revoke(clientId, key)));
+        return serve(MasterOp.BATCH_PUT_REVOKE, keys, () -> KeyResult.each(keys, key -> puts.revoke(clientId, key)));
     }
 
     @Override
     public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
-        return serve(MasterOp.BATCH_GET_REPLICA_LIST, () -> KeyResult.each(keys, reads::locate));
+        return serve(MasterOp.BATCH_GET_REPLICA_LIST, keys, () -> KeyResult.each(keys, reads::locate));
     }
 
     @Override
     public List<KeyResult<Boolean>> batchExist(List<String> keys) {
-        return serve(MasterOp.BATCH_EXIST, () -> KeyResult.each(keys, reads::exists));
+        return serve(MasterOp.BATCH_EXIST, keys, () -> KeyResult.each(keys, reads::exists));
     }
 
     @Override
     public List<KeyResult<Void>> batchRemove(List<String> keys, boolean force) {
-        return serve(MasterOp.BATCH_REMOVE, () -> KeyResult.each(keys, key -> removeOne(key, force)));
+        return serve(MasterOp.BATCH_REMOVE, keys, () -> KeyResult.each(keys, key -> removeOne(key, force)));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -433,6 +439,18 @@ public final class Master implements MasterClient {
      */
     public long evict(long bytes) {
         return eviction.evict(bytes);
+    }
+
+    /** A batch operation: as {@link #serve}, refused whole past {@link #MAX_BATCH_KEYS} keys. */
+    private <T> T serve(MasterOp op, List<String> keys, Supplier<T> action) {
+        return serve(op, () -> {
+            if (keys.size() > MAX_BATCH_KEYS) {
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS,
+                        keys.size() + " keys in one batch; at most " + MAX_BATCH_KEYS + " (split the batch)");
+            }
+            return action.get();
+        });
     }
 
     /** Every operation a client calls runs here: only on the leader, and counted once whichever API it came by. */

@@ -134,4 +134,18 @@ class MasterBatchTest {
         assertEquals(1, master.counters().requests(MasterOp.BATCH_EXIST));
         assertEquals(0, master.counters().failures(MasterOp.BATCH_EXIST));
     }
+
+    @Test
+    void aBatchPastTheLimitIsRefusedWhole() {
+        // D24 of the hardening issue: a 1.5M-key batch held an event loop for 1.6 s.
+        List<String> keys = java.util.stream.IntStream.range(0, Master.MAX_BATCH_KEYS + 1)
+                .mapToObj(i -> "many/" + i)
+                .toList();
+        StoreException refused =
+                org.junit.jupiter.api.Assertions.assertThrows(StoreException.class, () -> master.batchExist(keys));
+        assertEquals(ErrorCode.INVALID_PARAMS, refused.code());
+        assertEquals(
+                Master.MAX_BATCH_KEYS,
+                master.batchExist(keys.subList(0, Master.MAX_BATCH_KEYS)).size());
+    }
 }

@@ -115,26 +115,44 @@ public class BatchResource {
     @Path("put")
     public Reply put(PutRequest request, @Context HttpServerRequest http) {
         List<PutObject> objects = request == null || request.objects() == null ? List.of() : request.objects();
+        if (objects.contains(null)) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "objects[" + objects.indexOf(null) + "] is null");
+        }
         List<String> keys = keys(objects.stream().map(PutObject::key).toList());
         Map<String, List<MemorySegment>> values = new HashMap<>();
+        Map<String, StoreException> undecodable = new HashMap<>();
         Base64.Decoder base64 = Base64.getDecoder();
         for (PutObject object : objects) {
             try {
                 byte[] bytes = object.value() == null ? new byte[0] : base64.decode(object.value());
                 values.put(object.key(), List.of(MemorySegment.ofArray(bytes)));
             } catch (IllegalArgumentException e) {
-                throw new StoreException(ErrorCode.INVALID_PARAMS, "value of '" + object.key() + "' is not base64");
+                undecodable.put(
+                        object.key(),
+                        new StoreException(ErrorCode.INVALID_PARAMS, "value of '" + object.key() + "' is not base64"));
             }
         }
         ReplicaConfig config = ReplicaConfig.replicas(request.replicas());
-        // Keys are unique per call, so each allowed key finds its own value.
+        // Keys are unique per call, so each allowed key finds its own value; a value that is not base64 fails only
+        // its own key.
         return measured(
                 "batch_put",
                 keys,
                 Right.WRITE,
                 http,
-                allowed -> store.batchPut(
-                        allowed, allowed.stream().map(values::get).toList(), config, request.upsert()),
+                allowed -> {
+                    List<String> decoded = allowed.stream()
+                            .filter(key -> !undecodable.containsKey(key))
+                            .toList();
+                    Map<String, KeyResult<Void>> stored = new HashMap<>();
+                    store.batchPut(decoded, decoded.stream().map(values::get).toList(), config, request.upsert())
+                            .forEach(result -> stored.put(result.key(), result));
+                    return allowed.stream()
+                            .map(key -> undecodable.containsKey(key)
+                                    ? new KeyResult<Void>(key, null, undecodable.get(key))
+                                    : stored.get(key))
+                            .toList();
+                },
                 (key, none) -> new Item(key, 0, null, null, null, null));
     }
 

@@ -86,9 +86,10 @@ public class ClusterResource {
     @Path("keys")
     public KeyList keys(
             @QueryParam("prefix") @DefaultValue("") String prefix,
-            @QueryParam("limit") @DefaultValue("1000") int limit,
+            @QueryParam("limit") String limitParam,
             @Context HttpServerRequest request) {
         return admin("keys", request, () -> {
+            int limit = QueryParams.number("limit", limitParam, 1000);
             if (limit <= 0 || limit > MAX_KEYS) {
                 throw new StoreException(ErrorCode.INVALID_PARAMS, "limit must be 1 to " + MAX_KEYS + ", was " + limit);
             }

@@ -54,8 +54,8 @@ public class ObjectResource {
     @NonBlocking // the body is read without a thread waiting for it; the put itself runs on a worker thread
     public Uni<Response> put(
             @PathParam("key") String key,
-            @QueryParam("upsert") @DefaultValue("false") boolean upsert,
-            @QueryParam("replicas") @DefaultValue("0") int replicas,
+            @QueryParam("upsert") String upsert,
+            @QueryParam("replicas") String replicas,
             @QueryParam("preferred") @DefaultValue("") String preferred,
             @QueryParam("pin") @DefaultValue("") String pin,
             @Context HttpServerRequest request,
@@ -75,9 +75,12 @@ public class ObjectResource {
                                     .map(String::trim)
                                     .filter(s -> !s.isEmpty())
                                     .toList();
-                    ReplicaConfig config =
-                            new ReplicaConfig(replicas, preferredSegments, pin.equals("soft"), pin.equals("hard"));
-                    store.put(key, MemorySegment.ofArray(body), config, upsert);
+                    ReplicaConfig config = new ReplicaConfig(
+                            QueryParams.number("replicas", replicas, 0),
+                            preferredSegments,
+                            pin.equals("soft"),
+                            pin.equals("hard"));
+                    store.put(key, MemorySegment.ofArray(body), config, QueryParams.flag("upsert", upsert, false));
                     return Response.created(location(key)).build();
                 }))
                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
@@ -116,11 +119,9 @@ public class ObjectResource {
     @DELETE
     @Path("{key: .+}")
     public Response delete(
-            @PathParam("key") String key,
-            @QueryParam("force") @DefaultValue("true") boolean force,
-            @Context HttpServerRequest request) {
+            @PathParam("key") String key, @QueryParam("force") String force, @Context HttpServerRequest request) {
         return rest.call("delete", request, Right.WRITE, key, () -> {
-            store.remove(key, force);
+            store.remove(key, QueryParams.flag("force", force, true));
             return Response.noContent().build();
         });
     }

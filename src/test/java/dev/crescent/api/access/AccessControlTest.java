@@ -209,6 +209,15 @@ class AccessControlTest {
     }
 
     @Test
+    void metricsAnswerOnlyAdmins() {
+        // D21 of the hardening issue: /q/metrics answered callers with no right.
+        given().get("/q/metrics").then().statusCode(403).body("code", equalTo(-1100));
+        given().header(NODE, "writer").get("/q/metrics").then().statusCode(403);
+        given().header(NODE, "ops").get("/q/metrics").then().statusCode(200);
+        given().get("/q/health/ready").then().statusCode(200);
+    }
+
+    @Test
     void aStreamedGrpcPutIsCheckedOnItsFirstChunk() {
         PutChunk first = PutChunk.newBuilder()
                 .setHeader(PutHeader.newBuilder().setKey("team/streamed").setSize(3))

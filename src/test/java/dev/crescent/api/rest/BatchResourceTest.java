@@ -79,4 +79,25 @@ class BatchResourceTest {
                 .statusCode(400)
                 .body("code", equalTo(-600));
     }
+
+    @Test
+    void aMalformedBatchIsRefusedWholeAndABadValueFailsOnlyItsKey() {
+        // D20 of the hardening issue: a null object answered 500, and one bad base64 value failed the whole batch.
+        given().contentType("application/json")
+                .body("{\"objects\":[null]}")
+                .post("/v1/batch/put")
+                .then()
+                .statusCode(400)
+                .body("code", org.hamcrest.Matchers.equalTo(-600));
+        given().contentType("application/json")
+                .body("{\"objects\":[{\"key\":\"b64/good\",\"value\":\"AQID\"},"
+                        + "{\"key\":\"b64/bad\",\"value\":\"not base64!\"}]}")
+                .post("/v1/batch/put")
+                .then()
+                .statusCode(200)
+                .body("results[0].code", org.hamcrest.Matchers.equalTo(0))
+                .body("results[1].code", org.hamcrest.Matchers.equalTo(-600));
+        given().get("/v1/objects/b64/good").then().statusCode(200);
+        given().get("/v1/objects/b64/bad").then().statusCode(404);
+    }
 }

@@ -114,6 +114,47 @@ class ObjectResourceTest {
         }
     }
 
+    @Test
+    void keysThatWouldAliasAnotherKeyAreRefused() throws Exception {
+        // D18, D19 of the hardening issue: bytes that are not UTF-8 decoded to U+FFFD, and dot segments were
+        // normalised away, so distinct request paths stored one key.
+        for (String rawPath : new String[] {
+            "/v1/objects/alias/%FF", "/v1/objects/alias/x/../y", "/v1/objects/alias/%2e%2e/y", "/v1/objects/alias/./y"
+        }) {
+            try (Socket socket = new Socket(service.getHost(), service.getPort())) {
+                socket.setSoTimeout(5_000);
+                socket.getOutputStream()
+                        .write(("PUT " + rawPath + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                                        + "application/octet-stream\r\nContent-Length: 3\r\n\r\nabc")
+                                .getBytes(StandardCharsets.US_ASCII));
+                String answer = readAnswer(socket);
+                assertTrue(
+                        answer.startsWith("HTTP/1.1 400") && answer.contains("\"code\":-400"), rawPath + ": " + answer);
+            }
+        }
+        given().get("/v1/objects/alias/y").then().statusCode(404);
+        given().get("/v1/objects/y").then().statusCode(404);
+    }
+
+    @Test
+    void queryParametersThatAreNotWhatTheyTakeAreRefusedByName() {
+        // D20 of the hardening issue: ?replicas=abc answered 404 and ?upsert=maybe read as false.
+        for (String query : new String[] {"replicas=abc", "upsert=maybe"}) {
+            given().contentType(OCTETS)
+                    .body(new byte[] {1})
+                    .put("/v1/objects/params/x?" + query)
+                    .then()
+                    .statusCode(400)
+                    .body("code", equalTo(-600))
+                    .body("message", containsString(query.substring(0, query.indexOf('='))));
+        }
+        given().delete("/v1/objects/params/x?force=sometimes")
+                .then()
+                .statusCode(400)
+                .body("code", equalTo(-600));
+        given().get("/v1/objects/params/x").then().statusCode(404);
+    }
+
     /** Status line, headers and body of one HTTP/1.1 answer with a Content-Length. */
     private static String readAnswer(Socket socket) throws Exception {
         var in = new java.io.DataInputStream(socket.getInputStream());
