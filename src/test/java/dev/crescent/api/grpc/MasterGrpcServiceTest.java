@@ -264,4 +264,45 @@ class MasterGrpcServiceTest {
         StoreException decoded = GrpcErrors.fromStatus(e);
         assertEquals(code, decoded.code(), decoded.getMessage());
     }
+
+    @io.quarkus.test.common.http.TestHTTPResource("/")
+    java.net.URL service;
+
+    @Test
+    void aRequestThatIsNotAValidMessageAnswersInvalidArgumentWithACrescentCode() throws Exception {
+        // D23 of the hardening issue: it failed INTERNAL with no crescent-code.
+        io.grpc.MethodDescriptor.Marshaller<byte[]> raw = new io.grpc.MethodDescriptor.Marshaller<>() {
+            @Override
+            public java.io.InputStream stream(byte[] value) {
+                return new java.io.ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(java.io.InputStream stream) {
+                try {
+                    return stream.readAllBytes();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        io.grpc.MethodDescriptor<byte[], byte[]> exist =
+                MasterServiceGrpc.getExistMethod().toBuilder(raw, raw).build();
+        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress(service.getHost(), service.getPort())
+                .usePlaintext()
+                .build();
+        try {
+            io.grpc.StatusRuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.grpc.StatusRuntimeException.class,
+                    () -> io.grpc.stub.ClientCalls.blockingUnaryCall(
+                            channel, exist, io.grpc.CallOptions.DEFAULT, new byte[] {(byte) 0xFF, (byte) 0xFF, 0x01}));
+            assertEquals(
+                    io.grpc.Status.Code.INVALID_ARGUMENT, refused.getStatus().getCode(), refused.toString());
+            assertEquals(
+                    dev.crescent.common.ErrorCode.INVALID_PARAMS,
+                    dev.crescent.protocol.GrpcErrors.fromStatus(refused).code());
+        } finally {
+            channel.shutdownNow();
+        }
+    }
 }
