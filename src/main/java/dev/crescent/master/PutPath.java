@@ -74,7 +74,13 @@ final class PutPath {
                 fresh = new ObjectMeta(k, size, clientId, now, allocateReplicas(size, wanted, clientId));
             } else if (existing.state == ObjectState.PROCESSING) {
                 if (now - existing.putStartMillis < discardMillis) {
-                    throw new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS, "a put of '" + key + "' is in progress");
+                    // A put finds the key taken (first writer wins); an upsert only has to wait for it.
+                    throw upsert
+                            ? new StoreException(
+                                    ErrorCode.REPLICA_IS_NOT_READY,
+                                    "a put of '" + key + "' is in progress; upsert again once it has ended")
+                            : new StoreException(
+                                    ErrorCode.OBJECT_ALREADY_EXISTS, "a put of '" + key + "' is in progress");
                 }
                 // The earlier writer has been silent past the discard timeout: pre-empt it. Allocate first, so
                 // that a failed allocation leaves its entry as it was.

@@ -65,6 +65,16 @@ class MasterTest {
     }
 
     @Test
+    void anUpsertMeetingAnUnfinishedPutIsToldToRetryNotThatTheObjectExists() {
+        // D22 of the hardening issue: it answered OBJECT_ALREADY_EXISTS, which an upsert never means.
+        master.putStart(A, "k", 100, 0, true);
+        assertCode(ErrorCode.REPLICA_IS_NOT_READY, () -> master.putStart(B, "k", 100, 0, true));
+        assertCode(ErrorCode.OBJECT_ALREADY_EXISTS, () -> master.putStart(B, "k", 100, 0, false));
+        master.putEnd(A, "k");
+        master.putStart(B, "k", 100, 0, true); // once it has ended, the upsert goes through
+    }
+
+    @Test
     void firstWriterWins() {
         master.putStart(A, "k", 100, 0, false);
         assertCode(ErrorCode.OBJECT_ALREADY_EXISTS, () -> master.putStart(B, "k", 100, 0, false));
@@ -222,8 +232,12 @@ class MasterTest {
                             ended.add(key);
                         }
                     } catch (StoreException e) {
+                        // A put meeting another's unfinished put: ALREADY_EXISTS; an upsert: NOT_READY (retry).
                         assertTrue(
-                                Set.of(ErrorCode.OBJECT_ALREADY_EXISTS, ErrorCode.OBJECT_HAS_LEASE)
+                                Set.of(
+                                                ErrorCode.OBJECT_ALREADY_EXISTS,
+                                                ErrorCode.OBJECT_HAS_LEASE,
+                                                ErrorCode.REPLICA_IS_NOT_READY)
                                         .contains(e.code()),
                                 e.code() + ": " + e.getMessage());
                     }
