@@ -7,6 +7,8 @@ intermediate bytes objects are made for values of any size.
 """
 import mmap
 import os
+import re
+import stat
 import socket
 import struct
 import threading
@@ -57,8 +59,26 @@ class Transfer:
     ticket: bytes = b""
 
 
+SHM_DIRECTORIES = ("/dev/shm", "/dev/hugepages")
+_UNSAFE_IN_NAMES = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def verified_segment_file(file: str, segment: str, directories=SHM_DIRECTORIES) -> str:
+    """The one rule of ShmFiles.java: a segment's file is ``crescent-<segment>.<pid>`` directly in a shared-memory
+    directory. An endpoint comes from whoever mounted the segment, so any other file it names is refused."""
+    if not os.path.isabs(file) or os.path.normpath(file) != file or os.path.dirname(file) not in directories:
+        raise CrescentError(ErrorCode.TRANSFER_FAIL, f"shared segment file {file} refused: not in {directories}")
+    prefix = "crescent-" + _UNSAFE_IN_NAMES.sub("_", segment) + "."
+    name = os.path.basename(file)
+    if not name.startswith(prefix) or not name[len(prefix):].isdigit():
+        raise CrescentError(ErrorCode.TRANSFER_FAIL,
+                            f"shared segment file {file} refused: not a file of segment '{segment}'")
+    return file
+
+
 class SharedMemoryPath:
-    """Maps workers' segment files on this host; a mapping is dropped when its file disappears."""
+    """Maps workers' segment files on this host (only the file of the segment a transfer names, never through a
+    link); a mapping is dropped when its file disappears."""
 
     def __init__(self):
         self._host_id = current_host_id()
@@ -68,13 +88,13 @@ class SharedMemoryPath:
     def reaches(self, endpoint: Endpoint) -> bool:
         if not endpoint.shm_file or endpoint.host_id != self._host_id:
             return False
-        if os.path.exists(endpoint.shm_file):
-            return True
+        if os.access(endpoint.shm_file, os.R_OK | os.W_OK):
+            return True  # a file of another user without our group is reached over TCP instead
         self._drop(endpoint.shm_file)
         return False
 
     def run(self, t: Transfer):
-        memory = self._map(t.endpoint.shm_file)
+        memory = self._map(verified_segment_file(t.endpoint.shm_file, t.segment))
         end = t.offset + t.view.nbytes
         if t.offset < 0 or end > memory.nbytes:
             raise CrescentError(ErrorCode.INVALID_PARAMS,
@@ -94,7 +114,10 @@ class SharedMemoryPath:
             entry = self._maps.get(file)
             if entry is None:
                 try:
-                    fd = os.open(file, os.O_RDWR)
+                    fd = os.open(file, os.O_RDWR | os.O_NOFOLLOW)
+                    if not stat.S_ISREG(os.fstat(fd).st_mode):
+                        os.close(fd)
+                        raise OSError("not a regular file")
                     try:
                         mapped = mmap.mmap(fd, 0)
                     finally:
