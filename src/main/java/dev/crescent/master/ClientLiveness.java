@@ -34,7 +34,7 @@ final class ClientLiveness {
                     ErrorCode.PERMISSION_DENIED,
                     "segment " + spec.name() + " is served over TCP without ticket checks, and this cluster runs "
                             + "access control: give its owner the ticket secret (crescent.access.ticket-secret, "
-                            + "or ClientOptions.withTicketSecret for memory a client contributes)");
+                            + "or ClientOptions.ContributedMemory for memory a client contributes)");
         }
         MountedSegment segment = book.segments.mount(clientId, spec.name(), spec.capacity(), spec.endpoint());
         book.opLog.record(new OpLogEntry.Mount(segment.name(), clientId, segment.capacity(), segment.endpoint()));
