@@ -54,7 +54,7 @@ public final class ShmTransport implements Transport {
             return false;
         }
         Path file = Path.of(peer.shmFile());
-        if (Files.isReadable(file) && Files.isWritable(file)) {
+        if (Files.isWritable(file)) {
             return true; // a file of another user without our group falls back to the network
         }
         drop(peer.shmFile());
