@@ -115,8 +115,10 @@ public class BatchResource {
     @Path("put")
     public Reply put(PutRequest request, @Context HttpServerRequest http) {
         List<PutObject> objects = request == null || request.objects() == null ? List.of() : request.objects();
-        if (objects.contains(null)) {
-            throw new StoreException(ErrorCode.INVALID_PARAMS, "objects[" + objects.indexOf(null) + "] is null");
+        for (int i = 0; i < objects.size(); i++) {
+            if (objects.get(i) == null) {
+                throw new StoreException(ErrorCode.INVALID_PARAMS, "objects[" + i + "] is null");
+            }
         }
         List<String> keys = keys(objects.stream().map(PutObject::key).toList());
         Map<String, List<MemorySegment>> values = new HashMap<>();
