@@ -82,11 +82,13 @@ final class MasterWireSession {
                 cancelDeadline();
                 return;
             }
-            if (!limits.reserve(length)) {
-                close("unfinished frames over budget");
-                return;
+            if (caller != null) { // a hello is at most 255 bytes: only request frames draw on the budget
+                if (!limits.reserve(length)) {
+                    close("unfinished frames over budget");
+                    return;
+                }
+                reservedBytes = length;
             }
-            reservedBytes = length;
             armDeadline("frame not finished");
             parser.fixedSizeMode(length);
         } else {
