@@ -2,6 +2,7 @@ package dev.crescent.api.grpc;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import dev.crescent.api.ObjectSizeLimit;
 import dev.crescent.api.OpMetrics;
 import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
@@ -92,12 +93,7 @@ public class ObjectGrpcService implements ObjectService {
             if (parts.isEmpty() && received == 0) {
                 header = chunk.getHeader();
                 calls.check(Right.WRITE, ObjectKeys.validate(header.getKey()));
-                if (header.getSize() > maxObjectBytes) {
-                    throw new StoreException(
-                            ErrorCode.INVALID_PARAMS,
-                            "an object of " + header.getSize() + " bytes is larger than this gateway takes "
-                                    + "(crescent.api.max-object-size=" + maxObjectBytes + ")");
-                }
+                ObjectSizeLimit.check(header.getSize(), maxObjectBytes);
             }
             if (!chunk.getData().isEmpty()) {
                 received += chunk.getData().size();

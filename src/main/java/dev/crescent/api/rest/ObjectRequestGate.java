@@ -1,6 +1,7 @@
 package dev.crescent.api.rest;
 
 import dev.crescent.api.Callers;
+import dev.crescent.api.ObjectSizeLimit;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.ObjectKeys;
 import dev.crescent.common.Right;
@@ -49,10 +50,7 @@ public class ObjectRequestGate {
             access.get().check(() -> Callers.of(request), Right.WRITE, ObjectKeys.validate(key));
         }
         long announced = headers.getLength();
-        long maxObjectBytes = config.get().api().maxObjectSize().asLongValue();
-        if (announced > maxObjectBytes) {
-            throw tooLarge(announced, maxObjectBytes);
-        }
+        ObjectSizeLimit.check(announced, config.get().api().maxObjectSize().asLongValue());
     }
 
     /** Refuses a raw path with a {@code .} or {@code ..} segment, plain or percent-encoded. */
@@ -64,12 +62,5 @@ public class ObjectRequestGate {
                         ErrorCode.INVALID_KEY, "a key may not have '.' or '..' segments: they would name another key");
             }
         }
-    }
-
-    static StoreException tooLarge(long bytes, long maxObjectBytes) {
-        return new StoreException(
-                ErrorCode.INVALID_PARAMS,
-                "an object of " + bytes + " bytes is larger than this gateway takes (crescent.api.max-object-size="
-                        + maxObjectBytes + ")");
     }
 }

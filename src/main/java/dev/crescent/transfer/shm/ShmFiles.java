@@ -34,7 +34,12 @@ public final class ShmFiles {
 
     /** The file of {@code segment} created by process {@code pid} in {@code directory}. */
     public static Path file(Path directory, String segment, long pid) {
-        return directory.resolve(PREFIX + UNSAFE.matcher(segment).replaceAll("_") + "." + pid);
+        return directory.resolve(namePrefix(segment) + pid);
+    }
+
+    /** What every file of {@code segment} is named before its pid: {@code crescent-<segment>.} */
+    private static String namePrefix(String segment) {
+        return PREFIX + UNSAFE.matcher(segment).replaceAll("_") + ".";
     }
 
     /** Whether {@code file} is a segment file by its name (any segment, any process). */
@@ -82,8 +87,7 @@ public final class ShmFiles {
         if (!directories.contains(file.getParent())) {
             throw refused(endpointFile, "not in a shared-memory directory " + directories);
         }
-        String wanted = file(file.getParent(), segment, 0).getFileName().toString();
-        String prefix = wanted.substring(0, wanted.length() - 1); // "crescent-<segment>."
+        String prefix = namePrefix(segment);
         String name = file.getFileName().toString();
         if (!name.startsWith(prefix) || pid(file) < 0 || name.length() == prefix.length()) {
             throw refused(endpointFile, "not a file of segment '" + segment + "'");
