@@ -5,6 +5,7 @@ Set CRESCENT_TEST_MASTER=host:port to test against a server that is already runn
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -15,6 +16,8 @@ import pytest
 from crescent import CrescentStore
 
 REPO = Path(__file__).resolve().parents[3]
+# The engines' interfaces, restated (see engines/README.md): `import vllm` and friends resolve there.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "engines"))
 LISTENING = re.compile(r"Listening on: http://[^:]+:(\d+)")
 
 
