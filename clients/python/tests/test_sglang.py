@@ -1,102 +1,110 @@
-from types import SimpleNamespace
-
+"""The SGLang HiCache backend driven the way SGLang drives it (restated in tests/engines/sglang, SGLang main of
+autumn 2026): built by StorageBackendFactory's dynamic loader as ``backend_class(storage_config, kwargs)``, given the
+host pool, then used by HiCacheController for hit queries, prefetches and backups, against a real Crescent server."""
 import pytest
 import torch
 
-from crescent.adapters.sglang import CrescentHiCacheStorage
+from sglang.srt.managers.cache_controller import HiCacheController
+from sglang.srt.mem_cache.hicache_storage import HiCacheStorageConfig
+from sglang.srt.mem_cache.memory_pool_host import HostKVCache
+
+PAGE = 4
 
 
-def backend(address, rank=0, mla=False):
-    config = SimpleNamespace(tp_rank=rank, tp_size=2, is_mla_model=mla, model_name="m",
-                             extra_config={"master_server_address": address})
-    return CrescentHiCacheStorage(config)
+def storage_config(address, tp_rank=0, tp_size=2, pp_rank=0, pp_size=1, cp_rank=0, cp_size=1, mla=False,
+                   model="org/model-a", interface_v1=True):
+    extra = {"backend_name": "crescent", "module_path": "crescent.adapters.sglang",
+             "class_name": "CrescentHiCacheStorage", "master_server_address": address}
+    if interface_v1:
+        extra["interface_v1"] = 1
+    return HiCacheStorageConfig(tp_rank=tp_rank, tp_size=tp_size, pp_rank=pp_rank, pp_size=pp_size,
+                                attn_cp_rank=cp_rank, attn_cp_size=cp_size, is_mla_model=mla,
+                                enable_storage_metrics=False, is_page_first_layout=True, model_name=model,
+                                extra_config=extra)
 
 
 @pytest.fixture
-def hicache(server_address):
-    storage = backend(server_address)
-    yield storage
-    storage.close()
+def controllers(server_address):
+    made = []
+
+    def make(mla=False, head_dim=8, **config):
+        pool = HostKVCache(size=16 * PAGE, page_size=PAGE, layer_num=2, head_num=2, head_dim=head_dim, mla=mla)
+        controller = HiCacheController(pool, storage_config(server_address, mla=mla, **config))
+        made.append(controller)
+        return controller
+    yield make
+    for controller in made:
+        controller.storage_backend.close()
 
 
-def test_set_get_exists_with_tensors(hicache, key):
-    page = torch.randn(64, 128, dtype=torch.float16)
-    assert hicache.set(key + "p0", page)
-    assert hicache.set(key + "p0", page)  # already there: still backed up
-    assert hicache.exists(key + "p0") and not hicache.exists(key + "p1")
-    target = torch.empty_like(page)
-    assert hicache.get(key + "p0", target) is target and torch.equal(target, page)
-    assert hicache.get(key + "p1", torch.empty_like(page)) is None
-    raw = hicache.get(key + "p0")
-    assert raw.dtype == torch.uint8 and torch.equal(raw.view(torch.float16).view(64, 128), page)
+def pages(*numbers):
+    """Host indices of whole pages, as HiCache passes them (one index per token)."""
+    return torch.cat([torch.arange(n * PAGE, (n + 1) * PAGE) for n in numbers])
 
 
-def test_batches_and_hit_prefix(hicache, key):
-    pages = [torch.full((256,), float(i)) for i in range(4)]
-    keys = [f"{key}h{i}" for i in range(4)]
-    assert hicache.batch_set(keys[:2] + keys[3:], pages[:2] + pages[3:])
-    assert hicache.batch_exists(keys) == 2  # h2 is missing: only the prefix before it counts
-    targets = [torch.empty(256) for _ in range(4)]
-    got = hicache.batch_get(keys, targets)
-    assert got[2] is None and all(torch.equal(got[i], pages[i]) for i in (0, 1, 3))
+def page_kv(pool, number):
+    return pool.get_data_page(number * PAGE)
 
 
-def test_addresses_and_sizes(hicache, key):
-    pool = torch.arange(1024, dtype=torch.float32)
-    assert hicache.set(key + "addr", target_location=pool.data_ptr(), target_sizes=512)
-    target = torch.zeros(128, dtype=torch.float32)
-    assert hicache.get(key + "addr", target.data_ptr(), 512) is not None
-    assert torch.equal(target, pool[:128])
+@pytest.mark.parametrize("interface_v1", [True, False])
+def test_a_second_instance_prefetches_what_the_first_backed_up(controllers, key, interface_v1):
+    a, b = controllers(interface_v1=interface_v1), controllers(interface_v1=interface_v1)
+    a.mem_pool_host.kv_buffer.copy_(torch.randn_like(a.mem_pool_host.kv_buffer))
+    hashes = [f"{key}h{i}" for i in range(3)]
+    assert a.page_backup(hashes, pages(1, 5, 7)) == 3
+    assert b.storage_hit_query(hashes + [key + "unseen"]) == hashes
+    assert b.page_transfer(hashes, pages(0, 2, 3)) == 3
+    for src, dst in ((1, 0), (5, 2), (7, 3)):
+        assert torch.equal(page_kv(b.mem_pool_host, dst), page_kv(a.mem_pool_host, src))
+    assert not page_kv(b.mem_pool_host, 4).any()
 
 
-def test_ranks_are_kept_apart_unless_mla(server_address, key):
-    rank0, rank1 = backend(server_address, 0), backend(server_address, 1)
-    mla0, mla1 = backend(server_address, 0, mla=True), backend(server_address, 1, mla=True)
-    try:
-        assert rank0.set(key + "r", torch.ones(8))
-        assert not rank1.exists(key + "r")
-        assert mla0.set(key + "m", torch.ones(8))
-        assert mla1.exists(key + "m")
-    finally:
-        for b in (rank0, rank1, mla0, mla1):
-            b.close()
+@pytest.mark.parametrize("other", [
+    {"model": "org/model-b"}, {"tp_rank": 1}, {"pp_size": 2, "pp_rank": 1}, {"cp_size": 2, "cp_rank": 1}])
+def test_pages_of_another_model_rank_stage_or_context_shard_are_misses(controllers, key, other):
+    mine = {"pp_size": other.get("pp_size", 1), "cp_size": other.get("cp_size", 1)}
+    a, b = controllers(**mine), controllers(**other)
+    hashes = [f"{key}p{i}" for i in range(2)]
+    assert a.page_backup(hashes, pages(0, 1)) == 2
+    assert b.storage_hit_query(hashes) == []
+    assert controllers(**mine).storage_hit_query(hashes) == hashes
 
 
-class HostPool:
-    """SGLang's host KV pool as the page interface sees it: per page, the addresses and sizes of K and V."""
-
-    def __init__(self, pages, page_elements):
-        self.k = torch.zeros(pages, page_elements)
-        self.v = torch.zeros(pages, page_elements)
-
-    def get_page_buffer_meta(self, host_indices):
-        addresses, sizes = [], []
-        for page in host_indices:
-            for t in (self.k, self.v):
-                addresses.append(t[page].data_ptr())
-                sizes.append(t[page].numel() * t.element_size())
-        return addresses, sizes
+def test_mla_ranks_share_one_copy_written_by_rank_zero(controllers, key):
+    rank0, rank1 = controllers(mla=True, tp_rank=0), controllers(mla=True, tp_rank=1)
+    rank0.mem_pool_host.kv_buffer.copy_(torch.randn_like(rank0.mem_pool_host.kv_buffer))
+    hashes = [key + "mla"]
+    assert rank1.page_backup(hashes, pages(2)) == 0  # HiCache skips the backup on other ranks
+    assert rank0.page_backup(hashes, pages(2)) == 1
+    assert rank1.page_transfer(hashes, pages(6)) == 1
+    assert torch.equal(page_kv(rank1.mem_pool_host, 6), page_kv(rank0.mem_pool_host, 2))
 
 
-def test_page_interface_moves_k_and_v_straight_from_and_into_the_host_pool(server_address, key):
-    writer, reader = backend(server_address), backend(server_address)
-    try:
-        source, target = HostPool(4, 512), HostPool(4, 512)
-        source.k.copy_(torch.randn(4, 512))
-        source.v.copy_(torch.randn(4, 512))
-        writer.register_mem_pool_host(source)
-        reader.register_mem_pool_host(target)
-        keys = [f"{key}page{i}" for i in range(2)]
-        assert writer.batch_set_v1(keys, [1, 3]) == [True, True]
-        assert reader.batch_get_v1(keys + [key + "missing"], [0, 2, 1]) == [True, True, False]
-        assert torch.equal(target.k[0], source.k[1]) and torch.equal(target.v[2], source.v[3])
-        assert not target.k[1].any()
-    finally:
-        writer.close()
-        reader.close()
+@pytest.mark.parametrize("interface_v1", [True, False])
+def test_an_object_of_another_size_is_a_miss_not_a_short_page(controllers, key, interface_v1):
+    a = controllers(interface_v1=interface_v1)
+    backend = a.storage_backend
+    assert backend.store.put(backend._key(key + "short"), b"\x01" * 16) == 0
+    assert a.page_transfer([key + "short"], pages(0)) == 0
 
 
-def test_full_store_is_not_an_error(hicache, key, full_store):
-    assert hicache.set(key + "big", torch.zeros(1 << 18)) is False
-    assert hicache.batch_set([key + "a"], [torch.zeros(1 << 18)]) is False
-    assert hicache.batch_exists([key + "big"]) == 0
+def test_clear_removes_this_backends_pages_only(controllers, key):
+    a, b = controllers(), controllers()
+    assert a.page_backup([key + "a"], pages(0)) == 1
+    assert b.page_backup([key + "b"], pages(0)) == 1
+    a.storage_backend.clear()
+    assert a.storage_hit_query([key + "a"]) == []
+    assert b.storage_hit_query([key + "b"]) == [key + "b"]
+
+
+def test_a_backend_that_is_not_a_hicache_storage_is_refused_by_the_loader(server_address):
+    config = storage_config(server_address)
+    config.extra_config.update(module_path="crescent.store", class_name="CrescentStore")
+    with pytest.raises(TypeError, match="HiCacheStorage"):
+        HiCacheController(HostKVCache(PAGE, PAGE, 1, 1, 8), config)
+
+
+def test_full_store_is_not_an_error(controllers, key, full_store):
+    a = controllers(head_dim=512)  # 16 KiB pages: more than the full store has room for
+    assert a.page_backup([key + "big"], pages(0)) == 0
+    assert a.storage_hit_query([key + "big"]) == []

@@ -1,0 +1,3 @@
+from .backend_factory import StorageBackendFactory
+
+__all__ = ["StorageBackendFactory"]
