@@ -1,38 +1,52 @@
 """LMCache remote backend: LMCache's KV chunks kept in Crescent.
 
-LMCache reaches remote stores through connectors chosen by URL: ``remote_url: "crescent://master-host:8080"``
-with ``CrescentConnectorAdapter`` registered among its connector adapters (or ``CrescentConnector`` built directly
-with a master address). A chunk is two objects: its bytes under the key, and a small header under ``key + "#meta"``
-(shape, dtype, format) that is written last, so ``exists`` only sees complete chunks. Reads go straight into a
-memory object allocated from LMCache's local CPU backend. A miss or a failed read is ``None``; a full store
+Enable it as an LMCache remote storage plugin (LMCache's supported way to add a remote store)::
+
+    remote_storage_plugins: ["crescent"]
+    extra_config:
+      remote_storage_plugin.crescent.module_path: crescent.adapters.lmcache
+      remote_storage_plugin.crescent.class_name: CrescentConnectorAdapter
+      remote_storage_plugin.crescent.master_server_address: crescent-master:8080
+      # optional: remote_storage_plugin.crescent.protocol (auto | tcp), .replica_num, .local_hostname
+
+LMCache then asks the adapter for ``plugin://crescent``; the settings come from the ``remote_storage_plugin.crescent.``
+keys (the master address falls back to $CRESCENT_MASTER). The older ``remote_url: crescent://host:port`` form is also
+parsed, for LMCache builds that find adapters by URL.
+
+A chunk is one object: a fixed 128-byte header (shape, dtype, memory format, as JSON) followed by the chunk's bytes,
+written in one put, so ``exists`` and ``get`` can never disagree about a chunk half evicted. Reads allocate the
+memory object from LMCache's local CPU backend. A miss, a failed read or a malformed header is ``None``; a full store
 (back-pressure, -200) drops the chunk with a log line, as LMCache expects of a cache.
+
+Restated interfaces: LMCache dev of autumn 2026 (``RemoteConnector.__init__(config, metadata)``, ``ConnectorAdapter``
+built without arguments, ``ConnectorContext`` with ``plugin_name``, the remote-storage-plugin loader).
 """
 import asyncio
 import json
+import os
 
 import torch
 
 from ..errors import ErrorCode
-from ._common import connect, log, note_puts, stored
+from ._common import MASTER_ENV, connect, log, note_puts
 
 SCHEME = "crescent://"
-META_SUFFIX = "#meta"
+PLUGIN = "crescent"
+HEADER_BYTES = 128
+_SETTINGS = ("master_server_address", "protocol", "replica_num", "local_hostname")
 
-try:  # The real base classes when LMCache is installed; the adapter also works (and is tested) without them.
+try:  # The real base classes when LMCache is installed (or the tests' restatement of them).
+    from lmcache.v1.storage_backend.connector import ConnectorAdapter as _AdapterBase
     from lmcache.v1.storage_backend.connector.base_connector import RemoteConnector as _Base
 except ImportError:
-    _Base = object
-try:
-    from lmcache.v1.storage_backend.connector import ConnectorAdapter as _AdapterBase
-except ImportError:
-    _AdapterBase = object
+    _Base = _AdapterBase = object
 
 
 class CrescentConnector(_Base):
-    def __init__(self, master_server_address: str, local_cpu_backend, extra_config: dict | None = None):
-        config = dict(extra_config or {})
-        config["master_server_address"] = master_server_address
-        self.store = connect(config)
+    def __init__(self, config, metadata, local_cpu_backend, settings: dict):
+        if _Base is not object:
+            super().__init__(config, metadata)
+        self.store = connect(settings)
         self.local_cpu_backend = local_cpu_backend
 
     # ---- RemoteConnector --------------------------------------------------------------------------------------
@@ -41,25 +55,30 @@ class CrescentConnector(_Base):
         return await asyncio.to_thread(self.exists_sync, key)
 
     def exists_sync(self, key) -> bool:
-        return self.store.is_exist(_name(key) + META_SUFFIX) == 1
+        return self.store.is_exist(_name(key)) == 1
 
     async def get(self, key):
         return await asyncio.to_thread(self.get_sync, key)
 
     def get_sync(self, key):
-        header = self.store.get(_name(key) + META_SUFFIX)
-        if not header:
+        stored = self.store.get(_name(key))
+        if len(stored) < HEADER_BYTES:
             return None
-        meta = json.loads(header)
-        memory_obj = self.local_cpu_backend.allocate(torch.Size(meta["shape"]), _dtype(meta["dtype"]),
-                                                     _format(meta["fmt"]))
+        try:
+            meta = json.loads(stored[:HEADER_BYTES].rstrip(b" "))
+            shape, dtype, fmt = torch.Size(meta["shape"]), _dtype(meta["dtype"]), _format(meta["fmt"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("lmcache: chunk %s has a malformed header; treated as a miss", _name(key))
+            return None
+        memory_obj = self.local_cpu_backend.allocate(shape, dtype, fmt)
         if memory_obj is None:
-            log.info("lmcache: no local CPU memory for a chunk of %s; treated as a miss", meta["shape"])
+            log.info("lmcache: no local CPU memory for a chunk of %s; treated as a miss", list(shape))
             return None
-        code = self.store.get_into(_name(key), memory_obj.byte_array)
-        if code < 0:
+        target = memoryview(memory_obj.byte_array).cast("B")
+        if target.nbytes != len(stored) - HEADER_BYTES:
             memory_obj.ref_count_down()
             return None
+        target[:] = memoryview(stored)[HEADER_BYTES:]
         return memory_obj
 
     async def put(self, key, memory_obj) -> None:
@@ -68,11 +87,8 @@ class CrescentConnector(_Base):
     def put_sync(self, key, memory_obj) -> None:
         meta = memory_obj.metadata
         header = json.dumps({"shape": list(meta.shape), "dtype": str(meta.dtype).removeprefix("torch."),
-                             "fmt": int(getattr(meta.fmt, "value", meta.fmt))}).encode()
-        code = self.store.put_from(_name(key), memory_obj.byte_array)
-        if stored(code):
-            code = self.store.put(_name(key) + META_SUFFIX, header)
-        note_puts("lmcache", [code])
+                             "fmt": int(getattr(meta.fmt, "value", meta.fmt))}).encode().ljust(HEADER_BYTES)
+        note_puts("lmcache", [self.store.put_parts(_name(key), header, memory_obj.byte_array)])
 
     def support_batched_get(self) -> bool:
         return True
@@ -88,7 +104,7 @@ class CrescentConnector(_Base):
 
 
 class CrescentConnectorAdapter(_AdapterBase):
-    """Builds a CrescentConnector for ``crescent://host:port`` URLs from LMCache's connector context."""
+    """Builds a CrescentConnector for ``plugin://crescent`` (plugin mode) or ``crescent://host:port`` URLs."""
 
     def __init__(self):
         if _AdapterBase is not object:
@@ -96,12 +112,19 @@ class CrescentConnectorAdapter(_AdapterBase):
         self.schema = SCHEME
 
     def can_parse(self, url: str) -> bool:
-        return url.startswith(SCHEME)
+        return url.startswith(SCHEME) or url == f"plugin://{PLUGIN}"
 
     def create_connector(self, context):
-        address = context.url[len(SCHEME):].rstrip("/")
         extra = getattr(getattr(context, "config", None), "extra_config", None) or {}
-        return CrescentConnector(address, context.local_cpu_backend, extra)
+        settings = {name: extra[f"remote_storage_plugin.{PLUGIN}.{name}"] for name in _SETTINGS
+                    if f"remote_storage_plugin.{PLUGIN}.{name}" in extra}
+        if context.url.startswith(SCHEME):
+            settings["master_server_address"] = context.url[len(SCHEME):].rstrip("/")
+        if "master_server_address" not in settings and not os.environ.get(MASTER_ENV):
+            raise ValueError(f"set remote_storage_plugin.{PLUGIN}.master_server_address (or ${MASTER_ENV}) to the "
+                             "Crescent master's host:port")
+        return CrescentConnector(getattr(context, "config", None), getattr(context, "metadata", None),
+                                 context.local_cpu_backend, settings)
 
 
 def _name(key) -> str:
