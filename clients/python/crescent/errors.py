@@ -25,6 +25,7 @@ class ErrorCode(IntEnum):
     NOT_LEADER = -1010
     PERMISSION_DENIED = -1100
     UNAUTHENTICATED = -1101
+    UNSUPPORTED = -1200
 
     @classmethod
     def of(cls, number: int) -> "ErrorCode":

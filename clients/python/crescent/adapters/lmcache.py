@@ -22,17 +22,14 @@ Restated interfaces: LMCache dev of autumn 2026 (``RemoteConnector.__init__(conf
 built without arguments, ``ConnectorContext`` with ``plugin_name``, the remote-storage-plugin loader).
 """
 import asyncio
-import json
 import os
 
-import torch
-
+from .. import tensor_header
 from ..errors import ErrorCode
 from ._common import MASTER_ENV, connect, log, note_puts
 
 SCHEME = "crescent://"
 PLUGIN = "crescent"
-HEADER_BYTES = 128
 _SETTINGS = ("master_server_address", "protocol", "replica_num", "local_hostname")
 
 try:  # The real base classes when LMCache is installed (or the tests' restatement of them).
@@ -62,23 +59,22 @@ class CrescentConnector(_Base):
 
     def get_sync(self, key):
         stored = self.store.get(_name(key))
-        if len(stored) < HEADER_BYTES:
+        if not stored:
             return None
         try:
-            meta = json.loads(stored[:HEADER_BYTES].rstrip(b" "))
-            shape, dtype, fmt = torch.Size(meta["shape"]), _dtype(meta["dtype"]), _format(meta["fmt"])
-        except (ValueError, KeyError, TypeError):
+            shape, dtype, fmt = tensor_header.decode(stored)
+        except ValueError:
             log.warning("lmcache: chunk %s has a malformed header; treated as a miss", _name(key))
             return None
-        memory_obj = self.local_cpu_backend.allocate(shape, dtype, fmt)
+        memory_obj = self.local_cpu_backend.allocate(shape, dtype, _format(fmt))
         if memory_obj is None:
             log.info("lmcache: no local CPU memory for a chunk of %s; treated as a miss", list(shape))
             return None
         target = memoryview(memory_obj.byte_array).cast("B")
-        if target.nbytes != len(stored) - HEADER_BYTES:
+        if target.nbytes != len(stored) - tensor_header.HEADER_BYTES:
             memory_obj.ref_count_down()
             return None
-        target[:] = memoryview(stored)[HEADER_BYTES:]
+        target[:] = memoryview(stored)[tensor_header.HEADER_BYTES:]
         return memory_obj
 
     async def put(self, key, memory_obj) -> None:
@@ -86,8 +82,7 @@ class CrescentConnector(_Base):
 
     def put_sync(self, key, memory_obj) -> None:
         meta = memory_obj.metadata
-        header = json.dumps({"shape": list(meta.shape), "dtype": str(meta.dtype).removeprefix("torch."),
-                             "fmt": int(getattr(meta.fmt, "value", meta.fmt))}).encode().ljust(HEADER_BYTES)
+        header = tensor_header.encode(meta.shape, meta.dtype, meta.fmt)
         note_puts("lmcache", [self.store.put_parts(_name(key), header, memory_obj.byte_array)])
 
     def support_batched_get(self) -> bool:
@@ -131,14 +126,9 @@ def _name(key) -> str:
     return key.to_string() if hasattr(key, "to_string") else str(key)
 
 
-def _dtype(name: str) -> torch.dtype:
-    dtype = getattr(torch, name, None)
-    if not isinstance(dtype, torch.dtype):
-        raise ValueError(f"unknown dtype {name!r} in a stored chunk header")
-    return dtype
-
-
-def _format(value: int):
+def _format(value):
+    if value is None:
+        return None
     try:
         from lmcache.v1.memory_management import MemoryFormat
         return MemoryFormat(value)

@@ -30,7 +30,9 @@ public enum ErrorCode {
     METADATA_ERROR(-1000, 503),
     NOT_LEADER(-1010, 503),
     PERMISSION_DENIED(-1100, 403),
-    UNAUTHENTICATED(-1101, 401);
+    UNAUTHENTICATED(-1101, 401),
+    /** An operation this deployment or client does not implement (e.g. a Mooncake API method Crescent lacks). */
+    UNSUPPORTED(-1200, 501);
 
     private static final Map<Integer, ErrorCode> BY_NUMBER = new HashMap<>();
 

@@ -15,7 +15,8 @@ class HiCacheController:
         self.storage_config = storage_config
         self.storage_backend = StorageBackendFactory.create_backend(backend, storage_config, mem_pool_host)
         self.storage_backend.register_mem_pool_host(mem_pool_host)
-        zero_copy = backend == "dynamic" and bool(storage_config.extra_config.get("interface_v1", 0))
+        zero_copy = backend in ("hf3fs", "mooncake", "eic", "nixl", "simm", "mori") or (
+            backend == "dynamic" and bool(storage_config.extra_config.get("interface_v1", 0)))
         self.page_get_func = self._page_get_zero_copy if zero_copy else self._generic_page_get
         self.page_set_func = self._page_set_zero_copy if zero_copy else self._generic_page_set
         self.backup_skip = storage_config.is_mla_model and storage_config.tp_rank != 0
