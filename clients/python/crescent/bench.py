@@ -1,5 +1,6 @@
 """Python client benchmark, driven like the Java store benchmark (StoreBenchMain) so the rows compare:
-``python -m crescent.bench <master> <tcp|shm> <put|get> <value bytes> <threads> <seconds> <keys>``.
+``python -m crescent.bench <master> <tcp|shm> <put|get> <value bytes> <threads> <seconds> <keys> [wire|grpc]``
+(the last argument: how master calls travel, the wire protocol by default).
 
 Puts overwrite a fixed key space in place (upsert_from), gets read random keys of it (get_into); each thread has
 its own numpy buffers. Prints one row: target, phase, value size, threads, ops/s, GB/s, p50/p99 per call in us.
@@ -17,8 +18,9 @@ from .store import CrescentStore
 def main(argv):
     master, transport, phase = argv[0], argv[1], argv[2]
     size, threads, seconds, keys = int(argv[3]), int(argv[4]), float(argv[5]), int(argv[6])
+    master_transport = argv[7] if len(argv) > 7 else "wire"
     store = CrescentStore()
-    code = store.setup(master, protocol="auto" if transport == "shm" else "tcp")
+    code = store.setup(master, protocol="auto" if transport == "shm" else "tcp", master_transport=master_transport)
     if code != 0:
         raise SystemExit(f"cannot connect to {master}: {code}")
     names = [f"bench/py/{size}/{i}" for i in range(keys)]
@@ -30,7 +32,8 @@ def main(argv):
     ops, elapsed, latencies = run(store, phase, names, size, threads, seconds)
     latencies.sort()
     rate = ops / elapsed
-    print(f"{'py-' + transport:<6} {phase:<9} {human(size):>8} {threads:4d} {rate:12.0f} {rate * size / 1e9:8.2f} "
+    label = "py-" + transport + ("" if master_transport == "wire" else "/grpc")
+    print(f"{label:<6} {phase:<9} {human(size):>8} {threads:4d} {rate:12.0f} {rate * size / 1e9:8.2f} "
           f"{percentile(latencies, 0.50):9.1f} {percentile(latencies, 0.99):9.1f}")
     store.close()
 

@@ -1,12 +1,25 @@
-"""The master's control plane over gRPC (MasterService in master.proto), with leader failover.
+"""The master's control plane, with leader failover, over one of two transports carrying the same protobuf messages:
 
-Errors come back as a gRPC status whose trailer ``crescent-code`` holds the Crescent error number. With several
+- the master wire protocol (the default when the master announces it): each call is one frame written and one
+  frame read on a pooled TCP connection by the calling thread. A gRPC call from Python spends most of its time in
+  grpcio's HTTP/2 machinery and thread hand-offs; this is what the Java client uses, so a Python put or get costs
+  what a Java one does (``bin/bench python``);
+- gRPC (MasterService in master.proto), when the master does not announce the wire protocol or ``transport="grpc"``.
+
+Errors come back as a Crescent error number (the wire's code, or gRPC's ``crescent-code`` trailer). With several
 master addresses (an HA deployment), a call answered NOT_LEADER or refused at connect moves to the next address and
 is tried again with back-off until ``failover_window`` has passed: callers see a delay, not an error.
 """
+import collections
+import itertools
+import json
 import random
+import socket
+import struct
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import grpc
 
@@ -31,6 +44,14 @@ _METHODS = {
     "BatchRemove": (pb.BatchKeysRequest, pb.BatchStatusResponse),
     "ServiceReady": (pb.Empty, pb.ServiceReadyResponse),
 }
+# The master wire protocol's methods in id order (dev.crescent.protocol.MasterWire; a test keeps them equal).
+WIRE_METHODS = ("PutStart", "UpsertStart", "PutEnd", "PutRevoke", "GetReplicaList", "Exist", "Remove", "RemoveAll",
+                "BatchPutStart", "BatchUpsertStart", "BatchPutEnd", "BatchPutRevoke", "BatchGetReplicaList",
+                "BatchExist", "BatchRemove", "MountSegment", "UnmountSegment", "RemountSegments", "Heartbeat",
+                "ServiceReady")
+_WIRE_IDS = {name: i for i, name in enumerate(WIRE_METHODS)}
+_WIRE_PATH = "/v1/master-wire"
+_MAX_NODE_NAME_BYTES = 255
 # Calls whose repetition after a timeout cannot change the outcome (a repeated PutStart or Remove could).
 _SAFE_AFTER_TIMEOUT = {"GetReplicaList", "Exist", "BatchGetReplicaList", "BatchExist", "ServiceReady", "PutEnd",
                        "BatchPutEnd"}
@@ -43,68 +64,200 @@ _STATUS_CODES = {
     grpc.StatusCode.NOT_FOUND: ErrorCode.OBJECT_NOT_FOUND,
 }
 _MAX_MESSAGE_BYTES = 64 << 20
+TRANSPORTS = ("auto", "wire", "grpc")
 
 
 class MasterClient:
-    def __init__(self, addresses, node_name: str, call_timeout: float = 5.0, failover_window: float = 15.0):
+    def __init__(self, addresses, node_name: str, call_timeout: float = 5.0, failover_window: float = 15.0,
+                 transport: str = "auto"):
         self._addresses = [a.strip() for a in addresses.split(",") if a.strip()] if isinstance(addresses, str) \
             else list(addresses)
         if not self._addresses:
             raise CrescentError(ErrorCode.INVALID_PARAMS, "no master address given")
-        self._metadata = (("crescent-node", node_name),)
+        if transport not in TRANSPORTS:
+            raise CrescentError(ErrorCode.INVALID_PARAMS, f"master transport must be one of {TRANSPORTS}")
+        if len(node_name.encode()) > _MAX_NODE_NAME_BYTES:
+            raise CrescentError(ErrorCode.INVALID_PARAMS, f"a node name is at most {_MAX_NODE_NAME_BYTES} bytes")
+        self._node_name = node_name
         self._call_timeout = call_timeout
         self._failover_window = failover_window
+        self._transport = transport
         self._lock = threading.Lock()
         self._current = 0
         self._channels = [None] * len(self._addresses)
-        self._stubs = [None] * len(self._addresses)
 
     def call(self, method: str, request):
         """Calls ``method`` on the leader; raises CrescentError with the master's code on failure."""
         deadline = time.monotonic() + self._failover_window
         backoff = 0.05
         while True:
-            index, stub = self._stub(method)
+            index = self._current
             try:
-                return stub(request, timeout=self._call_timeout, metadata=self._metadata)
-            except grpc.RpcError as e:
-                error = _to_error(e)
+                return self._channel(index).call(method, request, self._call_timeout)
+            except CrescentError as error:
                 retry = error.code in (ErrorCode.NOT_LEADER, ErrorCode.RPC_FAIL) or (
                     error.code == ErrorCode.RPC_TIMEOUT and method in _SAFE_AFTER_TIMEOUT)
                 if not retry or time.monotonic() + backoff > deadline:
-                    raise error from None
+                    raise
                 self._move_on(index)
                 time.sleep(backoff * (0.5 + random.random() / 2))
                 backoff = min(backoff * 2, 1.0)
 
+    def transport_of(self, index: int = 0) -> str:
+        """"wire" or "grpc": how calls to the master at ``index`` travel (asks the master when not known yet)."""
+        return self._channel(index).name
+
     def close(self):
         with self._lock:
-            for channel in self._channels:
-                if channel is not None:
-                    channel.close()
-            self._channels = [None] * len(self._addresses)
-            self._stubs = [None] * len(self._addresses)
+            channels, self._channels = self._channels, [None] * len(self._addresses)
+        for channel in channels:
+            if channel is not None:
+                channel.close()
 
-    def _stub(self, method):
-        with self._lock:
-            index = self._current
-            stubs = self._stubs[index]
-            if stubs is None:
-                channel = grpc.insecure_channel(self._addresses[index], options=[
-                    ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
-                    ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES)])
-                stubs = {name: channel.unary_unary(_SERVICE + name, request_serializer=req.SerializeToString,
-                                                   response_deserializer=resp.FromString)
-                         for name, (req, resp) in _METHODS.items()}
-                self._channels[index] = channel
-                self._stubs[index] = stubs
-            return index, stubs[method]
+    def _channel(self, index):
+        channel = self._channels[index]
+        if channel is None:
+            channel = self._open(self._addresses[index])
+            with self._lock:
+                if self._channels[index] is None:
+                    self._channels[index] = channel
+                else:
+                    channel.close()
+                    channel = self._channels[index]
+        return channel
+
+    def _open(self, address):
+        if self._transport != "grpc":
+            port = _announced_wire_port(address, self._call_timeout)
+            if port is not None:
+                return _WireChannel(address.rsplit(":", 1)[0], port, self._node_name)
+            if self._transport == "wire":
+                raise CrescentError(ErrorCode.INVALID_PARAMS, f"the master at {address} does not speak the wire protocol")
+        return _GrpcChannel(address, self._node_name)
 
     def _move_on(self, failed_index):
-        """After a failure at ``failed_index``, the next call goes to the next address (one master: the same)."""
+        """After a failure at ``failed_index``, the next call goes to the next address (one master: the same).
+        A wire channel that failed asks for the port again next time (the master may have restarted)."""
         with self._lock:
+            channel = self._channels[failed_index]
+            if isinstance(channel, _WireChannel):
+                self._channels[failed_index] = None
+                channel.close()
             if self._current == failed_index:
                 self._current = (failed_index + 1) % len(self._addresses)
+
+
+def _announced_wire_port(address, timeout):
+    """The wire port the master announces on its HTTP port; None when it does not speak the protocol (404)."""
+    try:
+        with urllib.request.urlopen(f"http://{address}{_WIRE_PATH}", timeout=timeout) as answer:
+            return int(json.loads(answer.read())["port"])
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return None
+        raise CrescentError(ErrorCode.RPC_FAIL, f"{address}{_WIRE_PATH} answered HTTP {e.code}") from None
+    except (OSError, ValueError, KeyError) as e:
+        raise CrescentError(ErrorCode.RPC_FAIL, f"cannot reach the master at {address}: {e}") from None
+
+
+class _WireChannel:
+    """Calls to one master over the wire protocol. Connections are pooled and carry one call at a time, so the
+    calling thread writes its request and reads its own answer. A connection that failed or timed out is closed:
+    a late answer must never be read as the next call's."""
+    name = "wire"
+
+    def __init__(self, host, port, node_name):
+        self._host, self._port = host, port
+        self._hello = _frame(node_name.encode())
+        self._idle = collections.deque()
+        self._call_ids = itertools.count(1)
+
+    def call(self, method, request, timeout):
+        response_type = _METHODS[method][1]
+        call_id = next(self._call_ids) & 0xFFFFFFFF
+        body = request.SerializeToString()
+        frame = struct.pack(">IBI", 5 + len(body), _WIRE_IDS[method], call_id) + body
+        connection = self._idle.pop() if self._idle else None
+        try:
+            if connection is None:
+                connection = self._connect(timeout)
+            connection.settimeout(timeout)
+            connection.sendall(frame)
+            answer = _read_frame(connection)
+        except socket.timeout:
+            _close(connection)
+            raise CrescentError(ErrorCode.RPC_TIMEOUT, f"{method}: no answer within {timeout}s") from None
+        except OSError as e:
+            _close(connection)
+            raise CrescentError(ErrorCode.RPC_FAIL, f"{method}: master connection failed: {e}") from None
+        answered_id, code = struct.unpack_from(">Ii", answer)
+        if answered_id != call_id:
+            _close(connection)
+            raise CrescentError(ErrorCode.RPC_FAIL, f"{method}: answer to call {answered_id}, expected {call_id}")
+        self._idle.append(connection)
+        if code != 0:
+            raise CrescentError(ErrorCode.of(code), bytes(answer[8:]).decode("utf-8", "replace"))
+        return response_type.FromString(bytes(answer[8:]))
+
+    def _connect(self, timeout):
+        connection = socket.create_connection((self._host, self._port), timeout=timeout)
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection.sendall(self._hello)
+        return connection
+
+    def close(self):
+        while self._idle:
+            _close(self._idle.pop())
+
+
+def _frame(payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + payload
+
+
+def _read_frame(connection) -> memoryview:
+    length = struct.unpack(">I", _read_exactly(connection, 4))[0]
+    return memoryview(_read_exactly(connection, length))
+
+
+def _read_exactly(connection, count) -> bytearray:
+    data = bytearray(count)
+    view, got = memoryview(data), 0
+    while got < count:
+        n = connection.recv_into(view[got:])
+        if n == 0:
+            raise ConnectionError("the master closed the connection")
+        got += n
+    return data
+
+
+def _close(connection):
+    if connection is not None:
+        try:
+            connection.close()
+        except OSError:
+            pass
+
+
+class _GrpcChannel:
+    name = "grpc"
+
+    def __init__(self, address, node_name):
+        self._metadata = (("crescent-node", node_name),)
+        self._channel = grpc.insecure_channel(address, options=[
+            ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES)])
+        self._stubs = {name: self._channel.unary_unary(_SERVICE + name, request_serializer=req.SerializeToString,
+                                                       response_deserializer=resp.FromString)
+                       for name, (req, resp) in _METHODS.items()}
+
+    def call(self, method, request, timeout):
+        try:
+            return self._stubs[method](request, timeout=timeout, metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise _to_error(e) from None
+
+    def close(self):
+        self._channel.close()
 
 
 def _to_error(e: grpc.RpcError) -> CrescentError:

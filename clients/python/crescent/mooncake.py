@@ -28,7 +28,7 @@ from .store import CrescentStore
 from .store import ReplicateConfig as _CrescentReplicateConfig
 
 UNSUPPORTED = int(ErrorCode.UNSUPPORTED)
-_CRESCENT_SETUP_OPTIONS = ("call_timeout", "transfer_timeout", "failover_window", "replica_num")
+_CRESCENT_SETUP_OPTIONS = ("call_timeout", "transfer_timeout", "failover_window", "replica_num", "master_transport")
 
 UNSUPPORTED_METHODS = (
     "setup_dummy", "init_all", "alloc_from_mem_pool", "remove_by_regex", "put_from_with_metadata",

@@ -52,17 +52,23 @@ class CrescentStore:
 
     def setup(self, master_server_addr: str = "localhost:8080", local_hostname: str | None = None,
               protocol: str = "auto", replica_num: int = 0, call_timeout: float = 5.0,
-              transfer_timeout: float = 10.0, failover_window: float = 15.0, **_mooncake_only) -> int:
-        """Connects to the master (``host:port``, or several comma-separated for an HA deployment).
+              transfer_timeout: float = 10.0, failover_window: float = 15.0, master_transport: str = "auto",
+              **_mooncake_only) -> int:
+        """Connects to the master (``host:port`` of its HTTP port, or several comma-separated for an HA deployment).
 
         ``protocol``: "auto" uses shared memory for segments on this host and TCP for the others; "tcp" always TCP.
-        Mooncake's other set-up arguments (segment sizes, RDMA devices, metadata server) are accepted and ignored.
+        ``master_transport``: "auto" calls the master over its wire protocol when it announces one, else gRPC;
+        "wire" or "grpc" insist on one. Mooncake's other set-up arguments (segment sizes, RDMA devices, metadata
+        server) are accepted and ignored.
         """
         if protocol not in _PROTOCOLS:
             return int(ErrorCode.INVALID_PARAMS)
         name = local_hostname or socket.gethostname()
         self._client_id = f"py-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._master = MasterClient(master_server_addr, name, call_timeout, failover_window)
+        try:
+            self._master = MasterClient(master_server_addr, name, call_timeout, failover_window, master_transport)
+        except CrescentError as e:
+            return int(e.code)
         self._shm = SharedMemoryPath() if protocol == "auto" else None
         self._tcp = TcpPath(self._client_id, transfer_timeout)
         self._config = ReplicateConfig(replica_num=replica_num)

@@ -68,11 +68,13 @@ def server_address():
     server.stop()
 
 
-@pytest.fixture(params=["auto", "tcp"])
+@pytest.fixture(params=[("auto", "auto"), ("tcp", "auto"), ("auto", "grpc")], ids=["shm", "tcp", "grpc-master"])
 def store(request, server_address):
-    """A store per test, over shared memory ("auto": the server is on this host) and over TCP."""
+    """A store per test: bytes over shared memory ("auto": the server is on this host) and over TCP, master calls
+    over the wire protocol (what "auto" picks) and over gRPC."""
+    protocol, master_transport = request.param
     s = CrescentStore()
-    assert s.setup(server_address, protocol=request.param) == 0
+    assert s.setup(server_address, protocol=protocol, master_transport=master_transport) == 0
     yield s
     s.close()
 

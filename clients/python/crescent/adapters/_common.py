@@ -12,13 +12,15 @@ MASTER_ENV = "CRESCENT_MASTER"
 
 def connect(config: dict | None) -> CrescentStore:
     """A set-up store from an engine's extra config: ``master_server_address`` (else $CRESCENT_MASTER, else
-    localhost:8080), ``protocol`` ("auto" or "tcp"), ``replica_num``, ``local_hostname``. Fails loudly: an engine
+    localhost:8080), ``protocol`` ("auto" or "tcp"), ``replica_num``, ``local_hostname``, ``master_transport``
+    ("auto", "wire" or "grpc"). Fails loudly: an engine
     told to use Crescent must not start silently without it."""
     config = dict(config or {})
     master = config.get("master_server_address") or os.environ.get(MASTER_ENV) or "localhost:8080"
     store = CrescentStore()
     code = store.setup(master, local_hostname=config.get("local_hostname"),
-                       protocol=config.get("protocol", "auto"), replica_num=int(config.get("replica_num", 0)))
+                       protocol=config.get("protocol", "auto"), replica_num=int(config.get("replica_num", 0)),
+                       master_transport=config.get("master_transport", "auto"))
     if code != 0:
         raise CrescentError(ErrorCode.of(code), f"cannot reach the Crescent master at {master}")
     return store

@@ -7,7 +7,8 @@ Enable it as an LMCache remote storage plugin (LMCache's supported way to add a 
       remote_storage_plugin.crescent.module_path: crescent.adapters.lmcache
       remote_storage_plugin.crescent.class_name: CrescentConnectorAdapter
       remote_storage_plugin.crescent.master_server_address: crescent-master:8080
-      # optional: remote_storage_plugin.crescent.protocol (auto | tcp), .replica_num, .local_hostname
+      # optional: remote_storage_plugin.crescent.protocol (auto | tcp), .replica_num, .local_hostname,
+      # .master_transport (auto | wire | grpc)
 
 LMCache then asks the adapter for ``plugin://crescent``; the settings come from the ``remote_storage_plugin.crescent.``
 keys (the master address falls back to $CRESCENT_MASTER). The older ``remote_url: crescent://host:port`` form is also
@@ -30,7 +31,7 @@ from ._common import MASTER_ENV, connect, log, note_puts
 
 SCHEME = "crescent://"
 PLUGIN = "crescent"
-_SETTINGS = ("master_server_address", "protocol", "replica_num", "local_hostname")
+_SETTINGS = ("master_server_address", "protocol", "replica_num", "local_hostname", "master_transport")
 
 try:  # The real base classes when LMCache is installed (or the tests' restatement of them).
     from lmcache.v1.storage_backend.connector import ConnectorAdapter as _AdapterBase

@@ -63,6 +63,7 @@ public final class GrpcErrors {
             case OBJECT_HAS_LEASE, REPLICA_IS_NOT_READY, LEASE_EXPIRED, ILLEGAL_CLIENT -> Status.FAILED_PRECONDITION;
             case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
             case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
+            case UNSUPPORTED -> Status.UNIMPLEMENTED;
             case NOT_LEADER, METADATA_ERROR, RPC_FAIL -> Status.UNAVAILABLE;
             case RPC_TIMEOUT -> Status.DEADLINE_EXCEEDED;
             case TRANSFER_FAIL, CHECKSUM_MISMATCH -> Status.DATA_LOSS;

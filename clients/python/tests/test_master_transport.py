@@ -1,0 +1,76 @@
+"""How the Python client reaches the master: the wire protocol when the master announces it, gRPC otherwise, and
+the wire found again after the master restarts on another wire port."""
+import re
+import socket
+
+import pytest
+
+from crescent import CrescentStore, ErrorCode
+from crescent.master import WIRE_METHODS
+
+from conftest import REPO, CrescentServer
+
+
+def test_wire_method_ids_match_the_java_protocol():
+    source = (REPO / "src/main/java/dev/crescent/protocol/MasterWire.java").read_text()
+    listed = source[source.index("METHODS = List.of("):source.index(");", source.index("METHODS = List.of("))]
+    assert tuple(re.findall(r"get(\w+)Method\(\)", listed)) == WIRE_METHODS
+
+
+def test_the_wire_is_chosen_when_the_master_announces_it(server_address, key):
+    wire, grpc = CrescentStore(), CrescentStore()
+    assert wire.setup(server_address) == 0 and grpc.setup(server_address, master_transport="grpc") == 0
+    try:
+        assert wire._master.transport_of() == "wire" and grpc._master.transport_of() == "grpc"
+        assert wire.put(key + "x", b"over the wire") == 0
+        assert grpc.get(key + "x") == b"over the wire"  # one master, whichever way it was called
+        assert wire.get_size(key + "absent") == grpc.get_size(key + "absent") == ErrorCode.OBJECT_NOT_FOUND
+    finally:
+        wire.close()
+        grpc.close()
+
+
+def test_bad_transport_names_are_refused(server_address):
+    assert CrescentStore().setup(server_address, master_transport="carrier-pigeon") == ErrorCode.INVALID_PARAMS
+
+
+@pytest.fixture(scope="module")
+def master_without_wire():
+    server = CrescentServer("-Dcrescent.master.wire=false", "-Dcrescent.worker.segment-size=64M")
+    yield server.address
+    server.stop()
+
+
+def test_a_master_without_the_wire_is_called_over_grpc(master_without_wire, key):
+    store = CrescentStore()
+    assert store.setup(master_without_wire) == 0
+    try:
+        assert store._master.transport_of() == "grpc"
+        assert store.put(key + "g", b"grpc") == 0 and store.get(key + "g") == b"grpc"
+    finally:
+        store.close()
+    assert CrescentStore().setup(master_without_wire, master_transport="wire", failover_window=0.5) == \
+        ErrorCode.INVALID_PARAMS
+
+
+def test_a_restarted_master_is_found_again_on_its_new_wire_port(key):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    first = CrescentServer(f"-Dquarkus.http.port={port}", "-Dcrescent.worker.segment-size=64M")
+    store = CrescentStore()
+    try:
+        assert store.setup(f"localhost:{port}", failover_window=60) == 0
+        assert store.put(key + "before", b"1") == 0
+        channel_before = store._master._channels[0]
+        first.stop()
+        second = CrescentServer(f"-Dquarkus.http.port={port}", "-Dcrescent.worker.segment-size=64M")
+        try:
+            assert store.put(key + "after", b"2") == 0  # the failed connection sends the client to ask again
+            assert store._master.transport_of() == "wire" and store._master._channels[0] is not channel_before
+            assert store.get(key + "after") == b"2"
+        finally:
+            second.stop()
+    finally:
+        store.close()
+        first.stop()
