@@ -14,7 +14,6 @@ import collections
 import itertools
 import json
 import random
-import socket
 import struct
 import threading
 import time
@@ -23,6 +22,7 @@ import urllib.request
 
 import grpc
 
+from . import _sockets
 from ._proto import master_pb2 as pb
 from .errors import CrescentError, ErrorCode
 
@@ -88,13 +88,15 @@ class MasterClient:
 
     def call(self, method: str, request):
         """Calls ``method`` on the leader; raises CrescentError with the master's code on failure."""
-        deadline = time.monotonic() + self._failover_window
+        deadline = None  # taken at the first failure: the common call pays nothing for failover
         backoff = 0.05
         while True:
             index = self._current
             try:
                 return self._channel(index).call(method, request, self._call_timeout)
             except CrescentError as error:
+                if deadline is None:
+                    deadline = time.monotonic() + self._failover_window
                 retry = error.code in (ErrorCode.NOT_LEADER, ErrorCode.RPC_FAIL) or (
                     error.code == ErrorCode.RPC_TIMEOUT and method in _SAFE_AFTER_TIMEOUT)
                 if not retry or time.monotonic() + backoff > deadline:
@@ -162,13 +164,14 @@ def _announced_wire_port(address, timeout):
 
 class _WireChannel:
     """Calls to one master over the wire protocol. Connections are pooled and carry one call at a time, so the
-    calling thread writes its request and reads its own answer. A connection that failed or timed out is closed:
-    a late answer must never be read as the next call's."""
+    calling thread writes its request and reads its own answer (each connection keeps a buffer its answers usually
+    fit in whole: one receive per call). A connection that failed or timed out is closed: a late answer must never be
+    read as the next call's."""
     name = "wire"
 
     def __init__(self, host, port, node_name):
         self._host, self._port = host, port
-        self._hello = _frame(node_name.encode())
+        self._hello = struct.pack(">I", len(node_name.encode())) + node_name.encode()
         self._idle = collections.deque()
         self._call_ids = itertools.count(1)
 
@@ -176,58 +179,56 @@ class _WireChannel:
         response_type = _METHODS[method][1]
         call_id = next(self._call_ids) & 0xFFFFFFFF
         body = request.SerializeToString()
-        frame = struct.pack(">IBI", 5 + len(body), _WIRE_IDS[method], call_id) + body
         connection = self._idle.pop() if self._idle else None
         try:
             if connection is None:
-                connection = self._connect(timeout)
-            connection.settimeout(timeout)
-            connection.sendall(frame)
-            answer = _read_frame(connection)
-        except socket.timeout:
+                connection = _WireConnection(_sockets.connect(self._host, self._port, timeout), self._hello)
+            connection.socket.sendall(struct.pack(">IBI", 5 + len(body), _WIRE_IDS[method], call_id) + body)
+            answer = connection.read_frame()
+            answered_id, code = struct.unpack_from(">Ii", answer)
+            if answered_id != call_id:
+                raise ConnectionError(f"answer to call {answered_id}, expected {call_id}")
+            payload = bytes(answer[8:])
+        except (_sockets.Timeout, BlockingIOError):  # BlockingIOError: sendall met the send timeout
             _close(connection)
             raise CrescentError(ErrorCode.RPC_TIMEOUT, f"{method}: no answer within {timeout}s") from None
         except OSError as e:
             _close(connection)
             raise CrescentError(ErrorCode.RPC_FAIL, f"{method}: master connection failed: {e}") from None
-        answered_id, code = struct.unpack_from(">Ii", answer)
-        if answered_id != call_id:
-            _close(connection)
-            raise CrescentError(ErrorCode.RPC_FAIL, f"{method}: answer to call {answered_id}, expected {call_id}")
         self._idle.append(connection)
         if code != 0:
-            raise CrescentError(ErrorCode.of(code), bytes(answer[8:]).decode("utf-8", "replace"))
-        return response_type.FromString(bytes(answer[8:]))
-
-    def _connect(self, timeout):
-        connection = socket.create_connection((self._host, self._port), timeout=timeout)
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connection.sendall(self._hello)
-        return connection
+            raise CrescentError(ErrorCode.of(code), payload.decode("utf-8", "replace"))
+        return response_type.FromString(payload)
 
     def close(self):
         while self._idle:
             _close(self._idle.pop())
 
 
-def _frame(payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + payload
+class _WireConnection:
+    _SCRATCH = 64 << 10
 
+    def __init__(self, connection, hello):
+        self.socket = connection
+        self._scratch = bytearray(self._SCRATCH)
+        _sockets.send(connection, hello)
 
-def _read_frame(connection) -> memoryview:
-    length = struct.unpack(">I", _read_exactly(connection, 4))[0]
-    return memoryview(_read_exactly(connection, length))
+    def read_frame(self) -> memoryview:
+        """The next frame after its length; a view of the scratch buffer, valid until the next read."""
+        view = memoryview(self._scratch)
+        got = 0
+        while got < 4:
+            got += _sockets.recv_some(self.socket, view[got:])
+        end = 4 + struct.unpack_from(">I", view)[0]
+        if end > len(self._scratch):
+            whole = memoryview(bytearray(end))
+            whole[:got] = view[:got]
+            view = whole
+        _sockets.recv_exactly(self.socket, view[got:end])
+        return view[4:end]
 
-
-def _read_exactly(connection, count) -> bytearray:
-    data = bytearray(count)
-    view, got = memoryview(data), 0
-    while got < count:
-        n = connection.recv_into(view[got:])
-        if n == 0:
-            raise ConnectionError("the master closed the connection")
-        got += n
-    return data
+    def close(self):
+        self.socket.close()
 
 
 def _close(connection):

@@ -10,6 +10,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._proto import master_pb2 as pb
 from .buffers import byte_view
@@ -47,6 +48,7 @@ class CrescentStore:
         self._shm = None
         self._tcp = None
         self._config = ReplicateConfig()
+        self._default_config_proto = None
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -72,6 +74,7 @@ class CrescentStore:
         self._shm = SharedMemoryPath() if protocol == "auto" else None
         self._tcp = TcpPath(self._client_id, transfer_timeout)
         self._config = ReplicateConfig(replica_num=replica_num)
+        self._default_config_proto = None
         try:
             self._master.call("ServiceReady", pb.Empty())
         except CrescentError as e:
@@ -233,7 +236,7 @@ class CrescentStore:
 
     def _write_replicas(self, key, views, config, upsert):
         request = pb.PutStartRequest(client_id=self._client_id, key=key, size=sum(v.nbytes for v in views),
-                                     upsert=upsert, config=(config or self._config).to_proto())
+                                     upsert=upsert, config=self._config_proto(config))
         replicas = self._call("PutStart", request).replicas
         errors = self._run(_writes(replicas, views))
         failure = next((e for e in errors if e is not None), None)
@@ -252,7 +255,7 @@ class CrescentStore:
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"{len(names)} keys but {len(values)} values")
             started = self._call("BatchPutStart", pb.BatchPutStartRequest(
                 client_id=self._client_id, keys=names, sizes=[sum(v.nbytes for v in vs) for vs in values],
-                config=(config or self._config).to_proto(), upsert=upsert)).items
+                config=self._config_proto(config), upsert=upsert)).items
             results = [status_error(item.status) for item in started]
             transfers, owner = [], []
             for i, item in enumerate(started):
@@ -352,6 +355,8 @@ class CrescentStore:
 
     def _in_preference_order(self, replicas):
         """Shared memory first, then TCP; replicas this process cannot reach (in-JVM segments) are left out."""
+        if len(replicas) == 1:
+            return replicas if self._rank(replicas[0].endpoint) < 2 else []
         ranked = sorted((self._rank(r.endpoint), n, r) for n, r in enumerate(replicas))
         return [r for rank, _, r in ranked if rank < 2]
 
@@ -382,6 +387,14 @@ class CrescentStore:
         self._require_open()
         return self._master.call(method, request)
 
+    def _config_proto(self, config):
+        """The put's ReplicaConfig message; the store's default one is built once."""
+        if config is not None:
+            return config.to_proto()
+        if self._default_config_proto is None:
+            self._default_config_proto = self._config.to_proto()
+        return self._default_config_proto
+
     def _require_open(self):
         if self._master is None:
             raise CrescentError(ErrorCode.INVALID_PARAMS, "the store is not set up (call setup first) or is closed")
@@ -408,8 +421,8 @@ def _location(response) -> _Location:
     return _Location(response.size, replicas, response.lease_deadline_ms)
 
 
-@dataclass(frozen=True)
-class _Replica:
+class _Replica(NamedTuple):
+    """One copy of an object as the master located it (a tuple: built on every read, so it must be cheap)."""
     segment: str
     endpoint: Endpoint
     offset: int

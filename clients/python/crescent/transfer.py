@@ -5,15 +5,18 @@ Otherwise: the transfer engine's TCP protocol (see TcpProtocol.java for the wire
 pipelined on one connection and READ payloads received straight into the caller's buffer (``recv_into``), so no
 intermediate bytes objects are made for values of any size.
 """
+import functools
 import mmap
 import os
 import re
-import stat
 import socket
+import stat
 import struct
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from . import _sockets
 from .errors import CrescentError, ErrorCode
 
 READ, WRITE = 1, 2
@@ -35,14 +38,14 @@ def current_host_id() -> str:
         return f"unknown-{os.getpid()}"
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """Where a segment is reached: ``host=<boot id>,tcp=<host:port>,shm=<file>`` (see PeerAddress.java)."""
     host_id: str
     tcp: str
     shm_file: str
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
     def parse(text: str) -> "Endpoint":
         parts = dict(p.split("=", 1) for p in text.split(",") if "=" in p)
         return Endpoint(parts.get("host", "").strip(), parts.get("tcp", "").strip(), parts.get("shm", "").strip())
@@ -88,6 +91,8 @@ class SharedMemoryPath:
     def reaches(self, endpoint: Endpoint) -> bool:
         if not endpoint.shm_file or endpoint.host_id != self._host_id:
             return False
+        if endpoint.shm_file in self._maps:
+            return True  # mapped already: checked when it was mapped (a segment's next file has another name)
         if os.access(endpoint.shm_file, os.R_OK | os.W_OK):
             return True  # a file of another user without our group is reached over TCP instead
         self._drop(endpoint.shm_file)
@@ -199,11 +204,8 @@ class TcpPath:
                 return pool.pop()
         host, _, port = target.rpartition(":")
         try:
-            conn = socket.create_connection((host, int(port)), timeout=self._timeout)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
-            conn.sendall(self._hello)
+            conn = _sockets.connect(host, int(port), self._timeout, _SOCKET_BUFFER)
+            _sockets.send(conn, self._hello)
             reply = bytearray(_HANDSHAKE.size)
             _recv_exactly(conn, memoryview(reply))
             magic, version, status, _, _ = _HANDSHAKE.unpack(reply)
@@ -241,10 +243,9 @@ def _send(conn, request_id, t: Transfer, frame):
     header = _REQUEST.pack(t.op, _FLAG_TICKET if wire_ticket else 0, len(name), 0, request_id,
                            t.offset + start, length) + name + wire_ticket
     if t.op == WRITE and length > 0:
-        conn.sendall(header)
-        conn.sendall(t.view[start:start + length])
+        _sockets.send(conn, header, t.view[start:start + length])
     else:
-        conn.sendall(header)
+        _sockets.send(conn, header)
 
 
 def _receive(conn, request_id, t: Transfer, frame):
@@ -270,8 +271,7 @@ def _receive(conn, request_id, t: Transfer, frame):
 
 
 def _recv_exactly(conn, view: memoryview):
-    while view.nbytes:
-        received = conn.recv_into(view)
-        if received == 0:
-            raise CrescentError(ErrorCode.TRANSFER_FAIL, "connection closed by the transfer server")
-        view = view[received:]
+    try:
+        _sockets.recv_exactly(conn, view)
+    except ConnectionError:
+        raise CrescentError(ErrorCode.TRANSFER_FAIL, "connection closed by the transfer server") from None

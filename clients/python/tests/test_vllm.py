@@ -249,3 +249,14 @@ def test_full_store_skips_saving_without_failing_the_step(engines, full_store):
     prompt = list(range(9000, 9000 + 2 * BLOCK + 1))
     a.step(request("r1", prompt), [0, 1, 2])  # must not raise
     assert b.scheduler.get_num_new_matched_tokens(request("r2", prompt), 0) == (0, False)
+
+
+def test_a_lookup_larger_than_one_batch_call_is_asked_in_parts(engines, monkeypatch):
+    import crescent.adapters.vllm as adapter
+    a, b = engines(tp=2), engines(tp=2)
+    prompt = list(range(6000, 6000 + 5 * BLOCK + 1))
+    a.step(request("r1", prompt), [0, 1, 2, 3, 4, 5])
+    monkeypatch.setattr(adapter, "_LOOKUP_KEYS", 4)  # two blocks of two shards per call: three calls
+    assert b.scheduler.get_num_new_matched_tokens(request("r2", prompt), 0) == (5 * BLOCK, False)
+    assert b.scheduler.get_num_new_matched_tokens(request("r3", prompt[:3 * BLOCK] + [1] * (2 * BLOCK + 1)), 0) \
+        == (3 * BLOCK, False)

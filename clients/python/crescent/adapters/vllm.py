@@ -72,6 +72,10 @@ except ImportError:
             return self._connector_metadata
 
 
+# Keys per existence call: well under the master's batch limit (16384 keys).
+_LOOKUP_KEYS = 4096
+
+
 @dataclass
 class BlockTransfer:
     """Blocks of one request to move: their block hashes (hex) and, parallel to them, the KV cache block ids."""
@@ -191,13 +195,20 @@ class CrescentConnectorV1(KVConnectorBase_V1, SupportsHMA):
         return self.request_finished(request, block_ids[0] if block_ids else [])
 
     def _stored_prefix(self, hashes) -> int:
-        """How many leading blocks have every shard in Crescent."""
-        if not hashes:
-            return 0
-        shards = len(self.shards.every_shard(""))
-        codes = self.store.batch_is_exist([k for h in hashes for k in self.shards.every_shard(h)])
-        whole = [all(c == 1 for c in codes[i * shards:(i + 1) * shards]) for i in range(len(hashes))]
-        return leading_hits([1 if w else 0 for w in whole])
+        """How many leading blocks have every shard in Crescent, asked a batch of blocks at a time (a long prompt
+        on many ranks has more shards than one batch call carries) and no further than the first missing block."""
+        shards = self.shards.tp_size * self.shards.pp_size
+        per_call = max(1, _LOOKUP_KEYS // shards)
+        hits = 0
+        for start in range(0, len(hashes), per_call):
+            batch = hashes[start:start + per_call]
+            codes = self.store.batch_is_exist([k for h in batch for k in self.shards.every_shard(h)])
+            whole = [all(c == 1 for c in codes[i * shards:(i + 1) * shards]) for i in range(len(batch))]
+            found = leading_hits([1 if w else 0 for w in whole])
+            hits += found
+            if found < len(batch):
+                break
+        return hits
 
     def _add_load(self, meta, req_id, state):
         if state.load_to_block > state.load_from_block:

@@ -1,0 +1,65 @@
+"""TCP plumbing shared by the master wire channel and the transfer path, tuned for per-call cost.
+
+Sockets stay in blocking mode with the kernel's SO_RCVTIMEO/SO_SNDTIMEO as the timeout: a Python-level timeout makes
+CPython poll() before every send and receive, one more system call each. Receives ask the kernel for the whole
+length at once (MSG_WAITALL), so a 1 MiB payload is one call rather than dozens; sends hand header and payload to
+the kernel together (sendmsg), so a frame is one call and one segment train rather than two.
+"""
+import socket
+import struct
+
+
+class Timeout(OSError):
+    """No progress within the socket's timeout."""
+
+
+def connect(host: str, port: int, timeout: float, buffer_bytes: int = 0) -> socket.socket:
+    connection = socket.create_connection((host, port), timeout=timeout)
+    connection.settimeout(None)
+    seconds, micros = int(timeout), int((timeout - int(timeout)) * 1e6)
+    limit = struct.pack("ll", seconds, micros)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if buffer_bytes:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer_bytes)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_bytes)
+    return connection
+
+
+def send(connection: socket.socket, *parts):
+    """Sends the parts back to back in as few calls as the kernel allows."""
+    pending = [p for p in parts if len(p)]
+    while pending:
+        try:
+            sent = connection.sendmsg(pending)
+        except BlockingIOError:
+            raise Timeout("send timed out") from None
+        while pending and sent >= memoryview(pending[0]).nbytes:
+            sent -= memoryview(pending[0]).nbytes
+            pending.pop(0)
+        if pending and sent:
+            pending[0] = memoryview(pending[0]).cast("B")[sent:]
+
+
+def recv_some(connection: socket.socket, view: memoryview) -> int:
+    """Receives what has arrived (at least one byte) into ``view``."""
+    try:
+        received = connection.recv_into(view)
+    except BlockingIOError:
+        raise Timeout("receive timed out") from None
+    if received == 0:
+        raise ConnectionError("connection closed by the peer")
+    return received
+
+
+def recv_exactly(connection: socket.socket, view: memoryview):
+    """Fills ``view`` from the connection; ConnectionError when the peer closes, Timeout when it stalls."""
+    while view.nbytes:
+        try:
+            received = connection.recv_into(view, view.nbytes, socket.MSG_WAITALL)
+        except BlockingIOError:
+            raise Timeout("receive timed out") from None
+        if received == 0:
+            raise ConnectionError("connection closed by the peer")
+        view = view[received:]
