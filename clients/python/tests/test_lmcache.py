@@ -134,3 +134,12 @@ def test_full_store_drops_the_chunk_quietly(backends, key, full_store):
     k = chunk_key(key, "dropped")
     a.submit_put_task(k, chunk((1 << 18,), torch.float32))
     assert not a.contains(k)
+
+
+def test_a_chunk_whose_bytes_do_not_match_its_header_is_a_miss(backends, key):
+    from crescent import tensor_header
+    a = backends()
+    k = chunk_key(key, "torn")
+    header = tensor_header.encode((4, 4), torch.float32, MemoryFormat.KV_2LTD)
+    assert a.connection.store.put_parts(k.to_string(), header, bytes(8)) == 0  # 8 bytes, the header says 64
+    assert a.contains(k) and a.get_blocking(k) is None

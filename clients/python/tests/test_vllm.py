@@ -121,7 +121,7 @@ def test_a_hybrid_model_is_refused_at_start_up_with_the_flag_to_set(server_addre
                                             kv_cache_config(groups=2))
 
 
-@pytest.mark.parametrize("tp,pp", [(1, 1), (2, 1), (1, 2)])
+@pytest.mark.parametrize("tp,pp", [(1, 1), (2, 1), (1, 2), (2, 2)])
 def test_every_rank_gets_its_own_shard_back(engines, tp, pp):
     a, b = engines(tp, pp), engines(tp, pp)
     a.fill()
