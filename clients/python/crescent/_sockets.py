@@ -28,18 +28,19 @@ def connect(host: str, port: int, timeout: float, buffer_bytes: int = 0) -> sock
 
 
 def send(connection: socket.socket, *parts):
-    """Sends the parts back to back in as few calls as the kernel allows."""
-    pending = [p for p in parts if len(p)]
-    while pending:
+    """Sends the parts (bytes or byte-format views) back to back in as few calls as the kernel allows."""
+    pending = list(parts)
+    left = sum(len(p) for p in pending)
+    while left:
         try:
             sent = connection.sendmsg(pending)
         except BlockingIOError:
             raise Timeout("send timed out") from None
-        while pending and sent >= memoryview(pending[0]).nbytes:
-            sent -= memoryview(pending[0]).nbytes
-            pending.pop(0)
-        if pending and sent:
-            pending[0] = memoryview(pending[0]).cast("B")[sent:]
+        left -= sent
+        while left and sent >= len(pending[0]):  # a partial send: drop what went, cut into the first part left
+            sent -= len(pending.pop(0))
+        if left and sent:
+            pending[0] = memoryview(pending[0])[sent:]
 
 
 def recv_some(connection: socket.socket, view: memoryview) -> int:
