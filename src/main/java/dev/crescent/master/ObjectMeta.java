@@ -1,6 +1,7 @@
 package dev.crescent.master;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What the master knows of one object. Instances are only changed inside the index's per-key atomic sections
@@ -28,6 +29,12 @@ final class ObjectMeta {
     boolean softPin;
 
     long softPinDeadlineMillis;
+
+    /**
+     * The durability of this object's COMMIT while the op-log has not confirmed it (null once it has, or without an
+     * op-log): a PutEnd repeated after a timeout must wait on it too, not acknowledge a commit that may be lost.
+     */
+    volatile CompletableFuture<Void> commitDurable;
 
     ObjectMeta(String key, long size, String ownerClientId, long putStartMillis, List<Replica> replicas) {
         this.key = key;

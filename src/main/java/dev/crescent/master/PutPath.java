@@ -104,7 +104,10 @@ final class PutPath {
         return book.describe(started.replicas, TransferOp.WRITE, now + discardMillis);
     }
 
-    /** Completes the put in memory and records it; @return the COMMIT's durability, or null if already complete */
+    /**
+     * Completes the put in memory and records it. @return the COMMIT's durability; for a put already complete (a
+     * PutEnd repeated after a timeout), the same COMMIT's durability while the op-log has not confirmed it, else null
+     */
     CompletableFuture<Void> commit(String clientId, String key, Long crc32c) {
         ObjectKeys.validate(key);
         @SuppressWarnings("unchecked")
@@ -134,10 +137,22 @@ final class PutPath {
                         meta.softPin,
                         meta.completedMillis,
                         meta.crc32c));
+                awaitingDurability(meta, durable[0]);
+            } else {
+                durable[0] = meta.commitDurable;
             }
             return meta;
         });
         return durable[0];
+    }
+
+    /** Keeps the COMMIT's durability on the object until the op-log confirms it (retried PutEnds wait on it). */
+    private static void awaitingDurability(ObjectMeta meta, CompletableFuture<Void> durable) {
+        if (durable.isDone() && !durable.isCompletedExceptionally()) {
+            return; // no op-log, or already confirmed
+        }
+        meta.commitDurable = durable;
+        durable.thenRun(() -> meta.commitDurable = null);
     }
 
     /** Commits and waits until the commit is durable (a PutEnd is acknowledged only then). */

@@ -26,20 +26,39 @@ public final class CrescentProcess implements AutoCloseable {
     private final String name;
     private final Thread logPump;
 
-    private CrescentProcess(String name, Process process) {
+    /** The address others reach this process at (the lab host's address, or localhost). */
+    private final String host;
+
+    private CrescentProcess(String name, Process process, String host) {
         this.name = name;
         this.process = process;
+        this.host = host;
         this.logPump = Thread.ofPlatform().daemon().name("log-" + name).start(this::pumpLog);
     }
 
     /** Starts the jar with {@code -D} properties (name=value) and waits until it listens. */
     public static CrescentProcess start(String name, String... properties) throws IOException {
+        return start(List.of(), "localhost", name, properties);
+    }
+
+    /**
+     * Starts the jar on a host of a {@link NetworkLab}: inside its namespace, publishing its address (as the
+     * advertised transfer host and master address) so other hosts reach it there.
+     */
+    static CrescentProcess startOn(NetworkLab.Host host, String name, String... properties) throws IOException {
+        List<String> all = new ArrayList<>(List.of(properties));
+        all.add("crescent.transfer.tcp.advertise-host=" + host.address());
+        return start(host.launcher(), host.address(), name, all.toArray(String[]::new));
+    }
+
+    private static CrescentProcess start(List<String> launcher, String host, String name, String... properties)
+            throws IOException {
         Path appDir = Path.of(System.getProperty("crescent.app.dir", "target/quarkus-app"));
         Path jar = appDir.resolve("quarkus-run.jar");
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar + " missing: run `./mvnw verify` (packages before integration tests)");
         }
-        List<String> command = new ArrayList<>();
+        List<String> command = new ArrayList<>(launcher);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
         command.add("-Dquarkus.http.port=0");
@@ -50,7 +69,7 @@ public final class CrescentProcess implements AutoCloseable {
         command.add("-jar");
         command.add(jar.toString());
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        CrescentProcess started = new CrescentProcess(name, process);
+        CrescentProcess started = new CrescentProcess(name, process, host);
         try {
             started.port.get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -65,7 +84,12 @@ public final class CrescentProcess implements AutoCloseable {
     }
 
     public String baseUrl() {
-        return "http://localhost:" + port();
+        return "http://" + host + ":" + port();
+    }
+
+    /** host:port of this process's HTTP (and gRPC) port. */
+    public String address() {
+        return host + ":" + port();
     }
 
     /** How many segments this master has mounted, or -1 while it does not answer (e.g. a standby). */

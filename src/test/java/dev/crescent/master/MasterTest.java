@@ -313,4 +313,34 @@ class MasterTest {
         successor.restore(replicated);
         assertEquals(42L, successor.getReplicaList("crc/b").crc32c());
     }
+
+    @Test
+    void aPutEndRepeatedAfterATimeoutWaitsForTheSameCommitToBeDurable() {
+        // An op-log that cannot confirm yet (etcd cut off): the first PutEnd times out at the client, which repeats
+        // it. Found by PartitionHaIT: the repeat used to be acknowledged at once, and the object was lost at the
+        // failover that followed.
+        java.util.concurrent.CompletableFuture<Void> confirmation = new java.util.concurrent.CompletableFuture<>();
+        master.attachOpLog(new OpLog() {
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> record(OpLogEntry op) {
+                return op instanceof OpLogEntry.Commit
+                        ? confirmation
+                        : java.util.concurrent.CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public boolean accepting() {
+                return true;
+            }
+        });
+        master.putStart(A, "durable/k", 100, 1, false);
+        var first = master.putEndAsync(A, "durable/k", null);
+        var repeated = master.putEndAsync(A, "durable/k", null);
+        assertFalse(first.isDone(), "not acknowledged before the op-log confirms");
+        assertFalse(repeated.isDone(), "a repeated PutEnd is not acknowledged either");
+        confirmation.complete(null);
+        first.join();
+        repeated.join();
+        assertTrue(master.putEndAsync(A, "durable/k", null).isDone(), "once durable, a repeat answers at once");
+    }
 }

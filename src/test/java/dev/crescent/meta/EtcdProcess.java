@@ -5,6 +5,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -19,29 +20,45 @@ public final class EtcdProcess implements AutoCloseable {
     private final Path dataDir;
     private final int clientPort;
     private final int peerPort;
+    /** The command prefix that runs etcd on its host (empty: this one) and the address it listens on. */
+    private final List<String> launcher;
+
+    private final String host;
     private Process process;
 
-    private EtcdProcess(Path dataDir, int clientPort, int peerPort) {
+    private EtcdProcess(Path dataDir, int clientPort, int peerPort, List<String> launcher, String host) {
         this.dataDir = dataDir;
         this.clientPort = clientPort;
         this.peerPort = peerPort;
+        this.launcher = List.copyOf(launcher);
+        this.host = host;
     }
 
     public static EtcdProcess start() throws IOException, InterruptedException {
-        EtcdProcess etcd = new EtcdProcess(Files.createTempDirectory("crescent-etcd"), freePort(), freePort());
+        return startOn(List.of(), "127.0.0.1");
+    }
+
+    /**
+     * Starts etcd through {@code launcher} (e.g. {@code ip netns exec <namespace>}, to run it on another network
+     * host) listening on {@code host}.
+     */
+    public static EtcdProcess startOn(List<String> launcher, String host) throws IOException, InterruptedException {
+        EtcdProcess etcd =
+                new EtcdProcess(Files.createTempDirectory("crescent-etcd"), freePort(), freePort(), launcher, host);
         etcd.startAgain();
         return etcd;
     }
 
     public String endpoint() {
-        return "http://127.0.0.1:" + clientPort;
+        return "http://" + host + ":" + clientPort;
     }
 
     /** Starts (again) on the same ports and data; returns once it accepts connections. */
     public void startAgain() throws IOException, InterruptedException {
-        String client = "http://127.0.0.1:" + clientPort;
-        String peer = "http://127.0.0.1:" + peerPort;
-        List<String> command = List.of(
+        String client = "http://" + host + ":" + clientPort;
+        String peer = "http://" + host + ":" + peerPort;
+        List<String> command = new ArrayList<>(launcher);
+        command.addAll(List.of(
                 "etcd",
                 "--name",
                 "test",
@@ -58,7 +75,7 @@ public final class EtcdProcess implements AutoCloseable {
                 "--initial-cluster",
                 "test=" + peer,
                 "--log-level",
-                "error");
+                "error"));
         try {
             process = new ProcessBuilder(command)
                     .redirectErrorStream(true)
@@ -72,7 +89,7 @@ public final class EtcdProcess implements AutoCloseable {
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
-            try (Socket ignored = new Socket("127.0.0.1", clientPort)) {
+            try (Socket ignored = new Socket(host, clientPort)) {
                 return;
             } catch (IOException notYet) {
                 if (!process.isAlive()) {

@@ -49,7 +49,7 @@ public final class LeaderElection implements AutoCloseable {
     private volatile long leaderRevision;
     private volatile String knownLeader;
     private long lease;
-    private long lastRenewedNanos;
+    private volatile long lastRenewedNanos;
 
     /**
      * @param address this master's address as clients should reach it (read when campaigning)
@@ -70,12 +70,21 @@ public final class LeaderElection implements AutoCloseable {
 
     /** Holding the leader key, but unable to confirm it lately (the metadata store is unreachable). */
     public boolean isSuspended() {
-        return leader && suspended;
+        return leader && (suspended || !confirmedRecently());
     }
 
     /** Leading, with the lease confirmed within the last two thirds of its TTL. */
     public boolean isLeader() {
-        return leader && !suspended;
+        return leader && !suspended && confirmedRecently();
+    }
+
+    /**
+     * Whether the lease was confirmed within two thirds of its TTL, asked of the clock rather than of the last renewal
+     * to return: across a silent partition a renewal can block for the store's whole call timeout, longer than the
+     * lease, and a flag set when it finally fails would let this master serve after a new one was elected.
+     */
+    private boolean confirmedRecently() {
+        return System.nanoTime() - lastRenewedNanos < ttl.toNanos() * 2 / 3;
     }
 
     /** The store revision of the leader key this master created: what its op-log writes are guarded by. */
