@@ -48,6 +48,13 @@ public interface CrescentConfig {
          */
         @WithDefault("1G")
         MemorySize maxObjectSize();
+
+        /**
+         * A gRPC call that streams its request (an object put) is closed with RPC_TIMEOUT when no message arrives
+         * for this long; gRPC drops a message it cannot parse, and the stream would otherwise wait for ever.
+         */
+        @WithDefault("30s")
+        Duration grpcStreamIdleTimeout();
     }
 
     /** Where cluster metadata lives: etcd when endpoints are set, else the embedded in-process store. */
