@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -59,9 +60,15 @@ class PartitionIT {
     @BeforeAll
     static void startCluster() throws Exception {
         assumeTrue(NetworkLab.available(), "network namespaces need root with CAP_NET_ADMIN and iproute2");
-        lab = NetworkLab.create("master", "w1", "w2");
+        lab = NetworkLab.create("master", "w1", "w2", "c2");
         master = CrescentProcess.startOn(
-                lab.host("master"), "lab-master", "quarkus.profile=master", "crescent.master.client-ttl=" + CLIENT_TTL);
+                lab.host("master"),
+                "lab-master",
+                "quarkus.profile=master",
+                "crescent.master.client-ttl=" + CLIENT_TTL,
+                // a killed writer's unfinished puts give their keys and ranges back within a scenario
+                "crescent.master.put-start-discard-timeout=2s",
+                "crescent.master.put-start-release-timeout=4s");
         worker1 = startWorker("w1");
         worker2 = startWorker("w2");
         await(() -> master.segmentCount() == 2, 30);
@@ -249,6 +256,55 @@ class PartitionIT {
             worker1 = startWorker("w1"); // later scenarios get their two workers back
             await(() -> master.segmentCount() == 2, 30);
         }
+    }
+
+    @Test
+    void aClientKilledMidPutLeavesNoUnfinishedPutNorStuckKeyBehind() throws Exception {
+        // A writer process of its own on another host (the store benchmark's put phase: 64 KiB values over 64 keys,
+        // two threads), killed with -9 while its puts are in flight.
+        List<String> command = new ArrayList<>(lab.host("c2").launcher());
+        command.addAll(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.crescent.bench.StoreBenchMain",
+                "tcp",
+                master.address(),
+                "put",
+                "65536",
+                "2",
+                "30",
+                "64",
+                "64"));
+        Process writer = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            await("the writer is putting", () -> clusterStat("processingCount") > 0, 60);
+            writer.destroyForcibly().waitFor();
+        } finally {
+            writer.destroyForcibly();
+        }
+        await("its unfinished puts are reclaimed", () -> clusterStat("processingCount") == 0, 20);
+        try (CrescentClient client = client("lab-client-e")) {
+            Map<String, byte[]> taken = new ConcurrentHashMap<>();
+            for (int i = 0; i < 64; i++) { // every key it was writing can be written again, whole
+                String key = "bench/65536/" + i;
+                byte[] value = bytes(i, 65536);
+                await(key + " writable", () -> attemptPut(client, key, value).stored(), 10);
+                taken.put(key, value);
+            }
+            assertAllReadable(client, taken);
+        }
+    }
+
+    private static long clusterStat(String name) {
+        return given().baseUri(master.baseUrl())
+                .get("/v1/cluster")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getLong("stats." + name);
     }
 
     /** How one put ended: stored, refused with a code a fault explains, or something else (a defect). */
