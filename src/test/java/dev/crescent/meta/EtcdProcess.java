@@ -49,6 +49,11 @@ public final class EtcdProcess implements AutoCloseable {
         return etcd;
     }
 
+    /** The etcd process (to stop and continue it with signals). */
+    public long pid() {
+        return process.pid();
+    }
+
     public String endpoint() {
         return "http://" + host + ":" + clientPort;
     }
