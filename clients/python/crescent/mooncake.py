@@ -151,13 +151,12 @@ class MooncakeDistributedStore:
 
     @_never_raises
     def batch_put_from_multi_buffers(self, keys, all_buffer_ptrs, all_sizes, config=None) -> list:
-        return self._store.batch_put_from_multi_buffers(
-            keys, [_views(p, s) for p, s in zip(all_buffer_ptrs, all_sizes, strict=True)], config=_config(config))
+        return self._store.batch_put_from_multi_buffers(keys, _view_lists(all_buffer_ptrs, all_sizes),
+                                                        config=_config(config))
 
     @_never_raises
     def batch_get_into_multi_buffers(self, keys, all_buffer_ptrs, all_sizes, prefer_alloc_in_same_node=False) -> list:
-        return self._store.batch_get_into_multi_buffers(
-            keys, [_views(p, s) for p, s in zip(all_buffer_ptrs, all_sizes, strict=True)])
+        return self._store.batch_get_into_multi_buffers(keys, _view_lists(all_buffer_ptrs, all_sizes))
 
     # ---- keys ------------------------------------------------------------------------------------------------
 
@@ -275,3 +274,8 @@ def _config(config):
 
 def _views(pointers, sizes) -> list:
     return [address_view(p, s) for p, s in zip(pointers, sizes, strict=True)]
+
+
+def _view_lists(all_pointers, all_sizes) -> list:
+    """One list of views per key, from Mooncake's per-key lists of addresses and sizes."""
+    return [_views(p, s) for p, s in zip(all_pointers, all_sizes, strict=True)]

@@ -104,23 +104,6 @@ final class NetworkLab implements AutoCloseable {
         forget(b, a);
     }
 
-    /** Cuts a off from every other host (and them from it). */
-    void isolate(Host a) throws IOException {
-        for (Host other : everyone()) {
-            if (other != a) {
-                partition(a, other);
-            }
-        }
-    }
-
-    void rejoin(Host a) throws IOException {
-        for (Host other : everyone()) {
-            if (other != a) {
-                heal(a, other);
-            }
-        }
-    }
-
     @Override
     public void close() {
         for (Host host : hosts.values()) {
@@ -128,12 +111,6 @@ final class NetworkLab implements AutoCloseable {
         }
         quietly("ip", "link", "del", local.device());
         quietly("ip", "netns", "del", switchNamespace);
-    }
-
-    private List<Host> everyone() {
-        List<Host> all = new ArrayList<>(hosts.values());
-        all.add(local);
-        return all;
     }
 
     /** A veth pair: one end in the host as its device with the host's address, the other on the bridge. */

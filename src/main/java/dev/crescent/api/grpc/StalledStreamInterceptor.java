@@ -1,6 +1,7 @@
 package dev.crescent.api.grpc;
 
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.protocol.GrpcErrors;
 import io.grpc.ForwardingServerCall;
@@ -10,6 +11,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GlobalInterceptor;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -104,13 +106,10 @@ public class StalledStreamInterceptor implements ServerInterceptor {
 
         private void stalled() {
             if (closed.compareAndSet(false, true)) {
-                Metadata trailers = new Metadata();
-                trailers.put(GrpcErrors.CODE_KEY, Integer.toString(ErrorCode.RPC_TIMEOUT.number()));
-                super.close(
-                        Status.DEADLINE_EXCEEDED.withDescription(
-                                ErrorCode.RPC_TIMEOUT.name() + ": no request message for " + idleMillis
-                                        + " ms (a message that cannot be parsed is dropped)"),
-                        trailers);
+                StatusRuntimeException timeout = GrpcErrors.toStatus(new StoreException(
+                        ErrorCode.RPC_TIMEOUT,
+                        "no request message for " + idleMillis + " ms (a message that cannot be parsed is dropped)"));
+                super.close(timeout.getStatus(), timeout.getTrailers());
             }
         }
     }
