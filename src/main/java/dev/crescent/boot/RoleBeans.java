@@ -74,7 +74,8 @@ public class RoleBeans {
                 m.eviction().highWatermark(),
                 m.eviction().ratio(),
                 m.softPinTtl(),
-                m.clientTtl());
+                m.clientTtl(),
+                m.maxLeasedVersions());
         EvictionPolicy policy = byName(
                 policies,
                 EvictionPolicy::name,

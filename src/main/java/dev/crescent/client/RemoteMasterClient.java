@@ -10,6 +10,7 @@ import dev.crescent.protocol.MasterClient;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.proto.BatchExistResponse;
@@ -22,11 +23,13 @@ import dev.crescent.protocol.proto.GetReplicaListRequest;
 import dev.crescent.protocol.proto.HeartbeatRequest;
 import dev.crescent.protocol.proto.HeartbeatResponse;
 import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.LeaseRelease;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.protocol.proto.MountSegmentRequest;
 import dev.crescent.protocol.proto.PutEndRequest;
 import dev.crescent.protocol.proto.PutRevokeRequest;
 import dev.crescent.protocol.proto.PutStartRequest;
+import dev.crescent.protocol.proto.ReleaseLeasesRequest;
 import dev.crescent.protocol.proto.RemountSegmentsRequest;
 import dev.crescent.protocol.proto.RemoveAllRequest;
 import dev.crescent.protocol.proto.RemoveRequest;
@@ -72,6 +75,9 @@ public final class RemoteMasterClient implements MasterClient {
     private final Metadata headers = new Metadata();
     private final Duration timeout;
     private final FailoverGuard failover;
+    /** Leases whose reads are over, carried on the next get or put start (or sent alone when none comes). */
+    private final PendingReleases releases = new PendingReleases(this::sendReleases);
+
     private volatile Connection current;
 
     /** What may be sent again when an attempt fails for want of a (leading) master. */
@@ -159,6 +165,7 @@ public final class RemoteMasterClient implements MasterClient {
                                         .setSize(size)
                                         .setConfig(ProtoMapping.toProto(config))
                                         .setUpsert(upsert)
+                                        .addAllReleased(carried())
                                         .build())
                         .getReplicasList()));
     }
@@ -191,7 +198,10 @@ public final class RemoteMasterClient implements MasterClient {
                 Replay.SAFE,
                 () -> unary(
                         MasterServiceGrpc.getGetReplicaListMethod(),
-                        GetReplicaListRequest.newBuilder().setKey(key).build())));
+                        GetReplicaListRequest.newBuilder()
+                                .setKey(key)
+                                .addAllReleased(carried())
+                                .build())));
     }
 
     @Override
@@ -236,6 +246,7 @@ public final class RemoteMasterClient implements MasterClient {
                                         .addAllSizes(sizes)
                                         .setConfig(ProtoMapping.toProto(config))
                                         .setUpsert(upsert)
+                                        .addAllReleased(carried())
                                         .build())
                         .getItemsList());
         return items.stream()
@@ -262,7 +273,11 @@ public final class RemoteMasterClient implements MasterClient {
     public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
         List<BatchGetReplicaListItem> items = call(
                         Replay.SAFE,
-                        () -> unary(MasterServiceGrpc.getBatchGetReplicaListMethod(), keys("", keys, false)))
+                        () -> unary(
+                                MasterServiceGrpc.getBatchGetReplicaListMethod(),
+                                keys("", keys, false).toBuilder()
+                                        .addAllReleased(carried())
+                                        .build()))
                 .getItemsList();
         return items.stream()
                 .map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i.getLocation())))
@@ -345,8 +360,34 @@ public final class RemoteMasterClient implements MasterClient {
                 : HeartbeatReply.OK;
     }
 
+    /** Queued: carried on the next get or put start, or sent alone within a few milliseconds. */
     @Override
-    public synchronized void close() {
+    public void releaseLeases(List<ReadLease> leases) {
+        releases.add(leases);
+    }
+
+    /** Releases for a request to carry (lost with it if that attempt fails: those leases then end by time). */
+    private List<LeaseRelease> carried() {
+        return ProtoMapping.releasesToProto(releases.drain());
+    }
+
+    private void sendReleases(List<ReadLease> leases) {
+        call(
+                Replay.NEVER,
+                () -> unary(
+                        MasterServiceGrpc.getReleaseLeasesMethod(),
+                        ReleaseLeasesRequest.newBuilder()
+                                .addAllLeases(ProtoMapping.releasesToProto(leases))
+                                .build()));
+    }
+
+    @Override
+    public void close() {
+        releases.close();
+        closeConnection();
+    }
+
+    private synchronized void closeConnection() {
         if (current != null) {
             current.shutdown(false);
             current = null;

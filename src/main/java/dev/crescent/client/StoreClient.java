@@ -5,6 +5,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.MasterClient;
 import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.TransferBatch;
@@ -158,17 +159,25 @@ public final class StoreClient {
     /** The object's bytes. */
     public byte[] get(String key) {
         ObjectLocation location = master.getReplicaList(key);
-        byte[] value = new byte[arraySize(key, location)];
-        readInto(key, location, MemorySegment.ofArray(value), 0, null);
-        return value;
+        try {
+            byte[] value = new byte[arraySize(key, location)];
+            readInto(key, location, MemorySegment.ofArray(value), 0, null);
+            return value;
+        } finally {
+            release(key, location);
+        }
     }
 
     /** Reads the object into {@code target} (at least the object's size); returns the object's size. */
     public long getInto(String key, MemorySegment target) {
         ObjectLocation location = master.getReplicaList(key);
-        requireRoom(key, location, target);
-        readInto(key, location, target.asSlice(0, location.size()), 0, null);
-        return location.size();
+        try {
+            requireRoom(key, location, target);
+            readInto(key, location, target.asSlice(0, location.size()), 0, null);
+            return location.size();
+        } finally {
+            release(key, location);
+        }
     }
 
     /**
@@ -245,12 +254,30 @@ public final class StoreClient {
                 }));
             }
         }
+        List<ReadLease> over = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            ReadLease lease = ordered.get(i) == null ? null : ReadLease.of(keys.get(i), ordered.get(i));
+            if (lease != null) {
+                over.add(lease);
+            }
+        }
+        master.releaseLeases(over);
         return results;
     }
 
-    /** The object's size, with a read lease (what HEAD answers). */
+    /** The object's size (what HEAD answers); nothing is read, so the lease goes back at once. */
     public long size(String key) {
-        return master.getReplicaList(key).size();
+        ObjectLocation location = master.getReplicaList(key);
+        release(key, location);
+        return location.size();
+    }
+
+    /** The read under {@code location}'s lease is over. */
+    private void release(String key, ObjectLocation location) {
+        ReadLease lease = ReadLease.of(key, location);
+        if (lease != null) {
+            master.releaseLeases(List.of(lease));
+        }
     }
 
     public boolean exists(String key) {
@@ -281,6 +308,22 @@ public final class StoreClient {
      */
     private void readInto(
             String key, ObjectLocation location, MemorySegment target, int firstReplica, StoreException earlier) {
+        List<ReadLease> renewed = new ArrayList<>(0);
+        try {
+            readReplicas(key, location, target, firstReplica, earlier, renewed);
+        } finally {
+            master.releaseLeases(renewed);
+        }
+    }
+
+    /** {@link #readInto}, adding the leases of locations it renews to {@code renewed}. */
+    private void readReplicas(
+            String key,
+            ObjectLocation location,
+            MemorySegment target,
+            int firstReplica,
+            StoreException earlier,
+            List<ReadLease> renewed) {
         ObjectLocation current = firstReplica == 0 ? inPreferenceOrder(location) : location;
         Set<String> tried = new HashSet<>();
         current.replicas().stream().limit(firstReplica).forEach(r -> tried.add(r.segment()));
@@ -289,11 +332,14 @@ public final class StoreClient {
         for (ReplicaDescriptor next = untried(current, tried); next != null; next = untried(current, tried)) {
             if (last != null && clock.millis() >= current.leaseDeadlineMillis() && renewals < tried.size()) {
                 renewals++;
-                ObjectLocation renewed = inPreferenceOrder(master.getReplicaList(key));
-                if (renewed.size() != current.size()) {
+                current = inPreferenceOrder(master.getReplicaList(key));
+                ReadLease lease = ReadLease.of(key, current);
+                if (lease != null) {
+                    renewed.add(lease);
+                }
+                if (current.size() != location.size()) {
                     break; // replaced meanwhile: what the caller sized its buffer for is gone
                 }
-                current = renewed;
                 continue;
             }
             tried.add(next.segment());
@@ -361,7 +407,7 @@ public final class StoreClient {
         }
         List<ReplicaDescriptor> sorted = new ArrayList<>(location.replicas());
         sorted.sort(Comparator.comparingInt(r -> engine.preference(r.segment(), r.endpoint())));
-        return new ObjectLocation(location.size(), sorted, location.leaseDeadlineMillis(), location.crc32c());
+        return location.withReplicas(sorted);
     }
 
     private static TransferRequest read(ReplicaDescriptor replica, MemorySegment target, long size) {

@@ -105,9 +105,19 @@ public interface CrescentConfig {
     }
 
     interface MasterConfig {
-        /** How long Exist/GetReplicaList protect an object from eviction and plain Remove. */
+        /**
+         * The longest a read lease (from GetReplicaList) protects an object from reuse, eviction and plain Remove.
+         * Readers hand their lease back when their transfer ends; this is the safety net for readers that die.
+         */
         @WithDefault("10s")
         Duration leaseTtl();
+
+        /**
+         * How many replaced versions of one key may wait for their readers at once; an upsert past that is
+         * refused with OBJECT_HAS_LEASE, so a hot key pins at most this many times its size.
+         */
+        @WithDefault("4")
+        int maxLeasedVersions();
 
         /** After this long an unfinished PutStart may be pre-empted by another writer of the key. */
         @WithDefault("30s")

@@ -53,7 +53,11 @@ final class IndexRestore {
             meta.softPin = commit.softPin();
             meta.crc32c = commit.crc32c();
             meta.softPinDeadlineMillis = nowMillis + settings.softPinTtl().toMillis();
-            meta.leaseDeadlineMillis = nowMillis + settings.leaseTtl().toMillis();
+            long leasedUntil = nowMillis + settings.leaseTtl().toMillis();
+            meta.leases.holdUntil(leasedUntil);
+            if (grantWindowMillis != 0) {
+                meta.readTicketsUntilMillis = leasedUntil; // the old leader's READ tickets, like its leases
+            }
             meta.writeGrantDeadlineMillis = grantWindowMillis == 0 ? 0 : commit.completedMillis() + grantWindowMillis;
             index.update(commit.key(), (k, old) -> meta);
             restored++;

@@ -7,6 +7,7 @@ import dev.crescent.protocol.HeartbeatReply;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.MasterClient;
 import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.SegmentDescriptor;
@@ -211,6 +212,28 @@ public final class Master implements MasterClient {
     @Override
     public boolean exist(String key) {
         return serve(MasterOp.EXIST, () -> reads.exists(key));
+    }
+
+    /**
+     * Ends read leases whose transfers are over; a version that left the index is freed once its last reader is
+     * done. A release needs the lease's id, which only its reader was given (64 random bits), so no access right is
+     * checked: at worst a lease ends by its deadline, as it would anyway.
+     */
+    @Override
+    public void releaseLeases(List<ReadLease> leases) {
+        if (leases.isEmpty()) {
+            return;
+        }
+        serve(MasterOp.RELEASE_LEASES, () -> {
+            if (leases.size() > MAX_BATCH_KEYS) {
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS, leases.size() + " leases in one release; at most " + MAX_BATCH_KEYS);
+            }
+            for (ReadLease lease : leases) {
+                ObjectKeys.validate(lease.key());
+                reads.release(lease.key(), lease.id());
+            }
+        });
     }
 
     // ---------------------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ public enum MasterOp {
     MOUNT_SEGMENT,
     UNMOUNT_SEGMENT,
     REMOUNT_SEGMENTS,
-    HEARTBEAT;
+    HEARTBEAT,
+    RELEASE_LEASES;
 
     /** Metric tag value: lower case, as on the wire. */
     public String tag() {

@@ -7,6 +7,8 @@ import java.time.Duration;
  *
  * @param softPinTtl how long a soft pin protects an object after its put or its last read
  * @param clientTtl  a client that mounted memory and is silent this long is declared dead
+ * @param maxLeasedVersions how many replaced versions of one key may wait for their readers at once; an upsert
+ *                  past that is refused OBJECT_HAS_LEASE (a hot key pins at most this many times its size)
  */
 public record MasterSettings(
         Duration leaseTtl,
@@ -17,7 +19,8 @@ public record MasterSettings(
         double evictionHighWatermark,
         double evictionRatio,
         Duration softPinTtl,
-        Duration clientTtl) {
+        Duration clientTtl,
+        int maxLeasedVersions) {
 
     public static MasterSettings defaults() {
         return new MasterSettings(
@@ -29,7 +32,8 @@ public record MasterSettings(
                 0.90,
                 0.05,
                 Duration.ofMinutes(30),
-                Duration.ofSeconds(10));
+                Duration.ofSeconds(10),
+                4);
     }
 
     public MasterSettings withDefaultReplicaNum(int replicas) {
@@ -42,6 +46,7 @@ public record MasterSettings(
                 evictionHighWatermark,
                 evictionRatio,
                 softPinTtl,
-                clientTtl);
+                clientTtl,
+                maxLeasedVersions);
     }
 }

@@ -30,6 +30,7 @@ final class ObjectBook {
 
     final ObjectTally tally = new ObjectTally();
     final DeferredReleases deferred = new DeferredReleases(tally, this::free);
+    final LeaseIds leaseIds = new LeaseIds();
     final MasterSettings settings;
     final InstantSource clock;
     /** Signs a transfer ticket into every replica descriptor handed out; null when access control is off. */

@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * What the master knows of one object. Instances are only changed inside the index's per-key atomic sections
@@ -14,9 +15,17 @@ final class ObjectMeta {
     String ownerClientId;
     long putStartMillis;
     List<Replica> replicas;
-    volatile long leaseDeadlineMillis;
+    /** Readers of this version: its memory is not reused while one may still be reading. */
+    final ObjectLeases leases = new ObjectLeases();
+    /**
+     * Until then a READ ticket for this object's ranges may still be used (0: none was handed out). A ticket cannot
+     * be called back, so it outlives the lease its reader released: memory is not reused before it expires.
+     */
+    volatile long readTicketsUntilMillis;
     /** Until then a WRITE ticket for this object's ranges may still be used (0: none was handed out). */
-    long writeGrantDeadlineMillis;
+    volatile long writeGrantDeadlineMillis;
+    /** Set once this version's memory has been given back (a version leaving the index is freed exactly once). */
+    private final AtomicBoolean freed = new AtomicBoolean();
 
     long completedMillis;
     long lastAccessMillis;
@@ -45,16 +54,25 @@ final class ObjectMeta {
     }
 
     boolean isLeased(long nowMillis) {
-        return leaseDeadlineMillis > nowMillis;
+        return leases.isLeased(nowMillis);
     }
 
     boolean hasWriteGrant(long nowMillis) {
         return writeGrantDeadlineMillis > nowMillis;
     }
 
-    /** The earliest time its memory may be handed out again: no read lease nor write grant lives past it. */
-    long reusableAtMillis() {
-        return Math.max(leaseDeadlineMillis, writeGrantDeadlineMillis);
+    /**
+     * The earliest time its memory may be handed out again, as far as is known now: no ticket is valid past it, and
+     * every lease held now has ended by it (a lease released sooner brings it forward).
+     */
+    long reusableAtMillis(long nowMillis) {
+        long leased = leases.isLeased(nowMillis) ? leases.lastDeadlineMillis() : 0;
+        return Math.max(leased, Math.max(readTicketsUntilMillis, writeGrantDeadlineMillis));
+    }
+
+    /** @return true exactly once: the caller gives this version's memory back */
+    boolean claimFree() {
+        return freed.compareAndSet(false, true);
     }
 
     boolean isSoftPinned(long nowMillis) {
@@ -80,7 +98,7 @@ final class ObjectMeta {
                 completedMillis,
                 lastAccessMillis,
                 accessCount,
-                leaseDeadlineMillis,
+                leases.lastDeadlineMillis(),
                 hardPin,
                 softPin ? softPinDeadlineMillis : 0);
     }

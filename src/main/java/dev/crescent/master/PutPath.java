@@ -177,13 +177,25 @@ final class PutPath {
         return null;
     }
 
-    /** Rewrites a complete object: in place when the size is unchanged and nobody reads it, else new ranges. */
+    /**
+     * Rewrites a complete object: in place when the size is unchanged and nobody reads it or holds a ticket for it,
+     * else in new ranges while the old version waits for its readers (refused when too many versions of the key
+     * already wait).
+     */
     private ObjectMeta overwrite(ObjectMeta existing, String clientId, long size, ReplicaConfig wanted, long now) {
         List<Replica> live = existing.liveReplicas();
         ObjectMeta fresh;
-        if (existing.size == size && !existing.isLeased(now) && !existing.hasWriteGrant(now) && !live.isEmpty()) {
+        if (existing.size == size && existing.reusableAtMillis(now) <= now && !live.isEmpty()) {
             fresh = new ObjectMeta(existing.key, size, clientId, now, live);
         } else {
+            if (existing.isLeased(now)
+                    && book.deferred.leasedVersions(existing.key) >= book.settings.maxLeasedVersions()) {
+                book.tally.leaseBlocks.increment();
+                throw new StoreException(
+                        ErrorCode.OBJECT_HAS_LEASE,
+                        book.settings.maxLeasedVersions() + " earlier versions of '" + existing.key
+                                + "' are still leased to readers; upsert again once they are read");
+            }
             // Allocate before letting go, so a failed allocation leaves the old object intact (and logs nothing).
             fresh = new ObjectMeta(existing.key, size, clientId, now, allocateReplicas(size, wanted, clientId));
             book.deferred.release(existing, now);

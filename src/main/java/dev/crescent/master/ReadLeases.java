@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * Reads: a reader gets the live replicas of a complete object and a read lease on it, which keeps the object's
- * memory from being reused until the lease ends. Each read counts as an access for eviction and renews a soft pin.
+ * memory from being reused until the reader releases the lease (its transfer is over) or the lease TTL passes.
+ * Each read counts as an access for eviction and renews a soft pin.
  */
 final class ReadLeases {
     private final ObjectBook book;
@@ -36,33 +37,54 @@ final class ReadLeases {
             if (live.isEmpty()) {
                 throw ObjectBook.notFound(key);
             }
-            meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
+            long leaseId = meta.leases.grant(book.leaseIds.next(), deadline, now);
             touch(meta, now);
+            if (book.signsTickets()) {
+                meta.readTicketsUntilMillis = Math.max(meta.readTicketsUntilMillis, deadline);
+            }
             answer[0] = new ObjectLocation(
-                    meta.size,
-                    book.describe(live, TransferOp.READ, meta.leaseDeadlineMillis),
-                    meta.leaseDeadlineMillis,
-                    meta.crc32c);
+                    meta.size, book.describe(live, TransferOp.READ, deadline), deadline, meta.crc32c, leaseId);
             return meta;
         });
         return answer[0];
     }
 
-    /** Whether a complete object exists; an existing object also gets a read lease. */
+    /**
+     * Whether a complete object exists. An existing object counts as read (an access, a renewed soft pin) but gets
+     * no lease: no replica is handed out, so there is no transfer to protect.
+     */
     boolean exists(String key) {
         ObjectKeys.validate(key);
         long now = book.clock.millis();
-        long deadline = now + book.settings.leaseTtl().toMillis();
         boolean[] found = new boolean[1];
         book.index.update(key, (k, meta) -> {
             if (meta != null && meta.state == ObjectState.COMPLETE && meta.hasLiveReplica()) {
-                meta.leaseDeadlineMillis = Math.max(meta.leaseDeadlineMillis, deadline);
                 touch(meta, now);
                 found[0] = true;
             }
             return meta;
         });
         return found[0];
+    }
+
+    /**
+     * Ends a reader's lease (its transfer is over). A lease that is not found (already ended, or granted by an
+     * earlier leader) is ignored: the release is only ever early news of what the TTL will do anyway.
+     */
+    void release(String key, long leaseId) {
+        if (leaseId == 0) {
+            return;
+        }
+        boolean[] found = new boolean[1];
+        book.index.update(key, (k, meta) -> {
+            found[0] = meta != null && meta.leases.release(leaseId);
+            return meta;
+        });
+        // Not on the current version: the key moved on (it is checked after the key's section, where a version
+        // leaving the index is handed to the deferred releases).
+        if (!found[0]) {
+            book.deferred.endLease(key, leaseId, book.clock.millis());
+        }
     }
 
     private void touch(ObjectMeta meta, long now) {

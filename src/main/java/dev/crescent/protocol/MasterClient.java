@@ -59,6 +59,13 @@ public interface MasterClient extends AutoCloseable {
 
     HeartbeatReply heartbeat(String clientId);
 
+    /**
+     * The transfers under these read leases are over: their memory may be reused as soon as no other reader holds
+     * it. Never waits on the network: a remote master may get them carried on a following call. A lease not handed
+     * back ends at its deadline anyway.
+     */
+    void releaseLeases(List<ReadLease> leases);
+
     @Override
     default void close() {}
 }

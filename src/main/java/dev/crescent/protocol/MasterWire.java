@@ -58,7 +58,8 @@ public final class MasterWire {
             MasterServiceGrpc.getUnmountSegmentMethod(),
             MasterServiceGrpc.getRemountSegmentsMethod(),
             MasterServiceGrpc.getHeartbeatMethod(),
-            MasterServiceGrpc.getServiceReadyMethod());
+            MasterServiceGrpc.getServiceReadyMethod(),
+            MasterServiceGrpc.getReleaseLeasesMethod());
 
     private static final Map<MethodDescriptor<?, ?>, Integer> IDS = new IdentityHashMap<>();
 

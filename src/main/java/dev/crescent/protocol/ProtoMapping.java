@@ -7,6 +7,7 @@ import dev.crescent.protocol.proto.BatchExistResponse;
 import dev.crescent.protocol.proto.BatchStatusResponse;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
 import dev.crescent.protocol.proto.KeyStatus;
+import dev.crescent.protocol.proto.LeaseRelease;
 import dev.crescent.transfer.SegmentDescriptor;
 import dev.crescent.transfer.TransferTicket;
 
@@ -67,7 +68,7 @@ public final class ProtoMapping {
         if (location.crc32c() != null) {
             response.setCrc32C(location.crc32c().intValue());
         }
-        return response.build();
+        return response.setLeaseId(location.leaseId()).build();
     }
 
     public static ObjectLocation fromProto(GetReplicaListResponse response) {
@@ -75,7 +76,23 @@ public final class ProtoMapping {
                 response.getSize(),
                 fromProto(response.getReplicasList()),
                 response.getLeaseDeadlineMs(),
-                response.hasCrc32C() ? crc32c(response.getCrc32C()) : null);
+                response.hasCrc32C() ? crc32c(response.getCrc32C()) : null,
+                response.getLeaseId());
+    }
+
+    public static List<LeaseRelease> releasesToProto(List<ReadLease> leases) {
+        return leases.stream()
+                .map(l -> LeaseRelease.newBuilder()
+                        .setKey(l.key())
+                        .setLeaseId(l.id())
+                        .build())
+                .toList();
+    }
+
+    public static List<ReadLease> releasesFromProto(List<LeaseRelease> released) {
+        return released.stream()
+                .map(r -> new ReadLease(r.getKey(), r.getLeaseId()))
+                .toList();
     }
 
     /** A uint32 CRC as protobuf hands it to Java (a signed int) back to its value. */

@@ -27,12 +27,14 @@ import dev.crescent.protocol.proto.GetReplicaListResponse;
 import dev.crescent.protocol.proto.HeartbeatRequest;
 import dev.crescent.protocol.proto.HeartbeatResponse;
 import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.LeaseRelease;
 import dev.crescent.protocol.proto.MasterService;
 import dev.crescent.protocol.proto.MountSegmentRequest;
 import dev.crescent.protocol.proto.PutEndRequest;
 import dev.crescent.protocol.proto.PutRevokeRequest;
 import dev.crescent.protocol.proto.PutStartRequest;
 import dev.crescent.protocol.proto.PutStartResponse;
+import dev.crescent.protocol.proto.ReleaseLeasesRequest;
 import dev.crescent.protocol.proto.RemountSegmentsRequest;
 import dev.crescent.protocol.proto.RemoveAllRequest;
 import dev.crescent.protocol.proto.RemoveAllResponse;
@@ -92,18 +94,17 @@ public class MasterGrpcService implements MasterService {
     }
 
     private Uni<PutStartResponse> start(String op, PutStartRequest request, boolean upsert) {
-        return call(
-                op,
-                Right.WRITE,
-                request.getKey(),
-                () -> PutStartResponse.newBuilder()
-                        .addAllReplicas(ProtoMapping.toProto(master.putStart(
-                                request.getClientId(),
-                                request.getKey(),
-                                request.getSize(),
-                                replicaConfig(request),
-                                upsert)))
-                        .build());
+        return call(op, Right.WRITE, request.getKey(), () -> {
+            releaseCarried(request.getReleasedList());
+            return PutStartResponse.newBuilder()
+                    .addAllReplicas(ProtoMapping.toProto(master.putStart(
+                            request.getClientId(),
+                            request.getKey(),
+                            request.getSize(),
+                            replicaConfig(request),
+                            upsert)))
+                    .build();
+        });
     }
 
     /** Answers once the put is durable, without holding a thread meanwhile. */
@@ -141,11 +142,10 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request) {
-        return call(
-                "get_replica_list",
-                Right.READ,
-                request.getKey(),
-                () -> ProtoMapping.toProto(master.getReplicaList(request.getKey())));
+        return call("get_replica_list", Right.READ, request.getKey(), () -> {
+            releaseCarried(request.getReleasedList());
+            return ProtoMapping.toProto(master.getReplicaList(request.getKey()));
+        });
     }
 
     @Override
@@ -194,6 +194,7 @@ public class MasterGrpcService implements MasterService {
 
     private Uni<BatchPutStartResponse> batchStart(String op, BatchPutStartRequest request, boolean upsert) {
         return call(op, null, null, () -> {
+            releaseCarried(request.getReleasedList());
             if (request.getKeysCount() != request.getSizesCount()) {
                 throw new StoreException(
                         ErrorCode.INVALID_PARAMS,
@@ -240,22 +241,21 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<BatchGetReplicaListResponse> batchGetReplicaList(BatchKeysRequest request) {
-        return call(
-                "batch_get_replica_list",
-                null,
-                null,
-                () -> BatchGetReplicaListResponse.newBuilder()
-                        .addAllItems(checked(Right.READ, request, master::batchGetReplicaList).stream()
-                                .map(r -> {
-                                    BatchGetReplicaListItem.Builder item =
-                                            BatchGetReplicaListItem.newBuilder().setStatus(ProtoMapping.status(r));
-                                    return r.ok()
-                                            ? item.setLocation(ProtoMapping.toProto(r.value()))
-                                                    .build()
-                                            : item.build();
-                                })
-                                .toList())
-                        .build());
+        return call("batch_get_replica_list", null, null, () -> {
+            releaseCarried(request.getReleasedList());
+            return BatchGetReplicaListResponse.newBuilder()
+                    .addAllItems(checked(Right.READ, request, master::batchGetReplicaList).stream()
+                            .map(r -> {
+                                BatchGetReplicaListItem.Builder item =
+                                        BatchGetReplicaListItem.newBuilder().setStatus(ProtoMapping.status(r));
+                                return r.ok()
+                                        ? item.setLocation(ProtoMapping.toProto(r.value()))
+                                                .build()
+                                        : item.build();
+                            })
+                            .toList())
+                    .build();
+        });
     }
 
     @Override
@@ -313,6 +313,25 @@ public class MasterGrpcService implements MasterService {
                                         ? HeartbeatResponse.Status.OK
                                         : HeartbeatResponse.Status.NEED_REMOUNT)
                         .build());
+    }
+
+    @Override
+    @NonBlocking
+    public Uni<Empty> releaseLeases(ReleaseLeasesRequest request) {
+        return call("release_leases", null, null, () -> {
+            master.releaseLeases(ProtoMapping.releasesFromProto(request.getLeasesList()));
+            return EMPTY;
+        });
+    }
+
+    /**
+     * Ends the leases a request carries (a reader's finished transfers) before the call itself. Failures are the
+     * call's: a release is only refused when the call would be (not the leader) or the request is malformed.
+     */
+    private void releaseCarried(List<LeaseRelease> released) {
+        if (!released.isEmpty()) {
+            master.releaseLeases(ProtoMapping.releasesFromProto(released));
+        }
     }
 
     @Override

@@ -62,6 +62,7 @@ final class MasterWireHandlers {
         add(MasterServiceGrpc.getRemountSegmentsMethod(), MasterService::remountSegments, true);
         add(MasterServiceGrpc.getHeartbeatMethod(), MasterService::heartbeat, false);
         add(MasterServiceGrpc.getServiceReadyMethod(), MasterService::serviceReady, true);
+        add(MasterServiceGrpc.getReleaseLeasesMethod(), MasterService::releaseLeases, false);
         for (int id = 0; id < MasterWire.methods().size(); id++) {
             if (byId.size() <= id || byId.get(id) == null) {
                 throw new IllegalStateException(MasterWire.method(id).getFullMethodName() + " has no handler");

@@ -1,7 +1,9 @@
 package dev.crescent.api.rest;
 
+import dev.crescent.master.Master;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
 import java.net.Socket;
@@ -26,6 +28,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTest
 class ObjectResourceTest {
     private static final String OCTETS = "application/octet-stream";
+
+    /** The service's master: a test takes a read lease on it, as a reader with a transfer in flight holds one. */
+    @Inject
+    Master master;
 
     @TestHTTPResource("/")
     URL service;
@@ -331,6 +337,16 @@ class ObjectResourceTest {
                 .then()
                 .statusCode(201);
         given().get("/v1/objects/leased").then().statusCode(200);
+        given().queryParam("force", false)
+                .delete("/v1/objects/leased")
+                .then()
+                .statusCode(204); // the GET was over: it handed its lease back
+        given().contentType(OCTETS)
+                .body(randomBytes(64, 10))
+                .put("/v1/objects/leased")
+                .then()
+                .statusCode(201);
+        master.getReplicaList("leased"); // a reader in the middle of its transfer
         given().queryParam("force", false)
                 .delete("/v1/objects/leased")
                 .then()
