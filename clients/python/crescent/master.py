@@ -43,12 +43,13 @@ _METHODS = {
     "BatchExist": (pb.BatchKeysRequest, pb.BatchExistResponse),
     "BatchRemove": (pb.BatchKeysRequest, pb.BatchStatusResponse),
     "ServiceReady": (pb.Empty, pb.ServiceReadyResponse),
+    "ReleaseLeases": (pb.ReleaseLeasesRequest, pb.Empty),
 }
 # The master wire protocol's methods in id order (dev.crescent.protocol.MasterWire; a test keeps them equal).
 WIRE_METHODS = ("PutStart", "UpsertStart", "PutEnd", "PutRevoke", "GetReplicaList", "Exist", "Remove", "RemoveAll",
                 "BatchPutStart", "BatchUpsertStart", "BatchPutEnd", "BatchPutRevoke", "BatchGetReplicaList",
                 "BatchExist", "BatchRemove", "MountSegment", "UnmountSegment", "RemountSegments", "Heartbeat",
-                "ServiceReady")
+                "ServiceReady", "ReleaseLeases")
 _WIRE_IDS = {name: i for i, name in enumerate(WIRE_METHODS)}
 _WIRE_PATH = "/v1/master-wire"
 _MAX_NODE_NAME_BYTES = 255
@@ -65,6 +66,11 @@ _STATUS_CODES = {
 }
 _MAX_MESSAGE_BYTES = 64 << 20
 TRANSPORTS = ("auto", "wire", "grpc")
+# Calls that carry the read leases of finished transfers back to the master (ReleaseLeases in master.proto).
+_CARRIERS = {"GetReplicaList", "BatchGetReplicaList", "PutStart", "UpsertStart", "BatchPutStart", "BatchUpsertStart"}
+# Releases no call carried within this long go in a call of their own.
+_RELEASE_AFTER = 0.002
+_MAX_CARRIED = 4096
 
 
 class MasterClient:
@@ -85,9 +91,18 @@ class MasterClient:
         self._lock = threading.Lock()
         self._current = 0
         self._channels = [None] * len(self._addresses)
+        self._releases = _PendingReleases(
+            lambda leases: self.call("ReleaseLeases", pb.ReleaseLeasesRequest(leases=leases)))
+
+    def release(self, key: str, lease_id: int):
+        """The read under this lease is over: its memory may be reused once no other reader holds it. Carried on
+        the next get or put start, or sent alone within a few milliseconds; never waits on the network."""
+        self._releases.add(key, lease_id)
 
     def call(self, method: str, request):
         """Calls ``method`` on the leader; raises CrescentError with the master's code on failure."""
+        if method in _CARRIERS and self._releases.waiting():
+            request.released.extend(self._releases.drain())
         deadline = None  # taken at the first failure: the common call pays nothing for failover
         backoff = 0.05
         while True:
@@ -110,6 +125,7 @@ class MasterClient:
         return self._channel(index).name
 
     def close(self):
+        self._releases.close()
         with self._lock:
             channels, self._channels = self._channels, [None] * len(self._addresses)
         for channel in channels:
@@ -147,6 +163,63 @@ class MasterClient:
                 channel.close()
             if self._current == failed_index:
                 self._current = (failed_index + 1) % len(self._addresses)
+
+
+class _PendingReleases:
+    """Read leases whose transfers are over, on their way back to the master. A busy reader's next get or put start
+    carries them (no extra round trip); when none comes within _RELEASE_AFTER, a daemon thread sends them alone, so
+    an idle reader holds memory for milliseconds instead of a lease TTL. A release lost with its call only means
+    that lease ends by its deadline."""
+
+    def __init__(self, send):
+        self._send = send
+        self._leases = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = None
+        self._closed = False
+
+    def add(self, key, lease_id):
+        if not lease_id:
+            return
+        with self._lock:
+            self._leases.append(pb.LeaseRelease(key=key, lease_id=lease_id))
+            first = len(self._leases) == 1
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._flush_idle, name="crescent-lease-release", daemon=True)
+                self._thread.start()
+        if first:
+            self._wake.set()
+
+    def waiting(self) -> bool:
+        return bool(self._leases)
+
+    def drain(self) -> list:
+        with self._lock:
+            taken, self._leases = self._leases[:_MAX_CARRIED], self._leases[_MAX_CARRIED:]
+        return taken
+
+    def close(self):
+        with self._lock:
+            self._closed = True
+        self._wake.set()
+        self._flush()
+
+    def _flush_idle(self):
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closed:
+                return
+            time.sleep(_RELEASE_AFTER)
+            self._flush()
+
+    def _flush(self):
+        while taken := self.drain():
+            try:
+                self._send(taken)
+            except CrescentError:
+                return  # the master is away: these leases end by their deadlines
 
 
 def _announced_wire_port(address, timeout):

@@ -39,6 +39,7 @@ class _Location:
     size: int
     replicas: list
     lease_deadline_ms: int
+    lease_id: int
 
 
 class CrescentStore:
@@ -128,9 +129,12 @@ class CrescentStore:
         """The object's bytes, or b"" when it cannot be read (Mooncake's convention; use get_into to tell why)."""
         try:
             location = self._locate(key)
-            value = bytearray(location.size)
-            self._read(key, location, [memoryview(value)])
-            return bytes(value)
+            try:
+                value = bytearray(location.size)
+                self._read(key, location, [memoryview(value)])
+                return bytes(value)
+            finally:
+                self._release(key, location)
         except CrescentError:
             return b""
 
@@ -143,7 +147,11 @@ class CrescentStore:
         return self._get_into_buffers(key, list(buffers), [None] * len(buffers))
 
     def get_size(self, key) -> int:
-        return _code(lambda: self._locate(key).size)
+        def run():
+            location = self._locate(key)
+            self._release(key, location)  # nothing is read
+            return location.size
+        return _code(run)
 
     def is_exist(self, key) -> int:
         """1 when the object exists, 0 when not, a negative error number when the master cannot tell."""
@@ -286,7 +294,10 @@ class CrescentStore:
         def run():
             targets = [byte_view(b, s, writable=True) for b, s in zip(buffers, sizes)]
             location = self._locate(key)
-            self._read(key, location, targets)
+            try:
+                self._read(key, location, targets)
+            finally:
+                self._release(key, location)
             return location.size
         return _code(run)
 
@@ -297,6 +308,10 @@ class CrescentStore:
         """One _Location or CrescentError per key."""
         items = self._call("BatchGetReplicaList", pb.BatchKeysRequest(keys=[_key(k) for k in keys])).items
         return [status_error(item.status) or _location(item.location) for item in items]
+
+    def _release(self, key, location):
+        """The read under ``location``'s lease is over (handed back to the master with a later call)."""
+        self._master.release(_key(key), location.lease_id)
 
     def _read(self, key, location, targets, first_replica=0, earlier=None):
         """Reads from the replicas in preference order until one read can be trusted; raises the last reason."""
@@ -318,7 +333,16 @@ class CrescentStore:
         return _codes(run, len(keys))
 
     def _read_batch(self, keys, located, targets) -> list:
-        """One transfer round for every key's first-choice replica; keys whose read failed fall back one by one."""
+        """One transfer round for every key's first-choice replica; keys whose read failed fall back one by one.
+        Every lease is handed back once the reads are over."""
+        try:
+            return self._read_located(keys, located, targets)
+        finally:
+            for key, location in zip(keys, located):
+                if not isinstance(location, CrescentError):
+                    self._release(key, location)
+
+    def _read_located(self, keys, located, targets) -> list:
         results = [None] * len(keys)
         transfers, owner, pieces = [], [], {}
         for i, location in enumerate(located):
@@ -418,7 +442,7 @@ def _key(key) -> str:
 
 def _location(response) -> _Location:
     replicas = [_Replica(r.segment, Endpoint.parse(r.endpoint), r.offset, r.ticket) for r in response.replicas]
-    return _Location(response.size, replicas, response.lease_deadline_ms)
+    return _Location(response.size, replicas, response.lease_deadline_ms, response.lease_id)
 
 
 class _Replica(NamedTuple):

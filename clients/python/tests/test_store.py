@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import wait_until
 from crescent import CrescentStore, ErrorCode
+from crescent._proto import master_pb2 as pb
 
 MiB = 1 << 20
 
@@ -128,9 +130,13 @@ def test_upsert_replaces_in_place_and_with_a_new_size(store, key):
     assert store.batch_get([key + "u", key + "v"]) == [b"1", b"2"]
 
 
-def test_remove_respects_leases_unless_forced(store, key):
+def test_a_finished_read_hands_its_lease_back_and_one_in_flight_holds_the_object(store, key):
     assert store.put(key + "r", b"value") == 0
-    assert store.get(key + "r") == b"value"  # takes a read lease
+    assert store.get(key + "r") == b"value"
+    # The read is over: its lease goes back within milliseconds (on a later call, or alone), not at the lease TTL.
+    assert wait_until(lambda: store.remove(key + "r") == 0, timeout=2.0)
+    assert store.put(key + "r", b"value") == 0
+    store._master.call("GetReplicaList", pb.GetReplicaListRequest(key=key + "r"))  # a reader mid-transfer
     assert store.remove(key + "r") == ErrorCode.OBJECT_HAS_LEASE
     assert store.remove(key + "r", force=True) == 0
     assert store.is_exist(key + "r") == 0
