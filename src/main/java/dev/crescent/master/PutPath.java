@@ -200,6 +200,9 @@ final class PutPath {
             fresh = new ObjectMeta(existing.key, size, clientId, now, allocateReplicas(size, wanted, clientId));
             book.deferred.release(existing, now);
         }
+        // How often the key is read belongs to the key, not the version: a rewrite starting at zero reads would be
+        // LFU's first victim under overwrite-heavy load.
+        fresh.accessCount = existing.accessCount;
         book.opLog.record(new OpLogEntry.Drop(existing.key)); // no longer a complete object until its PutEnd
         book.tally.complete.decrement();
         return fresh;

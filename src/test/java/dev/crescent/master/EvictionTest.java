@@ -6,8 +6,12 @@ import dev.crescent.master.eviction.FifoEviction;
 import dev.crescent.master.eviction.LfuEviction;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
 import java.util.List;
@@ -41,6 +45,34 @@ class EvictionTest {
             put(master, "k" + i);
         }
         return master;
+    }
+
+    /**
+     * Issue 24: under overwrite-heavy load no policy prefers a version written a moment ago. Every key is read once
+     * (its lease handed back), then k0 is rewritten in place; the next put must evict k1, the oldest, not k0. (LFU
+     * evicted the rewrite: a new version started at zero reads.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"lru", "fifo", "lfu"})
+    void noPolicyEvictsAFreshlyRewrittenObjectBeforeOlderOnes(String name) {
+        EvictionPolicy policy = switch (name) {
+            case "lru" -> new LruEviction();
+            case "fifo" -> new FifoEviction();
+            default -> new LfuEviction();
+        };
+        Master master = full(policy);
+        for (int i = 0; i < 10; i++) {
+            ObjectLocation read = master.getReplicaList("k" + i);
+            master.releaseLeases(List.of(ReadLease.of("k" + i, read)));
+            clock.advance(Duration.ofMillis(10));
+        }
+        master.putStart("c", "k0", BLOCK, 0, true);
+        master.putEnd("c", "k0");
+        clock.advance(Duration.ofSeconds(1));
+        put(master, "new");
+        assertTrue(master.exist("k0"), name + ": the rewritten object was evicted");
+        assertFalse(master.exist("k1"), name + ": the oldest object stayed");
+        assertEquals(1, master.stats().evictedObjects());
     }
 
     @Test
