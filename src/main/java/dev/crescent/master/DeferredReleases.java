@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.PriorityBlockingQueue;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -21,10 +22,13 @@ final class DeferredReleases {
     private final ObjectTally tally;
     /** Gives ranges back to their segments (after scrubbing them, when the master scrubs). */
     private final Consumer<List<Replica>> free;
+    /** Whether tickets handed out hold memory until they expire (nothing revokes them). */
+    private final BooleanSupplier ticketsHoldMemory;
 
-    DeferredReleases(ObjectTally tally, Consumer<List<Replica>> free) {
+    DeferredReleases(ObjectTally tally, Consumer<List<Replica>> free, BooleanSupplier ticketsHoldMemory) {
         this.tally = tally;
         this.free = free;
+        this.ticketsHoldMemory = ticketsHoldMemory;
     }
 
     /** Tries {@code replicas} again at {@code atMillis} (their scrub failed). */
@@ -34,7 +38,7 @@ final class DeferredReleases {
 
     /** Frees a version leaving the index now, or once its leases and tickets end. */
     void release(ObjectMeta meta, long nowMillis) {
-        long reusableAt = meta.reusableAtMillis(nowMillis);
+        long reusableAt = meta.reusableAtMillis(nowMillis, ticketsHoldMemory.getAsBoolean());
         if (reusableAt <= nowMillis) {
             freeOnce(meta);
             return;
@@ -44,7 +48,7 @@ final class DeferredReleases {
             leased.computeIfAbsent(meta.key, k -> new CopyOnWriteArrayList<>()).add(meta);
         }
         queue.add(new Deferred(reusableAt, meta, meta.replicas));
-        if (meta.reusableAtMillis(nowMillis) <= nowMillis) {
+        if (meta.reusableAtMillis(nowMillis, ticketsHoldMemory.getAsBoolean()) <= nowMillis) {
             // Its last lease was released while it was being queued here (the release did not find it yet).
             settle(meta, nowMillis);
         }
@@ -95,7 +99,7 @@ final class DeferredReleases {
             return; // its queue entry (at its last deadline) is still ahead
         }
         forgetLeased(meta);
-        long reusableAt = meta.reusableAtMillis(nowMillis);
+        long reusableAt = meta.reusableAtMillis(nowMillis, ticketsHoldMemory.getAsBoolean());
         if (reusableAt <= nowMillis) {
             freeOnce(meta);
         } else {

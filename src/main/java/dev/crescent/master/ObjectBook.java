@@ -17,8 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link #forget}, so the op-log, the counts and the memory always follow it alike.
  */
 final class ObjectBook {
-    /** How long the master's own WRITE ticket for scrubbing a range lives. */
+    /** How long the master's own WRITE ticket for scrubbing a range lives, at least. */
     private static final long SCRUB_GRANT_MILLIS = 30_000;
+    /** Clock skew between master and workers a revocation allows for. */
+    private static final long SKEW_MILLIS = 1_000;
 
     private static final long SCRUB_RETRY_MILLIS = 1_000;
 
@@ -29,7 +31,7 @@ final class ObjectBook {
     final ConcurrentHashMap<String, Long> processing = new ConcurrentHashMap<>();
 
     final ObjectTally tally = new ObjectTally();
-    final DeferredReleases deferred = new DeferredReleases(tally, this::free);
+    final DeferredReleases deferred = new DeferredReleases(tally, this::free, this::ticketsHoldMemory);
     final LeaseIds leaseIds = new LeaseIds();
     final MasterSettings settings;
     final InstantSource clock;
@@ -59,8 +61,19 @@ final class ObjectBook {
     }
 
     /**
+     * Whether tickets handed out for a version hold its memory until they expire: with tickets but no scrubber,
+     * nothing calls them back. With a scrubber, the scrub of a freed range revokes them (see {@link #free}).
+     */
+    boolean ticketsHoldMemory() {
+        return tickets != null && scrubber == null;
+    }
+
+    /**
      * Gives ranges back to their segments for reuse; with a scrubber, only once zeros are written over them (a
-     * scrub that fails is tried again a second later; a segment that left the pool needs none).
+     * scrub that fails is tried again a second later; a segment that left the pool needs none). With tickets, the
+     * scrub carries a revoking ticket: the worker refuses every ticket for the range issued before it, and stops
+     * transfers under one in flight, before the zeros land, so the range can be reused however long earlier tickets
+     * would have lived.
      */
     private void free(List<Replica> replicas) {
         Scrubber current = scrubber;
@@ -70,7 +83,16 @@ final class ObjectBook {
                 continue;
             }
             long now = clock.millis();
-            current.zero(replica.describe(tickets, TransferOp.WRITE, now + SCRUB_GRANT_MILLIS))
+            long revocationMillis = Math.max(
+                            SCRUB_GRANT_MILLIS,
+                            Math.max(
+                                    settings.leaseTtl().toMillis(),
+                                    settings.putStartDiscardTimeout().toMillis()))
+                    + SKEW_MILLIS;
+            current.zero(
+                            tickets == null
+                                    ? replica.describe()
+                                    : replica.describeRevoking(tickets, now + revocationMillis))
                     .whenComplete((done, failure) -> {
                         if (failure == null) {
                             replica.release();

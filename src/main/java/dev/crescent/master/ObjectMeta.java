@@ -62,12 +62,15 @@ final class ObjectMeta {
     }
 
     /**
-     * The earliest time its memory may be handed out again, as far as is known now: no ticket is valid past it, and
-     * every lease held now has ended by it (a lease released sooner brings it forward).
+     * The earliest time its memory may be handed out again, as far as is known now: every lease held now has ended
+     * by it (a lease released sooner brings it forward) and, when {@code ticketsHoldMemory}, no ticket is valid
+     * past it.
      */
-    long reusableAtMillis(long nowMillis) {
+    long reusableAtMillis(long nowMillis, boolean ticketsHoldMemory) {
         long leased = leases.isLeased(nowMillis) ? leases.lastDeadlineMillis() : 0;
-        return Math.max(leased, Math.max(readTicketsUntilMillis, writeGrantDeadlineMillis));
+        return ticketsHoldMemory
+                ? Math.max(leased, Math.max(readTicketsUntilMillis, writeGrantDeadlineMillis))
+                : leased;
     }
 
     /** @return true exactly once: the caller gives this version's memory back */

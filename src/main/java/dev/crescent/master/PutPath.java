@@ -185,7 +185,8 @@ final class PutPath {
     private ObjectMeta overwrite(ObjectMeta existing, String clientId, long size, ReplicaConfig wanted, long now) {
         List<Replica> live = existing.liveReplicas();
         ObjectMeta fresh;
-        if (existing.size == size && existing.reusableAtMillis(now) <= now && !live.isEmpty()) {
+        // In place only when no ticket reaches the range either: a rewrite in place revokes nothing.
+        if (existing.size == size && existing.reusableAtMillis(now, true) <= now && !live.isEmpty()) {
             fresh = new ObjectMeta(existing.key, size, clientId, now, live);
         } else {
             if (existing.isLeased(now)

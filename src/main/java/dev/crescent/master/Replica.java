@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import dev.crescent.alloc.Allocation;
 import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.TicketSigner;
 import dev.crescent.transfer.TransferOp;
 
@@ -23,6 +24,24 @@ public record Replica(MountedSegment segment, Allocation range) {
                 range.offset(),
                 range.length(),
                 signer.sign(op, segment.name(), range.offset(), range.length(), expiresAtMillis));
+    }
+
+    /**
+     * The master's own descriptor for scrubbing this range as it frees it: a revoking WRITE ticket (workers then
+     * refuse every earlier ticket for the range) and an endpoint that goes through the worker's transfer server,
+     * never around it by shared memory, so the worker learns of the revocation.
+     */
+    ReplicaDescriptor describeRevoking(TicketSigner signer, long expiresAtMillis) {
+        PeerAddress address = PeerAddress.parse(segment.endpoint());
+        String endpoint = address.tcp().isEmpty()
+                ? segment.endpoint()
+                : new PeerAddress("", address.tcp(), "", "", address.ticketed()).format();
+        return new ReplicaDescriptor(
+                segment.name(),
+                endpoint,
+                range.offset(),
+                range.length(),
+                signer.signRevocation(segment.name(), range.offset(), range.length(), expiresAtMillis));
     }
 
     void release() {

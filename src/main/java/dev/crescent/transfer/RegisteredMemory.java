@@ -16,6 +16,12 @@ public final class RegisteredMemory {
     public record Region(String name, MemorySegment memory, String location) {}
 
     private final ConcurrentHashMap<String, Region> regions = new ConcurrentHashMap<>();
+    private final RangeFences fences = new RangeFences();
+
+    /** Ranges the master freed, refusing tickets issued before (every transport serving this memory checks them). */
+    public RangeFences fences() {
+        return fences;
+    }
 
     public void register(String name, MemorySegment memory, String location) {
         if (regions.putIfAbsent(name, new Region(name, memory, location)) != null) {

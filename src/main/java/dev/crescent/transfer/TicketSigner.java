@@ -8,19 +8,25 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Signs (master) and verifies (worker) transfer tickets with HMAC-SHA256 under a secret every master and worker of
- * a cluster share. The MAC covers op, segment, range and expiry, so a ticket cannot be widened, moved to another
- * segment, turned from a read into a write, or kept past its expiry.
+ * a cluster share. The MAC covers op, segment, range, issue stamp and expiry, so a ticket cannot be widened, moved to
+ * another segment, turned from a read into a write (or into a revoking write), back-dated past a revocation, or kept
+ * past its expiry. Issue stamps are wall-clock microseconds made strictly increasing, so a ticket signed after a
+ * revoking one always carries a later stamp.
  */
 public final class TicketSigner {
     private static final String ALGORITHM = "HmacSHA256";
+    private static final int MAC = TransferTicket.MAC_BYTES;
 
     private final SecretKeySpec key;
     private final ThreadLocal<Mac> macs;
+    private final AtomicLong lastIssued = new AtomicLong();
 
     public TicketSigner(byte[] secret) {
         if (secret == null || secret.length < 16) {
@@ -38,8 +44,31 @@ public final class TicketSigner {
     }
 
     public TransferTicket sign(TransferOp op, String segment, long offset, long length, long expiresAtMillis) {
-        return new TransferTicket(
-                op, segment, offset, length, expiresAtMillis, mac(op, segment, offset, length, expiresAtMillis));
+        return sign(op, false, segment, offset, length, expiresAtMillis);
+    }
+
+    /**
+     * The master's WRITE ticket for a range it frees: a worker that sees it refuses every earlier ticket for the
+     * range from then on. @param expiresAtMillis also how long workers keep the revocation: no earlier ticket may
+     * outlive it
+     */
+    public TransferTicket signRevocation(String segment, long offset, long length, long expiresAtMillis) {
+        return sign(TransferOp.WRITE, true, segment, offset, length, expiresAtMillis);
+    }
+
+    private TransferTicket sign(
+            TransferOp op, boolean revokes, String segment, long offset, long length, long expiresAtMillis) {
+        long issued = nextIssueStamp();
+        TransferTicket unsigned =
+                new TransferTicket(op, segment, offset, length, issued, expiresAtMillis, revokes, new byte[MAC]);
+        return new TransferTicket(op, segment, offset, length, issued, expiresAtMillis, revokes, mac(unsigned));
+    }
+
+    /** Now in microseconds, or one more than the last stamp when the clock has not moved on (or went back). */
+    private long nextIssueStamp() {
+        Instant now = Instant.now();
+        long micros = now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
+        return lastIssued.accumulateAndGet(micros, (last, clock) -> Math.max(last + 1, clock));
     }
 
     /**
@@ -53,8 +82,7 @@ public final class TicketSigner {
             throw new StoreException(
                     ErrorCode.UNAUTHENTICATED, "this worker only serves transfers that carry a master-signed ticket");
         }
-        byte[] expected =
-                mac(ticket.op(), ticket.segment(), ticket.offset(), ticket.length(), ticket.expiresAtMillis());
+        byte[] expected = mac(ticket);
         if (!MessageDigest.isEqual(expected, ticket.mac())) {
             throw new StoreException(ErrorCode.PERMISSION_DENIED, "transfer ticket signature is not valid");
         }
@@ -79,13 +107,15 @@ public final class TicketSigner {
         }
     }
 
-    private byte[] mac(TransferOp op, String segment, long offset, long length, long expiresAtMillis) {
-        byte[] name = segment.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer message = ByteBuffer.allocate(1 + 24 + name.length);
-        message.put(op == TransferOp.READ ? (byte) 1 : (byte) 2)
-                .putLong(offset)
-                .putLong(length)
-                .putLong(expiresAtMillis)
+    /** The MAC of every field but the MAC itself (the portable encoding's fields, then the segment name). */
+    private byte[] mac(TransferTicket ticket) {
+        byte[] name = ticket.segment().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer message = ByteBuffer.allocate(1 + 32 + name.length);
+        message.put(ticket.opByte())
+                .putLong(ticket.offset())
+                .putLong(ticket.length())
+                .putLong(ticket.issuedAtMicros())
+                .putLong(ticket.expiresAtMillis())
                 .put(name);
         return macs.get().doFinal(message.array());
     }

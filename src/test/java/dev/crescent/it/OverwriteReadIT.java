@@ -25,7 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 4 MiB upserting 8 keys in a loop for a few seconds, then upserting them once more and reading each back. Live
  * data stays near 200 MiB, under the 90 % high watermark, so nothing needs to be evicted: every read must return
  * what its thread just wrote, and the server must have evicted nothing. Run over tcp, then over shared memory,
- * against the same server and keys.
+ * against the same server and keys; then again with access control on, where a replaced version's memory is only
+ * reused after the master's scrub has revoked the tickets handed out for it (they no longer hold it until they
+ * expire: a write grant alone used to hold every replaced version for 30 s).
  */
 class OverwriteReadIT {
     private static final int THREADS = 4;
@@ -38,25 +40,40 @@ class OverwriteReadIT {
     @Test
     void overwrittenObjectsAreReadBackWithNoEvictionOverTcpAndSharedMemory() throws Exception {
         try (CrescentProcess server = CrescentProcess.start("overwrite-read")) {
-            for (boolean sharedMemory : new boolean[] {false, true}) {
-                String path = sharedMemory ? "shm" : "tcp";
-                try (CrescentClient client = CrescentClient.connect(ClientOptions.master(server.address())
-                        .withNodeName("overwrite-read-" + path)
-                        .withSharedMemory(sharedMemory))) {
-                    long upserts = run(client, path);
-                    JsonPath cluster = cluster(server);
-                    System.out.printf(
-                            "overwrite-read %s: %d upserts, %d evicted, %d lease blocks, %d MiB used%n",
-                            path,
-                            upserts,
-                            cluster.getLong("stats.evictedObjects"),
-                            cluster.getLong("stats.leaseBlocks"),
-                            cluster.getLong("stats.usedBytes") >> 20);
-                    assertEquals(0, cluster.getLong("stats.evictedObjects"), path + ": live objects were evicted");
-                    assertTrue(
-                            cluster.getLong("stats.usedBytes") < 0.9 * cluster.getLong("stats.capacityBytes"),
-                            path + ": replaced versions still hold memory: " + cluster.prettify());
-                }
+            runOverBothPaths(server);
+        }
+    }
+
+    @Test
+    void withAccessControlRevokedTicketsHoldNoMemoryEither() throws Exception {
+        try (CrescentProcess server = CrescentProcess.start(
+                "overwrite-read-access",
+                "crescent.access.enabled=true",
+                "crescent.access.rules.local.cidrs=127.0.0.1/32,::1/128",
+                "crescent.access.rules.local.rights=read,write,admin")) {
+            runOverBothPaths(server);
+        }
+    }
+
+    private static void runOverBothPaths(CrescentProcess server) throws Exception {
+        for (boolean sharedMemory : new boolean[] {false, true}) {
+            String path = sharedMemory ? "shm" : "tcp";
+            try (CrescentClient client = CrescentClient.connect(ClientOptions.master(server.address())
+                    .withNodeName("overwrite-read-" + path)
+                    .withSharedMemory(sharedMemory))) {
+                long upserts = run(client, path);
+                JsonPath cluster = cluster(server);
+                System.out.printf(
+                        "overwrite-read %s: %d upserts, %d evicted, %d lease blocks, %d MiB used%n",
+                        path,
+                        upserts,
+                        cluster.getLong("stats.evictedObjects"),
+                        cluster.getLong("stats.leaseBlocks"),
+                        cluster.getLong("stats.usedBytes") >> 20);
+                assertEquals(0, cluster.getLong("stats.evictedObjects"), path + ": live objects were evicted");
+                assertTrue(
+                        cluster.getLong("stats.usedBytes") < 0.9 * cluster.getLong("stats.capacityBytes"),
+                        path + ": replaced versions still hold memory: " + cluster.prettify());
             }
         }
     }

@@ -8,7 +8,11 @@ import dev.crescent.transfer.Transport;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
 
-/** Target segment registered in this JVM: one bounds-checked memory copy on the caller's thread. */
+/**
+ * Target segment registered in this JVM: one bounds-checked memory copy on the caller's thread. Tickets are not
+ * checked (the caller is this process), but a revoking one raises its fence, for the transports that serve this
+ * memory to others.
+ */
 public final class LocalTransport implements Transport {
     private final RegisteredMemory memory;
 
@@ -30,6 +34,10 @@ public final class LocalTransport implements Transport {
     public CompletableFuture<Void> submit(TransferRequest request) {
         try {
             MemorySegment remote = memory.slice(request.remoteSegment(), request.remoteOffset(), request.length());
+            if (request.ticket() != null && request.ticket().revokes()) {
+                // The master freeing a range of memory this process serves: fence it before scrubbing.
+                memory.fences().raise(request.ticket(), System.currentTimeMillis());
+            }
             if (request.op() == TransferOp.WRITE) {
                 MemorySegment.copy(request.local(), 0, remote, 0, request.length());
             } else {

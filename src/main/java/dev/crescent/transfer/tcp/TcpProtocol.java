@@ -21,8 +21,9 @@ import java.nio.charset.StandardCharsets;
  * handshake, server -> client: magic u32 | version u16 | status u16 (0 ok) | capabilities u32 | 0 u32
  * request:  op u8 (1 read, 2 write, 3 RDMA connect) | flags u8 | segment name length u16 | 0 u32
  *           | request id u64 | offset u64 | length u64 | segment name | [ticket] | payload (write only)
- * ticket (flags bit 0): granted offset u64 | granted length u64 | expiry epoch ms u64 | HMAC-SHA256 (32 bytes)
- *           over op, segment and the three numbers (see {@link dev.crescent.transfer.TicketSigner})
+ * ticket (flags bit 0): granted offset u64 | granted length u64 | issue stamp epoch us u64 | expiry epoch ms u64
+ *           | HMAC-SHA256 (32 bytes) over op, segment and the four numbers (see {@link dev.crescent.transfer.TicketSigner});
+ *           flags bit 1 (writes only): the ticket is the master's revoking one (its MAC's op is 3)
  * response: request id u64 | code i32 (0 ok, else a Crescent error number) | message length u32
  *           | payload length u64 | message | payload (read only)
  * RDMA connect (op 3): offset 0, length = the handshake's bytes, which follow as the payload; the answer's payload
@@ -54,8 +55,10 @@ public final class TcpProtocol {
     public static final int CAPABILITIES = 0;
     /** Request flag: a transfer ticket follows the segment name. */
     public static final byte FLAG_TICKET = 1;
+    /** Request flag: that ticket is the master's revoking WRITE ticket for a range it frees. */
+    public static final byte FLAG_REVOKING = 2;
 
-    public static final int TICKET_BYTES = 24 + TransferTicket.MAC_BYTES;
+    public static final int TICKET_BYTES = 32 + TransferTicket.MAC_BYTES;
 
     private TcpProtocol() {}
 
@@ -108,7 +111,7 @@ public final class TcpProtocol {
             byte[] segmentName,
             TransferTicket ticket) {
         out.put(op)
-                .put(ticket == null ? 0 : FLAG_TICKET)
+                .put(ticket == null ? 0 : ticket.revokes() ? (byte) (FLAG_TICKET | FLAG_REVOKING) : FLAG_TICKET)
                 .putShort((short) segmentName.length)
                 .putInt(0)
                 .putLong(requestId)
@@ -116,22 +119,13 @@ public final class TcpProtocol {
                 .putLong(length)
                 .put(segmentName);
         if (ticket != null) {
-            out.putLong(ticket.offset())
-                    .putLong(ticket.length())
-                    .putLong(ticket.expiresAtMillis())
-                    .put(ticket.mac());
+            ticket.writeFields(out);
         }
     }
 
     /** Reads a ticket block (positioned at it) for a request of {@code op} on {@code segment}. */
-    public static TransferTicket readTicket(ByteBuffer in, byte op, String segment) {
-        long offset = in.getLong();
-        long length = in.getLong();
-        long expires = in.getLong();
-        byte[] mac = new byte[TransferTicket.MAC_BYTES];
-        in.get(mac);
-        return new TransferTicket(
-                op == OP_READ ? TransferOp.READ : TransferOp.WRITE, segment, offset, length, expires, mac);
+    public static TransferTicket readTicket(ByteBuffer in, byte op, String segment, boolean revoking) {
+        return TransferTicket.read(in, op == OP_READ ? TransferOp.READ : TransferOp.WRITE, segment, revoking);
     }
 
     public static void writeResponseHeader(

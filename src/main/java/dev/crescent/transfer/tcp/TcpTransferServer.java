@@ -3,6 +3,7 @@ package dev.crescent.transfer.tcp;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.common.Threads;
+import dev.crescent.transfer.RangeFences;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TicketSigner;
 import dev.crescent.transfer.TransferOp;
@@ -52,6 +53,8 @@ public final class TcpTransferServer implements AutoCloseable {
     private volatile boolean closing;
     private final LongAdder refused = new LongAdder();
     private volatile RdmaConnectHandler rdma;
+    /** Closes connections moving bytes of a range the master just freed under a ticket issued before. */
+    private final RangeFences.Listener abortRevoked = this::abortRevoked;
 
     /** Answers RDMA handshakes that arrive over this server's connections (op {@link TcpProtocol#OP_RDMA_CONNECT}). */
     public interface RdmaConnectHandler {
@@ -77,6 +80,9 @@ public final class TcpTransferServer implements AutoCloseable {
         this.memory = memory;
         this.tickets = tickets;
         this.limits = limits;
+        if (tickets != null) {
+            memory.fences().onFence(abortRevoked);
+        }
         this.server = ServerSocketChannel.open();
         server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         server.bind(bind, 256);
@@ -173,11 +179,29 @@ public final class TcpTransferServer implements AutoCloseable {
     }
 
     /**
+     * A fence was raised: a transfer already past its ticket check under a ticket the fence revokes must not move
+     * another byte, or a reader could receive, and a writer overwrite, the range's next occupant. Its connection is
+     * closed; closing waits until the thread has left the socket call, and the range is scrubbed only after this.
+     */
+    private void abortRevoked(RangeFences.Fence fence) {
+        long now = System.currentTimeMillis();
+        for (Connection c : connections) {
+            String segment = c.servingSegment;
+            if (fence.segment().equals(segment)
+                    && fence.overlaps(c.servingOffset, c.servingEnd)
+                    && RangeFences.isRevoked(fence, c.servingIssuedMicros, now)) {
+                c.abort("its ticket was revoked mid-transfer");
+            }
+        }
+    }
+
+    /**
      * Stops accepting, lets requests already being served finish (up to {@code drainTimeout}), then closes every
      * connection.
      */
     public void close(Duration drainTimeout) {
         closing = true;
+        memory.fences().removeListener(abortRevoked);
         try {
             server.close();
         } catch (IOException ignored) {
@@ -212,6 +236,15 @@ public final class TcpTransferServer implements AutoCloseable {
         private volatile long frameStartNanos;
         /** When the last frame started (or the connection opened): idle connections are closed. */
         private volatile long lastFrameNanos = openedNanos;
+        /**
+         * The ticketed range this connection is moving bytes of (segment null: none), written before the fences are
+         * checked, so a fence raised meanwhile either refuses the ticket or finds the transfer here.
+         */
+        private volatile String servingSegment;
+
+        private volatile long servingOffset;
+        private volatile long servingEnd;
+        private volatile long servingIssuedMicros;
 
         Connection(SocketChannel channel) throws IOException {
             this.channel = channel;
@@ -285,8 +318,12 @@ public final class TcpTransferServer implements AutoCloseable {
             if (length <= 0 || length > TcpProtocol.MAX_FRAME_BYTES) {
                 throw new ProtocolViolation("bad frame length " + length);
             }
-            if ((flags & ~TcpProtocol.FLAG_TICKET) != 0) {
+            if ((flags & ~(TcpProtocol.FLAG_TICKET | TcpProtocol.FLAG_REVOKING)) != 0) {
                 throw new ProtocolViolation("unknown request flags " + flags);
+            }
+            boolean revoking = (flags & TcpProtocol.FLAG_REVOKING) != 0;
+            if (revoking && (op != TcpProtocol.OP_WRITE || (flags & TcpProtocol.FLAG_TICKET) == 0)) {
+                throw new ProtocolViolation("only a ticketed write revokes");
             }
             ByteBuffer names = in.require(nameLength);
             byte[] nameBytes = new byte[nameLength];
@@ -294,7 +331,7 @@ public final class TcpTransferServer implements AutoCloseable {
             String segment = new String(nameBytes, StandardCharsets.UTF_8);
             TransferTicket ticket = (flags & TcpProtocol.FLAG_TICKET) == 0
                     ? null
-                    : TcpProtocol.readTicket(in.require(TcpProtocol.TICKET_BYTES), op, segment);
+                    : TcpProtocol.readTicket(in.require(TcpProtocol.TICKET_BYTES), op, segment, revoking);
             if (control) {
                 serveRdmaConnect(requestId, segment, (int) length);
                 return;
@@ -302,16 +339,27 @@ public final class TcpTransferServer implements AutoCloseable {
             MemorySegment target;
             try {
                 if (tickets != null) {
+                    long now = System.currentTimeMillis();
                     tickets.verify(
                             ticket,
                             op == TcpProtocol.OP_READ ? TransferOp.READ : TransferOp.WRITE,
                             segment,
                             offset,
                             length,
-                            System.currentTimeMillis());
+                            now);
+                    servingOffset = offset;
+                    servingEnd = offset + length;
+                    servingIssuedMicros = ticket.issuedAtMicros();
+                    servingSegment = segment;
+                    if (ticket.revokes()) {
+                        memory.fences().raise(ticket, now);
+                    } else {
+                        memory.fences().check(ticket, offset, length, now);
+                    }
                 }
                 target = memory.slice(segment, offset, length);
             } catch (StoreException e) {
+                servingSegment = null;
                 if (op == TcpProtocol.OP_WRITE) {
                     in.skip(length);
                 }
@@ -323,12 +371,14 @@ public final class TcpTransferServer implements AutoCloseable {
                     flushAnswers();
                 }
                 in.readInto(target.asByteBuffer());
+                servingSegment = null;
                 answer(requestId, null);
             } else {
                 // Held answers go first, in the same gathering write as this answer and its payload. (sendfile from
                 // the segment's shm file is slower on loopback: DESIGN.md section 9.)
                 TcpProtocol.writeResponseHeader(answers, requestId, 0, new byte[0], length);
                 TcpProtocol.writeFully(channel, answers.flip(), target.asByteBuffer());
+                servingSegment = null;
                 answers.clear();
                 heldAnswers = 0;
                 frameStartNanos = 0;
