@@ -6,8 +6,10 @@ import dev.crescent.client.CrescentClient;
 import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.master.Master;
 import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.proto.BatchKeysRequest;
@@ -35,6 +37,7 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.smallrye.mutiny.Multi;
+import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -59,6 +62,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class AccessControlTest {
     private static final String OCTETS = "application/octet-stream";
     private static final String NODE = "X-Crescent-Node";
+
+    /** The service's master: its figures, and a reader's lease handed back. */
+    @Inject
+    Master master;
 
     @GrpcClient("master")
     MasterServiceGrpc.MasterServiceBlockingStub anonymous;
@@ -307,6 +314,23 @@ class AccessControlTest {
         }
     }
 
+    /** A transfer engine with TCP only, as a client on another host has. */
+    private static TransferEngine outsiderEngine() {
+        return new TransferEngine(
+                new RegisteredMemory(),
+                List.of(new TcpTransport(
+                        "outsider",
+                        new TcpSettings(
+                                1,
+                                1 << 20,
+                                Duration.ofSeconds(5),
+                                1,
+                                5,
+                                Duration.ofSeconds(10),
+                                Duration.ofSeconds(1)))),
+                TransferObserver.NONE);
+    }
+
     @Test
     void theWorkerServesOnlyTransfersWithTheMastersTicket() {
         byte[] value = new byte[200_000];
@@ -324,20 +348,7 @@ class AccessControlTest {
         ReplicaDescriptor replica = ProtoMapping.fromProto(location.getReplicas(0));
         assertTrue(replica.ticket() != null, "the master signs a ticket into every replica it hands out");
 
-        RegisteredMemory memory = new RegisteredMemory();
-        try (TransferEngine remote = new TransferEngine(
-                memory,
-                List.of(new TcpTransport(
-                        "outsider",
-                        new TcpSettings(
-                                1,
-                                1 << 20,
-                                Duration.ofSeconds(5),
-                                1,
-                                5,
-                                Duration.ofSeconds(10),
-                                Duration.ofSeconds(1)))),
-                TransferObserver.NONE)) {
+        try (TransferEngine remote = outsiderEngine()) {
             byte[] back = new byte[value.length];
             // Over TCP, as a client on another host would read: with the ticket it works, without it nothing moves.
             remote.execute(List.of(new TransferRequest(
@@ -367,6 +378,48 @@ class AccessControlTest {
                             replica.offset(),
                             replica.ticket()))));
             assertEquals(ErrorCode.PERMISSION_DENIED, widened.code(), "a read ticket does not allow a write");
+        }
+    }
+
+    /**
+     * Issue 24 and D1/D2 of the hardening issue, end to end: a removed object's range is scrubbed under a revoking
+     * ticket and reused at once, although tickets handed out for it would still be valid for seconds; a reader that
+     * kept one (its lease handed back) is refused, over TCP as from another host, and nobody reads the old bytes.
+     */
+    @Test
+    void aFreedRangeIsReusedAtOnceAndTicketsHandedOutForItAreRefused() {
+        byte[] value = new byte[64 << 10];
+        new Random(3).nextBytes(value);
+        given().header(NODE, "writer")
+                .contentType(OCTETS)
+                .body(value)
+                .put("/v1/objects/team/freed")
+                .then()
+                .statusCode(201);
+        long used = master.stats().usedBytes();
+        var location = ProtoMapping.fromProto(as("writer")
+                .getReplicaList(
+                        GetReplicaListRequest.newBuilder().setKey("team/freed").build()));
+        ReplicaDescriptor kept = location.replicas().getFirst();
+        master.releaseLeases(List.of(ReadLease.of("team/freed", location)));
+        given().header(NODE, "writer").delete("/v1/objects/team/freed").then().statusCode(204);
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (master.stats().usedBytes() > used - value.length && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(used - value.length, master.stats().usedBytes(), "the range came back without waiting");
+
+        try (TransferEngine remote = outsiderEngine()) {
+            StoreException refused = assertThrows(
+                    StoreException.class,
+                    () -> remote.execute(List.of(new TransferRequest(
+                            TransferOp.READ,
+                            MemorySegment.ofArray(new byte[value.length]),
+                            kept.segment(),
+                            kept.endpoint(),
+                            kept.offset(),
+                            kept.ticket()))));
+            assertEquals(ErrorCode.PERMISSION_DENIED, refused.code(), refused.getMessage());
         }
     }
 
