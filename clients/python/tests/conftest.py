@@ -21,17 +21,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "engines"))
 LISTENING = re.compile(r"Listening on: http://[^:]+:(\d+)")
 
 
+def _service_command(*options):
+    """The native executable when CRESCENT_RUNNER names one (bin/test's native pass), else the packaged jar."""
+    runner = os.environ.get("CRESCENT_RUNNER")
+    if runner:
+        if not os.access(runner, os.X_OK):
+            pytest.exit(f"{runner} is missing: build it first (./mvnw package -Dnative)", returncode=2)
+        return [runner, *options]
+    jar = Path(os.environ.get("CRESCENT_JAR", REPO / "target/quarkus-app/quarkus-run.jar"))
+    if not jar.exists():
+        pytest.exit(f"{jar} is missing: build it first (./mvnw package -DskipTests)", returncode=2)
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin/java") if java_home else "java"
+    return [java, "--enable-native-access=ALL-UNNAMED", *options, "-jar", str(jar)]
+
+
 class CrescentServer:
     def __init__(self, *properties):
-        jar = Path(os.environ.get("CRESCENT_JAR", REPO / "target/quarkus-app/quarkus-run.jar"))
-        if not jar.exists():
-            pytest.exit(f"{jar} is missing: build it first (./mvnw package -DskipTests)", returncode=2)
-        java_home = os.environ.get("JAVA_HOME")
-        java = str(Path(java_home) / "bin/java") if java_home else "java"
         self.log = []
-        self.process = subprocess.Popen(
-            [java, "--enable-native-access=ALL-UNNAMED", "-Dquarkus.http.port=0", *properties, "-jar", str(jar)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(_service_command("-Dquarkus.http.port=0", *properties),
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._port = None
         self._ready = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()

@@ -9,6 +9,7 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
 
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
@@ -29,15 +30,23 @@ final class FailoverGuard {
     private static final double BREAKER_FAILURE_RATIO = 0.75;
     private static final Duration BREAKER_DELAY = Duration.ofMillis(500);
 
-    static {
-        // The standalone implementation starts its timer thread when first used, and a new thread inherits the
-        // daemon flag of the thread that starts it: start it from a daemon thread, so that a process using the
-        // client can still exit when its main thread ends.
-        Thread starter = Thread.ofPlatform().daemon().start(StandaloneFaultTolerance::timerAccess);
-        try {
-            starter.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /** Whether the fault-tolerance timer was started (once per process, by the first guard: at run time). */
+    private static final AtomicBoolean TIMER_STARTED = new AtomicBoolean();
+
+    /**
+     * The standalone implementation starts its timer thread when first used, and a new thread inherits the daemon
+     * flag of the thread that starts it: start it from a daemon thread, so that a process using the client can still
+     * exit when its main thread ends. Done by the first guard, never in a static initializer, which a native image
+     * runs at build time (a thread started then cannot exist in the image).
+     */
+    private static void startTimerOnce() {
+        if (TIMER_STARTED.compareAndSet(false, true)) {
+            Thread starter = Thread.ofPlatform().daemon().start(StandaloneFaultTolerance::timerAccess);
+            try {
+                starter.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -60,6 +69,7 @@ final class FailoverGuard {
      * @param window         how long to keep retrying before giving up (should cover a leader election)
      */
     FailoverGuard(Duration attemptTimeout, Duration window) {
+        startTimerOnce();
         guard = Guard.create()
                 .withRetry()
                 .maxRetries(-1)

@@ -5,6 +5,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.shm.ShmFiles;
+import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -21,6 +22,8 @@ import java.util.stream.Stream;
  * only touched when written, so a large segment costs nothing at start-up. Otherwise it is plain process memory.
  */
 public final class WorkerSegment implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(WorkerSegment.class);
+
     /** Where segment memory lives for the transfer engine's topology choice: host memory, no NUMA binding yet. */
     public static final String LOCATION = "cpu:0";
 
@@ -116,7 +119,13 @@ public final class WorkerSegment implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        try {
+            arena.close();
+        } catch (UnsatisfiedLinkError e) {
+            // A native image built without shared-arena support (the toolchain assembled from Maven Central lacks
+            // it; GraalVM and Mandrel have it) cannot unmap here: the mapping goes when the process exits.
+            LOG.debugf("segment %s stays mapped until exit: %s", name, e.getMessage());
+        }
         if (backingFile != null) {
             deleteQuietly(backingFile);
         }

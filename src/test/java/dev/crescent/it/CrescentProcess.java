@@ -53,21 +53,16 @@ public final class CrescentProcess implements AutoCloseable {
 
     private static CrescentProcess start(List<String> launcher, String host, String name, String... properties)
             throws IOException {
-        Path appDir = Path.of(System.getProperty("crescent.app.dir", "target/quarkus-app"));
-        Path jar = appDir.resolve("quarkus-run.jar");
-        if (!Files.exists(jar)) {
-            throw new IllegalStateException(jar + " missing: run `./mvnw verify` (packages before integration tests)");
-        }
         List<String> command = new ArrayList<>(launcher);
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        Service service = service();
+        command.addAll(service.program());
         command.add("-Xmx512m");
         command.add("-Dquarkus.http.port=0");
         command.add("-Dcrescent.node-name=" + name);
         for (String property : properties) {
             command.add("-D" + property);
         }
-        command.add("-jar");
-        command.add(jar.toString());
+        command.addAll(service.after());
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         CrescentProcess started = new CrescentProcess(name, process, host);
         try {
@@ -77,6 +72,36 @@ public final class CrescentProcess implements AutoCloseable {
             throw new IllegalStateException(name + " did not start listening:\n" + started.log, e);
         }
         return started;
+    }
+
+    /** How to start the service: {@code program}, then its -Xmx and -D options, then {@code after}. */
+    record Service(List<String> program, List<String> after) {}
+
+    /**
+     * The native executable when {@code crescent.native.runner} names one (the native profile's integration tests),
+     * else the packaged jar on this JVM. Both take {@code -Xmx} and {@code -D} options.
+     */
+    static Service service() {
+        String runner = System.getProperty("crescent.native.runner", "");
+        if (!runner.isEmpty()) {
+            if (!Files.isExecutable(Path.of(runner))) {
+                throw new IllegalStateException(runner + " missing: build it with ./mvnw package -Dnative");
+            }
+            return new Service(List.of(runner), List.of());
+        }
+        Path jar = Path.of(System.getProperty("crescent.app.dir", "target/quarkus-app"))
+                .resolve("quarkus-run.jar");
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " missing: run `./mvnw verify` (packages before integration tests)");
+        }
+        return new Service(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()),
+                List.of("-jar", jar.toString()));
+    }
+
+    /** Whether the tests run against the native executable. */
+    static boolean isNative() {
+        return !System.getProperty("crescent.native.runner", "").isEmpty();
     }
 
     public int port() {

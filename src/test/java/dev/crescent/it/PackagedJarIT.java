@@ -1,8 +1,15 @@
 package dev.crescent.it;
 
+import dev.crescent.protocol.proto.KeyRequest;
+import dev.crescent.protocol.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.ObjectServiceGrpc;
+import dev.crescent.protocol.proto.ServiceReadyResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.restassured.RestAssured;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.URI;
@@ -17,7 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The packaged jar as users run it: real JVMs, real sockets, real signals. */
+/**
+ * The packaged service as users run it: real processes, real sockets, real signals. Runs against the jar, and in the
+ * native profile against the native executable.
+ */
 class PackagedJarIT {
 
     @Test
@@ -40,6 +50,24 @@ class PackagedJarIT {
                             .asByteArray());
             given().get("/v1/objects/it/missing").then().statusCode(404).body("code", equalTo(-704));
             given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+            // gRPC on the same port: the object just stored over REST, read through the streaming gateway.
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", node.port())
+                    .usePlaintext()
+                    .maxInboundMessageSize(8 << 20)
+                    .build();
+            try {
+                ServiceReadyResponse ready = MasterServiceGrpc.newBlockingStub(channel)
+                        .serviceReady(dev.crescent.protocol.proto.Empty.getDefaultInstance());
+                assertEquals("standalone", ready.getRole());
+                ByteArrayOutputStream streamed = new ByteArrayOutputStream();
+                ObjectServiceGrpc.newBlockingStub(channel)
+                        .get(KeyRequest.newBuilder().setKey("it/key").build())
+                        .forEachRemaining(
+                                chunk -> streamed.writeBytes(chunk.getData().toByteArray()));
+                assertArrayEquals(value, streamed.toByteArray());
+            } finally {
+                channel.shutdownNow();
+            }
             assertEquals(0, node.terminate(10), "SIGTERM exits 0 within 10 s");
         }
     }

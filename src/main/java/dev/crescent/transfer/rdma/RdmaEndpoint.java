@@ -4,11 +4,11 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 
 import java.lang.foreign.MemorySegment;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
@@ -18,7 +18,6 @@ import java.util.function.UnaryOperator;
  * for a free slot (back-pressure instead of a full send queue).
  */
 final class RdmaEndpoint implements AutoCloseable {
-    private static final SecureRandom PSN = new SecureRandom();
     static final int OP_READ = 1;
     static final int OP_WRITE = 2;
 
@@ -47,7 +46,7 @@ final class RdmaEndpoint implements AutoCloseable {
         this.local = new RdmaHandshake(
                 device.name,
                 created.number(),
-                PSN.nextInt(1 << 24),
+                ThreadLocalRandom.current().nextInt(1 << 24),
                 port.lid(),
                 Math.clamp(port.activeMtu(), 1, 5),
                 port.linkLayer() == 2 ? 2 : 1,

@@ -158,8 +158,16 @@ public final class RdmaShim {
         } catch (IllegalArgumentException | IllegalCallerException e) {
             throw unavailable("cannot load the verbs shim " + library + " (" + e.getMessage()
                     + "); it needs libibverbs.so.1: install rdma-core (Debian: libibverbs1)");
+        } catch (LinkageError e) {
+            // A runtime without foreign-function support (a native image built without it): no RDMA, not a crash.
+            throw unavailable("this runtime cannot call native libraries (" + e + ")");
         }
-        RdmaShim shim = new RdmaShim(lookup);
+        RdmaShim shim;
+        try {
+            shim = new RdmaShim(lookup);
+        } catch (LinkageError | UnsupportedOperationException e) {
+            throw unavailable("this runtime cannot make native downcalls (" + e + ")");
+        }
         int version = shim.abiVersion();
         if (version != ABI_VERSION) {
             throw unavailable(
