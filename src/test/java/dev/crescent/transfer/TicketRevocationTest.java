@@ -8,7 +8,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -30,24 +29,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ticket is cut off before the range's next occupant can reach it.
  */
 class TicketRevocationTest {
-    private static final String SECRET = "revocation-test secret, 32 bytes";
     private static final long MINUTE = 60_000;
     private static final int BIG = 64 << 20;
-    private static TargetProcess target;
+    private static TicketedTarget target;
     private static TransferEngine engine;
-    private static String tcp;
-    private final TicketSigner master = new TicketSigner(SECRET.getBytes(StandardCharsets.UTF_8));
+    private static TicketSigner master;
 
     @BeforeAll
     static void start() throws IOException {
-        target = TargetProcess.start("revoke-seg", BIG, SECRET);
-        engine = TransferEngineTest.newEngine(TransferEngineTest.fastSettings());
-        tcp = target.endpointFor("tcp");
+        target = TicketedTarget.start("revoke-seg", BIG, "revocation-test secret, 32 bytes");
+        engine = target.engine;
+        master = target.master;
     }
 
     @AfterAll
     static void stop() throws IOException {
-        engine.close();
         target.close();
     }
 
@@ -55,9 +51,9 @@ class TicketRevocationTest {
     void aRevokingScrubRefusesEarlierTicketsForItsRangeOnly() {
         long base = 1 << 20;
         long now = System.currentTimeMillis();
-        TransferTicket oldRead = master.sign(TransferOp.READ, target.segment, base, 4096, now + MINUTE);
-        TransferTicket oldWrite = master.sign(TransferOp.WRITE, target.segment, base, 4096, now + MINUTE);
-        TransferTicket neighbour = master.sign(TransferOp.READ, target.segment, base + 4096, 4096, now + MINUTE);
+        TransferTicket oldRead = master.sign(TransferOp.READ, target.segment(), base, 4096, now + MINUTE);
+        TransferTicket oldWrite = master.sign(TransferOp.WRITE, target.segment(), base, 4096, now + MINUTE);
+        TransferTicket neighbour = master.sign(TransferOp.READ, target.segment(), base + 4096, 4096, now + MINUTE);
         byte[] buffer = new byte[4096];
         engine.execute(List.of(request(TransferOp.READ, buffer, base, oldRead))); // valid until the range is freed
 
@@ -71,17 +67,20 @@ class TicketRevocationTest {
                 TransferOp.WRITE,
                 next,
                 base,
-                master.sign(TransferOp.WRITE, target.segment, base, 4096, now + MINUTE))));
+                master.sign(TransferOp.WRITE, target.segment(), base, 4096, now + MINUTE))));
         byte[] back = new byte[next.length];
         engine.execute(List.of(request(
-                TransferOp.READ, back, base, master.sign(TransferOp.READ, target.segment, base, 4096, now + MINUTE))));
+                TransferOp.READ,
+                back,
+                base,
+                master.sign(TransferOp.READ, target.segment(), base, 4096, now + MINUTE))));
         assertArrayEquals(next, back, "tickets issued after the revocation work");
     }
 
     @Test
     void aRevokingTicketCannotBeForgedFromAWriteTicket() {
         long now = System.currentTimeMillis();
-        TransferTicket write = master.sign(TransferOp.WRITE, target.segment, 2 << 20, 4096, now + MINUTE);
+        TransferTicket write = master.sign(TransferOp.WRITE, target.segment(), 2 << 20, 4096, now + MINUTE);
         TransferTicket posing = new TransferTicket(
                 TransferOp.WRITE,
                 write.segment(),
@@ -92,7 +91,7 @@ class TicketRevocationTest {
                 true,
                 write.mac());
         assertRefused(request(TransferOp.WRITE, new byte[4096], 2 << 20, posing));
-        TransferTicket stillValid = master.sign(TransferOp.READ, target.segment, 2 << 20, 4096, now + MINUTE);
+        TransferTicket stillValid = master.sign(TransferOp.READ, target.segment(), 2 << 20, 4096, now + MINUTE);
         engine.execute(List.of(request(TransferOp.READ, new byte[4096], 2 << 20, stillValid)));
     }
 
@@ -105,13 +104,13 @@ class TicketRevocationTest {
     @Test
     void aTransferStalledUnderARevokedTicketIsCutOffBeforeTheNextOccupantIsWritten() throws Exception {
         long now = System.currentTimeMillis();
-        TransferTicket whole = master.sign(TransferOp.READ, target.segment, 0, BIG, now + MINUTE);
-        InetSocketAddress address = hostPort(PeerAddress.parse(tcp).tcp());
+        TransferTicket whole = master.sign(TransferOp.READ, target.segment(), 0, BIG, now + MINUTE);
+        InetSocketAddress address = hostPort(PeerAddress.parse(target.tcp).tcp());
         try (SocketChannel reader = SocketChannel.open()) {
             reader.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
             reader.connect(address);
             TcpProtocol.clientHandshake(reader, "stalled-reader", address);
-            byte[] name = target.segment.getBytes(StandardCharsets.UTF_8);
+            byte[] name = target.segment().getBytes(StandardCharsets.UTF_8);
             ByteBuffer request =
                     ByteBuffer.allocate(TcpProtocol.REQUEST_HEADER_BYTES + name.length + TcpProtocol.TICKET_BYTES);
             TcpProtocol.writeRequestHeader(request, TcpProtocol.OP_READ, 1, 0, BIG, name, whole);
@@ -126,7 +125,7 @@ class TicketRevocationTest {
                     TransferOp.WRITE,
                     secret,
                     secretAt,
-                    master.sign(TransferOp.WRITE, target.segment, secretAt, 4096, now + MINUTE))));
+                    master.sign(TransferOp.WRITE, target.segment(), secretAt, 4096, now + MINUTE))));
 
             long received = drain(reader, (byte) 0x5A);
             assertTrue(received < TcpProtocol.RESPONSE_HEADER_BYTES + BIG, "the whole transfer was sent: " + received);
@@ -162,12 +161,12 @@ class TicketRevocationTest {
     /** What the master does when it frees {@code [offset, offset+length)}: zeros under a revoking ticket. */
     private void scrub(long offset, long length) {
         TransferTicket revoking =
-                master.signRevocation(target.segment, offset, length, System.currentTimeMillis() + MINUTE);
+                master.signRevocation(target.segment(), offset, length, System.currentTimeMillis() + MINUTE);
         engine.execute(List.of(request(TransferOp.WRITE, new byte[(int) length], offset, revoking)));
     }
 
     private static TransferRequest request(TransferOp op, byte[] buffer, long offset, TransferTicket ticket) {
-        return new TransferRequest(op, MemorySegment.ofArray(buffer), target.segment, tcp, offset, ticket);
+        return target.request(op, buffer, offset, ticket);
     }
 
     private static InetSocketAddress hostPort(String tcp) {

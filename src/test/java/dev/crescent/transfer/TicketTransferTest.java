@@ -7,7 +7,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Random;
@@ -18,32 +17,27 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** A target in another JVM that enforces tickets serves exactly the granted ranges over TCP, nothing else. */
 class TicketTransferTest {
-    private static final String SECRET = "ticket-test secret, 32 bytes ok";
     private static final long MINUTE = 60_000;
-    private static TargetProcess target;
+    private static TicketedTarget target;
     private static TransferEngine engine;
-    private static String tcp;
-    private final TicketSigner signer = new TicketSigner(SECRET.getBytes(StandardCharsets.UTF_8));
 
     @BeforeAll
     static void start() throws IOException {
-        target = TargetProcess.start("ticket-seg", 8L << 20, SECRET);
-        engine = TransferEngineTest.newEngine(TransferEngineTest.fastSettings());
-        tcp = target.endpointFor("tcp");
+        target = TicketedTarget.start("ticket-seg", 8L << 20, "ticket-test secret, 32 bytes ok");
+        engine = target.engine;
     }
 
     @AfterAll
     static void stop() throws IOException {
-        engine.close();
         target.close();
     }
 
     private TransferTicket ticket(TransferOp op, long offset, long length, long expires) {
-        return signer.sign(op, target.segment, offset, length, expires);
+        return target.master.sign(op, target.segment(), offset, length, expires);
     }
 
     private static TransferRequest request(TransferOp op, byte[] buffer, long offset, TransferTicket ticket) {
-        return new TransferRequest(op, MemorySegment.ofArray(buffer), target.segment, tcp, offset, ticket);
+        return target.request(op, buffer, offset, ticket);
     }
 
     @Test
@@ -73,7 +67,7 @@ class TicketTransferTest {
         assertCode(
                 ErrorCode.PERMISSION_DENIED,
                 request(TransferOp.READ, buffer, 0, ticket(TransferOp.READ, 0, 4096, now - 1)));
-        TransferTicket forged = TicketSigner.random().sign(TransferOp.READ, target.segment, 0, 4096, now + MINUTE);
+        TransferTicket forged = TicketSigner.random().sign(TransferOp.READ, target.segment(), 0, 4096, now + MINUTE);
         assertCode(ErrorCode.PERMISSION_DENIED, request(TransferOp.READ, buffer, 0, forged));
 
         byte[] value = "still served".getBytes(StandardCharsets.UTF_8);
