@@ -57,10 +57,6 @@ final class ObjectMeta {
         return leases.isLeased(nowMillis);
     }
 
-    boolean hasWriteGrant(long nowMillis) {
-        return writeGrantDeadlineMillis > nowMillis;
-    }
-
     /**
      * The earliest time its memory may be handed out again, as far as is known now: every lease held now has ended
      * by it (a lease released sooner brings it forward) and, when {@code ticketsHoldMemory}, no ticket is valid
