@@ -1,5 +1,7 @@
 package dev.crescent.it;
 
+import io.restassured.path.json.JsonPath;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -123,6 +125,17 @@ public final class CrescentProcess implements AutoCloseable {
         return response.statusCode() == 200
                 ? response.jsonPath().getList("name").size()
                 : -1;
+    }
+
+    /** This master's {@code /v1/cluster} answer (role, stats, strategies); fails unless it answers 200. */
+    public JsonPath cluster() {
+        return io.restassured.RestAssured.given()
+                .baseUri(baseUrl())
+                .get("/v1/cluster")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
     }
 
     public String log() {

@@ -13,7 +13,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
-import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -62,7 +61,7 @@ class OverwriteReadIT {
                     .withNodeName("overwrite-read-" + path)
                     .withSharedMemory(sharedMemory))) {
                 long upserts = run(client, path);
-                JsonPath cluster = cluster(server);
+                JsonPath cluster = server.cluster();
                 System.out.printf(
                         "overwrite-read %s: %d upserts, %d evicted, %d lease blocks, %d MiB used%n",
                         path,
@@ -150,14 +149,5 @@ class OverwriteReadIT {
             }
         }
         return value;
-    }
-
-    private static JsonPath cluster(CrescentProcess server) {
-        return given().baseUri(server.baseUrl())
-                .get("/v1/cluster")
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath();
     }
 }

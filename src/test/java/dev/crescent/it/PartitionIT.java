@@ -298,13 +298,7 @@ class PartitionIT {
     }
 
     private static long clusterStat(String name) {
-        return given().baseUri(master.baseUrl())
-                .get("/v1/cluster")
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath()
-                .getLong("stats." + name);
+        return master.cluster().getLong("stats." + name);
     }
 
     /** How one put ended: stored, refused with a code a fault explains, or something else (a defect). */
