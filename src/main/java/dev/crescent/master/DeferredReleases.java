@@ -36,7 +36,11 @@ final class DeferredReleases {
         queue.add(new Deferred(atMillis, null, replicas));
     }
 
-    /** Frees a version leaving the index now, or once its leases and tickets end. */
+    /**
+     * Frees a version leaving the index now, or once its leases and tickets end. Called inside the key's atomic
+     * section, as is the index lookup a release makes before it comes here ({@code ReadLeases.release}): so a
+     * release either finds the version still in the index, or finds it here, never neither.
+     */
     void release(ObjectMeta meta, long nowMillis) {
         long reusableAt = meta.reusableAtMillis(nowMillis, ticketsHoldMemory.getAsBoolean());
         if (reusableAt <= nowMillis) {
@@ -48,10 +52,6 @@ final class DeferredReleases {
             leased.computeIfAbsent(meta.key, k -> new CopyOnWriteArrayList<>()).add(meta);
         }
         queue.add(new Deferred(reusableAt, meta, meta.replicas));
-        if (meta.reusableAtMillis(nowMillis, ticketsHoldMemory.getAsBoolean()) <= nowMillis) {
-            // Its last lease was released while it was being queued here (the release did not find it yet).
-            settle(meta, nowMillis);
-        }
     }
 
     /**

@@ -39,10 +39,18 @@ final class ObjectBook {
     private final TicketSigner tickets;
     /** Where durable changes go (the op-log when this master leads a replicated cluster). */
     volatile OpLog opLog = OpLog.NONE;
+    /** How long a revoking scrub ticket lives: past every ticket issued before it, plus clock skew. */
+    private final long revocationMillis;
     /** Clears freed ranges before they are reused; null: ranges are reused as they are. */
     volatile Scrubber scrubber;
 
     ObjectBook(MasterSettings settings, InstantSource clock, TicketSigner tickets) {
+        this.revocationMillis = Math.max(
+                        SCRUB_GRANT_MILLIS,
+                        Math.max(
+                                settings.leaseTtl().toMillis(),
+                                settings.putStartDiscardTimeout().toMillis()))
+                + SKEW_MILLIS;
         this.settings = settings;
         this.clock = clock;
         this.tickets = tickets;
@@ -83,12 +91,6 @@ final class ObjectBook {
                 continue;
             }
             long now = clock.millis();
-            long revocationMillis = Math.max(
-                            SCRUB_GRANT_MILLIS,
-                            Math.max(
-                                    settings.leaseTtl().toMillis(),
-                                    settings.putStartDiscardTimeout().toMillis()))
-                    + SKEW_MILLIS;
             current.zero(
                             tickets == null
                                     ? replica.describe()

@@ -2,7 +2,7 @@ package dev.crescent.master;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * What the master knows of one object. Instances are only changed inside the index's per-key atomic sections
@@ -24,8 +24,14 @@ final class ObjectMeta {
     volatile long readTicketsUntilMillis;
     /** Until then a WRITE ticket for this object's ranges may still be used (0: none was handed out). */
     volatile long writeGrantDeadlineMillis;
-    /** Set once this version's memory has been given back (a version leaving the index is freed exactly once). */
-    private final AtomicBoolean freed = new AtomicBoolean();
+    /**
+     * 1 once this version's memory has been given back (a version leaving the index is freed exactly once). A field
+     * with a static updater, not an object per version: the index holds every stored object.
+     */
+    private volatile int freed;
+
+    private static final AtomicIntegerFieldUpdater<ObjectMeta> FREED =
+            AtomicIntegerFieldUpdater.newUpdater(ObjectMeta.class, "freed");
 
     long completedMillis;
     long lastAccessMillis;
@@ -71,7 +77,7 @@ final class ObjectMeta {
 
     /** @return true exactly once: the caller gives this version's memory back */
     boolean claimFree() {
-        return freed.compareAndSet(false, true);
+        return FREED.compareAndSet(this, 0, 1);
     }
 
     boolean isSoftPinned(long nowMillis) {

@@ -22,7 +22,6 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class TicketSigner {
     private static final String ALGORITHM = "HmacSHA256";
-    private static final int MAC = TransferTicket.MAC_BYTES;
 
     private final SecretKeySpec key;
     private final ThreadLocal<Mac> macs;
@@ -59,9 +58,8 @@ public final class TicketSigner {
     private TransferTicket sign(
             TransferOp op, boolean revokes, String segment, long offset, long length, long expiresAtMillis) {
         long issued = nextIssueStamp();
-        TransferTicket unsigned =
-                new TransferTicket(op, segment, offset, length, issued, expiresAtMillis, revokes, new byte[MAC]);
-        return new TransferTicket(op, segment, offset, length, issued, expiresAtMillis, revokes, mac(unsigned));
+        byte[] mac = mac(TransferTicket.opByte(op, revokes), segment, offset, length, issued, expiresAtMillis);
+        return new TransferTicket(op, segment, offset, length, issued, expiresAtMillis, revokes, mac);
     }
 
     /** Now in microseconds, or one more than the last stamp when the clock has not moved on (or went back). */
@@ -109,13 +107,23 @@ public final class TicketSigner {
 
     /** The MAC of every field but the MAC itself (the portable encoding's fields, then the segment name). */
     private byte[] mac(TransferTicket ticket) {
-        byte[] name = ticket.segment().getBytes(StandardCharsets.UTF_8);
+        return mac(
+                ticket.opByte(),
+                ticket.segment(),
+                ticket.offset(),
+                ticket.length(),
+                ticket.issuedAtMicros(),
+                ticket.expiresAtMillis());
+    }
+
+    private byte[] mac(byte op, String segment, long offset, long length, long issuedAtMicros, long expiresAtMillis) {
+        byte[] name = segment.getBytes(StandardCharsets.UTF_8);
         ByteBuffer message = ByteBuffer.allocate(1 + 32 + name.length);
-        message.put(ticket.opByte())
-                .putLong(ticket.offset())
-                .putLong(ticket.length())
-                .putLong(ticket.issuedAtMicros())
-                .putLong(ticket.expiresAtMillis())
+        message.put(op)
+                .putLong(offset)
+                .putLong(length)
+                .putLong(issuedAtMicros)
+                .putLong(expiresAtMillis)
                 .put(name);
         return macs.get().doFinal(message.array());
     }

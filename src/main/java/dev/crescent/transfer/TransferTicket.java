@@ -47,6 +47,10 @@ public record TransferTicket(
 
     /** The op byte the MAC covers (and the portable form carries). */
     byte opByte() {
+        return opByte(op, revokes);
+    }
+
+    static byte opByte(TransferOp op, boolean revokes) {
         return op == TransferOp.READ ? READ_BYTE : revokes ? REVOKING_WRITE_BYTE : WRITE_BYTE;
     }
 
