@@ -1,6 +1,7 @@
 package dev.crescent.boot;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.api.ControlPlaneTls;
 import dev.crescent.api.TransferMetrics;
 import dev.crescent.client.LeaderLookup;
 import dev.crescent.client.RemoteMasterClient;
@@ -127,7 +128,7 @@ public class RoleBeans {
                         + "(at least 16 bytes, the same on every master and worker)");
             }
         }
-        return new AccessControl(access.enabled(), rules, store, keys, json, tickets);
+        return new AccessControl(access.enabled(), access.trustStatedNames(), rules, store, keys, json, tickets);
     }
 
     void closeAccessControl(@Disposes AccessControl access) {
@@ -154,7 +155,12 @@ public class RoleBeans {
     @Produces
     @Singleton
     MasterClient masterClient(
-            CrescentConfig config, Master master, NodeIdentity identity, MetadataStore store, MetadataKeys keys) {
+            CrescentConfig config,
+            Master master,
+            NodeIdentity identity,
+            MetadataStore store,
+            MetadataKeys keys,
+            ControlPlaneTls tls) {
         if (config.role().runsMaster()) {
             return master;
         }
@@ -162,11 +168,14 @@ public class RoleBeans {
         Supplier<String> leader = config.metadata().etcd().endpoints().isEmpty()
                 ? () -> config.worker().masterAddress()
                 : LeaderLookup.in(store, keys);
+        // With TLS configured, this node calls the master with its own certificate: the name the master's rules see.
         return new RemoteMasterClient(
                 leader,
                 identity.nodeName(),
                 config.client().callTimeout(),
-                config.client().failoverWindow());
+                config.client().failoverWindow(),
+                true,
+                tls.clientContext());
     }
 
     void closeMasterClient(@Disposes MasterClient client) {

@@ -3,7 +3,9 @@ package dev.crescent.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.client.ClientOptions;
+import dev.crescent.client.ClientTls;
 import dev.crescent.client.CrescentClient;
+import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -24,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
+import javax.net.ssl.SSLContext;
 
 /**
  * {@code crescent}: the operator's command line. Objects move through the Java client (files are memory-mapped,
@@ -52,6 +55,29 @@ public final class CrescentCli {
             description = "master (leader) host:port, its HTTP port (default: $CRESCENT_MASTER or ${DEFAULT-VALUE})")
     String master;
 
+    @Option(
+            names = "--tls-cert",
+            scope = CommandLine.ScopeType.INHERIT,
+            defaultValue = "${env:CRESCENT_TLS_CERT}",
+            description = "this node's certificate (PEM) for a master with mutual TLS; needs --tls-key and --tls-ca "
+                    + "(default: $CRESCENT_TLS_CERT)")
+    Path tlsCert;
+
+    @Option(
+            names = "--tls-key",
+            scope = CommandLine.ScopeType.INHERIT,
+            defaultValue = "${env:CRESCENT_TLS_KEY}",
+            description = "its private key, PKCS#8 PEM (default: $CRESCENT_TLS_KEY)")
+    Path tlsKey;
+
+    @Option(
+            names = "--tls-ca",
+            scope = CommandLine.ScopeType.INHERIT,
+            defaultValue = "${env:CRESCENT_TLS_CA}",
+            description =
+                    "CA certificates (PEM) the master's certificate is checked against (default: $CRESCENT_TLS_CA)")
+    Path tlsCa;
+
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
@@ -74,22 +100,39 @@ public final class CrescentCli {
     }
 
     CrescentClient connect() {
-        return CrescentClient.connect(ClientOptions.master(master).withNodeName("crescent-cli"));
+        ClientOptions options = ClientOptions.master(master).withNodeName("crescent-cli");
+        SSLContext tls = tls();
+        return CrescentClient.connect(tls == null ? options : options.withTls(tls));
+    }
+
+    /** The TLS context the options name, or null for plaintext. */
+    private SSLContext tls() {
+        if (tlsCert == null && tlsKey == null && tlsCa == null) {
+            return null;
+        }
+        if (tlsCert == null || tlsKey == null || tlsCa == null) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "TLS needs all of --tls-cert, --tls-key and --tls-ca");
+        }
+        return ClientTls.fromPem(tlsCert, tlsKey, tlsCa);
     }
 
     /** GET on the master's admin API; an error answer becomes a StoreException with its code. */
     JsonNode admin(String path) throws IOException, InterruptedException {
-        try (HttpClient http = HttpClient.newHttpClient()) {
+        SSLContext tls = tls();
+        HttpClient.Builder client = HttpClient.newBuilder();
+        if (tls != null) {
+            client.sslContext(tls);
+        }
+        try (HttpClient http = client.build()) {
             HttpResponse<String> response = http.send(
-                    HttpRequest.newBuilder(URI.create("http://" + master + path))
+                    HttpRequest.newBuilder(URI.create((tls == null ? "http://" : "https://") + master + path))
                             .header("X-Crescent-Node", "crescent-cli")
                             .build(),
                     HttpResponse.BodyHandlers.ofString());
             JsonNode body = new ObjectMapper().readTree(response.body());
             if (response.statusCode() >= 400) {
                 throw new StoreException(
-                        dev.crescent.common.ErrorCode.fromNumber(
-                                body.path("code").asInt(-1)),
+                        ErrorCode.fromNumber(body.path("code").asInt(-1)),
                         body.path("message").asText(response.body()));
             }
             return body;

@@ -7,6 +7,7 @@ import dev.crescent.transfer.tcp.TcpSettings;
 
 import java.time.Duration;
 import java.util.List;
+import javax.net.ssl.SSLContext;
 
 /**
  * How a {@link CrescentClient} reaches the cluster. Start from {@link #master(String)} or {@link #etcd(List, String)}
@@ -26,6 +27,7 @@ import java.util.List;
  * @param checksums      record a CRC32C with every put and verify it on every read of an object that has one
  * @param rdma           RDMA settings (null: no RDMA); buffers from {@link CrescentClient#allocate} are then
  *                       registered with the devices and move by one-sided RDMA to workers that serve it
+ * @param tls            TLS for master calls, with this node's certificate (null: plaintext); see {@link ClientTls}
  */
 public record ClientOptions(
         String masterAddress,
@@ -39,7 +41,8 @@ public record ClientOptions(
         TcpSettings tcp,
         ContributedMemory contribute,
         boolean checksums,
-        RdmaSettings rdma) {
+        RdmaSettings rdma,
+        SSLContext tls) {
 
     public ClientOptions {
         etcdEndpoints = List.copyOf(etcdEndpoints);
@@ -58,6 +61,7 @@ public record ClientOptions(
                 TcpSettings.defaults(),
                 ContributedMemory.NONE,
                 false,
+                null,
                 null);
     }
 
@@ -78,7 +82,8 @@ public record ClientOptions(
                 tcp,
                 contribute,
                 checksums,
-                rdma);
+                rdma,
+                tls);
     }
 
     public ClientOptions withNodeName(String name) {
@@ -94,7 +99,8 @@ public record ClientOptions(
                 tcp,
                 contribute,
                 checksums,
-                rdma);
+                rdma,
+                tls);
     }
 
     public ClientOptions withTimeouts(Duration call, Duration failover) {
@@ -110,7 +116,8 @@ public record ClientOptions(
                 tcp,
                 contribute,
                 checksums,
-                rdma);
+                rdma,
+                tls);
     }
 
     public ClientOptions withReplicas(ReplicaConfig config) {
@@ -126,7 +133,8 @@ public record ClientOptions(
                 tcp,
                 contribute,
                 checksums,
-                rdma);
+                rdma,
+                tls);
     }
 
     /** Off: same-host workers are reached over TCP too (e.g. to measure the network path). */
@@ -143,7 +151,8 @@ public record ClientOptions(
                 tcp,
                 contribute,
                 checksums,
-                rdma);
+                rdma,
+                tls);
     }
 
     /**
@@ -177,7 +186,8 @@ public record ClientOptions(
                 tcp,
                 memory,
                 checksums,
-                rdma);
+                rdma,
+                tls);
     }
 
     public ClientOptions withChecksums(boolean enabled) {
@@ -193,7 +203,8 @@ public record ClientOptions(
                 tcp,
                 contribute,
                 enabled,
-                rdma);
+                rdma,
+                tls);
     }
 
     /** Uses RDMA where it runs (see {@link RdmaSettings}; unavailable RDMA falls back to TCP when it allows). */
@@ -210,7 +221,8 @@ public record ClientOptions(
                 tcp,
                 contribute,
                 checksums,
-                settings);
+                settings,
+                tls);
     }
 
     public ClientOptions withTcp(TcpSettings settings) {
@@ -226,6 +238,28 @@ public record ClientOptions(
                 settings,
                 contribute,
                 checksums,
-                rdma);
+                rdma,
+                tls);
+    }
+
+    /**
+     * Calls the master over TLS, presenting this context's certificate: with mutual TLS on the master, its subject
+     * CN is this node's name for the access rules (the stated node name no longer counts). See {@link ClientTls}.
+     */
+    public ClientOptions withTls(SSLContext context) {
+        return new ClientOptions(
+                masterAddress,
+                etcdEndpoints,
+                cluster,
+                nodeName,
+                callTimeout,
+                failoverWindow,
+                replicas,
+                sharedMemory,
+                tcp,
+                contribute,
+                checksums,
+                rdma,
+                context);
     }
 }

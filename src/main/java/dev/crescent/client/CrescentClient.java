@@ -97,8 +97,8 @@ public final class CrescentClient implements AutoCloseable {
         Supplier<String> leader = metadata == null
                 ? options::masterAddress
                 : LeaderLookup.in(metadata, new MetadataKeys(options.cluster()));
-        RemoteMasterClient master =
-                new RemoteMasterClient(leader, options.nodeName(), options.callTimeout(), options.failoverWindow());
+        RemoteMasterClient master = new RemoteMasterClient(
+                leader, options.nodeName(), options.callTimeout(), options.failoverWindow(), true, options.tls());
         RegisteredMemory memory = new RegisteredMemory();
         RdmaRuntime rdma = options.rdma() == null
                 ? null

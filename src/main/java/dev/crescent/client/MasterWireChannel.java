@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 
 /**
  * Master calls to one master over the {@link MasterWire} protocol (its port asked once from the master's HTTP
@@ -33,11 +34,15 @@ final class MasterWireChannel implements AutoCloseable {
     private static final int MAX_IDLE = 64;
     private static final int READ_BUFFER = 64 << 10;
     private static final Pattern PORT = Pattern.compile("\"port\"\\s*:\\s*(\\d+)");
+    private static final Pattern TLS = Pattern.compile("\"tls\"\\s*:\\s*true");
 
     private final String address;
     private final String host;
     private final int port;
     private final String nodeName;
+    /** TLS for the announcement request and every wire connection; null: plaintext. */
+    private final SSLContext tls;
+
     private final IdleConnections<Connection> idle = new IdleConnections<>(MAX_IDLE, MasterWireChannel::closeQuietly);
     /** The wire port the master announced, or -1 until asked (again after a connection to it failed). */
     private volatile int wirePort = -1;
@@ -49,7 +54,7 @@ final class MasterWireChannel implements AutoCloseable {
         }
     }
 
-    MasterWireChannel(String address, String nodeName) {
+    MasterWireChannel(String address, String nodeName, SSLContext tls) {
         int colon = address.lastIndexOf(':');
         if (colon <= 0) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "master address " + address + " is not host:port");
@@ -62,6 +67,7 @@ final class MasterWireChannel implements AutoCloseable {
                     ErrorCode.INVALID_PARAMS, "a node name is at most " + MasterWire.MAX_NODE_NAME_BYTES + " bytes");
         }
         this.nodeName = nodeName == null ? "" : nodeName;
+        this.tls = tls;
     }
 
     String address() {
@@ -101,9 +107,7 @@ final class MasterWireChannel implements AutoCloseable {
 
     /** Asks the master's HTTP port where its wire listener is; {@link Refused} when it announces none. */
     private int announcedPort(int timeout) throws IOException {
-        try (Socket http = new Socket()) {
-            http.connect(new InetSocketAddress(host, port), timeout);
-            http.setSoTimeout(timeout);
+        try (Socket http = connected(host, port, timeout)) {
             http.getOutputStream()
                     .write(("GET " + MasterWire.PATH + " HTTP/1.1\r\nHost: " + address
                                     + "\r\nConnection: close\r\n\r\n")
@@ -113,11 +117,31 @@ final class MasterWireChannel implements AutoCloseable {
                 throw new Refused("master " + address + " announces no wire port: "
                         + answer.lines().findFirst().orElse("no answer"));
             }
-            Matcher found = PORT.matcher(answer.substring(Math.max(0, answer.indexOf("\r\n\r\n"))));
+            String body = answer.substring(Math.max(0, answer.indexOf("\r\n\r\n")));
+            Matcher found = PORT.matcher(body);
             if (!found.find()) {
                 throw new IOException("master " + address + " answered " + MasterWire.PATH + " without a port");
             }
+            if (tls == null && TLS.matcher(body).find()) {
+                throw new StoreException(
+                        ErrorCode.UNAUTHENTICATED,
+                        "master " + address + " serves its wire protocol over TLS only: give the client a TLS context");
+            }
             return Integer.parseInt(found.group(1));
+        }
+    }
+
+    /** A socket connected to {@code host:port} with {@code timeout} for connect and reads; over TLS when set. */
+    private Socket connected(String host, int port, int timeout) throws IOException {
+        Socket plain = new Socket();
+        try {
+            plain.setTcpNoDelay(true);
+            plain.connect(new InetSocketAddress(host, port), timeout);
+            plain.setSoTimeout(timeout);
+            return tls == null ? plain : ClientTls.wrap(tls, plain, host, port);
+        } catch (IOException | RuntimeException e) {
+            plain.close();
+            throw e;
         }
     }
 
@@ -151,23 +175,24 @@ final class MasterWireChannel implements AutoCloseable {
                 port = announcedPort(timeout);
                 wirePort = port;
             }
-            socket = new Socket();
+            Socket opened = null;
             try {
-                socket.setTcpNoDelay(true);
-                socket.connect(new InetSocketAddress(host, port), timeout);
-                socket.setSoTimeout(timeout);
-                out = socket.getOutputStream();
-                in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), READ_BUFFER));
+                opened = connected(host, port, timeout);
+                out = opened.getOutputStream();
+                in = new DataInputStream(new BufferedInputStream(opened.getInputStream(), READ_BUFFER));
                 byte[] name = nodeName.getBytes(StandardCharsets.UTF_8);
                 out.write(ByteBuffer.allocate(4 + name.length)
                         .putInt(name.length)
                         .put(name)
                         .array());
             } catch (IOException | RuntimeException e) {
-                socket.close();
+                if (opened != null) {
+                    opened.close();
+                }
                 wirePort = -1; // the master may have restarted on another port: ask again next time
                 throw e;
             }
+            socket = opened;
         }
 
         Reply exchange(int method, MessageLite request, int timeout) throws IOException {

@@ -51,13 +51,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
 
 /**
  * A master in another process. Calls go over the master's lean binary protocol ({@link MasterWire}, on the port
- * the master announces) when the master offers it, else over gRPC (plaintext HTTP/2 on its HTTP port); both carry
- * the same messages and error codes. Every call states this node's name (in the wire hello, in the
- * {@code crescent-node} gRPC header), which the master's access whitelist matches. With several masters it
- * follows the leader.
+ * the master announces) when the master offers it, else over gRPC (HTTP/2 on its HTTP port); both carry the same
+ * messages and error codes, in plaintext or, given a TLS context, over TLS. Every call states this node's name (in
+ * the wire hello, in the {@code crescent-node} gRPC header); over TLS the certificate's name proves it instead.
+ * With several masters it follows the leader.
  */
 public final class RemoteMasterClient implements MasterClient {
     /**
@@ -72,6 +73,7 @@ public final class RemoteMasterClient implements MasterClient {
     private final Supplier<String> leader;
     private final String nodeName;
     private final boolean wire;
+    private final SSLContext tls;
     private final Metadata headers = new Metadata();
     private final Duration timeout;
     private final FailoverGuard failover;
@@ -132,7 +134,12 @@ public final class RemoteMasterClient implements MasterClient {
     }
 
     public RemoteMasterClient(Supplier<String> leader, String nodeName, Duration timeout, Duration failoverWindow) {
-        this(leader, nodeName, timeout, failoverWindow, true);
+        this(leader, nodeName, timeout, failoverWindow, true, null);
+    }
+
+    public RemoteMasterClient(
+            Supplier<String> leader, String nodeName, Duration timeout, Duration failoverWindow, boolean wire) {
+        this(leader, nodeName, timeout, failoverWindow, wire, null);
     }
 
     /**
@@ -141,10 +148,17 @@ public final class RemoteMasterClient implements MasterClient {
      * @param timeout        the longest one attempt of a call may take
      * @param failoverWindow how long a call keeps retrying (with back-off) while no master leads or answers
      * @param wire           use the master's binary protocol where offered (false: gRPC only)
+     * @param tls            TLS (with this node's certificate) for every connection to a master; null: plaintext
      */
     public RemoteMasterClient(
-            Supplier<String> leader, String nodeName, Duration timeout, Duration failoverWindow, boolean wire) {
+            Supplier<String> leader,
+            String nodeName,
+            Duration timeout,
+            Duration failoverWindow,
+            boolean wire,
+            SSLContext tls) {
         this.leader = leader;
+        this.tls = tls;
         this.nodeName = nodeName;
         this.wire = wire;
         this.timeout = timeout;
@@ -507,13 +521,14 @@ public final class RemoteMasterClient implements MasterClient {
         if (old != null && old.address.equals(address)) {
             return old;
         }
+        NettyChannelBuilder builder = NettyChannelBuilder.forTarget(address);
         ManagedChannel channel =
-                NettyChannelBuilder.forTarget(address).usePlaintext().build();
+                (tls == null ? builder.usePlaintext() : builder.sslContext(ClientTls.forGrpc(tls))).build();
         Connection fresh = new Connection(
                 address,
                 channel,
                 ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers)),
-                wire ? new MasterWireChannel(address, nodeName) : null);
+                wire ? new MasterWireChannel(address, nodeName, tls) : null);
         current = fresh;
         if (old != null) {
             old.shutdown(true);

@@ -86,6 +86,15 @@ public interface CrescentConfig {
          */
         Optional<String> ticketSecret();
 
+        /**
+         * Let rules match node names that callers only state (the {@code X-Crescent-Node} / {@code crescent-node}
+         * header, the wire hello). Off, a rule's node names match only the subject CN of a verified client
+         * certificate (mutual TLS on the control plane): a stated name proves nothing. For networks where every
+         * caller is trusted anyway, and for tests of the rules themselves.
+         */
+        @WithDefault("false")
+        boolean trustStatedNames();
+
         /** Rules by name: {@code crescent.access.rules.<name>.rights=read,write} and so on. */
         Map<String, RuleConfig> rules();
 

@@ -28,7 +28,7 @@ class MasterWireChannelTest {
     @Test
     void aMasterThatAnnouncesNoPortIsRefusedSoTheClientCanFallBack() throws Exception {
         try (Peer peer = new Peer(404, socket -> {});
-                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n", null)) {
             assertThrows(
                     MasterWireChannel.Refused.class,
                     () -> channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5)));
@@ -38,7 +38,7 @@ class MasterWireChannelTest {
     @Test
     void aSilentMasterTimesOutWithinTheDeadline() throws Exception {
         try (Peer peer = new Peer(200, socket -> {});
-                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n", null)) {
             long started = System.nanoTime();
             StoreException e = assertThrows(
                     StoreException.class,
@@ -60,7 +60,7 @@ class MasterWireChannelTest {
                         // the test fails on the client side if this goes wrong
                     }
                 });
-                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n")) {
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n", null)) {
             StoreException e = assertThrows(
                     StoreException.class,
                     () -> channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5)));
@@ -74,7 +74,7 @@ class MasterWireChannelTest {
         try (ServerSocket closed = new ServerSocket(0)) {
             address = "127.0.0.1:" + closed.getLocalPort();
         }
-        try (MasterWireChannel channel = new MasterWireChannel(address, "n")) {
+        try (MasterWireChannel channel = new MasterWireChannel(address, "n", null)) {
             StoreException e = assertThrows(
                     StoreException.class,
                     () -> channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5)));

@@ -20,11 +20,13 @@ import java.util.regex.Pattern;
  * The port is read from the "Listening on" log line, so nothing is hard-coded.
  */
 public final class CrescentProcess implements AutoCloseable {
-    private static final Pattern LISTENING = Pattern.compile("Listening on: http://[^:]+:(\\d+)");
+    /** The first address the server lists: its plain HTTP port, or its TLS port when it serves TLS only. */
+    private static final Pattern LISTENING = Pattern.compile("Listening on: (https?)://[^:]+:(\\d+)");
 
     private final Process process;
     private final StringBuffer log = new StringBuffer();
     private final CompletableFuture<Integer> port = new CompletableFuture<>();
+    private volatile String scheme = "http";
     private final String name;
     private final Thread logPump;
 
@@ -111,7 +113,8 @@ public final class CrescentProcess implements AutoCloseable {
     }
 
     public String baseUrl() {
-        return "http://" + host + ":" + port();
+        int listening = port();
+        return scheme + "://" + host + ":" + listening;
     }
 
     /** host:port of this process's HTTP (and gRPC) port. */
@@ -188,8 +191,9 @@ public final class CrescentProcess implements AutoCloseable {
             while ((line = reader.readLine()) != null) {
                 log.append(line).append('\n');
                 Matcher m = LISTENING.matcher(line);
-                if (m.find()) {
-                    port.complete(Integer.parseInt(m.group(1)));
+                if (m.find() && !port.isDone()) {
+                    scheme = m.group(1);
+                    port.complete(Integer.parseInt(m.group(2)));
                 }
             }
         } catch (IOException ignored) {

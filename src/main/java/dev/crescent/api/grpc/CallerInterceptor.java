@@ -1,5 +1,6 @@
 package dev.crescent.api.grpc;
 
+import dev.crescent.api.Callers;
 import dev.crescent.master.access.Caller;
 import dev.crescent.protocol.GrpcErrors;
 import io.grpc.Context;
@@ -15,7 +16,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
-/** Records who is calling (stated node name, connection address) for the access checks of the gRPC services. */
+/** Records who is calling (node name, proven or stated; connection address) for the access checks of the gRPC services. */
 @ApplicationScoped
 @GlobalInterceptor
 public class CallerInterceptor implements ServerInterceptor {
@@ -36,8 +37,10 @@ public class CallerInterceptor implements ServerInterceptor {
     public <Q, A> ServerCall.Listener<Q> interceptCall(
             ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
         SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-        Caller caller = new Caller(
-                headers.get(GrpcErrors.NODE_KEY), remote instanceof InetSocketAddress inet ? inet.getAddress() : null);
+        Caller caller = Callers.of(
+                headers.get(GrpcErrors.NODE_KEY),
+                call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION),
+                remote instanceof InetSocketAddress inet ? inet.getAddress() : null);
         return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers, next);
     }
 }

@@ -1,5 +1,6 @@
 package dev.crescent.api.wire;
 
+import dev.crescent.api.ControlPlaneTls;
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.protocol.MasterWire;
@@ -20,13 +21,15 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * Serves the {@link MasterWire} protocol: a listener of its own (on the HTTP host, port
  * {@code crescent.master.wire-port}, 0 picks a free one) whose port {@code GET /v1/master-wire} announces on the
  * HTTP port, so clients need no address but the master's. Each connection is a {@link MasterWireSession}. Off with
- * {@code crescent.master.wire=false} (the route answers 404 and clients use gRPC).
+ * {@code crescent.master.wire=false} (the route answers 404 and clients use gRPC). With TLS on the HTTP server the
+ * listener speaks TLS too, with the same key and trust ({@link ControlPlaneTls}), and the announcement says so.
  */
 @ApplicationScoped
 public class MasterWireRoute {
     private final MasterGrpcService service;
     private final Vertx vertx;
     private final CrescentConfig config;
+    private final ControlPlaneTls tls;
     private final String host;
     private final MasterWireHandlers handlers = new MasterWireHandlers();
     private volatile NetServer server;
@@ -35,10 +38,12 @@ public class MasterWireRoute {
             @GrpcService MasterGrpcService service,
             Vertx vertx,
             CrescentConfig config,
+            ControlPlaneTls tls,
             @ConfigProperty(name = "quarkus.http.host", defaultValue = "0.0.0.0") String host) {
         this.service = service;
         this.vertx = vertx;
         this.config = config;
+        this.tls = tls;
         this.host = host;
     }
 
@@ -46,10 +51,10 @@ public class MasterWireRoute {
         if (!config.master().wire()) {
             return;
         }
-        NetServer listener = vertx.createNetServer(new NetServerOptions()
+        NetServer listener = vertx.createNetServer(tls.serve(new NetServerOptions()
                 .setHost(host)
                 .setPort(config.master().wirePort())
-                .setTcpNoDelay(true));
+                .setTcpNoDelay(true)));
         WireLimits limits = new WireLimits(
                 config.master().wireFrameTimeout(),
                 config.master().wireBufferBudget().asLongValue());
@@ -58,7 +63,10 @@ public class MasterWireRoute {
         router.route(HttpMethod.GET, MasterWire.PATH)
                 .handler(context -> context.response()
                         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                        .end(new JsonObject().put("port", server.actualPort()).encode()));
+                        .end(new JsonObject()
+                                .put("port", server.actualPort())
+                                .put("tls", tls.enabled())
+                                .encode()));
     }
 
     void stop(@Observes ShutdownEvent event) {

@@ -132,7 +132,10 @@ final class MasterWireSession {
     }
 
     private void onHello(Buffer nodeName) {
-        caller = Callers.of(nodeName.toString(StandardCharsets.UTF_8), socket.remoteAddress());
+        caller = Callers.of(
+                nodeName.toString(StandardCharsets.UTF_8),
+                socket.isSsl() ? socket.sslSession() : null,
+                socket.remoteAddress());
     }
 
     private void onRequest(Buffer frame) {

@@ -34,6 +34,7 @@ public final class AccessControl implements AutoCloseable {
     private static final Duration APPLY_TIMEOUT = Duration.ofSeconds(5);
 
     private final boolean enabled;
+    private final boolean trustStatedNames;
     private final Map<String, AccessRule> configRules = new LinkedHashMap<>();
     private final MetadataStore store;
     private final MetadataKeys keys;
@@ -42,21 +43,26 @@ public final class AccessControl implements AutoCloseable {
     private final TicketSigner tickets;
     private volatile AccessPolicy policy;
 
-    /** @param tickets signs (master) and verifies (worker) transfer tickets; null when access is off */
+    /**
+     * @param trustStatedNames let rules match node names that are only stated (see {@link AccessPolicy})
+     * @param tickets          signs (master) and verifies (worker) transfer tickets; null when access is off
+     */
     public AccessControl(
             boolean enabled,
+            boolean trustStatedNames,
             List<AccessRule> configRules,
             MetadataStore store,
             MetadataKeys keys,
             ObjectMapper json,
             TicketSigner tickets) {
         this.enabled = enabled;
+        this.trustStatedNames = trustStatedNames;
         this.tickets = tickets;
         configRules.forEach(rule -> this.configRules.put(rule.name(), rule));
         this.store = store;
         this.keys = keys;
         this.json = json;
-        this.policy = new AccessPolicy(enabled, configRules);
+        this.policy = new AccessPolicy(enabled, configRules, trustStatedNames);
         this.stored = new WatchedPrefix<>(
                 store, keys.accessRules(), value -> json.readValue(value, AccessRule.class), this::rebuild);
         rebuild();
@@ -171,7 +177,7 @@ public final class AccessControl implements AutoCloseable {
         stored.all().values().stream()
                 .filter(r -> !configRules.containsKey(r.name()))
                 .forEach(all::add);
-        policy = new AccessPolicy(enabled, all);
+        policy = new AccessPolicy(enabled, all, trustStatedNames);
     }
 
     @Override

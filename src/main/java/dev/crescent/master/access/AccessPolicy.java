@@ -14,10 +14,17 @@ import java.util.List;
 public final class AccessPolicy {
     private final boolean enabled;
     private final List<AccessRule.CompiledRule> rules;
+    private final boolean trustStatedNames;
 
-    public AccessPolicy(boolean enabled, Collection<AccessRule> rules) {
+    /**
+     * @param trustStatedNames let rules match node names callers merely state (headers, the wire hello). Off, only
+     *                         names proven by a client certificate match; a rule naming nodes then never applies to
+     *                         a caller without one
+     */
+    public AccessPolicy(boolean enabled, Collection<AccessRule> rules, boolean trustStatedNames) {
         this.enabled = enabled;
         this.rules = rules.stream().map(AccessRule::compile).toList();
+        this.trustStatedNames = trustStatedNames;
     }
 
     public boolean enabled() {
@@ -32,8 +39,9 @@ public final class AccessPolicy {
         if (!enabled) {
             return true;
         }
+        String name = caller.certified() || trustStatedNames ? caller.nodeName() : null;
         for (AccessRule.CompiledRule rule : rules) {
-            if (rule.grants(right) && rule.appliesTo(caller) && rule.covers(key)) {
+            if (rule.grants(right) && rule.appliesTo(name, caller.address()) && rule.covers(key)) {
                 return true;
             }
         }

@@ -5,6 +5,7 @@ import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
+import java.net.InetAddress;
 import java.util.List;
 import java.util.Set;
 
@@ -12,7 +13,8 @@ import java.util.Set;
  * One whitelist entry: callers it applies to, the key namespaces it covers, and the rights it grants there.
  *
  * @param name     unique name (the admin API edits rules by name)
- * @param nodes    node names it applies to ({@code *} = any); empty = any node name
+ * @param nodes    node names it applies to ({@code *} = any); empty = any node name. With TLS a name is the subject
+ *                 CN of the caller's client certificate; a stated name counts only where stated names are trusted
  * @param cidrs    networks the caller's address must be in; empty = any address. Both lists given: both must match
  * @param prefixes key prefixes it covers; empty = every key
  * @param rights   what it grants there
@@ -44,12 +46,12 @@ public record AccessRule(
 
     record CompiledRule(AccessRule rule, List<Cidr> networks) {
 
-        boolean appliesTo(Caller caller) {
+        /** @param nodeName the caller's name as far as the policy believes it (null: none) */
+        boolean appliesTo(String nodeName, InetAddress address) {
             AccessRule r = rule;
-            boolean nodeOk = r.nodes.isEmpty()
-                    || r.nodes.contains("*")
-                    || (caller.nodeName() != null && r.nodes.contains(caller.nodeName()));
-            boolean addressOk = networks.isEmpty() || networks.stream().anyMatch(n -> n.contains(caller.address()));
+            boolean nodeOk =
+                    r.nodes.isEmpty() || r.nodes.contains("*") || (nodeName != null && r.nodes.contains(nodeName));
+            boolean addressOk = networks.isEmpty() || networks.stream().anyMatch(n -> n.contains(address));
             return nodeOk && addressOk;
         }
 

@@ -14,6 +14,9 @@ public class AccessOnProfile implements QuarkusTestProfile {
         return Map.ofEntries(
                 Map.entry("crescent.access.enabled", "true"),
                 Map.entry("crescent.access.ticket-secret", AccessOnProfile.TICKET_SECRET),
+                // These tests are about the rules, over plain connections: names are taken as stated. Certified
+                // names (and stated ones ignored) are MutualTlsIT's subject.
+                Map.entry("crescent.access.trust-stated-names", "true"),
                 Map.entry("crescent.access.rules.ops.nodes", "ops"),
                 Map.entry("crescent.access.rules.ops.cidrs", "127.0.0.0/8,::1/128"),
                 Map.entry("crescent.access.rules.ops.rights", "admin"),

@@ -17,8 +17,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The whitelist: who (node name, CIDR), where (key prefixes), what (rights). */
 class AccessPolicyTest {
 
+    /** A caller whose name the policies below trust: they are about matching rules, not about proof. */
     private static Caller caller(String node, String address) throws Exception {
-        return new Caller(node, InetAddress.getByName(address));
+        return new Caller(node, InetAddress.getByName(address), true);
     }
 
     @Test
@@ -57,7 +58,8 @@ class AccessPolicyTest {
                                 List.of("llama/", "shared/"),
                                 Set.of(Right.READ)),
                         new AccessRule("workers", List.of("*"), List.of("10.9.0.0/16"), List.of(), Set.of(Right.MOUNT)),
-                        new AccessRule("ops", List.of("ops"), List.of(), List.of(), Set.of(Right.ADMIN))));
+                        new AccessRule("ops", List.of("ops"), List.of(), List.of(), Set.of(Right.ADMIN))),
+                false);
 
         assertTrue(policy.allows(caller("infer-1", "10.1.2.3"), Right.WRITE, "llama/layer0"));
         assertFalse(policy.allows(caller("infer-1", "10.1.2.3"), Right.WRITE, "mistral/layer0"), "prefix");
@@ -83,9 +85,30 @@ class AccessPolicyTest {
     }
 
     @Test
+    void aStatedNameMatchesNoRuleUnlessStatedNamesAreTrusted() throws Exception {
+        List<AccessRule> rules = List.of(
+                new AccessRule("infer", List.of("infer-1"), List.of(), List.of("llama/"), Set.of(Right.WRITE)),
+                new AccessRule("local", List.of(), List.of("127.0.0.0/8"), List.of("public/"), Set.of(Right.READ)));
+        InetAddress local = InetAddress.getByName("127.0.0.1");
+        Caller stated = new Caller("infer-1", local);
+        Caller certified = new Caller("infer-1", local, true);
+
+        AccessPolicy proofOnly = new AccessPolicy(true, rules, false);
+        assertFalse(proofOnly.allows(stated, Right.WRITE, "llama/a"), "a header is a claim, not a proof");
+        assertTrue(proofOnly.allows(certified, Right.WRITE, "llama/a"));
+        assertTrue(proofOnly.allows(stated, Right.READ, "public/a"), "rules without node names still apply");
+        assertEquals(
+                ErrorCode.PERMISSION_DENIED,
+                assertThrows(StoreException.class, () -> proofOnly.check(stated, Right.WRITE, "llama/a"))
+                        .code());
+
+        assertTrue(new AccessPolicy(true, rules, true).allows(stated, Right.WRITE, "llama/a"));
+    }
+
+    @Test
     void anEnabledPolicyWithoutRulesDeniesAndADisabledOneAllowsEverything() throws Exception {
-        assertFalse(new AccessPolicy(true, List.of()).allows(caller("x", "127.0.0.1"), Right.READ, "k"));
-        AccessPolicy open = new AccessPolicy(false, List.of());
+        assertFalse(new AccessPolicy(true, List.of(), false).allows(caller("x", "127.0.0.1"), Right.READ, "k"));
+        AccessPolicy open = new AccessPolicy(false, List.of(), false);
         open.check(new Caller(null, null), Right.ADMIN, null);
         assertTrue(open.allows(caller(null, "8.8.8.8"), Right.WRITE, "k"));
     }
