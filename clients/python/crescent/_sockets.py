@@ -6,6 +6,7 @@ length at once (MSG_WAITALL), so a 1 MiB payload is one call rather than dozens;
 the kernel together (sendmsg), so a frame is one call and one segment train rather than two.
 """
 import socket
+import ssl
 import struct
 
 
@@ -27,8 +28,27 @@ def connect(host: str, port: int, timeout: float, buffer_bytes: int = 0) -> sock
     return connection
 
 
+def secure(connection: socket.socket, context: ssl.SSLContext, host: str) -> ssl.SSLSocket:
+    """``connection`` wrapped in TLS (handshake done, ``host`` verified against the peer's certificate). The kernel
+    timeouts stay in force: a stalled TLS read or write raises Timeout like a plain one."""
+    try:
+        return context.wrap_socket(connection, server_hostname=host)
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        connection.close()
+        raise Timeout("TLS handshake timed out") from None
+    except OSError:
+        connection.close()
+        raise
+
+
 def send(connection: socket.socket, *parts):
     """Sends the parts (bytes or byte-format views) back to back in as few calls as the kernel allows."""
+    if isinstance(connection, ssl.SSLSocket):  # TLS records: no sendmsg; one buffer is one write
+        try:
+            connection.sendall(b"".join(parts))
+        except ssl.SSLWantWriteError:
+            raise Timeout("send timed out") from None
+        return
     pending = list(parts)
     left = sum(len(p) for p in pending)
     while left:
@@ -47,7 +67,7 @@ def recv_some(connection: socket.socket, view: memoryview) -> int:
     """Receives what has arrived (at least one byte) into ``view``."""
     try:
         received = connection.recv_into(view)
-    except BlockingIOError:
+    except (BlockingIOError, ssl.SSLWantReadError):
         raise Timeout("receive timed out") from None
     if received == 0:
         raise ConnectionError("connection closed by the peer")
@@ -56,10 +76,11 @@ def recv_some(connection: socket.socket, view: memoryview) -> int:
 
 def recv_exactly(connection: socket.socket, view: memoryview):
     """Fills ``view`` from the connection; ConnectionError when the peer closes, Timeout when it stalls."""
+    flags = 0 if isinstance(connection, ssl.SSLSocket) else socket.MSG_WAITALL  # TLS takes no flags
     while view.nbytes:
         try:
-            received = connection.recv_into(view, view.nbytes, socket.MSG_WAITALL)
-        except BlockingIOError:
+            received = connection.recv_into(view, view.nbytes, flags)
+        except (BlockingIOError, ssl.SSLWantReadError):
             raise Timeout("receive timed out") from None
         if received == 0:
             raise ConnectionError("connection closed by the peer")

@@ -25,6 +25,7 @@ import grpc
 from . import _sockets
 from ._proto import master_pb2 as pb
 from .errors import CrescentError, ErrorCode
+from .tls import ClientTls
 
 _SERVICE = "/crescent.v1.MasterService/"
 # Method name -> (request type, response type).
@@ -75,7 +76,7 @@ _MAX_CARRIED = 4096
 
 class MasterClient:
     def __init__(self, addresses, node_name: str, call_timeout: float = 5.0, failover_window: float = 15.0,
-                 transport: str = "auto"):
+                 transport: str = "auto", tls: ClientTls | None = None):
         self._addresses = [a.strip() for a in addresses.split(",") if a.strip()] if isinstance(addresses, str) \
             else list(addresses)
         if not self._addresses:
@@ -88,6 +89,8 @@ class MasterClient:
         self._call_timeout = call_timeout
         self._failover_window = failover_window
         self._transport = transport
+        self._tls = tls
+        self._tls_context = tls.context() if tls is not None else None
         self._lock = threading.Lock()
         self._current = 0
         self._channels = [None] * len(self._addresses)
@@ -146,12 +149,12 @@ class MasterClient:
 
     def _open(self, address):
         if self._transport != "grpc":
-            port = _announced_wire_port(address, self._call_timeout)
+            port = _announced_wire_port(address, self._call_timeout, self._tls_context)
             if port is not None:
-                return _WireChannel(address.rsplit(":", 1)[0], port, self._node_name)
+                return _WireChannel(address.rsplit(":", 1)[0], port, self._node_name, self._tls_context)
             if self._transport == "wire":
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"the master at {address} does not speak the wire protocol")
-        return _GrpcChannel(address, self._node_name)
+        return _GrpcChannel(address, self._node_name, self._tls)
 
     def _move_on(self, failed_index):
         """After a failure at ``failed_index``, the next call goes to the next address (one master: the same).
@@ -222,11 +225,16 @@ class _PendingReleases:
                 return  # the master is away: these leases end by their deadlines
 
 
-def _announced_wire_port(address, timeout):
+def _announced_wire_port(address, timeout, tls):
     """The wire port the master announces on its HTTP port; None when it does not speak the protocol (404)."""
     try:
-        with urllib.request.urlopen(f"http://{address}{_WIRE_PATH}", timeout=timeout) as answer:
-            return int(json.loads(answer.read())["port"])
+        url = f"{'https' if tls else 'http'}://{address}{_WIRE_PATH}"
+        with urllib.request.urlopen(url, timeout=timeout, context=tls) as answer:
+            announced = json.loads(answer.read())
+        if announced.get("tls") and tls is None:
+            raise CrescentError(ErrorCode.UNAUTHENTICATED,
+                                f"the master at {address} speaks its wire protocol over TLS only: pass tls=ClientTls(...)")
+        return int(announced["port"])
     except urllib.error.HTTPError as e:
         if e.code == 404:
             return None
@@ -242,8 +250,8 @@ class _WireChannel:
     read as the next call's."""
     name = "wire"
 
-    def __init__(self, host, port, node_name):
-        self._host, self._port = host, port
+    def __init__(self, host, port, node_name, tls):
+        self._host, self._port, self._tls = host, port, tls
         self._hello = struct.pack(">I", len(node_name.encode())) + node_name.encode()
         self._idle = collections.deque()
         self._call_ids = itertools.count(1)
@@ -255,7 +263,10 @@ class _WireChannel:
         connection = self._idle.pop() if self._idle else None
         try:
             if connection is None:
-                connection = _WireConnection(_sockets.connect(self._host, self._port, timeout), self._hello)
+                connection = _sockets.connect(self._host, self._port, timeout)
+                if self._tls is not None:
+                    connection = _sockets.secure(connection, self._tls, self._host)
+                connection = _WireConnection(connection, self._hello)
             connection.socket.sendall(struct.pack(">IBI", 5 + len(body), _WIRE_IDS[method], call_id) + body)
             answer = connection.read_frame()
             answered_id, code = struct.unpack_from(">Ii", answer)
@@ -315,11 +326,12 @@ def _close(connection):
 class _GrpcChannel:
     name = "grpc"
 
-    def __init__(self, address, node_name):
+    def __init__(self, address, node_name, tls):
         self._metadata = (("crescent-node", node_name),)
-        self._channel = grpc.insecure_channel(address, options=[
-            ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES)])
+        options = [("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+                   ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES)]
+        self._channel = grpc.insecure_channel(address, options=options) if tls is None \
+            else grpc.secure_channel(address, tls.grpc_credentials(), options=options)
         self._stubs = {name: self._channel.unary_unary(_SERVICE + name, request_serializer=req.SerializeToString,
                                                        response_deserializer=resp.FromString)
                        for name, (req, resp) in _METHODS.items()}

@@ -16,6 +16,7 @@ from ._proto import master_pb2 as pb
 from .buffers import byte_view
 from .errors import CrescentError, ErrorCode
 from .master import MasterClient, status_error
+from .tls import ClientTls
 from .transfer import READ, WRITE, Endpoint, SharedMemoryPath, TcpPath, Transfer
 
 _PROTOCOLS = ("auto", "tcp")
@@ -56,12 +57,15 @@ class CrescentStore:
     def setup(self, master_server_addr: str = "localhost:8080", local_hostname: str | None = None,
               protocol: str = "auto", replica_num: int = 0, call_timeout: float = 5.0,
               transfer_timeout: float = 10.0, failover_window: float = 15.0, master_transport: str = "auto",
-              **_mooncake_only) -> int:
+              tls: ClientTls | None = None, **_mooncake_only) -> int:
         """Connects to the master (``host:port`` of its HTTP port, or several comma-separated for an HA deployment).
 
         ``protocol``: "auto" uses shared memory for segments on this host and TCP for the others; "tcp" always TCP.
         ``master_transport``: "auto" calls the master over its wire protocol when it announces one, else gRPC;
-        "wire" or "grpc" insist on one. Mooncake's other set-up arguments (segment sizes, RDMA devices, metadata
+        "wire" or "grpc" insist on one.
+        ``tls``: for a master with mutual TLS, ``ClientTls(trusted, certificate, key)`` (PEM files); the
+        certificate's subject CN is then this node's name for the master's access rules.
+        Mooncake's other set-up arguments (segment sizes, RDMA devices, metadata
         server) are accepted and ignored.
         """
         if protocol not in _PROTOCOLS:
@@ -69,7 +73,7 @@ class CrescentStore:
         name = local_hostname or socket.gethostname()
         self._client_id = f"py-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
-            self._master = MasterClient(master_server_addr, name, call_timeout, failover_window, master_transport)
+            self._master = MasterClient(master_server_addr, name, call_timeout, failover_window, master_transport, tls)
         except CrescentError as e:
             return int(e.code)
         self._shm = SharedMemoryPath() if protocol == "auto" else None

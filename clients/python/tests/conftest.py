@@ -18,7 +18,8 @@ from crescent import CrescentStore
 REPO = Path(__file__).resolve().parents[3]
 # The engines' interfaces, restated (see engines/README.md): `import vllm` and friends resolve there.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "engines"))
-LISTENING = re.compile(r"Listening on: http://[^:]+:(\d+)")
+# The first address listed: the plain HTTP port, or the TLS port of a server that serves TLS only.
+LISTENING = re.compile(r"Listening on: https?://[^:]+:(\d+)")
 
 
 def _service_command(*options):
