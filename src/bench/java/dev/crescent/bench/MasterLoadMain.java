@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.LongAdder;
  * (metadata only: no bytes move) from several threads and prints acknowledged PutEnds per second. Against a
  * master over etcd every PutEnd waits for its op-log entry, so this is the op-log's throughput as callers see it.
  *
- * <p>Arguments: master host:port, threads, seconds (measured after a warm-up of the same length).
+ * <p>Arguments: master host:port, threads, seconds (measured after a warm-up of the same length). Over TLS with
+ * {@code -Dbench.tls} (see {@link BenchTls}).
  */
 public final class MasterLoadMain {
     private MasterLoadMain() {}
@@ -24,7 +25,9 @@ public final class MasterLoadMain {
         String address = args[0];
         int threads = Integer.parseInt(args[1]);
         double seconds = Double.parseDouble(args[2]);
-        try (MasterClient master = new RemoteMasterClient(address, "bench", Duration.ofSeconds(10))) {
+        Duration timeout = Duration.ofSeconds(10);
+        try (MasterClient master = new RemoteMasterClient(
+                () -> address, "bench", timeout, timeout.multipliedBy(3), true, BenchTls.context())) {
             run(master, threads, seconds, false); // warm-up: both JVMs compile the paths first
             run(master, threads, seconds, true);
         }

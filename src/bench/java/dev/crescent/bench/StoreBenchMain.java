@@ -16,6 +16,7 @@ import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
+import javax.net.ssl.SSLContext;
 
 /**
  * One cell of the store benchmark, in its own process (writers and readers are separate processes, as with
@@ -66,12 +67,13 @@ public final class StoreBenchMain {
                 tcp.blacklistFailures(),
                 tcp.blacklistWindow(),
                 tcp.blacklistCooldown());
-        CrescentClient crescent = target.equals("redis")
-                ? null
-                : CrescentClient.connect(ClientOptions.master(address)
-                        .withNodeName("store-bench")
-                        .withSharedMemory(target.equals("shm"))
-                        .withTcp(tcp));
+        ClientOptions options = ClientOptions.master(address)
+                .withNodeName("store-bench")
+                .withSharedMemory(target.equals("shm"))
+                .withTcp(tcp);
+        SSLContext tls = BenchTls.context();
+        CrescentClient crescent =
+                target.equals("redis") ? null : CrescentClient.connect(tls == null ? options : options.withTls(tls));
         List<Session> sessions = new ArrayList<>();
         try {
             // Batch buffers only for the batch phases: 128 x 4 MiB per thread would not fit otherwise.

@@ -1,5 +1,6 @@
 package dev.crescent.it;
 
+import dev.crescent.cli.CrescentCli;
 import dev.crescent.client.ClientOptions;
 import dev.crescent.client.CrescentClient;
 import dev.crescent.client.RemoteMasterClient;
@@ -12,11 +13,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -112,6 +116,31 @@ class MutualTlsIT {
         HttpResponse<byte[]> rest = get(infer, "/v1/objects/llama/tls/1", "");
         assertEquals(200, rest.statusCode());
         assertArrayEquals(value, rest.body(), "REST over TLS, named by the certificate");
+
+        // The CLI with an operator's certificate: stat over the admin REST API, get through the Java client.
+        CertificateAuthority.Identity cli = ca.issue("ops");
+        Path back = pki.resolve("back.bin");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        for (String[] command :
+                List.of(new String[] {"stat", "llama/tls/1"}, new String[] {"get", "llama/tls/1", back.toString()})) {
+            List<String> line = new ArrayList<>(List.of(
+                    "--master",
+                    address,
+                    "--tls-cert",
+                    cli.certificate().toString(),
+                    "--tls-key",
+                    cli.key().toString(),
+                    "--tls-ca",
+                    cli.trusted().toString()));
+            line.addAll(List.of(command));
+            assertEquals(
+                    0,
+                    CrescentCli.run(line.toArray(String[]::new), new PrintWriter(out), new PrintWriter(err)),
+                    command[0] + ": " + err);
+        }
+        assertTrue(out.toString().contains("(" + value.length + " bytes)"), out.toString());
+        assertArrayEquals(value, Files.readAllBytes(back));
     }
 
     @Test
