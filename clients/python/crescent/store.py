@@ -77,7 +77,7 @@ class CrescentStore:
         except CrescentError as e:
             return int(e.code)
         self._shm = SharedMemoryPath() if protocol == "auto" else None
-        self._tcp = TcpPath(self._client_id, transfer_timeout)
+        self._tcp = TcpPath(self._client_id, transfer_timeout, tls.context() if tls is not None else None)
         self._config = ReplicateConfig(replica_num=replica_num)
         self._default_config_proto = None
         try:
@@ -402,12 +402,12 @@ class CrescentStore:
             if self._shm is not None and self._shm.reaches(t.endpoint):
                 errors[i] = _error_of(lambda: self._shm.run(t))
             elif t.endpoint.tcp:
-                by_peer.setdefault(t.endpoint.tcp, []).append(i)
+                by_peer.setdefault((t.endpoint.tcp, t.endpoint.tls), []).append(i)
             else:
                 errors[i] = CrescentError(ErrorCode.TRANSFER_FAIL,
                                           f"segment {t.segment} has no endpoint this process can reach")
-        for peer, indexes in by_peer.items():
-            for i, error in zip(indexes, self._tcp.run(peer, [transfers[i] for i in indexes])):
+        for (peer, tls), indexes in by_peer.items():
+            for i, error in zip(indexes, self._tcp.run(peer, [transfers[i] for i in indexes], tls)):
                 errors[i] = error
         return errors
 

@@ -39,16 +39,19 @@ def current_host_id() -> str:
 
 
 class Endpoint(NamedTuple):
-    """Where a segment is reached: ``host=<boot id>,tcp=<host:port>,shm=<file>`` (see PeerAddress.java)."""
+    """Where a segment is reached: ``host=<boot id>,tcp=<host:port>,tls=1,shm=<file>`` (see PeerAddress.java);
+    ``tls``: its transfer server speaks TLS only."""
     host_id: str
     tcp: str
     shm_file: str
+    tls: bool = False
 
     @staticmethod
     @functools.lru_cache(maxsize=4096)
     def parse(text: str) -> "Endpoint":
         parts = dict(p.split("=", 1) for p in text.split(",") if "=" in p)
-        return Endpoint(parts.get("host", "").strip(), parts.get("tcp", "").strip(), parts.get("shm", "").strip())
+        return Endpoint(parts.get("host", "").strip(), parts.get("tcp", "").strip(), parts.get("shm", "").strip(),
+                        parts.get("tls", "").strip() == "1")
 
 
 @dataclass
@@ -148,20 +151,23 @@ class SharedMemoryPath:
 
 
 class TcpPath:
-    """Connections to workers' transfer servers, pooled per peer; one connection serves one call at a time."""
+    """Connections to workers' transfer servers, pooled per peer; one connection serves one call at a time.
+    ``tls``: the ssl.SSLContext for servers that speak TLS only (their endpoints say ``tls=1``), or None."""
 
-    def __init__(self, engine_name: str, timeout: float):
+    def __init__(self, engine_name: str, timeout: float, tls=None):
         self._hello = _handshake(engine_name)
         self._timeout = timeout
+        self._tls = tls
         self._lock = threading.Lock()
         self._idle = {}
         self._closed = False
 
-    def run(self, target: str, transfers: list) -> list:
-        """Runs transfers to one peer, pipelined; returns one error (or None) per transfer."""
+    def run(self, target: str, transfers: list, tls: bool = False) -> list:
+        """Runs transfers to one peer (over TLS when ``tls``), pipelined; returns one error (or None) per
+        transfer."""
         errors = [None] * len(transfers)
         try:
-            conn = self._take(target)
+            conn = self._take(target, tls)
         except CrescentError as e:
             return [e] * len(transfers)
         frames = [(i, frame) for i, t in enumerate(transfers) for frame in _frames(t)]
@@ -195,16 +201,21 @@ class TcpPath:
                     conn.close()
             self._idle.clear()
 
-    def _take(self, target) -> socket.socket:
+    def _take(self, target, tls) -> socket.socket:
         with self._lock:
             if self._closed:
                 raise CrescentError(ErrorCode.TRANSFER_FAIL, "store is closed")
             pool = self._idle.get(target)
             if pool:
                 return pool.pop()
+        if tls and self._tls is None:
+            raise CrescentError(ErrorCode.TRANSFER_FAIL,
+                                f"the transfer server at {target} speaks TLS only: pass tls=ClientTls(...) to setup")
         host, _, port = target.rpartition(":")
         try:
             conn = _sockets.connect(host, int(port), self._timeout, _SOCKET_BUFFER)
+            if tls:
+                conn = _sockets.secure(conn, self._tls, host)
             _sockets.send(conn, self._hello)
             reply = bytearray(_HANDSHAKE.size)
             _recv_exactly(conn, memoryview(reply))

@@ -1,6 +1,7 @@
 """The Python client against a server with mutual TLS and access control on: the master takes the node name from
 the client certificate's subject CN (over the wire protocol, its port announcement, and gRPC); a name the client
-only states, or a certificate the server's authority did not sign, gets nothing."""
+only states, or a certificate the server's authority did not sign, gets nothing. The server's transfer port speaks
+TLS too (crescent.transfer.tcp.tls), so the client's TCP transfers go over TLS."""
 import subprocess
 
 import pytest
@@ -46,6 +47,7 @@ def tls_address(pki):
                             f"-Dquarkus.tls.key-store.pem.0.cert={server_tls.certificate}",
                             f"-Dquarkus.tls.key-store.pem.0.key={server_tls.key}",
                             f"-Dquarkus.tls.trust-store.pem.certs={pki.certificate}",
+                            "-Dcrescent.transfer.tcp.tls=true",  # the TCP transfers below are TLS too
                             "-Dcrescent.access.enabled=true",
                             "-Dcrescent.access.rules.infer.nodes=infer-1",
                             "-Dcrescent.access.rules.infer.prefixes=llama/",

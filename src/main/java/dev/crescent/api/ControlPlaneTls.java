@@ -57,8 +57,11 @@ public class ControlPlaneTls {
         return options;
     }
 
-    /** The context this node's calls to a master use (its certificate, its trust store), or null when off. */
-    public SSLContext clientContext() {
+    /**
+     * This node's key and trust as a context, or null when off: for its calls to a master, its TCP transfers to TLS
+     * transfer servers, and its own transfer server when that serves TLS.
+     */
+    public SSLContext context() {
         if (configuration == null) {
             return null;
         }

@@ -175,7 +175,7 @@ public class RoleBeans {
                 config.client().callTimeout(),
                 config.client().failoverWindow(),
                 true,
-                tls.clientContext());
+                tls.context());
     }
 
     void closeMasterClient(@Disposes MasterClient client) {
@@ -216,7 +216,11 @@ public class RoleBeans {
     @Produces
     @Singleton
     TransferEngine transferEngine(
-            CrescentConfig config, NodeIdentity identity, MeterRegistry registry, RdmaStartup rdma) {
+            CrescentConfig config,
+            NodeIdentity identity,
+            MeterRegistry registry,
+            RdmaStartup rdma,
+            ControlPlaneTls tls) {
         CrescentConfig.TransferConfig transfer = config.transfer();
         RegisteredMemory memory = new RegisteredMemory();
         CrescentConfig.TransferConfig.TcpConfig tcp = transfer.tcp();
@@ -237,7 +241,8 @@ public class RoleBeans {
                 transfer.shm().enabled() ? shmDirectories : Set.of(),
                 identity.clientId(),
                 tcpSettings,
-                rdma.runtime());
+                rdma.runtime(),
+                tls.context());
         TransferObserver observer = new TransferMetrics(registry);
         if (transfer.reporter().enabled()) {
             observer = new CompositeObserver(

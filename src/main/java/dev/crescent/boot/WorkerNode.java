@@ -1,6 +1,7 @@
 package dev.crescent.boot;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.api.ControlPlaneTls;
 import dev.crescent.api.NodeReadiness;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.master.access.AccessControl;
@@ -22,6 +23,7 @@ import jakarta.inject.Singleton;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import javax.net.ssl.SSLContext;
 
 /**
  * The worker role's life: at start-up its segment goes into the pool (a {@link SegmentHost} published in the
@@ -40,6 +42,7 @@ public class WorkerNode implements NodeReadiness {
     private final ObjectMapper json;
     private final AccessControl access;
     private final RdmaStartup rdma;
+    private final ControlPlaneTls tls;
     private volatile SegmentHost host;
 
     public WorkerNode(
@@ -51,7 +54,8 @@ public class WorkerNode implements NodeReadiness {
             MetadataKeys keys,
             ObjectMapper json,
             AccessControl access,
-            RdmaStartup rdma) {
+            RdmaStartup rdma,
+            ControlPlaneTls tls) {
         this.config = config;
         this.identity = identity;
         this.master = master;
@@ -61,6 +65,7 @@ public class WorkerNode implements NodeReadiness {
         this.json = json;
         this.access = access;
         this.rdma = rdma;
+        this.tls = tls;
     }
 
     void start(@Observes StartupEvent event) {
@@ -82,7 +87,8 @@ public class WorkerNode implements NodeReadiness {
                 tcp.port(),
                 tcp.advertiseHost().orElse(null),
                 new TcpServerLimits(
-                        tcp.handshakeTimeout(), tcp.frameTimeout(), tcp.idleTimeout(), tcp.maxConnections()));
+                        tcp.handshakeTimeout(), tcp.frameTimeout(), tcp.idleTimeout(), tcp.maxConnections()),
+                tcp.tls() ? serverContext() : null);
         host = new SegmentHost(
                 segment,
                 master,
@@ -90,6 +96,15 @@ public class WorkerNode implements NodeReadiness {
                 engine,
                 new WorkerTransferServer(server, access.tickets(), rdma.runtime()),
                 new SegmentPublisher(metadata, keys, json, identity.nodeName(), worker.leaseTtl()));
+    }
+
+    /** The node's TLS context for a transfer server that serves TLS; refused when the node has no TLS. */
+    private SSLContext serverContext() {
+        if (!tls.enabled()) {
+            throw new IllegalStateException("crescent.transfer.tcp.tls=true needs this node's TLS configuration "
+                    + "(quarkus.tls.key-store.*, see README \"Access control\")");
+        }
+        return tls.context();
     }
 
     void stop(@Observes ShutdownEvent event) {

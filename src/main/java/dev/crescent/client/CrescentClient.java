@@ -115,7 +115,8 @@ public final class CrescentClient implements AutoCloseable {
                                 options.sharedMemory() ? ShmFiles.DEFAULT_DIRECTORIES : Set.of(),
                                 options.nodeName(),
                                 options.tcp(),
-                                rdma),
+                                rdma,
+                                options.tls()),
                         TransferObserver.NONE),
                 rdma);
     }

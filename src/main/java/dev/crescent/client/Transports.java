@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import javax.net.ssl.SSLContext;
 
 /** The transports an engine uses, in order of preference: same JVM, same host (shared memory), then the network. */
 public final class Transports {
@@ -24,9 +25,15 @@ public final class Transports {
      * @param engineName     how this engine names itself to the TCP servers it connects to
      * @param tcp            the TCP transport's settings, or null for no TCP
      * @param rdma           the opened RDMA devices, or null: RDMA goes before TCP (for memory registered with it)
+     * @param tls            the context TCP reaches TLS transfer servers with, or null
      */
     public static List<Transport> preferred(
-            RegisteredMemory memory, Set<Path> shmDirectories, String engineName, TcpSettings tcp, RdmaRuntime rdma) {
+            RegisteredMemory memory,
+            Set<Path> shmDirectories,
+            String engineName,
+            TcpSettings tcp,
+            RdmaRuntime rdma,
+            SSLContext tls) {
         List<Transport> transports = new ArrayList<>();
         transports.add(new LocalTransport(memory));
         if (!shmDirectories.isEmpty()) {
@@ -36,7 +43,7 @@ public final class Transports {
             transports.add(new RdmaTransport(rdma, engineName));
         }
         if (tcp != null) {
-            transports.add(new TcpTransport(engineName, tcp));
+            transports.add(new TcpTransport(engineName, tcp, tls));
         }
         return transports;
     }

@@ -349,6 +349,14 @@ public interface CrescentConfig {
             /** Host other nodes use to reach this one; defaults to this host's address. */
             Optional<String> advertiseHost();
 
+            /**
+             * Serve TCP transfers over TLS only, with this node's TLS configuration (the control plane's, from
+             * {@code quarkus.tls.*}); the segment's endpoint says so, and peers connect with their own TLS context.
+             * Tickets are checked as without TLS. Off: plain TCP (the tickets still authenticate every transfer).
+             */
+            @WithDefault("false")
+            boolean tls();
+
             /** Parallel connections to one peer. */
             @WithDefault("4")
             int connectionsPerPeer();

@@ -35,7 +35,7 @@ public record Replica(MountedSegment segment, Allocation range) {
         PeerAddress address = PeerAddress.parse(segment.endpoint());
         String endpoint = address.tcp().isEmpty()
                 ? segment.endpoint()
-                : new PeerAddress("", address.tcp(), "", "", address.ticketed()).format();
+                : new PeerAddress("", address.tcp(), "", "", address.ticketed(), address.tls()).format();
         return new ReplicaDescriptor(
                 segment.name(),
                 endpoint,

@@ -6,7 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * How to reach a segment, carried in replica descriptors as one string
- * ({@code host=<boot id>,tcp=<host:port>,shm=<file>,rdma=<device+device>,auth=ticket}): the transfer engine picks the
+ * ({@code host=<boot id>,tcp=<host:port>,tls=1,shm=<file>,rdma=<device+device>,auth=ticket}): the transfer engine picks the
  * fastest path it can use.
  * An empty string means the segment lives in the JVM that published it.
  *
@@ -16,12 +16,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * @param rdma     the RDMA devices the segment is served through ('+'-separated; the handshake goes over tcp), or
  *                 empty
  * @param ticketed whether its transfer server serves only requests with a master-signed ticket ({@code auth=ticket})
+ * @param tls      whether its transfer server speaks TLS only ({@code tls=1})
  */
-public record PeerAddress(String hostId, String tcp, String shmFile, String rdma, boolean ticketed) {
-    public static final PeerAddress IN_PROCESS = new PeerAddress("", "", "", "", false);
+public record PeerAddress(String hostId, String tcp, String shmFile, String rdma, boolean ticketed, boolean tls) {
+    public static final PeerAddress IN_PROCESS = new PeerAddress("", "", "", "", false, false);
 
     public PeerAddress(String hostId, String tcp, String shmFile) {
-        this(hostId, tcp, shmFile, "", false);
+        this(hostId, tcp, shmFile, "", false, false);
     }
 
     /** Endpoints are few (one per worker) and parsed on every request: keep the parsed forms. */
@@ -59,13 +60,15 @@ public record PeerAddress(String hostId, String tcp, String shmFile, String rdma
                 parts.getOrDefault("tcp", ""),
                 parts.getOrDefault("shm", ""),
                 parts.getOrDefault("rdma", ""),
-                TICKET.equals(parts.get("auth")));
+                TICKET.equals(parts.get("auth")),
+                "1".equals(parts.get("tls")));
     }
 
     public String format() {
         StringBuilder out = new StringBuilder();
         append(out, "host", hostId);
         append(out, "tcp", tcp);
+        append(out, "tls", tls ? "1" : "");
         append(out, "shm", shmFile);
         append(out, "rdma", rdma);
         append(out, "auth", ticketed ? TICKET : "");

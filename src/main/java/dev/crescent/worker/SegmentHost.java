@@ -49,8 +49,8 @@ public final class SegmentHost implements AutoCloseable {
         try {
             engine.registerLocal(segment.name(), segment.memory(), WorkerSegment.LOCATION);
             String tcp = server.start(engine.memory());
-            String endpoint =
-                    segment.endpoint(tcp, server.serveRdma(segment.name(), segment.memory()), server.ticketed());
+            String endpoint = segment.endpoint(
+                    tcp, server.serveRdma(segment.name(), segment.memory()), server.ticketed(), server.tls());
             descriptor = new SegmentDescriptor(
                     segment.name(), segment.capacity(), endpoint, WorkerSegment.LOCATION, clientId);
         } catch (RuntimeException e) {

@@ -100,16 +100,17 @@ public final class WorkerSegment implements AutoCloseable {
      * "" when there is none) and the shared-memory file when there is one.
      */
     public String endpoint(String tcp) {
-        return endpoint(tcp, "", false);
+        return endpoint(tcp, "", false, false);
     }
 
     /**
      * @param rdma     the RDMA devices serving the segment ('+'-separated), or ""
      * @param ticketed whether the transfer server serves only requests with a valid ticket
+     * @param tls      whether the transfer server speaks TLS only
      */
-    public String endpoint(String tcp, String rdma, boolean ticketed) {
+    public String endpoint(String tcp, String rdma, boolean ticketed, boolean tls) {
         String shm = backingFile == null ? "" : backingFile.toString();
-        return new PeerAddress(HostId.current(), tcp, shm, rdma, ticketed).format();
+        return new PeerAddress(HostId.current(), tcp, shm, rdma, ticketed, tls).format();
     }
 
     /** The shared-memory file behind the segment, or null when it is process-private memory. */

@@ -58,6 +58,11 @@ public final class WorkerTransferServer {
         return tickets != null;
     }
 
+    /** Whether it speaks TLS only. */
+    boolean tls() {
+        return settings.tls() != null;
+    }
+
     /** Starts serving {@code memory}; @return host:port other nodes reach it at, or "" when TCP is disabled. */
     String start(RegisteredMemory memory) {
         if (!settings.enabled()) {
@@ -65,7 +70,11 @@ public final class WorkerTransferServer {
         }
         try {
             server = new TcpTransferServer(
-                    memory, new InetSocketAddress(settings.bindHost(), settings.port()), settings.limits(), tickets);
+                    memory,
+                    new InetSocketAddress(settings.bindHost(), settings.port()),
+                    settings.limits(),
+                    tickets,
+                    settings.tls());
         } catch (IOException e) {
             throw new StoreException(
                     ErrorCode.INTERNAL_ERROR,
@@ -80,7 +89,8 @@ public final class WorkerTransferServer {
                 settings.bindHost(),
                 server.port(),
                 endpoint,
-                tickets == null ? "" : ", serving only transfers with a valid ticket");
+                (tickets == null ? "" : ", serving only transfers with a valid ticket")
+                        + (settings.tls() == null ? "" : ", over TLS only"));
         return endpoint;
     }
 

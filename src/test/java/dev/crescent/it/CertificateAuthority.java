@@ -31,6 +31,14 @@ public final class CertificateAuthority {
             return ClientTls.fromPem(certificate, key, trusted);
         }
 
+        /** A server context presenting this identity (for a transfer server in the test's own JVM). */
+        public SSLContext serverContext() throws IOException {
+            return ((JdkSslContext) SslContextBuilder.forServer(certificate.toFile(), key.toFile())
+                            .sslProvider(SslProvider.JDK)
+                            .build())
+                    .context();
+        }
+
         /** The {@code quarkus.tls.*} properties of a server (or worker) with this identity. */
         public List<String> serverProperties() {
             return List.of(

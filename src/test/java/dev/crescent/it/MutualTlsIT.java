@@ -40,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and only a certificate's subject CN matches them: the worker mounts because its certificate says {@code
  * worker-1} (its stated node name is something else), a client whose certificate says {@code infer-1} reads and
  * writes {@code llama/}, and a caller who merely states {@code infer-1} (header, wire hello) is refused on every
- * interface, as is a certificate from another authority.
+ * interface, as is a certificate from another authority. The worker's transfer server speaks TLS as well.
  */
 class MutualTlsIT {
     @TempDir
@@ -77,7 +77,9 @@ class MutualTlsIT {
                 "quarkus.profile=worker",
                 "crescent.worker.master-address=" + address,
                 "crescent.worker.segment-size=32M",
-                "crescent.worker.heartbeat-interval=300ms"));
+                "crescent.worker.heartbeat-interval=300ms",
+                // Its transfer server speaks TLS too: every transfer below (and the master's scrubs) goes over TLS.
+                "crescent.transfer.tcp.tls=true"));
         // Its stated node name is "tls-worker" (CrescentProcess sets it); only the certificate's name has mount.
         worker = CrescentProcess.start("tls-worker", workerProperties.toArray(String[]::new));
     }
@@ -96,6 +98,8 @@ class MutualTlsIT {
     void aWorkerMountsUnderItsCertificatesNameAndClientsReadAndWriteUnderTheirs() throws Exception {
         SSLContext ops = ca.issue("ops").clientContext();
         await(() -> segments(ops) == 1, 30);
+        String listed = new String(get(ops, "/v1/segments", "").body(), StandardCharsets.UTF_8);
+        assertTrue(listed.contains("tls=1"), "the worker's endpoint says its transfers are TLS: " + listed);
 
         SSLContext infer = ca.issue("infer-1").clientContext();
         byte[] value = "kv block over mutual TLS".repeat(500).getBytes(StandardCharsets.UTF_8);

@@ -1,7 +1,6 @@
 package dev.crescent.transfer.tcp;
 
 import java.io.IOException;
-import java.nio.channels.SocketChannel;
 import java.util.List;
 
 /**
@@ -11,7 +10,7 @@ import java.util.List;
  * callers that do not wait (async transfers and batches).
  */
 final class DirectConnection {
-    private final SocketChannel channel;
+    private final TransferChannel channel;
     private final RequestWriter out = new RequestWriter();
     private final ResponseReader in;
     private long nextRequestId;
@@ -22,7 +21,7 @@ final class DirectConnection {
 
     private volatile boolean broken;
 
-    DirectConnection(SocketChannel channel) {
+    DirectConnection(TransferChannel channel) {
         this.channel = channel;
         this.in = new ResponseReader(channel);
     }
@@ -79,6 +78,6 @@ final class DirectConnection {
 
     void close() {
         broken = true;
-        PeerSocket.closeQuietly(channel);
+        channel.closeQuietly();
     }
 }

@@ -5,7 +5,6 @@ import dev.crescent.common.StoreException;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,6 +12,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLContext;
 
 /**
  * One pipelined connection to a peer's transfer server. Senders write requests back to back under a lock; one
@@ -22,7 +22,7 @@ import java.util.function.Consumer;
 final class PeerChannel {
     private static final AtomicLong IDS = new AtomicLong();
 
-    private final SocketChannel channel;
+    private final TransferChannel channel;
     private final ConcurrentHashMap<Long, Slice> pending = new ConcurrentHashMap<>();
     private final ReentrantLock sendLock = new ReentrantLock();
     private final RequestWriter out = new RequestWriter();
@@ -30,7 +30,7 @@ final class PeerChannel {
     private final AtomicLong inFlightBytes = new AtomicLong();
     private volatile boolean broken;
 
-    private PeerChannel(SocketChannel channel, Consumer<Slice> onBroken) {
+    private PeerChannel(TransferChannel channel, Consumer<Slice> onBroken) {
         this.channel = channel;
         this.onBroken = onBroken;
     }
@@ -41,9 +41,10 @@ final class PeerChannel {
             String engineName,
             Duration timeout,
             ScheduledExecutorService timer,
+            SSLContext tls,
             Consumer<Slice> onBroken)
             throws IOException {
-        PeerChannel peer = new PeerChannel(PeerSocket.open(address, engineName, timeout, timer), onBroken);
+        PeerChannel peer = new PeerChannel(PeerSocket.open(address, engineName, timeout, timer, tls), onBroken);
         Thread.ofPlatform().name("crescent-tcp-read").daemon().start(peer::readLoop);
         return peer;
     }
@@ -124,7 +125,7 @@ final class PeerChannel {
 
     private void breakConnection(Exception cause) {
         broken = true;
-        PeerSocket.closeQuietly(channel);
+        channel.closeQuietly();
         for (var entry : pending.entrySet()) {
             if (take(entry.getKey(), entry.getValue())) {
                 onBroken.accept(entry.getValue());

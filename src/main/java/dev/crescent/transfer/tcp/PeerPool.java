@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
+import javax.net.ssl.SSLContext;
 
 /**
  * The connections to one peer. Slices that nobody waits for go to the least busy of the pipelined connections (see
@@ -27,6 +28,9 @@ final class PeerPool {
     private final TcpSettings settings;
     private final String engineName;
     private final ScheduledExecutorService timer;
+    /** TLS for every connection to this peer (it serves TLS only); null: plain TCP. */
+    private final SSLContext tls;
+
     private final PeerChannel[] channels;
     /** Outstanding bytes on a connection before the next slice goes to another one. */
     private static final long SPREAD_BYTES = 1L << 20;
@@ -44,8 +48,10 @@ final class PeerPool {
             InetSocketAddress address,
             TcpSettings settings,
             String engineName,
-            ScheduledExecutorService timer) {
+            ScheduledExecutorService timer,
+            SSLContext tls) {
         this.label = label;
+        this.tls = tls;
         this.address = address;
         this.settings = settings;
         this.engineName = engineName;
@@ -160,7 +166,7 @@ final class PeerPool {
     private DirectConnection borrowDirect() throws IOException {
         DirectConnection connection = idleDirect.poll();
         if (connection == null) {
-            connection = new DirectConnection(PeerSocket.open(address, engineName, settings.timeout(), timer));
+            connection = new DirectConnection(PeerSocket.open(address, engineName, settings.timeout(), timer, tls));
             health.success();
         }
         busyDirect.add(connection);
@@ -257,7 +263,8 @@ final class PeerPool {
                 return current;
             }
         }
-        PeerChannel opened = PeerChannel.open(address, engineName, settings.timeout(), timer, this::retryAfterBreak);
+        PeerChannel opened =
+                PeerChannel.open(address, engineName, settings.timeout(), timer, tls, this::retryAfterBreak);
         synchronized (this) {
             PeerChannel current = channels[slot];
             if (current != null && !current.isBroken()) {

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 
 /** Opens client connections to a peer's transfer server. */
 final class PeerSocket {
@@ -15,31 +16,39 @@ final class PeerSocket {
 
     private PeerSocket() {}
 
-    /** A blocking channel, connected and past the handshake within {@code timeout}; IOException on any failure. */
-    static SocketChannel open(
-            InetSocketAddress address, String engineName, Duration timeout, ScheduledExecutorService timer)
+    /**
+     * A blocking connection, connected and past the handshakes (TLS's first, when {@code tls} is set; then the
+     * protocol's) within {@code timeout}; IOException on any failure.
+     */
+    static TransferChannel open(
+            InetSocketAddress address,
+            String engineName,
+            Duration timeout,
+            ScheduledExecutorService timer,
+            SSLContext tls)
             throws IOException {
-        SocketChannel channel = SocketChannel.open();
-        ScheduledFuture<?> guard =
-                timer.schedule(() -> closeQuietly(channel), timeout.toMillis(), TimeUnit.MILLISECONDS);
+        SocketChannel socket = SocketChannel.open();
+        ScheduledFuture<?> guard = timer.schedule(() -> close(socket), timeout.toMillis(), TimeUnit.MILLISECONDS);
         try {
-            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            channel.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
-            channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
-            channel.connect(address);
+            socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            socket.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
+            socket.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
+            socket.connect(address);
+            TransferChannel channel =
+                    tls == null ? TransferChannel.plain(socket) : TlsChannel.client(socket, tls, address);
             TcpProtocol.clientHandshake(channel, engineName, address);
             return channel;
         } catch (IOException | RuntimeException e) {
-            closeQuietly(channel);
+            close(socket);
             throw e instanceof IOException io ? io : new IOException(e);
         } finally {
             guard.cancel(false);
         }
     }
 
-    static void closeQuietly(SocketChannel channel) {
+    private static void close(SocketChannel socket) {
         try {
-            channel.close();
+            socket.close();
         } catch (IOException ignored) {
             // Closing anyway.
         }

@@ -2,7 +2,7 @@ package dev.crescent.transfer.tcp;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.GatheringByteChannel;
 import java.util.Arrays;
 import java.util.List;
 
@@ -18,7 +18,7 @@ final class RequestWriter {
     private ByteBuffer headers = ByteBuffer.allocateDirect(16 * MAX_REQUEST_HEADER_BYTES);
 
     /** Writes the slices' requests with their current request ids. */
-    void write(SocketChannel channel, List<Slice> slices) throws IOException {
+    void write(GatheringByteChannel channel, List<Slice> slices) throws IOException {
         ByteBuffer space = headerSpace(slices.size());
         ByteBuffer[] frames = new ByteBuffer[slices.size() * 2];
         int count = 0;

@@ -2,7 +2,7 @@ package dev.crescent.transfer.tcp;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.ReadableByteChannel;
 
 /**
  * Reads the answers of a transfer server, one at a time: {@link #next()} reads an answer's header and message,
@@ -28,7 +28,7 @@ final class ResponseReader {
     private byte[] message;
     private long payloadLength;
 
-    ResponseReader(SocketChannel channel) {
+    ResponseReader(ReadableByteChannel channel) {
         in = new FrameReader(channel, BUFFER_BYTES);
         in.fillLimit(LARGE_PAYLOAD_FILL);
     }

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.ReadableByteChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -75,7 +74,8 @@ public final class TcpProtocol {
     }
 
     /** The client's side of the handshake on a connected channel; throws IOException when {@code peer} refuses. */
-    public static void clientHandshake(SocketChannel channel, String engineName, Object peer) throws IOException {
+    public static <C extends ReadableByteChannel & GatheringByteChannel> void clientHandshake(
+            C channel, String engineName, Object peer) throws IOException {
         writeFully(channel, handshake(engineName));
         ByteBuffer reply = ByteBuffer.allocate(HANDSHAKE_BYTES);
         readFully(channel, reply);

@@ -11,7 +11,6 @@ import dev.crescent.transfer.TransferTicket;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -26,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import javax.net.ssl.SSLContext;
 
 /**
  * Serves READ and WRITE requests for the segments registered in {@link RegisteredMemory}. One platform thread per
@@ -45,6 +45,8 @@ public final class TcpTransferServer implements AutoCloseable {
     private final RegisteredMemory memory;
     /** Verifies transfer tickets; null when this server does not enforce access. */
     private final TicketSigner tickets;
+
+    private final SSLContext tls;
 
     private final ServerSocketChannel server;
     private final TcpServerLimits limits;
@@ -77,6 +79,18 @@ public final class TcpTransferServer implements AutoCloseable {
     public TcpTransferServer(
             RegisteredMemory memory, InetSocketAddress bind, TcpServerLimits limits, TicketSigner tickets)
             throws IOException {
+        this(memory, bind, limits, tickets, null);
+    }
+
+    /** @param tls when not null, every connection is TLS with this context's key (plain TCP is refused) */
+    public TcpTransferServer(
+            RegisteredMemory memory,
+            InetSocketAddress bind,
+            TcpServerLimits limits,
+            TicketSigner tickets,
+            SSLContext tls)
+            throws IOException {
+        this.tls = tls;
         this.memory = memory;
         this.tickets = tickets;
         this.limits = limits;
@@ -123,8 +137,9 @@ public final class TcpTransferServer implements AutoCloseable {
                 channel.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
                 Connection connection;
                 try {
-                    connection = new Connection(channel);
-                } catch (IOException e) {
+                    connection = new Connection(
+                            tls == null ? TransferChannel.plain(channel) : TlsChannel.server(channel, tls));
+                } catch (RuntimeException e) {
                     channel.close();
                     throw e;
                 }
@@ -218,7 +233,7 @@ public final class TcpTransferServer implements AutoCloseable {
     }
 
     private final class Connection implements Runnable {
-        private final SocketChannel channel;
+        private final TransferChannel channel;
         private final long openedNanos = System.nanoTime();
         private final FrameReader in;
         /**
@@ -230,7 +245,6 @@ public final class TcpTransferServer implements AutoCloseable {
                 MAX_HELD_ANSWERS * (TcpProtocol.RESPONSE_HEADER_BYTES + TcpProtocol.MAX_MESSAGE_BYTES));
 
         private int heldAnswers;
-        private final InputStream pending;
         private volatile boolean handshaken;
         /** Non-zero while a frame is being received or answered. */
         private volatile long frameStartNanos;
@@ -246,11 +260,9 @@ public final class TcpTransferServer implements AutoCloseable {
         private volatile long servingEnd;
         private volatile long servingIssuedMicros;
 
-        Connection(SocketChannel channel) throws IOException {
+        Connection(TransferChannel channel) {
             this.channel = channel;
             this.in = new FrameReader(channel, 64 * 1024);
-            // Only for available(): how much the peer has already sent, without reading it.
-            this.pending = channel.socket().getInputStream();
         }
 
         @Override
@@ -271,6 +283,9 @@ public final class TcpTransferServer implements AutoCloseable {
         }
 
         private void handshake() throws IOException {
+            if (channel instanceof TlsChannel secure) {
+                secure.handshake(); // within the handshake timeout, like the protocol's hello
+            }
             ByteBuffer hello = in.require(TcpProtocol.HANDSHAKE_BYTES);
             if (hello.getInt() != TcpProtocol.MAGIC) {
                 throw new ProtocolViolation("not a Crescent transfer connection (bad magic)");
@@ -420,7 +435,7 @@ public final class TcpTransferServer implements AutoCloseable {
         }
 
         private boolean moreRequestsWaiting() throws IOException {
-            return in.buffered() > 0 || pending.available() > 0;
+            return in.buffered() > 0 || channel.available() > 0;
         }
 
         /** Sends held answers; the frame counts as finished (for drain and the watchdog) only once they are out. */

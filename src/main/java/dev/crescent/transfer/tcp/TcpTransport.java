@@ -20,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 
 /**
  * Moves bytes to and from segments on other machines over TCP: each request is cut into slices, and each slice
@@ -30,13 +31,22 @@ import java.util.concurrent.TimeUnit;
 public final class TcpTransport implements Transport {
     private final String engineName;
     private final TcpSettings settings;
+    /** TLS for peers whose servers speak it ({@code tls=1} in their endpoint); null: such peers are refused. */
+    private final SSLContext tls;
+
     private final ConcurrentHashMap<String, PeerPool> peers = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Threads.daemonScheduler("crescent-tcp-timer");
     private volatile boolean closing;
 
     public TcpTransport(String engineName, TcpSettings settings) {
+        this(engineName, settings, null);
+    }
+
+    /** @param tls the context to reach TLS transfer servers with (its trust store checks them); null: none */
+    public TcpTransport(String engineName, TcpSettings settings, SSLContext tls) {
         this.engineName = engineName;
         this.settings = settings;
+        this.tls = tls;
         timer.scheduleWithFixedDelay(this::expireSlow, 50, 50, TimeUnit.MILLISECONDS);
     }
 
@@ -94,10 +104,15 @@ public final class TcpTransport implements Transport {
         if (closing) {
             return CompletableFuture.failedFuture(new StoreException(ErrorCode.TRANSFER_FAIL, "transport is closed"));
         }
-        String target = PeerAddress.parse(request.remoteEndpoint()).tcp();
+        PeerAddress peer = PeerAddress.parse(request.remoteEndpoint());
+        if (peer.tls() && tls == null) {
+            return CompletableFuture.failedFuture(new StoreException(
+                    ErrorCode.TRANSFER_FAIL,
+                    "the transfer server at " + peer.tcp() + " speaks TLS only, and this engine has no TLS context"));
+        }
         PeerPool pool;
         try {
-            pool = peers.computeIfAbsent(target, this::newPool);
+            pool = peers.computeIfAbsent(peer.tcp(), target -> newPool(target, peer.tls()));
         } catch (StoreException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -147,7 +162,7 @@ public final class TcpTransport implements Transport {
         close(Duration.ofSeconds(5));
     }
 
-    private PeerPool newPool(String target) {
+    private PeerPool newPool(String target, boolean overTls) {
         int colon = target.lastIndexOf(':');
         if (colon <= 0) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "tcp endpoint '" + target + "' is not host:port");
@@ -155,7 +170,7 @@ public final class TcpTransport implements Transport {
         try {
             int port = Integer.parseInt(target.substring(colon + 1));
             InetSocketAddress address = new InetSocketAddress(target.substring(0, colon), port);
-            return new PeerPool(target, address, settings, engineName, timer);
+            return new PeerPool(target, address, settings, engineName, timer, overTls ? tls : null);
         } catch (IllegalArgumentException e) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "tcp endpoint '" + target + "': " + e.getMessage());
         }
