@@ -33,10 +33,7 @@ public final class CertificateAuthority {
 
         /** A server context presenting this identity (for a transfer server in the test's own JVM). */
         public SSLContext serverContext() throws IOException {
-            return ((JdkSslContext) SslContextBuilder.forServer(certificate.toFile(), key.toFile())
-                            .sslProvider(SslProvider.JDK)
-                            .build())
-                    .context();
+            return jdkContext(SslContextBuilder.forServer(certificate.toFile(), key.toFile()));
         }
 
         /** The {@code quarkus.tls.*} properties of a server (or worker) with this identity. */
@@ -85,11 +82,13 @@ public final class CertificateAuthority {
 
     /** A context that trusts this authority and presents no certificate of its own. */
     public SSLContext trustOnly() throws IOException {
-        return ((JdkSslContext) SslContextBuilder.forClient()
-                        .sslProvider(SslProvider.JDK)
-                        .trustManager(certificate().toFile())
-                        .build())
-                .context();
+        return jdkContext(
+                SslContextBuilder.forClient().trustManager(certificate().toFile()));
+    }
+
+    /** The JDK's own SSLContext of what {@code builder} describes (Netty reads the PEM files). */
+    private static SSLContext jdkContext(SslContextBuilder builder) throws IOException {
+        return ((JdkSslContext) builder.sslProvider(SslProvider.JDK).build()).context();
     }
 
     /** Issues a certificate for {@code commonName}. */

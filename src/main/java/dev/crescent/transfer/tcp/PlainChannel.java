@@ -2,7 +2,6 @@ package dev.crescent.transfer.tcp;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 
@@ -47,17 +46,7 @@ final class PlainChannel implements TransferChannel {
     }
 
     @Override
-    public SocketAddress getRemoteAddress() throws IOException {
-        return socket.getRemoteAddress();
-    }
-
-    @Override
-    public boolean isOpen() {
-        return socket.isOpen();
-    }
-
-    @Override
-    public void close() throws IOException {
-        socket.close();
+    public SocketChannel socket() {
+        return socket;
     }
 }

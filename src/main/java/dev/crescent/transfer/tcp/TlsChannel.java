@@ -3,7 +3,6 @@ package dev.crescent.transfer.tcp;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
@@ -135,19 +134,8 @@ final class TlsChannel implements TransferChannel {
     }
 
     @Override
-    public SocketAddress getRemoteAddress() throws IOException {
-        return socket.getRemoteAddress();
-    }
-
-    @Override
-    public boolean isOpen() {
-        return socket.isOpen();
-    }
-
-    /** Closes the socket at once (no close_notify: frames carry their lengths, so truncation cannot pass unseen). */
-    @Override
-    public void close() throws IOException {
-        socket.close();
+    public SocketChannel socket() {
+        return socket;
     }
 
     /** Wraps all of {@code srcs} (nothing: one handshake message) into records and sends them; the bytes taken. */

@@ -16,7 +16,23 @@ interface TransferChannel extends ByteChannel, GatheringByteChannel {
     /** Bytes that a read would return without blocking (at least: 0 means nothing is known to be there). */
     int available() throws IOException;
 
-    SocketAddress getRemoteAddress() throws IOException;
+    /** The socket under it (what closing closes). */
+    SocketChannel socket();
+
+    default SocketAddress getRemoteAddress() throws IOException {
+        return socket().getRemoteAddress();
+    }
+
+    @Override
+    default boolean isOpen() {
+        return socket().isOpen();
+    }
+
+    /** Closes the socket at once: a blocked read or write fails (TLS sends no close_notify; frames carry lengths). */
+    @Override
+    default void close() throws IOException {
+        socket().close();
+    }
 
     /** The socket itself, with no layer in between. */
     static TransferChannel plain(SocketChannel socket) {
