@@ -20,13 +20,13 @@ import javax.net.ssl.SSLContext;
 
 /**
  * One cell of the store benchmark, in its own process (writers and readers are separate processes, as with
- * Mooncake's stress benchmark): several threads drive one phase against Crescent (through the Java client, over
- * TCP or the worker's shared memory) or against Redis (RESP over loopback), and it prints one table row.
+ * Mooncake's stress benchmark): several threads drive one phase against Crescent through the Java client, over
+ * TCP or the worker's shared memory, and it prints one table row. (bin/bench store drives Redis with its own C
+ * client, redis-benchmark, in the same shape.)
  *
- * <p>Arguments: target (tcp | shm | redis), address (host:port of the master or of Redis), phase (put | get |
- * exists | batch-get), value size in bytes, threads, seconds, keys in the key space, keys per batch.
- * Puts overwrite a fixed key space (Crescent: upsert in place; Redis: SET), gets read random keys of it, so both
- * systems hold the same data the whole time.
+ * <p>Arguments: target (tcp | shm), address (host:port of the master), phase (put | get | exists | batch-get),
+ * value size in bytes, threads, seconds, keys in the key space, keys per batch. Puts overwrite a fixed key space
+ * (upsert in place), gets read random keys of it.
  */
 public final class StoreBenchMain {
     private static final double WARM_UP_LIMIT_S = 45;
@@ -72,14 +72,12 @@ public final class StoreBenchMain {
                 .withSharedMemory(target.equals("shm"))
                 .withTcp(tcp);
         SSLContext tls = BenchTls.context();
-        CrescentClient crescent =
-                target.equals("redis") ? null : CrescentClient.connect(tls == null ? options : options.withTls(tls));
+        CrescentClient crescent = CrescentClient.connect(tls == null ? options : options.withTls(tls));
         List<Session> sessions = new ArrayList<>();
         try {
             // Batch buffers only for the batch phases: 128 x 4 MiB per thread would not fit otherwise.
             int buffers = phase.equals("batch-get") ? batch : 0;
-            IntFunction<Session> factory =
-                    crescent == null ? t -> redis(address, size, buffers) : t -> crescent(crescent, size, buffers);
+            IntFunction<Session> factory = t -> crescent(crescent, size, buffers);
             // One session per thread for the whole process: creating buffers (allocation, zeroing, random fill,
             // first-touch page faults) inside every timed window cost a visible share of a 4 MiB window.
             for (int t = 0; t < threads; t++) {
@@ -108,9 +106,7 @@ public final class StoreBenchMain {
             for (Session session : sessions) {
                 session.close();
             }
-            if (crescent != null) {
-                crescent.close();
-            }
+            crescent.close();
         }
     }
 
@@ -175,55 +171,6 @@ public final class StoreBenchMain {
                         throw read.error();
                     }
                 }
-            }
-        };
-    }
-
-    private static Session redis(String address, int size, int batch) {
-        int colon = address.lastIndexOf(':');
-        RespConnection redis;
-        try {
-            redis = new RespConnection(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot reach Redis at " + address, e);
-        }
-        byte[] value = new byte[size];
-        new Random(size).nextBytes(value);
-        byte[] target = new byte[size];
-        List<byte[]> targets = new ArrayList<>();
-        for (int i = 0; i < batch; i++) {
-            targets.add(new byte[size]);
-        }
-        return new Session() {
-            @Override
-            public void put(String key) throws IOException {
-                redis.set(key, value);
-            }
-
-            @Override
-            public void get(String key) throws IOException {
-                if (redis.get(key, target) != size) {
-                    throw new IOException(key + " is missing or has the wrong size");
-                }
-            }
-
-            @Override
-            public void exists(List<String> keys) throws IOException {
-                if (redis.exists(keys) != keys.size()) {
-                    throw new IOException("some of " + keys.size() + " keys are missing");
-                }
-            }
-
-            @Override
-            public void batchGet(List<String> keys) throws IOException {
-                if (redis.mget(keys, targets) != keys.size()) {
-                    throw new IOException("some of " + keys.size() + " keys are missing");
-                }
-            }
-
-            @Override
-            public void close() throws IOException {
-                redis.close();
             }
         };
     }
