@@ -43,10 +43,11 @@ final class TlsChannel implements TransferChannel {
         this.socket = socket;
         this.engine = engine;
         this.packetBytes = engine.getSession().getPacketBufferSize();
-        this.inNet = ByteBuffer.allocateDirect(RECORDS_PER_IO * packetBytes).flip();
+        // Heap buffers: the JDK's AES-GCM works on arrays, and with direct buffers it ran 30 % slower here.
+        this.inNet = ByteBuffer.allocate(RECORDS_PER_IO * packetBytes).flip();
         this.inPlain = ByteBuffer.allocate(engine.getSession().getApplicationBufferSize())
                 .flip();
-        this.outNet = ByteBuffer.allocateDirect(RECORDS_PER_IO * packetBytes);
+        this.outNet = ByteBuffer.allocate(RECORDS_PER_IO * packetBytes);
     }
 
     /**
@@ -95,6 +96,8 @@ final class TlsChannel implements TransferChannel {
         reading.lock();
         try {
             while (!inPlain.hasRemaining()) {
+                // Unwrapping straight into a large caller's buffer saved no time measurably (its memory is off-heap,
+                // where the cipher is slower), so every record goes through ours.
                 SSLEngineResult result = unwrapOnce();
                 if (result == null || result.getStatus() == SSLEngineResult.Status.CLOSED) {
                     return -1;
