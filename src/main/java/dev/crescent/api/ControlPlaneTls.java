@@ -21,6 +21,7 @@ import javax.net.ssl.SSLContext;
 @Singleton
 public class ControlPlaneTls {
     private final TlsConfiguration configuration;
+    private final SSLContext context;
 
     public ControlPlaneTls(
             TlsConfigurationRegistry registry,
@@ -29,6 +30,7 @@ public class ControlPlaneTls {
         this.configuration = (name.isPresent() ? TlsConfiguration.from(registry, name) : registry.getDefault())
                 .filter(tls -> tls.getKeyStoreOptions() != null)
                 .orElse(null);
+        this.context = context(configuration);
     }
 
     /** Whether the control plane speaks TLS (a key store is configured). */
@@ -59,9 +61,13 @@ public class ControlPlaneTls {
 
     /**
      * This node's key and trust as a context, or null when off: for its calls to a master, its TCP transfers to TLS
-     * transfer servers, and its own transfer server when that serves TLS.
+     * transfer servers, and its own transfer server when that serves TLS. Built once, at start-up.
      */
     public SSLContext context() {
+        return context;
+    }
+
+    private static SSLContext context(TlsConfiguration configuration) {
         if (configuration == null) {
             return null;
         }

@@ -7,6 +7,7 @@ import dev.crescent.transfer.tcp.TcpSettings;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -70,89 +71,30 @@ public record ClientOptions(
     }
 
     public ClientOptions withEtcd(List<String> endpoints, String clusterName) {
-        return new ClientOptions(
-                masterAddress,
-                endpoints,
-                clusterName,
-                nodeName,
-                callTimeout,
-                failoverWindow,
-                replicas,
-                sharedMemory,
-                tcp,
-                contribute,
-                checksums,
-                rdma,
-                tls);
+        return with(copy -> {
+            copy.etcdEndpoints = endpoints;
+            copy.cluster = clusterName;
+        });
     }
 
     public ClientOptions withNodeName(String name) {
-        return new ClientOptions(
-                masterAddress,
-                etcdEndpoints,
-                cluster,
-                name,
-                callTimeout,
-                failoverWindow,
-                replicas,
-                sharedMemory,
-                tcp,
-                contribute,
-                checksums,
-                rdma,
-                tls);
+        return with(copy -> copy.nodeName = name);
     }
 
     public ClientOptions withTimeouts(Duration call, Duration failover) {
-        return new ClientOptions(
-                masterAddress,
-                etcdEndpoints,
-                cluster,
-                nodeName,
-                call,
-                failover,
-                replicas,
-                sharedMemory,
-                tcp,
-                contribute,
-                checksums,
-                rdma,
-                tls);
+        return with(copy -> {
+            copy.callTimeout = call;
+            copy.failoverWindow = failover;
+        });
     }
 
     public ClientOptions withReplicas(ReplicaConfig config) {
-        return new ClientOptions(
-                masterAddress,
-                etcdEndpoints,
-                cluster,
-                nodeName,
-                callTimeout,
-                failoverWindow,
-                config,
-                sharedMemory,
-                tcp,
-                contribute,
-                checksums,
-                rdma,
-                tls);
+        return with(copy -> copy.replicas = config);
     }
 
     /** Off: same-host workers are reached over TCP too (e.g. to measure the network path). */
     public ClientOptions withSharedMemory(boolean enabled) {
-        return new ClientOptions(
-                masterAddress,
-                etcdEndpoints,
-                cluster,
-                nodeName,
-                callTimeout,
-                failoverWindow,
-                replicas,
-                enabled,
-                tcp,
-                contribute,
-                checksums,
-                rdma,
-                tls);
+        return with(copy -> copy.sharedMemory = enabled);
     }
 
     /**
@@ -174,72 +116,20 @@ public record ClientOptions(
 
     /** Contributes memory to the pool while the client is open (see {@link ContributedMemory}). */
     public ClientOptions withContributedMemory(ContributedMemory memory) {
-        return new ClientOptions(
-                masterAddress,
-                etcdEndpoints,
-                cluster,
-                nodeName,
-                callTimeout,
-                failoverWindow,
-                replicas,
-                sharedMemory,
-                tcp,
-                memory,
-                checksums,
-                rdma,
-                tls);
+        return with(copy -> copy.contribute = memory);
     }
 
     public ClientOptions withChecksums(boolean enabled) {
-        return new ClientOptions(
-                masterAddress,
-                etcdEndpoints,
-                cluster,
-                nodeName,
-                callTimeout,
-                failoverWindow,
-                replicas,
-                sharedMemory,
-                tcp,
-                contribute,
-                enabled,
-                rdma,
-                tls);
+        return with(copy -> copy.checksums = enabled);
     }
 
     /** Uses RDMA where it runs (see {@link RdmaSettings}; unavailable RDMA falls back to TCP when it allows). */
     public ClientOptions withRdma(RdmaSettings settings) {
-        return new ClientOptions(
-                masterAddress,
-                etcdEndpoints,
-                cluster,
-                nodeName,
-                callTimeout,
-                failoverWindow,
-                replicas,
-                sharedMemory,
-                tcp,
-                contribute,
-                checksums,
-                settings,
-                tls);
+        return with(copy -> copy.rdma = settings);
     }
 
     public ClientOptions withTcp(TcpSettings settings) {
-        return new ClientOptions(
-                masterAddress,
-                etcdEndpoints,
-                cluster,
-                nodeName,
-                callTimeout,
-                failoverWindow,
-                replicas,
-                sharedMemory,
-                settings,
-                contribute,
-                checksums,
-                rdma,
-                tls);
+        return with(copy -> copy.tcp = settings);
     }
 
     /**
@@ -247,19 +137,65 @@ public record ClientOptions(
      * CN is this node's name for the access rules (the stated node name no longer counts). See {@link ClientTls}.
      */
     public ClientOptions withTls(SSLContext context) {
-        return new ClientOptions(
-                masterAddress,
-                etcdEndpoints,
-                cluster,
-                nodeName,
-                callTimeout,
-                failoverWindow,
-                replicas,
-                sharedMemory,
-                tcp,
-                contribute,
-                checksums,
-                rdma,
-                context);
+        return with(copy -> copy.tls = context);
+    }
+
+    /**
+     * The options being changed by a {@code with...} method: every field of this one, then the method's changes.
+     * One copy for all of them, so that a new option is added in three places, not in every method.
+     */
+    private ClientOptions with(Consumer<Copy> change) {
+        Copy copy = new Copy(this);
+        change.accept(copy);
+        return copy.build();
+    }
+
+    private static final class Copy {
+        String masterAddress;
+        List<String> etcdEndpoints;
+        String cluster;
+        String nodeName;
+        Duration callTimeout;
+        Duration failoverWindow;
+        ReplicaConfig replicas;
+        boolean sharedMemory;
+        TcpSettings tcp;
+        ContributedMemory contribute;
+        boolean checksums;
+        RdmaSettings rdma;
+        SSLContext tls;
+
+        Copy(ClientOptions from) {
+            masterAddress = from.masterAddress;
+            etcdEndpoints = from.etcdEndpoints;
+            cluster = from.cluster;
+            nodeName = from.nodeName;
+            callTimeout = from.callTimeout;
+            failoverWindow = from.failoverWindow;
+            replicas = from.replicas;
+            sharedMemory = from.sharedMemory;
+            tcp = from.tcp;
+            contribute = from.contribute;
+            checksums = from.checksums;
+            rdma = from.rdma;
+            tls = from.tls;
+        }
+
+        ClientOptions build() {
+            return new ClientOptions(
+                    masterAddress,
+                    etcdEndpoints,
+                    cluster,
+                    nodeName,
+                    callTimeout,
+                    failoverWindow,
+                    replicas,
+                    sharedMemory,
+                    tcp,
+                    contribute,
+                    checksums,
+                    rdma,
+                    tls);
+        }
     }
 }

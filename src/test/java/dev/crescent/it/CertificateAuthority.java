@@ -55,23 +55,7 @@ public final class CertificateAuthority {
     /** A new authority whose files live under {@code dir}. */
     public static CertificateAuthority create(Path dir, String name) throws IOException {
         CertificateAuthority ca = new CertificateAuthority(dir, name);
-        openssl(
-                dir,
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                ca.file("key").toString(),
-                "-out",
-                ca.certificate().toString(),
-                "-days",
-                "2",
-                "-subj",
-                "/CN=" + name);
+        newKey(dir, ca.file("key"), ca.certificate(), name, "-x509", "-days", "2");
         return ca;
     }
 
@@ -101,20 +85,7 @@ public final class CertificateAuthority {
                 extensions,
                 "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
                 StandardCharsets.US_ASCII);
-        openssl(
-                dir,
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                key.toString(),
-                "-out",
-                request.toString(),
-                "-subj",
-                "/CN=" + commonName);
+        newKey(dir, key, request, commonName);
         openssl(
                 dir,
                 "x509",
@@ -137,6 +108,28 @@ public final class CertificateAuthority {
 
     private Path file(String extension) {
         return dir.resolve(name + "." + extension);
+    }
+
+    /**
+     * {@code openssl req}: a new EC P-256 key at {@code key}, and at {@code out} a signing request for {@code
+     * commonName}, or what {@code more} makes of it ({@code -x509}: a self-signed certificate).
+     */
+    private static void newKey(Path dir, Path key, Path out, String commonName, String... more) throws IOException {
+        List<String> arguments = new ArrayList<>(List.of(
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                key.toString(),
+                "-out",
+                out.toString(),
+                "-subj",
+                "/CN=" + commonName));
+        arguments.addAll(List.of(more));
+        openssl(dir, arguments.toArray(String[]::new));
     }
 
     private static void openssl(Path dir, String... arguments) throws IOException {
