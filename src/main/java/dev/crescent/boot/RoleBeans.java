@@ -11,6 +11,7 @@ import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.Role;
 import dev.crescent.master.EngineScrubber;
 import dev.crescent.master.EvictionPolicy;
+import dev.crescent.master.InlineValues;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterSettings;
 import dev.crescent.master.PlacementStrategy;
@@ -102,6 +103,18 @@ public class RoleBeans {
                 .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException(key + "=" + wanted + " is not one of "
                         + beans.stream().map(name).toList()));
+    }
+
+    /** Small objects' bytes moved by the master itself (a put or a get in one call), up to the configured size. */
+    @Produces
+    @Singleton
+    InlineValues inlineValues(CrescentConfig config, Master master, TransferEngine engine) {
+        long limit = config.master().inlineMaxBytes().asLongValue();
+        if (limit < 0 || limit > InlineValues.MAX_LIMIT) {
+            throw new IllegalArgumentException(
+                    "crescent.master.inline-max-bytes=" + limit + " is not within 0.." + InlineValues.MAX_LIMIT);
+        }
+        return new InlineValues(master, engine, limit);
     }
 
     /** The whitelist (config rules plus API rules from the metadata store) and the transfer-ticket secret. */

@@ -29,6 +29,8 @@ import javax.net.ssl.SSLContext;
  * @param rdma           RDMA settings (null: no RDMA); buffers from {@link CrescentClient#allocate} are then
  *                       registered with the devices and move by one-sided RDMA to workers that serve it
  * @param tls            TLS for master calls, with this node's certificate (null: plaintext); see {@link ClientTls}
+ * @param inlineBytes    the largest object whose bytes travel with its master call, so that a small put or get is
+ *                       one round trip where the master can move the bytes itself (0: never)
  */
 public record ClientOptions(
         String masterAddress,
@@ -43,7 +45,8 @@ public record ClientOptions(
         ContributedMemory contribute,
         boolean checksums,
         RdmaSettings rdma,
-        SSLContext tls) {
+        SSLContext tls,
+        long inlineBytes) {
 
     public ClientOptions {
         etcdEndpoints = List.copyOf(etcdEndpoints);
@@ -63,7 +66,8 @@ public record ClientOptions(
                 ContributedMemory.NONE,
                 false,
                 null,
-                null);
+                null,
+                StoreClient.DEFAULT_INLINE_BYTES);
     }
 
     public static ClientOptions etcd(List<String> endpoints, String cluster) {
@@ -140,6 +144,11 @@ public record ClientOptions(
         return with(copy -> copy.tls = context);
     }
 
+    /** Objects up to {@code maxBytes} travel with their master call (0: bytes always go to workers directly). */
+    public ClientOptions withInlineValues(long maxBytes) {
+        return with(copy -> copy.inlineBytes = maxBytes);
+    }
+
     /**
      * The options being changed by a {@code with...} method: every field of this one, then the method's changes.
      * One copy for all of them, so that a new option is added in three places, not in every method.
@@ -164,6 +173,7 @@ public record ClientOptions(
         boolean checksums;
         RdmaSettings rdma;
         SSLContext tls;
+        long inlineBytes;
 
         Copy(ClientOptions from) {
             masterAddress = from.masterAddress;
@@ -179,6 +189,7 @@ public record ClientOptions(
             checksums = from.checksums;
             rdma = from.rdma;
             tls = from.tls;
+            inlineBytes = from.inlineBytes;
         }
 
         ClientOptions build() {
@@ -195,7 +206,8 @@ public record ClientOptions(
                     contribute,
                     checksums,
                     rdma,
-                    tls);
+                    tls,
+                    inlineBytes);
         }
     }
 }

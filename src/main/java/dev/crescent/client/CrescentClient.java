@@ -74,7 +74,8 @@ public final class CrescentClient implements AutoCloseable {
         this.master = master;
         this.engine = engine;
         String clientId = NodeNames.newClientId(options.nodeName());
-        this.store = new StoreClient(master, engine, clientId, InstantSource.system(), options.checksums());
+        this.store = new StoreClient(
+                master, engine, clientId, InstantSource.system(), options.checksums(), options.inlineBytes());
         SegmentHost host;
         try {
             host = options.contribute().bytes() <= 0 ? null : contribute(clientId, options.contribute());

@@ -9,7 +9,6 @@ import dev.crescent.protocol.MasterWire;
 import io.grpc.MethodDescriptor;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -102,7 +101,13 @@ final class MasterWireChannel implements AutoCloseable {
             throw new StoreException(
                     ErrorCode.fromNumber(reply.code()), new String(reply.payload(), StandardCharsets.UTF_8));
         }
-        return method.parseResponse(new ByteArrayInputStream(reply.payload()));
+        try {
+            return MasterWire.parse(method.getResponseMarshaller(), reply.payload(), 0, reply.payload().length);
+        } catch (StoreException e) {
+            throw new StoreException(
+                    ErrorCode.RPC_FAIL,
+                    "master " + address + " answered " + method.getBareMethodName() + " unreadably: " + e.getMessage());
+        }
     }
 
     /** Asks the master's HTTP port where its wire listener is; {@link Refused} when it announces none. */

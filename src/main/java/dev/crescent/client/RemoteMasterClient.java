@@ -13,6 +13,7 @@ import dev.crescent.protocol.ProtoMapping;
 import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.StartedPut;
 import dev.crescent.protocol.proto.BatchExistResponse;
 import dev.crescent.protocol.proto.BatchGetReplicaListItem;
 import dev.crescent.protocol.proto.BatchKeysRequest;
@@ -29,6 +30,7 @@ import dev.crescent.protocol.proto.MountSegmentRequest;
 import dev.crescent.protocol.proto.PutEndRequest;
 import dev.crescent.protocol.proto.PutRevokeRequest;
 import dev.crescent.protocol.proto.PutStartRequest;
+import dev.crescent.protocol.proto.PutStartResponse;
 import dev.crescent.protocol.proto.ReleaseLeasesRequest;
 import dev.crescent.protocol.proto.RemountSegmentsRequest;
 import dev.crescent.protocol.proto.RemoveAllRequest;
@@ -46,6 +48,7 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 
+import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -184,6 +187,30 @@ public final class RemoteMasterClient implements MasterClient {
                         .getReplicasList()));
     }
 
+    /** One call for a small put: the bytes go with the put start (a master that predates it answers replicas). */
+    @Override
+    public StartedPut putStartInline(
+            String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
+        PutStartRequest.Builder request = PutStartRequest.newBuilder()
+                .setClientId(clientId)
+                .setKey(key)
+                .setSize(value.byteSize())
+                .setConfig(ProtoMapping.toProto(config))
+                .setUpsert(upsert)
+                .setValue(ProtoMapping.byteStringOf(value));
+        if (crc32c != null) {
+            request.setCrc32C(crc32c.intValue());
+        }
+        PutStartResponse answer = call(
+                Replay.UNLESS_TIMED_OUT,
+                () -> unary(
+                        MasterServiceGrpc.getPutStartMethod(),
+                        request.clone().addAllReleased(carried()).build()));
+        return answer.getCommitted()
+                ? StartedPut.COMMITTED
+                : StartedPut.toWrite(ProtoMapping.fromProto(answer.getReplicasList()));
+    }
+
     @Override
     public void putEnd(String clientId, String key, Long crc32c) {
         PutEndRequest.Builder request =
@@ -208,12 +235,18 @@ public final class RemoteMasterClient implements MasterClient {
 
     @Override
     public ObjectLocation getReplicaList(String key) {
+        return getReplicaList(key, 0);
+    }
+
+    @Override
+    public ObjectLocation getReplicaList(String key, long acceptInline) {
         return ProtoMapping.fromProto(call(
                 Replay.SAFE,
                 () -> unary(
                         MasterServiceGrpc.getGetReplicaListMethod(),
                         GetReplicaListRequest.newBuilder()
                                 .setKey(key)
+                                .setAcceptInline(acceptInline)
                                 .addAllReleased(carried())
                                 .build())));
     }

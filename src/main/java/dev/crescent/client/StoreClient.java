@@ -8,9 +8,9 @@ import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.StartedPut;
 import dev.crescent.transfer.TransferBatch;
 import dev.crescent.transfer.TransferEngine;
-import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TransferRequest;
 
 import java.lang.foreign.MemorySegment;
@@ -36,23 +36,37 @@ import java.util.zip.CRC32C;
  * next replica is tried.
  */
 public final class StoreClient {
+    /** Objects up to this size travel with their master call unless the client says otherwise (the master's default). */
+    public static final long DEFAULT_INLINE_BYTES = 64 << 10;
+
     private final MasterClient master;
     private final TransferEngine engine;
     private final String clientId;
     private final InstantSource clock;
     private final boolean checksums;
+    private final long inlineBytes;
 
     public StoreClient(MasterClient master, TransferEngine engine, String clientId, InstantSource clock) {
-        this(master, engine, clientId, clock, false);
+        this(master, engine, clientId, clock, false, DEFAULT_INLINE_BYTES);
     }
 
+    /**
+     * @param inlineBytes the largest object whose bytes travel with its master call, when the master can move them
+     *                    itself (one round trip instead of two or three); 0: never
+     */
     public StoreClient(
-            MasterClient master, TransferEngine engine, String clientId, InstantSource clock, boolean checksums) {
+            MasterClient master,
+            TransferEngine engine,
+            String clientId,
+            InstantSource clock,
+            boolean checksums,
+            long inlineBytes) {
         this.master = master;
         this.engine = engine;
         this.clientId = clientId;
         this.clock = clock;
         this.checksums = checksums;
+        this.inlineBytes = inlineBytes;
     }
 
     public void put(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
@@ -63,24 +77,49 @@ public final class StoreClient {
      * Two-phase put of the concatenation of {@code parts}: reserve ranges, write every replica in parallel, then
      * make the object readable. A failed write revokes the put, so nothing half-written ever becomes visible. If
      * the reservation is gone by PutEnd (a failover to a master that never saw it: reservations are not in the
-     * op-log), the put is made once more from the same bytes, so the caller sees a delay rather than an error.
+     * op-log), the put is made once more from the same bytes, so the caller sees a delay rather than an error. A
+     * small object's bytes go with the put start: a master that can write them itself ends the put in that call.
      */
     public void put(String key, List<MemorySegment> parts, ReplicaConfig config, boolean upsert) {
         Long crc32c = checksum(parts);
-        writeReplicas(key, parts, config, upsert);
+        long size = totalSize(parts);
+        List<ReplicaDescriptor> replicas;
+        if (size <= inlineBytes) {
+            StartedPut started = master.putStartInline(clientId, key, joined(parts, size), config, upsert, crc32c);
+            if (started.committed()) {
+                return;
+            }
+            replicas = started.replicas();
+        } else {
+            replicas = master.putStart(clientId, key, size, config, upsert);
+        }
+        writeReplicas(key, replicas, parts);
         try {
             master.putEnd(clientId, key, crc32c);
         } catch (StoreException e) {
             if (e.code() != ErrorCode.OBJECT_NOT_FOUND) {
                 throw e;
             }
-            writeReplicas(key, parts, config, upsert);
+            writeReplicas(key, master.putStart(clientId, key, size, config, upsert), parts);
             master.putEnd(clientId, key, crc32c);
         }
     }
 
-    private void writeReplicas(String key, List<MemorySegment> parts, ReplicaConfig config, boolean upsert) {
-        List<ReplicaDescriptor> replicas = master.putStart(clientId, key, totalSize(parts), config, upsert);
+    /** The parts back to back in one segment: the part itself when there is one. */
+    private static MemorySegment joined(List<MemorySegment> parts, long size) {
+        if (parts.size() == 1) {
+            return parts.getFirst();
+        }
+        MemorySegment whole = MemorySegment.ofArray(new byte[(int) size]);
+        long at = 0;
+        for (MemorySegment part : parts) {
+            MemorySegment.copy(part, 0, whole, at, part.byteSize());
+            at += part.byteSize();
+        }
+        return whole;
+    }
+
+    private void writeReplicas(String key, List<ReplicaDescriptor> replicas, List<MemorySegment> parts) {
         try {
             engine.execute(writes(replicas, parts));
         } catch (RuntimeException writeFailure) {
@@ -158,7 +197,7 @@ public final class StoreClient {
 
     /** The object's bytes. */
     public byte[] get(String key) {
-        ObjectLocation location = master.getReplicaList(key);
+        ObjectLocation location = master.getReplicaList(key, inlineBytes);
         try {
             byte[] value = new byte[arraySize(key, location)];
             readInto(key, location, MemorySegment.ofArray(value), 0, null);
@@ -170,7 +209,7 @@ public final class StoreClient {
 
     /** Reads the object into {@code target} (at least the object's size); returns the object's size. */
     public long getInto(String key, MemorySegment target) {
-        ObjectLocation location = master.getReplicaList(key);
+        ObjectLocation location = master.getReplicaList(key, Math.min(inlineBytes, target.byteSize()));
         try {
             requireRoom(key, location, target);
             readInto(key, location, target.asSlice(0, location.size()), 0, null);
@@ -308,6 +347,10 @@ public final class StoreClient {
      */
     private void readInto(
             String key, ObjectLocation location, MemorySegment target, int firstReplica, StoreException earlier) {
+        if (location.value() != null) {
+            readInline(key, location, target);
+            return;
+        }
         List<ReadLease> renewed = new ArrayList<>(0);
         try {
             readReplicas(key, location, target, firstReplica, earlier, renewed);
@@ -359,6 +402,27 @@ public final class StoreClient {
                 : new StoreException(ErrorCode.TRANSFER_FAIL, "every replica of '" + key + "' failed to read");
     }
 
+    /**
+     * Takes the bytes the master answered with the location; bytes that fail their checksum are read again from
+     * the replicas, as a failed replica read would be.
+     */
+    private void readInline(String key, ObjectLocation location, MemorySegment target) {
+        MemorySegment.copy(location.value(), 0, target, 0, location.size());
+        StoreException wrong = checkSum(key, "the master's answer", location, target);
+        if (wrong == null) {
+            return;
+        }
+        ObjectLocation replicas = master.getReplicaList(key);
+        try {
+            if (replicas.size() != location.size()) {
+                throw wrong; // replaced meanwhile: what the caller sized its buffer for is gone
+            }
+            readInto(key, replicas, target, 0, wrong);
+        } finally {
+            release(key, replicas);
+        }
+    }
+
     private static ReplicaDescriptor untried(ObjectLocation location, Set<String> tried) {
         return location.replicas().stream()
                 .filter(r -> !tried.contains(r.segment()))
@@ -388,14 +452,18 @@ public final class StoreClient {
             return new StoreException(
                     ErrorCode.LEASE_EXPIRED, "read of '" + key + "' finished after its lease; the bytes may be stale");
         }
+        return checkSum(key, replica.segment(), location, read);
+    }
+
+    /** Why bytes read from {@code source} do not match the CRC32C recorded at put (checksums on), or null. */
+    private StoreException checkSum(String key, String source, ObjectLocation location, MemorySegment read) {
         if (checksums && location.crc32c() != null) {
             CRC32C crc = new CRC32C();
             crc.update(read.asSlice(0, location.size()).asByteBuffer());
             if (crc.getValue() != location.crc32c()) {
                 return new StoreException(
                         ErrorCode.CHECKSUM_MISMATCH,
-                        "the bytes of '" + key + "' read from " + replica.segment()
-                                + " do not match the CRC32C recorded at put");
+                        "the bytes of '" + key + "' read from " + source + " do not match the CRC32C recorded at put");
             }
         }
         return null;
@@ -411,26 +479,19 @@ public final class StoreClient {
     }
 
     private static TransferRequest read(ReplicaDescriptor replica, MemorySegment target, long size) {
-        return new TransferRequest(
-                TransferOp.READ,
-                target.asSlice(0, size),
-                replica.segment(),
-                replica.endpoint(),
-                replica.offset(),
-                replica.ticket());
+        return replica.read(target.asSlice(0, size));
     }
 
     /** Every replica gets every part, back to back from the start of its range. */
     private static List<TransferRequest> writes(List<ReplicaDescriptor> replicas, List<MemorySegment> parts) {
         List<TransferRequest> requests = new ArrayList<>(replicas.size() * parts.size());
         for (ReplicaDescriptor replica : replicas) {
-            long offset = replica.offset();
+            long at = 0;
             for (MemorySegment part : parts) {
                 if (part.byteSize() > 0) {
-                    requests.add(new TransferRequest(
-                            TransferOp.WRITE, part, replica.segment(), replica.endpoint(), offset, replica.ticket()));
+                    requests.add(replica.write(part, at));
                 }
-                offset += part.byteSize();
+                at += part.byteSize();
             }
         }
         return requests;

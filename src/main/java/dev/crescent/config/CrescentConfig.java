@@ -181,6 +181,14 @@ public interface CrescentConfig {
         @WithDefault("256M")
         MemorySize wireBufferBudget();
 
+        /**
+         * The largest object whose bytes may travel with its master call (a put start that carries them, a replica
+         * list that answers them), when this master reaches the replica by a memory copy: a small put or get is then
+         * one round trip. 0: never. At most 16M.
+         */
+        @WithDefault("64K")
+        MemorySize inlineMaxBytes();
+
         /** A worker or client that mounted memory and is silent this long is declared dead; its segments go. */
         @WithDefault("10s")
         Duration clientTtl();

@@ -2,7 +2,6 @@ package dev.crescent.master;
 
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.TransferEngine;
-import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TransferRequest;
 
 import java.lang.foreign.Arena;
@@ -31,13 +30,7 @@ public final class EngineScrubber implements Scrubber {
         List<TransferRequest> writes = new ArrayList<>();
         for (long done = 0; done < range.length(); done += ZEROS_BYTES) {
             long length = Math.min(ZEROS_BYTES, range.length() - done);
-            writes.add(new TransferRequest(
-                    TransferOp.WRITE,
-                    zeros.asSlice(0, length),
-                    range.segment(),
-                    range.endpoint(),
-                    range.offset() + done,
-                    range.ticket()));
+            writes.add(range.write(zeros.asSlice(0, length), done));
         }
         return engine.submit(writes).future().thenAccept(batch -> {
             for (int i = 0; i < writes.size(); i++) {

@@ -2,6 +2,7 @@ package dev.crescent.protocol;
 
 import dev.crescent.transfer.SegmentDescriptor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
@@ -16,6 +17,19 @@ public interface MasterClient extends AutoCloseable {
         return putStart(clientId, key, size, ReplicaConfig.replicas(replicaNum), upsert);
     }
 
+    /**
+     * A put start that carries the object's bytes (a small object): a master that can write them itself does, and
+     * commits the put, so the whole put is one call. Otherwise the answer holds the replicas to write, as
+     * {@link #putStart} would, and the put goes on as usual. A master in this process has nothing to save: it
+     * answers the replicas.
+     *
+     * @param crc32c the CRC32C of {@code value}, kept as PutEnd keeps it; or null
+     */
+    default StartedPut putStartInline(
+            String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
+        return StartedPut.toWrite(putStart(clientId, key, value.byteSize(), config, upsert));
+    }
+
     default void putEnd(String clientId, String key) {
         putEnd(clientId, key, null);
     }
@@ -26,6 +40,14 @@ public interface MasterClient extends AutoCloseable {
     void putRevoke(String clientId, String key);
 
     ObjectLocation getReplicaList(String key);
+
+    /**
+     * {@link #getReplicaList(String)}, taking an object of at most {@code acceptInline} bytes as its bytes (in
+     * {@link ObjectLocation#value()}) when the master can read them itself: a small get in one call.
+     */
+    default ObjectLocation getReplicaList(String key, long acceptInline) {
+        return getReplicaList(key);
+    }
 
     boolean exist(String key);
 

@@ -1,5 +1,11 @@
 package dev.crescent.protocol;
 
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import io.grpc.MethodDescriptor;
 
@@ -83,6 +89,26 @@ public final class MasterWire {
     /** The method with this wire id, or null. */
     public static MethodDescriptor<?, ?> method(int id) {
         return id >= 0 && id < METHODS.size() ? METHODS.get(id) : null;
+    }
+
+    /**
+     * Parses a message from a frame's bytes, which the caller owns and never changes afterwards: its bytes fields
+     * share them instead of being copied (a small object's value travels in one; the gRPC marshaller would copy it
+     * twice). An unreadable message is INVALID_PARAMS.
+     */
+    @SuppressWarnings("unchecked")
+    public static <T> T parse(MethodDescriptor.Marshaller<T> marshaller, byte[] frame, int offset, int length) {
+        MessageLite prototype =
+                (MessageLite) ((MethodDescriptor.PrototypeMarshaller<T>) marshaller).getMessagePrototype();
+        // A wrapped ByteString's reader counts as reading immutable bytes, the condition for aliasing them.
+        CodedInputStream in =
+                UnsafeByteOperations.unsafeWrap(frame, offset, length).newCodedInput();
+        in.enableAliasing(true);
+        try {
+            return (T) prototype.getParserForType().parseFrom(in);
+        } catch (InvalidProtocolBufferException e) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "unreadable message: " + e.getMessage());
+        }
     }
 
     /** Every method the protocol carries, in id order. */

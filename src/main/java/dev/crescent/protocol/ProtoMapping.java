@@ -1,6 +1,7 @@
 package dev.crescent.protocol;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.proto.BatchExistResponse;
@@ -11,6 +12,7 @@ import dev.crescent.protocol.proto.LeaseRelease;
 import dev.crescent.transfer.SegmentDescriptor;
 import dev.crescent.transfer.TransferTicket;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /** Domain <-> protobuf conversions shared by the gRPC service and the gRPC client. */
@@ -68,6 +70,9 @@ public final class ProtoMapping {
         if (location.crc32c() != null) {
             response.setCrc32C(location.crc32c().intValue());
         }
+        if (location.value() != null) {
+            response.setValue(byteStringOf(location.value()));
+        }
         return response.setLeaseId(location.leaseId()).build();
     }
 
@@ -77,7 +82,18 @@ public final class ProtoMapping {
                 fromProto(response.getReplicasList()),
                 response.getLeaseDeadlineMs(),
                 response.hasCrc32C() ? crc32c(response.getCrc32C()) : null,
-                response.getLeaseId());
+                response.getLeaseId(),
+                response.getValue().isEmpty() ? null : segmentOf(response.getValue()));
+    }
+
+    /** The bytes without a copy (read-only: a ByteString is immutable). */
+    public static MemorySegment segmentOf(ByteString bytes) {
+        return MemorySegment.ofBuffer(bytes.asReadOnlyByteBuffer());
+    }
+
+    /** The segment's bytes as a ByteString without a copy: the caller must not change them while it is in use. */
+    public static ByteString byteStringOf(MemorySegment bytes) {
+        return UnsafeByteOperations.unsafeWrap(bytes.asByteBuffer());
     }
 
     public static List<LeaseRelease> releasesToProto(List<ReadLease> leases) {

@@ -12,6 +12,15 @@ public interface Transport extends AutoCloseable {
     /** Whether this transport can move bytes to/from the request's target segment. */
     boolean canReach(TransferRequest request);
 
+    /**
+     * Whether this transport moves bytes with a memory copy on the calling thread, never waiting on a peer: its
+     * futures are complete when {@link #submit} returns. A master moves small objects' bytes itself only over such
+     * transports (it may not wait on its event loop).
+     */
+    default boolean copiesInMemory() {
+        return false;
+    }
+
     /** Starts the transfer; the future completes when the bytes have moved, or fails with a StoreException. */
     CompletableFuture<Void> submit(TransferRequest request);
 

@@ -272,6 +272,60 @@ class CrescentClientTest {
         }
     }
 
+    @jakarta.inject.Inject
+    io.micrometer.core.instrument.MeterRegistry registry;
+
+    /** Master calls of this kind the service answered OK so far (wire and gRPC callers alike). */
+    private double answered(String op) {
+        var counter = registry.find("crescent.requests")
+                .tags("api", "grpc", "op", op, "outcome", "OK")
+                .counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"shm", "tcp"})
+    void aSmallPutIsOneMasterCallAndLargerOnesEndAsBefore(String path) {
+        CrescentClient store = connect(path);
+        double ends = answered("put_end");
+        byte[] small = bytes(4096, 21);
+        store.put("c/small", small);
+        byte[] limit = bytes((int) StoreClient.DEFAULT_INLINE_BYTES, 22);
+        store.put("c/limit", limit);
+        assertEquals(ends, answered("put_end"), "committed by their put starts: no PutEnd");
+        byte[] large = bytes((int) StoreClient.DEFAULT_INLINE_BYTES + 1, 23);
+        store.put("c/large", large);
+        assertEquals(ends + 1, answered("put_end"));
+        assertArrayEquals(small, store.get("c/small"));
+        assertArrayEquals(limit, store.get("c/limit"));
+        assertArrayEquals(large, store.get("c/large"));
+        MemorySegment target = store.allocate(8192);
+        assertEquals(small.length, store.getInto("c/small", target));
+        assertArrayEquals(small, target.asSlice(0, small.length).toArray(ValueLayout.JAVA_BYTE));
+        assertEquals(ErrorCode.INVALID_PARAMS, code(() -> store.getInto("c/limit", target)), "does not fit");
+        store.upsert("c/small", bytes(4096, 24));
+        assertArrayEquals(bytes(4096, 24), store.get("c/small"));
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, code(() -> store.put("c/small", small)), "first writer wins");
+        store.remove("c/small");
+        assertEquals(ErrorCode.OBJECT_NOT_FOUND, code(() -> store.get("c/small")));
+    }
+
+    @org.junit.jupiter.api.Test
+    void clientsThatMoveNoBytesInlineShareObjectsWithThoseThatDo() {
+        try (CrescentClient inline = CrescentClient.connect(address());
+                CrescentClient direct =
+                        CrescentClient.connect(ClientOptions.master(address()).withInlineValues(0))) {
+            double ends = answered("put_end");
+            byte[] one = bytes(3000, 31);
+            byte[] two = bytes(3000, 32);
+            direct.put("c/direct", one);
+            assertEquals(ends + 1, answered("put_end"), "a client without inline values ends its puts itself");
+            inline.put("c/inline", two);
+            assertArrayEquals(one, inline.get("c/direct"));
+            assertArrayEquals(two, direct.get("c/inline"));
+        }
+    }
+
     private static List<String> segments() {
         return given().get("/v1/segments")
                 .then()

@@ -6,6 +6,7 @@ import dev.crescent.api.RoleGuard;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.Right;
 import dev.crescent.common.StoreException;
+import dev.crescent.master.InlineValues;
 import dev.crescent.master.Master;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.protocol.HeartbeatReply;
@@ -50,6 +51,7 @@ import io.smallrye.mutiny.Uni;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -71,10 +73,17 @@ public class MasterGrpcService implements MasterService {
     private final NodeReadiness worker;
     private final AccessControl access;
     private final GrpcCalls calls;
+    private final InlineValues inline;
 
     public MasterGrpcService(
-            Master master, RoleGuard role, NodeReadiness worker, OpMetrics metrics, AccessControl access) {
+            Master master,
+            InlineValues inline,
+            RoleGuard role,
+            NodeReadiness worker,
+            OpMetrics metrics,
+            AccessControl access) {
         this.master = master;
+        this.inline = inline;
         this.role = role;
         this.worker = worker;
         this.access = access;
@@ -94,6 +103,9 @@ public class MasterGrpcService implements MasterService {
     }
 
     private Uni<PutStartResponse> start(String op, PutStartRequest request, boolean upsert) {
+        if (!request.getValue().isEmpty()) {
+            return startInline(op, request, upsert);
+        }
         return call(op, Right.WRITE, request.getKey(), () -> {
             releaseCarried(request.getReleasedList());
             return PutStartResponse.newBuilder()
@@ -107,26 +119,60 @@ public class MasterGrpcService implements MasterService {
         });
     }
 
+    /** A put start carrying its bytes: committed by the master when it can write them, answered once durable. */
+    private Uni<PutStartResponse> startInline(String op, PutStartRequest request, boolean upsert) {
+        return whenDone("put_start_durable", call(op, Right.WRITE, request.getKey(), () -> {
+                    releaseCarried(request.getReleasedList());
+                    if (request.getValue().size() != request.getSize()) {
+                        throw new StoreException(
+                                ErrorCode.INVALID_PARAMS,
+                                "size " + request.getSize() + " but "
+                                        + request.getValue().size() + " bytes of value");
+                    }
+                    return inline.putStart(
+                            request.getClientId(),
+                            request.getKey(),
+                            ProtoMapping.segmentOf(request.getValue()),
+                            replicaConfig(request),
+                            upsert,
+                            request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null);
+                }))
+                .onItem()
+                .transform(started -> PutStartResponse.newBuilder()
+                        .addAllReplicas(ProtoMapping.toProto(started.replicas()))
+                        .setCommitted(started.committed())
+                        .build());
+    }
+
     /** Answers once the put is durable, without holding a thread meanwhile. */
     @Override
     @NonBlocking
     public Uni<Empty> putEnd(PutEndRequest request) {
-        return call(
-                        "put_end",
-                        Right.WRITE,
-                        request.getKey(),
-                        () -> master.putEndAsync(
-                                request.getClientId(),
+        return whenDone(
+                        "put_end_durable",
+                        call(
+                                "put_end",
+                                Right.WRITE,
                                 request.getKey(),
-                                request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null))
+                                () -> master.putEndAsync(
+                                        request.getClientId(),
+                                        request.getKey(),
+                                        request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null)))
                 .onItem()
-                .transformToUni(durable -> Uni.createFrom().completionStage(durable))
-                .onItem()
-                .transform(ignored -> EMPTY)
+                .transform(ignored -> EMPTY);
+    }
+
+    /**
+     * The outcome of a future the call answered (the op-log's durability), without holding a thread meanwhile; its
+     * failure is mapped like the call's own, counted as {@code op}.
+     */
+    private <T> Uni<T> whenDone(String op, Uni<CompletableFuture<T>> started) {
+        return started.onItem()
+                .transformToUni(future -> Uni.createFrom().completionStage(future))
                 .onFailure(e -> !(e instanceof StatusRuntimeException))
                 .transform(e -> {
                     Throwable cause = e instanceof CompletionException c && c.getCause() != null ? c.getCause() : e;
-                    return calls.failed("put_end_durable", cause);
+                    return calls.failed(op, cause);
                 });
     }
 
@@ -144,7 +190,10 @@ public class MasterGrpcService implements MasterService {
     public Uni<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request) {
         return call("get_replica_list", Right.READ, request.getKey(), () -> {
             releaseCarried(request.getReleasedList());
-            return ProtoMapping.toProto(master.getReplicaList(request.getKey()));
+            return ProtoMapping.toProto(
+                    request.getAcceptInline() > 0
+                            ? inline.locate(request.getKey(), request.getAcceptInline())
+                            : master.getReplicaList(request.getKey()));
         });
     }
 

@@ -8,7 +8,6 @@ import dev.crescent.protocol.proto.MasterServiceGrpc;
 import io.grpc.MethodDescriptor;
 import io.smallrye.mutiny.Uni;
 
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
@@ -25,13 +24,13 @@ final class MasterWireHandlers {
     /** One method: how to call it on the adapter. */
     record Handler<Q, A>(MethodDescriptor<Q, A> method, BiFunction<MasterService, Q, Uni<A>> call, boolean blocking) {
         /**
-         * Parses the request now (its bytes belong to the connection's read buffer) and returns the call to make,
-         * possibly on another thread; an unreadable request's call fails as INVALID_PARAMS.
+         * Parses the request now from its frame (which the request's bytes fields then share) and returns the call
+         * to make, possibly on another thread; an unreadable request's call fails as INVALID_PARAMS.
          */
-        Supplier<Uni<A>> prepare(MasterService service, InputStream request) {
+        Supplier<Uni<A>> prepare(MasterService service, byte[] frame, int offset, int length) {
             Q parsed;
             try {
-                parsed = method.parseRequest(request);
+                parsed = MasterWire.parse(method.getRequestMarshaller(), frame, offset, length);
             } catch (RuntimeException e) {
                 return () -> Uni.createFrom()
                         .failure(new StoreException(

@@ -1,5 +1,6 @@
 package dev.crescent.api.wire;
 
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
 import dev.crescent.api.Callers;
 import dev.crescent.api.grpc.CallerInterceptor;
@@ -10,14 +11,16 @@ import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.MasterService;
 import io.grpc.StatusRuntimeException;
-import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBuf;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
-import io.vertx.core.parsetools.RecordParser;
+import io.vertx.core.net.impl.NetSocketInternal;
 import org.jboss.logging.Logger;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
 
@@ -30,16 +33,24 @@ final class MasterWireSession {
     private static final Logger LOG = Logger.getLogger(MasterWireSession.class);
 
     private final NetSocket socket;
+    /** The same socket, to hand the channel buffers it releases itself. */
+    private final NetSocketInternal channel;
     /** Known once the hello arrived. */
     private Caller caller;
 
     private final MasterService service;
     private final MasterWireHandlers handlers;
     private final Vertx vertx;
-    private final RecordParser parser;
     private final WireLimits limits;
-    private boolean awaitingLength = true;
     private boolean closed;
+    /** The length prefix being received (4 bytes) and how much of it has arrived. */
+    private final byte[] lengthPrefix = new byte[4];
+
+    private int prefixBytes;
+    /** The hello or frame being received, once its length is known (null: a length prefix is due). */
+    private byte[] frame;
+
+    private int frameBytes;
     /** Bytes of the frame being received, reserved in the shared budget (0: none). */
     private long reservedBytes;
     /** Closes the connection unless the hello or frame being received completes in time (-1: none set). */
@@ -48,16 +59,16 @@ final class MasterWireSession {
     MasterWireSession(
             NetSocket socket, MasterService service, MasterWireHandlers handlers, Vertx vertx, WireLimits limits) {
         this.socket = socket;
+        this.channel = (NetSocketInternal) socket;
         this.service = service;
         this.handlers = handlers;
         this.vertx = vertx;
         this.limits = limits;
-        this.parser = RecordParser.newFixed(4, socket);
     }
 
     void start() {
-        parser.exceptionHandler(e -> close(e.toString()));
-        parser.handler(this::onRecord);
+        socket.exceptionHandler(e -> close(e.toString()));
+        socket.handler(this::onBytes);
         socket.closeHandler(closed -> {
             cancelDeadline();
             releaseReservation();
@@ -65,43 +76,69 @@ final class MasterWireSession {
         armDeadline("no hello"); // the hello's length and bytes must arrive in time too
     }
 
-    private void onRecord(Buffer record) {
-        if (closed) {
-            return; // the parser may still hand over bytes that arrived with the frame that closed us
-        }
-        if (awaitingLength) {
-            int length = record.getInt(0);
-            int least = caller == null ? 0 : MasterWire.REQUEST_HEADER;
-            int most = caller == null ? MasterWire.MAX_NODE_NAME_BYTES : MasterWire.MAX_FRAME;
-            if (length < least || length > most) {
-                close("frame length " + length);
-                return;
-            }
-            if (length == 0) {
-                onHello(Buffer.buffer()); // an empty hello: no length-0 record follows
-                cancelDeadline();
-                return;
-            }
-            if (caller != null) { // a hello is at most 255 bytes: only request frames draw on the budget
-                if (!limits.reserve(length)) {
-                    close("unfinished frames over budget");
-                    return;
+    /**
+     * Frames the bytes as they arrive: each frame is copied once, from the socket's buffer into an array of its
+     * own, which its request then shares (a small object's value is not copied again before it reaches a segment).
+     */
+    private void onBytes(Buffer bytes) {
+        ByteBuf in = bytes.getByteBuf();
+        while (in.isReadable() && !closed) {
+            if (frame == null) {
+                int take = Math.min(4 - prefixBytes, in.readableBytes());
+                in.readBytes(lengthPrefix, prefixBytes, take);
+                prefixBytes += take;
+                if (prefixBytes == 4) {
+                    prefixBytes = 0;
+                    onLength(((lengthPrefix[0] & 0xFF) << 24)
+                            | ((lengthPrefix[1] & 0xFF) << 16)
+                            | ((lengthPrefix[2] & 0xFF) << 8)
+                            | (lengthPrefix[3] & 0xFF));
                 }
-                reservedBytes = length;
-            }
-            armDeadline("frame not finished");
-            parser.fixedSizeMode(length);
-        } else {
-            cancelDeadline();
-            releaseReservation();
-            if (caller == null) {
-                onHello(record);
             } else {
-                onRequest(record);
+                int take = Math.min(frame.length - frameBytes, in.readableBytes());
+                in.readBytes(frame, frameBytes, take);
+                frameBytes += take;
+                if (frameBytes == frame.length) {
+                    onFrame();
+                }
             }
-            parser.fixedSizeMode(4);
         }
-        awaitingLength = !awaitingLength;
+    }
+
+    private void onLength(int length) {
+        int least = caller == null ? 0 : MasterWire.REQUEST_HEADER;
+        int most = caller == null ? MasterWire.MAX_NODE_NAME_BYTES : MasterWire.MAX_FRAME;
+        if (length < least || length > most) {
+            close("frame length " + length);
+            return;
+        }
+        if (length == 0) {
+            onHello(new byte[0]); // an empty hello: no bytes follow
+            cancelDeadline();
+            return;
+        }
+        if (caller != null) { // a hello is at most 255 bytes: only request frames draw on the budget
+            if (!limits.reserve(length)) {
+                close("unfinished frames over budget");
+                return;
+            }
+            reservedBytes = length;
+        }
+        armDeadline("frame not finished");
+        frame = new byte[length];
+        frameBytes = 0;
+    }
+
+    private void onFrame() {
+        byte[] complete = frame;
+        frame = null;
+        cancelDeadline();
+        releaseReservation();
+        if (caller == null) {
+            onHello(complete);
+        } else {
+            onRequest(complete);
+        }
     }
 
     private void armDeadline(String why) {
@@ -113,7 +150,7 @@ final class MasterWireSession {
     private void close(String why) {
         LOG.debugf("closing the master wire connection of %s: %s", caller, why);
         closed = true;
-        parser.pause();
+        socket.pause();
         socket.close();
     }
 
@@ -131,24 +168,24 @@ final class MasterWireSession {
         }
     }
 
-    private void onHello(Buffer nodeName) {
+    private void onHello(byte[] nodeName) {
         caller = Callers.of(
-                nodeName.toString(StandardCharsets.UTF_8),
+                new String(nodeName, StandardCharsets.UTF_8),
                 socket.isSsl() ? socket.sslSession() : null,
                 socket.remoteAddress());
     }
 
-    private void onRequest(Buffer frame) {
-        int method = frame.getUnsignedByte(0);
-        int callId = frame.getInt(1);
+    private void onRequest(byte[] request) {
+        ByteBuffer header = ByteBuffer.wrap(request);
+        int method = header.get(0) & 0xFF;
+        int callId = header.getInt(1);
         MasterWireHandlers.Handler<?, ?> handler = handlers.get(method);
         if (handler == null) {
             fail(callId, new StoreException(ErrorCode.INVALID_PARAMS, "unknown master wire method " + method));
             return;
         }
-        ByteBufInputStream body = new ByteBufInputStream(
-                frame.getByteBuf().slice(MasterWire.REQUEST_HEADER, frame.length() - MasterWire.REQUEST_HEADER));
-        Supplier<? extends Uni<?>> prepared = handler.prepare(service, body);
+        Supplier<? extends Uni<?>> prepared = handler.prepare(
+                service, request, MasterWire.REQUEST_HEADER, request.length - MasterWire.REQUEST_HEADER);
         Runnable call = () -> CallerInterceptor.runAs(
                 caller,
                 () -> prepared.get()
@@ -166,14 +203,28 @@ final class MasterWireSession {
         }
     }
 
+    /**
+     * Serialises the answer straight into a pooled direct buffer, which the channel sends as it is and gives back
+     * to the pool: a heap frame would be copied into a fresh direct buffer on every write (a small object's bytes
+     * travel in answers: with 64 KiB values that copy and its zeroing were the master's largest cost).
+     */
     private void answer(int callId, MessageLite answer) {
         int size = answer.getSerializedSize();
-        Buffer frame = Buffer.buffer(4 + MasterWire.RESPONSE_HEADER + size)
-                .appendInt(MasterWire.RESPONSE_HEADER + size)
-                .appendInt(callId)
-                .appendInt(0)
-                .appendBytes(answer.toByteArray());
-        write(frame);
+        int header = 4 + MasterWire.RESPONSE_HEADER;
+        ByteBuf frame = channel.channelHandlerContext().alloc().directBuffer(header + size);
+        try {
+            frame.writeInt(MasterWire.RESPONSE_HEADER + size).writeInt(callId).writeInt(0);
+            CodedOutputStream body = CodedOutputStream.newInstance(frame.nioBuffer(header, size));
+            answer.writeTo(body);
+            body.checkNoSpaceLeft();
+            frame.writerIndex(header + size);
+        } catch (IOException | RuntimeException e) {
+            frame.release();
+            fail(callId, e);
+            return;
+        }
+        channel.writeMessage(frame); // the channel releases it once written
+        pauseWhileQueueFull();
     }
 
     private void fail(int callId, Throwable failure) {
@@ -188,12 +239,16 @@ final class MasterWireSession {
                 .appendBytes(message));
     }
 
-    /** Writes an answer; a client that stops reading its answers stops being read until they drain. */
     private void write(Buffer frame) {
         socket.write(frame);
+        pauseWhileQueueFull();
+    }
+
+    /** A client that stops reading its answers stops being read until they drain. */
+    private void pauseWhileQueueFull() {
         if (socket.writeQueueFull()) {
-            parser.pause();
-            socket.drainHandler(done -> parser.resume());
+            socket.pause();
+            socket.drainHandler(done -> socket.resume());
         }
     }
 }

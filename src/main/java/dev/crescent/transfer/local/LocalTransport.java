@@ -26,6 +26,11 @@ public final class LocalTransport implements Transport {
     }
 
     @Override
+    public boolean copiesInMemory() {
+        return true;
+    }
+
+    @Override
     public boolean canReach(TransferRequest request) {
         return memory.contains(request.remoteSegment());
     }

@@ -48,6 +48,11 @@ public final class ShmTransport implements Transport {
     }
 
     @Override
+    public boolean copiesInMemory() {
+        return true;
+    }
+
+    @Override
     public boolean canReach(TransferRequest request) {
         PeerAddress peer = PeerAddress.parse(request.remoteEndpoint());
         if (peer.shmFile().isEmpty() || !peer.hostId().equals(HostId.current())) {

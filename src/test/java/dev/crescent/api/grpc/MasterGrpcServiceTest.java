@@ -254,6 +254,59 @@ class MasterGrpcServiceTest {
         assertEquals("standalone", ready.getRole());
     }
 
+    @Test
+    void aPutStartCarryingItsBytesIsCommittedAndAReaderThatAcceptsBytesGetsThem() {
+        byte[] value = new byte[5000];
+        java.util.Arrays.fill(value, (byte) 7);
+        PutStartResponse started = master.putStart(PutStartRequest.newBuilder()
+                .setClientId("grpc-inline")
+                .setKey("grpc/inline")
+                .setSize(value.length)
+                .setValue(com.google.protobuf.ByteString.copyFrom(value))
+                .build());
+        assertTrue(started.getCommitted());
+        assertEquals(0, started.getReplicasCount());
+        assertTrue(master.exist(key("grpc/inline")).getExists(), "readable with no PutEnd");
+
+        GetReplicaListResponse old = master.getReplicaList(
+                GetReplicaListRequest.newBuilder().setKey("grpc/inline").build());
+        assertTrue(old.getValue().isEmpty(), "a reader that does not ask gets replicas, as before");
+        assertEquals(1, old.getReplicasCount());
+
+        GetReplicaListResponse bytes = master.getReplicaList(GetReplicaListRequest.newBuilder()
+                .setKey("grpc/inline")
+                .setAcceptInline(1 << 20)
+                .build());
+        assertEquals(com.google.protobuf.ByteString.copyFrom(value), bytes.getValue());
+        assertEquals(0, bytes.getReplicasCount());
+        assertEquals(0, bytes.getLeaseId());
+        master.remove(
+                RemoveRequest.newBuilder().setKey("grpc/inline").setForce(true).build());
+    }
+
+    @Test
+    void aPutStartWhoseBytesDisagreeWithItsSizeIsRefusedAndReservesNothing() {
+        assertCode(
+                ErrorCode.INVALID_PARAMS,
+                Status.Code.INVALID_ARGUMENT,
+                () -> master.putStart(PutStartRequest.newBuilder()
+                        .setClientId("grpc-inline")
+                        .setKey("grpc/liar")
+                        .setSize(20)
+                        .setValue(com.google.protobuf.ByteString.copyFrom(new byte[10]))
+                        .build()));
+        assertFalse(master.exist(key("grpc/liar")).getExists());
+        master.putStart(PutStartRequest.newBuilder()
+                .setClientId("grpc-inline")
+                .setKey("grpc/liar")
+                .setSize(10)
+                .setValue(com.google.protobuf.ByteString.copyFrom(new byte[10]))
+                .build());
+        assertTrue(master.exist(key("grpc/liar")).getExists(), "the key was left free");
+        master.remove(
+                RemoveRequest.newBuilder().setKey("grpc/liar").setForce(true).build());
+    }
+
     private static KeyRequest key(String key) {
         return KeyRequest.newBuilder().setKey(key).build();
     }

@@ -1,0 +1,114 @@
+package dev.crescent.master;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReadLease;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.StartedPut;
+import dev.crescent.transfer.TransferBatch;
+import dev.crescent.transfer.TransferEngine;
+import dev.crescent.transfer.TransferRequest;
+import dev.crescent.transfer.Transport;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Small objects in one round trip (issue 20). A put start that carries the object's bytes is written and committed
+ * by the master itself, and a replica-list request whose reader accepts bytes is answered with them, whenever the
+ * master reaches the replicas by a memory copy: its own segments (standalone) or a same-host worker's shared-memory
+ * file. Otherwise both answer as usual and the client moves the bytes. Either way the object lives in a segment
+ * range like any other, so leases, eviction, pins, tickets and the op-log treat it as they treat every object: the
+ * put is an ordinary PutStart and PutEnd (acknowledged once durable), the read an ordinary lease handed back as soon
+ * as the copy is done.
+ *
+ * <p>Only memory copies, never the network: these calls run on the event loop, which may not wait on a peer.
+ */
+public final class InlineValues {
+    /** The highest limit one may configure: bytes in a master call are copied and held whole. */
+    public static final long MAX_LIMIT = 16 << 20;
+
+    private final Master master;
+    private final TransferEngine engine;
+    private final long maxBytes;
+
+    /** @param maxBytes the largest object moved inline (0: none) */
+    public InlineValues(Master master, TransferEngine engine, long maxBytes) {
+        this.master = master;
+        this.engine = engine;
+        this.maxBytes = maxBytes;
+    }
+
+    /**
+     * Starts a put of {@code value}; commits it at once when the bytes could be written here.
+     *
+     * @return COMMITTED once the put is durable, or the replicas the caller is to write (it then ends the put)
+     */
+    public CompletableFuture<StartedPut> putStart(
+            String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
+        List<ReplicaDescriptor> replicas = master.putStart(clientId, key, value.byteSize(), config, upsert);
+        if (value.byteSize() > maxBytes) {
+            return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
+        }
+        List<TransferRequest> writes = new ArrayList<>(replicas.size());
+        for (ReplicaDescriptor replica : replicas) {
+            TransferRequest write = replica.write(value, 0);
+            if (!inMemory(write)) {
+                return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
+            }
+            writes.add(write);
+        }
+        StoreException failed = firstFailure(engine.submit(writes));
+        if (failed != null) {
+            master.putRevoke(clientId, key);
+            throw failed;
+        }
+        return master.putEndAsync(clientId, key, crc32c).thenApply(durable -> StartedPut.COMMITTED);
+    }
+
+    /**
+     * The object's replicas, or its bytes when it is at most {@code acceptInline} (and this master's limit) and a
+     * replica is in reach of a memory copy; the read's lease then ends before this returns.
+     */
+    public ObjectLocation locate(String key, long acceptInline) {
+        ObjectLocation location = master.getReplicaList(key);
+        if (location.size() > Math.min(acceptInline, maxBytes)) {
+            return location;
+        }
+        byte[] bytes = new byte[(int) location.size()];
+        for (ReplicaDescriptor replica : location.replicas()) {
+            TransferRequest read = replica.read(MemorySegment.ofArray(bytes));
+            if (inMemory(read) && firstFailure(engine.submit(List.of(read))) == null) {
+                ReadLease lease = ReadLease.of(key, location);
+                if (lease != null) {
+                    master.releaseLeases(List.of(lease));
+                }
+                return location.inlined(MemorySegment.ofArray(bytes));
+            }
+        }
+        return location; // no replica in memory, or none read: the reader reads them itself
+    }
+
+    private boolean inMemory(TransferRequest request) {
+        Transport transport = engine.transportFor(request);
+        return transport != null && transport.copiesInMemory();
+    }
+
+    /** The first failure of a batch of memory copies (complete when submitted), or null. */
+    private static StoreException firstFailure(TransferBatch batch) {
+        if (!batch.future().isDone()) {
+            throw new StoreException(ErrorCode.INTERNAL_ERROR, "a memory copy did not complete on its thread");
+        }
+        for (int i = 0; i < batch.requests().size(); i++) {
+            StoreException failure = TransferEngine.failureOf(batch, i);
+            if (failure != null) {
+                return failure;
+            }
+        }
+        return null;
+    }
+}

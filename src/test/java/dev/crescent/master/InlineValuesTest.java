@@ -1,0 +1,182 @@
+package dev.crescent.master;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.eviction.LruEviction;
+import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.StartedPut;
+import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.TransferEngine;
+import dev.crescent.transfer.TransferObserver;
+import dev.crescent.transfer.local.LocalTransport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.InstantSource;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Small objects moved by the master itself (issue 20), on a real master and a real transfer engine whose segment
+ * lives in this process (as in standalone), next to a segment it can reach only over the network.
+ */
+class InlineValuesTest {
+    private static final long LIMIT = 64 << 10;
+    private static final long SEGMENT_BYTES = 1 << 20;
+    private final Arena arena = Arena.ofShared();
+    private Master master;
+    private TransferEngine engine;
+    private InlineValues inline;
+    private MemorySegment local;
+
+    @BeforeEach
+    void setUp() {
+        master =
+                new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), InstantSource.system());
+        RegisteredMemory memory = new RegisteredMemory();
+        engine = new TransferEngine(memory, List.of(new LocalTransport(memory)), TransferObserver.NONE);
+        local = arena.allocate(SEGMENT_BYTES);
+        engine.registerLocal("local", local, "");
+        master.mountSegment("worker", "local", SEGMENT_BYTES, "");
+        inline = new InlineValues(master, engine, LIMIT);
+    }
+
+    @AfterEach
+    void tearDown() {
+        engine.close();
+        arena.close();
+    }
+
+    @Test
+    void aSmallPutIsWrittenAndCommittedInItsPutStart() {
+        byte[] value = bytes(4096, 1);
+        assertEquals(StartedPut.COMMITTED, put("k", value, false));
+        ObjectLocation location = master.getReplicaList("k");
+        assertEquals(value.length, location.size());
+        var replica = location.replicas().getFirst();
+        byte[] stored = local.asSlice(replica.offset(), value.length).toArray(ValueLayout.JAVA_BYTE);
+        assertArrayEquals(value, stored, "the bytes are in the segment range, where a replica reader finds them");
+    }
+
+    @Test
+    void aSmallGetAnswersTheBytesAndHoldsNoLease() {
+        byte[] value = bytes(1000, 2);
+        put("k", value, false);
+        ObjectLocation location = inline.locate("k", LIMIT);
+        assertNotNull(location.value());
+        assertArrayEquals(value, toArray(location.value()));
+        assertTrue(location.replicas().isEmpty());
+        assertEquals(0, location.leaseId());
+        master.remove("k", false); // an unforced remove meets no lease: the inline read handed its lease back
+        assertFalse(master.exist("k"));
+    }
+
+    @Test
+    void aReplicaListLeasesAsBefore() {
+        put("k", bytes(1000, 3), false);
+        ObjectLocation location = inline.locate("k", 0); // the reader takes no bytes inline
+        assertNull(location.value());
+        assertFalse(location.replicas().isEmpty());
+        StoreException leased = assertThrows(StoreException.class, () -> master.remove("k", false));
+        assertEquals(ErrorCode.OBJECT_HAS_LEASE, leased.code());
+    }
+
+    @Test
+    void objectsOverTheLimitOrOverWhatTheReaderTakesGoTheUsualWay() {
+        StartedPut started = put("big", bytes((int) LIMIT + 1, 4), false);
+        assertFalse(started.committed());
+        assertEquals(1, started.replicas().size());
+        StoreException notReady = assertThrows(StoreException.class, () -> master.getReplicaList("big"));
+        assertEquals(ErrorCode.REPLICA_IS_NOT_READY, notReady.code(), "the caller still writes and ends the put");
+        master.putRevoke("client", "big");
+
+        put("k", bytes(2000, 5), false);
+        assertNull(inline.locate("k", 1999).value(), "larger than the reader accepts");
+    }
+
+    @Test
+    void aSegmentOnlyTheNetworkReachesIsLeftToTheClient() {
+        master.mountSegment("far-worker", "far", SEGMENT_BYTES, "host=another-host,tcp=127.0.0.1:9");
+        StartedPut started = inline.putStart(
+                        "client",
+                        "k",
+                        MemorySegment.ofArray(bytes(100, 6)),
+                        new ReplicaConfig(1, List.of("far"), false, false),
+                        false,
+                        null)
+                .join();
+        assertFalse(started.committed());
+        assertEquals("far", started.replicas().getFirst().segment());
+        master.putEnd("client", "k");
+        ObjectLocation location = inline.locate("k", LIMIT);
+        assertNull(location.value(), "the master does not wait on the network for a read");
+        assertEquals("far", location.replicas().getFirst().segment());
+    }
+
+    @Test
+    void firstWriterWinsAndUpsertsReplaceInPlaceOrResized() {
+        put("k", bytes(3000, 7), false);
+        StoreException exists = assertThrows(StoreException.class, () -> put("k", bytes(3000, 8), false));
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, exists.code());
+        assertArrayEquals(bytes(3000, 7), toArray(inline.locate("k", LIMIT).value()));
+
+        put("k", bytes(3000, 9), true);
+        assertArrayEquals(bytes(3000, 9), toArray(inline.locate("k", LIMIT).value()), "same size: in place");
+        put("k", bytes(5000, 10), true);
+        assertArrayEquals(bytes(5000, 10), toArray(inline.locate("k", LIMIT).value()), "new size: new range");
+        assertEquals(1, master.stats().objectCount());
+    }
+
+    @Test
+    void inlinePutsPastCapacityEvictAndKeepTheNewest() {
+        int size = 48 << 10;
+        int objects = (int) (3 * SEGMENT_BYTES / size);
+        for (int i = 0; i < objects; i++) {
+            assertTrue(put("k" + i, bytes(size, i), false).committed());
+        }
+        assertTrue(master.stats().evictedObjects() > 0, "eviction made room, as for any put");
+        assertTrue(master.stats().usedBytes() <= SEGMENT_BYTES);
+        assertArrayEquals(
+                bytes(size, objects - 1),
+                toArray(inline.locate("k" + (objects - 1), LIMIT).value()));
+    }
+
+    @Test
+    void aPutStartWithBytesIsRefusedLikeAnyWhenTheKeyIsBad() {
+        StoreException bad = assertThrows(StoreException.class, () -> put("", bytes(10, 11), false));
+        assertEquals(ErrorCode.INVALID_KEY, bad.code());
+        assertEquals(0, master.stats().usedBytes(), "nothing was reserved");
+    }
+
+    private StartedPut put(String key, byte[] value, boolean upsert) {
+        return inline.putStart("client", key, MemorySegment.ofArray(value), ReplicaConfig.DEFAULT, upsert, null)
+                .join();
+    }
+
+    private static byte[] toArray(MemorySegment segment) {
+        return segment.toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private static byte[] bytes(int size, int seed) {
+        byte[] value = new byte[size];
+        Arrays.fill(value, (byte) seed);
+        for (int i = 0; i < size; i += 97) {
+            value[i] = (byte) (i * 31 + seed);
+        }
+        return value;
+    }
+}
