@@ -20,6 +20,8 @@ from .tls import ClientTls
 from .transfer import READ, WRITE, Endpoint, SharedMemoryPath, TcpPath, Transfer
 
 _PROTOCOLS = ("auto", "tcp")
+# Objects up to this size travel with their master call by default (the master's own default limit).
+DEFAULT_INLINE_BYTES = 64 << 10
 
 
 @dataclass
@@ -41,6 +43,7 @@ class _Location:
     replicas: list
     lease_deadline_ms: int
     lease_id: int
+    value: bytes | None = None  # the object's bytes, when the master answered them instead of replicas
 
 
 class CrescentStore:
@@ -51,13 +54,14 @@ class CrescentStore:
         self._tcp = None
         self._config = ReplicateConfig()
         self._default_config_proto = None
+        self._inline_bytes = DEFAULT_INLINE_BYTES
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
     def setup(self, master_server_addr: str = "localhost:8080", local_hostname: str | None = None,
               protocol: str = "auto", replica_num: int = 0, call_timeout: float = 5.0,
               transfer_timeout: float = 10.0, failover_window: float = 15.0, master_transport: str = "auto",
-              tls: ClientTls | None = None, **_mooncake_only) -> int:
+              tls: ClientTls | None = None, inline_bytes: int = DEFAULT_INLINE_BYTES, **_mooncake_only) -> int:
         """Connects to the master (``host:port`` of its HTTP port, or several comma-separated for an HA deployment).
 
         ``protocol``: "auto" uses shared memory for segments on this host and TCP for the others; "tcp" always TCP.
@@ -65,6 +69,8 @@ class CrescentStore:
         "wire" or "grpc" insist on one.
         ``tls``: for a master with mutual TLS, ``ClientTls(trusted, certificate, key)`` (PEM files); the
         certificate's subject CN is then this node's name for the master's access rules.
+        ``inline_bytes``: objects up to this size travel with their master call (a put or get in one round trip
+        where the master can move the bytes itself); 0: bytes always go to and from workers directly.
         Mooncake's other set-up arguments (segment sizes, RDMA devices, metadata
         server) are accepted and ignored.
         """
@@ -80,6 +86,7 @@ class CrescentStore:
         self._tcp = TcpPath(self._client_id, transfer_timeout, tls.context() if tls is not None else None)
         self._config = ReplicateConfig(replica_num=replica_num)
         self._default_config_proto = None
+        self._inline_bytes = max(0, int(inline_bytes))
         try:
             self._master.call("ServiceReady", pb.Empty())
         except CrescentError as e:
@@ -132,7 +139,9 @@ class CrescentStore:
     def get(self, key) -> bytes:
         """The object's bytes, or b"" when it cannot be read (Mooncake's convention; use get_into to tell why)."""
         try:
-            location = self._locate(key)
+            location = self._locate(key, self._inline_bytes)
+            if location.value is not None:
+                return location.value
             try:
                 value = bytearray(location.size)
                 self._read(key, location, [memoryview(value)])
@@ -235,21 +244,32 @@ class CrescentStore:
 
     def _put(self, key, views, config, upsert):
         """Two-phase put: reserve, write every replica, then make the object visible. A failed write revokes the
-        put; a reservation lost in a master failover (PutEnd answers OBJECT_NOT_FOUND) is put once more."""
+        put; a reservation lost in a master failover (PutEnd answers OBJECT_NOT_FOUND) is put once more. A small
+        object's bytes go with the put start: a master that can write them itself ends the put in that call."""
         key = _key(key)
-        self._write_replicas(key, views, config, upsert)
+        size = sum(v.nbytes for v in views)
+        inline = size <= self._inline_bytes
+        started = self._start(key, size, views if inline else None, config, upsert)
+        if started.committed:
+            return
+        self._write_replicas(key, started.replicas, views)
         try:
             self._call("PutEnd", pb.PutEndRequest(client_id=self._client_id, key=key))
         except CrescentError as e:
             if e.code != ErrorCode.OBJECT_NOT_FOUND:
                 raise
-            self._write_replicas(key, views, config, upsert)
+            self._write_replicas(key, self._start(key, size, None, config, upsert).replicas, views)
             self._call("PutEnd", pb.PutEndRequest(client_id=self._client_id, key=key))
 
-    def _write_replicas(self, key, views, config, upsert):
-        request = pb.PutStartRequest(client_id=self._client_id, key=key, size=sum(v.nbytes for v in views),
-                                     upsert=upsert, config=self._config_proto(config))
-        replicas = self._call("PutStart", request).replicas
+    def _start(self, key, size, inline_views, config, upsert):
+        """PutStart, carrying the bytes of ``inline_views`` when given: the answer is committed, or the replicas."""
+        request = pb.PutStartRequest(client_id=self._client_id, key=key, size=size, upsert=upsert,
+                                     config=self._config_proto(config))
+        if inline_views is not None and size:
+            request.value = b"".join(inline_views) if len(inline_views) > 1 else bytes(inline_views[0])
+        return self._call("PutStart", request)
+
+    def _write_replicas(self, key, replicas, views):
         errors = self._run(_writes(replicas, views))
         failure = next((e for e in errors if e is not None), None)
         if failure is not None:
@@ -297,7 +317,7 @@ class CrescentStore:
     def _get_into_buffers(self, key, buffers, sizes):
         def run():
             targets = [byte_view(b, s, writable=True) for b, s in zip(buffers, sizes)]
-            location = self._locate(key)
+            location = self._locate(key, min(self._inline_bytes, sum(t.nbytes for t in targets)))
             try:
                 self._read(key, location, targets)
             finally:
@@ -305,8 +325,10 @@ class CrescentStore:
             return location.size
         return _code(run)
 
-    def _locate(self, key) -> _Location:
-        return _location(self._call("GetReplicaList", pb.GetReplicaListRequest(key=_key(key))))
+    def _locate(self, key, accept_inline=0) -> _Location:
+        """The object's replicas, or its bytes when it is at most ``accept_inline`` and the master can read them."""
+        return _location(self._call("GetReplicaList",
+                                    pb.GetReplicaListRequest(key=_key(key), accept_inline=accept_inline)))
 
     def _batch_locate(self, keys) -> list:
         """One _Location or CrescentError per key."""
@@ -320,6 +342,10 @@ class CrescentStore:
     def _read(self, key, location, targets, first_replica=0, earlier=None):
         """Reads from the replicas in preference order until one read can be trusted; raises the last reason."""
         pieces = _fit(key, location.size, targets)
+        if location.value is not None:
+            for offset, view in pieces:
+                view[:] = memoryview(location.value)[offset:offset + view.nbytes]
+            return
         last = earlier
         for replica in self._in_preference_order(location.replicas)[first_replica:]:
             errors = self._run(_reads(replica, pieces))
@@ -446,7 +472,7 @@ def _key(key) -> str:
 
 def _location(response) -> _Location:
     replicas = [_Replica(r.segment, Endpoint.parse(r.endpoint), r.offset, r.ticket) for r in response.replicas]
-    return _Location(response.size, replicas, response.lease_deadline_ms, response.lease_id)
+    return _Location(response.size, replicas, response.lease_deadline_ms, response.lease_id, response.value or None)
 
 
 class _Replica(NamedTuple):

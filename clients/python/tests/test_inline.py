@@ -1,0 +1,74 @@
+"""Small objects in one master call (issue 20): a put start that carries its bytes, a replica list that answers
+them. Against the real server of the session (standalone: its master reaches the worker's segment in memory)."""
+import numpy as np
+
+from crescent import CrescentStore, ErrorCode
+from crescent.store import DEFAULT_INLINE_BYTES
+
+
+def _recording(store):
+    """The master calls the store makes from now on, by method name (the calls themselves go through)."""
+    calls = []
+    real = store._master.call
+
+    def call(method, request):
+        calls.append(method)
+        return real(method, request)
+
+    store._master.call = call
+    return calls
+
+
+def test_a_small_put_and_get_are_one_master_call_each_and_move_no_bytes_themselves(store, key):
+    calls = _recording(store)
+    value = np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    assert store.put(key + "small", value) == 0
+    assert calls == ["PutStart"]
+    calls.clear()
+    assert store.get(key + "small") == value
+    target = bytearray(8192)
+    assert store.get_into(key + "small", target) == len(value)
+    assert bytes(target[:len(value)]) == value
+    assert calls == ["GetReplicaList", "GetReplicaList"]
+    assert not store._tcp._idle, "no transfer connection was opened"
+
+
+def test_objects_over_the_limit_end_their_puts_and_read_replicas(store, key):
+    calls = _recording(store)
+    value = bytes(range(256)) * (DEFAULT_INLINE_BYTES // 256) + b"!"
+    assert store.put(key + "large", value) == 0
+    assert calls == ["PutStart", "PutEnd"]
+    assert store.get(key + "large") == value
+    assert store.get_into(key + "large", bytearray(100)) == ErrorCode.INVALID_PARAMS
+
+
+def test_parts_travel_back_to_back_and_come_back_split(store, key):
+    assert store.put_parts(key + "kv", b"K" * 1000, b"V" * 3000) == 0
+    k, v = bytearray(1000), bytearray(3000)
+    assert store.get_into_parts(key + "kv", k, v) == 4000
+    assert bytes(k) == b"K" * 1000 and bytes(v) == b"V" * 3000
+
+
+def test_upserts_and_first_writer_wins_hold_inline(store, key):
+    assert store.put(key + "u", b"a" * 100) == 0
+    assert store.put(key + "u", b"b" * 100) == ErrorCode.OBJECT_ALREADY_EXISTS
+    assert store.upsert(key + "u", b"c" * 100) == 0
+    assert store.get(key + "u") == b"c" * 100
+    assert store.upsert(key + "u", b"d" * 5000) == 0
+    assert store.get(key + "u") == b"d" * 5000
+    assert store.remove(key + "u") == 0, "an inline read leaves no lease behind"
+    assert store.get_into(key + "u", bytearray(10)) == ErrorCode.OBJECT_NOT_FOUND
+
+
+def test_a_store_without_inline_values_shares_objects_with_one_that_has_them(server_address, store, key):
+    direct = CrescentStore()
+    assert direct.setup(server_address, inline_bytes=0) == 0
+    try:
+        calls = _recording(direct)
+        assert direct.put(key + "direct", b"x" * 3000) == 0
+        assert calls == ["PutStart", "PutEnd"]
+        assert store.put(key + "inline", b"y" * 3000) == 0
+        assert store.get(key + "direct") == b"x" * 3000
+        assert direct.get(key + "inline") == b"y" * 3000
+    finally:
+        direct.close()
