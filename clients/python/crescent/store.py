@@ -327,8 +327,9 @@ class CrescentStore:
 
     def _locate(self, key, accept_inline=0) -> _Location:
         """The object's replicas, or its bytes when it is at most ``accept_inline`` and the master can read them."""
-        return _location(self._call("GetReplicaList",
-                                    pb.GetReplicaListRequest(key=_key(key), accept_inline=accept_inline)))
+        reader_host = self._shm.host_id if self._shm is not None and accept_inline else ""
+        return _location(self._call("GetReplicaList", pb.GetReplicaListRequest(
+            key=_key(key), accept_inline=accept_inline, reader_host=reader_host)))
 
     def _batch_locate(self, keys) -> list:
         """One _Location or CrescentError per key."""

@@ -91,6 +91,11 @@ class SharedMemoryPath:
         self._lock = threading.Lock()
         self._maps = {}
 
+    @property
+    def host_id(self) -> str:
+        """This host's kernel boot id: segments whose endpoints name it are mapped here."""
+        return self._host_id
+
     def reaches(self, endpoint: Endpoint) -> bool:
         if not endpoint.shm_file or endpoint.host_id != self._host_id:
             return False

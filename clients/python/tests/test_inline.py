@@ -2,6 +2,8 @@
 them. Against the real server of the session (standalone: its master reaches the worker's segment in memory)."""
 import numpy as np
 
+from conftest import wait_until
+
 from crescent import CrescentStore, ErrorCode
 from crescent.store import DEFAULT_INLINE_BYTES
 
@@ -19,18 +21,42 @@ def _recording(store):
     return calls
 
 
-def test_a_small_put_and_get_are_one_master_call_each_and_move_no_bytes_themselves(store, key):
+def test_a_small_put_is_one_master_call(store, key):
     calls = _recording(store)
     value = np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes()
     assert store.put(key + "small", value) == 0
     assert calls == ["PutStart"]
-    calls.clear()
     assert store.get(key + "small") == value
-    target = bytearray(8192)
-    assert store.get_into(key + "small", target) == len(value)
-    assert bytes(target[:len(value)]) == value
-    assert calls == ["GetReplicaList", "GetReplicaList"]
-    assert not store._tcp._idle, "no transfer connection was opened"
+
+
+def test_a_small_get_over_tcp_is_one_master_call_and_opens_no_transfer_connection(server_address, key):
+    tcp = CrescentStore()
+    assert tcp.setup(server_address, protocol="tcp") == 0
+    try:
+        value = bytes(range(256)) * 16
+        assert tcp.put(key + "small", value) == 0
+        calls = _recording(tcp)
+        assert tcp.get(key + "small") == value
+        target = bytearray(8192)
+        assert tcp.get_into(key + "small", target) == len(value)
+        assert bytes(target[:len(value)]) == value
+        assert calls == ["GetReplicaList", "GetReplicaList"]
+        assert not tcp._tcp._idle, "no transfer connection was opened"
+    finally:
+        tcp.close()
+
+
+def test_a_reader_that_maps_the_replica_on_its_host_gets_the_replica_not_the_bytes(server_address, key):
+    shm = CrescentStore()
+    assert shm.setup(server_address, protocol="auto") == 0
+    try:
+        assert shm.put(key + "near", b"n" * 4096) == 0
+        location = shm._locate(key + "near", DEFAULT_INLINE_BYTES)
+        shm._release(key + "near", location)
+        assert location.value is None and location.replicas, "its own memory copy beats bytes on a socket"
+        assert shm.get(key + "near") == b"n" * 4096
+    finally:
+        shm.close()
 
 
 def test_objects_over_the_limit_end_their_puts_and_read_replicas(store, key):
@@ -56,7 +82,7 @@ def test_upserts_and_first_writer_wins_hold_inline(store, key):
     assert store.get(key + "u") == b"c" * 100
     assert store.upsert(key + "u", b"d" * 5000) == 0
     assert store.get(key + "u") == b"d" * 5000
-    assert store.remove(key + "u") == 0, "an inline read leaves no lease behind"
+    assert wait_until(lambda: store.remove(key + "u") == 0, timeout=2.0)
     assert store.get_into(key + "u", bytearray(10)) == ErrorCode.OBJECT_NOT_FOUND
 
 

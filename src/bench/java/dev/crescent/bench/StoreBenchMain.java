@@ -2,6 +2,7 @@ package dev.crescent.bench;
 
 import dev.crescent.client.ClientOptions;
 import dev.crescent.client.CrescentClient;
+import dev.crescent.client.StoreClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.KeyResult;
@@ -70,7 +71,8 @@ public final class StoreBenchMain {
         ClientOptions options = ClientOptions.master(address)
                 .withNodeName("store-bench")
                 .withSharedMemory(target.equals("shm"))
-                .withTcp(tcp);
+                .withTcp(tcp)
+                .withInlineValues(Long.getLong("bench.inline-bytes", StoreClient.DEFAULT_INLINE_BYTES));
         SSLContext tls = BenchTls.context();
         CrescentClient crescent = CrescentClient.connect(tls == null ? options : options.withTls(tls));
         List<Session> sessions = new ArrayList<>();

@@ -235,11 +235,11 @@ public final class RemoteMasterClient implements MasterClient {
 
     @Override
     public ObjectLocation getReplicaList(String key) {
-        return getReplicaList(key, 0);
+        return getReplicaList(key, 0, "");
     }
 
     @Override
-    public ObjectLocation getReplicaList(String key, long acceptInline) {
+    public ObjectLocation getReplicaList(String key, long acceptInline, String readerHost) {
         return ProtoMapping.fromProto(call(
                 Replay.SAFE,
                 () -> unary(
@@ -247,6 +247,7 @@ public final class RemoteMasterClient implements MasterClient {
                         GetReplicaListRequest.newBuilder()
                                 .setKey(key)
                                 .setAcceptInline(acceptInline)
+                                .setReaderHost(readerHost)
                                 .addAllReleased(carried())
                                 .build())));
     }

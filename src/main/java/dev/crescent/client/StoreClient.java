@@ -45,6 +45,8 @@ public final class StoreClient {
     private final InstantSource clock;
     private final boolean checksums;
     private final long inlineBytes;
+    /** This host, when the engine maps same-host segments: the master then answers those as replicas. */
+    private final String readerHost;
 
     public StoreClient(MasterClient master, TransferEngine engine, String clientId, InstantSource clock) {
         this(master, engine, clientId, clock, false, DEFAULT_INLINE_BYTES);
@@ -67,6 +69,7 @@ public final class StoreClient {
         this.clock = clock;
         this.checksums = checksums;
         this.inlineBytes = inlineBytes;
+        this.readerHost = engine.sharedMemoryHost();
     }
 
     public void put(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
@@ -197,7 +200,7 @@ public final class StoreClient {
 
     /** The object's bytes. */
     public byte[] get(String key) {
-        ObjectLocation location = master.getReplicaList(key, inlineBytes);
+        ObjectLocation location = master.getReplicaList(key, inlineBytes, readerHost);
         try {
             byte[] value = new byte[arraySize(key, location)];
             readInto(key, location, MemorySegment.ofArray(value), 0, null);
@@ -209,7 +212,7 @@ public final class StoreClient {
 
     /** Reads the object into {@code target} (at least the object's size); returns the object's size. */
     public long getInto(String key, MemorySegment target) {
-        ObjectLocation location = master.getReplicaList(key, Math.min(inlineBytes, target.byteSize()));
+        ObjectLocation location = master.getReplicaList(key, Math.min(inlineBytes, target.byteSize()), readerHost);
         try {
             requireRoom(key, location, target);
             readInto(key, location, target.asSlice(0, location.size()), 0, null);

@@ -44,8 +44,11 @@ public interface MasterClient extends AutoCloseable {
     /**
      * {@link #getReplicaList(String)}, taking an object of at most {@code acceptInline} bytes as its bytes (in
      * {@link ObjectLocation#value()}) when the master can read them itself: a small get in one call.
+     *
+     * @param readerHost this host's id when the caller maps same-host segments itself (it then gets such replicas
+     *                   as replicas), else empty
      */
-    default ObjectLocation getReplicaList(String key, long acceptInline) {
+    default ObjectLocation getReplicaList(String key, long acceptInline, String readerHost) {
         return getReplicaList(key);
     }
 

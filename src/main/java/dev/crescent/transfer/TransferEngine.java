@@ -45,6 +45,16 @@ public final class TransferEngine implements AutoCloseable {
         return memory;
     }
 
+    /** This host's id when this engine maps same-host segments' shared memory itself, else empty. */
+    public String sharedMemoryHost() {
+        for (Transport transport : transports) {
+            if (transport.mapsSameHostMemory()) {
+                return HostId.current();
+            }
+        }
+        return "";
+    }
+
     /** The transport a request would use, or null when none reaches its target. */
     public Transport transportFor(TransferRequest request) {
         for (Transport transport : transports) {

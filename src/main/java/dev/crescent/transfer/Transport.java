@@ -21,6 +21,11 @@ public interface Transport extends AutoCloseable {
         return false;
     }
 
+    /** Whether this transport maps same-host segments' shared-memory files (readers then copy them themselves). */
+    default boolean mapsSameHostMemory() {
+        return false;
+    }
+
     /** Starts the transfer; the future completes when the bytes have moved, or fails with a StoreException. */
     CompletableFuture<Void> submit(TransferRequest request);
 

@@ -76,7 +76,7 @@ class InlineValuesTest {
     void aSmallGetAnswersTheBytesAndHoldsNoLease() {
         byte[] value = bytes(1000, 2);
         put("k", value, false);
-        ObjectLocation location = inline.locate("k", LIMIT);
+        ObjectLocation location = inline.locate("k", LIMIT, "");
         assertNotNull(location.value());
         assertArrayEquals(value, toArray(location.value()));
         assertTrue(location.replicas().isEmpty());
@@ -88,7 +88,7 @@ class InlineValuesTest {
     @Test
     void aReplicaListLeasesAsBefore() {
         put("k", bytes(1000, 3), false);
-        ObjectLocation location = inline.locate("k", 0); // the reader takes no bytes inline
+        ObjectLocation location = inline.locate("k", 0, ""); // the reader takes no bytes inline
         assertNull(location.value());
         assertFalse(location.replicas().isEmpty());
         StoreException leased = assertThrows(StoreException.class, () -> master.remove("k", false));
@@ -105,7 +105,7 @@ class InlineValuesTest {
         master.putRevoke("client", "big");
 
         put("k", bytes(2000, 5), false);
-        assertNull(inline.locate("k", 1999).value(), "larger than the reader accepts");
+        assertNull(inline.locate("k", 1999, "").value(), "larger than the reader accepts");
     }
 
     @Test
@@ -122,9 +122,30 @@ class InlineValuesTest {
         assertFalse(started.committed());
         assertEquals("far", started.replicas().getFirst().segment());
         master.putEnd("client", "k");
-        ObjectLocation location = inline.locate("k", LIMIT);
+        ObjectLocation location = inline.locate("k", LIMIT, "");
         assertNull(location.value(), "the master does not wait on the network for a read");
         assertEquals("far", location.replicas().getFirst().segment());
+    }
+
+    @Test
+    void aReaderThatMapsTheReplicaOnItsHostGetsTheReplicaNotTheBytes() {
+        MemorySegment near = arena.allocate(SEGMENT_BYTES);
+        engine.registerLocal("near", near, "");
+        master.mountSegment("near-worker", "near", SEGMENT_BYTES, "host=reader-host,shm=/dev/shm/crescent-near.1");
+        inline.putStart(
+                        "client",
+                        "k",
+                        MemorySegment.ofArray(bytes(100, 12)),
+                        new ReplicaConfig(1, List.of("near"), false, false),
+                        false,
+                        null)
+                .join();
+        ObjectLocation mapped = inline.locate("k", LIMIT, "reader-host");
+        assertNull(mapped.value(), "its own memory copy beats bytes on a socket");
+        assertEquals("near", mapped.replicas().getFirst().segment());
+        assertArrayEquals(
+                bytes(100, 12),
+                toArray(inline.locate("k", LIMIT, "another-host").value()));
     }
 
     @Test
@@ -132,12 +153,12 @@ class InlineValuesTest {
         put("k", bytes(3000, 7), false);
         StoreException exists = assertThrows(StoreException.class, () -> put("k", bytes(3000, 8), false));
         assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, exists.code());
-        assertArrayEquals(bytes(3000, 7), toArray(inline.locate("k", LIMIT).value()));
+        assertArrayEquals(bytes(3000, 7), toArray(inline.locate("k", LIMIT, "").value()));
 
         put("k", bytes(3000, 9), true);
-        assertArrayEquals(bytes(3000, 9), toArray(inline.locate("k", LIMIT).value()), "same size: in place");
+        assertArrayEquals(bytes(3000, 9), toArray(inline.locate("k", LIMIT, "").value()), "same size: in place");
         put("k", bytes(5000, 10), true);
-        assertArrayEquals(bytes(5000, 10), toArray(inline.locate("k", LIMIT).value()), "new size: new range");
+        assertArrayEquals(bytes(5000, 10), toArray(inline.locate("k", LIMIT, "").value()), "new size: new range");
         assertEquals(1, master.stats().objectCount());
     }
 
@@ -152,7 +173,7 @@ class InlineValuesTest {
         assertTrue(master.stats().usedBytes() <= SEGMENT_BYTES);
         assertArrayEquals(
                 bytes(size, objects - 1),
-                toArray(inline.locate("k" + (objects - 1), LIMIT).value()));
+                toArray(inline.locate("k" + (objects - 1), LIMIT, "").value()));
     }
 
     @Test

@@ -192,7 +192,7 @@ public class MasterGrpcService implements MasterService {
             releaseCarried(request.getReleasedList());
             return ProtoMapping.toProto(
                     request.getAcceptInline() > 0
-                            ? inline.locate(request.getKey(), request.getAcceptInline())
+                            ? inline.locate(request.getKey(), request.getAcceptInline(), request.getReaderHost())
                             : master.getReplicaList(request.getKey()));
         });
     }

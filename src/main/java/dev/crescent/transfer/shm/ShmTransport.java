@@ -53,6 +53,11 @@ public final class ShmTransport implements Transport {
     }
 
     @Override
+    public boolean mapsSameHostMemory() {
+        return true;
+    }
+
+    @Override
     public boolean canReach(TransferRequest request) {
         PeerAddress peer = PeerAddress.parse(request.remoteEndpoint());
         if (peer.shmFile().isEmpty() || !peer.hostId().equals(HostId.current())) {
