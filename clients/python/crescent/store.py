@@ -327,13 +327,17 @@ class CrescentStore:
 
     def _locate(self, key, accept_inline=0) -> _Location:
         """The object's replicas, or its bytes when it is at most ``accept_inline`` and the master can read them."""
-        reader_host = self._shm.host_id if self._shm is not None and accept_inline else ""
         return _location(self._call("GetReplicaList", pb.GetReplicaListRequest(
-            key=_key(key), accept_inline=accept_inline, reader_host=reader_host)))
+            key=_key(key), accept_inline=accept_inline, reader_host=self._reader_host() if accept_inline else "")))
+
+    def _reader_host(self) -> str:
+        """This host, when this store maps same-host segments: the master answers those as replicas, not bytes."""
+        return self._shm.host_id if self._shm is not None else ""
 
     def _batch_locate(self, keys) -> list:
         """One _Location or CrescentError per key."""
-        items = self._call("BatchGetReplicaList", pb.BatchKeysRequest(keys=[_key(k) for k in keys])).items
+        items = self._call("BatchGetReplicaList", pb.BatchKeysRequest(
+            keys=[_key(k) for k in keys], accept_inline=self._inline_bytes, reader_host=self._reader_host())).items
         return [status_error(item.status) or _location(item.location) for item in items]
 
     def _release(self, key, location):
@@ -344,8 +348,7 @@ class CrescentStore:
         """Reads from the replicas in preference order until one read can be trusted; raises the last reason."""
         pieces = _fit(key, location.size, targets)
         if location.value is not None:
-            for offset, view in pieces:
-                view[:] = memoryview(location.value)[offset:offset + view.nbytes]
+            _copy(location.value, pieces)
             return
         last = earlier
         for replica in self._in_preference_order(location.replicas)[first_replica:]:
@@ -384,6 +387,10 @@ class CrescentStore:
                 pieces[i] = _fit(keys[i], location.size, targets[i])
             except CrescentError as e:
                 results[i] = int(e.code)
+                continue
+            if location.value is not None:
+                _copy(location.value, pieces[i])
+                results[i] = location.size
                 continue
             replicas = self._in_preference_order(location.replicas)
             if not replicas:
@@ -510,6 +517,13 @@ def _fit(key, size, targets) -> list:
         pieces.append((offset, target[:take]))
         offset += take
     return pieces
+
+
+def _copy(value: bytes, pieces):
+    """The bytes the master answered, into the target pieces."""
+    source = memoryview(value)
+    for offset, view in pieces:
+        view[:] = source[offset:offset + view.nbytes]
 
 
 def _reads(replica, pieces) -> list:

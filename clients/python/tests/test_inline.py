@@ -41,6 +41,11 @@ def test_a_small_get_over_tcp_is_one_master_call_and_opens_no_transfer_connectio
         assert tcp.get_into(key + "small", target) == len(value)
         assert bytes(target[:len(value)]) == value
         assert calls == ["GetReplicaList", "GetReplicaList"]
+        assert tcp.put(key + "other", b"o" * 100) == 0
+        calls.clear()
+        assert tcp.batch_get([key + "small", key + "other", key + "missing"]) == [value, b"o" * 100, b""]
+        assert tcp.batch_get_into([key + "small"], [bytearray(10)]) == [ErrorCode.INVALID_PARAMS]
+        assert calls[0] == "BatchGetReplicaList"
         assert not tcp._tcp._idle, "no transfer connection was opened"
     finally:
         tcp.close()

@@ -319,11 +319,19 @@ public final class RemoteMasterClient implements MasterClient {
 
     @Override
     public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
+        return batchGetReplicaList(keys, 0, "");
+    }
+
+    @Override
+    public List<KeyResult<ObjectLocation>> batchGetReplicaList(
+            List<String> keys, long acceptInline, String readerHost) {
         List<BatchGetReplicaListItem> items = call(
                         Replay.SAFE,
                         () -> unary(
                                 MasterServiceGrpc.getBatchGetReplicaListMethod(),
                                 keys("", keys, false).toBuilder()
+                                        .setAcceptInline(acceptInline)
+                                        .setReaderHost(readerHost)
                                         .addAllReleased(carried())
                                         .build()))
                 .getItemsList();

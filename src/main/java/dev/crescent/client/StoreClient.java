@@ -251,7 +251,7 @@ public final class StoreClient {
 
     private List<KeyResult<Long>> batchRead(
             List<String> keys, BiFunction<Integer, ObjectLocation, MemorySegment> targetFor) {
-        List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys);
+        List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys, inlineBytes, readerHost);
         List<KeyResult<Long>> results = new ArrayList<>(keys.size());
         List<TransferRequest> firstReads = new ArrayList<>();
         List<Integer> readKeys = new ArrayList<>();
@@ -268,6 +268,11 @@ public final class StoreClient {
                     MemorySegment target = targetFor.apply(i, location);
                     requireRoom(keys.get(i), location, target);
                     targets.set(i, target.asSlice(0, location.size()));
+                    if (location.value() != null) {
+                        readInline(keys.get(i), location, target);
+                        results.add(new KeyResult<>(keys.get(i), location.size(), null));
+                        continue;
+                    }
                     firstReads.add(read(location.replicas().getFirst(), target, location.size()));
                     readKeys.add(i);
                 } catch (StoreException e) {

@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
@@ -32,6 +33,8 @@ import java.util.concurrent.CompletableFuture;
 public final class InlineValues {
     /** The highest limit one may configure: bytes in a master call are copied and held whole. */
     public static final long MAX_LIMIT = 16 << 20;
+    /** The most object bytes one batch answer carries; further objects are answered as replicas. */
+    public static final long BATCH_INLINE_BYTES = 4 << 20;
 
     private final Master master;
     private final TransferEngine engine;
@@ -79,6 +82,44 @@ public final class InlineValues {
      */
     public ObjectLocation locate(String key, long acceptInline, String readerHost) {
         ObjectLocation location = master.getReplicaList(key);
+        ObjectLocation answered = withBytes(location, acceptInline, readerHost);
+        releaseIfInlined(key, location, answered);
+        return answered;
+    }
+
+    /**
+     * {@link #locate} for many keys in one master call: objects are answered with their bytes while the answer
+     * holds at most {@link #BATCH_INLINE_BYTES} of them (the rest as replicas), and the leases of those answered
+     * with bytes go back in one release.
+     */
+    public List<KeyResult<ObjectLocation>> locateAll(List<String> keys, long acceptInline, String readerHost) {
+        List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys);
+        List<KeyResult<ObjectLocation>> answered = new ArrayList<>(located.size());
+        List<ReadLease> done = new ArrayList<>();
+        long budget = BATCH_INLINE_BYTES;
+        for (KeyResult<ObjectLocation> result : located) {
+            if (!result.ok() || result.value().size() > budget) {
+                answered.add(result);
+                continue;
+            }
+            ObjectLocation location = withBytes(result.value(), acceptInline, readerHost);
+            if (location.value() != null) {
+                budget -= location.size();
+                ReadLease lease = ReadLease.of(result.key(), result.value());
+                if (lease != null) {
+                    done.add(lease);
+                }
+            }
+            answered.add(new KeyResult<>(result.key(), location, null));
+        }
+        if (!done.isEmpty()) {
+            master.releaseLeases(done);
+        }
+        return answered;
+    }
+
+    /** The location with the object's bytes instead of its replicas, when they may and can be read here. */
+    private ObjectLocation withBytes(ObjectLocation location, long acceptInline, String readerHost) {
         if (location.size() > Math.min(acceptInline, maxBytes) || mappedByReader(location, readerHost)) {
             return location;
         }
@@ -86,14 +127,18 @@ public final class InlineValues {
         for (ReplicaDescriptor replica : location.replicas()) {
             TransferRequest read = replica.read(MemorySegment.ofArray(bytes));
             if (inMemory(read) && firstFailure(engine.submit(List.of(read))) == null) {
-                ReadLease lease = ReadLease.of(key, location);
-                if (lease != null) {
-                    master.releaseLeases(List.of(lease));
-                }
                 return location.inlined(MemorySegment.ofArray(bytes));
             }
         }
         return location; // no replica in memory, or none read: the reader reads them itself
+    }
+
+    /** The read is over when its bytes are in the answer: its lease goes back at once. */
+    private void releaseIfInlined(String key, ObjectLocation location, ObjectLocation answered) {
+        ReadLease lease = ReadLease.of(key, location);
+        if (answered.value() != null && lease != null) {
+            master.releaseLeases(List.of(lease));
+        }
     }
 
     private static boolean mappedByReader(ObjectLocation location, String readerHost) {

@@ -72,6 +72,12 @@ public interface MasterClient extends AutoCloseable {
 
     List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys);
 
+    /** {@link #batchGetReplicaList(List)} taking small objects as bytes, as {@link #getReplicaList(String, long, String)}. */
+    default List<KeyResult<ObjectLocation>> batchGetReplicaList(
+            List<String> keys, long acceptInline, String readerHost) {
+        return batchGetReplicaList(keys);
+    }
+
     List<KeyResult<Boolean>> batchExist(List<String> keys);
 
     List<KeyResult<Void>> batchRemove(List<String> keys, boolean force);

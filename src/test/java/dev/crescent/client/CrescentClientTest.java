@@ -323,6 +323,12 @@ class CrescentClientTest {
             inline.put("c/inline", two);
             assertArrayEquals(one, inline.get("c/direct"));
             assertArrayEquals(two, direct.get("c/inline"));
+            List<MemorySegment> targets = List.of(inline.allocate(3000), inline.allocate(3000), inline.allocate(10));
+            List<KeyResult<Long>> read = inline.batchGetInto(List.of("c/direct", "c/inline", "c/inline"), targets);
+            assertEquals(3000L, read.get(0).value());
+            assertArrayEquals(one, targets.get(0).toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(two, targets.get(1).toArray(ValueLayout.JAVA_BYTE));
+            assertEquals(ErrorCode.INVALID_PARAMS, read.get(2).code(), "a target too small is refused as before");
         }
     }
 

@@ -149,6 +149,38 @@ class InlineValuesTest {
     }
 
     @Test
+    void aBatchAnswersBytesWithinItsBudgetAndReplicasBeyond() {
+        long roomy = 2 * InlineValues.BATCH_INLINE_BYTES;
+        engine.registerLocal("roomy", arena.allocate(roomy), "");
+        master.mountSegment("roomy-worker", "roomy", roomy, "");
+        int size = 60 << 10;
+        int objects = (int) (InlineValues.BATCH_INLINE_BYTES / size) + 3;
+        List<String> keys = new java.util.ArrayList<>();
+        for (int i = 0; i < objects; i++) {
+            keys.add("b" + i);
+            put("b" + i, bytes(size, 40 + i), false);
+        }
+        keys.add("missing");
+        List<dev.crescent.protocol.KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "");
+        int inlined = 0;
+        for (int i = 0; i < objects; i++) {
+            ObjectLocation location = located.get(i).value();
+            if (location.value() != null) {
+                inlined++;
+                assertArrayEquals(bytes(size, 40 + i), toArray(location.value()));
+                assertEquals(0, location.leaseId());
+            } else {
+                assertFalse(location.replicas().isEmpty());
+            }
+        }
+        assertEquals(InlineValues.BATCH_INLINE_BYTES / size, inlined, "bytes up to the budget, replicas after");
+        assertEquals(ErrorCode.OBJECT_NOT_FOUND, located.get(objects).code());
+        master.remove("b0", false); // answered with bytes: its lease went back
+        StoreException leased = assertThrows(StoreException.class, () -> master.remove("b" + (objects - 1), false));
+        assertEquals(ErrorCode.OBJECT_HAS_LEASE, leased.code(), "answered as a replica: its reader holds a lease");
+    }
+
+    @Test
     void firstWriterWinsAndUpsertsReplaceInPlaceOrResized() {
         put("k", bytes(3000, 7), false);
         StoreException exists = assertThrows(StoreException.class, () -> put("k", bytes(3000, 8), false));

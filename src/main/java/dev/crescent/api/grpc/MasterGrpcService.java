@@ -293,7 +293,13 @@ public class MasterGrpcService implements MasterService {
         return call("batch_get_replica_list", null, null, () -> {
             releaseCarried(request.getReleasedList());
             return BatchGetReplicaListResponse.newBuilder()
-                    .addAllItems(checked(Right.READ, request, master::batchGetReplicaList).stream()
+                    .addAllItems(checked(
+                                    Right.READ,
+                                    request,
+                                    keys -> request.getAcceptInline() > 0
+                                            ? inline.locateAll(keys, request.getAcceptInline(), request.getReaderHost())
+                                            : master.batchGetReplicaList(keys))
+                            .stream()
                             .map(r -> {
                                 BatchGetReplicaListItem.Builder item =
                                         BatchGetReplicaListItem.newBuilder().setStatus(ProtoMapping.status(r));
