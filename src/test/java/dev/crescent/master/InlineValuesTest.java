@@ -111,14 +111,7 @@ class InlineValuesTest {
     @Test
     void aSegmentOnlyTheNetworkReachesIsLeftToTheClient() {
         master.mountSegment("far-worker", "far", SEGMENT_BYTES, "host=another-host,tcp=127.0.0.1:9");
-        StartedPut started = inline.putStart(
-                        "client",
-                        "k",
-                        MemorySegment.ofArray(bytes(100, 6)),
-                        new ReplicaConfig(1, List.of("far"), false, false),
-                        false,
-                        null)
-                .join();
+        StartedPut started = putOn("far", "k", bytes(100, 6));
         assertFalse(started.committed());
         assertEquals("far", started.replicas().getFirst().segment());
         master.putEnd("client", "k");
@@ -132,14 +125,7 @@ class InlineValuesTest {
         MemorySegment near = arena.allocate(SEGMENT_BYTES);
         engine.registerLocal("near", near, "");
         master.mountSegment("near-worker", "near", SEGMENT_BYTES, "host=reader-host,shm=/dev/shm/crescent-near.1");
-        inline.putStart(
-                        "client",
-                        "k",
-                        MemorySegment.ofArray(bytes(100, 12)),
-                        new ReplicaConfig(1, List.of("near"), false, false),
-                        false,
-                        null)
-                .join();
+        putOn("near", "k", bytes(100, 12));
         ObjectLocation mapped = inline.locate("k", LIMIT, "reader-host");
         assertNull(mapped.value(), "its own memory copy beats bytes on a socket");
         assertEquals("near", mapped.replicas().getFirst().segment());
@@ -217,6 +203,18 @@ class InlineValuesTest {
 
     private StartedPut put(String key, byte[] value, boolean upsert) {
         return inline.putStart("client", key, MemorySegment.ofArray(value), ReplicaConfig.DEFAULT, upsert, null)
+                .join();
+    }
+
+    /** A put whose replica goes to {@code segment}. */
+    private StartedPut putOn(String segment, String key, byte[] value) {
+        return inline.putStart(
+                        "client",
+                        key,
+                        MemorySegment.ofArray(value),
+                        new ReplicaConfig(1, List.of(segment), false, false),
+                        false,
+                        null)
                 .join();
     }
 
