@@ -97,11 +97,16 @@ class PartitionIT {
         }
     }
 
-    /** A client on this JVM's host, over TCP only (all hosts share one kernel, so shm would bypass the network). */
+    /**
+     * A client on this JVM's host, over TCP only (all hosts share one kernel, so shm would bypass the network), that
+     * moves every object's bytes itself: the master would move small ones through the workers' shared-memory files,
+     * which the lab's hosts share too, so a cut between client and worker would cut nothing.
+     */
     private static CrescentClient client(String name) {
         return CrescentClient.connect(ClientOptions.master(master.address())
                 .withNodeName(name)
                 .withSharedMemory(false)
+                .withInlineValues(0)
                 .withReplicas(ReplicaConfig.replicas(2))
                 .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(3))
                 .withTcp(new TcpSettings(
