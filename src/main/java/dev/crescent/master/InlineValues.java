@@ -54,7 +54,15 @@ public final class InlineValues {
      */
     public CompletableFuture<StartedPut> putStart(
             String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
-        List<ReplicaDescriptor> replicas = master.putStart(clientId, key, value.byteSize(), config, upsert);
+        List<ReplicaDescriptor> replicas;
+        try {
+            replicas = master.putStart(clientId, key, value.byteSize(), config, upsert);
+        } catch (StoreException e) {
+            if (upsert || e.code() != ErrorCode.OBJECT_ALREADY_EXISTS || !holds(key, value)) {
+                throw e;
+            }
+            return repeated(clientId, key, crc32c, e);
+        }
         if (value.byteSize() > maxBytes) {
             return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
         }
@@ -72,6 +80,39 @@ public final class InlineValues {
             throw failed;
         }
         return master.putEndAsync(clientId, key, crc32c).thenApply(durable -> StartedPut.COMMITTED);
+    }
+
+    /**
+     * A put start whose bytes the object already holds, by the client that committed it: its earlier attempt was
+     * committed but the answer was lost (the leader died between the two, and the client asked the next one).
+     * Acknowledged like a repeated PutEnd, once that commit is durable; another client's object stays
+     * OBJECT_ALREADY_EXISTS.
+     */
+    private CompletableFuture<StartedPut> repeated(String clientId, String key, Long crc32c, StoreException exists) {
+        try {
+            return master.putEndAsync(clientId, key, crc32c).thenApply(durable -> StartedPut.COMMITTED);
+        } catch (StoreException notOurs) {
+            throw exists;
+        }
+    }
+
+    /** Whether the complete object under {@code key} holds exactly these bytes (read here, lease handed back). */
+    private boolean holds(String key, MemorySegment value) {
+        if (value.byteSize() > maxBytes) {
+            return false;
+        }
+        ObjectLocation location;
+        try {
+            location = master.getReplicaList(key);
+        } catch (StoreException notComplete) {
+            return false;
+        }
+        ObjectLocation read = withBytes(location, maxBytes, "");
+        ReadLease lease = ReadLease.of(key, location);
+        if (lease != null) {
+            master.releaseLeases(List.of(lease));
+        }
+        return read.value() != null && read.value().mismatch(value) == -1;
     }
 
     /**

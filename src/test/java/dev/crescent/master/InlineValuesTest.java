@@ -167,6 +167,23 @@ class InlineValuesTest {
     }
 
     @Test
+    void aRepeatOfACommittedPutByItsClientIsAcknowledgedAndNothingElseIs() {
+        // A leader that commits and dies before answering: the client asks the next leader again (MasterFailoverIT).
+        byte[] value = bytes(2000, 13);
+        put("k", value, false);
+        assertEquals(StartedPut.COMMITTED, put("k", value, false), "the same client, the same bytes");
+        StoreException other = assertThrows(StoreException.class, () -> put("k", bytes(2000, 14), false));
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, other.code(), "other bytes");
+        StoreException another = assertThrows(
+                StoreException.class,
+                () -> inline.putStart(
+                                "another-client", "k", MemorySegment.ofArray(value), ReplicaConfig.DEFAULT, false, null)
+                        .join());
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, another.code(), "another client");
+        master.remove("k", false); // the comparisons handed their leases back
+    }
+
+    @Test
     void firstWriterWinsAndUpsertsReplaceInPlaceOrResized() {
         put("k", bytes(3000, 7), false);
         StoreException exists = assertThrows(StoreException.class, () -> put("k", bytes(3000, 8), false));
