@@ -108,10 +108,7 @@ public final class InlineValues {
             return false;
         }
         ObjectLocation read = withBytes(location, maxBytes, "");
-        ReadLease lease = ReadLease.of(key, location);
-        if (lease != null) {
-            master.releaseLeases(List.of(lease));
-        }
+        release(key, location);
         return read.value() != null && read.value().mismatch(value) == -1;
     }
 
@@ -124,7 +121,9 @@ public final class InlineValues {
     public ObjectLocation locate(String key, long acceptInline, String readerHost) {
         ObjectLocation location = master.getReplicaList(key);
         ObjectLocation answered = withBytes(location, acceptInline, readerHost);
-        releaseIfInlined(key, location, answered);
+        if (answered.value() != null) {
+            release(key, location); // the read is over: its bytes are in the answer
+        }
         return answered;
     }
 
@@ -174,10 +173,10 @@ public final class InlineValues {
         return location; // no replica in memory, or none read: the reader reads them itself
     }
 
-    /** The read is over when its bytes are in the answer: its lease goes back at once. */
-    private void releaseIfInlined(String key, ObjectLocation location, ObjectLocation answered) {
+    /** The read under {@code location}'s lease is over. */
+    private void release(String key, ObjectLocation location) {
         ReadLease lease = ReadLease.of(key, location);
-        if (answered.value() != null && lease != null) {
+        if (lease != null) {
             master.releaseLeases(List.of(lease));
         }
     }
