@@ -22,6 +22,8 @@ from .transfer import READ, WRITE, Endpoint, SharedMemoryPath, TcpPath, Transfer
 _PROTOCOLS = ("auto", "tcp")
 # Objects up to this size travel with their master call by default (the master's own default limit).
 DEFAULT_INLINE_BYTES = 64 << 10
+# The most object bytes one batch call carries inline (the Java client's MasterClient.BATCH_INLINE_BYTES).
+_BATCH_INLINE_BYTES = 4 << 20
 
 
 @dataclass
@@ -285,13 +287,17 @@ class CrescentStore:
             values = _parallel(make_views)
             if len(values) != len(names):
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"{len(names)} keys but {len(values)} values")
-            started = self._call("BatchPutStart", pb.BatchPutStartRequest(
-                client_id=self._client_id, keys=names, sizes=[sum(v.nbytes for v in vs) for vs in values],
-                config=self._config_proto(config), upsert=upsert)).items
+            sizes = [sum(v.nbytes for v in vs) for vs in values]
+            request = pb.BatchPutStartRequest(client_id=self._client_id, keys=names, sizes=sizes,
+                                              config=self._config_proto(config), upsert=upsert)
+            sent = self._sent_inline(values, sizes)
+            if any(sent):
+                request.values.extend(sent)
+            started = self._call("BatchPutStart", request).items
             results = [status_error(item.status) for item in started]
             transfers, owner = [], []
             for i, item in enumerate(started):
-                if results[i] is None:
+                if results[i] is None and not item.committed:
                     for t in _writes(item.replicas, values[i]):
                         transfers.append(t)
                         owner.append(i)
@@ -301,7 +307,7 @@ class CrescentStore:
             failed = [names[i] for i, item in enumerate(started) if item.status.code == 0 and results[i] is not None]
             if failed:
                 self._call("BatchPutRevoke", pb.BatchKeysRequest(client_id=self._client_id, keys=failed))
-            written = [i for i in range(len(names)) if results[i] is None]
+            written = [i for i in range(len(names)) if results[i] is None and not started[i].committed]
             if written:
                 ended = self._call("BatchPutEnd", pb.BatchKeysRequest(
                     client_id=self._client_id, keys=[names[i] for i in written])).statuses
@@ -311,6 +317,16 @@ class CrescentStore:
                         results[i] = _error_of(lambda: self._put(names[i], values[i], config, upsert))
             return [0 if r is None else int(r.code) for r in results]
         return _codes(run, len(keys))
+
+    def _sent_inline(self, values, sizes) -> list:
+        """Per object, its bytes when they go with the batch's put start (small, and within the call's budget of
+        ``_BATCH_INLINE_BYTES``), else b"" (not sent)."""
+        sent, budget = [], _BATCH_INLINE_BYTES
+        for views, size in zip(values, sizes):
+            inline = 0 < size <= min(self._inline_bytes, budget)
+            budget -= size if inline else 0
+            sent.append(b"".join(views) if inline else b"")
+        return sent
 
     # ---- get -------------------------------------------------------------------------------------------------
 

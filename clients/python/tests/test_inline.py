@@ -64,6 +64,21 @@ def test_a_reader_that_maps_the_replica_on_its_host_gets_the_replica_not_the_byt
         shm.close()
 
 
+def test_a_batch_of_small_puts_is_one_master_call_and_larger_keys_end_as_before(store, key):
+    calls = _recording(store)
+    small = [bytes([i]) * (1000 + i) for i in range(3)]
+    assert store.batch_put([key + "b0", key + "b1", key + "b2"], small) == [0, 0, 0]
+    assert calls == ["BatchPutStart"]
+    calls.clear()
+    large = b"L" * (DEFAULT_INLINE_BYTES + 1)
+    assert store.batch_put([key + "bl", key + "b0", key + "b3"], [large, b"x" * 10, b"y" * 20]) == [
+        0, ErrorCode.OBJECT_ALREADY_EXISTS, 0]
+    assert calls == ["BatchPutStart", "BatchPutEnd"], "only the large key is written and ended by the client"
+    assert store.batch_get([key + "b0", key + "b1", key + "b2", key + "bl", key + "b3"]) == small + [large, b"y" * 20]
+    assert store.batch_upsert_from([key + "b1"], [bytearray(b"z" * 1001)]) == [0]
+    assert store.get(key + "b1") == b"z" * 1001
+
+
 def test_objects_over_the_limit_end_their_puts_and_read_replicas(store, key):
     calls = _recording(store)
     value = bytes(range(256)) * (DEFAULT_INLINE_BYTES // 256) + b"!"

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
@@ -25,9 +26,10 @@ import javax.net.ssl.SSLContext;
  * TCP or the worker's shared memory, and it prints one table row. (bin/bench store drives Redis with its own C
  * client, redis-benchmark, in the same shape.)
  *
- * <p>Arguments: target (tcp | shm), address (host:port of the master), phase (put | get | exists | batch-get),
- * value size in bytes, threads, seconds, keys in the key space, keys per batch. Puts overwrite a fixed key space
- * (upsert in place), gets read random keys of it.
+ * <p>Arguments: target (tcp | shm), address (host:port of the master), phase (put | get | exists | batch-get |
+ * batch-put), value size in bytes, threads, seconds, keys in the key space, keys per batch. Puts overwrite a fixed
+ * key space (upsert in place), gets read random keys of it; a batch put overwrites a run of keys of which no other
+ * thread writes any at the same time.
  */
 public final class StoreBenchMain {
     private static final double WARM_UP_LIMIT_S = 45;
@@ -43,6 +45,8 @@ public final class StoreBenchMain {
         void exists(List<String> keys) throws IOException;
 
         void batchGet(List<String> keys) throws IOException;
+
+        void batchPut(List<String> keys) throws IOException;
 
         @Override
         default void close() throws IOException {}
@@ -167,6 +171,15 @@ public final class StoreBenchMain {
             }
 
             @Override
+            public void batchPut(List<String> keys) {
+                for (KeyResult<Void> written : client.batchUpsertFrom(keys, Collections.nCopies(keys.size(), value))) {
+                    if (!written.ok()) {
+                        throw written.error();
+                    }
+                }
+            }
+
+            @Override
             public void batchGet(List<String> keys) {
                 for (KeyResult<Long> read : client.batchGetInto(keys, targets.subList(0, keys.size()))) {
                     if (!read.ok()) {
@@ -246,6 +259,8 @@ public final class StoreBenchMain {
                 case "get" -> session.get(prefix + random.nextInt(keys));
                 case "exists" -> session.exists(run(random.nextInt(keys - batch + 1)));
                 case "batch-get" -> session.batchGet(run(random.nextInt(keys - batch + 1)));
+                // Runs of whole batches, each thread its own (thread t writes runs t, t + threads, ...).
+                case "batch-put" -> session.batchPut(run(Math.floorMod(sequence, keys / batch) * batch));
                 default -> throw new IllegalArgumentException("unknown phase " + phase);
             }
         }

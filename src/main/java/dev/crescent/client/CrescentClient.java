@@ -232,6 +232,11 @@ public final class CrescentClient implements AutoCloseable {
         return store.batchPut(keys, values.stream().map(List::of).toList(), options.replicas(), false);
     }
 
+    /** {@link #batchPutFrom} writing each object whether or not it exists, as {@link #upsertFrom}. */
+    public List<KeyResult<Void>> batchUpsertFrom(List<String> keys, List<MemorySegment> values) {
+        return store.batchPut(keys, values.stream().map(List::of).toList(), options.replicas(), true);
+    }
+
     /** Each object assembled from its own list of buffers. */
     public List<KeyResult<Void>> batchPutParts(List<String> keys, List<List<MemorySegment>> values) {
         return store.batchPut(keys, values, options.replicas(), false);

@@ -32,6 +32,9 @@ import javax.net.ssl.SSLContext;
 final class MasterWireChannel implements AutoCloseable {
     private static final int MAX_IDLE = 64;
     private static final int READ_BUFFER = 64 << 10;
+    /** The largest request frame a connection keeps for its next request. */
+    private static final int KEPT_FRAME_BYTES = 1 << 20;
+
     private static final Pattern PORT = Pattern.compile("\"port\"\\s*:\\s*(\\d+)");
     private static final Pattern TLS = Pattern.compile("\"tls\"\\s*:\\s*true");
 
@@ -78,6 +81,12 @@ final class MasterWireChannel implements AutoCloseable {
      * RPC_TIMEOUT when no answer came within {@code deadline}); {@link Refused} when the master does not speak it.
      */
     <Q extends MessageLite, A> A call(MethodDescriptor<Q, A> method, Q request, Duration deadline) {
+        return call(method, request, TrailingBytes.NONE, deadline);
+    }
+
+    /** {@link #call} of {@code request} followed by {@code trailing}'s entries, as one message. */
+    <Q extends MessageLite, A> A call(
+            MethodDescriptor<Q, A> method, Q request, TrailingBytes trailing, Duration deadline) {
         int timeout = (int) Math.clamp(deadline.toMillis(), 1, Integer.MAX_VALUE);
         Connection connection = idle.poll();
         Reply reply;
@@ -85,7 +94,7 @@ final class MasterWireChannel implements AutoCloseable {
             if (connection == null) {
                 connection = new Connection(timeout);
             }
-            reply = connection.exchange(MasterWire.id(method), request, timeout);
+            reply = connection.exchange(MasterWire.id(method), request, trailing, timeout);
         } catch (SocketTimeoutException e) {
             closeQuietly(connection);
             throw new StoreException(
@@ -173,6 +182,8 @@ final class MasterWireChannel implements AutoCloseable {
         private final OutputStream out;
         private final DataInputStream in;
         private int nextCallId;
+        /** Kept for the next request up to {@link #KEPT_FRAME_BYTES}: a fresh array is zeroed before it is filled. */
+        private byte[] frame = new byte[0];
 
         Connection(int timeout) throws IOException {
             int port = wirePort;
@@ -200,19 +211,21 @@ final class MasterWireChannel implements AutoCloseable {
             socket = opened;
         }
 
-        Reply exchange(int method, MessageLite request, int timeout) throws IOException {
+        Reply exchange(int method, MessageLite request, TrailingBytes trailing, int timeout) throws IOException {
             socket.setSoTimeout(timeout);
             int callId = nextCallId++;
-            int size = request.getSerializedSize();
-            byte[] frame = new byte[4 + MasterWire.REQUEST_HEADER + size];
+            int size = request.getSerializedSize() + trailing.encodedSize();
+            int frameBytes = 4 + MasterWire.REQUEST_HEADER + size;
+            byte[] frame = frameOf(frameBytes);
             ByteBuffer.wrap(frame)
                     .putInt(MasterWire.REQUEST_HEADER + size)
                     .put((byte) method)
                     .putInt(callId);
             CodedOutputStream body = CodedOutputStream.newInstance(frame, 4 + MasterWire.REQUEST_HEADER, size);
             request.writeTo(body);
+            trailing.writeTo(body);
             body.checkNoSpaceLeft();
-            out.write(frame);
+            out.write(frame, 0, frameBytes);
             int length = in.readInt();
             if (length < MasterWire.RESPONSE_HEADER || length > MasterWire.MAX_FRAME) {
                 throw new IOException("malformed answer frame (length " + length + ")");
@@ -225,6 +238,17 @@ final class MasterWireChannel implements AutoCloseable {
             byte[] payload = new byte[length - MasterWire.RESPONSE_HEADER];
             in.readFully(payload);
             return new Reply(code, payload);
+        }
+
+        private byte[] frameOf(int bytes) {
+            if (frame.length >= bytes) {
+                return frame;
+            }
+            byte[] fresh = new byte[bytes];
+            if (bytes <= KEPT_FRAME_BYTES) {
+                frame = fresh;
+            }
+            return fresh;
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.crescent.client;
 
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
@@ -48,10 +49,13 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
@@ -196,16 +200,18 @@ public final class RemoteMasterClient implements MasterClient {
                 .setKey(key)
                 .setSize(value.byteSize())
                 .setConfig(ProtoMapping.toProto(config))
-                .setUpsert(upsert)
-                .setValue(ProtoMapping.byteStringOf(value));
+                .setUpsert(upsert);
         if (crc32c != null) {
             request.setCrc32C(crc32c.intValue());
         }
+        TrailingBytes bytes = new TrailingBytes(PutStartRequest.VALUE_FIELD_NUMBER, List.of(value));
         PutStartResponse answer = call(
                 Replay.UNLESS_TIMED_OUT,
                 () -> unary(
                         MasterServiceGrpc.getPutStartMethod(),
-                        request.clone().addAllReleased(carried()).build()));
+                        timeout,
+                        request.clone().addAllReleased(carried()).build(),
+                        bytes));
         return answer.getCommitted()
                 ? StartedPut.COMMITTED
                 : StartedPut.toWrite(ProtoMapping.fromProto(answer.getReplicasList()));
@@ -284,22 +290,63 @@ public final class RemoteMasterClient implements MasterClient {
     @Override
     public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(
             String clientId, List<String> keys, List<Long> sizes, ReplicaConfig config, boolean upsert) {
-        List<BatchPutStartItem> items = call(
+        return batchStart(batchStartRequest(clientId, keys, sizes, config, upsert), TrailingBytes.NONE).stream()
+                .map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i.getReplicasList())))
+                .toList();
+    }
+
+    /**
+     * One call for a batch of small puts: their bytes go with the put starts (a master that predates it answers
+     * replicas for every key).
+     */
+    @Override
+    public List<KeyResult<StartedPut>> batchPutStartInline(
+            String clientId,
+            List<String> keys,
+            List<Long> sizes,
+            List<MemorySegment> values,
+            ReplicaConfig config,
+            boolean upsert,
+            List<Long> crc32cs) {
+        if (values.stream().allMatch(Objects::isNull)) {
+            return MasterClient.super.batchPutStartInline(clientId, keys, sizes, values, config, upsert, crc32cs);
+        }
+        BatchPutStartRequest.Builder request = batchStartRequest(clientId, keys, sizes, config, upsert);
+        List<MemorySegment> sent = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            MemorySegment value = values.get(i);
+            Long crc32c = crc32cs == null ? null : crc32cs.get(i);
+            sent.add(value == null ? MemorySegment.NULL : value); // an empty entry: that key's bytes are not sent
+            request.addCrc32Cs(crc32c == null ? -1L : crc32c);
+        }
+        return batchStart(request, new TrailingBytes(BatchPutStartRequest.VALUES_FIELD_NUMBER, sent)).stream()
+                .map(i -> ProtoMapping.result(
+                        i.getStatus(),
+                        i.getCommitted()
+                                ? StartedPut.COMMITTED
+                                : StartedPut.toWrite(ProtoMapping.fromProto(i.getReplicasList()))))
+                .toList();
+    }
+
+    private static BatchPutStartRequest.Builder batchStartRequest(
+            String clientId, List<String> keys, List<Long> sizes, ReplicaConfig config, boolean upsert) {
+        return BatchPutStartRequest.newBuilder()
+                .setClientId(clientId)
+                .addAllKeys(keys)
+                .addAllSizes(sizes)
+                .setConfig(ProtoMapping.toProto(config))
+                .setUpsert(upsert);
+    }
+
+    private List<BatchPutStartItem> batchStart(BatchPutStartRequest.Builder request, TrailingBytes values) {
+        return call(
                 Replay.UNLESS_TIMED_OUT,
                 () -> unary(
                                 MasterServiceGrpc.getBatchPutStartMethod(),
-                                BatchPutStartRequest.newBuilder()
-                                        .setClientId(clientId)
-                                        .addAllKeys(keys)
-                                        .addAllSizes(sizes)
-                                        .setConfig(ProtoMapping.toProto(config))
-                                        .setUpsert(upsert)
-                                        .addAllReleased(carried())
-                                        .build())
+                                timeout,
+                                request.clone().addAllReleased(carried()).build(),
+                                values)
                         .getItemsList());
-        return items.stream()
-                .map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i.getReplicasList())))
-                .toList();
     }
 
     @Override
@@ -492,8 +539,16 @@ public final class RemoteMasterClient implements MasterClient {
         return unary(method, timeout, request);
     }
 
-    /** One attempt of one call to the current master: over the wire while it speaks it, else over gRPC. */
     private <Q extends MessageLite, A> A unary(MethodDescriptor<Q, A> method, Duration deadline, Q request) {
+        return unary(method, deadline, request, TrailingBytes.NONE);
+    }
+
+    /**
+     * One attempt of one call to the current master: over the wire while it speaks it, else over gRPC; the message
+     * is {@code request} followed by {@code trailing}'s entries.
+     */
+    private <Q extends MessageLite, A> A unary(
+            MethodDescriptor<Q, A> method, Duration deadline, Q request, TrailingBytes trailing) {
         Connection connection = current;
         if (connection == null) {
             connection = connect(leader.get());
@@ -502,7 +557,7 @@ public final class RemoteMasterClient implements MasterClient {
         MasterWireChannel channel = connection.wire;
         if (channel != null) {
             try {
-                return channel.call(method, request, bounded);
+                return channel.call(method, request, trailing, bounded);
             } catch (MasterWireChannel.Refused refused) {
                 connection.wire = null; // an older master, or one with crescent.master.wire=false
                 channel.close();
@@ -512,7 +567,21 @@ public final class RemoteMasterClient implements MasterClient {
                 connection.withHeaders,
                 method,
                 CallOptions.DEFAULT.withDeadlineAfter(bounded.toMillis(), TimeUnit.MILLISECONDS),
-                request);
+                trailing.entries().isEmpty() ? request : merged(method, request, trailing));
+    }
+
+    /** {@code request} with {@code trailing}'s entries in it, for gRPC (which takes whole messages only). */
+    private static <Q extends MessageLite> Q merged(MethodDescriptor<Q, ?> method, Q request, TrailingBytes trailing) {
+        int size = request.getSerializedSize() + trailing.encodedSize();
+        byte[] whole = new byte[size];
+        CodedOutputStream out = CodedOutputStream.newInstance(whole);
+        try {
+            request.writeTo(out);
+            trailing.writeTo(out);
+        } catch (IOException e) {
+            throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot encode " + method.getBareMethodName(), e);
+        }
+        return method.parseRequest(new ByteArrayInputStream(whole));
     }
 
     private <T> T call(Replay replay, Supplier<T> rpc) {

@@ -108,6 +108,19 @@ public final class StoreClient {
         }
     }
 
+    /** Per object, its bytes when they go with the put start (small, and within the call's budget), else null. */
+    private List<MemorySegment> sentInline(List<List<MemorySegment>> values, List<Long> sizes) {
+        List<MemorySegment> sent = new ArrayList<>(values.size());
+        long budget = MasterClient.BATCH_INLINE_BYTES;
+        for (int i = 0; i < values.size(); i++) {
+            long size = sizes.get(i);
+            boolean inline = size <= inlineBytes && size <= budget;
+            budget -= inline ? size : 0;
+            sent.add(inline ? joined(values.get(i), size) : null);
+        }
+        return sent;
+    }
+
     /** The parts back to back in one segment: the part itself when there is one. */
     private static MemorySegment joined(List<MemorySegment> parts, long size) {
         if (parts.size() == 1) {
@@ -136,24 +149,29 @@ public final class StoreClient {
     }
 
     /**
-     * Puts many objects with one master call per phase and one transfer batch. One result per key, in order; a
-     * key that fails (master refusal, failed write) never fails the others.
+     * Puts many objects with one master call per phase and one transfer batch; small objects' bytes go with the put
+     * starts (up to {@link MasterClient#BATCH_INLINE_BYTES} of them per call), and those the master writes itself
+     * are over in that one call. One result per key, in order; a key that fails (master refusal, failed write) never
+     * fails the others.
      */
     public List<KeyResult<Void>> batchPut(
             List<String> keys, List<List<MemorySegment>> values, ReplicaConfig config, boolean upsert) {
         requireSameLength(keys, values.size());
-        List<KeyResult<List<ReplicaDescriptor>>> started = master.batchPutStart(
-                clientId, keys, values.stream().map(StoreClient::totalSize).toList(), config, upsert);
+        List<Long> sizes = values.stream().map(StoreClient::totalSize).toList();
+        List<Long> crc32cs = values.stream().map(this::checksum).toList();
+        List<KeyResult<StartedPut>> started =
+                master.batchPutStartInline(clientId, keys, sizes, sentInline(values, sizes), config, upsert, crc32cs);
         List<TransferRequest> requests = new ArrayList<>();
         int[] firstRequest = new int[keys.size() + 1];
         for (int i = 0; i < keys.size(); i++) {
             firstRequest[i] = requests.size();
             if (started.get(i).ok()) {
-                requests.addAll(writes(started.get(i).value(), values.get(i)));
+                requests.addAll(writes(started.get(i).value().replicas(), values.get(i)));
             }
         }
         firstRequest[keys.size()] = requests.size();
-        TransferBatch batch = engine.submit(requests).future().join();
+        TransferBatch batch =
+                requests.isEmpty() ? null : engine.submit(requests).future().join();
         StoreException[] errors = new StoreException[keys.size()];
         List<String> written = new ArrayList<>();
         List<Long> writtenChecksums = new ArrayList<>();
@@ -163,10 +181,11 @@ public final class StoreClient {
             for (int r = firstRequest[i]; r < firstRequest[i + 1] && errors[i] == null; r++) {
                 errors[i] = TransferEngine.failureOf(batch, r);
             }
-            if (started.get(i).ok() && errors[i] == null) {
+            boolean committed = started.get(i).ok() && started.get(i).value().committed();
+            if (started.get(i).ok() && errors[i] == null && !committed) {
                 written.add(keys.get(i));
-                writtenChecksums.add(checksum(values.get(i)));
-            } else if (started.get(i).ok()) {
+                writtenChecksums.add(crc32cs.get(i));
+            } else if (started.get(i).ok() && !committed) {
                 failed.add(keys.get(i));
             }
         }
@@ -179,7 +198,7 @@ public final class StoreClient {
         List<KeyResult<Void>> results = new ArrayList<>(keys.size());
         for (int i = 0, e = 0; i < keys.size(); i++) {
             String key = keys.get(i);
-            if (errors[i] != null) {
+            if (errors[i] != null || started.get(i).value().committed()) {
                 results.add(new KeyResult<>(key, null, errors[i]));
                 continue;
             }

@@ -3,6 +3,7 @@ package dev.crescent.master;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.MasterClient;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
@@ -16,6 +17,7 @@ import dev.crescent.transfer.Transport;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -33,8 +35,6 @@ import java.util.concurrent.CompletableFuture;
 public final class InlineValues {
     /** The highest limit one may configure: bytes in a master call are copied and held whole. */
     public static final long MAX_LIMIT = 16 << 20;
-    /** The most object bytes one batch answer carries; further objects are answered as replicas. */
-    public static final long BATCH_INLINE_BYTES = 4 << 20;
 
     private final Master master;
     private final TransferEngine engine;
@@ -54,6 +54,114 @@ public final class InlineValues {
      */
     public CompletableFuture<StartedPut> putStart(
             String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
+        KeyResult<CompletableFuture<StartedPut>> started = start(
+                        clientId,
+                        List.of(key),
+                        List.of(value.byteSize()),
+                        Collections.singletonList(value),
+                        config,
+                        upsert,
+                        Collections.singletonList(crc32c))
+                .getFirst();
+        if (!started.ok()) {
+            throw started.error();
+        }
+        return started.value();
+    }
+
+    /**
+     * {@link #putStart} for many keys in one master call: each key whose bytes were sent is started, written and
+     * committed as one put start with bytes is; the others are ordinary put starts. One key's failure never fails
+     * the others.
+     *
+     * @param values  parallel to keys: each object's bytes, or null where they were not sent
+     * @param crc32cs parallel to keys: each object's CRC32C or null
+     * @return per key, in order: its refusal, or the future of its answer (COMMITTED once durable, or the replicas
+     * the caller is to write and end)
+     */
+    public List<KeyResult<CompletableFuture<StartedPut>>> batchPutStart(
+            String clientId,
+            List<String> keys,
+            List<Long> sizes,
+            List<MemorySegment> values,
+            ReplicaConfig config,
+            boolean upsert,
+            List<Long> crc32cs) {
+        if (keys.size() > Master.MAX_BATCH_KEYS) {
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    keys.size() + " keys in one batch; at most " + Master.MAX_BATCH_KEYS + " (split the batch)");
+        }
+        return start(clientId, keys, sizes, values, config, upsert, crc32cs);
+    }
+
+    /** A started put whose bytes are to be copied by {@code writes[from, to)}, then committed. */
+    private record Copying(int index, String key, Long crc32c, int from, int to) {}
+
+    /**
+     * Starts every put, makes all their memory copies in one transfer batch (one engine call however many keys),
+     * then commits each put whose copies all succeeded and revokes the others.
+     */
+    private List<KeyResult<CompletableFuture<StartedPut>>> start(
+            String clientId,
+            List<String> keys,
+            List<Long> sizes,
+            List<MemorySegment> values,
+            ReplicaConfig config,
+            boolean upsert,
+            List<Long> crc32cs) {
+        List<KeyResult<CompletableFuture<StartedPut>>> answers = new ArrayList<>(keys.size());
+        List<TransferRequest> writes = new ArrayList<>();
+        List<Copying> copying = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            String key = keys.get(i);
+            MemorySegment value = values.get(i);
+            long size = sizes.get(i);
+            Long crc32c = crc32cs.get(i);
+            int from = writes.size();
+            KeyResult<CompletableFuture<StartedPut>> answer = KeyResult.of(
+                    key,
+                    () -> value != null
+                            ? begin(clientId, key, value, config, upsert, crc32c, writes)
+                            : CompletableFuture.completedFuture(
+                                    StartedPut.toWrite(master.putStart(clientId, key, size, config, upsert))));
+            if (answer.ok() && answer.value() == null) {
+                copying.add(new Copying(i, key, crc32c, from, writes.size()));
+            }
+            answers.add(answer);
+        }
+        if (copying.isEmpty()) {
+            return answers;
+        }
+        TransferBatch copied = engine.submit(writes);
+        for (Copying put : copying) {
+            StoreException failed = firstFailure(copied, put.from(), put.to());
+            answers.set(put.index(), KeyResult.of(put.key(), () -> {
+                if (failed != null) {
+                    master.putRevoke(clientId, put.key());
+                    throw failed;
+                }
+                return master.putEndAsync(clientId, put.key(), put.crc32c()).thenApply(durable -> StartedPut.COMMITTED);
+            }));
+        }
+        return answers;
+    }
+
+    /**
+     * Starts a put whose bytes came with it and adds the memory copies that write them to {@code writes}.
+     *
+     * @return null when the copies were added (the put is committed once they are made), else the answer: the
+     * replicas for the caller to write (over the limit, or a replica out of reach of a memory copy), or the
+     * acknowledgement of a repeated put
+     */
+    private CompletableFuture<StartedPut> begin(
+            String clientId,
+            String key,
+            MemorySegment value,
+            ReplicaConfig config,
+            boolean upsert,
+            Long crc32c,
+            List<TransferRequest> writes) {
         List<ReplicaDescriptor> replicas;
         try {
             replicas = master.putStart(clientId, key, value.byteSize(), config, upsert);
@@ -66,20 +174,16 @@ public final class InlineValues {
         if (value.byteSize() > maxBytes) {
             return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
         }
-        List<TransferRequest> writes = new ArrayList<>(replicas.size());
+        List<TransferRequest> mine = new ArrayList<>(replicas.size());
         for (ReplicaDescriptor replica : replicas) {
             TransferRequest write = replica.write(value, 0);
             if (!inMemory(write)) {
                 return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
             }
-            writes.add(write);
+            mine.add(write);
         }
-        StoreException failed = firstFailure(engine.submit(writes));
-        if (failed != null) {
-            master.putRevoke(clientId, key);
-            throw failed;
-        }
-        return master.putEndAsync(clientId, key, crc32c).thenApply(durable -> StartedPut.COMMITTED);
+        writes.addAll(mine);
+        return null;
     }
 
     /**
@@ -129,14 +233,14 @@ public final class InlineValues {
 
     /**
      * {@link #locate} for many keys in one master call: objects are answered with their bytes while the answer
-     * holds at most {@link #BATCH_INLINE_BYTES} of them (the rest as replicas), and the leases of those answered
+     * holds at most {@link #MasterClient.BATCH_INLINE_BYTES} of them (the rest as replicas), and the leases of those answered
      * with bytes go back in one release.
      */
     public List<KeyResult<ObjectLocation>> locateAll(List<String> keys, long acceptInline, String readerHost) {
         List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys);
         List<KeyResult<ObjectLocation>> answered = new ArrayList<>(located.size());
         List<ReadLease> done = new ArrayList<>();
-        long budget = BATCH_INLINE_BYTES;
+        long budget = MasterClient.BATCH_INLINE_BYTES;
         for (KeyResult<ObjectLocation> result : located) {
             if (!result.ok() || result.value().size() > budget) {
                 answered.add(result);
@@ -166,7 +270,7 @@ public final class InlineValues {
         byte[] bytes = new byte[(int) location.size()];
         for (ReplicaDescriptor replica : location.replicas()) {
             TransferRequest read = replica.read(MemorySegment.ofArray(bytes));
-            if (inMemory(read) && firstFailure(engine.submit(List.of(read))) == null) {
+            if (inMemory(read) && firstFailure(engine.submit(List.of(read)), 0, 1) == null) {
                 return location.inlined(MemorySegment.ofArray(bytes));
             }
         }
@@ -199,12 +303,15 @@ public final class InlineValues {
         return transport != null && transport.copiesInMemory();
     }
 
-    /** The first failure of a batch of memory copies (complete when submitted), or null. */
-    private static StoreException firstFailure(TransferBatch batch) {
+    /**
+     * The first failure among requests {@code [from, to)} of a batch of memory copies, or null. The copies complete
+     * on the submitting thread: one still pending counts as failed.
+     */
+    private static StoreException firstFailure(TransferBatch batch, int from, int to) {
         if (!batch.future().isDone()) {
-            throw new StoreException(ErrorCode.INTERNAL_ERROR, "a memory copy did not complete on its thread");
+            return new StoreException(ErrorCode.INTERNAL_ERROR, "a memory copy did not complete on its thread");
         }
-        for (int i = 0; i < batch.requests().size(); i++) {
+        for (int i = from; i < to; i++) {
             StoreException failure = TransferEngine.failureOf(batch, i);
             if (failure != null) {
                 return failure;

@@ -146,9 +146,11 @@ final class ObjectBook {
 
     /** Descriptors for the caller, each with a ticket for {@code op} until the given time when tickets are on. */
     List<ReplicaDescriptor> describe(List<Replica> replicas, TransferOp op, long ticketExpiresAtMillis) {
-        return replicas.stream()
-                .map(r -> r.describe(tickets, op, ticketExpiresAtMillis))
-                .toList();
+        List<ReplicaDescriptor> described = new ArrayList<>(replicas.size());
+        for (Replica replica : replicas) {
+            described.add(replica.describe(tickets, op, ticketExpiresAtMillis));
+        }
+        return described;
     }
 
     static void requireClient(String clientId) {

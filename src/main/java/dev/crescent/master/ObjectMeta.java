@@ -1,5 +1,6 @@
 package dev.crescent.master;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
@@ -85,11 +86,23 @@ final class ObjectMeta {
     }
 
     boolean hasLiveReplica() {
-        return replicas.stream().anyMatch(r -> r.segment().isMounted());
+        for (Replica replica : replicas) {
+            if (replica.segment().isMounted()) {
+                return true;
+            }
+        }
+        return false;
     }
 
+    /** The replicas on mounted segments (a loop, not a stream: every read and upsert asks, on the event loop). */
     List<Replica> liveReplicas() {
-        return replicas.stream().filter(r -> r.segment().isMounted()).toList();
+        List<Replica> live = new ArrayList<>(replicas.size());
+        for (Replica replica : replicas) {
+            if (replica.segment().isMounted()) {
+                live.add(replica);
+            }
+        }
+        return live;
     }
 
     ObjectInfo info() {

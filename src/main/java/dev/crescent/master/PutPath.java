@@ -127,12 +127,7 @@ final class PutPath {
                         key,
                         meta.size,
                         meta.ownerClientId,
-                        meta.replicas.stream()
-                                .map(r -> new OpLogEntry.Range(
-                                        r.segment().name(),
-                                        r.range().offset(),
-                                        r.range().length()))
-                                .toList(),
+                        ranges(meta.replicas),
                         meta.hardPin,
                         meta.softPin,
                         meta.completedMillis,
@@ -245,6 +240,16 @@ final class PutPath {
                             + ", used " + book.segments.usedBytes() + ")");
         }
         return List.copyOf(placed);
+    }
+
+    /** The op-log's record of where the replicas lie. */
+    private static List<OpLogEntry.Range> ranges(List<Replica> replicas) {
+        List<OpLogEntry.Range> ranges = new ArrayList<>(replicas.size());
+        for (Replica r : replicas) {
+            ranges.add(new OpLogEntry.Range(
+                    r.segment().name(), r.range().offset(), r.range().length()));
+        }
+        return ranges;
     }
 
     private long largestSegmentBytes() {

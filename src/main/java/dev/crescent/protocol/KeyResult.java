@@ -5,6 +5,8 @@ import dev.crescent.common.StoreException;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -29,6 +31,25 @@ public record KeyResult<T>(String key, T value, StoreException error) {
         } catch (StoreException e) {
             return new KeyResult<>(key, null, e);
         }
+    }
+
+    /**
+     * The outcome of a key's started operation once its future has completed: the refusal it met when starting, else
+     * the future's value or the StoreException it failed with (any other failure as INTERNAL_ERROR).
+     */
+    public static <T> KeyResult<T> settled(KeyResult<CompletableFuture<T>> started) {
+        if (!started.ok()) {
+            return new KeyResult<>(started.key(), null, started.error());
+        }
+        return of(started.key(), () -> {
+            try {
+                return started.value().join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof StoreException s
+                        ? s
+                        : new StoreException(ErrorCode.INTERNAL_ERROR, String.valueOf(e.getCause()), e.getCause());
+            }
+        });
     }
 
     /** Runs {@code op} for every key, collecting each key's value or StoreException in key order. */

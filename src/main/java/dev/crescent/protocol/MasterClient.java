@@ -10,6 +10,8 @@ import java.util.List;
  * Failures are StoreExceptions carrying the master's error code; batch operations answer one result per key.
  */
 public interface MasterClient extends AutoCloseable {
+    /** The most object bytes one batch call carries inline, either way; further objects go as replicas. */
+    long BATCH_INLINE_BYTES = 4 << 20;
 
     List<ReplicaDescriptor> putStart(String clientId, String key, long size, ReplicaConfig config, boolean upsert);
 
@@ -60,6 +62,27 @@ public interface MasterClient extends AutoCloseable {
 
     List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(
             String clientId, List<String> keys, List<Long> sizes, ReplicaConfig config, boolean upsert);
+
+    /**
+     * {@link #batchPutStart} carrying the bytes of small objects, as {@link #putStartInline}: each key whose bytes the
+     * master writes itself is committed in this one call; the others answer their replicas to write.
+     *
+     * @param sizes   parallel to keys: each object's size
+     * @param values  parallel to keys: each object's bytes, or null where they are not sent
+     * @param crc32cs parallel to keys: each object's CRC32C, or null entries (or a null list) for none
+     */
+    default List<KeyResult<StartedPut>> batchPutStartInline(
+            String clientId,
+            List<String> keys,
+            List<Long> sizes,
+            List<MemorySegment> values,
+            ReplicaConfig config,
+            boolean upsert,
+            List<Long> crc32cs) {
+        return batchPutStart(clientId, keys, sizes, config, upsert).stream()
+                .map(r -> new KeyResult<>(r.key(), r.ok() ? StartedPut.toWrite(r.value()) : null, r.error()))
+                .toList();
+    }
 
     default List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys) {
         return batchPutEnd(clientId, keys, null);

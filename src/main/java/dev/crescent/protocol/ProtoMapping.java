@@ -13,6 +13,7 @@ import dev.crescent.transfer.SegmentDescriptor;
 import dev.crescent.transfer.TransferTicket;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Domain <-> protobuf conversions shared by the gRPC service and the gRPC client. */
@@ -41,11 +42,19 @@ public final class ProtoMapping {
     }
 
     public static List<dev.crescent.protocol.proto.ReplicaDescriptor> toProto(List<ReplicaDescriptor> replicas) {
-        return replicas.stream().map(ProtoMapping::toProto).toList();
+        List<dev.crescent.protocol.proto.ReplicaDescriptor> mapped = new ArrayList<>(replicas.size());
+        for (ReplicaDescriptor replica : replicas) {
+            mapped.add(toProto(replica));
+        }
+        return mapped;
     }
 
     public static List<ReplicaDescriptor> fromProto(List<dev.crescent.protocol.proto.ReplicaDescriptor> replicas) {
-        return replicas.stream().map(ProtoMapping::fromProto).toList();
+        List<ReplicaDescriptor> mapped = new ArrayList<>(replicas.size());
+        for (dev.crescent.protocol.proto.ReplicaDescriptor replica : replicas) {
+            mapped.add(fromProto(replica));
+        }
+        return mapped;
     }
 
     public static dev.crescent.protocol.proto.ReplicaConfig toProto(ReplicaConfig config) {

@@ -310,6 +310,39 @@ class CrescentClientTest {
         assertEquals(ErrorCode.OBJECT_NOT_FOUND, code(() -> store.get("c/small")));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"shm", "tcp"})
+    void aBatchOfSmallPutsIsOneMasterCallAndLargerKeysEndAsBefore(String path) {
+        CrescentClient store = connect(path);
+        double ends = answered("batch_put_end");
+        byte[] small = bytes(4096, 41);
+        byte[] other = bytes(100, 42);
+        List<KeyResult<Void>> put = store.batchPutFrom(
+                List.of("c/b-small", "c/b-other"), List.of(MemorySegment.ofArray(small), MemorySegment.ofArray(other)));
+        assertTrue(put.stream().allMatch(KeyResult::ok), put.toString());
+        assertEquals(ends, answered("batch_put_end"), "committed by their put starts: no PutEnd");
+
+        byte[] large = bytes((int) StoreClient.DEFAULT_INLINE_BYTES + 1, 43);
+        byte[] third = bytes(5000, 44);
+        List<KeyResult<Void>> mixed = store.batchPutFrom(
+                List.of("c/b-large", "c/b-small", "c/b-third", ""),
+                List.of(
+                        MemorySegment.ofArray(large),
+                        MemorySegment.ofArray(third),
+                        MemorySegment.ofArray(third),
+                        MemorySegment.ofArray(other)));
+        assertTrue(mixed.get(0).ok(), mixed.toString());
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, mixed.get(1).code(), "first writer wins, key by key");
+        assertTrue(mixed.get(2).ok(), mixed.toString());
+        assertEquals(ErrorCode.INVALID_KEY, mixed.get(3).code());
+        assertEquals(ends + 1, answered("batch_put_end"), "only the large key was ended by the client");
+
+        assertArrayEquals(small, store.get("c/b-small"));
+        assertArrayEquals(other, store.get("c/b-other"));
+        assertArrayEquals(large, store.get("c/b-large"));
+        assertArrayEquals(third, store.get("c/b-third"));
+    }
+
     @org.junit.jupiter.api.Test
     void clientsThatMoveNoBytesInlineShareObjectsWithThoseThatDo() {
         try (CrescentClient inline = CrescentClient.connect(address());

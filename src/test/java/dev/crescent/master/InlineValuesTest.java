@@ -4,6 +4,8 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.MasterClient;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.StartedPut;
@@ -19,8 +21,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -136,18 +141,18 @@ class InlineValuesTest {
 
     @Test
     void aBatchAnswersBytesWithinItsBudgetAndReplicasBeyond() {
-        long roomy = 2 * InlineValues.BATCH_INLINE_BYTES;
+        long roomy = 2 * MasterClient.BATCH_INLINE_BYTES;
         engine.registerLocal("roomy", arena.allocate(roomy), "");
         master.mountSegment("roomy-worker", "roomy", roomy, "");
         int size = 60 << 10;
-        int objects = (int) (InlineValues.BATCH_INLINE_BYTES / size) + 3;
-        List<String> keys = new java.util.ArrayList<>();
+        int objects = (int) (MasterClient.BATCH_INLINE_BYTES / size) + 3;
+        List<String> keys = new ArrayList<>();
         for (int i = 0; i < objects; i++) {
             keys.add("b" + i);
             put("b" + i, bytes(size, 40 + i), false);
         }
         keys.add("missing");
-        List<dev.crescent.protocol.KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "");
+        List<KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "");
         int inlined = 0;
         for (int i = 0; i < objects; i++) {
             ObjectLocation location = located.get(i).value();
@@ -159,7 +164,7 @@ class InlineValuesTest {
                 assertFalse(location.replicas().isEmpty());
             }
         }
-        assertEquals(InlineValues.BATCH_INLINE_BYTES / size, inlined, "bytes up to the budget, replicas after");
+        assertEquals(MasterClient.BATCH_INLINE_BYTES / size, inlined, "bytes up to the budget, replicas after");
         assertEquals(ErrorCode.OBJECT_NOT_FOUND, located.get(objects).code());
         master.remove("b0", false); // answered with bytes: its lease went back
         StoreException leased = assertThrows(StoreException.class, () -> master.remove("b" + (objects - 1), false));
@@ -216,6 +221,72 @@ class InlineValuesTest {
         StoreException bad = assertThrows(StoreException.class, () -> put("", bytes(10, 11), false));
         assertEquals(ErrorCode.INVALID_KEY, bad.code());
         assertEquals(0, master.stats().usedBytes(), "nothing was reserved");
+    }
+
+    @Test
+    void aBatchCommitsTheKeysWhoseBytesCameAndStartsTheOthers() {
+        put("taken", bytes(500, 20), false);
+        List<String> keys = List.of("a", "taken", "sizeOnly", "b", "");
+        List<byte[]> values = List.of(bytes(700, 21), bytes(500, 22), bytes(900, 23), bytes(800, 24), bytes(10, 25));
+        ArrayList<MemorySegment> sent = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            sent.add(keys.get(i).equals("sizeOnly") ? null : MemorySegment.ofArray(values.get(i)));
+        }
+        List<KeyResult<StartedPut>> started = settle(inline.batchPutStart(
+                "client",
+                keys,
+                values.stream().map(v -> (long) v.length).toList(),
+                sent,
+                ReplicaConfig.DEFAULT,
+                false,
+                Collections.nCopies(keys.size(), null)));
+
+        assertEquals(StartedPut.COMMITTED, started.get(0).value());
+        assertArrayEquals(values.get(0), toArray(inline.locate("a", LIMIT, "").value()));
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, started.get(1).code(), "first writer wins, key by key");
+        assertArrayEquals(
+                bytes(500, 20), toArray(inline.locate("taken", LIMIT, "").value()));
+        assertFalse(started.get(2).value().committed(), "no bytes came: an ordinary put start");
+        assertEquals(1, started.get(2).value().replicas().size());
+        assertEquals(StartedPut.COMMITTED, started.get(3).value(), "a key after a refused one is still committed");
+        assertEquals(ErrorCode.INVALID_KEY, started.get(4).code());
+        StoreException notReady = assertThrows(StoreException.class, () -> master.getReplicaList("sizeOnly"));
+        assertEquals(ErrorCode.REPLICA_IS_NOT_READY, notReady.code(), "its caller writes and ends it");
+        master.putRevoke("client", "sizeOnly");
+
+        List<KeyResult<StartedPut>> again = settle(inline.batchPutStart(
+                "client",
+                List.of("a", "b"),
+                List.of(700L, 800L),
+                List.of(MemorySegment.ofArray(values.get(0)), MemorySegment.ofArray(values.get(3))),
+                ReplicaConfig.DEFAULT,
+                false,
+                Arrays.asList(null, null)));
+        assertEquals(StartedPut.COMMITTED, again.get(0).value(), "a repeat of its own committed batch (failover)");
+        assertEquals(StartedPut.COMMITTED, again.get(1).value());
+        assertEquals(3, master.stats().objectCount());
+    }
+
+    @Test
+    void aBatchOverTheKeyLimitIsRefusedWhole() {
+        int keys = Master.MAX_BATCH_KEYS + 1;
+        List<String> many = Collections.nCopies(keys, "k");
+        StoreException refused = assertThrows(
+                StoreException.class,
+                () -> inline.batchPutStart(
+                        "client",
+                        many,
+                        Collections.nCopies(keys, 1L),
+                        Collections.nCopies(keys, MemorySegment.ofArray(new byte[1])),
+                        ReplicaConfig.DEFAULT,
+                        false,
+                        Collections.nCopies(keys, null)));
+        assertEquals(ErrorCode.INVALID_PARAMS, refused.code());
+        assertEquals(0, master.stats().usedBytes());
+    }
+
+    private static List<KeyResult<StartedPut>> settle(List<KeyResult<CompletableFuture<StartedPut>>> started) {
+        return started.stream().map(KeyResult::settled).toList();
     }
 
     private StartedPut put(String key, byte[] value, boolean upsert) {

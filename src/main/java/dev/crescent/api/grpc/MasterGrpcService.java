@@ -13,6 +13,7 @@ import dev.crescent.protocol.HeartbeatReply;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.ProtoMapping;
 import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.StartedPut;
 import dev.crescent.protocol.proto.BatchExistResponse;
 import dev.crescent.protocol.proto.BatchGetReplicaListItem;
 import dev.crescent.protocol.proto.BatchGetReplicaListResponse;
@@ -48,6 +49,7 @@ import io.smallrye.common.annotation.Blocking;
 import io.smallrye.common.annotation.NonBlocking;
 import io.smallrye.mutiny.Uni;
 
+import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -241,34 +243,81 @@ public class MasterGrpcService implements MasterService {
         return batchStart("batch_upsert_start", request, true);
     }
 
+    /**
+     * Put starts for many keys; keys whose bytes were sent are committed by the master when it can write them (see
+     * {@link InlineValues#batchPutStart}), and the answer waits until those commits are durable, without holding a
+     * thread meanwhile.
+     */
     private Uni<BatchPutStartResponse> batchStart(String op, BatchPutStartRequest request, boolean upsert) {
-        return call(op, null, null, () -> {
+        return whenDone("batch_put_start_durable", call(op, null, null, () -> {
             releaseCarried(request.getReleasedList());
-            if (request.getKeysCount() != request.getSizesCount()) {
-                throw new StoreException(
-                        ErrorCode.INVALID_PARAMS,
-                        request.getKeysCount() + " keys but " + request.getSizesCount() + " sizes");
-            }
+            checkParallel(request);
             ReplicaConfig config = ProtoMapping.fromProto(request.getConfig());
-            var results = access.checkEach(
+            List<KeyResult<CompletableFuture<StartedPut>>> started = access.checkEach(
                     CallerInterceptor.current(),
                     Right.WRITE,
                     request.getKeysList(),
-                    allowed -> master.batchPutStart(
+                    allowed -> inline.batchPutStart(
                             request.getClientId(),
                             allowed.stream().map(request::getKeys).toList(),
                             allowed.stream().map(request::getSizes).toList(),
+                            allowed.stream().map(i -> sentValue(request, i)).toList(),
                             config,
-                            upsert));
-            return BatchPutStartResponse.newBuilder()
-                    .addAllItems(results.stream()
-                            .map(r -> BatchPutStartItem.newBuilder()
-                                    .setStatus(ProtoMapping.status(r))
-                                    .addAllReplicas(r.ok() ? ProtoMapping.toProto(r.value()) : List.of())
-                                    .build())
-                            .toList())
-                    .build();
-        });
+                            upsert,
+                            allowed.stream().map(i -> sentCrc32c(request, i)).toList()));
+            return CompletableFuture.allOf(started.stream()
+                            .filter(KeyResult::ok)
+                            .map(r -> r.value().exceptionally(failed -> null))
+                            .toArray(CompletableFuture[]::new))
+                    .thenApply(allSettled -> BatchPutStartResponse.newBuilder()
+                            .addAllItems(started.stream()
+                                    .map(MasterGrpcService::startedItem)
+                                    .toList())
+                            .build());
+        }));
+    }
+
+    private static void checkParallel(BatchPutStartRequest request) {
+        int keys = request.getKeysCount();
+        if (keys != request.getSizesCount()
+                || (request.getValuesCount() > 0 && request.getValuesCount() != keys)
+                || (request.getCrc32CsCount() > 0 && request.getCrc32CsCount() != keys)) {
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    keys + " keys but " + request.getSizesCount() + " sizes, " + request.getValuesCount()
+                            + " values and " + request.getCrc32CsCount() + " checksums");
+        }
+        for (int i = 0; i < request.getValuesCount(); i++) {
+            int sent = request.getValues(i).size();
+            if (sent > 0 && sent != request.getSizes(i)) {
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS,
+                        "size " + request.getSizes(i) + " but " + sent + " bytes of value for '" + request.getKeys(i)
+                                + "'");
+            }
+        }
+    }
+
+    /** The bytes sent for key {@code i}, or null. */
+    private static MemorySegment sentValue(BatchPutStartRequest request, int i) {
+        return i < request.getValuesCount() && !request.getValues(i).isEmpty()
+                ? ProtoMapping.segmentOf(request.getValues(i))
+                : null;
+    }
+
+    private static Long sentCrc32c(BatchPutStartRequest request, int i) {
+        return i < request.getCrc32CsCount() && request.getCrc32Cs(i) >= 0 ? request.getCrc32Cs(i) : null;
+    }
+
+    /** One key's item once its start has settled: its refusal or failure, committed, or its replicas. */
+    private static BatchPutStartItem startedItem(KeyResult<CompletableFuture<StartedPut>> started) {
+        KeyResult<StartedPut> settled = KeyResult.settled(started);
+        BatchPutStartItem.Builder item = BatchPutStartItem.newBuilder().setStatus(ProtoMapping.status(settled));
+        return settled.ok()
+                ? item.addAllReplicas(ProtoMapping.toProto(settled.value().replicas()))
+                        .setCommitted(settled.value().committed())
+                        .build()
+                : item.build();
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.proto.BatchKeysRequest;
 import dev.crescent.protocol.proto.BatchPutStartRequest;
+import dev.crescent.protocol.proto.BatchPutStartResponse;
 import dev.crescent.protocol.proto.Empty;
 import dev.crescent.protocol.proto.GetReplicaListRequest;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
@@ -305,6 +306,55 @@ class MasterGrpcServiceTest {
         assertTrue(master.exist(key("grpc/liar")).getExists(), "the key was left free");
         master.remove(
                 RemoveRequest.newBuilder().setKey("grpc/liar").setForce(true).build());
+    }
+
+    @Test
+    void aBatchPutStartCarryingBytesCommitsThoseKeysAndRefusesALiarWhole() {
+        byte[] value = new byte[3000];
+        java.util.Arrays.fill(value, (byte) 9);
+        var ok = com.google.protobuf.ByteString.copyFrom(value);
+        BatchPutStartResponse started = master.batchPutStart(BatchPutStartRequest.newBuilder()
+                .setClientId("grpc-inline")
+                .addAllKeys(List.of("grpc/b1", "grpc/b2", "grpc/b3"))
+                .addAllSizes(List.of(3000L, 3000L, 3000L))
+                .addAllValues(List.of(ok, com.google.protobuf.ByteString.EMPTY, ok))
+                .addAllCrc32Cs(List.of(-1L, -1L, -1L))
+                .build());
+        assertTrue(started.getItems(0).getCommitted());
+        assertEquals(0, started.getItems(0).getReplicasCount());
+        assertFalse(started.getItems(1).getCommitted(), "no bytes sent for this key: replicas to write");
+        assertEquals(1, started.getItems(1).getReplicasCount());
+        assertTrue(started.getItems(2).getCommitted());
+        assertTrue(master.exist(key("grpc/b3")).getExists(), "readable with no PutEnd");
+        assertFalse(master.exist(key("grpc/b2")).getExists());
+
+        assertCode(
+                ErrorCode.INVALID_PARAMS,
+                Status.Code.INVALID_ARGUMENT,
+                () -> master.batchPutStart(BatchPutStartRequest.newBuilder()
+                        .setClientId("grpc-inline")
+                        .addAllKeys(List.of("grpc/b4", "grpc/b5"))
+                        .addAllSizes(List.of(3000L, 10L))
+                        .addAllValues(List.of(ok, ok))
+                        .build()));
+        assertCode(
+                ErrorCode.INVALID_PARAMS,
+                Status.Code.INVALID_ARGUMENT,
+                () -> master.batchPutStart(BatchPutStartRequest.newBuilder()
+                        .setClientId("grpc-inline")
+                        .addAllKeys(List.of("grpc/b4", "grpc/b5"))
+                        .addAllSizes(List.of(3000L, 3000L))
+                        .addAllValues(List.of(ok))
+                        .build()));
+        assertFalse(master.exist(key("grpc/b4")).getExists(), "a refused batch reserves nothing");
+        master.batchPutRevoke(BatchKeysRequest.newBuilder()
+                .setClientId("grpc-inline")
+                .addKeys("grpc/b2")
+                .build());
+        master.batchRemove(BatchKeysRequest.newBuilder()
+                .addAllKeys(List.of("grpc/b1", "grpc/b3"))
+                .setForce(true)
+                .build());
     }
 
     private static KeyRequest key(String key) {
