@@ -31,6 +31,7 @@ import dev.crescent.transfer.TicketSigner;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
 import dev.crescent.transfer.Transport;
+import dev.crescent.transfer.shm.SharedVersionTables;
 import dev.crescent.transfer.shm.ShmFiles;
 import dev.crescent.transfer.tcp.TcpSettings;
 import dev.crescent.worker.SegmentDirectory;
@@ -89,6 +90,9 @@ public class RoleBeans {
                 "crescent.master.placement.strategy",
                 m.placement().strategy());
         Master master = new Master(settings, placement, policy, InstantSource.system(), access.tickets());
+        if (config.transfer().shm().enabled()) {
+            master.attachVersionTables(new SharedVersionTables(shmDirectories(config)));
+        }
         if (access.tickets() != null) {
             // Tenants exist only with access control: then no one may read what another deleted.
             master.attachScrubber(new EngineScrubber(engine));
@@ -247,11 +251,9 @@ public class RoleBeans {
                         tcp.blacklistFailures(),
                         tcp.blacklistWindow(),
                         tcp.blacklistCooldown());
-        Set<Path> shmDirectories = new HashSet<>(ShmFiles.DEFAULT_DIRECTORIES);
-        shmDirectories.add(Path.of(config.worker().shmDir()));
         List<Transport> transports = Transports.preferred(
                 memory,
-                transfer.shm().enabled() ? shmDirectories : Set.of(),
+                transfer.shm().enabled() ? shmDirectories(config) : Set.of(),
                 identity.clientId(),
                 tcpSettings,
                 rdma.runtime(),
@@ -263,6 +265,13 @@ public class RoleBeans {
                     new ThroughputReporter(transfer.reporter().interval().toMillis()));
         }
         return new TransferEngine(memory, transports, observer);
+    }
+
+    /** The directories whose segment files this process maps: the defaults and the configured one. */
+    private static Set<Path> shmDirectories(CrescentConfig config) {
+        Set<Path> directories = new HashSet<>(ShmFiles.DEFAULT_DIRECTORIES);
+        directories.add(Path.of(config.worker().shmDir()));
+        return directories;
     }
 
     void closeTransferEngine(@Disposes TransferEngine engine) {

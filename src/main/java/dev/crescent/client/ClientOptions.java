@@ -31,6 +31,8 @@ import javax.net.ssl.SSLContext;
  * @param tls            TLS for master calls, with this node's certificate (null: plaintext); see {@link ClientTls}
  * @param inlineBytes    the largest object whose bytes travel with its master call, so that a small put or get is
  *                       one round trip where the master can move the bytes itself (0: never)
+ * @param cachedLocations how long a location read from a same-host segment this client maps is reused without
+ *                       asking the master, while the object's version word says it is current (zero: never)
  */
 public record ClientOptions(
         String masterAddress,
@@ -46,7 +48,8 @@ public record ClientOptions(
         boolean checksums,
         RdmaSettings rdma,
         SSLContext tls,
-        long inlineBytes) {
+        long inlineBytes,
+        Duration cachedLocations) {
 
     public ClientOptions {
         etcdEndpoints = List.copyOf(etcdEndpoints);
@@ -67,7 +70,8 @@ public record ClientOptions(
                 false,
                 null,
                 null,
-                StoreClient.DEFAULT_INLINE_BYTES);
+                StoreClient.DEFAULT_INLINE_BYTES,
+                StoreClient.DEFAULT_CACHED_LOCATIONS);
     }
 
     public static ClientOptions etcd(List<String> endpoints, String cluster) {
@@ -150,6 +154,14 @@ public record ClientOptions(
     }
 
     /**
+     * Locations read from same-host segments are reused for up to {@code ttl} without asking the master, while each
+     * object's version word says it is current ({@link Duration#ZERO}: every get asks the master).
+     */
+    public ClientOptions withCachedLocations(Duration ttl) {
+        return with(copy -> copy.cachedLocations = ttl);
+    }
+
+    /**
      * The options being changed by a {@code with...} method: every field of this one, then the method's changes.
      * One copy for all of them, so that a new option is added in three places, not in every method.
      */
@@ -174,6 +186,7 @@ public record ClientOptions(
         RdmaSettings rdma;
         SSLContext tls;
         long inlineBytes;
+        Duration cachedLocations;
 
         Copy(ClientOptions from) {
             masterAddress = from.masterAddress;
@@ -190,6 +203,7 @@ public record ClientOptions(
             rdma = from.rdma;
             tls = from.tls;
             inlineBytes = from.inlineBytes;
+            cachedLocations = from.cachedLocations;
         }
 
         ClientOptions build() {
@@ -207,7 +221,8 @@ public record ClientOptions(
                     checksums,
                     rdma,
                     tls,
-                    inlineBytes);
+                    inlineBytes,
+                    cachedLocations);
         }
     }
 }

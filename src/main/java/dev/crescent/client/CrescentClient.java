@@ -75,7 +75,13 @@ public final class CrescentClient implements AutoCloseable {
         this.engine = engine;
         String clientId = NodeNames.newClientId(options.nodeName());
         this.store = new StoreClient(
-                master, engine, clientId, InstantSource.system(), options.checksums(), options.inlineBytes());
+                master,
+                engine,
+                clientId,
+                InstantSource.system(),
+                options.checksums(),
+                options.inlineBytes(),
+                options.cachedLocations());
         SegmentHost host;
         try {
             host = options.contribute().bytes() <= 0 ? null : contribute(clientId, options.contribute());

@@ -14,8 +14,10 @@ import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferRequest;
 
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -38,6 +40,8 @@ import java.util.zip.CRC32C;
 public final class StoreClient {
     /** Objects up to this size travel with their master call unless the client says otherwise (the master's default). */
     public static final long DEFAULT_INLINE_BYTES = 64 << 10;
+    /** How long a location read from a same-host segment is reused without asking, unless the client says otherwise. */
+    public static final Duration DEFAULT_CACHED_LOCATIONS = Duration.ofSeconds(1);
 
     private final MasterClient master;
     private final TransferEngine engine;
@@ -47,14 +51,18 @@ public final class StoreClient {
     private final long inlineBytes;
     /** This host, when the engine maps same-host segments: the master then answers those as replicas. */
     private final String readerHost;
+    /** Where objects this client read from same-host segments lie, for gets that need no master call. */
+    private final LocationCache locations;
 
     public StoreClient(MasterClient master, TransferEngine engine, String clientId, InstantSource clock) {
-        this(master, engine, clientId, clock, false, DEFAULT_INLINE_BYTES);
+        this(master, engine, clientId, clock, false, DEFAULT_INLINE_BYTES, DEFAULT_CACHED_LOCATIONS);
     }
 
     /**
-     * @param inlineBytes the largest object whose bytes travel with its master call, when the master can move them
-     *                    itself (one round trip instead of two or three); 0: never
+     * @param inlineBytes     the largest object whose bytes travel with its master call, when the master can move
+     *                        them itself (one round trip instead of two or three); 0: never
+     * @param cachedLocations how long a location read from a same-host segment is reused without asking the master
+     *                        (while its version word says it is current); zero: never
      */
     public StoreClient(
             MasterClient master,
@@ -62,7 +70,8 @@ public final class StoreClient {
             String clientId,
             InstantSource clock,
             boolean checksums,
-            long inlineBytes) {
+            long inlineBytes,
+            Duration cachedLocations) {
         this.master = master;
         this.engine = engine;
         this.clientId = clientId;
@@ -70,6 +79,7 @@ public final class StoreClient {
         this.checksums = checksums;
         this.inlineBytes = inlineBytes;
         this.readerHost = engine.sharedMemoryHost();
+        this.locations = new LocationCache(engine, cachedLocations, checksums);
     }
 
     public void put(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
@@ -84,6 +94,7 @@ public final class StoreClient {
      * small object's bytes go with the put start: a master that can write them itself ends the put in that call.
      */
     public void put(String key, List<MemorySegment> parts, ReplicaConfig config, boolean upsert) {
+        locations.forget(key);
         Long crc32c = checksum(parts);
         long size = totalSize(parts);
         List<ReplicaDescriptor> replicas;
@@ -219,10 +230,18 @@ public final class StoreClient {
 
     /** The object's bytes. */
     public byte[] get(String key) {
+        long cached = locations.size(key);
+        if (cached >= 0 && cached <= Integer.MAX_VALUE - 8) {
+            byte[] value = new byte[(int) cached];
+            if (locations.read(key, MemorySegment.ofArray(value)) == cached) {
+                return value;
+            }
+        }
         ObjectLocation location = master.getReplicaList(key, inlineBytes, readerHost);
         try {
             byte[] value = new byte[arraySize(key, location)];
             readInto(key, location, MemorySegment.ofArray(value), 0, null);
+            locations.remember(key, location);
             return value;
         } finally {
             release(key, location);
@@ -231,10 +250,15 @@ public final class StoreClient {
 
     /** Reads the object into {@code target} (at least the object's size); returns the object's size. */
     public long getInto(String key, MemorySegment target) {
+        long cached = locations.read(key, target);
+        if (cached >= 0) {
+            return cached;
+        }
         ObjectLocation location = master.getReplicaList(key, Math.min(inlineBytes, target.byteSize()), readerHost);
         try {
             requireRoom(key, location, target);
             readInto(key, location, target.asSlice(0, location.size()), 0, null);
+            locations.remember(key, location);
             return location.size();
         } finally {
             release(key, location);
@@ -248,14 +272,14 @@ public final class StoreClient {
      */
     public List<KeyResult<Long>> batchGetInto(List<String> keys, List<MemorySegment> targets) {
         requireSameLength(keys, targets.size());
-        return batchRead(keys, (i, location) -> targets.get(i));
+        return batchRead(keys, (i, size) -> targets.get(i));
     }
 
     /** {@link #batchGetInto} into fresh arrays: one result per key, its bytes or its error. */
     public List<KeyResult<byte[]>> batchGet(List<String> keys) {
         byte[][] values = new byte[keys.size()][];
-        List<KeyResult<Long>> read = batchRead(keys, (i, location) -> {
-            values[i] = new byte[arraySize(keys.get(i), location)];
+        List<KeyResult<Long>> read = batchRead(keys, (i, size) -> {
+            values[i] = new byte[arraySize(keys.get(i), size)];
             return MemorySegment.ofArray(values[i]);
         });
         List<KeyResult<byte[]>> results = new ArrayList<>(keys.size());
@@ -268,8 +292,37 @@ public final class StoreClient {
         return results;
     }
 
-    private List<KeyResult<Long>> batchRead(
-            List<String> keys, BiFunction<Integer, ObjectLocation, MemorySegment> targetFor) {
+    /**
+     * Reads each key into {@code targetFor(index, size)}: keys whose cached location is current by a memory copy,
+     * the others with one master call and one transfer batch.
+     */
+    private List<KeyResult<Long>> batchRead(List<String> keys, BiFunction<Integer, Long, MemorySegment> targetFor) {
+        List<KeyResult<Long>> results = new ArrayList<>(Collections.nCopies(keys.size(), null));
+        List<Integer> asked = new ArrayList<>(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            String key = keys.get(i);
+            long cached = locations.size(key);
+            int index = i;
+            KeyResult<Long> read =
+                    cached < 0 ? null : KeyResult.of(key, () -> locations.read(key, targetFor.apply(index, cached)));
+            if (read != null && read.ok() && read.value() == cached) {
+                results.set(i, read);
+            } else {
+                asked.add(i);
+            }
+        }
+        if (!asked.isEmpty()) {
+            List<KeyResult<Long>> answered = batchReadAsking(
+                    asked.stream().map(keys::get).toList(), (j, size) -> targetFor.apply(asked.get(j), size));
+            for (int j = 0; j < asked.size(); j++) {
+                results.set(asked.get(j), answered.get(j));
+            }
+        }
+        return results;
+    }
+
+    private List<KeyResult<Long>> batchReadAsking(
+            List<String> keys, BiFunction<Integer, Long, MemorySegment> targetFor) {
         List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys, inlineBytes, readerHost);
         List<KeyResult<Long>> results = new ArrayList<>(keys.size());
         List<TransferRequest> firstReads = new ArrayList<>();
@@ -284,7 +337,7 @@ public final class StoreClient {
             StoreException refused = where.error();
             if (location != null) {
                 try {
-                    MemorySegment target = targetFor.apply(i, location);
+                    MemorySegment target = targetFor.apply(i, location.size());
                     requireRoom(keys.get(i), location, target);
                     targets.set(i, target.asSlice(0, location.size()));
                     if (location.value() != null) {
@@ -312,6 +365,7 @@ public final class StoreClient {
             }
             if (failure == null) {
                 results.set(i, new KeyResult<>(key, location.size(), null));
+                locations.remember(key, location);
             } else {
                 StoreException first = failure;
                 results.set(i, KeyResult.of(key, () -> {
@@ -355,6 +409,7 @@ public final class StoreClient {
     }
 
     public void remove(String key, boolean force) {
+        locations.forget(key);
         master.remove(key, force);
     }
 
@@ -533,12 +588,16 @@ public final class StoreClient {
     }
 
     private static int arraySize(String key, ObjectLocation location) {
-        if (location.size() > Integer.MAX_VALUE - 8) {
+        return arraySize(key, location.size());
+    }
+
+    private static int arraySize(String key, long size) {
+        if (size > Integer.MAX_VALUE - 8) {
             throw new StoreException(
                     ErrorCode.INVALID_PARAMS,
-                    "object '" + key + "' is " + location.size() + " bytes; read it into a MemorySegment");
+                    "object '" + key + "' is " + size + " bytes; read it into a MemorySegment");
         }
-        return (int) location.size();
+        return (int) size;
     }
 
     private static void requireRoom(String key, ObjectLocation location, MemorySegment target) {

@@ -37,6 +37,9 @@ final class ClientLiveness {
                             + "or ClientOptions.ContributedMemory for memory a client contributes)");
         }
         MountedSegment segment = book.segments.mount(clientId, spec.name(), spec.capacity(), spec.endpoint());
+        if (segment.allocator().usedBytes() == 0) {
+            book.versions.clear(segment); // an earlier master's versions (it restarted; the worker did not)
+        }
         book.opLog.record(new OpLogEntry.Mount(segment.name(), clientId, segment.capacity(), segment.endpoint()));
         book.clients.register(clientId, book.clock.millis());
     }

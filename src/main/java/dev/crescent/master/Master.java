@@ -12,6 +12,7 @@ import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.SegmentDescriptor;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.VersionTables;
 
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -82,6 +83,11 @@ public final class Master implements MasterClient {
      * From now on freed memory is cleared before it is reused (with access control on, so that no tenant reads what
      * another deleted).
      */
+    /** The version tables of same-host segments: committed objects get versions readers may cache locations by. */
+    public void attachVersionTables(VersionTables tables) {
+        book.versions.attach(tables);
+    }
+
     public void attachScrubber(Scrubber scrubber) {
         book.scrubber = scrubber;
     }

@@ -33,6 +33,7 @@ final class ObjectBook {
     final ObjectTally tally = new ObjectTally();
     final DeferredReleases deferred = new DeferredReleases(tally, this::free, this::ticketsHoldMemory);
     final LeaseIds leaseIds = new LeaseIds();
+    final ObjectVersions versions = new ObjectVersions();
     final MasterSettings settings;
     final InstantSource clock;
     /** Signs a transfer ticket into every replica descriptor handed out; null when access control is off. */
@@ -59,6 +60,7 @@ final class ObjectBook {
 
     /** Drops an object that is leaving the index: op-log, counts, and its memory now or when its lease ends. */
     void forget(ObjectMeta meta) {
+        versions.withdraw(meta);
         if (meta.state == ObjectState.COMPLETE) {
             opLog.record(new OpLogEntry.Drop(meta.key));
             tally.complete.decrement();
@@ -66,6 +68,16 @@ final class ObjectBook {
             processing.remove(meta.key, meta.putStartMillis);
         }
         deferred.release(meta, clock.millis());
+    }
+
+    /**
+     * Whether committed objects get versions readers may cache their locations by: only while this master alone
+     * decides what becomes of them (no op-log: a new leader of a replicated cluster could not withdraw versions in
+     * tables on hosts it does not share) and reads need no rights checked (no tickets: a cached read skips the
+     * master, and with it the access check).
+     */
+    boolean publishesVersions() {
+        return tickets == null && opLog == OpLog.NONE;
     }
 
     /**
@@ -112,6 +124,7 @@ final class ObjectBook {
         if (gone != null) {
             opLog.record(new OpLogEntry.Unmount(gone.name()));
             dropReplicasOn(gone);
+            versions.close(gone);
         }
     }
 
@@ -128,6 +141,7 @@ final class ObjectBook {
                 if (meta == null) {
                     return null;
                 }
+                versions.withdraw(meta); // the replica on the gone segment may still be mapped by readers
                 meta.replicas =
                         meta.replicas.stream().filter(r -> r.segment() != gone).toList();
                 if (!meta.replicas.isEmpty()) {

@@ -52,6 +52,9 @@ final class ObjectMeta {
      */
     volatile CompletableFuture<Void> commitDurable;
 
+    /** This version as published for readers that cache locations ({@link ObjectVersions}); 0: not published. */
+    long version;
+
     ObjectMeta(String key, long size, String ownerClientId, long putStartMillis, List<Replica> replicas) {
         this.key = key;
         this.size = size;

@@ -123,6 +123,9 @@ final class PutPath {
                         meta.completedMillis + book.settings.softPinTtl().toMillis();
                 book.tally.complete.increment();
                 book.processing.remove(key, meta.putStartMillis);
+                if (book.publishesVersions()) {
+                    meta.version = book.versions.publish(meta.replicas, book.leaseIds.next());
+                }
                 durable[0] = book.opLog.record(new OpLogEntry.Commit(
                         key,
                         meta.size,
@@ -178,6 +181,7 @@ final class PutPath {
      * already wait).
      */
     private ObjectMeta overwrite(ObjectMeta existing, String clientId, long size, ReplicaConfig wanted, long now) {
+        book.versions.withdraw(existing); // before the writer gets the ranges (in place) or the old ones are freed
         List<Replica> live = existing.liveReplicas();
         ObjectMeta fresh;
         // In place only when no ticket reaches the range either: a rewrite in place revokes nothing.

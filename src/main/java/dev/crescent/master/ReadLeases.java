@@ -43,7 +43,13 @@ final class ReadLeases {
                 meta.readTicketsUntilMillis = Math.max(meta.readTicketsUntilMillis, deadline);
             }
             answer[0] = new ObjectLocation(
-                    meta.size, book.describe(live, TransferOp.READ, deadline), deadline, meta.crc32c, leaseId);
+                    meta.size,
+                    book.versions.withSlots(live, book.describe(live, TransferOp.READ, deadline), meta.version),
+                    deadline,
+                    meta.crc32c,
+                    leaseId,
+                    null,
+                    meta.version);
             return meta;
         });
         return answer[0];

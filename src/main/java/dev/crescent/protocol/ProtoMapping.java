@@ -29,7 +29,7 @@ public final class ProtoMapping {
         if (replica.ticket() != null) {
             out.setTicket(ByteString.copyFrom(replica.ticket().encode()));
         }
-        return out.build();
+        return out.setVersionSlot(replica.versionSlot()).build();
     }
 
     public static ReplicaDescriptor fromProto(dev.crescent.protocol.proto.ReplicaDescriptor replica) {
@@ -38,7 +38,8 @@ public final class ProtoMapping {
                 replica.getEndpoint(),
                 replica.getOffset(),
                 replica.getLength(),
-                TransferTicket.decode(replica.getSegment(), replica.getTicket().toByteArray()));
+                TransferTicket.decode(replica.getSegment(), replica.getTicket().toByteArray()),
+                replica.getVersionSlot());
     }
 
     public static List<dev.crescent.protocol.proto.ReplicaDescriptor> toProto(List<ReplicaDescriptor> replicas) {
@@ -82,7 +83,9 @@ public final class ProtoMapping {
         if (location.value() != null) {
             response.setValue(byteStringOf(location.value()));
         }
-        return response.setLeaseId(location.leaseId()).build();
+        return response.setLeaseId(location.leaseId())
+                .setVersion(location.version())
+                .build();
     }
 
     public static ObjectLocation fromProto(GetReplicaListResponse response) {
@@ -92,7 +95,8 @@ public final class ProtoMapping {
                 response.getLeaseDeadlineMs(),
                 response.hasCrc32C() ? crc32c(response.getCrc32C()) : null,
                 response.getLeaseId(),
-                response.getValue().isEmpty() ? null : segmentOf(response.getValue()));
+                response.getValue().isEmpty() ? null : segmentOf(response.getValue()),
+                response.getVersion());
     }
 
     /** The bytes without a copy (read-only: a ByteString is immutable). */

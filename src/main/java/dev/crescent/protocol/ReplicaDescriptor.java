@@ -9,13 +9,24 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Where a client writes or reads one replica: segment name, its transfer endpoint, the byte range, and the
- * master's ticket for the transfer (null when access control is off).
+ * master's ticket for the transfer (null when access control is off); in a replica list, where the object's version
+ * word lies in the segment's shared-memory file ({@link dev.crescent.transfer.VersionTable}; 0: none).
  */
 @RegisterForReflection
-public record ReplicaDescriptor(String segment, String endpoint, long offset, long length, TransferTicket ticket) {
+public record ReplicaDescriptor(
+        String segment, String endpoint, long offset, long length, TransferTicket ticket, long versionSlot) {
 
     public ReplicaDescriptor(String segment, String endpoint, long offset, long length) {
         this(segment, endpoint, offset, length, null);
+    }
+
+    public ReplicaDescriptor(String segment, String endpoint, long offset, long length, TransferTicket ticket) {
+        this(segment, endpoint, offset, length, ticket, 0);
+    }
+
+    /** The same replica with the place of its object's version word in the segment's file (0: none). */
+    public ReplicaDescriptor withVersionSlot(long slot) {
+        return new ReplicaDescriptor(segment, endpoint, offset, length, ticket, slot);
     }
 
     /** Writes {@code source} into this replica's range, {@code at} bytes from its start, under its ticket. */

@@ -55,6 +55,17 @@ public final class TransferEngine implements AutoCloseable {
         return "";
     }
 
+    /** The whole shared-memory file of a same-host segment, mapped here (see {@link Transport#sameHostMapping}), or null. */
+    public MemorySegment sameHostMapping(String segment, String endpoint) {
+        for (Transport transport : transports) {
+            MemorySegment mapped = transport.sameHostMapping(segment, endpoint);
+            if (mapped != null) {
+                return mapped;
+            }
+        }
+        return null;
+    }
+
     /** The transport a request would use, or null when none reaches its target. */
     public Transport transportFor(TransferRequest request) {
         for (Transport transport : transports) {

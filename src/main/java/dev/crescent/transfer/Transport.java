@@ -1,5 +1,6 @@
 package dev.crescent.transfer;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -51,6 +52,14 @@ public interface Transport extends AutoCloseable {
      */
     default List<CompletableFuture<Void>> runAll(List<TransferRequest> requests) {
         return submitAll(requests);
+    }
+
+    /**
+     * The whole shared-memory file of a segment at {@code endpoint} mapped into this process (its bytes, then its
+     * {@link VersionTable}), when this transport maps same-host segments and reaches that one; else null.
+     */
+    default MemorySegment sameHostMapping(String segment, String endpoint) {
+        return null;
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.PeerAddress;
+import dev.crescent.transfer.VersionTable;
 import dev.crescent.transfer.shm.ShmFiles;
 import org.jboss.logging.Logger;
 
@@ -70,9 +71,12 @@ public final class WorkerSegment implements AutoCloseable {
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot create segment file " + file + ": " + e, e);
         }
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-            raf.setLength(bytes);
-            MemorySegment mapped = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
-            return new WorkerSegment(name, arena, mapped, file);
+            // The segment's bytes, then the version words of objects whose locations same-host readers cache.
+            long fileBytes = VersionTable.fileBytes(bytes);
+            raf.setLength(fileBytes);
+            MemorySegment mapped = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, fileBytes, arena);
+            VersionTable.format(mapped, bytes);
+            return new WorkerSegment(name, arena, mapped.asSlice(0, bytes), file);
         } catch (IOException | RuntimeException e) {
             arena.close();
             deleteQuietly(file);

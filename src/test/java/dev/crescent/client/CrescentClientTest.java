@@ -343,6 +343,101 @@ class CrescentClientTest {
         assertArrayEquals(third, store.get("c/b-third"));
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {4096, 128 << 10})
+    void aRepeatedGetFromAMappedSegmentAsksTheMasterOnlyUntilTheObjectChanges(int size) {
+        try (CrescentClient reader = CrescentClient.connect(address());
+                CrescentClient writer = CrescentClient.connect(address())) {
+            byte[] first = bytes(size, 51);
+            writer.put("c/cached", first);
+            assertArrayEquals(first, reader.get("c/cached"));
+            double asked = answered("get_replica_list");
+            MemorySegment target = reader.allocate(2L * size);
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(first, reader.get("c/cached"));
+                assertEquals(size, reader.getInto("c/cached", target));
+                assertArrayEquals(first, target.asSlice(0, size).toArray(ValueLayout.JAVA_BYTE));
+            }
+            double askedInBatches = answered("batch_get_replica_list");
+            assertEquals(
+                    size,
+                    reader.batchGetInto(List.of("c/cached"), List.of(target))
+                            .getFirst()
+                            .value());
+            assertArrayEquals(first, target.asSlice(0, size).toArray(ValueLayout.JAVA_BYTE));
+            assertEquals(asked, answered("get_replica_list"), "repeated gets are memory copies");
+            assertEquals(askedInBatches, answered("batch_get_replica_list"), "batched ones too");
+
+            byte[] second = bytes(size, 52);
+            writer.upsert("c/cached", second);
+            assertArrayEquals(second, reader.get("c/cached"), "rewritten (in place): never the old bytes");
+            assertEquals(asked + 1, answered("get_replica_list"));
+            byte[] third = bytes(size / 2, 53);
+            writer.upsert("c/cached", third);
+            assertArrayEquals(third, reader.get("c/cached"), "rewritten elsewhere");
+            assertEquals(size / 2, reader.getInto("c/cached", target));
+            writer.remove("c/cached", true);
+            assertEquals(ErrorCode.OBJECT_NOT_FOUND, code(() -> reader.get("c/cached")), "removed: never served");
+            assertEquals(ErrorCode.OBJECT_NOT_FOUND, code(() -> reader.getInto("c/cached", target)));
+            assertEquals(
+                    ErrorCode.OBJECT_NOT_FOUND,
+                    reader.batchGetInto(List.of("c/cached"), List.of(target))
+                            .getFirst()
+                            .code());
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aClientThatCachesNoLocationsAsksTheMasterForEveryGet() {
+        try (CrescentClient reader =
+                CrescentClient.connect(ClientOptions.master(address()).withCachedLocations(Duration.ZERO))) {
+            byte[] value = bytes(100_000, 54);
+            reader.put("c/uncached", value);
+            double asked = answered("get_replica_list");
+            assertArrayEquals(value, reader.get("c/uncached"));
+            assertArrayEquals(value, reader.get("c/uncached"));
+            assertEquals(asked + 2, answered("get_replica_list"));
+        }
+    }
+
+    /** A cached read that races rewrites of the same range returns one version's bytes whole, or asks again. */
+    @org.junit.jupiter.api.Test
+    void cachedReadsRacingRewritesInPlaceNeverMixTwoVersions() throws Exception {
+        int size = 128 << 10;
+        try (CrescentClient reader = CrescentClient.connect(address());
+                CrescentClient writer = CrescentClient.connect(address())) {
+            byte[] ones = new byte[size];
+            byte[] twos = new byte[size];
+            Arrays.fill(ones, (byte) 1);
+            Arrays.fill(twos, (byte) 2);
+            writer.put("c/raced", ones);
+            MemorySegment target = reader.allocate(size);
+            CompletableFuture<Void> rewrites = CompletableFuture.runAsync(() -> {
+                for (int i = 0; i < 300; i++) {
+                    writer.upsert("c/raced", i % 2 == 0 ? twos : ones);
+                }
+            });
+            int reads = 0;
+            int cached = 0;
+            while (!rewrites.isDone() || reads < 100) {
+                double asked = answered("get_replica_list");
+                try {
+                    assertEquals(size, reader.getInto("c/raced", target));
+                } catch (StoreException e) {
+                    assertEquals(ErrorCode.REPLICA_IS_NOT_READY, e.code(), "asked the master mid-rewrite");
+                    continue;
+                }
+                cached += answered("get_replica_list") == asked ? 1 : 0;
+                byte[] read = target.toArray(ValueLayout.JAVA_BYTE);
+                byte[] version = read[0] == 1 ? ones : twos;
+                assertEquals(-1, Arrays.mismatch(version, read), "one version whole, in read " + reads);
+                reads++;
+            }
+            rewrites.join();
+            assertTrue(cached > 0, "some reads were served from the cached location");
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void clientsThatMoveNoBytesInlineShareObjectsWithThoseThatDo() {
         try (CrescentClient inline = CrescentClient.connect(address());

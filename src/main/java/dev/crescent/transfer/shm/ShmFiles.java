@@ -4,9 +4,13 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.GroupPrincipal;
@@ -102,6 +106,22 @@ public final class ShmFiles {
             throw refused(endpointFile, e.toString());
         }
         return file;
+    }
+
+    /**
+     * Maps the whole of a verified segment file for reading and writing into {@code arena}, never following a link;
+     * the arena is closed when it cannot be.
+     *
+     * @throws StoreException TRANSFER_FAIL when the file cannot be mapped
+     */
+    public static MemorySegment map(Path verified, Arena arena) {
+        try (FileChannel channel = FileChannel.open(
+                verified, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            return channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw new StoreException(ErrorCode.TRANSFER_FAIL, "cannot map shared segment " + verified + ": " + e, e);
+        }
     }
 
     private static StoreException refused(String file, String why) {

@@ -1,6 +1,5 @@
 package dev.crescent.transfer.shm;
 
-import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.PeerAddress;
@@ -8,15 +7,12 @@ import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferOp;
 import dev.crescent.transfer.TransferRequest;
 import dev.crescent.transfer.Transport;
+import dev.crescent.transfer.VersionTable;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,8 +35,11 @@ public final class ShmTransport implements Transport {
         this.directories = Set.copyOf(directories);
     }
 
-    /** A mapped segment file, and the segment it was verified to belong to. */
-    private record Mapping(Arena arena, MemorySegment memory, String segment) {}
+    /**
+     * A mapped segment file, the segment's own bytes in it (transfers reach no further: the file's
+     * {@link VersionTable} is the master's), and the segment it was verified to belong to.
+     */
+    private record Mapping(Arena arena, MemorySegment memory, MemorySegment data, String segment) {}
 
     @Override
     public String name() {
@@ -74,8 +73,9 @@ public final class ShmTransport implements Transport {
     @Override
     public CompletableFuture<Void> submit(TransferRequest request) {
         try {
-            MemorySegment segment =
-                    map(PeerAddress.parse(request.remoteEndpoint()).shmFile(), request.remoteSegment());
+            MemorySegment segment = map(
+                            PeerAddress.parse(request.remoteEndpoint()).shmFile(), request.remoteSegment())
+                    .data();
             long offset = request.remoteOffset();
             long length = request.length();
             RegisteredMemory.checkRange(request.remoteSegment(), segment.byteSize(), offset, length);
@@ -90,29 +90,34 @@ public final class ShmTransport implements Transport {
         }
     }
 
+    @Override
+    public MemorySegment sameHostMapping(String segment, String endpoint) {
+        PeerAddress peer = PeerAddress.parse(endpoint);
+        if (peer.shmFile().isEmpty() || !peer.hostId().equals(HostId.current())) {
+            return null;
+        }
+        try {
+            return map(peer.shmFile(), segment).memory();
+        } catch (StoreException unmappable) {
+            return null;
+        }
+    }
+
     /**
      * Maps the segment's file once it is shown to be that segment's file, never following a link. The file system
      * is asked once per file; later requests only check that they name the segment the mapping was verified for.
      */
-    private MemorySegment map(String file, String segment) {
+    private Mapping map(String file, String segment) {
         Mapping cached = mappings.get(file);
         if (cached != null && cached.segment().equals(segment)) {
-            return cached.memory();
+            return cached;
         }
         Path verified = ShmFiles.verify(file, segment, directories);
         return mappings.computeIfAbsent(file, f -> {
-                    Arena arena = Arena.ofShared();
-                    try (FileChannel channel = FileChannel.open(
-                            verified, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                        return new Mapping(
-                                arena, channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena), segment);
-                    } catch (IOException | RuntimeException e) {
-                        arena.close();
-                        throw new StoreException(
-                                ErrorCode.TRANSFER_FAIL, "cannot map shared segment " + verified + ": " + e, e);
-                    }
-                })
-                .memory();
+            Arena arena = Arena.ofShared();
+            MemorySegment whole = ShmFiles.map(verified, arena);
+            return new Mapping(arena, whole, whole.asSlice(0, VersionTable.segmentBytes(whole)), segment);
+        });
     }
 
     private void drop(String file) {

@@ -1,0 +1,122 @@
+package dev.crescent.transfer;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The version words of a segment kept in shared memory: a table after the segment's bytes in its file, where the
+ * master keeps the version of each complete object whose location readers may cache, and 0 once that version is
+ * gone (removed, replaced, evicted, or its segment unmounted). A reader that maps the file and cached an object's
+ * location reads the word before and after copying the bytes: the copy is that version's if the word held it both
+ * times, since the master withdraws a version before its memory can be written again (issue 20: a repeated get in
+ * no round trip).
+ *
+ * <p>An object's word is found by hashing its offset into a fixed number of slots (one per 16 KiB of segment, at
+ * least 1024), so the table costs 0.05 % of the segment. Two objects on one slot only cost caching: the later
+ * publication overwrites the earlier, whose readers then ask the master again. Versions are random 64-bit numbers,
+ * never reused, so a word never holds a version that is gone.
+ *
+ * <p>Layout: {@code [segment bytes][pad to 8][slots x 8 bytes][magic, capacity, table offset, log2 slots]}. The
+ * trailer lets a master find the table from the file alone, and a transport bound transfers to the segment's bytes
+ * ({@link #segmentBytes}); a file without it (an older worker) has no table.
+ */
+public final class VersionTable {
+    private static final long MAGIC = 0x43524553_56455253L; // "CRESVERS"
+    private static final long TRAILER_BYTES = 4 * Long.BYTES;
+    private static final int MIN_SLOTS_LOG2 = 10;
+    private static final int BYTES_PER_SLOT_LOG2 = 14;
+    private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
+
+    private final MemorySegment file;
+    private final long offset;
+    private final int slotsLog2;
+
+    private VersionTable(MemorySegment file, long offset, int slotsLog2) {
+        this.file = file;
+        this.offset = offset;
+        this.slotsLog2 = slotsLog2;
+    }
+
+    /** The size of a segment file holding {@code capacity} bytes and their table. */
+    public static long fileBytes(long capacity) {
+        return tableOffset(capacity) + ((long) Long.BYTES << slotsLog2(capacity)) + TRAILER_BYTES;
+    }
+
+    /** Writes the trailer of a fresh (zeroed) file of {@link #fileBytes} for {@code capacity} bytes: no versions yet. */
+    public static VersionTable format(MemorySegment file, long capacity) {
+        long trailer = file.byteSize() - TRAILER_BYTES;
+        file.set(ValueLayout.JAVA_LONG_UNALIGNED, trailer, MAGIC);
+        file.set(ValueLayout.JAVA_LONG_UNALIGNED, trailer + Long.BYTES, capacity);
+        file.set(ValueLayout.JAVA_LONG_UNALIGNED, trailer + 2 * Long.BYTES, tableOffset(capacity));
+        file.set(ValueLayout.JAVA_LONG_UNALIGNED, trailer + 3 * Long.BYTES, slotsLog2(capacity));
+        return new VersionTable(file, tableOffset(capacity), slotsLog2(capacity));
+    }
+
+    /** The table of a mapped segment file holding {@code capacity} bytes, or null when the file has none. */
+    public static VersionTable of(MemorySegment file, long capacity) {
+        long trailer = file.byteSize() - TRAILER_BYTES;
+        if (trailer < capacity || file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer) != MAGIC) {
+            return null;
+        }
+        long offset = file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer + 2 * Long.BYTES);
+        long slotsLog2 = file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer + 3 * Long.BYTES);
+        if (offset < capacity
+                || offset % Long.BYTES != 0
+                || slotsLog2 < MIN_SLOTS_LOG2
+                || slotsLog2 > 40
+                || offset + ((long) Long.BYTES << slotsLog2) > trailer) {
+            return null; // not a table this code wrote: no caching rather than words in the wrong place
+        }
+        return new VersionTable(file, offset, (int) slotsLog2);
+    }
+
+    /**
+     * How many bytes of a mapped segment file are the segment's own (what transfers may reach): the capacity its
+     * trailer records, or the whole file when it has none.
+     */
+    public static long segmentBytes(MemorySegment file) {
+        long trailer = file.byteSize() - TRAILER_BYTES;
+        if (trailer < 0 || file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer) != MAGIC) {
+            return file.byteSize();
+        }
+        long capacity = file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer + Long.BYTES);
+        return capacity >= 0 && capacity <= trailer ? capacity : 0;
+    }
+
+    /** Where in the file the word of the object at {@code objectOffset} lies. */
+    public long slot(long objectOffset) {
+        long hashed = (objectOffset >>> 6) * 0x9E3779B97F4A7C15L; // Fibonacci hashing of the 64-byte unit
+        return offset + Long.BYTES * (hashed >>> (64 - slotsLog2));
+    }
+
+    /** Makes {@code version} current at {@code slot}. */
+    public void publish(long slot, long version) {
+        WORD.setRelease(file, slot, version);
+    }
+
+    /** Withdraws {@code version} from {@code slot} (a later publication that took the slot is left alone). */
+    public void withdraw(long slot, long version) {
+        WORD.compareAndSet(file, slot, version, 0L);
+    }
+
+    /** Withdraws every version. */
+    public void clear() {
+        file.asSlice(offset, (long) Long.BYTES << slotsLog2).fill((byte) 0);
+        VarHandle.fullFence();
+    }
+
+    /** The version current at {@code slot} of a mapped file (0: none); an acquiring read. */
+    public static long read(MemorySegment file, long slot) {
+        return (long) WORD.getAcquire(file, slot);
+    }
+
+    private static long tableOffset(long capacity) {
+        return (capacity + Long.BYTES - 1) & -Long.BYTES;
+    }
+
+    private static int slotsLog2(long capacity) {
+        long slots = Math.max(1L << MIN_SLOTS_LOG2, capacity >>> BYTES_PER_SLOT_LOG2);
+        return 64 - Long.numberOfLeadingZeros(slots - 1); // rounded up to a power of two
+    }
+}
