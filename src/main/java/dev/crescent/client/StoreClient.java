@@ -168,6 +168,7 @@ public final class StoreClient {
     public List<KeyResult<Void>> batchPut(
             List<String> keys, List<List<MemorySegment>> values, ReplicaConfig config, boolean upsert) {
         requireSameLength(keys, values.size());
+        keys.forEach(locations::forget);
         List<Long> sizes = values.stream().map(StoreClient::totalSize).toList();
         List<Long> crc32cs = values.stream().map(this::checksum).toList();
         List<KeyResult<StartedPut>> started =
@@ -414,6 +415,7 @@ public final class StoreClient {
     }
 
     public List<KeyResult<Void>> batchRemove(List<String> keys, boolean force) {
+        keys.forEach(locations::forget);
         return master.batchRemove(keys, force);
     }
 

@@ -26,7 +26,6 @@ public final class VersionTable {
     private static final long TRAILER_BYTES = 4 * Long.BYTES;
     private static final int MIN_SLOTS_LOG2 = 10;
     private static final int BYTES_PER_SLOT_LOG2 = 14;
-    private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
 
     private final MemorySegment file;
     private final long offset;
@@ -90,14 +89,25 @@ public final class VersionTable {
         return offset + Long.BYTES * (hashed >>> (64 - slotsLog2));
     }
 
-    /** Makes {@code version} current at {@code slot}. */
+    /**
+     * Makes {@code version} current at {@code slot}. Plain accesses with fences rather than var handles (which the
+     * native image does not take on memory segments everywhere): the master changes a word only inside the atomic
+     * section of the key whose object it describes, so a version is published once and withdrawn after that, in order.
+     */
     public void publish(long slot, long version) {
-        WORD.setRelease(file, slot, version);
+        VarHandle.releaseFence(); // the object's bytes and state before its version
+        file.set(ValueLayout.JAVA_LONG, slot, version);
     }
 
-    /** Withdraws {@code version} from {@code slot} (a later publication that took the slot is left alone). */
+    /**
+     * Withdraws {@code version} from {@code slot}; a word another object's publication took meanwhile is left alone
+     * (were it zeroed too, that object's readers would only ask the master again).
+     */
     public void withdraw(long slot, long version) {
-        WORD.compareAndSet(file, slot, version, 0L);
+        if (file.get(ValueLayout.JAVA_LONG, slot) == version) {
+            file.set(ValueLayout.JAVA_LONG, slot, 0L);
+        }
+        VarHandle.fullFence(); // gone before anything that follows, the writes of whoever gets the memory next
     }
 
     /** Withdraws every version. */
@@ -108,7 +118,9 @@ public final class VersionTable {
 
     /** The version current at {@code slot} of a mapped file (0: none); an acquiring read. */
     public static long read(MemorySegment file, long slot) {
-        return (long) WORD.getAcquire(file, slot);
+        long version = file.get(ValueLayout.JAVA_LONG, slot);
+        VarHandle.acquireFence(); // the reads that follow (the object's bytes) after the word
+        return version;
     }
 
     private static long tableOffset(long capacity) {
