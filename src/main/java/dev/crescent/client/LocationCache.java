@@ -73,7 +73,7 @@ final class LocationCache {
 
     /** Caches where {@code key} was just read from, when a replica on a segment this client maps has a version word. */
     void remember(String key, ObjectLocation location) {
-        if (ttlNanos <= 0 || location.version() == 0 || location.value() != null) {
+        if (key == null || ttlNanos <= 0 || location.version() == 0 || location.value() != null) {
             return;
         }
         for (ReplicaDescriptor replica : location.replicas()) {
@@ -106,11 +106,13 @@ final class LocationCache {
 
     /** This client changed or removed the object: its cached location is of no more use. */
     void forget(String key) {
-        entries.remove(key);
+        if (key != null) { // a null key is the master's to refuse (INVALID_KEY), like any bad key
+            entries.remove(key);
+        }
     }
 
     private Entry live(String key) {
-        Entry entry = entries.get(key);
+        Entry entry = key == null ? null : entries.get(key);
         if (entry != null && System.nanoTime() - entry.expiresAtNanos() > 0) {
             entries.remove(key, entry);
             return null;
