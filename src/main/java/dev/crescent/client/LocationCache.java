@@ -7,6 +7,7 @@ import dev.crescent.transfer.VersionTable;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.CRC32C;
@@ -26,7 +27,13 @@ final class LocationCache {
 
     /** A cached location: the object's bytes at {@code offset} of the mapped {@code file}, current while its word is. */
     private record Entry(
-            long size, Long crc32c, MemorySegment file, long offset, long slot, long version, long expiresAtNanos) {}
+            long size,
+            Long crc32c,
+            MemorySegment file,
+            long offset,
+            ByteBuffer word,
+            long version,
+            long expiresAtNanos) {}
 
     private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
     private final TransferEngine engine;
@@ -57,10 +64,10 @@ final class LocationCache {
             return -1;
         }
         try {
-            if (VersionTable.read(entry.file(), entry.slot()) == entry.version()) {
+            if (VersionTable.read(entry.word()) == entry.version()) {
                 MemorySegment.copy(entry.file(), entry.offset(), target, 0, entry.size());
                 VarHandle.acquireFence(); // the copy's loads before the second read of the word
-                if (VersionTable.read(entry.file(), entry.slot()) == entry.version() && intact(entry, target)) {
+                if (VersionTable.read(entry.word()) == entry.version() && intact(entry, target)) {
                     return entry.size();
                 }
             }
@@ -97,7 +104,7 @@ final class LocationCache {
                             location.crc32c(),
                             file,
                             replica.offset(),
-                            replica.versionSlot(),
+                            VersionTable.word(file, replica.versionSlot()),
                             location.version(),
                             System.nanoTime() + ttlNanos));
             return;

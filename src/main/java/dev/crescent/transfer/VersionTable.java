@@ -1,8 +1,9 @@
 package dev.crescent.transfer;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * The version words of a segment kept in shared memory: a table after the segment's bytes in its file, where the
@@ -23,16 +24,24 @@ import java.lang.invoke.VarHandle;
  */
 public final class VersionTable {
     private static final long MAGIC = 0x43524553_56455253L; // "CRESVERS"
-    private static final long TRAILER_BYTES = 4 * Long.BYTES;
+    private static final int TRAILER_BYTES = 4 * Long.BYTES;
     private static final int MIN_SLOTS_LOG2 = 10;
     private static final int BYTES_PER_SLOT_LOG2 = 14;
+    /** At most 2^28 slots (2 GiB of words, what one byte buffer spans): segments past 4 TiB share them more. */
+    private static final int MAX_SLOTS_LOG2 = 28;
 
-    private final MemorySegment file;
+    /**
+     * The table's words. Byte buffers, not {@code MemorySegment.get/set} or var handles: segment accessors go through
+     * var handles, which the native image built here does not take (the worker failed to start); a direct buffer's
+     * {@code getLong}/{@code putLong} at an aligned index is one 8-byte access.
+     */
+    private final ByteBuffer words;
+
     private final long offset;
     private final int slotsLog2;
 
     private VersionTable(MemorySegment file, long offset, int slotsLog2) {
-        this.file = file;
+        this.words = buffer(file.asSlice(offset, (long) Long.BYTES << slotsLog2));
         this.offset = offset;
         this.slotsLog2 = slotsLog2;
     }
@@ -44,27 +53,28 @@ public final class VersionTable {
 
     /** Writes the trailer of a fresh (zeroed) file of {@link #fileBytes} for {@code capacity} bytes: no versions yet. */
     public static VersionTable format(MemorySegment file, long capacity) {
-        long trailer = file.byteSize() - TRAILER_BYTES;
-        file.set(ValueLayout.JAVA_LONG_UNALIGNED, trailer, MAGIC);
-        file.set(ValueLayout.JAVA_LONG_UNALIGNED, trailer + Long.BYTES, capacity);
-        file.set(ValueLayout.JAVA_LONG_UNALIGNED, trailer + 2 * Long.BYTES, tableOffset(capacity));
-        file.set(ValueLayout.JAVA_LONG_UNALIGNED, trailer + 3 * Long.BYTES, slotsLog2(capacity));
+        buffer(file.asSlice(file.byteSize() - TRAILER_BYTES))
+                .putLong(0, MAGIC)
+                .putLong(Long.BYTES, capacity)
+                .putLong(2 * Long.BYTES, tableOffset(capacity))
+                .putLong(3 * Long.BYTES, slotsLog2(capacity));
         return new VersionTable(file, tableOffset(capacity), slotsLog2(capacity));
     }
 
     /** The table of a mapped segment file holding {@code capacity} bytes, or null when the file has none. */
     public static VersionTable of(MemorySegment file, long capacity) {
-        long trailer = file.byteSize() - TRAILER_BYTES;
-        if (trailer < capacity || file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer) != MAGIC) {
+        ByteBuffer trailer = trailer(file);
+        long trailerAt = file.byteSize() - TRAILER_BYTES;
+        if (trailer == null || trailerAt < capacity) {
             return null;
         }
-        long offset = file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer + 2 * Long.BYTES);
-        long slotsLog2 = file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer + 3 * Long.BYTES);
+        long offset = trailer.getLong(2 * Long.BYTES);
+        long slotsLog2 = trailer.getLong(3 * Long.BYTES);
         if (offset < capacity
                 || offset % Long.BYTES != 0
                 || slotsLog2 < MIN_SLOTS_LOG2
-                || slotsLog2 > 40
-                || offset + ((long) Long.BYTES << slotsLog2) > trailer) {
+                || slotsLog2 > MAX_SLOTS_LOG2
+                || offset + ((long) Long.BYTES << slotsLog2) > trailerAt) {
             return null; // not a table this code wrote: no caching rather than words in the wrong place
         }
         return new VersionTable(file, offset, (int) slotsLog2);
@@ -75,12 +85,12 @@ public final class VersionTable {
      * trailer records, or the whole file when it has none.
      */
     public static long segmentBytes(MemorySegment file) {
-        long trailer = file.byteSize() - TRAILER_BYTES;
-        if (trailer < 0 || file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer) != MAGIC) {
+        ByteBuffer trailer = trailer(file);
+        if (trailer == null) {
             return file.byteSize();
         }
-        long capacity = file.get(ValueLayout.JAVA_LONG_UNALIGNED, trailer + Long.BYTES);
-        return capacity >= 0 && capacity <= trailer ? capacity : 0;
+        long capacity = trailer.getLong(Long.BYTES);
+        return capacity >= 0 && capacity <= file.byteSize() - TRAILER_BYTES ? capacity : 0;
     }
 
     /** Where in the file the word of the object at {@code objectOffset} lies. */
@@ -90,13 +100,13 @@ public final class VersionTable {
     }
 
     /**
-     * Makes {@code version} current at {@code slot}. Plain accesses with fences rather than var handles (which the
-     * native image does not take on memory segments everywhere): the master changes a word only inside the atomic
-     * section of the key whose object it describes, so a version is published once and withdrawn after that, in order.
+     * Makes {@code version} current at {@code slot}. Plain accesses with fences: the master changes a word only
+     * inside the atomic section of the key whose object it describes, so a version is published once and withdrawn
+     * after that, in order.
      */
     public void publish(long slot, long version) {
         VarHandle.releaseFence(); // the object's bytes and state before its version
-        file.set(ValueLayout.JAVA_LONG, slot, version);
+        words.putLong(index(slot), version);
     }
 
     /**
@@ -104,23 +114,47 @@ public final class VersionTable {
      * (were it zeroed too, that object's readers would only ask the master again).
      */
     public void withdraw(long slot, long version) {
-        if (file.get(ValueLayout.JAVA_LONG, slot) == version) {
-            file.set(ValueLayout.JAVA_LONG, slot, 0L);
+        int at = index(slot);
+        if (words.getLong(at) == version) {
+            words.putLong(at, 0L);
         }
         VarHandle.fullFence(); // gone before anything that follows, the writes of whoever gets the memory next
     }
 
     /** Withdraws every version. */
     public void clear() {
-        file.asSlice(offset, (long) Long.BYTES << slotsLog2).fill((byte) 0);
+        for (int at = 0; at < words.capacity(); at += Long.BYTES) {
+            words.putLong(at, 0L);
+        }
         VarHandle.fullFence();
     }
 
-    /** The version current at {@code slot} of a mapped file (0: none); an acquiring read. */
-    public static long read(MemorySegment file, long slot) {
-        long version = file.get(ValueLayout.JAVA_LONG, slot);
+    /** The word at {@code slot} of a mapped segment file, as a reader keeps it to {@link #read}. */
+    public static ByteBuffer word(MemorySegment file, long slot) {
+        return buffer(file.asSlice(slot, Long.BYTES));
+    }
+
+    /** The version current in {@code word} (0: none); an acquiring read. */
+    public static long read(ByteBuffer word) {
+        long version = word.getLong(0);
         VarHandle.acquireFence(); // the reads that follow (the object's bytes) after the word
         return version;
+    }
+
+    private int index(long slot) {
+        return Math.toIntExact(slot - offset);
+    }
+
+    private static ByteBuffer trailer(MemorySegment file) {
+        if (file.byteSize() < TRAILER_BYTES) {
+            return null;
+        }
+        ByteBuffer trailer = buffer(file.asSlice(file.byteSize() - TRAILER_BYTES));
+        return trailer.getLong(0) == MAGIC ? trailer : null;
+    }
+
+    private static ByteBuffer buffer(MemorySegment memory) {
+        return memory.asByteBuffer().order(ByteOrder.nativeOrder());
     }
 
     private static long tableOffset(long capacity) {
@@ -129,6 +163,6 @@ public final class VersionTable {
 
     private static int slotsLog2(long capacity) {
         long slots = Math.max(1L << MIN_SLOTS_LOG2, capacity >>> BYTES_PER_SLOT_LOG2);
-        return 64 - Long.numberOfLeadingZeros(slots - 1); // rounded up to a power of two
+        return Math.min(MAX_SLOTS_LOG2, 64 - Long.numberOfLeadingZeros(slots - 1)); // rounded up to a power of two
     }
 }

@@ -67,7 +67,7 @@ public final class WorkerSegment implements AutoCloseable {
             Files.deleteIfExists(file);
             ShmFiles.create(file, shmGroup);
         } catch (IOException e) {
-            arena.close();
+            unmap(arena, name);
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot create segment file " + file + ": " + e, e);
         }
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
@@ -78,7 +78,7 @@ public final class WorkerSegment implements AutoCloseable {
             VersionTable.format(mapped, bytes);
             return new WorkerSegment(name, arena, mapped.asSlice(0, bytes), file);
         } catch (IOException | RuntimeException e) {
-            arena.close();
+            unmap(arena, name); // the failure that matters is e, not the unmapping
             deleteQuietly(file);
             throw new StoreException(
                     ErrorCode.INTERNAL_ERROR,
@@ -124,15 +124,19 @@ public final class WorkerSegment implements AutoCloseable {
 
     @Override
     public void close() {
+        unmap(arena, name);
+        if (backingFile != null) {
+            deleteQuietly(backingFile);
+        }
+    }
+
+    private static void unmap(Arena arena, String name) {
         try {
             arena.close();
         } catch (UnsatisfiedLinkError e) {
             // A native image built without shared-arena support (the toolchain assembled from Maven Central lacks
             // it; GraalVM and Mandrel have it) cannot unmap here: the mapping goes when the process exits.
             LOG.debugf("segment %s stays mapped until exit: %s", name, e.getMessage());
-        }
-        if (backingFile != null) {
-            deleteQuietly(backingFile);
         }
     }
 

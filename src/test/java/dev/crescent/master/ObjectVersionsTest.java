@@ -150,6 +150,7 @@ class ObjectVersionsTest {
     }
 
     private long word(ObjectLocation location) {
-        return VersionTable.read(file, location.replicas().getFirst().versionSlot());
+        return VersionTable.read(
+                VersionTable.word(file, location.replicas().getFirst().versionSlot()));
     }
 }

@@ -47,14 +47,17 @@ class VersionTableTest {
             VersionTable table = VersionTable.format(file, CAPACITY);
             long slot = table.slot(1 << 20);
             table.publish(slot, 42);
-            assertEquals(42, VersionTable.read(file, slot));
+            assertEquals(42, VersionTable.read(VersionTable.word(file, slot)));
             table.withdraw(slot, 41);
-            assertEquals(42, VersionTable.read(file, slot), "another version's withdrawal leaves the slot alone");
+            assertEquals(
+                    42,
+                    VersionTable.read(VersionTable.word(file, slot)),
+                    "another version's withdrawal leaves the slot alone");
             table.withdraw(slot, 42);
-            assertEquals(0, VersionTable.read(file, slot));
+            assertEquals(0, VersionTable.read(VersionTable.word(file, slot)));
             table.publish(slot, 43);
             table.clear();
-            assertEquals(0, VersionTable.read(file, slot));
+            assertEquals(0, VersionTable.read(VersionTable.word(file, slot)));
         }
     }
 
