@@ -54,7 +54,7 @@ public final class InlineValues {
      */
     public CompletableFuture<StartedPut> putStart(
             String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
-        KeyResult<CompletableFuture<StartedPut>> started = start(
+        KeyResult<CompletableFuture<StartedPut>> started = batchPutStart(
                         clientId,
                         List.of(key),
                         List.of(value.byteSize()),
@@ -71,8 +71,9 @@ public final class InlineValues {
 
     /**
      * {@link #putStart} for many keys in one master call: each key whose bytes were sent is started, written and
-     * committed as one put start with bytes is; the others are ordinary put starts. One key's failure never fails
-     * the others.
+     * committed as one put start with bytes is; the others are ordinary put starts. Every put is started first, then
+     * all their memory copies are made in one transfer batch (one engine call however many keys), then each put whose
+     * copies all succeeded is committed and the others revoked. One key's failure never fails the others.
      *
      * @param values  parallel to keys: each object's bytes, or null where they were not sent
      * @param crc32cs parallel to keys: each object's CRC32C or null
@@ -92,24 +93,6 @@ public final class InlineValues {
                     ErrorCode.INVALID_PARAMS,
                     keys.size() + " keys in one batch; at most " + Master.MAX_BATCH_KEYS + " (split the batch)");
         }
-        return start(clientId, keys, sizes, values, config, upsert, crc32cs);
-    }
-
-    /** A started put whose bytes are to be copied by {@code writes[from, to)}, then committed. */
-    private record Copying(int index, String key, Long crc32c, int from, int to) {}
-
-    /**
-     * Starts every put, makes all their memory copies in one transfer batch (one engine call however many keys),
-     * then commits each put whose copies all succeeded and revokes the others.
-     */
-    private List<KeyResult<CompletableFuture<StartedPut>>> start(
-            String clientId,
-            List<String> keys,
-            List<Long> sizes,
-            List<MemorySegment> values,
-            ReplicaConfig config,
-            boolean upsert,
-            List<Long> crc32cs) {
         List<KeyResult<CompletableFuture<StartedPut>>> answers = new ArrayList<>(keys.size());
         List<TransferRequest> writes = new ArrayList<>();
         List<Copying> copying = new ArrayList<>();
@@ -146,6 +129,9 @@ public final class InlineValues {
         }
         return answers;
     }
+
+    /** A started put whose bytes are to be copied by {@code writes[from, to)}, then committed. */
+    private record Copying(int index, String key, Long crc32c, int from, int to) {}
 
     /**
      * Starts a put whose bytes came with it and adds the memory copies that write them to {@code writes}.
@@ -233,7 +219,7 @@ public final class InlineValues {
 
     /**
      * {@link #locate} for many keys in one master call: objects are answered with their bytes while the answer
-     * holds at most {@link #MasterClient.BATCH_INLINE_BYTES} of them (the rest as replicas), and the leases of those answered
+     * holds at most {@link MasterClient#BATCH_INLINE_BYTES} of them (the rest as replicas), and the leases of those answered
      * with bytes go back in one release.
      */
     public List<KeyResult<ObjectLocation>> locateAll(List<String> keys, long acceptInline, String readerHost) {

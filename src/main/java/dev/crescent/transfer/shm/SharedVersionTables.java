@@ -20,8 +20,16 @@ public final class SharedVersionTables implements VersionTables {
     private final Set<Path> directories;
     private final ConcurrentHashMap<String, Opened> open = new ConcurrentHashMap<>();
 
-    /** A segment's mapped file: its endpoint (a remount elsewhere is another file) and its table, if it has one. */
-    private record Opened(String endpoint, Arena arena, VersionTable table) {}
+    /**
+     * What was found for a segment at its endpoint (a remount elsewhere is another file): its mapped file and table,
+     * or neither when this host cannot map it. Both answers are kept until the segment leaves, so the calls on the
+     * hot path (every commit, withdrawal and replica list) neither parse endpoints nor touch the file system again.
+     */
+    private record Opened(String endpoint, Arena arena, VersionTable table) {
+        static Opened nothing(String endpoint) {
+            return new Opened(endpoint, null, null);
+        }
+    }
 
     public SharedVersionTables(Set<Path> directories) {
         this.directories = Set.copyOf(directories);
@@ -33,26 +41,31 @@ public final class SharedVersionTables implements VersionTables {
         if (opened != null && opened.endpoint().equals(endpoint)) {
             return opened.table();
         }
+        return open.compute(segment, (name, current) -> {
+                    if (current != null && current.endpoint().equals(endpoint)) {
+                        return current;
+                    }
+                    if (current != null) {
+                        unmap(current);
+                    }
+                    return mapped(segment, endpoint, capacity);
+                })
+                .table();
+    }
+
+    /** The segment's file and table when this host maps it, else {@link Opened#nothing}. */
+    private Opened mapped(String segment, String endpoint, long capacity) {
         PeerAddress peer = PeerAddress.parse(endpoint);
         if (peer.shmFile().isEmpty() || !peer.hostId().equals(HostId.current())) {
-            return null;
+            return Opened.nothing(endpoint);
         }
-        Opened now = open.compute(segment, (name, current) -> {
-            if (current != null && current.endpoint().equals(endpoint)) {
-                return current;
-            }
-            if (current != null) {
-                unmap(current);
-            }
-            try {
-                Path file = ShmFiles.verify(peer.shmFile(), segment, directories);
-                Arena arena = Arena.ofShared();
-                return new Opened(endpoint, arena, VersionTable.of(ShmFiles.map(file, arena), capacity));
-            } catch (StoreException unmappable) {
-                return null; // not a file this host can map: its objects' locations are not cached
-            }
-        });
-        return now == null ? null : now.table();
+        try {
+            Path file = ShmFiles.verify(peer.shmFile(), segment, directories);
+            Arena arena = Arena.ofShared();
+            return new Opened(endpoint, arena, VersionTable.of(ShmFiles.map(file, arena), capacity));
+        } catch (StoreException unmappable) {
+            return Opened.nothing(endpoint); // not a file this host can map: its objects' locations are not cached
+        }
     }
 
     @Override
@@ -64,6 +77,9 @@ public final class SharedVersionTables implements VersionTables {
     }
 
     private static void unmap(Opened opened) {
+        if (opened.arena() == null) {
+            return;
+        }
         try {
             opened.arena().close();
         } catch (UnsatisfiedLinkError | IllegalStateException e) {
