@@ -54,3 +54,16 @@ def _tensor_view(tensor) -> memoryview:
     if not tensor.is_contiguous():
         raise CrescentError(ErrorCode.INVALID_PARAMS, "tensor must be contiguous")
     return address_view(tensor.data_ptr(), tensor.numel() * tensor.element_size())
+
+
+def address_of(buffer, size=None) -> tuple:
+    """(address, length) of a writable buffer, a CPU tensor, or a raw address with its size: what a transfer
+    engine registers and moves bytes to and from."""
+    if isinstance(buffer, int) and not isinstance(buffer, bool):
+        if size is None or size < 0 or buffer <= 0:
+            raise CrescentError(ErrorCode.INVALID_PARAMS, f"bad buffer address {buffer!r} / size {size!r}")
+        return buffer, size
+    view = byte_view(buffer, size, writable=True)
+    if view.nbytes == 0:
+        raise CrescentError(ErrorCode.INVALID_PARAMS, "empty buffer")
+    return ctypes.addressof(ctypes.c_char.from_buffer(view)), view.nbytes

@@ -20,12 +20,15 @@ from . import _sockets
 from .errors import CrescentError, ErrorCode
 
 READ, WRITE = 1, 2
-_MAGIC, _VERSION = 0x43525343, 1
-_HANDSHAKE = struct.Struct(">IHHII")
-_REQUEST = struct.Struct(">BBHIQQQ")
-_RESPONSE = struct.Struct(">QiIQ")
+# A Python transfer engine's self-description (engine_server.py); Java transfer servers do not answer it.
+DESCRIBE = 4
+MAX_DESCRIPTION = 64 << 10
+MAGIC, VERSION = 0x43525343, 1
+HANDSHAKE = struct.Struct(">IHHII")
+REQUEST = struct.Struct(">BBHIQQQ")
+RESPONSE = struct.Struct(">QiIQ")
 _FLAG_TICKET = 1
-_MAX_FRAME = 64 << 20
+MAX_FRAME = 64 << 20
 _PIPELINE_DEPTH = 64
 _SOCKET_BUFFER = 4 << 20
 
@@ -198,6 +201,33 @@ class TcpPath:
         self._give_back(target, conn)
         return errors
 
+    def describe(self, target: str) -> bytes:
+        """What the Python transfer engine at ``target`` says it is (op DESCRIBE: no payload out, a small one back)."""
+        conn = self._take(target, False)
+        try:
+            _sockets.send(conn, REQUEST.pack(DESCRIBE, 0, 0, 0, 0, 0, 0))
+            header = bytearray(RESPONSE.size)
+            _recv_exactly(conn, memoryview(header))
+            _, code, message_length, payload_length = RESPONSE.unpack(header)
+            if code != 0 or message_length or payload_length > MAX_DESCRIPTION:
+                raise CrescentError(ErrorCode.TRANSFER_FAIL, f"{target} is not a Crescent transfer engine")
+            payload = bytearray(payload_length)
+            _recv_exactly(conn, memoryview(payload))
+        except (OSError, CrescentError) as e:
+            conn.close()
+            if isinstance(e, CrescentError):
+                raise
+            raise CrescentError(ErrorCode.TRANSFER_FAIL, f"{target} did not describe itself: {e}") from None
+        self._give_back(target, conn)
+        return bytes(payload)
+
+    def forget(self, target: str):
+        """Closes the idle connections to ``target`` (its server restarted or went away)."""
+        with self._lock:
+            conns = self._idle.pop(target, [])
+        for conn in conns:
+            conn.close()
+
     def close(self):
         with self._lock:
             self._closed = True
@@ -222,10 +252,10 @@ class TcpPath:
             if tls:
                 conn = _sockets.secure(conn, self._tls, host)
             _sockets.send(conn, self._hello)
-            reply = bytearray(_HANDSHAKE.size)
+            reply = bytearray(HANDSHAKE.size)
             _recv_exactly(conn, memoryview(reply))
-            magic, version, status, _, _ = _HANDSHAKE.unpack(reply)
-            if magic != _MAGIC or status != 0:
+            magic, version, status, _, _ = HANDSHAKE.unpack(reply)
+            if magic != MAGIC or status != 0:
                 conn.close()
                 raise CrescentError(ErrorCode.TRANSFER_FAIL,
                                     f"{target} refused the transfer handshake (status {status}, version {version})")
@@ -243,20 +273,20 @@ class TcpPath:
 
 def _handshake(engine_name: str) -> bytes:
     name = engine_name.encode()[:255]
-    return _HANDSHAKE.pack(_MAGIC, _VERSION, len(name), 0, 0) + name
+    return HANDSHAKE.pack(MAGIC, VERSION, len(name), 0, 0) + name
 
 
 def _frames(t: Transfer):
     """(offset within the view, length) pieces no larger than the protocol's largest frame."""
     total = t.view.nbytes
-    return [(start, min(_MAX_FRAME, total - start)) for start in range(0, total, _MAX_FRAME)] or [(0, 0)]
+    return [(start, min(MAX_FRAME, total - start)) for start in range(0, total, MAX_FRAME)] or [(0, 0)]
 
 
 def _send(conn, request_id, t: Transfer, frame):
     start, length = frame
     name = t.segment.encode()
     wire_ticket = t.ticket[1:] if t.ticket else b""  # the op byte travels in the request header
-    header = _REQUEST.pack(t.op, _FLAG_TICKET if wire_ticket else 0, len(name), 0, request_id,
+    header = REQUEST.pack(t.op, _FLAG_TICKET if wire_ticket else 0, len(name), 0, request_id,
                            t.offset + start, length) + name + wire_ticket
     if t.op == WRITE and length > 0:
         _sockets.send(conn, header, t.view[start:start + length])
@@ -265,9 +295,9 @@ def _send(conn, request_id, t: Transfer, frame):
 
 
 def _receive(conn, request_id, t: Transfer, frame):
-    header = bytearray(_RESPONSE.size)
+    header = bytearray(RESPONSE.size)
     _recv_exactly(conn, memoryview(header))
-    answered_id, code, message_length, payload_length = _RESPONSE.unpack(header)
+    answered_id, code, message_length, payload_length = RESPONSE.unpack(header)
     if answered_id != request_id or message_length > 1024:
         raise CrescentError(ErrorCode.TRANSFER_FAIL, f"malformed transfer response (request {answered_id})")
     message = b""

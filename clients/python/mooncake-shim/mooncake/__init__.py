@@ -1,1 +1,1 @@
-"""Crescent's stand-in for the Mooncake package: only ``mooncake.store`` is provided."""
+"""Crescent's stand-in for the Mooncake package: ``mooncake.store`` and ``mooncake.engine`` are provided."""
