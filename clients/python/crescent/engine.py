@@ -191,7 +191,7 @@ class _Peer:
         local = self.local
         if local is not None:
             try:
-                local.run(op, items)
+                local.run(op, items, pool)
                 return
             except Refused as e:
                 log.info("cross-memory attach to %s refused (%s): using TCP", self.address, e)

@@ -1,11 +1,12 @@
 """Python transfer engine benchmark, the Python side of ``bin/bench transfer``.
 
 ``python -m crescent.engine_bench target <bytes>``: an engine serving one registered buffer; prints
-``READY <session id> <address> <bytes>`` and runs until its standard input closes.
+``READY <session id> <address> <bytes>`` and runs until SIGTERM or SIGINT.
 ``python -m crescent.engine_bench run <session id> <address> <bytes> <seconds> <batch> <blocks KiB,...>``: for each
 path (local: cross-memory attach, tcp) and block size, writes then reads batches of ``batch`` blocks, one batch in
 flight, and prints path, op, block, GB/s and p50/p99 per batch in microseconds.
 """
+import signal
 import sys
 import time
 
@@ -16,10 +17,11 @@ from .engine import TransferEngine
 
 def target(size: int):
     engine = TransferEngine()
-    buffer = np.zeros(size, dtype=np.uint8)
+    buffer = np.ones(size, dtype=np.uint8)  # touched, as a KV cache in use is: no page faults in the figures
     address = engine.register(buffer)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     print(f"READY {engine.session_id} {address} {size}", flush=True)
-    sys.stdin.read()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
     engine.close()
 
 
@@ -42,7 +44,7 @@ def run(session: str, base: int, size: int, seconds: float, batch: int, blocks: 
 
 def measure(move, session, local, base, size, block, batch, seconds):
     slots = max(1, size // block)
-    locals_ = [local[i * block:(i + 1) * block] for i in range(batch)]
+    locals_ = [local.ctypes.data + i * block for i in range(batch)]  # raw addresses, as the engines pass them
     lengths = [block] * batch
     latencies = []
     sequence = 0

@@ -25,7 +25,9 @@ from .transfer import DESCRIBE, HANDSHAKE, MAGIC, MAX_FRAME, READ, REQUEST, RESP
 
 log = logging.getLogger("crescent.engine")
 
-_DRAIN_CHUNK = 1 << 20
+# Small: a receive into it may bring part of a WRITE's payload, which then costs one more copy.
+_BUFFER_BYTES = 4096
+_MAX_NAME = 255
 _MAX_MESSAGE = 1024
 
 
@@ -112,11 +114,7 @@ class EngineServer:
     def _serve(self, conn):
         try:
             if self._handshake(conn):
-                header = memoryview(bytearray(REQUEST.size))
-                while not self._closed:
-                    _sockets.recv_exactly(conn, header)
-                    if not self._request(conn, *REQUEST.unpack(header)):
-                        break
+                _Connection(conn, self).serve()
         except (OSError, ConnectionError):
             pass  # the peer went away or stalled past the timeout: nothing to answer
         finally:
@@ -135,42 +133,110 @@ class EngineServer:
         _sockets.send(conn, HANDSHAKE.pack(MAGIC, VERSION, status, 0, 0))
         return status == 0
 
-    def _request(self, conn, op, flags, name_length, _, request_id, address, length) -> bool:
-        """Serves one request; False when the stream cannot go on (the connection is then closed)."""
-        if flags or length > MAX_FRAME or op not in (READ, WRITE, DESCRIBE):
-            log.warning("closing a transfer connection: op %d, flags %d, length %d", op, flags, length)
-            return False
-        name = bytearray(name_length)
-        _sockets.recv_exactly(conn, memoryview(name))
-        if op == DESCRIBE:
-            payload = self.description()
-            _sockets.send(conn, RESPONSE.pack(request_id, 0, 0, len(payload)), payload)
-            return True
+
+class _Connection:
+    """One peer's requests, in order. Reads are buffered: one receive brings a request's header and name (and,
+    for pipelined READs, the next requests' too); a WRITE's payload goes straight into registered memory.
+    Answers without payload wait while more requests are already queued and leave together, before the next
+    receive that would block: a batch of WRITEs costs two receives per request and one send per batch."""
+
+    def __init__(self, conn, server: EngineServer):
+        self._conn = conn
+        self._server = server
+        self._memory = server._memory
+        self._buffer = memoryview(bytearray(_BUFFER_BYTES))
+        self._start = self._end = 0
+        self._answers = []
+
+    def serve(self):
+        while not self._server._closed:
+            self._fill(REQUEST.size)
+            op, flags, name_length, _, request_id, address, length = REQUEST.unpack_from(self._buffer, self._start)
+            self._start += REQUEST.size
+            if flags or length > MAX_FRAME or name_length > _MAX_NAME or op not in (READ, WRITE, DESCRIBE):
+                log.warning("closing a transfer connection: op %d, flags %d, length %d", op, flags, length)
+                return
+            self._fill(name_length)
+            name = self._buffer[self._start:self._start + name_length]
+            self._start += name_length
+            if op == DESCRIBE:
+                payload = self._server.description()
+                self._answer(RESPONSE.pack(request_id, 0, 0, len(payload)), payload)
+            elif name != self._server._name_bytes:
+                self._refuse(op, request_id, length, CrescentError(
+                    ErrorCode.SEGMENT_NOT_FOUND,
+                    f"this engine is '{self._server.name}', not '{bytes(name).decode(errors='replace')}'"))
+            else:
+                self._move(op, request_id, address, length)
+
+    def _move(self, op, request_id, address, length):
         try:
-            if name != self._name_bytes:
-                raise CrescentError(ErrorCode.SEGMENT_NOT_FOUND,
-                                    f"this engine is '{self.name}', not '{name.decode(errors='replace')}'")
-            with self._memory.using(address, length) as view:
-                if op == WRITE:
-                    _sockets.recv_exactly(conn, view)
-                    _sockets.send(conn, RESPONSE.pack(request_id, 0, 0, 0))
-                else:
-                    _sockets.send(conn, RESPONSE.pack(request_id, 0, 0, length), view)
+            view = self._memory.acquire(address, length)
         except CrescentError as e:
+            self._refuse(op, request_id, length, e)
+            return
+        try:
             if op == WRITE:
-                _drain(conn, length)
-            message = e.message.encode()[:_MAX_MESSAGE]
-            _sockets.send(conn, RESPONSE.pack(request_id, int(e.code), len(message), 0), message)
-        return True
+                self._read_into(view)
+                self._answers.append(RESPONSE.pack(request_id, 0, 0, 0))
+            else:
+                self._answer(RESPONSE.pack(request_id, 0, 0, length), view)
+        finally:
+            self._memory.release()
 
+    def _refuse(self, op, request_id, length, e: CrescentError):
+        if op == WRITE:
+            self._skip(length)
+        message = e.message.encode()[:_MAX_MESSAGE]
+        self._answers += [RESPONSE.pack(request_id, int(e.code), len(message), 0), message]
 
-def _drain(conn, length: int):
-    """Reads and drops a refused WRITE's payload, so the next request starts where the peer thinks it does."""
-    scratch = memoryview(bytearray(min(length, _DRAIN_CHUNK)))
-    while length:
-        step = min(length, scratch.nbytes)
-        _sockets.recv_exactly(conn, scratch[:step])
-        length -= step
+    def _answer(self, *parts):
+        """Sends the answers held back and this one, in order, in one call."""
+        self._answers += parts
+        self._flush()
+
+    def _flush(self):
+        if self._answers:
+            _sockets.send(self._conn, *self._answers)
+            self._answers = []
+
+    def _fill(self, need: int):
+        """At least ``need`` bytes buffered (need <= the buffer's size)."""
+        if self._end - self._start >= need:
+            return
+        if self._start:
+            left = self._end - self._start
+            self._buffer[:left] = self._buffer[self._start:self._end]
+            self._start, self._end = 0, left
+        while self._end < need:
+            if self._answers:
+                try:  # more requests queued? then the held answers can wait for them
+                    received = self._conn.recv_into(self._buffer[self._end:], 0, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    self._flush()
+                    continue
+                if received == 0:
+                    raise ConnectionError("connection closed by the peer")
+                self._end += received
+            else:
+                self._end += _sockets.recv_some(self._conn, self._buffer[self._end:])
+
+    def _read_into(self, view: memoryview):
+        """A WRITE's payload: what is buffered already, then the rest straight from the socket."""
+        buffered = min(self._end - self._start, view.nbytes)
+        view[:buffered] = self._buffer[self._start:self._start + buffered]
+        self._start += buffered
+        if buffered < view.nbytes:
+            # Held answers stay held: a peer sends a request's payload whole without waiting for answers.
+            _sockets.recv_exactly(self._conn, view[buffered:])
+
+    def _skip(self, length: int):
+        """Reads and drops a refused WRITE's payload, so the next request starts where the peer thinks it does."""
+        while length:
+            self._fill(1)
+            step = min(length, self._end - self._start)
+            self._start += step
+            length -= step
 
 
 def _family(host: str):

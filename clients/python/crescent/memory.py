@@ -34,6 +34,7 @@ class RegisteredMemory:
     def __init__(self):
         self._starts = []
         self._lengths = []
+        self._views = []  # one view per region, sliced per request
         self._users = 0
         self._changing = False
         self._lock = threading.Condition()
@@ -55,6 +56,7 @@ class RegisteredMemory:
                                     f"[{address:#x}, +{length}) overlaps memory registered already")
             self._starts.insert(i, address)
             self._lengths.insert(i, length)
+            self._views.insert(i, address_view(address, length))
 
     def unregister(self, address: int):
         """Waits for copies in flight into or out of the region, then forgets it."""
@@ -64,27 +66,36 @@ class RegisteredMemory:
                 raise CrescentError(ErrorCode.SEGMENT_NOT_FOUND, f"no memory registered at {address:#x}")
             del self._starts[i]
             del self._lengths[i]
+            del self._views[i]
 
     def regions(self) -> list:
         with self._lock:
             return list(zip(self._starts, self._lengths))
 
-    @contextmanager
-    def using(self, address: int, length: int):
+    def acquire(self, address: int, length: int) -> memoryview:
         """A view of ``[address, address+length)``, which must lie inside one region; the region stays registered
-        until the block ends."""
+        until ``release``."""
         with self._lock:
             while self._changing:
                 self._lock.wait()
-            check_range(self._starts, self._lengths, address, length)
+            i = check_range(self._starts, self._lengths, address, length)
             self._users += 1
+            offset = address - self._starts[i]
+            return self._views[i][offset:offset + length]
+
+    def release(self):
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._lock.notify_all()
+
+    @contextmanager
+    def using(self, address: int, length: int):
+        view = self.acquire(address, length)
         try:
-            yield address_view(address, length)
+            yield view
         finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    self._lock.notify_all()
+            self.release()
 
     def close(self):
         try:
@@ -120,25 +131,40 @@ class RegisteredMemory:
         os.pwrite(self._table, _TABLE_HEADER.pack(_TABLE_MAGIC, len(self._starts), self._generation) + body, 0)
 
 
-def check_range(starts: list, lengths: list, address: int, length: int):
-    """``[address, address+length)`` must lie inside one of the sorted regions (written to avoid trusting a hostile
-    length: no overflow in Python, and a negative length is refused)."""
+def check_range(starts: list, lengths: list, address: int, length: int) -> int:
+    """The index of the sorted region ``[address, address+length)`` lies inside; anything else is refused (a
+    negative length too; Python integers do not overflow)."""
     if length < 0 or address < 0:
         raise CrescentError(ErrorCode.INVALID_PARAMS, f"bad range [{address:#x}, +{length})")
     i = bisect.bisect_right(starts, address) - 1
     if i < 0 or address + length > starts[i] + lengths[i]:
         raise CrescentError(ErrorCode.INVALID_PARAMS,
                             f"range [{address:#x}, +{length}) is not inside memory registered with this engine")
+    return i
 
 
-def read_table(fd: int):
-    """(starts, lengths) of a peer's table file (read under the caller's shared lock)."""
-    head = os.pread(fd, _TABLE_HEADER.size, 0)
-    if len(head) != _TABLE_HEADER.size:
-        raise CrescentError(ErrorCode.TRANSFER_FAIL, "peer's region table is truncated")
-    magic, count, _ = _TABLE_HEADER.unpack(head)
-    body = os.pread(fd, count * _TABLE_ENTRY.size, _TABLE_HEADER.size)
-    if magic != _TABLE_MAGIC or len(body) != count * _TABLE_ENTRY.size:
-        raise CrescentError(ErrorCode.TRANSFER_FAIL, "peer's region table is malformed")
-    entries = list(_TABLE_ENTRY.iter_unpack(body))
-    return [a for a, _ in entries], [n for _, n in entries]
+class TableReader:
+    """A peer's region table file, parsed again only when its generation changes (read under the caller's
+    shared lock)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._generation = None
+        self._regions = ([], [])
+
+    def regions(self):
+        """(starts, lengths) of the peer's regions now."""
+        head = os.pread(self.fd, _TABLE_HEADER.size, 0)
+        if len(head) != _TABLE_HEADER.size:
+            raise CrescentError(ErrorCode.TRANSFER_FAIL, "peer's region table is truncated")
+        magic, count, generation = _TABLE_HEADER.unpack(head)
+        if magic != _TABLE_MAGIC:
+            raise CrescentError(ErrorCode.TRANSFER_FAIL, "peer's region table is malformed")
+        if generation != self._generation:
+            body = os.pread(self.fd, count * _TABLE_ENTRY.size, _TABLE_HEADER.size)
+            if len(body) != count * _TABLE_ENTRY.size:
+                raise CrescentError(ErrorCode.TRANSFER_FAIL, "peer's region table is truncated")
+            entries = list(_TABLE_ENTRY.iter_unpack(body))
+            self._regions = ([a for a, _ in entries], [n for _, n in entries])
+            self._generation = generation
+        return self._regions

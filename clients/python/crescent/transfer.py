@@ -182,9 +182,12 @@ class TcpPath:
         sent = answered = 0
         try:
             while answered < len(frames):
+                parts = []
                 while sent < len(frames) and sent - answered < _PIPELINE_DEPTH:
-                    _send(conn, sent, transfers[frames[sent][0]], frames[sent][1])
+                    parts += _request(sent, transfers[frames[sent][0]], frames[sent][1])
                     sent += 1
+                if parts:
+                    _sockets.send(conn, *parts)  # every request the window allows in one system call
                 index, frame = frames[answered]
                 error = _receive(conn, answered, transfers[index], frame)
                 if error is not None and errors[index] is None:
@@ -282,16 +285,16 @@ def _frames(t: Transfer):
     return [(start, min(MAX_FRAME, total - start)) for start in range(0, total, MAX_FRAME)] or [(0, 0)]
 
 
-def _send(conn, request_id, t: Transfer, frame):
+def _request(request_id, t: Transfer, frame) -> list:
+    """The parts of one request on the wire: its header, then (WRITE) its payload straight from the caller."""
     start, length = frame
     name = t.segment.encode()
     wire_ticket = t.ticket[1:] if t.ticket else b""  # the op byte travels in the request header
     header = REQUEST.pack(t.op, _FLAG_TICKET if wire_ticket else 0, len(name), 0, request_id,
-                           t.offset + start, length) + name + wire_ticket
+                          t.offset + start, length) + name + wire_ticket
     if t.op == WRITE and length > 0:
-        _sockets.send(conn, header, t.view[start:start + length])
-    else:
-        _sockets.send(conn, header)
+        return [header, t.view[start:start + length]]
+    return [header]
 
 
 def _receive(conn, request_id, t: Transfer, frame):

@@ -16,6 +16,7 @@ import dev.crescent.transfer.tcp.TcpTransport;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -41,6 +42,13 @@ public final class TransferBenchMain {
                     System.getProperty("ops", "read,write").split(","))
             .map(op -> TransferOp.valueOf(op.trim().toUpperCase()))
             .toList();
+
+    /**
+     * {@code -Dbatch=16}: one batch of that many requests in flight at a time (each its own block), submitted and
+     * waited for as the Python engine's synchronous batch calls are, so the two compare; latency is per batch.
+     * 0 (the default): single requests, {@code depth} in flight.
+     */
+    private static final int BATCH = Integer.getInteger("batch", 0);
 
     private TransferBenchMain() {}
 
@@ -106,12 +114,50 @@ public final class TransferBenchMain {
             throws InterruptedException {
         long slots = Math.max(1, targetBytes / block);
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment buffers = arena.allocate(block * depth, 4096);
+            MemorySegment buffers = arena.allocate(block * Math.max(depth, BATCH), 4096);
             buffers.fill((byte) 7);
+            if (BATCH > 0) {
+                driveBatches(engine, segment, endpoint, buffers, block, slots, op, seconds / 4);
+                return driveBatches(engine, segment, endpoint, buffers, block, slots, op, seconds);
+            }
             // Warm-up, then the measured run.
             drive(engine, segment, endpoint, buffers, block, slots, op, seconds / 4, depth);
             return drive(engine, segment, endpoint, buffers, block, slots, op, seconds, depth);
         }
+    }
+
+    /** Closed loop of synchronous batches of {@link #BATCH} blocks to consecutive slots of the target. */
+    private static Result driveBatches(
+            TransferEngine engine,
+            String segment,
+            String endpoint,
+            MemorySegment buffers,
+            long block,
+            long slots,
+            TransferOp op,
+            double seconds) {
+        long[] latencies = new long[1 << 20];
+        int batches = 0;
+        long sequence = 0;
+        long started = System.nanoTime();
+        long end = started + (long) (seconds * 1e9);
+        for (long now = started; now < end; now = System.nanoTime()) {
+            List<TransferRequest> requests = new ArrayList<>(BATCH);
+            for (int i = 0; i < BATCH; i++) {
+                long remoteOffset = (sequence++ % slots) * block;
+                requests.add(
+                        new TransferRequest(op, buffers.asSlice(i * block, block), segment, endpoint, remoteOffset));
+            }
+            engine.execute(requests);
+            latencies[batches++ % latencies.length] = System.nanoTime() - now;
+        }
+        double elapsed = (System.nanoTime() - started) / 1e9;
+        long[] sorted = Arrays.copyOf(latencies, Math.min(batches, latencies.length));
+        Arrays.sort(sorted);
+        return new Result(
+                batches * BATCH * block / elapsed / 1e9,
+                sorted[sorted.length / 2] / 1e3,
+                sorted[(int) Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] / 1e3);
     }
 
     /**
