@@ -2,7 +2,6 @@
 host (cross-memory attach and TCP) and across a pair of network namespaces joined by a veth link (TCP between two
 "hosts"), with the bytes checked on the other side."""
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from child import Child
 from crescent import CrescentStore, ErrorCode
 from crescent.engine import METADATA_PREFIX, TransferEngine
 from crescent.errors import CrescentError
@@ -21,7 +21,7 @@ PEER = str(Path(__file__).resolve().parent / "engine_peer.py")
 MIB = 1 << 20
 
 
-class Peer:
+class Peer(Child):
     """An engine_peer.py process (optionally run inside a network namespace)."""
 
     def __init__(self, hostname="127.0.0.1", size=4 * MIB, fill=1, master=None, name=None, namespace=None):
@@ -30,31 +30,16 @@ class Peer:
             command += [master] + ([name] if name else [])
         if namespace:
             command = ["ip", "netns", "exec", namespace] + command
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        ready = self._reply()
+        super().__init__(command)
+        ready = self.reply()
         self.session, self.address, self.name = ready["session"], ready["address"], ready["name"]
         self.size, self.fill = size, fill
-
-    def ask(self, **command):
-        self.process.stdin.write(json.dumps(command) + "\n")
-        self.process.stdin.flush()
-        return self._reply()
 
     def digest(self):
         return self.ask(do="digest")["digest"]
 
     def slice(self, offset, length):
         return bytes.fromhex(self.ask(do="slice", offset=offset, length=length)["hex"])
-
-    def stop(self):
-        self.process.stdin.close()
-        self.process.wait(timeout=20)
-
-    def _reply(self):
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"engine peer exited with {self.process.wait(timeout=10)}")
-        return json.loads(line)
 
 
 @pytest.fixture

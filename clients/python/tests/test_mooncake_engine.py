@@ -2,8 +2,7 @@
 transfer_engine_py.cpp, commit 007354cc), then the disaggregated-serving call sequences of vLLM's MooncakeConnector
 and SGLang's Mooncake backend (restated in tests/engines) between two processes: prefill in pd_peer.py, decode
 here, with CPU tensors, bytes checked block by block."""
-import json
-import subprocess
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -13,37 +12,24 @@ import pytest
 import torch
 
 import pd_peer
+from child import Child
 from crescent import ErrorCode
 from mooncake.engine import TransferEngine, TransferOpcode
 
 TESTS = Path(__file__).resolve().parent
 
 
-class Prefill:
+class Prefill(Child):
     def __init__(self, engine, layers, blocks):
-        self.process = subprocess.Popen([sys.executable, str(TESTS / "pd_peer.py"), engine, str(layers), str(blocks)],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                        env=_with_engines_on_path())
-        self.session = self._reply()["session"]
+        super().__init__([sys.executable, str(TESTS / "pd_peer.py"), engine, str(layers), str(blocks)],
+                         env=_with_engines_on_path())
+        self.session = self.reply()["session"]
 
-    def ask(self, **command):
-        self.process.stdin.write(json.dumps(command) + "\n")
-        self.process.stdin.flush()
-        return self._reply()["ret"]
-
-    def stop(self):
-        self.process.stdin.close()
-        self.process.wait(timeout=20)
-
-    def _reply(self):
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"prefill process exited with {self.process.wait(timeout=10)}")
-        return json.loads(line)
+    def send(self, **command):
+        return self.ask(**command)["ret"]
 
 
 def _with_engines_on_path():
-    import os
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS / "engines")] + [p for p in sys.path if p])
     return env
@@ -145,7 +131,7 @@ def test_vllm_mooncake_connector_prefill_writes_into_decode():
         # one scattered; and a partial prefix hit (D already has the first two of P's blocks).
         wanted = {"req-a": ([0, 1, 2, 3], [5, 6, 7, 8]), "req-b": ([9, 10, 11, 12, 13], [20, 2, 15])}
         meta = decode.xfer_metadata({req: (f"xfer-{req}", remote) for req, (_, remote) in wanted.items()})
-        assert prefill.ask(meta=meta, local_block_ids={req: local for req, (local, _) in wanted.items()}) == 0
+        assert prefill.send(meta=meta, local_block_ids={req: local for req, (local, _) in wanted.items()}) == 0
 
         copied = {}
         for local, remote in wanted.values():
@@ -168,7 +154,7 @@ def test_sglang_mooncake_backend_prefill_writes_kv_pages_and_aux_into_decode():
     try:
         session = decode.engine.get_session_id()
         prefill_pages, decode_pages = [3, 4, 5, 10, 11, 0], [7, 8, 9, 1, 2, 23]
-        ret = prefill.ask(do="send_kvcache", session=session, prefill=prefill_pages,
+        ret = prefill.send(do="send_kvcache", session=session, prefill=prefill_pages,
                           dst_ptrs=decode.kv_args.kv_data_ptrs, dst=decode_pages)
         assert ret == 0
         copied = dict(zip(decode_pages, prefill_pages))
@@ -178,7 +164,7 @@ def test_sglang_mooncake_backend_prefill_writes_kv_pages_and_aux_into_decode():
                 expected = pd_peer.fill(layer, copied[page], side) if page in copied else 0.0
                 assert torch.all(buffer[page] == expected), (side, layer, page)
 
-        ret = prefill.ask(do="send_aux", session=session, prefill_aux_index=3,
+        ret = prefill.send(do="send_aux", session=session, prefill_aux_index=3,
                           dst_aux_ptrs=decode.kv_args.aux_data_ptrs, dst_aux_index=2)
         assert ret == 0
         for number, buffer in enumerate(aux):
@@ -187,7 +173,7 @@ def test_sglang_mooncake_backend_prefill_writes_kv_pages_and_aux_into_decode():
                 assert torch.all(buffer[item] == expected), (number, item)
 
         # A decode pointer past its registration: the whole send answers an error, as Mooncake's -1.
-        ret = prefill.ask(do="send_aux", session=session, prefill_aux_index=0,
+        ret = prefill.send(do="send_aux", session=session, prefill_aux_index=0,
                           dst_aux_ptrs=[p + (1 << 20) for p in decode.kv_args.aux_data_ptrs], dst_aux_index=0)
         assert ret < 0
     finally:

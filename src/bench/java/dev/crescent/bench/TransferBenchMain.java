@@ -100,7 +100,17 @@ public final class TransferBenchMain {
         System.out.printf("memcpy 1 thread 1M block: %.2f GB/s%n", memcpyGbPerSecond(1 << 20, seconds));
     }
 
-    private record Result(double gbPerSecond, double p50Micros, double p99Micros) {}
+    private record Result(double gbPerSecond, double p50Micros, double p99Micros) {
+        /** GB/s of {@code bytes} moved in {@code seconds}, and the p50/p99 of the first {@code count} latencies. */
+        static Result of(long bytes, double seconds, long[] latencies, int count) {
+            long[] sorted = Arrays.copyOf(latencies, count);
+            Arrays.sort(sorted);
+            return new Result(
+                    bytes / seconds / 1e9,
+                    sorted[sorted.length / 2] / 1e3,
+                    sorted[(int) Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] / 1e3);
+        }
+    }
 
     private static Result run(
             TransferEngine engine,
@@ -152,12 +162,7 @@ public final class TransferBenchMain {
             latencies[batches++ % latencies.length] = System.nanoTime() - now;
         }
         double elapsed = (System.nanoTime() - started) / 1e9;
-        long[] sorted = Arrays.copyOf(latencies, Math.min(batches, latencies.length));
-        Arrays.sort(sorted);
-        return new Result(
-                batches * BATCH * block / elapsed / 1e9,
-                sorted[sorted.length / 2] / 1e3,
-                sorted[(int) Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] / 1e3);
+        return Result.of(batches * BATCH * block, elapsed, latencies, Math.min(batches, latencies.length));
     }
 
     /**
@@ -194,12 +199,7 @@ public final class TransferBenchMain {
                     "no request completed in " + elapsed + " s (" + op + " of " + block + " bytes)");
         }
         int count = Math.min(loop.completed.get(), loop.latencies.length);
-        long[] sorted = Arrays.copyOf(loop.latencies, count);
-        Arrays.sort(sorted);
-        return new Result(
-                loop.completed.get() * block / elapsed / 1e9,
-                sorted[sorted.length / 2] / 1e3,
-                sorted[(int) Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] / 1e3);
+        return Result.of(loop.completed.get() * block, elapsed, loop.latencies, count);
     }
 
     private static final class Loop {
