@@ -85,3 +85,55 @@ def recv_exactly(connection: socket.socket, view: memoryview):
         if received == 0:
             raise ConnectionError("connection closed by the peer")
         view = view[received:]
+
+
+class Receiver:
+    """Reads a connection through a small buffer, so that small messages arriving together (a run of answers, a run
+    of request headers) cost one system call; a large payload goes from the socket straight into its destination,
+    after whatever part of it the buffer holds already (kept small, as that part is copied once more)."""
+
+    def __init__(self, connection: socket.socket, size: int = 4096):
+        self._connection = connection
+        self._buffer = memoryview(bytearray(size))
+        self._start = self._end = 0
+
+    def take(self, length: int, before_blocking=None) -> memoryview:
+        """The next ``length`` bytes (at most the buffer's size), valid until the next call. ``before_blocking``,
+        when given, runs before a receive that would have to wait (it may send what the peer waits for)."""
+        if self._end - self._start < length:
+            self._fill(length, before_blocking)
+        view = self._buffer[self._start:self._start + length]
+        self._start += length
+        return view
+
+    def read_into(self, view: memoryview):
+        buffered = min(self._end - self._start, view.nbytes)
+        view[:buffered] = self._buffer[self._start:self._start + buffered]
+        self._start += buffered
+        if buffered < view.nbytes:
+            recv_exactly(self._connection, view[buffered:])
+
+    def skip(self, length: int):
+        while length:
+            step = min(length, self._buffer.nbytes)
+            self.take(step)
+            length -= step
+
+    def _fill(self, need: int, before_blocking):
+        left = self._end - self._start
+        if self._start:
+            self._buffer[:left] = self._buffer[self._start:self._end]
+            self._start, self._end = 0, left
+        while self._end < need:
+            if before_blocking is not None:
+                try:
+                    received = self._connection.recv_into(self._buffer[self._end:], 0, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    before_blocking()
+                    before_blocking = None
+                    continue
+                if received == 0:
+                    raise ConnectionError("connection closed by the peer")
+                self._end += received
+            else:
+                self._end += recv_some(self._connection, self._buffer[self._end:])

@@ -98,7 +98,7 @@ class TransferEngine:
 
     def first_region_of(self, target: str) -> int:
         """The lowest address the peer ``target`` has registered (0: none), asked of it now."""
-        return json.loads(self._tcp.describe(self._resolve(target)))["first"]
+        return self._describe(self._resolve(target))["first"]
 
     def path_to(self, target: str) -> str:
         """"local" (cross-memory attach) or "tcp": how transfers to ``target`` go now."""
@@ -143,7 +143,7 @@ class TransferEngine:
         if peer is not None:
             return peer
         address = self._resolve(target)
-        said = json.loads(self._tcp.describe(address))
+        said = self._describe(address)
         local = None
         if self._same_host:
             local = CrossMemoryPeer.connect(unix_name(said["instance"]), said["instance"], self._timeout)
@@ -153,6 +153,15 @@ class TransferEngine:
         if known is not peer:
             peer.close()
         return known
+
+    def _describe(self, address: str) -> dict:
+        try:
+            said = json.loads(self._tcp.describe(address))
+            if isinstance(said["name"], str) and isinstance(said["instance"], str) and isinstance(said["first"], int):
+                return said
+        except (ValueError, KeyError, TypeError):
+            pass
+        raise CrescentError(ErrorCode.TRANSFER_FAIL, f"{address} did not describe itself as a transfer engine")
 
     def _forget(self, target, peer):
         with self._lock:

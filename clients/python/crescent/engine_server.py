@@ -25,8 +25,6 @@ from .transfer import DESCRIBE, HANDSHAKE, MAGIC, MAX_FRAME, READ, REQUEST, RESP
 
 log = logging.getLogger("crescent.engine")
 
-# Small: a receive into it may bring part of a WRITE's payload, which then costs one more copy.
-_BUFFER_BYTES = 4096
 _MAX_NAME = 255
 _MAX_MESSAGE = 1024
 
@@ -135,30 +133,25 @@ class EngineServer:
 
 
 class _Connection:
-    """One peer's requests, in order. Reads are buffered: one receive brings a request's header and name (and,
-    for pipelined READs, the next requests' too); a WRITE's payload goes straight into registered memory.
-    Answers without payload wait while more requests are already queued and leave together, before the next
-    receive that would block: a batch of WRITEs costs two receives per request and one send per batch."""
+    """One peer's requests, in order. Reads are buffered (_sockets.Receiver): one receive brings a request's header
+    and name, and for pipelined READs the next requests' too; a WRITE's payload goes straight into registered
+    memory. Answers without payload wait while more requests are already queued and leave together before the next
+    receive that would block: a batch of WRITEs costs about two receives per request and one send per batch."""
 
     def __init__(self, conn, server: EngineServer):
         self._conn = conn
         self._server = server
         self._memory = server._memory
-        self._buffer = memoryview(bytearray(_BUFFER_BYTES))
-        self._start = self._end = 0
+        self._receiver = _sockets.Receiver(conn)
         self._answers = []
 
     def serve(self):
         while not self._server._closed:
-            self._fill(REQUEST.size)
-            op, flags, name_length, _, request_id, address, length = REQUEST.unpack_from(self._buffer, self._start)
-            self._start += REQUEST.size
+            op, flags, name_length, _, request_id, address, length = REQUEST.unpack(self._take(REQUEST.size))
             if flags or length > MAX_FRAME or name_length > _MAX_NAME or op not in (READ, WRITE, DESCRIBE):
                 log.warning("closing a transfer connection: op %d, flags %d, length %d", op, flags, length)
                 return
-            self._fill(name_length)
-            name = self._buffer[self._start:self._start + name_length]
-            self._start += name_length
+            name = self._take(name_length)
             if op == DESCRIBE:
                 payload = self._server.description()
                 self._answer(RESPONSE.pack(request_id, 0, 0, len(payload)), payload)
@@ -169,6 +162,9 @@ class _Connection:
             else:
                 self._move(op, request_id, address, length)
 
+    def _take(self, length: int) -> memoryview:
+        return self._receiver.take(length, self._flush if self._answers else None)
+
     def _move(self, op, request_id, address, length):
         try:
             view = self._memory.acquire(address, length)
@@ -177,7 +173,8 @@ class _Connection:
             return
         try:
             if op == WRITE:
-                self._read_into(view)
+                # Held answers stay held: a peer sends a request's payload whole without waiting for answers.
+                self._receiver.read_into(view)
                 self._answers.append(RESPONSE.pack(request_id, 0, 0, 0))
             else:
                 self._answer(RESPONSE.pack(request_id, 0, 0, length), view)
@@ -186,7 +183,7 @@ class _Connection:
 
     def _refuse(self, op, request_id, length, e: CrescentError):
         if op == WRITE:
-            self._skip(length)
+            self._receiver.skip(length)  # the next request starts where the peer thinks it does
         message = e.message.encode()[:_MAX_MESSAGE]
         self._answers += [RESPONSE.pack(request_id, int(e.code), len(message), 0), message]
 
@@ -199,44 +196,6 @@ class _Connection:
         if self._answers:
             _sockets.send(self._conn, *self._answers)
             self._answers = []
-
-    def _fill(self, need: int):
-        """At least ``need`` bytes buffered (need <= the buffer's size)."""
-        if self._end - self._start >= need:
-            return
-        if self._start:
-            left = self._end - self._start
-            self._buffer[:left] = self._buffer[self._start:self._end]
-            self._start, self._end = 0, left
-        while self._end < need:
-            if self._answers:
-                try:  # more requests queued? then the held answers can wait for them
-                    received = self._conn.recv_into(self._buffer[self._end:], 0, socket.MSG_DONTWAIT)
-                except BlockingIOError:
-                    self._flush()
-                    continue
-                if received == 0:
-                    raise ConnectionError("connection closed by the peer")
-                self._end += received
-            else:
-                self._end += _sockets.recv_some(self._conn, self._buffer[self._end:])
-
-    def _read_into(self, view: memoryview):
-        """A WRITE's payload: what is buffered already, then the rest straight from the socket."""
-        buffered = min(self._end - self._start, view.nbytes)
-        view[:buffered] = self._buffer[self._start:self._start + buffered]
-        self._start += buffered
-        if buffered < view.nbytes:
-            # Held answers stay held: a peer sends a request's payload whole without waiting for answers.
-            _sockets.recv_exactly(self._conn, view[buffered:])
-
-    def _skip(self, length: int):
-        """Reads and drops a refused WRITE's payload, so the next request starts where the peer thinks it does."""
-        while length:
-            self._fill(1)
-            step = min(length, self._end - self._start)
-            self._start += step
-            length -= step
 
 
 def _family(host: str):

@@ -17,6 +17,7 @@ import os
 import secrets
 import struct
 import threading
+import weakref
 from contextlib import contextmanager
 
 from .buffers import address_view
@@ -26,6 +27,7 @@ _TABLE_HEADER = struct.Struct("<IIQ")  # magic, region count, generation
 _TABLE_ENTRY = struct.Struct("<QQ")  # address, length
 _TABLE_MAGIC = 0x43544254  # "CTBT"
 TABLE_DIRECTORY = "/dev/shm"
+_TABLE_PREFIX = "crescent-te-"
 
 
 class RegisteredMemory:
@@ -39,9 +41,11 @@ class RegisteredMemory:
         self._changing = False
         self._lock = threading.Condition()
         self._generation = 0
-        self.table_file = os.path.join(
-            TABLE_DIRECTORY, f"crescent-te-{os.getpid()}-{secrets.token_hex(8)}")
+        _remove_tables_of_dead_processes()
+        self.table_file = os.path.join(TABLE_DIRECTORY, f"{_TABLE_PREFIX}{os.getpid()}-{secrets.token_hex(8)}")
         self._table = os.open(self.table_file, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        # Removed on close, or when this object goes or the interpreter exits without a close.
+        self._removal = weakref.finalize(self, _remove_table, self._table, self.table_file)
         self._write_table()
 
     def register(self, address: int, length: int):
@@ -98,11 +102,7 @@ class RegisteredMemory:
             self.release()
 
     def close(self):
-        try:
-            os.close(self._table)
-            os.unlink(self.table_file)
-        except OSError:
-            pass
+        self._removal()
 
     @contextmanager
     def _changed(self):
@@ -129,6 +129,31 @@ class RegisteredMemory:
         self._generation += 1
         body = b"".join(_TABLE_ENTRY.pack(a, n) for a, n in zip(self._starts, self._lengths))
         os.pwrite(self._table, _TABLE_HEADER.pack(_TABLE_MAGIC, len(self._starts), self._generation) + body, 0)
+
+
+def _remove_table(fd: int, path: str):
+    for action in (lambda: os.close(fd), lambda: os.unlink(path)):
+        try:
+            action()
+        except OSError:
+            pass
+
+
+def _remove_tables_of_dead_processes():
+    """Tables left by engines that died without closing (this user's only; a name carries its process id)."""
+    try:
+        names = os.listdir(TABLE_DIRECTORY)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(_TABLE_PREFIX):].split("-", 1)[0] if name.startswith(_TABLE_PREFIX) else ""
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                path = os.path.join(TABLE_DIRECTORY, name)
+                if os.stat(path, follow_symlinks=False).st_uid == os.getuid():
+                    os.unlink(path)
+            except OSError:
+                pass
 
 
 def check_range(starts: list, lengths: list, address: int, length: int) -> int:

@@ -179,6 +179,7 @@ class TcpPath:
         except CrescentError as e:
             return [e] * len(transfers)
         frames = [(i, frame) for i, t in enumerate(transfers) for frame in _frames(t)]
+        receiver = _sockets.Receiver(conn)  # a run of answers without payload arrives in one receive
         sent = answered = 0
         try:
             while answered < len(frames):
@@ -189,7 +190,7 @@ class TcpPath:
                 if parts:
                     _sockets.send(conn, *parts)  # every request the window allows in one system call
                 index, frame = frames[answered]
-                error = _receive(conn, answered, transfers[index], frame)
+                error = _receive(receiver, answered, transfers[index], frame)
                 if error is not None and errors[index] is None:
                     errors[index] = error
                 answered += 1
@@ -297,25 +298,20 @@ def _request(request_id, t: Transfer, frame) -> list:
     return [header]
 
 
-def _receive(conn, request_id, t: Transfer, frame):
-    header = bytearray(RESPONSE.size)
-    _recv_exactly(conn, memoryview(header))
-    answered_id, code, message_length, payload_length = RESPONSE.unpack(header)
+def _receive(receiver: _sockets.Receiver, request_id, t: Transfer, frame):
+    answered_id, code, message_length, payload_length = RESPONSE.unpack(receiver.take(RESPONSE.size))
     if answered_id != request_id or message_length > 1024:
         raise CrescentError(ErrorCode.TRANSFER_FAIL, f"malformed transfer response (request {answered_id})")
-    message = b""
-    if message_length:
-        message = bytearray(message_length)
-        _recv_exactly(conn, memoryview(message))
+    message = bytes(receiver.take(message_length)) if message_length else b""
     start, length = frame
     if code == 0 and t.op == READ:
         if payload_length != length:
             raise CrescentError(ErrorCode.TRANSFER_FAIL, f"response carries {payload_length} bytes, asked {length}")
-        _recv_exactly(conn, t.view[start:start + length])
+        receiver.read_into(t.view[start:start + length])
     elif payload_length:
         raise CrescentError(ErrorCode.TRANSFER_FAIL, f"unexpected payload of {payload_length} bytes")
     if code != 0:
-        return CrescentError(ErrorCode.of(code), "remote: " + bytes(message).decode(errors="replace"))
+        return CrescentError(ErrorCode.of(code), "remote: " + message.decode(errors="replace"))
     return None
 
 

@@ -254,3 +254,21 @@ def test_unregister_waits_for_copies_in_flight(copier):
     finally:
         os.close(table)
         memory.close()
+
+
+def test_region_tables_are_removed_on_close_and_when_their_process_is_gone():
+    from crescent.memory import TABLE_DIRECTORY, RegisteredMemory
+    dead = os.path.join(TABLE_DIRECTORY, "crescent-te-4194303-0000")  # above any pid in use (pid_max is 4194304)
+    alive = os.path.join(TABLE_DIRECTORY, f"crescent-te-{os.getpid()}-0000")
+    for path in (dead, alive):
+        open(path, "wb").close()
+    try:
+        memory = RegisteredMemory()
+        assert not os.path.exists(dead) and os.path.exists(alive)
+        assert os.path.exists(memory.table_file)
+        memory.close()
+        assert not os.path.exists(memory.table_file)
+    finally:
+        for path in (dead, alive):
+            if os.path.exists(path):
+                os.unlink(path)
