@@ -51,6 +51,13 @@ public class MasterGauges {
         FunctionCounter.builder("crescent.master.oplog.ops", leadership, MasterLeadership::oplogOps)
                 .description("Index changes those entries carried")
                 .register(registry);
+        Gauge.builder("crescent.master.oplog.sequence", leadership, MasterLeadership::oplogSequence)
+                .description(
+                        "Last op-log batch written (leader) or applied (standby); the difference is a standby's lag")
+                .register(registry);
+        Gauge.builder("crescent.master.oplog.pending", leadership, MasterLeadership::oplogPending)
+                .description("Changes queued for the leader's next op-log write")
+                .register(registry);
         MasterCounters counters = master.counters();
         for (MasterOp op : MasterOp.values()) {
             FunctionCounter.builder("crescent.master.requests", counters, c -> c.requests(op))

@@ -82,6 +82,10 @@ class MasterFailoverIT {
                             .body("code", equalTo(-1010))
                             .body("message", containsString(":" + first.port()));
                     assertTrue(view.getPrefix("/crescent/ha/snapshot/").size() > 0, "the leader wrote snapshots");
+                    // The op-log lag the dashboard shows: the standby catches up with the leader's last batch.
+                    double written = oplogSequence(first);
+                    assertTrue(written > 0, "the leader reports the op-log batches it wrote: " + written);
+                    await(() -> oplogSequence(second) == oplogSequence(first), 10);
 
                     signal("STOP", first.pid());
                     long cut = System.nanoTime();
@@ -275,5 +279,17 @@ class MasterFailoverIT {
                     return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
                 })
                 .orElse(-1);
+    }
+
+    /** The master's {@code crescent_master_oplog_sequence}: last op-log batch written (leader) or applied. */
+    private static double oplogSequence(CrescentProcess master) {
+        return given().baseUri(master.baseUrl())
+                .get("/q/metrics")
+                .asString()
+                .lines()
+                .filter(line -> line.startsWith("crescent_master_oplog_sequence "))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1)))
+                .findFirst()
+                .orElseThrow();
     }
 }

@@ -43,7 +43,9 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     private final Thread writer;
     private volatile boolean accepting = true;
     private volatile boolean closed;
-    private long nextSequence;
+    /** Written by the writer thread, read by metrics. */
+    private volatile long nextSequence;
+
     private final ReplicatedIndex mirror;
     private final OpLogSnapshots snapshots;
     private final long snapshotEvery;
@@ -105,6 +107,16 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
 
     public long opsWritten() {
         return batchedOps.sum();
+    }
+
+    /** The sequence of the last batch written (standbys that applied it are in step with this leader). */
+    public long lastWritten() {
+        return nextSequence - 1;
+    }
+
+    /** Changes waiting for the next etcd write. */
+    public int pending() {
+        return queue.size();
     }
 
     @Override

@@ -147,6 +147,25 @@ public final class MasterLeadership implements Leadership {
         return current == null ? 0 : current.opsWritten();
     }
 
+    /**
+     * The op-log batch this master is at: the last one written when it leads over etcd, the last one applied when it
+     * is a standby, 0 without etcd. The leader's figure minus a standby's is how far that standby is behind.
+     */
+    public long oplogSequence() {
+        EtcdOpLog writing = opLog;
+        if (writing != null) {
+            return writing.lastWritten();
+        }
+        OpLogTailer following = tailer;
+        return following == null ? 0 : following.appliedSequence();
+    }
+
+    /** Changes this leader has queued for its next op-log write (0 when it does not lead over etcd). */
+    public long oplogPending() {
+        EtcdOpLog current = opLog;
+        return current == null ? 0 : current.pending();
+    }
+
     @Override
     public boolean isLeader() {
         LeaderElection current = election;

@@ -49,6 +49,8 @@ class OpLogTest {
             opLog.record(commit("k" + i, i * 128L)).get(5, TimeUnit.SECONDS);
         }
         opLog.record(new OpLogEntry.Drop("k3")).get(5, TimeUnit.SECONDS);
+        assertEquals(14, opLog.lastWritten(), "one batch per durable record: mount, 12 commits, drop");
+        assertEquals(0, opLog.pending());
         opLog.close();
 
         assertTrue(store.getPrefix(keys.oplog()).size() < 14, "entries behind the last snapshot were deleted");
