@@ -5,8 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.client.ClientOptions;
 import dev.crescent.client.ClientTls;
 import dev.crescent.client.CrescentClient;
+import dev.crescent.client.LeaderLookup;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.meta.MetadataKeys;
+import dev.crescent.meta.etcd.EtcdMetadataStore;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,6 +28,9 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import javax.net.ssl.SSLContext;
 
@@ -54,6 +60,26 @@ public final class CrescentCli {
             defaultValue = "${env:CRESCENT_MASTER:-localhost:8080}",
             description = "master (leader) host:port, its HTTP port (default: $CRESCENT_MASTER or ${DEFAULT-VALUE})")
     String master;
+
+    @Option(
+            names = "--etcd",
+            scope = CommandLine.ScopeType.INHERIT,
+            split = ",",
+            defaultValue = "${env:CRESCENT_ETCD}",
+            description = "etcd endpoints where the masters of an HA cluster elect their leader (http://host:port,...):"
+                    + " commands go to the leader found there, and --master is not needed (default: $CRESCENT_ETCD)")
+    List<String> etcd;
+
+    @Option(
+            names = "--cluster",
+            scope = CommandLine.ScopeType.INHERIT,
+            defaultValue = "${env:CRESCENT_CLUSTER:-default}",
+            description =
+                    "the cluster's name in etcd, its crescent.cluster (default: $CRESCENT_CLUSTER or ${DEFAULT-VALUE})")
+    String cluster;
+
+    /** The master commands go to, once found: the leader elected in etcd with --etcd, else --master. */
+    private String leader;
 
     @Option(
             names = "--tls-cert",
@@ -99,8 +125,26 @@ public final class CrescentCli {
         return line.execute(args);
     }
 
+    /** The master's host:port: with --etcd, the leader's as etcd names it now (NOT_LEADER while none leads). */
+    String master() {
+        if (leader == null) {
+            if (etcd == null || etcd.isEmpty()) {
+                leader = master;
+            } else {
+                try (EtcdMetadataStore store = new EtcdMetadataStore(etcd, Duration.ofSeconds(5))) {
+                    leader = LeaderLookup.in(store, new MetadataKeys(cluster)).get();
+                }
+            }
+        }
+        return leader;
+    }
+
     CrescentClient connect() {
-        ClientOptions options = ClientOptions.master(master).withNodeName("crescent-cli");
+        // With etcd the client follows the leader itself, across a failover in the middle of a command.
+        ClientOptions options = (etcd == null || etcd.isEmpty()
+                        ? ClientOptions.master(master)
+                        : ClientOptions.etcd(etcd, cluster))
+                .withNodeName("crescent-cli");
         SSLContext tls = tls();
         return CrescentClient.connect(tls == null ? options : options.withTls(tls));
     }
@@ -125,7 +169,7 @@ public final class CrescentCli {
         }
         try (HttpClient http = client.build()) {
             HttpResponse<String> response = http.send(
-                    HttpRequest.newBuilder(URI.create((tls == null ? "http://" : "https://") + master + path))
+                    HttpRequest.newBuilder(URI.create((tls == null ? "http://" : "https://") + master() + path))
                             .header("X-Crescent-Node", "crescent-cli")
                             .build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -320,11 +364,19 @@ public final class CrescentCli {
             PrintWriter out = cli.spec.commandLine().getOut();
             out.printf(
                     "master   %s (%s), placement %s, eviction %s, access control %s%n",
-                    cli.master,
+                    cli.master(),
                     cluster.path("role").asText(),
                     cluster.path("placement").asText(),
                     cluster.path("eviction").asText(),
                     cluster.path("accessControl").asBoolean() ? "on" : "off");
+            List<String> masters = new ArrayList<>();
+            for (JsonNode member : cluster.path("masters")) {
+                masters.add(member.path("address").asText() + " ("
+                        + member.path("role").asText() + ")");
+            }
+            if (!masters.isEmpty()) {
+                out.printf("masters  %s%n", String.join(", ", masters));
+            }
             out.printf(
                     "objects  %d (%d being written)%nmemory   %s used of %s%n",
                     stats.path("objectCount").asLong(),

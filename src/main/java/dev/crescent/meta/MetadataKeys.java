@@ -34,6 +34,15 @@ public final class MetadataKeys {
         return root + "master/leader";
     }
 
+    /** Every live master (leader and standbys), one key per address, each bound to its master's own lease. */
+    public String masters() {
+        return root + "masters/";
+    }
+
+    public String master(String address) {
+        return masters() + address;
+    }
+
     /** The leader's op-log: one entry per batch of index changes, by sequence number. */
     public String oplog() {
         return root + "oplog/";

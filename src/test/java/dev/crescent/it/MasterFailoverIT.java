@@ -31,6 +31,7 @@ import static dev.crescent.it.Await.await;
 import static dev.crescent.it.Await.signal;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.endsWith;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -82,6 +83,22 @@ class MasterFailoverIT {
                             .body("code", equalTo(-1010))
                             .body("message", containsString(":" + first.port()));
                     assertTrue(view.getPrefix("/crescent/ha/snapshot/").size() > 0, "the leader wrote snapshots");
+                    // Both masters in the cluster view, and the CLI finds the leader through etcd and shows them.
+                    given().baseUri(first.baseUrl())
+                            .get("/v1/cluster")
+                            .then()
+                            .statusCode(200)
+                            .body("masters.role", equalTo(List.of("leader", "standby")))
+                            .body("masters[0].address", endsWith(":" + first.port()))
+                            .body("masters[1].address", endsWith(":" + second.port()));
+                    CliScript.Run status =
+                            CliScript.run(List.of("--etcd", etcd.endpoint(), "--cluster", "ha", "status"));
+                    assertEquals(0, status.exit(), status.toString());
+                    assertTrue(
+                            status.out()
+                                    .matches("(?s).*masters  \\S+:" + first.port() + " \\(leader\\), \\S+:"
+                                            + second.port() + " \\(standby\\).*"),
+                            status.out());
                     // The op-log lag the dashboard shows: the standby catches up with the leader's last batch.
                     double written = oplogSequence(first);
                     assertTrue(written > 0, "the leader reports the op-log batches it wrote: " + written);

@@ -10,6 +10,7 @@ import dev.crescent.master.MasterStats;
 import dev.crescent.master.ObjectInfo;
 import dev.crescent.master.SegmentView;
 import dev.crescent.master.access.AccessControl;
+import dev.crescent.master.ha.MasterLeadership;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.DefaultValue;
@@ -21,6 +22,7 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -34,21 +36,37 @@ public class ClusterResource {
     private static final int MAX_KEYS = 10_000;
 
     private final Master master;
+    private final MasterLeadership leadership;
     private final RoleGuard role;
     private final AccessControl access;
     private final RestCalls rest;
 
-    public ClusterResource(Master master, RoleGuard role, AccessControl access, RestCalls rest) {
+    public ClusterResource(
+            Master master, MasterLeadership leadership, RoleGuard role, AccessControl access, RestCalls rest) {
         this.master = master;
+        this.leadership = leadership;
         this.role = role;
         this.access = access;
         this.rest = rest;
     }
 
-    /** What the cluster looks like from this master. */
+    /**
+     * What the cluster looks like from this master.
+     *
+     * @param masters every live master of an HA cluster, the leader first; empty without etcd
+     */
     @RegisterForReflection
     public record ClusterView(
-            String role, MasterStats stats, String placement, String eviction, boolean accessControl) {}
+            String role,
+            MasterStats stats,
+            String placement,
+            String eviction,
+            boolean accessControl,
+            List<MasterMember> masters) {}
+
+    /** A master of the cluster: its address and "leader" or "standby". */
+    @RegisterForReflection
+    public record MasterMember(String address, String role) {}
 
     @RegisterForReflection
     public record KeyList(String prefix, List<String> keys, boolean truncated) {}
@@ -64,7 +82,21 @@ public class ClusterResource {
                         master.stats(),
                         master.placementStrategy(),
                         master.evictionPolicy(),
-                        access.enabled()));
+                        access.enabled(),
+                        members()));
+    }
+
+    private List<MasterMember> members() {
+        List<MasterMember> members = new ArrayList<>();
+        leadership.masters().forEach((address, leads) -> {
+            MasterMember member = new MasterMember(address, leads ? "leader" : "standby");
+            if (leads) {
+                members.addFirst(member);
+            } else {
+                members.add(member);
+            }
+        });
+        return members;
     }
 
     /** Mounted segments: capacity, used and free bytes, largest free range, fragmentation. */

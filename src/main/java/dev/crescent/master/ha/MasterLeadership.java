@@ -9,6 +9,8 @@ import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import org.jboss.logging.Logger;
 
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -33,6 +35,7 @@ public final class MasterLeadership implements Leadership {
     private volatile OpLogTailer tailer;
     private volatile OpLogSnapshots snapshots;
     private volatile EtcdOpLog opLog;
+    private volatile MasterRoster roster;
     /** Set once a new leader has restored the replicated index: only then does it serve. */
     private volatile boolean serving;
     /** Called with the reason when this leader lost its lease: the process must stop serving at once. */
@@ -84,6 +87,23 @@ public final class MasterLeadership implements Leadership {
                     }
                 });
         election.start();
+        roster = new MasterRoster(store, keys, advertisedAddress, settings.leaderTtl());
+        roster.start();
+    }
+
+    /**
+     * Every live master of the cluster as {@code address -> leads}, in address order; empty when this master does
+     * not elect (standalone, or a master without etcd).
+     */
+    public Map<String, Boolean> masters() {
+        MasterRoster current = roster;
+        Map<String, Boolean> masters = new TreeMap<>();
+        if (current != null) {
+            for (MasterRoster.Member member : current.members()) {
+                masters.put(member.address(), member.leader());
+            }
+        }
+        return masters;
     }
 
     /**
@@ -124,6 +144,9 @@ public final class MasterLeadership implements Leadership {
     }
 
     public void stop() {
+        if (roster != null) {
+            roster.close();
+        }
         if (opLog != null) {
             opLog.close();
         }
