@@ -253,6 +253,7 @@ public class RoleBeans {
                         tcp.blacklistCooldown());
         List<Transport> transports = Transports.preferred(
                 memory,
+                transfer.local().enabled(),
                 transfer.shm().enabled() ? shmDirectories(config) : Set.of(),
                 identity.clientId(),
                 tcpSettings,

@@ -119,6 +119,7 @@ public final class CrescentClient implements AutoCloseable {
                         memory,
                         Transports.preferred(
                                 memory,
+                                true,
                                 options.sharedMemory() ? ShmFiles.DEFAULT_DIRECTORIES : Set.of(),
                                 options.nodeName(),
                                 options.tcp(),

@@ -20,6 +20,8 @@ public final class Transports {
     private Transports() {}
 
     /**
+     * @param local          copy in memory to segments registered in this process; false: they are reached as a
+     *                       peer's would be
      * @param shmDirectories reach same-host segments through their shared-memory files in these directories (only
      *                       there); empty: no shared memory
      * @param engineName     how this engine names itself to the TCP servers it connects to
@@ -29,13 +31,16 @@ public final class Transports {
      */
     public static List<Transport> preferred(
             RegisteredMemory memory,
+            boolean local,
             Set<Path> shmDirectories,
             String engineName,
             TcpSettings tcp,
             RdmaRuntime rdma,
             SSLContext tls) {
         List<Transport> transports = new ArrayList<>();
-        transports.add(new LocalTransport(memory));
+        if (local) {
+            transports.add(new LocalTransport(memory));
+        }
         if (!shmDirectories.isEmpty()) {
             transports.add(new ShmTransport(shmDirectories));
         }

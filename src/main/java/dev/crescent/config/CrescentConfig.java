@@ -271,6 +271,8 @@ public interface CrescentConfig {
 
         ShmConfig shm();
 
+        LocalConfig local();
+
         ReporterConfig reporter();
 
         TopologyConfig topology();
@@ -414,6 +416,16 @@ public interface CrescentConfig {
 
         interface ShmConfig {
             /** Map same-host workers' shared-memory segments directly. */
+            @WithDefault("true")
+            boolean enabled();
+        }
+
+        interface LocalConfig {
+            /**
+             * Copy in memory to segments of this very process (a standalone node's own segment). Off, such transfers
+             * take the next transport that reaches the segment (shm, then tcp), as another node's would: dev mode
+             * turns it and shm off so that it exercises a cluster's network path.
+             */
             @WithDefault("true")
             boolean enabled();
         }
