@@ -122,30 +122,41 @@ public final class TransferBenchMain {
             double seconds,
             int depth)
             throws InterruptedException {
-        long slots = Math.max(1, targetBytes / block);
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffers = arena.allocate(block * Math.max(depth, BATCH), 4096);
             buffers.fill((byte) 7);
-            if (BATCH > 0) {
-                driveBatches(engine, segment, endpoint, buffers, block, slots, op, seconds / 4);
-                return driveBatches(engine, segment, endpoint, buffers, block, slots, op, seconds);
-            }
+            Cell cell = new Cell(engine, segment, endpoint, buffers, block, Math.max(1, targetBytes / block), op);
             // Warm-up, then the measured run.
-            drive(engine, segment, endpoint, buffers, block, slots, op, seconds / 4, depth);
-            return drive(engine, segment, endpoint, buffers, block, slots, op, seconds, depth);
+            if (BATCH > 0) {
+                driveBatches(cell, seconds / 4);
+                return driveBatches(cell, seconds);
+            }
+            drive(cell, seconds / 4, depth);
+            return drive(cell, seconds, depth);
         }
     }
 
-    /** Closed loop of synchronous batches of {@link #BATCH} blocks to consecutive slots of the target. */
-    private static Result driveBatches(
+    /**
+     * What one cell moves: {@code block}-byte requests of {@code op} between slices of {@code buffers} and
+     * consecutive slots (of {@code slots}) of the target's segment.
+     */
+    private record Cell(
             TransferEngine engine,
             String segment,
             String endpoint,
             MemorySegment buffers,
             long block,
             long slots,
-            TransferOp op,
-            double seconds) {
+            TransferOp op) {
+        /** The request for local slice {@code slice} and the {@code sequence}-th remote slot (wrapping). */
+        TransferRequest request(long slice, long sequence) {
+            return new TransferRequest(
+                    op, buffers.asSlice(slice * block, block), segment, endpoint, (sequence % slots) * block);
+        }
+    }
+
+    /** Closed loop of synchronous batches of {@link #BATCH} blocks to consecutive slots of the target. */
+    private static Result driveBatches(Cell cell, double seconds) {
         long[] latencies = new long[1 << 20];
         int batches = 0;
         long sequence = 0;
@@ -154,15 +165,13 @@ public final class TransferBenchMain {
         for (long now = started; now < end; now = System.nanoTime()) {
             List<TransferRequest> requests = new ArrayList<>(BATCH);
             for (int i = 0; i < BATCH; i++) {
-                long remoteOffset = (sequence++ % slots) * block;
-                requests.add(
-                        new TransferRequest(op, buffers.asSlice(i * block, block), segment, endpoint, remoteOffset));
+                requests.add(cell.request(i, sequence++));
             }
-            engine.execute(requests);
+            cell.engine().execute(requests);
             latencies[batches++ % latencies.length] = System.nanoTime() - now;
         }
         double elapsed = (System.nanoTime() - started) / 1e9;
-        return Result.of(batches * BATCH * block, elapsed, latencies, Math.min(batches, latencies.length));
+        return Result.of(batches * BATCH * cell.block(), elapsed, latencies, Math.min(batches, latencies.length));
     }
 
     /**
@@ -170,18 +179,8 @@ public final class TransferBenchMain {
      * thread sits between a finished request and the next one (a trampoline keeps transports that complete inside
      * submit, like shm, from recursing).
      */
-    private static Result drive(
-            TransferEngine engine,
-            String segment,
-            String endpoint,
-            MemorySegment buffers,
-            long block,
-            long slots,
-            TransferOp op,
-            double seconds,
-            int depth)
-            throws InterruptedException {
-        Loop loop = new Loop(engine, segment, endpoint, buffers, block, slots, op, depth);
+    private static Result drive(Cell cell, double seconds, int depth) throws InterruptedException {
+        Loop loop = new Loop(cell, depth);
         // The window opens only now: building the loop (its latency array) may take a GC pause, which must not
         // eat into a short warm-up window and leave it with no request at all.
         long started = System.nanoTime();
@@ -196,10 +195,10 @@ public final class TransferBenchMain {
         double elapsed = (System.nanoTime() - started) / 1e9;
         if (loop.completed.get() == 0) {
             throw new IllegalStateException(
-                    "no request completed in " + elapsed + " s (" + op + " of " + block + " bytes)");
+                    "no request completed in " + elapsed + " s (" + cell.op() + " of " + cell.block() + " bytes)");
         }
         int count = Math.min(loop.completed.get(), loop.latencies.length);
-        return Result.of(loop.completed.get() * block, elapsed, loop.latencies, count);
+        return Result.of(loop.completed.get() * cell.block(), elapsed, loop.latencies, count);
     }
 
     private static final class Loop {
@@ -211,32 +210,12 @@ public final class TransferBenchMain {
         volatile Throwable failure;
         final CountDownLatch finished;
         private final AtomicLong sequence = new AtomicLong();
-        private final TransferEngine engine;
-        private final String segment;
-        private final String endpoint;
-        private final MemorySegment buffers;
-        private final long block;
-        private final long slots;
-        private final TransferOp op;
+        private final Cell cell;
         /** Set before the first submission; read by the threads that resubmit. */
         private volatile long endNanos;
 
-        Loop(
-                TransferEngine engine,
-                String segment,
-                String endpoint,
-                MemorySegment buffers,
-                long block,
-                long slots,
-                TransferOp op,
-                int depth) {
-            this.engine = engine;
-            this.segment = segment;
-            this.endpoint = endpoint;
-            this.buffers = buffers;
-            this.block = block;
-            this.slots = slots;
-            this.op = op;
+        Loop(Cell cell, int depth) {
+            this.cell = cell;
             this.finished = new CountDownLatch(depth);
         }
 
@@ -262,11 +241,8 @@ public final class TransferBenchMain {
                 finished.countDown();
                 return;
             }
-            MemorySegment local = buffers.asSlice(slot * block, block);
-            long remoteOffset = (sequence.getAndIncrement() % slots) * block;
             long start = System.nanoTime();
-            TransferBatch batch =
-                    engine.submit(List.of(new TransferRequest(op, local, segment, endpoint, remoteOffset)));
+            TransferBatch batch = cell.engine().submit(List.of(cell.request(slot, sequence.getAndIncrement())));
             batch.future().whenComplete((b, e) -> {
                 int n = completed.getAndIncrement();
                 if (n < latencies.length) {
