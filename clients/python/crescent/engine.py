@@ -58,7 +58,11 @@ class TransferEngine:
         self._halves = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crescent-te-half")
         self._metadata = metadata
         if metadata is not None:
-            self._publish()
+            try:
+                self._publish()
+            except CrescentError:
+                self.close()  # not half-started: no server left listening
+                raise
 
     @property
     def port(self) -> int:

@@ -69,6 +69,8 @@ _MAX_MESSAGE_BYTES = 64 << 20
 TRANSPORTS = ("auto", "wire", "grpc")
 # Calls that carry the read leases of finished transfers back to the master (ReleaseLeases in master.proto).
 _CARRIERS = {"GetReplicaList", "BatchGetReplicaList", "PutStart", "UpsertStart", "BatchPutStart", "BatchUpsertStart"}
+# Removes send this client's waiting releases first: its own finished reads must not hold what it removes.
+_REMOVERS = {"Remove", "BatchRemove", "RemoveAll"}
 # Releases no call carried within this long go in a call of their own.
 _RELEASE_AFTER = 0.002
 _MAX_CARRIED = 4096
@@ -104,7 +106,9 @@ class MasterClient:
 
     def call(self, method: str, request):
         """Calls ``method`` on the leader; raises CrescentError with the master's code on failure."""
-        if method in _CARRIERS and self._releases.waiting():
+        if method in _REMOVERS:
+            self._releases.send_now()  # this client's finished reads must not hold objects against its own removes
+        elif method in _CARRIERS and self._releases.waiting():
             request.released.extend(self._releases.drain())
         deadline = None  # taken at the first failure: the common call pays nothing for failover
         backoff = 0.05
@@ -178,6 +182,7 @@ class _PendingReleases:
         self._send = send
         self._leases = []
         self._lock = threading.Lock()
+        self._sending = threading.Lock()  # held while releases are on their way (send_now waits for the thread's)
         self._wake = threading.Event()
         self._thread = None
         self._closed = False
@@ -217,12 +222,17 @@ class _PendingReleases:
             time.sleep(_RELEASE_AFTER)
             self._flush()
 
+    def send_now(self):
+        """Sends every release waiting, and returns once a flush the idle thread has under way is over too."""
+        self._flush()
+
     def _flush(self):
-        while taken := self.drain():
-            try:
-                self._send(taken)
-            except CrescentError:
-                return  # the master is away: these leases end by their deadlines
+        with self._sending:
+            while taken := self.drain():
+                try:
+                    self._send(taken)
+                except CrescentError:
+                    return  # the master is away: these leases end by their deadlines
 
 
 def _announced_wire_port(address, timeout, tls):

@@ -210,3 +210,18 @@ def test_same_host_objects_move_through_shared_memory_unless_tcp_is_asked_for(st
     assert store.get_into(key + "path", np.zeros(MiB, dtype=np.uint8)) == MiB
     used_tcp = bool(store._tcp._idle)
     assert used_tcp == (store._shm is None)
+
+
+def test_a_remove_right_after_a_get_is_not_refused_for_the_clients_own_read(store, key):
+    """A get's read lease goes back to the master lazily (with the next get or put, or within milliseconds): a remove
+    right after the get must not meet the client's own finished read (it answered OBJECT_HAS_LEASE now and then)."""
+    value = bytes(range(256)) * 512  # 128 KiB: moved by transfer, read under a lease
+    for i in range(100):
+        assert store.put(f"{key}rr{i}", value) == 0
+        assert store.get(f"{key}rr{i}") == value
+        assert store.remove(f"{key}rr{i}") == 0
+    keys = [f"{key}rr-a", f"{key}rr-b"]
+    for k in keys:
+        assert store.put(k, value) == 0
+        assert store.get(k) == value
+    assert store.batch_remove(keys) == [0, 0]

@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
@@ -27,6 +28,8 @@ final class PendingReleases implements AutoCloseable {
 
     private final ConcurrentLinkedQueue<ReadLease> queue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    /** Held while releases are on their way, so {@link #sendNow} also waits for the timer's. */
+    private final ReentrantLock sending = new ReentrantLock();
     /** Sends releases in a call of their own. */
     private final Consumer<List<ReadLease>> send;
 
@@ -72,12 +75,23 @@ final class PendingReleases implements AutoCloseable {
     /** Sends what no call carried. Cleared before draining, so a release added meanwhile schedules another. */
     private void flush() {
         flushScheduled.set(false);
-        for (List<ReadLease> drained = drain(); !drained.isEmpty(); drained = drain()) {
-            try {
+        sendNow();
+    }
+
+    /**
+     * Sends every release waiting, and returns once a flush the timer has under way is over too: a caller about to
+     * remove objects it has just read must not meet its own finished reads' leases at the master.
+     */
+    void sendNow() {
+        sending.lock();
+        try {
+            for (List<ReadLease> drained = drain(); !drained.isEmpty(); drained = drain()) {
                 send.accept(drained);
-            } catch (RuntimeException e) {
-                return; // the master is away: these leases end by their deadlines
             }
+        } catch (RuntimeException e) {
+            // The master is away: these leases end by their deadlines.
+        } finally {
+            sending.unlock();
         }
     }
 

@@ -270,6 +270,7 @@ public final class RemoteMasterClient implements MasterClient {
 
     @Override
     public void remove(String key, boolean force) {
+        releases.sendNow(); // this client's finished reads must not hold the object against its own remove
         call(
                 Replay.UNLESS_TIMED_OUT,
                 () -> unary(
@@ -279,6 +280,7 @@ public final class RemoteMasterClient implements MasterClient {
 
     @Override
     public long removeAll(boolean force) {
+        releases.sendNow();
         return call(
                 Replay.UNLESS_TIMED_OUT,
                 () -> unary(
@@ -400,6 +402,7 @@ public final class RemoteMasterClient implements MasterClient {
 
     @Override
     public List<KeyResult<Void>> batchRemove(List<String> keys, boolean force) {
+        releases.sendNow();
         return statuses(call(
                 Replay.UNLESS_TIMED_OUT, () -> unary(MasterServiceGrpc.getBatchRemoveMethod(), keys("", keys, force))));
     }

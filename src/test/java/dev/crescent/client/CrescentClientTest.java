@@ -67,6 +67,28 @@ class CrescentClientTest {
         return client;
     }
 
+    /**
+     * A get's read lease goes back to the master lazily (on the next call, or within milliseconds): a remove right
+     * after the get must not meet the client's own finished read (it answered OBJECT_HAS_LEASE now and then).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"shm", "tcp"})
+    void aRemoveRightAfterAGetIsNotRefusedForTheClientsOwnRead(String path) {
+        CrescentClient store = connect(path);
+        byte[] value = bytes((int) StoreClient.DEFAULT_INLINE_BYTES + 1, 61); // moved by transfer: read under a lease
+        for (int i = 0; i < 100; i++) {
+            store.put("c/read-remove-" + i, value);
+            assertArrayEquals(value, store.get("c/read-remove-" + i));
+            store.remove("c/read-remove-" + i);
+        }
+        List<String> keys = List.of("c/read-remove-a", "c/read-remove-b");
+        for (String key : keys) {
+            store.put(key, value);
+            assertArrayEquals(value, store.get(key));
+        }
+        assertTrue(store.batchRemove(keys, false).stream().allMatch(KeyResult::ok));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"shm", "tcp"})
     void putGetExistsRemove(String path) {
