@@ -187,6 +187,9 @@ class TcpPath:
                 while sent < len(frames) and sent - answered < _PIPELINE_DEPTH:
                     parts += _request(sent, transfers[frames[sent][0]], frames[sent][1])
                     sent += 1
+                    if tls:  # TLS joins what it sends into one buffer: one request at a time, not a window
+                        _sockets.send(conn, *parts)
+                        parts = []
                 if parts:
                     _sockets.send(conn, *parts)  # every request the window allows in one system call
                 index, frame = frames[answered]
