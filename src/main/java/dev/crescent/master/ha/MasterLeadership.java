@@ -93,15 +93,21 @@ public final class MasterLeadership implements Leadership {
 
     /**
      * Every live master of the cluster as {@code address -> leads}, in address order; empty when this master does
-     * not elect (standalone, or a master without etcd).
+     * not elect (standalone, or a master without etcd), and while etcd cannot be reached.
      */
     public Map<String, Boolean> masters() {
         MasterRoster current = roster;
         Map<String, Boolean> masters = new TreeMap<>();
-        if (current != null) {
+        if (current == null) {
+            return masters;
+        }
+        try {
             for (MasterRoster.Member member : current.members()) {
                 masters.put(member.address(), member.leader());
             }
+        } catch (StoreException e) {
+            // etcd unreachable: the cluster view is still served (as during an outage), without the roster
+            LOG.debugf("master roster unavailable: %s", e.getMessage());
         }
         return masters;
     }
