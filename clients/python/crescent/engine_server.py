@@ -26,6 +26,8 @@ from .transfer import DESCRIBE, HANDSHAKE, MAGIC, MAX_FRAME, READ, REQUEST, RESP
 log = logging.getLogger("crescent.engine")
 
 _MAX_NAME = 255
+# Connections served at once (one thread each); a stalled one is dropped after the engine's timeout.
+MAX_CONNECTIONS = 256
 _MAX_MESSAGE = 1024
 
 
@@ -87,12 +89,15 @@ class EngineServer:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
+            with self._lock:
+                if len(self._connections) >= MAX_CONNECTIONS:
+                    conn.close()  # a thread each: past the cap, new peers are turned away at once
+                    continue
+                self._connections.add(conn)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             limit = struct.pack("ll", int(self._timeout), int((self._timeout % 1) * 1e6))
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
-            with self._lock:
-                self._connections.add(conn)
             threading.Thread(target=self._serve, args=(conn,), name="crescent-te-conn", daemon=True).start()
 
     def _accept_local(self):

@@ -272,3 +272,28 @@ def test_region_tables_are_removed_on_close_and_when_their_process_is_gone():
         for path in (dead, alive):
             if os.path.exists(path):
                 os.unlink(path)
+
+
+def test_connections_past_the_cap_are_turned_away_and_served_ones_keep_working(peer):
+    import socket
+    from crescent.engine_server import MAX_CONNECTIONS
+    host, port = peer.session.rsplit(":", 1)
+    held = [socket.create_connection((host, int(port))) for _ in range(MAX_CONNECTIONS)]
+    try:
+        extra = socket.create_connection((host, int(port)))
+        extra.settimeout(10)
+        assert extra.recv(1) == b""  # closed at once, no thread spent on it
+        extra.close()
+    finally:
+        for conn in held:
+            conn.close()
+    with TransferEngine(same_host=False) as engine:  # the held ones gone, peers are served again
+        data = pattern(4096, 11)
+        for _ in range(50):
+            try:
+                engine.write(peer.session, data, peer.address)
+                break
+            except CrescentError:
+                import time
+                time.sleep(0.1)
+        assert peer.slice(0, 4096) == data.tobytes()
