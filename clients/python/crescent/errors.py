@@ -26,6 +26,7 @@ class ErrorCode(IntEnum):
     PERMISSION_DENIED = -1100
     UNAUTHENTICATED = -1101
     UNSUPPORTED = -1200
+    EVENTS_LOST = -1300
 
     @classmethod
     def of(cls, number: int) -> "ErrorCode":

@@ -78,7 +78,8 @@ public class RoleBeans {
                 m.eviction().ratio(),
                 m.softPinTtl(),
                 m.clientTtl(),
-                m.maxLeasedVersions());
+                m.maxLeasedVersions(),
+                config.events().buffer());
         EvictionPolicy policy = byName(
                 policies,
                 EvictionPolicy::name,

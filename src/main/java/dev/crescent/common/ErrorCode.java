@@ -32,7 +32,12 @@ public enum ErrorCode {
     PERMISSION_DENIED(-1100, 403),
     UNAUTHENTICATED(-1101, 401),
     /** An operation this deployment or client does not implement (e.g. a Mooncake API method Crescent lacks). */
-    UNSUPPORTED(-1200, 501);
+    UNSUPPORTED(-1200, 501),
+    /**
+     * A watcher asked to resume after an event this master no longer keeps (it fell too far behind, or the stream it
+     * names is not this one: a master without HA restarted). It must start over from the current state.
+     */
+    EVENTS_LOST(-1300, 410);
 
     private static final Map<Integer, ErrorCode> BY_NUMBER = new HashMap<>();
 

@@ -40,6 +40,37 @@ public interface CrescentConfig {
 
     ApiConfig api();
 
+    EventsConfig events();
+
+    /** Object events (stored, removed, evicted) for watchers and cache-aware routers; served by master roles. */
+    interface EventsConfig {
+        /** How many of the last events the master keeps, for watchers to resume from after a reconnect. */
+        @WithDefault("65536")
+        int buffer();
+
+        ZmqConfig zmq();
+
+        /**
+         * A publisher in vLLM's KV-event format (msgpack {@code KVEventBatch}es over a ZeroMQ PUB socket, with a
+         * ROUTER socket for replays), so cache-aware routers that read vLLM's events subscribe unchanged. Off
+         * unless an endpoint is set; only the serving leader publishes.
+         */
+        interface ZmqConfig {
+            /** PUB socket, e.g. {@code tcp://*:5557} (bound when it has a wildcard, else connected, as vLLM does). */
+            Optional<String> endpoint();
+
+            /** ROUTER socket answering replay requests, e.g. {@code tcp://*:5558}. */
+            Optional<String> replayEndpoint();
+
+            /** Topic frame of every message (default: empty, as vLLM's). */
+            Optional<String> topic();
+
+            /** The {@code medium} events name (vLLM's engines say GPU or CPU). */
+            @WithDefault("CRESCENT")
+            String medium();
+        }
+    }
+
     /** The REST and gRPC gateways. */
     interface ApiConfig {
         /**

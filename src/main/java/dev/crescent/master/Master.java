@@ -60,7 +60,8 @@ public final class Master implements MasterClient {
             TicketSigner tickets) {
         this.book = new ObjectBook(settings, clock, tickets);
         this.placement = placement;
-        this.eviction = new Eviction(book.index, eviction, clock, book.tally, book::forget);
+        this.eviction = new Eviction(
+                book.index, eviction, clock, book.tally, victim -> book.forget(victim, ObjectEvent.Kind.EVICTED));
         this.puts = new PutPath(book, placement, this.eviction);
         this.liveness = new ClientLiveness(book);
         this.reads = new ReadLeases(book);
@@ -74,20 +75,25 @@ public final class Master implements MasterClient {
         return counters;
     }
 
+    /** The object events of this master (in a replicated cluster: the cluster's, as this master has applied them). */
+    public EventJournal events() {
+        return book.events;
+    }
+
     /** From now on every durable change is recorded in {@code opLog} (this master has become the leader). */
     public void attachOpLog(OpLog opLog) {
         book.opLog = opLog;
+    }
+
+    /** The version tables of same-host segments: committed objects get versions readers may cache locations by. */
+    public void attachVersionTables(VersionTables tables) {
+        book.versions.attach(tables);
     }
 
     /**
      * From now on freed memory is cleared before it is reused (with access control on, so that no tenant reads what
      * another deleted).
      */
-    /** The version tables of same-host segments: committed objects get versions readers may cache locations by. */
-    public void attachVersionTables(VersionTables tables) {
-        book.versions.attach(tables);
-    }
-
     public void attachScrubber(Scrubber scrubber) {
         book.scrubber = scrubber;
     }

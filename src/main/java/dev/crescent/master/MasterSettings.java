@@ -9,6 +9,7 @@ import java.time.Duration;
  * @param clientTtl  a client that mounted memory and is silent this long is declared dead
  * @param maxLeasedVersions how many replaced versions of one key may wait for their readers at once; an upsert
  *                  past that is refused OBJECT_HAS_LEASE (a hot key pins at most this many times its size)
+ * @param eventBuffer how many of the last object events the master keeps for watchers to resume from
  */
 public record MasterSettings(
         Duration leaseTtl,
@@ -20,7 +21,8 @@ public record MasterSettings(
         double evictionRatio,
         Duration softPinTtl,
         Duration clientTtl,
-        int maxLeasedVersions) {
+        int maxLeasedVersions,
+        int eventBuffer) {
 
     public static MasterSettings defaults() {
         return new MasterSettings(
@@ -33,7 +35,8 @@ public record MasterSettings(
                 0.05,
                 Duration.ofMinutes(30),
                 Duration.ofSeconds(10),
-                4);
+                4,
+                65_536);
     }
 
     public MasterSettings withDefaultReplicaNum(int replicas) {
@@ -47,6 +50,7 @@ public record MasterSettings(
                 evictionRatio,
                 softPinTtl,
                 clientTtl,
-                maxLeasedVersions);
+                maxLeasedVersions,
+                eventBuffer);
     }
 }

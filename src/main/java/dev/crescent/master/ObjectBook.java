@@ -9,6 +9,8 @@ import dev.crescent.transfer.TransferOp;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -40,6 +42,11 @@ final class ObjectBook {
     private final TicketSigner tickets;
     /** Where durable changes go (the op-log when this master leads a replicated cluster). */
     volatile OpLog opLog = OpLog.NONE;
+    /**
+     * The object events watchers read. A master without an op-log journals each change as it records it; with one,
+     * the op-log's mirror journals what became durable (so every master of the cluster numbers events alike).
+     */
+    final EventJournal events;
     /** How long a revoking scrub ticket lives: past every ticket issued before it, plus clock skew. */
     private final long revocationMillis;
     /** Clears freed ranges before they are reused; null: ranges are reused as they are. */
@@ -56,13 +63,49 @@ final class ObjectBook {
         this.clock = clock;
         this.tickets = tickets;
         this.segments = new SegmentRegistry(settings.allocationAlignment());
+        this.events = new EventJournal(settings.eventBuffer(), "master/" + UUID.randomUUID());
+    }
+
+    /** Records an object that became complete. @return when the record is durable */
+    CompletableFuture<Void> recordCommit(OpLogEntry.Commit commit) {
+        OpLog log = opLog;
+        if (log == OpLog.NONE) {
+            events.appendNext(
+                    ObjectEvent.Kind.STORED,
+                    commit.key(),
+                    commit.size(),
+                    commit.replicas().stream().map(OpLogEntry.Range::segment).toList());
+        }
+        return log.record(commit);
+    }
+
+    /** Records that a complete object held on {@code heldOn} is gone ({@code how}: REMOVED or EVICTED). */
+    void recordDrop(ObjectMeta meta, ObjectEvent.Kind how, List<String> heldOn) {
+        OpLog log = opLog;
+        if (log == OpLog.NONE) {
+            events.appendNext(how, meta.key, meta.size, heldOn);
+        }
+        log.record(new OpLogEntry.Drop(meta.key, how));
+    }
+
+    static List<String> segmentsOf(ObjectMeta meta) {
+        return meta.replicas.stream().map(r -> r.segment().name()).toList();
     }
 
     /** Drops an object that is leaving the index: op-log, counts, and its memory now or when its lease ends. */
     void forget(ObjectMeta meta) {
+        forget(meta, ObjectEvent.Kind.REMOVED);
+    }
+
+    /** As {@link #forget(ObjectMeta)}, saying how a complete object went. */
+    void forget(ObjectMeta meta, ObjectEvent.Kind how) {
+        forget(meta, how, segmentsOf(meta));
+    }
+
+    private void forget(ObjectMeta meta, ObjectEvent.Kind how, List<String> heldOn) {
         versions.withdraw(meta);
         if (meta.state == ObjectState.COMPLETE) {
-            opLog.record(new OpLogEntry.Drop(meta.key));
+            recordDrop(meta, how, heldOn);
             tally.complete.decrement();
         } else {
             processing.remove(meta.key, meta.putStartMillis);
@@ -142,12 +185,13 @@ final class ObjectBook {
                     return null;
                 }
                 versions.withdraw(meta); // the replica on the gone segment may still be mapped by readers
+                List<String> heldOn = segmentsOf(meta);
                 meta.replicas =
                         meta.replicas.stream().filter(r -> r.segment() != gone).toList();
                 if (!meta.replicas.isEmpty()) {
                     return meta;
                 }
-                forget(meta);
+                forget(meta, ObjectEvent.Kind.REMOVED, heldOn);
                 return null;
             });
         }

@@ -60,8 +60,20 @@ public sealed interface OpLogEntry {
         }
     }
 
-    /** A complete object is gone (removed, evicted, dropped, or being overwritten). */
-    record Drop(String key) implements OpLogEntry {}
+    /**
+     * A complete object is gone (removed, evicted, dropped, or being overwritten).
+     *
+     * @param kind how, as watchers see it: REMOVED or EVICTED (entries written before it was recorded read REMOVED)
+     */
+    record Drop(String key, ObjectEvent.Kind kind) implements OpLogEntry {
+        public Drop {
+            kind = kind == null ? ObjectEvent.Kind.REMOVED : kind;
+        }
+
+        public Drop(String key) {
+            this(key, ObjectEvent.Kind.REMOVED);
+        }
+    }
 
     /** A replica's place: segment name, byte offset, length. */
     record Range(String segment, long offset, long length) {}

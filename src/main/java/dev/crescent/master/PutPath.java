@@ -126,7 +126,7 @@ final class PutPath {
                 if (book.publishesVersions()) {
                     meta.version = book.versions.publish(meta.replicas, book.leaseIds.next());
                 }
-                durable[0] = book.opLog.record(new OpLogEntry.Commit(
+                durable[0] = book.recordCommit(new OpLogEntry.Commit(
                         key,
                         meta.size,
                         meta.ownerClientId,
@@ -203,7 +203,10 @@ final class PutPath {
         // How often the key is read belongs to the key, not the version: a rewrite starting at zero reads would be
         // LFU's first victim under overwrite-heavy load.
         fresh.accessCount = existing.accessCount;
-        book.opLog.record(new OpLogEntry.Drop(existing.key)); // no longer a complete object until its PutEnd
+        book.recordDrop(
+                existing,
+                ObjectEvent.Kind.REMOVED,
+                ObjectBook.segmentsOf(existing)); // no longer a complete object until its PutEnd
         book.tally.complete.decrement();
         return fresh;
     }

@@ -8,41 +8,98 @@ import java.util.Map;
 
 /**
  * A standby's copy of what the leader made durable: mounted segments and complete objects, kept current by
- * replaying the op-log. On promotion the master is rebuilt from it ({@link Master#restore}).
+ * replaying the op-log. On promotion the master is rebuilt from it ({@link Master#restore}), and as the leader's
+ * mirror it goes on following what becomes durable. Both ways, each op-log entry applied becomes the object events
+ * it means, numbered by the entry, so every master of the cluster journals the same events under the same numbers.
  */
 public final class ReplicatedIndex {
     private final Map<String, OpLogEntry.Mount> segments = new LinkedHashMap<>();
     private final Map<String, OpLogEntry.Commit> objects = new LinkedHashMap<>();
+    /** Where the events go; null: none are kept. */
+    private final EventJournal events;
 
-    public synchronized void apply(OpLogEntry entry) {
-        switch (entry) {
-            case OpLogEntry.Mount mount -> segments.put(mount.segment(), mount);
-            case OpLogEntry.Unmount unmount -> dropSegment(unmount.segment());
-            case OpLogEntry.Commit commit -> objects.put(commit.key(), commit);
-            case OpLogEntry.Drop drop -> objects.remove(drop.key());
+    public ReplicatedIndex() {
+        this(null);
+    }
+
+    public ReplicatedIndex(EventJournal events) {
+        this.events = events;
+    }
+
+    /** Applies op-log entry {@code batch} and journals its events. */
+    public synchronized void apply(long batch, List<OpLogEntry> entries) {
+        List<ObjectEvent> happened = new ArrayList<>();
+        for (OpLogEntry entry : entries) {
+            apply(
+                    entry,
+                    (kind, commit) -> happened.add(new ObjectEvent(
+                            ObjectEvent.sequence(batch, happened.size()),
+                            kind,
+                            commit.key(),
+                            commit.size(),
+                            segmentsOf(commit))));
+        }
+        if (events != null) {
+            events.appendBatch(batch, happened);
         }
     }
 
-    private void dropSegment(String segment) {
+    public synchronized void apply(OpLogEntry entry) {
+        apply(entry, (kind, commit) -> {});
+    }
+
+    /** What an applied entry did to a complete object. */
+    private interface Effect {
+        void on(ObjectEvent.Kind kind, OpLogEntry.Commit object);
+    }
+
+    private void apply(OpLogEntry entry, Effect effect) {
+        switch (entry) {
+            case OpLogEntry.Mount mount -> segments.put(mount.segment(), mount);
+            case OpLogEntry.Unmount unmount ->
+                dropSegment(unmount.segment()).forEach(gone -> effect.on(ObjectEvent.Kind.REMOVED, gone));
+            case OpLogEntry.Commit commit -> {
+                objects.put(commit.key(), commit);
+                effect.on(ObjectEvent.Kind.STORED, commit);
+            }
+            case OpLogEntry.Drop drop -> {
+                OpLogEntry.Commit gone = objects.remove(drop.key());
+                if (gone != null) {
+                    effect.on(drop.kind(), gone);
+                }
+            }
+        }
+    }
+
+    private static List<String> segmentsOf(OpLogEntry.Commit commit) {
+        return commit.replicas().stream().map(OpLogEntry.Range::segment).toList();
+    }
+
+    /** @return the objects that had no replica elsewhere (now gone) */
+    private List<OpLogEntry.Commit> dropSegment(String segment) {
         segments.remove(segment);
-        List<String> emptied = new ArrayList<>();
+        List<OpLogEntry.Commit> emptied = new ArrayList<>();
         objects.replaceAll((key, commit) -> {
             List<OpLogEntry.Range> kept = commit.replicas().stream()
                     .filter(r -> !r.segment().equals(segment))
                     .toList();
             if (kept.isEmpty()) {
-                emptied.add(key);
+                emptied.add(commit);
             }
             return kept.size() == commit.replicas().size() ? commit : commit.withReplicas(kept);
         });
-        emptied.forEach(objects::remove);
+        emptied.forEach(commit -> objects.remove(commit.key()));
+        return emptied;
     }
 
-    /** Replaces everything with the state {@code entries} describe (a snapshot). */
-    public synchronized void reset(Collection<OpLogEntry> entries) {
+    /** Replaces everything with the state {@code entries} describe (a snapshot covering op-log entry {@code batch}). */
+    public synchronized void reset(long batch, Collection<OpLogEntry> entries) {
         segments.clear();
         objects.clear();
         entries.forEach(this::apply);
+        if (events != null) {
+            events.restartAfter(ObjectEvent.lastOf(batch));
+        }
     }
 
     /** The whole state as entries that rebuild it: segments first, then objects. */

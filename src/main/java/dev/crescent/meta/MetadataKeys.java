@@ -2,10 +2,16 @@ package dev.crescent.meta;
 
 /** The key layout under {@code /crescent/<cluster>/} (DESIGN.md section 4). */
 public final class MetadataKeys {
+    private final String cluster;
     private final String root;
 
     public MetadataKeys(String cluster) {
+        this.cluster = cluster;
         this.root = "/crescent/" + cluster + "/";
+    }
+
+    public String cluster() {
+        return cluster;
     }
 
     public String segments() {

@@ -64,6 +64,7 @@ public final class GrpcErrors {
             case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
             case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
             case UNSUPPORTED -> Status.UNIMPLEMENTED;
+            case EVENTS_LOST -> Status.OUT_OF_RANGE;
             case NOT_LEADER, METADATA_ERROR, RPC_FAIL -> Status.UNAVAILABLE;
             case RPC_TIMEOUT -> Status.DEADLINE_EXCEEDED;
             case TRANSFER_FAIL, CHECKSUM_MISMATCH -> Status.DATA_LOSS;

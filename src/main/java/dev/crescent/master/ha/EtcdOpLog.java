@@ -135,7 +135,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
                 batches.increment();
                 batchedOps.add(batch.size());
                 batch.forEach(p -> p.durable().complete(null));
-                batch.forEach(p -> mirror.apply(p.op()));
+                mirror.apply(nextSequence - 1, batch.stream().map(Pending::op).toList());
                 opsSinceSnapshot += batch.size();
                 batch.clear();
                 if (opsSinceSnapshot >= snapshotEvery) {

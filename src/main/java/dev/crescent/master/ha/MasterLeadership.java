@@ -71,9 +71,11 @@ public final class MasterLeadership implements Leadership {
         if (!settings.elects()) {
             return;
         }
-        // A standby keeps a hot copy of the leader's index by replaying its op-log.
+        // A standby keeps a hot copy of the leader's index by replaying its op-log, and journals its events under
+        // the cluster's stream: a watcher resumes on whichever master leads next.
         snapshots = new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json);
-        tailer = new OpLogTailer(store, keys.oplog(), snapshots, json);
+        master.events().joinStream("cluster/" + keys.cluster());
+        tailer = new OpLogTailer(store, keys.oplog(), snapshots, json, master.events());
         election = new LeaderElection(
                 store, keys.leader(), advertisedAddress, settings.leaderTtl(), new LeaderElection.Listener() {
                     @Override

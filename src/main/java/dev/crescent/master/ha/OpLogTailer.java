@@ -1,6 +1,7 @@
 package dev.crescent.master.ha;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.master.EventJournal;
 import dev.crescent.master.OpLogEntry;
 import dev.crescent.master.ReplicatedIndex;
 import dev.crescent.meta.KeyValue;
@@ -23,14 +24,17 @@ public final class OpLogTailer implements AutoCloseable {
     private final String prefix;
     private final OpLogCodec codec;
     private final OpLogSnapshots snapshots;
-    private final ReplicatedIndex index = new ReplicatedIndex();
+    private final ReplicatedIndex index;
     /** Batches that arrived ahead of a gap, by sequence. */
     private final TreeMap<Long, List<OpLogEntry>> early = new TreeMap<>();
 
     private final AutoCloseable watch;
     private long applied;
 
-    public OpLogTailer(MetadataStore store, String prefix, OpLogSnapshots snapshots, ObjectMapper json) {
+    /** @param events where the replayed changes are journaled as object events */
+    public OpLogTailer(
+            MetadataStore store, String prefix, OpLogSnapshots snapshots, ObjectMapper json, EventJournal events) {
+        this.index = new ReplicatedIndex(events);
         this.store = store;
         this.prefix = prefix;
         this.snapshots = snapshots;
@@ -59,7 +63,7 @@ public final class OpLogTailer implements AutoCloseable {
         long firstInLog = log.isEmpty() ? Long.MAX_VALUE : sequenceOf(log.getFirst());
         if (firstInLog > applied + 1) {
             snapshots.latest().filter(s -> s.sequence() > applied).ifPresent(s -> {
-                index.reset(s.ops());
+                index.reset(s.sequence(), s.ops());
                 applied = s.sequence();
                 early.headMap(applied + 1).clear();
             });
@@ -95,7 +99,7 @@ public final class OpLogTailer implements AutoCloseable {
             return;
         }
         while (!early.isEmpty() && early.firstKey() == applied + 1) {
-            early.pollFirstEntry().getValue().forEach(index::apply);
+            index.apply(applied + 1, early.pollFirstEntry().getValue());
             applied++;
         }
     }

@@ -1,6 +1,10 @@
 package dev.crescent.master.ha;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.EventJournal;
+import dev.crescent.master.ObjectEvent;
 import dev.crescent.master.OpLogEntry;
 import dev.crescent.master.ReplicatedIndex;
 import dev.crescent.meta.MetadataKeys;
@@ -56,7 +60,7 @@ class OpLogTest {
         assertTrue(store.getPrefix(keys.oplog()).size() < 14, "entries behind the last snapshot were deleted");
         assertEquals(10, snapshots.latest().orElseThrow().sequence(), "snapshots every 5 ops: the last at entry 10");
 
-        OpLogTailer standby = new OpLogTailer(store, keys.oplog(), snapshots, json);
+        OpLogTailer standby = new OpLogTailer(store, keys.oplog(), snapshots, json, null);
         assertEquals(14, standby.appliedSequence());
         assertEquals(
                 List.of("seg"),
@@ -66,6 +70,71 @@ class OpLogTest {
         assertEquals(11, standby.index().objects().size());
         assertTrue(standby.index().objects().stream().noneMatch(op -> op.key().equals("k3")));
         standby.close();
+    }
+
+    /**
+     * Events come from op-log entries as they become durable: the leader's mirror and a standby's replay journal
+     * the same events under the same sequences, so a watcher resumes on the next leader where it stopped. A standby
+     * that starts from a snapshot can resume watchers only after it.
+     */
+    @Test
+    void leaderAndStandbyJournalTheSameEventsUnderTheSameSequences() throws Exception {
+        EventJournal leaderEvents = new EventJournal(64, "cluster/t");
+        EventJournal standbyEvents = new EventJournal(64, "cluster/t");
+        OpLogTailer standby = new OpLogTailer(store, keys.oplog(), snapshots, json, standbyEvents);
+        EventJournal.Cursor onLeader = leaderEvents.now();
+        EventJournal.Cursor onStandby = standbyEvents.now();
+        EtcdOpLog opLog = new EtcdOpLog(
+                store,
+                keys.oplog(),
+                keys.leader(),
+                lead(),
+                1,
+                json,
+                () -> {},
+                new ReplicatedIndex(leaderEvents),
+                snapshots,
+                4);
+        opLog.record(new OpLogEntry.Mount("seg", "w", 1 << 20, "")).get(5, TimeUnit.SECONDS);
+        for (int i = 1; i <= 3; i++) {
+            opLog.record(commit("k" + i, i * 128L)).get(5, TimeUnit.SECONDS);
+        }
+        opLog.record(new OpLogEntry.Drop("k1", ObjectEvent.Kind.EVICTED)).get(5, TimeUnit.SECONDS);
+        opLog.record(new OpLogEntry.Drop("k2")).get(5, TimeUnit.SECONDS);
+        opLog.record(new OpLogEntry.Unmount("seg")).get(5, TimeUnit.SECONDS);
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (standby.appliedSequence() < opLog.lastWritten() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(10);
+        }
+
+        List<ObjectEvent> led = leaderEvents.read(onLeader, 100, 0);
+        assertEquals(
+                List.of("STORED k1", "STORED k2", "STORED k3", "EVICTED k1", "REMOVED k2", "REMOVED k3"),
+                led.stream().map(e -> e.kind() + " " + e.key()).toList(),
+                "k3 went with its only segment");
+        assertEquals(led, standbyEvents.read(onStandby, 100, 0), "the same events, numbered alike");
+        assertEquals(leaderEvents.position(), standbyEvents.position());
+        standby.close();
+
+        EventJournal lateEvents = new EventJournal(64, "cluster/t");
+        OpLogTailer late = new OpLogTailer(store, keys.oplog(), snapshots, json, lateEvents);
+        long snapshot = snapshots.latest().orElseThrow().sequence();
+        assertEquals(
+                ErrorCode.EVENTS_LOST,
+                assertThrows(
+                                StoreException.class,
+                                () -> lateEvents.after(
+                                        "cluster/t", led.getFirst().sequence()))
+                        .code(),
+                "before its snapshot a late standby cannot say what happened");
+        List<ObjectEvent> afterSnapshot =
+                lateEvents.read(lateEvents.after("cluster/t", ObjectEvent.lastOf(snapshot)), 100, 0);
+        assertEquals(
+                led.stream().filter(e -> e.batch() > snapshot).toList(),
+                afterSnapshot,
+                "after it, the same events as everyone");
+        late.close();
+        opLog.close();
     }
 
     @Test

@@ -1,0 +1,119 @@
+package dev.crescent.master;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The event ring: resuming after a sequence, and EVENTS_LOST whenever it cannot say what came between. */
+class EventJournalTest {
+
+    private static void store(EventJournal journal, String key) {
+        journal.appendNext(ObjectEvent.Kind.STORED, key, 1, List.of("seg"));
+    }
+
+    private static List<String> keys(List<ObjectEvent> events) {
+        return events.stream().map(ObjectEvent::key).toList();
+    }
+
+    @Test
+    void aWatcherResumesRightAfterTheLastSequenceItSaw() throws Exception {
+        EventJournal journal = new EventJournal(16, "s");
+        EventJournal.Cursor watcher = journal.now();
+        for (int i = 0; i < 5; i++) {
+            store(journal, "k" + i);
+        }
+        List<ObjectEvent> firstTwo = journal.read(watcher, 2, 0);
+        assertEquals(List.of("k0", "k1"), keys(firstTwo));
+        assertEquals(firstTwo.get(1).sequence(), watcher.position());
+
+        EventJournal.Cursor resumed = journal.after("s", watcher.position());
+        assertEquals(List.of("k2", "k3", "k4"), keys(journal.read(resumed, 100, 0)));
+        assertEquals(journal.position(), resumed.position(), "at the end a watcher is current up to the journal");
+        assertTrue(journal.read(resumed, 100, 0).isEmpty());
+    }
+
+    @Test
+    void batchesNumberEventsByTheBatchSoReplicasAgree() throws Exception {
+        EventJournal journal = new EventJournal(16, "cluster/x");
+        EventJournal.Cursor watcher = journal.now();
+        journal.appendBatch(
+                7,
+                List.of(
+                        new ObjectEvent(ObjectEvent.sequence(7, 0), ObjectEvent.Kind.STORED, "a", 1, List.of()),
+                        new ObjectEvent(ObjectEvent.sequence(7, 1), ObjectEvent.Kind.EVICTED, "b", 1, List.of())));
+        journal.appendBatch(8, List.of()); // a mount: no object events, but the journal is current up to it
+        List<ObjectEvent> read = journal.read(watcher, 10, 0);
+        assertEquals(List.of(7L, 7L), read.stream().map(ObjectEvent::batch).toList());
+        assertEquals(ObjectEvent.lastOf(8), watcher.position());
+        assertEquals(
+                List.of("b"),
+                keys(journal.read(journal.after("cluster/x", read.getFirst().sequence()), 10, 0)));
+    }
+
+    @Test
+    void anotherStreamOrASequenceNoLongerKeptIsRefusedEventsLost() throws Exception {
+        EventJournal journal = new EventJournal(4, "s");
+        EventJournal.Cursor slow = journal.now();
+        store(journal, "k0");
+        long first = journal.position();
+        for (int i = 1; i < 10; i++) {
+            store(journal, "k" + i);
+        }
+        assertLost(() -> journal.after("another", journal.position()));
+        assertLost(() -> journal.after("s", first), "k1..k5 left the ring");
+        assertLost(() -> journal.after("s", journal.position() + 1), "ahead of the journal");
+        StoreException fell = assertThrows(StoreException.class, () -> journal.read(slow, 10, 0));
+        assertEquals(ErrorCode.EVENTS_LOST, fell.code(), "a watcher the ring moved past is told, not skipped ahead");
+
+        List<ObjectEvent> kept = journal.read(journal.after("s", ObjectEvent.lastOf(6)), 10, 0);
+        assertEquals(List.of("k6", "k7", "k8", "k9"), keys(kept), "resuming at the oldest kept still works");
+    }
+
+    @Test
+    void aRestartFromASnapshotKeepsOnlyWhatFollowsIt() throws Exception {
+        EventJournal journal = new EventJournal(8, "s");
+        EventJournal.Cursor before = journal.now();
+        store(journal, "old");
+        journal.restartAfter(ObjectEvent.lastOf(40));
+        assertLost(() -> journal.after("s", 0));
+        assertThrows(StoreException.class, () -> journal.read(before, 10, 0));
+        EventJournal.Cursor atSnapshot = journal.after("s", ObjectEvent.lastOf(40));
+        store(journal, "new");
+        assertEquals(41, journal.read(atSnapshot, 10, 0).getFirst().batch());
+    }
+
+    @Test
+    void aWaitingReaderWakesWhenAnEventArrives() throws Exception {
+        EventJournal journal = new EventJournal(8, "s");
+        EventJournal.Cursor watcher = journal.now();
+        CompletableFuture<List<ObjectEvent>> read = CompletableFuture.supplyAsync(() -> {
+            try {
+                return journal.read(watcher, 10, 10_000);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(100);
+        store(journal, "k");
+        assertEquals(List.of("k"), keys(read.get(2, TimeUnit.SECONDS)), "woken by the append, not the timeout");
+    }
+
+    private static void assertLost(org.junit.jupiter.api.function.Executable call) {
+        assertLost(call, "");
+    }
+
+    private static void assertLost(org.junit.jupiter.api.function.Executable call, String why) {
+        assertEquals(
+                ErrorCode.EVENTS_LOST,
+                assertThrows(StoreException.class, call, why).code(),
+                why);
+    }
+}
