@@ -13,15 +13,18 @@ import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.proto.BatchKeysRequest;
+import dev.crescent.protocol.proto.EventBatch;
 import dev.crescent.protocol.proto.GetReplicaListRequest;
 import dev.crescent.protocol.proto.HeartbeatRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.ObjectEventsGrpc;
 import dev.crescent.protocol.proto.ObjectService;
 import dev.crescent.protocol.proto.PutChunk;
 import dev.crescent.protocol.proto.PutEndRequest;
 import dev.crescent.protocol.proto.PutHeader;
 import dev.crescent.protocol.proto.PutStartRequest;
 import dev.crescent.protocol.proto.RemoveAllRequest;
+import dev.crescent.protocol.proto.WatchEventsRequest;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
@@ -45,8 +48,11 @@ import java.lang.foreign.MemorySegment;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
@@ -75,6 +81,9 @@ class AccessControlTest {
 
     @TestHTTPResource("/")
     URL service;
+
+    @GrpcClient("events")
+    ObjectEventsGrpc.ObjectEventsBlockingStub events;
 
     private MasterServiceGrpc.MasterServiceBlockingStub as(String node) {
         Metadata headers = new Metadata();
@@ -466,6 +475,41 @@ class AccessControlTest {
                 assertEquals(ErrorCode.UNAUTHENTICATED, unticketed.code());
             }
         }
+    }
+
+    /** A watcher sees events only of keys it may read: a tenant learns nothing of another's keys. */
+    @Test
+    void watchersSeeOnlyEventsOfKeysTheyMayRead() {
+        Iterator<EventBatch> anonymous =
+                events.withDeadlineAfter(20, TimeUnit.SECONDS).watchEvents(WatchEventsRequest.getDefaultInstance());
+        Metadata writerName = new Metadata();
+        writerName.put(GrpcErrors.NODE_KEY, "writer");
+        Iterator<EventBatch> writer = events.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(writerName))
+                .withDeadlineAfter(20, TimeUnit.SECONDS)
+                .watchEvents(WatchEventsRequest.getDefaultInstance());
+        anonymous.next();
+        writer.next();
+        for (String key : List.of("public/watched-1", "team/watched-2", "public/watched-3")) {
+            given().header(NODE, "writer")
+                    .contentType(OCTETS)
+                    .body(new byte[100])
+                    .put("/v1/objects/" + key)
+                    .then()
+                    .statusCode(201);
+        }
+        assertEquals(List.of("public/watched-1", "public/watched-3"), watchedKeys(anonymous, 2));
+        assertEquals(List.of("public/watched-1", "team/watched-2", "public/watched-3"), watchedKeys(writer, 3));
+    }
+
+    private static List<String> watchedKeys(Iterator<EventBatch> stream, int count) {
+        List<String> keys = new ArrayList<>();
+        while (keys.size() < count) {
+            stream.next().getEventsList().stream()
+                    .map(dev.crescent.protocol.proto.ObjectEvent::getKey)
+                    .filter(key -> key.contains("/watched-"))
+                    .forEach(keys::add);
+        }
+        return keys;
     }
 
     private static void assertDenied(ErrorCode code, Executable call) {
