@@ -14,14 +14,20 @@ import dev.crescent.transfer.tcp.TcpSettings;
 import dev.crescent.transfer.tcp.TcpTransport;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -183,6 +189,22 @@ class MasterFailoverIT {
                 CrescentProcess leader = leaderPort(view) == first.port() ? first : second;
                 CrescentProcess standby = leader == first ? second : first;
                 await(() -> leader.segmentCount() == 1, 30);
+                // An operator watches the events through the CLI, which follows the leader in etcd: across the kill
+                // it must resume where it stopped, so it reports every acknowledged put once, in order.
+                Path watched = Files.createTempFile("crescent-watch", ".txt");
+                Process watcher = new ProcessBuilder(
+                                "bin/crescent", "--etcd", etcd.endpoint(), "--cluster", "ha", "watch", "load/")
+                        .redirectOutput(watched.toFile())
+                        .redirectError(
+                                Files.createTempFile("crescent-watch", ".err").toFile())
+                        .start();
+                await(
+                        () -> {
+                            put(leader, "load/marker", 100, 0);
+                            given().baseUri(leader.baseUrl()).delete("/v1/objects/load/marker");
+                            return lines(watched).stream().anyMatch(line -> line.contains(" load/marker "));
+                        },
+                        30);
                 // Writers in this JVM put through the Java client, which finds the leader in etcd and carries its
                 // calls across the failover: every put must succeed (at most delayed) and stay readable.
                 Map<String, byte[]> acknowledged = new ConcurrentHashMap<>();
@@ -217,6 +239,8 @@ class MasterFailoverIT {
                         }));
                     }
                     await(() -> acknowledged.size() >= 60, 30);
+                    // The watcher is frozen across the failover: it can only catch up by resuming after its position.
+                    signal("STOP", watcher.pid());
                     leader.kill();
                     long killed = System.nanoTime();
                     await(
@@ -228,12 +252,18 @@ class MasterFailoverIT {
                     long failoverMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
                     int beforeResume = acknowledged.size();
                     await(() -> acknowledged.size() >= beforeResume + 60 || !failures.isEmpty(), 30);
+                    signal("CONT", watcher.pid());
                     stop.set(true);
                     for (Thread writer : writers) {
                         writer.join(30_000);
                     }
                     System.out.println("failover under load: " + acknowledged.size() + " acknowledged objects, "
                             + "standby led " + failoverMillis + " ms after kill -9");
+                    await(
+                            "the watch reported every acknowledged put",
+                            () -> storedKeys(watched).containsAll(acknowledged.keySet()),
+                            30);
+                    assertWatchedOnceInOrder(watched);
                     assertEquals(List.of(), failures, "writers saw only a delay across the failover");
                     assertTrue(failoverMillis < 5000, failoverMillis + " ms");
                     for (var entry : acknowledged.entrySet()) {
@@ -248,6 +278,8 @@ class MasterFailoverIT {
                                         .asByteArray(),
                                 entry.getKey());
                     }
+                } finally {
+                    watcher.destroyForcibly(); // even frozen
                 }
                 assertEquals(0, worker.terminate(10));
             }
@@ -287,6 +319,45 @@ class MasterFailoverIT {
                 .then()
                 .statusCode(201);
         return bytes;
+    }
+
+    /** The complete lines written so far. */
+    private static List<String> lines(Path file) {
+        try {
+            String text = Files.readString(file);
+            return List.of(text.substring(0, text.lastIndexOf('\n') + 1).split("\n", -1)).stream()
+                    .filter(line -> !line.isEmpty())
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Keys the watch reported STORED (lines: sequence kind key size segments). */
+    private static Set<String> storedKeys(Path watched) {
+        Set<String> keys = new HashSet<>();
+        for (String line : lines(watched)) {
+            String[] fields = line.split(" ");
+            if (fields.length >= 3 && fields[1].equals("STORED")) {
+                keys.add(fields[2]);
+            }
+        }
+        return keys;
+    }
+
+    /** Every write put a new key once: no STORED twice, and sequences only grow (nothing repeated on resume). */
+    private static void assertWatchedOnceInOrder(Path watched) {
+        Set<String> stored = new HashSet<>();
+        long last = -1;
+        for (String line : lines(watched)) {
+            String[] fields = line.split(" ");
+            long sequence = Long.parseLong(fields[0]);
+            assertTrue(sequence > last, "sequence " + sequence + " after " + last);
+            last = sequence;
+            if (fields[1].equals("STORED") && !fields[2].equals("load/marker")) {
+                assertTrue(stored.add(fields[2]), fields[2] + " reported twice");
+            }
+        }
     }
 
     private static int leaderPort(EtcdMetadataStore view) {
