@@ -1,5 +1,5 @@
 # Sourced by bin/test and bin/bench: Debian's Python and the packages the Python client and its tests use
-# (PyPI is not needed: grpcio, protobuf, numpy, torch and pytest all come from apt).
+# (PyPI is not needed: grpcio, protobuf, numpy, torch, pytest, pyzmq and msgpack all come from apt).
 source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 ensure_python_deps() {
   local missing=()
@@ -11,6 +11,9 @@ ensure_python_deps() {
   /usr/bin/python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
   /usr/bin/python3 -c 'import pytest' 2>/dev/null || missing+=(python3-pytest)
   /usr/bin/python3 -c 'import setuptools' 2>/dev/null || missing+=(python3-setuptools)
+  # The KV-event tests subscribe as vLLM's consumers do: ZeroMQ and msgpack.
+  /usr/bin/python3 -c 'import zmq' 2>/dev/null || missing+=(python3-zmq)
+  /usr/bin/python3 -c 'import msgpack' 2>/dev/null || missing+=(python3-msgpack)
   command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }

@@ -88,6 +88,10 @@ public final class EventJournal {
         appended++;
     }
 
+    private boolean sameBatch(long one, long other) {
+        return ring[slot(one)].batch() == ring[slot(other)].batch();
+    }
+
     private int slot(long cursor) {
         return (int) (cursor % ring.length);
     }
@@ -115,9 +119,21 @@ public final class EventJournal {
                     "events after " + sequence + " are no longer kept (kept: after " + horizon + " up to " + last
                             + "): start over");
         }
+        return new Cursor(firstAfter(sequence), sequence);
+    }
+
+    /**
+     * A cursor at the oldest kept event after {@code sequence}, whatever is no longer kept before it (a replay that
+     * answers what it still has, as vLLM's publisher does).
+     */
+    public synchronized Cursor keptAfter(long sequence) {
+        return new Cursor(firstAfter(sequence), sequence);
+    }
+
+    private long firstAfter(long sequence) {
         long low = first;
         long high = appended;
-        while (low < high) { // the first kept event with a greater sequence
+        while (low < high) {
             long mid = (low + high) >>> 1;
             if (ring[slot(mid)].sequence() <= sequence) {
                 low = mid + 1;
@@ -125,12 +141,12 @@ public final class EventJournal {
                 high = mid;
             }
         }
-        return new Cursor(low, sequence);
+        return low;
     }
 
     /**
-     * Events from {@code cursor} on, at most {@code max}, waiting up to {@code waitMillis} for the first. The cursor
-     * moves past what is returned.
+     * Events from {@code cursor} on, at most {@code max} (more only to end with a whole batch), waiting up to
+     * {@code waitMillis} for the first. The cursor moves past what is returned.
      *
      * @throws StoreException EVENTS_LOST when the ring has moved past the cursor
      */
@@ -144,6 +160,9 @@ public final class EventJournal {
                     "the watcher fell behind: events after " + cursor.position + " are no longer kept; start over");
         }
         int count = (int) Math.min(max, appended - cursor.next);
+        while (count > 0 && cursor.next + count < appended && sameBatch(cursor.next + count - 1, cursor.next + count)) {
+            count++; // a batch is read whole: one op-log entry, one message to a router
+        }
         List<ObjectEvent> events = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             events.add(ring[slot(cursor.next + i)]);

@@ -103,6 +103,11 @@ public final class Master implements MasterClient {
         this.leadership = leadership;
     }
 
+    /** Whether this master serves (alone, or as the elected leader). */
+    public boolean isLeader() {
+        return leadership.isLeader();
+    }
+
     /** @throws StoreException NOT_LEADER when another master serves */
     public void requireLeader() {
         leadership.requireLeader();
