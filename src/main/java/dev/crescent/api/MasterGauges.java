@@ -1,21 +1,37 @@
 package dev.crescent.api;
 
+import dev.crescent.common.Threads;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterCounters;
 import dev.crescent.master.MasterOp;
+import dev.crescent.master.Tenants;
 import dev.crescent.master.ha.MasterLeadership;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
-/** Publishes the master's figures as {@code crescent_master_*} gauges and per-operation counters. */
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
+
+/**
+ * Publishes the master's figures as {@code crescent_master_*} gauges and per-operation counters, and each tenant's
+ * quota and holdings as {@code crescent_tenant_*{tenant=...}} (refreshed every second: tenants come and go at run
+ * time).
+ */
 @Singleton
 public class MasterGauges {
+    private ScheduledExecutorService tenantRefresh;
 
     void register(@Observes StartupEvent event, MeterRegistry registry, Master master, MasterLeadership leadership) {
+        registerTenants(registry, master);
         Gauge.builder("crescent.master.objects", master, m -> m.stats().objectCount())
                 .description("Complete objects in the index")
                 .register(registry);
@@ -68,6 +84,44 @@ public class MasterGauges {
                     .description("Master operations that failed, by operation")
                     .tag("op", op.tag())
                     .register(registry);
+        }
+    }
+
+    private void registerTenants(MeterRegistry registry, Master master) {
+        MultiGauge used = MultiGauge.builder("crescent.tenant.used")
+                .baseUnit("bytes")
+                .description("Pool memory each tenant's objects hold (every replica)")
+                .register(registry);
+        MultiGauge quota = MultiGauge.builder("crescent.tenant.quota")
+                .baseUnit("bytes")
+                .description("Each tenant's byte quota")
+                .register(registry);
+        MultiGauge refused = MultiGauge.builder("crescent.tenant.refused.puts")
+                .description("Puts refused QUOTA_EXCEEDED since the tenant was defined")
+                .register(registry);
+        tenantRefresh = Threads.daemonScheduler("crescent-tenant-gauges");
+        tenantRefresh.scheduleWithFixedDelay(
+                () -> {
+                    List<Tenants.Account> accounts = master.tenants();
+                    used.register(rows(accounts, Tenants.Account::usedBytes), true);
+                    quota.register(rows(accounts, a -> a.quota().quotaBytes()), true);
+                    refused.register(rows(accounts, Tenants.Account::refused), true);
+                },
+                0,
+                1,
+                TimeUnit.SECONDS);
+    }
+
+    private static List<MultiGauge.Row<?>> rows(List<Tenants.Account> accounts, ToLongFunction<Tenants.Account> value) {
+        return accounts.stream()
+                .<MultiGauge.Row<?>>map(
+                        a -> MultiGauge.Row.of(Tags.of("tenant", a.quota().name()), value.applyAsLong(a)))
+                .toList();
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (tenantRefresh != null) {
+            tenantRefresh.shutdownNow();
         }
     }
 }

@@ -15,6 +15,7 @@ import dev.crescent.master.InlineValues;
 import dev.crescent.master.Master;
 import dev.crescent.master.MasterSettings;
 import dev.crescent.master.PlacementStrategy;
+import dev.crescent.master.TenantRegistry;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.master.access.AccessRule;
 import dev.crescent.master.ha.HaSettings;
@@ -151,6 +152,17 @@ public class RoleBeans {
 
     void closeAccessControl(@Disposes AccessControl access) {
         access.close();
+    }
+
+    /** Tenant quotas from the metadata store, in force on this master (and every master sharing the store). */
+    @Produces
+    @Singleton
+    TenantRegistry tenants(MetadataStore store, MetadataKeys keys, ObjectMapper json, Master master) {
+        return new TenantRegistry(store, keys, json, master);
+    }
+
+    void closeTenants(@Disposes TenantRegistry tenants) {
+        tenants.close();
     }
 
     /** Leader election and the op-log over etcd; with the embedded store this master is alone and always leads. */

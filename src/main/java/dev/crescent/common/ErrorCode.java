@@ -15,6 +15,8 @@ public enum ErrorCode {
     SEGMENT_ALREADY_EXISTS(-102, 409),
     CLIENT_NOT_FOUND(-103, 404),
     NO_AVAILABLE_HANDLE(-200, 507),
+    /** The key's tenant would hold more than its byte quota, and none of its own objects could be evicted. */
+    QUOTA_EXCEEDED(-201, 507),
     INVALID_KEY(-400, 400),
     INVALID_PARAMS(-600, 400),
     ILLEGAL_CLIENT(-601, 403),

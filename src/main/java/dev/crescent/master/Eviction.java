@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * Makes room in the pool: unpinned objects in the policy's order, then soft-pinned ones. Never evicts a leased,
@@ -36,12 +37,19 @@ final class Eviction {
         return policy.name();
     }
 
-    /** @return bytes freed, at least {@code bytes} when enough objects could go */
-    long evict(long bytes) {
+    /**
+     * @param may whether an object (by key) is in this eviction's scope; asked again just before each victim goes,
+     *            as tenants' holdings change while it runs
+     * @return bytes freed, at least {@code bytes} when enough objects could go
+     */
+    long evict(long bytes, Predicate<String> may) {
         long freed = 0;
         for (EvictionCandidate candidate : candidates()) {
             if (freed >= bytes) {
                 break;
+            }
+            if (!may.test(candidate.key())) {
+                continue;
             }
             long released = evictOne(candidate.key());
             if (released > 0) {

@@ -75,6 +75,24 @@ public final class Master implements MasterClient {
         return counters;
     }
 
+    /**
+     * Puts these tenant quotas in force and moves every object to the account its key now belongs to (each in its
+     * own section: accounts stay exact while puts go on).
+     */
+    public void defineTenants(List<TenantQuota> quotas) {
+        book.index.tenants.define(quotas);
+        List<String> keys = new ArrayList<>();
+        book.index.forEach(meta -> keys.add(meta.key));
+        for (String key : keys) {
+            book.index.update(key, (k, meta) -> meta); // settling is the index's, on every update
+        }
+    }
+
+    /** Each tenant's quota and what it holds, by name. */
+    public List<Tenants.Account> tenants() {
+        return book.index.tenants.accounts();
+    }
+
     /** The object events of this master (in a replicated cluster: the cluster's, as this master has applied them). */
     public EventJournal events() {
         return book.events;
@@ -478,7 +496,8 @@ public final class Master implements MasterClient {
      * @return bytes freed
      */
     public long evict(long bytes) {
-        return eviction.evict(bytes);
+        Tenants tenants = book.index.tenants;
+        return eviction.evict(bytes, victim -> tenants.mayEvict(victim, null));
     }
 
     /** A batch operation: as {@link #serve}, refused whole past {@link #MAX_BATCH_KEYS} keys. */

@@ -55,6 +55,11 @@ final class ObjectMeta {
     /** This version as published for readers that cache locations ({@link ObjectVersions}); 0: not published. */
     long version;
 
+    /** The tenant account this object's bytes are charged to, and how many ({@link Tenants}); null: none. */
+    Tenants.Account chargedTo;
+
+    long chargedBytes;
+
     ObjectMeta(String key, long size, String ownerClientId, long putStartMillis, List<Replica> replicas) {
         this.key = key;
         this.size = size;

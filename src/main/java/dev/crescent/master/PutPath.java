@@ -43,12 +43,31 @@ final class PutPath {
         try {
             return startOnce(clientId, key, size, config, upsert);
         } catch (StoreException e) {
+            Tenants tenants = book.index.tenants;
+            if (e.code() == ErrorCode.QUOTA_EXCEEDED) {
+                // The tenant is full: make room among its own objects only, then try once more.
+                Tenants.Account own = tenants.of(key);
+                eviction.evict(
+                        size * replicasWanted(config == null ? ReplicaConfig.DEFAULT : config),
+                        victim -> tenants.of(victim) == own);
+                try {
+                    return startOnce(clientId, key, size, config, upsert);
+                } catch (StoreException still) {
+                    if (still.code() == ErrorCode.QUOTA_EXCEEDED) {
+                        tenants.refused(key);
+                    }
+                    throw still;
+                }
+            }
             if (e.code() != ErrorCode.NO_AVAILABLE_HANDLE || size > largestSegmentBytes()) {
                 // Evicting cannot make room for an object larger than every segment: keep what is stored.
                 throw e;
             }
-            // No room: evict (outside any per-key section) and try once more before answering back-pressure.
-            eviction.evict(Math.max(size, (long) (book.segments.capacityBytes() * book.settings.evictionRatio())));
+            // No room: evict (outside any per-key section) and try once more before answering back-pressure. Other
+            // tenants' objects go only while they hold more than their reserved share.
+            eviction.evict(
+                    Math.max(size, (long) (book.segments.capacityBytes() * book.settings.evictionRatio())),
+                    victim -> tenants.mayEvict(victim, key));
             return startOnce(clientId, key, size, config, upsert);
         }
     }
@@ -68,40 +87,72 @@ final class PutPath {
         ReplicaConfig wanted = config == null ? ReplicaConfig.DEFAULT : config;
         long now = book.clock.millis();
         long discardMillis = book.settings.putStartDiscardTimeout().toMillis();
+        long reservedBytes = size * replicasWanted(wanted);
         ObjectMeta started = book.index.update(key, (k, existing) -> {
-            ObjectMeta fresh;
-            if (existing == null) {
-                fresh = new ObjectMeta(k, size, clientId, now, allocateReplicas(size, wanted, clientId));
-            } else if (existing.state == ObjectState.PROCESSING) {
-                if (now - existing.putStartMillis < discardMillis) {
-                    // A put finds the key taken (first writer wins); an upsert only has to wait for it.
-                    throw upsert
-                            ? new StoreException(
-                                    ErrorCode.REPLICA_IS_NOT_READY,
-                                    "a put of '" + key + "' is in progress; upsert again once it has ended")
-                            : new StoreException(
-                                    ErrorCode.OBJECT_ALREADY_EXISTS, "a put of '" + key + "' is in progress");
-                }
-                // The earlier writer has been silent past the discard timeout: pre-empt it. Allocate first, so
-                // that a failed allocation leaves its entry as it was.
-                fresh = new ObjectMeta(k, size, clientId, now, allocateReplicas(size, wanted, clientId));
-                book.forget(existing);
-            } else if (!upsert) {
-                throw new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS, "object '" + key + "' exists");
-            } else {
-                fresh = overwrite(existing, clientId, size, wanted, now);
+            requireFree(k, existing, upsert, now, discardMillis);
+            // The tenant's bytes are reserved before anything is allocated, and handed back if the put fails here.
+            Tenants.Account account = book.index.tenants.reserve(k, reservedBytes, existing);
+            try {
+                ObjectMeta fresh = startedMeta(k, existing, clientId, size, wanted, now, discardMillis);
+                Tenants.charged(fresh, account, reservedBytes);
+                return fresh;
+            } catch (RuntimeException e) {
+                Tenants.unreserve(account, reservedBytes);
+                throw e;
             }
-            fresh.hardPin = wanted.hardPin();
-            fresh.softPin = wanted.softPin();
-            if (book.signsTickets()) {
-                // The WRITE tickets handed out below are valid until then, whatever becomes of this put.
-                fresh.writeGrantDeadlineMillis = now + discardMillis;
-            }
-            return fresh;
         });
         book.processing.put(key, started.putStartMillis);
         // A writer silent past the discard timeout may be pre-empted; its ticket must not outlive that.
         return book.describe(started.replicas, TransferOp.WRITE, now + discardMillis);
+    }
+
+    /** Refuses a put of a key taken: first writer wins; an upsert only has to wait for a put in progress. */
+    private static void requireFree(String key, ObjectMeta existing, boolean upsert, long now, long discardMillis) {
+        if (existing == null) {
+            return;
+        }
+        if (existing.state == ObjectState.PROCESSING && now - existing.putStartMillis < discardMillis) {
+            throw upsert
+                    ? new StoreException(
+                            ErrorCode.REPLICA_IS_NOT_READY,
+                            "a put of '" + key + "' is in progress; upsert again once it has ended")
+                    : new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS, "a put of '" + key + "' is in progress");
+        }
+        if (existing.state == ObjectState.COMPLETE && !upsert) {
+            throw new StoreException(ErrorCode.OBJECT_ALREADY_EXISTS, "object '" + key + "' exists");
+        }
+    }
+
+    /**
+     * The new PROCESSING entry for a put of {@code key} whose entry is {@code existing} now, once {@link #requireFree}
+     * let it go on (in the key's section).
+     */
+    private ObjectMeta startedMeta(
+            String key,
+            ObjectMeta existing,
+            String clientId,
+            long size,
+            ReplicaConfig wanted,
+            long now,
+            long discardMillis) {
+        ObjectMeta fresh;
+        if (existing == null) {
+            fresh = new ObjectMeta(key, size, clientId, now, allocateReplicas(size, wanted, clientId));
+        } else if (existing.state == ObjectState.PROCESSING) {
+            // The earlier writer has been silent past the discard timeout: pre-empt it. Allocate first, so
+            // that a failed allocation leaves its entry as it was.
+            fresh = new ObjectMeta(key, size, clientId, now, allocateReplicas(size, wanted, clientId));
+            book.forget(existing);
+        } else {
+            fresh = overwrite(existing, clientId, size, wanted, now);
+        }
+        fresh.hardPin = wanted.hardPin();
+        fresh.softPin = wanted.softPin();
+        if (book.signsTickets()) {
+            // The WRITE tickets handed out below are valid until then, whatever becomes of this put.
+            fresh.writeGrantDeadlineMillis = now + discardMillis;
+        }
+        return fresh;
     }
 
     /**
@@ -212,12 +263,17 @@ final class PutPath {
     }
 
     /** One range on each of up to replicaNum distinct segments: preferred ones first, then the strategy's order. */
-    private List<Replica> allocateReplicas(long size, ReplicaConfig config, String clientId) {
+    private int replicasWanted(ReplicaConfig config) {
         int wanted = config.replicaNum() == 0 ? book.settings.defaultReplicaNum() : config.replicaNum();
         if (wanted > MAX_REPLICAS) {
             throw new StoreException(
                     ErrorCode.INVALID_PARAMS, "at most " + MAX_REPLICAS + " replicas per object, asked for " + wanted);
         }
+        return wanted;
+    }
+
+    private List<Replica> allocateReplicas(long size, ReplicaConfig config, String clientId) {
+        int wanted = replicasWanted(config);
         Collection<MountedSegment> order = placement.candidates(book.segments.mounted(), size, clientId);
         if (!config.preferredSegments().isEmpty()) {
             LinkedHashSet<MountedSegment> preferredFirst = new LinkedHashSet<>();

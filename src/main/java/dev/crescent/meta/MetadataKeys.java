@@ -35,6 +35,11 @@ public final class MetadataKeys {
         return root + "acl/rules/";
     }
 
+    /** Tenant quotas set through the admin API, one JSON definition per tenant name. */
+    public String tenants() {
+        return root + "tenants/";
+    }
+
     /** The elected master's address, bound to its election lease. */
     public String leader() {
         return root + "master/leader";

@@ -54,6 +54,7 @@ public class ClusterResource {
      * What the cluster looks like from this master.
      *
      * @param masters every live master of an HA cluster, the leader first; empty without etcd
+     * @param tenants  each tenant's quota and what it holds
      */
     @RegisterForReflection
     public record ClusterView(
@@ -62,7 +63,8 @@ public class ClusterResource {
             String placement,
             String eviction,
             boolean accessControl,
-            List<MasterMember> masters) {}
+            List<MasterMember> masters,
+            List<TenantResource.TenantView> tenants) {}
 
     /** A master of the cluster: its address and "leader" or "standby". */
     @RegisterForReflection
@@ -83,7 +85,8 @@ public class ClusterResource {
                         master.placementStrategy(),
                         master.evictionPolicy(),
                         access.enabled(),
-                        members()));
+                        members(),
+                        TenantResource.views(master)));
     }
 
     private List<MasterMember> members() {
