@@ -131,6 +131,9 @@ async function poll() {
       bar(s.capacityBytes ? s.usedBytes / s.capacityBytes : 0)]));
     rows("workers", workers.map(w => [w.clientId, (w.silentMillis / 1000).toFixed(1) + " s ago",
       w.segments.join(", ")]));
+    rows("tenants", cluster.tenants.map(t => [t.name, t.prefix,
+      bytes(t.usedBytes) + " / " + bytes(t.quotaBytes) + " (" + bytes(t.reservedBytes) + ")",
+      bar(t.usedBytes / t.quotaBytes), String(t.refusedPuts)]));
     document.getElementById("error").textContent = "";
   } catch (e) {
     document.getElementById("error").textContent = e.message;

@@ -33,15 +33,27 @@ class GrafanaDashboardTest {
     private static final Set<String> SCRAPE_LABELS = Set.of("job", "instance");
 
     @Test
-    void everyPanelQueriesSeriesTheServiceExports() throws IOException {
+    void everyPanelQueriesSeriesTheServiceExports() throws IOException, InterruptedException {
         given().contentType("application/octet-stream")
                 .body(new byte[4096])
                 .put("/v1/objects/grafana/probe")
                 .then()
                 .statusCode(201);
         given().get("/v1/objects/grafana/probe").then().statusCode(200);
-        String exported =
-                given().get("/q/metrics").then().statusCode(200).extract().asString();
+        // Tenant series exist once a tenant does (they are refreshed every second).
+        given().contentType("application/json")
+                .body(java.util.Map.of("prefix", "grafana-tenant/", "quotaBytes", 1 << 20))
+                .put("/v1/tenants/grafana")
+                .then()
+                .statusCode(204);
+        String exported = "";
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (!exported.contains("crescent_tenant_used_bytes{") && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+            exported =
+                    given().get("/q/metrics").then().statusCode(200).extract().asString();
+        }
+        given().delete("/v1/tenants/grafana").then().statusCode(204);
 
         List<String> queries = queries(new ObjectMapper().readTree(DASHBOARD.toFile()));
         assertTrue(queries.size() >= 12, "the dashboard's queries: " + queries);

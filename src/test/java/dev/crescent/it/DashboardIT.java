@@ -43,6 +43,14 @@ class DashboardIT {
                     HttpResponse.BodyHandlers.discarding());
             assertEquals(303, bare.statusCode());
 
+            HttpResponse<String> tenant = http.send(
+                    HttpRequest.newBuilder(URI.create(node.baseUrl() + "/v1/tenants/ui-team"))
+                            .header("Content-Type", "application/json")
+                            .PUT(HttpRequest.BodyPublishers.ofString("{\"prefix\":\"team/\",\"quotaBytes\":1048576}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(204, tenant.statusCode(), tenant.body());
+
             Path screenshot = Path.of("target/ui-dashboard.png").toAbsolutePath();
             Files.deleteIfExists(screenshot);
             AtomicBoolean stop = new AtomicBoolean();
@@ -62,6 +70,7 @@ class DashboardIT {
             assertTrue(Double.parseDouble(attribute(body.group(1), "data-peak-write-bps")) > 0, body.group(1));
             assertTrue(Double.parseDouble(attribute(body.group(1), "data-peak-puts")) > 0, body.group(1));
             assertTrue(dom.contains("standalone") && dom.contains("s ago"), "role and the worker's heartbeat shown");
+            assertTrue(dom.contains("ui-team") && dom.contains("1.0 MiB"), "the tenant and its quota shown");
 
             byte[] png = Files.readAllBytes(screenshot);
             assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, Arrays.copyOf(png, 4));
