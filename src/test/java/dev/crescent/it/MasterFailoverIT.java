@@ -67,6 +67,15 @@ class MasterFailoverIT {
                 for (int i = 0; i < 20; i++) {
                     before[i] = put(first, "ha/before-" + i, 10_000 + i * 997, i);
                 }
+                // A tenant quota set on the leader lives in etcd: the next leader enforces it, its account rebuilt.
+                given().baseUri(first.baseUrl())
+                        .contentType("application/json")
+                        .body(Map.of("prefix", "ha/quota-", "quotaBytes", 30_000))
+                        .put("/v1/tenants/hq")
+                        .then()
+                        .statusCode(204);
+                assertEquals(201, putPinned(first, "ha/quota-0"));
+                assertEquals(201, putPinned(first, "ha/quota-1"));
                 try (CrescentProcess second = CrescentProcess.start("ha-master-2", master)) {
                     await(
                             () -> given().baseUri(second.baseUrl())
@@ -126,6 +135,13 @@ class MasterFailoverIT {
 
                     // Every acknowledged object is there, with its bytes; the removed one stays removed.
                     assertEquals(1, second.segmentCount(), "the segment came back from the op-log");
+                    given().baseUri(second.baseUrl())
+                            .get("/v1/tenants")
+                            .then()
+                            .statusCode(200)
+                            .body("find { it.name == 'hq' }.usedBytes", equalTo(20_000));
+                    assertEquals(201, putPinned(second, "ha/quota-2"));
+                    assertEquals(507, putPinned(second, "ha/quota-3"), "the quota holds on the new leader");
                     given().baseUri(second.baseUrl())
                             .get("/v1/objects/ha/before-0")
                             .then()
@@ -307,6 +323,18 @@ class MasterFailoverIT {
             "crescent.worker.segment-size=" + segmentSize,
             "crescent.worker.heartbeat-interval=300ms"
         };
+    }
+
+    /** A hard-pinned put of 10,000 bytes (never evicted); @return the HTTP status */
+    private static int putPinned(CrescentProcess master, String key) {
+        return given().baseUri(master.baseUrl())
+                .contentType("application/octet-stream")
+                .body(new byte[10_000])
+                .queryParam("pin", "hard")
+                .put("/v1/objects/" + key)
+                .then()
+                .extract()
+                .statusCode();
     }
 
     private static byte[] put(CrescentProcess master, String key, int size, int seed) {
