@@ -19,15 +19,11 @@ import java.util.List;
 public final class TenantRegistry implements AutoCloseable {
     private static final Duration APPLY_TIMEOUT = Duration.ofSeconds(5);
 
-    private final MetadataStore store;
-    private final MetadataKeys keys;
     private final ObjectMapper json;
     private final Master master;
     private final WatchedPrefix<TenantQuota> stored;
 
     public TenantRegistry(MetadataStore store, MetadataKeys keys, ObjectMapper json, Master master) {
-        this.store = store;
-        this.keys = keys;
         this.json = json;
         this.master = master;
         this.stored = new WatchedPrefix<>(
@@ -50,28 +46,16 @@ public final class TenantRegistry implements AutoCloseable {
                         "tenant '" + other.name() + "' already has prefix '" + quota.prefix() + "'");
             }
         }
-        long revision;
         try {
-            revision = store.put(keys.tenants() + quota.name(), json.writeValueAsBytes(quota), 0);
+            stored.write(quota.name(), json.writeValueAsBytes(quota), APPLY_TIMEOUT);
         } catch (JsonProcessingException e) {
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot encode tenant '" + quota.name() + "'", e);
-        }
-        if (!stored.awaitRevision(quota.name(), revision, APPLY_TIMEOUT)) {
-            throw new StoreException(
-                    ErrorCode.METADATA_ERROR,
-                    "tenant '" + quota.name() + "' was stored but did not take effect within " + APPLY_TIMEOUT);
         }
     }
 
     /** @return whether the tenant existed */
     public boolean delete(String name) {
-        boolean existed = store.delete(keys.tenants() + name);
-        if (existed && !stored.awaitAbsent(name, APPLY_TIMEOUT)) {
-            throw new StoreException(
-                    ErrorCode.METADATA_ERROR,
-                    "tenant '" + name + "' was deleted but the change did not arrive within " + APPLY_TIMEOUT);
-        }
-        return existed;
+        return stored.delete(name, APPLY_TIMEOUT);
     }
 
     @Override

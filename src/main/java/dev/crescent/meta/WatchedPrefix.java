@@ -1,5 +1,7 @@
 package dev.crescent.meta;
 
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -27,6 +29,7 @@ public final class WatchedPrefix<T> implements AutoCloseable {
 
     private final ConcurrentHashMap<String, Versioned<T>> byName = new ConcurrentHashMap<>();
     private final String prefix;
+    private final MetadataStore store;
     private final Decoder<T> decoder;
     private final Runnable onChange;
     private final AutoCloseable watch;
@@ -35,6 +38,7 @@ public final class WatchedPrefix<T> implements AutoCloseable {
      * @param onChange called after every applied change (and once after the initial listing)
      */
     public WatchedPrefix(MetadataStore store, String prefix, Decoder<T> decoder, Runnable onChange) {
+        this.store = store;
         this.prefix = prefix;
         this.decoder = decoder;
         this.onChange = onChange;
@@ -59,6 +63,37 @@ public final class WatchedPrefix<T> implements AutoCloseable {
             }
         });
         return live;
+    }
+
+    /**
+     * Stores {@code value} as {@code name} and waits until this view has applied it: in force on this node before
+     * the caller hears back (other nodes follow through their watches).
+     *
+     * @throws StoreException METADATA_ERROR when the change did not arrive within {@code timeout}
+     */
+    public void write(String name, byte[] value, Duration timeout) {
+        long revision = store.put(prefix + name, value, 0);
+        if (!awaitRevision(name, revision, timeout)) {
+            throw new StoreException(
+                    ErrorCode.METADATA_ERROR,
+                    "'" + name + "' was stored but its change did not arrive within " + timeout);
+        }
+    }
+
+    /**
+     * Deletes {@code name} and waits until this view no longer has it.
+     *
+     * @return whether it existed
+     * @throws StoreException METADATA_ERROR when the change did not arrive within {@code timeout}
+     */
+    public boolean delete(String name, Duration timeout) {
+        boolean existed = store.delete(prefix + name);
+        if (existed && !awaitAbsent(name, timeout)) {
+            throw new StoreException(
+                    ErrorCode.METADATA_ERROR,
+                    "'" + name + "' was deleted but the change did not arrive within " + timeout);
+        }
+        return existed;
     }
 
     /**

@@ -36,8 +36,6 @@ public final class AccessControl implements AutoCloseable {
     private final boolean enabled;
     private final boolean trustStatedNames;
     private final Map<String, AccessRule> configRules = new LinkedHashMap<>();
-    private final MetadataStore store;
-    private final MetadataKeys keys;
     private final ObjectMapper json;
     private final WatchedPrefix<AccessRule> stored;
     private final TicketSigner tickets;
@@ -59,8 +57,6 @@ public final class AccessControl implements AutoCloseable {
         this.trustStatedNames = trustStatedNames;
         this.tickets = tickets;
         configRules.forEach(rule -> this.configRules.put(rule.name(), rule));
-        this.store = store;
-        this.keys = keys;
         this.json = json;
         this.policy = new AccessPolicy(enabled, configRules, trustStatedNames);
         this.stored = new WatchedPrefix<>(
@@ -139,17 +135,11 @@ public final class AccessControl implements AutoCloseable {
                     ErrorCode.INVALID_PARAMS,
                     "rule '" + rule.name() + "' comes from configuration and cannot be changed through the API");
         }
-        long revision;
         try {
-            revision = store.put(keys.accessRules() + rule.name(), json.writeValueAsBytes(rule), 0);
+            // In force here before the caller hears back; other nodes follow through their watches.
+            stored.write(rule.name(), json.writeValueAsBytes(rule), APPLY_TIMEOUT);
         } catch (JsonProcessingException e) {
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot encode rule '" + rule.name() + "'", e);
-        }
-        // In force here before the caller hears back; other nodes follow through their watches.
-        if (!stored.awaitRevision(rule.name(), revision, APPLY_TIMEOUT)) {
-            throw new StoreException(
-                    ErrorCode.METADATA_ERROR,
-                    "rule '" + rule.name() + "' was stored but its change did not arrive within " + APPLY_TIMEOUT);
         }
     }
 
@@ -160,13 +150,7 @@ public final class AccessControl implements AutoCloseable {
                     ErrorCode.INVALID_PARAMS,
                     "rule '" + name + "' comes from configuration and cannot be deleted through the API");
         }
-        boolean existed = store.delete(keys.accessRules() + name);
-        if (existed && !stored.awaitAbsent(name, APPLY_TIMEOUT)) {
-            throw new StoreException(
-                    ErrorCode.METADATA_ERROR,
-                    "rule '" + name + "' was deleted but the change did not arrive within " + APPLY_TIMEOUT);
-        }
-        return existed;
+        return stored.delete(name, APPLY_TIMEOUT);
     }
 
     private void rebuild() {
