@@ -197,9 +197,14 @@ class MasterFailoverIT {
     void killingTheLeaderUnderLoadLosesNoAcknowledgedObject() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start();
                 EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
-            String[] master = masterArgs(etcd);
-            try (CrescentProcess first = CrescentProcess.start("load-master-1", master);
-                    CrescentProcess second = CrescentProcess.start("load-master-2", master);
+            // Each master publishes KV events over ZeroMQ (only the leader sends; every master answers replays).
+            int[] pub = {freePort(), freePort()};
+            int[] replay = {freePort(), freePort()};
+            try (CrescentProcess first =
+                            CrescentProcess.start("load-master-1", masterArgs(etcd, zmqArgs(pub[0], replay[0])));
+                    CrescentProcess second =
+                            CrescentProcess.start("load-master-2", masterArgs(etcd, zmqArgs(pub[1], replay[1])));
+                    RouterSubscriber router = new RouterSubscriber(pub);
                     CrescentProcess worker = CrescentProcess.start("load-worker", workerArgs(etcd, "32M"))) {
                 await(() -> leaderPort(view) == first.port() || leaderPort(view) == second.port(), 20);
                 CrescentProcess leader = leaderPort(view) == first.port() ? first : second;
@@ -280,6 +285,21 @@ class MasterFailoverIT {
                             () -> storedKeys(watched).containsAll(acknowledged.keySet()),
                             30);
                     assertWatchedOnceInOrder(watched);
+                    // A router subscribed to both masters saw the numbers jump across the failover; a replay from
+                    // the new leader fills the jump, numbered as the old leader numbered what it had sent.
+                    int newLeader = standby == first ? 0 : 1;
+                    Map<Long, List<String>> filled = router.fillGapsFrom(replay[newLeader]);
+                    Set<String> seen = new HashSet<>();
+                    filled.values().forEach(seen::addAll);
+                    assertTrue(
+                            seen.containsAll(acknowledged.keySet()),
+                            "missing: "
+                                    + acknowledged.keySet().stream()
+                                            .filter(k -> !seen.contains(k))
+                                            .limit(5)
+                                            .toList());
+                    assertTrue(router.compared() > 10, "batches seen live and replayed: " + router.compared());
+                    assertTrue(router.replayedAlike(), "a batch published before the kill and replayed after it agree");
                     assertEquals(List.of(), failures, "writers saw only a delay across the failover");
                     assertTrue(failoverMillis < 5000, failoverMillis + " ms");
                     for (var entry : acknowledged.entrySet()) {
@@ -323,6 +343,18 @@ class MasterFailoverIT {
             "crescent.worker.segment-size=" + segmentSize,
             "crescent.worker.heartbeat-interval=300ms"
         };
+    }
+
+    private static String[] zmqArgs(int pub, int replay) {
+        return new String[] {
+            "crescent.events.zmq.endpoint=tcp://*:" + pub, "crescent.events.zmq.replay-endpoint=tcp://*:" + replay
+        };
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
     }
 
     /** A hard-pinned put of 10,000 bytes (never evicted); @return the HTTP status */
