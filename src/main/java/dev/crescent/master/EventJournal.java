@@ -5,100 +5,160 @@ import dev.crescent.common.StoreException;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The last object events, in order, for watchers to read and to resume from. A fixed ring, not a queue per watcher:
- * each watcher holds only a cursor (how many events came before the next it reads), so a slow watcher costs nothing
- * but its own loss once the ring has moved past it ({@link ErrorCode#EVENTS_LOST}, never a silent gap).
+ * each watcher holds only a cursor (the index of the next event it reads), so a slow watcher costs nothing but its
+ * own loss once the ring has moved past it ({@link ErrorCode#EVENTS_LOST}, never a silent gap).
  *
  * <p>Events carry a sequence and the journal a stream name. A watcher resumes with both; the journal answers from
  * the event after that sequence, or EVENTS_LOST when it cannot say what came between. In a replicated cluster the
  * stream is the cluster's and every master numbers events alike (from op-log entries), so a watcher resumes on the
  * new leader where it stopped on the old one.
+ *
+ * <p>Appending takes no lock: a change is journaled inside its key's atomic section, on the put path, so writers
+ * claim an index with one atomic increment, fill its slot and publish it (as in Aeron's and the Disruptor's
+ * many-to-one rings). A reader takes an index only once it is published, and checks it was not overwritten while
+ * it read. Readers waiting for more are woken by the next append, or look again every {@link #WAIT_SLICE_MILLIS}.
  */
 public final class EventJournal {
-    private final ObjectEvent[] ring;
-    private String stream;
-    /** Events ever appended: the cursor at the end. */
-    private long appended;
-    /** The cursor of the oldest event kept. */
-    private long first;
+    /** The longest a waiting reader sleeps before looking again (a wake-up it raced with is never lost longer). */
+    static final long WAIT_SLICE_MILLIS = 20;
+
+    private final int capacity;
+    private final AtomicReferenceArray<ObjectEvent> slots;
+    /** The index each slot holds, set after its event: a reader trusts a slot only while this matches. */
+    private final AtomicLongArray published;
+    /** The next index to claim. */
+    private final AtomicLong claimed = new AtomicLong();
     /** Every event with a greater sequence is in the ring or still to come. */
-    private long horizon = -1;
-    /** The greatest sequence appended or known (the next local batch follows it). */
-    private long last = -1;
+    private final AtomicLong horizon = new AtomicLong(-1);
+    /** The greatest sequence of a batch applied, events or not (replicated masters). */
+    private volatile long batchPosition = -1;
+    /** Indexes below this were dropped by a restart from a snapshot. */
+    private volatile long first;
+    /** A published prefix of the indexes, as last seen (a hint: {@link #publishedEnd} walks on from it). */
+    private volatile long publishedHint;
+
+    private volatile int waiting;
+    private volatile String stream;
 
     public EventJournal(int capacity, String stream) {
         if (capacity < 1) {
             throw new IllegalArgumentException("an event journal needs room for at least one event");
         }
-        this.ring = new ObjectEvent[capacity];
+        this.capacity = capacity;
+        this.slots = new AtomicReferenceArray<>(capacity);
+        this.published = new AtomicLongArray(capacity);
+        for (int i = 0; i < capacity; i++) {
+            published.set(i, -1);
+        }
         this.stream = stream;
     }
 
-    public synchronized String stream() {
+    public String stream() {
         return stream;
     }
 
     /** Joins the stream a whole cluster shares (before any event is appended: a standby starting up). */
-    public synchronized void joinStream(String shared) {
+    public void joinStream(String shared) {
         this.stream = shared;
     }
 
     /** The sequence up to which this journal is current. */
-    public synchronized long position() {
-        return last;
+    public long position() {
+        long end = publishedEnd();
+        long lastEvent = end == 0 ? -1 : eventAt(end - 1, -1);
+        return Math.max(Math.max(lastEvent, batchPosition), horizon.get());
     }
 
-    /** Appends the events of one batch (one op-log entry), numbered by it. */
-    public synchronized void appendBatch(long batch, List<ObjectEvent> events) {
+    /** Appends the events of one batch (one op-log entry), numbered by it. One writer at a time. */
+    public void appendBatch(long batch, List<ObjectEvent> events) {
         for (ObjectEvent event : events) {
-            put(event);
+            publish(claimed.getAndIncrement(), event);
         }
-        last = Math.max(last, ObjectEvent.lastOf(batch));
-        notifyAll();
+        batchPosition = Math.max(batchPosition, ObjectEvent.lastOf(batch));
+        wake();
     }
 
-    /** Appends one change of a master that keeps no op-log: a batch of its own, after the last. */
-    public synchronized void appendNext(ObjectEvent.Kind kind, String key, long size, List<String> segments) {
-        long batch = last < 0 ? 1 : (last >>> 24) + 1;
-        put(new ObjectEvent(ObjectEvent.sequence(batch, 0), kind, key, size, segments));
-        last = ObjectEvent.lastOf(batch);
-        notifyAll();
+    /**
+     * Appends one change of a master that keeps no op-log: a batch of its own, numbered by the index it claims (so
+     * claims and sequences go in the same order). Called from any thread, inside the change's atomic section.
+     */
+    public void appendNext(ObjectEvent.Kind kind, String key, long size, List<String> segments) {
+        long index = claimed.getAndIncrement();
+        publish(index, new ObjectEvent(ObjectEvent.sequence(index + 1, 0), kind, key, size, segments));
+        wake();
+    }
+
+    private void publish(long index, ObjectEvent event) {
+        int slot = slot(index);
+        ObjectEvent overwritten = slots.getAndSet(slot, event);
+        if (overwritten != null) {
+            horizon.accumulateAndGet(overwritten.sequence(), Math::max); // the oldest leaves the ring
+        }
+        published.set(slot, index);
+    }
+
+    private void wake() {
+        if (waiting > 0) {
+            synchronized (this) {
+                notifyAll();
+            }
+        }
     }
 
     /**
      * Forgets everything before {@code sequence} without events for it (a standby starting from a snapshot): a
-     * watcher can resume only from there on.
+     * watcher can resume only from there on. By the single writer of a replicated journal.
      */
-    public synchronized void restartAfter(long sequence) {
-        if (sequence > last) {
-            horizon = sequence;
-            last = sequence;
-            first = appended; // every cursor into the old contents is now behind the ring
+    public void restartAfter(long sequence) {
+        if (sequence > position()) {
+            horizon.accumulateAndGet(sequence, Math::max);
+            batchPosition = Math.max(batchPosition, sequence);
+            first = claimed.get(); // every cursor into the old contents is now behind the ring
         }
     }
 
-    private void put(ObjectEvent event) {
-        if (appended - first == ring.length) {
-            horizon = ring[slot(first)].sequence(); // the oldest leaves the ring
-            first++;
+    private int slot(long index) {
+        return (int) (index % capacity);
+    }
+
+    /** The end of the published prefix: every index below it is published (or already overwritten). */
+    private long publishedEnd() {
+        long end = Math.max(publishedHint, first);
+        long claims = claimed.get();
+        while (end < claims && published.get(slot(end)) >= end) {
+            end++;
         }
-        ring[slot(appended)] = event;
-        appended++;
+        publishedHint = end;
+        return end;
     }
 
-    private boolean sameBatch(long one, long other) {
-        return ring[slot(one)].batch() == ring[slot(other)].batch();
+    /** The sequence of the event at {@code index}, or {@code missing} when the slot no longer holds it. */
+    private long eventAt(long index, long missing) {
+        ObjectEvent event = read(index);
+        return event == null ? missing : event.sequence();
     }
 
-    private int slot(long cursor) {
-        return (int) (cursor % ring.length);
+    /** The event at a published {@code index}, or null when it was overwritten. */
+    private ObjectEvent read(long index) {
+        int slot = slot(index);
+        if (published.get(slot) != index) {
+            return null;
+        }
+        ObjectEvent event = slots.get(slot);
+        return published.get(slot) == index ? event : null; // not overwritten while read
     }
 
     /** A cursor at the end: only events from now on. */
-    public synchronized Cursor now() {
-        return new Cursor(appended, last);
+    public Cursor now() {
+        long end = publishedEnd();
+        return new Cursor(end, position());
     }
 
     /**
@@ -106,42 +166,40 @@ public final class EventJournal {
      *
      * @throws StoreException EVENTS_LOST when the events after it are no longer kept, or the stream is another
      */
-    public synchronized Cursor after(String from, long sequence) {
+    public Cursor after(String from, long sequence) {
         if (!stream.equals(from)) {
             throw new StoreException(
                     ErrorCode.EVENTS_LOST,
                     "events of stream '" + from + "' are not kept here (this master's stream is '" + stream
                             + "'): start over");
         }
-        if (sequence < horizon || sequence > last) {
+        long kept = horizon.get();
+        long current = position();
+        if (sequence < kept || sequence > current) {
             throw new StoreException(
                     ErrorCode.EVENTS_LOST,
-                    "events after " + sequence + " are no longer kept (kept: after " + horizon + " up to " + last
+                    "events after " + sequence + " are no longer kept (kept: after " + kept + " up to " + current
                             + "): start over");
         }
-        return new Cursor(firstAfter(sequence), sequence);
+        return keptAfter(sequence);
     }
 
     /**
      * A cursor at the oldest kept event after {@code sequence}, whatever is no longer kept before it (a replay that
      * answers what it still has, as vLLM's publisher does).
      */
-    public synchronized Cursor keptAfter(long sequence) {
-        return new Cursor(firstAfter(sequence), sequence);
-    }
-
-    private long firstAfter(long sequence) {
-        long low = first;
-        long high = appended;
-        while (low < high) {
+    public Cursor keptAfter(long sequence) {
+        long high = publishedEnd();
+        long low = Math.max(first, high - capacity);
+        while (low < high) { // the first kept event with a greater sequence
             long mid = (low + high) >>> 1;
-            if (ring[slot(mid)].sequence() <= sequence) {
+            if (eventAt(mid, Long.MIN_VALUE) <= sequence) {
                 low = mid + 1;
             } else {
                 high = mid;
             }
         }
-        return low;
+        return new Cursor(low, sequence);
     }
 
     /**
@@ -150,27 +208,54 @@ public final class EventJournal {
      *
      * @throws StoreException EVENTS_LOST when the ring has moved past the cursor
      */
-    public synchronized List<ObjectEvent> read(Cursor cursor, int max, long waitMillis) throws InterruptedException {
-        if (cursor.next == appended && waitMillis > 0) {
-            wait(waitMillis);
+    public List<ObjectEvent> read(Cursor cursor, int max, long waitMillis) throws InterruptedException {
+        long end = publishedEnd();
+        if (cursor.next == end && waitMillis > 0) {
+            end = awaitPast(cursor.next, waitMillis);
         }
-        if (cursor.next < first) {
-            throw new StoreException(
-                    ErrorCode.EVENTS_LOST,
-                    "the watcher fell behind: events after " + cursor.position + " are no longer kept; start over");
+        List<ObjectEvent> events = new ArrayList<>();
+        long index = cursor.next;
+        while (index < end) {
+            ObjectEvent event = index < first ? null : read(index);
+            if (event == null) {
+                throw new StoreException(
+                        ErrorCode.EVENTS_LOST,
+                        "the watcher fell behind: events after " + cursor.position + " are no longer kept; start over");
+            }
+            // A batch is read whole: one op-log entry, one message to a router.
+            if (events.size() >= max && event.batch() != events.getLast().batch()) {
+                break;
+            }
+            events.add(event);
+            index++;
         }
-        int count = (int) Math.min(max, appended - cursor.next);
-        while (count > 0 && cursor.next + count < appended && sameBatch(cursor.next + count - 1, cursor.next + count)) {
-            count++; // a batch is read whole: one op-log entry, one message to a router
-        }
-        List<ObjectEvent> events = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            events.add(ring[slot(cursor.next + i)]);
-        }
-        cursor.next += count;
+        cursor.next = index;
         // At the end the watcher is current up to the last batch (which may have had no events for it).
-        cursor.position = cursor.next == appended ? last : events.getLast().sequence();
+        cursor.position = index == end
+                ? Math.max(position(), cursor.position)
+                : events.getLast().sequence();
         return events;
+    }
+
+    /** Waits until an event past {@code index} is published or the time is up; @return the published end */
+    private long awaitPast(long index, long waitMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);
+        long end;
+        synchronized (this) {
+            waiting++;
+            try {
+                while ((end = publishedEnd()) == index) {
+                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                    if (left <= 0) {
+                        break;
+                    }
+                    wait(Math.min(left, WAIT_SLICE_MILLIS));
+                }
+            } finally {
+                waiting--;
+            }
+        }
+        return end;
     }
 
     /** Where a watcher stands: the next event to read and the sequence it is current up to. */
