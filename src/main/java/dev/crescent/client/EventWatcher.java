@@ -72,24 +72,19 @@ public final class EventWatcher {
                     batch.getEventsList().forEach(onEvent);
                     after = batch.getPosition();
                 }
-            } catch (StatusRuntimeException e) {
-                StoreException failure = GrpcErrors.fromStatus(e);
+            } catch (StatusRuntimeException | StoreException e) {
+                // A broken stream, or no leader to ask yet (NOT_LEADER from the lookup): retried for a while.
+                StoreException failure =
+                        e instanceof StatusRuntimeException status ? GrpcErrors.fromStatus(status) : (StoreException) e;
                 if (closed) {
                     return;
                 }
-                if (!retryable(failure.code())) {
-                    throw failure;
-                }
                 long now = System.nanoTime();
                 brokenSince = brokenSince == 0 ? now : brokenSince;
-                if (now - brokenSince > reconnectFor.toNanos()) {
+                if (!retryable(failure.code()) || now - brokenSince > reconnectFor.toNanos()) {
                     throw failure;
                 }
                 LOG.debugf("event stream broken (%s); resuming after %d", failure.getMessage(), after);
-            } catch (StoreException e) {
-                if (closed || !retryable(e.code())) {
-                    throw e; // e.g. NOT_LEADER from the leader lookup is retried below
-                }
             } finally {
                 if (channel != null) {
                     channel.shutdownNow();

@@ -17,6 +17,8 @@ public final class ReplicatedIndex {
     private final Map<String, OpLogEntry.Commit> objects = new LinkedHashMap<>();
     /** Where the events go; null: none are kept. */
     private final EventJournal events;
+    /** The last op-log entry applied (or covered by the snapshot reset from). */
+    private long lastBatch = -1;
 
     public ReplicatedIndex() {
         this(null);
@@ -26,8 +28,15 @@ public final class ReplicatedIndex {
         this.events = events;
     }
 
-    /** Applies op-log entry {@code batch} and journals its events. */
+    /**
+     * Applies op-log entry {@code batch} and journals its events; an entry already applied (a watch delivering late
+     * what a promoted standby's own op-log wrote) is ignored, so nothing is applied or journaled twice.
+     */
     public synchronized void apply(long batch, List<OpLogEntry> entries) {
+        if (batch <= lastBatch) {
+            return;
+        }
+        lastBatch = batch;
         List<ObjectEvent> happened = new ArrayList<>();
         for (OpLogEntry entry : entries) {
             apply(
@@ -97,6 +106,7 @@ public final class ReplicatedIndex {
         segments.clear();
         objects.clear();
         entries.forEach(this::apply);
+        lastBatch = Math.max(lastBatch, batch);
         if (events != null) {
             events.restartAfter(ObjectEvent.lastOf(batch));
         }
