@@ -9,6 +9,7 @@ import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -40,6 +41,9 @@ public final class ZmqEventPublisher implements AutoCloseable {
     private final VllmEventCodec codec;
     private final Thread thread;
     private volatile boolean running = true;
+    private ZContext context;
+    private ZMQ.Socket pub;
+    private ZMQ.Socket replay;
 
     /**
      * @param endpoint       PUB socket: bound when it has a wildcard or is ipc/inproc, else connected (as vLLM does)
@@ -56,30 +60,42 @@ public final class ZmqEventPublisher implements AutoCloseable {
         this.leads = leads;
         this.endpoint = endpoint;
         this.replayEndpoint = replayEndpoint;
-        this.topic = topic.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        this.topic = topic.getBytes(StandardCharsets.UTF_8);
         this.codec = codec;
         this.thread = Thread.ofPlatform().name("crescent-kv-events").daemon().unstarted(this::run);
     }
 
+    /**
+     * Opens the sockets here, so that an endpoint that cannot be bound stops start-up with its reason, then hands
+     * them to the publisher thread (which alone uses them from then on).
+     */
     public void start() {
-        thread.start();
-    }
-
-    private void run() {
-        try (ZContext context = new ZContext()) {
-            ZMQ.Socket pub = context.createSocket(SocketType.PUB);
+        context = new ZContext();
+        try {
+            pub = context.createSocket(SocketType.PUB);
             pub.setSndHWM(HIGH_WATER_MARK);
             if (binds(endpoint)) {
                 pub.bind(endpoint);
             } else {
                 pub.connect(endpoint);
             }
-            ZMQ.Socket replay = null;
             if (replayEndpoint != null) {
                 replay = context.createSocket(SocketType.ROUTER);
                 replay.bind(replayEndpoint);
             }
-            LOG.infof("KV events published on %s%s", endpoint, replay == null ? "" : ", replays on " + replayEndpoint);
+        } catch (RuntimeException e) {
+            context.close();
+            throw new IllegalStateException(
+                    "KV events: cannot open " + endpoint + (replayEndpoint == null ? "" : " / " + replayEndpoint) + ": "
+                            + e.getMessage(),
+                    e);
+        }
+        LOG.infof("KV events published on %s%s", endpoint, replay == null ? "" : ", replays on " + replayEndpoint);
+        thread.start();
+    }
+
+    private void run() {
+        try {
             EventJournal.Cursor cursor = null;
             while (running) {
                 if (replay != null) {
@@ -105,6 +121,8 @@ public final class ZmqEventPublisher implements AutoCloseable {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             LOG.errorf(e, "KV event publisher stopped");
+        } finally {
+            context.close();
         }
     }
 
