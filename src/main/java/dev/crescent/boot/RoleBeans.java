@@ -9,6 +9,7 @@ import dev.crescent.client.StoreClient;
 import dev.crescent.client.Transports;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.Role;
+import dev.crescent.master.EngineChecksums;
 import dev.crescent.master.EngineScrubber;
 import dev.crescent.master.EvictionPolicy;
 import dev.crescent.master.InlineValues;
@@ -95,6 +96,7 @@ public class RoleBeans {
         if (config.transfer().shm().enabled()) {
             master.attachVersionTables(new SharedVersionTables(shmDirectories(config)));
         }
+        master.attachChecksums(new EngineChecksums(engine));
         if (access.tickets() != null) {
             // Tenants exist only with access control: then no one may read what another deleted.
             master.attachScrubber(new EngineScrubber(engine));

@@ -80,7 +80,8 @@ public class WorkerNode implements NodeReadiness {
                 Path.of(worker.shmDir()),
                 worker.shmGroup().orElse(null),
                 worker.heartbeatInterval(),
-                DRAIN_TIMEOUT);
+                DRAIN_TIMEOUT,
+                worker.orphanRetention());
         TransferServerSettings server = new TransferServerSettings(
                 tcp.enabled(),
                 tcp.bindHost(),

@@ -408,16 +408,18 @@ public final class RemoteMasterClient implements MasterClient {
     }
 
     @Override
-    public void mountSegment(String clientId, String segment, long capacity, String endpoint) {
+    public void mountSegment(String clientId, SegmentDescriptor segment, boolean claimsContents) {
         call(
                 Replay.SAFE,
                 () -> unary(
                         MasterServiceGrpc.getMountSegmentMethod(),
                         MountSegmentRequest.newBuilder()
                                 .setClientId(clientId)
-                                .setSegment(segment)
-                                .setCapacity(capacity)
-                                .setEndpoint(endpoint == null ? "" : endpoint)
+                                .setSegment(segment.name())
+                                .setCapacity(segment.capacity())
+                                .setEndpoint(segment.endpoint() == null ? "" : segment.endpoint())
+                                .setContentsId(segment.contentsId())
+                                .setClaimsContents(claimsContents)
                                 .build()));
     }
 

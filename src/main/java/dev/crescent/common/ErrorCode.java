@@ -14,6 +14,11 @@ public enum ErrorCode {
     SEGMENT_NOT_FOUND(-101, 404),
     SEGMENT_ALREADY_EXISTS(-102, 409),
     CLIENT_NOT_FOUND(-103, 404),
+    /**
+     * A mount said its memory already holds objects, and this master does not hold that segment with that contents
+     * id (it dropped them, or never had them): the owner must clear the memory and mount it empty.
+     */
+    SEGMENT_CONTENTS_UNKNOWN(-104, 409),
     NO_AVAILABLE_HANDLE(-200, 507),
     /** The key's tenant would hold more than its byte quota, and none of its own objects could be evicted. */
     QUOTA_EXCEEDED(-201, 507),

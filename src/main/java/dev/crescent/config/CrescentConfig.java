@@ -270,6 +270,14 @@ public interface CrescentConfig {
          */
         Optional<String> shmGroup();
 
+        /**
+         * How long the segment file of a process that died (kill -9, a crash) stays in the shared-memory directory
+         * for a restart of its segment, which adopts it with its objects; after that the next segment opened on the
+         * host deletes it. A restarted worker finds its own file whatever its age.
+         */
+        @WithDefault("10m")
+        Duration orphanRetention();
+
         /** Master gRPC address (host:port) a worker-role process mounts its segment at. */
         @WithDefault("localhost:8080")
         String masterAddress();

@@ -5,6 +5,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.protocol.HeartbeatReply;
 import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.SegmentDescriptor;
+import org.jboss.logging.Logger;
 
 import java.util.Comparator;
 import java.util.List;
@@ -15,6 +16,8 @@ import java.util.Map;
  * client-ttl of silence, whose segments are then unmounted (objects with a replica elsewhere stay readable).
  */
 final class ClientLiveness {
+    private static final Logger LOG = Logger.getLogger(ClientLiveness.class);
+
     private final ObjectBook book;
 
     ClientLiveness(ObjectBook book) {
@@ -24,9 +27,11 @@ final class ClientLiveness {
     /**
      * Mounts a segment (idempotent for the same owner) and registers its owner as a live client. With access
      * control on, memory whose transfer server checks no ticket is refused: objects placed there would be readable
-     * and writable by anyone who reaches that server.
+     * and writable by anyone who reaches that server. A mount that takes over a dead owner's segment (same contents
+     * id: a worker restarted and adopted its file) keeps its objects, forgets the dead owner once it has nothing
+     * left, and has the objects checked against their checksums.
      */
-    void mount(String clientId, SegmentDescriptor spec) {
+    void mount(String clientId, SegmentDescriptor spec, boolean claimsContents) {
         ObjectBook.requireClient(clientId);
         PeerAddress peer = PeerAddress.parse(spec.endpoint());
         if (book.signsTickets() && !peer.tcp().isEmpty() && !peer.ticketed()) {
@@ -36,12 +41,24 @@ final class ClientLiveness {
                             + "access control: give its owner the ticket secret (crescent.access.ticket-secret, "
                             + "or ClientOptions.ContributedMemory for memory a client contributes)");
         }
-        MountedSegment segment = book.segments.mount(clientId, spec.name(), spec.capacity(), spec.endpoint());
+        SegmentRegistry.Mounting mounting = book.segments.mount(clientId, spec, claimsContents);
+        MountedSegment segment = mounting.segment();
         if (segment.allocator().usedBytes() == 0) {
             book.versions.clear(segment); // an earlier master's versions (it restarted; the worker did not)
         }
-        book.opLog.record(new OpLogEntry.Mount(segment.name(), clientId, segment.capacity(), segment.endpoint()));
+        book.opLog.record(new OpLogEntry.Mount(
+                segment.name(), clientId, segment.capacity(), segment.endpoint(), segment.contentsId()));
         book.clients.register(clientId, book.clock.millis());
+        String previousOwner = mounting.previousOwner();
+        if (previousOwner != null) {
+            if (book.segments.ownedBy(previousOwner).isEmpty()) {
+                book.clients.forget(previousOwner);
+            }
+            LOG.infof(
+                    "segment %s taken over by %s from %s (a restarted owner): its objects stay",
+                    segment.name(), clientId, previousOwner);
+            book.takenOver(segment);
+        }
     }
 
     /** Unmounts a segment (one not mounted is left alone); a client with no segment left is no longer watched. */

@@ -88,7 +88,7 @@ final class IndexRestore {
                 byOffset.put(a.offset(), a);
             }
             handles.put(mount.segment(), byOffset);
-            segments.restore(mount.owner(), mount.segment(), mount.endpoint(), allocator);
+            segments.restore(mount.owner(), mount.segment(), mount.endpoint(), mount.contentsId(), allocator);
             clients.register(mount.owner(), nowMillis);
         }
         return handles;

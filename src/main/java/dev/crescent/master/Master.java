@@ -116,6 +116,11 @@ public final class Master implements MasterClient {
         book.scrubber = scrubber;
     }
 
+    /** From now on the objects of a segment a restarted worker takes over are read back and checked. */
+    public void attachChecksums(ReplicaChecksums checksums) {
+        book.checksums = checksums;
+    }
+
     /** From now on this master serves only while {@code leadership} says it leads (it is one of several). */
     public void attachLeadership(Leadership leadership) {
         this.leadership = leadership;
@@ -143,18 +148,19 @@ public final class Master implements MasterClient {
     // ---------------------------------------------------------------------------------------------------------
     // Segments and client liveness
 
-    /** Mounts a segment (idempotent for the same owner) and registers its owner as a live client. */
+    /**
+     * Mounts a segment (idempotent for the same owner) and registers its owner as a live client; takes over the
+     * objects of a segment whose owner died when the mount shows the same contents id (a worker restarted).
+     */
     @Override
-    public void mountSegment(String clientId, String segment, long capacity, String endpoint) {
-        serve(
-                MasterOp.MOUNT_SEGMENT,
-                () -> liveness.mount(clientId, new SegmentDescriptor(segment, capacity, endpoint)));
+    public void mountSegment(String clientId, SegmentDescriptor segment, boolean claimsContents) {
+        serve(MasterOp.MOUNT_SEGMENT, () -> liveness.mount(clientId, segment, claimsContents));
     }
 
     /** Mounts again every segment of a client the master told NEED_REMOUNT (idempotent). */
     @Override
     public void remountSegments(String clientId, List<SegmentDescriptor> owned) {
-        serve(MasterOp.REMOUNT_SEGMENTS, () -> owned.forEach(spec -> liveness.mount(clientId, spec)));
+        serve(MasterOp.REMOUNT_SEGMENTS, () -> owned.forEach(spec -> liveness.mount(clientId, spec, false)));
     }
 
     /**

@@ -5,24 +5,28 @@ import dev.crescent.alloc.OffsetAllocator;
 
 /**
  * A worker's (or client's) memory segment as the master sees it: who mounted it, where its transfer endpoint
- * is, and the allocator that hands out its ranges. The master never touches the memory itself.
+ * is, and the allocator that hands out its ranges. The master never touches the memory itself. Owner and endpoint
+ * change only when a restarted worker takes the segment over ({@link #handOver}): the memory and every object in
+ * it stay, so replicas keep pointing at this same object.
  */
 public final class MountedSegment {
     private final String name;
-    private final String ownerClientId;
-    private final String endpoint;
+    private final long contentsId;
     private final OffsetAllocator allocator;
+    private volatile String ownerClientId;
+    private volatile String endpoint;
     private volatile boolean mounted = true;
 
-    MountedSegment(String name, String ownerClientId, String endpoint, long capacity, int alignment) {
-        this(name, ownerClientId, endpoint, new OffsetAllocator(capacity, alignment));
+    MountedSegment(String name, String ownerClientId, String endpoint, long contentsId, long capacity, int alignment) {
+        this(name, ownerClientId, endpoint, contentsId, new OffsetAllocator(capacity, alignment));
     }
 
     /** A segment whose allocator was rebuilt elsewhere (a new leader restoring the replicated index). */
-    MountedSegment(String name, String ownerClientId, String endpoint, OffsetAllocator allocator) {
+    MountedSegment(String name, String ownerClientId, String endpoint, long contentsId, OffsetAllocator allocator) {
         this.name = name;
         this.ownerClientId = ownerClientId;
         this.endpoint = endpoint;
+        this.contentsId = contentsId;
         this.allocator = allocator;
     }
 
@@ -36,6 +40,17 @@ public final class MountedSegment {
 
     public String endpoint() {
         return endpoint;
+    }
+
+    /** What the memory holds, as its owner's segment file names it; 0: not known (nothing can take it over). */
+    public long contentsId() {
+        return contentsId;
+    }
+
+    /** The process that now serves this memory (a restarted worker that adopted its file), reached at its endpoint. */
+    void handOver(String newOwnerClientId, String newEndpoint) {
+        this.endpoint = newEndpoint;
+        this.ownerClientId = newOwnerClientId;
     }
 
     public long capacity() {

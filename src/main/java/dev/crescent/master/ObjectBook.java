@@ -51,6 +51,8 @@ final class ObjectBook {
     private final long revocationMillis;
     /** Clears freed ranges before they are reused; null: ranges are reused as they are. */
     volatile Scrubber scrubber;
+    /** Reads copies back to check them after a takeover; null: taken-over objects are not checked. */
+    volatile ReplicaChecksums checksums;
 
     ObjectBook(MasterSettings settings, InstantSource clock, TicketSigner tickets) {
         this.revocationMillis = Math.max(
@@ -158,6 +160,16 @@ final class ObjectBook {
                             deferred.retry(List.of(replica), clock.millis() + SCRUB_RETRY_MILLIS);
                         }
                     });
+        }
+    }
+
+    /** A restarted worker took {@code segment} over: its objects are checked in the background (when we can read). */
+    void takenOver(MountedSegment segment) {
+        ReplicaChecksums reader = checksums;
+        if (reader != null) {
+            Thread.ofVirtual()
+                    .name("crescent-takeover-check-" + segment.name())
+                    .start(new TakeoverCheck(this, reader, segment));
         }
     }
 

@@ -28,8 +28,19 @@ import java.util.List;
         })
 public sealed interface OpLogEntry {
 
-    /** A segment joined the pool. */
-    record Mount(String segment, String owner, long capacity, String endpoint) implements OpLogEntry {}
+    /**
+     * A segment joined the pool, or a new process took over one whose owner died (same contents id: a worker that
+     * restarted and adopted its segment file), keeping its objects.
+     *
+     * @param contentsId what the memory holds (see {@code SegmentDescriptor}); 0 for none, and in entries written
+     *                   before it existed
+     */
+    record Mount(String segment, String owner, long capacity, String endpoint, long contentsId) implements OpLogEntry {
+
+        public Mount(String segment, String owner, long capacity, String endpoint) {
+            this(segment, owner, capacity, endpoint, 0);
+        }
+    }
 
     /** A segment left the pool; replicas on it are gone. */
     record Unmount(String segment) implements OpLogEntry {}

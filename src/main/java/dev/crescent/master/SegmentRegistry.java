@@ -3,6 +3,7 @@ package dev.crescent.master;
 import dev.crescent.alloc.OffsetAllocator;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.transfer.SegmentDescriptor;
 
 import java.util.Collection;
 import java.util.List;
@@ -21,11 +22,34 @@ public final class SegmentRegistry {
         this.alignment = alignment;
     }
 
-    /**
-     * Mounting is idempotent: the same owner mounting the same segment again is a no-op. A different owner, or a
-     * different size or endpoint under the same name, is refused so two nodes can never share a name.
-     */
+    /** A fresh mount of memory that holds nothing yet (see {@link #mount(String, SegmentDescriptor, boolean)}). */
     public MountedSegment mount(String ownerClientId, String name, long capacity, String endpoint) {
+        return mount(ownerClientId, new SegmentDescriptor(name, capacity, endpoint), false)
+                .segment();
+    }
+
+    /**
+     * What a mount did.
+     *
+     * @param previousOwner the dead owner whose segment (and objects) the caller took over; null when it took none
+     */
+    public record Mounting(MountedSegment segment, String previousOwner) {}
+
+    /**
+     * Mounting is idempotent: the same owner mounting the same segment again is a no-op. Under the same name, a
+     * different owner, size or endpoint is refused so two nodes can never share a name, with one exception: a
+     * mount that shows the contents id of the mounted segment (a worker that restarted and adopted its segment
+     * file) takes it over, objects and all, from its earlier owner, which is dead, for its file would not have
+     * been adopted otherwise.
+     *
+     * @param claimsContents the memory already holds objects: refused with SEGMENT_CONTENTS_UNKNOWN unless this
+     *                       registry holds the segment with the same contents id (memory nobody here knows the
+     *                       contents of must be cleared before any of it is handed out)
+     */
+    public Mounting mount(String ownerClientId, SegmentDescriptor spec, boolean claimsContents) {
+        String name = spec.name();
+        long capacity = spec.capacity();
+        String endpoint = spec.endpoint();
         if (name == null || name.isBlank()) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "segment name must not be empty");
         }
@@ -34,22 +58,43 @@ public final class SegmentRegistry {
                     ErrorCode.INVALID_PARAMS,
                     "segment capacity " + capacity + " is below the allocation unit " + alignment);
         }
-        MountedSegment segment =
-                byName.computeIfAbsent(name, n -> new MountedSegment(n, ownerClientId, endpoint, capacity, alignment));
-        boolean same = Objects.equals(segment.ownerClientId(), ownerClientId)
-                && segment.capacity() == (capacity / alignment) * alignment
-                && Objects.equals(segment.endpoint(), endpoint);
-        if (!same) {
+        long contentsId = spec.contentsId();
+        long rounded = (capacity / alignment) * alignment;
+        String[] previousOwner = new String[1];
+        MountedSegment segment = byName.compute(name, (n, mounted) -> {
+            if (mounted == null) {
+                if (claimsContents) {
+                    throw new StoreException(
+                            ErrorCode.SEGMENT_CONTENTS_UNKNOWN,
+                            "segment '" + name + "' holds objects this master does not know of (contents id "
+                                    + Long.toHexString(contentsId) + "): clear it and mount it empty");
+                }
+                return new MountedSegment(n, ownerClientId, endpoint, contentsId, capacity, alignment);
+            }
+            if (Objects.equals(mounted.ownerClientId(), ownerClientId)
+                    && mounted.capacity() == rounded
+                    && Objects.equals(mounted.endpoint(), endpoint)) {
+                return mounted;
+            }
+            if (contentsId != 0
+                    && contentsId == mounted.contentsId()
+                    && mounted.capacity() == rounded
+                    && !Objects.equals(mounted.ownerClientId(), ownerClientId)) {
+                previousOwner[0] = mounted.ownerClientId();
+                mounted.handOver(ownerClientId, endpoint);
+                return mounted;
+            }
             throw new StoreException(
                     ErrorCode.SEGMENT_ALREADY_EXISTS, "segment '" + name + "' is already mounted by another client");
-        }
+        });
         refreshSnapshot();
-        return segment;
+        return new Mounting(segment, previousOwner[0]);
     }
 
     /** Mounts a segment whose allocator already holds its objects' ranges (restore after a failover). */
-    MountedSegment restore(String ownerClientId, String name, String endpoint, OffsetAllocator allocator) {
-        MountedSegment segment = new MountedSegment(name, ownerClientId, endpoint, allocator);
+    MountedSegment restore(
+            String ownerClientId, String name, String endpoint, long contentsId, OffsetAllocator allocator) {
+        MountedSegment segment = new MountedSegment(name, ownerClientId, endpoint, contentsId, allocator);
         byName.put(name, segment);
         refreshSnapshot();
         return segment;

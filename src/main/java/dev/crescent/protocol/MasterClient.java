@@ -105,7 +105,19 @@ public interface MasterClient extends AutoCloseable {
 
     List<KeyResult<Void>> batchRemove(List<String> keys, boolean force);
 
-    void mountSegment(String clientId, String segment, long capacity, String endpoint);
+    /** Mounts memory that holds nothing yet. */
+    default void mountSegment(String clientId, String segment, long capacity, String endpoint) {
+        mountSegment(clientId, new SegmentDescriptor(segment, capacity, endpoint), false);
+    }
+
+    /**
+     * Mounts a segment this client contributes (idempotent for the same owner).
+     *
+     * @param claimsContents the memory already holds objects (a segment file a restarted worker adopted, or memory
+     *                       mounted before): refused with SEGMENT_CONTENTS_UNKNOWN unless this master holds the segment
+     *                       with the same contents id, whose objects it then hands to this client
+     */
+    void mountSegment(String clientId, SegmentDescriptor segment, boolean claimsContents);
 
     void unmountSegment(String clientId, String segment);
 

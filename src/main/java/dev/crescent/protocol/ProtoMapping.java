@@ -168,10 +168,11 @@ public final class ProtoMapping {
                 .setSegment(spec.name())
                 .setCapacity(spec.capacity())
                 .setEndpoint(spec.endpoint() == null ? "" : spec.endpoint())
+                .setContentsId(spec.contentsId())
                 .build();
     }
 
     public static SegmentDescriptor fromProto(dev.crescent.protocol.proto.SegmentSpec spec) {
-        return new SegmentDescriptor(spec.getSegment(), spec.getCapacity(), spec.getEndpoint());
+        return new SegmentDescriptor(spec.getSegment(), spec.getCapacity(), spec.getEndpoint(), spec.getContentsId());
     }
 }

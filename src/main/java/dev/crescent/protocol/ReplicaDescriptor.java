@@ -36,6 +36,11 @@ public record ReplicaDescriptor(
 
     /** Reads the first {@code target.byteSize()} bytes of this replica's range into {@code target}. */
     public TransferRequest read(MemorySegment target) {
-        return new TransferRequest(TransferOp.READ, target, segment, endpoint, offset, ticket);
+        return read(target, 0);
+    }
+
+    /** Reads {@code target.byteSize()} bytes of this replica's range, {@code at} bytes from its start. */
+    public TransferRequest read(MemorySegment target, long at) {
+        return new TransferRequest(TransferOp.READ, target, segment, endpoint, offset + at, ticket);
     }
 }

@@ -11,14 +11,27 @@ import java.lang.foreign.MemorySegment;
  *
  * @param endpoint how to reach it ({@link PeerAddress} form: host id, tcp, shm file, rdma devices)
  * @param location where its memory lives, for the transfer engine's NIC choice (e.g. {@code cpu:0})
- * @param owner    the client id of the process that contributes it
+ * @param owner      the client id of the process that contributes it
+ * @param contentsId names what the memory holds, kept by a worker that restarts and adopts its segment file (see
+ *                   {@link VersionTable}); a master hands the segment's objects to a new owner only when it shows the
+ *                   same id. 0: none (process memory, or an older worker)
  */
 @RegisterForReflection
-public record SegmentDescriptor(String name, long capacity, String endpoint, String location, String owner) {
+public record SegmentDescriptor(
+        String name, long capacity, String endpoint, String location, String owner, long contentsId) {
+
+    public SegmentDescriptor(String name, long capacity, String endpoint, String location, String owner) {
+        this(name, capacity, endpoint, location, owner, 0);
+    }
 
     /** A segment as a mount names it: its location and owner are not stated (the owner is the caller). */
     public SegmentDescriptor(String name, long capacity, String endpoint) {
         this(name, capacity, endpoint, null, null);
+    }
+
+    /** A segment as a mount names it, with the contents id of its memory. */
+    public SegmentDescriptor(String name, long capacity, String endpoint, long contentsId) {
+        this(name, capacity, endpoint, null, null, contentsId);
     }
 
     public TransferRequest read(MemorySegment into, long remoteOffset) {

@@ -18,13 +18,20 @@ import java.nio.ByteOrder;
  * publication overwrites the earlier, whose readers then ask the master again. Versions are random 64-bit numbers,
  * never reused, so a word never holds a version that is gone.
  *
- * <p>Layout: {@code [segment bytes][pad to 8][slots x 8 bytes][magic, capacity, table offset, log2 slots]}. The
- * trailer lets a master find the table from the file alone, and a transport bound transfers to the segment's bytes
- * ({@link #segmentBytes}); a file without it (an older worker) has no table.
+ * <p>Layout: {@code [segment bytes][pad to 8][slots x 8 bytes][contents id][magic, capacity, table offset, log2
+ * slots]}. The trailer lets a master find the table from the file alone, and a transport bound transfers to the
+ * segment's bytes ({@link #segmentBytes}); a file without it (an older worker) has no table. The contents id is a
+ * random number drawn when the file is created and kept while the file lives, through restarts of the worker that
+ * adopts it: a master hands a segment's objects over to a new process only when it shows the same number
+ * (issue 21, lossless worker restart). It lies before the trailer, so readers of the older four-word trailer still
+ * find theirs at the end of the file.
  */
 public final class VersionTable {
     private static final long MAGIC = 0x43524553_56455253L; // "CRESVERS"
     private static final int TRAILER_BYTES = 4 * Long.BYTES;
+    /** The contents id and the trailer. */
+    private static final int TAIL_BYTES = Long.BYTES + TRAILER_BYTES;
+
     private static final int MIN_SLOTS_LOG2 = 10;
     private static final int BYTES_PER_SLOT_LOG2 = 14;
     /** At most 2^28 slots (2 GiB of words, what one byte buffer spans): segments past 4 TiB share them more. */
@@ -48,11 +55,19 @@ public final class VersionTable {
 
     /** The size of a segment file holding {@code capacity} bytes and their table. */
     public static long fileBytes(long capacity) {
-        return tableOffset(capacity) + ((long) Long.BYTES << slotsLog2(capacity)) + TRAILER_BYTES;
+        return tableOffset(capacity) + ((long) Long.BYTES << slotsLog2(capacity)) + TAIL_BYTES;
     }
 
-    /** Writes the trailer of a fresh (zeroed) file of {@link #fileBytes} for {@code capacity} bytes: no versions yet. */
-    public static VersionTable format(MemorySegment file, long capacity) {
+    /**
+     * Writes the trailer of a fresh (zeroed) file of {@link #fileBytes} for {@code capacity} bytes: no versions yet.
+     *
+     * @param contentsId the file's contents id, not 0 (see the class comment)
+     */
+    public static VersionTable format(MemorySegment file, long capacity, long contentsId) {
+        if (contentsId == 0) {
+            throw new IllegalArgumentException("a contents id is never 0");
+        }
+        buffer(file.asSlice(file.byteSize() - TAIL_BYTES, Long.BYTES)).putLong(0, contentsId);
         buffer(file.asSlice(file.byteSize() - TRAILER_BYTES))
                 .putLong(0, MAGIC)
                 .putLong(Long.BYTES, capacity)
@@ -78,6 +93,18 @@ public final class VersionTable {
             return null; // not a table this code wrote: no caching rather than words in the wrong place
         }
         return new VersionTable(file, offset, (int) slotsLog2);
+    }
+
+    /**
+     * The contents id of a segment file this code formatted for {@code capacity} bytes; 0 when the file is not one
+     * (no trailer, another capacity, another size, or an older layout without the id).
+     */
+    public static long contentsId(MemorySegment file, long capacity) {
+        ByteBuffer trailer = trailer(file);
+        if (trailer == null || file.byteSize() != fileBytes(capacity) || trailer.getLong(Long.BYTES) != capacity) {
+            return 0;
+        }
+        return buffer(file.asSlice(file.byteSize() - TAIL_BYTES, Long.BYTES)).getLong(0);
     }
 
     /**

@@ -44,25 +44,42 @@ public final class SegmentHost implements AutoCloseable {
         this.engine = engine;
         this.server = server;
         this.publisher = publisher;
-        this.segment =
-                WorkerSegment.create(settings.name(), settings.capacity(), settings.shmDir(), settings.shmGroup());
+        this.segment = WorkerSegment.open(
+                settings.name(),
+                settings.capacity(),
+                settings.shmDir(),
+                settings.shmGroup(),
+                settings.orphanRetention(),
+                true);
         try {
             engine.registerLocal(segment.name(), segment.memory(), WorkerSegment.LOCATION);
             String tcp = server.start(engine.memory());
             String endpoint = segment.endpoint(
                     tcp, server.serveRdma(segment.name(), segment.memory()), server.ticketed(), server.tls());
             descriptor = new SegmentDescriptor(
-                    segment.name(), segment.capacity(), endpoint, WorkerSegment.LOCATION, clientId);
+                    segment.name(),
+                    segment.capacity(),
+                    endpoint,
+                    WorkerSegment.LOCATION,
+                    clientId,
+                    segment.contentsId());
         } catch (RuntimeException e) {
             server.stop(settings.drainTimeout());
             engine.unregisterLocal(segment.name());
             segment.close();
             throw e;
         }
-        membership = new SegmentMembership(master, clientId, descriptor);
+        membership = new SegmentMembership(master, clientId, descriptor, segment);
         long interval = settings.heartbeatInterval().toMillis();
         ticker = Threads.daemonScheduler("crescent-segment-" + segment.name());
-        ticker.scheduleWithFixedDelay(membership::tick, 0, interval, TimeUnit.MILLISECONDS);
+        ticker.scheduleWithFixedDelay(
+                () -> {
+                    segment.stampAlive();
+                    membership.tick();
+                },
+                0,
+                interval,
+                TimeUnit.MILLISECONDS);
         // A timer of its own: heartbeats must not wait behind metadata-store calls, which block for their timeout
         // while the store is unreachable (the master would then take this process for dead).
         publishing = publisher == null ? null : Threads.daemonScheduler("crescent-segment-publish");

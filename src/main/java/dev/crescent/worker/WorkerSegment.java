@@ -14,13 +14,25 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.stream.Stream;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Set;
 
 /**
  * The off-heap memory a worker contributes to the pool. When a shared-memory directory exists the memory is a
  * file there mapped into this process, so a client on the same host can map the very same pages; pages are
  * only touched when written, so a large segment costs nothing at start-up. Otherwise it is plain process memory.
+ *
+ * <p>A file outlives its process. A segment opened with a file of the same name left by a process that died (kill
+ * -9, a crash) adopts it, objects and all: the master hands the segment over to the new process when it shows the
+ * file's contents id ({@link VersionTable}), or answers that it no longer holds those objects, and the memory is
+ * then cleared ({@link #clearContents}) before it is mounted empty (issue 21, lossless worker restart).
  */
 public final class WorkerSegment implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WorkerSegment.class);
@@ -28,19 +40,41 @@ public final class WorkerSegment implements AutoCloseable {
     /** Where segment memory lives for the transfer engine's topology choice: host memory, no NUMA binding yet. */
     public static final String LOCATION = "cpu:0";
 
+    /** How long a dead process's file of another segment is kept for its restart, unless configured otherwise. */
+    public static final Duration DEFAULT_ORPHAN_RETENTION = Duration.ofMinutes(10);
+
     private final String name;
     private final Arena arena;
     private final MemorySegment memory;
     private final Path backingFile;
+    /** The version words after the segment's bytes in its file; null for process memory. */
+    private final VersionTable versions;
 
-    private WorkerSegment(String name, Arena arena, MemorySegment memory, Path backingFile) {
+    private final long contentsId;
+    /** Whether the memory may hold objects written before this process mounted it (an adopted file). */
+    private volatile boolean holdsContents;
+
+    private WorkerSegment(
+            String name,
+            Arena arena,
+            MemorySegment memory,
+            Path backingFile,
+            VersionTable versions,
+            long contentsId,
+            boolean holdsContents) {
         this.name = name;
         this.arena = arena;
         this.memory = memory;
         this.backingFile = backingFile;
+        this.versions = versions;
+        this.contentsId = contentsId;
+        this.holdsContents = holdsContents;
     }
 
     /**
+     * A fresh segment, never an adopted one: files of dead processes in {@code shmDir} are deleted, this segment's
+     * included.
+     *
      * @param shmDir directory for the backing file; when it does not exist, the segment is anonymous memory
      */
     public static WorkerSegment create(String name, long bytes, Path shmDir) {
@@ -48,21 +82,46 @@ public final class WorkerSegment implements AutoCloseable {
     }
 
     /**
-     * @param shmDir   directory for the backing file; when it does not exist, the segment is anonymous memory
+     * As {@link #create(String, long, Path)}.
+     *
      * @param shmGroup group that may read and write the file besides its owner (same-host clients of another
      *                 user); null: the owner only
      */
     public static WorkerSegment create(String name, long bytes, Path shmDir, String shmGroup) {
+        return open(name, bytes, shmDir, shmGroup, Duration.ZERO, false);
+    }
+
+    /**
+     * A segment in a file of its own, adopting the file a dead process left for this segment when {@code adopt}.
+     *
+     * @param orphanRetention how long after its process died a file of another segment is kept for that segment's
+     *                        restart; older ones are deleted
+     */
+    public static WorkerSegment open(
+            String name, long bytes, Path shmDir, String shmGroup, Duration orphanRetention, boolean adopt) {
         if (bytes <= 0) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "segment size must be positive: " + bytes);
         }
-        Arena arena = Arena.ofShared();
         if (shmDir == null || !Files.isDirectory(shmDir)) {
-            return new WorkerSegment(name, arena, arena.allocate(bytes, 4096), null);
+            Arena arena = Arena.ofShared();
+            return new WorkerSegment(name, arena, arena.allocate(bytes, 4096), null, null, 0, false);
         }
-        removeOrphans(shmDir);
         // One file per process: two processes on a host never share (and truncate) each other's memory.
         Path file = ShmFiles.file(shmDir, name, ProcessHandle.current().pid());
+        Path left = OrphanFiles.sweep(shmDir, name, orphanRetention);
+        if (left != null && adopt) {
+            WorkerSegment adopted = adopt(name, bytes, shmDir, left, file);
+            if (adopted != null) {
+                return adopted;
+            }
+        } else if (left != null) {
+            OrphanFiles.delete(left, "its process died, and segments opened here start empty");
+        }
+        return createFile(name, bytes, shmGroup, file);
+    }
+
+    private static WorkerSegment createFile(String name, long bytes, String shmGroup, Path file) {
+        Arena arena = Arena.ofShared();
         try {
             Files.deleteIfExists(file);
             ShmFiles.create(file, shmGroup);
@@ -75,8 +134,9 @@ public final class WorkerSegment implements AutoCloseable {
             long fileBytes = VersionTable.fileBytes(bytes);
             raf.setLength(fileBytes);
             MemorySegment mapped = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, fileBytes, arena);
-            VersionTable.format(mapped, bytes);
-            return new WorkerSegment(name, arena, mapped.asSlice(0, bytes), file);
+            long contentsId = newContentsId();
+            VersionTable versions = VersionTable.format(mapped, bytes, contentsId);
+            return new WorkerSegment(name, arena, mapped.asSlice(0, bytes), file, versions, contentsId, false);
         } catch (IOException | RuntimeException e) {
             unmap(arena, name); // the failure that matters is e, not the unmapping
             deleteQuietly(file);
@@ -85,6 +145,64 @@ public final class WorkerSegment implements AutoCloseable {
                     "cannot map a " + bytes + "-byte segment at " + file + ": " + e.getMessage(),
                     e);
         }
+    }
+
+    /**
+     * Takes over the file {@code left} of a dead process: renamed to this process's name (readers that mapped it
+     * keep their mapping) and mapped as it is. A file that is not a whole segment file of this size with a contents
+     * id is deleted, saying why.
+     *
+     * @return the adopted segment, or null when the file was not fit to adopt
+     */
+    private static WorkerSegment adopt(String name, long bytes, Path shmDir, Path left, Path file) {
+        long expected = VersionTable.fileBytes(bytes);
+        try {
+            ShmFiles.verify(left.toString(), name, Set.of(shmDir));
+            long size = Files.size(left);
+            if (size != expected) {
+                OrphanFiles.delete(
+                        left,
+                        "not adopted: it is " + size + " bytes, where a " + bytes + "-byte segment's file is "
+                                + expected + " (the segment size changed)");
+                return null;
+            }
+            Files.move(left, file, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | StoreException e) {
+            OrphanFiles.delete(left, "not adopted: " + e.getMessage());
+            return null;
+        }
+        Arena arena = Arena.ofShared();
+        MemorySegment mapped;
+        try (FileChannel channel =
+                FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, expected, arena);
+        } catch (IOException | RuntimeException e) {
+            unmap(arena, name);
+            OrphanFiles.delete(file, "not adopted: it cannot be mapped: " + e);
+            return null;
+        }
+        long contentsId = VersionTable.contentsId(mapped, bytes);
+        VersionTable versions = VersionTable.of(mapped, bytes);
+        if (contentsId == 0 || versions == null) {
+            unmap(arena, name);
+            OrphanFiles.delete(
+                    file,
+                    "not adopted: it has no valid trailer or contents id (an older version's file, " + "or damaged)");
+            return null;
+        }
+        LOG.infof(
+                "segment %s adopts %s, left by process %d (contents id %x): the master keeps its objects if it still "
+                        + "holds them",
+                name, file, ShmFiles.pid(left), contentsId);
+        return new WorkerSegment(name, arena, mapped.asSlice(0, bytes), file, versions, contentsId, true);
+    }
+
+    private static long newContentsId() {
+        long id = 0;
+        while (id == 0) {
+            id = new SecureRandom().nextLong();
+        }
+        return id;
     }
 
     public String name() {
@@ -122,6 +240,43 @@ public final class WorkerSegment implements AutoCloseable {
         return backingFile;
     }
 
+    /** What the memory holds, as its file names it (kept by a process that adopts the file); 0 for process memory. */
+    public long contentsId() {
+        return contentsId;
+    }
+
+    /** Whether the memory may hold objects written before it was last mounted (an adopted file, not yet cleared). */
+    public boolean holdsContents() {
+        return holdsContents;
+    }
+
+    /**
+     * Writes zeros over the segment and withdraws every version: for memory whose objects the master no longer holds
+     * (nothing a reader gets may be an earlier object's bytes). Only while the segment is not mounted: no one may
+     * be handed a range of it meanwhile.
+     */
+    public void clearContents() {
+        memory.fill((byte) 0);
+        if (versions != null) {
+            versions.clear();
+        }
+        holdsContents = false;
+    }
+
+    /**
+     * Marks the file as alive now (its modification time), so other processes on the host keep it for a restart of
+     * this segment for the retention after this process dies, not after it was created.
+     */
+    public void stampAlive() {
+        if (backingFile != null) {
+            try {
+                Files.setLastModifiedTime(backingFile, FileTime.from(Instant.now()));
+            } catch (IOException e) {
+                LOG.debugf("cannot stamp segment file %s: %s", backingFile, e);
+            }
+        }
+    }
+
     @Override
     public void close() {
         unmap(arena, name);
@@ -140,23 +295,11 @@ public final class WorkerSegment implements AutoCloseable {
         }
     }
 
-    /** Deletes segment files of processes that died without closing them (kill -9), so /dev/shm does not fill. */
-    private static void removeOrphans(Path shmDir) {
-        try (Stream<Path> files = Files.list(shmDir)) {
-            files.filter(ShmFiles::isSegmentFile)
-                    .filter(f -> ShmFiles.pid(f) > 0
-                            && ProcessHandle.of(ShmFiles.pid(f)).isEmpty())
-                    .forEach(WorkerSegment::deleteQuietly);
-        } catch (IOException | RuntimeException ignored) {
-            // Best effort: an unreadable directory only means orphans stay.
-        }
-    }
-
     private static void deleteQuietly(Path file) {
         try {
             Files.deleteIfExists(file);
         } catch (IOException ignored) {
-            // Left behind; removeOrphans deletes it once this process is gone.
+            // Left behind; a later sweep deletes it once this process is gone (OrphanFiles).
         }
     }
 }

@@ -19,7 +19,6 @@ import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -169,17 +168,6 @@ class GrantsAndFailoverTest {
     }
 
     private static OpLog recording(java.util.function.Consumer<OpLogEntry> sink) {
-        return new OpLog() {
-            @Override
-            public CompletableFuture<Void> record(OpLogEntry entry) {
-                sink.accept(entry);
-                return CompletableFuture.completedFuture(null);
-            }
-
-            @Override
-            public boolean accepting() {
-                return true;
-            }
-        };
+        return new RecordingOpLog(sink);
     }
 }

@@ -19,7 +19,7 @@ class VersionTableTest {
     void aFormattedFileHasATableAfterItsBytesThatOthersFindFromTheFileAlone() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment file = arena.allocate(VersionTable.fileBytes(CAPACITY), 4096);
-            VersionTable written = VersionTable.format(file, CAPACITY);
+            VersionTable written = VersionTable.format(file, CAPACITY, 1);
             VersionTable found = VersionTable.of(file, CAPACITY);
             assertNotNull(found);
             long slot = found.slot(4096);
@@ -27,6 +27,21 @@ class VersionTableTest {
             assertTrue(slot >= CAPACITY && slot % Long.BYTES == 0 && slot + Long.BYTES <= file.byteSize());
             assertTrue(VersionTable.fileBytes(CAPACITY) - CAPACITY <= CAPACITY / 1000, "the table is small");
             assertEquals(CAPACITY, VersionTable.segmentBytes(file), "transfers reach the segment's bytes only");
+        }
+    }
+
+    @Test
+    void theContentsIdIsFoundOnlyInAFileOfTheSameCapacity() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment file = arena.allocate(VersionTable.fileBytes(CAPACITY), 4096);
+            VersionTable.format(file, CAPACITY, 0xC0FFEEL);
+            assertEquals(0xC0FFEEL, VersionTable.contentsId(file, CAPACITY));
+            assertEquals(0, VersionTable.contentsId(file, CAPACITY / 2), "another segment size");
+            assertEquals(0, VersionTable.contentsId(arena.allocate(file.byteSize(), 4096), CAPACITY), "no trailer");
+            MemorySegment older = arena.allocate(file.byteSize() - Long.BYTES, 4096);
+            older.asSlice(older.byteSize() - 32).copyFrom(file.asSlice(file.byteSize() - 32));
+            assertEquals(0, VersionTable.contentsId(older, CAPACITY), "the four-word trailer of an older worker");
+            assertNotNull(VersionTable.of(older, CAPACITY), "whose table is still found");
         }
     }
 
@@ -44,7 +59,7 @@ class VersionTableTest {
     void versionsArePublishedWithdrawnOnlyByTheirOwnerAndCleared() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment file = arena.allocate(VersionTable.fileBytes(CAPACITY), 4096);
-            VersionTable table = VersionTable.format(file, CAPACITY);
+            VersionTable table = VersionTable.format(file, CAPACITY, 1);
             long slot = table.slot(1 << 20);
             table.publish(slot, 42);
             assertEquals(42, VersionTable.read(VersionTable.word(file, slot)));
@@ -64,7 +79,8 @@ class VersionTableTest {
     @Test
     void neighbouringObjectsSpreadOverTheSlots() {
         try (Arena arena = Arena.ofConfined()) {
-            VersionTable table = VersionTable.format(arena.allocate(VersionTable.fileBytes(CAPACITY), 4096), CAPACITY);
+            VersionTable table =
+                    VersionTable.format(arena.allocate(VersionTable.fileBytes(CAPACITY), 4096), CAPACITY, 1);
             Set<Long> slots = new HashSet<>();
             int objects = 1000;
             for (int i = 0; i < objects; i++) {

@@ -43,6 +43,7 @@ import dev.crescent.protocol.proto.RemoveAllResponse;
 import dev.crescent.protocol.proto.RemoveRequest;
 import dev.crescent.protocol.proto.ServiceReadyResponse;
 import dev.crescent.protocol.proto.UnmountSegmentRequest;
+import dev.crescent.transfer.SegmentDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
@@ -379,7 +380,13 @@ public class MasterGrpcService implements MasterService {
     public Uni<Empty> mountSegment(MountSegmentRequest request) {
         return call("mount_segment", Right.MOUNT, null, () -> {
             master.mountSegment(
-                    request.getClientId(), request.getSegment(), request.getCapacity(), request.getEndpoint());
+                    request.getClientId(),
+                    new SegmentDescriptor(
+                            request.getSegment(),
+                            request.getCapacity(),
+                            request.getEndpoint(),
+                            request.getContentsId()),
+                    request.getClaimsContents());
             return EMPTY;
         });
     }

@@ -52,6 +52,15 @@ public final class ShmFiles {
         return name.startsWith(PREFIX) && name.lastIndexOf('.') > PREFIX.length();
     }
 
+    /** Whether {@code file} is a file of {@code segment} by its name (created by any process). */
+    public static boolean isFileOf(Path file, String segment) {
+        String name = file.getFileName().toString();
+        String prefix = namePrefix(segment);
+        return name.startsWith(prefix)
+                && name.length() > prefix.length()
+                && name.substring(prefix.length()).chars().allMatch(Character::isDigit);
+    }
+
     /** The pid in a segment file's name, or -1. */
     public static long pid(Path file) {
         String name = file.getFileName().toString();

@@ -1,0 +1,203 @@
+package dev.crescent.master;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.eviction.LruEviction;
+import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.TransferEngine;
+import dev.crescent.transfer.TransferObserver;
+import dev.crescent.transfer.local.LocalTransport;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A restarted worker taking its segment over (issue 21, lossless worker restart): the master hands a dead owner's
+ * segment, objects and all, to the process that mounts it with the same contents id, and to no other; memory that
+ * claims objects the master does not hold is refused so that it is cleared first; the takeover is in the op-log,
+ * so a new leader knows the new owner; and the objects are checked against their checksums.
+ */
+class SegmentTakeoverTest {
+    private static final long CONTENTS = 0x5EED_0001L;
+    private final ManualClock clock = new ManualClock();
+
+    private Master master() {
+        return new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), clock);
+    }
+
+    private static SegmentDescriptor seg(String endpoint, long contentsId) {
+        return new SegmentDescriptor("seg", 1 << 20, endpoint, contentsId);
+    }
+
+    private static void put(Master master, String key, Long crc32c) {
+        master.putStart("writer", key, 1000, 1, false);
+        master.putEnd("writer", key, crc32c);
+    }
+
+    @Test
+    void aMountShowingTheContentsIdOfADeadOwnersSegmentTakesItOverWithItsObjects() {
+        Master master = master();
+        master.mountSegment("old", seg("old-endpoint", CONTENTS), false);
+        put(master, "k", 42L);
+
+        master.mountSegment("new", seg("new-endpoint", CONTENTS), true);
+
+        ReplicaDescriptor replica = master.getReplicaList("k").replicas().getFirst();
+        assertEquals("new-endpoint", replica.endpoint(), "readers are sent to the new process");
+        assertEquals(42L, master.getReplicaList("k").crc32c());
+        SegmentView view = master.segmentViews().getFirst();
+        assertEquals("new", view.owner());
+        assertEquals(
+                List.of("new"),
+                master.clients().stream().map(ClientView::clientId).toList(),
+                "the dead owner has nothing left and is forgotten, so its silence drops nothing");
+        for (int second = 0; second < 12; second++) {
+            clock.advance(Duration.ofSeconds(1));
+            master.heartbeat("new");
+            assertEquals(List.of(), master.expireSilentClients());
+        }
+        assertTrue(master.exist("k"));
+        master.mountSegment("new", seg("new-endpoint", CONTENTS), true);
+        assertTrue(master.exist("k"), "mounting again is idempotent");
+        master.remove("k", false);
+        assertEquals(0, master.segmentViews().getFirst().usedBytes(), "the taken-over range is freed as any other");
+    }
+
+    @Test
+    void anotherContentsIdOrNoneCannotTakeTheSegment() {
+        Master master = master();
+        master.mountSegment("old", seg("old-endpoint", CONTENTS), false);
+        put(master, "k", null);
+        for (long other : new long[] {CONTENTS + 1, 0}) {
+            StoreException refused = assertThrows(
+                    StoreException.class, () -> master.mountSegment("new", seg("new-endpoint", other), true));
+            assertEquals(ErrorCode.SEGMENT_ALREADY_EXISTS, refused.code());
+        }
+        Master nameless = master();
+        nameless.mountSegment("old", seg("old-endpoint", 0), false);
+        assertEquals(
+                ErrorCode.SEGMENT_ALREADY_EXISTS,
+                assertThrows(StoreException.class, () -> nameless.mountSegment("new", seg("new-endpoint", 0), false))
+                        .code(),
+                "memory without a contents id is never taken over");
+        assertEquals("old", master.segmentViews().getFirst().owner());
+        assertEquals(
+                "old-endpoint", master.getReplicaList("k").replicas().getFirst().endpoint());
+    }
+
+    @Test
+    void memoryClaimingObjectsThisMasterDoesNotHoldIsRefusedUntilMountedEmpty() {
+        Master master = master();
+        master.mountSegment("old", seg("old-endpoint", CONTENTS), false);
+        put(master, "k", 42L);
+        clock.advance(Duration.ofSeconds(11));
+        assertEquals(List.of("old"), master.expireSilentClients(), "the owner stayed away past client-ttl");
+        assertFalse(master.exist("k"));
+
+        StoreException refused = assertThrows(
+                StoreException.class, () -> master.mountSegment("new", seg("new-endpoint", CONTENTS), true));
+        assertEquals(ErrorCode.SEGMENT_CONTENTS_UNKNOWN, refused.code());
+        assertEquals(List.of(), master.segmentViews(), "nothing of that memory is handed out");
+        assertThrows(
+                StoreException.class,
+                () -> master().mountSegment("w", seg("e", CONTENTS), true),
+                "a master that never had the segment refuses the claim too");
+
+        master.mountSegment("new", seg("new-endpoint", CONTENTS), false);
+        assertEquals(1, master.segmentViews().size(), "mounted empty once the owner cleared it");
+        assertEquals(0, master.segmentViews().getFirst().usedBytes());
+    }
+
+    @Test
+    void theTakeoverIsInTheOpLogSoANewLeaderSendsReadersToTheNewOwner() {
+        ReplicatedIndex replicated = new ReplicatedIndex();
+        List<OpLogEntry> entries = new ArrayList<>();
+        Master leader = master();
+        leader.attachOpLog(new RecordingOpLog(entry -> {
+            entries.add(entry);
+            replicated.apply(entry);
+        }));
+        leader.mountSegment("old", seg("old-endpoint", CONTENTS), false);
+        put(leader, "k", 42L);
+        leader.mountSegment("new", seg("new-endpoint", CONTENTS), true);
+        assertEquals(
+                new OpLogEntry.Mount("seg", "new", 1 << 20, "new-endpoint", CONTENTS),
+                entries.getLast(),
+                "the new owner and the contents id are replicated");
+
+        Master successor = master();
+        successor.restore(replicated);
+        assertEquals(
+                "new-endpoint",
+                successor.getReplicaList("k").replicas().getFirst().endpoint());
+        assertEquals("new", successor.segmentViews().getFirst().owner());
+
+        // The worker restarts again, this time while the successor leads: it takes over there too.
+        successor.mountSegment("newer", seg("newer-endpoint", CONTENTS), true);
+        assertEquals(
+                "newer-endpoint",
+                successor.getReplicaList("k").replicas().getFirst().endpoint());
+    }
+
+    @Test
+    void objectsWhoseBytesNoLongerMatchTheirChecksumAreRemovedAfterATakeover() throws Exception {
+        RegisteredMemory memory = new RegisteredMemory();
+        try (Arena arena = Arena.ofShared();
+                TransferEngine engine =
+                        new TransferEngine(memory, List.of(new LocalTransport(memory)), TransferObserver.NONE)) {
+            MemorySegment segment = arena.allocate(1 << 20);
+            engine.registerLocal("seg", segment, "");
+            Master master = master();
+            master.attachChecksums(new EngineChecksums(engine));
+            master.mountSegment("old", seg("", CONTENTS), false);
+            for (String key : List.of("intact", "damaged", "unchecked-damaged")) {
+                long offset = master.putStart("writer", key, 1000, 1, false)
+                        .getFirst()
+                        .offset();
+                MemorySegment bytes = segment.asSlice(offset, 1000);
+                bytes.fill((byte) key.length());
+                CRC32C crc = new CRC32C();
+                crc.update(bytes.asByteBuffer());
+                master.putEnd("writer", key, key.startsWith("unchecked") ? null : crc.getValue());
+            }
+            segment.asSlice(
+                            master.getReplicaList("damaged")
+                                            .replicas()
+                                            .getFirst()
+                                            .offset()
+                                    + 999,
+                            1)
+                    .fill((byte) 0x7F);
+            segment.asSlice(
+                            master.getReplicaList("unchecked-damaged")
+                                    .replicas()
+                                    .getFirst()
+                                    .offset(),
+                            1)
+                    .fill((byte) 0x7F);
+
+            master.mountSegment("new", seg("", CONTENTS), true);
+
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (master.exist("damaged") && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertFalse(master.exist("damaged"), "a copy that does not match its CRC32C is not served");
+            assertTrue(master.exist("intact"));
+            assertTrue(master.exist("unchecked-damaged"), "an object put without a checksum cannot be checked");
+        }
+    }
+}
