@@ -110,7 +110,11 @@ public class WorkerNode implements NodeReadiness {
 
     void stop(@Observes ShutdownEvent event) {
         if (host != null) {
-            host.close();
+            if (config.worker().stopKeepsObjects()) {
+                host.closeForRestart();
+            } else {
+                host.close();
+            }
         }
     }
 

@@ -278,6 +278,14 @@ public interface CrescentConfig {
         @WithDefault("10m")
         Duration orphanRetention();
 
+        /**
+         * A stop (SIGTERM) for a restart: the worker drains its transfers and exits without unmounting, and leaves
+         * its segment file, so the worker started next with the same segment name takes its objects over (within
+         * the master's client-ttl). Off: a stop gives the memory back, and the objects on it go.
+         */
+        @WithDefault("false")
+        boolean stopKeepsObjects();
+
         /** Master gRPC address (host:port) a worker-role process mounts its segment at. */
         @WithDefault("localhost:8080")
         String masterAddress();

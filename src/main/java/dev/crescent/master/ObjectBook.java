@@ -72,11 +72,7 @@ final class ObjectBook {
     CompletableFuture<Void> recordCommit(OpLogEntry.Commit commit) {
         OpLog log = opLog;
         if (log == OpLog.NONE) {
-            events.appendNext(
-                    ObjectEvent.Kind.STORED,
-                    commit.key(),
-                    commit.size(),
-                    commit.replicas().stream().map(OpLogEntry.Range::segment).toList());
+            events.appendNext(ObjectEvent.Kind.STORED, commit.key(), commit.size(), commit.segments());
         }
         return log.record(commit);
     }

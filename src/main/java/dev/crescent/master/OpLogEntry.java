@@ -1,5 +1,6 @@
 package dev.crescent.master;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.quarkus.runtime.annotations.RegisterForReflection;
@@ -68,6 +69,12 @@ public sealed interface OpLogEntry {
         /** This commit with only the replicas {@code kept}. */
         public Commit withReplicas(List<Range> kept) {
             return new Commit(key, size, owner, kept, hardPin, softPin, completedMillis, crc32c);
+        }
+
+        /** The segments its replicas are on, as object events name them. */
+        @JsonIgnore
+        public List<String> segments() {
+            return replicas.stream().map(Range::segment).toList();
         }
     }
 

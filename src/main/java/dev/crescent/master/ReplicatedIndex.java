@@ -46,7 +46,7 @@ public final class ReplicatedIndex {
                             kind,
                             commit.key(),
                             commit.size(),
-                            segmentsOf(commit))));
+                            commit.segments())));
         }
         if (events != null) {
             events.appendBatch(batch, happened);
@@ -78,10 +78,6 @@ public final class ReplicatedIndex {
                 }
             }
         }
-    }
-
-    private static List<String> segmentsOf(OpLogEntry.Commit commit) {
-        return commit.replicas().stream().map(OpLogEntry.Range::segment).toList();
     }
 
     /** @return the objects that had no replica elsewhere (now gone) */

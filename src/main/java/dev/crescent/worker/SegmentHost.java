@@ -129,16 +129,35 @@ public final class SegmentHost implements AutoCloseable {
 
     @Override
     public void close() {
+        close(false);
+    }
+
+    /**
+     * Stops serving but leaves the segment mounted and its file in place, so the process started next with this
+     * segment name adopts the file and the master hands it the objects: a restart that loses nothing. The master
+     * takes this process for dead once its client-ttl passes without heartbeats, as after a crash.
+     */
+    public void closeForRestart() {
+        close(true);
+    }
+
+    private void close(boolean forRestart) {
         ticker.shutdownNow();
         if (publishing != null) {
             publishing.shutdownNow();
         }
-        membership.leave();
+        if (!forRestart) {
+            membership.leave();
+        }
         if (publisher != null) {
             publisher.withdraw();
         }
         server.stop(settings.drainTimeout());
         engine.unregisterLocal(segment.name());
-        segment.close();
+        if (forRestart) {
+            segment.closeKeepingFile();
+        } else {
+            segment.close();
+        }
     }
 }

@@ -285,6 +285,15 @@ public final class WorkerSegment implements AutoCloseable {
         }
     }
 
+    /** Unmaps the memory but leaves the file, for the next process of this segment to adopt. */
+    public void closeKeepingFile() {
+        stampAlive();
+        unmap(arena, name);
+        if (backingFile != null) {
+            LOG.infof("segment %s: file %s kept for the next start of this segment", name, backingFile);
+        }
+    }
+
     private static void unmap(Arena arena, String name) {
         try {
             arena.close();

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -123,6 +124,31 @@ class WorkerRestartIT {
                     tcp.put("wr/after", value("wr/after", 500_000));
                     assertArrayEquals(value("wr/after", 500_000), shm.get("wr/after"));
                 }
+            }
+        }
+    }
+
+    @Test
+    void aWorkerStoppedForARestartHandsItsObjectsToTheNextStart() throws Exception {
+        try (CrescentProcess master =
+                CrescentProcess.start("wr3-master", "quarkus.profile=master", "crescent.master.client-ttl=60s")) {
+            String[] restartable = Arrays.copyOf(worker(master), worker(master).length + 1);
+            restartable[restartable.length - 1] = "crescent.worker.stop-keeps-objects=true";
+            CrescentProcess first = CrescentProcess.start("wr3-worker", restartable);
+            await("worker mounted", () -> master.segmentCount() == 1, 30);
+            byte[] kept = value("wr3/kept", 700_000);
+            try (CrescentClient client = CrescentClient.connect(client(master, "wr3-client", false))) {
+                client.put("wr3/kept", kept);
+            }
+            assertEquals(0, first.terminate(30), "a clean stop");
+            assertTrue(first.log().contains("kept for the next start"), first.log());
+            assertTrue(Files.exists(ShmFiles.file(SHM, "wr3-worker", first.pid())));
+            assertEquals(1, master.segmentCount(), "not unmounted");
+
+            try (CrescentProcess second = CrescentProcess.start("wr3-worker", restartable);
+                    CrescentClient client = CrescentClient.connect(client(master, "wr3-client", false))) {
+                await("segment taken over", () -> master.log().contains("segment wr3-worker taken over by"), 30);
+                assertArrayEquals(kept, client.get("wr3/kept"));
             }
         }
     }
