@@ -4,6 +4,7 @@ import dev.crescent.client.ClientOptions;
 import dev.crescent.client.CrescentClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.meta.EtcdProcess;
 import dev.crescent.transfer.shm.ShmFiles;
 import io.restassured.path.json.JsonPath;
 import org.junit.jupiter.api.Test;
@@ -149,6 +150,59 @@ class WorkerRestartIT {
                     CrescentClient client = CrescentClient.connect(client(master, "wr3-client", false))) {
                 await("segment taken over", () -> master.log().contains("segment wr3-worker taken over by"), 30);
                 assertArrayEquals(kept, client.get("wr3/kept"));
+            }
+        }
+    }
+
+    @Test
+    void aWorkerRestartedAcrossAFailoverIsHandedItsObjectsByTheNewLeader() throws Exception {
+        try (EtcdProcess etcd = EtcdProcess.start()) {
+            String[] masterArgs = {
+                "quarkus.profile=master",
+                "crescent.cluster=wr4",
+                "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
+                "crescent.master.leader-ttl=2s",
+                "crescent.master.client-ttl=30s"
+            };
+            String[] workerArgs = {
+                "quarkus.profile=worker",
+                "crescent.cluster=wr4",
+                "crescent.metadata.etcd.endpoints=" + etcd.endpoint(),
+                "crescent.worker.segment-size=32M",
+                "crescent.worker.heartbeat-interval=300ms"
+            };
+            try (CrescentProcess leader = CrescentProcess.start("wr4-master-1", masterArgs);
+                    CrescentProcess worker = CrescentProcess.start("wr4-worker", workerArgs)) {
+                await("worker mounted at the leader", () -> leader.segmentCount() == 1, 30);
+                try (CrescentProcess standby = CrescentProcess.start("wr4-master-2", masterArgs)) {
+                    List<String> keys = new ArrayList<>();
+                    try (CrescentClient client = CrescentClient.connect(
+                            client(leader, "wr4-client", false).withEtcd(List.of(etcd.endpoint()), "wr4"))) {
+                        for (int i = 0; i < 8; i++) {
+                            keys.add("wr4/" + i);
+                            client.put("wr4/" + i, value("wr4/" + i, SIZES[i % SIZES.length]));
+                        }
+                    }
+                    // The worker and the leader die together; the worker comes back while the standby takes over.
+                    worker.kill();
+                    leader.kill();
+                    try (CrescentProcess restarted = CrescentProcess.start("wr4-worker", workerArgs)) {
+                        await(
+                                "the new leader hands the segment to the restarted worker",
+                                () -> standby.log().contains("segment wr4-worker taken over by"),
+                                60);
+                        assertTrue(restarted.log().contains("adopts"), restarted.log());
+                        try (CrescentClient client = CrescentClient.connect(
+                                client(standby, "wr4-reader", false).withEtcd(List.of(etcd.endpoint()), "wr4"))) {
+                            for (int i = 0; i < keys.size(); i++) {
+                                assertArrayEquals(
+                                        value(keys.get(i), SIZES[i % SIZES.length]),
+                                        client.get(keys.get(i)),
+                                        keys.get(i));
+                            }
+                        }
+                    }
+                }
             }
         }
     }
