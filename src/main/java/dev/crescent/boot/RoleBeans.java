@@ -19,6 +19,7 @@ import dev.crescent.master.PlacementStrategy;
 import dev.crescent.master.TenantRegistry;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.master.access.AccessRule;
+import dev.crescent.master.ha.FileOpLog;
 import dev.crescent.master.ha.HaSettings;
 import dev.crescent.master.ha.MasterLeadership;
 import dev.crescent.meta.MetadataKeys;
@@ -44,6 +45,7 @@ import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.enterprise.inject.Typed;
 import jakarta.inject.Singleton;
+import org.jboss.logging.Logger;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -59,6 +61,7 @@ import java.util.function.Supplier;
  * process that runs the master calls it directly, a worker reaches it over gRPC.
  */
 public class RoleBeans {
+    private static final Logger LOG = Logger.getLogger(RoleBeans.class);
 
     @Produces
     @Singleton
@@ -68,7 +71,8 @@ public class RoleBeans {
             Instance<EvictionPolicy> policies,
             Instance<PlacementStrategy> placements,
             AccessControl access,
-            TransferEngine engine) {
+            TransferEngine engine,
+            ObjectMapper json) {
         CrescentConfig.MasterConfig m = config.master();
         MasterSettings settings = new MasterSettings(
                 m.leaseTtl(),
@@ -97,6 +101,19 @@ public class RoleBeans {
             master.attachVersionTables(new SharedVersionTables(shmDirectories(config)));
         }
         master.attachChecksums(new EngineChecksums(engine));
+        if (config.role().runsMaster()
+                && config.metadata().etcd().endpoints().isEmpty()
+                && m.oplogFile().isPresent()) {
+            // Before anything mounts: a worker that adopted its segment file must find the objects restored.
+            FileOpLog log = FileOpLog.open(Path.of(m.oplogFile().get()), json, m.snapshotEvery());
+            master.restore(log.state());
+            master.attachOpLog(log);
+            LOG.infof(
+                    "restored %d objects on %d segments from the op-log file %s",
+                    master.stats().objectCount(),
+                    master.stats().segmentCount(),
+                    m.oplogFile().get());
+        }
         if (access.tickets() != null) {
             // Tenants exist only with access control: then no one may read what another deleted.
             master.attachScrubber(new EngineScrubber(engine));

@@ -220,6 +220,14 @@ public interface CrescentConfig {
         @WithDefault("64K")
         MemorySize inlineMaxBytes();
 
+        /**
+         * A file a master without etcd writes every durable change to before acknowledging it, and replays when it
+         * starts: restarted after kill -9, it keeps every acknowledged object whose worker memory survived (its own
+         * standalone worker's included). Unset: the index lives only in the master's memory. Ignored over etcd,
+         * where the op-log lives in etcd.
+         */
+        Optional<String> oplogFile();
+
         /** A worker or client that mounted memory and is silent this long is declared dead; its segments go. */
         @WithDefault("10s")
         Duration clientTtl();

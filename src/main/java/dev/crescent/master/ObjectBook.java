@@ -71,7 +71,7 @@ final class ObjectBook {
     /** Records an object that became complete. @return when the record is durable */
     CompletableFuture<Void> recordCommit(OpLogEntry.Commit commit) {
         OpLog log = opLog;
-        if (log == OpLog.NONE) {
+        if (!log.journalsEvents()) {
             events.appendNext(ObjectEvent.Kind.STORED, commit.key(), commit.size(), commit.segments());
         }
         return log.record(commit);
@@ -80,7 +80,7 @@ final class ObjectBook {
     /** Records that a complete object held on {@code heldOn} is gone ({@code how}: REMOVED or EVICTED). */
     void recordDrop(ObjectMeta meta, ObjectEvent.Kind how, List<String> heldOn) {
         OpLog log = opLog;
-        if (log == OpLog.NONE) {
+        if (!log.journalsEvents()) {
             events.appendNext(how, meta.key, meta.size, heldOn);
         }
         log.record(new OpLogEntry.Drop(meta.key, how));

@@ -20,6 +20,11 @@ public interface OpLog {
         public boolean accepting() {
             return true;
         }
+
+        @Override
+        public boolean journalsEvents() {
+            return false;
+        }
     };
 
     /** @return completes once the op is durable; fails when it cannot become so */
@@ -27,4 +32,12 @@ public interface OpLog {
 
     /** False while changes cannot be made durable (the log is unreachable): new writes are refused at once. */
     boolean accepting();
+
+    /**
+     * Whether the object events of what this log made durable are journaled by its mirror (a replicated op-log,
+     * whose events every master numbers alike); if not, the master journals each change as it records it.
+     */
+    default boolean journalsEvents() {
+        return true;
+    }
 }

@@ -24,6 +24,7 @@ import java.util.Random;
 
 import static dev.crescent.it.Await.await;
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -205,6 +206,55 @@ class WorkerRestartIT {
                 }
             }
         }
+    }
+
+    @Test
+    void aStandaloneNodeWithAnOpLogFileKilledAndStartedAgainKeepsItsObjects() throws Exception {
+        Path oplog = Files.createTempDirectory("crescent-oplog").resolve("master.oplog");
+        String[] node = {"crescent.master.oplog-file=" + oplog, "crescent.worker.segment-size=32M"};
+        byte[] kept = value("wr5/kept", 200_000);
+        byte[] small = value("wr5/small", 3_000);
+        try (CrescentProcess first = CrescentProcess.start("wr5-node", node)) {
+            put(first, "wr5/kept", kept);
+            put(first, "wr5/small", small);
+            put(first, "wr5/removed", value("wr5/removed", 10_000));
+            given().baseUri(first.baseUrl())
+                    .delete("/v1/objects/wr5/removed")
+                    .then()
+                    .statusCode(204);
+            first.kill();
+        }
+        try (CrescentProcess second = CrescentProcess.start("wr5-node", node)) {
+            assertTrue(second.log().contains("restored 2 objects on 1 segments from the op-log file"), second.log());
+            await("its own worker takes the segment over", () -> second.log().contains("taken over by"), 30);
+            assertArrayEquals(kept, get(second, "wr5/kept"));
+            assertArrayEquals(small, get(second, "wr5/small"));
+            given().baseUri(second.baseUrl())
+                    .get("/v1/objects/wr5/removed")
+                    .then()
+                    .statusCode(404)
+                    .body("code", equalTo(-704));
+            put(second, "wr5/after", kept);
+            assertArrayEquals(kept, get(second, "wr5/after"));
+        }
+    }
+
+    private static void put(CrescentProcess node, String key, byte[] value) {
+        given().baseUri(node.baseUrl())
+                .contentType("application/octet-stream")
+                .body(value)
+                .put("/v1/objects/" + key)
+                .then()
+                .statusCode(201);
+    }
+
+    private static byte[] get(CrescentProcess node, String key) {
+        return given().baseUri(node.baseUrl())
+                .get("/v1/objects/" + key)
+                .then()
+                .statusCode(200)
+                .extract()
+                .asByteArray();
     }
 
     @Test
