@@ -25,8 +25,9 @@ import java.util.concurrent.CompletableFuture;
  * Written, not synced: the bytes are in the kernel when a put is acknowledged, which a process crash cannot take
  * away, and a host crash can (that is what etcd is for). Each change is one frame, {@code [length][JSON list of
  * entries]}; after {@code compactEvery} changes the whole state is written to a new file that replaces the log.
- * Changes are written in the order {@link #record} is called, inside each key's atomic section, as the op-log
- * contract asks; one lock orders them.
+ * Each key's changes are written in the order {@link #record} is called, inside the key's atomic section, as the
+ * op-log contract asks (a call returns once its change is written); one lock orders the writes, and the encoding
+ * is done before it is taken.
  */
 public final class FileOpLog implements OpLog, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(FileOpLog.class);
@@ -113,12 +114,22 @@ public final class FileOpLog implements OpLog, AutoCloseable {
      * it is restarted.
      */
     @Override
-    public synchronized CompletableFuture<Void> record(OpLogEntry op) {
+    public CompletableFuture<Void> record(OpLogEntry op) {
+        ByteBuffer frame;
+        try {
+            frame = frame(List.of(op)); // outside the lock: the caller's key section already orders its own changes
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(refused(e));
+        }
+        return append(op, frame);
+    }
+
+    private synchronized CompletableFuture<Void> append(OpLogEntry op, ByteBuffer frame) {
         if (!accepting) {
             return CompletableFuture.failedFuture(refused(null));
         }
         try {
-            write(List.of(op));
+            write(frame);
         } catch (IOException e) {
             accepting = false;
             LOG.errorf("op-log file %s cannot be written: %s; refusing writes until restarted", file, e);
@@ -143,10 +154,15 @@ public final class FileOpLog implements OpLog, AutoCloseable {
                 cause);
     }
 
-    private void write(List<OpLogEntry> entries) throws IOException {
+    private ByteBuffer frame(List<OpLogEntry> entries) throws IOException {
         byte[] json = codec.encode(entries);
-        ByteBuffer frame = ByteBuffer.allocate(Integer.BYTES + json.length);
-        frame.putInt(json.length).put(json).flip();
+        return ByteBuffer.allocate(Integer.BYTES + json.length)
+                .putInt(json.length)
+                .put(json)
+                .flip();
+    }
+
+    private void write(ByteBuffer frame) throws IOException {
         while (frame.hasRemaining()) {
             channel.write(frame);
         }
@@ -166,7 +182,7 @@ public final class FileOpLog implements OpLog, AutoCloseable {
                 StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
-            write(state.asEntries());
+            write(frame(state.asEntries()));
             channel.force(false);
             Files.move(next, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
