@@ -3,6 +3,7 @@ package dev.crescent.master;
 import dev.crescent.alloc.OffsetAllocator;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.SegmentDescriptor;
 
 import java.util.Collection;
@@ -38,9 +39,9 @@ public final class SegmentRegistry {
     /**
      * Mounting is idempotent: the same owner mounting the same segment again is a no-op. Under the same name, a
      * different owner, size or endpoint is refused so two nodes can never share a name, with one exception: a
-     * mount that shows the contents id of the mounted segment (a worker that restarted and adopted its segment
-     * file) takes it over, objects and all, from its earlier owner, which is dead, for its file would not have
-     * been adopted otherwise.
+     * mount from the same host that shows the contents id of the mounted segment (a worker that restarted and
+     * adopted its segment file) takes it over, objects and all, from its earlier owner, which is dead, for its file
+     * would not have been adopted otherwise.
      *
      * @param claimsContents the memory already holds objects: refused with SEGMENT_CONTENTS_UNKNOWN unless this
      *                       registry holds the segment with the same contents id (memory nobody here knows the
@@ -79,7 +80,8 @@ public final class SegmentRegistry {
             if (contentsId != 0
                     && contentsId == mounted.contentsId()
                     && mounted.capacity() == rounded
-                    && !Objects.equals(mounted.ownerClientId(), ownerClientId)) {
+                    && !Objects.equals(mounted.ownerClientId(), ownerClientId)
+                    && sameHost(mounted.endpoint(), endpoint)) {
                 previousOwner[0] = mounted.ownerClientId();
                 mounted.handOver(ownerClientId, endpoint);
                 return mounted;
@@ -89,6 +91,13 @@ public final class SegmentRegistry {
         });
         refreshSnapshot();
         return new Mounting(segment, previousOwner[0]);
+    }
+
+    /** Whether two endpoints are on one host: a file is adopted only where it lies. */
+    private static boolean sameHost(String endpoint, String other) {
+        return PeerAddress.parse(endpoint)
+                .hostId()
+                .equals(PeerAddress.parse(other).hostId());
     }
 
     /** Mounts a segment whose allocator already holds its objects' ranges (restore after a failover). */

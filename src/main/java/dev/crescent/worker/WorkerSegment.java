@@ -72,8 +72,8 @@ public final class WorkerSegment implements AutoCloseable {
     }
 
     /**
-     * A fresh segment, never an adopted one: files of dead processes in {@code shmDir} are deleted, this segment's
-     * included.
+     * A fresh segment, never an adopted one: a file a dead process left for this segment is deleted (other segments'
+     * are kept for their restart for {@link #DEFAULT_ORPHAN_RETENTION}).
      *
      * @param shmDir directory for the backing file; when it does not exist, the segment is anonymous memory
      */
@@ -88,7 +88,7 @@ public final class WorkerSegment implements AutoCloseable {
      *                 user); null: the owner only
      */
     public static WorkerSegment create(String name, long bytes, Path shmDir, String shmGroup) {
-        return open(name, bytes, shmDir, shmGroup, Duration.ZERO, false);
+        return open(name, bytes, shmDir, shmGroup, DEFAULT_ORPHAN_RETENTION, false);
     }
 
     /**

@@ -96,6 +96,18 @@ class SegmentTakeoverTest {
         assertEquals("old", master.segmentViews().getFirst().owner());
         assertEquals(
                 "old-endpoint", master.getReplicaList("k").replicas().getFirst().endpoint());
+
+        Master hosted = master();
+        hosted.mountSegment("old", seg("host=a,tcp=10.0.0.1:7000", CONTENTS), false);
+        assertEquals(
+                ErrorCode.SEGMENT_ALREADY_EXISTS,
+                assertThrows(
+                                StoreException.class,
+                                () -> hosted.mountSegment("new", seg("host=b,tcp=10.0.0.2:7000", CONTENTS), true))
+                        .code(),
+                "the file was adopted where it lies: a mount from another host showing its id takes nothing");
+        hosted.mountSegment("new", seg("host=a,tcp=10.0.0.1:7001", CONTENTS), true);
+        assertEquals("new", hosted.segmentViews().getFirst().owner());
     }
 
     @Test
