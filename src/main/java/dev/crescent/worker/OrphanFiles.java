@@ -28,10 +28,15 @@ final class OrphanFiles {
     /**
      * Deletes the expired orphans of other segments and all but the newest orphan of {@code segment}.
      *
+     * @param ownName the name this process gives its file of {@code segment}: a file there was left by an earlier
+     *                process with this pid (a container restarted in the same pid namespace), so it is an orphan too
      * @return the newest file of {@code segment} whose process is gone, or null
      */
-    static Path sweep(Path directory, String segment, Duration retention) {
+    static Path sweep(Path directory, String segment, Duration retention, Path ownName) {
         List<Path> own = new ArrayList<>();
+        if (Files.isRegularFile(ownName, LinkOption.NOFOLLOW_LINKS)) {
+            own.add(ownName);
+        }
         Instant expired = Instant.now().minus(retention);
         for (Path file : orphans(directory)) {
             if (ShmFiles.isFileOf(file, segment)) {

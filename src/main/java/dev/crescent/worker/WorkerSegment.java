@@ -108,7 +108,7 @@ public final class WorkerSegment implements AutoCloseable {
         }
         // One file per process: two processes on a host never share (and truncate) each other's memory.
         Path file = ShmFiles.file(shmDir, name, ProcessHandle.current().pid());
-        Path left = OrphanFiles.sweep(shmDir, name, orphanRetention);
+        Path left = OrphanFiles.sweep(shmDir, name, orphanRetention, file);
         if (left != null && adopt) {
             WorkerSegment adopted = adopt(name, bytes, shmDir, left, file);
             if (adopted != null) {
@@ -166,7 +166,9 @@ public final class WorkerSegment implements AutoCloseable {
                                 + expected + " (the segment size changed)");
                 return null;
             }
-            Files.move(left, file, StandardCopyOption.ATOMIC_MOVE);
+            if (!left.equals(file)) {
+                Files.move(left, file, StandardCopyOption.ATOMIC_MOVE);
+            }
         } catch (IOException | StoreException e) {
             OrphanFiles.delete(left, "not adopted: " + e.getMessage());
             return null;

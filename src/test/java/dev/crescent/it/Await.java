@@ -24,6 +24,23 @@ final class Await {
         }
     }
 
+    /** As {@link #await(String, BooleanSupplier, int)}, failing with the logs of {@code shown} (what went wrong). */
+    static void await(String what, BooleanSupplier condition, int seconds, CrescentProcess... shown)
+            throws InterruptedException {
+        try {
+            await(what, condition, seconds);
+        } catch (AssertionError e) {
+            StringBuilder logs = new StringBuilder(e.getMessage());
+            for (CrescentProcess process : shown) {
+                logs.append("\n--- log of ")
+                        .append(process.name())
+                        .append(":\n")
+                        .append(process.log());
+            }
+            throw new AssertionError(logs.toString(), e);
+        }
+    }
+
     /** {@code kill -<signal> <pid>} (STOP, CONT...): what a frozen or resumed process looks like to its peers. */
     static void signal(String signal, long pid) throws Exception {
         assertEquals(

@@ -145,6 +145,11 @@ public final class CrescentProcess implements AutoCloseable {
         return log.toString();
     }
 
+    /** The node name it was started with. */
+    public String name() {
+        return name;
+    }
+
     public long pid() {
         return process.pid();
     }

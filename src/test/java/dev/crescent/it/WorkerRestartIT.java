@@ -191,7 +191,9 @@ class WorkerRestartIT {
                         await(
                                 "the new leader hands the segment to the restarted worker",
                                 () -> standby.log().contains("segment wr4-worker taken over by"),
-                                60);
+                                60,
+                                standby,
+                                restarted);
                         assertTrue(restarted.log().contains("adopts"), restarted.log());
                         try (CrescentClient client = CrescentClient.connect(
                                 client(standby, "wr4-reader", false).withEtcd(List.of(etcd.endpoint()), "wr4"))) {

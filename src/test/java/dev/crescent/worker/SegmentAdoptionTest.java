@@ -83,6 +83,26 @@ class SegmentAdoptionTest {
     }
 
     @Test
+    void aFileLeftUnderThisProcesssOwnPidIsAdoptedToo() throws Exception {
+        // A container restarted in the same pid namespace: the new worker has the pid the old one had.
+        WorkerSegment first = open("w", CAPACITY);
+        first.memory().set(ValueLayout.JAVA_BYTE, 8, (byte) 7);
+        long contentsId = first.contentsId();
+        Path own = ShmFiles.file(shm, "w", ProcessHandle.current().pid());
+        Path kept = shm.resolve("kept");
+        Files.move(first.backingFile(), kept);
+        first.close();
+        Files.move(kept, own);
+
+        try (WorkerSegment second = open("w", CAPACITY)) {
+            assertTrue(second.holdsContents());
+            assertEquals(contentsId, second.contentsId());
+            assertEquals(7, second.memory().get(ValueLayout.JAVA_BYTE, 8));
+            assertEquals(own, second.backingFile());
+        }
+    }
+
+    @Test
     void aFileThatCannotBeTrustedIsDeletedAndTheSegmentStartsEmpty() throws Exception {
         WorkerSegment resized = open("w", CAPACITY);
         long firstId = resized.contentsId();
