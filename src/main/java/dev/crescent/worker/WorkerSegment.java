@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -47,6 +48,8 @@ public final class WorkerSegment implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment memory;
     private final Path backingFile;
+    /** The whole mapping: a file's bytes, version words and trailer; for process memory, the segment itself. */
+    private final MemorySegment wholeFile;
     /** The version words after the segment's bytes in its file; null for process memory. */
     private final VersionTable versions;
 
@@ -57,14 +60,16 @@ public final class WorkerSegment implements AutoCloseable {
     private WorkerSegment(
             String name,
             Arena arena,
-            MemorySegment memory,
+            MemorySegment wholeFile,
+            long bytes,
             Path backingFile,
             VersionTable versions,
             long contentsId,
             boolean holdsContents) {
         this.name = name;
         this.arena = arena;
-        this.memory = memory;
+        this.wholeFile = wholeFile;
+        this.memory = wholeFile.asSlice(0, bytes);
         this.backingFile = backingFile;
         this.versions = versions;
         this.contentsId = contentsId;
@@ -104,7 +109,7 @@ public final class WorkerSegment implements AutoCloseable {
         }
         if (shmDir == null || !Files.isDirectory(shmDir)) {
             Arena arena = Arena.ofShared();
-            return new WorkerSegment(name, arena, arena.allocate(bytes, 4096), null, null, 0, false);
+            return new WorkerSegment(name, arena, arena.allocate(bytes, 4096), bytes, null, null, 0, false);
         }
         // One file per process: two processes on a host never share (and truncate) each other's memory.
         Path file = ShmFiles.file(shmDir, name, ProcessHandle.current().pid());
@@ -136,7 +141,7 @@ public final class WorkerSegment implements AutoCloseable {
             MemorySegment mapped = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, fileBytes, arena);
             long contentsId = newContentsId();
             VersionTable versions = VersionTable.format(mapped, bytes, contentsId);
-            return new WorkerSegment(name, arena, mapped.asSlice(0, bytes), file, versions, contentsId, false);
+            return new WorkerSegment(name, arena, mapped, bytes, file, versions, contentsId, false);
         } catch (IOException | RuntimeException e) {
             unmap(arena, name); // the failure that matters is e, not the unmapping
             deleteQuietly(file);
@@ -196,7 +201,7 @@ public final class WorkerSegment implements AutoCloseable {
                 "segment %s adopts %s, left by process %d (contents id %x): the master keeps its objects if it still "
                         + "holds them",
                 name, file, ShmFiles.pid(left), contentsId);
-        return new WorkerSegment(name, arena, mapped.asSlice(0, bytes), file, versions, contentsId, true);
+        return new WorkerSegment(name, arena, mapped, bytes, file, versions, contentsId, true);
     }
 
     private static long newContentsId() {
@@ -253,12 +258,26 @@ public final class WorkerSegment implements AutoCloseable {
     }
 
     /**
-     * Writes zeros over the segment and withdraws every version: for memory whose objects the master no longer holds
-     * (nothing a reader gets may be an earlier object's bytes). Only while the segment is not mounted: no one may
-     * be handed a range of it meanwhile.
+     * Clears the segment and withdraws every version: for memory whose objects the master no longer holds (nothing a
+     * reader gets may be an earlier object's bytes). Only while the segment is not mounted: no one may be handed a
+     * range of it meanwhile. A file is cut to nothing and extended again, which frees its pages at once (the mapping
+     * stays, and reads zeros), where writing zeros would take time and touch every page of the segment; its trailer
+     * and contents id are then written again.
      */
     public void clearContents() {
-        memory.fill((byte) 0);
+        if (backingFile == null) {
+            memory.fill((byte) 0);
+        } else {
+            try (FileChannel channel = FileChannel.open(backingFile, StandardOpenOption.WRITE)) {
+                long fileBytes = VersionTable.fileBytes(memory.byteSize());
+                channel.truncate(0);
+                channel.write(ByteBuffer.allocate(1), fileBytes - 1);
+            } catch (IOException e) {
+                LOG.warnf("segment %s: cannot cut its file (%s); writing zeros instead", name, e);
+                memory.fill((byte) 0);
+            }
+            VersionTable.format(wholeFile, memory.byteSize(), contentsId); // the table's words read zero too
+        }
         if (versions != null) {
             versions.clear();
         }
