@@ -23,12 +23,6 @@ public final class SegmentRegistry {
         this.alignment = alignment;
     }
 
-    /** A fresh mount of memory that holds nothing yet (see {@link #mount(String, SegmentDescriptor, boolean)}). */
-    public MountedSegment mount(String ownerClientId, String name, long capacity, String endpoint) {
-        return mount(ownerClientId, new SegmentDescriptor(name, capacity, endpoint), false)
-                .segment();
-    }
-
     /**
      * What a mount did.
      *

@@ -15,7 +15,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -50,8 +49,6 @@ public final class WorkerSegment implements AutoCloseable {
     private final Path backingFile;
     /** The whole mapping: a file's bytes, version words and trailer; for process memory, the segment itself. */
     private final MemorySegment wholeFile;
-    /** The version words after the segment's bytes in its file; null for process memory. */
-    private final VersionTable versions;
 
     private final long contentsId;
     /** Whether the memory may hold objects written before this process mounted it (an adopted file). */
@@ -63,7 +60,6 @@ public final class WorkerSegment implements AutoCloseable {
             MemorySegment wholeFile,
             long bytes,
             Path backingFile,
-            VersionTable versions,
             long contentsId,
             boolean holdsContents) {
         this.name = name;
@@ -71,7 +67,6 @@ public final class WorkerSegment implements AutoCloseable {
         this.wholeFile = wholeFile;
         this.memory = wholeFile.asSlice(0, bytes);
         this.backingFile = backingFile;
-        this.versions = versions;
         this.contentsId = contentsId;
         this.holdsContents = holdsContents;
     }
@@ -109,7 +104,7 @@ public final class WorkerSegment implements AutoCloseable {
         }
         if (shmDir == null || !Files.isDirectory(shmDir)) {
             Arena arena = Arena.ofShared();
-            return new WorkerSegment(name, arena, arena.allocate(bytes, 4096), bytes, null, null, 0, false);
+            return new WorkerSegment(name, arena, arena.allocate(bytes, 4096), bytes, null, 0, false);
         }
         // One file per process: two processes on a host never share (and truncate) each other's memory.
         Path file = ShmFiles.file(shmDir, name, ProcessHandle.current().pid());
@@ -140,8 +135,8 @@ public final class WorkerSegment implements AutoCloseable {
             raf.setLength(fileBytes);
             MemorySegment mapped = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, fileBytes, arena);
             long contentsId = newContentsId();
-            VersionTable versions = VersionTable.format(mapped, bytes, contentsId);
-            return new WorkerSegment(name, arena, mapped, bytes, file, versions, contentsId, false);
+            VersionTable.format(mapped, bytes, contentsId);
+            return new WorkerSegment(name, arena, mapped, bytes, file, contentsId, false);
         } catch (IOException | RuntimeException e) {
             unmap(arena, name); // the failure that matters is e, not the unmapping
             deleteQuietly(file);
@@ -180,17 +175,14 @@ public final class WorkerSegment implements AutoCloseable {
         }
         Arena arena = Arena.ofShared();
         MemorySegment mapped;
-        try (FileChannel channel =
-                FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-            mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, expected, arena);
-        } catch (IOException | RuntimeException e) {
-            unmap(arena, name);
-            OrphanFiles.delete(file, "not adopted: it cannot be mapped: " + e);
+        try {
+            mapped = ShmFiles.map(file, arena); // closes the arena when it cannot map
+        } catch (StoreException e) {
+            OrphanFiles.delete(file, "not adopted: " + e.getMessage());
             return null;
         }
         long contentsId = VersionTable.contentsId(mapped, bytes);
-        VersionTable versions = VersionTable.of(mapped, bytes);
-        if (contentsId == 0 || versions == null) {
+        if (contentsId == 0 || VersionTable.of(mapped, bytes) == null) {
             unmap(arena, name);
             OrphanFiles.delete(
                     file,
@@ -201,7 +193,7 @@ public final class WorkerSegment implements AutoCloseable {
                 "segment %s adopts %s, left by process %d (contents id %x): the master keeps its objects if it still "
                         + "holds them",
                 name, file, ShmFiles.pid(left), contentsId);
-        return new WorkerSegment(name, arena, mapped, bytes, file, versions, contentsId, true);
+        return new WorkerSegment(name, arena, mapped, bytes, file, contentsId, true);
     }
 
     private static long newContentsId() {
@@ -261,25 +253,21 @@ public final class WorkerSegment implements AutoCloseable {
      * Clears the segment and withdraws every version: for memory whose objects the master no longer holds (nothing a
      * reader gets may be an earlier object's bytes). Only while the segment is not mounted: no one may be handed a
      * range of it meanwhile. A file is cut to nothing and extended again, which frees its pages at once (the mapping
-     * stays, and reads zeros), where writing zeros would take time and touch every page of the segment; its trailer
-     * and contents id are then written again.
+     * stays, and reads zeros: the bytes and every version word), where writing zeros would take time and touch every
+     * page of the segment; its trailer and contents id are then written again.
      */
     public void clearContents() {
         if (backingFile == null) {
             memory.fill((byte) 0);
         } else {
             try (FileChannel channel = FileChannel.open(backingFile, StandardOpenOption.WRITE)) {
-                long fileBytes = VersionTable.fileBytes(memory.byteSize());
                 channel.truncate(0);
-                channel.write(ByteBuffer.allocate(1), fileBytes - 1);
+                channel.write(ByteBuffer.allocate(1), wholeFile.byteSize() - 1);
             } catch (IOException e) {
                 LOG.warnf("segment %s: cannot cut its file (%s); writing zeros instead", name, e);
-                memory.fill((byte) 0);
+                wholeFile.fill((byte) 0);
             }
-            VersionTable.format(wholeFile, memory.byteSize(), contentsId); // the table's words read zero too
-        }
-        if (versions != null) {
-            versions.clear();
+            VersionTable.format(wholeFile, memory.byteSize(), contentsId);
         }
         holdsContents = false;
     }
