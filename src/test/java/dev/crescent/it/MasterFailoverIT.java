@@ -32,6 +32,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static dev.crescent.it.Await.await;
 import static dev.crescent.it.Await.signal;
@@ -50,6 +52,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * finds its lease gone and exits instead of serving next to the new one.
  */
 class MasterFailoverIT {
+    /** KV events on ports the system picks as each master binds (see {@link #eventPorts}). */
+    private static final String[] ZMQ_ARGS = {
+        "crescent.events.zmq.endpoint=tcp://*:*", "crescent.events.zmq.replay-endpoint=tcp://*:*"
+    };
+
+    private static final Pattern EVENT_PORTS =
+            Pattern.compile("KV events published on \\S+:(\\d+), replays on \\S+:(\\d+)");
+
     private static final String LEADER_KEY = "/crescent/ha/master/leader";
 
     @Test
@@ -197,14 +207,11 @@ class MasterFailoverIT {
     void killingTheLeaderUnderLoadLosesNoAcknowledgedObject() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start();
                 EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
-            // Each master publishes KV events over ZeroMQ (only the leader sends; every master answers replays).
-            int[] pub = {freePort(), freePort()};
-            int[] replay = {freePort(), freePort()};
-            try (CrescentProcess first =
-                            CrescentProcess.start("load-master-1", masterArgs(etcd, zmqArgs(pub[0], replay[0])));
-                    CrescentProcess second =
-                            CrescentProcess.start("load-master-2", masterArgs(etcd, zmqArgs(pub[1], replay[1])));
-                    RouterSubscriber router = new RouterSubscriber(pub);
+            // Each master publishes KV events over ZeroMQ (only the leader sends; every master answers replays), on
+            // ports the system picks as it binds (a port picked free beforehand may be taken by then).
+            try (CrescentProcess first = CrescentProcess.start("load-master-1", masterArgs(etcd, ZMQ_ARGS));
+                    CrescentProcess second = CrescentProcess.start("load-master-2", masterArgs(etcd, ZMQ_ARGS));
+                    RouterSubscriber router = new RouterSubscriber(eventPorts(first)[0], eventPorts(second)[0]);
                     CrescentProcess worker = CrescentProcess.start("load-worker", workerArgs(etcd, "32M"))) {
                 await(() -> leaderPort(view) == first.port() || leaderPort(view) == second.port(), 20);
                 CrescentProcess leader = leaderPort(view) == first.port() ? first : second;
@@ -287,8 +294,7 @@ class MasterFailoverIT {
                     assertWatchedOnceInOrder(watched);
                     // A router subscribed to both masters saw the numbers jump across the failover; a replay from
                     // the new leader fills the jump, numbered as the old leader numbered what it had sent.
-                    int newLeader = standby == first ? 0 : 1;
-                    Map<Long, List<String>> filled = router.fillGapsFrom(replay[newLeader]);
+                    Map<Long, List<String>> filled = router.fillGapsFrom(eventPorts(standby)[1]);
                     Set<String> seen = new HashSet<>();
                     filled.values().forEach(seen::addAll);
                     assertTrue(
@@ -345,16 +351,11 @@ class MasterFailoverIT {
         };
     }
 
-    private static String[] zmqArgs(int pub, int replay) {
-        return new String[] {
-            "crescent.events.zmq.endpoint=tcp://*:" + pub, "crescent.events.zmq.replay-endpoint=tcp://*:" + replay
-        };
-    }
-
-    private static int freePort() throws IOException {
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
+    /** The PUB and replay ports a master bound, from its start-up log line. */
+    private static int[] eventPorts(CrescentProcess master) {
+        Matcher line = EVENT_PORTS.matcher(master.log());
+        assertTrue(line.find(), master.log());
+        return new int[] {Integer.parseInt(line.group(1)), Integer.parseInt(line.group(2))};
     }
 
     /** A hard-pinned put of 10,000 bytes (never evicted); @return the HTTP status */

@@ -90,7 +90,11 @@ public final class ZmqEventPublisher implements AutoCloseable {
                             + e.getMessage(),
                     e);
         }
-        LOG.infof("KV events published on %s%s", endpoint, replay == null ? "" : ", replays on " + replayEndpoint);
+        // The bound endpoints, not the configured ones: a port given as * is chosen by the system and shown here.
+        LOG.infof(
+                "KV events published on %s%s",
+                binds(endpoint) ? pub.getLastEndpoint() : endpoint,
+                replay == null ? "" : ", replays on " + replay.getLastEndpoint());
         thread.start();
     }
 
