@@ -172,9 +172,11 @@ def test_sglang_mooncake_backend_prefill_writes_kv_pages_and_aux_into_decode():
                 expected = (number * 50 + 3 + 1) % 256 if item == 2 else 0
                 assert torch.all(buffer[item] == expected), (number, item)
 
-        # A decode pointer past its registration: the whole send answers an error, as Mooncake's -1.
+        # A decode pointer past every registration: the whole send answers an error, as Mooncake's -1. (An address a
+        # fixed distance past one buffer may land in another the allocator placed there.)
+        past_all = max(b.data_ptr() + b.numel() * b.element_size() for b in [*kv, *aux])
         ret = prefill.send(do="send_aux", session=session, prefill_aux_index=0,
-                          dst_aux_ptrs=[p + (1 << 20) for p in decode.kv_args.aux_data_ptrs], dst_aux_index=0)
+                          dst_aux_ptrs=[past_all] * len(decode.kv_args.aux_data_ptrs), dst_aux_index=0)
         assert ret < 0
     finally:
         prefill.stop()
