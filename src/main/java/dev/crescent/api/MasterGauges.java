@@ -49,11 +49,25 @@ public class MasterGauges {
                 .register(registry);
         Gauge.builder("crescent.master.capacity", master, m -> m.stats().capacityBytes())
                 .baseUnit("bytes")
-                .description("Capacity of all mounted segments")
+                .description("Capacity of all mounted DRAM segments")
                 .register(registry);
         Gauge.builder("crescent.master.used", master, m -> m.stats().usedBytes())
                 .baseUnit("bytes")
-                .description("Allocated bytes across mounted segments")
+                .description("Allocated bytes across mounted DRAM segments")
+                .register(registry);
+        Gauge.builder("crescent.master.disk.capacity", master, m -> m.stats().diskCapacityBytes())
+                .baseUnit("bytes")
+                .description("Capacity of the disk tier (workers' disk segments)")
+                .register(registry);
+        Gauge.builder("crescent.master.disk.used", master, m -> m.stats().diskUsedBytes())
+                .baseUnit("bytes")
+                .description("Allocated bytes in the disk tier")
+                .register(registry);
+        Gauge.builder("crescent.master.offloaded", master, m -> m.stats().offloadedObjects())
+                .description("Objects moved from DRAM to the disk tier instead of being evicted, since start")
+                .register(registry);
+        Gauge.builder("crescent.master.promoted", master, m -> m.stats().promotedObjects())
+                .description("Objects moved back from the disk tier to DRAM because they were read, since start")
                 .register(registry);
         Gauge.builder("crescent.master.lease.blocks", master, m -> m.stats().leaseBlocks())
                 .description("Removes refused, evictions skipped and frees deferred because of a read lease")

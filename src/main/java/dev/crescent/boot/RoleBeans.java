@@ -9,7 +9,7 @@ import dev.crescent.client.StoreClient;
 import dev.crescent.client.Transports;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.config.Role;
-import dev.crescent.master.EngineChecksums;
+import dev.crescent.master.EngineReplicas;
 import dev.crescent.master.EngineScrubber;
 import dev.crescent.master.EvictionPolicy;
 import dev.crescent.master.InlineValues;
@@ -100,7 +100,11 @@ public class RoleBeans {
         if (config.transfer().shm().enabled()) {
             master.attachVersionTables(new SharedVersionTables(shmDirectories(config)));
         }
-        master.attachChecksums(new EngineChecksums(engine));
+        EngineReplicas replicas = new EngineReplicas(engine);
+        master.attachChecksums(replicas);
+        if (m.eviction().fromDram() == CrescentConfig.MasterConfig.EvictionConfig.FromDram.OFFLOAD) {
+            master.attachTiering(replicas);
+        }
         if (config.role().runsMaster()
                 && config.metadata().etcd().endpoints().isEmpty()
                 && m.oplogFile().isPresent()) {

@@ -10,6 +10,7 @@ import dev.crescent.meta.MetadataStore;
 import dev.crescent.protocol.MasterClient;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.tcp.TcpServerLimits;
+import dev.crescent.worker.DiskTier;
 import dev.crescent.worker.SegmentHost;
 import dev.crescent.worker.SegmentPublisher;
 import dev.crescent.worker.SegmentSettings;
@@ -96,7 +97,12 @@ public class WorkerNode implements NodeReadiness {
                 identity.clientId(),
                 engine,
                 new WorkerTransferServer(server, access.tickets(), rdma.runtime()),
-                new SegmentPublisher(metadata, keys, json, identity.nodeName(), worker.leaseTtl()));
+                new SegmentPublisher(metadata, keys, json, identity.nodeName(), worker.leaseTtl()),
+                worker.disk()
+                        .path()
+                        .map(path -> new DiskTier(
+                                Path.of(path), worker.disk().capacity().asLongValue()))
+                        .orElse(null));
         if (config.role().runsMaster()) {
             // The master is in this process and answers at once: mount before start-up completes, so that a put
             // made as soon as the node listens (a native node does in about 0.1 s) finds the segment in the pool,

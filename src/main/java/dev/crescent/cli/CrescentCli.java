@@ -386,13 +386,22 @@ public final class CrescentCli {
                     stats.path("processingCount").asLong(),
                     human(stats.path("usedBytes").asLong()),
                     human(stats.path("capacityBytes").asLong()));
-            out.printf("%n%-24s %-28s %12s %12s %6s%n", "SEGMENT", "OWNER", "CAPACITY", "USED", "USE%");
+            if (stats.path("diskCapacityBytes").asLong() > 0) {
+                out.printf(
+                        "disk     %s used of %s (%d objects moved to disk, %d back to memory)%n",
+                        human(stats.path("diskUsedBytes").asLong()),
+                        human(stats.path("diskCapacityBytes").asLong()),
+                        stats.path("offloadedObjects").asLong(),
+                        stats.path("promotedObjects").asLong());
+            }
+            out.printf("%n%-24s %-5s %-28s %12s %12s %6s%n", "SEGMENT", "TIER", "OWNER", "CAPACITY", "USED", "USE%");
             for (JsonNode segment : cli.admin("/v1/segments")) {
                 long capacity = segment.path("capacityBytes").asLong();
                 long used = segment.path("usedBytes").asLong();
                 out.printf(
-                        "%-24s %-28s %12s %12s %5.1f%%%n",
+                        "%-24s %-5s %-28s %12s %12s %5.1f%%%n",
                         segment.path("name").asText(),
+                        segment.path("tier").asText("dram"),
                         segment.path("owner").asText(),
                         human(capacity),
                         human(used),

@@ -419,6 +419,7 @@ public final class RemoteMasterClient implements MasterClient {
                                 .setCapacity(segment.capacity())
                                 .setEndpoint(segment.endpoint() == null ? "" : segment.endpoint())
                                 .setContentsId(segment.contentsId())
+                                .setTier(segment.tier().wireName())
                                 .setClaimsContents(claimsContents)
                                 .build()));
     }

@@ -254,6 +254,18 @@ public interface CrescentConfig {
             /** ...and frees this share of capacity (also the least a failed allocation evicts). */
             @WithDefault("0.05")
             double ratio();
+
+            /**
+             * What becomes of an object evicted from DRAM while a worker's disk tier is mounted: {@code offload}
+             * moves it there (and a read brings it back), {@code drop} drops it as without a disk tier.
+             */
+            @WithDefault("offload")
+            FromDram fromDram();
+
+            enum FromDram {
+                OFFLOAD,
+                DROP
+            }
         }
     }
 
@@ -293,6 +305,18 @@ public interface CrescentConfig {
          */
         @WithDefault("false")
         boolean stopKeepsObjects();
+
+        /** The worker's disk tier: a file on a local disk the master moves objects to instead of evicting them. */
+        DiskConfig disk();
+
+        interface DiskConfig {
+            /** Directory of the disk tier's file; unset: no disk tier. */
+            Optional<String> path();
+
+            /** Size of the disk tier's file. */
+            @WithDefault("1G")
+            MemorySize capacity();
+        }
 
         /** Master gRPC address (host:port) a worker-role process mounts its segment at. */
         @WithDefault("localhost:8080")

@@ -47,7 +47,12 @@ final class ClientLiveness {
             book.versions.clear(segment); // an earlier master's versions (it restarted; the worker did not)
         }
         book.opLog.record(new OpLogEntry.Mount(
-                segment.name(), clientId, segment.capacity(), segment.endpoint(), segment.contentsId()));
+                segment.name(),
+                clientId,
+                segment.capacity(),
+                segment.endpoint(),
+                segment.contentsId(),
+                segment.tier()));
         book.clients.register(clientId, book.clock.millis());
         String previousOwner = mounting.previousOwner();
         if (previousOwner != null) {

@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 
 /**
  * Makes room in the pool: unpinned objects in the policy's order, then soft-pinned ones. Never evicts a leased,
@@ -17,6 +18,8 @@ final class Eviction {
     private final EvictionPolicy policy;
     private final InstantSource clock;
     private final ObjectTally tally;
+    /** The objects this eviction frees memory of (those with a replica in its tier). */
+    private final Predicate<ObjectMeta> scope;
     /** Takes a victim out of the master's books (op-log, counts, memory); called inside the victim's section. */
     private final Consumer<ObjectMeta> forget;
 
@@ -25,11 +28,13 @@ final class Eviction {
             EvictionPolicy policy,
             InstantSource clock,
             ObjectTally tally,
+            Predicate<ObjectMeta> scope,
             Consumer<ObjectMeta> forget) {
         this.index = index;
         this.policy = policy;
         this.clock = clock;
         this.tally = tally;
+        this.scope = scope;
         this.forget = forget;
     }
 
@@ -43,12 +48,24 @@ final class Eviction {
      * @return bytes freed, at least {@code bytes} when enough objects could go
      */
     long evict(long bytes, Predicate<String> may) {
+        return evict(bytes, may, null);
+    }
+
+    /**
+     * As {@link #evict(long, Predicate)}, handing each victim to {@code instead} (which frees its memory some other
+     * way, e.g. by moving it to another tier, and answers the bytes it freed) rather than dropping it; null: drop.
+     */
+    long evict(long bytes, Predicate<String> may, ToLongFunction<String> instead) {
         long freed = 0;
         for (EvictionCandidate candidate : candidates()) {
             if (freed >= bytes) {
                 break;
             }
             if (!may.test(candidate.key())) {
+                continue;
+            }
+            if (instead != null) {
+                freed += instead.applyAsLong(candidate.key());
                 continue;
             }
             long released = evictOne(candidate.key());
@@ -64,7 +81,7 @@ final class Eviction {
         long now = clock.millis();
         List<EvictionCandidate> candidates = new ArrayList<>();
         index.forEach(meta -> {
-            if (meta.state == ObjectState.COMPLETE && !meta.hardPin && !meta.isLeased(now)) {
+            if (meta.state == ObjectState.COMPLETE && !meta.hardPin && !meta.isLeased(now) && scope.test(meta)) {
                 candidates.add(new EvictionCandidate(
                         meta.key,
                         meta.size,

@@ -88,7 +88,8 @@ final class IndexRestore {
                 byOffset.put(a.offset(), a);
             }
             handles.put(mount.segment(), byOffset);
-            segments.restore(mount.owner(), mount.segment(), mount.endpoint(), mount.contentsId(), allocator);
+            segments.restore(
+                    mount.owner(), mount.segment(), mount.endpoint(), mount.contentsId(), mount.tier(), allocator);
             clients.register(mount.owner(), nowMillis);
         }
         return handles;

@@ -11,6 +11,7 @@ import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.SegmentTier;
 import dev.crescent.transfer.TicketSigner;
 import dev.crescent.transfer.VersionTables;
 
@@ -40,6 +41,7 @@ public final class Master implements MasterClient {
     private final ObjectBook book;
     private final PlacementStrategy placement;
     private final Eviction eviction;
+    private final EvictionPolicy policy;
     private final PutPath puts;
     private final ClientLiveness liveness;
     private final ReadLeases reads;
@@ -60,8 +62,14 @@ public final class Master implements MasterClient {
             TicketSigner tickets) {
         this.book = new ObjectBook(settings, clock, tickets);
         this.placement = placement;
+        this.policy = eviction;
         this.eviction = new Eviction(
-                book.index, eviction, clock, book.tally, victim -> book.forget(victim, ObjectEvent.Kind.EVICTED));
+                book.index,
+                eviction,
+                clock,
+                book.tally,
+                Tiering::inDram,
+                victim -> book.forget(victim, ObjectEvent.Kind.EVICTED));
         this.puts = new PutPath(book, placement, this.eviction);
         this.liveness = new ClientLiveness(book);
         this.reads = new ReadLeases(book);
@@ -119,6 +127,18 @@ public final class Master implements MasterClient {
     /** From now on the objects of a segment a restarted worker takes over are read back and checked. */
     public void attachChecksums(ReplicaChecksums checksums) {
         book.checksums = checksums;
+    }
+
+    /**
+     * From now on objects evicted from DRAM move to the disk tier (workers' disk segments, when any is mounted)
+     * instead of being dropped, and come back when read; {@code copier} moves their bytes.
+     */
+    public void attachTiering(ReplicaCopier copier) {
+        Tiering previous = book.tiering;
+        book.tiering = new Tiering(book, policy, copier);
+        if (previous != null) {
+            previous.close();
+        }
     }
 
     /** From now on this master serves only while {@code leadership} says it leads (it is one of several). */
@@ -482,11 +502,20 @@ public final class Master implements MasterClient {
                 book.segments.usedBytes(),
                 book.tally.evicted.sum(),
                 book.tally.leaseBlocks.sum(),
-                book.clients.view().size());
+                book.clients.view().size(),
+                book.segments.capacityBytes(SegmentTier.DISK),
+                book.segments.usedBytes(SegmentTier.DISK),
+                book.tally.offloaded.sum(),
+                book.tally.promoted.sum());
     }
 
     /** Evicts {@code eviction-ratio} of capacity when usage is above the high watermark (run by the sweeper). */
     public long evictAboveWatermark() {
+        Tiering tiering = book.tiering;
+        if (tiering != null && tiering.active()) {
+            tiering.wake(); // it moves objects to disk on its own thread instead
+            return 0;
+        }
         long capacity = book.segments.capacityBytes();
         if (capacity == 0 || book.segments.usedBytes() <= capacity * book.settings.evictionHighWatermark()) {
             return 0;

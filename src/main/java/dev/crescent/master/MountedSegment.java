@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import dev.crescent.alloc.Allocation;
 import dev.crescent.alloc.OffsetAllocator;
+import dev.crescent.transfer.SegmentTier;
 
 /**
  * A worker's (or client's) memory segment as the master sees it: who mounted it, where its transfer endpoint
@@ -12,21 +13,36 @@ import dev.crescent.alloc.OffsetAllocator;
 public final class MountedSegment {
     private final String name;
     private final long contentsId;
+    private final SegmentTier tier;
     private final OffsetAllocator allocator;
     private volatile String ownerClientId;
     private volatile String endpoint;
     private volatile boolean mounted = true;
 
-    MountedSegment(String name, String ownerClientId, String endpoint, long contentsId, long capacity, int alignment) {
-        this(name, ownerClientId, endpoint, contentsId, new OffsetAllocator(capacity, alignment));
+    MountedSegment(
+            String name,
+            String ownerClientId,
+            String endpoint,
+            long contentsId,
+            SegmentTier tier,
+            long capacity,
+            int alignment) {
+        this(name, ownerClientId, endpoint, contentsId, tier, new OffsetAllocator(capacity, alignment));
     }
 
     /** A segment whose allocator was rebuilt elsewhere (a new leader restoring the replicated index). */
-    MountedSegment(String name, String ownerClientId, String endpoint, long contentsId, OffsetAllocator allocator) {
+    MountedSegment(
+            String name,
+            String ownerClientId,
+            String endpoint,
+            long contentsId,
+            SegmentTier tier,
+            OffsetAllocator allocator) {
         this.name = name;
         this.ownerClientId = ownerClientId;
         this.endpoint = endpoint;
         this.contentsId = contentsId;
+        this.tier = tier;
         this.allocator = allocator;
     }
 
@@ -45,6 +61,11 @@ public final class MountedSegment {
     /** What the memory holds, as its owner's segment file names it; 0: not known (nothing can take it over). */
     public long contentsId() {
         return contentsId;
+    }
+
+    /** DRAM, or DISK: a worker's disk tier, which puts are never placed in. */
+    public SegmentTier tier() {
+        return tier;
     }
 
     /** The process that now serves this memory (a restarted worker that adopted its file), reached at its endpoint. */

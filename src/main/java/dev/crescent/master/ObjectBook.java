@@ -51,6 +51,8 @@ final class ObjectBook {
     private final long revocationMillis;
     /** Clears freed ranges before they are reused; null: ranges are reused as they are. */
     volatile Scrubber scrubber;
+    /** Moves objects between DRAM and the disk tier; null: evicted objects are dropped. */
+    volatile Tiering tiering;
     /** Reads copies back to check them after a takeover; null: taken-over objects are not checked. */
     volatile ReplicaChecksums checksums;
 

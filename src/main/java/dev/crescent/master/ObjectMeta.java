@@ -68,6 +68,23 @@ final class ObjectMeta {
         this.replicas = replicas;
     }
 
+    /**
+     * A new version of this complete object whose bytes now lie in {@code moved} (another tier): the same key, size,
+     * owner, pins, checksum and access history, no leases and no published version.
+     */
+    ObjectMeta movedTo(List<Replica> moved) {
+        ObjectMeta next = new ObjectMeta(key, size, ownerClientId, putStartMillis, moved);
+        next.state = state;
+        next.completedMillis = completedMillis;
+        next.lastAccessMillis = lastAccessMillis;
+        next.accessCount = accessCount;
+        next.hardPin = hardPin;
+        next.crc32c = crc32c;
+        next.softPin = softPin;
+        next.softPinDeadlineMillis = softPinDeadlineMillis;
+        return next;
+    }
+
     boolean isLeased(long nowMillis) {
         return leases.isLeased(nowMillis);
     }

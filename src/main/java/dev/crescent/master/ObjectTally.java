@@ -10,4 +10,8 @@ final class ObjectTally {
     final LongAdder leaseBlocks = new LongAdder();
     /** Freed ranges whose scrub failed (tried again later). */
     final LongAdder scrubFailures = new LongAdder();
+    /** Objects moved from DRAM to the disk tier, and back. */
+    final LongAdder offloaded = new LongAdder();
+
+    final LongAdder promoted = new LongAdder();
 }

@@ -3,6 +3,7 @@ package dev.crescent.master;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import dev.crescent.transfer.SegmentTier;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
 import java.util.List;
@@ -17,7 +18,8 @@ import java.util.List;
     @JsonSubTypes.Type(value = OpLogEntry.Mount.class, name = "MOUNT"),
     @JsonSubTypes.Type(value = OpLogEntry.Unmount.class, name = "UNMOUNT"),
     @JsonSubTypes.Type(value = OpLogEntry.Commit.class, name = "COMMIT"),
-    @JsonSubTypes.Type(value = OpLogEntry.Drop.class, name = "DROP")
+    @JsonSubTypes.Type(value = OpLogEntry.Drop.class, name = "DROP"),
+    @JsonSubTypes.Type(value = OpLogEntry.Move.class, name = "MOVE")
 })
 @RegisterForReflection(
         targets = {
@@ -25,6 +27,7 @@ import java.util.List;
             OpLogEntry.Unmount.class,
             OpLogEntry.Commit.class,
             OpLogEntry.Drop.class,
+            OpLogEntry.Move.class,
             OpLogEntry.Range.class
         })
 public sealed interface OpLogEntry {
@@ -35,8 +38,18 @@ public sealed interface OpLogEntry {
      *
      * @param contentsId what the memory holds (see {@code SegmentDescriptor}); 0 for none, and in entries written
      *                   before it existed
+     * @param tier       DRAM or DISK (entries written before tiers existed read DRAM)
      */
-    record Mount(String segment, String owner, long capacity, String endpoint, long contentsId) implements OpLogEntry {
+    record Mount(String segment, String owner, long capacity, String endpoint, long contentsId, SegmentTier tier)
+            implements OpLogEntry {
+
+        public Mount {
+            tier = tier == null ? SegmentTier.DRAM : tier;
+        }
+
+        public Mount(String segment, String owner, long capacity, String endpoint, long contentsId) {
+            this(segment, owner, capacity, endpoint, contentsId, SegmentTier.DRAM);
+        }
 
         public Mount(String segment, String owner, long capacity, String endpoint) {
             this(segment, owner, capacity, endpoint, 0);
@@ -90,6 +103,16 @@ public sealed interface OpLogEntry {
 
         public Drop(String key) {
             this(key, ObjectEvent.Kind.REMOVED);
+        }
+    }
+
+    /**
+     * A complete object's bytes moved between tiers (offloaded to a disk segment, or promoted back to DRAM): the
+     * object is the same, its replicas are now these.
+     */
+    record Move(String key, List<Range> replicas) implements OpLogEntry {
+        public Move {
+            replicas = List.copyOf(replicas);
         }
     }
 

@@ -296,6 +296,10 @@ final class PutPath {
                 placed.add(new Replica(segment, range));
             }
         }
+        Tiering tiering = book.tiering;
+        if (tiering != null && pastWatermark(placed)) {
+            tiering.wake(); // move objects to disk before puts find DRAM full (they would have to drop them)
+        }
         if (placed.isEmpty()) {
             throw new StoreException(
                     ErrorCode.NO_AVAILABLE_HANDLE,
@@ -305,8 +309,18 @@ final class PutPath {
         return List.copyOf(placed);
     }
 
+    private boolean pastWatermark(List<Replica> placed) {
+        for (Replica replica : placed) {
+            MountedSegment segment = replica.segment();
+            if (segment.allocator().usedBytes() > segment.capacity() * book.settings.evictionHighWatermark()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The op-log's record of where the replicas lie. */
-    private static List<OpLogEntry.Range> ranges(List<Replica> replicas) {
+    static List<OpLogEntry.Range> ranges(List<Replica> replicas) {
         List<OpLogEntry.Range> ranges = new ArrayList<>(replicas.size());
         for (Replica r : replicas) {
             ranges.add(new OpLogEntry.Range(

@@ -37,6 +37,10 @@ final class ReadLeases {
             if (live.isEmpty()) {
                 throw ObjectBook.notFound(key);
             }
+            Tiering tiering = book.tiering;
+            if (tiering != null && !Tiering.inDram(meta)) {
+                tiering.promoteLater(key); // read from disk now, from DRAM next time if there is room
+            }
             long leaseId = meta.leases.grant(book.leaseIds.next(), deadline, now);
             touch(meta, now);
             if (book.signsTickets()) {

@@ -71,6 +71,8 @@ public final class ReplicatedIndex {
                 objects.put(commit.key(), commit);
                 effect.on(ObjectEvent.Kind.STORED, commit);
             }
+            case OpLogEntry.Move move ->
+                objects.computeIfPresent(move.key(), (key, commit) -> commit.withReplicas(move.replicas()));
             case OpLogEntry.Drop drop -> {
                 OpLogEntry.Commit gone = objects.remove(drop.key());
                 if (gone != null) {

@@ -5,6 +5,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.SegmentTier;
 
 import java.util.Collection;
 import java.util.List;
@@ -16,6 +17,8 @@ public final class SegmentRegistry {
     private final ConcurrentHashMap<String, MountedSegment> byName = new ConcurrentHashMap<>();
     /** What {@link #mounted} answers, rebuilt on every mount and unmount (rare) rather than on every put. */
     private volatile List<MountedSegment> snapshot = List.of();
+    /** What {@link #disk} answers, rebuilt with {@link #snapshot}. */
+    private volatile List<MountedSegment> diskSnapshot = List.of();
 
     private final int alignment;
 
@@ -64,7 +67,7 @@ public final class SegmentRegistry {
                             "segment '" + name + "' holds objects this master does not know of (contents id "
                                     + Long.toHexString(contentsId) + "): clear it and mount it empty");
                 }
-                return new MountedSegment(n, ownerClientId, endpoint, contentsId, capacity, alignment);
+                return new MountedSegment(n, ownerClientId, endpoint, contentsId, spec.tier(), capacity, alignment);
             }
             if (Objects.equals(mounted.ownerClientId(), ownerClientId)
                     && mounted.capacity() == rounded
@@ -73,6 +76,7 @@ public final class SegmentRegistry {
             }
             if (contentsId != 0
                     && contentsId == mounted.contentsId()
+                    && spec.tier() == mounted.tier()
                     && mounted.capacity() == rounded
                     && !Objects.equals(mounted.ownerClientId(), ownerClientId)
                     && sameHost(mounted.endpoint(), endpoint)) {
@@ -96,8 +100,13 @@ public final class SegmentRegistry {
 
     /** Mounts a segment whose allocator already holds its objects' ranges (restore after a failover). */
     MountedSegment restore(
-            String ownerClientId, String name, String endpoint, long contentsId, OffsetAllocator allocator) {
-        MountedSegment segment = new MountedSegment(name, ownerClientId, endpoint, contentsId, allocator);
+            String ownerClientId,
+            String name,
+            String endpoint,
+            long contentsId,
+            SegmentTier tier,
+            OffsetAllocator allocator) {
+        MountedSegment segment = new MountedSegment(name, ownerClientId, endpoint, contentsId, tier, allocator);
         byName.put(name, segment);
         refreshSnapshot();
         return segment;
@@ -137,25 +146,49 @@ public final class SegmentRegistry {
         return byName.get(name);
     }
 
-    /** A stable snapshot for placement: segments mounted right now. */
+    /** A stable snapshot for placement: DRAM segments mounted right now (puts are placed in DRAM only). */
     public List<MountedSegment> mounted() {
         return snapshot;
     }
 
+    /** The disk-tier segments mounted right now, where objects evicted from DRAM may move. */
+    public List<MountedSegment> disk() {
+        return diskSnapshot;
+    }
+
     private synchronized void refreshSnapshot() {
-        snapshot = List.copyOf(byName.values());
+        snapshot = byName.values().stream()
+                .filter(s -> s.tier() == SegmentTier.DRAM)
+                .toList();
+        diskSnapshot = byName.values().stream()
+                .filter(s -> s.tier() == SegmentTier.DISK)
+                .toList();
     }
 
     public Collection<MountedSegment> view() {
         return byName.values();
     }
 
+    /** DRAM capacity: what puts are placed in and eviction frees. */
     public long capacityBytes() {
-        return byName.values().stream().mapToLong(MountedSegment::capacity).sum();
+        return capacityBytes(SegmentTier.DRAM);
     }
 
+    /** DRAM in use. */
     public long usedBytes() {
+        return usedBytes(SegmentTier.DRAM);
+    }
+
+    public long capacityBytes(SegmentTier tier) {
         return byName.values().stream()
+                .filter(s -> s.tier() == tier)
+                .mapToLong(MountedSegment::capacity)
+                .sum();
+    }
+
+    public long usedBytes(SegmentTier tier) {
+        return byName.values().stream()
+                .filter(s -> s.tier() == tier)
                 .mapToLong(s -> s.allocator().usedBytes())
                 .sum();
     }

@@ -2,10 +2,11 @@ package dev.crescent.master;
 
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
-/** A mounted segment as the admin API shows it. */
+/** A mounted segment as the admin API shows it; {@code tier} is {@code dram} or {@code disk}. */
 @RegisterForReflection
 public record SegmentView(
         String name,
+        String tier,
         String owner,
         String endpoint,
         long capacityBytes,
@@ -19,6 +20,7 @@ public record SegmentView(
         var allocator = segment.allocator();
         return new SegmentView(
                 segment.name(),
+                segment.tier().wireName(),
                 segment.ownerClientId(),
                 segment.endpoint(),
                 segment.capacity(),

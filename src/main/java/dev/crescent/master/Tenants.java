@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.transfer.SegmentTier;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -84,8 +85,15 @@ public final class Tenants {
         return null;
     }
 
+    /** DRAM bytes: quotas share the memory pool, not the disk tier. */
     static long bytesOf(ObjectMeta meta) {
-        return meta.size * meta.replicas.size();
+        long inDram = 0;
+        for (Replica replica : meta.replicas) {
+            if (replica.segment().tier() == SegmentTier.DRAM) {
+                inDram++;
+            }
+        }
+        return meta.size * inDram;
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.crescent.protocol.proto.GetReplicaListResponse;
 import dev.crescent.protocol.proto.KeyStatus;
 import dev.crescent.protocol.proto.LeaseRelease;
 import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.SegmentTier;
 import dev.crescent.transfer.TransferTicket;
 
 import java.lang.foreign.MemorySegment;
@@ -169,10 +170,16 @@ public final class ProtoMapping {
                 .setCapacity(spec.capacity())
                 .setEndpoint(spec.endpoint() == null ? "" : spec.endpoint())
                 .setContentsId(spec.contentsId())
+                .setTier(spec.tier().wireName())
                 .build();
     }
 
     public static SegmentDescriptor fromProto(dev.crescent.protocol.proto.SegmentSpec spec) {
-        return new SegmentDescriptor(spec.getSegment(), spec.getCapacity(), spec.getEndpoint(), spec.getContentsId());
+        return new SegmentDescriptor(
+                spec.getSegment(),
+                spec.getCapacity(),
+                spec.getEndpoint(),
+                spec.getContentsId(),
+                SegmentTier.parse(spec.getTier()));
     }
 }

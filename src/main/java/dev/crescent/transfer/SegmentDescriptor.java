@@ -15,10 +15,20 @@ import java.lang.foreign.MemorySegment;
  * @param contentsId names what the memory holds, kept by a worker that restarts and adopts its segment file (see
  *                   {@link VersionTable}); a master hands the segment's objects to a new owner only when it shows the
  *                   same id. 0: none (process memory, or an older worker)
+ * @param tier       DRAM, or DISK for a worker's disk tier (null: DRAM)
  */
 @RegisterForReflection
 public record SegmentDescriptor(
-        String name, long capacity, String endpoint, String location, String owner, long contentsId) {
+        String name, long capacity, String endpoint, String location, String owner, long contentsId, SegmentTier tier) {
+
+    public SegmentDescriptor {
+        tier = tier == null ? SegmentTier.DRAM : tier;
+    }
+
+    public SegmentDescriptor(
+            String name, long capacity, String endpoint, String location, String owner, long contentsId) {
+        this(name, capacity, endpoint, location, owner, contentsId, SegmentTier.DRAM);
+    }
 
     public SegmentDescriptor(String name, long capacity, String endpoint, String location, String owner) {
         this(name, capacity, endpoint, location, owner, 0);
@@ -32,6 +42,11 @@ public record SegmentDescriptor(
     /** A segment as a mount names it, with the contents id of its memory. */
     public SegmentDescriptor(String name, long capacity, String endpoint, long contentsId) {
         this(name, capacity, endpoint, null, null, contentsId);
+    }
+
+    /** A segment as a mount names it, with the contents id of its memory and its tier. */
+    public SegmentDescriptor(String name, long capacity, String endpoint, long contentsId, SegmentTier tier) {
+        this(name, capacity, endpoint, null, null, contentsId, tier);
     }
 
     public TransferRequest read(MemorySegment into, long remoteOffset) {

@@ -1,11 +1,16 @@
 package dev.crescent.worker;
 
+import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.common.Threads;
 import dev.crescent.protocol.MasterClient;
+import dev.crescent.transfer.HostId;
+import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.SegmentTier;
 import dev.crescent.transfer.TransferEngine;
 
+import java.nio.file.Files;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -23,6 +28,10 @@ public final class SegmentHost implements AutoCloseable {
     private final WorkerTransferServer server;
     private final WorkerSegment segment;
     private final SegmentMembership membership;
+    /** The disk tier's segment and its membership; null: this host has none. */
+    private final WorkerSegment diskSegment;
+
+    private final SegmentMembership diskMembership;
     private final SegmentPublisher publisher;
     private final SegmentDescriptor descriptor;
     private final ScheduledExecutorService ticker;
@@ -40,6 +49,18 @@ public final class SegmentHost implements AutoCloseable {
             TransferEngine engine,
             WorkerTransferServer server,
             SegmentPublisher publisher) {
+        this(settings, master, clientId, engine, server, publisher, null);
+    }
+
+    /** @param disk this worker's disk tier, served by the same transfer server; null: none */
+    public SegmentHost(
+            SegmentSettings settings,
+            MasterClient master,
+            String clientId,
+            TransferEngine engine,
+            WorkerTransferServer server,
+            SegmentPublisher publisher,
+            DiskTier disk) {
         this.settings = settings;
         this.engine = engine;
         this.server = server;
@@ -70,12 +91,20 @@ public final class SegmentHost implements AutoCloseable {
             throw e;
         }
         membership = new SegmentMembership(master, clientId, descriptor, segment);
+        diskSegment = disk == null ? null : openDisk(disk);
+        diskMembership = diskSegment == null
+                ? null
+                : new SegmentMembership(master, clientId, diskDescriptor(clientId), diskSegment);
         long interval = settings.heartbeatInterval().toMillis();
         ticker = Threads.daemonScheduler("crescent-segment-" + segment.name());
         ticker.scheduleWithFixedDelay(
                 () -> {
                     segment.stampAlive();
                     membership.tick();
+                    if (diskMembership != null) {
+                        diskSegment.stampAlive();
+                        diskMembership.tick();
+                    }
                 },
                 0,
                 interval,
@@ -89,6 +118,48 @@ public final class SegmentHost implements AutoCloseable {
         }
     }
 
+    /** Opens (or adopts) the disk tier's file and serves it; on failure nothing of this host is left running. */
+    private WorkerSegment openDisk(DiskTier disk) {
+        WorkerSegment opened = null;
+        try {
+            if (!Files.isDirectory(disk.directory())) {
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS, "disk tier directory " + disk.directory() + " does not exist");
+            }
+            opened = WorkerSegment.open(
+                    DiskTier.segmentName(segment.name()),
+                    disk.capacity(),
+                    disk.directory(),
+                    null,
+                    settings.orphanRetention(),
+                    true);
+            engine.registerLocal(opened.name(), opened.memory(), WorkerSegment.LOCATION);
+            return opened;
+        } catch (RuntimeException e) {
+            if (opened != null) {
+                opened.close();
+            }
+            server.stop(settings.drainTimeout());
+            engine.unregisterLocal(segment.name());
+            segment.close();
+            throw e;
+        }
+    }
+
+    /** The disk segment as mounted: reached over TCP only (no shared-memory file: readers must not map it). */
+    private SegmentDescriptor diskDescriptor(String clientId) {
+        PeerAddress dram = PeerAddress.parse(descriptor.endpoint());
+        String endpoint = new PeerAddress(HostId.current(), dram.tcp(), "", "", dram.ticketed(), dram.tls()).format();
+        return new SegmentDescriptor(
+                diskSegment.name(),
+                diskSegment.capacity(),
+                endpoint,
+                WorkerSegment.LOCATION,
+                clientId,
+                diskSegment.contentsId(),
+                SegmentTier.DISK);
+    }
+
     /**
      * Mounts now (or heartbeats, when already mounted) and waits for the answer: for callers that want the segment
      * in the pool before they go on. Ticks run on the ticker thread only, so this one queues behind any in flight.
@@ -97,7 +168,13 @@ public final class SegmentHost implements AutoCloseable {
      */
     public boolean mountNow() {
         try {
-            ticker.submit(membership::tick).get();
+            ticker.submit(() -> {
+                        membership.tick();
+                        if (diskMembership != null) {
+                            diskMembership.tick();
+                        }
+                    })
+                    .get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
@@ -148,16 +225,27 @@ public final class SegmentHost implements AutoCloseable {
         }
         if (!forRestart) {
             membership.leave();
+            if (diskMembership != null) {
+                diskMembership.leave();
+            }
         }
         if (publisher != null) {
             publisher.withdraw();
         }
         server.stop(settings.drainTimeout());
         engine.unregisterLocal(segment.name());
+        closeMemory(segment, forRestart);
+        if (diskSegment != null) {
+            engine.unregisterLocal(diskSegment.name());
+            closeMemory(diskSegment, forRestart);
+        }
+    }
+
+    private static void closeMemory(WorkerSegment memory, boolean forRestart) {
         if (forRestart) {
-            segment.closeKeepingFile();
+            memory.closeKeepingFile();
         } else {
-            segment.close();
+            memory.close();
         }
     }
 }

@@ -173,7 +173,7 @@ class SegmentTakeoverTest {
             MemorySegment segment = arena.allocate(1 << 20);
             engine.registerLocal("seg", segment, "");
             Master master = master();
-            master.attachChecksums(new EngineChecksums(engine));
+            master.attachChecksums(new EngineReplicas(engine));
             master.mountSegment("old", seg("", CONTENTS), false);
             for (String key : List.of("intact", "damaged", "unchecked-damaged")) {
                 long offset = master.putStart("writer", key, 1000, 1, false)

@@ -44,6 +44,7 @@ import dev.crescent.protocol.proto.RemoveRequest;
 import dev.crescent.protocol.proto.ServiceReadyResponse;
 import dev.crescent.protocol.proto.UnmountSegmentRequest;
 import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.SegmentTier;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
@@ -385,7 +386,8 @@ public class MasterGrpcService implements MasterService {
                             request.getSegment(),
                             request.getCapacity(),
                             request.getEndpoint(),
-                            request.getContentsId()),
+                            request.getContentsId(),
+                            SegmentTier.parse(request.getTier())),
                     request.getClaimsContents());
             return EMPTY;
         });

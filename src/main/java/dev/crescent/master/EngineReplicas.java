@@ -1,0 +1,49 @@
+package dev.crescent.master;
+
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.TransferEngine;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.zip.CRC32C;
+
+/**
+ * The master's own reads of replicas, through the transfer engine like any reader's, in pieces of at most 4 MiB
+ * into a buffer of the calling thread's: checksums of taken-over objects, and copies of objects moving between
+ * tiers. Slow next to a client's transfers, and meant to be: each runs on a thread of its own, off the event loop.
+ */
+public final class EngineReplicas implements ReplicaChecksums, ReplicaCopier {
+    private static final int PIECE_BYTES = 4 << 20;
+
+    private final TransferEngine engine;
+
+    public EngineReplicas(TransferEngine engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public long crc32c(ReplicaDescriptor range, long size) {
+        CRC32C crc = new CRC32C();
+        readInPieces(range, size, (piece, at) -> crc.update(piece.asByteBuffer()));
+        return crc.getValue();
+    }
+
+    @Override
+    public void copy(ReplicaDescriptor from, ReplicaDescriptor to, long bytes) {
+        readInPieces(from, bytes, (piece, at) -> engine.execute(List.of(to.write(piece, at))));
+    }
+
+    /** Reads {@code size} bytes of {@code range} piece by piece, handing each to {@code use} with its offset. */
+    private void readInPieces(ReplicaDescriptor range, long size, BiConsumer<MemorySegment, Long> use) {
+        // An automatic arena: transports may touch the buffer from their own threads, and closing a shared arena
+        // is what the native image built here cannot do.
+        MemorySegment buffer = Arena.ofAuto().allocate(Math.clamp(size, 1, PIECE_BYTES), 4096);
+        for (long done = 0; done < size; done += buffer.byteSize()) {
+            MemorySegment piece = buffer.asSlice(0, Math.min(buffer.byteSize(), size - done));
+            engine.execute(List.of(range.read(piece, done)));
+            use.accept(piece, done);
+        }
+    }
+}

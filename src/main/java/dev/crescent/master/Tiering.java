@@ -1,0 +1,251 @@
+package dev.crescent.master;
+
+import dev.crescent.alloc.Allocation;
+import dev.crescent.common.StoreException;
+import dev.crescent.transfer.PeerAddress;
+import dev.crescent.transfer.SegmentTier;
+import dev.crescent.transfer.TransferOp;
+import org.jboss.logging.Logger;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * The disk tier: moves objects out of DRAM into workers' disk segments instead of dropping them, and back into DRAM
+ * when they are read. One thread of its own does the copies (through the master's transfer engine), never a caller:
+ * puts and gets run on the event loop, which may not wait on a peer.
+ *
+ * <p>A move makes a new version of the object with the new replicas (the same bytes, size, owner, pins, checksum
+ * and access counts) and hands the old version to the deferred releases, exactly as an upsert does: a reader that
+ * leased the old replicas keeps them until it is done, and the op-log records a {@link OpLogEntry.Move} before the
+ * old range can be reused. A move whose object changed meanwhile (removed, upserted, evicted) is abandoned and its
+ * new range freed.
+ *
+ * <p>Offloading runs while DRAM is above the eviction high watermark (woken by the sweeper, and by a put that
+ * filled a segment past it), in the eviction policy's order, until the eviction ratio is freed. A put that finds
+ * DRAM full before then evicts as before (it cannot wait for a copy). The disk tier evicts by the same policy, by
+ * dropping, when it has no room for an object moving in.
+ */
+final class Tiering implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Tiering.class);
+    /** How long the master's own tickets and leases for one move last. */
+    private static final long MOVE_GRANT_MILLIS = 60_000;
+
+    private final ObjectBook book;
+    private final Eviction dram;
+    private final Eviction disk;
+    private final ReplicaCopier copier;
+    private final LinkedBlockingQueue<String> work = new LinkedBlockingQueue<>();
+    /** Keys queued for promotion, so a key read often is queued once. */
+    private final Set<String> promoting = ConcurrentHashMap.newKeySet();
+
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    /** A marker in {@link #work}: look at the watermark. */
+    private static final String OFFLOAD = "";
+
+    Tiering(ObjectBook book, EvictionPolicy policy, ReplicaCopier copier) {
+        this.book = book;
+        this.copier = copier;
+        this.dram = new Eviction(book.index, policy, book.clock, book.tally, Tiering::inDram, null);
+        this.disk = new Eviction(
+                book.index,
+                policy,
+                book.clock,
+                book.tally,
+                meta -> !inDram(meta),
+                victim -> book.forget(victim, ObjectEvent.Kind.EVICTED));
+        this.thread = Thread.ofPlatform().name("crescent-tiering").daemon().start(this::run);
+    }
+
+    /** Objects with a replica in DRAM: what DRAM eviction looks at. */
+    static boolean inDram(ObjectMeta meta) {
+        for (Replica replica : meta.replicas) {
+            if (replica.segment().tier() == SegmentTier.DRAM) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether there is a disk tier to move objects to. */
+    boolean active() {
+        return !book.segments.disk().isEmpty();
+    }
+
+    /** Asks the tiering thread to look at DRAM use (cheap: a put calls it). */
+    void wake() {
+        if (work.isEmpty()) {
+            work.offer(OFFLOAD);
+        }
+    }
+
+    /** A get found {@code key} on disk only: bring it back to DRAM when there is room, in the background. */
+    void promoteLater(String key) {
+        if (promoting.add(key)) {
+            work.offer(key);
+        }
+    }
+
+    private void run() {
+        while (running) {
+            try {
+                String next = work.poll(1, TimeUnit.SECONDS);
+                if (next == null || !active()) {
+                    continue;
+                }
+                if (next.equals(OFFLOAD)) {
+                    offloadAboveWatermark();
+                } else {
+                    promoting.remove(next);
+                    promote(next);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.error("tiering failed", e);
+            }
+        }
+    }
+
+    /** Moves objects to disk, in the eviction policy's order, while DRAM is above the high watermark. */
+    long offloadAboveWatermark() {
+        long capacity = book.segments.capacityBytes();
+        long used = book.segments.usedBytes();
+        if (capacity == 0 || used <= capacity * book.settings.evictionHighWatermark()) {
+            return 0;
+        }
+        Tenants tenants = book.index.tenants;
+        return dram.evict(
+                (long) (capacity * book.settings.evictionRatio()), key -> tenants.mayEvict(key, null), this::offload);
+    }
+
+    /** @return DRAM bytes freed by moving {@code key} to disk, or 0 when it did not move */
+    long offload(String key) {
+        Predicate<ObjectMeta> movable = meta -> meta.state == ObjectState.COMPLETE
+                && !meta.hardPin
+                && inDram(meta)
+                && !meta.isLeased(book.clock.millis());
+        return move(key, movable, SegmentTier.DISK);
+    }
+
+    /** Brings a disk-only object back to DRAM if some DRAM segment has room for it now (nothing is evicted). */
+    boolean promote(String key) {
+        return move(key, meta -> meta.state == ObjectState.COMPLETE && !inDram(meta), SegmentTier.DRAM) > 0;
+    }
+
+    /** @return the bytes the object's earlier replicas held (freed once its readers are done), 0: it did not move */
+    private long move(String key, Predicate<ObjectMeta> movable, SegmentTier to) {
+        long now = book.clock.millis();
+        long deadline = now + MOVE_GRANT_MILLIS;
+        ObjectMeta[] moving = new ObjectMeta[1];
+        long[] lease = new long[1];
+        book.index.update(key, (k, meta) -> {
+            if (meta != null && movable.test(meta) && !meta.liveReplicas().isEmpty()) {
+                // Leased while its bytes are copied: nothing reuses its memory meanwhile, even if it is removed.
+                lease[0] = meta.leases.grant(book.leaseIds.next(), deadline, now);
+                moving[0] = meta;
+            }
+            return meta;
+        });
+        ObjectMeta meta = moving[0];
+        if (meta == null) {
+            return 0;
+        }
+        Replica from = meta.liveReplicas().getFirst();
+        Replica target = allocate(meta.size, to, from);
+        if (target == null) {
+            endLease(meta, lease[0]);
+            return 0;
+        }
+        try {
+            copier.copy(
+                    describe(from, TransferOp.READ, deadline), describe(target, TransferOp.WRITE, deadline), meta.size);
+        } catch (StoreException e) {
+            LOG.warnf("moving %s to %s failed: %s", key, target.segment().name(), e.getMessage());
+            target.release();
+            endLease(meta, lease[0]);
+            return 0;
+        }
+        boolean[] moved = new boolean[1];
+        book.index.update(key, (k, current) -> {
+            if (current != meta) {
+                return current; // removed, replaced or evicted while its bytes moved
+            }
+            meta.leases.release(lease[0]);
+            ObjectMeta next = meta.movedTo(List.of(target));
+            book.versions.withdraw(meta);
+            book.opLog.record(new OpLogEntry.Move(key, PutPath.ranges(next.replicas)));
+            book.deferred.release(meta, book.clock.millis());
+            moved[0] = true;
+            return next;
+        });
+        if (!moved[0]) {
+            target.release();
+            book.deferred.endLease(key, lease[0], book.clock.millis());
+            return 0;
+        }
+        (to == SegmentTier.DISK ? book.tally.offloaded : book.tally.promoted).increment();
+        return meta.size * meta.replicas.size();
+    }
+
+    private void endLease(ObjectMeta meta, long leaseId) {
+        boolean[] found = new boolean[1];
+        book.index.update(meta.key, (k, current) -> {
+            found[0] = current == meta && meta.leases.release(leaseId);
+            return current;
+        });
+        if (!found[0]) {
+            book.deferred.endLease(meta.key, leaseId, book.clock.millis());
+        }
+    }
+
+    /**
+     * A range for {@code size} bytes on a segment of {@code tier}, on the host of {@code near} first. DRAM takes only
+     * free room; the disk tier makes room by evicting its own objects when it must.
+     */
+    private Replica allocate(long size, SegmentTier tier, Replica near) {
+        Replica placed = allocateOnce(size, tier, near);
+        if (placed == null && tier == SegmentTier.DISK) {
+            Tenants tenants = book.index.tenants;
+            disk.evict(size, key -> tenants.mayEvict(key, null), null);
+            placed = allocateOnce(size, tier, near);
+        }
+        return placed;
+    }
+
+    private Replica allocateOnce(long size, SegmentTier tier, Replica near) {
+        List<MountedSegment> candidates =
+                new ArrayList<>(tier == SegmentTier.DISK ? book.segments.disk() : book.segments.mounted());
+        String host = PeerAddress.parse(near.segment().endpoint()).hostId();
+        candidates.sort((a, b) -> Boolean.compare(!sameHost(a, host), !sameHost(b, host)));
+        for (MountedSegment segment : candidates) {
+            Allocation range = segment.allocate(size);
+            if (range != null) {
+                return new Replica(segment, range);
+            }
+        }
+        return null;
+    }
+
+    private static boolean sameHost(MountedSegment segment, String hostId) {
+        return Objects.equals(PeerAddress.parse(segment.endpoint()).hostId(), hostId);
+    }
+
+    private dev.crescent.protocol.ReplicaDescriptor describe(Replica replica, TransferOp op, long deadline) {
+        return book.describe(List.of(replica), op, deadline).getFirst();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+    }
+}

@@ -1,0 +1,211 @@
+package dev.crescent.master;
+
+import dev.crescent.master.eviction.LruEviction;
+import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.RegisteredMemory;
+import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.SegmentTier;
+import dev.crescent.transfer.TransferEngine;
+import dev.crescent.transfer.TransferObserver;
+import dev.crescent.transfer.local.LocalTransport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The disk tier on a real master, with a DRAM segment and a disk segment served by a real transfer engine (local
+ * transport): objects above the watermark move to disk with their bytes, come back when read, a full disk tier
+ * evicts its own objects, a move of an object changed meanwhile is abandoned, and a new leader restored from the
+ * op-log finds moved objects where they are.
+ */
+class TieringTest {
+    private static final int OBJECT = 100 << 10;
+    private static final long DRAM = 1 << 20;
+
+    private final RegisteredMemory memory = new RegisteredMemory();
+    private final Arena arena = Arena.ofShared();
+    private final TransferEngine engine =
+            new TransferEngine(memory, List.of(new LocalTransport(memory)), TransferObserver.NONE);
+    private final MemorySegment dram = arena.allocate(DRAM, 4096);
+    private MemorySegment disk;
+    private Master master;
+
+    @BeforeEach
+    void registerDram() {
+        engine.registerLocal("dram", dram, "");
+    }
+
+    @AfterEach
+    void close() {
+        engine.close();
+        arena.close();
+    }
+
+    /** A master with the DRAM segment and a disk segment of {@code diskBytes}, moving objects through {@code copier}. */
+    private Master master(long diskBytes, ReplicaCopier copier, OpLog log) {
+        disk = arena.allocate(diskBytes, 4096);
+        engine.registerLocal("disk", disk, "");
+        Master m = new Master(
+                MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), java.time.Clock.systemUTC());
+        if (log != null) {
+            m.attachOpLog(log);
+        }
+        m.attachTiering(copier);
+        m.mountSegment("worker", new SegmentDescriptor("dram", DRAM, ""), false);
+        m.mountSegment("worker", new SegmentDescriptor("disk", diskBytes, "", 0, SegmentTier.DISK), false);
+        return m;
+    }
+
+    /** Puts {@code key} with bytes that name it; @return them */
+    private byte[] put(String key) {
+        ReplicaDescriptor range =
+                master.putStart("writer", key, OBJECT, 1, false).getFirst();
+        assertEquals("dram", range.segment(), "puts go to DRAM only");
+        byte[] bytes = new byte[OBJECT];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (key.hashCode() + i);
+        }
+        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, dram, range.offset(), OBJECT);
+        master.putEnd("writer", key, null);
+        return bytes;
+    }
+
+    /** The bytes of {@code key} where the master says they are now, read from that segment's memory. */
+    private byte[] stored(String key) {
+        ReplicaDescriptor replica = master.getReplicaList(key).replicas().getFirst();
+        MemorySegment segment = replica.segment().equals("disk") ? disk : dram;
+        return segment.asSlice(replica.offset(), OBJECT).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
+    private String segmentOf(String key) {
+        return master.getReplicaList(key).replicas().getFirst().segment();
+    }
+
+    @Test
+    void objectsAboveTheWatermarkMoveToDiskWithTheirBytesAndComeBackWhenRead() throws Exception {
+        master = master(4 << 20, new EngineReplicas(engine), null);
+        List<byte[]> written = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            written.add(put("k" + i)); // 1000 KiB of 1024: past the 0.90 watermark
+        }
+
+        master.evictAboveWatermark();
+        await(() -> master.stats().offloadedObjects() > 0);
+
+        assertEquals(0, master.stats().evictedObjects(), "nothing was dropped");
+        assertEquals(10, master.stats().objectCount());
+        assertTrue(master.stats().usedBytes() <= DRAM * 0.90, "DRAM went below the watermark");
+        assertTrue(master.stats().diskUsedBytes() >= OBJECT);
+        assertEquals("disk", segmentOf("k0"), "the least recently used went first");
+        for (int i = 0; i < 10; i++) {
+            assertArrayEquals(written.get(i), stored("k" + i), "k" + i + " reads the same bytes wherever it is");
+        }
+
+        // Read from disk, k0 comes back to DRAM (there is room now) with the same bytes.
+        await(() -> segmentOf("k0").equals("dram"));
+        assertArrayEquals(written.getFirst(), stored("k0"));
+        assertEquals(1, master.stats().promotedObjects());
+    }
+
+    @Test
+    void aFullDiskTierEvictsItsOwnObjectsToTakeNewOnes() throws Exception {
+        master = master(2 * OBJECT, new EngineReplicas(engine), null);
+        for (int i = 0; i < 10; i++) {
+            put("k" + i);
+        }
+        for (int round = 0; round < 3; round++) {
+            master.evictAboveWatermark();
+            await(() -> master.stats().usedBytes() <= DRAM * 0.90);
+            for (int i = 0; master.stats().usedBytes() <= DRAM * 0.90; i++) {
+                put("more" + round + "-" + i);
+            }
+        }
+        assertTrue(
+                master.stats().offloadedObjects() >= 3,
+                "moved: " + master.stats().offloadedObjects());
+        assertTrue(master.stats().evictedObjects() >= 1, "the disk tier dropped its oldest to make room");
+        assertFalse(master.exist("k0"), "the first object moved out was the first the disk tier dropped");
+        assertTrue(master.stats().diskUsedBytes() <= 2 * OBJECT);
+    }
+
+    @Test
+    void aMoveOfAnObjectRemovedWhileItsBytesMoveIsAbandoned() throws Exception {
+        CountDownLatch copying = new CountDownLatch(1);
+        CountDownLatch goOn = new CountDownLatch(1);
+        EngineReplicas copier = new EngineReplicas(engine);
+        master = master(
+                4 << 20,
+                (from, to, bytes) -> {
+                    copying.countDown();
+                    try {
+                        goOn.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    copier.copy(from, to, bytes);
+                },
+                null);
+        for (int i = 0; i < 10; i++) {
+            put("k" + i);
+        }
+        master.evictAboveWatermark();
+        assertTrue(copying.await(10, TimeUnit.SECONDS));
+        master.remove("k0", true);
+        goOn.countDown();
+        await(() -> master.stats().offloadedObjects() > 0);
+
+        assertFalse(master.exist("k0"), "a removed object does not come back from the disk tier");
+        long onDisk = master.stats().diskUsedBytes();
+        assertEquals(
+                master.stats().offloadedObjects() * OBJECT,
+                onDisk,
+                "the range taken for the removed object was given back");
+    }
+
+    @Test
+    void aNewLeaderRestoredFromTheOpLogFindsMovedObjectsOnDisk() throws Exception {
+        ReplicatedIndex replicated = new ReplicatedIndex();
+        master = master(4 << 20, new EngineReplicas(engine), new RecordingOpLog(replicated::apply));
+        for (int i = 0; i < 10; i++) {
+            put("k" + i);
+        }
+        master.evictAboveWatermark();
+        await(() -> master.stats().offloadedObjects() > 0);
+
+        Master successor = new Master(
+                MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), java.time.Clock.systemUTC());
+        successor.restore(replicated);
+        assertEquals(
+                "disk", successor.getReplicaList("k0").replicas().getFirst().segment());
+        assertEquals(
+                master.stats().diskUsedBytes(),
+                successor.stats().diskUsedBytes(),
+                "the disk tier's ranges are taken on the successor too");
+        assertEquals(master.stats().usedBytes(), successor.stats().usedBytes(), "and DRAM's freed ones are free");
+    }
+
+    private static void await(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 10 s");
+            }
+            Thread.sleep(5);
+        }
+    }
+}
