@@ -18,6 +18,13 @@ public final class EngineReplicas implements ReplicaChecksums, ReplicaCopier {
     private static final int PIECE_BYTES = 4 << 20;
 
     private final TransferEngine engine;
+    /**
+     * Each thread's buffer, made once: a fresh native buffer per object cost the tier's mover most of its time
+     * (zeroing, and faulting in new pages). An automatic arena: transports may touch the buffer from their own
+     * threads, and closing a shared arena is what the native image built here cannot do.
+     */
+    private final ThreadLocal<MemorySegment> buffers =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(PIECE_BYTES, 4096));
 
     public EngineReplicas(TransferEngine engine) {
         this.engine = engine;
@@ -37,9 +44,7 @@ public final class EngineReplicas implements ReplicaChecksums, ReplicaCopier {
 
     /** Reads {@code size} bytes of {@code range} piece by piece, handing each to {@code use} with its offset. */
     private void readInPieces(ReplicaDescriptor range, long size, BiConsumer<MemorySegment, Long> use) {
-        // An automatic arena: transports may touch the buffer from their own threads, and closing a shared arena
-        // is what the native image built here cannot do.
-        MemorySegment buffer = Arena.ofAuto().allocate(Math.clamp(size, 1, PIECE_BYTES), 4096);
+        MemorySegment buffer = buffers.get();
         for (long done = 0; done < size; done += buffer.byteSize()) {
             MemorySegment piece = buffer.asSlice(0, Math.min(buffer.byteSize(), size - done));
             engine.execute(List.of(range.read(piece, done)));

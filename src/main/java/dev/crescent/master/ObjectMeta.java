@@ -82,6 +82,7 @@ final class ObjectMeta {
         next.crc32c = crc32c;
         next.softPin = softPin;
         next.softPinDeadlineMillis = softPinDeadlineMillis;
+        next.commitDurable = commitDurable; // a repeated PutEnd still waits for the commit to be durable
         return next;
     }
 

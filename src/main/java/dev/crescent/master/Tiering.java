@@ -13,7 +13,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
 
 /**
@@ -36,6 +36,8 @@ final class Tiering implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Tiering.class);
     /** How long the master's own tickets and leases for one move last. */
     private static final long MOVE_GRANT_MILLIS = 60_000;
+    /** A marker in {@link #work} (no key is empty): look at the watermark. */
+    private static final String OFFLOAD = "";
 
     private final ObjectBook book;
     private final Eviction dram;
@@ -44,12 +46,11 @@ final class Tiering implements AutoCloseable {
     private final LinkedBlockingQueue<String> work = new LinkedBlockingQueue<>();
     /** Keys queued for promotion, so a key read often is queued once. */
     private final Set<String> promoting = ConcurrentHashMap.newKeySet();
+    /** An offload pass is queued: a put past the watermark asks once, however many puts there are. */
+    private final AtomicBoolean offloadQueued = new AtomicBoolean();
 
     private final Thread thread;
     private volatile boolean running = true;
-
-    /** A marker in {@link #work}: look at the watermark. */
-    private static final String OFFLOAD = "";
 
     Tiering(ObjectBook book, EvictionPolicy policy, ReplicaCopier copier) {
         this.book = book;
@@ -82,7 +83,7 @@ final class Tiering implements AutoCloseable {
 
     /** Asks the tiering thread to look at DRAM use (cheap: a put calls it). */
     void wake() {
-        if (work.isEmpty()) {
+        if (offloadQueued.compareAndSet(false, true)) {
             work.offer(OFFLOAD);
         }
     }
@@ -97,11 +98,14 @@ final class Tiering implements AutoCloseable {
     private void run() {
         while (running) {
             try {
-                String next = work.poll(1, TimeUnit.SECONDS);
-                if (next == null || !active()) {
+                String next = work.take();
+                if (!active()) {
+                    promoting.remove(next);
+                    offloadQueued.set(false);
                     continue;
                 }
                 if (next.equals(OFFLOAD)) {
+                    offloadQueued.set(false);
                     offloadAboveWatermark();
                 } else {
                     promoting.remove(next);
