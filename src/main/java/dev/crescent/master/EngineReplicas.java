@@ -1,6 +1,7 @@
 package dev.crescent.master;
 
 import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.TransferEngine;
 
 import java.lang.foreign.Arena;
@@ -37,9 +38,20 @@ public final class EngineReplicas implements ReplicaChecksums, ReplicaCopier {
         return crc.getValue();
     }
 
+    /**
+     * One transfer straight into (or out of) the other side when that side's memory is this process's own (a
+     * standalone node, or a master next to its worker): one copy instead of two through the buffer.
+     */
     @Override
     public void copy(ReplicaDescriptor from, ReplicaDescriptor to, long bytes) {
-        readInPieces(from, bytes, (piece, at) -> engine.execute(List.of(to.write(piece, at))));
+        RegisteredMemory local = engine.memory();
+        if (local.contains(to.segment())) {
+            engine.execute(List.of(from.read(local.slice(to.segment(), to.offset(), bytes))));
+        } else if (local.contains(from.segment())) {
+            engine.execute(List.of(to.write(local.slice(from.segment(), from.offset(), bytes), 0)));
+        } else {
+            readInPieces(from, bytes, (piece, at) -> engine.execute(List.of(to.write(piece, at))));
+        }
     }
 
     /** Reads {@code size} bytes of {@code range} piece by piece, handing each to {@code use} with its offset. */

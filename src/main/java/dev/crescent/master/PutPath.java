@@ -63,12 +63,25 @@ final class PutPath {
                 // Evicting cannot make room for an object larger than every segment: keep what is stored.
                 throw e;
             }
-            // No room: evict (outside any per-key section) and try once more before answering back-pressure. Other
-            // tenants' objects go only while they hold more than their reserved share.
-            eviction.evict(
-                    Math.max(size, (long) (book.segments.capacityBytes() * book.settings.evictionRatio())),
-                    victim -> tenants.mayEvict(victim, key));
-            return startOnce(clientId, key, size, config, upsert);
+            // No room: evict (outside any per-key section) and try again, until the put fits or nothing more can
+            // go; only then answer back-pressure. The ranges freed need not be next to each other, so one round may
+            // not make a hole as large as the object. Other tenants' objects go only while they hold more than their
+            // reserved share.
+            Tiering tiering = book.tiering;
+            if (tiering != null) {
+                tiering.wake();
+            }
+            long round = Math.max(size, (long) (book.segments.capacityBytes() * book.settings.evictionRatio()));
+            while (true) {
+                long freed = eviction.evict(round, victim -> tenants.mayEvict(victim, key));
+                try {
+                    return startOnce(clientId, key, size, config, upsert);
+                } catch (StoreException still) {
+                    if (still.code() != ErrorCode.NO_AVAILABLE_HANDLE || freed == 0) {
+                        throw still;
+                    }
+                }
+            }
         }
     }
 
@@ -312,7 +325,7 @@ final class PutPath {
     private boolean pastWatermark(List<Replica> placed) {
         for (Replica replica : placed) {
             MountedSegment segment = replica.segment();
-            if (segment.allocator().usedBytes() > segment.capacity() * book.settings.evictionHighWatermark()) {
+            if (segment.allocator().usedBytes() > segment.capacity() * Tiering.moveAbove(book.settings)) {
                 return true;
             }
         }

@@ -27,8 +27,8 @@ import java.util.function.Predicate;
  * old range can be reused. A move whose object changed meanwhile (removed, upserted, evicted) is abandoned and its
  * new range freed.
  *
- * <p>Offloading runs while DRAM is above the eviction high watermark (woken by the sweeper, and by a put that
- * filled a segment past it), in the eviction policy's order, until the eviction ratio is freed. A put that finds
+ * <p>Offloading runs while DRAM is above one eviction ratio below the high watermark (woken by the sweeper, and by
+ * a put that filled a segment past it), in the eviction policy's order, an eviction ratio at a time. A put that finds
  * DRAM full before then evicts as before (it cannot wait for a copy). The disk tier evicts by the same policy, by
  * dropping, when it has no room for an object moving in.
  */
@@ -119,11 +119,19 @@ final class Tiering implements AutoCloseable {
         }
     }
 
-    /** Moves objects to disk, in the eviction policy's order, while DRAM is above the high watermark. */
+    /**
+     * The share of DRAM above which objects move to disk: one eviction ratio below the high watermark, so that puts
+     * arriving faster than objects move still find room before DRAM is full (where they would have to drop).
+     */
+    static double moveAbove(MasterSettings settings) {
+        return Math.max(0, settings.evictionHighWatermark() - settings.evictionRatio());
+    }
+
+    /** Moves objects to disk, in the eviction policy's order, while DRAM is above {@link #moveAbove}. */
     long offloadAboveWatermark() {
         long capacity = book.segments.capacityBytes();
         long used = book.segments.usedBytes();
-        if (capacity == 0 || used <= capacity * book.settings.evictionHighWatermark()) {
+        if (capacity == 0 || used <= capacity * moveAbove(book.settings)) {
             return 0;
         }
         Tenants tenants = book.index.tenants;

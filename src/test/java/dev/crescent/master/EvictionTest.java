@@ -48,6 +48,28 @@ class EvictionTest {
     }
 
     /**
+     * The ranges one round of eviction frees need not lie side by side: a put larger than each of them evicts again
+     * until a hole fits it, rather than answering NO_AVAILABLE_HANDLE with most of the segment free.
+     */
+    @Test
+    void aPutEvictsUntilAHoleFitsItNotJustOneRound() {
+        Master master = full(new LruEviction());
+        for (int i = 0; i < 10; i += 2) { // the even keys were read: the odd ones, scattered, go first
+            ObjectLocation read = master.getReplicaList("k" + i);
+            master.releaseLeases(List.of(ReadLease.of("k" + i, read)));
+            clock.advance(Duration.ofMillis(10));
+        }
+
+        master.putStart("c", "wide", 3 * BLOCK, 0, false);
+        master.putEnd("c", "wide");
+
+        assertTrue(master.exist("wide"));
+        assertTrue(
+                master.stats().evictedObjects() > 3,
+                "more than one round went: " + master.stats().evictedObjects());
+    }
+
+    /**
      * Issue 24: under overwrite-heavy load no policy prefers a version written a moment ago. Every key is read once
      * (its lease handed back), then k0 is rewritten in place; the next put must evict k1, the oldest, not k0. (LFU
      * evicted the rewrite: a new version started at zero reads.)

@@ -101,7 +101,7 @@ class TieringTest {
         master = master(4 << 20, new EngineReplicas(engine), null);
         List<byte[]> written = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            written.add(put("k" + i)); // 1000 KiB of 1024: past the 0.90 watermark
+            written.add(put("k" + i)); // 1000 KiB of 1024: past where objects start to move (0.85)
         }
 
         master.evictAboveWatermark();
@@ -119,7 +119,7 @@ class TieringTest {
         // Read from disk, k0 comes back to DRAM (there is room now) with the same bytes.
         await(() -> segmentOf("k0").equals("dram"));
         assertArrayEquals(written.getFirst(), stored("k0"));
-        assertEquals(1, master.stats().promotedObjects());
+        assertTrue(master.stats().promotedObjects() >= 1);
     }
 
     @Test
