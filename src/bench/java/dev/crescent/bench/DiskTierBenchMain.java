@@ -38,30 +38,32 @@ public final class DiskTierBenchMain {
 
     private DiskTierBenchMain() {}
 
+    /** What every phase runs with: the client, the node's address, and the cell's shape. */
+    private record Run(CrescentClient client, String address, String label, int size, int threads, double seconds) {}
+
     public static void main(String[] args) throws Exception {
         String address = args[0];
         int size = Integer.parseInt(args[1]);
-        int threads = Integer.parseInt(args[2]);
-        double seconds = Double.parseDouble(args[3]);
         long dram = Long.parseLong(args[4]);
-        String label = args[5];
         String prefix = "tier/" + size + "/";
         try (CrescentClient client = CrescentClient.connect(
                 ClientOptions.master(address).withNodeName("disk-bench").withSharedMemory(false))) {
+            Run run = new Run(client, address, args[5], size, Integer.parseInt(args[2]), Double.parseDouble(args[3]));
             int fillKeys = (int) (4 * dram / size);
-            fill(client, address, label, prefix, size, threads, fillKeys);
-            diskGets(client, address, label, prefix, size, threads, seconds, fillKeys);
-            mixed(client, address, label, "mixed/" + size + "/", size, threads, seconds, (int) (2 * dram / size));
+            fill(run, prefix, fillKeys);
+            diskGets(run, prefix, fillKeys);
+            mixed(run, "mixed/" + size + "/", (int) (2 * dram / size));
         }
     }
 
-    private static void fill(
-            CrescentClient client, String address, String label, String prefix, int size, int threads, int keys)
-            throws Exception {
+    private static void fill(Run run, String prefix, int keys) throws Exception {
+        CrescentClient client = run.client();
+        String address = run.address();
+        int size = run.size();
         JsonNode before = stats(address);
         AtomicInteger next = new AtomicInteger();
         long started = System.nanoTime();
-        parallel(threads, () -> {
+        parallel(run.threads(), () -> {
             MemorySegment value = filled(client, size);
             for (int k = next.getAndIncrement(); k < keys; k = next.getAndIncrement()) {
                 client.upsertFrom(prefix + k, value);
@@ -82,10 +84,8 @@ public final class DiskTierBenchMain {
         }
         JsonNode after = stats(address);
         row(
-                label,
+                run,
                 "fill",
-                size,
-                threads,
                 (double) keys * size / putSeconds / 1e9,
                 String.format(
                         "moved to disk %.2f GB/s (%d objects), dropped %d",
@@ -100,16 +100,10 @@ public final class DiskTierBenchMain {
                 - before.path("offloadedObjects").asLong();
     }
 
-    private static void diskGets(
-            CrescentClient client,
-            String address,
-            String label,
-            String prefix,
-            int size,
-            int threads,
-            double seconds,
-            int keys)
-            throws Exception {
+    private static void diskGets(Run run, String prefix, int keys) throws Exception {
+        CrescentClient client = run.client();
+        String address = run.address();
+        int size = run.size();
         List<String> onDisk = new ArrayList<>();
         for (int k = 0; k < keys; k++) {
             JsonNode info = get(address, "/v1/keys/" + prefix + k);
@@ -119,14 +113,14 @@ public final class DiskTierBenchMain {
             }
         }
         if (onDisk.isEmpty()) {
-            row(label, "disk-get", size, threads, 0, "no object on disk");
+            row(run, "disk-get", 0, "no object on disk");
             return;
         }
         AtomicLong bytes = new AtomicLong();
         AtomicInteger next = new AtomicInteger();
-        long end = System.nanoTime() + (long) (seconds * 1e9);
+        long end = System.nanoTime() + (long) (run.seconds() * 1e9);
         long started = System.nanoTime();
-        parallel(threads, () -> {
+        parallel(run.threads(), () -> {
             MemorySegment into = client.allocate(size);
             // Each key once (a read promotes it to DRAM when there is room): the reads are of disk replicas.
             for (int i = next.getAndIncrement();
@@ -137,26 +131,18 @@ public final class DiskTierBenchMain {
         });
         double elapsed = (System.nanoTime() - started) / 1e9;
         row(
-                label,
+                run,
                 "disk-get",
-                size,
-                threads,
                 bytes.get() / elapsed / 1e9,
                 String.format("%d of %d keys on disk read once", Math.min(next.get(), onDisk.size()), onDisk.size()));
     }
 
-    private static void mixed(
-            CrescentClient client,
-            String address,
-            String label,
-            String prefix,
-            int size,
-            int threads,
-            double seconds,
-            int keys)
-            throws Exception {
+    private static void mixed(Run run, String prefix, int keys) throws Exception {
+        CrescentClient client = run.client();
+        String address = run.address();
+        int size = run.size();
         AtomicInteger next = new AtomicInteger();
-        parallel(threads, () -> {
+        parallel(run.threads(), () -> {
             MemorySegment value = filled(client, size);
             for (int k = next.getAndIncrement(); k < keys; k = next.getAndIncrement()) {
                 client.upsertFrom(prefix + k, value);
@@ -165,9 +151,9 @@ public final class DiskTierBenchMain {
         Thread.sleep(3000); // the mover settles
         AtomicLong hits = new AtomicLong();
         AtomicLong misses = new AtomicLong();
-        long end = System.nanoTime() + (long) (seconds * 1e9);
+        long end = System.nanoTime() + (long) (run.seconds() * 1e9);
         long started = System.nanoTime();
-        parallel(threads, () -> {
+        parallel(run.threads(), () -> {
             MemorySegment value = filled(client, size);
             MemorySegment into = client.allocate(size);
             while (System.nanoTime() < end) {
@@ -191,10 +177,8 @@ public final class DiskTierBenchMain {
         double elapsed = (System.nanoTime() - started) / 1e9;
         long total = hits.get() + misses.get();
         row(
-                label,
+                run,
                 "mixed",
-                size,
-                threads,
                 hits.get() * (double) size / elapsed / 1e9,
                 String.format(
                         "hit ratio %.3f (%d gets; working set %d MiB)",
@@ -246,7 +230,9 @@ public final class DiskTierBenchMain {
         return response.statusCode() == 200 ? JSON.readTree(response.body()) : null;
     }
 
-    private static void row(String label, String phase, int size, int threads, double gbPerSecond, String note) {
-        System.out.printf("%-9s %-9s %6d KiB %4d %8.2f  %s%n", label, phase, size >> 10, threads, gbPerSecond, note);
+    private static void row(Run run, String phase, double gbPerSecond, String note) {
+        System.out.printf(
+                "%-9s %-9s %6d KiB %4d %8.2f  %s%n",
+                run.label(), phase, run.size() >> 10, run.threads(), gbPerSecond, note);
     }
 }

@@ -141,6 +141,28 @@ public final class CrescentProcess implements AutoCloseable {
                 .jsonPath();
     }
 
+    /** Puts {@code value} under {@code key} through this node's REST gateway; fails unless it answers 201. */
+    public void put(String key, byte[] value) {
+        io.restassured.RestAssured.given()
+                .baseUri(baseUrl())
+                .contentType("application/octet-stream")
+                .body(value)
+                .put("/v1/objects/" + key)
+                .then()
+                .statusCode(201);
+    }
+
+    /** The value of {@code key} through this node's REST gateway; fails unless it answers 200. */
+    public byte[] get(String key) {
+        return io.restassured.RestAssured.given()
+                .baseUri(baseUrl())
+                .get("/v1/objects/" + key)
+                .then()
+                .statusCode(200)
+                .extract()
+                .asByteArray();
+    }
+
     public String log() {
         return log.toString();
     }

@@ -46,43 +46,30 @@ class DiskTierIT {
             assertEquals(List.of("dram", "disk"), sortedTiers(segments), segments.prettify());
             assertTrue(Files.list(disk).anyMatch(f -> f.getFileName().toString().startsWith("crescent-")));
 
-            // 30 MiB into 16 MiB of DRAM, at the pace of a writer that waits for its put (the tier moves objects
-            // while DRAM is past its high watermark).
+            // 30 MiB into 16 MiB of DRAM.
             List<byte[]> values = new ArrayList<>();
-            for (int i = 0; i < 30; i++) {
-                byte[] value = new byte[OBJECT];
-                new Random(i).nextBytes(value);
-                values.add(value);
-                put(master, "disk/k" + i, value);
-                await("DRAM back under its watermark", () -> stats(master).getLong("usedBytes") <= DRAM * 0.9, 30);
-            }
+            putPaced(master, values, 30);
             JsonPath stats = stats(master);
             assertEquals(0, stats.getLong("evictedObjects"), "nothing dropped while the disk tier had room");
             assertEquals(30, stats.getLong("objectCount"));
             assertTrue(stats.getLong("offloadedObjects") >= 14, stats.prettify());
             assertEquals("disk-worker-disk", segmentOf(master, "disk/k0"));
             for (int i = 0; i < 30; i++) {
-                assertArrayEquals(values.get(i), get(master, "disk/k" + i), "disk/k" + i);
+                assertArrayEquals(values.get(i), master.get("disk/k" + i), "disk/k" + i);
             }
 
             // Read, the oldest came back to DRAM (the tier keeps room under the watermark for it).
             await("disk/k0 back in DRAM", () -> segmentOf(master, "disk/k0").equals("disk-worker"), 30);
-            assertArrayEquals(values.getFirst(), get(master, "disk/k0"));
+            assertArrayEquals(values.getFirst(), master.get("disk/k0"));
             assertTrue(stats(master).getLong("promotedObjects") >= 1);
 
             // Past both tiers: the disk tier drops its least recently used objects to take new ones.
-            for (int i = 30; i < 50; i++) {
-                byte[] value = new byte[OBJECT];
-                new Random(i).nextBytes(value);
-                values.add(value);
-                put(master, "disk/k" + i, value);
-                await("DRAM back under its watermark", () -> stats(master).getLong("usedBytes") <= DRAM * 0.9, 30);
-            }
+            putPaced(master, values, 50);
             stats = stats(master);
             assertTrue(stats.getLong("evictedObjects") > 0, stats.prettify());
             assertTrue(stats.getLong("diskUsedBytes") <= 24 << 20);
             for (int i = 40; i < 50; i++) {
-                assertArrayEquals(values.get(i), get(master, "disk/k" + i), "the newest are all there");
+                assertArrayEquals(values.get(i), master.get("disk/k" + i), "the newest are all there");
             }
             int kept = 0;
             for (int i = 0; i < 50; i++) {
@@ -96,6 +83,21 @@ class DiskTierIT {
                 }
             }
             assertTrue(kept >= 36, "both tiers' worth kept (16 + 24 MiB, less headroom): " + kept);
+        }
+    }
+
+    /**
+     * Puts {@code disk/k<n>} for the next values up to {@code until}, each 1 MiB of random bytes, at the pace of a
+     * writer that waits for DRAM to be back under its watermark after each put (the tier moves objects on a thread
+     * of its own; a put that found DRAM full would drop one).
+     */
+    private static void putPaced(CrescentProcess master, List<byte[]> values, int until) throws InterruptedException {
+        for (int i = values.size(); i < until; i++) {
+            byte[] value = new byte[OBJECT];
+            new Random(i).nextBytes(value);
+            values.add(value);
+            master.put("disk/k" + i, value);
+            await("DRAM back under its watermark", () -> stats(master).getLong("usedBytes") <= DRAM * 0.9, 30);
         }
     }
 
@@ -117,23 +119,5 @@ class DiskTierIT {
                 .extract()
                 .jsonPath()
                 .getString("replicas[0].segment");
-    }
-
-    private static void put(CrescentProcess master, String key, byte[] value) {
-        given().baseUri(master.baseUrl())
-                .contentType("application/octet-stream")
-                .body(value)
-                .put("/v1/objects/" + key)
-                .then()
-                .statusCode(201);
-    }
-
-    private static byte[] get(CrescentProcess master, String key) {
-        return given().baseUri(master.baseUrl())
-                .get("/v1/objects/" + key)
-                .then()
-                .statusCode(200)
-                .extract()
-                .asByteArray();
     }
 }

@@ -217,9 +217,9 @@ class WorkerRestartIT {
         byte[] kept = value("wr5/kept", 200_000);
         byte[] small = value("wr5/small", 3_000);
         try (CrescentProcess first = CrescentProcess.start("wr5-node", node)) {
-            put(first, "wr5/kept", kept);
-            put(first, "wr5/small", small);
-            put(first, "wr5/removed", value("wr5/removed", 10_000));
+            first.put("wr5/kept", kept);
+            first.put("wr5/small", small);
+            first.put("wr5/removed", value("wr5/removed", 10_000));
             given().baseUri(first.baseUrl())
                     .delete("/v1/objects/wr5/removed")
                     .then()
@@ -229,34 +229,16 @@ class WorkerRestartIT {
         try (CrescentProcess second = CrescentProcess.start("wr5-node", node)) {
             assertTrue(second.log().contains("restored 2 objects on 1 segments from the op-log file"), second.log());
             await("its own worker takes the segment over", () -> second.log().contains("taken over by"), 30);
-            assertArrayEquals(kept, get(second, "wr5/kept"));
-            assertArrayEquals(small, get(second, "wr5/small"));
+            assertArrayEquals(kept, second.get("wr5/kept"));
+            assertArrayEquals(small, second.get("wr5/small"));
             given().baseUri(second.baseUrl())
                     .get("/v1/objects/wr5/removed")
                     .then()
                     .statusCode(404)
                     .body("code", equalTo(-704));
-            put(second, "wr5/after", kept);
-            assertArrayEquals(kept, get(second, "wr5/after"));
+            second.put("wr5/after", kept);
+            assertArrayEquals(kept, second.get("wr5/after"));
         }
-    }
-
-    private static void put(CrescentProcess node, String key, byte[] value) {
-        given().baseUri(node.baseUrl())
-                .contentType("application/octet-stream")
-                .body(value)
-                .put("/v1/objects/" + key)
-                .then()
-                .statusCode(201);
-    }
-
-    private static byte[] get(CrescentProcess node, String key) {
-        return given().baseUri(node.baseUrl())
-                .get("/v1/objects/" + key)
-                .then()
-                .statusCode(200)
-                .extract()
-                .asByteArray();
     }
 
     @Test
