@@ -187,21 +187,26 @@ final class Tiering implements AutoCloseable {
             return 0;
         }
         boolean[] moved = new boolean[1];
-        book.index.update(key, (k, current) -> {
-            if (current != meta) {
-                return current; // removed, replaced or evicted while its bytes moved
-            }
-            meta.leases.release(lease[0]);
-            ObjectMeta next = meta.movedTo(List.of(target));
-            book.versions.withdraw(meta);
-            book.opLog.record(new OpLogEntry.Move(key, PutPath.ranges(next.replicas)));
-            book.deferred.release(meta, book.clock.millis());
-            moved[0] = true;
-            return next;
-        });
+        try {
+            book.index.update(key, (k, current) -> {
+                if (current != meta) {
+                    return current; // removed, replaced or evicted while its bytes moved
+                }
+                ObjectMeta next = meta.movedTo(List.of(target));
+                book.opLog.record(new OpLogEntry.Move(key, PutPath.ranges(next.replicas)));
+                meta.leases.release(lease[0]);
+                book.versions.withdraw(meta);
+                book.deferred.release(meta, book.clock.millis());
+                moved[0] = true;
+                return next;
+            });
+        } catch (RuntimeException e) {
+            // The op-log refused the move (this master no longer leads): the object stays where it was.
+            LOG.warnf("moving %s to %s not recorded: %s", key, target.segment().name(), e.getMessage());
+        }
         if (!moved[0]) {
             target.release();
-            book.deferred.endLease(key, lease[0], book.clock.millis());
+            endLease(meta, lease[0]);
             return 0;
         }
         (to == SegmentTier.DISK ? book.tally.offloaded : book.tally.promoted).increment();
