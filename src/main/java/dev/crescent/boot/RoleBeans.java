@@ -85,7 +85,8 @@ public class RoleBeans {
                 m.softPinTtl(),
                 m.clientTtl(),
                 m.maxLeasedVersions(),
-                config.events().buffer());
+                config.events().buffer(),
+                m.restartGrace());
         EvictionPolicy policy = byName(
                 policies,
                 EvictionPolicy::name,

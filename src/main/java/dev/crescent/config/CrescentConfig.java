@@ -232,6 +232,13 @@ public interface CrescentConfig {
         @WithDefault("10s")
         Duration clientTtl();
 
+        /**
+         * How long the segments of a worker declared dead stay, out of use (no puts placed there, its objects not
+         * read), for a restart of the worker to take them over with their objects; after that they go. 0: at once.
+         */
+        @WithDefault("0s")
+        Duration restartGrace();
+
         EvictionConfig eviction();
 
         PlacementConfig placement();

@@ -41,6 +41,13 @@ final class ClientLiveness {
                             + "access control: give its owner the ticket secret (crescent.access.ticket-secret, "
                             + "or ClientOptions.ContributedMemory for memory a client contributes)");
         }
+        MountedSegment waiting = book.segments.get(spec.name());
+        if (waiting != null
+                && waiting.awaitingRestartUntilMillis() != 0
+                && (spec.contentsId() == 0 || spec.contentsId() != waiting.contentsId())) {
+            // Its owner restarted without the memory it had (a new file): the objects it held are gone for good.
+            book.unmountAndDrop(waiting.ownerClientId(), waiting.name());
+        }
         SegmentRegistry.Mounting mounting = book.segments.mount(clientId, spec, claimsContents);
         MountedSegment segment = mounting.segment();
         if (segment.allocator().usedBytes() == 0) {
@@ -82,12 +89,26 @@ final class ClientLiveness {
 
     /** @param serving whether this master serves now (see {@link ClientRegistry#takeExpired}) */
     List<String> expireSilent(boolean serving) {
-        List<String> expired = book.clients.takeExpired(
-                book.clock.millis(), book.settings.clientTtl().toMillis(), serving);
+        long now = book.clock.millis();
+        List<String> expired =
+                book.clients.takeExpired(now, book.settings.clientTtl().toMillis(), serving);
+        long grace = book.settings.restartGrace().toMillis();
         for (String clientId : expired) {
             for (MountedSegment segment : book.segments.ownedBy(clientId)) {
-                book.unmountAndDrop(clientId, segment.name());
+                if (grace > 0) {
+                    // Its objects stay, unread, for a restart of the worker (it adopts its file and takes them over).
+                    segment.awaitRestart(now + grace);
+                    LOG.infof(
+                            "segment %s waits %s for its owner %s to restart; its objects are not read meanwhile",
+                            segment.name(), book.settings.restartGrace(), clientId);
+                } else {
+                    book.unmountAndDrop(clientId, segment.name());
+                }
             }
+        }
+        for (MountedSegment segment : book.segments.restartGraceOver(now)) {
+            LOG.infof("segment %s: its owner did not restart within %s", segment.name(), book.settings.restartGrace());
+            book.unmountAndDrop(segment.ownerClientId(), segment.name());
         }
         return expired;
     }

@@ -10,6 +10,8 @@ import java.time.Duration;
  * @param maxLeasedVersions how many replaced versions of one key may wait for their readers at once; an upsert
  *                  past that is refused OBJECT_HAS_LEASE (a hot key pins at most this many times its size)
  * @param eventBuffer how many of the last object events the master keeps for watchers to resume from
+ * @param restartGrace how long the segments of a client declared dead stay, out of use, for its restart to take them
+ *                  over with their objects (0: they go at once)
  */
 public record MasterSettings(
         Duration leaseTtl,
@@ -22,7 +24,8 @@ public record MasterSettings(
         Duration softPinTtl,
         Duration clientTtl,
         int maxLeasedVersions,
-        int eventBuffer) {
+        int eventBuffer,
+        Duration restartGrace) {
 
     public static MasterSettings defaults() {
         return new MasterSettings(
@@ -36,7 +39,8 @@ public record MasterSettings(
                 Duration.ofMinutes(30),
                 Duration.ofSeconds(10),
                 4,
-                65_536);
+                65_536,
+                Duration.ZERO);
     }
 
     public MasterSettings withDefaultReplicaNum(int replicas) {
@@ -51,6 +55,23 @@ public record MasterSettings(
                 softPinTtl,
                 clientTtl,
                 maxLeasedVersions,
-                eventBuffer);
+                eventBuffer,
+                restartGrace);
+    }
+
+    public MasterSettings withRestartGrace(Duration grace) {
+        return new MasterSettings(
+                leaseTtl,
+                putStartDiscardTimeout,
+                putStartReleaseTimeout,
+                defaultReplicaNum,
+                allocationAlignment,
+                evictionHighWatermark,
+                evictionRatio,
+                softPinTtl,
+                clientTtl,
+                maxLeasedVersions,
+                eventBuffer,
+                grace);
     }
 }

@@ -18,6 +18,8 @@ public final class MountedSegment {
     private volatile String ownerClientId;
     private volatile String endpoint;
     private volatile boolean mounted = true;
+    /** Until then its owner is dead and the segment waits for its restart, out of use; 0: in use. */
+    private volatile long awaitingRestartUntilMillis;
 
     MountedSegment(
             String name,
@@ -72,6 +74,26 @@ public final class MountedSegment {
     void handOver(String newOwnerClientId, String newEndpoint) {
         this.endpoint = newEndpoint;
         this.ownerClientId = newOwnerClientId;
+        this.awaitingRestartUntilMillis = 0;
+    }
+
+    /**
+     * Its owner was declared dead: until {@code untilMillis} nothing is placed here and its objects are not read,
+     * but they stay for a restart of the owner that takes the segment over ({@link #handOver}, or {@link #revive}
+     * when the same process comes back).
+     */
+    void awaitRestart(long untilMillis) {
+        awaitingRestartUntilMillis = untilMillis;
+    }
+
+    /** Its owner came back (a process that was only frozen): in use again, objects and all. */
+    void revive() {
+        awaitingRestartUntilMillis = 0;
+    }
+
+    /** When the wait for its owner's restart ends; 0 when it is not waiting. */
+    public long awaitingRestartUntilMillis() {
+        return awaitingRestartUntilMillis;
     }
 
     public long capacity() {
@@ -82,8 +104,16 @@ public final class MountedSegment {
         return allocator;
     }
 
-    /** False once unmounted: replicas on it are gone, and freeing into it is pointless but harmless. */
+    /**
+     * False once unmounted (replicas on it are gone, and freeing into it is pointless but harmless), and while it
+     * waits for its owner's restart (replicas on it are not read, nothing is placed in it).
+     */
     public boolean isMounted() {
+        return mounted && awaitingRestartUntilMillis == 0;
+    }
+
+    /** Still in the pool: mounted, or waiting for its owner's restart (its ranges are still accounted here). */
+    boolean inPool() {
         return mounted;
     }
 
@@ -92,7 +122,7 @@ public final class MountedSegment {
     }
 
     Allocation allocate(long bytes) {
-        return mounted ? allocator.allocate(bytes) : null;
+        return isMounted() ? allocator.allocate(bytes) : null;
     }
 
     void free(Allocation allocation) {

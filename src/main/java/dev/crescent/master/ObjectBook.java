@@ -141,7 +141,7 @@ final class ObjectBook {
     private void free(List<Replica> replicas) {
         Scrubber current = scrubber;
         for (Replica replica : replicas) {
-            if (current == null || !replica.segment().isMounted()) {
+            if (current == null || !replica.segment().inPool()) {
                 replica.release();
                 continue;
             }

@@ -72,6 +72,7 @@ public final class SegmentRegistry {
             if (Objects.equals(mounted.ownerClientId(), ownerClientId)
                     && mounted.capacity() == rounded
                     && Objects.equals(mounted.endpoint(), endpoint)) {
+                mounted.revive(); // the same process, back after it was declared dead (it was frozen)
                 return mounted;
             }
             if (contentsId != 0
@@ -142,6 +143,13 @@ public final class SegmentRegistry {
                 .toList();
     }
 
+    /** The segments whose wait for their owner's restart ended by {@code nowMillis}. */
+    List<MountedSegment> restartGraceOver(long nowMillis) {
+        return byName.values().stream()
+                .filter(s -> s.awaitingRestartUntilMillis() != 0 && s.awaitingRestartUntilMillis() <= nowMillis)
+                .toList();
+    }
+
     public MountedSegment get(String name) {
         return byName.get(name);
     }
@@ -181,14 +189,14 @@ public final class SegmentRegistry {
 
     public long capacityBytes(SegmentTier tier) {
         return byName.values().stream()
-                .filter(s -> s.tier() == tier)
+                .filter(s -> s.tier() == tier && s.isMounted())
                 .mapToLong(MountedSegment::capacity)
                 .sum();
     }
 
     public long usedBytes(SegmentTier tier) {
         return byName.values().stream()
-                .filter(s -> s.tier() == tier)
+                .filter(s -> s.tier() == tier && s.isMounted())
                 .mapToLong(s -> s.allocator().usedBytes())
                 .sum();
     }

@@ -61,15 +61,24 @@ final class Tiering implements AutoCloseable {
                 policy,
                 book.clock,
                 book.tally,
-                meta -> !inDram(meta),
+                Tiering::onDiskOnly,
                 victim -> book.forget(victim, ObjectEvent.Kind.EVICTED));
         this.thread = Thread.ofPlatform().name("crescent-tiering").daemon().start(this::run);
     }
 
-    /** Objects with a replica in DRAM: what DRAM eviction looks at. */
+    /** Objects with a replica in DRAM in use: what DRAM eviction looks at (evicting others frees no room). */
     static boolean inDram(ObjectMeta meta) {
+        return hasLive(meta, SegmentTier.DRAM);
+    }
+
+    /** Objects the disk tier holds and DRAM does not: what the disk tier's eviction looks at. */
+    static boolean onDiskOnly(ObjectMeta meta) {
+        return hasLive(meta, SegmentTier.DISK) && !hasLive(meta, SegmentTier.DRAM);
+    }
+
+    private static boolean hasLive(ObjectMeta meta, SegmentTier tier) {
         for (Replica replica : meta.replicas) {
-            if (replica.segment().tier() == SegmentTier.DRAM) {
+            if (replica.segment().tier() == tier && replica.segment().isMounted()) {
                 return true;
             }
         }
@@ -150,7 +159,7 @@ final class Tiering implements AutoCloseable {
 
     /** Brings a disk-only object back to DRAM if some DRAM segment has room for it now (nothing is evicted). */
     boolean promote(String key) {
-        return move(key, meta -> meta.state == ObjectState.COMPLETE && !inDram(meta), SegmentTier.DRAM) > 0;
+        return move(key, meta -> meta.state == ObjectState.COMPLETE && onDiskOnly(meta), SegmentTier.DRAM) > 0;
     }
 
     /** @return the bytes the object's earlier replicas held (freed once its readers are done), 0: it did not move */

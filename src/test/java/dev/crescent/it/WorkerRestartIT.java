@@ -267,6 +267,38 @@ class WorkerRestartIT {
         }
     }
 
+    @Test
+    void aWorkerBackAfterClientTtlButWithinTheRestartGraceKeepsItsObjects() throws Exception {
+        try (CrescentProcess master = CrescentProcess.start(
+                "wr6-master",
+                "quarkus.profile=master",
+                "crescent.master.client-ttl=2s",
+                "crescent.master.restart-grace=2m")) {
+            CrescentProcess first = CrescentProcess.start("wr6-worker", worker(master));
+            await("worker mounted", () -> master.segmentCount() == 1, 30);
+            byte[] old = value("wr6/old", 300_000);
+            try (CrescentClient client = CrescentClient.connect(client(master, "wr6-client", false))) {
+                client.put("wr6/old", old);
+            }
+            first.kill();
+            await(
+                    "the dead worker's segment waits for its restart",
+                    () -> master.log().contains("waits PT2M for its owner"),
+                    30,
+                    master);
+            given().baseUri(master.baseUrl()).get("/v1/objects/wr6/old").then().statusCode(404);
+
+            try (CrescentProcess second = CrescentProcess.start("wr6-worker", worker(master));
+                    CrescentClient client = CrescentClient.connect(client(master, "wr6-client", false))) {
+                await("taken over", () -> master.log().contains("taken over by"), 30, master, second);
+                assertFalse(second.log().contains("clearing it"), second.log());
+                assertArrayEquals(old, client.get("wr6/old"), "the object outlived a restart slower than client-ttl");
+                client.put("wr6/new", value("wr6/new", 200_000));
+                assertArrayEquals(value("wr6/new", 200_000), client.get("wr6/new"));
+            }
+        }
+    }
+
     private static JsonPath segments(CrescentProcess master) {
         return given().baseUri(master.baseUrl())
                 .get("/v1/segments")

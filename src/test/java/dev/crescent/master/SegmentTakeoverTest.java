@@ -212,4 +212,72 @@ class SegmentTakeoverTest {
             assertTrue(master.exist("unchecked-damaged"), "an object put without a checksum cannot be checked");
         }
     }
+
+    /** A master that keeps a dead owner's segments for {@code grace} before dropping them. */
+    private Master masterWithGrace(Duration grace) {
+        return new Master(
+                MasterSettings.defaults().withRestartGrace(grace), new RandomPlacement(), new LruEviction(), clock);
+    }
+
+    @Test
+    void withARestartGraceADeadOwnersSegmentWaitsOutOfUseAndARestartWithinItTakesTheObjectsOver() {
+        Master master = masterWithGrace(Duration.ofMinutes(2));
+        master.mountSegment("old", seg("old-endpoint", CONTENTS), false);
+        put(master, "k", 42L);
+
+        clock.advance(MasterSettings.defaults().clientTtl().plusSeconds(1));
+        assertEquals(List.of("old"), master.expireSilentClients());
+        assertFalse(master.exist("k"), "not read while its owner is dead");
+        assertThrows(
+                StoreException.class,
+                () -> master.putStart("writer", "other", 1000, 1, false),
+                "nothing is placed in a segment whose owner is dead");
+        assertEquals(0, master.stats().capacityBytes(), "nor counted as capacity");
+
+        clock.advance(Duration.ofSeconds(60)); // a restart slower than client-ttl, inside the grace
+        master.expireSilentClients();
+        master.mountSegment("new", seg("new-endpoint", CONTENTS), true);
+        assertTrue(master.exist("k"), "the restarted worker took the object over");
+        assertEquals(
+                "new-endpoint", master.getReplicaList("k").replicas().getFirst().endpoint());
+        master.putStart("writer", "other", 1000, 1, false);
+    }
+
+    @Test
+    void aFrozenOwnerThatComesBackWithinTheGraceHasItsObjectsAgain() {
+        Master master = masterWithGrace(Duration.ofMinutes(2));
+        master.mountSegment("w", seg("endpoint", CONTENTS), false);
+        put(master, "k", 42L);
+        clock.advance(MasterSettings.defaults().clientTtl().plusSeconds(1));
+        master.expireSilentClients();
+        assertFalse(master.exist("k"));
+
+        master.mountSegment("w", seg("endpoint", CONTENTS), true); // thawed: told to remount, it does
+        assertTrue(master.exist("k"));
+    }
+
+    @Test
+    void pastTheGraceOrRestartedWithNewMemoryTheObjectsGo() {
+        Master master = masterWithGrace(Duration.ofMinutes(2));
+        master.mountSegment("old", seg("old-endpoint", CONTENTS), false);
+        put(master, "k", 42L);
+        clock.advance(MasterSettings.defaults().clientTtl().plusSeconds(1));
+        master.expireSilentClients();
+        clock.advance(Duration.ofMinutes(2));
+        master.expireSilentClients();
+        assertEquals(List.of(), master.segmentViews(), "dropped once the grace is over");
+        assertThrows(
+                StoreException.class,
+                () -> master.mountSegment("new", seg("new-endpoint", CONTENTS), true),
+                "then nothing is left to take over");
+
+        Master other = masterWithGrace(Duration.ofMinutes(2));
+        other.mountSegment("old", seg("old-endpoint", CONTENTS), false);
+        put(other, "k", 42L);
+        clock.advance(MasterSettings.defaults().clientTtl().plusSeconds(1));
+        other.expireSilentClients();
+        other.mountSegment("new", seg("new-endpoint", 0x5EED_0002L), false); // its file was not adopted
+        assertFalse(other.exist("k"), "objects of memory that did not come back are gone");
+        assertEquals(0, other.segmentViews().getFirst().usedBytes());
+    }
 }
