@@ -239,6 +239,24 @@ public final class Master implements MasterClient {
         return serve(MasterOp.PUT_START, () -> puts.start(clientId, key, size, config, upsert));
     }
 
+    /**
+     * {@link #putStart}, but with a disk tier a put that finds DRAM full waits (without holding a thread) for the
+     * tier to move objects out rather than evicting by dropping them; only when that makes no room within
+     * {@link Tiering#WAIT_FOR_ROOM_MILLIS} does it evict as {@link #putStart} does.
+     */
+    public CompletableFuture<List<ReplicaDescriptor>> putStartAsync(
+            String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
+        Tiering tiering = book.tiering;
+        if (tiering == null || !tiering.active()) {
+            return CompletableFuture.completedFuture(putStart(clientId, key, size, config, upsert));
+        }
+        return serve(
+                MasterOp.PUT_START,
+                () -> tiering.whenRoom(
+                        () -> puts.start(clientId, key, size, config, upsert, false),
+                        () -> puts.start(clientId, key, size, config, upsert, true)));
+    }
+
     /** @param crc32c the CRC32C of the bytes written, kept with the object for readers to verify; or null */
     @Override
     public void putEnd(String clientId, String key, Long crc32c) {

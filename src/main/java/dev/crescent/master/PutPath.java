@@ -40,6 +40,15 @@ final class PutPath {
      * WRITE ticket when access control is on
      */
     List<ReplicaDescriptor> start(String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
+        return start(clientId, key, size, config, upsert, true);
+    }
+
+    /**
+     * @param dropToFit evict by dropping objects when DRAM has no room; false: answer NO_AVAILABLE_HANDLE at once
+     *                  (the caller waits for the disk tier to make room instead)
+     */
+    List<ReplicaDescriptor> start(
+            String clientId, String key, long size, ReplicaConfig config, boolean upsert, boolean dropToFit) {
         try {
             return startOnce(clientId, key, size, config, upsert);
         } catch (StoreException e) {
@@ -70,6 +79,9 @@ final class PutPath {
             Tiering tiering = book.tiering;
             if (tiering != null) {
                 tiering.wake();
+            }
+            if (!dropToFit) {
+                throw e;
             }
             long round = Math.max(size, (long) (book.segments.capacityBytes() * book.settings.evictionRatio()));
             while (true) {

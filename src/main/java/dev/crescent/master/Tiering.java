@@ -1,6 +1,7 @@
 package dev.crescent.master;
 
 import dev.crescent.alloc.Allocation;
+import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.PeerAddress;
 import dev.crescent.transfer.SegmentTier;
@@ -11,10 +12,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * The disk tier: moves objects out of DRAM into workers' disk segments instead of dropping them, and back into DRAM
@@ -38,6 +42,11 @@ final class Tiering implements AutoCloseable {
     private static final long MOVE_GRANT_MILLIS = 60_000;
     /** A marker in {@link #work} (no key is empty): look at the watermark. */
     private static final String OFFLOAD = "";
+    /**
+     * How long a put that found DRAM full waits for objects to move out before it evicts by dropping (well inside a
+     * client's call timeout, 5 s by default).
+     */
+    static final long WAIT_FOR_ROOM_MILLIS = 2_000;
 
     private final ObjectBook book;
     private final Eviction dram;
@@ -48,6 +57,34 @@ final class Tiering implements AutoCloseable {
     private final Set<String> promoting = ConcurrentHashMap.newKeySet();
     /** An offload pass is queued: a put past the watermark asks once, however many puts there are. */
     private final AtomicBoolean offloadQueued = new AtomicBoolean();
+    /** Puts waiting for room, tried again after each offload pass. */
+    private final ConcurrentLinkedQueue<Waiting<?>> waiting = new ConcurrentLinkedQueue<>();
+
+    /** A put waiting for room: tried again after each pass, and with {@code lastResort} once its time is up. */
+    private record Waiting<T>(
+            Supplier<T> attempt, Supplier<T> lastResort, long deadlineMillis, CompletableFuture<T> result) {
+
+        /** @return whether it is settled (placed, or failed for good) */
+        boolean retry(boolean passFreedRoom, long nowMillis) {
+            try {
+                if (!passFreedRoom || nowMillis >= deadlineMillis) {
+                    result.complete(lastResort.get());
+                    return true;
+                }
+                result.complete(attempt.get());
+                return true;
+            } catch (StoreException e) {
+                if (e.code() == ErrorCode.NO_AVAILABLE_HANDLE && passFreedRoom && nowMillis < deadlineMillis) {
+                    return false;
+                }
+                result.completeExceptionally(e);
+                return true;
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+                return true;
+            }
+        }
+    }
 
     private final Thread thread;
     private volatile boolean running = true;
@@ -97,6 +134,25 @@ final class Tiering implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code attempt} (a put that does not evict by dropping); when DRAM has no room for it, tries it again after
+     * each pass of this thread, which moves objects to disk, and runs {@code lastResort} (a put that evicts by
+     * dropping) once a pass frees nothing or {@link #WAIT_FOR_ROOM_MILLIS} have passed.
+     */
+    <T> CompletableFuture<T> whenRoom(Supplier<T> attempt, Supplier<T> lastResort) {
+        try {
+            return CompletableFuture.completedFuture(attempt.get());
+        } catch (StoreException e) {
+            if (e.code() != ErrorCode.NO_AVAILABLE_HANDLE) {
+                throw e;
+            }
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        waiting.add(new Waiting<>(attempt, lastResort, book.clock.millis() + WAIT_FOR_ROOM_MILLIS, result));
+        wake();
+        return result;
+    }
+
     /** A get found {@code key} on disk only: bring it back to DRAM when there is room, in the background. */
     void promoteLater(String key) {
         if (promoting.add(key)) {
@@ -111,11 +167,12 @@ final class Tiering implements AutoCloseable {
                 if (!active()) {
                     promoting.remove(next);
                     offloadQueued.set(false);
+                    retryWaiting(false);
                     continue;
                 }
                 if (next.equals(OFFLOAD)) {
                     offloadQueued.set(false);
-                    offloadAboveWatermark();
+                    retryWaiting(offloadAboveWatermark() > 0);
                 } else {
                     promoting.remove(next);
                     promote(next);
@@ -125,6 +182,21 @@ final class Tiering implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.error("tiering failed", e);
             }
+        }
+    }
+
+    /** Tries the waiting puts again; those still without room wait for the next pass, which is asked for. */
+    private void retryWaiting(boolean passFreedRoom) {
+        long now = book.clock.millis();
+        List<Waiting<?>> still = new ArrayList<>();
+        for (Waiting<?> put = waiting.poll(); put != null; put = waiting.poll()) {
+            if (!put.retry(passFreedRoom, now)) {
+                still.add(put);
+            }
+        }
+        if (!still.isEmpty()) {
+            waiting.addAll(still);
+            wake();
         }
     }
 

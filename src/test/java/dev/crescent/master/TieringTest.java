@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.SegmentDescriptor;
@@ -73,8 +74,18 @@ class TieringTest {
 
     /** Puts {@code key} with bytes that name it; @return them */
     private byte[] put(String key) {
-        ReplicaDescriptor range =
-                master.putStart("writer", key, OBJECT, 1, false).getFirst();
+        return put(master.putStart("writer", key, OBJECT, 1, false).getFirst(), key);
+    }
+
+    /** As {@link #put(String)}, through the API's put start, which waits for room rather than dropping objects. */
+    private byte[] putWaitingForRoom(String key) throws Exception {
+        ReplicaDescriptor range = master.putStartAsync("writer", key, OBJECT, ReplicaConfig.DEFAULT, false)
+                .get(10, TimeUnit.SECONDS)
+                .getFirst();
+        return put(range, key);
+    }
+
+    private byte[] put(ReplicaDescriptor range, String key) {
         assertEquals("dram", range.segment(), "puts go to DRAM only");
         byte[] bytes = new byte[OBJECT];
         for (int i = 0; i < bytes.length; i++) {
@@ -120,6 +131,20 @@ class TieringTest {
         await(() -> segmentOf("k0").equals("dram"));
         assertArrayEquals(written.getFirst(), stored("k0"));
         assertTrue(master.stats().promotedObjects() >= 1);
+    }
+
+    @Test
+    void aPutThatFindsDramFullWaitsForObjectsToMoveInsteadOfDroppingThem() throws Exception {
+        master = master(4 << 20, new EngineReplicas(engine), null);
+        List<byte[]> written = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            written.add(putWaitingForRoom("k" + i)); // 2.5 MiB through 1 MiB of DRAM, as fast as it goes
+        }
+        assertEquals(0, master.stats().evictedObjects(), "nothing dropped while the disk tier had room");
+        for (int i = 0; i < 25; i++) {
+            assertArrayEquals(written.get(i), stored("k" + i), "k" + i);
+        }
+        assertTrue(master.stats().offloadedObjects() >= 15);
     }
 
     @Test

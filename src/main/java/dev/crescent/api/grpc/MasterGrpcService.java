@@ -110,17 +110,16 @@ public class MasterGrpcService implements MasterService {
         if (!request.getValue().isEmpty()) {
             return startInline(op, request, upsert);
         }
-        return call(op, Right.WRITE, request.getKey(), () -> {
-            releaseCarried(request.getReleasedList());
-            return PutStartResponse.newBuilder()
-                    .addAllReplicas(ProtoMapping.toProto(master.putStart(
-                            request.getClientId(),
-                            request.getKey(),
-                            request.getSize(),
-                            replicaConfig(request),
-                            upsert)))
-                    .build();
-        });
+        // Answered when placed: with a disk tier, a put that finds DRAM full waits for objects to move out.
+        return whenDone(op, call(op, Right.WRITE, request.getKey(), () -> {
+                    releaseCarried(request.getReleasedList());
+                    return master.putStartAsync(
+                            request.getClientId(), request.getKey(), request.getSize(), replicaConfig(request), upsert);
+                }))
+                .onItem()
+                .transform(replicas -> PutStartResponse.newBuilder()
+                        .addAllReplicas(ProtoMapping.toProto(replicas))
+                        .build());
     }
 
     /** A put start carrying its bytes: committed by the master when it can write them, answered once durable. */
