@@ -172,7 +172,13 @@ final class Tiering implements AutoCloseable {
                 }
                 if (next.equals(OFFLOAD)) {
                     offloadQueued.set(false);
-                    retryWaiting(offloadAboveWatermark() > 0);
+                    long freed = offloadAboveWatermark();
+                    if (freed == 0 && !waiting.isEmpty()) {
+                        // Below the line, yet a put does not fit (freed ranges lie apart, or it is large): move
+                        // objects for it rather than let it drop them.
+                        freed = offload();
+                    }
+                    retryWaiting(freed > 0);
                 } else {
                     promoting.remove(next);
                     promote(next);
@@ -215,9 +221,16 @@ final class Tiering implements AutoCloseable {
         if (capacity == 0 || used <= capacity * moveAbove(book.settings)) {
             return 0;
         }
+        return offload();
+    }
+
+    /** Moves one eviction ratio of DRAM to disk, in the eviction policy's order; @return the DRAM bytes freed */
+    private long offload() {
         Tenants tenants = book.index.tenants;
         return dram.evict(
-                (long) (capacity * book.settings.evictionRatio()), key -> tenants.mayEvict(key, null), this::offload);
+                (long) (book.segments.capacityBytes() * book.settings.evictionRatio()),
+                key -> tenants.mayEvict(key, null),
+                this::offload);
     }
 
     /** @return DRAM bytes freed by moving {@code key} to disk, or 0 when it did not move */

@@ -148,6 +148,28 @@ class TieringTest {
     }
 
     @Test
+    void aPutThatDoesNotFitInScatteredRoomHasObjectsMovedForItEvenBelowTheLine() throws Exception {
+        master = master(4 << 20, new EngineReplicas(engine), null);
+        for (int i = 0; i < 8; i++) {
+            put("k" + i); // 800 KiB of 1024: below where objects start to move
+        }
+        for (int i = 1; i < 8; i += 2) {
+            master.remove("k" + i, true); // 400 KiB free in holes of 100 KiB, and 224 KiB at the end
+        }
+
+        ReplicaDescriptor wide = master.putStartAsync("writer", "wide", 4 * OBJECT, ReplicaConfig.DEFAULT, false)
+                .get(10, TimeUnit.SECONDS)
+                .getFirst();
+
+        assertEquals("dram", wide.segment());
+        assertEquals(0, master.stats().evictedObjects(), "objects moved to make a hole, none dropped");
+        assertTrue(master.stats().offloadedObjects() > 0);
+        for (int i = 0; i < 8; i += 2) {
+            assertTrue(master.exist("k" + i), "k" + i);
+        }
+    }
+
+    @Test
     void aFullDiskTierEvictsItsOwnObjectsToTakeNewOnes() throws Exception {
         master = master(2 * OBJECT, new EngineReplicas(engine), null);
         for (int i = 0; i < 10; i++) {
