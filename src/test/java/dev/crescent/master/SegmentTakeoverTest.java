@@ -219,14 +219,19 @@ class SegmentTakeoverTest {
                 MasterSettings.defaults().withRestartGrace(grace), new RandomPlacement(), new LruEviction(), clock);
     }
 
+    /** A master with a 2-minute grace whose segment's owner put "k" and was then declared dead. */
+    private Master ownerDeadWithAnObject(String owner, String endpoint) {
+        Master master = masterWithGrace(Duration.ofMinutes(2));
+        master.mountSegment(owner, seg(endpoint, CONTENTS), false);
+        put(master, "k", 42L);
+        clock.advance(MasterSettings.defaults().clientTtl().plusSeconds(1));
+        assertEquals(List.of(owner), master.expireSilentClients());
+        return master;
+    }
+
     @Test
     void withARestartGraceADeadOwnersSegmentWaitsOutOfUseAndARestartWithinItTakesTheObjectsOver() {
-        Master master = masterWithGrace(Duration.ofMinutes(2));
-        master.mountSegment("old", seg("old-endpoint", CONTENTS), false);
-        put(master, "k", 42L);
-
-        clock.advance(MasterSettings.defaults().clientTtl().plusSeconds(1));
-        assertEquals(List.of("old"), master.expireSilentClients());
+        Master master = ownerDeadWithAnObject("old", "old-endpoint");
         assertFalse(master.exist("k"), "not read while its owner is dead");
         assertThrows(
                 StoreException.class,
@@ -245,11 +250,7 @@ class SegmentTakeoverTest {
 
     @Test
     void aFrozenOwnerThatComesBackWithinTheGraceHasItsObjectsAgain() {
-        Master master = masterWithGrace(Duration.ofMinutes(2));
-        master.mountSegment("w", seg("endpoint", CONTENTS), false);
-        put(master, "k", 42L);
-        clock.advance(MasterSettings.defaults().clientTtl().plusSeconds(1));
-        master.expireSilentClients();
+        Master master = ownerDeadWithAnObject("w", "endpoint");
         assertFalse(master.exist("k"));
 
         master.mountSegment("w", seg("endpoint", CONTENTS), true); // thawed: told to remount, it does
@@ -258,11 +259,7 @@ class SegmentTakeoverTest {
 
     @Test
     void pastTheGraceOrRestartedWithNewMemoryTheObjectsGo() {
-        Master master = masterWithGrace(Duration.ofMinutes(2));
-        master.mountSegment("old", seg("old-endpoint", CONTENTS), false);
-        put(master, "k", 42L);
-        clock.advance(MasterSettings.defaults().clientTtl().plusSeconds(1));
-        master.expireSilentClients();
+        Master master = ownerDeadWithAnObject("old", "old-endpoint");
         clock.advance(Duration.ofMinutes(2));
         master.expireSilentClients();
         assertEquals(List.of(), master.segmentViews(), "dropped once the grace is over");
@@ -271,11 +268,7 @@ class SegmentTakeoverTest {
                 () -> master.mountSegment("new", seg("new-endpoint", CONTENTS), true),
                 "then nothing is left to take over");
 
-        Master other = masterWithGrace(Duration.ofMinutes(2));
-        other.mountSegment("old", seg("old-endpoint", CONTENTS), false);
-        put(other, "k", 42L);
-        clock.advance(MasterSettings.defaults().clientTtl().plusSeconds(1));
-        other.expireSilentClients();
+        Master other = ownerDeadWithAnObject("old", "old-endpoint");
         other.mountSegment("new", seg("new-endpoint", 0x5EED_0002L), false); // its file was not adopted
         assertFalse(other.exist("k"), "objects of memory that did not come back are gone");
         assertEquals(0, other.segmentViews().getFirst().usedBytes());
