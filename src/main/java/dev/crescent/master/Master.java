@@ -247,7 +247,7 @@ public final class Master implements MasterClient {
     public CompletableFuture<List<ReplicaDescriptor>> putStartAsync(
             String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
         Tiering tiering = book.tiering;
-        if (tiering == null || !tiering.active()) {
+        if (tiering == null || !tiering.active() || !puts.fitsSomewhere(size)) {
             return CompletableFuture.completedFuture(putStart(clientId, key, size, config, upsert));
         }
         return serve(

@@ -354,8 +354,14 @@ final class PutPath {
         return ranges;
     }
 
+    /** Whether some DRAM segment in use is as large as {@code size}: else no eviction or move can make room. */
+    boolean fitsSomewhere(long size) {
+        return size <= largestSegmentBytes();
+    }
+
     private long largestSegmentBytes() {
-        return book.segments.view().stream()
+        return book.segments.mounted().stream()
+                .filter(MountedSegment::isMounted)
                 .mapToLong(MountedSegment::capacity)
                 .max()
                 .orElse(0);

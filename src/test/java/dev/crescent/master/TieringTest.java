@@ -1,5 +1,7 @@
 package dev.crescent.master;
 
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
 import dev.crescent.protocol.ReplicaConfig;
@@ -26,6 +28,7 @@ import java.util.function.BooleanSupplier;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -167,6 +170,15 @@ class TieringTest {
         for (int i = 0; i < 8; i += 2) {
             assertTrue(master.exist("k" + i), "k" + i);
         }
+    }
+
+    @Test
+    void aPutLargerThanEveryDramSegmentIsRefusedAtOnceWhateverTheDiskTierHolds() {
+        master = master(4 << 20, new EngineReplicas(engine), null);
+        StoreException refused = assertThrows(
+                StoreException.class,
+                () -> master.putStartAsync("writer", "huge", 2 * DRAM, ReplicaConfig.DEFAULT, false));
+        assertEquals(ErrorCode.NO_AVAILABLE_HANDLE, refused.code(), "not after waiting for room that cannot come");
     }
 
     @Test
