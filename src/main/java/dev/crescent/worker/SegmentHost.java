@@ -97,24 +97,23 @@ public final class SegmentHost implements AutoCloseable {
                 : new SegmentMembership(master, clientId, diskDescriptor(clientId), diskSegment);
         long interval = settings.heartbeatInterval().toMillis();
         ticker = Threads.daemonScheduler("crescent-segment-" + segment.name());
-        ticker.scheduleWithFixedDelay(
-                () -> {
-                    segment.stampAlive();
-                    membership.tick();
-                    if (diskMembership != null) {
-                        diskSegment.stampAlive();
-                        diskMembership.tick();
-                    }
-                },
-                0,
-                interval,
-                TimeUnit.MILLISECONDS);
+        ticker.scheduleWithFixedDelay(this::tick, 0, interval, TimeUnit.MILLISECONDS);
         // A timer of its own: heartbeats must not wait behind metadata-store calls, which block for their timeout
         // while the store is unreachable (the master would then take this process for dead).
         publishing = publisher == null ? null : Threads.daemonScheduler("crescent-segment-publish");
         if (publishing != null) {
             publishing.scheduleWithFixedDelay(
                     () -> publisher.keepPublished(descriptor), 0, interval, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** One beat: each segment's file is stamped alive (see {@link OrphanFiles}), then mounted or heartbeated. */
+    private void tick() {
+        segment.stampAlive();
+        membership.tick();
+        if (diskMembership != null) {
+            diskSegment.stampAlive();
+            diskMembership.tick();
         }
     }
 
@@ -168,13 +167,7 @@ public final class SegmentHost implements AutoCloseable {
      */
     public boolean mountNow() {
         try {
-            ticker.submit(() -> {
-                        membership.tick();
-                        if (diskMembership != null) {
-                            diskMembership.tick();
-                        }
-                    })
-                    .get();
+            ticker.submit(this::tick).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
