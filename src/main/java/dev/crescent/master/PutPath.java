@@ -322,7 +322,7 @@ final class PutPath {
             }
         }
         Tiering tiering = book.tiering;
-        if (tiering != null && pastWatermark(placed)) {
+        if (tiering != null && tiering.active() && pastWatermark(placed)) {
             tiering.wake(); // move objects to disk before puts find DRAM full (they would have to drop them)
         }
         if (placed.isEmpty()) {

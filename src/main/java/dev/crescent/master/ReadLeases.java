@@ -38,7 +38,7 @@ final class ReadLeases {
                 throw ObjectBook.notFound(key);
             }
             Tiering tiering = book.tiering;
-            if (tiering != null && Tiering.onDiskOnly(meta)) {
+            if (tiering != null && tiering.active() && Tiering.onDiskOnly(meta)) {
                 tiering.promoteLater(key); // read from disk now, from DRAM next time if there is room
             }
             long leaseId = meta.leases.grant(book.leaseIds.next(), deadline, now);
