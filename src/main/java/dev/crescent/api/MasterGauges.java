@@ -86,7 +86,13 @@ public class MasterGauges {
                         "Last op-log batch written (leader) or applied (standby); the difference is a standby's lag")
                 .register(registry);
         Gauge.builder("crescent.master.oplog.pending", leadership, MasterLeadership::oplogPending)
-                .description("Changes queued for the leader's next op-log write")
+                .description("Changes the leader has not written to etcd yet")
+                .register(registry);
+        FunctionCounter.builder("crescent.master.oplog.standby.acks", leadership, MasterLeadership::oplogHeldByStandbys)
+                .description("Op-log batches acknowledged once every standby held them, before etcd had them")
+                .register(registry);
+        Gauge.builder("crescent.master.oplog.standbys", leadership, MasterLeadership::oplogStandbys)
+                .description("Standbys the leader streams its op-log to")
                 .register(registry);
         MasterCounters counters = master.counters();
         for (MasterOp op : MasterOp.values()) {

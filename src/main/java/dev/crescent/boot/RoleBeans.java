@@ -200,7 +200,9 @@ public class RoleBeans {
                         && config.metadata().etcd().endpoints().isPresent(),
                 config.cluster(),
                 m.leaderTtl(),
-                m.snapshotEvery());
+                m.snapshotEvery(),
+                m.oplogAck() == CrescentConfig.OplogAck.STANDBY,
+                m.oplogReplicationPort());
         return new MasterLeadership(
                 settings, store, keys, master, json, why -> Quarkus.asyncExit(MasterLeadership.DEMOTED_EXIT));
     }

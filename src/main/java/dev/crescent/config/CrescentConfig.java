@@ -144,6 +144,12 @@ public interface CrescentConfig {
         }
     }
 
+    /** When a change made by an elected master counts as durable. */
+    enum OplogAck {
+        STANDBY,
+        ETCD
+    }
+
     interface MasterConfig {
         /**
          * The longest a read lease (from GetReplicaList) protects an object from reuse, eviction and plain Remove.
@@ -182,6 +188,18 @@ public interface CrescentConfig {
         /** The leader snapshots its index and compacts the op-log after this many logged changes. */
         @WithDefault("10000")
         long snapshotEvery();
+
+        /**
+         * With several masters over etcd, when a change is durable and acknowledged: {@code standby}, once every live
+         * standby holds it in memory (etcd is written behind; a change is lost only if the leader and every standby
+         * die together), or {@code etcd}, once etcd has it on disk (each put then waits for etcd's fsync).
+         */
+        @WithDefault("standby")
+        OplogAck oplogAck();
+
+        /** Port on which a standby takes the leader's op-log batches (0: a free one, published in etcd). */
+        @WithDefault("0")
+        int oplogReplicationPort();
 
         /** host:port workers and clients reach this master at; default: this host's address and HTTP port. */
         Optional<String> advertiseAddress();

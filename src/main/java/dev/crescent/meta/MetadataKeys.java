@@ -59,6 +59,26 @@ public final class MetadataKeys {
         return root + "oplog/";
     }
 
+    /**
+     * Where each live master takes the leader's op-log batches before they are in etcd (host:port of its replication
+     * listener), one key per master address, bound to that master's roster lease.
+     */
+    public String oplogReplicas() {
+        return root + "oplog-replicas/";
+    }
+
+    public String oplogReplica(String address) {
+        return oplogReplicas() + address;
+    }
+
+    /**
+     * A random token the current leader writes when it takes over: standbys take op-log batches, and hand over the
+     * batches they hold, only to the master that shows it.
+     */
+    public String oplogToken() {
+        return root + "master/oplog-token";
+    }
+
     /** Compacted copies of the op-log: {@code snapshot/<sequence>/<chunk>} and a {@code done} marker. */
     public String snapshots() {
         return root + "snapshot/";

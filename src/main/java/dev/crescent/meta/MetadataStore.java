@@ -39,7 +39,17 @@ public interface MetadataStore extends AutoCloseable {
      *
      * @return whether the write happened
      */
-    boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value);
+    default boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value) {
+        return createGuarded(guardKey, guardModRevision, List.of(new KeyValue(key, value, 0, 0)));
+    }
+
+    /**
+     * Creates every key of {@code entries} (each must be absent), all or none, only while {@code guardKey} is still at
+     * {@code guardModRevision}: one atomic step (one etcd transaction; etcd takes at most 128 operations in one).
+     *
+     * @return whether the writes happened
+     */
+    boolean createGuarded(String guardKey, long guardModRevision, List<KeyValue> entries);
 
     long grantLease(Duration ttl);
 

@@ -50,8 +50,13 @@ final class PrefixedStore implements MetadataStore {
     }
 
     @Override
-    public boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value) {
-        return inner.createGuarded(root + guardKey, guardModRevision, root + key, value);
+    public boolean createGuarded(String guardKey, long guardModRevision, List<KeyValue> entries) {
+        return inner.createGuarded(
+                root + guardKey,
+                guardModRevision,
+                entries.stream()
+                        .map(e -> new KeyValue(root + e.key(), e.value(), 0, 0))
+                        .toList());
     }
 
     @Override

@@ -7,6 +7,8 @@ import dev.crescent.common.StoreException;
 import dev.crescent.master.OpLog;
 import dev.crescent.master.OpLogEntry;
 import dev.crescent.master.ReplicatedIndex;
+import dev.crescent.master.ha.OpLogStream.Batch;
+import dev.crescent.meta.KeyValue;
 import dev.crescent.meta.MetadataStore;
 import org.jboss.logging.Logger;
 
@@ -14,24 +16,46 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The leader's op-log writer. Changes queue up while the previous write is in flight and go out together: one etcd
- * write per batch ({@code oplog/<sequence>} holding a JSON list of entries), not one per object. Each batch key
- * is created only while the leader key is still the one this master created (one etcd transaction), so a deposed
- * leader can never append: its first refused write tells it so, and it steps down. A write that fails (etcd
- * unreachable) is retried, in order, until it succeeds; meanwhile {@link #accepting()} is false and new puts are
- * refused.
+ * The leader's op-log writer. Changes queue up while the previous batch is on its way and go out together: one
+ * sequence number per batch ({@code oplog/<sequence>} holding a JSON list of entries), not one per object.
+ *
+ * <p>A batch is durable, and its changes acknowledged, once etcd has it or once every standby this leader streams to
+ * holds it in memory ({@link StandbyLinks}; with none, only etcd counts). Etcd writes follow behind, several batches
+ * per transaction, in order; the master elected after this one dies collects what the standbys hold and writes it
+ * before it serves ({@link OpLogRecovery}), so an acknowledged change is lost only if this leader and every standby
+ * it streamed to die together. Etcd's fsync then costs throughput nothing: acknowledgements wait one memory round
+ * trip to a standby (issue 21: durability at memory speed).
+ *
+ * <p>Every write is created only while the leader key is still the one this master created (one etcd transaction),
+ * so a deposed leader can never append: its first refused write tells it so, and it steps down. A write that fails
+ * (etcd unreachable) is retried, in order, until it succeeds; meanwhile {@link #accepting()} is false and new puts
+ * are refused.
  */
 public final class EtcdOpLog implements OpLog, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EtcdOpLog.class);
-    /** Ops per batch: keeps one write well under etcd's 1.5 MiB request limit. */
+    /** Ops per batch: keeps one batch well under etcd's 1.5 MiB request limit. */
     private static final int MAX_BATCH = 512;
+    /** Batches per etcd transaction (etcd takes 128 comparisons in one: one per key, and the leader key). */
+    private static final int MAX_BATCHES_PER_WRITE = 64;
+    /** Bytes per etcd transaction, under etcd's 1.5 MiB request limit. */
+    private static final int MAX_BYTES_PER_WRITE = 1 << 20;
+    /** While standbys acknowledge: how long etcd writes gather batches. */
+    private static final long ETCD_WRITE_EVERY_MILLIS = 5;
+    /** Batches acknowledged by standbys but not in etcd yet, at most: past it, new batches wait for etcd. */
+    private static final int MAX_UNWRITTEN = 4096;
+    /** How long a batch waits for a standby's acknowledgement before that standby is dropped from the set. */
+    private static final long STANDBY_ACK_TIMEOUT_MILLIS = 500;
 
     private record Pending(OpLogEntry op, CompletableFuture<Void> durable) {}
+
+    /** A numbered batch on its way to etcd: its bytes (as written and streamed) and its entries (for the mirror). */
+    private record Unwritten(Batch batch, List<OpLogEntry> ops) {}
 
     private final MetadataStore store;
     private final String prefix;
@@ -40,11 +64,20 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     private final OpLogCodec codec;
     private final Runnable onSuperseded;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-    private final Thread writer;
+    /** Numbered batches etcd does not have yet, by sequence. */
+    private final ConcurrentSkipListMap<Long, Unwritten> unwritten = new ConcurrentSkipListMap<>();
+    /** Signalled when etcd or a standby takes a batch, and when a batch is numbered. */
+    private final Object progress = new Object();
+
+    private final Thread batcher;
+    private final Thread etcdWriter;
+    private final StandbyLinks standbys;
     private volatile boolean accepting = true;
     private volatile boolean closed;
-    /** Written by the writer thread, read by metrics. */
-    private volatile long nextSequence;
+    /** The batcher's next number. */
+    private long nextSequence;
+    /** The last batch etcd has; written by the etcd writer. */
+    private volatile long written;
 
     private final ReplicatedIndex mirror;
     private final OpLogSnapshots snapshots;
@@ -52,15 +85,9 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     private long opsSinceSnapshot;
     private final LongAdder batches = new LongAdder();
     private final LongAdder batchedOps = new LongAdder();
+    private final LongAdder heldByStandbys = new LongAdder();
 
-    /**
-     * @param nextSequence the first batch number this leader writes (one past the last it replayed)
-     * @param onSuperseded called when another leader has written: this one must stop at once
-     */
-    /**
-     * @param mirror        the durable state so far (what this leader restored); kept current batch by batch and
-     *                      written as a snapshot every {@code snapshotEvery} ops
-     */
+    /** A leader whose changes are durable only once in etcd. */
     public EtcdOpLog(
             MetadataStore store,
             String prefix,
@@ -72,6 +99,39 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
             ReplicatedIndex mirror,
             OpLogSnapshots snapshots,
             long snapshotEvery) {
+        this(
+                store,
+                prefix,
+                leaderKey,
+                leaderRevision,
+                nextSequence,
+                json,
+                onSuperseded,
+                mirror,
+                snapshots,
+                snapshotEvery,
+                null);
+    }
+
+    /**
+     * @param nextSequence the first batch number this leader writes (one past the last it replayed)
+     * @param onSuperseded called when another leader has written: this one must stop at once
+     * @param mirror       the durable state so far (what this leader restored); kept current batch by batch and
+     *                     written as a snapshot every {@code snapshotEvery} ops
+     * @param standbys     the standbys whose holding a batch makes it durable; null: etcd only
+     */
+    EtcdOpLog(
+            MetadataStore store,
+            String prefix,
+            String leaderKey,
+            long leaderRevision,
+            long nextSequence,
+            ObjectMapper json,
+            Runnable onSuperseded,
+            ReplicatedIndex mirror,
+            OpLogSnapshots snapshots,
+            long snapshotEvery,
+            StandbyLinks standbys) {
         this.store = store;
         this.mirror = mirror;
         this.snapshots = snapshots;
@@ -80,9 +140,17 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
         this.leaderKey = leaderKey;
         this.leaderRevision = leaderRevision;
         this.nextSequence = nextSequence;
+        this.written = nextSequence - 1;
         this.codec = new OpLogCodec(json);
         this.onSuperseded = onSuperseded;
-        this.writer = Thread.ofPlatform().name("crescent-oplog").daemon().start(this::writeLoop);
+        this.standbys = standbys;
+        if (standbys != null) {
+            standbys.start(
+                    () -> unwritten.values().stream().map(Unwritten::batch).toList());
+        }
+        this.etcdWriter =
+                Thread.ofPlatform().name("crescent-oplog-etcd").daemon().start(this::etcdLoop);
+        this.batcher = Thread.ofPlatform().name("crescent-oplog").daemon().start(this::batchLoop);
     }
 
     public static String key(String prefix, long sequence) {
@@ -100,7 +168,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
         return durable;
     }
 
-    /** Op-log entries written, and the ops they carried (their ratio is the batching achieved). */
+    /** Op-log entries written to etcd, and the ops they carried (their ratio is the batching achieved). */
     public long batchesWritten() {
         return batches.sum();
     }
@@ -109,14 +177,25 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
         return batchedOps.sum();
     }
 
-    /** The sequence of the last batch written (standbys that applied it are in step with this leader). */
-    public long lastWritten() {
-        return nextSequence - 1;
+    /** Batches acknowledged because the standbys held them, before etcd had them. */
+    public long batchesHeldByStandbys() {
+        return heldByStandbys.sum();
     }
 
-    /** Changes waiting for the next etcd write. */
+    /** The sequence of the last batch in etcd (standbys that applied it are in step with this leader). */
+    public long lastWritten() {
+        return written;
+    }
+
+    /** Changes waiting to be numbered, and numbered ones etcd does not have yet. */
     public int pending() {
-        return queue.size();
+        return queue.size()
+                + unwritten.values().stream().mapToInt(u -> u.ops().size()).sum();
+    }
+
+    /** Standbys streamed to now (0: acknowledgements wait for etcd). */
+    public int streamedStandbys() {
+        return standbys == null ? 0 : standbys.count();
     }
 
     @Override
@@ -124,45 +203,148 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
         return accepting;
     }
 
-    private void writeLoop() {
+    /** Numbers batches, streams them to the standbys, and acknowledges each once durable (one at a time). */
+    private void batchLoop() {
         List<Pending> batch = new ArrayList<>();
         while (!closed) {
             try {
                 batch.add(queue.take());
                 queue.drainTo(batch, MAX_BATCH - 1);
-                byte[] value = codec.encode(batch.stream().map(Pending::op).toList());
-                writeUntilDone(value);
-                batches.increment();
-                batchedOps.add(batch.size());
-                batch.forEach(p -> p.durable().complete(null));
-                mirror.apply(nextSequence - 1, batch.stream().map(Pending::op).toList());
-                opsSinceSnapshot += batch.size();
+                List<OpLogEntry> ops = batch.stream().map(Pending::op).toList();
+                byte[] value = codec.encode(ops);
+                awaitRoom();
+                long sequence = nextSequence++;
+                Batch numbered = new Batch(sequence, value);
+                unwritten.put(sequence, new Unwritten(numbered, ops));
+                if (standbys != null) {
+                    standbys.send(numbered);
+                }
+                wake();
+                if (awaitDurable(sequence)) {
+                    batch.forEach(p -> p.durable().complete(null));
+                } else {
+                    fail(batch, new StoreException(ErrorCode.NOT_LEADER, "this master no longer leads"));
+                }
                 batch.clear();
+            } catch (InterruptedException e) {
+                fail(batch, new StoreException(ErrorCode.NOT_LEADER, "the op-log writer is closed"));
+                return;
+            } catch (JsonProcessingException | RuntimeException e) {
+                LOG.errorf("op-log batch dropped: %s", e.getMessage());
+                fail(batch, e);
+            }
+        }
+    }
+
+    private static void fail(List<Pending> batch, Throwable why) {
+        batch.forEach(p -> p.durable().completeExceptionally(why));
+        batch.clear();
+    }
+
+    /** Waits while too many batches are not in etcd yet: the standbys hold them all, and must not run out. */
+    private void awaitRoom() throws InterruptedException {
+        synchronized (progress) {
+            while (!closed && unwritten.size() >= MAX_UNWRITTEN) {
+                progress.wait(100);
+            }
+        }
+    }
+
+    /** @return whether batch {@code sequence} became durable (false: this master stopped leading first) */
+    private boolean awaitDurable(long sequence) throws InterruptedException {
+        if (standbys != null && standbys.awaitHeld(sequence, STANDBY_ACK_TIMEOUT_MILLIS)) {
+            heldByStandbys.increment();
+            return true;
+        }
+        synchronized (progress) {
+            while (!closed && written < sequence) {
+                progress.wait(100);
+            }
+        }
+        return written >= sequence;
+    }
+
+    private void wake() {
+        synchronized (progress) {
+            progress.notifyAll();
+        }
+    }
+
+    /** Writes numbered batches to etcd in order, several per transaction, and mirrors them once written. */
+    private void etcdLoop() {
+        while (!closed) {
+            try {
+                List<Unwritten> run = nextRun();
+                writeUntilDone(run);
+                long last = run.getLast().batch().sequence();
+                for (Unwritten u : run) {
+                    mirror.apply(u.batch().sequence(), u.ops());
+                    batches.increment();
+                    batchedOps.add(u.ops().size());
+                    opsSinceSnapshot += u.ops().size();
+                }
+                unwritten.headMap(last, true).clear(); // before the number moves: a joining standby gets the rest
+                written = last;
+                wake();
                 if (opsSinceSnapshot >= snapshotEvery) {
                     snapshot();
                 }
             } catch (InterruptedException e) {
                 return;
-            } catch (JsonProcessingException | RuntimeException e) {
-                LOG.errorf("op-log batch dropped: %s", e.getMessage());
-                batch.forEach(p -> p.durable().completeExceptionally(e));
-                batch.clear();
+            } catch (RuntimeException e) {
+                LOG.errorf("op-log write stopped: %s", e.getMessage());
+                closed = true;
+                wake();
             }
         }
     }
 
-    /** Retries one batch until it is written; ends the leadership when a successor already wrote this number. */
-    private void writeUntilDone(byte[] value) throws InterruptedException {
+    /**
+     * The next batches to write: the oldest unwritten, as many as one transaction takes. While standbys acknowledge,
+     * nothing waits on etcd but their replay: writes are gathered for {@link #ETCD_WRITE_EVERY_MILLIS}, so etcd,
+     * this leader and the standbys' replay handle a transaction per interval rather than one per batch (on a small
+     * host they share the cores with the put path).
+     */
+    private List<Unwritten> nextRun() throws InterruptedException {
+        synchronized (progress) {
+            while (!closed && unwritten.isEmpty()) {
+                progress.wait(100);
+            }
+        }
+        if (standbys != null && standbys.count() > 0 && unwritten.size() < MAX_BATCHES_PER_WRITE) {
+            Thread.sleep(ETCD_WRITE_EVERY_MILLIS);
+        }
+        if (closed) {
+            throw new InterruptedException();
+        }
+        List<Unwritten> run = new ArrayList<>();
+        long bytes = 0;
+        for (Unwritten u : unwritten.values()) {
+            bytes += u.batch().value().length;
+            if (!run.isEmpty() && (run.size() == MAX_BATCHES_PER_WRITE || bytes > MAX_BYTES_PER_WRITE)) {
+                break;
+            }
+            run.add(u);
+        }
+        return run;
+    }
+
+    /** Retries one run until it is written; ends the leadership when a successor already wrote these numbers. */
+    private void writeUntilDone(List<Unwritten> run) throws InterruptedException {
+        List<KeyValue> entries = run.stream()
+                .map(u -> new KeyValue(
+                        key(prefix, u.batch().sequence()), u.batch().value(), 0, 0))
+                .toList();
         while (!closed) {
             try {
-                if (!store.createGuarded(leaderKey, leaderRevision, key(prefix, nextSequence), value)
-                        && !landedEarlier(value)) {
+                if (!store.createGuarded(leaderKey, leaderRevision, entries) && !landedEarlier(entries.getFirst())) {
                     closed = true;
-                    LOG.errorf("op-log entry %d refused: this master no longer holds the leader key", nextSequence);
+                    LOG.errorf(
+                            "op-log entry %d refused: this master no longer holds the leader key",
+                            run.getFirst().batch().sequence());
                     onSuperseded.run();
                     throw new StoreException(ErrorCode.NOT_LEADER, "another master leads now");
                 }
-                nextSequence++;
                 accepting = true;
                 return;
             } catch (StoreException e) {
@@ -174,11 +356,12 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
                 TimeUnit.MILLISECONDS.sleep(200);
             }
         }
+        throw new InterruptedException();
     }
 
     /** Writes the state up to the last batch as a snapshot and compacts the log behind it. */
     private void snapshot() {
-        long covered = nextSequence - 1;
+        long covered = written;
         try {
             snapshots.write(covered, mirror.asEntries());
             opsSinceSnapshot = 0;
@@ -189,18 +372,22 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     }
 
     /**
-     * A write that timed out may still have landed (the etcd client retries on its own): then the entry holds
-     * exactly this batch, and it is ours.
+     * A write that timed out may still have landed (the etcd client retries on its own): then the first entry
+     * holds exactly its batch (the transaction wrote all or none), and the write is ours.
      */
-    private boolean landedEarlier(byte[] value) {
-        return store.get(key(prefix, nextSequence))
-                .map(kv -> Arrays.equals(kv.value(), value))
+    private boolean landedEarlier(KeyValue first) {
+        return store.get(first.key())
+                .map(kv -> Arrays.equals(kv.value(), first.value()))
                 .orElse(false);
     }
 
     @Override
     public void close() {
         closed = true;
-        writer.interrupt();
+        batcher.interrupt();
+        etcdWriter.interrupt();
+        if (standbys != null) {
+            standbys.close();
+        }
     }
 }

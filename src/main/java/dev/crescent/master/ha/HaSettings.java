@@ -7,5 +7,13 @@ import java.time.Duration;
  *
  * @param elects        whether this master is one of several (over etcd) and must win the election to serve
  * @param snapshotEvery op-log entries between snapshots
+ * @param standbyAcks   whether a change is durable once every standby holds it (else: once etcd has it)
+ * @param replicationPort where a standby takes the leader's op-log batches (0: a free port)
  */
-public record HaSettings(boolean elects, String cluster, Duration leaderTtl, long snapshotEvery) {}
+public record HaSettings(
+        boolean elects,
+        String cluster,
+        Duration leaderTtl,
+        long snapshotEvery,
+        boolean standbyAcks,
+        int replicationPort) {}

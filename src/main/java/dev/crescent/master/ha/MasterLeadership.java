@@ -9,6 +9,10 @@ import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import org.jboss.logging.Logger;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.security.SecureRandom;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
@@ -36,6 +40,10 @@ public final class MasterLeadership implements Leadership {
     private volatile OpLogSnapshots snapshots;
     private volatile EtcdOpLog opLog;
     private volatile MasterRoster roster;
+    /** This master's copy of the leader's batches not yet in etcd, while it is a standby (with standby acks). */
+    private volatile OpLogReplica replica;
+
+    private volatile Supplier<String> advertised;
     /** Set once a new leader has restored the replicated index: only then does it serve. */
     private volatile boolean serving;
     /** Called with the reason when this leader lost its lease: the process must stop serving at once. */
@@ -73,9 +81,19 @@ public final class MasterLeadership implements Leadership {
         }
         // A standby keeps a hot copy of the leader's index by replaying its op-log, and journals its events under
         // the cluster's stream: a watcher resumes on whichever master leads next.
+        advertised = advertisedAddress;
         snapshots = new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json);
         master.events().joinStream("cluster/" + keys.cluster());
-        tailer = new OpLogTailer(store, keys.oplog(), snapshots, json, master.events());
+        OpLogTailer following = new OpLogTailer(store, keys.oplog(), snapshots, json, master.events());
+        tailer = following;
+        if (settings.standbyAcks()) {
+            try {
+                replica = new OpLogReplica(
+                        settings.replicationPort(), store, keys.oplogToken(), following::appliedSequence);
+            } catch (IOException e) {
+                throw new UncheckedIOException("op-log replication port " + settings.replicationPort(), e);
+            }
+        }
         election = new LeaderElection(
                 store, keys.leader(), advertisedAddress, settings.leaderTtl(), new LeaderElection.Listener() {
                     @Override
@@ -89,7 +107,10 @@ public final class MasterLeadership implements Leadership {
                     }
                 });
         election.start();
-        roster = new MasterRoster(store, keys, advertisedAddress, settings.leaderTtl());
+        roster = new MasterRoster(store, keys, advertisedAddress, settings.leaderTtl(), () -> {
+            OpLogReplica listening = replica;
+            return listening == null ? null : hostOf(advertisedAddress.get()) + ":" + listening.port();
+        });
         roster.start();
     }
 
@@ -121,6 +142,31 @@ public final class MasterLeadership implements Leadership {
     private void takeOver() {
         long started = System.nanoTime();
         tailer.catchUp();
+        long replayed = tailer.appliedSequence();
+        StandbyLinks standbys = null;
+        OpLogReplica own = replica;
+        if (own != null) {
+            // What the last leader acknowledged once its standbys held it may not be in etcd yet: collect it from
+            // every standby (which fences them against that leader) and write it down before serving.
+            byte[] token = newToken();
+            store.put(keys.oplogToken(), token, 0);
+            String ownKey = keys.oplogReplica(advertised.get());
+            List<OpLogStream.Batch> recovered =
+                    OpLogRecovery.collect(store, keys.oplogReplicas(), ownKey, own, token, replayed);
+            OpLogRecovery.write(store, keys.leader(), election.leaderRevision(), keys.oplog(), recovered);
+            tailer.catchUp();
+            own.close();
+            replica = null;
+            store.delete(ownKey); // a leader takes no batches: nobody should wait on its closed port
+            if (!recovered.isEmpty()) {
+                LOG.infof(
+                        "%d op-log batches the last leader's standbys held were written to etcd (%d to %d)",
+                        recovered.size(),
+                        recovered.getFirst().sequence(),
+                        recovered.getLast().sequence());
+            }
+            standbys = new StandbyLinks(store, keys.oplogReplicas(), advertised.get(), token);
+        }
         tailer.close();
         master.restore(tailer.index());
         opLog = new EtcdOpLog(
@@ -133,7 +179,8 @@ public final class MasterLeadership implements Leadership {
                 () -> exit("another master wrote the op-log"),
                 tailer.index(),
                 snapshots,
-                settings.snapshotEvery());
+                settings.snapshotEvery(),
+                standbys);
         master.attachOpLog(opLog);
         serving = true;
         LOG.infof(
@@ -143,6 +190,16 @@ public final class MasterLeadership implements Leadership {
                 master.stats().segmentCount(),
                 tailer.appliedSequence(),
                 (System.nanoTime() - started) / 1_000_000);
+    }
+
+    private static byte[] newToken() {
+        byte[] token = new byte[16];
+        new SecureRandom().nextBytes(token);
+        return token;
+    }
+
+    private static String hostOf(String address) {
+        return address.substring(0, address.lastIndexOf(':'));
     }
 
     private void exit(String why) {
@@ -157,6 +214,9 @@ public final class MasterLeadership implements Leadership {
         }
         if (opLog != null) {
             opLog.close();
+        }
+        if (replica != null) {
+            replica.close();
         }
         if (tailer != null) {
             tailer.close();
@@ -189,6 +249,18 @@ public final class MasterLeadership implements Leadership {
         }
         OpLogTailer following = tailer;
         return following == null ? 0 : following.appliedSequence();
+    }
+
+    /** Op-log batches acknowledged because every standby held them, before etcd had them. */
+    public long oplogHeldByStandbys() {
+        EtcdOpLog current = opLog;
+        return current == null ? 0 : current.batchesHeldByStandbys();
+    }
+
+    /** Standbys the leader streams its op-log to (0 on a standby, or when acknowledgements wait for etcd). */
+    public long oplogStandbys() {
+        EtcdOpLog current = opLog;
+        return current == null ? 0 : current.streamedStandbys();
     }
 
     /** Changes this leader has queued for its next op-log write (0 when it does not lead over etcd). */

@@ -29,11 +29,19 @@ final class MasterRoster implements AutoCloseable {
     private final MetadataKeys keys;
     private final Supplier<String> address;
     private final Duration ttl;
+    private final Supplier<String> replicaAddress;
     private final ScheduledExecutorService ticker = Threads.daemonScheduler("crescent-roster");
     private long lease;
 
-    MasterRoster(MetadataStore store, MetadataKeys keys, Supplier<String> address, Duration ttl) {
+    /** @param replicaAddress where this master takes op-log batches, while it does (else it answers null) */
+    MasterRoster(
+            MetadataStore store,
+            MetadataKeys keys,
+            Supplier<String> address,
+            Duration ttl,
+            Supplier<String> replicaAddress) {
         this.store = store;
+        this.replicaAddress = replicaAddress;
         this.keys = keys;
         this.address = address;
         this.ttl = ttl;
@@ -65,6 +73,10 @@ final class MasterRoster implements AutoCloseable {
             long granted = store.grantLease(ttl);
             String me = address.get();
             store.put(keys.master(me), me.getBytes(StandardCharsets.UTF_8), granted);
+            String replica = replicaAddress.get();
+            if (replica != null) {
+                store.put(keys.oplogReplica(me), replica.getBytes(StandardCharsets.UTF_8), granted);
+            }
             lease = granted;
         } catch (StoreException e) {
             LOG.debugf("master roster: %s", e.getMessage());

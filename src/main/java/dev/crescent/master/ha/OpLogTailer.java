@@ -11,6 +11,7 @@ import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -29,7 +30,8 @@ public final class OpLogTailer implements AutoCloseable {
     private final TreeMap<Long, List<OpLogEntry>> early = new TreeMap<>();
 
     private final AutoCloseable watch;
-    private long applied;
+    /** Written under this object's lock; read without it (a standby's replica asks on every batch it takes). */
+    private volatile long applied;
 
     /** @param events where the replayed changes are journaled as object events */
     public OpLogTailer(
@@ -49,7 +51,7 @@ public final class OpLogTailer implements AutoCloseable {
     }
 
     /** The last batch applied; the next leader writes from one past it. */
-    public synchronized long appliedSequence() {
+    public long appliedSequence() {
         return applied;
     }
 
@@ -58,18 +60,22 @@ public final class OpLogTailer implements AutoCloseable {
      * starting from the newest snapshot when it covers more than was applied (at start, or after the log behind a
      * lagging standby was compacted away).
      */
-    public synchronized void catchUp() {
+    public void catchUp() {
+        // etcd is read outside the lock: the watch delivers on the etcd client's thread, which would otherwise wait
+        // for the lock while this waits for an answer that same thread delivers.
         List<KeyValue> log = store.getPrefix(prefix);
         long firstInLog = log.isEmpty() ? Long.MAX_VALUE : sequenceOf(log.getFirst());
-        if (firstInLog > applied + 1) {
-            snapshots.latest().filter(s -> s.sequence() > applied).ifPresent(s -> {
-                index.reset(s.sequence(), s.ops());
-                applied = s.sequence();
-                early.headMap(applied + 1).clear();
-            });
-        }
-        for (KeyValue entry : log) {
-            offer(entry);
+        Optional<OpLogSnapshots.Loaded> snapshot = firstInLog > applied + 1 ? snapshots.latest() : Optional.empty();
+        synchronized (this) {
+            snapshot.filter(s -> firstInLog > applied + 1 && s.sequence() > applied)
+                    .ifPresent(s -> {
+                        index.reset(s.sequence(), s.ops());
+                        applied = s.sequence();
+                        early.headMap(applied + 1).clear();
+                    });
+            for (KeyValue entry : log) {
+                offer(entry);
+            }
         }
     }
 

@@ -90,12 +90,14 @@ public final class EmbeddedMetadataStore implements MetadataStore {
     }
 
     @Override
-    public synchronized boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value) {
+    public synchronized boolean createGuarded(String guardKey, long guardModRevision, List<KeyValue> entries) {
         KeyValue guard = data.get(guardKey);
-        if (guard == null || guard.modRevision() != guardModRevision || data.containsKey(key)) {
+        if (guard == null
+                || guard.modRevision() != guardModRevision
+                || entries.stream().anyMatch(e -> data.containsKey(e.key()))) {
             return false;
         }
-        write(key, value, 0);
+        entries.forEach(e -> write(e.key(), e.value(), 0));
         return true;
     }
 

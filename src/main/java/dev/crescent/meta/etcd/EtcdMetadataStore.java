@@ -22,6 +22,7 @@ import io.etcd.jetcd.watch.WatchResponse;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -110,15 +111,20 @@ public final class EtcdMetadataStore implements MetadataStore {
     }
 
     @Override
-    public boolean createGuarded(String guardKey, long guardModRevision, String key, byte[] value) {
-        ByteSequence k = bytes(key);
+    public boolean createGuarded(String guardKey, long guardModRevision, List<KeyValue> entries) {
+        List<Cmp> conditions = new ArrayList<>(entries.size() + 1);
+        List<Op> puts = new ArrayList<>(entries.size());
+        conditions.add(new Cmp(bytes(guardKey), Cmp.Op.EQUAL, CmpTarget.modRevision(guardModRevision)));
+        for (KeyValue entry : entries) {
+            ByteSequence k = bytes(entry.key());
+            conditions.add(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0)));
+            puts.add(Op.put(k, ByteSequence.from(entry.value()), PutOption.DEFAULT));
+        }
         return await(
-                        "guarded create " + key,
+                        "guarded create " + entries.getFirst().key() + " (" + entries.size() + " keys)",
                         kv.txn()
-                                .If(
-                                        new Cmp(bytes(guardKey), Cmp.Op.EQUAL, CmpTarget.modRevision(guardModRevision)),
-                                        new Cmp(k, Cmp.Op.EQUAL, CmpTarget.version(0)))
-                                .Then(Op.put(k, ByteSequence.from(value), PutOption.DEFAULT))
+                                .If(conditions.toArray(Cmp[]::new))
+                                .Then(puts.toArray(Op[]::new))
                                 .commit())
                 .isSucceeded();
     }
