@@ -88,6 +88,26 @@ abstract class MetadataStoreContract {
         assertEquals("a", text(store.get("/log/1").orElseThrow().value()));
     }
 
+    /** The leader writes several op-log batches in one transaction: all of them, or none when one key exists. */
+    @Test
+    void aGuardedCreateOfSeveralKeysWritesAllOrNone() {
+        store.put("/leader", bytes("me"), 0);
+        long guard = store.get("/leader").orElseThrow().modRevision();
+        assertTrue(store.createGuarded(
+                "/leader",
+                guard,
+                List.of(new KeyValue("/log/1", bytes("a"), 0, 0), new KeyValue("/log/2", bytes("b"), 0, 0))));
+        assertEquals("b", text(store.get("/log/2").orElseThrow().value()));
+        assertFalse(
+                store.createGuarded(
+                        "/leader",
+                        guard,
+                        List.of(new KeyValue("/log/3", bytes("c"), 0, 0), new KeyValue("/log/2", bytes("x"), 0, 0))),
+                "/log/2 exists");
+        assertTrue(store.get("/log/3").isEmpty(), "nothing of a refused transaction is written");
+        assertEquals("b", text(store.get("/log/2").orElseThrow().value()));
+    }
+
     @Test
     void leasedKeysDisappearWhenTheLeaseExpiresUnlessKeptAlive() throws Exception {
         Duration ttl = shortLease();

@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.Semaphore;
 import java.util.function.LongSupplier;
 
 /**
@@ -35,12 +36,15 @@ final class OpLogReplica implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(OpLogReplica.class);
     /** A peer must finish its opening within this. */
     private static final int OPENING_TIMEOUT_MILLIS = 5_000;
+    /** Connections whose opening is not checked yet, at most (the leader and a successor collecting need two). */
+    private static final int MAX_OPENINGS = 16;
 
     private final ServerSocket server;
     private final MetadataStore store;
     private final String tokenKey;
     private final LongSupplier applied;
     private final Thread acceptor;
+    private final Semaphore openings = new Semaphore(MAX_OPENINGS);
 
     /** Batches past what this standby's replay of etcd has applied; guarded by this. */
     private final TreeMap<Long, byte[]> held = new TreeMap<>();
@@ -88,7 +92,11 @@ final class OpLogReplica implements AutoCloseable {
         while (!closed) {
             try {
                 Socket socket = server.accept();
-                Thread.ofPlatform().daemon().name("crescent-oplog-peer").start(() -> serve(socket));
+                if (!openings.tryAcquire()) {
+                    socket.close(); // more peers than masters can be: nobody gets a thread for the asking
+                    continue;
+                }
+                Thread.ofVirtual().name("crescent-oplog-peer").start(() -> serve(socket));
             } catch (IOException e) {
                 if (!closed) {
                     LOG.warnf("op-log replication listener: %s", e.getMessage());
@@ -103,8 +111,14 @@ final class OpLogReplica implements AutoCloseable {
             socket.setTcpNoDelay(true);
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
-            Opening opening = OpLogStream.readOpening(in);
-            long revision = opening == null ? -1 : currentRevisionOf(opening.token());
+            Opening opening;
+            long revision;
+            try {
+                opening = OpLogStream.readOpening(in);
+                revision = opening == null ? -1 : currentRevisionOf(opening.token());
+            } finally {
+                openings.release();
+            }
             if (revision < 0
                     || !fence(opening.token(), revision, opening.kind() == OpLogStream.STREAM ? socket : null)) {
                 out.writeByte(OpLogStream.REFUSED);
