@@ -42,7 +42,7 @@ public final class MasterLeadership implements Leadership {
     private volatile MasterRoster roster;
     /** This master's copy of the leader's batches not yet in etcd, while it is a standby (with standby acks). */
     private volatile OpLogReplica replica;
-
+    /** host:port clients reach this master at (known once it campaigns). */
     private volatile Supplier<String> advertised;
     /** Set once a new leader has restored the replicated index: only then does it serve. */
     private volatile boolean serving;
@@ -140,33 +140,19 @@ public final class MasterLeadership implements Leadership {
      * and appends from the next sequence on, guarded by the leader key it now holds.
      */
     private void takeOver() {
+        try {
+            lead();
+        } catch (RuntimeException e) {
+            // Holding the leader key without serving would stall the cluster: give the key up with the process.
+            exit("the take-over failed (" + e.getMessage() + ")");
+        }
+    }
+
+    private void lead() {
         long started = System.nanoTime();
         tailer.catchUp();
-        long replayed = tailer.appliedSequence();
-        StandbyLinks standbys = null;
         OpLogReplica own = replica;
-        if (own != null) {
-            // What the last leader acknowledged once its standbys held it may not be in etcd yet: collect it from
-            // every standby (which fences them against that leader) and write it down before serving.
-            byte[] token = newToken();
-            store.put(keys.oplogToken(), token, 0);
-            String ownKey = keys.oplogReplica(advertised.get());
-            List<OpLogStream.Batch> recovered =
-                    OpLogRecovery.collect(store, keys.oplogReplicas(), ownKey, own, token, replayed);
-            OpLogRecovery.write(store, keys.leader(), election.leaderRevision(), keys.oplog(), recovered);
-            tailer.catchUp();
-            own.close();
-            replica = null;
-            store.delete(ownKey); // a leader takes no batches: nobody should wait on its closed port
-            if (!recovered.isEmpty()) {
-                LOG.infof(
-                        "%d op-log batches the last leader's standbys held were written to etcd (%d to %d)",
-                        recovered.size(),
-                        recovered.getFirst().sequence(),
-                        recovered.getLast().sequence());
-            }
-            standbys = new StandbyLinks(store, keys.oplogReplicas(), advertised.get(), token);
-        }
+        StandbyLinks standbys = own == null ? null : recoverFromStandbys(own);
         tailer.close();
         master.restore(tailer.index());
         opLog = new EtcdOpLog(
@@ -190,6 +176,33 @@ public final class MasterLeadership implements Leadership {
                 master.stats().segmentCount(),
                 tailer.appliedSequence(),
                 (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /**
+     * What the last leader acknowledged once its standbys held it may not be in etcd yet: collects it from every
+     * standby (which fences them against that leader) and writes it down before this master serves.
+     *
+     * @return the links to the standbys this master, leading, streams to
+     */
+    private StandbyLinks recoverFromStandbys(OpLogReplica own) {
+        byte[] token = newToken();
+        store.put(keys.oplogToken(), token, 0);
+        String ownKey = keys.oplogReplica(advertised.get());
+        List<OpLogStream.Batch> recovered =
+                OpLogRecovery.collect(store, keys.oplogReplicas(), ownKey, own, token, tailer.appliedSequence());
+        OpLogRecovery.write(store, keys.leader(), election.leaderRevision(), keys.oplog(), recovered);
+        tailer.catchUp();
+        own.close();
+        replica = null;
+        store.delete(ownKey); // a leader takes no batches: nobody should wait on its closed port
+        if (!recovered.isEmpty()) {
+            LOG.infof(
+                    "%d op-log batches the last leader's standbys held were written to etcd (%d to %d)",
+                    recovered.size(),
+                    recovered.getFirst().sequence(),
+                    recovered.getLast().sequence());
+        }
+        return new StandbyLinks(store, keys.oplogReplicas(), advertised.get(), token);
     }
 
     private static byte[] newToken() {
