@@ -1,5 +1,7 @@
 package dev.crescent.master;
 
+import dev.crescent.transfer.SegmentTier;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -111,13 +113,31 @@ final class ObjectMeta {
         return softPin && softPinDeadlineMillis > nowMillis;
     }
 
+    /** Whether a replica lies on a segment in use, of any tier: the object can be read. */
     boolean hasLiveReplica() {
+        return hasLiveReplica(null);
+    }
+
+    /** Whether a replica lies on a mounted segment of {@code tier} (null: of any tier). */
+    boolean hasLiveReplica(SegmentTier tier) {
         for (Replica replica : replicas) {
-            if (replica.segment().isMounted()) {
+            if ((tier == null || replica.segment().tier() == tier)
+                    && replica.segment().isMounted()) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** How many replicas lie on segments of {@code tier}, in use or not. */
+    int replicasIn(SegmentTier tier) {
+        int in = 0;
+        for (Replica replica : replicas) {
+            if (replica.segment().tier() == tier) {
+                in++;
+            }
+        }
+        return in;
     }
 
     /** The replicas on mounted segments (a loop, not a stream: every read and upsert asks, on the event loop). */

@@ -87,13 +87,7 @@ public final class Tenants {
 
     /** DRAM bytes: quotas share the memory pool, not the disk tier. */
     static long bytesOf(ObjectMeta meta) {
-        long inDram = 0;
-        for (Replica replica : meta.replicas) {
-            if (replica.segment().tier() == SegmentTier.DRAM) {
-                inDram++;
-            }
-        }
-        return meta.size * inDram;
+        return meta.size * meta.replicasIn(SegmentTier.DRAM);
     }
 
     /**

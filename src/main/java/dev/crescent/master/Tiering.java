@@ -105,21 +105,12 @@ final class Tiering implements AutoCloseable {
 
     /** Objects with a replica in DRAM in use: what DRAM eviction looks at (evicting others frees no room). */
     static boolean inDram(ObjectMeta meta) {
-        return hasLive(meta, SegmentTier.DRAM);
+        return meta.hasLiveReplica(SegmentTier.DRAM);
     }
 
     /** Objects the disk tier holds and DRAM does not: what the disk tier's eviction looks at. */
     static boolean onDiskOnly(ObjectMeta meta) {
-        return hasLive(meta, SegmentTier.DISK) && !hasLive(meta, SegmentTier.DRAM);
-    }
-
-    private static boolean hasLive(ObjectMeta meta, SegmentTier tier) {
-        for (Replica replica : meta.replicas) {
-            if (replica.segment().tier() == tier && replica.segment().isMounted()) {
-                return true;
-            }
-        }
-        return false;
+        return meta.hasLiveReplica(SegmentTier.DISK) && !meta.hasLiveReplica(SegmentTier.DRAM);
     }
 
     /** Whether there is a disk tier to move objects to. */
