@@ -76,6 +76,11 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     private volatile boolean closed;
     /** The batcher's next number. */
     private long nextSequence;
+    /**
+     * The last batch numbered; with {@link #written}, how many etcd lacks (batches are numbered and written in
+     * order: the skip list's own size is a walk of it).
+     */
+    private volatile long lastNumbered;
     /** The last batch etcd has; written by the etcd writer. */
     private volatile long written;
 
@@ -141,6 +146,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
         this.leaderRevision = leaderRevision;
         this.nextSequence = nextSequence;
         this.written = nextSequence - 1;
+        this.lastNumbered = nextSequence - 1;
         this.codec = new OpLogCodec(json);
         this.onSuperseded = onSuperseded;
         this.standbys = standbys;
@@ -216,6 +222,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
                 long sequence = nextSequence++;
                 Batch numbered = new Batch(sequence, value);
                 unwritten.put(sequence, new Unwritten(numbered, ops));
+                lastNumbered = sequence;
                 if (standbys != null) {
                     standbys.send(numbered);
                 }
@@ -244,7 +251,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     /** Waits while too many batches are not in etcd yet: the standbys hold them all, and must not run out. */
     private void awaitRoom() throws InterruptedException {
         synchronized (progress) {
-            while (!closed && unwritten.size() >= MAX_UNWRITTEN) {
+            while (!closed && lastNumbered - written >= MAX_UNWRITTEN) {
                 progress.wait(100);
             }
         }
@@ -311,7 +318,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
                 progress.wait(100);
             }
         }
-        if (standbys != null && standbys.count() > 0 && unwritten.size() < MAX_BATCHES_PER_WRITE) {
+        if (standbys != null && standbys.count() > 0 && lastNumbered - written < MAX_BATCHES_PER_WRITE) {
             Thread.sleep(ETCD_WRITE_EVERY_MILLIS);
         }
         if (closed) {
