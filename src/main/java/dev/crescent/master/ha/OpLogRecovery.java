@@ -12,7 +12,6 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -69,11 +68,8 @@ final class OpLogRecovery {
     }
 
     private static List<Batch> fetch(String address, byte[] token, long after) throws IOException {
-        int colon = address.lastIndexOf(':');
         try (Socket socket = new Socket()) {
-            socket.connect(
-                    new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
-                    TIMEOUT_MILLIS);
+            socket.connect(OpLogStream.addressOf(address), TIMEOUT_MILLIS);
             socket.setSoTimeout(TIMEOUT_MILLIS);
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));

@@ -3,6 +3,7 @@ package dev.crescent.master.ha;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,6 +33,12 @@ final class OpLogStream {
     record Batch(long sequence, byte[] value) {}
 
     private OpLogStream() {}
+
+    /** The address of a standby's replication port ({@code host:port}, as published in etcd). */
+    static InetSocketAddress addressOf(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    }
 
     static void writeOpening(DataOutputStream out, byte kind, byte[] token) throws IOException {
         out.writeInt(MAGIC);

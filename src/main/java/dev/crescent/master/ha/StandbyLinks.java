@@ -12,7 +12,6 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -131,13 +130,10 @@ final class StandbyLinks implements AutoCloseable {
     }
 
     private void connect(String address) {
-        int colon = address.lastIndexOf(':');
         Socket socket = new Socket();
         try {
             socket.setSendBufferSize(SEND_BUFFER_BYTES);
-            socket.connect(
-                    new InetSocketAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
-                    CONNECT_TIMEOUT_MILLIS);
+            socket.connect(OpLogStream.addressOf(address), CONNECT_TIMEOUT_MILLIS);
             socket.setTcpNoDelay(true);
             socket.setSoTimeout(CONNECT_TIMEOUT_MILLIS);
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
