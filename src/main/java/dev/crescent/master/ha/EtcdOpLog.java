@@ -42,7 +42,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     /** Ops per batch: keeps one batch well under etcd's 1.5 MiB request limit. */
     private static final int MAX_BATCH = 512;
     /** Batches per etcd transaction (etcd takes 128 comparisons in one: one per key, and the leader key). */
-    private static final int MAX_BATCHES_PER_WRITE = 64;
+    static final int MAX_BATCHES_PER_WRITE = 64;
     /** Bytes per etcd transaction, under etcd's 1.5 MiB request limit. */
     private static final int MAX_BYTES_PER_WRITE = 1 << 20;
     /** While standbys acknowledge: how long etcd writes gather batches. */
@@ -338,13 +338,11 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
 
     /** Retries one run until it is written; ends the leadership when a successor already wrote these numbers. */
     private void writeUntilDone(List<Unwritten> run) throws InterruptedException {
-        List<KeyValue> entries = run.stream()
-                .map(u -> new KeyValue(
-                        key(prefix, u.batch().sequence()), u.batch().value(), 0, 0))
-                .toList();
+        List<KeyValue> entries =
+                run.stream().map(u -> entryOf(prefix, u.batch())).toList();
         while (!closed) {
             try {
-                if (!store.createGuarded(leaderKey, leaderRevision, entries) && !landedEarlier(entries.getFirst())) {
+                if (!store.createGuarded(leaderKey, leaderRevision, entries) && !landed(store, entries.getFirst())) {
                     closed = true;
                     LOG.errorf(
                             "op-log entry %d refused: this master no longer holds the leader key",
@@ -378,13 +376,19 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
         }
     }
 
+    /** The etcd entry of a numbered batch: its key under {@code prefix}, its bytes. */
+    static KeyValue entryOf(String prefix, Batch batch) {
+        return new KeyValue(key(prefix, batch.sequence()), batch.value(), 0, 0);
+    }
+
     /**
-     * A write that timed out may still have landed (the etcd client retries on its own): then the first entry
-     * holds exactly its batch (the transaction wrote all or none), and the write is ours.
+     * Whether {@code entry} is in etcd already, with exactly its bytes: a write that timed out may still have landed
+     * (the etcd client retries on its own), and so may the old leader's write of a batch its successor recovered.
+     * A transaction writes all its entries or none, so its first entry answers for all of them.
      */
-    private boolean landedEarlier(KeyValue first) {
-        return store.get(first.key())
-                .map(kv -> Arrays.equals(kv.value(), first.value()))
+    static boolean landed(MetadataStore store, KeyValue entry) {
+        return store.get(entry.key())
+                .map(kv -> Arrays.equals(kv.value(), entry.value()))
                 .orElse(false);
     }
 

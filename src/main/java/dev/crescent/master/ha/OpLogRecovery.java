@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -29,8 +28,6 @@ import java.util.TreeMap;
 final class OpLogRecovery {
     private static final Logger LOG = Logger.getLogger(OpLogRecovery.class);
     private static final int TIMEOUT_MILLIS = 2_000;
-    /** Batches per etcd transaction, as the leader writes them. */
-    private static final int PER_WRITE = 64;
 
     private OpLogRecovery() {}
 
@@ -90,25 +87,21 @@ final class OpLogRecovery {
      * @throws StoreException NOT_LEADER when another master leads meanwhile
      */
     static void write(MetadataStore store, String leaderKey, long leaderRevision, String prefix, List<Batch> run) {
-        for (int from = 0; from < run.size(); from += PER_WRITE) {
-            List<KeyValue> chunk = run.subList(from, Math.min(run.size(), from + PER_WRITE)).stream()
-                    .map(b -> new KeyValue(EtcdOpLog.key(prefix, b.sequence()), b.value(), 0, 0))
-                    .toList();
+        for (int from = 0; from < run.size(); from += EtcdOpLog.MAX_BATCHES_PER_WRITE) {
+            List<KeyValue> chunk =
+                    run.subList(from, Math.min(run.size(), from + EtcdOpLog.MAX_BATCHES_PER_WRITE)).stream()
+                            .map(b -> EtcdOpLog.entryOf(prefix, b))
+                            .toList();
             if (store.createGuarded(leaderKey, leaderRevision, chunk)) {
                 continue;
             }
             for (KeyValue entry : chunk) {
-                if (!store.createGuarded(leaderKey, leaderRevision, List.of(entry)) && !landed(store, entry)) {
+                if (!store.createGuarded(leaderKey, leaderRevision, List.of(entry))
+                        && !EtcdOpLog.landed(store, entry)) {
                     throw new StoreException(
                             ErrorCode.NOT_LEADER, "another master leads now: op-log entry " + entry.key() + " taken");
                 }
             }
         }
-    }
-
-    private static boolean landed(MetadataStore store, KeyValue entry) {
-        return store.get(entry.key())
-                .map(kv -> Arrays.equals(kv.value(), entry.value()))
-                .orElse(false);
     }
 }

@@ -83,7 +83,7 @@ final class OpLogReplica implements AutoCloseable {
         return batches;
     }
 
-    /** Batches held now (a metric: how far etcd is behind what the leader acknowledged). */
+    /** Batches held now: how far etcd is behind what the leader acknowledged. */
     synchronized int heldCount() {
         return held.size();
     }
@@ -168,16 +168,15 @@ final class OpLogReplica implements AutoCloseable {
         if (revision < fencedRevision) {
             return false;
         }
-        if (!Arrays.equals(token, fencedToken) && streaming != null) {
+        // A new stream replaces the one before; a collection by a new leader ends the old leader's.
+        boolean ends = stream != null || !Arrays.equals(token, fencedToken);
+        if (ends && streaming != null && streaming != stream) {
             streaming.close();
             streaming = null;
         }
         fencedToken = token;
         fencedRevision = revision;
         if (stream != null) {
-            if (streaming != null && streaming != stream) {
-                streaming.close();
-            }
             streaming = stream;
         }
         return true;
