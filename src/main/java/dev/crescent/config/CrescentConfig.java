@@ -185,7 +185,10 @@ public interface CrescentConfig {
         @WithDefault("3s")
         Duration leaderTtl();
 
-        /** The leader snapshots its index and compacts the op-log after this many logged changes. */
+        /**
+         * The leader snapshots its index and compacts the op-log after this many logged changes, or after as many as
+         * the last snapshot had entries if that is more: a snapshot writes the whole index.
+         */
         @WithDefault("10000")
         long snapshotEvery();
 

@@ -46,6 +46,8 @@ public final class Master implements MasterClient {
     private final ClientLiveness liveness;
     private final ReadLeases reads;
     private final MasterCounters counters = new MasterCounters();
+    /** PutEnds answered once durable, failed by {@link #sweep} when the op-log is late. */
+    private final Durability durability;
     /** Asked before every counted operation: a standby answers NOT_LEADER. */
     private volatile Leadership leadership = Leadership.ALONE;
 
@@ -71,6 +73,7 @@ public final class Master implements MasterClient {
                 Tiering::inDram,
                 victim -> book.forget(victim, ObjectEvent.Kind.EVICTED));
         this.puts = new PutPath(book, placement, this.eviction);
+        this.durability = new Durability(book.clock);
         this.liveness = new ClientLiveness(book);
         this.reads = new ReadLeases(book);
     }
@@ -269,7 +272,7 @@ public final class Master implements MasterClient {
      */
     public CompletableFuture<Void> putEndAsync(String clientId, String key, Long crc32c) {
         CompletableFuture<Void> durable = serve(MasterOp.PUT_END, () -> puts.commit(clientId, key, crc32c));
-        return durable == null ? CompletableFuture.completedFuture(null) : Durability.orError(durable, key);
+        return durable == null ? CompletableFuture.completedFuture(null) : durability.answer(durable, key);
     }
 
     /** Abandons an unfinished put and frees its ranges. Only the client that started the put may revoke it. */
@@ -490,10 +493,11 @@ public final class Master implements MasterClient {
     // Housekeeping
 
     /**
-     * Periodic housekeeping: frees ranges whose read lease has ended and reclaims PutStarts silent longer than
-     * the release timeout.
+     * Periodic housekeeping: frees ranges whose read lease has ended, reclaims PutStarts silent longer than the
+     * release timeout and fails PutEnds the op-log has not confirmed in time.
      */
     public void sweep() {
+        durability.failOverdue();
         long now = book.clock.millis();
         book.deferred.freeDue(now);
         long releaseMillis = book.settings.putStartReleaseTimeout().toMillis();

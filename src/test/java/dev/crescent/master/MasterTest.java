@@ -343,4 +343,29 @@ class MasterTest {
         repeated.join();
         assertTrue(master.putEndAsync(A, "durable/k", null).isDone(), "once durable, a repeat answers at once");
     }
+
+    @Test
+    void aPutEndTheOpLogNeverConfirmsFailsWithMetadataErrorAtTheSweepPastItsDeadline() {
+        master.attachOpLog(new OpLog() {
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> record(OpLogEntry op) {
+                return op instanceof OpLogEntry.Commit
+                        ? new java.util.concurrent.CompletableFuture<>() // etcd cut off: never confirmed
+                        : java.util.concurrent.CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public boolean accepting() {
+                return true;
+            }
+        });
+        master.putStart(A, "stuck/k", 100, 1, false);
+        var answer = master.putEndAsync(A, "stuck/k", null);
+        master.sweep();
+        assertFalse(answer.isDone(), "in time: still waiting for the op-log");
+        clock.advance(Duration.ofMillis(Durability.TIMEOUT_MILLIS));
+        master.sweep();
+        var e = assertThrows(java.util.concurrent.CompletionException.class, answer::join);
+        assertEquals(ErrorCode.METADATA_ERROR, ((StoreException) e.getCause()).code());
+    }
 }

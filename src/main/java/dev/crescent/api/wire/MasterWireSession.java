@@ -12,6 +12,7 @@ import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.MasterService;
 import io.grpc.StatusRuntimeException;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -22,6 +23,7 @@ import org.jboss.logging.Logger;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
@@ -53,6 +55,10 @@ final class MasterWireSession {
     private int frameBytes;
     /** Bytes of the frame being received, reserved in the shared budget (0: none). */
     private long reservedBytes;
+    /** A flush of answers written off the event loop is scheduled and has not started. */
+    private final AtomicBoolean flushScheduled = new AtomicBoolean();
+
+    private final Runnable flushAnswers = this::flushAnswers;
     /** Closes the connection unless the hello or frame being received completes in time (-1: none set). */
     private long deadlineTimer = -1;
 
@@ -223,7 +229,24 @@ final class MasterWireSession {
             fail(callId, e);
             return;
         }
-        channel.writeMessage(frame); // the channel releases it once written
+        ChannelHandlerContext context = channel.channelHandlerContext();
+        if (context.executor().inEventLoop()) {
+            channel.writeMessage(frame); // the channel releases it once written; flushed after the read burst
+            pauseWhileQueueFull();
+            return;
+        }
+        // Answered off the loop, once the op-log confirmed: the op-log confirms a batch of PutEnds at once, and
+        // flushing each answer on its own would be a send, and a wake-up of the client, per answer.
+        context.write(frame, context.voidPromise());
+        if (flushScheduled.compareAndSet(false, true)) {
+            context.executor().execute(flushAnswers);
+        }
+    }
+
+    /** Runs on the event loop after the answers written before it was scheduled (its tasks run in order). */
+    private void flushAnswers() {
+        flushScheduled.set(false); // an answer written from now on schedules a flush of its own
+        channel.channelHandlerContext().flush();
         pauseWhileQueueFull();
     }
 

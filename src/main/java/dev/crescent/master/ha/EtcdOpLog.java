@@ -46,7 +46,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     /** Bytes per etcd transaction, under etcd's 1.5 MiB request limit. */
     private static final int MAX_BYTES_PER_WRITE = 1 << 20;
     /** While standbys acknowledge: how long etcd writes gather batches. */
-    private static final long ETCD_WRITE_EVERY_MILLIS = 5;
+    private static final long ETCD_WRITE_EVERY_MILLIS = 20;
     /** Batches acknowledged by standbys but not in etcd yet, at most: past it, new batches wait for etcd. */
     private static final int MAX_UNWRITTEN = 4096;
     /** How long a batch waits for a standby's acknowledgement before that standby is dropped from the set. */
@@ -88,6 +88,9 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     private final OpLogSnapshots snapshots;
     private final long snapshotEvery;
     private long opsSinceSnapshot;
+    /** Entries in the last snapshot written: the log behind a snapshot grows at least as long as the snapshot. */
+    private long lastSnapshotEntries;
+
     private final LongAdder batches = new LongAdder();
     private final LongAdder batchedOps = new LongAdder();
     private final LongAdder heldByStandbys = new LongAdder();
@@ -122,7 +125,9 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
      * @param nextSequence the first batch number this leader writes (one past the last it replayed)
      * @param onSuperseded called when another leader has written: this one must stop at once
      * @param mirror       the durable state so far (what this leader restored); kept current batch by batch and
-     *                     written as a snapshot every {@code snapshotEvery} ops
+     *                     written as a snapshot every {@code snapshotEvery} ops, or once as many ops as the last
+     *                     snapshot had entries are logged if that is more (so a snapshot's cost, which grows with
+     *                     the index, is spread over as many changes whatever the index's size)
      * @param standbys     the standbys whose holding a batch makes it durable; null: etcd only
      */
     EtcdOpLog(
@@ -293,7 +298,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
                 unwritten.headMap(last, true).clear(); // before the number moves: a joining standby gets the rest
                 written = last;
                 wake();
-                if (opsSinceSnapshot >= snapshotEvery) {
+                if (opsSinceSnapshot >= Math.max(snapshotEvery, lastSnapshotEntries)) {
                     snapshot();
                 }
             } catch (InterruptedException e) {
@@ -368,8 +373,10 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
     private void snapshot() {
         long covered = written;
         try {
-            snapshots.write(covered, mirror.asEntries());
+            List<OpLogEntry> state = mirror.asEntries();
+            snapshots.write(covered, state);
             opsSinceSnapshot = 0;
+            lastSnapshotEntries = state.size();
             LOG.infof("op-log compacted: snapshot at entry %d", covered);
         } catch (StoreException e) {
             LOG.warnf("snapshot at entry %d failed (%s); the log stays until the next try", covered, e.getMessage());

@@ -96,7 +96,10 @@ final class OpLogReplica implements AutoCloseable {
                     socket.close(); // more peers than masters can be: nobody gets a thread for the asking
                     continue;
                 }
-                Thread.ofVirtual().name("crescent-oplog-peer").start(() -> serve(socket));
+                // A platform thread: a virtual one is woken through the JDK's poller and then a carrier, two more
+                // thread wake-ups per batch on the leader's critical path. Bounded: openings are, and a new stream
+                // ends the one before it.
+                Thread.ofPlatform().name("crescent-oplog-peer").daemon().start(() -> serve(socket));
             } catch (IOException e) {
                 if (!closed) {
                     LOG.warnf("op-log replication listener: %s", e.getMessage());

@@ -59,7 +59,10 @@ class OpLogTest {
         opLog.close();
 
         assertTrue(store.getPrefix(keys.oplog()).size() < 14, "entries behind the last snapshot were deleted");
-        assertEquals(10, snapshots.latest().orElseThrow().sequence(), "snapshots every 5 ops: the last at entry 10");
+        assertEquals(
+                10,
+                snapshots.latest().orElseThrow().sequence(),
+                "snapshots at 5 and 10 ops (the next waits for 10 more: the index has 10 entries)");
 
         OpLogTailer standby = new OpLogTailer(store, keys.oplog(), snapshots, json, null);
         assertEquals(14, standby.appliedSequence());
@@ -70,6 +73,28 @@ class OpLogTest {
                         .toList());
         assertEquals(11, standby.index().objects().size());
         assertTrue(standby.index().objects().stream().noneMatch(op -> op.key().equals("k3")));
+        standby.close();
+    }
+
+    /**
+     * A snapshot writes the whole index, so the log behind one grows at least as long as it before the next: with
+     * snapshot-every 5, snapshots of 5 and 10 entries are followed by one of 20, not by one every 5 ops.
+     */
+    @Test
+    void snapshotsComeNoMoreOftenThanTheIndexHasEntries() throws Exception {
+        EtcdOpLog opLog = new EtcdOpLog(
+                store, keys.oplog(), keys.leader(), lead(), 1, json, () -> {}, new ReplicatedIndex(), snapshots, 5);
+        opLog.record(new OpLogEntry.Mount("seg", "w", 1 << 20, "")).get(5, TimeUnit.SECONDS);
+        for (int i = 1; i <= 30; i++) {
+            opLog.record(commit("k" + i, i * 128L)).get(5, TimeUnit.SECONDS);
+        }
+        opLog.close();
+        assertEquals(31, opLog.lastWritten());
+        assertEquals(20, snapshots.latest().orElseThrow().sequence(), "snapshots at entries 5, 10 and 20");
+
+        OpLogTailer standby = new OpLogTailer(store, keys.oplog(), snapshots, json, null);
+        assertEquals(31, standby.appliedSequence());
+        assertEquals(30, standby.index().objects().size(), "the snapshot and the log behind it give every object");
         standby.close();
     }
 
