@@ -22,6 +22,7 @@ import dev.crescent.master.access.AccessRule;
 import dev.crescent.master.ha.FileOpLog;
 import dev.crescent.master.ha.HaSettings;
 import dev.crescent.master.ha.MasterLeadership;
+import dev.crescent.master.ha.ReplicationSockets;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.MetadataStore;
 import dev.crescent.meta.embedded.EmbeddedMetadataStore;
@@ -193,7 +194,12 @@ public class RoleBeans {
     @Produces
     @Singleton
     MasterLeadership leadership(
-            CrescentConfig config, Master master, MetadataStore store, MetadataKeys keys, ObjectMapper json) {
+            CrescentConfig config,
+            Master master,
+            MetadataStore store,
+            MetadataKeys keys,
+            ObjectMapper json,
+            ControlPlaneTls tls) {
         CrescentConfig.MasterConfig m = config.master();
         HaSettings settings = new HaSettings(
                 config.role().runsMaster()
@@ -202,7 +208,8 @@ public class RoleBeans {
                 m.leaderTtl(),
                 m.snapshotEvery(),
                 m.oplogAck() == CrescentConfig.OplogAck.STANDBY,
-                m.oplogReplicationPort());
+                m.oplogReplicationPort(),
+                ReplicationSockets.of(tls.context())); // masters are each other's peers: mutual TLS when it is on
         return new MasterLeadership(
                 settings, store, keys, master, json, why -> Quarkus.asyncExit(MasterLeadership.DEMOTED_EXIT));
     }

@@ -10,13 +10,9 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 
-import java.io.IOException;
-import java.net.Socket;
 import java.nio.file.Path;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
 
 /**
  * TLS for calls to a master: this node's certificate (its identity, which the master's access rules match) and
@@ -49,16 +45,6 @@ public final class ClientTls {
                     "cannot read TLS material (" + certificate + ", " + key + ", " + trusted + "): " + e.getMessage(),
                     e);
         }
-    }
-
-    /** {@code plain}, connected to {@code host:port}, wrapped and handshaken; the master's name is verified. */
-    static SSLSocket wrap(SSLContext tls, Socket plain, String host, int port) throws IOException {
-        SSLSocket secure = (SSLSocket) tls.getSocketFactory().createSocket(plain, host, port, true);
-        SSLParameters parameters = secure.getSSLParameters();
-        parameters.setEndpointIdentificationAlgorithm("HTTPS");
-        secure.setSSLParameters(parameters);
-        secure.startHandshake();
-        return secure;
     }
 
     /** The same context for grpc-netty, which needs HTTP/2 negotiated by ALPN. */

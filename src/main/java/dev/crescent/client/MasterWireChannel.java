@@ -5,6 +5,7 @@ import com.google.protobuf.MessageLite;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.IdleConnections;
 import dev.crescent.common.StoreException;
+import dev.crescent.common.TlsSockets;
 import dev.crescent.protocol.MasterWire;
 import io.grpc.MethodDescriptor;
 
@@ -152,7 +153,7 @@ final class MasterWireChannel implements AutoCloseable {
             plain.setTcpNoDelay(true);
             plain.connect(new InetSocketAddress(host, port), timeout);
             plain.setSoTimeout(timeout);
-            return tls == null ? plain : ClientTls.wrap(tls, plain, host, port);
+            return tls == null ? plain : TlsSockets.connected(tls, plain, host, port);
         } catch (IOException | RuntimeException e) {
             plain.close();
             throw e;

@@ -9,6 +9,7 @@ import java.time.Duration;
  * @param snapshotEvery op-log entries between snapshots
  * @param standbyAcks   whether a change is durable once every standby holds it (else: once etcd has it)
  * @param replicationPort where a standby takes the leader's op-log batches (0: a free port)
+ * @param replication   how the replication port is served and reached: over TLS when the control plane is
  */
 public record HaSettings(
         boolean elects,
@@ -16,4 +17,5 @@ public record HaSettings(
         Duration leaderTtl,
         long snapshotEvery,
         boolean standbyAcks,
-        int replicationPort) {}
+        int replicationPort,
+        ReplicationSockets replication) {}

@@ -89,7 +89,11 @@ public final class MasterLeadership implements Leadership {
         if (settings.standbyAcks()) {
             try {
                 replica = new OpLogReplica(
-                        settings.replicationPort(), store, keys.oplogToken(), following::appliedSequence);
+                        settings.replicationPort(),
+                        store,
+                        keys.oplogToken(),
+                        following::appliedSequence,
+                        settings.replication());
             } catch (IOException e) {
                 throw new UncheckedIOException("op-log replication port " + settings.replicationPort(), e);
             }
@@ -188,8 +192,8 @@ public final class MasterLeadership implements Leadership {
         byte[] token = newToken();
         store.put(keys.oplogToken(), token, 0);
         String ownKey = keys.oplogReplica(advertised.get());
-        List<OpLogStream.Batch> recovered =
-                OpLogRecovery.collect(store, keys.oplogReplicas(), ownKey, own, token, tailer.appliedSequence());
+        List<OpLogStream.Batch> recovered = OpLogRecovery.collect(
+                store, keys.oplogReplicas(), ownKey, own, token, tailer.appliedSequence(), settings.replication());
         OpLogRecovery.write(store, keys.leader(), election.leaderRevision(), keys.oplog(), recovered);
         tailer.catchUp();
         own.close();
@@ -202,7 +206,7 @@ public final class MasterLeadership implements Leadership {
                     recovered.getFirst().sequence(),
                     recovered.getLast().sequence());
         }
-        return new StandbyLinks(store, keys.oplogReplicas(), advertised.get(), token);
+        return new StandbyLinks(store, keys.oplogReplicas(), advertised.get(), token, settings.replication());
     }
 
     private static byte[] newToken() {

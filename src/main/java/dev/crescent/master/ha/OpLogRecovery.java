@@ -38,7 +38,13 @@ final class OpLogRecovery {
      * @return the batches past {@code after}, in order and without a gap
      */
     static List<Batch> collect(
-            MetadataStore store, String replicasPrefix, String ownKey, OpLogReplica own, byte[] token, long after) {
+            MetadataStore store,
+            String replicasPrefix,
+            String ownKey,
+            OpLogReplica own,
+            byte[] token,
+            long after,
+            ReplicationSockets sockets) {
         TreeMap<Long, byte[]> found = new TreeMap<>();
         own.heldAfter(after).forEach(b -> found.put(b.sequence(), b.value()));
         for (KeyValue replica : store.getPrefix(replicasPrefix)) {
@@ -47,7 +53,7 @@ final class OpLogRecovery {
             }
             String address = new String(replica.value(), StandardCharsets.UTF_8);
             try {
-                fetch(address, token, after).forEach(b -> found.putIfAbsent(b.sequence(), b.value()));
+                fetch(sockets, address, token, after).forEach(b -> found.putIfAbsent(b.sequence(), b.value()));
             } catch (IOException | RuntimeException e) {
                 LOG.warnf("op-log batches of standby %s not collected: %s", address, e.getMessage());
             }
@@ -64,10 +70,9 @@ final class OpLogRecovery {
         return run;
     }
 
-    private static List<Batch> fetch(String address, byte[] token, long after) throws IOException {
-        try (Socket socket = new Socket()) {
-            socket.connect(OpLogStream.addressOf(address), TIMEOUT_MILLIS);
-            socket.setSoTimeout(TIMEOUT_MILLIS);
+    private static List<Batch> fetch(ReplicationSockets sockets, String address, byte[] token, long after)
+            throws IOException {
+        try (Socket socket = sockets.connect(address, TIMEOUT_MILLIS, 0)) {
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             OpLogStream.writeOpening(out, OpLogStream.FETCH, token);

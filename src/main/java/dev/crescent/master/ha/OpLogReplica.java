@@ -11,7 +11,6 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.ArrayList;
@@ -61,10 +60,9 @@ final class OpLogReplica implements AutoCloseable {
      * @param port    the port to listen on (0: a free one), on every interface (standbys on other hosts' masters)
      * @param applied the last op-log batch this standby applied from etcd: batches up to it are no longer held
      */
-    OpLogReplica(int port, MetadataStore store, String tokenKey, LongSupplier applied) throws IOException {
-        this.server = new ServerSocket();
-        this.server.setReuseAddress(true);
-        this.server.bind(new InetSocketAddress(port));
+    OpLogReplica(int port, MetadataStore store, String tokenKey, LongSupplier applied, ReplicationSockets sockets)
+            throws IOException {
+        this.server = sockets.listen(port);
         this.store = store;
         this.tokenKey = tokenKey;
         this.applied = applied;
@@ -110,7 +108,7 @@ final class OpLogReplica implements AutoCloseable {
 
     private void serve(Socket socket) {
         try (socket) {
-            socket.setSoTimeout(OPENING_TIMEOUT_MILLIS);
+            socket.setSoTimeout(OPENING_TIMEOUT_MILLIS); // over TLS this bounds the handshake too
             socket.setTcpNoDelay(true);
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));

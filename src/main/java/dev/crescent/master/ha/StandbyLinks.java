@@ -39,6 +39,7 @@ final class StandbyLinks implements AutoCloseable {
     private final String replicasPrefix;
     private final String ownAddress;
     private final byte[] token;
+    private final ReplicationSockets sockets;
     private final ScheduledExecutorService ticker = Threads.daemonScheduler("crescent-oplog-links");
     private final List<Link> links = new CopyOnWriteArrayList<>();
     private volatile Supplier<Collection<Batch>> unwritten;
@@ -48,7 +49,9 @@ final class StandbyLinks implements AutoCloseable {
      * @param ownAddress this master's address (its own replica is not a standby)
      * @param token      the token this leader wrote to etcd when it took over
      */
-    StandbyLinks(MetadataStore store, String replicasPrefix, String ownAddress, byte[] token) {
+    StandbyLinks(
+            MetadataStore store, String replicasPrefix, String ownAddress, byte[] token, ReplicationSockets sockets) {
+        this.sockets = sockets;
         this.store = store;
         this.replicasPrefix = replicasPrefix;
         this.ownAddress = ownAddress;
@@ -130,12 +133,9 @@ final class StandbyLinks implements AutoCloseable {
     }
 
     private void connect(String address) {
-        Socket socket = new Socket();
+        Socket socket = null;
         try {
-            socket.setSendBufferSize(SEND_BUFFER_BYTES);
-            socket.connect(OpLogStream.addressOf(address), CONNECT_TIMEOUT_MILLIS);
-            socket.setTcpNoDelay(true);
-            socket.setSoTimeout(CONNECT_TIMEOUT_MILLIS);
+            socket = sockets.connect(address, CONNECT_TIMEOUT_MILLIS, SEND_BUFFER_BYTES);
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             OpLogStream.writeOpening(out, OpLogStream.STREAM, token);
@@ -160,10 +160,12 @@ final class StandbyLinks implements AutoCloseable {
             LOG.infof("op-log streamed to standby %s", address);
         } catch (IOException | RuntimeException e) {
             LOG.debugf("standby %s not reachable for the op-log stream: %s", address, e.getMessage());
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // not connected anyway
+            if (socket != null) {
+                try {
+                    socket.close();
+                } catch (IOException ignored) {
+                    // closing anyway
+                }
             }
         }
     }

@@ -1,19 +1,24 @@
 package dev.crescent.master.ha;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.common.TlsSockets;
+import dev.crescent.it.CertificateAuthority;
 import dev.crescent.master.OpLogEntry;
 import dev.crescent.master.ReplicatedIndex;
 import dev.crescent.meta.EtcdProcess;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.etcd.EtcdMetadataStore;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -72,7 +78,8 @@ class StandbyAcksTest {
             EtcdMetadataStore leaderStore = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5));
             OpLogSnapshots snapshots = new OpLogSnapshots(standbyStore, keys.snapshots(), keys.oplog(), json);
             OpLogTailer tailer = new OpLogTailer(standbyStore, keys.oplog(), snapshots, json, null);
-            OpLogReplica replica = new OpLogReplica(0, standbyStore, keys.oplogToken(), tailer::appliedSequence);
+            OpLogReplica replica = new OpLogReplica(
+                    0, standbyStore, keys.oplogToken(), tailer::appliedSequence, ReplicationSockets.PLAIN);
             standbyStore.put(
                     keys.oplogReplica("standby:1"),
                     ("127.0.0.1:" + replica.port()).getBytes(StandardCharsets.UTF_8),
@@ -81,7 +88,8 @@ class StandbyAcksTest {
             long revision = lead(leaderStore, "leader:1");
             byte[] leaderToken = token("leader-token");
             leaderStore.put(keys.oplogToken(), leaderToken, 0);
-            StandbyLinks links = new StandbyLinks(leaderStore, keys.oplogReplicas(), "leader:1", leaderToken);
+            StandbyLinks links = new StandbyLinks(
+                    leaderStore, keys.oplogReplicas(), "leader:1", leaderToken, ReplicationSockets.PLAIN);
             EtcdOpLog opLog = new EtcdOpLog(
                     leaderStore,
                     keys.oplog(),
@@ -129,7 +137,8 @@ class StandbyAcksTest {
                     keys.oplogReplica("standby:1"),
                     replica,
                     successorToken,
-                    tailer.appliedSequence());
+                    tailer.appliedSequence(),
+                    ReplicationSockets.PLAIN);
             assertEquals(5, recovered.size(), "one batch per acknowledged change, none in etcd");
             OpLogRecovery.write(standbyStore, keys.leader(), successor, keys.oplog(), recovered);
             tailer.catchUp();
@@ -188,7 +197,7 @@ class StandbyAcksTest {
                     new ReplicatedIndex(),
                     new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json),
                     10_000,
-                    new StandbyLinks(store, keys.oplogReplicas(), "leader:1", leaderToken));
+                    new StandbyLinks(store, keys.oplogReplicas(), "leader:1", leaderToken, ReplicationSockets.PLAIN));
             accepted.get(5, TimeUnit.SECONDS);
             await(() -> opLog.streamedStandbys() == 1, "the leader streams to the silent standby");
             long started = System.nanoTime();
@@ -204,6 +213,95 @@ class StandbyAcksTest {
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) < 400,
                     "the next change waits for etcd only");
             opLog.close();
+        }
+    }
+
+    /**
+     * With TLS on, masters stream and collect over mutual TLS: batches are held and handed over as over plain TCP,
+     * and a peer without a certificate from the cluster's authority gets nothing, not even an answer to the token.
+     */
+    @Test
+    void overTlsOnlyMastersWithTheClustersCertificatesStreamAndCollect(@TempDir Path pki) throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create(pki, "masters-ca");
+        ReplicationSockets leaderTls = ReplicationSockets.of(ca.issue("leader").clientContext());
+        ReplicationSockets standbyTls =
+                ReplicationSockets.of(ca.issue("standby").clientContext());
+        ReplicationSockets successorTls =
+                ReplicationSockets.of(ca.issue("successor").clientContext());
+        try (EtcdProcess etcd = EtcdProcess.start();
+                EtcdMetadataStore store = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
+            OpLogReplica replica = new OpLogReplica(0, store, keys.oplogToken(), () -> 0, standbyTls);
+            store.put(
+                    keys.oplogReplica("standby:1"),
+                    ("127.0.0.1:" + replica.port()).getBytes(StandardCharsets.UTF_8),
+                    0);
+            long revision = lead(store, "leader:1");
+            byte[] leaderToken = token("leader-token");
+            store.put(keys.oplogToken(), leaderToken, 0);
+            EtcdOpLog opLog = new EtcdOpLog(
+                    store,
+                    keys.oplog(),
+                    keys.leader(),
+                    revision,
+                    1,
+                    json,
+                    () -> {},
+                    new ReplicatedIndex(),
+                    new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json),
+                    10_000,
+                    new StandbyLinks(store, keys.oplogReplicas(), "leader:1", leaderToken, leaderTls));
+            await(() -> opLog.streamedStandbys() == 1, "the leader streams to the standby over TLS");
+
+            // A plain peer showing the current token is not served (over plain TCP it would be)...
+            try (Socket plain = new Socket(InetAddress.getLoopbackAddress(), replica.port())) {
+                plain.setSoTimeout(5_000);
+                DataOutputStream out = new DataOutputStream(plain.getOutputStream());
+                OpLogStream.writeOpening(out, OpLogStream.FETCH, leaderToken);
+                out.writeLong(0);
+                out.flush();
+                int answer;
+                try {
+                    answer = plain.getInputStream().read();
+                } catch (IOException e) {
+                    answer = -1;
+                }
+                assertTrue(answer != OpLogStream.ACCEPTED, "a plain peer was answered " + answer);
+            }
+            // ...nor is one that trusts the authority but shows no certificate of its own.
+            try (Socket stranger = new Socket(InetAddress.getLoopbackAddress(), replica.port())) {
+                stranger.setSoTimeout(5_000);
+                assertThrows(IOException.class, () -> {
+                    Socket secure = TlsSockets.connected(ca.trustOnly(), stranger, "127.0.0.1", replica.port());
+                    DataOutputStream out = new DataOutputStream(secure.getOutputStream());
+                    OpLogStream.writeOpening(out, OpLogStream.FETCH, leaderToken);
+                    out.writeLong(0);
+                    out.flush();
+                    new DataInputStream(secure.getInputStream()).readByte();
+                });
+            }
+
+            signal("STOP", etcd.pid()); // acknowledged while etcd is frozen: held by the standby, over TLS
+            try {
+                opLog.record(commit("held", 0)).get(2, TimeUnit.SECONDS);
+                assertEquals(1, replica.heldCount());
+                opLog.close();
+            } finally {
+                signal("CONT", etcd.pid());
+            }
+
+            store.put(keys.oplogToken(), token("successor-token"), 0);
+            OpLogReplica own = new OpLogReplica(0, store, keys.oplogToken(), () -> 0, successorTls);
+            List<OpLogStream.Batch> recovered = OpLogRecovery.collect(
+                    store,
+                    keys.oplogReplicas(),
+                    keys.oplogReplica("successor:1"),
+                    own,
+                    token("successor-token"),
+                    0,
+                    successorTls);
+            assertEquals(1, recovered.size(), "the held batch, fetched over TLS");
+            own.close();
+            replica.close();
         }
     }
 }
