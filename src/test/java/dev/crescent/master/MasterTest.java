@@ -320,19 +320,7 @@ class MasterTest {
         // it. Found by PartitionHaIT: the repeat used to be acknowledged at once, and the object was lost at the
         // failover that followed.
         java.util.concurrent.CompletableFuture<Void> confirmation = new java.util.concurrent.CompletableFuture<>();
-        master.attachOpLog(new OpLog() {
-            @Override
-            public java.util.concurrent.CompletableFuture<Void> record(OpLogEntry op) {
-                return op instanceof OpLogEntry.Commit
-                        ? confirmation
-                        : java.util.concurrent.CompletableFuture.completedFuture(null);
-            }
-
-            @Override
-            public boolean accepting() {
-                return true;
-            }
-        });
+        confirmCommitsWith(confirmation);
         master.putStart(A, "durable/k", 100, 1, false);
         var first = master.putEndAsync(A, "durable/k", null);
         var repeated = master.putEndAsync(A, "durable/k", null);
@@ -346,19 +334,7 @@ class MasterTest {
 
     @Test
     void aPutEndTheOpLogNeverConfirmsFailsWithMetadataErrorAtTheSweepPastItsDeadline() {
-        master.attachOpLog(new OpLog() {
-            @Override
-            public java.util.concurrent.CompletableFuture<Void> record(OpLogEntry op) {
-                return op instanceof OpLogEntry.Commit
-                        ? new java.util.concurrent.CompletableFuture<>() // etcd cut off: never confirmed
-                        : java.util.concurrent.CompletableFuture.completedFuture(null);
-            }
-
-            @Override
-            public boolean accepting() {
-                return true;
-            }
-        });
+        confirmCommitsWith(new java.util.concurrent.CompletableFuture<>()); // etcd cut off: never confirmed
         master.putStart(A, "stuck/k", 100, 1, false);
         var answer = master.putEndAsync(A, "stuck/k", null);
         master.sweep();
@@ -367,5 +343,22 @@ class MasterTest {
         master.sweep();
         var e = assertThrows(java.util.concurrent.CompletionException.class, answer::join);
         assertEquals(ErrorCode.METADATA_ERROR, ((StoreException) e.getCause()).code());
+    }
+
+    /** An op-log (etcd cut off) whose COMMITs are durable once {@code confirmation} completes; other entries at once. */
+    private void confirmCommitsWith(java.util.concurrent.CompletableFuture<Void> confirmation) {
+        master.attachOpLog(new OpLog() {
+            @Override
+            public java.util.concurrent.CompletableFuture<Void> record(OpLogEntry op) {
+                return op instanceof OpLogEntry.Commit
+                        ? confirmation
+                        : java.util.concurrent.CompletableFuture.completedFuture(null);
+            }
+
+            @Override
+            public boolean accepting() {
+                return true;
+            }
+        });
     }
 }

@@ -50,6 +50,22 @@ class StandbyAcksTest {
         return store.get(keys.leader()).orElseThrow().modRevision();
     }
 
+    /** The op-log of a leader at {@code revision} of the leader key, streaming to {@code links}. */
+    private EtcdOpLog leaderLog(EtcdMetadataStore store, long revision, StandbyLinks links) {
+        return new EtcdOpLog(
+                store,
+                keys.oplog(),
+                keys.leader(),
+                revision,
+                1,
+                json,
+                () -> {},
+                new ReplicatedIndex(),
+                new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json),
+                10_000,
+                links);
+    }
+
     private static byte[] token(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
     }
@@ -90,18 +106,7 @@ class StandbyAcksTest {
             leaderStore.put(keys.oplogToken(), leaderToken, 0);
             StandbyLinks links = new StandbyLinks(
                     leaderStore, keys.oplogReplicas(), "leader:1", leaderToken, ReplicationSockets.PLAIN);
-            EtcdOpLog opLog = new EtcdOpLog(
-                    leaderStore,
-                    keys.oplog(),
-                    keys.leader(),
-                    revision,
-                    1,
-                    json,
-                    () -> {},
-                    new ReplicatedIndex(),
-                    new OpLogSnapshots(leaderStore, keys.snapshots(), keys.oplog(), json),
-                    10_000,
-                    links);
+            EtcdOpLog opLog = leaderLog(leaderStore, revision, links);
             await(() -> opLog.streamedStandbys() == 1, "the leader streams to the standby");
             opLog.record(new OpLogEntry.Mount("seg", "w", 1 << 20, "")).get(5, TimeUnit.SECONDS);
             opLog.record(commit("in-etcd", 0)).get(5, TimeUnit.SECONDS);
@@ -186,17 +191,9 @@ class StandbyAcksTest {
                     ("127.0.0.1:" + silent.getLocalPort()).getBytes(StandardCharsets.UTF_8),
                     0);
             byte[] leaderToken = token("t");
-            EtcdOpLog opLog = new EtcdOpLog(
+            EtcdOpLog opLog = leaderLog(
                     store,
-                    keys.oplog(),
-                    keys.leader(),
                     lead(store, "leader:1"),
-                    1,
-                    json,
-                    () -> {},
-                    new ReplicatedIndex(),
-                    new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json),
-                    10_000,
                     new StandbyLinks(store, keys.oplogReplicas(), "leader:1", leaderToken, ReplicationSockets.PLAIN));
             accepted.get(5, TimeUnit.SECONDS);
             await(() -> opLog.streamedStandbys() == 1, "the leader streams to the silent standby");
@@ -238,18 +235,8 @@ class StandbyAcksTest {
             long revision = lead(store, "leader:1");
             byte[] leaderToken = token("leader-token");
             store.put(keys.oplogToken(), leaderToken, 0);
-            EtcdOpLog opLog = new EtcdOpLog(
-                    store,
-                    keys.oplog(),
-                    keys.leader(),
-                    revision,
-                    1,
-                    json,
-                    () -> {},
-                    new ReplicatedIndex(),
-                    new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json),
-                    10_000,
-                    new StandbyLinks(store, keys.oplogReplicas(), "leader:1", leaderToken, leaderTls));
+            EtcdOpLog opLog = leaderLog(
+                    store, revision, new StandbyLinks(store, keys.oplogReplicas(), "leader:1", leaderToken, leaderTls));
             await(() -> opLog.streamedStandbys() == 1, "the leader streams to the standby over TLS");
 
             // A plain peer showing the current token is not served (over plain TCP it would be)...
