@@ -1,5 +1,7 @@
 package dev.crescent.it;
 
+import dev.crescent.client.ClientOptions;
+import dev.crescent.client.CrescentClient;
 import dev.crescent.client.LeaderLookup;
 import dev.crescent.client.RemoteMasterClient;
 import dev.crescent.client.StoreClient;
@@ -13,10 +15,13 @@ import dev.crescent.transfer.TransferObserver;
 import dev.crescent.transfer.tcp.TcpSettings;
 import dev.crescent.transfer.tcp.TcpTransport;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +40,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 
 import static dev.crescent.it.Await.await;
 import static dev.crescent.it.Await.signal;
@@ -362,6 +368,91 @@ class MasterFailoverIT {
                         standby.log().contains("op-log batches the last leader's standbys held were written"),
                         standby.log());
                 assertServes(standby, acknowledged);
+            }
+        }
+    }
+
+    /**
+     * The same with the masters on mutual TLS: the op-log streams to the standby's replication port over TLS (the
+     * port takes nothing else), and the successor collects over TLS what only the standby held.
+     */
+    @Test
+    void overMutualTlsTheStandbysCopySurvivesTheLeaderToo(@TempDir Path pki) throws Exception {
+        CertificateAuthority ca = CertificateAuthority.create(pki, "ha-ca");
+        SSLContext client = ca.issue("infer-1").clientContext();
+        try (EtcdProcess etcd = EtcdProcess.start();
+                EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
+            List<String> worker = new ArrayList<>(List.of(workerArgs(etcd, "16M")));
+            worker.addAll(ca.issue("worker-1").serverProperties());
+            try (CrescentProcess first = CrescentProcess.start(
+                            "tls-ha-master-1",
+                            masterArgs(
+                                    etcd,
+                                    ca.issue("master-1").serverProperties().toArray(String[]::new)));
+                    CrescentProcess second = CrescentProcess.start(
+                            "tls-ha-master-2",
+                            masterArgs(
+                                    etcd,
+                                    ca.issue("master-2").serverProperties().toArray(String[]::new)));
+                    CrescentProcess segments = CrescentProcess.start("tls-ha-worker", worker.toArray(String[]::new))) {
+                await(() -> leaderPort(view) == first.port() || leaderPort(view) == second.port(), 20);
+                CrescentProcess leader = leaderPort(view) == first.port() ? first : second;
+                CrescentProcess standby = leader == first ? second : first;
+                await(() -> leader.log().contains("op-log streamed to standby"), 20);
+                await(() -> segments.log().contains("mounted"), 30);
+                // The standby's replication port speaks TLS only: a plain opening is not even refused in the
+                // protocol (its REFUSED byte), the handshake fails first.
+                String replica = new String(
+                        view.getPrefix(new MetadataKeys("ha").oplogReplicas())
+                                .getFirst()
+                                .value(),
+                        StandardCharsets.UTF_8);
+                try (Socket plain = new Socket(
+                        replica.substring(0, replica.lastIndexOf(':')),
+                        Integer.parseInt(replica.substring(replica.lastIndexOf(':') + 1)))) {
+                    plain.setSoTimeout(5_000);
+                    DataOutputStream out = new DataOutputStream(plain.getOutputStream());
+                    out.writeInt(0x43524f4c); // a plain FETCH opening: the protocol's magic, its kind, a 4-byte token
+                    out.writeByte(2);
+                    out.writeShort(4);
+                    out.writeInt(0);
+                    out.writeLong(0);
+                    out.flush();
+                    int answer;
+                    try {
+                        answer = plain.getInputStream().read();
+                    } catch (IOException e) {
+                        answer = -1;
+                    }
+                    assertTrue(answer != 0 && answer != 1, "a plain peer got a protocol answer: " + answer);
+                }
+
+                Map<String, byte[]> acknowledged = new LinkedHashMap<>();
+                try (CrescentClient writer = CrescentClient.connect(ClientOptions.master("localhost:" + leader.port())
+                        .withTls(client)
+                        .withSharedMemory(false))) {
+                    writer.put("tls-acks/before", new byte[5000]);
+                    signal("STOP", etcd.pid());
+                    try {
+                        for (int i = 0; i < 5; i++) {
+                            byte[] bytes = new byte[5000 + i];
+                            new Random(i).nextBytes(bytes);
+                            writer.put("tls-acks/" + i, bytes);
+                            acknowledged.put("tls-acks/" + i, bytes);
+                        }
+                    } finally {
+                        leader.kill();
+                        signal("CONT", etcd.pid());
+                    }
+                }
+                await(() -> standby.log().contains("op-log batches the last leader's standbys held were written"), 20);
+                try (CrescentClient reader = CrescentClient.connect(ClientOptions.master("localhost:" + standby.port())
+                        .withTls(client)
+                        .withSharedMemory(false))) {
+                    for (var entry : acknowledged.entrySet()) {
+                        assertArrayEquals(entry.getValue(), reader.get(entry.getKey()), entry.getKey());
+                    }
+                }
             }
         }
     }
