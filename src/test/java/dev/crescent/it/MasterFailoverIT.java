@@ -17,11 +17,9 @@ import dev.crescent.transfer.tcp.TcpTransport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -407,25 +405,17 @@ class MasterFailoverIT {
                                 .getFirst()
                                 .value(),
                         StandardCharsets.UTF_8);
-                try (Socket plain = new Socket(
+                int answer = PlainProbe.firstAnswer(
                         replica.substring(0, replica.lastIndexOf(':')),
-                        Integer.parseInt(replica.substring(replica.lastIndexOf(':') + 1)))) {
-                    plain.setSoTimeout(5_000);
-                    DataOutputStream out = new DataOutputStream(plain.getOutputStream());
-                    out.writeInt(0x43524f4c); // a plain FETCH opening: the protocol's magic, its kind, a 4-byte token
-                    out.writeByte(2);
-                    out.writeShort(4);
-                    out.writeInt(0);
-                    out.writeLong(0);
-                    out.flush();
-                    int answer;
-                    try {
-                        answer = plain.getInputStream().read();
-                    } catch (IOException e) {
-                        answer = -1;
-                    }
-                    assertTrue(answer != 0 && answer != 1, "a plain peer got a protocol answer: " + answer);
-                }
+                        Integer.parseInt(replica.substring(replica.lastIndexOf(':') + 1)),
+                        out -> {
+                            out.writeInt(0x43524f4c); // a plain FETCH opening: the protocol's magic, kind, a token
+                            out.writeByte(2);
+                            out.writeShort(4);
+                            out.writeInt(0);
+                            out.writeLong(0);
+                        });
+                assertTrue(answer != 0 && answer != 1, "a plain peer got a protocol answer: " + answer);
 
                 Map<String, byte[]> acknowledged = new LinkedHashMap<>();
                 try (CrescentClient writer = CrescentClient.connect(ClientOptions.master("localhost:" + leader.port())

@@ -3,6 +3,7 @@ package dev.crescent.master.ha;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.common.TlsSockets;
 import dev.crescent.it.CertificateAuthority;
+import dev.crescent.it.PlainProbe;
 import dev.crescent.master.OpLogEntry;
 import dev.crescent.master.ReplicatedIndex;
 import dev.crescent.meta.EtcdProcess;
@@ -240,20 +241,11 @@ class StandbyAcksTest {
             await(() -> opLog.streamedStandbys() == 1, "the leader streams to the standby over TLS");
 
             // A plain peer showing the current token is not served (over plain TCP it would be)...
-            try (Socket plain = new Socket(InetAddress.getLoopbackAddress(), replica.port())) {
-                plain.setSoTimeout(5_000);
-                DataOutputStream out = new DataOutputStream(plain.getOutputStream());
+            int answer = PlainProbe.firstAnswer("127.0.0.1", replica.port(), out -> {
                 OpLogStream.writeOpening(out, OpLogStream.FETCH, leaderToken);
                 out.writeLong(0);
-                out.flush();
-                int answer;
-                try {
-                    answer = plain.getInputStream().read();
-                } catch (IOException e) {
-                    answer = -1;
-                }
-                assertTrue(answer != OpLogStream.ACCEPTED, "a plain peer was answered " + answer);
-            }
+            });
+            assertTrue(answer != OpLogStream.ACCEPTED, "a plain peer was answered " + answer);
             // ...nor is one that trusts the authority but shows no certificate of its own.
             try (Socket stranger = new Socket(InetAddress.getLoopbackAddress(), replica.port())) {
                 stranger.setSoTimeout(5_000);
