@@ -56,7 +56,9 @@ final class Durability {
                 return; // every answer behind it was asked later
             }
             waiting.poll();
-            head.answer.completeExceptionally(notDurable(head.key, new TimeoutException()));
+            if (!head.answer.isDone()) { // most were answered: no exception is made for those
+                head.answer.completeExceptionally(notDurable(head.key, new TimeoutException()));
+            }
         }
     }
 

@@ -31,10 +31,6 @@ public final class ReplicationSockets {
         return tls == null ? PLAIN : new ReplicationSockets(tls);
     }
 
-    boolean secure() {
-        return tls != null;
-    }
-
     /** A listener on {@code port} (0: a free one) on every interface; over TLS it requires a client certificate. */
     ServerSocket listen(int port) throws IOException {
         ServerSocket server;
