@@ -67,6 +67,11 @@ class StandbyAcksTest {
                 links);
     }
 
+    /** Publishes {@code master}'s replication port on this host, as a standby does under {@code oplog-replicas/}. */
+    private void publishReplica(EtcdMetadataStore store, String master, int port) {
+        store.put(keys.oplogReplica(master), ("127.0.0.1:" + port).getBytes(StandardCharsets.UTF_8), 0);
+    }
+
     private static byte[] token(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
     }
@@ -97,10 +102,7 @@ class StandbyAcksTest {
             OpLogTailer tailer = new OpLogTailer(standbyStore, keys.oplog(), snapshots, json, null);
             OpLogReplica replica = new OpLogReplica(
                     0, standbyStore, keys.oplogToken(), tailer::appliedSequence, ReplicationSockets.PLAIN);
-            standbyStore.put(
-                    keys.oplogReplica("standby:1"),
-                    ("127.0.0.1:" + replica.port()).getBytes(StandardCharsets.UTF_8),
-                    0);
+            publishReplica(standbyStore, "standby:1", replica.port());
 
             long revision = lead(leaderStore, "leader:1");
             byte[] leaderToken = token("leader-token");
@@ -187,10 +189,7 @@ class StandbyAcksTest {
                     accepted.completeExceptionally(e);
                 }
             });
-            store.put(
-                    keys.oplogReplica("silent:1"),
-                    ("127.0.0.1:" + silent.getLocalPort()).getBytes(StandardCharsets.UTF_8),
-                    0);
+            publishReplica(store, "silent:1", silent.getLocalPort());
             byte[] leaderToken = token("t");
             EtcdOpLog opLog = leaderLog(
                     store,
@@ -229,10 +228,7 @@ class StandbyAcksTest {
         try (EtcdProcess etcd = EtcdProcess.start();
                 EtcdMetadataStore store = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
             OpLogReplica replica = new OpLogReplica(0, store, keys.oplogToken(), () -> 0, standbyTls);
-            store.put(
-                    keys.oplogReplica("standby:1"),
-                    ("127.0.0.1:" + replica.port()).getBytes(StandardCharsets.UTF_8),
-                    0);
+            publishReplica(store, "standby:1", replica.port());
             long revision = lead(store, "leader:1");
             byte[] leaderToken = token("leader-token");
             store.put(keys.oplogToken(), leaderToken, 0);
