@@ -110,8 +110,26 @@ class Receiver:
         buffered = min(self._end - self._start, view.nbytes)
         view[:buffered] = self._buffer[self._start:self._start + buffered]
         self._start += buffered
-        if buffered < view.nbytes:
-            recv_exactly(self._connection, view[buffered:])
+        if buffered == view.nbytes:
+            return
+        rest = view[buffered:]
+        if isinstance(self._connection, ssl.SSLSocket):  # TLS has no scatter receive
+            recv_exactly(self._connection, rest)
+            return
+        # The buffer is empty here. One call fills the rest of the payload and, into the buffer, what follows it
+        # (in a pipelined run: the next message's header): one receive per message instead of two. The part of the
+        # payload that call leaves is then waited for whole.
+        self._start = self._end = 0
+        try:
+            received = self._connection.recvmsg_into([rest, self._buffer])[0]
+        except BlockingIOError:
+            raise Timeout("receive timed out") from None
+        if received == 0:
+            raise ConnectionError("connection closed by the peer")
+        if received >= rest.nbytes:
+            self._end = received - rest.nbytes
+        else:
+            recv_exactly(self._connection, rest[received:])
 
     def skip(self, length: int):
         while length:

@@ -140,8 +140,9 @@ class EngineServer:
 class _Connection:
     """One peer's requests, in order. Reads are buffered (_sockets.Receiver): one receive brings a request's header
     and name, and for pipelined READs the next requests' too; a WRITE's payload goes straight into registered
-    memory. Answers without payload wait while more requests are already queued and leave together before the next
-    receive that would block: a batch of WRITEs costs about two receives per request and one send per batch."""
+    memory, in the same receive as the next request's header. Answers without payload wait while more requests are
+    already queued and leave together before the next receive that would block: a batch of WRITEs costs about one
+    receive per request and one send per batch."""
 
     def __init__(self, conn, server: EngineServer):
         self._conn = conn

@@ -39,7 +39,7 @@ class RegisteredMemory:
         self._views = []  # one view per region, sliced per request
         self._users = 0
         self._changing = False
-        self._lock = threading.Condition()
+        self._lock = threading.Condition(threading.Lock())  # never taken twice by one thread: no RLock's cost
         self._generation = 0
         _remove_tables_of_dead_processes()
         self.table_file = os.path.join(TABLE_DIRECTORY, f"{_TABLE_PREFIX}{os.getpid()}-{secrets.token_hex(8)}")
@@ -90,7 +90,7 @@ class RegisteredMemory:
     def release(self):
         with self._lock:
             self._users -= 1
-            if self._users == 0:
+            if self._users == 0 and self._changing:  # only a change waits for the users to drain
                 self._lock.notify_all()
 
     @contextmanager
