@@ -106,8 +106,8 @@ public final class InlineValues {
                     key,
                     () -> value != null
                             ? begin(clientId, key, value, config, upsert, crc32c, writes)
-                            : CompletableFuture.completedFuture(
-                                    StartedPut.toWrite(master.putStart(clientId, key, size, config, upsert))));
+                            : master.putStartAsync(clientId, key, size, config, upsert)
+                                    .thenApply(StartedPut::toWrite));
             if (answer.ok() && answer.value() == null) {
                 copying.add(new Copying(i, key, crc32c, from, writes.size()));
             }
@@ -137,8 +137,8 @@ public final class InlineValues {
      * Starts a put whose bytes came with it and adds the memory copies that write them to {@code writes}.
      *
      * @return null when the copies were added (the put is committed once they are made), else the answer: the
-     * replicas for the caller to write (over the limit, or a replica out of reach of a memory copy), or the
-     * acknowledgement of a repeated put
+     * replicas for the caller to write (over the limit, a replica out of reach of a memory copy, or placed only
+     * after waiting for the disk tier to make room), or the acknowledgement of a repeated put
      */
     private CompletableFuture<StartedPut> begin(
             String clientId,
@@ -148,15 +148,21 @@ public final class InlineValues {
             boolean upsert,
             Long crc32c,
             List<TransferRequest> writes) {
-        List<ReplicaDescriptor> replicas;
+        CompletableFuture<List<ReplicaDescriptor>> placing;
         try {
-            replicas = master.putStart(clientId, key, value.byteSize(), config, upsert);
+            placing = master.putStartAsync(clientId, key, value.byteSize(), config, upsert);
         } catch (StoreException e) {
             if (upsert || e.code() != ErrorCode.OBJECT_ALREADY_EXISTS || !holds(key, value)) {
                 throw e;
             }
             return repeated(clientId, key, crc32c, e);
         }
+        if (!placing.isDone()) {
+            // DRAM is full and the disk tier is making room: this call does not wait to copy; the caller writes
+            // the bytes it still has once the put is placed.
+            return placing.thenApply(StartedPut::toWrite);
+        }
+        List<ReplicaDescriptor> replicas = placing.join(); // placed at once: a refusal was thrown above
         if (value.byteSize() > maxBytes) {
             return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
         }

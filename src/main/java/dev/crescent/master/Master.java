@@ -230,7 +230,9 @@ public final class Master implements MasterClient {
     // Puts
 
     /**
-     * Reserves one range per replica and records the object as PROCESSING.
+     * Reserves one range per replica and records the object as PROCESSING. With a disk tier, a put that finds DRAM
+     * full waits for objects to move out, as {@link #putStartAsync} does: callers in this process (the REST gateway's
+     * store client) call it off the event loop.
      *
      * @param upsert overwrite a complete object instead of answering OBJECT_ALREADY_EXISTS
      * @return one descriptor per placed replica (fewer than asked when fewer segments have room), each with a
@@ -239,25 +241,28 @@ public final class Master implements MasterClient {
     @Override
     public List<ReplicaDescriptor> putStart(
             String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
-        return serve(MasterOp.PUT_START, () -> puts.start(clientId, key, size, config, upsert));
+        return Tiering.placed(putStartAsync(clientId, key, size, config, upsert));
     }
 
     /**
-     * {@link #putStart}, but with a disk tier a put that finds DRAM full waits (without holding a thread) for the
-     * tier to move objects out rather than evicting by dropping them; only when that makes no room within
-     * {@link Tiering#WAIT_FOR_ROOM_MILLIS} does it evict as {@link #putStart} does.
+     * {@link #putStart} without holding a thread: with a disk tier a put that finds DRAM full waits for the tier to
+     * move objects out rather than evicting by dropping them; only when that makes no room within
+     * {@link Tiering#WAIT_FOR_ROOM_MILLIS} does it evict by dropping. Without one, placed (or refused) at once.
      */
     public CompletableFuture<List<ReplicaDescriptor>> putStartAsync(
             String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
+        return serve(MasterOp.PUT_START, () -> startWhenRoom(clientId, key, size, config, upsert));
+    }
+
+    private CompletableFuture<List<ReplicaDescriptor>> startWhenRoom(
+            String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
         Tiering tiering = book.tiering;
         if (tiering == null || !tiering.active() || !puts.fitsSomewhere(size)) {
-            return CompletableFuture.completedFuture(putStart(clientId, key, size, config, upsert));
+            return CompletableFuture.completedFuture(puts.start(clientId, key, size, config, upsert));
         }
-        return serve(
-                MasterOp.PUT_START,
-                () -> tiering.whenRoom(
-                        () -> puts.start(clientId, key, size, config, upsert, false),
-                        () -> puts.start(clientId, key, size, config, upsert, true)));
+        return tiering.whenRoom(
+                () -> puts.start(clientId, key, size, config, upsert, false),
+                () -> puts.start(clientId, key, size, config, upsert, true));
     }
 
     /** @param crc32c the CRC32C of the bytes written, kept with the object for readers to verify; or null */
@@ -388,7 +393,10 @@ public final class Master implements MasterClient {
     // ---------------------------------------------------------------------------------------------------------
     // Batches: one result per key, in key order; one key's failure does not fail the others.
 
-    /** PutStart for many keys with one config; {@code sizes} is parallel to {@code keys}. */
+    /**
+     * PutStart for many keys with one config; {@code sizes} is parallel to {@code keys}. Keys that find DRAM full wait
+     * for the disk tier as {@link #putStart} does (off the event loop only).
+     */
     @Override
     public List<KeyResult<List<ReplicaDescriptor>>> batchPutStart(
             String clientId, List<String> keys, List<Long> sizes, ReplicaConfig config, boolean upsert) {
@@ -397,13 +405,18 @@ public final class Master implements MasterClient {
                 throw new StoreException(
                         ErrorCode.INVALID_PARAMS, keys.size() + " keys but " + sizes.size() + " sizes");
             }
-            List<KeyResult<List<ReplicaDescriptor>>> results = new ArrayList<>(keys.size());
+            // Every key is started before any waits: keys waiting for room wait together, not one after another.
+            List<KeyResult<CompletableFuture<List<ReplicaDescriptor>>>> started = new ArrayList<>(keys.size());
             for (int i = 0; i < keys.size(); i++) {
                 String key = keys.get(i);
                 long size = sizes.get(i);
-                results.add(KeyResult.of(key, () -> puts.start(clientId, key, size, config, upsert)));
+                started.add(KeyResult.of(key, () -> startWhenRoom(clientId, key, size, config, upsert)));
             }
-            return results;
+            return started.stream()
+                    .map(s -> !s.ok()
+                            ? new KeyResult<List<ReplicaDescriptor>>(s.key(), null, s.error())
+                            : KeyResult.of(s.key(), () -> Tiering.placed(s.value())))
+                    .toList();
         });
     }
 

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -140,8 +141,24 @@ final class Tiering implements AutoCloseable {
         }
         CompletableFuture<T> result = new CompletableFuture<>();
         waiting.add(new Waiting<>(attempt, lastResort, book.clock.millis() + WAIT_FOR_ROOM_MILLIS, result));
+        if (!running) {
+            refuseWaiting(); // closed meanwhile: its thread will not look at this one
+        }
         wake();
         return result;
+    }
+
+    /**
+     * What a put that may be waiting for room ({@link #whenRoom}) comes to, waited for: only off the event loop. The
+     * wait is bounded: a waiting put is settled at the first pass past {@link #WAIT_FOR_ROOM_MILLIS}, or refused when
+     * the master stops.
+     */
+    static <T> T placed(CompletableFuture<T> placing) {
+        try {
+            return placing.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
     }
 
     /** A get found {@code key} on disk only: bring it back to DRAM when there is room, in the background. */
@@ -349,5 +366,14 @@ final class Tiering implements AutoCloseable {
     public void close() {
         running = false;
         thread.interrupt();
+        refuseWaiting();
+    }
+
+    /** Refuses the puts waiting for room: no pass will come to settle them. */
+    private void refuseWaiting() {
+        StoreException stopping = new StoreException(ErrorCode.NOT_LEADER, "this master is stopping");
+        for (Waiting<?> put = waiting.poll(); put != null; put = waiting.poll()) {
+            put.result().completeExceptionally(stopping);
+        }
     }
 }

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import static dev.crescent.it.Await.await;
 import static io.restassured.RestAssured.given;
@@ -17,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The disk tier between real processes: a master, and a worker contributing 16 MiB of DRAM and a disk tier in a
- * directory on disk. Filling DRAM past its capacity moves the oldest objects to disk (nothing is dropped), reads
+ * directory on disk. Filling DRAM past its capacity over REST as fast as puts go moves the oldest objects to disk
+ * (puts that find DRAM full wait for the move; nothing is dropped), reads
  * of them return equal bytes (over TCP from the worker's disk file) and bring them back to DRAM; a disk tier that
  * fills up drops its own oldest objects, and only then are objects lost.
  */
@@ -46,9 +49,18 @@ class DiskTierIT {
             assertEquals(List.of("dram", "disk"), sortedTiers(segments), segments.prettify());
             assertTrue(Files.list(disk).anyMatch(f -> f.getFileName().toString().startsWith("crescent-")));
 
-            // 30 MiB into 16 MiB of DRAM.
+            // 30 MiB into 16 MiB of DRAM by 6 REST writers at once, as fast as puts go: a put that finds DRAM full
+            // waits for the tier to move objects out.
             List<byte[]> values = new ArrayList<>();
-            putPaced(master, values, 30);
+            for (int i = 0; i < 30; i++) {
+                values.add(valueOf(i));
+            }
+            try (ExecutorService writers = Executors.newFixedThreadPool(6)) {
+                for (int i = 0; i < 30; i++) {
+                    int n = i;
+                    writers.submit(() -> master.put("disk/k" + n, values.get(n)));
+                }
+            }
             JsonPath stats = stats(master);
             assertEquals(0, stats.getLong("evictedObjects"), "nothing dropped while the disk tier had room");
             assertEquals(30, stats.getLong("objectCount"));
@@ -87,18 +99,23 @@ class DiskTierIT {
     }
 
     /**
-     * Puts {@code disk/k<n>} for the next values up to {@code until}, each 1 MiB of random bytes, at the pace of a
-     * writer that waits for DRAM to be back under its watermark after each put (the tier moves objects on a thread
-     * of its own; a put that found DRAM full would drop one).
+     * Puts {@code disk/k<n>} over REST for the next values up to {@code until}, at the pace of a writer that waits
+     * for DRAM to be back under its watermark after each put (past both tiers, what is dropped then depends on the
+     * policy only, not on how long a put waited).
      */
     private static void putPaced(CrescentProcess master, List<byte[]> values, int until) throws InterruptedException {
         for (int i = values.size(); i < until; i++) {
-            byte[] value = new byte[OBJECT];
-            new Random(i).nextBytes(value);
-            values.add(value);
-            master.put("disk/k" + i, value);
+            values.add(valueOf(i));
+            master.put("disk/k" + i, values.get(i));
             await("DRAM back under its watermark", () -> stats(master).getLong("usedBytes") <= DRAM * 0.9, 30);
         }
+    }
+
+    /** Object {@code n}'s 1 MiB of random bytes. */
+    private static byte[] valueOf(int n) {
+        byte[] value = new byte[OBJECT];
+        new Random(n).nextBytes(value);
+        return value;
     }
 
     private static List<String> sortedTiers(JsonPath segments) {
