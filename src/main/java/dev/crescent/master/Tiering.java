@@ -273,20 +273,27 @@ final class Tiering implements AutoCloseable {
         if (meta == null) {
             return 0;
         }
-        Replica from = meta.liveReplicas().getFirst();
-        Replica target = allocate(meta.size, to, from);
-        if (target == null) {
+        // Each replica moves to a segment of its own in the other tier (near it when one is on its host), so an
+        // object keeps as many copies as it had wherever it is; with fewer segments of room, it keeps fewer.
+        List<Replica> sources = meta.liveReplicas();
+        List<Replica> targets = allocate(meta.size, to, sources);
+        if (targets.isEmpty()) {
             endLease(meta, lease[0]);
             return 0;
         }
-        try {
-            copier.copy(
-                    describe(from, TransferOp.READ, deadline), describe(target, TransferOp.WRITE, deadline), meta.size);
-        } catch (StoreException e) {
-            LOG.warnf("moving %s to %s failed: %s", key, target.segment().name(), e.getMessage());
-            target.release();
-            endLease(meta, lease[0]);
-            return 0;
+        for (int i = 0; i < targets.size(); i++) {
+            Replica target = targets.get(i);
+            try {
+                copier.copy(
+                        describe(sources.get(i), TransferOp.READ, deadline),
+                        describe(target, TransferOp.WRITE, deadline),
+                        meta.size);
+            } catch (StoreException e) {
+                LOG.warnf("moving %s to %s failed: %s", key, target.segment().name(), e.getMessage());
+                targets.forEach(Replica::release);
+                endLease(meta, lease[0]);
+                return 0;
+            }
         }
         boolean[] moved = new boolean[1];
         try {
@@ -294,7 +301,7 @@ final class Tiering implements AutoCloseable {
                 if (current != meta) {
                     return current; // removed, replaced or evicted while its bytes moved
                 }
-                ObjectMeta next = meta.movedTo(List.of(target));
+                ObjectMeta next = meta.movedTo(List.copyOf(targets));
                 book.opLog.record(new OpLogEntry.Move(key, PutPath.ranges(next.replicas)));
                 meta.leases.release(lease[0]);
                 book.versions.withdraw(meta);
@@ -304,10 +311,12 @@ final class Tiering implements AutoCloseable {
             });
         } catch (RuntimeException e) {
             // The op-log refused the move (this master no longer leads): the object stays where it was.
-            LOG.warnf("moving %s to %s not recorded: %s", key, target.segment().name(), e.getMessage());
+            LOG.warnf(
+                    "moving %s to %s not recorded: %s",
+                    key, targets.getFirst().segment().name(), e.getMessage());
         }
         if (!moved[0]) {
-            target.release();
+            targets.forEach(Replica::release);
             endLease(meta, lease[0]);
             return 0;
         }
@@ -330,19 +339,32 @@ final class Tiering implements AutoCloseable {
      * A range for {@code size} bytes on a segment of {@code tier}, on the host of {@code near} first. DRAM takes only
      * free room; the disk tier makes room by evicting its own objects when it must.
      */
-    private Replica allocate(long size, SegmentTier tier, Replica near) {
-        Replica placed = allocateOnce(size, tier, near);
-        if (placed == null && tier == SegmentTier.DISK) {
-            Tenants tenants = book.index.tenants;
-            disk.evict(size, key -> tenants.mayEvict(key, null), null);
-            placed = allocateOnce(size, tier, near);
+    /**
+     * Ranges in {@code tier} for the replicas {@code near}, in their order, each on a segment of its own and on the
+     * same host as its replica where one has room; fewer when fewer segments have room (none: empty). A full disk
+     * tier first evicts its own objects for the first.
+     */
+    private List<Replica> allocate(long size, SegmentTier tier, List<Replica> near) {
+        List<Replica> placed = new ArrayList<>(near.size());
+        for (Replica replica : near) {
+            Replica one = allocateOnce(size, tier, replica, placed);
+            if (one == null && placed.isEmpty() && tier == SegmentTier.DISK) {
+                Tenants tenants = book.index.tenants;
+                disk.evict(size, key -> tenants.mayEvict(key, null), null);
+                one = allocateOnce(size, tier, replica, placed);
+            }
+            if (one == null) {
+                break;
+            }
+            placed.add(one);
         }
         return placed;
     }
 
-    private Replica allocateOnce(long size, SegmentTier tier, Replica near) {
+    private Replica allocateOnce(long size, SegmentTier tier, Replica near, List<Replica> taken) {
         List<MountedSegment> candidates =
                 new ArrayList<>(tier == SegmentTier.DISK ? book.segments.disk() : book.segments.mounted());
+        candidates.removeIf(segment -> taken.stream().anyMatch(r -> r.segment() == segment));
         String host = PeerAddress.parse(near.segment().endpoint()).hostId();
         candidates.sort((a, b) -> Boolean.compare(!sameHost(a, host), !sameHost(b, host)));
         for (MountedSegment segment : candidates) {

@@ -335,6 +335,53 @@ class TieringTest {
     }
 
     @Test
+    void anObjectWithTwoReplicasKeepsTwoOnDiskAndTwoWhenItComesBack() throws Exception {
+        master = master(4 << 20, new EngineReplicas(engine), null);
+        MemorySegment dram2 = arena.allocate(DRAM, 4096);
+        MemorySegment disk2 = arena.allocate(4 << 20, 4096);
+        engine.registerLocal("dram2", dram2, "");
+        engine.registerLocal("disk2", disk2, "");
+        master.mountSegment("worker2", new SegmentDescriptor("dram2", DRAM, ""), false);
+        master.mountSegment("worker2", new SegmentDescriptor("disk2", 4 << 20, "", 0, SegmentTier.DISK), false);
+        List<byte[]> written = new ArrayList<>();
+        for (int i = 0; i < 10; i++) { // 1000 KiB in each DRAM segment: past where objects start to move
+            String key = "r" + i;
+            byte[] bytes = bytesOf(key);
+            List<ReplicaDescriptor> replicas = master.putStart("writer", key, OBJECT, 2, false);
+            assertEquals(2, replicas.size());
+            for (ReplicaDescriptor replica : replicas) {
+                MemorySegment segment = replica.segment().equals("dram") ? dram : dram2;
+                MemorySegment.copy(MemorySegment.ofArray(bytes), 0, segment, replica.offset(), OBJECT);
+            }
+            master.putEnd("writer", key, null);
+            written.add(bytes);
+        }
+
+        master.evictAboveWatermark();
+        await(() -> master.stats().offloadedObjects() > 0);
+
+        List<ReplicaDescriptor> onDisk = master.getReplicaList("r0").replicas();
+        assertEquals(
+                java.util.Set.of("disk", "disk2"),
+                onDisk.stream().map(ReplicaDescriptor::segment).collect(java.util.stream.Collectors.toSet()),
+                "each replica moved to a disk segment of its own");
+        for (ReplicaDescriptor replica : onDisk) {
+            MemorySegment segment = replica.segment().equals("disk") ? disk : disk2;
+            assertArrayEquals(
+                    written.getFirst(),
+                    segment.asSlice(replica.offset(), OBJECT).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                    replica.segment());
+        }
+        assertEquals(
+                2L * OBJECT * master.stats().offloadedObjects(), master.stats().diskUsedBytes());
+
+        // Read from disk, r0 comes back with two DRAM replicas again.
+        await(() -> master.getReplicaList("r0").replicas().stream()
+                .allMatch(r -> r.segment().startsWith("dram")));
+        assertEquals(2, master.getReplicaList("r0").replicas().size());
+    }
+
+    @Test
     void aNewLeaderRestoredFromTheOpLogFindsMovedObjectsOnDisk() throws Exception {
         ReplicatedIndex replicated = new ReplicatedIndex();
         master = master(4 << 20, new EngineReplicas(engine), new RecordingOpLog(replicated::apply));
