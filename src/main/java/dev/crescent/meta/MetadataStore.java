@@ -27,6 +27,13 @@ public interface MetadataStore extends AutoCloseable {
     long deleteRange(String fromInclusive, String toExclusive);
 
     /**
+     * Forgets the history before {@code revision} (the old values of keys changed or deleted since, which etcd keeps
+     * until told otherwise and counts against its space quota). Current values and live watches are unaffected. A
+     * store without history ignores it.
+     */
+    void compact(long revision);
+
+    /**
      * Writes only if the key's mod revision is still {@code expectedModRevision} (0: only if the key is absent).
      *
      * @return whether the write happened

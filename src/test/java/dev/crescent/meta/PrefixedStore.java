@@ -45,6 +45,11 @@ final class PrefixedStore implements MetadataStore {
     }
 
     @Override
+    public void compact(long revision) {
+        inner.compact(revision);
+    }
+
+    @Override
     public boolean compareAndSwap(String key, long expectedModRevision, byte[] value, long leaseId) {
         return inner.compareAndSwap(root + key, expectedModRevision, value, leaseId);
     }

@@ -42,8 +42,12 @@ public final class OpLogSnapshots {
         this.codec = new OpLogCodec(json);
     }
 
-    /** Writes the state at {@code sequence}, then drops older snapshots and the log entries it covers. */
-    public void write(long sequence, List<OpLogEntry> state) {
+    /**
+     * Writes the state at {@code sequence}, then drops older snapshots and the log entries it covers.
+     *
+     * @return the store's revision once the snapshot was complete
+     */
+    public long write(long sequence, List<OpLogEntry> state) {
         String base = EtcdOpLog.key(snapshots, sequence) + "/";
         int chunks = 0;
         try {
@@ -54,9 +58,10 @@ public final class OpLogSnapshots {
         } catch (JsonProcessingException e) {
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot encode a snapshot", e);
         }
-        store.put(base + DONE, Integer.toString(chunks).getBytes(StandardCharsets.UTF_8), 0);
+        long complete = store.put(base + DONE, Integer.toString(chunks).getBytes(StandardCharsets.UTF_8), 0);
         store.deleteRange(snapshots, base);
         store.deleteRange(oplog, EtcdOpLog.key(oplog, sequence + 1));
+        return complete;
     }
 
     /** The newest complete snapshot, if any. */

@@ -71,6 +71,11 @@ public final class EmbeddedMetadataStore implements MetadataStore {
     }
 
     @Override
+    public void compact(long revision) {
+        // Only current values are kept: there is no history to forget.
+    }
+
+    @Override
     public synchronized long deleteRange(String fromInclusive, String toExclusive) {
         List<String> doomed =
                 new ArrayList<>(data.subMap(fromInclusive, toExclusive).keySet());

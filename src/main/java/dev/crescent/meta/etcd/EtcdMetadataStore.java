@@ -95,6 +95,18 @@ public final class EtcdMetadataStore implements MetadataStore {
     }
 
     @Override
+    public void compact(long revision) {
+        try {
+            await("compact to revision " + revision, kv.compact(revision));
+        } catch (StoreException e) {
+            // Compacted already, to this revision or past it (another master, or an operator): nothing to forget.
+            if (!String.valueOf(e.getMessage()).contains("compacted")) {
+                throw e;
+            }
+        }
+    }
+
+    @Override
     public boolean compareAndSwap(String key, long expectedModRevision, byte[] value, long leaseId) {
         ByteSequence k = bytes(key);
         // An absent key has version 0; a present one is matched by the revision of its last change.
