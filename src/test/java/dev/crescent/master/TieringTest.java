@@ -99,6 +99,20 @@ class TieringTest {
         return bytes;
     }
 
+    /** Copies through the engine, each copy once {@code goOn} opens (10 s at most); counts {@code copying} down first. */
+    private ReplicaCopier held(CountDownLatch copying, CountDownLatch goOn) {
+        EngineReplicas copier = new EngineReplicas(engine);
+        return (from, to, bytes) -> {
+            copying.countDown();
+            try {
+                goOn.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            copier.copy(from, to, bytes);
+        };
+    }
+
     private static byte[] bytesOf(String key) {
         byte[] bytes = new byte[OBJECT];
         for (int i = 0; i < bytes.length; i++) {
@@ -222,17 +236,7 @@ class TieringTest {
     void aPutWaitingForRoomIsRefusedWhenItsTieringStopsRatherThanLeftWaiting() throws Exception {
         CountDownLatch goOn = new CountDownLatch(1);
         EngineReplicas copier = new EngineReplicas(engine);
-        master = master(
-                4 << 20,
-                (from, to, bytes) -> {
-                    try {
-                        goOn.await(10, TimeUnit.SECONDS); // every move hangs: no room comes
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    copier.copy(from, to, bytes);
-                },
-                null);
+        master = master(4 << 20, held(new CountDownLatch(1), goOn), null); // every move hangs: no room comes
         for (int i = 0; i < 10; i++) {
             put("k" + i);
         }
@@ -304,19 +308,7 @@ class TieringTest {
     void aMoveOfAnObjectRemovedWhileItsBytesMoveIsAbandoned() throws Exception {
         CountDownLatch copying = new CountDownLatch(1);
         CountDownLatch goOn = new CountDownLatch(1);
-        EngineReplicas copier = new EngineReplicas(engine);
-        master = master(
-                4 << 20,
-                (from, to, bytes) -> {
-                    copying.countDown();
-                    try {
-                        goOn.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    copier.copy(from, to, bytes);
-                },
-                null);
+        master = master(4 << 20, held(copying, goOn), null);
         for (int i = 0; i < 10; i++) {
             put("k" + i);
         }
