@@ -336,13 +336,9 @@ final class Tiering implements AutoCloseable {
     }
 
     /**
-     * A range for {@code size} bytes on a segment of {@code tier}, on the host of {@code near} first. DRAM takes only
-     * free room; the disk tier makes room by evicting its own objects when it must.
-     */
-    /**
      * Ranges in {@code tier} for the replicas {@code near}, in their order, each on a segment of its own and on the
-     * same host as its replica where one has room; fewer when fewer segments have room (none: empty). A full disk
-     * tier first evicts its own objects for the first.
+     * same host as its replica where one has room; fewer when fewer segments have room (none: empty). DRAM takes only
+     * free room; a full disk tier evicts its own objects to make room for the first.
      */
     private List<Replica> allocate(long size, SegmentTier tier, List<Replica> near) {
         List<Replica> placed = new ArrayList<>(near.size());

@@ -403,7 +403,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
             store.compact(revision);
         } catch (StoreException e) {
             LOG.warnf(
-                    "etcd history not compacted to revision %d (%s); the next snapshot tries again",
+                    "etcd history not compacted to revision %d (%s); the next snapshot compacts past it",
                     revision, e.getMessage());
         }
     }
