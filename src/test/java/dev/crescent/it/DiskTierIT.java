@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static dev.crescent.it.Await.await;
 import static io.restassured.RestAssured.given;
@@ -56,11 +58,17 @@ class DiskTierIT {
                 values.add(valueOf(i));
             }
             try (ExecutorService writers = Executors.newFixedThreadPool(6)) {
+                List<Future<?>> puts = new ArrayList<>();
                 for (int i = 0; i < 30; i++) {
                     int n = i;
-                    writers.submit(() -> master.put("disk/k" + n, values.get(n)));
+                    puts.add(writers.submit(() -> master.put("disk/k" + n, values.get(n))));
+                }
+                for (Future<?> put : puts) {
+                    put.get(60, TimeUnit.SECONDS); // every put answered 201
                 }
             }
+            // A read promotes only into free room: the mover is given the time to bring DRAM under its line.
+            await("DRAM back under its watermark", () -> stats(master).getLong("usedBytes") <= DRAM * 0.9, 30);
             JsonPath stats = stats(master);
             assertEquals(0, stats.getLong("evictedObjects"), "nothing dropped while the disk tier had room");
             assertEquals(30, stats.getLong("objectCount"));
