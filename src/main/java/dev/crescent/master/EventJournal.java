@@ -78,8 +78,17 @@ public final class EventJournal {
 
     /** Appends the events of one batch (one op-log entry), numbered by it. One writer at a time. */
     public void appendBatch(long batch, List<ObjectEvent> events) {
-        for (ObjectEvent event : events) {
-            publish(claimed.getAndIncrement(), event);
+        long from = claimed.getAndAdd(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            store(from + i, events.get(i));
+        }
+        // Readers see a batch whole or not at all (a router gets one message per op-log entry, never half of one
+        // and then the rest under the same number): a reader stops at the first index not marked, and the batch's
+        // first index is marked last. A batch larger than the ring cannot be kept whole anyway.
+        boolean whole = events.size() <= capacity;
+        for (int i = 0; i < events.size(); i++) {
+            int at = whole ? events.size() - 1 - i : i;
+            published.set(slot(from + at), from + at);
         }
         batchPosition = Math.max(batchPosition, ObjectEvent.lastOf(batch));
         wake();
@@ -96,12 +105,20 @@ public final class EventJournal {
     }
 
     private void publish(long index, ObjectEvent event) {
-        int slot = slot(index);
-        ObjectEvent overwritten = slots.getAndSet(slot, event);
+        store(index, event);
+        published.set(slot(index), index);
+    }
+
+    /**
+     * Puts {@code event} in its slot, unmarked first: a reader a lap behind must not take it for the event it
+     * replaces. Readers trust it once the slot is marked with {@code index}.
+     */
+    private void store(long index, ObjectEvent event) {
+        published.set(slot(index), -1);
+        ObjectEvent overwritten = slots.getAndSet(slot(index), event);
         if (overwritten != null) {
             horizon.accumulateAndGet(overwritten.sequence(), Math::max); // the oldest leaves the ring
         }
-        published.set(slot, index);
     }
 
     private void wake() {
