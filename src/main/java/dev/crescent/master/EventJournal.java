@@ -78,17 +78,22 @@ public final class EventJournal {
 
     /** Appends the events of one batch (one op-log entry), numbered by it. One writer at a time. */
     public void appendBatch(long batch, List<ObjectEvent> events) {
-        long from = claimed.getAndAdd(events.size());
-        for (int i = 0; i < events.size(); i++) {
-            store(from + i, events.get(i));
-        }
-        // Readers see a batch whole or not at all (a router gets one message per op-log entry, never half of one
-        // and then the rest under the same number): a reader stops at the first index not marked, and the batch's
-        // first index is marked last. A batch larger than the ring cannot be kept whole anyway.
-        boolean whole = events.size() <= capacity;
-        for (int i = 0; i < events.size(); i++) {
-            int at = whole ? events.size() - 1 - i : i;
-            published.set(slot(from + at), from + at);
+        if (events.size() > capacity) {
+            // Larger than the ring: it cannot be kept whole, so each event is published as the ring takes it.
+            for (ObjectEvent event : events) {
+                publish(claimed.getAndIncrement(), event);
+            }
+        } else {
+            // Readers see a batch whole or not at all (a router gets one message per op-log entry, never half of
+            // one and then the rest under the same number): a reader stops at the first index not marked, and the
+            // batch's first index is marked last.
+            long from = claimed.getAndAdd(events.size());
+            for (int i = 0; i < events.size(); i++) {
+                store(from + i, events.get(i));
+            }
+            for (int i = events.size() - 1; i >= 0; i--) {
+                published.set(slot(from + i), from + i);
+            }
         }
         batchPosition = Math.max(batchPosition, ObjectEvent.lastOf(batch));
         wake();
