@@ -15,10 +15,18 @@ import java.util.concurrent.atomic.LongAdder;
  * (metadata only: no bytes move) from several threads and prints acknowledged PutEnds per second. Against a
  * master over etcd every PutEnd waits for its op-log entry, so this is the op-log's throughput as callers see it.
  *
- * <p>Arguments: master host:port, threads, seconds (measured after a warm-up of the same length). Over TLS with
- * {@code -Dbench.tls} (see {@link BenchTls}).
+ * <p>Arguments: master host:port, threads, seconds (measured after a warm-up in 10 s windows until the rate stops
+ * rising, at most {@link #WARM_UP_LIMIT_S}: see {@link WarmUp}). Over TLS with {@code -Dbench.tls} (see
+ * {@link BenchTls}).
  */
 public final class MasterLoadMain {
+    private static final double WARM_UP_WINDOW_S = 10;
+    /**
+     * An HA leader over etcd with a standby, a worker, etcd and this client on 2 cores took 60-90 s to reach its
+     * steady rate (and a master without etcd 20-30 s).
+     */
+    private static final double WARM_UP_LIMIT_S = 150;
+
     private MasterLoadMain() {}
 
     public static void main(String[] args) throws Exception {
@@ -28,12 +36,22 @@ public final class MasterLoadMain {
         Duration timeout = Duration.ofSeconds(10);
         try (MasterClient master = new RemoteMasterClient(
                 () -> address, "bench", timeout, timeout.multipliedBy(3), true, BenchTls.context())) {
-            run(master, threads, seconds, false); // warm-up: both JVMs compile the paths first
+            List<String> rates = new ArrayList<>();
+            double warming = WarmUp.untilSteady(
+                    window -> {
+                        double rate = run(master, threads, window, false);
+                        rates.add(String.format("%.0f", rate));
+                        return rate;
+                    },
+                    WARM_UP_WINDOW_S,
+                    WARM_UP_LIMIT_S);
+            System.out.printf("warm-up: %.0f s, pairs/s per window: %s%n", warming, String.join(" ", rates));
             run(master, threads, seconds, true);
         }
     }
 
-    private static void run(MasterClient master, int threads, double seconds, boolean report)
+    /** @return acknowledged pairs per second */
+    private static double run(MasterClient master, int threads, double seconds, boolean report)
             throws InterruptedException {
         LongAdder ended = new LongAdder();
         LongAdder failed = new LongAdder();
@@ -62,12 +80,12 @@ public final class MasterLoadMain {
                 worker.join();
             }
             double elapsed = (System.nanoTime() - started) / 1e9;
-            if (!report) {
-                return;
+            if (report) {
+                System.out.printf(
+                        "%d threads: %.0f PutStart+PutEnd pairs/s (%d acknowledged, %d failed, %.1f s)%n",
+                        threads, ended.sum() / elapsed, ended.sum(), failed.sum(), elapsed);
             }
-            System.out.printf(
-                    "%d threads: %.0f PutStart+PutEnd pairs/s (%d acknowledged, %d failed, %.1f s)%n",
-                    threads, ended.sum() / elapsed, ended.sum(), failed.sum(), elapsed);
+            return ended.sum() / elapsed;
         }
     }
 }

@@ -93,7 +93,14 @@ public final class StoreBenchMain {
             if (phase.equals("put")) {
                 new Runner(sessions, "fill", prefix, keys, batch, threads).run(Double.MAX_VALUE);
             }
-            warmUp(runner, seconds);
+            // The steady state of a long-running client: windows of max(2 s, the cell's length).
+            WarmUp.untilSteady(
+                    window -> {
+                        Runner.Result warming = runner.run(window);
+                        return warming.ops() / warming.seconds();
+                    },
+                    Math.max(2.0, seconds),
+                    WARM_UP_LIMIT_S);
             Runner.Result result = runner.run(seconds);
             int perOp = phase.equals("put") || phase.equals("get") ? 1 : batch;
             double opsPerSecond = result.ops() * perOp / result.seconds();
@@ -113,27 +120,6 @@ public final class StoreBenchMain {
                 session.close();
             }
             crescent.close();
-        }
-    }
-
-    /**
-     * Runs the phase until its throughput stops rising, so the row measures the steady state of a long-running
-     * client. On 2 cores the JIT compilers of a fresh client JVM (and of the server) take most of the CPU for 10-30 s
-     * (measured: C2 threads at 30-65 % of a core each, 25 s in), and a fixed short warm-up measured the compilers:
-     * master calls ran at 1/7 of their steady rate after 8 s. Windows of max(2 s, the cell's length); at least
-     * three; done when a window is less than 5 % faster than the one before, or after {@link #WARM_UP_LIMIT_S}.
-     */
-    private static void warmUp(Runner runner, double seconds) throws InterruptedException {
-        double window = Math.max(2.0, seconds);
-        long limit = System.nanoTime() + (long) (WARM_UP_LIMIT_S * 1e9);
-        double previous = 0;
-        for (int windows = 1; ; windows++) {
-            Runner.Result result = runner.run(window);
-            double rate = result.ops() / result.seconds();
-            if (windows >= 3 && rate < previous * 1.05 || System.nanoTime() > limit) {
-                return;
-            }
-            previous = rate;
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.crescent.master.ha;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
@@ -23,7 +22,7 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The leader's op-log writer. Changes queue up while the previous batch is on its way and go out together: one
- * sequence number per batch ({@code oplog/<sequence>} holding a JSON list of entries), not one per object.
+ * sequence number per batch ({@code oplog/<sequence>} holding a list of entries, {@link OpLogCodec}), not one per object.
  *
  * <p>A batch is durable, and its changes acknowledged, once etcd has it or once every standby this leader streams to
  * holds it in memory ({@link StandbyLinks}; with none, only etcd counts). Etcd writes follow behind, several batches
@@ -243,7 +242,7 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
             } catch (InterruptedException e) {
                 fail(batch, new StoreException(ErrorCode.NOT_LEADER, "the op-log writer is closed"));
                 return;
-            } catch (JsonProcessingException | RuntimeException e) {
+            } catch (RuntimeException e) {
                 LOG.errorf("op-log batch dropped: %s", e.getMessage());
                 fail(batch, e);
             }

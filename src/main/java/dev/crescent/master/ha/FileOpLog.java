@@ -23,8 +23,8 @@ import java.util.concurrent.CompletableFuture;
  * before it is acknowledged, and replayed when the master starts again, so a master killed with -9 comes back with
  * every acknowledged object whose memory survived (a standalone node's own worker takes its segment file over).
  * Written, not synced: the bytes are in the kernel when a put is acknowledged, which a process crash cannot take
- * away, and a host crash can (that is what etcd is for). Each change is one frame, {@code [length][JSON list of
- * entries]}; after {@code compactEvery} changes the whole state is written to a new file that replaces the log.
+ * away, and a host crash can (that is what etcd is for). Each change is one frame, {@code [length][list of
+ * entries]} ({@link OpLogCodec}); after {@code compactEvery} changes the whole state is written to a new file that replaces the log.
  * Each key's changes are written in the order {@link #record} is called, inside the key's atomic section, as the
  * op-log contract asks (a call returns once its change is written); one lock orders the writes, and the encoding
  * is done before it is taken.
@@ -155,10 +155,10 @@ public final class FileOpLog implements OpLog, AutoCloseable {
     }
 
     private ByteBuffer frame(List<OpLogEntry> entries) throws IOException {
-        byte[] json = codec.encode(entries);
-        return ByteBuffer.allocate(Integer.BYTES + json.length)
-                .putInt(json.length)
-                .put(json)
+        byte[] bytes = codec.encode(entries);
+        return ByteBuffer.allocate(Integer.BYTES + bytes.length)
+                .putInt(bytes.length)
+                .put(bytes)
                 .flip();
     }
 

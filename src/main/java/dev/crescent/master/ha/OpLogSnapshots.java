@@ -1,6 +1,5 @@
 package dev.crescent.master.ha;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
@@ -17,12 +16,12 @@ import java.util.TreeMap;
 
 /**
  * Compacted snapshots of the op-log, so a standby replays a bounded log: the whole replicated state at sequence S is
- * written as chunks ({@code snapshot/<S>/<n>}, each a JSON list of ops, well under etcd's request limit) and then a
+ * written as chunks ({@code snapshot/<S>/<n>}, each a list of ops in the codec's form, well under etcd's request limit) and then a
  * {@code snapshot/<S>/done} marker; only then are older snapshots and the log entries up to S deleted. A snapshot
  * without its marker (the writer died half-way) is ignored.
  */
 public final class OpLogSnapshots {
-    /** Ops per chunk: a few hundred KiB of JSON. */
+    /** Ops per chunk: about 100 KiB. */
     static final int CHUNK_OPS = 1024;
 
     private static final String DONE = "done";
@@ -50,13 +49,9 @@ public final class OpLogSnapshots {
     public long write(long sequence, List<OpLogEntry> state) {
         String base = EtcdOpLog.key(snapshots, sequence) + "/";
         int chunks = 0;
-        try {
-            for (int from = 0; from < state.size(); from += CHUNK_OPS) {
-                List<OpLogEntry> chunk = state.subList(from, Math.min(state.size(), from + CHUNK_OPS));
-                store.put(base + String.format("%06d", chunks++), codec.encode(chunk), 0);
-            }
-        } catch (JsonProcessingException e) {
-            throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot encode a snapshot", e);
+        for (int from = 0; from < state.size(); from += CHUNK_OPS) {
+            List<OpLogEntry> chunk = state.subList(from, Math.min(state.size(), from + CHUNK_OPS));
+            store.put(base + String.format("%06d", chunks++), codec.encode(chunk), 0);
         }
         long complete = store.put(base + DONE, Integer.toString(chunks).getBytes(StandardCharsets.UTF_8), 0);
         store.deleteRange(snapshots, base);

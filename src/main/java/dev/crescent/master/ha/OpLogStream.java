@@ -24,7 +24,7 @@ final class OpLogStream {
     static final byte FETCH = 2;
     static final byte ACCEPTED = 1;
     static final byte REFUSED = 0;
-    /** A batch is a JSON list of at most 512 entries: far below this. */
+    /** A batch is a list of at most 512 entries ({@link OpLogCodec}): far below this. */
     static final int MAX_BATCH_BYTES = 16 << 20;
 
     static final int MAX_TOKEN_BYTES = 64;

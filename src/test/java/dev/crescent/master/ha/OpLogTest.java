@@ -98,17 +98,6 @@ class OpLogTest {
         standby.close();
     }
 
-    /** A takeover's owner and contents id survive the JSON form; entries from before contents ids read as none. */
-    @Test
-    void mountsCarryTheContentsIdAndOlderEntriesReadAsNone() throws Exception {
-        OpLogCodec codec = new OpLogCodec(json);
-        List<OpLogEntry> takeover = List.of(new OpLogEntry.Mount("seg", "w-restarted", 1 << 20, "e2", 0x7EE7L));
-        assertEquals(takeover, codec.decode(codec.encode(takeover)));
-        byte[] older = "[{\"type\":\"MOUNT\",\"segment\":\"s\",\"owner\":\"o\",\"capacity\":64,\"endpoint\":\"\"}]"
-                .getBytes(StandardCharsets.UTF_8);
-        assertEquals(List.of(new OpLogEntry.Mount("s", "o", 64, "", 0)), codec.decode(older));
-    }
-
     /**
      * Events come from op-log entries as they become durable: the leader's mirror and a standby's replay journal
      * the same events under the same sequences, so a watcher resumes on the next leader where it stopped. A standby
