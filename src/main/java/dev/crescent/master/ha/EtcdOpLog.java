@@ -215,16 +215,30 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
         return accepting;
     }
 
-    /** Numbers batches, streams them to the standbys, and acknowledges each once durable (one at a time). */
+    /**
+     * Numbers batches, streams them to the standbys, and acknowledges each once durable, one batch in flight. A
+     * durable batch is answered after the next batch is on its way (when changes wait to form one), so the standbys
+     * take the next while this thread answers the last: answering a batch (completing its futures, each writing a
+     * PutEnd's answer) is work the next batch's changes need not wait for.
+     */
     private void batchLoop() {
         List<Pending> batch = new ArrayList<>();
+        List<Pending> durable = new ArrayList<>();
         while (!closed) {
             try {
-                batch.add(queue.take());
+                Pending first = queue.poll();
+                if (first == null) {
+                    answer(durable); // nothing to send first
+                    first = queue.take();
+                }
+                batch.add(first);
                 queue.drainTo(batch, MAX_BATCH - 1);
                 List<OpLogEntry> ops = batch.stream().map(Pending::op).toList();
                 byte[] value = codec.encode(ops);
-                awaitRoom();
+                if (lastNumbered - written >= MAX_UNWRITTEN) {
+                    answer(durable); // before waiting for etcd
+                    awaitRoom();
+                }
                 long sequence = nextSequence++;
                 Batch numbered = new Batch(sequence, value);
                 unwritten.put(sequence, new Unwritten(numbered, ops));
@@ -233,20 +247,30 @@ public final class EtcdOpLog implements OpLog, AutoCloseable {
                     standbys.send(numbered);
                 }
                 wake();
+                answer(durable);
                 if (awaitDurable(sequence)) {
-                    batch.forEach(p -> p.durable().complete(null));
+                    List<Pending> answered = durable;
+                    durable = batch;
+                    batch = answered;
                 } else {
                     fail(batch, new StoreException(ErrorCode.NOT_LEADER, "this master no longer leads"));
                 }
-                batch.clear();
             } catch (InterruptedException e) {
+                answer(durable);
                 fail(batch, new StoreException(ErrorCode.NOT_LEADER, "the op-log writer is closed"));
                 return;
             } catch (RuntimeException e) {
+                answer(durable);
                 LOG.errorf("op-log batch dropped: %s", e.getMessage());
                 fail(batch, e);
             }
         }
+        answer(durable);
+    }
+
+    private static void answer(List<Pending> durable) {
+        durable.forEach(p -> p.durable().complete(null));
+        durable.clear();
     }
 
     private static void fail(List<Pending> batch, Throwable why) {
