@@ -22,8 +22,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class MasterLoadMain {
     private static final double WARM_UP_WINDOW_S = 10;
     /**
-     * An HA leader over etcd with a standby, a worker, etcd and this client on 2 cores took 60-90 s to reach its
-     * steady rate (and a master without etcd 20-30 s).
+     * On 2 cores an HA leader over etcd (with a standby, a worker, etcd and this client) rose for 40-60 s, a master
+     * without etcd for 30-40 s (bin/bench ha 30 8, three runs).
      */
     private static final double WARM_UP_LIMIT_S = 150;
 
