@@ -11,8 +11,8 @@ import java.util.List;
 /**
  * One durable change of the master's state, as the leader appends it to the op-log and standbys replay it. Only
  * what must survive a failover is logged: mounted segments and complete objects with their exact ranges
- * (unfinished puts are their writers' to retry). Written in binary (oplog.proto); in the JSON of earlier versions, still
- * read, each entry names its kind in {@code type}.
+ * (unfinished puts are their writers' to retry). Written in binary (oplog.proto); in the JSON of earlier versions,
+ * still read, each entry names its kind in {@code type}.
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({

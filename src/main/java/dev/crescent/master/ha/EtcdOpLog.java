@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The leader's op-log writer. Changes queue up while the previous batch is on its way and go out together: one
- * sequence number per batch ({@code oplog/<sequence>} holding a list of entries, {@link OpLogCodec}), not one per object.
+ * sequence number per batch ({@code oplog/<sequence>} holding a list of entries, {@link OpLogCodec}), not one per
+ * object.
  *
  * <p>A batch is durable, and its changes acknowledged, once etcd has it or once every standby this leader streams to
  * holds it in memory ({@link StandbyLinks}; with none, only etcd counts). Etcd writes follow behind, several batches

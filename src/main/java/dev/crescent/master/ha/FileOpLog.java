@@ -24,7 +24,8 @@ import java.util.concurrent.CompletableFuture;
  * every acknowledged object whose memory survived (a standalone node's own worker takes its segment file over).
  * Written, not synced: the bytes are in the kernel when a put is acknowledged, which a process crash cannot take
  * away, and a host crash can (that is what etcd is for). Each change is one frame, {@code [length][list of
- * entries]} ({@link OpLogCodec}); after {@code compactEvery} changes the whole state is written to a new file that replaces the log.
+ * entries]} ({@link OpLogCodec}); after {@code compactEvery} changes the whole state is written to a new file that
+ * replaces the log.
  * Each key's changes are written in the order {@link #record} is called, inside the key's atomic section, as the
  * op-log contract asks (a call returns once its change is written); one lock orders the writes, and the encoding
  * is done before it is taken.

@@ -16,9 +16,9 @@ import java.util.TreeMap;
 
 /**
  * Compacted snapshots of the op-log, so a standby replays a bounded log: the whole replicated state at sequence S is
- * written as chunks ({@code snapshot/<S>/<n>}, each a list of ops in the codec's form, well under etcd's request limit) and then a
- * {@code snapshot/<S>/done} marker; only then are older snapshots and the log entries up to S deleted. A snapshot
- * without its marker (the writer died half-way) is ignored.
+ * written as chunks ({@code snapshot/<S>/<n>}, each a list of ops in {@link OpLogCodec}'s form, well under etcd's
+ * request limit) and then a {@code snapshot/<S>/done} marker; only then are older snapshots and the log entries up
+ * to S deleted. A snapshot without its marker (the writer died half-way) is ignored.
  */
 public final class OpLogSnapshots {
     /** Ops per chunk: about 100 KiB. */
