@@ -9,8 +9,6 @@ import dev.crescent.meta.etcd.EtcdMetadataStore;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.GetOption;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -27,27 +25,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * etcd keeps every value a key ever had until its history is compacted, and counts that history against its space
  * quota: the op-log writes and deletes batches and snapshot chunks without end, so a leader that never compacted
- * would fill the default 2 GiB quota in minutes of puts, after which etcd refuses every write. Against a real etcd: after
- * its snapshots the leader has etcd forget the history behind the previous one, and a standby still rebuilds.
+ * would fill the default 2 GiB quota in minutes of puts, after which etcd refuses every write. Against a real etcd:
+ * after its snapshots the leader has etcd forget the history behind the previous one, and a standby still rebuilds.
  */
 class EtcdHistoryTest {
-    private static EtcdProcess etcd;
-
-    @BeforeAll
-    static void startEtcd() throws Exception {
-        etcd = EtcdProcess.start();
-    }
-
-    @AfterAll
-    static void stopEtcd() throws Exception {
-        etcd.close();
-    }
-
     @Test
     void theLeaderHasEtcdForgetTheHistoryBehindItsSnapshots() throws Exception {
         ObjectMapper json = new ObjectMapper();
         MetadataKeys keys = new MetadataKeys("history-" + UUID.randomUUID());
-        try (EtcdMetadataStore store = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5));
+        try (EtcdProcess etcd = EtcdProcess.start();
+                EtcdMetadataStore store = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5));
                 Client client = Client.builder().endpoints(etcd.endpoint()).build()) {
             OpLogSnapshots snapshots = new OpLogSnapshots(store, keys.snapshots(), keys.oplog(), json);
             long leading = store.put(keys.leader(), "me".getBytes(StandardCharsets.UTF_8), 0);
