@@ -1,24 +1,37 @@
 package dev.crescent.api.wire;
 
+import com.google.protobuf.ByteString;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.ExistResponse;
+import dev.crescent.protocol.proto.GetReplicaListRequest;
+import dev.crescent.protocol.proto.GetReplicaListResponse;
 import dev.crescent.protocol.proto.KeyRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.PutStartRequest;
+import dev.crescent.protocol.proto.PutStartResponse;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.function.DoubleSupplier;
 
 import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -148,6 +161,90 @@ class MasterWireProtocolTest {
         }
     }
 
+    @Test
+    void aCallerThatStopsReadingItsAnswersStopsBeingRead() throws Exception {
+        // 3,000 reads of a 64 KiB object sent at once, no answer read: 190 MiB of answers the master must not queue.
+        int reads = 3_000;
+        byte[] value = new byte[64 << 10];
+        new Random(7).nextBytes(value);
+        try (Socket socket = connected(256 << 10)) {
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            send(
+                    out,
+                    MasterWire.id(MasterServiceGrpc.getPutStartMethod()),
+                    1,
+                    PutStartRequest.newBuilder()
+                            .setClientId("wire-test")
+                            .setKey("wire/unread")
+                            .setSize(value.length)
+                            .setUpsert(true)
+                            .setValue(ByteString.copyFrom(value))
+                            .build()
+                            .toByteArray());
+            Answer put = read(in);
+            assertEquals(0, put.code(), put.message());
+            assertTrue(PutStartResponse.parseFrom(put.payload()).getCommitted(), "the master took the bytes inline");
+
+            double before = answered("get_replica_list");
+            byte[] get = GetReplicaListRequest.newBuilder()
+                    .setKey("wire/unread")
+                    .setAcceptInline(value.length)
+                    .build()
+                    .toByteArray();
+            ByteArrayOutputStream requests = new ByteArrayOutputStream();
+            for (int call = 0; call < reads; call++) {
+                send(
+                        new DataOutputStream(requests),
+                        MasterWire.id(MasterServiceGrpc.getGetReplicaListMethod()),
+                        call,
+                        get);
+            }
+            out.write(requests.toByteArray()); // about 60 KB: the socket's buffers take it all
+            out.flush();
+            double served = waitUntilSteady(() -> answered("get_replica_list") - before);
+            // What fits in the two sockets' buffers (4 MiB to send, 256 KiB to receive) is some 70 answers.
+            assertTrue(served < reads / 3, served + " of " + reads + " reads served while their answers sat unread");
+
+            for (int call = 0; call < reads; call++) {
+                Answer answer = read(in);
+                assertEquals(call, answer.callId());
+                assertEquals(0, answer.code(), answer.message());
+                assertArrayEquals(
+                        value,
+                        GetReplicaListResponse.parseFrom(answer.payload())
+                                .getValue()
+                                .toByteArray());
+            }
+            assertEquals(reads, answered("get_replica_list") - before, 0.0, "reading resumed once answers drained");
+        }
+    }
+
+    @jakarta.inject.Inject
+    MeterRegistry registry;
+
+    /** Master calls of this kind the service answered OK so far. */
+    private double answered(String op) {
+        Counter counter = registry.find("crescent.requests")
+                .tags("api", "grpc", "op", op, "outcome", "OK")
+                .counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    /** The value once it held still for half a second (at most 10 s). */
+    private static double waitUntilSteady(DoubleSupplier value) throws InterruptedException {
+        double last = value.getAsDouble();
+        for (int round = 0; round < 20; round++) {
+            Thread.sleep(500);
+            double now = value.getAsDouble();
+            if (now == last) {
+                return now;
+            }
+            last = now;
+        }
+        return last;
+    }
+
     private int announcedPort() {
         int port = given().get(MasterWire.PATH)
                 .then()
@@ -161,7 +258,16 @@ class MasterWireProtocolTest {
 
     /** A connection to the announced port that said hello as node "wire-test". */
     private Socket connected() throws IOException {
-        Socket socket = new Socket(service.getHost(), announcedPort());
+        return connected(0);
+    }
+
+    /** {@link #connected()} with a receive buffer of that size (0: the kernel's, which grows with use). */
+    private Socket connected(int receiveBuffer) throws IOException {
+        Socket socket = new Socket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer);
+        }
+        socket.connect(new InetSocketAddress(service.getHost(), announcedPort()));
         socket.setSoTimeout(10_000);
         byte[] name = "wire-test".getBytes(StandardCharsets.UTF_8);
         DataOutputStream out = new DataOutputStream(socket.getOutputStream());
