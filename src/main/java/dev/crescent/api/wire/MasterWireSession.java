@@ -12,6 +12,7 @@ import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.MasterService;
 import io.grpc.StatusRuntimeException;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.ReferenceCountUtil;
 import io.smallrye.mutiny.Uni;
@@ -22,8 +23,8 @@ import io.vertx.core.net.impl.NetSocketInternal;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
@@ -50,10 +51,12 @@ final class MasterWireSession {
     private final byte[] lengthPrefix = new byte[4];
 
     private int prefixBytes;
-    /** The hello or frame being received, once its length is known (null: a length prefix is due). */
-    private byte[] frame;
+    /**
+     * The hello or frame being received, once its length is known (null: a length prefix is due): a pooled heap
+     * buffer, so a 64 KiB value costs neither a zeroed array nor garbage per call.
+     */
+    private ByteBuf frame;
 
-    private int frameBytes;
     /** Bytes read and not yet framed: kept while the caller's answers wait to drain (null: none). */
     private ByteBuf held;
     /**
@@ -86,6 +89,10 @@ final class MasterWireSession {
         socket.closeHandler(closed -> {
             cancelDeadline();
             releaseReservation();
+            if (frame != null) {
+                frame.release();
+                frame = null;
+            }
             if (held != null) {
                 held.release();
                 held = null;
@@ -136,10 +143,9 @@ final class MasterWireSession {
                             | (lengthPrefix[3] & 0xFF));
                 }
             } else {
-                int take = Math.min(frame.length - frameBytes, in.readableBytes());
-                in.readBytes(frame, frameBytes, take);
-                frameBytes += take;
-                if (frameBytes == frame.length) {
+                int take = Math.min(frame.writableBytes(), in.readableBytes());
+                frame.writeBytes(in, take);
+                if (!frame.isWritable()) {
                     onFrame();
                 }
             }
@@ -170,17 +176,18 @@ final class MasterWireSession {
             reservedBytes = length;
         }
         armDeadline("frame not finished");
-        frame = new byte[length];
-        frameBytes = 0;
+        frame = channel.channelHandlerContext().alloc().heapBuffer(length, length);
     }
 
     private void onFrame() {
-        byte[] complete = frame;
+        ByteBuf complete = frame;
         frame = null;
         cancelDeadline();
         releaseReservation();
         if (caller == null) {
-            onHello(complete);
+            byte[] nodeName = ByteBufUtil.getBytes(complete);
+            complete.release();
+            onHello(nodeName);
         } else {
             onRequest(complete);
         }
@@ -220,32 +227,62 @@ final class MasterWireSession {
                 socket.remoteAddress());
     }
 
-    private void onRequest(byte[] request) {
-        ByteBuffer header = ByteBuffer.wrap(request);
-        int method = header.get(0) & 0xFF;
-        int callId = header.getInt(1);
+    /**
+     * Runs one request. Its message is parsed with aliasing, so its bytes fields (a small object's value) share the
+     * frame's memory, which goes back to the pool when this returns: a call that cannot block runs here, to its end,
+     * and the master copies such values into their segments on this thread (memory copies complete on the
+     * submitting thread, which {@code InlineValues} checks); a call that may block runs on a worker thread later, so
+     * its request is parsed from a copy of its own.
+     */
+    private void onRequest(ByteBuf request) {
+        int method = request.getUnsignedByte(request.readerIndex()); // a request frame holds at least its header
+        int callId = request.getInt(request.readerIndex() + 1);
         MasterWireHandlers.Handler<?, ?> handler = handlers.get(method);
         if (handler == null) {
+            request.release();
             fail(callId, new StoreException(ErrorCode.INVALID_PARAMS, "unknown master wire method " + method));
             return;
         }
-        Supplier<? extends Uni<?>> prepared = handler.prepare(
-                service, request, MasterWire.REQUEST_HEADER, request.length - MasterWire.REQUEST_HEADER);
-        Runnable call = () -> CallerInterceptor.runAs(
-                caller,
-                () -> prepared.get()
-                        .subscribe()
-                        .with(answer -> answer(callId, (MessageLite) answer), failure -> fail(callId, failure)));
         if (handler.blocking()) {
+            byte[] own = ByteBufUtil.getBytes(request);
+            request.release();
+            Runnable call = callOf(handler, callId, own, 0, own.length);
             vertx.executeBlocking(
                     () -> {
                         call.run();
                         return null;
                     },
                     false);
-        } else {
-            call.run();
+            return;
         }
+        try {
+            int offset = request.arrayOffset() + request.readerIndex();
+            callOf(handler, callId, request.array(), offset, request.readableBytes())
+                    .run();
+        } finally {
+            assert poisoned(request); // with assertions on (tests), a late reader of the frame reads junk
+            request.release();
+        }
+    }
+
+    /** Overwrites a frame about to go back to the pool, as the pool's next user would; true. */
+    private static boolean poisoned(ByteBuf request) {
+        byte[] junk = new byte[request.readableBytes()];
+        Arrays.fill(junk, (byte) 0xDB);
+        request.setBytes(request.readerIndex(), junk);
+        return true;
+    }
+
+    /** The call of one request frame ({@code length} bytes at {@code offset}), as its caller, answering when done. */
+    private Runnable callOf(
+            MasterWireHandlers.Handler<?, ?> handler, int callId, byte[] frame, int offset, int length) {
+        Supplier<? extends Uni<?>> prepared =
+                handler.prepare(service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER);
+        return () -> CallerInterceptor.runAs(
+                caller,
+                () -> prepared.get()
+                        .subscribe()
+                        .with(answer -> answer(callId, (MessageLite) answer), failure -> fail(callId, failure)));
     }
 
     /**

@@ -220,6 +220,60 @@ class MasterWireProtocolTest {
         }
     }
 
+    @Test
+    void valuesSentBackToBackEachLandWhole() throws IOException {
+        // Request frames share pooled memory with the values they carry until the master copied them: 40 puts of
+        // distinct 64 KiB values sent in one write, then each read back, must find each its own bytes.
+        int puts = 40;
+        byte[][] values = new byte[puts][64 << 10];
+        ByteArrayOutputStream requests = new ByteArrayOutputStream();
+        for (int i = 0; i < puts; i++) {
+            new Random(i).nextBytes(values[i]);
+            send(
+                    new DataOutputStream(requests),
+                    MasterWire.id(MasterServiceGrpc.getPutStartMethod()),
+                    i,
+                    PutStartRequest.newBuilder()
+                            .setClientId("wire-test")
+                            .setKey("wire/back-to-back/" + i)
+                            .setSize(values[i].length)
+                            .setUpsert(true)
+                            .setValue(ByteString.copyFrom(values[i]))
+                            .build()
+                            .toByteArray());
+        }
+        try (Socket socket = connected()) {
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            out.write(requests.toByteArray());
+            out.flush();
+            for (int i = 0; i < puts; i++) {
+                Answer put = read(in);
+                assertEquals(0, put.code(), put.message());
+                assertTrue(PutStartResponse.parseFrom(put.payload()).getCommitted());
+            }
+            for (int i = 0; i < puts; i++) {
+                send(
+                        out,
+                        MasterWire.id(MasterServiceGrpc.getGetReplicaListMethod()),
+                        i,
+                        GetReplicaListRequest.newBuilder()
+                                .setKey("wire/back-to-back/" + i)
+                                .setAcceptInline(values[i].length)
+                                .build()
+                                .toByteArray());
+                Answer got = read(in);
+                assertEquals(0, got.code(), got.message());
+                assertArrayEquals(
+                        values[i],
+                        GetReplicaListResponse.parseFrom(got.payload())
+                                .getValue()
+                                .toByteArray(),
+                        "value " + i);
+            }
+        }
+    }
+
     @jakarta.inject.Inject
     MeterRegistry registry;
 
