@@ -154,6 +154,11 @@ final class MasterWireSession {
             in.release();
             held = null;
         }
+        if (frame != null && deadlineTimer == -1 && !closed) {
+            // Armed once per frame, and only for one a read leaves unfinished: most frames arrive whole, and a timer
+            // set and cancelled per frame was a cost of every call.
+            armDeadline("frame not finished");
+        }
     }
 
     private void onLength(int length) {
@@ -175,7 +180,6 @@ final class MasterWireSession {
             }
             reservedBytes = length;
         }
-        armDeadline("frame not finished");
         frame = channel.channelHandlerContext().alloc().heapBuffer(length, length);
     }
 
