@@ -1,5 +1,6 @@
 package dev.crescent.client;
 
+import dev.crescent.api.MasterCalls;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.KeyResult;
@@ -297,12 +298,8 @@ class CrescentClientTest {
     @jakarta.inject.Inject
     io.micrometer.core.instrument.MeterRegistry registry;
 
-    /** Master calls of this kind the service answered OK so far (wire and gRPC callers alike). */
     private double answered(String op) {
-        var counter = registry.find("crescent.requests")
-                .tags("api", "grpc", "op", op, "outcome", "OK")
-                .counter();
-        return counter == null ? 0 : counter.count();
+        return MasterCalls.answered(registry, op);
     }
 
     @ParameterizedTest

@@ -123,8 +123,9 @@ final class MasterWireSession {
     }
 
     /**
-     * Frames the bytes held as they arrive: each frame is copied once, from the channel's buffer into an array of its
-     * own, which its request then shares (a small object's value is not copied again before it reaches a segment).
+     * Frames the bytes held as they arrive: each frame is copied once, from the channel's buffer into a pooled buffer
+     * of its own, which its request then shares (a small object's value is not copied again before it reaches a
+     * segment).
      * Between frames it stops while the caller's answers wait to drain, and keeps the rest for then: one read can
      * hold thousands of small requests, each of whose answers may be 64 KiB.
      */

@@ -1,6 +1,7 @@
 package dev.crescent.api.wire;
 
 import com.google.protobuf.ByteString;
+import dev.crescent.api.MasterCalls;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.ExistResponse;
@@ -10,7 +11,6 @@ import dev.crescent.protocol.proto.KeyRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.protocol.proto.PutStartRequest;
 import dev.crescent.protocol.proto.PutStartResponse;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -277,12 +277,8 @@ class MasterWireProtocolTest {
     @jakarta.inject.Inject
     MeterRegistry registry;
 
-    /** Master calls of this kind the service answered OK so far. */
     private double answered(String op) {
-        Counter counter = registry.find("crescent.requests")
-                .tags("api", "grpc", "op", op, "outcome", "OK")
-                .counter();
-        return counter == null ? 0 : counter.count();
+        return MasterCalls.answered(registry, op);
     }
 
     /** The value once it held still for half a second (at most 10 s). */
