@@ -14,6 +14,7 @@ import io.grpc.StatusRuntimeException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Vertx;
@@ -110,15 +111,11 @@ final class MasterWireSession {
             ReferenceCountUtil.release(message);
             return;
         }
-        if (held == null) {
-            held = bytes;
-        } else { // read before the pause took effect: kept behind what is already held
-            ByteBuf both = channel.channelHandlerContext().alloc().buffer(held.readableBytes() + bytes.readableBytes());
-            both.writeBytes(held).writeBytes(bytes);
-            held.release();
-            bytes.release();
-            held = both;
-        }
+        // A read that came before a pause took effect goes behind what is already held.
+        held = held == null
+                ? bytes
+                : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(
+                        channel.channelHandlerContext().alloc(), held, bytes);
         takeFrames();
     }
 
