@@ -81,7 +81,8 @@ class DiskTierIT {
             // Read, the oldest comes back to DRAM (the tier keeps room under the watermark for it). Read again while
             // waiting, as a hot object is: the reads above promote every object they found on disk, which can fill
             // DRAM past the mover's line, and the mover then sends the least recently read (k0, once read only
-            // first) back to disk; a fresh CI run under load saw exactly that.
+            // first) back to disk. That is the likely cause of a fresh CI run's timeout here (read from the code;
+            // its logs do not show the moves).
             await(
                     "disk/k0 back in DRAM",
                     () -> {

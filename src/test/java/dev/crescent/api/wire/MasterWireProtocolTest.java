@@ -170,28 +170,13 @@ class MasterWireProtocolTest {
         try (Socket socket = connected(256 << 10)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
-            send(
-                    out,
-                    MasterWire.id(MasterServiceGrpc.getPutStartMethod()),
-                    1,
-                    PutStartRequest.newBuilder()
-                            .setClientId("wire-test")
-                            .setKey("wire/unread")
-                            .setSize(value.length)
-                            .setUpsert(true)
-                            .setValue(ByteString.copyFrom(value))
-                            .build()
-                            .toByteArray());
+            send(out, MasterWire.id(MasterServiceGrpc.getPutStartMethod()), 1, putWithBytes("wire/unread", value));
             Answer put = read(in);
             assertEquals(0, put.code(), put.message());
             assertTrue(PutStartResponse.parseFrom(put.payload()).getCommitted(), "the master took the bytes inline");
 
             double before = answered("get_replica_list");
-            byte[] get = GetReplicaListRequest.newBuilder()
-                    .setKey("wire/unread")
-                    .setAcceptInline(value.length)
-                    .build()
-                    .toByteArray();
+            byte[] get = getAsBytes("wire/unread", value.length);
             ByteArrayOutputStream requests = new ByteArrayOutputStream();
             for (int call = 0; call < reads; call++) {
                 send(
@@ -210,11 +195,7 @@ class MasterWireProtocolTest {
                 Answer answer = read(in);
                 assertEquals(call, answer.callId());
                 assertEquals(0, answer.code(), answer.message());
-                assertArrayEquals(
-                        value,
-                        GetReplicaListResponse.parseFrom(answer.payload())
-                                .getValue()
-                                .toByteArray());
+                assertArrayEquals(value, valueOf(answer));
             }
             assertEquals(reads, answered("get_replica_list") - before, 0.0, "reading resumed once answers drained");
         }
@@ -233,14 +214,7 @@ class MasterWireProtocolTest {
                     new DataOutputStream(requests),
                     MasterWire.id(MasterServiceGrpc.getPutStartMethod()),
                     i,
-                    PutStartRequest.newBuilder()
-                            .setClientId("wire-test")
-                            .setKey("wire/back-to-back/" + i)
-                            .setSize(values[i].length)
-                            .setUpsert(true)
-                            .setValue(ByteString.copyFrom(values[i]))
-                            .build()
-                            .toByteArray());
+                    putWithBytes("wire/back-to-back/" + i, values[i]));
         }
         try (Socket socket = connected()) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
@@ -257,21 +231,38 @@ class MasterWireProtocolTest {
                         out,
                         MasterWire.id(MasterServiceGrpc.getGetReplicaListMethod()),
                         i,
-                        GetReplicaListRequest.newBuilder()
-                                .setKey("wire/back-to-back/" + i)
-                                .setAcceptInline(values[i].length)
-                                .build()
-                                .toByteArray());
+                        getAsBytes("wire/back-to-back/" + i, values[i].length));
                 Answer got = read(in);
                 assertEquals(0, got.code(), got.message());
-                assertArrayEquals(
-                        values[i],
-                        GetReplicaListResponse.parseFrom(got.payload())
-                                .getValue()
-                                .toByteArray(),
-                        "value " + i);
+                assertArrayEquals(values[i], valueOf(got), "value " + i);
             }
         }
+    }
+
+    /** A PutStart (upsert) that carries the object's bytes. */
+    private static byte[] putWithBytes(String key, byte[] value) {
+        return PutStartRequest.newBuilder()
+                .setClientId("wire-test")
+                .setKey(key)
+                .setSize(value.length)
+                .setUpsert(true)
+                .setValue(ByteString.copyFrom(value))
+                .build()
+                .toByteArray();
+    }
+
+    /** A GetReplicaList that takes objects up to {@code size} as bytes. */
+    private static byte[] getAsBytes(String key, int size) {
+        return GetReplicaListRequest.newBuilder()
+                .setKey(key)
+                .setAcceptInline(size)
+                .build()
+                .toByteArray();
+    }
+
+    /** The object's bytes a GetReplicaList answer carries. */
+    private static byte[] valueOf(Answer answer) throws IOException {
+        return GetReplicaListResponse.parseFrom(answer.payload()).getValue().toByteArray();
     }
 
     @jakarta.inject.Inject
