@@ -172,6 +172,29 @@ class InlineValuesTest {
     }
 
     @Test
+    void aBatchAnswersEachObjectInReachWithItsOwnBytesAndLeavesTheOthersToTheClient() {
+        master.mountSegment("far-worker", "far", SEGMENT_BYTES, "host=another-host,tcp=127.0.0.1:9");
+        List<String> keys = List.of("near-a", "far-b", "near-c", "far-d", "near-e");
+        int[] sizes = {3000, 100, 1, 700, 5000};
+        for (int i = 0; i < keys.size(); i++) {
+            String segment = keys.get(i).startsWith("far") ? "far" : "local";
+            if (!putOn(segment, keys.get(i), bytes(sizes[i], 60 + i)).committed()) {
+                master.putEnd("client", keys.get(i)); // the far one's bytes are the client's to write
+            }
+        }
+        List<KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "");
+        for (int i = 0; i < keys.size(); i++) {
+            ObjectLocation location = located.get(i).value();
+            if (keys.get(i).startsWith("far")) {
+                assertNull(location.value(), keys.get(i));
+                assertEquals("far", location.replicas().getFirst().segment());
+            } else {
+                assertArrayEquals(bytes(sizes[i], 60 + i), toArray(location.value()), keys.get(i));
+            }
+        }
+    }
+
+    @Test
     void aRepeatOfACommittedPutByItsClientIsAcknowledgedAndNothingElseIs() {
         // A leader that commits and dies before answering: the client asks the next leader again (MasterFailoverIT).
         byte[] value = bytes(2000, 13);
