@@ -267,7 +267,8 @@ public final class InlineValues {
      * read by one transfer batch: per object the engine's bookkeeping would cost more than the copy (a batch of 128
      * objects of 4 KiB spent more in it than in copying). Each into an array of its own: one array for all would be
      * a humongous object to G1 (half a region or more), allocated outside the young generation and zeroed whole,
-     * and was slower (batched 4 KiB gets, four alternating runs each: 420k keys/s against 482k). A copy that fails leaves the object to its reader, who reads the replicas itself.
+     * and was slower (batched 4 KiB gets, four alternating runs each: 420k keys/s against 482k). A copy that fails
+     * leaves the object to its reader, who reads the replicas itself.
      */
     private List<ObjectLocation> withBytes(
             List<ObjectLocation> locations, long acceptInline, String readerHost, long budget) {
