@@ -289,13 +289,10 @@ public final class InlineValues {
             return locations;
         }
         List<TransferRequest> reads = new ArrayList<>();
-        List<MemorySegment> targets = new ArrayList<>();
         for (int i = 0; i < locations.size(); i++) {
             if (source[i] != null) {
-                MemorySegment target = MemorySegment.ofArray(
-                        new byte[Math.toIntExact(locations.get(i).size())]);
-                reads.add(source[i].read(target));
-                targets.add(target);
+                reads.add(source[i].read(MemorySegment.ofArray(
+                        new byte[Math.toIntExact(locations.get(i).size())])));
             }
         }
         TransferBatch copied = engine.submit(reads);
@@ -304,7 +301,7 @@ public final class InlineValues {
         for (int i = 0; i < locations.size(); i++) {
             if (source[i] != null) {
                 if (firstFailure(copied, read, read + 1) == null) {
-                    answered.set(i, locations.get(i).inlined(targets.get(read)));
+                    answered.set(i, locations.get(i).inlined(reads.get(read).local()));
                 }
                 read++;
             }
