@@ -3,6 +3,7 @@ package dev.crescent.master;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterClient;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReadLease;
@@ -203,38 +204,54 @@ public final class InlineValues {
         } catch (StoreException notComplete) {
             return false;
         }
-        ObjectLocation read = withBytes(location, maxBytes, "");
+        ObjectLocation read = withBytes(location, maxBytes, "", null);
         release(key, location);
         return read.value() != null && read.value().mismatch(value) == -1;
+    }
+
+    /** {@link #locate(String, long, String, Lending)} answering a copy of the bytes. */
+    public ObjectLocation locate(String key, long acceptInline, String readerHost) {
+        return locate(key, acceptInline, readerHost, null);
     }
 
     /**
      * The object's replicas, or its bytes when it is at most {@code acceptInline} (and this master's limit), a
      * replica is in reach of a memory copy, and none is in the reader's own reach: a reader that maps a replica on
      * its host ({@code readerHost}, empty: none) copies it faster itself than it receives it on a socket (64 KiB
-     * shm gets: 29.9k/s mapped, 17.0k/s inline). The read's lease ends before this returns when bytes are answered.
+     * shm gets: 29.9k/s mapped, 17.0k/s inline).
+     *
+     * @param lending null: the bytes are a copy and the read's lease ends before this returns; else the bytes are a
+     *                view of the segment itself, and the lease ends when {@code lending} does (once the answer that
+     *                carries them is out)
      */
-    public ObjectLocation locate(String key, long acceptInline, String readerHost) {
+    public ObjectLocation locate(String key, long acceptInline, String readerHost, Lending lending) {
         ObjectLocation location = master.getReplicaList(key);
-        ObjectLocation answered = withBytes(location, acceptInline, readerHost);
+        ObjectLocation answered = withBytes(location, acceptInline, readerHost, lending);
         if (answered.value() != null) {
-            release(key, location); // the read is over: its bytes are in the answer
+            ending(lending, () -> release(key, location)); // the read is over once its bytes are in the answer
         }
         return answered;
     }
 
+    /** {@link #locateAll(List, long, String, Lending)} answering copies of the bytes. */
+    public List<KeyResult<ObjectLocation>> locateAll(List<String> keys, long acceptInline, String readerHost) {
+        return locateAll(keys, acceptInline, readerHost, null);
+    }
+
     /**
      * {@link #locate} for many keys in one master call: objects are answered with their bytes while the answer
-     * holds at most {@link MasterClient#BATCH_INLINE_BYTES} of them (the rest as replicas), and the leases of those answered
-     * with bytes go back in one release.
+     * holds at most {@link MasterClient#BATCH_INLINE_BYTES} of them (the rest as replicas), and the leases of those
+     * answered with bytes go back in one release (under {@code lending}, once the answer is out).
      */
-    public List<KeyResult<ObjectLocation>> locateAll(List<String> keys, long acceptInline, String readerHost) {
+    public List<KeyResult<ObjectLocation>> locateAll(
+            List<String> keys, long acceptInline, String readerHost, Lending lending) {
         List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys);
         List<ObjectLocation> found = new ArrayList<>(located.size());
         for (KeyResult<ObjectLocation> result : located) {
             found.add(result.ok() ? result.value() : null);
         }
-        List<ObjectLocation> read = withBytes(found, acceptInline, readerHost, MasterClient.BATCH_INLINE_BYTES);
+        List<ObjectLocation> read =
+                withBytes(found, acceptInline, readerHost, MasterClient.BATCH_INLINE_BYTES, lending);
         List<KeyResult<ObjectLocation>> answered = new ArrayList<>(located.size());
         List<ReadLease> done = new ArrayList<>();
         for (int i = 0; i < located.size(); i++) {
@@ -250,28 +267,32 @@ public final class InlineValues {
             answered.add(new KeyResult<>(result.key(), read.get(i), null));
         }
         if (!done.isEmpty()) {
-            master.releaseLeases(done);
+            ending(lending, () -> master.releaseLeases(done));
         }
         return answered;
     }
 
     /** The location with the object's bytes instead of its replicas, when they may and can be read here. */
-    private ObjectLocation withBytes(ObjectLocation location, long acceptInline, String readerHost) {
-        return withBytes(List.of(location), acceptInline, readerHost, Long.MAX_VALUE)
+    private ObjectLocation withBytes(ObjectLocation location, long acceptInline, String readerHost, Lending lending) {
+        return withBytes(List.of(location), acceptInline, readerHost, Long.MAX_VALUE, lending)
                 .getFirst();
     }
 
     /**
      * Each location with its object's bytes instead of its replicas where they may and can be read here, the others
-     * as they are (a null stays null), while the bytes answered add up to at most {@code budget}. The objects are
-     * read by one transfer batch: per object the engine's bookkeeping would cost more than the copy (a batch of 128
-     * objects of 4 KiB spent more in it than in copying). Each into an array of its own: one array for all would be
-     * a humongous object to G1 (half a region or more), allocated outside the young generation and zeroed whole,
-     * and was slower (batched 4 KiB gets, four alternating runs each: 420k keys/s against 482k). A copy that fails
-     * leaves the object to its reader, who reads the replicas itself.
+     * as they are (a null stays null), while the bytes answered add up to at most {@code budget}.
+     *
+     * <p>Under {@code lending} the bytes are views of the segments themselves, and the answer's writer copies them
+     * once, straight into its frame: copying them into an array here first cost that array's zeroing and a second
+     * copy. Otherwise the objects are read by one transfer batch: per object the engine's bookkeeping would cost
+     * more than the copy (a batch of 128 objects of 4 KiB spent more in it than in copying). Each into an array of
+     * its own: one array for all would be a humongous object to G1 (half a region or more), allocated outside the
+     * young generation and zeroed whole, and was slower (batched 4 KiB gets, four alternating runs each: 420k
+     * keys/s against 482k). A view or copy that fails leaves the object to its reader, who reads the replicas
+     * itself.
      */
     private List<ObjectLocation> withBytes(
-            List<ObjectLocation> locations, long acceptInline, String readerHost, long budget) {
+            List<ObjectLocation> locations, long acceptInline, String readerHost, long budget, Lending lending) {
         long limit = Math.min(acceptInline, maxBytes);
         ReplicaDescriptor[] source = new ReplicaDescriptor[locations.size()];
         long total = 0;
@@ -288,6 +309,18 @@ public final class InlineValues {
         if (total == 0) {
             return locations;
         }
+        List<ObjectLocation> answered = new ArrayList<>(locations);
+        if (lending != null) {
+            for (int i = 0; i < locations.size(); i++) {
+                MemorySegment view = source[i] == null
+                        ? null
+                        : viewOf(source[i], locations.get(i).size());
+                if (view != null) {
+                    answered.set(i, locations.get(i).inlined(view));
+                }
+            }
+            return answered;
+        }
         List<TransferRequest> reads = new ArrayList<>();
         for (int i = 0; i < locations.size(); i++) {
             if (source[i] != null) {
@@ -296,7 +329,6 @@ public final class InlineValues {
             }
         }
         TransferBatch copied = engine.submit(reads);
-        List<ObjectLocation> answered = new ArrayList<>(locations);
         int read = 0;
         for (int i = 0; i < locations.size(); i++) {
             if (source[i] != null) {
@@ -307,6 +339,24 @@ public final class InlineValues {
             }
         }
         return answered;
+    }
+
+    /** The replica's first {@code size} bytes as a view of its memory, or null when they cannot be seen here. */
+    private MemorySegment viewOf(ReplicaDescriptor replica, long size) {
+        try {
+            return engine.view(replica.segment(), replica.endpoint(), replica.offset(), size);
+        } catch (StoreException unmapped) {
+            return null; // e.g. a shared-memory file that no longer verifies: the reader finds out why
+        }
+    }
+
+    /** Runs {@code ending} when {@code lending} ends, or now when there is none. */
+    private static void ending(Lending lending, Runnable ending) {
+        if (lending == null) {
+            ending.run();
+        } else {
+            lending.until(ending);
+        }
     }
 
     /** The first of the object's replicas that a memory copy here reaches, or null. */

@@ -92,6 +92,18 @@ public final class TransferEngine implements AutoCloseable {
     }
 
     /**
+     * The {@code length} bytes at {@code offset} of a segment at {@code endpoint} as a view of the memory itself,
+     * when the transport that reaches it copies in memory; else null (see {@link Transport#view}).
+     */
+    public MemorySegment view(String segment, String endpoint, long offset, long length) {
+        Transport transport =
+                transportFor(new TransferRequest(TransferOp.READ, MemorySegment.NULL, segment, endpoint, 0));
+        return transport == null || !transport.copiesInMemory()
+                ? null
+                : transport.view(segment, endpoint, offset, length);
+    }
+
+    /**
      * Starts every request; the batch's future completes when all have a final status. The requests of each
      * transport are handed over together, so it can send them in fewer system calls.
      */

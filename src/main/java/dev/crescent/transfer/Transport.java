@@ -55,6 +55,15 @@ public interface Transport extends AutoCloseable {
     }
 
     /**
+     * The {@code length} bytes at {@code offset} of a segment at {@code endpoint}, as a view of the memory itself,
+     * when this transport {@link #copiesInMemory copies in memory} and reaches it; else null. The view is read while
+     * the range cannot be reused (its reader holds a lease); reads fail, never crash, once the memory is unmapped.
+     */
+    default MemorySegment view(String segment, String endpoint, long offset, long length) {
+        return null;
+    }
+
+    /**
      * The whole shared-memory file of a segment at {@code endpoint} mapped into this process (its bytes, then its
      * {@link VersionTable}), when this transport maps same-host segments and reaches that one; else null.
      */

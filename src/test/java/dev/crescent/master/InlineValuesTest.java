@@ -5,6 +5,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
 import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterClient;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReplicaConfig;
@@ -16,6 +17,8 @@ import dev.crescent.transfer.local.LocalTransport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -91,6 +94,23 @@ class InlineValuesTest {
     }
 
     @Test
+    void aLentGetSharesTheSegmentsBytesAndHoldsTheLeaseUntilTheAnswerIsOut() {
+        byte[] value = bytes(1000, 4);
+        put("k", value, false);
+        Lending lending = new Lending();
+        ObjectLocation location = inline.locate("k", LIMIT, "", lending);
+        assertArrayEquals(value, toArray(location.value()));
+        long at = location.value().address() - local.address();
+        assertTrue(at >= 0 && at + value.length <= SEGMENT_BYTES, "a view of the segment, not a copy");
+        assertEquals(0, location.leaseId(), "nothing for the reader to hand back");
+        StoreException leased = assertThrows(StoreException.class, () -> master.remove("k", false));
+        assertEquals(ErrorCode.OBJECT_HAS_LEASE, leased.code(), "the range may not be reused under the answer");
+        lending.end();
+        master.remove("k", false);
+        assertFalse(master.exist("k"));
+    }
+
+    @Test
     void aReplicaListLeasesAsBefore() {
         put("k", bytes(1000, 3), false);
         ObjectLocation location = inline.locate("k", 0, ""); // the reader takes no bytes inline
@@ -139,8 +159,9 @@ class InlineValuesTest {
                 toArray(inline.locate("k", LIMIT, "another-host").value()));
     }
 
-    @Test
-    void aBatchAnswersBytesWithinItsBudgetAndReplicasBeyond() {
+    @ParameterizedTest(name = "lent: {0}")
+    @ValueSource(booleans = {false, true})
+    void aBatchAnswersBytesWithinItsBudgetAndReplicasBeyond(boolean lent) {
         long roomy = 2 * MasterClient.BATCH_INLINE_BYTES;
         engine.registerLocal("roomy", arena.allocate(roomy), "");
         master.mountSegment("roomy-worker", "roomy", roomy, "");
@@ -152,7 +173,8 @@ class InlineValuesTest {
             put("b" + i, bytes(size, 40 + i), false);
         }
         keys.add("missing");
-        List<KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "");
+        Lending lending = lent ? new Lending() : null;
+        List<KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "", lending);
         int inlined = 0;
         for (int i = 0; i < objects; i++) {
             ObjectLocation location = located.get(i).value();
@@ -166,6 +188,11 @@ class InlineValuesTest {
         }
         assertEquals(MasterClient.BATCH_INLINE_BYTES / size, inlined, "bytes up to the budget, replicas after");
         assertEquals(ErrorCode.OBJECT_NOT_FOUND, located.get(objects).code());
+        if (lent) {
+            StoreException held = assertThrows(StoreException.class, () -> master.remove("b0", false));
+            assertEquals(ErrorCode.OBJECT_HAS_LEASE, held.code(), "shared by the answer until it is out");
+            lending.end();
+        }
         master.remove("b0", false); // answered with bytes: its lease went back
         StoreException leased = assertThrows(StoreException.class, () -> master.remove("b" + (objects - 1), false));
         assertEquals(ErrorCode.OBJECT_HAS_LEASE, leased.code(), "answered as a replica: its reader holds a lease");

@@ -11,6 +11,8 @@ import dev.crescent.master.Master;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.protocol.HeartbeatReply;
 import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.Lending;
+import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ProtoMapping;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.StartedPut;
@@ -191,13 +193,33 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request) {
+        return getReplicaList(request, null);
+    }
+
+    /**
+     * GetReplicaList for a caller that says when its answer is out: under {@code lending} a small object's bytes
+     * are lent to the answer from their segment, not copied into it (see {@link InlineValues#locate}).
+     */
+    public Uni<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request, Lending lending) {
         return call("get_replica_list", Right.READ, request.getKey(), () -> {
             releaseCarried(request.getReleasedList());
-            return ProtoMapping.toProto(
+            return located(
                     request.getAcceptInline() > 0
-                            ? inline.locate(request.getKey(), request.getAcceptInline(), request.getReaderHost())
-                            : master.getReplicaList(request.getKey()));
+                            ? inline.locate(
+                                    request.getKey(), request.getAcceptInline(), request.getReaderHost(), lending)
+                            : master.getReplicaList(request.getKey()),
+                    lending,
+                    0);
         });
+    }
+
+    /** A location's answer; bytes it holds under {@code lending} are lent to answer item {@code item}. */
+    private static GetReplicaListResponse located(ObjectLocation location, Lending lending, int item) {
+        if (lending == null || location.value() == null) {
+            return ProtoMapping.toProto(location);
+        }
+        lending.lend(item, location.value());
+        return ProtoMapping.toProto(location.inlined(null));
     }
 
     @Override
@@ -340,26 +362,30 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<BatchGetReplicaListResponse> batchGetReplicaList(BatchKeysRequest request) {
+        return batchGetReplicaList(request, null);
+    }
+
+    /** BatchGetReplicaList lending small objects' bytes from their segments to the answer under {@code lending}. */
+    public Uni<BatchGetReplicaListResponse> batchGetReplicaList(BatchKeysRequest request, Lending lending) {
         return call("batch_get_replica_list", null, null, () -> {
             releaseCarried(request.getReleasedList());
-            return BatchGetReplicaListResponse.newBuilder()
-                    .addAllItems(checked(
-                                    Right.READ,
-                                    request,
-                                    keys -> request.getAcceptInline() > 0
-                                            ? inline.locateAll(keys, request.getAcceptInline(), request.getReaderHost())
-                                            : master.batchGetReplicaList(keys))
-                            .stream()
-                            .map(r -> {
-                                BatchGetReplicaListItem.Builder item =
-                                        BatchGetReplicaListItem.newBuilder().setStatus(ProtoMapping.status(r));
-                                return r.ok()
-                                        ? item.setLocation(ProtoMapping.toProto(r.value()))
-                                                .build()
-                                        : item.build();
-                            })
-                            .toList())
-                    .build();
+            List<KeyResult<ObjectLocation>> results = checked(
+                    Right.READ,
+                    request,
+                    keys -> request.getAcceptInline() > 0
+                            ? inline.locateAll(keys, request.getAcceptInline(), request.getReaderHost(), lending)
+                            : master.batchGetReplicaList(keys));
+            BatchGetReplicaListResponse.Builder answer = BatchGetReplicaListResponse.newBuilder();
+            for (int i = 0; i < results.size(); i++) {
+                KeyResult<ObjectLocation> result = results.get(i);
+                BatchGetReplicaListItem.Builder item =
+                        BatchGetReplicaListItem.newBuilder().setStatus(ProtoMapping.status(result));
+                if (result.ok()) {
+                    item.setLocation(located(result.value(), lending, i));
+                }
+                answer.addItems(item);
+            }
+            return answer.build();
         });
     }
 

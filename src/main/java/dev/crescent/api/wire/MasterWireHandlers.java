@@ -1,7 +1,9 @@
 package dev.crescent.api.wire;
 
+import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.MasterService;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
@@ -14,20 +16,21 @@ import java.util.function.BiFunction;
 import java.util.function.Supplier;
 
 /**
- * Which {@link MasterService} method answers each wire method, so the wire and gRPC share one adapter (access
+ * Which {@link MasterGrpcService} method answers each wire method, so the wire and gRPC share one adapter (access
  * checks, metrics, error mapping), and whether the call may block: those run off the event loop, exactly the
- * calls the gRPC adapter does not mark non-blocking.
+ * calls the gRPC adapter does not mark non-blocking. The reads take the call's {@link Lending}: the wire says when
+ * an answer is out, so small objects' bytes go into it straight from their segments.
  */
 final class MasterWireHandlers {
     private final List<Handler<?, ?>> byId = new ArrayList<>();
 
     /** One method: how to call it on the adapter. */
-    record Handler<Q, A>(MethodDescriptor<Q, A> method, BiFunction<MasterService, Q, Uni<A>> call, boolean blocking) {
+    record Handler<Q, A>(MethodDescriptor<Q, A> method, Call<Q, A> call, boolean blocking) {
         /**
          * Parses the request now from its frame (which the request's bytes fields then share) and returns the call
          * to make, possibly on another thread; an unreadable request's call fails as INVALID_PARAMS.
          */
-        Supplier<Uni<A>> prepare(MasterService service, byte[] frame, int offset, int length) {
+        Supplier<Uni<A>> prepare(MasterGrpcService service, byte[] frame, int offset, int length, Lending lending) {
             Q parsed;
             try {
                 parsed = MasterWire.parse(method.getRequestMarshaller(), frame, offset, length);
@@ -36,8 +39,14 @@ final class MasterWireHandlers {
                         .failure(new StoreException(
                                 ErrorCode.INVALID_PARAMS, "unreadable " + method.getBareMethodName() + " request"));
             }
-            return () -> call.apply(service, parsed);
+            return () -> call.apply(service, parsed, lending);
         }
+    }
+
+    /** How one method is called on the adapter. */
+    @FunctionalInterface
+    interface Call<Q, A> {
+        Uni<A> apply(MasterGrpcService service, Q request, Lending lending);
     }
 
     MasterWireHandlers() {
@@ -45,7 +54,7 @@ final class MasterWireHandlers {
         add(MasterServiceGrpc.getUpsertStartMethod(), MasterService::upsertStart, false);
         add(MasterServiceGrpc.getPutEndMethod(), MasterService::putEnd, false);
         add(MasterServiceGrpc.getPutRevokeMethod(), MasterService::putRevoke, false);
-        add(MasterServiceGrpc.getGetReplicaListMethod(), MasterService::getReplicaList, false);
+        lending(MasterServiceGrpc.getGetReplicaListMethod(), MasterGrpcService::getReplicaList);
         add(MasterServiceGrpc.getExistMethod(), MasterService::exist, false);
         add(MasterServiceGrpc.getRemoveMethod(), MasterService::remove, false);
         add(MasterServiceGrpc.getRemoveAllMethod(), MasterService::removeAll, true);
@@ -53,7 +62,7 @@ final class MasterWireHandlers {
         add(MasterServiceGrpc.getBatchUpsertStartMethod(), MasterService::batchUpsertStart, false);
         add(MasterServiceGrpc.getBatchPutEndMethod(), MasterService::batchPutEnd, true);
         add(MasterServiceGrpc.getBatchPutRevokeMethod(), MasterService::batchPutRevoke, false);
-        add(MasterServiceGrpc.getBatchGetReplicaListMethod(), MasterService::batchGetReplicaList, false);
+        lending(MasterServiceGrpc.getBatchGetReplicaListMethod(), MasterGrpcService::batchGetReplicaList);
         add(MasterServiceGrpc.getBatchExistMethod(), MasterService::batchExist, false);
         add(MasterServiceGrpc.getBatchRemoveMethod(), MasterService::batchRemove, false);
         add(MasterServiceGrpc.getMountSegmentMethod(), MasterService::mountSegment, true);
@@ -74,8 +83,18 @@ final class MasterWireHandlers {
         return id >= 0 && id < byId.size() ? byId.get(id) : null;
     }
 
+    /** A method whose answer shares nothing. */
     private <Q, A> void add(
             MethodDescriptor<Q, A> method, BiFunction<MasterService, Q, Uni<A>> call, boolean blocking) {
+        add(method, (service, request, lending) -> call.apply(service, request), blocking);
+    }
+
+    /** A method that never blocks and whose answer may share memory under the call's lending. */
+    private <Q, A> void lending(MethodDescriptor<Q, A> method, Call<Q, A> call) {
+        add(method, call, false);
+    }
+
+    private <Q, A> void add(MethodDescriptor<Q, A> method, Call<Q, A> call, boolean blocking) {
         int id = MasterWire.id(method);
         while (byId.size() <= id) {
             byId.add(null);

@@ -4,12 +4,13 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
 import dev.crescent.api.Callers;
 import dev.crescent.api.grpc.CallerInterceptor;
+import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
 import dev.crescent.protocol.GrpcErrors;
+import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
-import dev.crescent.protocol.proto.MasterService;
 import io.grpc.StatusRuntimeException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -43,7 +44,7 @@ final class MasterWireSession {
     /** Known once the hello arrived. */
     private Caller caller;
 
-    private final MasterService service;
+    private final MasterGrpcService service;
     private final MasterWireHandlers handlers;
     private final Vertx vertx;
     private final WireLimits limits;
@@ -75,7 +76,7 @@ final class MasterWireSession {
     private long deadlineTimer = -1;
 
     MasterWireSession(
-            NetSocket socket, MasterService service, MasterWireHandlers handlers, Vertx vertx, WireLimits limits) {
+            NetSocket socket, MasterGrpcService service, MasterWireHandlers handlers, Vertx vertx, WireLimits limits) {
         this.socket = socket;
         this.channel = (NetSocketInternal) socket;
         this.service = service;
@@ -278,28 +279,41 @@ final class MasterWireSession {
     /** The call of one request frame ({@code length} bytes at {@code offset}), as its caller, answering when done. */
     private Runnable callOf(
             MasterWireHandlers.Handler<?, ?> handler, int callId, byte[] frame, int offset, int length) {
-        Supplier<? extends Uni<?>> prepared =
-                handler.prepare(service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER);
+        Lending lending = new Lending();
+        Supplier<? extends Uni<?>> prepared = handler.prepare(
+                service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER, lending);
         return () -> CallerInterceptor.runAs(
                 caller,
                 () -> prepared.get()
                         .subscribe()
-                        .with(answer -> answer(callId, (MessageLite) answer), failure -> fail(callId, failure)));
+                        .with(
+                                answer -> {
+                                    try {
+                                        answer(callId, (MessageLite) answer, lending);
+                                    } finally {
+                                        lending.end(); // the lent bytes are in the answer's frame now, or failed
+                                    }
+                                },
+                                failure -> {
+                                    lending.end();
+                                    fail(callId, failure);
+                                }));
     }
 
     /**
      * Serialises the answer straight into a pooled direct buffer, which the channel sends as it is and gives back
      * to the pool: a heap frame would be copied into a fresh direct buffer on every write (a small object's bytes
-     * travel in answers: with 64 KiB values that copy and its zeroing were the master's largest cost).
+     * travel in answers: with 64 KiB values that copy and its zeroing were the master's largest cost). Bytes lent
+     * to the answer are copied into it from their segments ({@link LentAnswer}).
      */
-    private void answer(int callId, MessageLite answer) {
-        int size = answer.getSerializedSize();
+    private void answer(int callId, MessageLite answer, Lending lending) {
+        int size = LentAnswer.size(answer, lending);
         int header = 4 + MasterWire.RESPONSE_HEADER;
         ByteBuf frame = channel.channelHandlerContext().alloc().directBuffer(header + size);
         try {
             frame.writeInt(MasterWire.RESPONSE_HEADER + size).writeInt(callId).writeInt(0);
             CodedOutputStream body = CodedOutputStream.newInstance(frame.nioBuffer(header, size));
-            answer.writeTo(body);
+            LentAnswer.writeTo(answer, lending, body);
             body.checkNoSpaceLeft();
             frame.writerIndex(header + size);
         } catch (IOException | RuntimeException e) {

@@ -36,9 +36,15 @@ public final class LocalTransport implements Transport {
     }
 
     @Override
+    public MemorySegment view(String segment, String endpoint, long offset, long length) {
+        return memory.slice(segment, offset, length);
+    }
+
+    @Override
     public CompletableFuture<Void> submit(TransferRequest request) {
         try {
-            MemorySegment remote = memory.slice(request.remoteSegment(), request.remoteOffset(), request.length());
+            MemorySegment remote =
+                    view(request.remoteSegment(), request.remoteEndpoint(), request.remoteOffset(), request.length());
             if (request.ticket() != null && request.ticket().revokes()) {
                 // The master freeing a range of memory this process serves: fence it before scrubbing.
                 memory.fences().raise(request.ticket(), System.currentTimeMillis());

@@ -73,21 +73,24 @@ public final class ShmTransport implements Transport {
     @Override
     public CompletableFuture<Void> submit(TransferRequest request) {
         try {
-            MemorySegment segment = map(
-                            PeerAddress.parse(request.remoteEndpoint()).shmFile(), request.remoteSegment())
-                    .data();
-            long offset = request.remoteOffset();
-            long length = request.length();
-            RegisteredMemory.checkRange(request.remoteSegment(), segment.byteSize(), offset, length);
+            MemorySegment range =
+                    view(request.remoteSegment(), request.remoteEndpoint(), request.remoteOffset(), request.length());
             if (request.op() == TransferOp.WRITE) {
-                MemorySegment.copy(request.local(), 0, segment, offset, length);
+                MemorySegment.copy(request.local(), 0, range, 0, range.byteSize());
             } else {
-                MemorySegment.copy(segment, offset, request.local(), 0, length);
+                MemorySegment.copy(range, 0, request.local(), 0, range.byteSize());
             }
             return CompletableFuture.completedFuture(null);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    @Override
+    public MemorySegment view(String segment, String endpoint, long offset, long length) {
+        MemorySegment data = map(PeerAddress.parse(endpoint).shmFile(), segment).data();
+        RegisteredMemory.checkRange(segment, data.byteSize(), offset, length);
+        return data.asSlice(offset, length);
     }
 
     @Override

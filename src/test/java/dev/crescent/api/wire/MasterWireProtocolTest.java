@@ -4,6 +4,9 @@ import com.google.protobuf.ByteString;
 import dev.crescent.api.MasterCalls;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.BatchGetReplicaListItem;
+import dev.crescent.protocol.proto.BatchGetReplicaListResponse;
+import dev.crescent.protocol.proto.BatchKeysRequest;
 import dev.crescent.protocol.proto.ExistResponse;
 import dev.crescent.protocol.proto.GetReplicaListRequest;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
@@ -11,6 +14,7 @@ import dev.crescent.protocol.proto.KeyRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.protocol.proto.PutStartRequest;
 import dev.crescent.protocol.proto.PutStartResponse;
+import dev.crescent.protocol.proto.RemoveRequest;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -26,7 +30,9 @@ import java.net.Socket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.DoubleSupplier;
 
@@ -237,6 +243,65 @@ class MasterWireProtocolTest {
                 assertArrayEquals(values[i], valueOf(got), "value " + i);
             }
         }
+    }
+
+    @Test
+    void bytesAnsweredFromTheirSegmentGiveTheirLeaseBackOnceSent() throws IOException {
+        // The master answers small objects' bytes straight from their segment and holds their read lease until the
+        // answer is out: once it is, an unforced remove must find no lease (one held on would refuse it).
+        Map<String, byte[]> values = new LinkedHashMap<>();
+        values.put("wire/lent/one", randomBytes(3000, 7));
+        values.put("wire/lent/batched", randomBytes(1000, 8));
+        try (Socket socket = connected()) {
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            for (Map.Entry<String, byte[]> value : values.entrySet()) {
+                send(
+                        out,
+                        MasterWire.id(MasterServiceGrpc.getPutStartMethod()),
+                        1,
+                        putWithBytes(value.getKey(), value.getValue()));
+                assertEquals(0, read(in).code());
+            }
+            send(out, MasterWire.id(MasterServiceGrpc.getGetReplicaListMethod()), 2, getAsBytes("wire/lent/one", 4096));
+            assertArrayEquals(values.get("wire/lent/one"), valueOf(read(in)));
+            // Lent bytes sit in their own items, around an item that has none.
+            BatchKeysRequest batch = BatchKeysRequest.newBuilder()
+                    .addKeys("wire/lent/batched")
+                    .addKeys("wire/lent/missing")
+                    .addKeys("wire/lent/one")
+                    .setAcceptInline(4096)
+                    .build();
+            send(out, MasterWire.id(MasterServiceGrpc.getBatchGetReplicaListMethod()), 3, batch.toByteArray());
+            Answer batched = read(in);
+            assertEquals(0, batched.code(), batched.message());
+            List<BatchGetReplicaListItem> items =
+                    BatchGetReplicaListResponse.parseFrom(batched.payload()).getItemsList();
+            assertArrayEquals(
+                    values.get("wire/lent/batched"),
+                    items.get(0).getLocation().getValue().toByteArray());
+            assertEquals(
+                    ErrorCode.OBJECT_NOT_FOUND.number(),
+                    items.get(1).getStatus().getCode());
+            assertArrayEquals(
+                    values.get("wire/lent/one"),
+                    items.get(2).getLocation().getValue().toByteArray());
+            for (String key : values.keySet()) {
+                send(
+                        out,
+                        MasterWire.id(MasterServiceGrpc.getRemoveMethod()),
+                        4,
+                        RemoveRequest.newBuilder().setKey(key).build().toByteArray());
+                Answer removed = read(in);
+                assertEquals(0, removed.code(), key + ": " + removed.message());
+            }
+        }
+    }
+
+    private static byte[] randomBytes(int size, int seed) {
+        byte[] bytes = new byte[size];
+        new Random(seed).nextBytes(bytes);
+        return bytes;
     }
 
     /** A PutStart (upsert) that carries the object's bytes. */

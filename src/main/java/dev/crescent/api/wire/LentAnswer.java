@@ -1,0 +1,107 @@
+package dev.crescent.api.wire;
+
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.WireFormat;
+import dev.crescent.protocol.Lending;
+import dev.crescent.protocol.proto.BatchGetReplicaListItem;
+import dev.crescent.protocol.proto.BatchGetReplicaListResponse;
+import dev.crescent.protocol.proto.GetReplicaListResponse;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Encodes an answer together with the small objects' bytes lent to it ({@link Lending}), so each is copied once,
+ * from its segment straight into the frame. Protobuf cannot do that itself: {@code UnsafeByteOperations.unsafeWrap}
+ * copies a direct buffer into a fresh array (protobuf 4.35), which is the copy and the zeroing this saves. A lent
+ * value is written as the last field of the location it belongs to ({@code GetReplicaListResponse.value}, whether
+ * alone or inside a batch's item); protobuf reads fields in any order, so the reader parses an ordinary message.
+ * An answer with nothing lent is encoded by protobuf as it is.
+ */
+final class LentAnswer {
+    private static final int VALUE = GetReplicaListResponse.VALUE_FIELD_NUMBER;
+    private static final int ITEMS = BatchGetReplicaListResponse.ITEMS_FIELD_NUMBER;
+    private static final int STATUS = BatchGetReplicaListItem.STATUS_FIELD_NUMBER;
+    private static final int LOCATION = BatchGetReplicaListItem.LOCATION_FIELD_NUMBER;
+
+    private LentAnswer() {}
+
+    /** The encoded size of {@code answer} with the bytes lent to it. */
+    static int size(MessageLite answer, Lending lending) {
+        return switch (answer) {
+            case GetReplicaListResponse location -> locationSize(location, lending.lent(0));
+            case BatchGetReplicaListResponse batch -> {
+                int size = 0;
+                for (int i = 0; i < batch.getItemsCount(); i++) {
+                    size += CodedOutputStream.computeTagSize(ITEMS)
+                            + delimitedSize(itemSize(batch.getItems(i), lending.lent(i)));
+                }
+                yield size;
+            }
+            default -> answer.getSerializedSize();
+        };
+    }
+
+    /** Writes {@code answer} with the bytes lent to it: exactly {@link #size} bytes. */
+    static void writeTo(MessageLite answer, Lending lending, CodedOutputStream out) throws IOException {
+        switch (answer) {
+            case GetReplicaListResponse location -> writeLocation(location, lending.lent(0), out);
+            case BatchGetReplicaListResponse batch -> {
+                for (int i = 0; i < batch.getItemsCount(); i++) {
+                    writeItem(batch.getItems(i), lending.lent(i), out);
+                }
+            }
+            default -> answer.writeTo(out);
+        }
+    }
+
+    private static int itemSize(BatchGetReplicaListItem item, MemorySegment value) {
+        if (value == null) {
+            return item.getSerializedSize();
+        }
+        return (item.hasStatus() ? CodedOutputStream.computeMessageSize(STATUS, item.getStatus()) : 0)
+                + CodedOutputStream.computeTagSize(LOCATION)
+                + delimitedSize(locationSize(item.getLocation(), value));
+    }
+
+    private static void writeItem(BatchGetReplicaListItem item, MemorySegment value, CodedOutputStream out)
+            throws IOException {
+        out.writeTag(ITEMS, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        out.writeUInt32NoTag(itemSize(item, value));
+        if (value == null) {
+            item.writeTo(out);
+            return;
+        }
+        if (item.hasStatus()) {
+            out.writeMessage(STATUS, item.getStatus());
+        }
+        out.writeTag(LOCATION, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        out.writeUInt32NoTag(locationSize(item.getLocation(), value));
+        writeLocation(item.getLocation(), value, out);
+    }
+
+    private static int locationSize(GetReplicaListResponse location, MemorySegment value) {
+        return location.getSerializedSize()
+                + (value == null ? 0 : CodedOutputStream.computeTagSize(VALUE) + delimitedSize(length(value)));
+    }
+
+    private static void writeLocation(GetReplicaListResponse location, MemorySegment value, CodedOutputStream out)
+            throws IOException {
+        location.writeTo(out);
+        if (value != null) {
+            out.writeTag(VALUE, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+            out.writeUInt32NoTag(length(value));
+            out.write(value.asByteBuffer()); // one bulk copy, segment to frame
+        }
+    }
+
+    /** A length-delimited field's length prefix and body. */
+    private static int delimitedSize(int length) {
+        return CodedOutputStream.computeUInt32SizeNoTag(length) + length;
+    }
+
+    private static int length(MemorySegment value) {
+        return Math.toIntExact(value.byteSize());
+    }
+}

@@ -1,0 +1,64 @@
+package dev.crescent.protocol;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * What one master answer borrows from the segments until it is sent: small objects' bytes as views of the
+ * segments themselves (by the answer's item: 0 for a single location, the item's index in a batch), and what is
+ * to happen once the answer is out (hand back the read leases that keep those ranges from reuse). The caller that
+ * writes the answer writes the lent bytes into its frame, then {@link #end ends} the lending, whether the answer
+ * went out or failed. One call's, on one thread.
+ */
+public final class Lending {
+    private final List<Runnable> endings = new ArrayList<>(1);
+    private MemorySegment[] lent = new MemorySegment[0];
+    private boolean ended;
+
+    /** Lends {@code bytes} to item {@code item} of the answer. */
+    public void lend(int item, MemorySegment bytes) {
+        if (item >= lent.length) {
+            lent = Arrays.copyOf(lent, Math.max(item + 1, 2 * lent.length));
+        }
+        lent[item] = bytes;
+    }
+
+    /** The bytes lent to item {@code item}, or null. */
+    public MemorySegment lent(int item) {
+        return item < lent.length ? lent[item] : null;
+    }
+
+    /** Whether any bytes are lent. */
+    public boolean lends() {
+        for (MemorySegment bytes : lent) {
+            if (bytes != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs {@code ending} once the answer is out (at once, when the lending has already ended). */
+    public void until(Runnable ending) {
+        if (ended) {
+            ending.run();
+        } else {
+            endings.add(ending);
+        }
+    }
+
+    /** The answer is out (or failed): the lent bytes may be reused. Runs each ending once; later calls do nothing. */
+    public void end() {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        lent = new MemorySegment[0];
+        for (Runnable ending : endings) {
+            ending.run();
+        }
+        endings.clear();
+    }
+}
