@@ -345,8 +345,10 @@ public final class InlineValues {
     private MemorySegment viewOf(ReplicaDescriptor replica, long size) {
         try {
             return engine.view(replica.segment(), replica.endpoint(), replica.offset(), size);
-        } catch (StoreException unmapped) {
-            return null; // e.g. a shared-memory file that no longer verifies: the reader finds out why
+        } catch (RuntimeException unmapped) {
+            // As a failed copy would: e.g. a shared-memory file that no longer verifies or maps. The reader reads
+            // the replicas itself and finds out why.
+            return null;
         }
     }
 

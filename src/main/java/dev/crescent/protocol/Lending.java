@@ -30,16 +30,6 @@ public final class Lending {
         return item < lent.length ? lent[item] : null;
     }
 
-    /** Whether any bytes are lent. */
-    public boolean lends() {
-        for (MemorySegment bytes : lent) {
-            if (bytes != null) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** Runs {@code ending} once the answer is out (at once, when the lending has already ended). */
     public void until(Runnable ending) {
         if (ended) {
