@@ -209,11 +209,6 @@ public final class InlineValues {
         return read.value() != null && read.value().mismatch(value) == -1;
     }
 
-    /** {@link #locate(String, long, String, Lending)} answering a copy of the bytes. */
-    public ObjectLocation locate(String key, long acceptInline, String readerHost) {
-        return locate(key, acceptInline, readerHost, null);
-    }
-
     /**
      * The object's replicas, or its bytes when it is at most {@code acceptInline} (and this master's limit), a
      * replica is in reach of a memory copy, and none is in the reader's own reach: a reader that maps a replica on
@@ -231,11 +226,6 @@ public final class InlineValues {
             ending(lending, () -> release(key, location)); // the read is over once its bytes are in the answer
         }
         return answered;
-    }
-
-    /** {@link #locateAll(List, long, String, Lending)} answering copies of the bytes. */
-    public List<KeyResult<ObjectLocation>> locateAll(List<String> keys, long acceptInline, String readerHost) {
-        return locateAll(keys, acceptInline, readerHost, null);
     }
 
     /**

@@ -13,8 +13,10 @@ import java.util.List;
  * went out or failed. One call's, on one thread.
  */
 public final class Lending {
+    private static final MemorySegment[] NONE = {};
+
     private final List<Runnable> endings = new ArrayList<>(1);
-    private MemorySegment[] lent = new MemorySegment[0];
+    private MemorySegment[] lent = NONE;
     private boolean ended;
 
     /** Lends {@code bytes} to item {@code item} of the answer. */
@@ -45,7 +47,7 @@ public final class Lending {
             return;
         }
         ended = true;
-        lent = new MemorySegment[0];
+        lent = NONE;
         for (Runnable ending : endings) {
             ending.run();
         }

@@ -93,14 +93,13 @@ public final class TransferEngine implements AutoCloseable {
 
     /**
      * The {@code length} bytes at {@code offset} of a segment at {@code endpoint} as a view of the memory itself,
-     * when the transport that reaches it copies in memory; else null (see {@link Transport#view}).
+     * when the transport that reaches it copies in memory; else null (see {@link Transport#view}, which answers
+     * null for the others).
      */
     public MemorySegment view(String segment, String endpoint, long offset, long length) {
         Transport transport =
                 transportFor(new TransferRequest(TransferOp.READ, MemorySegment.NULL, segment, endpoint, 0));
-        return transport == null || !transport.copiesInMemory()
-                ? null
-                : transport.view(segment, endpoint, offset, length);
+        return transport == null ? null : transport.view(segment, endpoint, offset, length);
     }
 
     /**

@@ -84,7 +84,7 @@ class InlineValuesTest {
     void aSmallGetAnswersTheBytesAndHoldsNoLease() {
         byte[] value = bytes(1000, 2);
         put("k", value, false);
-        ObjectLocation location = inline.locate("k", LIMIT, "");
+        ObjectLocation location = inline.locate("k", LIMIT, "", null);
         assertNotNull(location.value());
         assertArrayEquals(value, toArray(location.value()));
         assertTrue(location.replicas().isEmpty());
@@ -113,7 +113,7 @@ class InlineValuesTest {
     @Test
     void aReplicaListLeasesAsBefore() {
         put("k", bytes(1000, 3), false);
-        ObjectLocation location = inline.locate("k", 0, ""); // the reader takes no bytes inline
+        ObjectLocation location = inline.locate("k", 0, "", null); // the reader takes no bytes inline
         assertNull(location.value());
         assertFalse(location.replicas().isEmpty());
         StoreException leased = assertThrows(StoreException.class, () -> master.remove("k", false));
@@ -130,7 +130,7 @@ class InlineValuesTest {
         master.putRevoke("client", "big");
 
         put("k", bytes(2000, 5), false);
-        assertNull(inline.locate("k", 1999, "").value(), "larger than the reader accepts");
+        assertNull(inline.locate("k", 1999, "", null).value(), "larger than the reader accepts");
     }
 
     @Test
@@ -140,7 +140,7 @@ class InlineValuesTest {
         assertFalse(started.committed());
         assertEquals("far", started.replicas().getFirst().segment());
         master.putEnd("client", "k");
-        ObjectLocation location = inline.locate("k", LIMIT, "");
+        ObjectLocation location = inline.locate("k", LIMIT, "", null);
         assertNull(location.value(), "the master does not wait on the network for a read");
         assertEquals("far", location.replicas().getFirst().segment());
     }
@@ -151,12 +151,12 @@ class InlineValuesTest {
         engine.registerLocal("near", near, "");
         master.mountSegment("near-worker", "near", SEGMENT_BYTES, "host=reader-host,shm=/dev/shm/crescent-near.1");
         putOn("near", "k", bytes(100, 12));
-        ObjectLocation mapped = inline.locate("k", LIMIT, "reader-host");
+        ObjectLocation mapped = inline.locate("k", LIMIT, "reader-host", null);
         assertNull(mapped.value(), "its own memory copy beats bytes on a socket");
         assertEquals("near", mapped.replicas().getFirst().segment());
         assertArrayEquals(
                 bytes(100, 12),
-                toArray(inline.locate("k", LIMIT, "another-host").value()));
+                toArray(inline.locate("k", LIMIT, "another-host", null).value()));
     }
 
     @ParameterizedTest(name = "lent: {0}")
@@ -209,7 +209,7 @@ class InlineValuesTest {
                 master.putEnd("client", keys.get(i)); // the far one's bytes are the client's to write
             }
         }
-        List<KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "");
+        List<KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "", null);
         for (int i = 0; i < keys.size(); i++) {
             ObjectLocation location = located.get(i).value();
             if (keys.get(i).startsWith("far")) {
@@ -243,12 +243,15 @@ class InlineValuesTest {
         put("k", bytes(3000, 7), false);
         StoreException exists = assertThrows(StoreException.class, () -> put("k", bytes(3000, 8), false));
         assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, exists.code());
-        assertArrayEquals(bytes(3000, 7), toArray(inline.locate("k", LIMIT, "").value()));
+        assertArrayEquals(
+                bytes(3000, 7), toArray(inline.locate("k", LIMIT, "", null).value()));
 
         put("k", bytes(3000, 9), true);
-        assertArrayEquals(bytes(3000, 9), toArray(inline.locate("k", LIMIT, "").value()), "same size: in place");
+        assertArrayEquals(
+                bytes(3000, 9), toArray(inline.locate("k", LIMIT, "", null).value()), "same size: in place");
         put("k", bytes(5000, 10), true);
-        assertArrayEquals(bytes(5000, 10), toArray(inline.locate("k", LIMIT, "").value()), "new size: new range");
+        assertArrayEquals(
+                bytes(5000, 10), toArray(inline.locate("k", LIMIT, "", null).value()), "new size: new range");
         assertEquals(1, master.stats().objectCount());
     }
 
@@ -263,7 +266,7 @@ class InlineValuesTest {
         assertTrue(master.stats().usedBytes() <= SEGMENT_BYTES);
         assertArrayEquals(
                 bytes(size, objects - 1),
-                toArray(inline.locate("k" + (objects - 1), LIMIT, "").value()));
+                toArray(inline.locate("k" + (objects - 1), LIMIT, "", null).value()));
     }
 
     @Test
@@ -292,10 +295,11 @@ class InlineValuesTest {
                 Collections.nCopies(keys.size(), null)));
 
         assertEquals(StartedPut.COMMITTED, started.get(0).value());
-        assertArrayEquals(values.get(0), toArray(inline.locate("a", LIMIT, "").value()));
+        assertArrayEquals(
+                values.get(0), toArray(inline.locate("a", LIMIT, "", null).value()));
         assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, started.get(1).code(), "first writer wins, key by key");
         assertArrayEquals(
-                bytes(500, 20), toArray(inline.locate("taken", LIMIT, "").value()));
+                bytes(500, 20), toArray(inline.locate("taken", LIMIT, "", null).value()));
         assertFalse(started.get(2).value().committed(), "no bytes came: an ordinary put start");
         assertEquals(1, started.get(2).value().replicas().size());
         assertEquals(StartedPut.COMMITTED, started.get(3).value(), "a key after a refused one is still committed");

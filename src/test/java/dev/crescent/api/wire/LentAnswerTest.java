@@ -38,11 +38,7 @@ class LentAnswerTest {
         Lending lending = new Lending();
         lending.lend(0, bytes);
         GetReplicaListResponse answered = GetReplicaListResponse.parseFrom(encoded(location(5), lending));
-        assertEquals(
-                location(5).toBuilder()
-                        .setValue(ByteString.copyFrom(bytes.asByteBuffer()))
-                        .build(),
-                answered);
+        assertEquals(withValue(location(5), bytes), answered);
     }
 
     @Test
@@ -67,20 +63,8 @@ class LentAnswerTest {
         lending.lend(0, first);
         lending.lend(3, last);
         BatchGetReplicaListResponse expected = batch.toBuilder()
-                .setItems(
-                        0,
-                        found(
-                                "a",
-                                location(1).toBuilder()
-                                        .setValue(ByteString.copyFrom(first.asByteBuffer()))
-                                        .build()))
-                .setItems(
-                        3,
-                        found(
-                                "d",
-                                location(3).toBuilder()
-                                        .setValue(ByteString.copyFrom(last.asByteBuffer()))
-                                        .build()))
+                .setItems(0, found("a", withValue(location(1), first)))
+                .setItems(3, found("d", withValue(location(3), last)))
                 .build();
         assertEquals(expected, BatchGetReplicaListResponse.parseFrom(encoded(batch, lending)));
     }
@@ -107,6 +91,13 @@ class LentAnswerTest {
                 .setLeaseDeadlineMs(1_700_000_000_000L)
                 .setCrc32C(12345)
                 .setVersion(version)
+                .build();
+    }
+
+    /** The location as protobuf itself encodes it with {@code bytes} as its value. */
+    private static GetReplicaListResponse withValue(GetReplicaListResponse location, MemorySegment bytes) {
+        return location.toBuilder()
+                .setValue(ByteString.copyFrom(bytes.asByteBuffer()))
                 .build();
     }
 
