@@ -4,6 +4,7 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.IdleConnections;
+import dev.crescent.common.SocketDeadlines;
 import dev.crescent.common.StoreException;
 import dev.crescent.common.TlsSockets;
 import dev.crescent.protocol.MasterWire;
@@ -19,6 +20,7 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
@@ -33,7 +35,7 @@ import javax.net.ssl.SSLContext;
 final class MasterWireChannel implements AutoCloseable {
     private static final int MAX_IDLE = 64;
     private static final int READ_BUFFER = 64 << 10;
-    /** The largest request frame a connection keeps for its next request. */
+    /** The largest frame a connection keeps for its next request (and answer, {@link #callWithin}). */
     private static final int KEPT_FRAME_BYTES = 1 << 20;
 
     private static final Pattern PORT = Pattern.compile("\"port\"\\s*:\\s*(\\d+)");
@@ -88,6 +90,28 @@ final class MasterWireChannel implements AutoCloseable {
     /** {@link #call} of {@code request} followed by {@code trailing}'s entries, as one message. */
     <Q extends MessageLite, A> A call(
             MethodDescriptor<Q, A> method, Q request, TrailingBytes trailing, Duration deadline) {
+        return call(method, request, trailing, deadline, false, Function.identity());
+    }
+
+    /**
+     * {@link #call} whose answer is read into an array its connection keeps (up to {@link #KEPT_FRAME_BYTES}) and
+     * handed to {@code take}: the answer's bytes fields alias that array, so they are valid only inside {@code take},
+     * which must copy out what it keeps. The connection goes back to its pool once {@code take} returns. For answers
+     * of a known, bounded size, such as a get into the caller's buffer: no fresh array (zeroed, then garbage) per
+     * answer.
+     */
+    <Q extends MessageLite, A, R> R callWithin(
+            MethodDescriptor<Q, A> method, Q request, Duration deadline, Function<? super A, ? extends R> take) {
+        return call(method, request, TrailingBytes.NONE, deadline, true, take);
+    }
+
+    private <Q extends MessageLite, A, R> R call(
+            MethodDescriptor<Q, A> method,
+            Q request,
+            TrailingBytes trailing,
+            Duration deadline,
+            boolean intoKept,
+            Function<? super A, ? extends R> take) {
         int timeout = (int) Math.clamp(deadline.toMillis(), 1, Integer.MAX_VALUE);
         Connection connection = idle.poll();
         Reply reply;
@@ -95,7 +119,7 @@ final class MasterWireChannel implements AutoCloseable {
             if (connection == null) {
                 connection = new Connection(timeout);
             }
-            reply = connection.exchange(MasterWire.id(method), request, trailing, timeout);
+            reply = connection.exchange(MasterWire.id(method), request, trailing, timeout, intoKept);
         } catch (SocketTimeoutException e) {
             closeQuietly(connection);
             throw new StoreException(
@@ -106,17 +130,24 @@ final class MasterWireChannel implements AutoCloseable {
             closeQuietly(connection);
             throw new StoreException(ErrorCode.RPC_FAIL, "master " + address + ": " + e.getMessage(), e);
         }
-        idle.offer(connection);
-        if (reply.code() != 0) {
-            throw new StoreException(
-                    ErrorCode.fromNumber(reply.code()), new String(reply.payload(), StandardCharsets.UTF_8));
-        }
         try {
-            return MasterWire.parse(method.getResponseMarshaller(), reply.payload(), 0, reply.payload().length);
-        } catch (StoreException e) {
-            throw new StoreException(
-                    ErrorCode.RPC_FAIL,
-                    "master " + address + " answered " + method.getBareMethodName() + " unreadably: " + e.getMessage());
+            if (reply.code() != 0) {
+                throw new StoreException(
+                        ErrorCode.fromNumber(reply.code()),
+                        new String(reply.payload(), 0, reply.length(), StandardCharsets.UTF_8));
+            }
+            A answer;
+            try {
+                answer = MasterWire.parse(method.getResponseMarshaller(), reply.payload(), 0, reply.length());
+            } catch (StoreException e) {
+                throw new StoreException(
+                        ErrorCode.RPC_FAIL,
+                        "master " + address + " answered " + method.getBareMethodName() + " unreadably: "
+                                + e.getMessage());
+            }
+            return take.apply(answer);
+        } finally {
+            idle.offer(connection); // only now: a kept answer array is read until take returns
         }
     }
 
@@ -167,6 +198,7 @@ final class MasterWireChannel implements AutoCloseable {
 
     private static void closeQuietly(Connection connection) {
         if (connection != null) {
+            connection.watch.close();
             try {
                 connection.socket.close();
             } catch (IOException ignored) {
@@ -175,15 +207,23 @@ final class MasterWireChannel implements AutoCloseable {
         }
     }
 
-    private record Reply(int code, byte[] payload) {}
+    /** An answer's code and its payload, the first {@code length} bytes of {@code payload}. */
+    private record Reply(int code, byte[] payload, int length) {}
 
-    /** One wire connection, used by one thread at a time. */
+    /**
+     * One wire connection, used by one thread at a time. Its socket blocks without a timeout (one read per answer);
+     * its {@link SocketDeadlines.Watch} closes it when a call overruns.
+     */
     private final class Connection {
         private final Socket socket;
+        private final SocketDeadlines.Watch watch;
         private final OutputStream out;
         private final DataInputStream in;
         private int nextCallId;
-        /** Kept for the next request up to {@link #KEPT_FRAME_BYTES}: a fresh array is zeroed before it is filled. */
+        /**
+         * Kept for the next request up to {@link #KEPT_FRAME_BYTES}: a fresh array is zeroed before it is filled.
+         * Once a request is written, the same array may take its answer ({@link #callWithin}).
+         */
         private byte[] frame = new byte[0];
 
         Connection(int timeout) throws IOException {
@@ -192,9 +232,13 @@ final class MasterWireChannel implements AutoCloseable {
                 port = announcedPort(timeout);
                 wirePort = port;
             }
-            Socket opened = null;
+            Socket plain = new Socket();
+            SocketDeadlines.Watch watched = SocketDeadlines.watch(plain);
+            watched.arm(timeout);
             try {
-                opened = connected(host, port, timeout);
+                plain.setTcpNoDelay(true);
+                plain.connect(new InetSocketAddress(host, port)); // blocking: the watch bounds it
+                Socket opened = tls == null ? plain : TlsSockets.connected(tls, plain, host, port);
                 out = opened.getOutputStream();
                 in = new DataInputStream(new BufferedInputStream(opened.getInputStream(), READ_BUFFER));
                 byte[] name = nodeName.getBytes(StandardCharsets.UTF_8);
@@ -202,18 +246,43 @@ final class MasterWireChannel implements AutoCloseable {
                         .putInt(name.length)
                         .put(name)
                         .array());
-            } catch (IOException | RuntimeException e) {
-                if (opened != null) {
-                    opened.close();
+                if (!watched.disarm()) {
+                    throw new SocketTimeoutException("connecting took longer than " + timeout + " ms");
                 }
+                socket = opened;
+                watch = watched;
+            } catch (IOException | RuntimeException e) {
+                boolean overran = !(e instanceof SocketTimeoutException) && !watched.disarm();
+                watched.close();
+                plain.close();
                 wirePort = -1; // the master may have restarted on another port: ask again next time
+                if (overran) {
+                    throw new SocketTimeoutException("connecting took longer than " + timeout + " ms");
+                }
                 throw e;
             }
-            socket = opened;
         }
 
-        Reply exchange(int method, MessageLite request, TrailingBytes trailing, int timeout) throws IOException {
-            socket.setSoTimeout(timeout);
+        Reply exchange(int method, MessageLite request, TrailingBytes trailing, int timeout, boolean intoKept)
+                throws IOException {
+            watch.arm(timeout);
+            Reply reply;
+            try {
+                reply = exchange(method, request, trailing, intoKept);
+            } catch (IOException e) {
+                if (!watch.disarm()) {
+                    throw new SocketTimeoutException("no answer within " + timeout + " ms");
+                }
+                throw e;
+            }
+            if (!watch.disarm()) { // answered, but the watchdog closed the socket meanwhile: no use for the next call
+                throw new SocketTimeoutException("no answer within " + timeout + " ms");
+            }
+            return reply;
+        }
+
+        private Reply exchange(int method, MessageLite request, TrailingBytes trailing, boolean intoKept)
+                throws IOException {
             int callId = nextCallId++;
             int size = request.getSerializedSize() + trailing.encodedSize();
             int frameBytes = 4 + MasterWire.REQUEST_HEADER + size;
@@ -236,9 +305,10 @@ final class MasterWireChannel implements AutoCloseable {
                 throw new IOException("answer to call " + answered + " while waiting for " + callId);
             }
             int code = in.readInt();
-            byte[] payload = new byte[length - MasterWire.RESPONSE_HEADER];
-            in.readFully(payload);
-            return new Reply(code, payload);
+            int payloadBytes = length - MasterWire.RESPONSE_HEADER;
+            byte[] payload = intoKept ? frameOf(payloadBytes) : new byte[payloadBytes];
+            in.readFully(payload, 0, payloadBytes);
+            return new Reply(code, payload, payloadBytes);
         }
 
         private byte[] frameOf(int bytes) {

@@ -52,11 +52,13 @@ import io.grpc.stub.MetadataUtils;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 
@@ -248,14 +250,39 @@ public final class RemoteMasterClient implements MasterClient {
     public ObjectLocation getReplicaList(String key, long acceptInline, String readerHost) {
         return ProtoMapping.fromProto(call(
                 Replay.SAFE,
-                () -> unary(
+                () -> unary(MasterServiceGrpc.getGetReplicaListMethod(), locate(key, acceptInline, readerHost))));
+    }
+
+    @Override
+    public ObjectLocation getReplicaListInto(String key, long acceptInline, String readerHost, MemorySegment target) {
+        return call(
+                Replay.SAFE,
+                () -> unaryWithin(
                         MasterServiceGrpc.getGetReplicaListMethod(),
-                        GetReplicaListRequest.newBuilder()
-                                .setKey(key)
-                                .setAcceptInline(acceptInline)
-                                .setReaderHost(readerHost)
-                                .addAllReleased(carried())
-                                .build())));
+                        locate(key, acceptInline, readerHost),
+                        answer -> ownedIn(ProtoMapping.fromProto(answer), target)));
+    }
+
+    private GetReplicaListRequest locate(String key, long acceptInline, String readerHost) {
+        return GetReplicaListRequest.newBuilder()
+                .setKey(key)
+                .setAcceptInline(acceptInline)
+                .setReaderHost(readerHost)
+                .addAllReleased(carried())
+                .build();
+    }
+
+    /** {@code location} with its bytes, if answered, copied out of the answer: into {@code target} when they fit. */
+    private static ObjectLocation ownedIn(ObjectLocation location, MemorySegment target) {
+        MemorySegment value = location.value();
+        if (value == null) {
+            return location;
+        }
+        if (value.byteSize() > target.byteSize()) {
+            return location.inlined(MemorySegment.ofArray(value.toArray(ValueLayout.JAVA_BYTE)));
+        }
+        MemorySegment.copy(value, 0, target, 0, value.byteSize());
+        return location.inlined(target.asSlice(0, value.byteSize()));
     }
 
     @Override
@@ -555,6 +582,25 @@ public final class RemoteMasterClient implements MasterClient {
      */
     private <Q extends MessageLite, A> A unary(
             MethodDescriptor<Q, A> method, Duration deadline, Q request, TrailingBytes trailing) {
+        return unary(method, deadline, request, trailing, false, Function.identity());
+    }
+
+    /**
+     * {@link #unary} whose answer is valid only inside {@code take} (over the wire it is read into the connection's
+     * kept array, {@link MasterWireChannel#callWithin}): {@code take} copies out what it keeps.
+     */
+    private <Q extends MessageLite, A, R> R unaryWithin(
+            MethodDescriptor<Q, A> method, Q request, Function<? super A, ? extends R> take) {
+        return unary(method, timeout, request, TrailingBytes.NONE, true, take);
+    }
+
+    private <Q extends MessageLite, A, R> R unary(
+            MethodDescriptor<Q, A> method,
+            Duration deadline,
+            Q request,
+            TrailingBytes trailing,
+            boolean within,
+            Function<? super A, ? extends R> take) {
         Connection connection = current;
         if (connection == null) {
             connection = connect(leader.get());
@@ -563,17 +609,19 @@ public final class RemoteMasterClient implements MasterClient {
         MasterWireChannel channel = connection.wire;
         if (channel != null) {
             try {
-                return channel.call(method, request, trailing, bounded);
+                return within
+                        ? channel.callWithin(method, request, bounded, take)
+                        : take.apply(channel.call(method, request, trailing, bounded));
             } catch (MasterWireChannel.Refused refused) {
                 connection.wire = null; // an older master, or one with crescent.master.wire=false
                 channel.close();
             }
         }
-        return ClientCalls.blockingUnaryCall(
+        return take.apply(ClientCalls.blockingUnaryCall(
                 connection.withHeaders,
                 method,
                 CallOptions.DEFAULT.withDeadlineAfter(bounded.toMillis(), TimeUnit.MILLISECONDS),
-                trailing.entries().isEmpty() ? request : merged(method, request, trailing));
+                trailing.entries().isEmpty() ? request : merged(method, request, trailing)));
     }
 
     /** {@code request} with {@code trailing}'s entries in it, for gRPC (which takes whole messages only). */

@@ -255,7 +255,8 @@ public final class StoreClient {
         if (cached >= 0) {
             return cached;
         }
-        ObjectLocation location = master.getReplicaList(key, Math.min(inlineBytes, target.byteSize()), readerHost);
+        ObjectLocation location =
+                master.getReplicaListInto(key, Math.min(inlineBytes, target.byteSize()), readerHost, target);
         try {
             requireRoom(key, location, target);
             readInto(key, location, target.asSlice(0, location.size()), 0, null);
@@ -491,7 +492,9 @@ public final class StoreClient {
      * the replicas, as a failed replica read would be.
      */
     private void readInline(String key, ObjectLocation location, MemorySegment target) {
-        MemorySegment.copy(location.value(), 0, target, 0, location.size());
+        if (!location.value().equals(target)) { // getReplicaListInto may have put them there already
+            MemorySegment.copy(location.value(), 0, target, 0, location.size());
+        }
         StoreException wrong = checkSum(key, "the master's answer", location, target);
         if (wrong == null) {
             return;

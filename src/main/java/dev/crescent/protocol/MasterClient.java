@@ -54,6 +54,16 @@ public interface MasterClient extends AutoCloseable {
         return getReplicaList(key);
     }
 
+    /**
+     * {@link #getReplicaList(String, long, String)} for a reader with a buffer of its own ({@code acceptInline} at
+     * most its size): bytes answered inline may come already copied into {@code target} (the answer's value is
+     * then {@code target}'s first bytes), so a client whose answers live in a buffer it reuses need not allocate
+     * one per answer.
+     */
+    default ObjectLocation getReplicaListInto(String key, long acceptInline, String readerHost, MemorySegment target) {
+        return getReplicaList(key, acceptInline, readerHost);
+    }
+
     boolean exist(String key);
 
     void remove(String key, boolean force);

@@ -2,18 +2,24 @@ package dev.crescent.client;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.ExistResponse;
 import dev.crescent.protocol.proto.KeyRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,6 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** How the wire client reacts to peers that do not behave: each on a real socket on 127.0.0.1. */
+// In a thread of its own: a blocked socket read does not answer an interrupt, and a deadline not kept would hang.
+@Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class MasterWireChannelTest {
     private static final KeyRequest REQUEST =
             KeyRequest.newBuilder().setKey("k").build();
@@ -46,6 +54,51 @@ class MasterWireChannelTest {
             long tookMillis = (System.nanoTime() - started) / 1_000_000;
             assertEquals(ErrorCode.RPC_TIMEOUT, e.code());
             assertTrue(tookMillis >= 250 && tookMillis < 5_000, "timed out after " + tookMillis + " ms");
+        }
+    }
+
+    /**
+     * The first wire connection never answers; the second answers. The call that overran must not leave its
+     * connection for the next call (whose answer would be the late one), and its deadline must not cut the next.
+     */
+    @Test
+    void aCallThatOverranLeavesItsConnectionAndTheNextAnswersOnAFreshOne() throws Exception {
+        AtomicInteger connections = new AtomicInteger();
+        try (Peer peer = new Peer(200, socket -> {
+                    if (connections.incrementAndGet() > 1) {
+                        answerExists(socket);
+                    }
+                });
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n", null)) {
+            StoreException e = assertThrows(
+                    StoreException.class,
+                    () -> channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofMillis(300)));
+            assertEquals(ErrorCode.RPC_TIMEOUT, e.code());
+            ExistResponse answer = channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5));
+            assertTrue(answer.getExists());
+            assertEquals(2, connections.get());
+        }
+    }
+
+    /** Reads the hello and one request, waits past the first call's deadline, and answers it: exists. */
+    private static void answerExists(Socket socket) {
+        try {
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            in.readFully(new byte[in.readInt()]); // the node name
+            byte[] request = new byte[in.readInt()];
+            in.readFully(request);
+            int callId = ByteBuffer.wrap(request, 1, 4).getInt();
+            Thread.sleep(500);
+            byte[] payload = ExistResponse.newBuilder().setExists(true).build().toByteArray();
+            socket.getOutputStream()
+                    .write(ByteBuffer.allocate(4 + MasterWire.RESPONSE_HEADER + payload.length)
+                            .putInt(MasterWire.RESPONSE_HEADER + payload.length)
+                            .putInt(callId)
+                            .putInt(0)
+                            .put(payload)
+                            .array());
+        } catch (IOException | InterruptedException ignored) {
+            // the test fails on the client side if this goes wrong
         }
     }
 

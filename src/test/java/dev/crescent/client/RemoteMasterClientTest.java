@@ -7,6 +7,7 @@ import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.StartedPut;
 import dev.crescent.transfer.SegmentDescriptor;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -14,11 +15,14 @@ import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.URL;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -101,6 +105,50 @@ class RemoteMasterClientTest {
                     () -> master.batchPutStart(
                             "writer", List.of("x", "y"), List.of(1L), ReplicaConfig.replicas(1), false));
         }
+    }
+
+    /**
+     * A get into the caller's buffer leaves the bytes there: over the wire the answer is read into an array its
+     * connection keeps and overwrites with the next answer, so a location that still pointed into it would show the
+     * second object's bytes as the first's.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aGetIntoTheCallersBufferLeavesTheBytesThere(boolean wire) {
+        String prefix = "remote/" + wire + "/into/";
+        try (RemoteMasterClient master = connect(wire)) {
+            byte[] first = filled(4096, (byte) 1);
+            byte[] second = filled(4096, (byte) 2);
+            for (String key : List.of("first", "second")) {
+                byte[] bytes = key.equals("first") ? first : second;
+                StartedPut put = master.putStartInline(
+                        "writer", prefix + key, MemorySegment.ofArray(bytes), ReplicaConfig.replicas(1), false, null);
+                assertTrue(put.committed(), "the standalone master writes a small put's bytes itself");
+            }
+            MemorySegment one = MemorySegment.ofArray(new byte[8192]);
+            MemorySegment two = MemorySegment.ofArray(new byte[8192]);
+            ObjectLocation a = master.getReplicaListInto(prefix + "first", 4096, "", one);
+            ObjectLocation b = master.getReplicaListInto(prefix + "second", 4096, "", two);
+            assertEquals(one, a.value(), "the bytes are in the caller's buffer");
+            assertEquals(two, b.value());
+            assertArrayEquals(first, a.value().toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(second, b.value().toArray(ValueLayout.JAVA_BYTE));
+
+            MemorySegment small = MemorySegment.ofArray(new byte[100]);
+            ObjectLocation larger = master.getReplicaListInto(prefix + "first", 4096, "", small);
+            assertArrayEquals(
+                    first,
+                    larger.value().toArray(ValueLayout.JAVA_BYTE),
+                    "bytes that do not fit the buffer are the caller's still, in an array of their own");
+            master.getReplicaListInto(prefix + "second", 4096, "", two);
+            assertArrayEquals(first, larger.value().toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    private static byte[] filled(int size, byte value) {
+        byte[] bytes = new byte[size];
+        Arrays.fill(bytes, value);
+        return bytes;
     }
 
     /** Mounts, heartbeats and RemoveAll run off the master's event loop; they answer over both protocols too. */
