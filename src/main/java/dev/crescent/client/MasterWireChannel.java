@@ -129,6 +129,9 @@ final class MasterWireChannel implements AutoCloseable {
         } catch (IOException e) {
             closeQuietly(connection);
             throw new StoreException(ErrorCode.RPC_FAIL, "master " + address + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) { // e.g. a request that cannot be encoded: the stream's state is unknown
+            closeQuietly(connection);
+            throw e;
         }
         try {
             if (reply.code() != 0) {

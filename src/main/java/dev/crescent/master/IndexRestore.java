@@ -4,6 +4,7 @@ import dev.crescent.alloc.Allocation;
 import dev.crescent.alloc.OffsetAllocator;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,9 +34,12 @@ final class IndexRestore {
      * @return how many objects were restored
      */
     int restore(ReplicatedIndex replicated, long nowMillis, MasterSettings settings, long grantWindowMillis) {
-        Map<String, Map<Long, Allocation>> handles = mountSegments(replicated, nowMillis);
+        // One snapshot of the objects for the ranges and the objects alike: the index may still be applied to
+        // meanwhile, and an object of a later snapshot could name a range the mount never allocated.
+        Collection<OpLogEntry.Commit> objects = replicated.objects();
+        Map<String, Map<Long, Allocation>> handles = mountSegments(objects, replicated.segments(), nowMillis);
         int restored = 0;
-        for (OpLogEntry.Commit commit : replicated.objects()) {
+        for (OpLogEntry.Commit commit : objects) {
             List<Replica> replicas = commit.replicas().stream()
                     .filter(r -> handles.containsKey(r.segment()))
                     .map(r -> new Replica(
@@ -66,9 +70,10 @@ final class IndexRestore {
     }
 
     /** Mounts every replicated segment with its objects' ranges allocated; @return segment -> offset -> range */
-    private Map<String, Map<Long, Allocation>> mountSegments(ReplicatedIndex replicated, long nowMillis) {
+    private Map<String, Map<Long, Allocation>> mountSegments(
+            Collection<OpLogEntry.Commit> objects, Collection<OpLogEntry.Mount> mounts, long nowMillis) {
         Map<String, List<OpLogEntry.Range>> rangesBySegment = new HashMap<>();
-        for (OpLogEntry.Commit commit : replicated.objects()) {
+        for (OpLogEntry.Commit commit : objects) {
             for (OpLogEntry.Range r : commit.replicas()) {
                 rangesBySegment
                         .computeIfAbsent(r.segment(), s -> new ArrayList<>())
@@ -76,7 +81,7 @@ final class IndexRestore {
             }
         }
         Map<String, Map<Long, Allocation>> handles = new HashMap<>();
-        for (OpLogEntry.Mount mount : replicated.segments()) {
+        for (OpLogEntry.Mount mount : mounts) {
             List<OpLogEntry.Range> ranges = rangesBySegment.getOrDefault(mount.segment(), List.of());
             long[] offsets = ranges.stream().mapToLong(OpLogEntry.Range::offset).toArray();
             long[] lengths = ranges.stream().mapToLong(OpLogEntry.Range::length).toArray();
