@@ -6,6 +6,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Deadlines for calls on blocking sockets, kept by one watchdog thread that closes the socket of a call that
@@ -38,21 +39,26 @@ public final class SocketDeadlines {
     private Watch register(Socket socket) {
         Watch watch = new Watch(socket);
         watched.add(watch);
-        startOnce();
+        LockSupport.unpark(startOnce()); // it parks while nothing is watched
         return watch;
     }
 
-    private synchronized void startOnce() {
+    private synchronized Thread startOnce() {
         if (watchdog == null) {
             watchdog = Thread.ofPlatform()
                     .name("crescent-socket-deadlines")
                     .daemon()
                     .start(this::run);
         }
+        return watchdog;
     }
 
     private void run() {
         while (true) {
+            if (watched.isEmpty()) {
+                LockSupport.park(this); // until the next watch: a process without connections is not woken
+                continue;
+            }
             try {
                 Thread.sleep(TICK_MILLIS);
             } catch (InterruptedException e) {
