@@ -11,13 +11,15 @@ import dev.crescent.protocol.MasterWire;
 import io.grpc.MethodDescriptor;
 
 import java.io.BufferedInputStream;
-import java.io.DataInputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.function.Function;
@@ -135,13 +137,11 @@ final class MasterWireChannel implements AutoCloseable {
         }
         try {
             if (reply.code() != 0) {
-                throw new StoreException(
-                        ErrorCode.fromNumber(reply.code()),
-                        new String(reply.payload(), 0, reply.length(), StandardCharsets.UTF_8));
+                throw new StoreException(ErrorCode.fromNumber(reply.code()), reply.message());
             }
             A answer;
             try {
-                answer = MasterWire.parse(method.getResponseMarshaller(), reply.payload(), 0, reply.length());
+                answer = MasterWire.parse(method.getResponseMarshaller(), reply.payload());
             } catch (StoreException e) {
                 throw new StoreException(
                         ErrorCode.RPC_FAIL,
@@ -210,24 +210,110 @@ final class MasterWireChannel implements AutoCloseable {
         }
     }
 
-    /** An answer's code and its payload, the first {@code length} bytes of {@code payload}. */
-    private record Reply(int code, byte[] payload, int length) {}
+    /** An answer's code and its payload (the buffer's remaining bytes). */
+    private record Reply(int code, ByteBuffer payload) {
+        String message() {
+            return StandardCharsets.UTF_8.decode(payload.duplicate()).toString();
+        }
+    }
+
+    /**
+     * How a connection's bytes move. Plaintext connections are a blocking {@link SocketChannel}: a request is
+     * gathered from its frame's head and the caller's own memory (the JDK's socket streams copy every heap array
+     * through a direct buffer first, so a 64 KiB value was copied twice before the kernel's copy), and answers are
+     * read into direct memory. TLS connections are the SSL socket's streams.
+     */
+    private sealed interface Pipe {
+        void write(ByteBuffer[] parts) throws IOException;
+
+        /** Reads at least one byte into {@code into} (blocking); -1 at the end of the stream. */
+        int read(ByteBuffer into) throws IOException;
+
+        ByteBuffer allocate(int bytes);
+    }
+
+    private record ChannelPipe(SocketChannel channel) implements Pipe {
+        @Override
+        public void write(ByteBuffer[] parts) throws IOException {
+            ByteBuffer last = parts[parts.length - 1];
+            do {
+                channel.write(parts);
+            } while (last.hasRemaining());
+        }
+
+        @Override
+        public int read(ByteBuffer into) throws IOException {
+            return channel.read(into);
+        }
+
+        @Override
+        public ByteBuffer allocate(int bytes) {
+            return ByteBuffer.allocateDirect(bytes);
+        }
+    }
+
+    private static final class StreamPipe implements Pipe {
+        private final InputStream in;
+        private final OutputStream out;
+        /** The parts of a request, joined: one write, so TLS seals them into as few records as it can. */
+        private byte[] joined = new byte[0];
+
+        StreamPipe(Socket socket) throws IOException {
+            this.in = new BufferedInputStream(socket.getInputStream(), READ_BUFFER);
+            this.out = socket.getOutputStream();
+        }
+
+        @Override
+        public void write(ByteBuffer[] parts) throws IOException {
+            int total = 0;
+            for (ByteBuffer part : parts) {
+                total += part.remaining();
+            }
+            byte[] frame = total <= joined.length ? joined : new byte[total];
+            if (frame.length <= KEPT_FRAME_BYTES) {
+                joined = frame;
+            }
+            ByteBuffer into = ByteBuffer.wrap(frame);
+            for (ByteBuffer part : parts) {
+                into.put(part);
+            }
+            out.write(frame, 0, total);
+        }
+
+        @Override
+        public int read(ByteBuffer into) throws IOException {
+            int read = in.read(into.array(), into.arrayOffset() + into.position(), into.remaining());
+            if (read > 0) {
+                into.position(into.position() + read);
+            }
+            return read;
+        }
+
+        @Override
+        public ByteBuffer allocate(int bytes) {
+            return ByteBuffer.allocate(bytes);
+        }
+    }
 
     /**
      * One wire connection, used by one thread at a time. Its socket blocks without a timeout (one read per answer);
      * its {@link SocketDeadlines.Watch} closes it when a call overruns.
      */
     private final class Connection {
+        /** What an answer buffer starts with: a 64 KiB value's answer in one read. */
+        private static final int ANSWER_BUFFER = 128 << 10;
+
         private final Socket socket;
         private final SocketDeadlines.Watch watch;
-        private final OutputStream out;
-        private final DataInputStream in;
+        private final Pipe pipe;
         private int nextCallId;
+        /** A request's header, message and entry prefixes: kept up to {@link #KEPT_FRAME_BYTES}. */
+        private ByteBuffer head;
         /**
-         * Kept for the next request up to {@link #KEPT_FRAME_BYTES}: a fresh array is zeroed before it is filled.
-         * Once a request is written, the same array may take its answer ({@link #callWithin}).
+         * Answers are read here (as much of one as a read brings); kept up to {@link #KEPT_FRAME_BYTES}, so an answer
+         * that {@link #callWithin} takes needs no buffer of its own.
          */
-        private byte[] frame = new byte[0];
+        private ByteBuffer answers;
 
         Connection(int timeout) throws IOException {
             int port = wirePort;
@@ -235,20 +321,24 @@ final class MasterWireChannel implements AutoCloseable {
                 port = announcedPort(timeout);
                 wirePort = port;
             }
-            Socket plain = new Socket();
+            SocketChannel channel = tls == null ? SocketChannel.open() : null;
+            Socket plain = channel == null ? new Socket() : channel.socket();
             SocketDeadlines.Watch watched = SocketDeadlines.watch(plain);
             watched.arm(timeout);
             try {
                 plain.setTcpNoDelay(true);
                 plain.connect(new InetSocketAddress(host, port)); // blocking: the watch bounds it
                 Socket opened = tls == null ? plain : TlsSockets.connected(tls, plain, host, port);
-                out = opened.getOutputStream();
-                in = new DataInputStream(new BufferedInputStream(opened.getInputStream(), READ_BUFFER));
+                pipe = channel == null ? new StreamPipe(opened) : new ChannelPipe(channel);
+                head = pipe.allocate(4 << 10);
+                answers = pipe.allocate(ANSWER_BUFFER);
                 byte[] name = nodeName.getBytes(StandardCharsets.UTF_8);
-                out.write(ByteBuffer.allocate(4 + name.length)
-                        .putInt(name.length)
-                        .put(name)
-                        .array());
+                pipe.write(new ByteBuffer[] {
+                    ByteBuffer.allocate(4 + name.length)
+                            .putInt(name.length)
+                            .put(name)
+                            .flip()
+                });
                 if (!watched.disarm()) {
                     throw new SocketTimeoutException("connecting took longer than " + timeout + " ms");
                 }
@@ -287,42 +377,82 @@ final class MasterWireChannel implements AutoCloseable {
         private Reply exchange(int method, MessageLite request, TrailingBytes trailing, boolean intoKept)
                 throws IOException {
             int callId = nextCallId++;
-            int size = request.getSerializedSize() + trailing.encodedSize();
-            int frameBytes = 4 + MasterWire.REQUEST_HEADER + size;
-            byte[] frame = frameOf(frameBytes);
-            ByteBuffer.wrap(frame)
-                    .putInt(MasterWire.REQUEST_HEADER + size)
-                    .put((byte) method)
-                    .putInt(callId);
-            CodedOutputStream body = CodedOutputStream.newInstance(frame, 4 + MasterWire.REQUEST_HEADER, size);
+            int message = request.getSerializedSize();
+            int length = MasterWire.REQUEST_HEADER + message + trailing.encodedSize();
+            ByteBuffer frame = room(head, 4 + MasterWire.REQUEST_HEADER + message + trailing.prefixesSize(), 0);
+            head = frame.capacity() <= KEPT_FRAME_BYTES ? frame : head;
+            frame.clear().putInt(length).put((byte) method).putInt(callId);
+            CodedOutputStream body = CodedOutputStream.newInstance(frame);
             request.writeTo(body);
-            trailing.writeTo(body);
-            body.checkNoSpaceLeft();
-            out.write(frame, 0, frameBytes);
-            int length = in.readInt();
+            body.flush();
+            pipe.write(trailing.gathered(frame));
+            return answer(callId, intoKept);
+        }
+
+        /**
+         * Reads the answer to {@code callId}: into the kept buffer when {@code intoKept} and it fits there (its
+         * payload is then a view of that buffer), else into an array of its own.
+         */
+        private Reply answer(int callId, boolean intoKept) throws IOException {
+            ByteBuffer in = answers.clear();
+            readAtLeast(in, 4 + MasterWire.RESPONSE_HEADER);
+            int length = in.getInt(0);
             if (length < MasterWire.RESPONSE_HEADER || length > MasterWire.MAX_FRAME) {
                 throw new IOException("malformed answer frame (length " + length + ")");
             }
-            int answered = in.readInt();
+            int answered = in.getInt(4);
             if (answered != callId) {
                 throw new IOException("answer to call " + answered + " while waiting for " + callId);
             }
-            int code = in.readInt();
-            int payloadBytes = length - MasterWire.RESPONSE_HEADER;
-            byte[] payload = intoKept ? frameOf(payloadBytes) : new byte[payloadBytes];
-            in.readFully(payload, 0, payloadBytes);
-            return new Reply(code, payload, payloadBytes);
+            int code = in.getInt(8);
+            int frameBytes = 4 + length;
+            int header = 4 + MasterWire.RESPONSE_HEADER;
+            if (intoKept && frameBytes <= KEPT_FRAME_BYTES) {
+                in = answers = room(in, frameBytes, in.position()); // at most KEPT_FRAME_BYTES
+                readAtLeast(in, frameBytes);
+                requireOneAnswer(in, frameBytes);
+                return new Reply(code, in.slice(header, frameBytes - header));
+            }
+            int have = Math.min(in.position(), frameBytes) - header;
+            requireOneAnswer(in, frameBytes);
+            byte[] payload = new byte[frameBytes - header];
+            in.get(header, payload, 0, have);
+            ByteBuffer rest = ByteBuffer.wrap(payload, have, payload.length - have);
+            while (rest.hasRemaining()) {
+                if (pipe.read(rest) < 0) {
+                    throw new EOFException("the master closed the connection mid-answer");
+                }
+            }
+            return new Reply(code, ByteBuffer.wrap(payload));
         }
 
-        private byte[] frameOf(int bytes) {
-            if (frame.length >= bytes) {
-                return frame;
+        /** Reads until {@code in} holds {@code bytes} from its start. */
+        private void readAtLeast(ByteBuffer in, int bytes) throws IOException {
+            while (in.position() < bytes) {
+                if (pipe.read(in) < 0) {
+                    throw new EOFException("the master closed the connection");
+                }
             }
-            byte[] fresh = new byte[bytes];
-            if (bytes <= KEPT_FRAME_BYTES) {
-                frame = fresh;
+        }
+
+        /** One call at a time: nothing may follow its answer. */
+        private static void requireOneAnswer(ByteBuffer in, int frameBytes) throws IOException {
+            if (in.position() > frameBytes) {
+                throw new IOException("bytes after the answer (" + (in.position() - frameBytes) + ")");
             }
-            return fresh;
+        }
+
+        /**
+         * {@code buffer} when it holds {@code bytes}, else a larger one (room to grow, up to {@link #KEPT_FRAME_BYTES})
+         * holding {@code buffer}'s first {@code keep} bytes; the caller keeps it in place of {@code buffer} when it
+         * is at most that size: a fresh buffer is zeroed before it is filled.
+         */
+        private ByteBuffer room(ByteBuffer buffer, int bytes, int keep) {
+            if (buffer.capacity() >= bytes) {
+                return buffer.limit(buffer.capacity());
+            }
+            int grown = Math.max(bytes, Math.min(KEPT_FRAME_BYTES, 2 * buffer.capacity()));
+            return pipe.allocate(grown).put(buffer.slice(0, keep));
         }
     }
 }

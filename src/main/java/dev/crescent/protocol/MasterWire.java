@@ -9,6 +9,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import io.grpc.MethodDescriptor;
 
+import java.nio.ByteBuffer;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,13 +97,17 @@ public final class MasterWire {
      * share them instead of being copied (a small object's value travels in one; the gRPC marshaller would copy it
      * twice). An unreadable message is INVALID_PARAMS.
      */
-    @SuppressWarnings("unchecked")
     public static <T> T parse(MethodDescriptor.Marshaller<T> marshaller, byte[] frame, int offset, int length) {
+        return parse(marshaller, ByteBuffer.wrap(frame, offset, length));
+    }
+
+    /** {@link #parse(MethodDescriptor.Marshaller, byte[], int, int)} of the bytes remaining in {@code frame}, heap or direct. */
+    @SuppressWarnings("unchecked")
+    public static <T> T parse(MethodDescriptor.Marshaller<T> marshaller, ByteBuffer frame) {
         MessageLite prototype =
                 (MessageLite) ((MethodDescriptor.PrototypeMarshaller<T>) marshaller).getMessagePrototype();
         // A wrapped ByteString's reader counts as reading immutable bytes, the condition for aliasing them.
-        CodedInputStream in =
-                UnsafeByteOperations.unsafeWrap(frame, offset, length).newCodedInput();
+        CodedInputStream in = UnsafeByteOperations.unsafeWrap(frame).newCodedInput();
         in.enableAliasing(true);
         try {
             return (T) prototype.getParserForType().parseFrom(in);

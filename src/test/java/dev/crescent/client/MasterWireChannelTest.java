@@ -1,9 +1,12 @@
 package dev.crescent.client;
 
+import com.google.protobuf.ByteString;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.ExistResponse;
+import dev.crescent.protocol.proto.GetReplicaListRequest;
+import dev.crescent.protocol.proto.GetReplicaListResponse;
 import dev.crescent.protocol.proto.KeyRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import org.junit.jupiter.api.Test;
@@ -99,6 +102,76 @@ class MasterWireChannelTest {
                             .array());
         } catch (IOException | InterruptedException ignored) {
             // the test fails on the client side if this goes wrong
+        }
+    }
+
+    /**
+     * Answers of every size arrive whole, whether read into the connection's kept buffer or an array of their own:
+     * within one read, past the buffer a connection starts with (128 KiB), past the largest it keeps (1 MiB), and
+     * when the master writes an answer in two pieces. The peer answers each GetReplicaList with a value of the size
+     * its key names.
+     */
+    @Test
+    void answersOfEverySizeArriveWholeInTheKeptBufferOrTheirOwn() throws Exception {
+        try (Peer peer = new Peer(200, MasterWireChannelTest::answerValuesOfTheAskedSize);
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n", null)) {
+            for (int size : new int[] {0, 1, 4096, 100_000, 200_000, 1_500_000, 3}) {
+                GetReplicaListRequest request = GetReplicaListRequest.newBuilder()
+                        .setKey(Integer.toString(size))
+                        .build();
+                GetReplicaListResponse own =
+                        channel.call(MasterServiceGrpc.getGetReplicaListMethod(), request, Duration.ofSeconds(5));
+                assertEquals(valueOf(size), own.getValue(), "own array, " + size + " bytes");
+                ByteString kept = channel.callWithin(
+                        MasterServiceGrpc.getGetReplicaListMethod(),
+                        request,
+                        Duration.ofSeconds(5),
+                        answer -> ByteString.copyFrom(answer.getValue().toByteArray()));
+                assertEquals(valueOf(size), kept, "kept buffer, " + size + " bytes");
+            }
+        }
+    }
+
+    private static ByteString valueOf(int size) {
+        byte[] value = new byte[size];
+        for (int i = 0; i < size; i++) {
+            value[i] = (byte) (i * 31 + size);
+        }
+        return ByteString.copyFrom(value);
+    }
+
+    /** Reads the hello, then answers each request with a value of the size its key names, in two writes. */
+    private static void answerValuesOfTheAskedSize(Socket socket) {
+        try {
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            in.readFully(new byte[in.readInt()]); // the node name
+            while (true) {
+                byte[] request = new byte[in.readInt()];
+                in.readFully(request);
+                int callId = ByteBuffer.wrap(request, 1, 4).getInt();
+                String key = GetReplicaListRequest.parseFrom(ByteBuffer.wrap(
+                                request, MasterWire.REQUEST_HEADER, request.length - MasterWire.REQUEST_HEADER))
+                        .getKey();
+                int size = Integer.parseInt(key);
+                byte[] payload = GetReplicaListResponse.newBuilder()
+                        .setSize(size)
+                        .setValue(valueOf(size))
+                        .build()
+                        .toByteArray();
+                byte[] frame = ByteBuffer.allocate(4 + MasterWire.RESPONSE_HEADER + payload.length)
+                        .putInt(MasterWire.RESPONSE_HEADER + payload.length)
+                        .putInt(callId)
+                        .putInt(0)
+                        .put(payload)
+                        .array();
+                int half = frame.length / 2;
+                socket.getOutputStream().write(frame, 0, half);
+                socket.getOutputStream().flush();
+                Thread.sleep(5);
+                socket.getOutputStream().write(frame, half, frame.length - half);
+            }
+        } catch (IOException | InterruptedException ignored) {
+            // closed by the test; the test fails on the client side if anything else goes wrong
         }
     }
 
