@@ -37,7 +37,7 @@ import javax.net.ssl.SSLContext;
 final class MasterWireChannel implements AutoCloseable {
     private static final int MAX_IDLE = 64;
     private static final int READ_BUFFER = 64 << 10;
-    /** The largest frame a connection keeps for its next request (and answer, {@link #callWithin}). */
+    /** The largest buffer a connection keeps for its next request's head, and for answers ({@link #callWithin}). */
     private static final int KEPT_FRAME_BYTES = 1 << 20;
 
     private static final Pattern PORT = Pattern.compile("\"port\"\\s*:\\s*(\\d+)");
@@ -96,8 +96,8 @@ final class MasterWireChannel implements AutoCloseable {
     }
 
     /**
-     * {@link #call} whose answer is read into an array its connection keeps (up to {@link #KEPT_FRAME_BYTES}) and
-     * handed to {@code take}: the answer's bytes fields alias that array, so they are valid only inside {@code take},
+     * {@link #call} whose answer is read into a buffer its connection keeps (up to {@link #KEPT_FRAME_BYTES}) and
+     * handed to {@code take}: the answer's bytes fields alias that buffer, so they are valid only inside {@code take},
      * which must copy out what it keeps. The connection goes back to its pool once {@code take} returns. For answers
      * of a known, bounded size, such as a get into the caller's buffer: no fresh array (zeroed, then garbage) per
      * answer.
@@ -235,10 +235,14 @@ final class MasterWireChannel implements AutoCloseable {
     private record ChannelPipe(SocketChannel channel) implements Pipe {
         @Override
         public void write(ByteBuffer[] parts) throws IOException {
-            ByteBuffer last = parts[parts.length - 1];
-            do {
-                channel.write(parts);
-            } while (last.hasRemaining());
+            long left = 0;
+            for (ByteBuffer part : parts) {
+                left += part.remaining();
+            }
+            // One write usually sends it all; a virtual thread's socket is non-blocking underneath and may send part.
+            while (left > 0) {
+                left -= channel.write(parts);
+            }
         }
 
         @Override

@@ -9,12 +9,14 @@ import dev.crescent.protocol.proto.GetReplicaListRequest;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
 import dev.crescent.protocol.proto.KeyRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.PutStartRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -23,9 +25,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -172,6 +176,53 @@ class MasterWireChannelTest {
             }
         } catch (IOException | InterruptedException ignored) {
             // closed by the test; the test fails on the client side if anything else goes wrong
+        }
+    }
+
+    /**
+     * A request larger than the socket's buffers, from a virtual thread (whose socket is non-blocking underneath, so
+     * a gathered write may send part of it), reaches the master whole while the master is slow to read it.
+     */
+    @Test
+    void aLargeRequestFromAVirtualThreadArrivesWholeWhenTheMasterReadsSlowly() throws Exception {
+        int valueBytes = 8 << 20;
+        AtomicInteger received = new AtomicInteger(-1);
+        try (Peer peer = new Peer(200, socket -> {
+                    try {
+                        DataInputStream in = new DataInputStream(socket.getInputStream());
+                        in.readFully(new byte[in.readInt()]); // the node name
+                        byte[] request = new byte[in.readInt()];
+                        Thread.sleep(300); // the client's socket buffer fills meanwhile
+                        in.readFully(request);
+                        received.set(request.length);
+                        int callId = ByteBuffer.wrap(request, 1, 4).getInt();
+                        socket.getOutputStream()
+                                .write(ByteBuffer.allocate(4 + MasterWire.RESPONSE_HEADER)
+                                        .putInt(MasterWire.RESPONSE_HEADER)
+                                        .putInt(callId)
+                                        .putInt(0)
+                                        .array());
+                    } catch (IOException | InterruptedException ignored) {
+                        // the test fails on the client side if this goes wrong
+                    }
+                });
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n", null)) {
+            PutStartRequest request =
+                    PutStartRequest.newBuilder().setKey("k").setSize(valueBytes).build();
+            TrailingBytes value = new TrailingBytes(
+                    PutStartRequest.VALUE_FIELD_NUMBER, List.of(MemorySegment.ofArray(new byte[valueBytes])));
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread.ofVirtual()
+                    .start(() -> {
+                        try {
+                            channel.call(MasterServiceGrpc.getPutStartMethod(), request, value, Duration.ofSeconds(10));
+                        } catch (Throwable e) {
+                            failure.set(e);
+                        }
+                    })
+                    .join();
+            assertNull(failure.get());
+            assertEquals(MasterWire.REQUEST_HEADER + request.getSerializedSize() + value.encodedSize(), received.get());
         }
     }
 
