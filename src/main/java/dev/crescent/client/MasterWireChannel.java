@@ -23,6 +23,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
@@ -150,7 +151,7 @@ final class MasterWireChannel implements AutoCloseable {
             }
             return take.apply(answer);
         } finally {
-            idle.offer(connection); // only now: a kept answer array is read until take returns
+            idle.offer(connection); // only now: a kept answer buffer is read until take returns
         }
     }
 
@@ -260,7 +261,7 @@ final class MasterWireChannel implements AutoCloseable {
         private final InputStream in;
         private final OutputStream out;
         /** The parts of a request, joined: one write, so TLS seals them into as few records as it can. */
-        private byte[] joined = new byte[0];
+        private ByteBuffer joined = ByteBuffer.allocate(0);
 
         StreamPipe(Socket socket) throws IOException {
             this.in = new BufferedInputStream(socket.getInputStream(), READ_BUFFER);
@@ -273,15 +274,13 @@ final class MasterWireChannel implements AutoCloseable {
             for (ByteBuffer part : parts) {
                 total += part.remaining();
             }
-            byte[] frame = total <= joined.length ? joined : new byte[total];
-            if (frame.length <= KEPT_FRAME_BYTES) {
-                joined = frame;
-            }
-            ByteBuffer into = ByteBuffer.wrap(frame);
+            ByteBuffer frame = room(joined, total, 0, this::allocate);
+            joined = kept(joined, frame);
+            frame.clear();
             for (ByteBuffer part : parts) {
-                into.put(part);
+                frame.put(part);
             }
-            out.write(frame, 0, total);
+            out.write(frame.array(), frame.arrayOffset(), total);
         }
 
         @Override
@@ -383,8 +382,9 @@ final class MasterWireChannel implements AutoCloseable {
             int callId = nextCallId++;
             int message = request.getSerializedSize();
             int length = MasterWire.REQUEST_HEADER + message + trailing.encodedSize();
-            ByteBuffer frame = room(head, 4 + MasterWire.REQUEST_HEADER + message + trailing.prefixesSize(), 0);
-            head = frame.capacity() <= KEPT_FRAME_BYTES ? frame : head;
+            ByteBuffer frame =
+                    room(head, 4 + MasterWire.REQUEST_HEADER + message + trailing.prefixesSize(), 0, pipe::allocate);
+            head = kept(head, frame);
             frame.clear().putInt(length).put((byte) method).putInt(callId);
             CodedOutputStream body = CodedOutputStream.newInstance(frame);
             request.writeTo(body);
@@ -412,7 +412,8 @@ final class MasterWireChannel implements AutoCloseable {
             int frameBytes = 4 + length;
             int header = 4 + MasterWire.RESPONSE_HEADER;
             if (intoKept && frameBytes <= KEPT_FRAME_BYTES) {
-                in = answers = room(in, frameBytes, in.position()); // at most KEPT_FRAME_BYTES
+                in = room(in, frameBytes, in.position(), pipe::allocate);
+                answers = kept(answers, in); // always: the answer is at most KEPT_FRAME_BYTES
                 readAtLeast(in, frameBytes);
                 requireOneAnswer(in, frameBytes);
                 return new Reply(code, in.slice(header, frameBytes - header));
@@ -445,18 +446,25 @@ final class MasterWireChannel implements AutoCloseable {
                 throw new IOException("bytes after the answer (" + (in.position() - frameBytes) + ")");
             }
         }
+    }
 
-        /**
-         * {@code buffer} when it holds {@code bytes}, else a larger one (room to grow, up to {@link #KEPT_FRAME_BYTES})
-         * holding {@code buffer}'s first {@code keep} bytes; the caller keeps it in place of {@code buffer} when it
-         * is at most that size: a fresh buffer is zeroed before it is filled.
-         */
-        private ByteBuffer room(ByteBuffer buffer, int bytes, int keep) {
-            if (buffer.capacity() >= bytes) {
-                return buffer.limit(buffer.capacity());
-            }
-            int grown = Math.max(bytes, Math.min(KEPT_FRAME_BYTES, 2 * buffer.capacity()));
-            return pipe.allocate(grown).put(buffer.slice(0, keep));
+    /**
+     * {@code buffer} when it holds {@code bytes}, else a larger one from {@code allocate} (room to grow, up to
+     * {@link #KEPT_FRAME_BYTES}) holding {@code buffer}'s first {@code keep} bytes.
+     */
+    private static ByteBuffer room(ByteBuffer buffer, int bytes, int keep, IntFunction<ByteBuffer> allocate) {
+        if (buffer.capacity() >= bytes) {
+            return buffer.limit(buffer.capacity());
         }
+        int grown = Math.max(bytes, Math.min(KEPT_FRAME_BYTES, 2 * buffer.capacity()));
+        return allocate.apply(grown).put(buffer.slice(0, keep));
+    }
+
+    /**
+     * What a connection keeps after using {@code used} in place of {@code kept}: {@code used}, unless it is larger
+     * than {@link #KEPT_FRAME_BYTES} (a fresh buffer is zeroed before it is filled, so one is kept for the next use).
+     */
+    private static ByteBuffer kept(ByteBuffer kept, ByteBuffer used) {
+        return used.capacity() <= KEPT_FRAME_BYTES ? used : kept;
     }
 }

@@ -587,7 +587,7 @@ public final class RemoteMasterClient implements MasterClient {
 
     /**
      * {@link #unary} whose answer is valid only inside {@code take} (over the wire it is read into the connection's
-     * kept array, {@link MasterWireChannel#callWithin}): {@code take} copies out what it keeps.
+     * kept buffer, {@link MasterWireChannel#callWithin}): {@code take} copies out what it keeps.
      */
     private <Q extends MessageLite, A, R> R unaryWithin(
             MethodDescriptor<Q, A> method, Q request, Function<? super A, ? extends R> take) {
