@@ -1,5 +1,6 @@
 package dev.crescent.it;
 
+import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.Socket;
@@ -21,10 +22,12 @@ public final class PlainProbe {
     public static int firstAnswer(String host, int port, Opening opening) throws IOException {
         try (Socket plain = new Socket(host, port)) {
             plain.setSoTimeout(5_000);
-            DataOutputStream out = new DataOutputStream(plain.getOutputStream());
-            opening.writeTo(out);
-            out.flush();
+            // One write for the whole opening; a listener that drops the peer on its first bytes may still close
+            // before it all arrives (broken pipe, reset): that too is a connection closed without an answer.
+            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(plain.getOutputStream()));
             try {
+                opening.writeTo(out);
+                out.flush();
                 return plain.getInputStream().read();
             } catch (IOException e) {
                 return -1;
