@@ -312,11 +312,15 @@ final class MasterWireChannel implements AutoCloseable {
         private int nextCallId;
         /** A request's header, message and entry prefixes: kept up to {@link #KEPT_FRAME_BYTES}. */
         private ByteBuffer head;
-        /**
-         * Answers are read here (as much of one as a read brings); kept up to {@link #KEPT_FRAME_BYTES}, so an answer
-         * that {@link #callWithin} takes needs no buffer of its own.
-         */
+        /** Answers are read here (as much of one as a read brings); kept up to {@link #KEPT_FRAME_BYTES}. */
         private ByteBuffer answers;
+        /**
+         * The payload of an answer that {@link #callWithin} takes, copied out of {@link #answers} to be parsed:
+         * protobuf aliases only heap bytes (it copies a direct buffer whole into a fresh array before parsing it,
+         * which for a batch of small objects' bytes was a humongous array per answer). Kept up to
+         * {@link #KEPT_FRAME_BYTES}.
+         */
+        private byte[] keptPayload = new byte[0];
 
         Connection(int timeout) throws IOException {
             int port = wirePort;
@@ -416,7 +420,12 @@ final class MasterWireChannel implements AutoCloseable {
                 answers = kept(answers, in); // always: the answer is at most KEPT_FRAME_BYTES
                 readAtLeast(in, frameBytes);
                 requireOneAnswer(in, frameBytes);
-                return new Reply(code, in.slice(header, frameBytes - header));
+                int payload = frameBytes - header;
+                if (keptPayload.length < payload) {
+                    keptPayload = new byte[Math.max(payload, Math.min(KEPT_FRAME_BYTES, 2 * keptPayload.length))];
+                }
+                in.get(header, keptPayload, 0, payload);
+                return new Reply(code, ByteBuffer.wrap(keptPayload, 0, payload));
             }
             int have = Math.min(in.position(), frameBytes) - header;
             requireOneAnswer(in, frameBytes);

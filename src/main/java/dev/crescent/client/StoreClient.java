@@ -325,7 +325,11 @@ public final class StoreClient {
 
     private List<KeyResult<Long>> batchReadAsking(
             List<String> keys, BiFunction<Integer, Long, MemorySegment> targetFor) {
-        List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys, inlineBytes, readerHost);
+        // Each key's target is asked for once: bytes answered inline are copied into it as the answer is read.
+        MemorySegment[] chosen = new MemorySegment[keys.size()];
+        BiFunction<Integer, Long, MemorySegment> once =
+                (i, size) -> chosen[i] != null ? chosen[i] : (chosen[i] = targetFor.apply(i, size));
+        List<KeyResult<ObjectLocation>> located = master.batchGetReplicaListInto(keys, inlineBytes, readerHost, once);
         List<KeyResult<Long>> results = new ArrayList<>(keys.size());
         List<TransferRequest> firstReads = new ArrayList<>();
         List<Integer> readKeys = new ArrayList<>();
@@ -339,11 +343,11 @@ public final class StoreClient {
             StoreException refused = where.error();
             if (location != null) {
                 try {
-                    MemorySegment target = targetFor.apply(i, location.size());
+                    MemorySegment target = once.apply(i, location.size());
                     requireRoom(keys.get(i), location, target);
                     targets.set(i, target.asSlice(0, location.size()));
                     if (location.value() != null) {
-                        readInline(keys.get(i), location, target);
+                        readInline(keys.get(i), location, targets.get(i));
                         results.add(new KeyResult<>(keys.get(i), location.size(), null));
                         continue;
                     }

@@ -4,6 +4,7 @@ import dev.crescent.transfer.SegmentDescriptor;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The master's operations as a client sees them, whether the master runs in this JVM or across the network.
@@ -109,6 +110,20 @@ public interface MasterClient extends AutoCloseable {
     default List<KeyResult<ObjectLocation>> batchGetReplicaList(
             List<String> keys, long acceptInline, String readerHost) {
         return batchGetReplicaList(keys);
+    }
+
+    /**
+     * {@link #batchGetReplicaList(List, long, String)} for a reader with buffers of its own, as
+     * {@link #getReplicaListInto}: bytes answered inline may come already copied into {@code targetFor(index, size)}
+     * (the location's value is then that target's first bytes), so the answer need not be kept whole to copy
+     * them out afterwards. {@code targetFor} is asked only for keys answered with their bytes.
+     */
+    default List<KeyResult<ObjectLocation>> batchGetReplicaListInto(
+            List<String> keys,
+            long acceptInline,
+            String readerHost,
+            BiFunction<Integer, Long, MemorySegment> targetFor) {
+        return batchGetReplicaList(keys, acceptInline, readerHost);
     }
 
     List<KeyResult<Boolean>> batchExist(List<String> keys);

@@ -101,7 +101,10 @@ public final class MasterWire {
         return parse(marshaller, ByteBuffer.wrap(frame, offset, length));
     }
 
-    /** {@link #parse(MethodDescriptor.Marshaller, byte[], int, int)} of the bytes remaining in {@code frame}, heap or direct. */
+    /**
+     * {@link #parse(MethodDescriptor.Marshaller, byte[], int, int)} of the bytes remaining in {@code frame}. Only a heap
+     * buffer is parsed in place: protobuf (4.x) copies a direct one whole into a fresh array first.
+     */
     @SuppressWarnings("unchecked")
     public static <T> T parse(MethodDescriptor.Marshaller<T> marshaller, ByteBuffer frame) {
         MessageLite prototype =

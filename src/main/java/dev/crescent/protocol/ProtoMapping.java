@@ -105,7 +105,10 @@ public final class ProtoMapping {
         return MemorySegment.ofBuffer(bytes.asReadOnlyByteBuffer());
     }
 
-    /** The segment's bytes as a ByteString without a copy: the caller must not change them while it is in use. */
+    /**
+     * The segment's bytes as a ByteString, without a copy when they are on the heap (the caller must then not change
+     * them while it is in use); protobuf (4.x) copies off-heap bytes into an array of their own.
+     */
     public static ByteString byteStringOf(MemorySegment bytes) {
         return UnsafeByteOperations.unsafeWrap(bytes.asByteBuffer());
     }

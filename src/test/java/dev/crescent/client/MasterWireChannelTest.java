@@ -17,6 +17,7 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -27,6 +28,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -133,6 +135,35 @@ class MasterWireChannelTest {
                         answer -> ByteString.copyFrom(answer.getValue().toByteArray()));
                 assertEquals(valueOf(size), kept, "kept buffer, " + size + " bytes");
             }
+        }
+    }
+
+    /**
+     * An answer taken within its connection's buffers is parsed where it lies: protobuf copies a direct buffer whole
+     * into a fresh array before parsing it, which for a batch of small objects (half a megabyte per answer) was a
+     * humongous array per call, and the client's GC pauses.
+     */
+    @Test
+    void anAnswerTakenWithinIsNotCopiedIntoAFreshArray() throws Exception {
+        int size = 500_000;
+        GetReplicaListRequest request = GetReplicaListRequest.newBuilder()
+                .setKey(Integer.toString(size))
+                .build();
+        byte last = valueOf(size).byteAt(size - 1);
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (Peer peer = new Peer(200, MasterWireChannelTest::answerValuesOfTheAskedSize);
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n", null)) {
+            Function<GetReplicaListResponse, Byte> take =
+                    answer -> answer.getValue().byteAt(size - 1);
+            Duration deadline = Duration.ofSeconds(5);
+            channel.callWithin(MasterServiceGrpc.getGetReplicaListMethod(), request, deadline, take); // grows buffers
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 4; i++) {
+                assertEquals(
+                        last, channel.callWithin(MasterServiceGrpc.getGetReplicaListMethod(), request, deadline, take));
+            }
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(allocated < size, "4 answers of " + size + " bytes allocated " + allocated + " bytes");
         }
     }
 

@@ -145,6 +145,53 @@ class RemoteMasterClientTest {
         }
     }
 
+    /**
+     * A batch get into the caller's buffers leaves each inline object's bytes in the buffer asked for its key, and
+     * asks for none for a key that is not answered with bytes: over the wire the whole answer lives in a buffer its
+     * connection keeps and overwrites with the next answer.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void aBatchGetIntoTheCallersBuffersLeavesTheBytesThere(boolean wire) {
+        String prefix = "remote/" + wire + "/batch-into/";
+        try (RemoteMasterClient master = connect(wire)) {
+            List<byte[]> values = List.of(filled(4096, (byte) 7), filled(1000, (byte) 8), filled(4096, (byte) 9));
+            List<String> keys = List.of(prefix + "a", prefix + "missing", prefix + "b", prefix + "c");
+            for (int i = 0; i < values.size(); i++) {
+                String key = i == 0 ? keys.get(0) : keys.get(i + 1);
+                master.putStartInline(
+                        "writer", key, MemorySegment.ofArray(values.get(i)), ReplicaConfig.replicas(1), false, null);
+            }
+            MemorySegment[] targets = {
+                MemorySegment.ofArray(new byte[8192]),
+                null,
+                MemorySegment.ofArray(new byte[8192]),
+                MemorySegment.ofArray(new byte[100])
+            };
+            List<Integer> asked = new java.util.ArrayList<>();
+            List<KeyResult<ObjectLocation>> first = master.batchGetReplicaListInto(keys, 4096, "", (i, size) -> {
+                asked.add(i);
+                assertEquals(i == 2 ? 1000 : 4096, size, "asked with the object's size");
+                return targets[i];
+            });
+            assertEquals(List.of(0, 2, 3), asked, "a buffer is asked for each key answered with bytes, and only those");
+            assertEquals(ErrorCode.OBJECT_NOT_FOUND, first.get(1).error().code());
+            assertEquals(targets[0], first.get(0).value().value(), "the bytes are in the caller's buffer");
+            assertEquals(targets[2].asSlice(0, 1000), first.get(2).value().value());
+            assertArrayEquals(values.get(0), first.get(0).value().value().toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(values.get(1), first.get(2).value().value().toArray(ValueLayout.JAVA_BYTE));
+            ObjectLocation tooLarge = first.get(3).value();
+            assertArrayEquals(
+                    values.get(2),
+                    tooLarge.value().toArray(ValueLayout.JAVA_BYTE),
+                    "bytes that do not fit their buffer are the caller's still, in an array of their own");
+
+            master.batchGetReplicaList(List.of(prefix + "c", prefix + "b", prefix + "a"), 4096, "");
+            assertArrayEquals(values.get(0), first.get(0).value().value().toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(values.get(2), tooLarge.value().toArray(ValueLayout.JAVA_BYTE), "not the next answer's");
+        }
+    }
+
     private static byte[] filled(int size, byte value) {
         byte[] bytes = new byte[size];
         Arrays.fill(bytes, value);
