@@ -1,9 +1,11 @@
 """CrescentStore: the Python client, in the style of Mooncake's MooncakeDistributedStore.
 
-Control goes to the master over gRPC; bytes move between the caller's buffers and the workers' segments directly
-(shared memory on the same host, else the transfer engine's TCP protocol). Methods answer like Mooncake's: ints
+Control goes to the master over its wire protocol (or gRPC); bytes move between the caller's buffers and the workers'
+segments directly (shared memory on the same host, else the transfer engine's TCP protocol). A repeated get of an
+object on a same-host segment is a memory copy with no master call while the object is unchanged
+(location_cache.py). Methods answer like Mooncake's: ints
 (0 or a size on success, a negative Crescent error number on failure), so a miss is a result, not an exception:
-``get_into`` answers -704 and ``is_exist`` 0. Thread-safe: calls share only the connection pools.
+``get_into`` answers -704 and ``is_exist`` 0. Thread-safe: calls share only the connection pools and the location cache.
 """
 import os
 import socket
@@ -15,6 +17,7 @@ from typing import NamedTuple
 from ._proto import master_pb2 as pb
 from .buffers import byte_view
 from .errors import CrescentError, ErrorCode
+from .location_cache import LocationCache
 from .master import MasterClient, status_error
 from .tls import ClientTls
 from .transfer import READ, WRITE, Endpoint, SharedMemoryPath, TcpPath, Transfer
@@ -22,6 +25,8 @@ from .transfer import READ, WRITE, Endpoint, SharedMemoryPath, TcpPath, Transfer
 _PROTOCOLS = ("auto", "tcp")
 # Objects up to this size travel with their master call by default (the master's own default limit).
 DEFAULT_INLINE_BYTES = 64 << 10
+# Seconds a location read from a same-host segment is reused without asking the master (the Java client's default).
+DEFAULT_CACHED_LOCATIONS = 1.0
 # The most object bytes one batch call carries inline (the Java client's MasterClient.BATCH_INLINE_BYTES).
 _BATCH_INLINE_BYTES = 4 << 20
 
@@ -46,6 +51,7 @@ class _Location:
     lease_deadline_ms: int
     lease_id: int
     value: bytes | None = None  # the object's bytes, when the master answered them instead of replicas
+    version: int = 0  # published in the version words of replicas with a version slot (0: none)
 
 
 class CrescentStore:
@@ -57,13 +63,15 @@ class CrescentStore:
         self._config = ReplicateConfig()
         self._default_config_proto = None
         self._inline_bytes = DEFAULT_INLINE_BYTES
+        self._locations = LocationCache(0)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
     def setup(self, master_server_addr: str = "localhost:8080", local_hostname: str | None = None,
               protocol: str = "auto", replica_num: int = 0, call_timeout: float = 5.0,
               transfer_timeout: float = 10.0, failover_window: float = 15.0, master_transport: str = "auto",
-              tls: ClientTls | None = None, inline_bytes: int = DEFAULT_INLINE_BYTES, **_mooncake_only) -> int:
+              tls: ClientTls | None = None, inline_bytes: int = DEFAULT_INLINE_BYTES,
+              cached_locations: float = DEFAULT_CACHED_LOCATIONS, **_mooncake_only) -> int:
         """Connects to the master (``host:port`` of its HTTP port, or several comma-separated for an HA deployment).
 
         ``protocol``: "auto" uses shared memory for segments on this host and TCP for the others; "tcp" always TCP.
@@ -73,6 +81,8 @@ class CrescentStore:
         certificate's subject CN is then this node's name for the master's access rules.
         ``inline_bytes``: objects up to this size travel with their master call (a put or get in one round trip
         where the master can move the bytes itself); 0: bytes always go to and from workers directly.
+        ``cached_locations``: seconds a location read from a same-host segment is reused without asking the master,
+        while the object's version word says it is current (0: every get asks the master).
         Mooncake's other set-up arguments (segment sizes, RDMA devices, metadata
         server) are accepted and ignored.
         """
@@ -89,6 +99,7 @@ class CrescentStore:
         self._config = ReplicateConfig(replica_num=replica_num)
         self._default_config_proto = None
         self._inline_bytes = max(0, int(inline_bytes))
+        self._locations = LocationCache(cached_locations if self._shm is not None else 0)
         try:
             self._master.call("ServiceReady", pb.Empty())
         except CrescentError as e:
@@ -141,6 +152,11 @@ class CrescentStore:
     def get(self, key) -> bytes:
         """The object's bytes, or b"" when it cannot be read (Mooncake's convention; use get_into to tell why)."""
         try:
+            cached = self._locations.size(_key(key))
+            if cached >= 0:
+                value = bytearray(cached)
+                if self._read_cached(key, [memoryview(value)]) == cached:
+                    return bytes(value)
             location = self._locate(key, self._inline_bytes)
             if location.value is not None:
                 return location.value
@@ -177,9 +193,11 @@ class CrescentStore:
 
     def remove_all(self, force: bool = False) -> int:
         """Removes every object (leased ones too with ``force``); answers how many."""
+        self._locations.clear()
         return _code(lambda: self._call("RemoveAll", pb.RemoveAllRequest(force=force)).removed)
 
     def _remove(self, key, force):
+        self._locations.forget(_key(key))
         self._call("Remove", pb.RemoveRequest(key=_key(key), force=force))
 
     # ---- batches ---------------------------------------------------------------------------------------------
@@ -228,17 +246,20 @@ class CrescentStore:
 
     def batch_get(self, keys) -> list:
         """Each key's bytes, b"" for a key that cannot be read."""
-        try:
-            located = self._batch_locate(keys)
-        except CrescentError:
-            return [b""] * len(keys)
-        values = [bytearray(loc.size) if isinstance(loc, _Location) else bytearray() for loc in located]
-        results = self._read_batch(keys, located, [[memoryview(v)] for v in values])
-        return [bytes(v) if r >= 0 else b"" for v, r in zip(values, results)]
+        values = [None] * len(keys)
+
+        def target_for(i, size):
+            values[i] = bytearray(size)
+            return [memoryview(values[i])]
+        results = _codes(lambda: self._read_many(keys, target_for), len(keys))
+        return [bytes(v) if r >= 0 and v is not None else b"" for v, r in zip(values, results)]
 
     def batch_remove(self, keys, force: bool = False) -> list:
         def run():
-            answer = self._call("BatchRemove", pb.BatchKeysRequest(keys=[_key(k) for k in keys], force=force))
+            names = [_key(k) for k in keys]
+            for name in names:
+                self._locations.forget(name)
+            answer = self._call("BatchRemove", pb.BatchKeysRequest(keys=names, force=force))
             return [s.code for s in answer.statuses]
         return _codes(run, len(keys))
 
@@ -249,6 +270,7 @@ class CrescentStore:
         put; a reservation lost in a master failover (PutEnd answers OBJECT_NOT_FOUND) is put once more. A small
         object's bytes go with the put start: a master that can write them itself ends the put in that call."""
         key = _key(key)
+        self._locations.forget(key)
         size = sum(v.nbytes for v in views)
         inline = size <= self._inline_bytes
         started = self._start(key, size, views if inline else None, config, upsert)
@@ -284,6 +306,8 @@ class CrescentStore:
     def _batch_put(self, keys, make_views, config, upsert):
         def run():
             names = [_key(k) for k in keys]
+            for name in names:
+                self._locations.forget(name)
             values = _parallel(make_views)
             if len(values) != len(names):
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"{len(names)} keys but {len(values)} values")
@@ -333,6 +357,9 @@ class CrescentStore:
     def _get_into_buffers(self, key, buffers, sizes):
         def run():
             targets = [byte_view(b, s, writable=True) for b, s in zip(buffers, sizes)]
+            cached = self._read_cached(key, targets)
+            if cached >= 0:
+                return cached
             location = self._locate(key, min(self._inline_bytes, sum(t.nbytes for t in targets)))
             try:
                 self._read(key, location, targets)
@@ -371,6 +398,7 @@ class CrescentStore:
             errors = self._run(_reads(replica, pieces))
             last = next((e for e in errors if e is not None), None) or _lease_error(key, location)
             if last is None:
+                self._locations.remember(_key(key), location, self._mapping)
                 return
         raise last or CrescentError(ErrorCode.TRANSFER_FAIL, f"every replica of '{key}' failed to read")
 
@@ -379,8 +407,40 @@ class CrescentStore:
             targets = _parallel(make_targets)
             if len(targets) != len(keys):
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"{len(keys)} keys but {len(targets)} buffers")
-            return self._read_batch(keys, self._batch_locate(keys), targets)
+            return self._read_many(keys, lambda i, size: targets[i])
         return _codes(run, len(keys))
+
+    def _read_many(self, keys, targets_for) -> list:
+        """Reads each key into ``targets_for(index, size)``: keys whose cached location is current by a memory copy,
+        the others with one master call and one transfer round. One size or negative error number per key."""
+        names = [_key(k) for k in keys]
+        results, asked = [None] * len(names), []
+        for i, name in enumerate(names):
+            size = self._locations.size(name)
+            if size >= 0 and self._read_cached(name, targets_for(i, size)) == size:
+                results[i] = size
+            else:
+                asked.append(i)
+        if asked:
+            located = self._batch_locate([names[i] for i in asked])
+            targets = [targets_for(i, loc.size) if isinstance(loc, _Location) else []
+                       for i, loc in zip(asked, located)]
+            for i, result in zip(asked, self._read_batch([names[i] for i in asked], located, targets)):
+                results[i] = result
+        return results
+
+    def _read_cached(self, key, targets) -> int:
+        """Reads ``key`` into ``targets`` through its cached location: its size, or -1 when the master must be asked
+        (no current location, or targets too small: the master's answer says so)."""
+        name = _key(key)
+        size = self._locations.size(name)
+        if size < 0 or size > sum(t.nbytes for t in targets):
+            return -1
+        return size if self._locations.read(name, _fit(name, size, targets)) else -1
+
+    def _mapping(self, replica):
+        """The mapped file of ``replica``'s segment when this store maps it, else None."""
+        return self._shm.mapping(replica.segment, replica.endpoint) if self._shm is not None else None
 
     def _read_batch(self, keys, located, targets) -> list:
         """One transfer round for every key's first-choice replica; keys whose read failed fall back one by one.
@@ -424,7 +484,9 @@ class CrescentStore:
                 continue
             location = located[i]
             error = first_errors.get(i) or _lease_error(keys[i], location)
-            if error is not None:
+            if error is None:
+                self._locations.remember(_key(keys[i]), location, self._mapping)
+            else:
                 error = _error_of(lambda: self._read(keys[i], location, targets[i], 1, error))
             results[i] = location.size if error is None else int(error.code)
         return results
@@ -495,8 +557,10 @@ def _key(key) -> str:
 
 
 def _location(response) -> _Location:
-    replicas = [_Replica(r.segment, Endpoint.parse(r.endpoint), r.offset, r.ticket) for r in response.replicas]
-    return _Location(response.size, replicas, response.lease_deadline_ms, response.lease_id, response.value or None)
+    replicas = [_Replica(r.segment, Endpoint.parse(r.endpoint), r.offset, r.ticket, r.version_slot)
+                for r in response.replicas]
+    return _Location(response.size, replicas, response.lease_deadline_ms, response.lease_id, response.value or None,
+                     response.version)
 
 
 class _Replica(NamedTuple):
@@ -505,6 +569,7 @@ class _Replica(NamedTuple):
     endpoint: Endpoint
     offset: int
     ticket: bytes
+    version_slot: int  # where the object's version word lies in the segment's shared-memory file (0: none)
 
 
 def _writes(replicas, views) -> list:

@@ -109,6 +109,16 @@ class SharedMemoryPath:
         self._drop(endpoint.shm_file)
         return False
 
+    def mapping(self, segment: str, endpoint: Endpoint):
+        """The memory of ``segment``'s file (the whole file, its version table too) when this path reaches it, else
+        None."""
+        if not self.reaches(endpoint):
+            return None
+        try:
+            return self._map(verified_segment_file(endpoint.shm_file, segment))
+        except CrescentError:
+            return None
+
     def run(self, t: Transfer):
         memory = self._map(verified_segment_file(t.endpoint.shm_file, t.segment))
         end = t.offset + t.view.nbytes
