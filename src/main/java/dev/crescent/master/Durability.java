@@ -36,6 +36,12 @@ final class Durability {
 
     /** The COMMIT's durability as the PutEnd's answer: failing with METADATA_ERROR if the op-log fails or is late. */
     CompletableFuture<Void> answer(CompletableFuture<Void> durable, String key) {
+        if (durable.isDone() && !durable.isCompletedExceptionally()) {
+            // Durable already (no op-log, or it confirmed first): nothing to wait for. Remembered until the next
+            // sweep, every such put kept its entry, key and futures alive past young collections (tens of
+            // thousands at a time under batched puts). A future of its own: the op-log's may be shared by a batch.
+            return CompletableFuture.completedFuture(null);
+        }
         CompletableFuture<Void> answer = new CompletableFuture<>();
         waiting.add(new Waiting(clock.millis() + TIMEOUT_MILLIS, key, answer));
         durable.whenComplete((ok, failure) -> {

@@ -62,7 +62,9 @@ class DurabilityTest {
         CompletableFuture<Void> slow = new CompletableFuture<>();
         List<CompletableFuture<Void>> quick = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            quick.add(durability.answer(CompletableFuture.completedFuture(null), "quick/" + i));
+            CompletableFuture<Void> durable = new CompletableFuture<>();
+            quick.add(durability.answer(durable, "quick/" + i));
+            durable.complete(null); // confirmed after it was asked: remembered until a sweep
         }
         CompletableFuture<Void> slowAnswer = durability.answer(slow, "slow");
         durability.failOverdue();
@@ -73,6 +75,18 @@ class DurabilityTest {
         durability.failOverdue();
         assertEquals(ErrorCode.METADATA_ERROR, failureOf(slowAnswer).code());
         assertEquals(0, durability.remembered());
+    }
+
+    @Test
+    void aCommitDurableAlreadyIsAnsweredAtOnceAndNotRemembered() {
+        CompletableFuture<Void> answer = durability.answer(CompletableFuture.completedFuture(null), "k");
+        assertTrue(answer.isDone() && !answer.isCompletedExceptionally());
+        assertEquals(0, durability.remembered(), "nothing waits for a sweep to forget it");
+        CompletableFuture<Void> failed = new CompletableFuture<>();
+        failed.completeExceptionally(new IllegalStateException("the op-log writer is closed"));
+        assertEquals(
+                ErrorCode.METADATA_ERROR,
+                failureOf(durability.answer(failed, "k")).code());
     }
 
     @Test
