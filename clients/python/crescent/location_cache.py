@@ -42,11 +42,12 @@ class LocationCache:
         entry = self._live(key)
         return -1 if entry is None else entry.size
 
-    def read(self, key: str, pieces) -> bool:
-        """Copies the object into ``pieces`` ((offset in the object, view) pairs covering its size) when its cached
-        location is current; False when the master must be asked (no entry, or its version is gone)."""
+    def read(self, key: str, size: int, pieces) -> bool:
+        """Copies the object into ``pieces`` ((offset in the object, view) pairs covering ``size``, the size
+        :meth:`size` answered) when its cached location is current; False when the master must be asked (no entry,
+        its version is gone, or another thread cached another size meanwhile)."""
         entry = self._live(key)
-        if entry is None:
+        if entry is None or entry.size != size:
             return False
         try:
             if _WORD.unpack_from(entry.memory, entry.slot)[0] == entry.version:

@@ -436,7 +436,7 @@ class CrescentStore:
         size = self._locations.size(name)
         if size < 0 or size > sum(t.nbytes for t in targets):
             return -1
-        return size if self._locations.read(name, _fit(name, size, targets)) else -1
+        return size if self._locations.read(name, size, _fit(name, size, targets)) else -1
 
     def _mapping(self, replica):
         """The mapped file of ``replica``'s segment when this store maps it, else None."""

@@ -146,3 +146,25 @@ def test_locations_expire_and_can_be_turned_off(server_address, writer, key):
     finally:
         for counted in (short, never, tcp):
             counted.close()
+
+
+def test_a_read_sized_for_an_entry_another_thread_replaced_is_refused():
+    """Between a caller's ``size`` and its ``read`` another thread may cache a newer location of another size: the
+    read must not copy that object into pieces cut for the old size (past its end, or short of it)."""
+    from types import SimpleNamespace
+
+    from crescent.location_cache import LocationCache
+
+    memory = bytearray(4096)
+    memory[8:16] = (7).to_bytes(8, "little" if np.little_endian else "big")  # the version word at slot 8
+
+    def location(size):
+        replica = SimpleNamespace(version_slot=8, offset=64)
+        return SimpleNamespace(version=7, value=None, size=size, replicas=[replica])
+    cache = LocationCache(10.0)
+    cache.remember("k", location(100), lambda replica: memoryview(memory))
+    assert cache.size("k") == 100
+    cache.remember("k", location(50), lambda replica: memoryview(memory))  # another thread, meanwhile
+    target = bytearray(100)
+    assert not cache.read("k", 100, [(0, memoryview(target))])
+    assert cache.read("k", 50, [(0, memoryview(target)[:50])])
