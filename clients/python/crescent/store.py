@@ -155,7 +155,7 @@ class CrescentStore:
             cached = self._locations.size(_key(key))
             if cached >= 0:
                 value = bytearray(cached)
-                if self._read_cached(key, [memoryview(value)]) == cached:
+                if self._read_cached(key, cached, [memoryview(value)]):
                     return bytes(value)
             location = self._locate(key, self._inline_bytes)
             if location.value is not None:
@@ -357,8 +357,8 @@ class CrescentStore:
     def _get_into_buffers(self, key, buffers, sizes):
         def run():
             targets = [byte_view(b, s, writable=True) for b, s in zip(buffers, sizes)]
-            cached = self._read_cached(key, targets)
-            if cached >= 0:
+            cached = self._locations.size(_key(key))
+            if self._read_cached(key, cached, targets):
                 return cached
             location = self._locate(key, min(self._inline_bytes, sum(t.nbytes for t in targets)))
             try:
@@ -417,7 +417,7 @@ class CrescentStore:
         results, asked = [None] * len(names), []
         for i, name in enumerate(names):
             size = self._locations.size(name)
-            if size >= 0 and self._read_cached(name, targets_for(i, size)) == size:
+            if size >= 0 and self._read_cached(name, size, targets_for(i, size)):
                 results[i] = size
             else:
                 asked.append(i)
@@ -429,14 +429,14 @@ class CrescentStore:
                 results[i] = result
         return results
 
-    def _read_cached(self, key, targets) -> int:
-        """Reads ``key`` into ``targets`` through its cached location: its size, or -1 when the master must be asked
-        (no current location, or targets too small: the master's answer says so)."""
-        name = _key(key)
-        size = self._locations.size(name)
+    def _read_cached(self, key, size, targets) -> bool:
+        """Reads ``key`` into ``targets`` through its cached location of ``size`` bytes (what the cache's ``size``
+        answered); False when the master must be asked (no current location, or targets too small: the master's
+        answer says so)."""
         if size < 0 or size > sum(t.nbytes for t in targets):
-            return -1
-        return size if self._locations.read(name, size, _fit(name, size, targets)) else -1
+            return False
+        name = _key(key)
+        return self._locations.read(name, size, _fit(name, size, targets))
 
     def _mapping(self, replica):
         """The mapped file of ``replica``'s segment when this store maps it, else None."""

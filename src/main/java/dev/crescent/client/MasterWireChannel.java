@@ -320,7 +320,7 @@ final class MasterWireChannel implements AutoCloseable {
          * which for a batch of small objects' bytes was a humongous array per answer). Kept up to
          * {@link #KEPT_FRAME_BYTES}.
          */
-        private byte[] keptPayload = new byte[0];
+        private ByteBuffer keptPayload = ByteBuffer.allocate(0);
 
         Connection(int timeout) throws IOException {
             int port = wirePort;
@@ -420,12 +420,10 @@ final class MasterWireChannel implements AutoCloseable {
                 answers = kept(answers, in); // always: the answer is at most KEPT_FRAME_BYTES
                 readAtLeast(in, frameBytes);
                 requireOneAnswer(in, frameBytes);
-                int payload = frameBytes - header;
-                if (keptPayload.length < payload) {
-                    keptPayload = new byte[Math.max(payload, Math.min(KEPT_FRAME_BYTES, 2 * keptPayload.length))];
-                }
-                in.get(header, keptPayload, 0, payload);
-                return new Reply(code, ByteBuffer.wrap(keptPayload, 0, payload));
+                ByteBuffer payload = room(keptPayload, frameBytes - header, 0, ByteBuffer::allocate);
+                keptPayload = kept(keptPayload, payload); // always, as above
+                payload.clear().put(in.slice(header, frameBytes - header));
+                return new Reply(code, payload.flip());
             }
             int have = Math.min(in.position(), frameBytes) - header;
             requireOneAnswer(in, frameBytes);
