@@ -19,6 +19,7 @@ from .buffers import byte_view
 from .errors import CrescentError, ErrorCode
 from .location_cache import LocationCache
 from .master import MasterClient, status_error
+from .put_spaces import LEAVES_SPACE, PutSpaces
 from .tls import ClientTls
 from .transfer import READ, WRITE, Endpoint, SharedMemoryPath, TcpPath, Transfer
 
@@ -64,6 +65,7 @@ class CrescentStore:
         self._default_config_proto = None
         self._inline_bytes = DEFAULT_INLINE_BYTES
         self._locations = LocationCache(0)
+        self._spaces = None
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -100,6 +102,7 @@ class CrescentStore:
         self._default_config_proto = None
         self._inline_bytes = max(0, int(inline_bytes))
         self._locations = LocationCache(cached_locations if self._shm is not None else 0)
+        self._spaces = PutSpaces(self._shm.mapping) if self._shm is not None else None
         try:
             self._master.call("ServiceReady", pb.Empty())
         except CrescentError as e:
@@ -268,12 +271,19 @@ class CrescentStore:
     def _put(self, key, views, config, upsert):
         """Two-phase put: reserve, write every replica, then make the object visible. A failed write revokes the
         put; a reservation lost in a master failover (PutEnd answers OBJECT_NOT_FOUND) is put once more. A small
-        object's bytes go with the put start: a master that can write them itself ends the put in that call."""
+        object's bytes go with the put start: a master that can write them itself ends the put in that call. A store
+        that maps same-host segments copies the bytes into space granted ahead when it holds some of this size, and
+        the put is over in one call that carries no bytes (put_spaces.py)."""
         key = _key(key)
         self._locations.forget(key)
         size = sum(v.nbytes for v in views)
         inline = size <= self._inline_bytes
-        started = self._start(key, size, views if inline else None, config, upsert)
+        started = self._start_in_space(key, size, views, config, upsert) if self._spaces is not None else None
+        if started is None:
+            asked_at = time.monotonic()
+            started = self._start(key, size, views if inline else None, config, upsert)
+            if self._spaces is not None:
+                self._spaces.keep(started, asked_at)
         if started.committed:
             return
         self._write_replicas(key, started.replicas, views)
@@ -285,10 +295,32 @@ class CrescentStore:
             self._write_replicas(key, self._start(key, size, None, config, upsert).replicas, views)
             self._call("PutEnd", pb.PutEndRequest(client_id=self._client_id, key=key))
 
-    def _start(self, key, size, inline_views, config, upsert):
-        """PutStart, carrying the bytes of ``inline_views`` when given: the answer is committed, or the replicas."""
+    def _start_in_space(self, key, size, views, config, upsert):
+        """PutStart of bytes copied into space granted ahead, when this store holds space of ``size`` bytes; else
+        None. The answer is committed, or (the space no longer this store's) the replicas to write."""
+        space = self._spaces.take(size)
+        if space is None:
+            return None
+        asked_at = time.monotonic()
+        try:
+            space.write(views)
+            started = self._start(key, size, None, config, upsert, space.id)
+        except ValueError:
+            return None  # the mapping was released (its segment's file is gone): the space is of no more use
+        except CrescentError as e:
+            if e.code in LEAVES_SPACE:
+                self._spaces.give_back(space)
+            raise
+        self._spaces.keep(started, asked_at)
+        return started
+
+    def _start(self, key, size, inline_views, config, upsert, in_space=0):
+        """PutStart, carrying the bytes of ``inline_views`` when given, or naming the space ``in_space`` that holds
+        them already: the answer is committed, or the replicas. A store that maps same-host segments asks for space
+        for its next put of this size."""
         request = pb.PutStartRequest(client_id=self._client_id, key=key, size=size, upsert=upsert,
-                                     config=self._config_proto(config))
+                                     config=self._config_proto(config), in_space=in_space,
+                                     writer_host=self._reader_host())
         if inline_views is not None and size:
             request.value = b"".join(inline_views) if len(inline_views) > 1 else bytes(inline_views[0])
         return self._call("PutStart", request)

@@ -198,16 +198,40 @@ public final class RemoteMasterClient implements MasterClient {
     @Override
     public StartedPut putStartInline(
             String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
+        return putStartNear(clientId, key, value.byteSize(), value, 0, "", config, upsert, crc32c);
+    }
+
+    /**
+     * A put start with the bytes (a small object), or naming the space they were copied into, or neither; asking for
+     * space for the next put when {@code writerHost} is given (a master that predates spaces answers the replicas to
+     * write). Repeated as any put start is: a repeat of a put whose first try made the object in its space finds the
+     * space used and answers as an ordinary put start would.
+     */
+    @Override
+    public StartedPut putStartNear(
+            String clientId,
+            String key,
+            long size,
+            MemorySegment value,
+            long inSpace,
+            String writerHost,
+            ReplicaConfig config,
+            boolean upsert,
+            Long crc32c) {
         PutStartRequest.Builder request = PutStartRequest.newBuilder()
                 .setClientId(clientId)
                 .setKey(key)
-                .setSize(value.byteSize())
+                .setSize(size)
                 .setConfig(ProtoMapping.toProto(config))
-                .setUpsert(upsert);
+                .setUpsert(upsert)
+                .setInSpace(inSpace)
+                .setWriterHost(writerHost);
         if (crc32c != null) {
             request.setCrc32C(crc32c.intValue());
         }
-        TrailingBytes bytes = new TrailingBytes(PutStartRequest.VALUE_FIELD_NUMBER, List.of(value));
+        TrailingBytes bytes = value == null
+                ? TrailingBytes.NONE
+                : new TrailingBytes(PutStartRequest.VALUE_FIELD_NUMBER, List.of(value));
         PutStartResponse answer = call(
                 Replay.UNLESS_TIMED_OUT,
                 () -> unary(
@@ -215,9 +239,7 @@ public final class RemoteMasterClient implements MasterClient {
                         timeout,
                         request.clone().addAllReleased(carried()).build(),
                         bytes));
-        return answer.getCommitted()
-                ? StartedPut.COMMITTED
-                : StartedPut.toWrite(ProtoMapping.fromProto(answer.getReplicasList()));
+        return ProtoMapping.fromProto(answer);
     }
 
     @Override

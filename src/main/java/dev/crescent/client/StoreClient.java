@@ -19,6 +19,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -43,6 +44,18 @@ public final class StoreClient {
     /** How long a location read from a same-host segment is reused without asking, unless the client says otherwise. */
     public static final Duration DEFAULT_CACHED_LOCATIONS = Duration.ofSeconds(1);
 
+    /**
+     * The master's refusals of a put in space that leave the space the writer's: answered before the space is used.
+     * Any other failure (one in transit above all) may come after the object was made there, so the space is dropped.
+     */
+    private static final Set<ErrorCode> LEAVES_SPACE = EnumSet.of(
+            ErrorCode.OBJECT_ALREADY_EXISTS,
+            ErrorCode.REPLICA_IS_NOT_READY,
+            ErrorCode.OBJECT_HAS_LEASE,
+            ErrorCode.QUOTA_EXCEEDED,
+            ErrorCode.INVALID_KEY,
+            ErrorCode.INVALID_PARAMS);
+
     private final MasterClient master;
     private final TransferEngine engine;
     private final String clientId;
@@ -53,6 +66,8 @@ public final class StoreClient {
     private final String readerHost;
     /** Where objects this client read from same-host segments lie, for gets that need no master call. */
     private final LocationCache locations;
+    /** Space granted ahead on same-host segments, for puts that carry no bytes on the socket; null: none mapped. */
+    private final GrantedSpaces spaces;
 
     public StoreClient(MasterClient master, TransferEngine engine, String clientId, InstantSource clock) {
         this(master, engine, clientId, clock, false, DEFAULT_INLINE_BYTES, DEFAULT_CACHED_LOCATIONS);
@@ -80,6 +95,7 @@ public final class StoreClient {
         this.inlineBytes = inlineBytes;
         this.readerHost = engine.sharedMemoryHost();
         this.locations = new LocationCache(engine, cachedLocations, checksums);
+        this.spaces = readerHost.isEmpty() ? null : new GrantedSpaces(engine);
     }
 
     public void put(String key, MemorySegment value, ReplicaConfig config, boolean upsert) {
@@ -97,17 +113,15 @@ public final class StoreClient {
         locations.forget(key);
         Long crc32c = checksum(parts);
         long size = totalSize(parts);
-        List<ReplicaDescriptor> replicas;
-        if (size <= inlineBytes) {
-            StartedPut started = master.putStartInline(clientId, key, joined(parts, size), config, upsert, crc32c);
-            if (started.committed()) {
-                return;
-            }
-            replicas = started.replicas();
-        } else {
-            replicas = master.putStart(clientId, key, size, config, upsert);
+        StartedPut started = spaces == null
+                ? (size <= inlineBytes
+                        ? master.putStartInline(clientId, key, joined(parts, size), config, upsert, crc32c)
+                        : StartedPut.toWrite(master.putStart(clientId, key, size, config, upsert)))
+                : startedNear(key, parts, size, config, upsert, crc32c);
+        if (started.committed()) {
+            return;
         }
-        writeReplicas(key, replicas, parts);
+        writeReplicas(key, started.replicas(), parts);
         try {
             master.putEnd(clientId, key, crc32c);
         } catch (StoreException e) {
@@ -117,6 +131,38 @@ public final class StoreClient {
             writeReplicas(key, master.putStart(clientId, key, size, config, upsert), parts);
             master.putEnd(clientId, key, crc32c);
         }
+    }
+
+    /**
+     * The put start of a client that maps same-host segments: into space granted ahead when it holds some of this
+     * size (the bytes are copied there first, and the put is over in this call), else as usual; either way asking for
+     * space for its next put of this size.
+     */
+    private StartedPut startedNear(
+            String key, List<MemorySegment> parts, long size, ReplicaConfig config, boolean upsert, Long crc32c) {
+        long askedAt = System.nanoTime();
+        GrantedSpaces.Space space = spaces.take(size);
+        StartedPut started = null;
+        if (space != null) {
+            try {
+                space.write(parts);
+                started =
+                        master.putStartNear(clientId, key, size, null, space.id(), readerHost, config, upsert, crc32c);
+            } catch (IllegalStateException unmapped) {
+                // The transport dropped its mapping of the segment: the space is of no more use.
+            } catch (StoreException e) {
+                if (LEAVES_SPACE.contains(e.code())) {
+                    spaces.giveBack(space);
+                }
+                throw e;
+            }
+        }
+        if (started == null) {
+            MemorySegment value = size <= inlineBytes ? joined(parts, size) : null;
+            started = master.putStartNear(clientId, key, size, value, 0, readerHost, config, upsert, crc32c);
+        }
+        spaces.keep(started.space(), askedAt);
+        return started;
     }
 
     /** Per object, its bytes when they go with the put start (small, and within the call's budget), else null. */

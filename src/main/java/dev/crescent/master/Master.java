@@ -7,9 +7,11 @@ import dev.crescent.protocol.HeartbeatReply;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.MasterClient;
 import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.PutSpace;
 import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.StartedPut;
 import dev.crescent.transfer.SegmentDescriptor;
 import dev.crescent.transfer.SegmentTier;
 import dev.crescent.transfer.TicketSigner;
@@ -43,6 +45,9 @@ public final class Master implements MasterClient {
     private final Eviction eviction;
     private final EvictionPolicy policy;
     private final PutPath puts;
+    /** Space granted ahead to same-host writers, for puts in one round trip that carries no bytes. */
+    private final PutSpaces spaces;
+
     private final ClientLiveness liveness;
     private final ReadLeases reads;
     private final MasterCounters counters = new MasterCounters();
@@ -73,6 +78,7 @@ public final class Master implements MasterClient {
                 Tiering::inDram,
                 victim -> book.forget(victim, ObjectEvent.Kind.EVICTED));
         this.puts = new PutPath(book, placement, this.eviction);
+        this.spaces = new PutSpaces(book, placement);
         this.durability = new Durability(book.clock);
         this.liveness = new ClientLiveness(book);
         this.reads = new ReadLeases(book);
@@ -263,6 +269,32 @@ public final class Master implements MasterClient {
         return tiering.whenRoom(
                 () -> puts.start(clientId, key, size, config, upsert, false),
                 () -> puts.start(clientId, key, size, config, upsert, true));
+    }
+
+    /**
+     * A put whose writer already copied the bytes into space granted to it ({@link #grantSpace}): the object is made
+     * there and committed, answered COMMITTED once durable. When the space is not the writer's any more (expired, its
+     * segment gone, used) or the put cannot live in it (more replicas wanted), it is an ordinary put start instead,
+     * answering the replicas to write.
+     */
+    public CompletableFuture<StartedPut> putStartInSpace(
+            String clientId, String key, long spaceId, long size, ReplicaConfig config, boolean upsert, Long crc32c) {
+        return serve(MasterOp.PUT_START, () -> {
+            PutSpaces.Granted space = spaces.find(spaceId, clientId, size);
+            CompletableFuture<Void> durable =
+                    space == null ? null : puts.commitInSpace(clientId, key, config, upsert, crc32c, spaces, space);
+            return durable == null
+                    ? startWhenRoom(clientId, key, size, config, upsert).thenApply(StartedPut::toWrite)
+                    : durability.answer(durable, key).thenApply(done -> StartedPut.COMMITTED);
+        });
+    }
+
+    /**
+     * Space of {@code size} bytes on a segment whose shared-memory file lies on {@code writerHost}, granted to
+     * {@code clientId} for its next put ({@link #putStartInSpace}); null when none is granted (see {@link PutSpaces}).
+     */
+    public PutSpace grantSpace(String clientId, String writerHost, long size) {
+        return spaces.grant(clientId, writerHost, size);
     }
 
     /** @param crc32c the CRC32C of the bytes written, kept with the object for readers to verify; or null */
@@ -506,13 +538,14 @@ public final class Master implements MasterClient {
     // Housekeeping
 
     /**
-     * Periodic housekeeping: frees ranges whose read lease has ended, reclaims PutStarts silent longer than the
-     * release timeout and fails PutEnds the op-log has not confirmed in time.
+     * Periodic housekeeping: frees ranges whose read lease has ended and spaces whose lifetime is over, reclaims
+     * PutStarts silent longer than the release timeout and fails PutEnds the op-log has not confirmed in time.
      */
     public void sweep() {
         durability.failOverdue();
         long now = book.clock.millis();
         book.deferred.freeDue(now);
+        spaces.sweep(now);
         long releaseMillis = book.settings.putStartReleaseTimeout().toMillis();
         book.processing.forEach((key, startedAt) -> {
             if (now - startedAt >= releaseMillis) {

@@ -99,6 +99,65 @@ final class PutPath {
 
     private List<ReplicaDescriptor> startOnce(
             String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
+        requirePutAccepted(clientId, key, size);
+        ReplicaConfig wanted = config == null ? ReplicaConfig.DEFAULT : config;
+        long now = book.clock.millis();
+        long discardMillis = book.settings.putStartDiscardTimeout().toMillis();
+        ObjectMeta started = book.index.update(
+                key, (k, existing) -> started(k, existing, clientId, size, wanted, upsert, now, discardMillis, null));
+        book.processing.put(key, started.putStartMillis);
+        // A writer silent past the discard timeout may be pre-empted; its ticket must not outlive that.
+        return book.describe(started.replicas, TransferOp.WRITE, now + discardMillis);
+    }
+
+    /**
+     * A put whose writer copied the bytes into {@code space}, granted to it ahead ({@link PutSpaces}): the object is
+     * made there and committed in one step, with every check a put start and end make (first writer wins, upserts,
+     * leased versions, the tenant's quota).
+     *
+     * @return the COMMIT's durability, or null when the put cannot live in the space (more replicas wanted, other
+     * segments preferred, the space used meanwhile): the put then goes the usual way
+     */
+    CompletableFuture<Void> commitInSpace(
+            String clientId,
+            String key,
+            ReplicaConfig config,
+            boolean upsert,
+            Long crc32c,
+            PutSpaces spaces,
+            PutSpaces.Granted space) {
+        long size = space.replica().range().length();
+        requirePutAccepted(clientId, key, size);
+        ReplicaConfig wanted = config == null ? ReplicaConfig.DEFAULT : config;
+        List<String> preferred = wanted.preferredSegments();
+        if (replicasWanted(wanted) != 1
+                || !(preferred.isEmpty()
+                        || preferred.contains(space.replica().segment().name()))) {
+            return null; // the put wants more than one replica, or other segments: it goes the usual way
+        }
+        long now = book.clock.millis();
+        long discardMillis = book.settings.putStartDiscardTimeout().toMillis();
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Void>[] durable = new CompletableFuture[1];
+        book.index.update(key, (k, existing) -> {
+            if (!spaces.used(space)) {
+                return existing; // used by a concurrent put of this client, or expired, since it was found
+            }
+            ObjectMeta fresh;
+            try {
+                fresh = started(
+                        k, existing, clientId, size, wanted, upsert, now, discardMillis, List.of(space.replica()));
+            } catch (RuntimeException refused) {
+                spaces.giveBack(space); // the key was refused: the space is still the writer's for its next put
+                throw refused;
+            }
+            durable[0] = complete(fresh, crc32c);
+            return fresh;
+        });
+        return durable[0];
+    }
+
+    private void requirePutAccepted(String clientId, String key, long size) {
         ObjectKeys.validate(key);
         ObjectBook.requireClient(clientId);
         if (!book.opLog.accepting()) {
@@ -109,26 +168,35 @@ final class PutPath {
         if (size <= 0) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "object size must be positive, was " + size);
         }
-        ReplicaConfig wanted = config == null ? ReplicaConfig.DEFAULT : config;
-        long now = book.clock.millis();
-        long discardMillis = book.settings.putStartDiscardTimeout().toMillis();
-        long reservedBytes = size * replicasWanted(wanted);
-        ObjectMeta started = book.index.update(key, (k, existing) -> {
-            requireFree(k, existing, upsert, now, discardMillis);
-            // The tenant's bytes are reserved before anything is allocated, and handed back if the put fails here.
-            Tenants.Account account = book.index.tenants.reserve(k, reservedBytes, existing);
-            try {
-                ObjectMeta fresh = startedMeta(k, existing, clientId, size, wanted, now, discardMillis);
-                Tenants.charged(fresh, account, reservedBytes);
-                return fresh;
-            } catch (RuntimeException e) {
-                Tenants.unreserve(account, reservedBytes);
-                throw e;
-            }
-        });
-        book.processing.put(key, started.putStartMillis);
-        // A writer silent past the discard timeout may be pre-empted; its ticket must not outlive that.
-        return book.describe(started.replicas, TransferOp.WRITE, now + discardMillis);
+    }
+
+    /**
+     * The key's new PROCESSING entry, in the key's section: refused when the key is taken, the tenant's bytes
+     * reserved first and handed back if the put fails here.
+     *
+     * @param given the ranges the object is to live in, or null to allocate them
+     */
+    private ObjectMeta started(
+            String key,
+            ObjectMeta existing,
+            String clientId,
+            long size,
+            ReplicaConfig wanted,
+            boolean upsert,
+            long now,
+            long discardMillis,
+            List<Replica> given) {
+        requireFree(key, existing, upsert, now, discardMillis);
+        long reservedBytes = size * (given == null ? replicasWanted(wanted) : given.size());
+        Tenants.Account account = book.index.tenants.reserve(key, reservedBytes, existing);
+        try {
+            ObjectMeta fresh = startedMeta(key, existing, clientId, size, wanted, now, discardMillis, given);
+            Tenants.charged(fresh, account, reservedBytes);
+            return fresh;
+        } catch (RuntimeException e) {
+            Tenants.unreserve(account, reservedBytes);
+            throw e;
+        }
     }
 
     /** Refuses a put of a key taken: first writer wins; an upsert only has to wait for a put in progress. */
@@ -150,7 +218,7 @@ final class PutPath {
 
     /**
      * The new PROCESSING entry for a put of {@code key} whose entry is {@code existing} now, once {@link #requireFree}
-     * let it go on (in the key's section).
+     * let it go on (in the key's section), in the {@code given} ranges or in ranges allocated now (null).
      */
     private ObjectMeta startedMeta(
             String key,
@@ -159,17 +227,18 @@ final class PutPath {
             long size,
             ReplicaConfig wanted,
             long now,
-            long discardMillis) {
+            long discardMillis,
+            List<Replica> given) {
         ObjectMeta fresh;
         if (existing == null) {
-            fresh = new ObjectMeta(key, size, clientId, now, allocateReplicas(size, wanted, clientId));
+            fresh = new ObjectMeta(key, size, clientId, now, placed(given, size, wanted, clientId));
         } else if (existing.state == ObjectState.PROCESSING) {
             // The earlier writer has been silent past the discard timeout: pre-empt it. Allocate first, so
             // that a failed allocation leaves its entry as it was.
-            fresh = new ObjectMeta(key, size, clientId, now, allocateReplicas(size, wanted, clientId));
+            fresh = new ObjectMeta(key, size, clientId, now, placed(given, size, wanted, clientId));
             book.forget(existing);
         } else {
-            fresh = overwrite(existing, clientId, size, wanted, now);
+            fresh = overwrite(existing, clientId, size, wanted, now, given);
         }
         fresh.hardPin = wanted.hardPin();
         fresh.softPin = wanted.softPin();
@@ -190,34 +259,36 @@ final class PutPath {
         CompletableFuture<Void>[] durable = new CompletableFuture[1];
         book.index.update(key, (k, meta) -> {
             requireOwnedPut(meta, clientId, key);
-            if (meta.state == ObjectState.PROCESSING) {
-                meta.state = ObjectState.COMPLETE;
-                meta.crc32c = crc32c;
-                meta.completedMillis = book.clock.millis();
-                meta.lastAccessMillis = meta.completedMillis;
-                meta.softPinDeadlineMillis =
-                        meta.completedMillis + book.settings.softPinTtl().toMillis();
-                book.tally.complete.increment();
-                book.processing.remove(key, meta.putStartMillis);
-                if (book.publishesVersions()) {
-                    meta.version = book.versions.publish(meta.replicas, book.leaseIds.next());
-                }
-                durable[0] = book.recordCommit(new OpLogEntry.Commit(
-                        key,
-                        meta.size,
-                        meta.ownerClientId,
-                        ranges(meta.replicas),
-                        meta.hardPin,
-                        meta.softPin,
-                        meta.completedMillis,
-                        meta.crc32c));
-                awaitingDurability(meta, durable[0]);
-            } else {
-                durable[0] = meta.commitDurable;
-            }
+            durable[0] = meta.state == ObjectState.PROCESSING ? complete(meta, crc32c) : meta.commitDurable;
             return meta;
         });
         return durable[0];
+    }
+
+    /** Makes a started put COMMITTED (in its key's section) and records it. @return the COMMIT's durability */
+    private CompletableFuture<Void> complete(ObjectMeta meta, Long crc32c) {
+        meta.state = ObjectState.COMPLETE;
+        meta.crc32c = crc32c;
+        meta.completedMillis = book.clock.millis();
+        meta.lastAccessMillis = meta.completedMillis;
+        meta.softPinDeadlineMillis =
+                meta.completedMillis + book.settings.softPinTtl().toMillis();
+        book.tally.complete.increment();
+        book.processing.remove(meta.key, meta.putStartMillis);
+        if (book.publishesVersions()) {
+            meta.version = book.versions.publish(meta.replicas, book.leaseIds.next());
+        }
+        CompletableFuture<Void> durable = book.recordCommit(new OpLogEntry.Commit(
+                meta.key,
+                meta.size,
+                meta.ownerClientId,
+                ranges(meta.replicas),
+                meta.hardPin,
+                meta.softPin,
+                meta.completedMillis,
+                meta.crc32c));
+        awaitingDurability(meta, durable);
+        return durable;
     }
 
     /** Keeps the COMMIT's durability on the object until the op-log confirms it (retried PutEnds wait on it). */
@@ -256,12 +327,13 @@ final class PutPath {
      * else in new ranges while the old version waits for its readers (refused when too many versions of the key
      * already wait).
      */
-    private ObjectMeta overwrite(ObjectMeta existing, String clientId, long size, ReplicaConfig wanted, long now) {
+    private ObjectMeta overwrite(
+            ObjectMeta existing, String clientId, long size, ReplicaConfig wanted, long now, List<Replica> given) {
         book.versions.withdraw(existing); // before the writer gets the ranges (in place) or the old ones are freed
         List<Replica> live = existing.liveReplicas();
         ObjectMeta fresh;
         // In place only when no ticket reaches the range either: a rewrite in place revokes nothing.
-        if (existing.size == size && existing.reusableAtMillis(now, true) <= now && !live.isEmpty()) {
+        if (given == null && existing.size == size && existing.reusableAtMillis(now, true) <= now && !live.isEmpty()) {
             fresh = new ObjectMeta(existing.key, size, clientId, now, live);
         } else {
             if (existing.isLeased(now)
@@ -273,7 +345,7 @@ final class PutPath {
                                 + "' are still leased to readers; upsert again once they are read");
             }
             // Allocate before letting go, so a failed allocation leaves the old object intact (and logs nothing).
-            fresh = new ObjectMeta(existing.key, size, clientId, now, allocateReplicas(size, wanted, clientId));
+            fresh = new ObjectMeta(existing.key, size, clientId, now, placed(given, size, wanted, clientId));
             book.deferred.release(existing, now);
         }
         // How often the key is read belongs to the key, not the version: a rewrite starting at zero reads would be
@@ -295,6 +367,10 @@ final class PutPath {
                     ErrorCode.INVALID_PARAMS, "at most " + MAX_REPLICAS + " replicas per object, asked for " + wanted);
         }
         return wanted;
+    }
+
+    private List<Replica> placed(List<Replica> given, long size, ReplicaConfig config, String clientId) {
+        return given != null ? given : allocateReplicas(size, config, clientId);
     }
 
     private List<Replica> allocateReplicas(long size, ReplicaConfig config, String clientId) {

@@ -33,6 +33,33 @@ public interface MasterClient extends AutoCloseable {
         return StartedPut.toWrite(putStart(clientId, key, value.byteSize(), config, upsert));
     }
 
+    /**
+     * A put start by a writer that maps this host's shared-memory segments ({@code writerHost}, its host id): as
+     * {@link #putStartInline} when {@code value} is given, as {@link #putStart} otherwise, and when {@code inSpace} is
+     * not 0 the caller has already copied the bytes into that space, granted to it earlier, and the master makes the
+     * object there and commits it in this call. When the space is no longer the caller's, the answer holds the
+     * replicas to write instead, as for any put start. The answer may carry space for the caller's next put of this
+     * size. A master in this process, or one that grants no space, answers as {@link #putStartInline} or
+     * {@link #putStart} would.
+     *
+     * @param value   the object's bytes when they go with the call (a small object), else null
+     * @param inSpace the space holding the object's bytes already, or 0
+     */
+    default StartedPut putStartNear(
+            String clientId,
+            String key,
+            long size,
+            MemorySegment value,
+            long inSpace,
+            String writerHost,
+            ReplicaConfig config,
+            boolean upsert,
+            Long crc32c) {
+        return value != null
+                ? putStartInline(clientId, key, value, config, upsert, crc32c)
+                : StartedPut.toWrite(putStart(clientId, key, size, config, upsert));
+    }
+
     default void putEnd(String clientId, String key) {
         putEnd(clientId, key, null);
     }

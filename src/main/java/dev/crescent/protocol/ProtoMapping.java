@@ -43,6 +43,30 @@ public final class ProtoMapping {
                 replica.getVersionSlot());
     }
 
+    public static dev.crescent.protocol.proto.PutSpace toProto(PutSpace space) {
+        return dev.crescent.protocol.proto.PutSpace.newBuilder()
+                .setId(space.id())
+                .setReplica(toProto(space.replica()))
+                .setLifetimeMillis(space.lifetimeMillis())
+                .build();
+    }
+
+    /** The space a put start answered, or null when it answered none. */
+    public static PutSpace spaceOf(dev.crescent.protocol.proto.PutStartResponse answer) {
+        if (!answer.hasSpace()) {
+            return null;
+        }
+        dev.crescent.protocol.proto.PutSpace space = answer.getSpace();
+        return new PutSpace(space.getId(), fromProto(space.getReplica()), space.getLifetimeMillis());
+    }
+
+    /** A put start's answer: its replicas to write or COMMITTED, with the space granted ahead if any. */
+    public static StartedPut fromProto(dev.crescent.protocol.proto.PutStartResponse answer) {
+        StartedPut started =
+                answer.getCommitted() ? StartedPut.COMMITTED : StartedPut.toWrite(fromProto(answer.getReplicasList()));
+        return started.withSpace(spaceOf(answer));
+    }
+
     public static List<dev.crescent.protocol.proto.ReplicaDescriptor> toProto(List<ReplicaDescriptor> replicas) {
         List<dev.crescent.protocol.proto.ReplicaDescriptor> mapped = new ArrayList<>(replicas.size());
         for (ReplicaDescriptor replica : replicas) {

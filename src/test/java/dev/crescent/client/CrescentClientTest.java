@@ -457,6 +457,39 @@ class CrescentClientTest {
         }
     }
 
+    /**
+     * Puts of one size over shared memory go into space granted ahead (issue 20): after the first, each is one master
+     * call that carries no bytes and no PutEnd, and every object reads back whole from a client that maps nothing.
+     */
+    @org.junit.jupiter.api.Test
+    void putsOfOneSizeOverSharedMemoryAreMadeInSpaceGrantedAhead() {
+        int size = (int) StoreClient.DEFAULT_INLINE_BYTES * 4; // over the inline limit: a usual put ends itself
+        CrescentClient writer = connect("shm");
+        try (CrescentClient reader =
+                CrescentClient.connect(ClientOptions.master(address()).withSharedMemory(false))) {
+            double ends = answered("put_end");
+            writer.put("c/space-0", bytes(size, 60));
+            assertEquals(ends + 1, answered("put_end"), "the first put asks for space and goes the usual way");
+            for (int i = 1; i <= 4; i++) {
+                writer.put("c/space-" + i, bytes(size, 60 + i));
+            }
+            assertEquals(ends + 1, answered("put_end"), "each later put was made in its space");
+
+            assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, code(() -> writer.put("c/space-1", bytes(size, 70))));
+            writer.put("c/space-5", bytes(size, 65));
+            assertEquals(ends + 1, answered("put_end"), "a refused key leaves the space the writer's");
+            writer.upsert("c/space-2", bytes(size, 72));
+            writer.put("c/space-odd", bytes(size + 8, 66));
+            assertEquals(ends + 2, answered("put_end"), "a size it holds no space for goes the usual way");
+
+            for (int i = 0; i <= 5; i++) {
+                byte[] expected = bytes(size, i == 2 ? 72 : 60 + i);
+                assertArrayEquals(expected, reader.get("c/space-" + i), "c/space-" + i);
+            }
+            assertArrayEquals(bytes(size + 8, 66), reader.get("c/space-odd"));
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void clientsThatMoveNoBytesInlineShareObjectsWithThoseThatDo() {
         try (CrescentClient inline = CrescentClient.connect(address());

@@ -14,6 +14,7 @@ import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ProtoMapping;
+import dev.crescent.protocol.PutSpace;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.StartedPut;
 import dev.crescent.protocol.proto.BatchExistResponse;
@@ -109,44 +110,70 @@ public class MasterGrpcService implements MasterService {
     }
 
     private Uni<PutStartResponse> start(String op, PutStartRequest request, boolean upsert) {
-        if (!request.getValue().isEmpty()) {
-            return startInline(op, request, upsert);
+        Uni<StartedPut> started;
+        if (request.getInSpace() != 0) {
+            started = whenDone("put_start_durable", call(op, Right.WRITE, request.getKey(), () -> {
+                releaseCarried(request.getReleasedList());
+                return master.putStartInSpace(
+                        request.getClientId(),
+                        request.getKey(),
+                        request.getInSpace(),
+                        request.getSize(),
+                        replicaConfig(request),
+                        upsert,
+                        request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null);
+            }));
+        } else if (!request.getValue().isEmpty()) {
+            started = startInline(op, request, upsert);
+        } else {
+            // Answered when placed: with a disk tier, a put that finds DRAM full waits for objects to move out.
+            started = whenDone(op, call(op, Right.WRITE, request.getKey(), () -> {
+                        releaseCarried(request.getReleasedList());
+                        return master.putStartAsync(
+                                request.getClientId(),
+                                request.getKey(),
+                                request.getSize(),
+                                replicaConfig(request),
+                                upsert);
+                    }))
+                    .onItem()
+                    .transform(StartedPut::toWrite);
         }
-        // Answered when placed: with a disk tier, a put that finds DRAM full waits for objects to move out.
-        return whenDone(op, call(op, Right.WRITE, request.getKey(), () -> {
-                    releaseCarried(request.getReleasedList());
-                    return master.putStartAsync(
-                            request.getClientId(), request.getKey(), request.getSize(), replicaConfig(request), upsert);
-                }))
-                .onItem()
-                .transform(replicas -> PutStartResponse.newBuilder()
-                        .addAllReplicas(ProtoMapping.toProto(replicas))
-                        .build());
+        return started.onItem().transform(answer -> answered(request, answer));
+    }
+
+    /** The answer to a put start, with space for the writer's next put when it asked and the master has some. */
+    private PutStartResponse answered(PutStartRequest request, StartedPut started) {
+        PutStartResponse.Builder answer = PutStartResponse.newBuilder()
+                .addAllReplicas(ProtoMapping.toProto(started.replicas()))
+                .setCommitted(started.committed());
+        if (!request.getWriterHost().isEmpty()) {
+            PutSpace space = master.grantSpace(request.getClientId(), request.getWriterHost(), request.getSize());
+            if (space != null) {
+                answer.setSpace(ProtoMapping.toProto(space));
+            }
+        }
+        return answer.build();
     }
 
     /** A put start carrying its bytes: committed by the master when it can write them, answered once durable. */
-    private Uni<PutStartResponse> startInline(String op, PutStartRequest request, boolean upsert) {
+    private Uni<StartedPut> startInline(String op, PutStartRequest request, boolean upsert) {
         return whenDone("put_start_durable", call(op, Right.WRITE, request.getKey(), () -> {
-                    releaseCarried(request.getReleasedList());
-                    if (request.getValue().size() != request.getSize()) {
-                        throw new StoreException(
-                                ErrorCode.INVALID_PARAMS,
-                                "size " + request.getSize() + " but "
-                                        + request.getValue().size() + " bytes of value");
-                    }
-                    return inline.putStart(
-                            request.getClientId(),
-                            request.getKey(),
-                            ProtoMapping.segmentOf(request.getValue()),
-                            replicaConfig(request),
-                            upsert,
-                            request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null);
-                }))
-                .onItem()
-                .transform(started -> PutStartResponse.newBuilder()
-                        .addAllReplicas(ProtoMapping.toProto(started.replicas()))
-                        .setCommitted(started.committed())
-                        .build());
+            releaseCarried(request.getReleasedList());
+            if (request.getValue().size() != request.getSize()) {
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS,
+                        "size " + request.getSize() + " but "
+                                + request.getValue().size() + " bytes of value");
+            }
+            return inline.putStart(
+                    request.getClientId(),
+                    request.getKey(),
+                    ProtoMapping.segmentOf(request.getValue()),
+                    replicaConfig(request),
+                    upsert,
+                    request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null);
+        }));
     }
 
     /** Answers once the put is durable, without holding a thread meanwhile. */

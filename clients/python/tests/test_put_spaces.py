@@ -1,0 +1,91 @@
+"""Puts of one size over shared memory go into space the master granted ahead (put_spaces.py): after the first, each
+is one PutStart that carries no bytes and no PutEnd, and every object reads back whole from a store that maps
+nothing. Run against the real server of the session (jar or native), whose standalone worker keeps its segment in a
+shared-memory file on this host."""
+import numpy as np
+import pytest
+
+from crescent import CrescentStore, ErrorCode
+
+SIZE = 256 << 10  # above the inline limit: without space a put is PutStart, a copy and PutEnd
+
+
+class CountedStore:
+    """A store whose master calls are counted by method, and whose PutStarts are kept."""
+
+    def __init__(self, address, protocol="auto"):
+        self.store = CrescentStore()
+        assert self.store.setup(address, protocol=protocol) == 0
+        self.calls = {}
+        self.starts = []
+        call = self.store._master.call
+
+        def counted(method, request):
+            self.calls[method] = self.calls.get(method, 0) + 1
+            if method == "PutStart":
+                self.starts.append(request)
+            return call(method, request)
+        self.store._master.call = counted
+
+    def close(self):
+        self.store.close()
+
+
+@pytest.fixture
+def writer(server_address):
+    counted = CountedStore(server_address)
+    yield counted
+    counted.close()
+
+
+@pytest.fixture
+def reader(server_address):
+    store = CrescentStore()
+    assert store.setup(server_address, protocol="tcp") == 0
+    yield store
+    store.close()
+
+
+def block(fill, size=SIZE):
+    return np.full(size, fill, dtype=np.uint8)
+
+
+def test_puts_of_one_size_are_made_in_space_granted_ahead(writer, reader, key):
+    assert writer.store.put_from(key + "0", block(1)) == 0
+    assert writer.calls.get("PutEnd") == 1, "the first put asks for space and goes the usual way"
+    for i in range(1, 5):
+        assert writer.store.put_from(key + str(i), block(1 + i)) == 0
+    assert writer.calls.get("PutEnd") == 1, "each later put was made in its space"
+    assert all(s.in_space for s in writer.starts[1:]) and not any(s.value for s in writer.starts)
+    for i in range(5):
+        assert reader.get(key + str(i)) == bytes(block(1 + i))
+
+
+def test_a_refused_key_leaves_the_space_and_the_stored_object_whole(writer, reader, key):
+    assert writer.store.put_from(key + "a", block(7)) == 0
+    assert writer.store.put_from(key + "a", block(8)) == int(ErrorCode.OBJECT_ALREADY_EXISTS)
+    assert writer.store.put_from(key + "b", block(9)) == 0
+    assert writer.calls.get("PutEnd") == 1, "the refused put left its space for the next one"
+    assert writer.starts[-1].in_space == writer.starts[-2].in_space != 0
+    assert reader.get(key + "a") == bytes(block(7)), "the refused bytes never reached the stored object"
+    assert reader.get(key + "b") == bytes(block(9))
+
+
+def test_an_upsert_and_another_size_read_back_right(writer, reader, key):
+    assert writer.store.put_from(key + "u", block(3)) == 0
+    assert writer.store.upsert_from(key + "u", block(4)) == 0
+    assert writer.store.put_from(key + "odd", block(5, SIZE + 8)) == 0
+    assert writer.calls.get("PutEnd") == 2, "a size it holds no space for goes the usual way"
+    assert reader.get(key + "u") == bytes(block(4))
+    assert reader.get(key + "odd") == bytes(block(5, SIZE + 8))
+
+
+def test_a_store_over_tcp_asks_for_no_space(server_address, key):
+    counted = CountedStore(server_address, protocol="tcp")
+    try:
+        for i in range(3):
+            assert counted.store.put_from(key + str(i), block(i)) == 0
+        assert counted.calls.get("PutEnd") == 3
+        assert not any(s.writer_host or s.in_space for s in counted.starts)
+    finally:
+        counted.close()

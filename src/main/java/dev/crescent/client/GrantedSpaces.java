@@ -1,0 +1,92 @@
+package dev.crescent.client;
+
+import dev.crescent.protocol.PutSpace;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.transfer.TransferEngine;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Space the master granted this client ahead on same-host segments it maps (issue 20): a put of a size it holds space
+ * for copies its bytes into the space through the mapping, then one small master call makes the object there. Each
+ * space serves one put; the answer to that put grants the next, so a writer of same-sized objects (KV-cache blocks)
+ * keeps about one space per concurrent put.
+ *
+ * <p>A space is used only within half the lifetime the master gave it, counted from before the request that asked
+ * for it: past its lifetime the master frees the memory and may give it to another put, which a late copy into it
+ * would overwrite. A space this client drops (unmapped, or its put failed in transit) is simply never used again.
+ */
+final class GrantedSpaces {
+    /** Past this many sizes the spaces start over: a bound, not a policy (the master frees what is dropped). */
+    private static final int MAX_SIZES = 64;
+
+    /** Space for one put of {@code memory.byteSize()} bytes, usable until {@code usableUntilNanos}. */
+    record Space(long id, MemorySegment memory, long usableUntilNanos) {
+        /** Copies the parts back to back into the space. */
+        void write(List<MemorySegment> parts) {
+            long at = 0;
+            for (MemorySegment part : parts) {
+                MemorySegment.copy(part, 0, memory, at, part.byteSize());
+                at += part.byteSize();
+            }
+        }
+    }
+
+    private final TransferEngine engine;
+    private final Map<Long, Queue<Space>> bySize = new ConcurrentHashMap<>();
+
+    GrantedSpaces(TransferEngine engine) {
+        this.engine = engine;
+    }
+
+    /** A space of exactly {@code size} bytes this client may copy into now, or null. It is the caller's alone. */
+    Space take(long size) {
+        Queue<Space> spaces = bySize.get(size);
+        if (spaces == null) {
+            return null;
+        }
+        long now = System.nanoTime();
+        for (Space space = spaces.poll(); space != null; space = spaces.poll()) {
+            if (now - space.usableUntilNanos() < 0) {
+                return space;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Keeps space the master granted in an answer to a request sent at {@code askedAtNanos}; ignored when null or
+     * when this client does not map its segment.
+     */
+    void keep(PutSpace granted, long askedAtNanos) {
+        if (granted == null) {
+            return;
+        }
+        ReplicaDescriptor replica = granted.replica();
+        MemorySegment file = engine.sameHostMapping(replica.segment(), replica.endpoint());
+        if (file == null || replica.length() <= 0 || replica.offset() + replica.length() > file.byteSize()) {
+            return; // never used: the master frees it when its lifetime ends
+        }
+        Space space = new Space(
+                granted.id(),
+                file.asSlice(replica.offset(), replica.length()),
+                askedAtNanos + TimeUnit.MILLISECONDS.toNanos(granted.lifetimeMillis()) / 2);
+        if (bySize.size() >= MAX_SIZES && !bySize.containsKey(replica.length())) {
+            bySize.clear();
+        }
+        bySize.computeIfAbsent(replica.length(), size -> new ConcurrentLinkedQueue<>())
+                .add(space);
+    }
+
+    /** The master refused the put for its key and left the space this client's: it serves a later put. */
+    void giveBack(Space space) {
+        bySize.computeIfAbsent(space.memory().byteSize(), size -> new ConcurrentLinkedQueue<>())
+                .add(space);
+    }
+}

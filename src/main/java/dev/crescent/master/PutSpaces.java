@@ -1,0 +1,149 @@
+package dev.crescent.master;
+
+import dev.crescent.alloc.Allocation;
+import dev.crescent.protocol.PutSpace;
+import dev.crescent.transfer.PeerAddress;
+import dev.crescent.transfer.SegmentTier;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Space granted ahead to writers on the same host as a segment (issue 20): a writer that maps the segment's
+ * shared-memory file copies its next object into the space itself, and one small put start naming the space makes the
+ * object there, so a put over shared memory is one round trip that carries no bytes. A space is an ordinary
+ * allocation of its segment held for one client until it is used or its lifetime ends; only then is it freed.
+ *
+ * <p>Granted only by a master that {@link ObjectBook#publishesVersions() publishes versions}: no op-log (a new leader
+ * would not know the space, and could hand its memory to another put while the writer still copies into it) and no
+ * access control (a writer through its own mapping presents no ticket, and the pool's memory is not scrubbed
+ * between tenants).
+ */
+final class PutSpaces {
+    /** How long a space is kept for its writer; the writer's own limit is half of it (see {@code GrantedSpaces}). */
+    static final long LIFETIME_MILLIS = 10_000;
+    /** The most spaces one client holds at once: a bound on memory a client can hold without putting anything. */
+    static final int MAX_PER_CLIENT = 32;
+    /** The largest space granted: larger puts move their bytes in two calls as before (they are bandwidth-bound). */
+    static final long MAX_BYTES = 64L << 20;
+
+    /** A space held for {@code clientId} on {@code replica}'s range. */
+    record Granted(long id, String clientId, Replica replica, long expiresAtMillis) {}
+
+    private final ObjectBook book;
+    private final PlacementStrategy placement;
+    private final Map<Long, Granted> granted = new ConcurrentHashMap<>();
+    /** Spaces each client holds; a client holding none has no entry. */
+    private final Map<String, Integer> heldBy = new ConcurrentHashMap<>();
+
+    private final AtomicLong lastId = new AtomicLong();
+
+    PutSpaces(ObjectBook book, PlacementStrategy placement) {
+        this.book = book;
+        this.placement = placement;
+    }
+
+    /**
+     * Space of {@code size} bytes for {@code clientId}'s next put, on a DRAM segment whose shared-memory file lies on
+     * {@code writerHost}; null when this master grants none, the client holds its share, or no such segment has room
+     * (a space never evicts anything: the put that needs room makes it).
+     */
+    PutSpace grant(String clientId, String writerHost, long size) {
+        if (writerHost.isEmpty() || size <= 0 || size > MAX_BYTES || !book.publishesVersions()) {
+            return null;
+        }
+        if (!takeShare(clientId)) {
+            return null;
+        }
+        List<MountedSegment> candidates = placement.candidates(book.segments.mounted(), size, clientId);
+        for (MountedSegment segment : candidates) {
+            if (segment.tier() != SegmentTier.DRAM || !onHost(segment, writerHost)) {
+                continue;
+            }
+            Allocation range = segment.allocate(size);
+            if (range != null) {
+                long now = book.clock.millis();
+                Granted space = new Granted(
+                        lastId.incrementAndGet(), clientId, new Replica(segment, range), now + LIFETIME_MILLIS);
+                granted.put(space.id(), space);
+                return new PutSpace(space.id(), space.replica().describe(), LIFETIME_MILLIS);
+            }
+        }
+        giveShare(clientId);
+        return null;
+    }
+
+    /**
+     * The space {@code id} if it is {@code clientId}'s, of exactly {@code size} bytes, unexpired and on a segment still
+     * mounted; null otherwise. It stays granted until {@link #used}.
+     */
+    Granted find(long id, String clientId, long size) {
+        Granted space = granted.get(id);
+        if (space == null
+                || !space.clientId().equals(clientId)
+                || space.replica().range().length() != size
+                || space.expiresAtMillis() <= book.clock.millis()) {
+            return null;
+        }
+        MountedSegment segment = space.replica().segment();
+        return segment.isMounted() && book.segments.get(segment.name()) == segment ? space : null;
+    }
+
+    /**
+     * The space is becoming an object's memory (called in the key's section): it is no longer the writer's. False when
+     * it was not granted any more (used by a concurrent put, or expired meanwhile): the put must not live there.
+     */
+    boolean used(Granted space) {
+        if (!granted.remove(space.id(), space)) {
+            return false;
+        }
+        giveShare(space.clientId());
+        return true;
+    }
+
+    /** A space {@link #used} for a put that was then refused stays the writer's, as it was. */
+    void giveBack(Granted space) {
+        heldBy.merge(space.clientId(), 1, Integer::sum);
+        granted.put(space.id(), space);
+    }
+
+    /** Frees spaces whose lifetime is over. */
+    void sweep(long now) {
+        for (Granted space : granted.values()) {
+            if (space.expiresAtMillis() <= now && granted.remove(space.id(), space)) {
+                giveShare(space.clientId());
+                space.replica().release();
+            }
+        }
+    }
+
+    /** Spaces held now (for tests and stats). */
+    int size() {
+        return granted.size();
+    }
+
+    /** Counts one more space for the client, unless it holds its share already. */
+    private boolean takeShare(String clientId) {
+        boolean[] taken = {false};
+        heldBy.compute(clientId, (c, held) -> {
+            int now = held == null ? 0 : held;
+            if (now >= MAX_PER_CLIENT) {
+                return held;
+            }
+            taken[0] = true;
+            return now + 1;
+        });
+        return taken[0];
+    }
+
+    private void giveShare(String clientId) {
+        heldBy.computeIfPresent(clientId, (c, held) -> held <= 1 ? null : held - 1);
+    }
+
+    private static boolean onHost(MountedSegment segment, String host) {
+        PeerAddress address = PeerAddress.parse(segment.endpoint());
+        return !address.shmFile().isEmpty() && address.hostId().equals(host);
+    }
+}

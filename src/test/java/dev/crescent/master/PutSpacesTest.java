@@ -1,0 +1,226 @@
+package dev.crescent.master;
+
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.eviction.LruEviction;
+import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ObjectLocation;
+import dev.crescent.protocol.PutSpace;
+import dev.crescent.protocol.ReadLease;
+import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.protocol.ReplicaDescriptor;
+import dev.crescent.protocol.StartedPut;
+import dev.crescent.transfer.HostId;
+import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.shm.SharedVersionTables;
+import dev.crescent.transfer.shm.ShmFiles;
+import dev.crescent.worker.WorkerSegment;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Space granted ahead to same-host writers (issue 20), on a real master and a real worker segment in a shared-memory
+ * file that the test writes through its own mapping, as a client does: a put in space keeps every rule a put start and
+ * end keep, and a space is the writer's alone, once, and only for its lifetime.
+ */
+class PutSpacesTest {
+    private static final long CAPACITY = 4 << 20;
+    private static final int SIZE = 64 << 10;
+
+    @TempDir
+    Path shm;
+
+    private final Arena arena = Arena.ofShared();
+    private final ManualClock clock = new ManualClock();
+    private WorkerSegment segment;
+    /** The segment's file as a writer on its host maps it. */
+    private MemorySegment file;
+
+    private Master master;
+
+    @BeforeEach
+    void setUp() {
+        segment = WorkerSegment.create("seg", CAPACITY, shm);
+        file = ShmFiles.map(segment.backingFile(), arena);
+        master = newMaster(null);
+    }
+
+    @AfterEach
+    void tearDown() {
+        arena.close();
+        segment.close();
+    }
+
+    private Master newMaster(TicketSigner tickets) {
+        Master fresh = new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), clock, tickets);
+        fresh.attachVersionTables(new SharedVersionTables(Set.of(shm)));
+        fresh.mountSegment("worker", "seg", CAPACITY, segment.endpoint(""));
+        return fresh;
+    }
+
+    @Test
+    void aPutInSpaceIsCommittedInOneCallWhereTheWriterCopiedIt() {
+        PutSpace space = master.grantSpace("writer", HostId.current(), SIZE);
+        assertNotNull(space);
+        assertEquals(SIZE, space.replica().length());
+        long used = master.stats().usedBytes();
+        assertTrue(used >= SIZE, "the space is held memory");
+
+        byte[] value = bytes(1);
+        StartedPut started = putIn(space, "k", value, false);
+        assertTrue(started.committed());
+        ObjectLocation location = master.getReplicaList("k");
+        ReplicaDescriptor replica = location.replicas().getFirst();
+        assertEquals(space.replica().offset(), replica.offset(), "the object lives where the writer copied it");
+        assertArrayEquals(value, read(replica));
+        assertNotEquals(0, location.version(), "published for cached reads like any put");
+        assertEquals(used, master.stats().usedBytes(), "no second allocation");
+        master.releaseLeases(List.of(ReadLease.of("k", location)));
+    }
+
+    @Test
+    void spaceIsGrantedOnlyToAWriterOnTheSegmentsHostAndOnlyWhereVersionsArePublished() {
+        assertNull(master.grantSpace("writer", "another-host", SIZE));
+        assertNull(master.grantSpace("writer", "", SIZE));
+        assertNull(master.grantSpace("writer", HostId.current(), CAPACITY * 2), "no segment has room");
+        assertNull(master.grantSpace("writer", HostId.current(), PutSpaces.MAX_BYTES + 1));
+
+        Master withTickets = newMaster(TicketSigner.random());
+        assertNull(withTickets.grantSpace("writer", HostId.current(), SIZE), "a writer's copy would skip its ticket");
+        Master replicated = newMaster(null);
+        replicated.attachOpLog(new RecordingOpLog(op -> {}));
+        assertNull(replicated.grantSpace("writer", HostId.current(), SIZE), "a new leader would not know the space");
+    }
+
+    @Test
+    void aSpaceServesItsWriterOnceAndOnlyAtItsSize() {
+        PutSpace space = master.grantSpace("writer", HostId.current(), SIZE);
+        StartedPut stranger = master.putStartInSpace(
+                        "stranger", "s", space.id(), SIZE, ReplicaConfig.DEFAULT, false, null)
+                .join();
+        assertFalse(stranger.committed(), "another client's space: an ordinary put start instead");
+        assertNotEquals(space.replica().offset(), stranger.replicas().getFirst().offset());
+        master.putRevoke("stranger", "s");
+
+        StartedPut wrongSize = master.putStartInSpace(
+                        "writer", "w", space.id(), SIZE / 2, ReplicaConfig.DEFAULT, false, null)
+                .join();
+        assertFalse(wrongSize.committed());
+        master.putRevoke("writer", "w");
+
+        StartedPut twoReplicas = master.putStartInSpace(
+                        "writer", "r", space.id(), SIZE, ReplicaConfig.replicas(2), false, null)
+                .join();
+        assertFalse(twoReplicas.committed(), "a space is one replica: the put goes the usual way");
+        master.putRevoke("writer", "r");
+
+        assertTrue(putIn(space, "first", bytes(2), false).committed());
+        StartedPut again = putIn(space, "second", bytes(3), false);
+        assertFalse(again.committed(), "used: it is the first object's memory now");
+        assertNotEquals(space.replica().offset(), again.replicas().getFirst().offset());
+        master.putRevoke("writer", "second");
+    }
+
+    @Test
+    void aRefusedKeyLeavesTheSpaceTheWritersAndTheStoredObjectWhole() {
+        byte[] stored = bytes(4);
+        PutSpace first = master.grantSpace("writer", HostId.current(), SIZE);
+        assertTrue(putIn(first, "k", stored, false).committed());
+        PutSpace space = master.grantSpace("writer", HostId.current(), SIZE);
+
+        StoreException refused = assertThrows(StoreException.class, () -> putIn(space, "k", bytes(5), false));
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, refused.code(), "first writer wins");
+        assertArrayEquals(stored, read(master.getReplicaList("k").replicas().getFirst()));
+
+        assertTrue(putIn(space, "other", bytes(6), false).committed(), "the space served the next put");
+        assertArrayEquals(
+                bytes(6), read(master.getReplicaList("other").replicas().getFirst()));
+    }
+
+    @Test
+    void anUpsertInSpaceKeepsTheOldVersionForItsReader() {
+        PutSpace first = master.grantSpace("writer", HostId.current(), SIZE);
+        putIn(first, "k", bytes(7), false);
+        ObjectLocation reading = master.getReplicaList("k"); // a reader holds the old version's lease
+
+        PutSpace second = master.grantSpace("writer", HostId.current(), SIZE);
+        assertTrue(putIn(second, "k", bytes(8), true).committed());
+        assertArrayEquals(bytes(8), read(master.getReplicaList("k").replicas().getFirst()));
+        assertArrayEquals(bytes(7), read(reading.replicas().getFirst()), "the leased version is not freed");
+        PutSpace third = master.grantSpace("writer", HostId.current(), SIZE);
+        assertNotEquals(reading.replicas().getFirst().offset(), third.replica().offset(), "nor handed out as space");
+    }
+
+    @Test
+    void anExpiredSpaceIsFreedAndAPutInItGoesTheUsualWay() {
+        long before = master.stats().usedBytes();
+        PutSpace space = master.grantSpace("writer", HostId.current(), SIZE);
+        clock.advance(Duration.ofMillis(space.lifetimeMillis()));
+        master.sweep();
+        assertEquals(before, master.stats().usedBytes(), "freed when its lifetime is over");
+        StartedPut late = putIn(space, "late", bytes(9), false);
+        assertFalse(late.committed());
+        master.putRevoke("writer", "late");
+    }
+
+    @Test
+    void aClientHoldsAtMostItsShareOfSpaces() {
+        for (int i = 0; i < PutSpaces.MAX_PER_CLIENT; i++) {
+            assertNotNull(master.grantSpace("greedy", HostId.current(), 4096));
+        }
+        assertNull(master.grantSpace("greedy", HostId.current(), 4096));
+        PutSpace other = master.grantSpace("other", HostId.current(), 4096);
+        assertNotNull(other, "the share is per client");
+        assertTrue(putIn("other", other, "k", new byte[4096], false).committed());
+        clock.advance(Duration.ofMillis(other.lifetimeMillis()));
+        master.sweep();
+        assertNotNull(master.grantSpace("greedy", HostId.current(), 4096), "expired spaces count no more");
+    }
+
+    /** Copies {@code value} into the space through this test's mapping, then puts it there, as a client does. */
+    private StartedPut putIn(PutSpace space, String key, byte[] value, boolean upsert) {
+        return putIn("writer", space, key, value, upsert);
+    }
+
+    private StartedPut putIn(String clientId, PutSpace space, String key, byte[] value, boolean upsert) {
+        MemorySegment.copy(
+                MemorySegment.ofArray(value), 0, file, space.replica().offset(), Math.min(value.length, SIZE));
+        CompletableFuture<StartedPut> started =
+                master.putStartInSpace(clientId, key, space.id(), value.length, ReplicaConfig.DEFAULT, upsert, null);
+        try {
+            return started.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw (RuntimeException) e.getCause();
+        }
+    }
+
+    private byte[] read(ReplicaDescriptor replica) {
+        return file.asSlice(replica.offset(), replica.length()).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private static byte[] bytes(long seed) {
+        byte[] bytes = new byte[SIZE];
+        new java.util.Random(seed).nextBytes(bytes);
+        return bytes;
+    }
+}
