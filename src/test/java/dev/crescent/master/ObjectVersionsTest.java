@@ -1,27 +1,20 @@
 package dev.crescent.master;
 
-import dev.crescent.master.eviction.LruEviction;
-import dev.crescent.master.placement.RandomPlacement;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.TicketSigner;
 import dev.crescent.transfer.VersionTable;
-import dev.crescent.transfer.shm.SharedVersionTables;
-import dev.crescent.transfer.shm.ShmFiles;
-import dev.crescent.worker.WorkerSegment;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -38,32 +31,26 @@ class ObjectVersionsTest {
     @TempDir
     Path shm;
 
-    private final Arena arena = Arena.ofShared();
-    private WorkerSegment segment;
-    /** The segment's file as a reader maps it: its bytes, then its version words. */
+    private SameHostSegment segment;
+    /** The segment's file as a same-host client maps it: its bytes, then its version words. */
     private MemorySegment file;
 
     private Master master;
 
     @BeforeEach
     void setUp() {
-        segment = WorkerSegment.create("seg", CAPACITY, shm);
-        file = ShmFiles.map(segment.backingFile(), arena);
+        segment = new SameHostSegment(shm, CAPACITY);
+        file = segment.file;
         master = newMaster(null);
     }
 
     @AfterEach
     void tearDown() {
-        arena.close();
         segment.close();
     }
 
     private Master newMaster(TicketSigner tickets) {
-        Master fresh = new Master(
-                MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), InstantSource.system(), tickets);
-        fresh.attachVersionTables(new SharedVersionTables(Set.of(shm)));
-        fresh.mountSegment("worker", "seg", CAPACITY, segment.endpoint(""));
-        return fresh;
+        return segment.master(InstantSource.system(), tickets);
     }
 
     @Test

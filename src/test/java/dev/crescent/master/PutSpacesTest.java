@@ -2,8 +2,6 @@ package dev.crescent.master;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
-import dev.crescent.master.eviction.LruEviction;
-import dev.crescent.master.placement.RandomPlacement;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.protocol.PutSpace;
 import dev.crescent.protocol.ReadLease;
@@ -12,21 +10,16 @@ import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.StartedPut;
 import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.TicketSigner;
-import dev.crescent.transfer.shm.SharedVersionTables;
-import dev.crescent.transfer.shm.ShmFiles;
-import dev.crescent.worker.WorkerSegment;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -50,32 +43,27 @@ class PutSpacesTest {
     @TempDir
     Path shm;
 
-    private final Arena arena = Arena.ofShared();
-    private final ManualClock clock = new ManualClock();
-    private WorkerSegment segment;
-    /** The segment's file as a writer on its host maps it. */
+    private SameHostSegment segment;
+    /** The segment's file as a same-host client maps it: its bytes, then its version words. */
     private MemorySegment file;
 
+    private final ManualClock clock = new ManualClock();
     private Master master;
 
     @BeforeEach
     void setUp() {
-        segment = WorkerSegment.create("seg", CAPACITY, shm);
-        file = ShmFiles.map(segment.backingFile(), arena);
+        segment = new SameHostSegment(shm, CAPACITY);
+        file = segment.file;
         master = newMaster(null);
     }
 
     @AfterEach
     void tearDown() {
-        arena.close();
         segment.close();
     }
 
     private Master newMaster(TicketSigner tickets) {
-        Master fresh = new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), clock, tickets);
-        fresh.attachVersionTables(new SharedVersionTables(Set.of(shm)));
-        fresh.mountSegment("worker", "seg", CAPACITY, segment.endpoint(""));
-        return fresh;
+        return segment.master(clock, tickets);
     }
 
     @Test
