@@ -419,12 +419,18 @@ class CrescentClientTest {
         }
     }
 
-    /** A cached read that races rewrites of the same range returns one version's bytes whole, or asks again. */
-    @org.junit.jupiter.api.Test
-    void cachedReadsRacingRewritesInPlaceNeverMixTwoVersions() throws Exception {
+    /**
+     * A cached read that races rewrites returns one version's bytes whole, or asks again: rewrites of the same range
+     * (a writer over TCP: the master rewrites in place) and rewrites into space granted ahead (a writer over shared
+     * memory: each version in a new range, the old one freed once read).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"tcp", "shm"})
+    void cachedReadsRacingRewritesNeverMixTwoVersions(String writerPath) throws Exception {
         int size = 128 << 10;
         try (CrescentClient reader = CrescentClient.connect(address());
-                CrescentClient writer = CrescentClient.connect(address())) {
+                CrescentClient writer = CrescentClient.connect(
+                        ClientOptions.master(address()).withSharedMemory(writerPath.equals("shm")))) {
             byte[] ones = new byte[size];
             byte[] twos = new byte[size];
             Arrays.fill(ones, (byte) 1);
