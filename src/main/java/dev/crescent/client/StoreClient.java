@@ -107,17 +107,23 @@ public final class StoreClient {
      * make the object readable. A failed write revokes the put, so nothing half-written ever becomes visible. If
      * the reservation is gone by PutEnd (a failover to a master that never saw it: reservations are not in the
      * op-log), the put is made once more from the same bytes, so the caller sees a delay rather than an error. A
-     * small object's bytes go with the put start: a master that can write them itself ends the put in that call.
+     * small object's bytes go with the put start: a master that can write them itself ends the put in that call. A
+     * client that maps same-host segments copies the bytes into space granted ahead ({@link GrantedSpaces}) when it
+     * holds some of this size, and the put is over in one call that carries no bytes.
      */
     public void put(String key, List<MemorySegment> parts, ReplicaConfig config, boolean upsert) {
         locations.forget(key);
         Long crc32c = checksum(parts);
         long size = totalSize(parts);
-        StartedPut started = spaces == null
-                ? (size <= inlineBytes
-                        ? master.putStartInline(clientId, key, joined(parts, size), config, upsert, crc32c)
-                        : StartedPut.toWrite(master.putStart(clientId, key, size, config, upsert)))
-                : startedNear(key, parts, size, config, upsert, crc32c);
+        long askedAt = System.nanoTime();
+        StartedPut started = spaces == null ? null : startedInSpace(key, parts, size, config, upsert, crc32c);
+        if (started == null) {
+            MemorySegment value = size <= inlineBytes ? joined(parts, size) : null;
+            started = master.putStartNear(clientId, key, size, value, 0, readerHost, config, upsert, crc32c);
+        }
+        if (spaces != null) {
+            spaces.keep(started.space(), askedAt); // for the next put of this size
+        }
         if (started.committed()) {
             return;
         }
@@ -134,35 +140,27 @@ public final class StoreClient {
     }
 
     /**
-     * The put start of a client that maps same-host segments: into space granted ahead when it holds some of this
-     * size (the bytes are copied there first, and the put is over in this call), else as usual; either way asking for
-     * space for its next put of this size.
+     * The put start of a client that maps same-host segments, into space granted ahead when it holds some of this size:
+     * the bytes are copied there first, and the put is over in this call (or, the space no longer this client's, the
+     * answer holds replicas to write). Null when it holds none.
      */
-    private StartedPut startedNear(
+    private StartedPut startedInSpace(
             String key, List<MemorySegment> parts, long size, ReplicaConfig config, boolean upsert, Long crc32c) {
-        long askedAt = System.nanoTime();
         GrantedSpaces.Space space = spaces.take(size);
-        StartedPut started = null;
-        if (space != null) {
-            try {
-                space.write(parts);
-                started =
-                        master.putStartNear(clientId, key, size, null, space.id(), readerHost, config, upsert, crc32c);
-            } catch (IllegalStateException unmapped) {
-                // The transport dropped its mapping of the segment: the space is of no more use.
-            } catch (StoreException e) {
-                if (LEAVES_SPACE.contains(e.code())) {
-                    spaces.giveBack(space);
-                }
-                throw e;
+        if (space == null) {
+            return null;
+        }
+        try {
+            space.write(parts);
+            return master.putStartNear(clientId, key, size, null, space.id(), readerHost, config, upsert, crc32c);
+        } catch (IllegalStateException unmapped) {
+            return null; // the transport dropped its mapping of the segment: the space is of no more use
+        } catch (StoreException e) {
+            if (LEAVES_SPACE.contains(e.code())) {
+                spaces.giveBack(space);
             }
+            throw e;
         }
-        if (started == null) {
-            MemorySegment value = size <= inlineBytes ? joined(parts, size) : null;
-            started = master.putStartNear(clientId, key, size, value, 0, readerHost, config, upsert, crc32c);
-        }
-        spaces.keep(started.space(), askedAt);
-        return started;
     }
 
     /** Per object, its bytes when they go with the put start (small, and within the call's budget), else null. */
