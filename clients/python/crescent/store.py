@@ -278,12 +278,12 @@ class CrescentStore:
         self._locations.forget(key)
         size = sum(v.nbytes for v in views)
         inline = size <= self._inline_bytes
+        asked_at = time.monotonic()
         started = self._start_in_space(key, size, views, config, upsert) if self._spaces is not None else None
         if started is None:
-            asked_at = time.monotonic()
             started = self._start(key, size, views if inline else None, config, upsert)
-            if self._spaces is not None:
-                self._spaces.keep(started, asked_at)
+        if self._spaces is not None:
+            self._spaces.keep(started, asked_at)  # for the next put of this size
         if started.committed:
             return
         self._write_replicas(key, started.replicas, views)
@@ -301,18 +301,16 @@ class CrescentStore:
         space = self._spaces.take(size)
         if space is None:
             return None
-        asked_at = time.monotonic()
         try:
             space.write(views)
-            started = self._start(key, size, None, config, upsert, space.id)
         except ValueError:
             return None  # the mapping was released (its segment's file is gone): the space is of no more use
+        try:
+            return self._start(key, size, None, config, upsert, space.id)
         except CrescentError as e:
             if e.code in LEAVES_SPACE:
                 self._spaces.give_back(space)
             raise
-        self._spaces.keep(started, asked_at)
-        return started
 
     def _start(self, key, size, inline_views, config, upsert, in_space=0):
         """PutStart, carrying the bytes of ``inline_views`` when given, or naming the space ``in_space`` that holds
