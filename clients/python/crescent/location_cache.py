@@ -16,7 +16,7 @@ import time
 from typing import NamedTuple
 
 # A version word: 8 bytes in the host's byte order (dev.crescent.transfer.VersionTable).
-_WORD = struct.Struct("=Q")
+WORD = struct.Struct("=Q")
 # Past this many entries the cache starts over: a bound, not a policy (entries are cheap to make again).
 _MAX_ENTRIES = 1 << 16
 LOADS_IN_ORDER = platform.machine().lower() in ("x86_64", "amd64")
@@ -50,11 +50,11 @@ class LocationCache:
         if entry is None or entry.size != size:
             return False
         try:
-            if _WORD.unpack_from(entry.memory, entry.slot)[0] == entry.version:
+            if WORD.unpack_from(entry.memory, entry.slot)[0] == entry.version:
                 for offset, view in pieces:
                     start = entry.offset + offset
                     view[:] = entry.memory[start:start + view.nbytes]
-                if _WORD.unpack_from(entry.memory, entry.slot)[0] == entry.version:
+                if WORD.unpack_from(entry.memory, entry.slot)[0] == entry.version:
                     return True
         except ValueError:
             pass  # the mapping was released (its segment's file is gone): ask the master
@@ -68,14 +68,14 @@ class LocationCache:
             return
         for replica in location.replicas:
             slot = replica.version_slot
-            if not slot or slot % _WORD.size:
+            if not slot or slot % WORD.size:
                 continue
             memory = mapping(replica)
             try:
                 end = memory.nbytes if memory is not None else 0
             except ValueError:
                 continue  # released meanwhile: its file is gone
-            if slot + _WORD.size > end or replica.offset + location.size > end:
+            if slot + WORD.size > end or replica.offset + location.size > end:
                 continue
             if len(self._entries) >= _MAX_ENTRIES:
                 self._entries.clear()

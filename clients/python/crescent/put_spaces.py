@@ -4,15 +4,18 @@ small PutStart naming the space makes the object there, so the put carries no by
 Each space serves one put; the answer to that put grants the next, so a writer of same-sized objects (KV-cache blocks)
 keeps about one space per concurrent put.
 
-A space is used only within half the lifetime the master gave it, counted from before the request that asked for it:
-past its lifetime the master frees the memory and may give it to another put, which a late copy would overwrite. A
-space the store drops (its mapping released, or its put failed in transit) is simply never used again.
+A space is used only within half the lifetime the master gave it, counted from before the request that asked for it,
+and only while its word in the segment's version table holds the version the master gave it: past its lifetime, or
+once its segment was unmounted or a restarted master mounted it again, the master may give the memory to another put,
+which a late copy would overwrite. A space the store drops (its mapping released, its word gone, or its put failed in
+transit) is simply never used again.
 """
 import time
 from collections import deque
 from typing import NamedTuple
 
 from .errors import ErrorCode
+from .location_cache import WORD
 from .transfer import Endpoint
 
 # Past this many sizes the spaces start over: a bound, not a policy (the master frees what is dropped).
@@ -26,14 +29,21 @@ LEAVES_SPACE = frozenset({ErrorCode.OBJECT_ALREADY_EXISTS, ErrorCode.REPLICA_IS_
 class Space(NamedTuple):
     id: int
     memory: memoryview  # the space's bytes in the segment's mapped file
+    file: memoryview  # the whole mapped file, for the space's version word
+    slot: int  # where the word lies in the file
+    version: int  # what the word holds while the space is this store's
     usable_until: float  # time.monotonic()
 
-    def write(self, views):
-        """Copies the views back to back into the space (ValueError once the mapping is released)."""
+    def write(self, views) -> bool:
+        """Copies the views back to back into the space, if it is still this store's; False when its word no longer
+        holds its version (the master withdrew it: nothing was copied). ValueError once the mapping is released."""
+        if WORD.unpack_from(self.file, self.slot)[0] != self.version:
+            return False
         offset = 0
         for view in views:
             self.memory[offset:offset + view.nbytes] = view
             offset += view.nbytes
+        return True
 
 
 class PutSpaces:
@@ -66,10 +76,12 @@ class PutSpaces:
             end = memory.nbytes if memory is not None else 0
         except ValueError:
             return  # released meanwhile: its file is gone
-        if replica.length <= 0 or replica.offset + replica.length > end:
+        slot = replica.version_slot
+        if (replica.length <= 0 or replica.offset + replica.length > end
+                or slot <= 0 or slot % WORD.size or slot + WORD.size > end):
             return  # never used: the master frees it when its lifetime ends
-        space = Space(granted.id, memory[replica.offset:replica.offset + replica.length],
-                      asked_at + granted.lifetime_millis / 2000.0)
+        space = Space(granted.id, memory[replica.offset:replica.offset + replica.length], memory, slot,
+                      granted.version, asked_at + granted.lifetime_millis / 2000.0)
         if len(self._by_size) >= _MAX_SIZES and replica.length not in self._by_size:
             self._by_size.clear()
         self._by_size.setdefault(replica.length, deque()).append(space)

@@ -302,7 +302,8 @@ class CrescentStore:
         if space is None:
             return None
         try:
-            space.write(views)
+            if not space.write(views):
+                return None  # the master withdrew the space (restarted, or its segment unmounted): of no more use
         except ValueError:
             return None  # the mapping was released (its segment's file is gone): the space is of no more use
         try:

@@ -89,3 +89,16 @@ def test_a_store_over_tcp_asks_for_no_space(server_address, key):
         assert not any(s.writer_host or s.in_space for s in counted.starts)
     finally:
         counted.close()
+
+
+def test_a_space_whose_word_was_withdrawn_is_never_written(writer, reader, key):
+    assert writer.store.put_from(key + "w0", block(11)) == 0  # asks for space
+    (space,) = writer.store._spaces._by_size[SIZE]
+    assert int.from_bytes(space.file[space.slot:space.slot + 8], "little") == space.version != 0
+    space.file[space.slot:space.slot + 8] = bytes(8)  # what a master does before the memory may go elsewhere
+    before = bytes(space.memory)
+    assert writer.store.put_from(key + "w1", block(12)) == 0
+    assert writer.calls.get("PutEnd") == 2, "the put went the usual way"
+    assert not writer.starts[-1].in_space
+    assert bytes(space.memory) == before, "nothing was copied into the withdrawn space"
+    assert reader.get(key + "w1") == bytes(block(12))

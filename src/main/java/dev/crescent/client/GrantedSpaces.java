@@ -3,8 +3,10 @@ package dev.crescent.client;
 import dev.crescent.protocol.PutSpace;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.TransferEngine;
+import dev.crescent.transfer.VersionTable;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -19,22 +21,34 @@ import java.util.concurrent.TimeUnit;
  * keeps about one space per concurrent put.
  *
  * <p>A space is used only within half the lifetime the master gave it, counted from before the request that asked
- * for it: past its lifetime the master frees the memory and may give it to another put, which a late copy into it
- * would overwrite. A space this client drops (unmapped, or its put failed in transit) is simply never used again.
+ * for it, and only while its word in the segment's version table holds the version the master gave it: past its
+ * lifetime, or once its segment was unmounted or a restarted master mounted it again, the master may give the memory
+ * to another put, which a late copy into it would overwrite. A space this client drops (unmapped, its word gone, or
+ * its put failed in transit) is simply never used again.
  */
 final class GrantedSpaces {
     /** Past this many sizes the spaces start over: a bound, not a policy (the master frees what is dropped). */
     private static final int MAX_SIZES = 64;
 
-    /** Space for one put of {@code memory.byteSize()} bytes, usable until {@code usableUntilNanos}. */
-    record Space(long id, MemorySegment memory, long usableUntilNanos) {
-        /** Copies the parts back to back into the space. */
-        void write(List<MemorySegment> parts) {
+    /**
+     * Space for one put of {@code memory.byteSize()} bytes, usable until {@code usableUntilNanos} while its {@code word}
+     * in the segment's version table holds {@code version}.
+     */
+    record Space(long id, MemorySegment memory, ByteBuffer word, long version, long usableUntilNanos) {
+        /**
+         * Copies the parts back to back into the space, if it is still this client's. @return false when its word no
+         * longer holds its version (the master withdrew it: nothing was copied)
+         */
+        boolean write(List<MemorySegment> parts) {
+            if (VersionTable.read(word) != version) {
+                return false;
+            }
             long at = 0;
             for (MemorySegment part : parts) {
                 MemorySegment.copy(part, 0, memory, at, part.byteSize());
                 at += part.byteSize();
             }
+            return true;
         }
     }
 
@@ -70,12 +84,20 @@ final class GrantedSpaces {
         }
         ReplicaDescriptor replica = granted.replica();
         MemorySegment file = engine.sameHostMapping(replica.segment(), replica.endpoint());
-        if (file == null || replica.length() <= 0 || replica.offset() + replica.length() > file.byteSize()) {
+        long slot = replica.versionSlot();
+        if (file == null
+                || replica.length() <= 0
+                || replica.offset() + replica.length() > file.byteSize()
+                || slot <= 0
+                || slot % Long.BYTES != 0
+                || slot + Long.BYTES > file.byteSize()) {
             return; // never used: the master frees it when its lifetime ends
         }
         Space space = new Space(
                 granted.id(),
                 file.asSlice(replica.offset(), replica.length()),
+                VersionTable.word(file, slot),
+                granted.version(),
                 askedAtNanos + TimeUnit.MILLISECONDS.toNanos(granted.lifetimeMillis()) / 2);
         if (bySize.size() >= MAX_SIZES && !bySize.containsKey(replica.length())) {
             bySize.clear();

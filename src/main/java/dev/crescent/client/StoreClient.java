@@ -151,10 +151,14 @@ public final class StoreClient {
             return null;
         }
         try {
-            space.write(parts);
-            return master.putStartNear(clientId, key, size, null, space.id(), readerHost, config, upsert, crc32c);
+            if (!space.write(parts)) {
+                return null; // the master withdrew the space (restarted, or its segment unmounted): of no more use
+            }
         } catch (IllegalStateException unmapped) {
             return null; // the transport dropped its mapping of the segment: the space is of no more use
+        }
+        try {
+            return master.putStartNear(clientId, key, size, null, space.id(), readerHost, config, upsert, crc32c);
         } catch (StoreException e) {
             if (LEAVES_SPACE.contains(e.code())) {
                 spaces.giveBack(space);

@@ -177,6 +177,7 @@ final class ObjectBook {
         if (gone != null) {
             opLog.record(new OpLogEntry.Unmount(gone.name()));
             dropReplicasOn(gone);
+            versions.clear(gone); // spaces granted on it too: writers read their words before copying
             versions.close(gone);
         }
     }

@@ -26,13 +26,20 @@ final class ObjectVersions {
     long publish(List<Replica> replicas, long version) {
         boolean published = false;
         for (Replica replica : replicas) {
-            VersionTable table = tableOf(replica.segment());
-            if (table != null) {
-                table.publish(table.slot(replica.range().offset()), version);
-                published = true;
-            }
+            published |= publish(replica, version) >= 0;
         }
         return published ? version : 0;
+    }
+
+    /** Publishes {@code version} at the slot of {@code replica}'s range. @return the slot, or -1 (no table here) */
+    long publish(Replica replica, long version) {
+        VersionTable table = tableOf(replica.segment());
+        if (table == null) {
+            return -1;
+        }
+        long slot = table.slot(replica.range().offset());
+        table.publish(slot, version);
+        return slot;
     }
 
     /** Withdraws the object's version from every replica's table: from now on no cached location of it is read. */
@@ -41,12 +48,17 @@ final class ObjectVersions {
             return;
         }
         for (Replica replica : meta.replicas) {
-            VersionTable table = tableOf(replica.segment());
-            if (table != null) {
-                table.withdraw(table.slot(replica.range().offset()), meta.version);
-            }
+            withdraw(replica, meta.version);
         }
         meta.version = 0;
+    }
+
+    /** Withdraws {@code version} from the slot of {@code replica}'s range, if it still holds it. */
+    void withdraw(Replica replica, long version) {
+        VersionTable table = tableOf(replica.segment());
+        if (table != null) {
+            table.withdraw(table.slot(replica.range().offset()), version);
+        }
     }
 
     /** The descriptors of {@code live} (in order) with the places of their version words, for a version. */
@@ -68,7 +80,10 @@ final class ObjectVersions {
         return slotted;
     }
 
-    /** A segment mounted with nothing in it: any version its table still holds (an earlier master's) is gone. */
+    /**
+     * Withdraws every version in the segment's table: it was mounted with nothing in it (any version there is an
+     * earlier master's), or it leaves the pool (its objects dropped, spaces granted on it void).
+     */
     void clear(MountedSegment segment) {
         VersionTable table = tableOf(segment);
         if (table != null) {

@@ -16,6 +16,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * object there, so a put over shared memory is one round trip that carries no bytes. A space is an ordinary
  * allocation of its segment held for one client until it is used or its lifetime ends; only then is it freed.
  *
+ * <p>While a space is the writer's, a version of its own is published in the segment's version table at the space's
+ * slot, as an object's is, and the writer copies only after reading it there. It is withdrawn before the memory can go
+ * to anything else: when the lifetime ends, when the segment is unmounted (its whole table is cleared), and by a new
+ * master, which clears the table of a segment it mounts empty. So a writer never copies into memory a master that
+ * restarted meanwhile may have handed to another put (short of the copy racing the withdrawal, as a put's copy into
+ * its range races a pre-emption).
+ *
  * <p>Granted only by a master that {@link ObjectBook#publishesVersions() publishes versions}: no op-log (a new leader
  * would not know the space, and could hand its memory to another put while the writer still copies into it) and no
  * access control (a writer through its own mapping presents no ticket, and the pool's memory is not scrubbed
@@ -29,8 +36,8 @@ final class PutSpaces {
     /** The largest space granted: larger puts move their bytes in two calls as before (they are bandwidth-bound). */
     static final long MAX_BYTES = 64L << 20;
 
-    /** A space held for {@code clientId} on {@code replica}'s range. */
-    record Granted(long id, String clientId, Replica replica, long expiresAtMillis) {}
+    /** A space held for {@code clientId} on {@code replica}'s range, its word holding {@code version} meanwhile. */
+    record Granted(long id, String clientId, Replica replica, long version, long expiresAtMillis) {}
 
     private final ObjectBook book;
     private final PlacementStrategy placement;
@@ -63,13 +70,20 @@ final class PutSpaces {
                 continue;
             }
             Allocation range = segment.allocate(size);
-            if (range != null) {
-                long now = book.clock.millis();
-                Granted space = new Granted(
-                        lastId.incrementAndGet(), clientId, new Replica(segment, range), now + LIFETIME_MILLIS);
-                granted.put(space.id(), space);
-                return new PutSpace(space.id(), space.replica().describe(), LIFETIME_MILLIS);
+            if (range == null) {
+                continue;
             }
+            Replica replica = new Replica(segment, range);
+            long version = book.leaseIds.next();
+            long slot = book.versions.publish(replica, version);
+            if (slot < 0) {
+                replica.release(); // no version table here: the writer could not tell when the space is void
+                continue;
+            }
+            Granted space = new Granted(
+                    lastId.incrementAndGet(), clientId, replica, version, book.clock.millis() + LIFETIME_MILLIS);
+            granted.put(space.id(), space);
+            return new PutSpace(space.id(), replica.describe().withVersionSlot(slot), LIFETIME_MILLIS, version);
         }
         giveShare(clientId);
         return null;
@@ -114,14 +128,10 @@ final class PutSpaces {
         for (Granted space : granted.values()) {
             if (space.expiresAtMillis() <= now && granted.remove(space.id(), space)) {
                 giveShare(space.clientId());
+                book.versions.withdraw(space.replica(), space.version()); // before the memory can go elsewhere
                 space.replica().release();
             }
         }
-    }
-
-    /** Spaces held now (for tests and stats). */
-    int size() {
-        return granted.size();
     }
 
     /** Counts one more space for the client, unless it holds its share already. */

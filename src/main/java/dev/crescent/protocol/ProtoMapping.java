@@ -48,6 +48,7 @@ public final class ProtoMapping {
                 .setId(space.id())
                 .setReplica(toProto(space.replica()))
                 .setLifetimeMillis(space.lifetimeMillis())
+                .setVersion(space.version())
                 .build();
     }
 
@@ -57,7 +58,8 @@ public final class ProtoMapping {
             return null;
         }
         dev.crescent.protocol.proto.PutSpace space = answer.getSpace();
-        return new PutSpace(space.getId(), fromProto(space.getReplica()), space.getLifetimeMillis());
+        return new PutSpace(
+                space.getId(), fromProto(space.getReplica()), space.getLifetimeMillis(), space.getVersion());
     }
 
     /** A put start's answer: its replicas to write or COMMITTED, with the space granted ahead if any. */

@@ -10,6 +10,7 @@ import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.StartedPut;
 import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.VersionTable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -172,6 +173,26 @@ class PutSpacesTest {
     }
 
     @Test
+    void aSpacesWordHoldsItsVersionUntilTheMemoryMayGoElsewhere() {
+        PutSpace expiring = master.grantSpace("writer", HostId.current(), SIZE);
+        assertNotEquals(0, expiring.version());
+        assertEquals(expiring.version(), word(expiring), "published where the writer reads it");
+        clock.advance(Duration.ofMillis(expiring.lifetimeMillis()));
+        master.sweep();
+        assertEquals(0, word(expiring), "withdrawn when its lifetime is over");
+
+        PutSpace unmounted = master.grantSpace("writer", HostId.current(), SIZE);
+        master.unmountSegment("worker", "seg");
+        assertEquals(0, word(unmounted), "withdrawn with its segment");
+
+        Master restarted = newMaster(null);
+        PutSpace before = restarted.grantSpace("writer", HostId.current(), SIZE);
+        assertEquals(before.version(), word(before));
+        newMaster(null); // a new master mounts the segment empty: nothing of the old one's holds
+        assertEquals(0, word(before), "withdrawn by the next master's mount");
+    }
+
+    @Test
     void aClientHoldsAtMostItsShareOfSpaces() {
         for (int i = 0; i < PutSpaces.MAX_PER_CLIENT; i++) {
             assertNotNull(master.grantSpace("greedy", HostId.current(), 4096));
@@ -200,6 +221,10 @@ class PutSpacesTest {
         } catch (java.util.concurrent.CompletionException e) {
             throw (RuntimeException) e.getCause();
         }
+    }
+
+    private long word(PutSpace space) {
+        return VersionTable.read(VersionTable.word(file, space.replica().versionSlot()));
     }
 
     private byte[] read(ReplicaDescriptor replica) {
