@@ -95,6 +95,32 @@ def key():
     return f"pytest/{uuid.uuid4().hex[:12]}/"
 
 
+class CountedStore:
+    """A store whose master calls are counted by method (``calls``), with every PutStart request kept (``starts``)."""
+
+    def __init__(self, address, **options):
+        self.store = CrescentStore()
+        assert self.store.setup(address, **options) == 0
+        self.calls = {}
+        self.starts = []
+        call = self.store._master.call
+
+        def counted(method, request):
+            self.calls[method] = self.calls.get(method, 0) + 1
+            if method == "PutStart":
+                self.starts.append(request)
+            return call(method, request)
+        self.store._master.call = counted
+
+    @property
+    def located(self) -> int:
+        """Master calls that located objects."""
+        return self.calls.get("GetReplicaList", 0) + self.calls.get("BatchGetReplicaList", 0)
+
+    def close(self):
+        self.store.close()
+
+
 def wait_until(condition, timeout=10.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -10,30 +10,11 @@ import pytest
 from crescent import CrescentStore, ErrorCode
 from crescent.location_cache import LOADS_IN_ORDER
 
-from conftest import wait_until
+from conftest import CountedStore, wait_until
 
 pytestmark = pytest.mark.skipif(not LOADS_IN_ORDER, reason="the cache is off where loads may be reordered")
 
 SIZE = 128 << 10  # above the inline limit: read from the segment, as KV-cache blocks are
-
-
-class CountedStore:
-    """A store over shared memory whose master calls that locate objects are counted."""
-
-    def __init__(self, address, protocol="auto", **options):
-        self.store = CrescentStore()
-        assert self.store.setup(address, protocol=protocol, **options) == 0
-        self.located = 0
-        call = self.store._master.call
-
-        def counted(method, request):
-            if method in ("GetReplicaList", "BatchGetReplicaList"):
-                self.located += 1
-            return call(method, request)
-        self.store._master.call = counted
-
-    def close(self):
-        self.store.close()
 
 
 @pytest.fixture

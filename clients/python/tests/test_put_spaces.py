@@ -7,28 +7,9 @@ import pytest
 
 from crescent import CrescentStore, ErrorCode
 
+from conftest import CountedStore
+
 SIZE = 256 << 10  # above the inline limit: without space a put is PutStart, a copy and PutEnd
-
-
-class CountedStore:
-    """A store whose master calls are counted by method, and whose PutStarts are kept."""
-
-    def __init__(self, address, protocol="auto"):
-        self.store = CrescentStore()
-        assert self.store.setup(address, protocol=protocol) == 0
-        self.calls = {}
-        self.starts = []
-        call = self.store._master.call
-
-        def counted(method, request):
-            self.calls[method] = self.calls.get(method, 0) + 1
-            if method == "PutStart":
-                self.starts.append(request)
-            return call(method, request)
-        self.store._master.call = counted
-
-    def close(self):
-        self.store.close()
 
 
 @pytest.fixture
