@@ -22,6 +22,20 @@ _MAX_ENTRIES = 1 << 16
 LOADS_IN_ORDER = platform.machine().lower() in ("x86_64", "amd64")
 
 
+def mapped_with_word(mapping, offset: int, size: int, slot: int):
+    """The memory ``mapping()`` answers for a segment file (or None) when ``size`` bytes at ``offset`` and the version
+    word at ``slot`` both lie inside it; else None (not mapped here, no word, released, or an answer that does not fit
+    the file). ``mapping`` is called only when there is a word."""
+    if slot <= 0 or slot % WORD.size or size <= 0:
+        return None
+    memory = mapping()
+    try:
+        end = memory.nbytes if memory is not None else 0
+    except ValueError:
+        return None  # released meanwhile: its file is gone
+    return memory if slot + WORD.size <= end and offset + size <= end else None
+
+
 class _Entry(NamedTuple):
     size: int
     memory: memoryview  # the segment's whole mapped file
@@ -67,19 +81,12 @@ class LocationCache:
         if self._ttl <= 0 or not location.version or location.value is not None:
             return
         for replica in location.replicas:
-            slot = replica.version_slot
-            if not slot or slot % WORD.size:
-                continue
-            memory = mapping(replica)
-            try:
-                end = memory.nbytes if memory is not None else 0
-            except ValueError:
-                continue  # released meanwhile: its file is gone
-            if slot + WORD.size > end or replica.offset + location.size > end:
+            memory = mapped_with_word(lambda: mapping(replica), replica.offset, location.size, replica.version_slot)
+            if memory is None:
                 continue
             if len(self._entries) >= _MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[key] = _Entry(location.size, memory, replica.offset, slot, location.version,
+            self._entries[key] = _Entry(location.size, memory, replica.offset, replica.version_slot, location.version,
                                         time.monotonic() + self._ttl)
             return
 

@@ -15,7 +15,7 @@ from collections import deque
 from typing import NamedTuple
 
 from .errors import ErrorCode
-from .location_cache import WORD
+from .location_cache import WORD, mapped_with_word
 from .transfer import Endpoint
 
 # Past this many sizes the spaces start over: a bound, not a policy (the master frees what is dropped).
@@ -71,17 +71,12 @@ class PutSpaces:
             return
         granted = answer.space
         replica = granted.replica
-        memory = self._mapping(replica.segment, Endpoint.parse(replica.endpoint))
-        try:
-            end = memory.nbytes if memory is not None else 0
-        except ValueError:
-            return  # released meanwhile: its file is gone
-        slot = replica.version_slot
-        if (replica.length <= 0 or replica.offset + replica.length > end
-                or slot <= 0 or slot % WORD.size or slot + WORD.size > end):
+        memory = mapped_with_word(lambda: self._mapping(replica.segment, Endpoint.parse(replica.endpoint)),
+                                  replica.offset, replica.length, replica.version_slot)
+        if memory is None:
             return  # never used: the master frees it when its lifetime ends
-        space = Space(granted.id, memory[replica.offset:replica.offset + replica.length], memory, slot,
-                      granted.version, asked_at + granted.lifetime_millis / 2000.0)
+        space = Space(granted.id, memory[replica.offset:replica.offset + replica.length], memory,
+                      replica.version_slot, granted.version, asked_at + granted.lifetime_millis / 2000.0)
         if len(self._by_size) >= _MAX_SIZES and replica.length not in self._by_size:
             self._by_size.clear()
         self._by_size.setdefault(replica.length, deque()).append(space)

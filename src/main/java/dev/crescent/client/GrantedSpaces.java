@@ -43,11 +43,7 @@ final class GrantedSpaces {
             if (VersionTable.read(word) != version) {
                 return false;
             }
-            long at = 0;
-            for (MemorySegment part : parts) {
-                MemorySegment.copy(part, 0, memory, at, part.byteSize());
-                at += part.byteSize();
-            }
+            StoreClient.copyBackToBack(parts, memory);
             return true;
         }
     }
@@ -83,20 +79,14 @@ final class GrantedSpaces {
             return;
         }
         ReplicaDescriptor replica = granted.replica();
-        MemorySegment file = engine.sameHostMapping(replica.segment(), replica.endpoint());
-        long slot = replica.versionSlot();
-        if (file == null
-                || replica.length() <= 0
-                || replica.offset() + replica.length() > file.byteSize()
-                || slot <= 0
-                || slot % Long.BYTES != 0
-                || slot + Long.BYTES > file.byteSize()) {
+        MemorySegment file = LocationCache.mappedWithWord(engine, replica, replica.length());
+        if (file == null) {
             return; // never used: the master frees it when its lifetime ends
         }
         Space space = new Space(
                 granted.id(),
                 file.asSlice(replica.offset(), replica.length()),
-                VersionTable.word(file, slot),
+                VersionTable.word(file, replica.versionSlot()),
                 granted.version(),
                 askedAtNanos + TimeUnit.MILLISECONDS.toNanos(granted.lifetimeMillis()) / 2);
         if (bySize.size() >= MAX_SIZES && !bySize.containsKey(replica.length())) {

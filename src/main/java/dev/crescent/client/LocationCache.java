@@ -84,14 +84,8 @@ final class LocationCache {
             return;
         }
         for (ReplicaDescriptor replica : location.replicas()) {
-            if (replica.versionSlot() == 0) {
-                continue;
-            }
-            MemorySegment file = engine.sameHostMapping(replica.segment(), replica.endpoint());
-            if (file == null
-                    || replica.versionSlot() + Long.BYTES > file.byteSize()
-                    || replica.versionSlot() % Long.BYTES != 0
-                    || replica.offset() + location.size() > file.byteSize()) {
+            MemorySegment file = mappedWithWord(engine, replica, location.size());
+            if (file == null) {
                 continue;
             }
             if (entries.size() >= MAX_ENTRIES) {
@@ -109,6 +103,21 @@ final class LocationCache {
                             System.nanoTime() + ttlNanos));
             return;
         }
+    }
+
+    /**
+     * The file of {@code replica}'s segment as this client maps it, when {@code bytes} at the replica's offset and its
+     * version word both lie inside it; else null (not mapped here, no word, or an answer that does not fit the file).
+     */
+    static MemorySegment mappedWithWord(TransferEngine engine, ReplicaDescriptor replica, long bytes) {
+        long slot = replica.versionSlot();
+        if (slot <= 0 || slot % Long.BYTES != 0 || bytes <= 0) {
+            return null;
+        }
+        MemorySegment file = engine.sameHostMapping(replica.segment(), replica.endpoint());
+        return file == null || slot + Long.BYTES > file.byteSize() || replica.offset() + bytes > file.byteSize()
+                ? null
+                : file;
     }
 
     /** This client changed or removed the object: its cached location is of no more use. */

@@ -186,12 +186,17 @@ public final class StoreClient {
             return parts.getFirst();
         }
         MemorySegment whole = MemorySegment.ofArray(new byte[(int) size]);
+        copyBackToBack(parts, whole);
+        return whole;
+    }
+
+    /** Copies the parts back to back into {@code target}, from its start. */
+    static void copyBackToBack(List<MemorySegment> parts, MemorySegment target) {
         long at = 0;
         for (MemorySegment part : parts) {
-            MemorySegment.copy(part, 0, whole, at, part.byteSize());
+            MemorySegment.copy(part, 0, target, at, part.byteSize());
             at += part.byteSize();
         }
-        return whole;
     }
 
     private void writeReplicas(String key, List<ReplicaDescriptor> replicas, List<MemorySegment> parts) {

@@ -112,34 +112,66 @@ public class MasterGrpcService implements MasterService {
     private Uni<PutStartResponse> start(String op, PutStartRequest request, boolean upsert) {
         Uni<StartedPut> started;
         if (request.getInSpace() != 0) {
-            started = whenDone("put_start_durable", call(op, Right.WRITE, request.getKey(), () -> {
-                releaseCarried(request.getReleasedList());
-                return master.putStartInSpace(
+            started = started(
+                    op,
+                    "put_start_durable",
+                    request,
+                    () -> master.putStartInSpace(
+                            request.getClientId(),
+                            request.getKey(),
+                            request.getInSpace(),
+                            request.getSize(),
+                            replicaConfig(request),
+                            upsert,
+                            crc32c(request)));
+        } else if (!request.getValue().isEmpty()) {
+            // Committed by the master when it can write the bytes, answered once durable.
+            started = started(op, "put_start_durable", request, () -> {
+                if (request.getValue().size() != request.getSize()) {
+                    throw new StoreException(
+                            ErrorCode.INVALID_PARAMS,
+                            "size " + request.getSize() + " but "
+                                    + request.getValue().size() + " bytes of value");
+                }
+                return inline.putStart(
                         request.getClientId(),
                         request.getKey(),
-                        request.getInSpace(),
-                        request.getSize(),
+                        ProtoMapping.segmentOf(request.getValue()),
                         replicaConfig(request),
                         upsert,
-                        request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null);
-            }));
-        } else if (!request.getValue().isEmpty()) {
-            started = startInline(op, request, upsert);
+                        crc32c(request));
+            });
         } else {
             // Answered when placed: with a disk tier, a put that finds DRAM full waits for objects to move out.
-            started = whenDone(op, call(op, Right.WRITE, request.getKey(), () -> {
-                        releaseCarried(request.getReleasedList());
-                        return master.putStartAsync(
-                                request.getClientId(),
-                                request.getKey(),
-                                request.getSize(),
-                                replicaConfig(request),
-                                upsert);
-                    }))
-                    .onItem()
-                    .transform(StartedPut::toWrite);
+            started = started(
+                    op,
+                    op,
+                    request,
+                    () -> master.putStartAsync(
+                                    request.getClientId(),
+                                    request.getKey(),
+                                    request.getSize(),
+                                    replicaConfig(request),
+                                    upsert)
+                            .thenApply(StartedPut::toWrite));
         }
         return started.onItem().transform(answer -> answered(request, answer));
+    }
+
+    /**
+     * One put start, access checked and counted as {@code op}, the leases it carries handed back first; its answer
+     * once {@code start}'s future completes (its failure counted as {@code answeredAs}), without holding a thread.
+     */
+    private Uni<StartedPut> started(
+            String op, String answeredAs, PutStartRequest request, Supplier<CompletableFuture<StartedPut>> start) {
+        return whenDone(answeredAs, call(op, Right.WRITE, request.getKey(), () -> {
+            releaseCarried(request.getReleasedList());
+            return start.get();
+        }));
+    }
+
+    private static Long crc32c(PutStartRequest request) {
+        return request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null;
     }
 
     /** The answer to a put start, with space for the writer's next put when it asked and the master has some. */
@@ -154,26 +186,6 @@ public class MasterGrpcService implements MasterService {
             }
         }
         return answer.build();
-    }
-
-    /** A put start carrying its bytes: committed by the master when it can write them, answered once durable. */
-    private Uni<StartedPut> startInline(String op, PutStartRequest request, boolean upsert) {
-        return whenDone("put_start_durable", call(op, Right.WRITE, request.getKey(), () -> {
-            releaseCarried(request.getReleasedList());
-            if (request.getValue().size() != request.getSize()) {
-                throw new StoreException(
-                        ErrorCode.INVALID_PARAMS,
-                        "size " + request.getSize() + " but "
-                                + request.getValue().size() + " bytes of value");
-            }
-            return inline.putStart(
-                    request.getClientId(),
-                    request.getKey(),
-                    ProtoMapping.segmentOf(request.getValue()),
-                    replicaConfig(request),
-                    upsert,
-                    request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null);
-        }));
     }
 
     /** Answers once the put is durable, without holding a thread meanwhile. */
