@@ -204,8 +204,8 @@ public final class RemoteMasterClient implements MasterClient {
     /**
      * A put start with the bytes (a small object), or naming the space they were copied into, or neither; asking for
      * space for the next put when {@code writerHost} is given (a master that predates spaces answers the replicas to
-     * write). Repeated as any put start is: a repeat of a put whose first try made the object in its space finds the
-     * space used and answers as an ordinary put start would.
+     * write). Repeated as any put start is: a repeat of a put whose first try made the object in its space is answered
+     * committed, as the first try was.
      */
     @Override
     public StartedPut putStartNear(

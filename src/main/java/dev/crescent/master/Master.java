@@ -273,16 +273,18 @@ public final class Master implements MasterClient {
 
     /**
      * A put whose writer already copied the bytes into space granted to it ({@link #grantSpace}): the object is made
-     * there and committed, answered COMMITTED once durable. When the space is not the writer's any more (expired, its
-     * segment gone, used) or the put cannot live in it (more replicas wanted), it is an ordinary put start instead,
-     * answering the replicas to write.
+     * there and committed, answered COMMITTED once durable. A repeat of a put that already made its object in the space
+     * (its answer was lost) is answered COMMITTED too, and changes nothing. When the space is not the writer's any more
+     * (expired, its segment gone, used) or the put cannot live in it (more replicas wanted), it is an ordinary put
+     * start instead, answering the replicas to write.
      */
     public CompletableFuture<StartedPut> putStartInSpace(
             String clientId, String key, long spaceId, long size, ReplicaConfig config, boolean upsert, Long crc32c) {
         return serve(MasterOp.PUT_START, () -> {
             PutSpaces.Granted space = spaces.find(spaceId, clientId, size);
-            CompletableFuture<Void> durable =
-                    space == null ? null : puts.commitInSpace(clientId, key, config, upsert, crc32c, spaces, space);
+            CompletableFuture<Void> durable = space == null
+                    ? puts.repeatedInSpace(clientId, key, spaceId, size)
+                    : puts.commitInSpace(clientId, key, config, upsert, crc32c, spaces, space);
             return durable == null
                     ? startWhenRoom(clientId, key, size, config, upsert).thenApply(StartedPut::toWrite)
                     : durability.answer(durable, key).thenApply(done -> StartedPut.COMMITTED);

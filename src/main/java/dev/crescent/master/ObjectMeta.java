@@ -57,6 +57,12 @@ final class ObjectMeta {
     /** This version as published for readers that cache locations ({@link ObjectVersions}); 0: not published. */
     long version;
 
+    /**
+     * The space this version was put in ({@link PutSpaces}), so a repeat of that put start is known as one; 0: none.
+     * Set in the section that inserts the version, as complete.
+     */
+    long madeInSpace;
+
     /** The tenant account this object's bytes are charged to, and how many ({@link Tenants}); null: none. */
     Tenants.Account chargedTo;
 

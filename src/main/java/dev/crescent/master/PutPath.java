@@ -151,10 +151,32 @@ final class PutPath {
                 spaces.giveBack(space); // the key was refused: the space is still the writer's for its next put
                 throw refused;
             }
+            fresh.madeInSpace = space.id();
             durable[0] = complete(fresh, crc32c);
             return fresh;
         });
         return durable[0];
+    }
+
+    /**
+     * A put start naming a space that an earlier try of the same put, by the same client, already made {@code key}'s
+     * object in: its answer was lost with its connection and the client sent it again. Acknowledged like a repeated
+     * PutEnd (once that commit is durable) and changing nothing; without this the repeat would find the space used and
+     * a plain put would answer OBJECT_ALREADY_EXISTS for its own object.
+     *
+     * @return the commit's durability, or null when this is no such repeat
+     */
+    CompletableFuture<Void> repeatedInSpace(String clientId, String key, long spaceId, long size) {
+        ObjectMeta meta = book.index.get(key); // a version made in a space is inserted complete, in one section
+        if (meta == null
+                || meta.madeInSpace != spaceId
+                || meta.size != size
+                || meta.state != ObjectState.COMPLETE
+                || !clientId.equals(meta.ownerClientId)) {
+            return null;
+        }
+        CompletableFuture<Void> durable = meta.commitDurable;
+        return durable == null ? CompletableFuture.completedFuture(null) : durable;
     }
 
     private void requirePutAccepted(String clientId, String key, long size) {

@@ -131,6 +131,40 @@ class PutSpacesTest {
     }
 
     @Test
+    void aPutStartRepeatedAfterItsAnswerWasLostIsAcknowledgedAndChangesNothing() {
+        for (boolean upsert : new boolean[] {false, true}) {
+            String key = "k-" + upsert;
+            PutSpace space = master.grantSpace("writer", HostId.current(), SIZE);
+            assertTrue(putIn(space, key, bytes(10), upsert).committed());
+            ObjectLocation first = master.getReplicaList(key);
+            master.releaseLeases(List.of(ReadLease.of(key, first)));
+            long used = master.stats().usedBytes();
+
+            StartedPut repeat = master.putStartInSpace(
+                            "writer", key, space.id(), SIZE, ReplicaConfig.DEFAULT, upsert, null)
+                    .join();
+            assertTrue(repeat.committed(), "the first try made the object: the repeat is acknowledged as it was");
+            ObjectLocation after = master.getReplicaList(key);
+            assertEquals(first.version(), after.version(), "the same version, not a new one");
+            assertEquals(
+                    first.replicas().getFirst().offset(),
+                    after.replicas().getFirst().offset());
+            assertEquals(used, master.stats().usedBytes(), "nothing allocated for the repeat");
+            master.releaseLeases(List.of(ReadLease.of(key, after)));
+        }
+
+        PutSpace space = master.grantSpace("writer", HostId.current(), SIZE);
+        assertTrue(putIn(space, "mine", bytes(11), false).committed());
+        StoreException stranger = assertThrows(StoreException.class, () -> startIn("stranger", space, "mine"));
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, stranger.code(), "only the writer's own repeat is one");
+        StartedPut otherKey = startIn("writer", space, "other");
+        assertFalse(otherKey.committed(), "the space made another key's object: an ordinary put start");
+        master.putRevoke("writer", "other");
+        assertArrayEquals(
+                bytes(11), read(master.getReplicaList("mine").replicas().getFirst()));
+    }
+
+    @Test
     void aRefusedKeyLeavesTheSpaceTheWritersAndTheStoredObjectWhole() {
         byte[] stored = bytes(4);
         PutSpace first = master.grantSpace("writer", HostId.current(), SIZE);
@@ -214,8 +248,16 @@ class PutSpacesTest {
     private StartedPut putIn(String clientId, PutSpace space, String key, byte[] value, boolean upsert) {
         MemorySegment.copy(
                 MemorySegment.ofArray(value), 0, file, space.replica().offset(), Math.min(value.length, SIZE));
-        CompletableFuture<StartedPut> started =
-                master.putStartInSpace(clientId, key, space.id(), value.length, ReplicaConfig.DEFAULT, upsert, null);
+        return answer(
+                master.putStartInSpace(clientId, key, space.id(), value.length, ReplicaConfig.DEFAULT, upsert, null));
+    }
+
+    /** A put start naming the space, its bytes not copied (they would land in whatever the space became). */
+    private StartedPut startIn(String clientId, PutSpace space, String key) {
+        return answer(master.putStartInSpace(clientId, key, space.id(), SIZE, ReplicaConfig.DEFAULT, false, null));
+    }
+
+    private static StartedPut answer(CompletableFuture<StartedPut> started) {
         try {
             return started.join();
         } catch (java.util.concurrent.CompletionException e) {
