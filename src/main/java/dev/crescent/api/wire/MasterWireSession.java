@@ -14,7 +14,9 @@ import dev.crescent.protocol.MasterWire;
 import io.grpc.StatusRuntimeException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
 import io.smallrye.mutiny.Uni;
@@ -37,6 +39,13 @@ import java.util.function.Supplier;
  */
 final class MasterWireSession {
     private static final Logger LOG = Logger.getLogger(MasterWireSession.class);
+
+    /**
+     * How much each read takes: Netty's guess adapts to what the reads fill, as by default, but up to 256 KiB instead of
+     * 64 KiB. A put of a 64 KiB value is a frame a little larger than that, which took two reads, each a system call;
+     * now one read takes it whole.
+     */
+    private static final RecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(64, 2048, 256 << 10);
 
     private final NetSocket socket;
     /** The same socket, to hand the channel buffers it releases itself. */
@@ -86,6 +95,7 @@ final class MasterWireSession {
     }
 
     void start() {
+        channel.channelHandlerContext().channel().config().setRecvByteBufAllocator(READS);
         socket.exceptionHandler(e -> close(e.toString()));
         channel.messageHandler(this::onMessage);
         socket.closeHandler(closed -> {
