@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from crescent import CrescentStore, ErrorCode
+from crescent.location_cache import WORD
 
 from conftest import CountedStore
 
@@ -75,8 +76,9 @@ def test_a_store_over_tcp_asks_for_no_space(server_address, key):
 def test_a_space_whose_word_was_withdrawn_is_never_written(writer, reader, key):
     assert writer.store.put_from(key + "w0", block(11)) == 0  # asks for space
     (space,) = writer.store._spaces._by_size[SIZE]
-    assert int.from_bytes(space.file[space.slot:space.slot + 8], "little") == space.version != 0
-    space.file[space.slot:space.slot + 8] = bytes(8)  # what a master does before the memory may go elsewhere
+    assert WORD.unpack_from(space.file, space.slot)[0] == space.version != 0
+    # What a master does before the memory may go elsewhere:
+    space.file[space.slot:space.slot + WORD.size] = bytes(WORD.size)
     before = bytes(space.memory)
     assert writer.store.put_from(key + "w1", block(12)) == 0
     assert writer.calls.get("PutEnd") == 2, "the put went the usual way"
