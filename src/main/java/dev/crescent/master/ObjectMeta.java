@@ -78,7 +78,8 @@ final class ObjectMeta {
 
     /**
      * A new version of this complete object whose bytes now lie in {@code moved} (another tier): the same key, size,
-     * owner, pins, checksum and access history, no leases and no published version.
+     * owner, pins, checksum, access history and space it was put in (a repeat of that put start is still known as
+     * one), no leases and no published version.
      */
     ObjectMeta movedTo(List<Replica> moved) {
         ObjectMeta next = new ObjectMeta(key, size, ownerClientId, putStartMillis, moved);
@@ -90,6 +91,7 @@ final class ObjectMeta {
         next.crc32c = crc32c;
         next.softPin = softPin;
         next.softPinDeadlineMillis = softPinDeadlineMillis;
+        next.madeInSpace = madeInSpace;
         next.commitDurable = commitDurable; // a repeated PutEnd still waits for the commit to be durable
         return next;
     }

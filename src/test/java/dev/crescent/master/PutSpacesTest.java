@@ -9,6 +9,8 @@ import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.StartedPut;
 import dev.crescent.transfer.HostId;
+import dev.crescent.transfer.SegmentDescriptor;
+import dev.crescent.transfer.SegmentTier;
 import dev.crescent.transfer.TicketSigner;
 import dev.crescent.transfer.VersionTable;
 import org.junit.jupiter.api.AfterEach;
@@ -16,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -49,6 +52,7 @@ class PutSpacesTest {
     private MemorySegment file;
 
     private final ManualClock clock = new ManualClock();
+    private final Arena diskArena = Arena.ofShared();
     private Master master;
 
     @BeforeEach
@@ -60,6 +64,7 @@ class PutSpacesTest {
 
     @AfterEach
     void tearDown() {
+        diskArena.close();
         segment.close();
     }
 
@@ -162,6 +167,34 @@ class PutSpacesTest {
         master.putRevoke("writer", "other");
         assertArrayEquals(
                 bytes(11), read(master.getReplicaList("mine").replicas().getFirst()));
+    }
+
+    @Test
+    void aPutStartRepeatedAfterItsObjectMovedToDiskIsStillKnownAsARepeat() throws Exception {
+        MemorySegment disk = diskArena.allocate(CAPACITY, 4096);
+        master.attachTiering((from, to, bytes) -> MemorySegment.copy(file, from.offset(), disk, to.offset(), bytes));
+        master.mountSegment("worker", new SegmentDescriptor("disk", CAPACITY, "", 0, SegmentTier.DISK), false);
+        PutSpace space = master.grantSpace("writer", HostId.current(), SIZE);
+        assertTrue(putIn(space, "k", bytes(12), false).committed());
+        clock.advance(Duration.ofSeconds(1)); // "k" is the least recently used: the first to move
+        for (int i = 0; master.stats().usedBytes() < CAPACITY * 0.94; i++) {
+            master.putStart("writer", "fill" + i, SIZE, 1, false);
+            master.putEnd("writer", "fill" + i, null);
+        }
+        master.evictAboveWatermark();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (master.stats().offloadedObjects() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(master.stats().offloadedObjects() > 0, "objects moved to disk");
+
+        StartedPut repeat = master.putStartInSpace("writer", "k", space.id(), SIZE, ReplicaConfig.DEFAULT, false, null)
+                .join();
+        assertTrue(repeat.committed(), "the moved version is the one that put start made: the repeat is acknowledged");
+        ReplicaDescriptor where = master.getReplicaList("k").replicas().getFirst();
+        assertEquals("disk", where.segment(), "the object had moved when the repeat came");
+        assertArrayEquals(
+                bytes(12), disk.asSlice(where.offset(), where.length()).toArray(ValueLayout.JAVA_BYTE));
     }
 
     @Test
