@@ -182,11 +182,7 @@ class PutSpacesTest {
             master.putEnd("writer", "fill" + i, null);
         }
         master.evictAboveWatermark();
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (master.stats().offloadedObjects() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertTrue(master.stats().offloadedObjects() > 0, "objects moved to disk");
+        TieringTest.await(() -> master.stats().offloadedObjects() > 0); // objects moved to disk
 
         StartedPut repeat = master.putStartInSpace("writer", "k", space.id(), SIZE, ReplicaConfig.DEFAULT, false, null)
                 .join();

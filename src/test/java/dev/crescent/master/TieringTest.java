@@ -407,7 +407,8 @@ class TieringTest {
         assertEquals((10 - onDisk) * OBJECT, successor.stats().usedBytes(), "and DRAM's freed ones are free");
     }
 
-    private static void await(BooleanSupplier condition) throws InterruptedException {
+    /** Waits up to 10 s for {@code condition}; fails the test when it does not hold by then. */
+    static void await(BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
