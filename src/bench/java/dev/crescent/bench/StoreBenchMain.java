@@ -101,7 +101,9 @@ public final class StoreBenchMain {
                     },
                     Math.max(2.0, seconds),
                     WARM_UP_LIMIT_S);
+            CpuTimes before = CpuTimes.now();
             Runner.Result result = runner.run(seconds);
+            CpuTimes after = CpuTimes.now();
             int perOp = phase.equals("put") || phase.equals("get") ? 1 : batch;
             double opsPerSecond = result.ops() * perOp / result.seconds();
             double gbPerSecond = phase.equals("exists") ? 0 : opsPerSecond * size / 1e9;
@@ -115,11 +117,44 @@ public final class StoreBenchMain {
                     gbPerSecond,
                     result.percentileMicros(0.50),
                     result.percentileMicros(0.99));
+            after.report(before, result.ops());
         } finally {
             for (Session session : sessions) {
                 session.close();
             }
             crescent.close();
+        }
+    }
+
+    /**
+     * CPU time of this process and, with {@code -Dbench.server-pid=N}, of the server (Linux /proc), to print CPU per
+     * call of the measured window on stderr: A/B comparisons of one change read it there.
+     */
+    private record CpuTimes(long clientNanos, long serverTicks) {
+        private static final long SERVER = Long.getLong("bench.server-pid", -1);
+
+        static CpuTimes now() throws IOException {
+            long client = ((com.sun.management.OperatingSystemMXBean)
+                            java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                    .getProcessCpuTime();
+            if (SERVER < 0) {
+                return new CpuTimes(client, 0);
+            }
+            // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): user and system time in ticks.
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + SERVER + "/stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return new CpuTimes(client, Long.parseLong(fields[11]) + Long.parseLong(fields[12]));
+        }
+
+        void report(CpuTimes before, long calls) {
+            if (calls == 0) {
+                return;
+            }
+            double client = (clientNanos - before.clientNanos) / 1e3 / calls;
+            double server = (serverTicks - before.serverTicks) * 1e4 / calls; // 100 ticks per second
+            System.err.printf(
+                    "cpu per call: client %.1f us, server %s%n",
+                    client, SERVER < 0 ? "-" : String.format("%.1f us", server));
         }
     }
 
