@@ -1,5 +1,6 @@
 package dev.crescent.bench;
 
+import com.sun.management.OperatingSystemMXBean;
 import dev.crescent.client.ClientOptions;
 import dev.crescent.client.CrescentClient;
 import dev.crescent.client.StoreClient;
@@ -10,6 +11,9 @@ import dev.crescent.transfer.tcp.TcpSettings;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -127,34 +131,30 @@ public final class StoreBenchMain {
     }
 
     /**
-     * CPU time of this process and, with {@code -Dbench.server-pid=N}, of the server (Linux /proc), to print CPU per
-     * call of the measured window on stderr: A/B comparisons of one change read it there.
+     * With {@code -Dbench.server-pid=N}: CPU time of this process and of the server N (Linux /proc), to print CPU per
+     * call of the measured window on stderr, where A/B comparisons of one change read it. Without it, nothing.
      */
     private record CpuTimes(long clientNanos, long serverTicks) {
         private static final long SERVER = Long.getLong("bench.server-pid", -1);
 
         static CpuTimes now() throws IOException {
-            long client = ((com.sun.management.OperatingSystemMXBean)
-                            java.lang.management.ManagementFactory.getOperatingSystemMXBean())
-                    .getProcessCpuTime();
+            long client = ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
             if (SERVER < 0) {
-                return new CpuTimes(client, 0);
+                return new CpuTimes(client, 0); // not reported
             }
             // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): user and system time in ticks.
-            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + SERVER + "/stat"));
+            String stat = Files.readString(Path.of("/proc/" + SERVER + "/stat"));
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             return new CpuTimes(client, Long.parseLong(fields[11]) + Long.parseLong(fields[12]));
         }
 
         void report(CpuTimes before, long calls) {
-            if (calls == 0) {
+            if (calls == 0 || SERVER < 0) {
                 return;
             }
             double client = (clientNanos - before.clientNanos) / 1e3 / calls;
             double server = (serverTicks - before.serverTicks) * 1e4 / calls; // 100 ticks per second
-            System.err.printf(
-                    "cpu per call: client %.1f us, server %s%n",
-                    client, SERVER < 0 ? "-" : String.format("%.1f us", server));
+            System.err.printf("cpu per call: client %.1f us, server %.1f us%n", client, server);
         }
     }
 
