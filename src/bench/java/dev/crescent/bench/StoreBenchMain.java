@@ -1,6 +1,5 @@
 package dev.crescent.bench;
 
-import com.sun.management.OperatingSystemMXBean;
 import dev.crescent.client.ClientOptions;
 import dev.crescent.client.CrescentClient;
 import dev.crescent.client.StoreClient;
@@ -11,13 +10,12 @@ import dev.crescent.transfer.tcp.TcpSettings;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -131,30 +129,30 @@ public final class StoreBenchMain {
     }
 
     /**
-     * With {@code -Dbench.server-pid=N}: CPU time of this process and of the server N (Linux /proc), to print CPU per
-     * call of the measured window on stderr, where A/B comparisons of one change read it. Without it, nothing.
+     * With {@code -Dbench.server-pid=N}: CPU time of this process and of the server N, to print CPU per call of the
+     * measured window on stderr, where A/B comparisons of one change read it. Without it, nothing.
      */
-    private record CpuTimes(long clientNanos, long serverTicks) {
-        private static final long SERVER = Long.getLong("bench.server-pid", -1);
+    private record CpuTimes(Duration client, Duration server) {
+        private static final Optional<ProcessHandle> SERVER =
+                Optional.ofNullable(Long.getLong("bench.server-pid")).flatMap(ProcessHandle::of);
 
-        static CpuTimes now() throws IOException {
-            long client = ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-            if (SERVER < 0) {
-                return new CpuTimes(client, 0); // not reported
-            }
-            // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): user and system time in ticks.
-            String stat = Files.readString(Path.of("/proc/" + SERVER + "/stat"));
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return new CpuTimes(client, Long.parseLong(fields[11]) + Long.parseLong(fields[12]));
+        static CpuTimes now() {
+            return new CpuTimes(
+                    cpu(ProcessHandle.current()), SERVER.map(CpuTimes::cpu).orElse(Duration.ZERO));
+        }
+
+        private static Duration cpu(ProcessHandle process) {
+            return process.info().totalCpuDuration().orElse(Duration.ZERO);
         }
 
         void report(CpuTimes before, long calls) {
-            if (calls == 0 || SERVER < 0) {
+            if (calls == 0 || SERVER.isEmpty()) {
                 return;
             }
-            double client = (clientNanos - before.clientNanos) / 1e3 / calls;
-            double server = (serverTicks - before.serverTicks) * 1e4 / calls; // 100 ticks per second
-            System.err.printf("cpu per call: client %.1f us, server %.1f us%n", client, server);
+            System.err.printf(
+                    "cpu per call: client %.1f us, server %.1f us%n",
+                    client.minus(before.client).toNanos() / 1e3 / calls,
+                    server.minus(before.server).toNanos() / 1e3 / calls);
         }
     }
 
