@@ -348,35 +348,40 @@ public final class RemoteMasterClient implements MasterClient {
     }
 
     /**
-     * One call for a batch of small puts: their bytes go with the put starts (a master that predates it answers
-     * replicas for every key).
+     * One call for a batch of puts whose small objects' bytes go with it and whose other objects may lie in space granted
+     * earlier (a master that predates either answers replicas for every key, and one that predates spaces grants none).
      */
     @Override
-    public List<KeyResult<StartedPut>> batchPutStartInline(
+    public List<KeyResult<StartedPut>> batchPutStartNear(
             String clientId,
             List<String> keys,
             List<Long> sizes,
             List<MemorySegment> values,
+            List<Long> inSpaces,
+            String writerHost,
             ReplicaConfig config,
             boolean upsert,
             List<Long> crc32cs) {
-        if (values.stream().allMatch(Objects::isNull)) {
-            return MasterClient.super.batchPutStartInline(clientId, keys, sizes, values, config, upsert, crc32cs);
+        BatchPutStartRequest.Builder request =
+                batchStartRequest(clientId, keys, sizes, config, upsert).setWriterHost(writerHost);
+        if (inSpaces != null && inSpaces.stream().anyMatch(space -> space != 0)) {
+            request.addAllInSpaces(inSpaces);
         }
-        BatchPutStartRequest.Builder request = batchStartRequest(clientId, keys, sizes, config, upsert);
-        List<MemorySegment> sent = new ArrayList<>(keys.size());
-        for (int i = 0; i < keys.size(); i++) {
-            MemorySegment value = values.get(i);
-            Long crc32c = crc32cs == null ? null : crc32cs.get(i);
-            sent.add(value == null ? MemorySegment.NULL : value); // an empty entry: that key's bytes are not sent
-            request.addCrc32Cs(crc32c == null ? -1L : crc32c);
+        TrailingBytes sent = TrailingBytes.NONE;
+        if (values.stream().anyMatch(Objects::nonNull)) {
+            List<MemorySegment> bytes = new ArrayList<>(keys.size());
+            for (int i = 0; i < keys.size(); i++) {
+                MemorySegment value = values.get(i);
+                Long crc32c = crc32cs == null ? null : crc32cs.get(i);
+                bytes.add(value == null ? MemorySegment.NULL : value); // an empty entry: that key's bytes are not sent
+                request.addCrc32Cs(crc32c == null ? -1L : crc32c);
+            }
+            sent = new TrailingBytes(BatchPutStartRequest.VALUES_FIELD_NUMBER, bytes);
+        } else if (request.getInSpacesCount() > 0 && crc32cs != null) {
+            request.addAllCrc32Cs(crc32cs.stream().map(c -> c == null ? -1L : c).toList());
         }
-        return batchStart(request, new TrailingBytes(BatchPutStartRequest.VALUES_FIELD_NUMBER, sent)).stream()
-                .map(i -> ProtoMapping.result(
-                        i.getStatus(),
-                        i.getCommitted()
-                                ? StartedPut.COMMITTED
-                                : StartedPut.toWrite(ProtoMapping.fromProto(i.getReplicasList()))))
+        return batchStart(request, sent).stream()
+                .map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i)))
                 .toList();
     }
 

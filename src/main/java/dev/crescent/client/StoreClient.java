@@ -22,6 +22,7 @@ import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.zip.CRC32C;
@@ -146,16 +147,9 @@ public final class StoreClient {
      */
     private StartedPut startedInSpace(
             String key, List<MemorySegment> parts, long size, ReplicaConfig config, boolean upsert, Long crc32c) {
-        GrantedSpaces.Space space = spaces.take(size);
+        GrantedSpaces.Space space = copiedIntoSpace(parts, size);
         if (space == null) {
             return null;
-        }
-        try {
-            if (!space.write(parts)) {
-                return null; // the master withdrew the space (restarted, or its segment unmounted): of no more use
-            }
-        } catch (IllegalStateException unmapped) {
-            return null; // the transport dropped its mapping of the segment: the space is of no more use
         }
         try {
             return master.putStartNear(clientId, key, size, null, space.id(), readerHost, config, upsert, crc32c);
@@ -167,13 +161,39 @@ public final class StoreClient {
         }
     }
 
-    /** Per object, its bytes when they go with the put start (small, and within the call's budget), else null. */
-    private List<MemorySegment> sentInline(List<List<MemorySegment>> values, List<Long> sizes) {
+    /**
+     * Per object, the space granted ahead its bytes were copied into (as {@link #startedInSpace} does for one put), or
+     * null where this client held no space of its size or the master had withdrawn it.
+     */
+    private List<GrantedSpaces.Space> copiedIntoSpaces(List<List<MemorySegment>> values, List<Long> sizes) {
+        List<GrantedSpaces.Space> copied = new ArrayList<>(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            copied.add(spaces == null ? null : copiedIntoSpace(values.get(i), sizes.get(i)));
+        }
+        return copied;
+    }
+
+    /** A space of this client's that now holds {@code parts}, or null when it held none of their size. */
+    private GrantedSpaces.Space copiedIntoSpace(List<MemorySegment> parts, long size) {
+        GrantedSpaces.Space space = spaces.take(size);
+        try {
+            return space != null && space.write(parts) ? space : null; // not written: withdrawn, of no more use
+        } catch (IllegalStateException unmapped) {
+            return null; // the transport dropped its mapping of the segment: the space is of no more use
+        }
+    }
+
+    /**
+     * Per object, its bytes when they go with the put start (small, within the call's budget, and not copied into a
+     * space already), else null.
+     */
+    private List<MemorySegment> sentInline(
+            List<List<MemorySegment>> values, List<Long> sizes, List<GrantedSpaces.Space> inSpaces) {
         List<MemorySegment> sent = new ArrayList<>(values.size());
         long budget = MasterClient.BATCH_INLINE_BYTES;
         for (int i = 0; i < values.size(); i++) {
             long size = sizes.get(i);
-            boolean inline = size <= inlineBytes && size <= budget;
+            boolean inline = inSpaces.get(i) == null && size <= inlineBytes && size <= budget;
             budget -= inline ? size : 0;
             sent.add(inline ? joined(values.get(i), size) : null);
         }
@@ -224,8 +244,36 @@ public final class StoreClient {
         keys.forEach(locations::forget);
         List<Long> sizes = values.stream().map(StoreClient::totalSize).toList();
         List<Long> crc32cs = values.stream().map(this::checksum).toList();
-        List<KeyResult<StartedPut>> started =
-                master.batchPutStartInline(clientId, keys, sizes, sentInline(values, sizes), config, upsert, crc32cs);
+        long askedAt = System.nanoTime();
+        List<GrantedSpaces.Space> inSpaces = copiedIntoSpaces(values, sizes);
+        List<KeyResult<StartedPut>> started;
+        try {
+            started = master.batchPutStartNear(
+                    clientId,
+                    keys,
+                    sizes,
+                    sentInline(values, sizes, inSpaces),
+                    inSpaces.stream()
+                            .map(space -> space == null ? 0L : space.id())
+                            .toList(),
+                    readerHost,
+                    config,
+                    upsert,
+                    crc32cs);
+        } catch (StoreException e) {
+            if (LEAVES_SPACE.contains(e.code())) { // refused whole, before anything was made
+                inSpaces.stream().filter(Objects::nonNull).forEach(spaces::giveBack);
+            }
+            throw e;
+        }
+        for (int i = 0; i < keys.size(); i++) {
+            KeyResult<StartedPut> key = started.get(i);
+            if (key.ok() && spaces != null) {
+                spaces.keep(key.value().space(), askedAt); // for a later put of this size
+            } else if (!key.ok() && inSpaces.get(i) != null && LEAVES_SPACE.contains(key.code())) {
+                spaces.giveBack(inSpaces.get(i)); // the master refused this key and left the space this client's
+            }
+        }
         List<TransferRequest> requests = new ArrayList<>();
         int[] firstRequest = new int[keys.size() + 1];
         for (int i = 0; i < keys.size(); i++) {

@@ -62,7 +62,8 @@ public final class InlineValues {
                         Collections.singletonList(value),
                         config,
                         upsert,
-                        Collections.singletonList(crc32c))
+                        Collections.singletonList(crc32c),
+                        null)
                 .getFirst();
         if (!started.ok()) {
             throw started.error();
@@ -72,12 +73,14 @@ public final class InlineValues {
 
     /**
      * {@link #putStart} for many keys in one master call: each key whose bytes were sent is started, written and
-     * committed as one put start with bytes is; the others are ordinary put starts. Every put is started first, then
+     * committed as one put start with bytes is; a key whose bytes its writer copied into space granted to it is made
+     * there as {@link Master#putStartInSpace} makes it; the others are ordinary put starts. Every put is started first, then
      * all their memory copies are made in one transfer batch (one engine call however many keys), then each put whose
      * copies all succeeded is committed and the others revoked. One key's failure never fails the others.
      *
      * @param values  parallel to keys: each object's bytes, or null where they were not sent
      * @param crc32cs parallel to keys: each object's CRC32C or null
+     * @param inSpaces parallel to keys: the space each object's bytes were copied into, 0 where none; null for none
      * @return per key, in order: its refusal, or the future of its answer (COMMITTED once durable, or the replicas
      * the caller is to write and end)
      */
@@ -88,7 +91,8 @@ public final class InlineValues {
             List<MemorySegment> values,
             ReplicaConfig config,
             boolean upsert,
-            List<Long> crc32cs) {
+            List<Long> crc32cs,
+            List<Long> inSpaces) {
         if (keys.size() > Master.MAX_BATCH_KEYS) {
             throw new StoreException(
                     ErrorCode.INVALID_PARAMS,
@@ -102,13 +106,17 @@ public final class InlineValues {
             MemorySegment value = values.get(i);
             long size = sizes.get(i);
             Long crc32c = crc32cs.get(i);
+            long space = inSpaces == null ? 0 : inSpaces.get(i);
             int from = writes.size();
-            KeyResult<CompletableFuture<StartedPut>> answer = KeyResult.of(
-                    key,
-                    () -> value != null
-                            ? begin(clientId, key, value, config, upsert, crc32c, writes)
-                            : master.putStartAsync(clientId, key, size, config, upsert)
-                                    .thenApply(StartedPut::toWrite));
+            KeyResult<CompletableFuture<StartedPut>> answer = KeyResult.of(key, () -> {
+                if (space != 0) {
+                    return master.putStartInSpace(clientId, key, space, size, config, upsert, crc32c);
+                }
+                return value != null
+                        ? begin(clientId, key, value, config, upsert, crc32c, writes)
+                        : master.putStartAsync(clientId, key, size, config, upsert)
+                                .thenApply(StartedPut::toWrite);
+            });
             if (answer.ok() && answer.value() == null) {
                 copying.add(new Copying(i, key, crc32c, from, writes.size()));
             }

@@ -31,19 +31,36 @@ import java.util.concurrent.atomic.AtomicLong;
 final class PutSpaces {
     /** How long a space is kept for its writer; the writer's own limit is half of it (see {@code GrantedSpaces}). */
     static final long LIFETIME_MILLIS = 10_000;
-    /** The most spaces one client holds at once: a bound on memory a client can hold without putting anything. */
-    static final int MAX_PER_CLIENT = 32;
+    /**
+     * The most spaces one client holds at once, and the most bytes: a bound on memory a client can hold without putting
+     * anything. A writer of batches holds a space per key of its next batch, so the count allows large batches of small
+     * objects; the bytes are what 32 of the largest spaces held before batches had spaces.
+     */
+    static final int MAX_PER_CLIENT = 1024;
+
+    static final long MAX_BYTES_PER_CLIENT = 2L << 30;
     /** The largest space granted: larger puts move their bytes in two calls as before (they are bandwidth-bound). */
     static final long MAX_BYTES = 64L << 20;
 
     /** A space held for {@code clientId} on {@code replica}'s range, its word holding {@code version} meanwhile. */
-    record Granted(long id, String clientId, Replica replica, long version, long expiresAtMillis) {}
+    record Granted(long id, String clientId, Replica replica, long version, long expiresAtMillis) {
+        long size() {
+            return replica.range().length();
+        }
+    }
 
     private final ObjectBook book;
     private final PlacementStrategy placement;
     private final Map<Long, Granted> granted = new ConcurrentHashMap<>();
+    /** What one client holds. */
+    private record Share(int spaces, long bytes) {
+        Share plus(int count, long size) {
+            return new Share(spaces + count, bytes + size);
+        }
+    }
+
     /** Spaces each client holds; a client holding none has no entry. */
-    private final Map<String, Integer> heldBy = new ConcurrentHashMap<>();
+    private final Map<String, Share> heldBy = new ConcurrentHashMap<>();
 
     private final AtomicLong lastId = new AtomicLong();
 
@@ -61,7 +78,7 @@ final class PutSpaces {
         if (writerHost.isEmpty() || size <= 0 || size > MAX_BYTES || !book.publishesVersions()) {
             return null;
         }
-        if (!takeShare(clientId)) {
+        if (!takeShare(clientId, size)) {
             return null;
         }
         List<MountedSegment> candidates = placement.candidates(book.segments.mounted(), size, clientId);
@@ -85,7 +102,7 @@ final class PutSpaces {
             granted.put(space.id(), space);
             return new PutSpace(space.id(), replica.describe().withVersionSlot(slot), LIFETIME_MILLIS, version);
         }
-        giveShare(clientId);
+        giveShare(clientId, size);
         return null;
     }
 
@@ -113,13 +130,13 @@ final class PutSpaces {
         if (!granted.remove(space.id(), space)) {
             return false;
         }
-        giveShare(space.clientId());
+        giveShare(space.clientId(), space.size());
         return true;
     }
 
     /** A space {@link #used} for a put that was then refused stays the writer's, as it was. */
     void giveBack(Granted space) {
-        heldBy.merge(space.clientId(), 1, Integer::sum);
+        heldBy.merge(space.clientId(), new Share(1, space.size()), (held, back) -> held.plus(1, back.bytes()));
         granted.put(space.id(), space);
     }
 
@@ -127,29 +144,29 @@ final class PutSpaces {
     void sweep(long now) {
         for (Granted space : granted.values()) {
             if (space.expiresAtMillis() <= now && granted.remove(space.id(), space)) {
-                giveShare(space.clientId());
+                giveShare(space.clientId(), space.size());
                 book.versions.withdraw(space.replica(), space.version()); // before the memory can go elsewhere
                 space.replica().release();
             }
         }
     }
 
-    /** Counts one more space for the client, unless it holds its share already. */
-    private boolean takeShare(String clientId) {
+    /** Counts one more space of {@code size} bytes for the client, unless that would pass its share. */
+    private boolean takeShare(String clientId, long size) {
         boolean[] taken = {false};
         heldBy.compute(clientId, (c, held) -> {
-            int now = held == null ? 0 : held;
-            if (now >= MAX_PER_CLIENT) {
+            Share now = held == null ? new Share(0, 0) : held;
+            if (now.spaces() >= MAX_PER_CLIENT || now.bytes() + size > MAX_BYTES_PER_CLIENT) {
                 return held;
             }
             taken[0] = true;
-            return now + 1;
+            return now.plus(1, size);
         });
         return taken[0];
     }
 
-    private void giveShare(String clientId) {
-        heldBy.computeIfPresent(clientId, (c, held) -> held <= 1 ? null : held - 1);
+    private void giveShare(String clientId, long size) {
+        heldBy.computeIfPresent(clientId, (c, held) -> held.spaces() <= 1 ? null : held.plus(-1, -size));
     }
 
     private static boolean onHost(MountedSegment segment, String host) {

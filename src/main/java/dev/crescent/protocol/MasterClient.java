@@ -102,18 +102,24 @@ public interface MasterClient extends AutoCloseable {
             String clientId, List<String> keys, List<Long> sizes, ReplicaConfig config, boolean upsert);
 
     /**
-     * {@link #batchPutStart} carrying the bytes of small objects, as {@link #putStartInline}: each key whose bytes the
-     * master writes itself is committed in this one call; the others answer their replicas to write.
+     * {@link #batchPutStart} as {@link #putStartNear} for each key: the bytes of small objects go with the call, and
+     * keys whose bytes the caller already copied into space granted to it are named by that space; each key the master
+     * writes itself, or makes in its space, is committed in this one call, and the others answer their replicas to
+     * write. With {@code writerHost} each key's answer may carry space for a later put of its size. A master in this
+     * process answers replicas for every key.
      *
-     * @param sizes   parallel to keys: each object's size
-     * @param values  parallel to keys: each object's bytes, or null where they are not sent
-     * @param crc32cs parallel to keys: each object's CRC32C, or null entries (or a null list) for none
+     * @param sizes    parallel to keys: each object's size
+     * @param values   parallel to keys: each object's bytes, or null where they are not sent
+     * @param inSpaces parallel to keys: the space holding that object's bytes already, or 0; null for none
+     * @param crc32cs  parallel to keys: each object's CRC32C, or null entries (or a null list) for none
      */
-    default List<KeyResult<StartedPut>> batchPutStartInline(
+    default List<KeyResult<StartedPut>> batchPutStartNear(
             String clientId,
             List<String> keys,
             List<Long> sizes,
             List<MemorySegment> values,
+            List<Long> inSpaces,
+            String writerHost,
             ReplicaConfig config,
             boolean upsert,
             List<Long> crc32cs) {

@@ -52,21 +52,29 @@ public final class ProtoMapping {
                 .build();
     }
 
-    /** The space a put start answered, or null when it answered none. */
-    public static PutSpace spaceOf(dev.crescent.protocol.proto.PutStartResponse answer) {
-        if (!answer.hasSpace()) {
-            return null;
-        }
-        dev.crescent.protocol.proto.PutSpace space = answer.getSpace();
+    public static PutSpace fromProto(dev.crescent.protocol.proto.PutSpace space) {
         return new PutSpace(
                 space.getId(), fromProto(space.getReplica()), space.getLifetimeMillis(), space.getVersion());
     }
 
     /** A put start's answer: its replicas to write or COMMITTED, with the space granted ahead if any. */
     public static StartedPut fromProto(dev.crescent.protocol.proto.PutStartResponse answer) {
-        StartedPut started =
-                answer.getCommitted() ? StartedPut.COMMITTED : StartedPut.toWrite(fromProto(answer.getReplicasList()));
-        return started.withSpace(spaceOf(answer));
+        return started(
+                answer.getCommitted(),
+                answer.getReplicasList(),
+                answer.hasSpace() ? fromProto(answer.getSpace()) : null);
+    }
+
+    /** One key's put start in a batch's answer, as {@link #fromProto(dev.crescent.protocol.proto.PutStartResponse)}. */
+    public static StartedPut fromProto(dev.crescent.protocol.proto.BatchPutStartItem item) {
+        return started(
+                item.getCommitted(), item.getReplicasList(), item.hasSpace() ? fromProto(item.getSpace()) : null);
+    }
+
+    private static StartedPut started(
+            boolean committed, List<dev.crescent.protocol.proto.ReplicaDescriptor> replicas, PutSpace space) {
+        StartedPut started = committed ? StartedPut.COMMITTED : StartedPut.toWrite(fromProto(replicas));
+        return started.withSpace(space);
     }
 
     public static List<dev.crescent.protocol.proto.ReplicaDescriptor> toProto(List<ReplicaDescriptor> replicas) {

@@ -496,6 +496,66 @@ class CrescentClientTest {
         }
     }
 
+    /**
+     * Batched puts of KV-cache-like blocks over shared memory: a batch's answer grants space per key, and the next batch
+     * of those sizes copies each object into its space and is over in its one call, as single puts are.
+     */
+    @org.junit.jupiter.api.Test
+    void batchedPutsOverSharedMemoryAreMadeInSpaceGrantedAhead() {
+        int size = (int) StoreClient.DEFAULT_INLINE_BYTES * 2; // over the inline limit: a usual batch ends itself
+        int keys = 6;
+        CrescentClient writer = connect("shm");
+        try (CrescentClient reader =
+                CrescentClient.connect(ClientOptions.master(address()).withSharedMemory(false))) {
+            double ends = answered("batch_put_end");
+            assertAllOk(writer.batchPutFrom(batchKeys("c/batch-", 0, keys), values(size, 0, keys)));
+            assertEquals(ends + 1, answered("batch_put_end"), "the first batch asks for space and goes the usual way");
+            assertAllOk(writer.batchPutFrom(batchKeys("c/batch-", keys, keys), values(size, keys, keys)));
+            assertEquals(ends + 1, answered("batch_put_end"), "each key of the next batch was made in its space");
+
+            // One key refused (it exists), one new, one of a size held no space for: only the last is written apart.
+            List<KeyResult<Void>> mixed = writer.batchPutFrom(
+                    List.of("c/batch-1", "c/batch-new", "c/batch-odd"),
+                    List.of(segment(size, 100), segment(size, 101), segment(size + 8, 102)));
+            assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, mixed.get(0).code());
+            assertTrue(mixed.get(1).ok() && mixed.get(2).ok(), mixed.toString());
+            assertEquals(ends + 2, answered("batch_put_end"), "only the size held no space for was ended");
+            // The refused key's space was given back: a full batch of the size still finds a space per key.
+            assertAllOk(writer.batchUpsertFrom(batchKeys("c/batch-", 0, keys), values(size, 200, keys)));
+            assertEquals(ends + 2, answered("batch_put_end"), "upserts in space, the refused key's space among them");
+
+            for (int i = 0; i < 2 * keys; i++) {
+                byte[] expected = bytes(size, i < keys ? 200 + i : i);
+                assertArrayEquals(expected, reader.get("c/batch-" + i), "c/batch-" + i);
+            }
+            assertArrayEquals(bytes(size, 101), reader.get("c/batch-new"));
+            assertArrayEquals(bytes(size + 8, 102), reader.get("c/batch-odd"));
+        }
+    }
+
+    private static List<String> batchKeys(String prefix, int from, int count) {
+        return java.util.stream.IntStream.range(from, from + count)
+                .mapToObj(i -> prefix + i)
+                .toList();
+    }
+
+    /** Values of {@code size} bytes seeded {@code from}, {@code from + 1}, ... */
+    private static List<MemorySegment> values(int size, int from, int count) {
+        return java.util.stream.IntStream.range(from, from + count)
+                .mapToObj(seed -> segment(size, seed))
+                .toList();
+    }
+
+    private static MemorySegment segment(int size, long seed) {
+        return MemorySegment.ofArray(bytes(size, seed));
+    }
+
+    private static void assertAllOk(List<KeyResult<Void>> results) {
+        for (KeyResult<Void> result : results) {
+            assertTrue(result.ok(), result.key() + ": " + result.error());
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void clientsThatMoveNoBytesInlineShareObjectsWithThoseThatDo() {
         try (CrescentClient inline = CrescentClient.connect(address());

@@ -292,7 +292,8 @@ class InlineValuesTest {
                 sent,
                 ReplicaConfig.DEFAULT,
                 false,
-                Collections.nCopies(keys.size(), null)));
+                Collections.nCopies(keys.size(), null),
+                null));
 
         assertEquals(StartedPut.COMMITTED, started.get(0).value());
         assertArrayEquals(
@@ -315,7 +316,8 @@ class InlineValuesTest {
                 List.of(MemorySegment.ofArray(values.get(0)), MemorySegment.ofArray(values.get(3))),
                 ReplicaConfig.DEFAULT,
                 false,
-                Arrays.asList(null, null)));
+                Arrays.asList(null, null),
+                null));
         assertEquals(StartedPut.COMMITTED, again.get(0).value(), "a repeat of its own committed batch (failover)");
         assertEquals(StartedPut.COMMITTED, again.get(1).value());
         assertEquals(3, master.stats().objectCount());
@@ -334,7 +336,8 @@ class InlineValuesTest {
                         Collections.nCopies(keys, MemorySegment.ofArray(new byte[1])),
                         ReplicaConfig.DEFAULT,
                         false,
-                        Collections.nCopies(keys, null)));
+                        Collections.nCopies(keys, null),
+                        null));
         assertEquals(ErrorCode.INVALID_PARAMS, refused.code());
         assertEquals(0, master.stats().usedBytes());
     }

@@ -258,15 +258,29 @@ class PutSpacesTest {
     @Test
     void aClientHoldsAtMostItsShareOfSpaces() {
         for (int i = 0; i < PutSpaces.MAX_PER_CLIENT; i++) {
-            assertNotNull(master.grantSpace("greedy", HostId.current(), 4096));
+            assertNotNull(master.grantSpace("greedy", HostId.current(), 64));
         }
-        assertNull(master.grantSpace("greedy", HostId.current(), 4096));
+        assertNull(master.grantSpace("greedy", HostId.current(), 64));
         PutSpace other = master.grantSpace("other", HostId.current(), 4096);
         assertNotNull(other, "the share is per client");
         assertTrue(putIn("other", other, "k", new byte[4096], false).committed());
         clock.advance(Duration.ofMillis(other.lifetimeMillis()));
         master.sweep();
-        assertNotNull(master.grantSpace("greedy", HostId.current(), 4096), "expired spaces count no more");
+        assertNotNull(master.grantSpace("greedy", HostId.current(), 64), "expired spaces count no more");
+    }
+
+    @Test
+    void aClientHoldsAtMostItsShareOfBytes(@TempDir Path large) {
+        // A sparse file: the spaces are only allocated, never written.
+        try (SameHostSegment roomy = new SameHostSegment(large, PutSpaces.MAX_BYTES_PER_CLIENT + (256L << 20))) {
+            Master spacious = roomy.master(clock, null);
+            for (long held = 0; held < PutSpaces.MAX_BYTES_PER_CLIENT; held += PutSpaces.MAX_BYTES) {
+                assertNotNull(spacious.grantSpace("greedy", HostId.current(), PutSpaces.MAX_BYTES));
+            }
+            assertNull(spacious.grantSpace("greedy", HostId.current(), 4096), "its bytes are spent");
+            assertNotNull(
+                    spacious.grantSpace("other", HostId.current(), PutSpaces.MAX_BYTES), "the share is per client");
+        }
     }
 
     /** Copies {@code value} into the space through this test's mapping, then puts it there, as a client does. */

@@ -215,7 +215,8 @@ class TieringTest {
                     values,
                     ReplicaConfig.DEFAULT,
                     false,
-                    java.util.Collections.nCopies(5, null));
+                    java.util.Collections.nCopies(5, null),
+                    null);
             for (KeyResult<CompletableFuture<StartedPut>> one : started) {
                 StartedPut answer = one.value().get(10, TimeUnit.SECONDS);
                 if (!answer.committed()) { // placed after a wait: the caller writes the bytes it still has

@@ -179,11 +179,9 @@ public class MasterGrpcService implements MasterService {
         PutStartResponse.Builder answer = PutStartResponse.newBuilder()
                 .addAllReplicas(ProtoMapping.toProto(started.replicas()))
                 .setCommitted(started.committed());
-        if (!request.getWriterHost().isEmpty()) {
-            PutSpace space = master.grantSpace(request.getClientId(), request.getWriterHost(), request.getSize());
-            if (space != null) {
-                answer.setSpace(ProtoMapping.toProto(space));
-            }
+        PutSpace space = granted(request.getClientId(), request.getWriterHost(), request.getSize());
+        if (space != null) {
+            answer.setSpace(ProtoMapping.toProto(space));
         }
         return answer.build();
     }
@@ -326,16 +324,21 @@ public class MasterGrpcService implements MasterService {
                             allowed.stream().map(i -> sentValue(request, i)).toList(),
                             config,
                             upsert,
-                            allowed.stream().map(i -> sentCrc32c(request, i)).toList()));
+                            allowed.stream().map(i -> sentCrc32c(request, i)).toList(),
+                            request.getInSpacesCount() == 0
+                                    ? null
+                                    : allowed.stream().map(request::getInSpaces).toList()));
             return CompletableFuture.allOf(started.stream()
                             .filter(KeyResult::ok)
                             .map(r -> r.value().exceptionally(failed -> null))
                             .toArray(CompletableFuture[]::new))
-                    .thenApply(allSettled -> BatchPutStartResponse.newBuilder()
-                            .addAllItems(started.stream()
-                                    .map(MasterGrpcService::startedItem)
-                                    .toList())
-                            .build());
+                    .thenApply(allSettled -> {
+                        BatchPutStartResponse.Builder answer = BatchPutStartResponse.newBuilder();
+                        for (int i = 0; i < started.size(); i++) {
+                            answer.addItems(startedItem(request, request.getSizes(i), started.get(i)));
+                        }
+                        return answer.build();
+                    });
         }));
     }
 
@@ -343,11 +346,13 @@ public class MasterGrpcService implements MasterService {
         int keys = request.getKeysCount();
         if (keys != request.getSizesCount()
                 || (request.getValuesCount() > 0 && request.getValuesCount() != keys)
-                || (request.getCrc32CsCount() > 0 && request.getCrc32CsCount() != keys)) {
+                || (request.getCrc32CsCount() > 0 && request.getCrc32CsCount() != keys)
+                || (request.getInSpacesCount() > 0 && request.getInSpacesCount() != keys)) {
             throw new StoreException(
                     ErrorCode.INVALID_PARAMS,
                     keys + " keys but " + request.getSizesCount() + " sizes, " + request.getValuesCount()
-                            + " values and " + request.getCrc32CsCount() + " checksums");
+                            + " values, " + request.getCrc32CsCount() + " checksums and "
+                            + request.getInSpacesCount() + " spaces");
         }
         for (int i = 0; i < request.getValuesCount(); i++) {
             int sent = request.getValues(i).size();
@@ -371,15 +376,29 @@ public class MasterGrpcService implements MasterService {
         return i < request.getCrc32CsCount() && request.getCrc32Cs(i) >= 0 ? request.getCrc32Cs(i) : null;
     }
 
-    /** One key's item once its start has settled: its refusal or failure, committed, or its replicas. */
-    private static BatchPutStartItem startedItem(KeyResult<CompletableFuture<StartedPut>> started) {
+    /**
+     * One key's item once its start has settled: its refusal or failure, or committed or its replicas, with space for
+     * the writer's next put of {@code size} bytes when it asked and the master has some (as a single put's answer).
+     */
+    private BatchPutStartItem startedItem(
+            BatchPutStartRequest request, long size, KeyResult<CompletableFuture<StartedPut>> started) {
         KeyResult<StartedPut> settled = KeyResult.settled(started);
         BatchPutStartItem.Builder item = BatchPutStartItem.newBuilder().setStatus(ProtoMapping.status(settled));
-        return settled.ok()
-                ? item.addAllReplicas(ProtoMapping.toProto(settled.value().replicas()))
-                        .setCommitted(settled.value().committed())
-                        .build()
-                : item.build();
+        if (!settled.ok()) {
+            return item.build();
+        }
+        item.addAllReplicas(ProtoMapping.toProto(settled.value().replicas()))
+                .setCommitted(settled.value().committed());
+        PutSpace space = granted(request.getClientId(), request.getWriterHost(), size);
+        if (space != null) {
+            item.setSpace(ProtoMapping.toProto(space));
+        }
+        return item.build();
+    }
+
+    /** Space for the writer's next put of {@code size} bytes, when it asked ({@code writerHost}); null when none. */
+    private PutSpace granted(String clientId, String writerHost, long size) {
+        return writerHost.isEmpty() ? null : master.grantSpace(clientId, writerHost, size);
     }
 
     @Override
