@@ -298,20 +298,25 @@ class CrescentStore:
     def _start_in_space(self, key, size, views, config, upsert):
         """PutStart of bytes copied into space granted ahead, when this store holds space of ``size`` bytes; else
         None. The answer is committed, or (the space no longer this store's) the replicas to write."""
-        space = self._spaces.take(size)
+        space = self._copied_into_space(size, views)
         if space is None:
             return None
-        try:
-            if not space.write(views):
-                return None  # the master withdrew the space (restarted, or its segment unmounted): of no more use
-        except ValueError:
-            return None  # the mapping was released (its segment's file is gone): the space is of no more use
         try:
             return self._start(key, size, None, config, upsert, space.id)
         except CrescentError as e:
             if e.code in LEAVES_SPACE:
                 self._spaces.give_back(space)
             raise
+
+    def _copied_into_space(self, size, views):
+        """A space of this store's that now holds the views' bytes, or None when it holds none of ``size`` bytes."""
+        space = self._spaces.take(size)
+        try:
+            if space is None or not space.write(views):
+                return None  # none held, or the master withdrew it (restarted, segment unmounted): of no more use
+        except ValueError:
+            return None  # the mapping was released (its segment's file is gone): the space is of no more use
+        return space
 
     def _start(self, key, size, inline_views, config, upsert, in_space=0):
         """PutStart, carrying the bytes of ``inline_views`` when given, or naming the space ``in_space`` that holds
@@ -343,12 +348,30 @@ class CrescentStore:
             if len(values) != len(names):
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"{len(names)} keys but {len(values)} values")
             sizes = [sum(v.nbytes for v in vs) for vs in values]
+            asked_at = time.monotonic()
+            # As one put does (_start_in_space): objects of sizes this store holds space for are copied there first.
+            spaces = [self._copied_into_space(size, vs) if self._spaces is not None else None
+                      for vs, size in zip(values, sizes)]
             request = pb.BatchPutStartRequest(client_id=self._client_id, keys=names, sizes=sizes,
-                                              config=self._config_proto(config), upsert=upsert)
-            sent = self._sent_inline(values, sizes)
+                                              config=self._config_proto(config), upsert=upsert,
+                                              writer_host=self._reader_host())
+            if any(spaces):
+                request.in_spaces.extend(space.id if space else 0 for space in spaces)
+            sent = self._sent_inline(values, sizes, spaces)
             if any(sent):
                 request.values.extend(sent)
-            started = self._call("BatchPutStart", request).items
+            try:
+                started = self._call("BatchPutStart", request).items
+            except CrescentError as e:
+                if e.code in LEAVES_SPACE:  # refused whole, before anything was made
+                    for space in filter(None, spaces):
+                        self._spaces.give_back(space)
+                raise
+            for item, space in zip(started, spaces):
+                if item.status.code == 0 and self._spaces is not None:
+                    self._spaces.keep(item, asked_at)  # for a later put of this size
+                elif space is not None and item.status.code in LEAVES_SPACE:
+                    self._spaces.give_back(space)  # the master refused this key and left the space this store's
             results = [status_error(item.status) for item in started]
             transfers, owner = [], []
             for i, item in enumerate(started):
@@ -373,12 +396,12 @@ class CrescentStore:
             return [0 if r is None else int(r.code) for r in results]
         return _codes(run, len(keys))
 
-    def _sent_inline(self, values, sizes) -> list:
-        """Per object, its bytes when they go with the batch's put start (small, and within the call's budget of
-        ``_BATCH_INLINE_BYTES``), else b"" (not sent)."""
+    def _sent_inline(self, values, sizes, spaces) -> list:
+        """Per object, its bytes when they go with the batch's put start (small, within the call's budget of
+        ``_BATCH_INLINE_BYTES``, and not copied into a space already), else b"" (not sent)."""
         sent, budget = [], _BATCH_INLINE_BYTES
-        for views, size in zip(values, sizes):
-            inline = 0 < size <= min(self._inline_bytes, budget)
+        for views, size, space in zip(values, sizes, spaces):
+            inline = space is None and 0 < size <= min(self._inline_bytes, budget)
             budget -= size if inline else 0
             sent.append(b"".join(views) if inline else b"")
         return sent

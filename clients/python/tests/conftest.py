@@ -96,19 +96,23 @@ def key():
 
 
 class CountedStore:
-    """A store whose master calls are counted by method (``calls``), with every PutStart request kept (``starts``)."""
+    """A store whose master calls are counted by method (``calls``), with every PutStart request kept (``starts``), and
+    every BatchPutStart request (``batch_starts``)."""
 
     def __init__(self, address, **options):
         self.store = CrescentStore()
         assert self.store.setup(address, **options) == 0
         self.calls = {}
         self.starts = []
+        self.batch_starts = []
         call = self.store._master.call
 
         def counted(method, request):
             self.calls[method] = self.calls.get(method, 0) + 1
             if method == "PutStart":
                 self.starts.append(request)
+            elif method == "BatchPutStart":
+                self.batch_starts.append(request)
             return call(method, request)
         self.store._master.call = counted
 

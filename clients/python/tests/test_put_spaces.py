@@ -1,6 +1,6 @@
 """Puts of one size over shared memory go into space the master granted ahead (put_spaces.py): after the first, each
-is one PutStart that carries no bytes and no PutEnd, and every object reads back whole from a store that maps
-nothing. Run against the real server of the session (jar or native), whose standalone worker keeps its segment in a
+is one PutStart that carries no bytes and no PutEnd (a batch: one BatchPutStart naming a space per key), and every
+object reads back whole from a store that maps nothing. Run against the real server of the session (jar or native), whose standalone worker keeps its segment in a
 shared-memory file on this host."""
 import numpy as np
 import pytest
@@ -62,6 +62,30 @@ def test_an_upsert_and_another_size_read_back_right(writer, reader, key):
     assert reader.get(key + "odd") == bytes(block(5, SIZE + 8))
 
 
+def test_batched_puts_of_one_size_are_made_in_space_granted_ahead(writer, reader, key):
+    keys = [f"{key}b{i}" for i in range(6)]
+    assert writer.store.batch_put_from(keys[:3], [block(20 + i) for i in range(3)]) == [0] * 3
+    assert writer.calls.get("BatchPutEnd") == 1, "the first batch asks for space per key and goes the usual way"
+    assert writer.store.batch_put_from(keys[3:], [block(20 + i) for i in range(3, 6)]) == [0] * 3
+    assert writer.calls.get("BatchPutEnd") == 1, "each key of the next batch was made in its space"
+    second = writer.batch_starts[1]
+    assert all(second.in_spaces) and len(set(second.in_spaces)) == 3 and not any(second.values)
+
+    # One key refused (it exists), one new, one of a size held no space for: only the last is written apart.
+    codes = writer.store.batch_put_from([keys[0], key + "bnew", key + "bodd"],
+                                        [block(30), block(31), block(32, SIZE + 8)])
+    assert codes == [int(ErrorCode.OBJECT_ALREADY_EXISTS), 0, 0]
+    assert writer.calls.get("BatchPutEnd") == 2, "only the size held no space for was ended"
+    # The refused key's space was given back: a full batch of the size still finds a space per key.
+    assert writer.store.batch_upsert_from(keys[:3], [block(40 + i) for i in range(3)]) == [0] * 3
+    assert writer.calls.get("BatchPutEnd") == 2, "upserts in space, the refused key's space among them"
+
+    for i, name in enumerate(keys):
+        assert reader.get(name) == bytes(block(40 + i if i < 3 else 20 + i)), name
+    assert reader.get(key + "bnew") == bytes(block(31))
+    assert reader.get(key + "bodd") == bytes(block(32, SIZE + 8))
+
+
 def test_a_store_over_tcp_asks_for_no_space(server_address, key):
     counted = CountedStore(server_address, protocol="tcp")
     try:
@@ -69,6 +93,10 @@ def test_a_store_over_tcp_asks_for_no_space(server_address, key):
             assert counted.store.put_from(key + str(i), block(i)) == 0
         assert counted.calls.get("PutEnd") == 3
         assert not any(s.writer_host or s.in_space for s in counted.starts)
+        for i in range(2):
+            assert counted.store.batch_put_from([f"{key}b{i}"], [block(i)]) == [0]
+        assert counted.calls.get("BatchPutEnd") == 2
+        assert not any(s.writer_host or s.in_spaces for s in counted.batch_starts)
     finally:
         counted.close()
 
