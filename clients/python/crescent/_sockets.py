@@ -10,6 +10,10 @@ import ssl
 import struct
 
 
+# The most buffers one sendmsg takes (Linux's IOV_MAX); a frame of more parts goes in several calls.
+_IOV_MAX = 1024
+
+
 class Timeout(OSError):
     """No progress within the socket's timeout."""
 
@@ -53,7 +57,7 @@ def send(connection: socket.socket, *parts):
     left = sum(len(p) for p in pending)
     while left:
         try:
-            sent = connection.sendmsg(pending)
+            sent = connection.sendmsg(pending[:_IOV_MAX])
         except BlockingIOError:
             raise Timeout("send timed out") from None
         left -= sent

@@ -104,8 +104,9 @@ class MasterClient:
         the next get or put start, or sent alone within a few milliseconds; never waits on the network."""
         self._releases.add(key, lease_id)
 
-    def call(self, method: str, request):
-        """Calls ``method`` on the leader; raises CrescentError with the master's code on failure."""
+    def call(self, method: str, request, trailing=()):
+        """Calls ``method`` on the leader; raises CrescentError with the master's code on failure. ``trailing``: more
+        of the request's fields, already encoded (see ``trailing_bytes``), sent after it from the caller's memory."""
         if method in _REMOVERS:
             self._releases.send_now()  # this client's finished reads must not hold objects against its own removes
         elif method in _CARRIERS and self._releases.waiting():
@@ -115,7 +116,7 @@ class MasterClient:
         while True:
             index = self._current
             try:
-                return self._channel(index).call(method, request, self._call_timeout)
+                return self._channel(index).call(method, request, self._call_timeout, trailing)
             except CrescentError as error:
                 if deadline is None:
                     deadline = time.monotonic() + self._failover_window
@@ -253,6 +254,30 @@ def _announced_wire_port(address, timeout, tls):
         raise CrescentError(ErrorCode.RPC_FAIL, f"cannot reach the master at {address}: {e}") from None
 
 
+def trailing_bytes(field_number: int, entries) -> list:
+    """A repeated bytes field encoded as the parts of a frame: per entry its tag and length, then the entry's own views
+    (a list of byte-format views, sent back to back from the caller's memory; None: an empty entry). A protobuf message
+    is the concatenation of its fields in any order, so these parts may follow the rest of the message."""
+    tag = _varint(field_number << 3 | 2)
+    parts = []
+    for views in entries:
+        if views is None:
+            parts.append(tag + b"\0")
+            continue
+        parts.append(tag + _varint(sum(v.nbytes for v in views)))
+        parts.extend(views)
+    return parts
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
 class _WireChannel:
     """Calls to one master over the wire protocol. Connections are pooled and carry one call at a time, so the
     calling thread writes its request and reads its own answer (each connection keeps a buffer its answers usually
@@ -266,10 +291,11 @@ class _WireChannel:
         self._idle = collections.deque()
         self._call_ids = itertools.count(1)
 
-    def call(self, method, request, timeout):
+    def call(self, method, request, timeout, trailing=()):
         response_type = _METHODS[method][1]
         call_id = next(self._call_ids) & 0xFFFFFFFF
         body = request.SerializeToString()
+        length = 5 + len(body) + sum(part.nbytes if isinstance(part, memoryview) else len(part) for part in trailing)
         connection = self._idle.pop() if self._idle else None
         try:
             if connection is None:
@@ -277,7 +303,7 @@ class _WireChannel:
                 if self._tls is not None:
                     connection = _sockets.secure(connection, self._tls, self._host)
                 connection = _WireConnection(connection, self._hello)
-            connection.socket.sendall(struct.pack(">IBI", 5 + len(body), _WIRE_IDS[method], call_id) + body)
+            _sockets.send(connection.socket, struct.pack(">IBI", length, _WIRE_IDS[method], call_id), body, *trailing)
             answer = connection.read_frame()
             answered_id, code = struct.unpack_from(">Ii", answer)
             if answered_id != call_id:
@@ -346,7 +372,12 @@ class _GrpcChannel:
                                                        response_deserializer=resp.FromString)
                        for name, (req, resp) in _METHODS.items()}
 
-    def call(self, method, request, timeout):
+    def call(self, method, request, timeout, trailing=()):
+        if trailing:  # gRPC sends one message: the trailing fields are merged into a copy (a retry merges afresh)
+            whole = type(request)()
+            whole.CopyFrom(request)
+            whole.MergeFromString(b"".join(trailing))
+            request = whole
         try:
             return self._stubs[method](request, timeout=timeout, metadata=self._metadata)
         except grpc.RpcError as e:

@@ -18,7 +18,7 @@ from ._proto import master_pb2 as pb
 from .buffers import byte_view
 from .errors import CrescentError, ErrorCode
 from .location_cache import LocationCache
-from .master import MasterClient, status_error
+from .master import MasterClient, status_error, trailing_bytes
 from .put_spaces import LEAVES_SPACE, PutSpaces
 from .tls import ClientTls
 from .transfer import READ, WRITE, Endpoint, SharedMemoryPath, TcpPath, Transfer
@@ -358,10 +358,9 @@ class CrescentStore:
             if any(spaces):
                 request.in_spaces.extend(space.id if space else 0 for space in spaces)
             sent = self._sent_inline(values, sizes, spaces)
-            if any(sent):
-                request.values.extend(sent)
+            trailing = trailing_bytes(pb.BatchPutStartRequest.VALUES_FIELD_NUMBER, sent) if any(sent) else ()
             try:
-                started = self._call("BatchPutStart", request).items
+                started = self._call("BatchPutStart", request, trailing).items
             except CrescentError as e:
                 if e.code in LEAVES_SPACE:  # refused whole, before anything was made
                     for space in filter(None, spaces):
@@ -397,13 +396,15 @@ class CrescentStore:
         return _codes(run, len(keys))
 
     def _sent_inline(self, values, sizes, spaces) -> list:
-        """Per object, its bytes when they go with the batch's put start (small, within the call's budget of
-        ``_BATCH_INLINE_BYTES``, and not copied into a space already), else b"" (not sent)."""
+        """Per object, its views when its bytes go with the batch's put start (small, within the call's budget of
+        ``_BATCH_INLINE_BYTES``, and not copied into a space already), else None (not sent). They are sent from the
+        caller's memory (``trailing_bytes``): copying a batch's values into the message took several fresh
+        megabyte-sized buffers per call, each paid in page faults."""
         sent, budget = [], _BATCH_INLINE_BYTES
         for views, size, space in zip(values, sizes, spaces):
             inline = space is None and 0 < size <= min(self._inline_bytes, budget)
             budget -= size if inline else 0
-            sent.append(b"".join(views) if inline else b"")
+            sent.append(views if inline else None)
         return sent
 
     # ---- get -------------------------------------------------------------------------------------------------
@@ -577,9 +578,9 @@ class CrescentStore:
                 errors[i] = error
         return errors
 
-    def _call(self, method, request):
+    def _call(self, method, request, trailing=()):
         self._require_open()
-        return self._master.call(method, request)
+        return self._master.call(method, request, trailing)
 
     def _config_proto(self, config):
         """The put's ReplicaConfig message; the store's default one is built once."""

@@ -13,9 +13,9 @@ def _recording(store):
     calls = []
     real = store._master.call
 
-    def call(method, request):
+    def call(method, request, *trailing):
         calls.append(method)
-        return real(method, request)
+        return real(method, request, *trailing)
 
     store._master.call = call
     return calls
@@ -77,6 +77,15 @@ def test_a_batch_of_small_puts_is_one_master_call_and_larger_keys_end_as_before(
     assert store.batch_get([key + "b0", key + "b1", key + "b2", key + "bl", key + "b3"]) == small + [large, b"y" * 20]
     assert store.batch_upsert_from([key + "b1"], [bytearray(b"z" * 1001)]) == [0]
     assert store.get(key + "b1") == b"z" * 1001
+
+
+def test_a_batch_of_more_values_than_one_sendmsg_takes_arrives_whole(store, key):
+    # Inline values go from the caller's memory as two buffers each (tag and length, then the bytes): 1500 of them
+    # pass the kernel's 1024 buffers per sendmsg, so the frame goes out in several calls.
+    names = [f"{key}many{i}" for i in range(1500)]
+    values = [bytes([i % 251]) * (50 + i % 7) for i in range(1500)]
+    assert store.batch_put(names, values) == [0] * 1500
+    assert store.batch_get(names) == values
 
 
 def test_objects_over_the_limit_end_their_puts_and_read_replicas(store, key):
