@@ -88,6 +88,20 @@ def test_a_batch_of_more_values_than_one_sendmsg_takes_arrives_whole(store, key)
     assert store.batch_get(names) == values
 
 
+def test_answers_read_into_a_kept_buffer_never_mix(store, key):
+    # A batch answer of about 1 MiB grows the connection's buffer, which later answers, small and large, reuse.
+    names = [f"{key}kept{i}" for i in range(16)]
+    first = [bytes([i]) * (64 << 10) for i in range(16)]
+    assert store.batch_put(names, first) == [0] * 16
+    assert store.batch_get(names) == first
+    assert store.put(key + "small", b"s" * 10) == 0
+    assert store.get(key + "small") == b"s" * 10
+    second = [bytes([100 + i]) * (64 << 10) for i in range(8)]
+    assert store.batch_upsert_from(names[:8], [bytearray(v) for v in second]) == [0] * 8
+    assert store.batch_get(names[::-1]) == (second + first[8:])[::-1]
+    assert store.get(key + "small") == b"s" * 10
+
+
 def test_objects_over_the_limit_end_their_puts_and_read_replicas(store, key):
     calls = _recording(store)
     value = bytes(range(256)) * (DEFAULT_INLINE_BYTES // 256) + b"!"
