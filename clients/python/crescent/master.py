@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from . import _sockets
 from ._proto import master_pb2 as pb
@@ -270,11 +271,15 @@ def trailing_bytes(field_number: int, entries) -> list:
 
 
 def _parsed(message_type, view: memoryview):
-    """The message in ``view``; a protobuf runtime that parses only bytes gets a copy."""
+    """The message in ``view``; a protobuf runtime that parses only bytes gets a copy. INTERNAL_ERROR when the bytes
+    are not such a message (the frame was read whole: the connection itself is fine)."""
     try:
-        return message_type.FromString(view)
-    except TypeError:
-        return message_type.FromString(bytes(view))
+        try:
+            return message_type.FromString(view)
+        except TypeError:
+            return message_type.FromString(bytes(view))
+    except DecodeError as e:
+        raise CrescentError(ErrorCode.INTERNAL_ERROR, f"unreadable {message_type.__name__}: {e}") from None
 
 
 def _varint(value: int) -> bytes:
@@ -317,7 +322,11 @@ class _WireChannel:
             if answered_id != call_id:
                 raise ConnectionError(f"answer to call {answered_id}, expected {call_id}")
             if code == 0:  # parsed from the connection's buffer before it serves another call (parsing copies)
-                answered = _parsed(response_type, answer[8:])
+                try:
+                    answered = _parsed(response_type, answer[8:])
+                except CrescentError:
+                    self._idle.append(connection)
+                    raise
             else:
                 payload = bytes(answer[8:])
         except (_sockets.Timeout, BlockingIOError):  # BlockingIOError: sendall met the send timeout

@@ -6,6 +6,7 @@ import socket
 import pytest
 
 from crescent import CrescentStore, ErrorCode
+from crescent import master
 from crescent.master import WIRE_METHODS
 
 from conftest import REPO, CrescentServer
@@ -28,6 +29,22 @@ def test_the_wire_is_chosen_when_the_master_announces_it(server_address, key):
     finally:
         wire.close()
         grpc.close()
+
+
+def test_an_unreadable_answer_is_a_clear_error_and_the_next_answer_reads(server_address, key):
+    store = CrescentStore()
+    assert store.setup(server_address) == 0
+    try:
+        assert store.put(key + "ok", b"fine") == 0
+        real = master._parsed
+        master._parsed = lambda message_type, view: real(message_type, memoryview(b"\xff\xff\xff"))
+        try:
+            assert store.get_size(key + "ok") == ErrorCode.INTERNAL_ERROR
+        finally:
+            master._parsed = real
+        assert store.get(key + "ok") == b"fine", "the connection that read the frame whole serves the next call"
+    finally:
+        store.close()
 
 
 def test_bad_transport_names_are_refused(server_address):
