@@ -367,22 +367,25 @@ public final class RemoteMasterClient implements MasterClient {
         if (inSpaces != null && inSpaces.stream().anyMatch(space -> space != 0)) {
             request.addAllInSpaces(inSpaces);
         }
-        TrailingBytes sent = TrailingBytes.NONE;
-        if (values.stream().anyMatch(Objects::nonNull)) {
-            List<MemorySegment> bytes = new ArrayList<>(keys.size());
-            for (int i = 0; i < keys.size(); i++) {
-                MemorySegment value = values.get(i);
-                Long crc32c = crc32cs == null ? null : crc32cs.get(i);
-                bytes.add(value == null ? MemorySegment.NULL : value); // an empty entry: that key's bytes are not sent
-                request.addCrc32Cs(crc32c == null ? -1L : crc32c);
-            }
-            sent = new TrailingBytes(BatchPutStartRequest.VALUES_FIELD_NUMBER, bytes);
-        } else if (request.getInSpacesCount() > 0 && crc32cs != null) {
-            request.addAllCrc32Cs(crc32cs.stream().map(c -> c == null ? -1L : c).toList());
+        boolean sendsValues = values.stream().anyMatch(Objects::nonNull);
+        if (crc32cs != null && (sendsValues || request.getInSpacesCount() > 0)) {
+            request.addAllCrc32Cs(onWire(crc32cs)); // checksums of the bytes the master commits in this call
         }
+        TrailingBytes sent = sendsValues
+                ? new TrailingBytes(
+                        BatchPutStartRequest.VALUES_FIELD_NUMBER,
+                        values.stream() // an empty entry: that key's bytes are not sent
+                                .map(value -> value == null ? MemorySegment.NULL : value)
+                                .toList())
+                : TrailingBytes.NONE;
         return batchStart(request, sent).stream()
                 .map(i -> ProtoMapping.result(i.getStatus(), ProtoMapping.fromProto(i)))
                 .toList();
+    }
+
+    /** Checksums as batch requests carry them: -1 for a key without one. */
+    private static List<Long> onWire(List<Long> crc32cs) {
+        return crc32cs.stream().map(c -> c == null ? -1L : c).toList();
     }
 
     private static BatchPutStartRequest.Builder batchStartRequest(
@@ -410,7 +413,7 @@ public final class RemoteMasterClient implements MasterClient {
     public List<KeyResult<Void>> batchPutEnd(String clientId, List<String> keys, List<Long> crc32cs) {
         BatchKeysRequest.Builder request = keys(clientId, keys, false).toBuilder();
         if (crc32cs != null) {
-            request.addAllCrc32Cs(crc32cs.stream().map(c -> c == null ? -1L : c).toList());
+            request.addAllCrc32Cs(onWire(crc32cs));
         }
         return statuses(call(Replay.SAFE, () -> unary(MasterServiceGrpc.getBatchPutEndMethod(), request.build())));
     }
