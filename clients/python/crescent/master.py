@@ -26,6 +26,7 @@ from google.protobuf.message import DecodeError
 from . import _sockets
 from ._proto import master_pb2 as pb
 from .errors import CrescentError, ErrorCode
+from .protowire import LENGTH_DELIMITED, encoded_varint
 from .tls import ClientTls
 
 _SERVICE = "/crescent.v1.MasterService/"
@@ -105,9 +106,12 @@ class MasterClient:
         the next get or put start, or sent alone within a few milliseconds; never waits on the network."""
         self._releases.add(key, lease_id)
 
-    def call(self, method: str, request, trailing=()):
+    def call(self, method: str, request, trailing=(), read=None):
         """Calls ``method`` on the leader; raises CrescentError with the master's code on failure. ``trailing``: more
-        of the request's fields, already encoded (see ``trailing_bytes``), sent after it from the caller's memory."""
+        of the request's fields, already encoded (see ``trailing_bytes``), sent after it from the caller's memory.
+        ``read``: makes the result from the answer's encoded bytes, a view valid only while ``read`` runs (the wire
+        connection's buffer, which serves the next call after); by default the answer is parsed. A DecodeError it
+        raises is INTERNAL_ERROR."""
         if method in _REMOVERS:
             self._releases.send_now()  # this client's finished reads must not hold objects against its own removes
         elif method in _CARRIERS and self._releases.waiting():
@@ -117,7 +121,7 @@ class MasterClient:
         while True:
             index = self._current
             try:
-                return self._channel(index).call(method, request, self._call_timeout, trailing)
+                return self._channel(index).call(method, request, self._call_timeout, trailing, read)
             except CrescentError as error:
                 if deadline is None:
                     deadline = time.monotonic() + self._failover_window
@@ -259,36 +263,32 @@ def trailing_bytes(field_number: int, entries) -> list:
     """A repeated bytes field encoded as the parts of a frame: per entry its tag and length, then the entry's own views
     (a list of byte-format views, sent back to back from the caller's memory; None: an empty entry). A protobuf message
     is the concatenation of its fields in any order, so these parts may follow the rest of the message."""
-    tag = _varint(field_number << 3 | 2)
+    tag = encoded_varint(field_number << 3 | LENGTH_DELIMITED)
     parts = []
     for views in entries:
         if views is None:
             parts.append(tag + b"\0")
             continue
-        parts.append(tag + _varint(sum(v.nbytes for v in views)))
+        parts.append(tag + encoded_varint(sum(v.nbytes for v in views)))
         parts.extend(views)
     return parts
 
 
 def _parsed(message_type, view: memoryview):
-    """The message in ``view``; a protobuf runtime that parses only bytes gets a copy. INTERNAL_ERROR when the bytes
-    are not such a message (the frame was read whole: the connection itself is fine)."""
+    """The message in ``view``; a protobuf runtime that parses only bytes gets a copy."""
     try:
-        try:
-            return message_type.FromString(view)
-        except TypeError:
-            return message_type.FromString(bytes(view))
+        return message_type.FromString(view)
+    except TypeError:
+        return message_type.FromString(bytes(view))
+
+
+def _answered(method, read, view: memoryview):
+    """``read(view)``, or the answer parsed as ``method``'s response. INTERNAL_ERROR when the bytes are not such an
+    answer (the frame was read whole: the connection itself is fine)."""
+    try:
+        return read(view) if read is not None else _parsed(_METHODS[method][1], view)
     except DecodeError as e:
-        raise CrescentError(ErrorCode.INTERNAL_ERROR, f"unreadable {message_type.__name__}: {e}") from None
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+        raise CrescentError(ErrorCode.INTERNAL_ERROR, f"unreadable answer to {method}: {e}") from None
 
 
 class _WireChannel:
@@ -304,8 +304,7 @@ class _WireChannel:
         self._idle = collections.deque()
         self._call_ids = itertools.count(1)
 
-    def call(self, method, request, timeout, trailing=()):
-        response_type = _METHODS[method][1]
+    def call(self, method, request, timeout, trailing=(), read=None):
         call_id = next(self._call_ids) & 0xFFFFFFFF
         body = request.SerializeToString()
         length = 5 + len(body) + sum(part.nbytes if isinstance(part, memoryview) else len(part) for part in trailing)
@@ -321,9 +320,9 @@ class _WireChannel:
             answered_id, code = struct.unpack_from(">Ii", answer)
             if answered_id != call_id:
                 raise ConnectionError(f"answer to call {answered_id}, expected {call_id}")
-            if code == 0:  # parsed from the connection's buffer before it serves another call (parsing copies)
+            if code == 0:  # read from the connection's buffer before it serves another call
                 try:
-                    answered = _parsed(response_type, answer[8:])
+                    answered = _answered(method, read, answer[8:])
                 except CrescentError:
                     self._idle.append(connection)
                     raise
@@ -393,20 +392,21 @@ class _GrpcChannel:
                    ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES)]
         self._channel = grpc.insecure_channel(address, options=options) if tls is None \
             else grpc.secure_channel(address, tls.grpc_credentials(), options=options)
-        self._stubs = {name: self._channel.unary_unary(_SERVICE + name, request_serializer=req.SerializeToString,
-                                                       response_deserializer=resp.FromString)
-                       for name, (req, resp) in _METHODS.items()}
+        # Answers arrive as their encoded bytes, for call's read as over the wire.
+        self._stubs = {name: self._channel.unary_unary(_SERVICE + name, request_serializer=req.SerializeToString)
+                       for name, (req, _) in _METHODS.items()}
 
-    def call(self, method, request, timeout, trailing=()):
+    def call(self, method, request, timeout, trailing=(), read=None):
         if trailing:  # gRPC sends one message: the trailing fields are merged into a copy (a retry merges afresh)
             whole = type(request)()
             whole.CopyFrom(request)
             whole.MergeFromString(b"".join(trailing))
             request = whole
         try:
-            return self._stubs[method](request, timeout=timeout, metadata=self._metadata)
+            answer = self._stubs[method](request, timeout=timeout, metadata=self._metadata)
         except grpc.RpcError as e:
             raise _to_error(e) from None
+        return _answered(method, read, memoryview(answer))
 
     def close(self):
         self._channel.close()

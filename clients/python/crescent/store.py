@@ -14,8 +14,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from google.protobuf.message import DecodeError
+
 from ._proto import master_pb2 as pb
 from .buffers import byte_view
+from .batch_answers import batch_get_items
 from .errors import CrescentError, ErrorCode
 from .location_cache import LocationCache
 from .master import MasterClient, status_error, trailing_bytes
@@ -432,11 +435,24 @@ class CrescentStore:
         """This host, when this store maps same-host segments: the master answers those as replicas, not bytes."""
         return self._shm.host_id if self._shm is not None else ""
 
-    def _batch_locate(self, keys) -> list:
-        """One _Location or CrescentError per key."""
-        items = self._call("BatchGetReplicaList", pb.BatchKeysRequest(
-            keys=[_key(k) for k in keys], accept_inline=self._inline_bytes, reader_host=self._reader_host())).items
-        return [status_error(item.status) or _location(item.location) for item in items]
+    def _batch_locate(self, keys, targets_for) -> tuple[list, list, list]:
+        """One master call for ``keys``; per key its _Location or CrescentError, its targets (``targets_for(index,
+        size)``), and its result when the answer settles it: an error, or the size of an object the master answered
+        with its bytes. Those bytes are copied into the targets during the call, straight from the buffer the answer
+        was read into (batch_answers.py). None for the keys still to be read from a replica."""
+        def read(answer):
+            items, values = batch_get_items(answer, len(keys))
+            if len(items) != len(keys):
+                raise DecodeError(f"{len(items)} items answered for {len(keys)} keys")
+            located, targets, answered = [], [], []
+            for n, (item, value) in enumerate(zip(items, values)):
+                location = status_error(item.status) or _location(item.location)
+                located.append(location)
+                targets.append(targets_for(n, location.size) if isinstance(location, _Location) else [])
+                answered.append(_answered_inline(keys[n], location, value, targets[n]))
+            return located, targets, answered
+        return self._call("BatchGetReplicaList", pb.BatchKeysRequest(
+            keys=keys, accept_inline=self._inline_bytes, reader_host=self._reader_host()), read=read)
 
     def _release(self, key, location):
         """The read under ``location``'s lease is over (handed back to the master with a later call)."""
@@ -477,10 +493,9 @@ class CrescentStore:
             else:
                 asked.append(i)
         if asked:
-            located = self._batch_locate([names[i] for i in asked])
-            targets = [targets_for(i, loc.size) if isinstance(loc, _Location) else []
-                       for i, loc in zip(asked, located)]
-            for i, result in zip(asked, self._read_batch([names[i] for i in asked], located, targets)):
+            asked_names = [names[i] for i in asked]
+            located, targets, answered = self._batch_locate(asked_names, lambda n, size: targets_for(asked[n], size))
+            for i, result in zip(asked, self._read_batch(asked_names, located, targets, answered)):
                 results[i] = result
         return results
 
@@ -497,32 +512,23 @@ class CrescentStore:
         """The mapped file of ``replica``'s segment when this store maps it, else None."""
         return self._shm.mapping(replica.segment, replica.endpoint) if self._shm is not None else None
 
-    def _read_batch(self, keys, located, targets) -> list:
-        """One transfer round for every key's first-choice replica; keys whose read failed fall back one by one.
-        Every lease is handed back once the reads are over."""
+    def _read_batch(self, keys, located, targets, answered) -> list:
+        """One transfer round for every key's first-choice replica (the keys whose result is not ``answered``
+        already); keys whose read failed fall back one by one. Every lease is handed back once the reads are over."""
         try:
-            return self._read_located(keys, located, targets)
+            return self._read_located(keys, located, targets, answered)
         finally:
             for key, location in zip(keys, located):
                 if not isinstance(location, CrescentError):
                     self._release(key, location)
 
-    def _read_located(self, keys, located, targets) -> list:
-        results = [None] * len(keys)
+    def _read_located(self, keys, located, targets, answered) -> list:
+        results = list(answered)
         transfers, owner, pieces = [], [], {}
         for i, location in enumerate(located):
-            if isinstance(location, CrescentError):
-                results[i] = int(location.code)
+            if results[i] is not None:
                 continue
-            try:
-                pieces[i] = _fit(keys[i], location.size, targets[i])
-            except CrescentError as e:
-                results[i] = int(e.code)
-                continue
-            if location.value is not None:
-                _copy(location.value, pieces[i])
-                results[i] = location.size
-                continue
+            pieces[i] = _fit(keys[i], location.size, targets[i])
             replicas = self._in_preference_order(location.replicas)
             if not replicas:
                 results[i] = int(ErrorCode.REPLICA_IS_NOT_READY)
@@ -578,9 +584,9 @@ class CrescentStore:
                 errors[i] = error
         return errors
 
-    def _call(self, method, request, trailing=()):
+    def _call(self, method, request, trailing=(), read=None):
         self._require_open()
-        return self._master.call(method, request, trailing)
+        return self._master.call(method, request, trailing, read)
 
     def _config_proto(self, config):
         """The put's ReplicaConfig message; the store's default one is built once."""
@@ -653,6 +659,22 @@ def _fit(key, size, targets) -> list:
         pieces.append((offset, target[:take]))
         offset += take
     return pieces
+
+
+def _answered_inline(key, location, value, targets):
+    """The result a batch answer settles for one key (see _batch_locate), copying ``value`` (a view of the answer, or
+    None when the location holds the bytes) into the targets; None when the key is still to be read."""
+    if isinstance(location, CrescentError):
+        return int(location.code)
+    value = value if value is not None else location.value
+    try:
+        pieces = _fit(key, location.size, targets)
+    except CrescentError as e:
+        return int(e.code)
+    if value is None:
+        return None
+    _copy(value, pieces)
+    return location.size
 
 
 def _copy(value: bytes, pieces):

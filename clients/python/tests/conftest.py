@@ -107,13 +107,13 @@ class CountedStore:
         self.batch_starts = []
         call = self.store._master.call
 
-        def counted(method, request, *trailing):
+        def counted(method, request, *rest):
             self.calls[method] = self.calls.get(method, 0) + 1
             if method == "PutStart":
                 self.starts.append(request)
             elif method == "BatchPutStart":
                 self.batch_starts.append(request)
-            return call(method, request, *trailing)
+            return call(method, request, *rest)
         self.store._master.call = counted
 
     @property

@@ -13,9 +13,9 @@ def _recording(store):
     calls = []
     real = store._master.call
 
-    def call(method, request, *trailing):
+    def call(method, request, *rest):
         calls.append(method)
-        return real(method, request, *trailing)
+        return real(method, request, *rest)
 
     store._master.call = call
     return calls
