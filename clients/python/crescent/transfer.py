@@ -115,12 +115,12 @@ class SharedMemoryPath:
         if not self.reaches(endpoint):
             return None
         try:
-            return self._map(verified_segment_file(endpoint.shm_file, segment))
+            return self._memory(segment, endpoint.shm_file)
         except CrescentError:
             return None
 
     def run(self, t: Transfer):
-        memory = self._map(verified_segment_file(t.endpoint.shm_file, t.segment))
+        memory = self._memory(t.segment, t.endpoint.shm_file)
         end = t.offset + t.view.nbytes
         if t.offset < 0 or end > memory.nbytes:
             raise CrescentError(ErrorCode.INVALID_PARAMS,
@@ -135,7 +135,16 @@ class SharedMemoryPath:
             for file in list(self._maps):
                 self._drop_locked(file)
 
-    def _map(self, file) -> memoryview:
+    def _memory(self, segment: str, file: str) -> memoryview:
+        """The memory of ``segment``'s ``file``, mapped now if it is not yet. The file is checked against the
+        segment's name (verified_segment_file) when it is mapped for that name, not on every use: the check's path
+        handling cost a put into granted space more than its own bookkeeping."""
+        entry = self._maps.get(file)
+        if entry is not None and entry[2] == segment:
+            return entry[1]
+        return self._map(verified_segment_file(file, segment), segment)
+
+    def _map(self, file, segment) -> memoryview:
         with self._lock:
             entry = self._maps.get(file)
             if entry is None:
@@ -150,7 +159,7 @@ class SharedMemoryPath:
                         os.close(fd)
                 except OSError as e:
                     raise CrescentError(ErrorCode.TRANSFER_FAIL, f"cannot map shared segment {file}: {e}") from None
-                entry = (mapped, memoryview(mapped))
+                entry = (mapped, memoryview(mapped), segment)
                 self._maps[file] = entry
             return entry[1]
 

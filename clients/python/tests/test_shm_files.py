@@ -50,11 +50,17 @@ def test_a_file_outside_shared_memory_is_refused_and_untouched():
         os.unlink(f.name)
 
 
-def test_another_segments_file_is_refused(shm_file):
+@pytest.mark.parametrize("mapped_first", [False, True], ids=["unmapped", "mapped-for-its-segment"])
+def test_another_segments_file_is_refused(shm_file, mapped_first):
     path_ = SharedMemoryPath()
+    if mapped_first:  # the check is made once per segment name, not skipped for a file already mapped
+        path_.run(transfer(READ, "pyvictim", shm_file, memoryview(bytearray(1))))
+        assert path_.mapping("pyvictim", Endpoint(current_host_id(), "", shm_file)) is not None
+        assert path_.mapping("evil", Endpoint(current_host_id(), "", shm_file)) is None
     refused(path_, transfer(WRITE, "evil", shm_file, memoryview(bytearray(b"\x07"))))
     with open(shm_file, "rb") as back:
         assert back.read(1) == b"\x2a"
+    path_.close()
 
 
 def test_a_link_dressed_as_a_segment_file_is_not_followed(shm_file):
