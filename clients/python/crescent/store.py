@@ -158,10 +158,11 @@ class CrescentStore:
     def get(self, key) -> bytes:
         """The object's bytes, or b"" when it cannot be read (Mooncake's convention; use get_into to tell why)."""
         try:
-            cached = self._locations.size(_key(key))
+            name = _key(key)
+            cached = self._locations.size(name)
             if cached >= 0:
                 value = bytearray(cached)
-                if self._read_cached(key, cached, [memoryview(value)]):
+                if self._read_cached(name, cached, [memoryview(value)]):
                     return bytes(value)
             location = self._locate(key, self._inline_bytes)
             if location.value is not None:
@@ -415,8 +416,9 @@ class CrescentStore:
     def _get_into_buffers(self, key, buffers, sizes):
         def run():
             targets = [byte_view(b, s, writable=True) for b, s in zip(buffers, sizes)]
-            cached = self._locations.size(_key(key))
-            if self._read_cached(key, cached, targets):
+            name = _key(key)
+            cached = self._locations.size(name)
+            if self._read_cached(name, cached, targets):
                 return cached
             location = self._locate(key, min(self._inline_bytes, sum(t.nbytes for t in targets)))
             try:
@@ -499,14 +501,17 @@ class CrescentStore:
                 results[i] = result
         return results
 
-    def _read_cached(self, key, size, targets) -> bool:
-        """Reads ``key`` into ``targets`` through its cached location of ``size`` bytes (what the cache's ``size``
-        answered); False when the master must be asked (no current location, or targets too small: the master's
-        answer says so)."""
-        if size < 0 or size > sum(t.nbytes for t in targets):
+    def _read_cached(self, name: str, size, targets) -> bool:
+        """Reads object ``name`` into ``targets`` through its cached location of ``size`` bytes (what the cache's
+        ``size`` answered); False when the master must be asked (no current location, or targets too small: the
+        master's answer says so)."""
+        if size < 0:
             return False
-        name = _key(key)
-        return self._locations.read(name, size, _fit(name, size, targets))
+        try:
+            pieces = _fit(name, size, targets)
+        except CrescentError:
+            return False
+        return self._locations.read(name, size, pieces)
 
     def _mapping(self, replica):
         """The mapped file of ``replica``'s segment when this store maps it, else None."""
@@ -648,6 +653,8 @@ def _writes(replicas, views) -> list:
 
 def _fit(key, size, targets) -> list:
     """The target views cut to the object's size, each with its offset in the object."""
+    if len(targets) == 1 and targets[0].nbytes >= size:  # the common case, on every get
+        return [(0, targets[0] if targets[0].nbytes == size else targets[0][:size])]
     room = sum(t.nbytes for t in targets)
     if room < size:
         raise CrescentError(ErrorCode.INVALID_PARAMS, f"buffer of {room} bytes is smaller than object '{key}' ({size})")
