@@ -14,7 +14,7 @@ values 50-54k against 28-30k keys/s, 48 KiB 6.4-9.1k against 28-35k, 63 KiB 6.2-
 whose values average ``VIEWS_FROM`` bytes per key or more are split.
 """
 from ._proto import master_pb2 as pb
-from .protowire import length_delimited, split
+from .protowire import length_delimited, parsed, split
 
 # Answers of at least this many bytes per key are split by hand (see above: between 32 KiB, where the runtime was
 # faster, and 48 KiB, where it was not).
@@ -30,7 +30,7 @@ def batch_get_items(answer: memoryview, keys: int) -> tuple[list, list]:
     (None: not split out; the item's own ``location.value`` holds it, or it has none). Raises DecodeError when the
     bytes are not such an answer."""
     if answer.nbytes < VIEWS_FROM * max(1, keys):
-        items = pb.BatchGetReplicaListResponse.FromString(answer).items
+        items = parsed(pb.BatchGetReplicaListResponse, answer).items
         return items, [None] * len(items)
     parts, values = [], []
     for item in split(answer, _ITEMS)[1]:

@@ -26,7 +26,7 @@ from google.protobuf.message import DecodeError
 from . import _sockets
 from ._proto import master_pb2 as pb
 from .errors import CrescentError, ErrorCode
-from .protowire import LENGTH_DELIMITED, encoded_varint
+from .protowire import LENGTH_DELIMITED, encoded_varint, parsed
 from .tls import ClientTls
 
 _SERVICE = "/crescent.v1.MasterService/"
@@ -274,19 +274,11 @@ def trailing_bytes(field_number: int, entries) -> list:
     return parts
 
 
-def _parsed(message_type, view: memoryview):
-    """The message in ``view``; a protobuf runtime that parses only bytes gets a copy."""
-    try:
-        return message_type.FromString(view)
-    except TypeError:
-        return message_type.FromString(bytes(view))
-
-
 def _answered(method, read, view: memoryview):
     """``read(view)``, or the answer parsed as ``method``'s response. INTERNAL_ERROR when the bytes are not such an
     answer (the frame was read whole: the connection itself is fine)."""
     try:
-        return read(view) if read is not None else _parsed(_METHODS[method][1], view)
+        return read(view) if read is not None else parsed(_METHODS[method][1], view)
     except DecodeError as e:
         raise CrescentError(ErrorCode.INTERNAL_ERROR, f"unreadable answer to {method}: {e}") from None
 
@@ -320,12 +312,12 @@ class _WireChannel:
             answered_id, code = struct.unpack_from(">Ii", answer)
             if answered_id != call_id:
                 raise ConnectionError(f"answer to call {answered_id}, expected {call_id}")
+            failure = None
             if code == 0:  # read from the connection's buffer before it serves another call
                 try:
                     answered = _answered(method, read, answer[8:])
-                except CrescentError:
-                    self._idle.append(connection)
-                    raise
+                except Exception as e:  # raised after the frame was read whole: the connection serves the next call
+                    failure = e
             else:
                 payload = bytes(answer[8:])
         except (_sockets.Timeout, BlockingIOError):  # BlockingIOError: sendall met the send timeout
@@ -335,6 +327,8 @@ class _WireChannel:
             _close(connection)
             raise CrescentError(ErrorCode.RPC_FAIL, f"{method}: master connection failed: {e}") from None
         self._idle.append(connection)
+        if failure is not None:
+            raise failure
         if code != 0:
             raise CrescentError(ErrorCode.of(code), payload.decode("utf-8", "replace"))
         return answered

@@ -1,9 +1,18 @@
 """Just enough of protobuf's wire format to handle encoded messages in parts without parsing them: fields found as
 views of the buffer a message arrived in (batch_answers.py), and fields encoded ahead of their payloads, which are then
-sent from the caller's memory (master.trailing_bytes). A message is the concatenation of its fields in any order."""
+sent from the caller's memory (master.trailing_bytes). A message is the concatenation of its fields in any order. And
+the parse of a whole message from a view, which both use."""
 from google.protobuf.message import DecodeError
 
 LENGTH_DELIMITED = 2
+
+
+def parsed(message_type, view: memoryview):
+    """The message in ``view``; a protobuf runtime that parses only bytes gets a copy."""
+    try:
+        return message_type.FromString(view)
+    except TypeError:
+        return message_type.FromString(bytes(view))
 
 
 def split(view: memoryview, number: int) -> tuple[list, list]:

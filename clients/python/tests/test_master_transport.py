@@ -7,6 +7,7 @@ import pytest
 
 from crescent import CrescentStore, ErrorCode
 from crescent import master
+from crescent._proto import master_pb2 as pb
 from crescent.master import WIRE_METHODS
 
 from conftest import REPO, CrescentServer
@@ -36,13 +37,33 @@ def test_an_unreadable_answer_is_a_clear_error_and_the_next_answer_reads(server_
     assert store.setup(server_address) == 0
     try:
         assert store.put(key + "ok", b"fine") == 0
-        real = master._parsed
-        master._parsed = lambda message_type, view: real(message_type, memoryview(b"\xff\xff\xff"))
+        real = master.parsed
+        master.parsed = lambda message_type, view: real(message_type, memoryview(b"\xff\xff\xff"))
         try:
             assert store.get_size(key + "ok") == ErrorCode.INTERNAL_ERROR
         finally:
-            master._parsed = real
+            master.parsed = real
         assert store.get(key + "ok") == b"fine", "the connection that read the frame whole serves the next call"
+    finally:
+        store.close()
+
+
+def test_a_reader_that_fails_gets_its_error_and_the_connection_serves_the_next_call(server_address, key):
+    store = CrescentStore()
+    assert store.setup(server_address, master_transport="wire") == 0
+    try:
+        assert store.put(key + "ok", b"fine") == 0
+        channel = store._master._channel(0)
+        idle = list(channel._idle)
+
+        def failing(answer):
+            raise ZeroDivisionError("the reader's own failure")
+        with pytest.raises(ZeroDivisionError):
+            store._master.call("Exist", pb.KeyRequest(key=key + "ok"), read=failing)
+        assert list(channel._idle) == idle, "the connection that read the frame whole went back to the pool"
+        assert store._master.call("Exist", pb.KeyRequest(key=key + "ok"), read=lambda answer: bytes(answer)) \
+            == pb.ExistResponse(exists=True).SerializeToString()
+        assert store.get(key + "ok") == b"fine"
     finally:
         store.close()
 
