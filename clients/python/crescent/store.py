@@ -437,22 +437,26 @@ class CrescentStore:
         """This host, when this store maps same-host segments: the master answers those as replicas, not bytes."""
         return self._shm.host_id if self._shm is not None else ""
 
-    def _batch_locate(self, keys, targets_for) -> tuple[list, list, list]:
+    def _batch_locate(self, keys, targets_for) -> tuple[list, list, list, dict]:
         """One master call for ``keys``; per key its _Location or CrescentError, its targets (``targets_for(index,
         size)``), and its result when the answer settles it: an error, or the size of an object the master answered
         with its bytes. Those bytes are copied into the targets during the call, straight from the buffer the answer
-        was read into (batch_answers.py). None for the keys still to be read from a replica."""
+        was read into (batch_answers.py). None for the keys still to be read from a replica; for those, by index,
+        the pieces of their targets their bytes go into."""
         def read(answer):
             items, values = batch_get_items(answer, len(keys))
             if len(items) != len(keys):
                 raise DecodeError(f"{len(items)} items answered for {len(keys)} keys")
-            located, targets, answered = [], [], []
+            located, targets, answered, to_read = [], [], [], {}
             for n, (item, value) in enumerate(zip(items, values)):
                 location = status_error(item.status) or _location(item.location)
                 located.append(location)
                 targets.append(targets_for(n, location.size) if isinstance(location, _Location) else [])
-                answered.append(_answered_inline(keys[n], location, value, targets[n]))
-            return located, targets, answered
+                result, pieces = _settled(keys[n], location, value, targets[n])
+                answered.append(result)
+                if result is None:
+                    to_read[n] = pieces
+            return located, targets, answered, to_read
         return self._call("BatchGetReplicaList", pb.BatchKeysRequest(
             keys=keys, accept_inline=self._inline_bytes, reader_host=self._reader_host()), read=read)
 
@@ -496,8 +500,9 @@ class CrescentStore:
                 asked.append(i)
         if asked:
             asked_names = [names[i] for i in asked]
-            located, targets, answered = self._batch_locate(asked_names, lambda n, size: targets_for(asked[n], size))
-            for i, result in zip(asked, self._read_batch(asked_names, located, targets, answered)):
+            located, targets, answered, to_read = self._batch_locate(
+                asked_names, lambda n, size: targets_for(asked[n], size))
+            for i, result in zip(asked, self._read_batch(asked_names, located, targets, answered, to_read)):
                 results[i] = result
         return results
 
@@ -517,35 +522,33 @@ class CrescentStore:
         """The mapped file of ``replica``'s segment when this store maps it, else None."""
         return self._shm.mapping(replica.segment, replica.endpoint) if self._shm is not None else None
 
-    def _read_batch(self, keys, located, targets, answered) -> list:
-        """One transfer round for every key's first-choice replica (the keys whose result is not ``answered``
-        already); keys whose read failed fall back one by one. Every lease is handed back once the reads are over."""
+    def _read_batch(self, keys, located, targets, answered, to_read) -> list:
+        """One transfer round for every key's first-choice replica (the keys ``to_read``, by index the pieces their
+        bytes go into; the others' results are ``answered`` already); keys whose read failed fall back one by one.
+        Every lease is handed back once the reads are over."""
         try:
-            return self._read_located(keys, located, targets, answered)
+            return self._read_located(keys, located, targets, answered, to_read)
         finally:
             for key, location in zip(keys, located):
                 if not isinstance(location, CrescentError):
                     self._release(key, location)
 
-    def _read_located(self, keys, located, targets, answered) -> list:
+    def _read_located(self, keys, located, targets, answered, to_read) -> list:
         results = list(answered)
-        transfers, owner, pieces = [], [], {}
-        for i, location in enumerate(located):
-            if results[i] is not None:
-                continue
-            pieces[i] = _fit(keys[i], location.size, targets[i])
-            replicas = self._in_preference_order(location.replicas)
+        transfers, owner = [], []
+        for i, pieces in to_read.items():
+            replicas = self._in_preference_order(located[i].replicas)
             if not replicas:
                 results[i] = int(ErrorCode.REPLICA_IS_NOT_READY)
                 continue
-            for t in _reads(replicas[0], pieces[i]):
+            for t in _reads(replicas[0], pieces):
                 transfers.append(t)
                 owner.append(i)
         first_errors = {}
         for i, error in zip(owner, self._run(transfers)):
             if error is not None:
                 first_errors.setdefault(i, error)
-        for i in pieces:
+        for i in to_read:
             if results[i] is not None:
                 continue
             location = located[i]
@@ -668,20 +671,21 @@ def _fit(key, size, targets) -> list:
     return pieces
 
 
-def _answered_inline(key, location, value, targets):
+def _settled(key, location, value, targets) -> tuple:
     """The result a batch answer settles for one key (see _batch_locate), copying ``value`` (a view of the answer, or
-    None when the location holds the bytes) into the targets; None when the key is still to be read."""
+    None when the location holds the bytes) into the targets, and the pieces of the targets; a result of None when
+    the key is still to be read into those pieces."""
     if isinstance(location, CrescentError):
-        return int(location.code)
+        return int(location.code), None
     value = value if value is not None else location.value
     try:
         pieces = _fit(key, location.size, targets)
     except CrescentError as e:
-        return int(e.code)
+        return int(e.code), None
     if value is None:
-        return None
+        return None, pieces
     _copy(value, pieces)
-    return location.size
+    return location.size, pieces
 
 
 def _copy(value: bytes, pieces):
