@@ -2,12 +2,16 @@ package dev.crescent.client;
 
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
+import com.google.protobuf.StringValue;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.IdleConnections;
 import dev.crescent.common.SocketDeadlines;
 import dev.crescent.common.StoreException;
 import dev.crescent.common.TlsSockets;
 import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.MasterServiceGrpc;
+import dev.crescent.transfer.HostId;
+import dev.crescent.transfer.shm.Futex;
 import io.grpc.MethodDescriptor;
 
 import java.io.BufferedInputStream;
@@ -22,6 +26,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import java.util.regex.Matcher;
@@ -52,6 +59,24 @@ final class MasterWireChannel implements AutoCloseable {
     private final SSLContext tls;
 
     private final IdleConnections<Connection> idle = new IdleConnections<>(MAX_IDLE, MasterWireChannel::closeQuietly);
+    /** The calls a request ring carries: the put path's, whose answers are small. */
+    private static final Set<Integer> RING_METHODS = Set.of(
+            MasterWire.id(MasterServiceGrpc.getPutStartMethod()),
+            MasterWire.id(MasterServiceGrpc.getUpsertStartMethod()),
+            MasterWire.id(MasterServiceGrpc.getPutEndMethod()),
+            MasterWire.id(MasterServiceGrpc.getPutRevokeMethod()));
+    /** How long a channel the master offered no ring calls over sockets before it asks again. */
+    private static final long NO_RING_OFFERED = TimeUnit.MINUTES.toNanos(1);
+    /** How long a channel whose ring failed to open or broke waits before it opens another. */
+    private static final long NO_RING_AFTER_FAILURE = TimeUnit.SECONDS.toNanos(1);
+
+    /** The request ring, while one is open (null: none yet, or it was closed). */
+    private volatile CallRing ring;
+    /** Until when no ring is asked for ({@link System#nanoTime}). */
+    private volatile long noRingUntil = System.nanoTime();
+    /** One thread at a time opens a ring; the others call over sockets meanwhile. */
+    private final AtomicBoolean opening = new AtomicBoolean();
+
     /** The wire port the master announced, or -1 until asked (again after a connection to it failed). */
     private volatile int wirePort = -1;
 
@@ -116,13 +141,17 @@ final class MasterWireChannel implements AutoCloseable {
             boolean intoKept,
             Function<? super A, ? extends R> take) {
         int timeout = (int) Math.clamp(deadline.toMillis(), 1, Integer.MAX_VALUE);
-        Connection connection = idle.poll();
+        Connection connection = null;
         Reply reply;
         try {
-            if (connection == null) {
-                connection = new Connection(timeout);
+            reply = viaRing(MasterWire.id(method), request, trailing, timeout);
+            if (reply == null) {
+                connection = idle.poll();
+                if (connection == null) {
+                    connection = new Connection(timeout);
+                }
+                reply = connection.exchange(MasterWire.id(method), request, trailing, timeout, intoKept);
             }
-            reply = connection.exchange(MasterWire.id(method), request, trailing, timeout, intoKept);
         } catch (SocketTimeoutException e) {
             closeQuietly(connection);
             throw new StoreException(
@@ -151,7 +180,78 @@ final class MasterWireChannel implements AutoCloseable {
             }
             return take.apply(answer);
         } finally {
-            idle.offer(connection); // only now: a kept answer buffer is read until take returns
+            if (connection != null) {
+                idle.offer(connection); // only now: a kept answer buffer is read until take returns
+            }
+        }
+    }
+
+    /**
+     * The call's answer through this channel's request ring, or null when it goes over a socket: a method the ring
+     * does not carry, a request larger than a slot, no ring (none offered, or TLS, whose connections this client
+     * cannot watch without reading them), or no free slot.
+     */
+    private Reply viaRing(int method, MessageLite request, TrailingBytes trailing, int timeout) throws IOException {
+        if (!RING_METHODS.contains(method)) {
+            return null;
+        }
+        CallRing open = ring(timeout);
+        return open == null
+                ? null
+                : open.call(method, request, trailing, timeout, (code, payload) -> {
+                    byte[] copied = new byte[payload.remaining()];
+                    payload.get(copied);
+                    return new Reply(code, ByteBuffer.wrap(copied));
+                });
+    }
+
+    /** This channel's request ring: opened when first wanted, again after it broke, at most once a back-off. */
+    private CallRing ring(int timeout) {
+        CallRing open = ring;
+        if (open != null && !open.broken()) {
+            return open;
+        }
+        if (tls != null
+                || !Futex.available()
+                || System.nanoTime() - noRingUntil < 0
+                || !opening.compareAndSet(false, true)) {
+            return null;
+        }
+        try {
+            if (open != null) {
+                open.close();
+                ring = null;
+            }
+            ring = openedRing(timeout);
+            return ring;
+        } catch (StoreException e) {
+            // None offered (another host, rings off or all open, a runtime without futexes): ask again much later.
+            noRingUntil =
+                    System.nanoTime() + (e.code() == ErrorCode.UNSUPPORTED ? NO_RING_OFFERED : NO_RING_AFTER_FAILURE);
+            return null;
+        } catch (IOException | RuntimeException e) {
+            noRingUntil = System.nanoTime() + NO_RING_AFTER_FAILURE;
+            return null;
+        } finally {
+            opening.set(false);
+        }
+    }
+
+    /** Asks the master for a ring on a connection of its own, which the ring then keeps. */
+    private CallRing openedRing(int timeout) throws IOException {
+        Connection connection = new Connection(timeout);
+        try {
+            Reply reply = connection.exchange(
+                    MasterWire.RING_OPEN, StringValue.of(HostId.current()), TrailingBytes.NONE, timeout, false);
+            if (reply.code() != 0) {
+                throw new StoreException(ErrorCode.fromNumber(reply.code()), reply.message());
+            }
+            String path = StringValue.parseFrom(reply.payload()).getValue();
+            Connection kept = connection;
+            return CallRing.mapped(path, ((ChannelPipe) connection.pipe).channel(), () -> closeQuietly(kept));
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(connection);
+            throw e;
         }
     }
 
@@ -198,6 +298,10 @@ final class MasterWireChannel implements AutoCloseable {
     @Override
     public void close() {
         idle.close();
+        CallRing open = ring;
+        if (open != null) {
+            open.close();
+        }
     }
 
     private static void closeQuietly(Connection connection) {

@@ -234,6 +234,14 @@ public interface CrescentConfig {
         MemorySize wireBufferBudget();
 
         /**
+         * How many request rings (shared-memory control paths for wire callers on this host, each served by a thread
+         * of its own) may be open at once; a caller past it keeps calling over its socket. 0: none. A ring's file goes
+         * where segment files do ({@code crescent.worker.shm-dir}, readable by {@code crescent.worker.shm-group}).
+         */
+        @WithDefault("16")
+        int wireRings();
+
+        /**
          * The largest object whose bytes may travel with its master call (a put start that carries them, a replica
          * list that answers them), when this master reaches the replica by a memory copy: a small put or get is then
          * one round trip. 0: never. At most 16M.

@@ -32,6 +32,11 @@ import java.util.Map;
  * the call id pairs them. A frame that cannot be read closes the connection; a request that is well framed but
  * unknown or unparsable is answered INVALID_PARAMS and the connection stays. It has a listener of its own rather than an
  * HTTP upgrade: Quarkus's graceful shutdown waits for upgraded requests (DESIGN.md section 9).
+ *
+ * <p>A caller on the master's host may also ask for a request ring ({@link #RING_OPEN}): a file in shared memory
+ * whose slots carry request and answer payloads laid out as the frames' (method, call id, message; call id, code,
+ * message), as that connection's caller, for as long as the connection stays open. The request's message is the
+ * caller's host id (UTF-8), the answer's the ring file's path.
  */
 public final class MasterWire {
     public static final String PATH = "/v1/master-wire";
@@ -43,6 +48,9 @@ public final class MasterWire {
     public static final int REQUEST_HEADER = 5;
     /** Response bytes after the length: call id and code. */
     public static final int RESPONSE_HEADER = 8;
+
+    /** The connection's own method that opens a request ring for it; not a MasterService method. */
+    public static final int RING_OPEN = 255;
 
     /** The methods in wire order: a method's id is its index. Append only; ids are never reused. */
     private static final List<MethodDescriptor<?, ?>> METHODS = List.of(

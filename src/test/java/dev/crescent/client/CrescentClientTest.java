@@ -5,6 +5,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.ReplicaConfig;
+import dev.crescent.transfer.shm.Futex;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.AfterEach;
@@ -15,12 +16,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 import static io.restassured.RestAssured.given;
@@ -29,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The Java client against the standalone service of this test JVM, over its gRPC port and the worker segment's
@@ -494,6 +501,46 @@ class CrescentClientTest {
             }
             assertArrayEquals(bytes(size + 8, 66), reader.get("c/space-odd"));
         }
+    }
+
+    /**
+     * A client on the master's host makes its put starts through a request ring (issue 20): a thread of the master
+     * serves this client's ring, its file is gone once a request came through it, every object reads back whole, and
+     * the ring closes with the client.
+     */
+    @org.junit.jupiter.api.Test
+    void putsOnTheMastersHostGoThroughARequestRingThatClosesWithTheClient() throws InterruptedException {
+        assumeTrue(Futex.available(), "request rings need futexes");
+        int size = (int) StoreClient.DEFAULT_INLINE_BYTES * 4;
+        Set<String> before = ringThreads();
+        Set<String> serving;
+        try (CrescentClient writer = CrescentClient.connect(
+                ClientOptions.master(address()).withNodeName("ring-writer").withSharedMemory(true))) {
+            for (int i = 0; i < 6; i++) {
+                writer.put("c/ring-" + i, bytes(size, 90 + i));
+            }
+            serving = ringThreads();
+            serving.removeAll(before);
+            assertEquals(1, serving.size(), "one ring serves this client: " + serving);
+            String file = serving.iterator().next().substring("crescent-ring-".length());
+            assertFalse(Files.exists(Path.of("/dev/shm", file)), "a request came through it");
+            for (int i = 0; i < 6; i++) {
+                assertArrayEquals(bytes(size, 90 + i), writer.get("c/ring-" + i), "c/ring-" + i);
+            }
+        }
+        for (int i = 0; i < 100 && !java.util.Collections.disjoint(ringThreads(), serving); i++) {
+            Thread.sleep(100);
+        }
+        assertTrue(java.util.Collections.disjoint(ringThreads(), serving), "the ring closed with its client");
+    }
+
+    /** The names of the master's threads serving request rings now. */
+    private static Set<String> ringThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(Thread::isAlive)
+                .map(Thread::getName)
+                .filter(name -> name.startsWith("crescent-ring-"))
+                .collect(Collectors.toCollection(HashSet::new));
     }
 
     /**

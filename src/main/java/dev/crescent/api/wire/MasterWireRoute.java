@@ -17,6 +17,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import java.nio.file.Path;
+
 /**
  * Serves the {@link MasterWire} protocol: a listener of its own (on the HTTP host, port
  * {@code crescent.master.wire-port}, 0 picks a free one) whose port {@code GET /v1/master-wire} announces on the
@@ -58,7 +60,12 @@ public class MasterWireRoute {
         WireLimits limits = new WireLimits(
                 config.master().wireFrameTimeout(),
                 config.master().wireBufferBudget().asLongValue());
-        listener.connectHandler(socket -> new MasterWireSession(socket, service, handlers, vertx, limits).start());
+        WireRings rings = new WireRings(
+                Path.of(config.worker().shmDir()),
+                config.worker().shmGroup().orElse(null),
+                config.master().wireRings());
+        listener.connectHandler(
+                socket -> new MasterWireSession(socket, service, handlers, vertx, limits, rings).start());
         server = listener.listen().toCompletionStage().toCompletableFuture().join();
         router.route(HttpMethod.GET, MasterWire.PATH)
                 .handler(context -> context.response()

@@ -1,17 +1,16 @@
 package dev.crescent.api.wire;
 
 import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
+import com.google.protobuf.StringValue;
 import dev.crescent.api.Callers;
-import dev.crescent.api.grpc.CallerInterceptor;
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
-import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
-import io.grpc.StatusRuntimeException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
@@ -19,7 +18,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
-import io.smallrye.mutiny.Uni;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
@@ -30,7 +28,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
 
 /**
  * One wire connection: reads the hello (who calls), then request frames on the event loop, runs each through the
@@ -57,6 +54,10 @@ final class MasterWireSession {
     private final MasterWireHandlers handlers;
     private final Vertx vertx;
     private final WireLimits limits;
+    private final WireRings rings;
+    /** This connection's request ring, once its caller opened one (event loop only). */
+    private ServedRing ring;
+
     private boolean closed;
     /** The length prefix being received (4 bytes) and how much of it has arrived. */
     private final byte[] lengthPrefix = new byte[4];
@@ -81,17 +82,35 @@ final class MasterWireSession {
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
 
     private final Runnable flushAnswers = this::flushAnswers;
+    /** Where this connection's calls answer: back on it. */
+    private final WireCalls.Outcome outcome = new WireCalls.Outcome() {
+        @Override
+        public void answer(int callId, MessageLite answer, Lending lending) {
+            MasterWireSession.this.answer(callId, answer, lending);
+        }
+
+        @Override
+        public void fail(int callId, StoreException error) {
+            MasterWireSession.this.fail(callId, error);
+        }
+    };
     /** Closes the connection unless the hello or frame being received completes in time (-1: none set). */
     private long deadlineTimer = -1;
 
     MasterWireSession(
-            NetSocket socket, MasterGrpcService service, MasterWireHandlers handlers, Vertx vertx, WireLimits limits) {
+            NetSocket socket,
+            MasterGrpcService service,
+            MasterWireHandlers handlers,
+            Vertx vertx,
+            WireLimits limits,
+            WireRings rings) {
         this.socket = socket;
         this.channel = (NetSocketInternal) socket;
         this.service = service;
         this.handlers = handlers;
         this.vertx = vertx;
         this.limits = limits;
+        this.rings = rings;
     }
 
     void start() {
@@ -100,6 +119,9 @@ final class MasterWireSession {
         channel.messageHandler(this::onMessage);
         socket.closeHandler(closed -> {
             cancelDeadline();
+            if (ring != null) {
+                ring.close();
+            }
             releaseReservation();
             if (frame != null) {
                 frame.release();
@@ -250,6 +272,15 @@ final class MasterWireSession {
     private void onRequest(ByteBuf request) {
         int method = request.getUnsignedByte(request.readerIndex()); // a request frame holds at least its header
         int callId = request.getInt(request.readerIndex() + 1);
+        if (method == MasterWire.RING_OPEN) {
+            byte[] message = ByteBufUtil.getBytes(
+                    request,
+                    request.readerIndex() + MasterWire.REQUEST_HEADER,
+                    request.readableBytes() - MasterWire.REQUEST_HEADER);
+            request.release();
+            openRing(callId, message);
+            return;
+        }
         MasterWireHandlers.Handler<?, ?> handler = handlers.get(method);
         if (handler == null) {
             request.release();
@@ -259,7 +290,7 @@ final class MasterWireSession {
         if (handler.blocking()) {
             byte[] own = ByteBufUtil.getBytes(request);
             request.release();
-            Runnable call = callOf(handler, callId, own, 0, own.length);
+            Runnable call = WireCalls.callOf(service, caller, handler, callId, own, 0, own.length, outcome);
             vertx.executeBlocking(
                     () -> {
                         call.run();
@@ -270,12 +301,38 @@ final class MasterWireSession {
         }
         try {
             int offset = request.arrayOffset() + request.readerIndex();
-            callOf(handler, callId, request.array(), offset, request.readableBytes())
+            WireCalls.callOf(
+                            service, caller, handler, callId, request.array(), offset, request.readableBytes(), outcome)
                     .run();
         } finally {
             assert poisoned(request); // with assertions on (tests), a late reader of the frame reads junk
             request.release();
         }
+    }
+
+    /**
+     * Opens a request ring for this connection's caller, which then calls through it as well as here; answers the
+     * ring file's path, or why it gets none.
+     */
+    private void openRing(int callId, byte[] message) {
+        if (ring != null) {
+            fail(callId, new StoreException(ErrorCode.INVALID_PARAMS, "this connection has a request ring already"));
+            return;
+        }
+        String hostId;
+        try {
+            hostId = StringValue.parseFrom(message).getValue();
+        } catch (InvalidProtocolBufferException e) {
+            fail(callId, new StoreException(ErrorCode.INVALID_PARAMS, "unreadable ring request"));
+            return;
+        }
+        try {
+            ring = rings.open(hostId, caller, service, handlers);
+        } catch (StoreException e) {
+            fail(callId, e);
+            return;
+        }
+        answer(callId, StringValue.of(ring.file().toString()), new Lending());
     }
 
     /** Overwrites a frame about to go back to the pool, as the pool's next user would; true. */
@@ -284,30 +341,6 @@ final class MasterWireSession {
         Arrays.fill(junk, (byte) 0xDB);
         request.setBytes(request.readerIndex(), junk);
         return true;
-    }
-
-    /** The call of one request frame ({@code length} bytes at {@code offset}), as its caller, answering when done. */
-    private Runnable callOf(
-            MasterWireHandlers.Handler<?, ?> handler, int callId, byte[] frame, int offset, int length) {
-        Lending lending = new Lending();
-        Supplier<? extends Uni<?>> prepared = handler.prepare(
-                service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER, lending);
-        return () -> CallerInterceptor.runAs(
-                caller,
-                () -> prepared.get()
-                        .subscribe()
-                        .with(
-                                answer -> {
-                                    try {
-                                        answer(callId, (MessageLite) answer, lending);
-                                    } finally {
-                                        lending.end(); // the lent bytes are in the answer's frame now, or failed
-                                    }
-                                },
-                                failure -> {
-                                    lending.end();
-                                    fail(callId, failure);
-                                }));
     }
 
     /**
@@ -353,9 +386,7 @@ final class MasterWireSession {
     }
 
     private void fail(int callId, Throwable failure) {
-        StoreException error = failure instanceof StatusRuntimeException status
-                ? GrpcErrors.fromStatus(status)
-                : GrpcErrors.fromStatus(GrpcErrors.toStatus(failure));
+        StoreException error = WireCalls.storeError(failure);
         byte[] message = String.valueOf(error.getMessage()).getBytes(StandardCharsets.UTF_8);
         write(Buffer.buffer(4 + MasterWire.RESPONSE_HEADER + message.length)
                 .appendInt(MasterWire.RESPONSE_HEADER + message.length)

@@ -1,6 +1,7 @@
 package dev.crescent.api.wire;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.StringValue;
 import dev.crescent.api.MasterCalls;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.MasterWire;
@@ -15,6 +16,9 @@ import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.protocol.proto.PutStartRequest;
 import dev.crescent.protocol.proto.PutStartResponse;
 import dev.crescent.protocol.proto.RemoveRequest;
+import dev.crescent.transfer.HostId;
+import dev.crescent.transfer.shm.Futex;
+import dev.crescent.transfer.shm.RequestRing;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -25,15 +29,23 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URL;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 
 import static io.restassured.RestAssured.given;
@@ -41,6 +53,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The master wire protocol byte by byte on a raw socket: announced port, hello, frames, malformed peers. */
 @QuarkusTest
@@ -296,6 +309,137 @@ class MasterWireProtocolTest {
                 assertEquals(0, removed.code(), key + ": " + removed.message());
             }
         }
+    }
+
+    @Test
+    void aRequestRingCarriesCallsAsItsConnectionsCallerAndDiesWithIt() throws Exception {
+        assumeTrue(Futex.available(), "request rings need futexes");
+        Path file;
+        String thread;
+        try (Socket socket = connected();
+                Arena arena = Arena.ofShared()) {
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            Answer opened = openRing(in, out, HostId.current());
+            assertEquals(0, opened.code(), opened.message());
+            file = Path.of(StringValue.parseFrom(opened.payload()).getValue());
+            assertTrue(file.getFileName().toString().startsWith("crescent-ring-"), file.toString());
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+            thread = "crescent-ring-" + file.getFileName();
+            assertTrue(threadAlive(thread), "a thread serves the ring");
+            RequestRing ring;
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ring = RequestRing.open(channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena));
+            }
+            int exist = MasterWire.id(MasterServiceGrpc.getExistMethod());
+            byte[] absent = KeyRequest.newBuilder().setKey("wire/ring").build().toByteArray();
+
+            Answer answer = ringCall(ring, 0, exist, 41, absent);
+            assertEquals(41, answer.callId());
+            assertEquals(0, answer.code(), answer.message());
+            assertFalse(ExistResponse.parseFrom(answer.payload()).getExists());
+            for (int i = 0; i < 50 && Files.exists(file); i++) {
+                Thread.sleep(100);
+            }
+            assertFalse(Files.exists(file), "the file goes once a request shows the caller mapped it");
+
+            byte[] value = randomBytes(3000, 9);
+            answer = ringCall(
+                    ring,
+                    1,
+                    MasterWire.id(MasterServiceGrpc.getPutStartMethod()),
+                    42,
+                    putWithBytes("wire/ring", value));
+            assertEquals(0, answer.code(), answer.message());
+            assertTrue(PutStartResponse.parseFrom(answer.payload()).getCommitted(), "a put through the ring is made");
+            assertTrue(
+                    ExistResponse.parseFrom(ringCall(ring, 0, exist, 43, absent).payload())
+                            .getExists());
+
+            ring.post(2, ring.payloadBytes() + 1); // a length past the slot: never read
+            assertTrue(ring.awaitAnswer(2, 0, TimeUnit.SECONDS.toNanos(10)));
+            assertEquals(ErrorCode.INVALID_PARAMS.number(), ring.payload(2).getInt(4));
+            ring.free(2);
+            answer = ringCall(ring, 2, MasterWire.id(MasterServiceGrpc.getBatchPutEndMethod()), 44, new byte[0]);
+            assertEquals(ErrorCode.INVALID_PARAMS.number(), answer.code());
+            assertTrue(answer.message().contains("not served over a ring"), answer.message());
+            answer = ringCall(ring, 3, 250, 45, new byte[0]);
+            assertEquals(ErrorCode.INVALID_PARAMS.number(), answer.code(), "an unknown method");
+
+            Answer again = openRing(in, out, HostId.current());
+            assertEquals(ErrorCode.INVALID_PARAMS.number(), again.code(), "one ring per connection");
+            answer = ringCall(
+                    ring,
+                    2,
+                    MasterWire.id(MasterServiceGrpc.getRemoveMethod()),
+                    46,
+                    RemoveRequest.newBuilder().setKey("wire/ring").build().toByteArray());
+            assertEquals(0, answer.code(), "the ring still serves after refused requests: " + answer.message());
+        }
+        for (int i = 0; i < 100 && threadAlive(thread); i++) {
+            Thread.sleep(100);
+        }
+        assertFalse(threadAlive(thread), "the ring closes with its connection");
+    }
+
+    @Test
+    void aRingIsOfferedOnlyOnTheMastersHostAndUpToItsLimit() throws Exception {
+        assumeTrue(Futex.available(), "request rings need futexes");
+        List<Socket> holding = new ArrayList<>();
+        try (Socket socket = connected()) {
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            Answer refused = openRing(in, out, "another-host");
+            assertEquals(ErrorCode.UNSUPPORTED.number(), refused.code());
+            assertTrue(refused.message().contains("not on this master's host"), refused.message());
+
+            Answer last = null;
+            for (int i = 0; i < 64 && (last == null || last.code() == 0); i++) {
+                Socket another = connected();
+                holding.add(another);
+                last = openRing(
+                        new DataInputStream(another.getInputStream()),
+                        new DataOutputStream(another.getOutputStream()),
+                        HostId.current());
+            }
+            assertEquals(ErrorCode.UNSUPPORTED.number(), last.code(), "past the configured number of rings");
+            assertTrue(last.message().contains("request rings are open"), last.message());
+            holding.getFirst().close(); // frees one ring
+            Answer reopened = null;
+            for (int i = 0; i < 100 && (reopened == null || reopened.code() != 0); i++) {
+                Thread.sleep(100);
+                reopened = openRing(in, out, HostId.current());
+            }
+            assertEquals(0, reopened.code(), reopened.message());
+        } finally {
+            for (Socket socket : holding) {
+                socket.close();
+            }
+        }
+    }
+
+    private static Answer openRing(DataInputStream in, DataOutputStream out, String hostId) throws IOException {
+        send(out, MasterWire.RING_OPEN, 40, StringValue.of(hostId).toByteArray());
+        return read(in);
+    }
+
+    /** One call through slot {@code slot} of a ring, waiting up to 10 s for its answer. */
+    private static Answer ringCall(RequestRing ring, int slot, int method, int callId, byte[] body) {
+        ring.payload(slot).put((byte) method).putInt(callId).put(body);
+        ring.post(slot, MasterWire.REQUEST_HEADER + body.length);
+        assertTrue(ring.awaitAnswer(slot, 0, TimeUnit.SECONDS.toNanos(10)), "answered in time");
+        ByteBuffer answer = ring.payload(slot).limit(ring.length(slot));
+        int answeredId = answer.getInt();
+        int code = answer.getInt();
+        byte[] payload = new byte[answer.remaining()];
+        answer.get(payload);
+        ring.free(slot);
+        return new Answer(answeredId, code, payload);
+    }
+
+    private static boolean threadAlive(String name) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.getName().equals(name) && t.isAlive());
     }
 
     private static byte[] randomBytes(int size, int seed) {

@@ -2,6 +2,7 @@ package dev.crescent.transfer.rdma;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.crescent.transfer.shm.Futex;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -16,7 +17,7 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** A native image can only make the downcalls its metadata registers: keep the two in step. */
+/** A native image can only make the downcalls its metadata registers (the verbs shim's and the futex syscall): keep the two in step. */
 class RdmaNativeMetadataTest {
 
     @Test
@@ -30,7 +31,9 @@ class RdmaNativeMetadataTest {
                 downcall.path("parameterTypes")
                         .forEach(p -> parameters.append(p.asText()).append(','));
                 boolean critical = downcall.path("options").has("critical");
-                registered.add(downcall.path("returnType").asText() + "(" + parameters + ")" + (critical ? "!" : ""));
+                JsonNode variadic = downcall.path("options").path("firstVariadicArg");
+                registered.add(downcall.path("returnType").asText() + "(" + parameters + ")" + (critical ? "!" : "")
+                        + (variadic.isMissingNode() ? "" : "..." + variadic.asInt()));
             }
             assertEquals(
                     "native/linux-x86_64/libcrescent_rdma.so",
@@ -41,7 +44,8 @@ class RdmaNativeMetadataTest {
         }
         Set<String> needed = RdmaShim.FUNCTIONS.entrySet().stream()
                 .map(e -> spell(e.getValue()) + (RdmaShim.CRITICAL.contains(e.getKey()) ? "!" : ""))
-                .collect(Collectors.toSet());
+                .collect(Collectors.toCollection(HashSet::new));
+        needed.add(spell(Futex.SYSCALL) + "..." + Futex.FIRST_VARIADIC);
         assertEquals(needed, registered);
     }
 

@@ -1,0 +1,72 @@
+package dev.crescent.api.wire;
+
+import com.google.protobuf.MessageLite;
+import dev.crescent.api.grpc.CallerInterceptor;
+import dev.crescent.api.grpc.MasterGrpcService;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.access.Caller;
+import dev.crescent.protocol.GrpcErrors;
+import dev.crescent.protocol.Lending;
+import dev.crescent.protocol.MasterWire;
+import io.grpc.StatusRuntimeException;
+import io.smallrye.mutiny.Uni;
+
+import java.util.function.Supplier;
+
+/**
+ * How one wire request is called, for a connection ({@link MasterWireSession}) and a request ring ({@link ServedRing})
+ * alike: parsed from its frame, run through the master's adapter as its caller, its outcome handed to the one that
+ * carries it back.
+ */
+final class WireCalls {
+    private WireCalls() {}
+
+    /** Where a call's outcome goes: it may come on another thread (a PutEnd answers once durable). */
+    interface Outcome {
+        /** The answer; {@code lending}'s bytes must be in it when this returns. */
+        void answer(int callId, MessageLite answer, Lending lending);
+
+        void fail(int callId, StoreException error);
+    }
+
+    /**
+     * The call of one request frame ({@code length} bytes at {@code offset}, from its method id on), as
+     * {@code caller}, handing its outcome to {@code outcome}. The request is parsed now, sharing the frame's bytes.
+     */
+    static Runnable callOf(
+            MasterGrpcService service,
+            Caller caller,
+            MasterWireHandlers.Handler<?, ?> handler,
+            int callId,
+            byte[] frame,
+            int offset,
+            int length,
+            Outcome outcome) {
+        Lending lending = new Lending();
+        Supplier<? extends Uni<?>> prepared = handler.prepare(
+                service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER, lending);
+        return () -> CallerInterceptor.runAs(
+                caller,
+                () -> prepared.get()
+                        .subscribe()
+                        .with(
+                                answer -> {
+                                    try {
+                                        outcome.answer(callId, (MessageLite) answer, lending);
+                                    } finally {
+                                        lending.end(); // the lent bytes are in the answer now, or failed
+                                    }
+                                },
+                                failure -> {
+                                    lending.end();
+                                    outcome.fail(callId, storeError(failure));
+                                }));
+    }
+
+    /** A failure as the code and message a caller is answered with. */
+    static StoreException storeError(Throwable failure) {
+        return failure instanceof StatusRuntimeException status
+                ? GrpcErrors.fromStatus(status)
+                : GrpcErrors.fromStatus(GrpcErrors.toStatus(failure));
+    }
+}

@@ -1,0 +1,106 @@
+package dev.crescent.api.wire;
+
+import dev.crescent.api.grpc.MasterGrpcService;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.access.Caller;
+import dev.crescent.transfer.HostId;
+import dev.crescent.transfer.shm.Futex;
+import dev.crescent.transfer.shm.RequestRing;
+import dev.crescent.transfer.shm.ShmFiles;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The request rings this master's wire connections may open: where their files go (beside segment files, with the
+ * same owner-only or group mode, {@link ShmFiles}), and how many may be open at once, each with its serving thread.
+ */
+final class WireRings {
+    static final int SLOTS = 16;
+    /** A put start's request and answer take a few hundred bytes; a request that does not fit goes over the socket. */
+    static final int PAYLOAD_BYTES = 16 << 10;
+
+    private final Path directory;
+    private final String group;
+    private final int most;
+    private final AtomicInteger open = new AtomicInteger();
+    private final AtomicLong named = new AtomicLong();
+
+    /**
+     * @param directory where ring files go (a shared-memory directory)
+     * @param group     a group that may map them besides this process's user; null: none
+     * @param most      how many may be open at once (0: none)
+     */
+    WireRings(Path directory, String group, int most) {
+        this.directory = directory;
+        this.group = group;
+        this.most = most;
+    }
+
+    /**
+     * Opens and starts serving a ring for a connection of {@code caller} that says it runs on host {@code hostId}.
+     *
+     * @throws StoreException UNSUPPORTED saying why this caller gets none (it calls over its socket)
+     */
+    ServedRing open(String hostId, Caller caller, MasterGrpcService service, MasterWireHandlers handlers) {
+        if (most <= 0) {
+            throw unsupported("this master opens no request rings (crescent.master.wire-rings=0)");
+        }
+        if (!Futex.available()) {
+            throw unsupported("this master's runtime cannot wait on futexes");
+        }
+        if (!HostId.current().equals(hostId)) {
+            throw unsupported("the caller is not on this master's host");
+        }
+        if (!Files.isDirectory(directory)) {
+            throw unsupported("no shared-memory directory " + directory);
+        }
+        if (open.incrementAndGet() > most) {
+            open.decrementAndGet();
+            throw unsupported("all " + most + " request rings are open");
+        }
+        Path file = ShmFiles.file(
+                directory,
+                "ring-" + named.incrementAndGet(),
+                ProcessHandle.current().pid());
+        try {
+            ServedRing served = new ServedRing(created(file), file, caller, service, handlers, open::decrementAndGet);
+            served.start();
+            return served;
+        } catch (IOException | RuntimeException e) {
+            open.decrementAndGet();
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // nothing more to do: the next sweep of dead processes' files takes it
+            }
+            throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot create request ring " + file + ": " + e, e);
+        }
+    }
+
+    /** A new ring in a new file, mapped until no thread holds it. */
+    private RequestRing created(Path file) throws IOException {
+        ShmFiles.create(file, group);
+        long bytes = RequestRing.fileBytes(SLOTS, PAYLOAD_BYTES);
+        try (FileChannel channel =
+                FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            channel.write(ByteBuffer.allocate(1), bytes - 1);
+            MemorySegment mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, Arena.ofAuto());
+            return RequestRing.format(mapped, SLOTS, PAYLOAD_BYTES);
+        }
+    }
+
+    private static StoreException unsupported(String why) {
+        return new StoreException(ErrorCode.UNSUPPORTED, "no request ring: " + why);
+    }
+}
