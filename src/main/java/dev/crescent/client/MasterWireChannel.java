@@ -225,9 +225,9 @@ final class MasterWireChannel implements AutoCloseable {
             ring = openedRing(timeout);
             return ring;
         } catch (StoreException e) {
-            // None offered (another host, rings off or all open, a runtime without futexes): ask again much later.
-            noRingUntil =
-                    System.nanoTime() + (e.code() == ErrorCode.UNSUPPORTED ? NO_RING_OFFERED : NO_RING_AFTER_FAILURE);
+            // None offered (another host, rings off or all open, a runtime without futexes, a master that predates
+            // rings): ask again much later.
+            noRingUntil = System.nanoTime() + NO_RING_OFFERED;
             return null;
         } catch (IOException | RuntimeException e) {
             noRingUntil = System.nanoTime() + NO_RING_AFTER_FAILURE;
