@@ -105,7 +105,13 @@ public final class CrescentClient implements AutoCloseable {
                 ? options::masterAddress
                 : LeaderLookup.in(metadata, new MetadataKeys(options.cluster()));
         RemoteMasterClient master = new RemoteMasterClient(
-                leader, options.nodeName(), options.callTimeout(), options.failoverWindow(), true, options.tls());
+                leader,
+                options.nodeName(),
+                options.callTimeout(),
+                options.failoverWindow(),
+                true,
+                options.tls(),
+                options.sharedMemory());
         RegisteredMemory memory = new RegisteredMemory();
         RdmaRuntime rdma = options.rdma() == null
                 ? null

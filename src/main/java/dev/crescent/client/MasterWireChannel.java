@@ -70,6 +70,8 @@ final class MasterWireChannel implements AutoCloseable {
     /** How long a channel whose ring failed to open or broke waits before it opens another. */
     private static final long NO_RING_AFTER_FAILURE = TimeUnit.SECONDS.toNanos(1);
 
+    /** Whether this channel asks for a request ring at all. */
+    private final boolean rings;
     /** The request ring, while one is open (null: none yet, or it was closed). */
     private volatile CallRing ring;
     /** Until when no ring is asked for ({@link System#nanoTime}). */
@@ -88,6 +90,11 @@ final class MasterWireChannel implements AutoCloseable {
     }
 
     MasterWireChannel(String address, String nodeName, SSLContext tls) {
+        this(address, nodeName, tls, false);
+    }
+
+    /** @param rings ask the master for a request ring for the put path's calls (it offers one to callers on its host) */
+    MasterWireChannel(String address, String nodeName, SSLContext tls, boolean rings) {
         int colon = address.lastIndexOf(':');
         if (colon <= 0) {
             throw new StoreException(ErrorCode.INVALID_PARAMS, "master address " + address + " is not host:port");
@@ -101,6 +108,7 @@ final class MasterWireChannel implements AutoCloseable {
         }
         this.nodeName = nodeName == null ? "" : nodeName;
         this.tls = tls;
+        this.rings = rings;
     }
 
     String address() {
@@ -211,7 +219,8 @@ final class MasterWireChannel implements AutoCloseable {
         if (open != null && !open.broken()) {
             return open;
         }
-        if (tls != null
+        if (!rings
+                || tls != null
                 || !Futex.available()
                 || System.nanoTime() - noRingUntil < 0
                 || !opening.compareAndSet(false, true)) {

@@ -91,6 +91,8 @@ public final class RemoteMasterClient implements MasterClient {
     private final PendingReleases releases = new PendingReleases(this::sendReleases);
 
     private volatile Connection current;
+    /** Whether wire channels ask the master for a request ring. */
+    private final boolean rings;
 
     /** What may be sent again when an attempt fails for want of a (leading) master. */
     private enum Replay {
@@ -167,6 +169,22 @@ public final class RemoteMasterClient implements MasterClient {
             Duration failoverWindow,
             boolean wire,
             SSLContext tls) {
+        this(leader, nodeName, timeout, failoverWindow, wire, tls, false);
+    }
+
+    /**
+     * @param rings put-path calls go through a request ring in shared memory when the master, on this host, offers
+     *              one ({@link CallRing}); for clients that map same-host memory anyway
+     */
+    public RemoteMasterClient(
+            Supplier<String> leader,
+            String nodeName,
+            Duration timeout,
+            Duration failoverWindow,
+            boolean wire,
+            SSLContext tls,
+            boolean rings) {
+        this.rings = rings;
         this.leader = leader;
         this.tls = tls;
         this.nodeName = nodeName;
@@ -750,7 +768,7 @@ public final class RemoteMasterClient implements MasterClient {
                 address,
                 channel,
                 ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers)),
-                wire ? new MasterWireChannel(address, nodeName, tls) : null);
+                wire ? new MasterWireChannel(address, nodeName, tls, rings) : null);
         current = fresh;
         if (old != null) {
             old.shutdown(true);

@@ -504,7 +504,8 @@ class CrescentClientTest {
     }
 
     /**
-     * A client on the master's host makes its put starts through a request ring (issue 20): a thread of the master
+     * A client on the master's host that maps shared memory makes its put starts through a request ring (issue 20),
+     * one that does not calls over its socket: a thread of the master
      * serves this client's ring, its file is gone once a request came through it, every object reads back whole, and
      * the ring closes with the client.
      */
@@ -513,6 +514,13 @@ class CrescentClientTest {
         assumeTrue(Futex.available(), "request rings need futexes");
         int size = (int) StoreClient.DEFAULT_INLINE_BYTES * 4;
         Set<String> before = ringThreads();
+        try (CrescentClient overTcp = CrescentClient.connect(
+                ClientOptions.master(address()).withNodeName("ring-tcp").withSharedMemory(false))) {
+            overTcp.put("c/ring-tcp", bytes(4096, 89));
+            Set<String> opened = ringThreads();
+            opened.removeAll(before);
+            assertEquals(Set.of(), opened, "a client that maps no shared memory calls over its socket");
+        }
         Set<String> serving;
         try (CrescentClient writer = CrescentClient.connect(
                 ClientOptions.master(address()).withNodeName("ring-writer").withSharedMemory(true))) {
