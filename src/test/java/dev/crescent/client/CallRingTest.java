@@ -4,24 +4,20 @@ import com.google.protobuf.StringValue;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.transfer.shm.Futex;
 import dev.crescent.transfer.shm.RequestRing;
+import dev.crescent.transfer.shm.RingFile;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -42,8 +38,7 @@ class CallRingTest {
     private static final int SLOTS = 2;
     private static final int PAYLOAD = 512;
 
-    private Path file;
-    private Arena arena;
+    private RingFile file;
     private RequestRing master;
     private ServerSocketChannel listener;
     private SocketChannel accepted;
@@ -52,20 +47,12 @@ class CallRingTest {
     @BeforeEach
     void open() throws IOException {
         assumeTrue(Futex.available(), "futexes need linux-x86_64 with FFM downcalls");
-        Path directory = Files.isDirectory(Path.of("/dev/shm"))
-                ? Path.of("/dev/shm")
-                : Path.of(System.getProperty("java.io.tmpdir"));
-        file = Files.createTempFile(directory, "crescent-ring-test", "");
-        arena = Arena.ofShared();
-        long bytes = RequestRing.fileBytes(SLOTS, PAYLOAD);
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            channel.write(ByteBuffer.allocate(1), bytes - 1);
-            master = RequestRing.format(channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena), SLOTS, PAYLOAD);
-        }
+        file = new RingFile(SLOTS, PAYLOAD);
+        master = RequestRing.format(file.mapped(), SLOTS, PAYLOAD);
         listener = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
         SocketChannel connection = SocketChannel.open(listener.getLocalAddress());
         accepted = listener.accept();
-        ring = CallRing.mapped(file.toString(), connection, () -> {
+        ring = CallRing.mapped(file.path().toString(), connection, () -> {
             try {
                 connection.close();
             } catch (IOException ignored) {
@@ -83,9 +70,8 @@ class CallRingTest {
             accepted.close();
             listener.close();
         }
-        if (arena != null) {
-            arena.close();
-            Files.deleteIfExists(file);
+        if (file != null) {
+            file.close();
         }
     }
 

@@ -5,14 +5,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -31,40 +25,22 @@ class RequestRingTest {
     private static final int SLOTS = 4;
     private static final int PAYLOAD = 1024;
 
-    private Path file;
-    private Arena arena;
+    private RingFile file;
     private RequestRing server;
     private RequestRing caller;
 
     @BeforeEach
     void mapTwice() throws IOException {
         assumeTrue(Futex.available(), "futexes need linux-x86_64 with FFM downcalls");
-        Path directory = Files.isDirectory(Path.of("/dev/shm"))
-                ? Path.of("/dev/shm")
-                : Path.of(System.getProperty("java.io.tmpdir"));
-        file = Files.createTempFile(directory, "crescent-ring-test", ".ring");
-        arena = Arena.ofShared();
-        long bytes = RequestRing.fileBytes(SLOTS, PAYLOAD);
-        server = RequestRing.format(mapped(bytes), SLOTS, PAYLOAD);
-        caller = RequestRing.open(mapped(bytes));
+        file = new RingFile(SLOTS, PAYLOAD);
+        server = RequestRing.format(file.mapped(), SLOTS, PAYLOAD);
+        caller = RequestRing.open(file.mapped());
     }
 
     @AfterEach
     void unmap() throws IOException {
-        if (arena != null) {
-            arena.close();
-        }
         if (file != null) {
-            Files.deleteIfExists(file);
-        }
-    }
-
-    private MemorySegment mapped(long bytes) throws IOException {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            if (channel.size() < bytes) {
-                channel.write(ByteBuffer.allocate(1), bytes - 1);
-            }
-            return channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+            file.close();
         }
     }
 
@@ -134,9 +110,9 @@ class RequestRingTest {
 
     @Test
     void aFileThatHoldsNoRingIsNotOpened() throws IOException {
-        MemorySegment blank = arena.allocate(RequestRing.fileBytes(SLOTS, PAYLOAD));
+        MemorySegment blank = file.unrelated();
         assertNull(RequestRing.open(blank), "no magic");
-        MemorySegment small = arena.allocate(RequestRing.fileBytes(SLOTS, PAYLOAD));
+        MemorySegment small = file.unrelated();
         RequestRing.format(small, SLOTS, PAYLOAD);
         assertNull(RequestRing.open(small.asSlice(0, RequestRing.fileBytes(SLOTS, PAYLOAD) - 1)), "cut short");
     }
