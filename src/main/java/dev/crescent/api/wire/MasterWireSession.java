@@ -25,6 +25,8 @@ import io.vertx.core.net.impl.NetSocketInternal;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -327,12 +329,17 @@ final class MasterWireSession {
             return;
         }
         try {
-            ring = rings.open(hostId, caller, service, handlers);
+            ring = rings.open(hostId, remoteAddress(), caller, service, handlers);
         } catch (StoreException e) {
             fail(callId, e);
             return;
         }
         answer(callId, StringValue.of(ring.file().toString()), new Lending());
+    }
+
+    /** The address this connection comes from, as the channel knows it (no name lookup). */
+    private InetAddress remoteAddress() {
+        return ((InetSocketAddress) channel.channelHandlerContext().channel().remoteAddress()).getAddress();
     }
 
     /** Overwrites a frame about to go back to the pool, as the pool's next user would; true. */

@@ -12,6 +12,9 @@ import dev.crescent.transfer.shm.ShmFiles;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -48,18 +51,21 @@ final class WireRings {
     }
 
     /**
-     * Opens and starts serving a ring for a connection of {@code caller} that says it runs on host {@code hostId}.
+     * Opens and starts serving a ring for a connection of {@code caller} from {@code remote} that says it runs on host
+     * {@code hostId}. Both must hold: the host id alone is a claim, and a caller elsewhere that made it would hold one
+     * of the rings (and its thread) for nothing.
      *
      * @throws StoreException UNSUPPORTED saying why this caller gets none (it calls over its socket)
      */
-    ServedRing open(String hostId, Caller caller, MasterGrpcService service, MasterWireHandlers handlers) {
+    ServedRing open(
+            String hostId, InetAddress remote, Caller caller, MasterGrpcService service, MasterWireHandlers handlers) {
         if (most <= 0) {
             throw unsupported("this master opens no request rings (crescent.master.wire-rings=0)");
         }
         if (!Futex.available()) {
             throw unsupported("this master's runtime cannot wait on futexes");
         }
-        if (!HostId.current().equals(hostId)) {
+        if (!HostId.current().equals(hostId) || !onThisHost(remote)) {
             throw unsupported("the caller is not on this master's host");
         }
         if (!Files.isDirectory(directory)) {
@@ -85,6 +91,15 @@ final class WireRings {
                 // nothing more to do: the next sweep of dead processes' files takes it
             }
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot create request ring " + file + ": " + e, e);
+        }
+    }
+
+    /** Whether a connection from {@code remote} comes from this host: loopback, or an address of its own. */
+    static boolean onThisHost(InetAddress remote) {
+        try {
+            return remote.isLoopbackAddress() || NetworkInterface.getByInetAddress(remote) != null;
+        } catch (SocketException e) {
+            return false;
         }
     }
 
