@@ -21,9 +21,10 @@ import urllib.error
 import urllib.request
 
 import grpc
+from google.protobuf import wrappers_pb2
 from google.protobuf.message import DecodeError
 
-from . import _sockets
+from . import _sockets, request_ring
 from ._proto import master_pb2 as pb
 from .errors import CrescentError, ErrorCode
 from .protowire import LENGTH_DELIMITED, encoded_varint, parsed
@@ -55,6 +56,10 @@ WIRE_METHODS = ("PutStart", "UpsertStart", "PutEnd", "PutRevoke", "GetReplicaLis
                 "ServiceReady", "ReleaseLeases")
 _WIRE_IDS = {name: i for i, name in enumerate(WIRE_METHODS)}
 _WIRE_PATH = "/v1/master-wire"
+# The connection's own method that opens a request ring (MasterWire.RING_OPEN), and the calls a ring carries: the put
+# path's, whose answers are small.
+_RING_OPEN = 255
+_RING_METHODS = {"PutStart", "UpsertStart", "PutEnd", "PutRevoke"}
 _MAX_NODE_NAME_BYTES = 255
 # Calls whose repetition after a timeout cannot change the outcome (a repeated PutStart or Remove could).
 _SAFE_AFTER_TIMEOUT = {"GetReplicaList", "Exist", "BatchGetReplicaList", "BatchExist", "ServiceReady", "PutEnd",
@@ -80,7 +85,9 @@ _MAX_CARRIED = 4096
 
 class MasterClient:
     def __init__(self, addresses, node_name: str, call_timeout: float = 5.0, failover_window: float = 15.0,
-                 transport: str = "auto", tls: ClientTls | None = None):
+                 transport: str = "auto", tls: ClientTls | None = None, rings: bool = False):
+        """``rings``: put-path calls go through a request ring in shared memory when the master is on this host and
+        offers one (for clients that map same-host memory anyway)."""
         self._addresses = [a.strip() for a in addresses.split(",") if a.strip()] if isinstance(addresses, str) \
             else list(addresses)
         if not self._addresses:
@@ -93,6 +100,7 @@ class MasterClient:
         self._call_timeout = call_timeout
         self._failover_window = failover_window
         self._transport = transport
+        self._rings = rings
         self._tls = tls
         self._tls_context = tls.context() if tls is not None else None
         self._lock = threading.Lock()
@@ -161,7 +169,7 @@ class MasterClient:
         if self._transport != "grpc":
             port = _announced_wire_port(address, self._call_timeout, self._tls_context)
             if port is not None:
-                return _WireChannel(address.rsplit(":", 1)[0], port, self._node_name, self._tls_context)
+                return _WireChannel(address.rsplit(":", 1)[0], port, self._node_name, self._tls_context, self._rings)
             if self._transport == "wire":
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"the master at {address} does not speak the wire protocol")
         return _GrpcChannel(address, self._node_name, self._tls)
@@ -287,55 +295,114 @@ class _WireChannel:
     """Calls to one master over the wire protocol. Connections are pooled and carry one call at a time, so the
     calling thread writes its request and reads its own answer (each connection keeps a buffer its answers usually
     fit in whole: one receive per call). A connection that failed or timed out is closed: a late answer must never be
-    read as the next call's."""
+    read as the next call's. With ``rings``, put-path calls go through a request ring in shared memory when the
+    master, on this host, offers one (``request_ring``)."""
     name = "wire"
 
-    def __init__(self, host, port, node_name, tls):
+    def __init__(self, host, port, node_name, tls, rings=False):
         self._host, self._port, self._tls = host, port, tls
         self._hello = struct.pack(">I", len(node_name.encode())) + node_name.encode()
         self._idle = collections.deque()
         self._call_ids = itertools.count(1)
+        self._rings = rings and tls is None and request_ring.available()
+        self._ring = None
+        self._no_ring_until = 0.0
+        self._opening = threading.Lock()
 
     def call(self, method, request, timeout, trailing=(), read=None):
         call_id = next(self._call_ids) & 0xFFFFFFFF
         body = request.SerializeToString()
         length = 5 + len(body) + sum(part.nbytes if isinstance(part, memoryview) else len(part) for part in trailing)
-        connection = self._idle.pop() if self._idle else None
+        connection = None
         try:
-            if connection is None:
-                connection = _sockets.connect(self._host, self._port, timeout)
-                if self._tls is not None:
-                    connection = _sockets.secure(connection, self._tls, self._host)
-                connection = _WireConnection(connection, self._hello)
-            _sockets.send(connection.socket, struct.pack(">IBI", length, _WIRE_IDS[method], call_id), body, *trailing)
-            answer = connection.read_frame()
-            answered_id, code = struct.unpack_from(">Ii", answer)
-            if answered_id != call_id:
-                raise ConnectionError(f"answer to call {answered_id}, expected {call_id}")
+            ringed = self._via_ring(method, body, trailing, timeout)
+            if ringed is not None:
+                code, answer = ringed
+                answer = memoryview(answer)
+            else:
+                connection = self._idle.pop() if self._idle else None
+                if connection is None:
+                    connection = self._connected(timeout)
+                _sockets.send(connection.socket, struct.pack(">IBI", length, _WIRE_IDS[method], call_id), body,
+                              *trailing)
+                answer = connection.read_frame()
+                answered_id, code = struct.unpack_from(">Ii", answer)
+                if answered_id != call_id:
+                    raise ConnectionError(f"answer to call {answered_id}, expected {call_id}")
+                answer = answer[8:]
             failure = None
             if code == 0:  # read from the connection's buffer before it serves another call
                 try:
-                    answered = _answered(method, read, answer[8:])
+                    answered = _answered(method, read, answer)
                 except Exception as e:  # raised after the frame was read whole: the connection serves the next call
                     failure = e
             else:
-                payload = bytes(answer[8:])
+                payload = bytes(answer)
         except (_sockets.Timeout, BlockingIOError):  # BlockingIOError: sendall met the send timeout
             _close(connection)
             raise CrescentError(ErrorCode.RPC_TIMEOUT, f"{method}: no answer within {timeout}s") from None
         except OSError as e:
             _close(connection)
             raise CrescentError(ErrorCode.RPC_FAIL, f"{method}: master connection failed: {e}") from None
-        self._idle.append(connection)
+        if connection is not None:
+            self._idle.append(connection)
         if failure is not None:
             raise failure
         if code != 0:
             raise CrescentError(ErrorCode.of(code), payload.decode("utf-8", "replace"))
         return answered
 
+    def _connected(self, timeout):
+        connection = _sockets.connect(self._host, self._port, timeout)
+        if self._tls is not None:
+            connection = _sockets.secure(connection, self._tls, self._host)
+        return _WireConnection(connection, self._hello)
+
+    def _via_ring(self, method, body, trailing, timeout):
+        """(code, payload) of the call made through this channel's ring, or None when it goes over a socket."""
+        if not self._rings or method not in _RING_METHODS:
+            return None
+        ring = self._ring
+        if ring is None or ring.broken:
+            ring = self._opened_ring(timeout)
+            if ring is None:
+                return None
+        return ring.call(_WIRE_IDS[method], body, trailing, timeout)
+
+    def _opened_ring(self, timeout):
+        """A new ring, at most once a back-off (a second after a failure, a minute after the master offered none);
+        None meanwhile, or while another thread opens one."""
+        if time.monotonic() < self._no_ring_until or not self._opening.acquire(blocking=False):
+            return None
+        connection = None
+        try:
+            if self._ring is not None:
+                self._ring.close()
+                self._ring = None
+            connection = self._connected(timeout)
+            opening = wrappers_pb2.StringValue(value=request_ring.host_id()).SerializeToString()
+            _sockets.send(connection.socket, struct.pack(">IBI", 5 + len(opening), _RING_OPEN, 0), opening)
+            answer = connection.read_frame()
+            code = struct.unpack_from(">i", answer, 4)[0]
+            if code != 0:  # none offered (another host, rings off or all open, a master that predates rings)
+                self._no_ring_until = time.monotonic() + 60
+                _close(connection)
+                return None
+            path = wrappers_pb2.StringValue.FromString(bytes(answer[8:])).value
+            self._ring = request_ring.Ring(path, connection.socket)
+            return self._ring
+        except (OSError, DecodeError):
+            self._no_ring_until = time.monotonic() + 1
+            _close(connection)
+            return None
+        finally:
+            self._opening.release()
+
     def close(self):
         while self._idle:
             _close(self._idle.pop())
+        if self._ring is not None:
+            self._ring.close()
 
 
 class _WireConnection:

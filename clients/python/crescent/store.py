@@ -96,7 +96,8 @@ class CrescentStore:
         name = local_hostname or socket.gethostname()
         self._client_id = f"py-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
-            self._master = MasterClient(master_server_addr, name, call_timeout, failover_window, master_transport, tls)
+            self._master = MasterClient(master_server_addr, name, call_timeout, failover_window, master_transport, tls,
+                                        rings=protocol == "auto")
         except CrescentError as e:
             return int(e.code)
         self._shm = SharedMemoryPath() if protocol == "auto" else None

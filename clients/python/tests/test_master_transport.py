@@ -2,11 +2,12 @@
 the wire found again after the master restarts on another wire port."""
 import re
 import socket
+import time
 
 import pytest
 
 from crescent import CrescentStore, ErrorCode
-from crescent import master
+from crescent import master, request_ring
 from crescent._proto import master_pb2 as pb
 from crescent.master import WIRE_METHODS
 
@@ -112,3 +113,42 @@ def test_a_restarted_master_is_found_again_on_its_new_wire_port(key):
     finally:
         store.close()
         first.stop()
+
+
+def test_puts_on_the_masters_host_go_through_a_request_ring(server_address, key):
+    if not request_ring.available():
+        pytest.skip("request rings need futexes (Linux on x86-64)")
+    ringed, over_tcp = CrescentStore(), CrescentStore()
+    assert ringed.setup(server_address) == 0 and over_tcp.setup(server_address, protocol="tcp") == 0
+    try:
+        values = {key + "small": b"s" * 4096, key + "large": bytes(range(256)) * 256}
+        for name, value in values.items():
+            assert ringed.put(name, value) == 0
+            assert ringed.put(name + "-again", value) == 0  # the second of a size goes into space granted ahead
+        ring = ringed._master._channel(0)._ring
+        assert ring is not None and not ring.broken
+        # Every put start but the first 64 KiB one, whose bytes travel with it and do not fit a slot (16 KiB).
+        assert ring.calls == 3
+        for name, value in values.items():
+            assert over_tcp.get(name) == value and over_tcp.get(name + "-again") == value
+        assert over_tcp.put(key + "tcp", b"t" * 4096) == 0
+        assert over_tcp._master._channel(0)._ring is None, "a client that maps no shared memory calls over its socket"
+    finally:
+        ringed.close()
+        over_tcp.close()
+
+
+def test_a_ring_the_master_refuses_leaves_calls_on_the_socket(server_address, key, monkeypatch):
+    if not request_ring.available():
+        pytest.skip("request rings need futexes (Linux on x86-64)")
+    monkeypatch.setattr(request_ring, "host_id", lambda: "another-host")
+    store = CrescentStore()
+    assert store.setup(server_address) == 0
+    try:
+        assert store.put(key + "refused", b"r" * 4096) == 0
+        channel = store._master._channel(0)
+        assert channel._ring is None
+        assert channel._no_ring_until > time.monotonic() + 30, "not asked again for a while"
+        assert store.get(key + "refused") == b"r" * 4096
+    finally:
+        store.close()
