@@ -26,13 +26,33 @@ public final class Futex {
     /** Where the variadic arguments of {@link #SYSCALL} start. */
     public static final int FIRST_VARIADIC = 1;
 
-    private static final MethodHandle CALL = linked();
+    /**
+     * The downcall, linked on first use (null: none in this runtime). Not a constant: a native-image builder that
+     * initialised this class early would fold a constant handle into a direct native call, which a builder without
+     * GraalVM's FFM support cannot compile (it failed the build); a handle read from a plain field is called through
+     * the generic path, as RdmaShim's are.
+     */
+    private static volatile MethodHandle call;
+    /** Set once {@link #call} holds what linking gave (written after it). */
+    private static volatile boolean linked;
 
     private Futex() {}
 
     /** Whether futexes can be used in this runtime (linux-x86_64 with FFM downcalls). */
     public static boolean available() {
-        return CALL != null;
+        return handle() != null;
+    }
+
+    private static MethodHandle handle() {
+        if (!linked) {
+            synchronized (Futex.class) {
+                if (!linked) {
+                    call = linked();
+                    linked = true;
+                }
+            }
+        }
+        return call;
     }
 
     /**
@@ -55,7 +75,7 @@ public final class Futex {
 
     private static void call(MemorySegment word, long operation, long value, long timeout) {
         try {
-            long ignored = (long) CALL.invokeExact(SYS_FUTEX, word.address(), operation, value, timeout, 0L, 0L);
+            long ignored = (long) handle().invokeExact(SYS_FUTEX, word.address(), operation, value, timeout, 0L, 0L);
         } catch (Throwable e) {
             throw new IllegalStateException("futex call failed", e);
         }
