@@ -330,7 +330,7 @@ final class MasterWireSession {
         }
         try {
             ring = rings.open(hostId, remoteAddress(), caller, service, handlers);
-        } catch (StoreException e) {
+        } catch (RuntimeException e) { // answered whatever went wrong: the caller waits for this answer
             fail(callId, e);
             return;
         }

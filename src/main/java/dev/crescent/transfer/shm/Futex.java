@@ -92,8 +92,10 @@ public final class Futex {
             return syscall == null
                     ? null
                     : linker.downcallHandle(syscall, SYSCALL, Linker.Option.firstVariadicArg(FIRST_VARIADIC));
-        } catch (RuntimeException | LinkageError e) {
-            return null; // no downcalls in this runtime: rings stay off, calls go over the socket
+        } catch (RuntimeException | Error e) {
+            // No downcalls in this runtime (a native executable built without GraalVM's FFM support throws its
+            // UnsupportedFeatureError, an Error, from the symbol lookup): rings stay off, calls go over the socket.
+            return null;
         }
     }
 }
