@@ -27,12 +27,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * how a waiting call learns the ring is dead. A call that finds no free slot, or does not fit, goes over a socket.
  */
 final class CallRing implements AutoCloseable {
-    /**
-     * How long a caller spins on its answer before it sleeps: not at all. Callers outnumber cores under load, and each
-     * spinning one takes a core from the master's ring thread: 64 KiB puts from 4 threads on 2 cores ran 37.6-41.3k/s
-     * with 30 us of spinning against 63.0-66.7k/s without (DESIGN.md section 9, seventeenth round).
-     */
-    private static final long SPIN_NANOS = 0;
     /** How often a sleeping caller looks at whether the ring's connection is still open. */
     private static final long LOOK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -140,7 +134,10 @@ final class CallRing implements AutoCloseable {
 
     private void awaitAnswer(int slot, long timeoutNanos) throws IOException {
         long start = System.nanoTime();
-        while (!ring.awaitAnswer(slot, SPIN_NANOS, Math.min(LOOK_NANOS, timeoutNanos - (System.nanoTime() - start)))) {
+        // Sleeps at once, no spinning: callers outnumber cores under load, and each spinning one takes a core from the
+        // master's ring thread (64 KiB puts from 4 threads on 2 cores ran 37.6-41.3k/s with 30 us of spinning against
+        // 63.0-66.7k/s without; DESIGN.md section 9, seventeenth round).
+        while (!ring.awaitAnswer(slot, Math.min(LOOK_NANOS, timeoutNanos - (System.nanoTime() - start)))) {
             if (connectionClosed()) {
                 throw new EOFException("the master closed the request ring's connection");
             }

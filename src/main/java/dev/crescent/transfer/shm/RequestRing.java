@@ -11,8 +11,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 /**
  * Requests and answers in a file both sides map, so a call from a process to another on the same host costs no
  * socket round trip: the caller writes its request into a slot and rings a doorbell, the server takes it, answers
- * into the same slot and wakes the caller. Both sides spin briefly before they sleep on a {@link Futex}: on a busy
- * host the next request or answer usually comes within the spin.
+ * into the same slot and wakes the caller. Both sleep on a {@link Futex} while there is nothing for them; the server
+ * may spin a little first (the next request usually comes soon), callers sleep at once (spinning callers outnumber
+ * the cores under load and starve the server).
  *
  * <p>Layout (native byte order, ints):
  * <pre>
@@ -136,20 +137,16 @@ public final class RequestRing {
     }
 
     /**
-     * Waits up to {@code waitNanos} for the answer to the request in {@code slot}: spinning for {@code spinNanos},
-     * then sleeping. @return whether it is answered
+     * Waits up to {@code waitNanos} for the answer to the request in {@code slot}, sleeping until the server wakes it.
+     * @return whether it is answered
      */
-    public boolean awaitAnswer(int slot, long spinNanos, long waitNanos) {
+    public boolean awaitAnswer(int slot, long waitNanos) {
         long at = at(slot);
         long start = System.nanoTime();
         while ((int) INT.getVolatile(file, at + STATE_AT) != ANSWERED) {
             long waited = System.nanoTime() - start;
             if (waited >= waitNanos) {
                 return false;
-            }
-            if (waited < spinNanos) {
-                Thread.onSpinWait();
-                continue;
             }
             INT.setVolatile(file, at + CALLER_SLEEPING_AT, 1);
             int state = (int) INT.getVolatile(file, at + STATE_AT);

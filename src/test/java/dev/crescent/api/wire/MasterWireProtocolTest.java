@@ -357,7 +357,7 @@ class MasterWireProtocolTest {
                             .getExists());
 
             ring.post(2, ring.payloadBytes() + 1); // a length past the slot: never read
-            assertTrue(ring.awaitAnswer(2, 0, TimeUnit.SECONDS.toNanos(10)));
+            assertTrue(ring.awaitAnswer(2, TimeUnit.SECONDS.toNanos(10)));
             assertEquals(ErrorCode.INVALID_PARAMS.number(), ring.payload(2).getInt(4));
             ring.free(2);
             answer = ringCall(ring, 2, MasterWire.id(MasterServiceGrpc.getBatchPutEndMethod()), 44, new byte[0]);
@@ -427,7 +427,7 @@ class MasterWireProtocolTest {
     private static Answer ringCall(RequestRing ring, int slot, int method, int callId, byte[] body) {
         ring.payload(slot).put((byte) method).putInt(callId).put(body);
         ring.post(slot, MasterWire.REQUEST_HEADER + body.length);
-        assertTrue(ring.awaitAnswer(slot, 0, TimeUnit.SECONDS.toNanos(10)), "answered in time");
+        assertTrue(ring.awaitAnswer(slot, TimeUnit.SECONDS.toNanos(10)), "answered in time");
         ByteBuffer answer = ring.payload(slot).limit(ring.length(slot));
         int answeredId = answer.getInt();
         int code = answer.getInt();

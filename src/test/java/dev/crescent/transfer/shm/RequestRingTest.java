@@ -57,9 +57,9 @@ class RequestRingTest {
         assertEquals(request.length, server.take(2, taken));
         assertArrayEquals(request, java.util.Arrays.copyOf(taken, request.length));
 
-        // The caller sleeps at once (no spin); only the server's wake-up can end its wait before 20 s.
+        // The caller sleeps at once; only the server's wake-up can end its wait before 20 s.
         CompletableFuture<Boolean> waited =
-                CompletableFuture.supplyAsync(() -> caller.awaitAnswer(2, 0, TimeUnit.SECONDS.toNanos(20)));
+                CompletableFuture.supplyAsync(() -> caller.awaitAnswer(2, TimeUnit.SECONDS.toNanos(20)));
         Thread.sleep(100);
         long answeredAt = System.nanoTime();
         byte[] answer = "yes".getBytes(StandardCharsets.UTF_8);
