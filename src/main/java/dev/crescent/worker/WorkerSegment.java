@@ -9,7 +9,6 @@ import dev.crescent.transfer.shm.ShmFiles;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -124,16 +123,8 @@ public final class WorkerSegment implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             Files.deleteIfExists(file);
-            ShmFiles.create(file, shmGroup);
-        } catch (IOException e) {
-            unmap(arena, name);
-            throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot create segment file " + file + ": " + e, e);
-        }
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
             // The segment's bytes, then the version words of objects whose locations same-host readers cache.
-            long fileBytes = VersionTable.fileBytes(bytes);
-            raf.setLength(fileBytes);
-            MemorySegment mapped = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, fileBytes, arena);
+            MemorySegment mapped = ShmFiles.createMapped(file, shmGroup, VersionTable.fileBytes(bytes), arena);
             long contentsId = newContentsId();
             VersionTable.format(mapped, bytes, contentsId);
             return new WorkerSegment(name, arena, mapped, bytes, file, contentsId, false);
@@ -142,7 +133,7 @@ public final class WorkerSegment implements AutoCloseable {
             deleteQuietly(file);
             throw new StoreException(
                     ErrorCode.INTERNAL_ERROR,
-                    "cannot map a " + bytes + "-byte segment at " + file + ": " + e.getMessage(),
+                    "cannot create a " + bytes + "-byte segment at " + file + ": " + e.getMessage(),
                     e);
         }
     }

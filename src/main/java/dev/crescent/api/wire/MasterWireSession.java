@@ -27,6 +27,7 @@ import org.jboss.logging.Logger;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -393,13 +394,10 @@ final class MasterWireSession {
     }
 
     private void fail(int callId, Throwable failure) {
-        StoreException error = WireCalls.storeError(failure);
-        byte[] message = String.valueOf(error.getMessage()).getBytes(StandardCharsets.UTF_8);
-        write(Buffer.buffer(4 + MasterWire.RESPONSE_HEADER + message.length)
-                .appendInt(MasterWire.RESPONSE_HEADER + message.length)
-                .appendInt(callId)
-                .appendInt(error.code().number())
-                .appendBytes(message));
+        ByteBuffer answer = WireCalls.failureAnswer(callId, WireCalls.storeError(failure), Integer.MAX_VALUE);
+        write(Buffer.buffer(4 + answer.remaining())
+                .appendInt(answer.remaining())
+                .appendBytes(answer.array()));
     }
 
     private void write(Buffer frame) {

@@ -13,7 +13,6 @@ import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -187,10 +186,10 @@ final class ServedRing {
 
     private void fail(int slot, int callId, StoreException error) {
         ByteBuffer payload = ring.payload(slot);
-        byte[] message = String.valueOf(error.getMessage()).getBytes(StandardCharsets.UTF_8);
-        int length = Math.min(message.length, payload.remaining() - MasterWire.RESPONSE_HEADER);
-        payload.putInt(callId).putInt(error.code().number()).put(message, 0, length);
-        answered(slot, MasterWire.RESPONSE_HEADER + length);
+        ByteBuffer answer = WireCalls.failureAnswer(callId, error, payload.remaining());
+        int length = answer.remaining();
+        payload.put(answer);
+        answered(slot, length);
     }
 
     private void answered(int slot, int length) {

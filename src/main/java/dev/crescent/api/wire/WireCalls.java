@@ -11,6 +11,8 @@ import dev.crescent.protocol.MasterWire;
 import io.grpc.StatusRuntimeException;
 import io.smallrye.mutiny.Uni;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
 
 /**
@@ -68,5 +70,19 @@ final class WireCalls {
         return failure instanceof StatusRuntimeException status
                 ? GrpcErrors.fromStatus(status)
                 : GrpcErrors.fromStatus(GrpcErrors.toStatus(failure));
+    }
+
+    /**
+     * The answer that reports {@code error}: call id, the error's code, then its message in UTF-8, cut so that the
+     * whole answer takes at most {@code mostBytes}.
+     */
+    static ByteBuffer failureAnswer(int callId, StoreException error, int mostBytes) {
+        byte[] message = String.valueOf(error.getMessage()).getBytes(StandardCharsets.UTF_8);
+        int length = Math.min(message.length, mostBytes - MasterWire.RESPONSE_HEADER);
+        return ByteBuffer.allocate(MasterWire.RESPONSE_HEADER + length)
+                .putInt(callId)
+                .putInt(error.code().number())
+                .put(message, 0, length)
+                .flip();
     }
 }

@@ -11,16 +11,11 @@ import dev.crescent.transfer.shm.ShmFiles;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -105,14 +100,8 @@ final class WireRings {
 
     /** A new ring in a new file, mapped until no thread holds it. */
     private RequestRing created(Path file) throws IOException {
-        ShmFiles.create(file, group);
         long bytes = RequestRing.fileBytes(SLOTS, PAYLOAD_BYTES);
-        try (FileChannel channel =
-                FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-            channel.write(ByteBuffer.allocate(1), bytes - 1);
-            MemorySegment mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, Arena.ofAuto());
-            return RequestRing.format(mapped, SLOTS, PAYLOAD_BYTES);
-        }
+        return RequestRing.format(ShmFiles.createMapped(file, group, bytes, Arena.ofAuto()), SLOTS, PAYLOAD_BYTES);
     }
 
     private static StoreException unsupported(String why) {

@@ -6,6 +6,7 @@ import dev.crescent.common.StoreException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -83,6 +84,19 @@ public final class ShmFiles {
             view.setGroup(principal);
         }
         view.setPermissions(mode); // the mode the file was created with is also cut by the process's umask
+    }
+
+    /**
+     * Creates a file under {@link #create}'s rule, sizes it to {@code bytes} and maps all of it for reading and
+     * writing into {@code arena}: what the worker's segments and the master's request rings are made of.
+     */
+    public static MemorySegment createMapped(Path file, String group, long bytes, Arena arena) throws IOException {
+        create(file, group);
+        try (FileChannel channel =
+                FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            channel.write(ByteBuffer.allocate(1), bytes - 1); // sized without writing its pages
+            return channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+        }
     }
 
     /**
