@@ -33,6 +33,7 @@ import java.util.function.Function;
 import java.util.function.IntFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -49,6 +50,7 @@ final class MasterWireChannel implements AutoCloseable {
     private static final int KEPT_FRAME_BYTES = 1 << 20;
 
     private static final Pattern PORT = Pattern.compile("\"port\"\\s*:\\s*(\\d+)");
+    private static final Pattern BATCH_PORT = Pattern.compile("\"batch-port\"\\s*:\\s*(\\d+)");
     private static final Pattern TLS = Pattern.compile("\"tls\"\\s*:\\s*true");
 
     private final String address;
@@ -58,7 +60,19 @@ final class MasterWireChannel implements AutoCloseable {
     /** TLS for the announcement request and every wire connection; null: plaintext. */
     private final SSLContext tls;
 
+    /** Idle connections to the listener for single calls, and to the one for batched calls. */
     private final IdleConnections<Connection> idle = new IdleConnections<>(MAX_IDLE, MasterWireChannel::closeQuietly);
+
+    private final IdleConnections<Connection> idleBatch =
+            new IdleConnections<>(MAX_IDLE, MasterWireChannel::closeQuietly);
+    /**
+     * The calls that go to the master's listener for batched calls: its connections are spread over several event
+     * loops, where many keys' work per call pays for the wake-ups that single calls are cheaper without.
+     */
+    private static final Set<Integer> BATCH_METHODS = MasterServiceGrpc.getServiceDescriptor().getMethods().stream()
+            .filter(method -> method.getBareMethodName().startsWith("Batch"))
+            .map(MasterWire::id)
+            .collect(Collectors.toUnmodifiableSet());
     /** The calls a request ring carries: the put path's, whose answers are small. */
     private static final Set<Integer> RING_METHODS = Set.of(
             MasterWire.id(MasterServiceGrpc.getPutStartMethod()),
@@ -79,8 +93,11 @@ final class MasterWireChannel implements AutoCloseable {
     /** One thread at a time opens a ring; the others call over sockets meanwhile. */
     private final AtomicBoolean opening = new AtomicBoolean();
 
-    /** The wire port the master announced, or -1 until asked (again after a connection to it failed). */
-    private volatile int wirePort = -1;
+    /** The wire ports the master announced, or null until asked (again after a connection to one failed). */
+    private volatile Ports ports;
+
+    /** Where single and batched calls go (one port for both at a master that predates the batch listener). */
+    private record Ports(int single, int batch) {}
 
     /** The master at this address announces no wire port: it does not speak the protocol. */
     static final class Refused extends RuntimeException {
@@ -154,9 +171,10 @@ final class MasterWireChannel implements AutoCloseable {
         try {
             reply = viaRing(MasterWire.id(method), request, trailing, timeout);
             if (reply == null) {
-                connection = idle.poll();
+                boolean batch = BATCH_METHODS.contains(MasterWire.id(method));
+                connection = (batch ? idleBatch : idle).poll();
                 if (connection == null) {
-                    connection = new Connection(timeout);
+                    connection = new Connection(timeout, batch);
                 }
                 reply = connection.exchange(MasterWire.id(method), request, trailing, timeout, intoKept);
             }
@@ -189,7 +207,8 @@ final class MasterWireChannel implements AutoCloseable {
             return take.apply(answer);
         } finally {
             if (connection != null) {
-                idle.offer(connection); // only now: a kept answer buffer is read until take returns
+                // only now: a kept answer buffer is read until take returns
+                (connection.batch ? idleBatch : idle).offer(connection);
             }
         }
     }
@@ -248,7 +267,7 @@ final class MasterWireChannel implements AutoCloseable {
 
     /** Asks the master for a ring on a connection of its own, which the ring then keeps. */
     private CallRing openedRing(int timeout) throws IOException {
-        Connection connection = new Connection(timeout);
+        Connection connection = new Connection(timeout, false);
         try {
             Reply reply = connection.exchange(
                     MasterWire.RING_OPEN, StringValue.of(HostId.current()), TrailingBytes.NONE, timeout, false);
@@ -264,8 +283,8 @@ final class MasterWireChannel implements AutoCloseable {
         }
     }
 
-    /** Asks the master's HTTP port where its wire listener is; {@link Refused} when it announces none. */
-    private int announcedPort(int timeout) throws IOException {
+    /** Asks the master's HTTP port where its wire listeners are; {@link Refused} when it announces none. */
+    private Ports announcedPorts(int timeout) throws IOException {
         try (Socket http = connected(host, port, timeout)) {
             http.getOutputStream()
                     .write(("GET " + MasterWire.PATH + " HTTP/1.1\r\nHost: " + address
@@ -286,7 +305,9 @@ final class MasterWireChannel implements AutoCloseable {
                         ErrorCode.UNAUTHENTICATED,
                         "master " + address + " serves its wire protocol over TLS only: give the client a TLS context");
             }
-            return Integer.parseInt(found.group(1));
+            int single = Integer.parseInt(found.group(1));
+            Matcher batch = BATCH_PORT.matcher(body);
+            return new Ports(single, batch.find() ? Integer.parseInt(batch.group(1)) : single);
         }
     }
 
@@ -307,6 +328,7 @@ final class MasterWireChannel implements AutoCloseable {
     @Override
     public void close() {
         idle.close();
+        idleBatch.close();
         CallRing open = ring;
         if (open != null) {
             open.close();
@@ -421,6 +443,9 @@ final class MasterWireChannel implements AutoCloseable {
 
         private final Socket socket;
         private final SocketDeadlines.Watch watch;
+        /** Whether this connection goes to the listener for batched calls (and back to their idle pool). */
+        private final boolean batch;
+
         private final Pipe pipe;
         private int nextCallId;
         /** A request's header, message and entry prefixes: kept up to {@link #KEPT_FRAME_BYTES}. */
@@ -435,12 +460,15 @@ final class MasterWireChannel implements AutoCloseable {
          */
         private ByteBuffer keptPayload = ByteBuffer.allocate(0);
 
-        Connection(int timeout) throws IOException {
-            int port = wirePort;
-            if (port < 0) {
-                port = announcedPort(timeout);
-                wirePort = port;
+        /** @param batch to the listener for batched calls */
+        Connection(int timeout, boolean batch) throws IOException {
+            this.batch = batch;
+            Ports announced = ports;
+            if (announced == null) {
+                announced = announcedPorts(timeout);
+                ports = announced;
             }
+            int port = batch ? announced.batch() : announced.single();
             SocketChannel channel = tls == null ? SocketChannel.open() : null;
             Socket plain = channel == null ? new Socket() : channel.socket();
             SocketDeadlines.Watch watched = SocketDeadlines.watch(plain);
@@ -468,7 +496,7 @@ final class MasterWireChannel implements AutoCloseable {
                 boolean overran = !(e instanceof SocketTimeoutException) && !watched.disarm();
                 watched.close();
                 plain.close();
-                wirePort = -1; // the master may have restarted on another port: ask again next time
+                ports = null; // the master may have restarted on other ports: ask again next time
                 if (overran) {
                     throw new SocketTimeoutException("connecting took longer than " + timeout + " ms");
                 }

@@ -222,6 +222,18 @@ public interface CrescentConfig {
         @WithDefault("0")
         int wirePort();
 
+        /**
+         * Port of the wire listener for batched calls (the {@code Batch*} methods; announced with the other); 0 picks
+         * a free one. Its connections are spread over {@code wire-batch-loops} event loops, while single calls stay
+         * on one loop, where they cost least.
+         */
+        @WithDefault("0")
+        int wireBatchPort();
+
+        /** Event loops that serve batched wire calls; 0: one per core, at least two. */
+        @WithDefault("0")
+        int wireBatchLoops();
+
         /** A wire connection that does not finish its hello or a frame within this is closed. */
         @WithDefault("10s")
         Duration wireFrameTimeout();

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.BatchKeysRequest;
 import dev.crescent.protocol.proto.ExistResponse;
 import dev.crescent.protocol.proto.GetReplicaListRequest;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
@@ -41,6 +42,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MasterWireChannelTest {
     private static final KeyRequest REQUEST =
             KeyRequest.newBuilder().setKey("k").build();
+    private static final BatchKeysRequest BATCH =
+            BatchKeysRequest.newBuilder().addKeys("k").build();
 
     @Test
     void aMasterThatAnnouncesNoPortIsRefusedSoTheClientCanFallBack() throws Exception {
@@ -291,6 +294,59 @@ class MasterWireChannelTest {
     }
 
     /**
+     * Batched calls go to the listener the master announces for them, single calls to the other; a master that
+     * announces only one port (it predates the batch listener) gets both there.
+     */
+    @Test
+    void batchedCallsGoToTheAnnouncedBatchListener() throws Exception {
+        List<Integer> single = new CopyOnWriteArrayList<>();
+        List<Integer> batched = new CopyOnWriteArrayList<>();
+        try (Peer batchPeer = new Peer(-1, socket -> answerEmpty(socket, batched));
+                Peer peer = new Peer(200, socket -> answerEmpty(socket, single), batchPeer.port());
+                MasterWireChannel channel = new MasterWireChannel(peer.address(), "n", null)) {
+            channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5));
+            channel.call(MasterServiceGrpc.getBatchExistMethod(), BATCH, Duration.ofSeconds(5));
+            channel.call(MasterServiceGrpc.getBatchGetReplicaListMethod(), BATCH, Duration.ofSeconds(5));
+            assertEquals(List.of(MasterWire.id(MasterServiceGrpc.getExistMethod())), single);
+            assertEquals(
+                    List.of(
+                            MasterWire.id(MasterServiceGrpc.getBatchExistMethod()),
+                            MasterWire.id(MasterServiceGrpc.getBatchGetReplicaListMethod())),
+                    batched);
+        }
+        single.clear();
+        try (Peer older = new Peer(200, socket -> answerEmpty(socket, single));
+                MasterWireChannel channel = new MasterWireChannel(older.address(), "n", null)) {
+            channel.call(MasterServiceGrpc.getBatchExistMethod(), BATCH, Duration.ofSeconds(5));
+            assertEquals(List.of(MasterWire.id(MasterServiceGrpc.getBatchExistMethod())), single);
+        }
+    }
+
+    /** Reads the hello, then answers every request with an empty message (code 0), noting its method. */
+    private static void answerEmpty(Socket socket, List<Integer> methods) {
+        Thread.ofPlatform().daemon().start(() -> {
+            try {
+                DataInputStream in = new DataInputStream(socket.getInputStream());
+                in.readFully(new byte[in.readInt()]); // the node name
+                while (true) {
+                    byte[] request = new byte[in.readInt()];
+                    in.readFully(request);
+                    methods.add(request[0] & 0xFF);
+                    int callId = ByteBuffer.wrap(request, 1, 4).getInt();
+                    socket.getOutputStream()
+                            .write(ByteBuffer.allocate(4 + MasterWire.RESPONSE_HEADER)
+                                    .putInt(MasterWire.RESPONSE_HEADER)
+                                    .putInt(callId)
+                                    .putInt(0)
+                                    .array());
+                }
+            } catch (IOException ignored) {
+                // the connection closed
+            }
+        });
+    }
+
+    /**
      * A master on 127.0.0.1: the first connection is the port question, answered with {@code status} (200 announces
      * this same listener as the wire port); later connections are wire connections, treated as told and kept open
      * until closed.
@@ -301,17 +357,29 @@ class MasterWireChannelTest {
         private final List<Socket> accepted = new CopyOnWriteArrayList<>();
 
         Peer(int status, Consumer<Socket> wire) throws IOException {
+            this(status, wire, -1);
+        }
+
+        /**
+         * @param status what the port question is answered with; negative: no question is asked of this peer, every
+         *               connection is a wire connection
+         * @param batchPort the port announced for batched calls; none when negative
+         */
+        Peer(int status, Consumer<Socket> wire, int batchPort) throws IOException {
             thread = Thread.ofPlatform().daemon().start(() -> {
                 try {
-                    Socket http = server.accept();
-                    accepted.add(http);
-                    answer(
-                            http,
-                            status == 200
-                                    ? "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"port\":"
-                                            + server.getLocalPort() + "}"
-                                    : "HTTP/1.1 " + status + " Not Found\r\ncontent-length: 0\r\n\r\n");
-                    http.close();
+                    if (status >= 0) {
+                        Socket http = server.accept();
+                        accepted.add(http);
+                        answer(
+                                http,
+                                status == 200
+                                        ? "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"port\":"
+                                                + server.getLocalPort()
+                                                + (batchPort < 0 ? "" : ",\"batch-port\":" + batchPort) + "}"
+                                        : "HTTP/1.1 " + status + " Not Found\r\ncontent-length: 0\r\n\r\n");
+                        http.close();
+                    }
                     while (true) {
                         Socket socket = server.accept();
                         accepted.add(socket);
@@ -325,6 +393,10 @@ class MasterWireChannelTest {
 
         String address() {
             return "127.0.0.1:" + server.getLocalPort();
+        }
+
+        int port() {
+            return server.getLocalPort();
         }
 
         @Override

@@ -6,18 +6,20 @@ import dev.crescent.config.CrescentConfig;
 import dev.crescent.protocol.MasterWire;
 import io.quarkus.grpc.GrpcService;
 import io.quarkus.runtime.ShutdownEvent;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
 import io.vertx.ext.web.Router;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Serves the {@link MasterWire} protocol: a listener of its own (on the HTTP host, port
@@ -34,7 +36,7 @@ public class MasterWireRoute {
     private final ControlPlaneTls tls;
     private final String host;
     private final MasterWireHandlers handlers = new MasterWireHandlers();
-    private volatile NetServer server;
+    private volatile List<WireListeners> listeners = List.of();
 
     public MasterWireRoute(
             @GrpcService MasterGrpcService service,
@@ -53,10 +55,6 @@ public class MasterWireRoute {
         if (!config.master().wire()) {
             return;
         }
-        NetServer listener = vertx.createNetServer(tls.serve(new NetServerOptions()
-                .setHost(host)
-                .setPort(config.master().wirePort())
-                .setTcpNoDelay(true)));
         WireLimits limits = new WireLimits(
                 config.master().wireFrameTimeout(),
                 config.master().wireBufferBudget().asLongValue());
@@ -64,21 +62,35 @@ public class MasterWireRoute {
                 Path.of(config.worker().shmDir()),
                 config.worker().shmGroup().orElse(null),
                 config.master().wireRings());
-        listener.connectHandler(
-                socket -> new MasterWireSession(socket, service, handlers, vertx, limits, rings).start());
-        server = listener.listen().toCompletionStage().toCompletableFuture().join();
+        Handler<NetSocket> sessions =
+                socket -> new MasterWireSession(socket, service, handlers, vertx, limits, rings).start();
+        NetServerOptions options =
+                tls.serve(new NetServerOptions().setHost(host).setTcpNoDelay(true));
+        WireListeners single = WireListeners.started(
+                vertx, new NetServerOptions(options).setPort(config.master().wirePort()), 1, sessions);
+        WireListeners batch = WireListeners.started(
+                vertx,
+                new NetServerOptions(options).setPort(config.master().wireBatchPort()),
+                batchLoops(config.master().wireBatchLoops()),
+                sessions);
+        listeners = List.of(single, batch);
         router.route(HttpMethod.GET, MasterWire.PATH)
                 .handler(context -> context.response()
                         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                         .end(new JsonObject()
-                                .put("port", server.actualPort())
+                                .put("port", single.port())
+                                .put("batch-port", batch.port())
                                 .put("tls", tls.enabled())
                                 .encode()));
     }
 
+    /** Event loops for batched calls: as configured, or one per core (at least two) for 0. */
+    static int batchLoops(int configured) {
+        return configured > 0 ? configured : Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
+
     void stop(@Observes ShutdownEvent event) {
-        NetServer listening = server;
-        if (listening != null) {
+        for (WireListeners listening : listeners) {
             listening.close();
         }
     }

@@ -5,6 +5,7 @@ import com.google.protobuf.StringValue;
 import dev.crescent.api.MasterCalls;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.BatchExistResponse;
 import dev.crescent.protocol.proto.BatchGetReplicaListItem;
 import dev.crescent.protocol.proto.BatchGetReplicaListResponse;
 import dev.crescent.protocol.proto.BatchKeysRequest;
@@ -105,6 +106,45 @@ class MasterWireProtocolTest {
                     11,
                     KeyRequest.newBuilder().setKey("wire/absent").build().toByteArray());
             assertEquals(0, read(in).code(), "the connection still serves after refused requests");
+        }
+    }
+
+    /**
+     * Batched calls have a listener of their own (spread over several event loops), announced beside the one for
+     * single calls; it speaks the same protocol, and either carries any call.
+     */
+    @Test
+    void theBatchListenerIsAnnouncedAndServesCalls() throws IOException {
+        int batchPort = given().get(MasterWire.PATH)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getInt("batch-port");
+        assertTrue(batchPort > 0 && batchPort != announcedPort() && batchPort != service.getPort(), "" + batchPort);
+        try (Socket socket = new Socket(service.getHost(), batchPort)) {
+            socket.setSoTimeout(10_000);
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            out.writeInt(0); // the hello: no node name
+            send(
+                    out,
+                    MasterWire.id(MasterServiceGrpc.getBatchExistMethod()),
+                    3,
+                    BatchKeysRequest.newBuilder()
+                            .addKeys("wire/batch-absent")
+                            .build()
+                            .toByteArray());
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            Answer answer = read(in);
+            assertEquals(3, answer.callId());
+            assertEquals(0, answer.code(), answer.message());
+            assertEquals(1, BatchExistResponse.parseFrom(answer.payload()).getExistsCount());
+            send(
+                    out,
+                    MasterWire.id(MasterServiceGrpc.getExistMethod()),
+                    4,
+                    KeyRequest.newBuilder().setKey("wire/absent").build().toByteArray());
+            assertEquals(0, read(in).code());
         }
     }
 
