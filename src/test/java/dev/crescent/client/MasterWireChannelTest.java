@@ -294,7 +294,8 @@ class MasterWireChannelTest {
     }
 
     /**
-     * Batched calls go to the listener the master announces for them, single calls to the other; a master that
+     * Batched reads go to the listener the master announces for batched calls, single calls and batched puts to the
+     * other; a master that
      * announces only one port (it predates the batch listener) gets both there.
      */
     @Test
@@ -307,7 +308,12 @@ class MasterWireChannelTest {
             channel.call(MasterServiceGrpc.getExistMethod(), REQUEST, Duration.ofSeconds(5));
             channel.call(MasterServiceGrpc.getBatchExistMethod(), BATCH, Duration.ofSeconds(5));
             channel.call(MasterServiceGrpc.getBatchGetReplicaListMethod(), BATCH, Duration.ofSeconds(5));
-            assertEquals(List.of(MasterWire.id(MasterServiceGrpc.getExistMethod())), single);
+            channel.call(MasterServiceGrpc.getBatchPutEndMethod(), BATCH, Duration.ofSeconds(5));
+            assertEquals(
+                    List.of(
+                            MasterWire.id(MasterServiceGrpc.getExistMethod()),
+                            MasterWire.id(MasterServiceGrpc.getBatchPutEndMethod())),
+                    single);
             assertEquals(
                     List.of(
                             MasterWire.id(MasterServiceGrpc.getBatchExistMethod()),
