@@ -223,10 +223,9 @@ public interface CrescentConfig {
         int wirePort();
 
         /**
-         * Port of the wire listener for batched reads (clients send {@code BatchGetReplicaList} and {@code BatchExist} there;
-         * announced with the other); 0 picks
-         * a free one. Its connections are spread over {@code wire-batch-loops} event loops, while single calls stay
-         * on one loop, where they cost least.
+         * Port of the wire listener for batched reads (clients send {@code BatchGetReplicaList} and
+         * {@code BatchExist} there; announced with the other); 0 picks a free one. Its connections are spread over
+         * {@code wire-batch-loops} event loops, while single calls stay on one loop, where they cost least.
          */
         @WithDefault("0")
         int wireBatchPort();
