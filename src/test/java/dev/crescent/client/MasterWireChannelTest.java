@@ -102,13 +102,7 @@ class MasterWireChannelTest {
             int callId = ByteBuffer.wrap(request, 1, 4).getInt();
             Thread.sleep(500);
             byte[] payload = ExistResponse.newBuilder().setExists(true).build().toByteArray();
-            socket.getOutputStream()
-                    .write(ByteBuffer.allocate(4 + MasterWire.RESPONSE_HEADER + payload.length)
-                            .putInt(MasterWire.RESPONSE_HEADER + payload.length)
-                            .putInt(callId)
-                            .putInt(0)
-                            .put(payload)
-                            .array());
+            socket.getOutputStream().write(answerFrame(callId, payload));
         } catch (IOException | InterruptedException ignored) {
             // the test fails on the client side if this goes wrong
         }
@@ -196,12 +190,7 @@ class MasterWireChannelTest {
                         .setValue(valueOf(size))
                         .build()
                         .toByteArray();
-                byte[] frame = ByteBuffer.allocate(4 + MasterWire.RESPONSE_HEADER + payload.length)
-                        .putInt(MasterWire.RESPONSE_HEADER + payload.length)
-                        .putInt(callId)
-                        .putInt(0)
-                        .put(payload)
-                        .array();
+                byte[] frame = answerFrame(callId, payload);
                 int half = frame.length / 2;
                 socket.getOutputStream().write(frame, 0, half);
                 socket.getOutputStream().flush();
@@ -230,12 +219,7 @@ class MasterWireChannelTest {
                         in.readFully(request);
                         received.set(request.length);
                         int callId = ByteBuffer.wrap(request, 1, 4).getInt();
-                        socket.getOutputStream()
-                                .write(ByteBuffer.allocate(4 + MasterWire.RESPONSE_HEADER)
-                                        .putInt(MasterWire.RESPONSE_HEADER)
-                                        .putInt(callId)
-                                        .putInt(0)
-                                        .array());
+                        socket.getOutputStream().write(answerFrame(callId, new byte[0]));
                     } catch (IOException | InterruptedException ignored) {
                         // the test fails on the client side if this goes wrong
                     }
@@ -328,6 +312,16 @@ class MasterWireChannelTest {
         }
     }
 
+    /** A successful answer's frame: length, call id, code 0, {@code payload}. */
+    private static byte[] answerFrame(int callId, byte[] payload) {
+        return ByteBuffer.allocate(4 + MasterWire.RESPONSE_HEADER + payload.length)
+                .putInt(MasterWire.RESPONSE_HEADER + payload.length)
+                .putInt(callId)
+                .putInt(0)
+                .put(payload)
+                .array();
+    }
+
     /** Reads the hello, then answers every request with an empty message (code 0), noting its method. */
     private static void answerEmpty(Socket socket, List<Integer> methods) {
         Thread.ofPlatform().daemon().start(() -> {
@@ -339,12 +333,7 @@ class MasterWireChannelTest {
                     in.readFully(request);
                     methods.add(request[0] & 0xFF);
                     int callId = ByteBuffer.wrap(request, 1, 4).getInt();
-                    socket.getOutputStream()
-                            .write(ByteBuffer.allocate(4 + MasterWire.RESPONSE_HEADER)
-                                    .putInt(MasterWire.RESPONSE_HEADER)
-                                    .putInt(callId)
-                                    .putInt(0)
-                                    .array());
+                    socket.getOutputStream().write(answerFrame(callId, new byte[0]));
                 }
             } catch (IOException ignored) {
                 // the connection closed
