@@ -68,7 +68,7 @@ final class MasterWireChannel implements AutoCloseable {
      * The calls that go to the master's listener for batched calls: its connections are spread over several event
      * loops, where a batched read's work per call (many keys looked up, leased and copied) pays for the wake-ups that
      * single calls are cheaper without. Batched puts stay with single calls: in the store benchmark they ran at
-     * 0.80-1.02x Redis's pipelined SETs spread over loops, against 1.70x on one.
+     * 0.80-1.02x Redis's pipelined SETs spread over loops, against 1.66x on one.
      */
     private static final Set<Integer> BATCH_METHODS = Set.of(
             MasterWire.id(MasterServiceGrpc.getBatchGetReplicaListMethod()),
