@@ -60,6 +60,10 @@ _WIRE_PATH = "/v1/master-wire"
 # path's, whose answers are small.
 _RING_OPEN = 255
 _RING_METHODS = {"PutStart", "UpsertStart", "PutEnd", "PutRevoke"}
+# Calls sent to the master's batch listener when it announces one (its several event loops serve long batched reads
+# side by side; single calls and batched puts are cheaper on the one loop of the other port). Either port serves any
+# call: the same split as the Java client's MasterWireChannel.
+_BATCH_PORT_METHODS = {"BatchGetReplicaList", "BatchExist"}
 _MAX_NODE_NAME_BYTES = 255
 # Calls whose repetition after a timeout cannot change the outcome (a repeated PutStart or Remove could).
 _SAFE_AFTER_TIMEOUT = {"GetReplicaList", "Exist", "BatchGetReplicaList", "BatchExist", "ServiceReady", "PutEnd",
@@ -167,9 +171,9 @@ class MasterClient:
 
     def _open(self, address):
         if self._transport != "grpc":
-            port = _announced_wire_port(address, self._call_timeout, self._tls_context)
-            if port is not None:
-                return _WireChannel(address.rsplit(":", 1)[0], port, self._node_name, self._tls_context, self._rings)
+            ports = _announced_wire_ports(address, self._call_timeout, self._tls_context)
+            if ports is not None:
+                return _WireChannel(address.rsplit(":", 1)[0], ports, self._node_name, self._tls_context, self._rings)
             if self._transport == "wire":
                 raise CrescentError(ErrorCode.INVALID_PARAMS, f"the master at {address} does not speak the wire protocol")
         return _GrpcChannel(address, self._node_name, self._tls)
@@ -249,8 +253,9 @@ class _PendingReleases:
                     return  # the master is away: these leases end by their deadlines
 
 
-def _announced_wire_port(address, timeout, tls):
-    """The wire port the master announces on its HTTP port; None when it does not speak the protocol (404)."""
+def _announced_wire_ports(address, timeout, tls):
+    """The wire ports the master announces on its HTTP port, (port, batch port or None for a master without a batch
+    listener); None when it does not speak the protocol (404)."""
     try:
         url = f"{'https' if tls else 'http'}://{address}{_WIRE_PATH}"
         with urllib.request.urlopen(url, timeout=timeout, context=tls) as answer:
@@ -258,7 +263,8 @@ def _announced_wire_port(address, timeout, tls):
         if announced.get("tls") and tls is None:
             raise CrescentError(ErrorCode.UNAUTHENTICATED,
                                 f"the master at {address} speaks its wire protocol over TLS only: pass tls=ClientTls(...)")
-        return int(announced["port"])
+        batch_port = announced.get("batch-port")
+        return int(announced["port"]), int(batch_port) if batch_port is not None else None
     except urllib.error.HTTPError as e:
         if e.code == 404:
             return None
@@ -294,15 +300,18 @@ def _answered(method, read, view: memoryview):
 class _WireChannel:
     """Calls to one master over the wire protocol. Connections are pooled and carry one call at a time, so the
     calling thread writes its request and reads its own answer (each connection keeps a buffer its answers usually
-    fit in whole: one receive per call). A connection that failed or timed out is closed: a late answer must never be
-    read as the next call's. With ``rings``, put-path calls go through a request ring in shared memory when the
+    fit in whole: one receive per call). Batched reads go to the master's batch port when it announces one, over a
+    pool of their own. A connection that failed or timed out is closed: a late answer must never be read as the next
+    call's. With ``rings``, put-path calls go through a request ring in shared memory when the
     master, on this host, offers one (``request_ring``)."""
     name = "wire"
 
-    def __init__(self, host, port, node_name, tls, rings=False):
-        self._host, self._port, self._tls = host, port, tls
+    def __init__(self, host, ports, node_name, tls, rings=False):
+        self._host, self._tls = host, tls
+        self._port, self._batch_port = ports
         self._hello = struct.pack(">I", len(node_name.encode())) + node_name.encode()
         self._idle = collections.deque()
+        self._idle_batch = collections.deque()  # connections to the batch port
         self._call_ids = itertools.count(1)
         self._rings = rings and tls is None and request_ring.available()
         self._ring = None
@@ -320,9 +329,11 @@ class _WireChannel:
                 code, answer = ringed
                 answer = memoryview(answer)
             else:
-                connection = self._idle.pop() if self._idle else None
+                batched = self._batch_port is not None and method in _BATCH_PORT_METHODS
+                idle = self._idle_batch if batched else self._idle
+                connection = idle.pop() if idle else None
                 if connection is None:
-                    connection = self._connected(timeout)
+                    connection = self._connected(timeout, self._batch_port if batched else self._port)
                 _sockets.send(connection.socket, struct.pack(">IBI", length, _WIRE_IDS[method], call_id), body,
                               *trailing)
                 answer = connection.read_frame()
@@ -345,15 +356,15 @@ class _WireChannel:
             _close(connection)
             raise CrescentError(ErrorCode.RPC_FAIL, f"{method}: master connection failed: {e}") from None
         if connection is not None:
-            self._idle.append(connection)
+            idle.append(connection)
         if failure is not None:
             raise failure
         if code != 0:
             raise CrescentError(ErrorCode.of(code), payload.decode("utf-8", "replace"))
         return answered
 
-    def _connected(self, timeout):
-        connection = _sockets.connect(self._host, self._port, timeout)
+    def _connected(self, timeout, port):
+        connection = _sockets.connect(self._host, port, timeout)
         if self._tls is not None:
             connection = _sockets.secure(connection, self._tls, self._host)
         return _WireConnection(connection, self._hello)
@@ -379,7 +390,7 @@ class _WireChannel:
             if self._ring is not None:
                 self._ring.close()
                 self._ring = None
-            connection = self._connected(timeout)
+            connection = self._connected(timeout, self._port)
             opening = wrappers_pb2.StringValue(value=request_ring.host_id()).SerializeToString()
             _sockets.send(connection.socket, struct.pack(">IBI", 5 + len(opening), _RING_OPEN, 0), opening)
             answer = connection.read_frame()
@@ -399,8 +410,9 @@ class _WireChannel:
             self._opening.release()
 
     def close(self):
-        while self._idle:
-            _close(self._idle.pop())
+        for idle in (self._idle, self._idle_batch):
+            while idle:
+                _close(idle.pop())
         if self._ring is not None:
             self._ring.close()
 

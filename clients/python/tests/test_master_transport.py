@@ -34,6 +34,40 @@ def test_the_wire_is_chosen_when_the_master_announces_it(server_address, key):
         grpc.close()
 
 
+def test_batched_reads_go_to_the_batch_port_the_master_announces(server_address, key):
+    store = CrescentStore()
+    assert store.setup(server_address, master_transport="wire") == 0
+    try:
+        names = [key + f"b{i}" for i in range(3)]
+        for name in names:
+            assert store.put(name, name.encode()) == 0
+        assert store.batch_get(names) == [name.encode() for name in names]
+        assert store.batch_is_exist(names + [key + "absent"]) == [1, 1, 1, 0]
+        assert store.is_exist(names[0]) == 1  # puts may have gone through a ring: a single call over a socket
+        channel = store._master._channel(0)
+        assert channel._batch_port is not None and channel._batch_port != channel._port
+        assert [c.socket.getpeername()[1] for c in channel._idle_batch] == [channel._batch_port]
+        assert {c.socket.getpeername()[1] for c in channel._idle} == {channel._port}, "single calls stay"
+    finally:
+        store.close()
+
+
+def test_a_master_that_announces_no_batch_port_gets_batched_reads_on_its_one_port(server_address, key, monkeypatch):
+    announced = master._announced_wire_ports
+    monkeypatch.setattr(master, "_announced_wire_ports", lambda *args: (announced(*args)[0], None))
+    store = CrescentStore()
+    assert store.setup(server_address, master_transport="wire") == 0
+    try:
+        assert store.put(key + "one", b"1") == 0
+        assert store.batch_get([key + "one"]) == [b"1"]
+        assert store.is_exist(key + "one") == 1
+        channel = store._master._channel(0)
+        assert not channel._idle_batch
+        assert [c.socket.getpeername()[1] for c in channel._idle] == [channel._port]
+    finally:
+        store.close()
+
+
 def test_an_unreadable_answer_is_a_clear_error_and_the_next_answer_reads(server_address, key):
     store = CrescentStore()
     assert store.setup(server_address) == 0
