@@ -2,16 +2,20 @@
 // time, each call timed from before its request is written to after the last byte of its reply is read.
 //
 // Why beside redis-benchmark: redis-benchmark stops a call's clock at the first read event of its reply
-// (readHandler in src/redis-benchmark.c, "Calculate latency only for the first read event"), so for a 1 MiB GET its
-// p50/p99 leave out most of the reply's transfer, which Crescent's figures include. bin/bench takes Redis's
-// throughput from whichever client is faster and prints both clients' p99.
+// (readHandler in src/redis-benchmark.c, "Calculate latency only for the first read event"), so for a 1 MiB GET or
+// a 128-key MGET its p50/p99 leave out most of the reply's transfer, which Crescent's figures include; and its one
+// event-loop thread is slower here than blocking threads. bin/bench takes Redis's throughput from whichever client is
+// faster and prints both.
 //
-//   redis_calls <port> <set|get> <value bytes> <threads> <seconds> <keys>
-// prints one line: calls/s p50-us p99-us (after a warm-up of a second; get fills its keys first).
-// Keys are key:<n>, n < keys, chosen at random per call; SET overwrites.
+//   redis_calls <port> <phase> <value bytes> <threads> <seconds> <keys> [keys per batch]
+// phases: put (SET), get (GET), exists (EXISTS of a batch of keys), batch-get (MGET of a batch), batch-put (a batch
+// of SETs pipelined, sent at once; the call ends with the last reply). Keys are key:<n>, n < keys, chosen at random
+// per key; SET overwrites; the reading phases fill every key first. Prints one line after a warm-up of a second:
+// calls/s p50-us p99-us.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -25,16 +29,23 @@
 #include <time.h>
 #include <unistd.h>
 
-static int port, size, keys, get_phase;
-static double seconds;
-static atomic_int phase; // 0 warm-up, 1 measured, 2 stop
+enum { PUT, GET, EXISTS, BATCH_GET, BATCH_PUT };
+static const char *PHASES[] = {"put", "get", "exists", "batch-get", "batch-put"};
+static int port, size, keys, batch = 128, kind;
+static atomic_int stage; // 0 warm-up, 1 measured, 2 stop
 
+// One thread's connection, its request parts and the buffer its replies are read into (a whole reply fits).
 typedef struct {
     pthread_t thread;
+    int fd;
     unsigned seed;
     long count, capacity;
     uint32_t *nanos_by_call; // latencies of measured calls, in ns (a call over 4 s is clamped)
-    char *value, *reply;
+    char *value;
+    char *heads; // one request head per key of a call, 96 bytes each
+    struct iovec *parts;
+    char *reply;
+    long reply_capacity, have, at;
 } worker;
 
 static void fail(const char *what) {
@@ -59,7 +70,7 @@ static int connected(void) {
 
 static void send_all(int fd, struct iovec *parts, int count) {
     while (count > 0) {
-        ssize_t sent = writev(fd, parts, count);
+        ssize_t sent = writev(fd, parts, count < IOV_MAX ? count : IOV_MAX);
         if (sent < 0) {
             if (errno == EINTR) continue;
             fail("writev");
@@ -76,55 +87,122 @@ static void send_all(int fd, struct iovec *parts, int count) {
     }
 }
 
-// Reads one reply into w->reply: a status line (+OK) or a bulk string ($<n>\r\n<n bytes>\r\n), whole.
-static void read_reply(int fd, worker *w) {
-    long have = 0, want = -1, room = size + 64;
-    while (want < 0 || have < want) {
-        ssize_t got = recv(fd, w->reply + have, room - have, 0);
-        if (got <= 0) {
-            if (got < 0 && errno == EINTR) continue;
-            fail("recv");
+// ---- replies: read into the worker's buffer and walked in place ----
+
+static void receive_more(worker *w) {
+    if (w->have == w->reply_capacity) {
+        fprintf(stderr, "a reply over %ld bytes\n", w->reply_capacity);
+        exit(1);
+    }
+    ssize_t got = recv(w->fd, w->reply + w->have, w->reply_capacity - w->have, 0);
+    if (got <= 0) {
+        if (got < 0 && errno == EINTR) return;
+        fail("recv");
+    }
+    w->have += got;
+}
+
+/** The start of the next line; the walk moves past its \r\n. */
+static long next_line(worker *w) {
+    for (;;) {
+        char *end = memchr(w->reply + w->at, '\n', w->have - w->at);
+        if (end != NULL) {
+            long start = w->at;
+            w->at = end - w->reply + 1;
+            return start;
         }
-        have += got;
-        if (want < 0) {
-            char *end = memchr(w->reply, '\n', have);
-            if (end == NULL) continue;
-            long line = end - w->reply + 1;
-            if (w->reply[0] == '$') {
-                long n = atol(w->reply + 1);
-                want = line + (n < 0 ? 0 : n + 2);
-            } else if (w->reply[0] == '+') {
-                want = line;
-            } else {
-                fprintf(stderr, "unexpected reply: %.*s", (int)line, w->reply);
-                exit(1);
-            }
-            if (want > room) {
-                fprintf(stderr, "reply of %ld bytes\n", want);
-                exit(1);
-            }
-        }
+        receive_more(w);
     }
 }
 
-static void call(int fd, worker *w, int set, int key) {
-    char head[96], name[32];
-    int name_length = snprintf(name, sizeof name, "key:%d", key);
-    int head_length = set ? snprintf(head, sizeof head, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n", name_length, name, size)
-                          : snprintf(head, sizeof head, "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", name_length, name);
-    struct iovec parts[3] = {{head, head_length}, {w->value, size}, {"\r\n", 2}};
-    if (set) send_all(fd, parts, 3);
-    else send_all(fd, parts, 1);
-    read_reply(fd, w);
+/** Walks past one whole reply: a status, an integer, a bulk string or an array of them. */
+static void skip_reply(worker *w) {
+    long line = next_line(w);
+    long n = atol(w->reply + line + 1);
+    switch (w->reply[line]) {
+        case '+':
+        case ':':
+            return;
+        case '$':
+            if (n >= 0) {
+                while (w->have - w->at < n + 2) receive_more(w);
+                w->at += n + 2;
+            }
+            return;
+        case '*':
+            for (long i = 0; i < n; i++) skip_reply(w);
+            return;
+        default:
+            fprintf(stderr, "unexpected reply: %.*s\n", (int)(w->at - line), w->reply + line);
+            exit(1);
+    }
+}
+
+// ---- requests ----
+
+static int head_of_key(char *into, int key) {
+    char name[32];
+    int length = snprintf(name, sizeof name, "key:%d", key);
+    return snprintf(into, 96, "$%d\r\n%s\r\n", length, name);
+}
+
+static struct iovec part(void *base, size_t length) {
+    return (struct iovec){.iov_base = base, .iov_len = length};
+}
+
+/** Writes one SET of {@code key} as parts from {@code at}; returns the next free part. */
+static int set_parts(worker *w, int at, int slot, int key) {
+    char *head = w->heads + slot * 96;
+    int length = snprintf(head, 32, "*3\r\n$3\r\nSET\r\n");
+    length += head_of_key(head + length, key);
+    length += snprintf(head + length, 96 - length, "$%d\r\n", size);
+    w->parts[at++] = part(head, length);
+    w->parts[at++] = part(w->value, size);
+    w->parts[at++] = part("\r\n", 2);
+    return at;
+}
+
+/** One call of the phase with random keys (or {@code only} >= 0: a SET of that key); returns when it is answered. */
+static void call(worker *w, int phase, int only) {
+    int parts = 0, replies = 1;
+    switch (phase) {
+        case PUT:
+            parts = set_parts(w, 0, 0, only >= 0 ? only : rand_r(&w->seed) % keys);
+            break;
+        case GET: {
+            int length = snprintf(w->heads, 32, "*2\r\n$3\r\nGET\r\n");
+            length += head_of_key(w->heads + length, rand_r(&w->seed) % keys);
+            w->parts[parts++] = part(w->heads, length);
+            break;
+        }
+        case EXISTS:
+        case BATCH_GET: {
+            const char *command = phase == EXISTS ? "EXISTS" : "MGET";
+            int length = snprintf(w->heads, 96, "*%d\r\n$%zu\r\n%s\r\n", batch + 1, strlen(command), command);
+            w->parts[parts++] = part(w->heads, length);
+            for (int i = 1; i <= batch; i++) {
+                char *head = w->heads + i * 96;
+                w->parts[parts++] = part(head, head_of_key(head, rand_r(&w->seed) % keys));
+            }
+            break;
+        }
+        case BATCH_PUT:
+            for (int i = 0; i < batch; i++) parts = set_parts(w, parts, i, rand_r(&w->seed) % keys);
+            replies = batch;
+            break;
+    }
+    send_all(w->fd, w->parts, parts);
+    w->have = w->at = 0;
+    for (int i = 0; i < replies; i++) skip_reply(w);
 }
 
 static void *run(void *argument) {
     worker *w = argument;
-    int fd = connected();
-    while (atomic_load(&phase) < 2) {
-        int measured = atomic_load(&phase) == 1;
+    w->fd = connected();
+    while (atomic_load(&stage) < 2) {
+        int measured = atomic_load(&stage) == 1;
         double start = now();
-        call(fd, w, !get_phase, rand_r(&w->seed) % keys);
+        call(w, kind, -1);
         if (!measured) continue;
         double nanos = (now() - start) * 1e9;
         if (w->count == w->capacity) {
@@ -134,7 +212,7 @@ static void *run(void *argument) {
         }
         w->nanos_by_call[w->count++] = nanos > 4e9 ? 4000000000u : (uint32_t)nanos;
     }
-    close(fd);
+    close(w->fd);
     return NULL;
 }
 
@@ -144,34 +222,46 @@ static int ascending(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 7) {
-        fprintf(stderr, "usage: %s <port> <set|get> <value bytes> <threads> <seconds> <keys>\n", argv[0]);
+    if (argc < 7) {
+        fprintf(stderr, "usage: %s <port> <put|get|exists|batch-get|batch-put> <value bytes> <threads> <seconds> <keys> "
+                        "[keys per batch]\n", argv[0]);
         return 2;
     }
     port = atoi(argv[1]);
-    get_phase = strcmp(argv[2], "get") == 0;
+    kind = -1;
+    for (int k = 0; k < 5; k++)
+        if (strcmp(argv[2], PHASES[k]) == 0) kind = k;
     size = atoi(argv[3]);
     int threads = atoi(argv[4]);
-    seconds = atof(argv[5]);
+    double seconds = atof(argv[5]);
     keys = atoi(argv[6]);
+    if (argc > 7) batch = atoi(argv[7]);
+    if (kind < 0 || size <= 0 || threads <= 0 || keys <= 0 || batch <= 0) {
+        fprintf(stderr, "bad arguments\n");
+        return 2;
+    }
     worker *workers = calloc(threads, sizeof(worker));
     for (int t = 0; t < threads; t++) {
-        workers[t].seed = 17 + t;
-        workers[t].value = malloc(size);
-        workers[t].reply = malloc(size + 64);
-        memset(workers[t].value, 'a' + t, size);
+        worker *w = &workers[t];
+        w->seed = 17 + t;
+        w->value = malloc(size);
+        memset(w->value, 'a' + t, size);
+        w->heads = malloc((batch + 1) * 96);
+        w->parts = malloc((3 * batch + 1) * sizeof(struct iovec));
+        w->reply_capacity = (long)(kind == BATCH_GET ? batch : 1) * (size + 32) + 64 + (kind == BATCH_PUT ? 5L * batch : 0);
+        w->reply = malloc(w->reply_capacity);
     }
-    if (get_phase) { // every key holds a value of this size before gets start
-        int fd = connected();
-        for (int k = 0; k < keys; k++) call(fd, &workers[0], 1, k);
-        close(fd);
+    if (kind == GET || kind == EXISTS || kind == BATCH_GET) { // every key holds a value of this size first
+        workers[0].fd = connected();
+        for (int k = 0; k < keys; k++) call(&workers[0], PUT, k);
+        close(workers[0].fd);
     }
     for (int t = 0; t < threads; t++) pthread_create(&workers[t].thread, NULL, run, &workers[t]);
     sleep(1);
-    atomic_store(&phase, 1);
+    atomic_store(&stage, 1);
     double start = now();
     usleep((useconds_t)(seconds * 1e6));
-    atomic_store(&phase, 2);
+    atomic_store(&stage, 2);
     double elapsed = now() - start;
     long total = 0;
     for (int t = 0; t < threads; t++) {
