@@ -302,8 +302,8 @@ class _WireChannel:
     calling thread writes its request and reads its own answer (each connection keeps a buffer its answers usually
     fit in whole: one receive per call). Batched reads go to the master's batch port when it announces one, over a
     pool of their own. A connection that failed or timed out is closed: a late answer must never be read as the next
-    call's. With ``rings``, put-path calls go through a request ring in shared memory when the
-    master, on this host, offers one (``request_ring``)."""
+    call's. With ``rings``, put-path calls go through a request ring in shared memory when the master, on this host,
+    offers one (``request_ring``)."""
     name = "wire"
 
     def __init__(self, host, ports, node_name, tls, rings=False):

@@ -70,6 +70,7 @@ def test_a_certified_client_reads_and_writes_under_its_certificates_name(pki, tl
         value = b"kv over mutual tls " * 300
         assert store.put(f"llama/py-tls-{transport}", value) == 0
         assert store.get(f"llama/py-tls-{transport}") == value
+        assert store.batch_get([f"llama/py-tls-{transport}"]) == [value]  # the wire's batch port speaks TLS too
         assert store.put(f"mistral/py-tls-{transport}", value) == ErrorCode.PERMISSION_DENIED
     finally:
         store.close()
