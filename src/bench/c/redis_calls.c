@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 enum { PUT, GET, EXISTS, BATCH_GET, BATCH_PUT };
+enum { HEAD_BYTES = 96 }; // room for one command or key head: "$<length>\r\nkey:<n>\r\n" and the like
 static const char *PHASES[] = {"put", "get", "exists", "batch-get", "batch-put"};
 static int port, size, keys, batch = 128, kind;
 static atomic_int stage; // 0 warm-up, 1 measured, 2 stop
@@ -42,7 +43,7 @@ typedef struct {
     long count, capacity;
     uint32_t *nanos_by_call; // latencies of measured calls, in ns (a call over 4 s is clamped)
     char *value;
-    char *heads; // one request head per key of a call, 96 bytes each
+    char *heads; // one request head per key of a call, HEAD_BYTES each
     struct iovec *parts;
     char *reply;
     long reply_capacity, have, at;
@@ -140,10 +141,11 @@ static void skip_reply(worker *w) {
 
 // ---- requests ----
 
-static int head_of_key(char *into, int key) {
+/** Writes a key's bulk-string head and name into {@code room} bytes at {@code into}; returns its length. */
+static int head_of_key(char *into, int room, int key) {
     char name[32];
     int length = snprintf(name, sizeof name, "key:%d", key);
-    return snprintf(into, 96, "$%d\r\n%s\r\n", length, name);
+    return snprintf(into, room, "$%d\r\n%s\r\n", length, name);
 }
 
 static struct iovec part(void *base, size_t length) {
@@ -152,10 +154,10 @@ static struct iovec part(void *base, size_t length) {
 
 /** Writes one SET of {@code key} as parts from {@code at}; returns the next free part. */
 static int set_parts(worker *w, int at, int slot, int key) {
-    char *head = w->heads + slot * 96;
+    char *head = w->heads + slot * HEAD_BYTES;
     int length = snprintf(head, 32, "*3\r\n$3\r\nSET\r\n");
-    length += head_of_key(head + length, key);
-    length += snprintf(head + length, 96 - length, "$%d\r\n", size);
+    length += head_of_key(head + length, HEAD_BYTES - length, key);
+    length += snprintf(head + length, HEAD_BYTES - length, "$%d\r\n", size);
     w->parts[at++] = part(head, length);
     w->parts[at++] = part(w->value, size);
     w->parts[at++] = part("\r\n", 2);
@@ -171,18 +173,18 @@ static void call(worker *w, int phase, int only) {
             break;
         case GET: {
             int length = snprintf(w->heads, 32, "*2\r\n$3\r\nGET\r\n");
-            length += head_of_key(w->heads + length, rand_r(&w->seed) % keys);
+            length += head_of_key(w->heads + length, HEAD_BYTES - length, rand_r(&w->seed) % keys);
             w->parts[parts++] = part(w->heads, length);
             break;
         }
         case EXISTS:
         case BATCH_GET: {
             const char *command = phase == EXISTS ? "EXISTS" : "MGET";
-            int length = snprintf(w->heads, 96, "*%d\r\n$%zu\r\n%s\r\n", batch + 1, strlen(command), command);
+            int length = snprintf(w->heads, HEAD_BYTES, "*%d\r\n$%zu\r\n%s\r\n", batch + 1, strlen(command), command);
             w->parts[parts++] = part(w->heads, length);
             for (int i = 1; i <= batch; i++) {
-                char *head = w->heads + i * 96;
-                w->parts[parts++] = part(head, head_of_key(head, rand_r(&w->seed) % keys));
+                char *head = w->heads + i * HEAD_BYTES;
+                w->parts[parts++] = part(head, head_of_key(head, HEAD_BYTES, rand_r(&w->seed) % keys));
             }
             break;
         }
@@ -246,7 +248,7 @@ int main(int argc, char **argv) {
         w->seed = 17 + t;
         w->value = malloc(size);
         memset(w->value, 'a' + t, size);
-        w->heads = malloc((batch + 1) * 96);
+        w->heads = malloc((batch + 1) * HEAD_BYTES);
         w->parts = malloc((3 * batch + 1) * sizeof(struct iovec));
         w->reply_capacity = (long)(kind == BATCH_GET ? batch : 1) * (size + 32) + 64 + (kind == BATCH_PUT ? 5L * batch : 0);
         w->reply = malloc(w->reply_capacity);
