@@ -96,8 +96,12 @@ static void receive_more(worker *w) {
         exit(1);
     }
     ssize_t got = recv(w->fd, w->reply + w->have, w->reply_capacity - w->have, 0);
-    if (got <= 0) {
-        if (got < 0 && errno == EINTR) return;
+    if (got == 0) {
+        fprintf(stderr, "Redis closed the connection mid-reply\n");
+        exit(1);
+    }
+    if (got < 0) {
+        if (errno == EINTR) return;
         fail("recv");
     }
     w->have += got;
