@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Timeout;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import java.net.ServerSocket;
@@ -174,32 +175,23 @@ class MasterWireChannelTest {
 
     /** Reads the hello, then answers each request with a value of the size its key names, in two writes. */
     private static void answerValuesOfTheAskedSize(Socket socket) {
-        try {
-            DataInputStream in = new DataInputStream(socket.getInputStream());
-            in.readFully(new byte[in.readInt()]); // the node name
-            while (true) {
-                byte[] request = new byte[in.readInt()];
-                in.readFully(request);
-                int callId = ByteBuffer.wrap(request, 1, 4).getInt();
-                String key = GetReplicaListRequest.parseFrom(ByteBuffer.wrap(
-                                request, MasterWire.REQUEST_HEADER, request.length - MasterWire.REQUEST_HEADER))
-                        .getKey();
-                int size = Integer.parseInt(key);
-                byte[] payload = GetReplicaListResponse.newBuilder()
-                        .setSize(size)
-                        .setValue(valueOf(size))
-                        .build()
-                        .toByteArray();
-                byte[] frame = answerFrame(callId, payload);
-                int half = frame.length / 2;
-                socket.getOutputStream().write(frame, 0, half);
-                socket.getOutputStream().flush();
-                Thread.sleep(5);
-                socket.getOutputStream().write(frame, half, frame.length - half);
-            }
-        } catch (IOException | InterruptedException ignored) {
-            // closed by the test; the test fails on the client side if anything else goes wrong
-        }
+        serveRequests(socket, (request, callId, out) -> {
+            String key = GetReplicaListRequest.parseFrom(ByteBuffer.wrap(
+                            request, MasterWire.REQUEST_HEADER, request.length - MasterWire.REQUEST_HEADER))
+                    .getKey();
+            int size = Integer.parseInt(key);
+            byte[] payload = GetReplicaListResponse.newBuilder()
+                    .setSize(size)
+                    .setValue(valueOf(size))
+                    .build()
+                    .toByteArray();
+            byte[] frame = answerFrame(callId, payload);
+            int half = frame.length / 2;
+            out.write(frame, 0, half);
+            out.flush();
+            Thread.sleep(5);
+            out.write(frame, half, frame.length - half);
+        });
     }
 
     /**
@@ -324,21 +316,32 @@ class MasterWireChannelTest {
 
     /** Reads the hello, then answers every request with an empty message (code 0), noting its method. */
     private static void answerEmpty(Socket socket, List<Integer> methods) {
-        Thread.ofPlatform().daemon().start(() -> {
-            try {
-                DataInputStream in = new DataInputStream(socket.getInputStream());
-                in.readFully(new byte[in.readInt()]); // the node name
-                while (true) {
-                    byte[] request = new byte[in.readInt()];
-                    in.readFully(request);
+        Thread.ofPlatform()
+                .daemon()
+                .start(() -> serveRequests(socket, (request, callId, out) -> {
                     methods.add(request[0] & 0xFF);
-                    int callId = ByteBuffer.wrap(request, 1, 4).getInt();
-                    socket.getOutputStream().write(answerFrame(callId, new byte[0]));
-                }
-            } catch (IOException ignored) {
-                // the connection closed
+                    out.write(answerFrame(callId, new byte[0]));
+                }));
+    }
+
+    /** What a fake master does with one request frame (method id, call id, message) and its call id. */
+    private interface RequestAnswer {
+        void answer(byte[] request, int callId, OutputStream out) throws IOException, InterruptedException;
+    }
+
+    /** Reads the hello, then hands each request frame to {@code answer} until the connection closes. */
+    private static void serveRequests(Socket socket, RequestAnswer answer) {
+        try {
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            in.readFully(new byte[in.readInt()]); // the node name
+            while (true) {
+                byte[] request = new byte[in.readInt()];
+                in.readFully(request);
+                answer.answer(request, ByteBuffer.wrap(request, 1, 4).getInt(), socket.getOutputStream());
             }
-        });
+        } catch (IOException | InterruptedException ignored) {
+            // the connection closed; the test fails on the client side if anything else goes wrong
+        }
     }
 
     /**
