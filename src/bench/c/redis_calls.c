@@ -145,6 +145,11 @@ static void skip_reply(worker *w) {
 
 // ---- requests ----
 
+/** Writes a command's array head ({@code arguments} in all, the command's name first); returns its length. */
+static int command_head(char *into, int room, int arguments, const char *command) {
+    return snprintf(into, room, "*%d\r\n$%zu\r\n%s\r\n", arguments, strlen(command), command);
+}
+
 /** Writes a key's bulk-string head and name into {@code room} bytes at {@code into}; returns its length. */
 static int head_of_key(char *into, int room, int key) {
     char name[32];
@@ -159,7 +164,7 @@ static struct iovec part(void *base, size_t length) {
 /** Writes one SET of {@code key} as parts from {@code at}; returns the next free part. */
 static int set_parts(worker *w, int at, int slot, int key) {
     char *head = w->heads + slot * HEAD_BYTES;
-    int length = snprintf(head, 32, "*3\r\n$3\r\nSET\r\n");
+    int length = command_head(head, HEAD_BYTES, 3, "SET");
     length += head_of_key(head + length, HEAD_BYTES - length, key);
     length += snprintf(head + length, HEAD_BYTES - length, "$%d\r\n", size);
     w->parts[at++] = part(head, length);
@@ -176,15 +181,14 @@ static void call(worker *w, int phase, int only) {
             parts = set_parts(w, 0, 0, only >= 0 ? only : rand_r(&w->seed) % keys);
             break;
         case GET: {
-            int length = snprintf(w->heads, 32, "*2\r\n$3\r\nGET\r\n");
+            int length = command_head(w->heads, HEAD_BYTES, 2, "GET");
             length += head_of_key(w->heads + length, HEAD_BYTES - length, rand_r(&w->seed) % keys);
             w->parts[parts++] = part(w->heads, length);
             break;
         }
         case EXISTS:
         case BATCH_GET: {
-            const char *command = phase == EXISTS ? "EXISTS" : "MGET";
-            int length = snprintf(w->heads, HEAD_BYTES, "*%d\r\n$%zu\r\n%s\r\n", batch + 1, strlen(command), command);
+            int length = command_head(w->heads, HEAD_BYTES, batch + 1, phase == EXISTS ? "EXISTS" : "MGET");
             w->parts[parts++] = part(w->heads, length);
             for (int i = 1; i <= batch; i++) {
                 char *head = w->heads + i * HEAD_BYTES;
