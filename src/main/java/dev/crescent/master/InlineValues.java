@@ -28,8 +28,8 @@ import java.util.concurrent.CompletableFuture;
  * master reaches the replicas by a memory copy: its own segments (standalone) or a same-host worker's shared-memory
  * file. Otherwise both answer as usual and the client moves the bytes. Either way the object lives in a segment
  * range like any other, so leases, eviction, pins, tickets and the op-log treat it as they treat every object: the
- * put is an ordinary PutStart and PutEnd (acknowledged once durable), the read an ordinary lease handed back as soon
- * as the copy is done.
+ * put is a PutStart and a PutEnd made in one step of its key, as a put into granted space is (acknowledged once
+ * durable), the read an ordinary lease handed back as soon as the copy is done.
  *
  * <p>Only memory copies, never the network: these calls run on the event loop, which may not wait on a peer.
  */
@@ -49,7 +49,7 @@ public final class InlineValues {
     }
 
     /**
-     * Starts a put of {@code value}; commits it at once when the bytes could be written here.
+     * Starts a put of {@code value}; writes and commits it in the same step when the bytes could be written here.
      *
      * @return COMMITTED once the put is durable, or the replicas the caller is to write (it then ends the put)
      */
@@ -74,9 +74,8 @@ public final class InlineValues {
     /**
      * {@link #putStart} for many keys in one master call: each key whose bytes were sent is started, written and
      * committed as one put start with bytes is; a key whose bytes its writer copied into space granted to it is made
-     * there as {@link Master#putStartInSpace} makes it; the others are ordinary put starts. Every put is started first, then
-     * all their memory copies are made in one transfer batch (one engine call however many keys), then each put whose
-     * copies all succeeded is committed and the others revoked. One key's failure never fails the others.
+     * there as {@link Master#putStartInSpace} makes it; the others are ordinary put starts. One key's failure never
+     * fails the others.
      *
      * @param values  parallel to keys: each object's bytes, or null where they were not sent
      * @param crc32cs parallel to keys: each object's CRC32C or null
@@ -99,92 +98,89 @@ public final class InlineValues {
                     keys.size() + " keys in one batch; at most " + Master.MAX_BATCH_KEYS + " (split the batch)");
         }
         List<KeyResult<CompletableFuture<StartedPut>>> answers = new ArrayList<>(keys.size());
-        List<TransferRequest> writes = new ArrayList<>();
-        List<Copying> copying = new ArrayList<>();
         for (int i = 0; i < keys.size(); i++) {
             String key = keys.get(i);
             MemorySegment value = values.get(i);
             long size = sizes.get(i);
             Long crc32c = crc32cs.get(i);
             long space = inSpaces == null ? 0 : inSpaces.get(i);
-            int from = writes.size();
-            KeyResult<CompletableFuture<StartedPut>> answer = KeyResult.of(key, () -> {
+            answers.add(KeyResult.of(key, () -> {
                 if (space != 0) {
                     return master.putStartInSpace(clientId, key, space, size, config, upsert, crc32c);
                 }
                 return value != null
-                        ? begin(clientId, key, value, config, upsert, crc32c, writes)
+                        ? begin(clientId, key, value, config, upsert, crc32c)
                         : master.putStartAsync(clientId, key, size, config, upsert)
                                 .thenApply(StartedPut::toWrite);
-            });
-            if (answer.ok() && answer.value() == null) {
-                copying.add(new Copying(i, key, crc32c, from, writes.size()));
-            }
-            answers.add(answer);
-        }
-        if (copying.isEmpty()) {
-            return answers;
-        }
-        TransferBatch copied = engine.submit(writes);
-        for (Copying put : copying) {
-            StoreException failed = firstFailure(copied, put.from(), put.to());
-            answers.set(put.index(), KeyResult.of(put.key(), () -> {
-                if (failed != null) {
-                    master.putRevoke(clientId, put.key());
-                    throw failed;
-                }
-                return master.putEndAsync(clientId, put.key(), put.crc32c()).thenApply(durable -> StartedPut.COMMITTED);
             }));
         }
         return answers;
     }
 
-    /** A started put whose bytes are to be copied by {@code writes[from, to)}, then committed. */
-    private record Copying(int index, String key, Long crc32c, int from, int to) {}
-
     /**
-     * Starts a put whose bytes came with it and adds the memory copies that write them to {@code writes}.
+     * Starts a put whose bytes came with it, and writes and commits it in the same step when the master reaches
+     * every replica by a memory copy.
      *
-     * @return null when the copies were added (the put is committed once they are made), else the answer: the
-     * replicas for the caller to write (over the limit, a replica out of reach of a memory copy, or placed only
-     * after waiting for the disk tier to make room), or the acknowledgement of a repeated put
+     * @return COMMITTED once durable, the acknowledgement of a repeated put, or the replicas for the caller to write
+     * (over the limit, a replica out of reach of a memory copy, or placed only after waiting for the disk tier to
+     * make room)
      */
     private CompletableFuture<StartedPut> begin(
-            String clientId,
-            String key,
-            MemorySegment value,
-            ReplicaConfig config,
-            boolean upsert,
-            Long crc32c,
-            List<TransferRequest> writes) {
-        CompletableFuture<List<ReplicaDescriptor>> placing;
+            String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
+        Copier copier = value.byteSize() > maxBytes ? null : new Copier(value);
         try {
-            placing = master.putStartAsync(clientId, key, value.byteSize(), config, upsert);
+            return master.putStartFilled(clientId, key, value.byteSize(), config, upsert, crc32c, copier);
         } catch (StoreException e) {
             if (upsert || e.code() != ErrorCode.OBJECT_ALREADY_EXISTS || !holds(key, value)) {
                 throw e;
             }
             return repeated(clientId, key, crc32c, e);
-        }
-        if (!placing.isDone()) {
-            // DRAM is full and the disk tier is making room: this call does not wait to copy; the caller writes
-            // the bytes it still has once the put is placed.
-            return placing.thenApply(StartedPut::toWrite);
-        }
-        List<ReplicaDescriptor> replicas = placing.join(); // placed at once: a refusal was thrown above
-        if (value.byteSize() > maxBytes) {
-            return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
-        }
-        List<TransferRequest> mine = new ArrayList<>(replicas.size());
-        for (ReplicaDescriptor replica : replicas) {
-            TransferRequest write = replica.write(value, 0);
-            if (!inMemory(write)) {
-                return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
+        } finally {
+            if (copier != null) {
+                copier.expire();
             }
-            mine.add(write);
         }
-        writes.addAll(mine);
-        return null;
+    }
+
+    /**
+     * Copies a put's bytes into the ranges placed for it, while the call that brought them is on: they lie in the
+     * frame the call was read from, which is read into again after it. A put that waits for the disk tier to make
+     * room is placed after that; its writer then writes the bytes it still has.
+     */
+    private final class Copier implements PutPath.Filler {
+        private final MemorySegment value;
+        private volatile boolean open = true;
+
+        Copier(MemorySegment value) {
+            this.value = value;
+        }
+
+        void expire() {
+            open = false;
+        }
+
+        @Override
+        public boolean fill(List<Replica> replicas) {
+            if (!open) {
+                return false;
+            }
+            MemorySegment[] ranges = new MemorySegment[replicas.size()];
+            for (int i = 0; i < ranges.length; i++) {
+                Replica replica = replicas.get(i);
+                ranges[i] = engine.view(
+                        replica.segment().name(),
+                        replica.segment().endpoint(),
+                        replica.range().offset(),
+                        value.byteSize());
+                if (ranges[i] == null) {
+                    return false; // not in reach of a memory copy: the writer writes it over the network
+                }
+            }
+            for (MemorySegment range : ranges) {
+                MemorySegment.copy(value, 0, range, 0, value.byteSize());
+            }
+            return true;
+        }
     }
 
     /**

@@ -262,13 +262,47 @@ public final class Master implements MasterClient {
 
     private CompletableFuture<List<ReplicaDescriptor>> startWhenRoom(
             String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
+        return placeWhenRoom(clientId, key, size, config, upsert, null, null).thenApply(PutPath.Placed::replicas);
+    }
+
+    /**
+     * A put start whose bytes came with it: placed, written by {@code filler} and committed in one step when it
+     * reaches every replica (answered COMMITTED once durable); else an ordinary put start, answering the replicas for
+     * the caller to write. A filler must write nothing once its caller has returned: with a disk tier, a put that
+     * waits for room is placed later, on another thread.
+     */
+    CompletableFuture<StartedPut> putStartFilled(
+            String clientId,
+            String key,
+            long size,
+            ReplicaConfig config,
+            boolean upsert,
+            Long crc32c,
+            PutPath.Filler filler) {
+        return serve(
+                MasterOp.PUT_START,
+                () -> placeWhenRoom(clientId, key, size, config, upsert, crc32c, filler)
+                        .thenCompose(placed -> placed.committed() == null
+                                ? CompletableFuture.completedFuture(StartedPut.toWrite(placed.replicas()))
+                                : durability.answer(placed.committed(), key).thenApply(done -> StartedPut.COMMITTED)));
+    }
+
+    private CompletableFuture<PutPath.Placed> placeWhenRoom(
+            String clientId,
+            String key,
+            long size,
+            ReplicaConfig config,
+            boolean upsert,
+            Long crc32c,
+            PutPath.Filler filler) {
         Tiering tiering = book.tiering;
         if (tiering == null || !tiering.active() || !puts.fitsSomewhere(size)) {
-            return CompletableFuture.completedFuture(puts.start(clientId, key, size, config, upsert));
+            return CompletableFuture.completedFuture(
+                    puts.place(clientId, key, size, config, upsert, true, crc32c, filler));
         }
         return tiering.whenRoom(
-                () -> puts.start(clientId, key, size, config, upsert, false),
-                () -> puts.start(clientId, key, size, config, upsert, true));
+                () -> puts.place(clientId, key, size, config, upsert, false, crc32c, filler),
+                () -> puts.place(clientId, key, size, config, upsert, true, crc32c, filler));
     }
 
     /**

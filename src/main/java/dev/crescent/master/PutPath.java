@@ -36,21 +36,54 @@ final class PutPath {
     }
 
     /**
+     * Writes a put's bytes into the ranges just placed for it, inside the key's section, so that the put start
+     * commits at once: the key is entered once instead of twice (start, then end), and nobody sees the object
+     * between its start and its commit.
+     */
+    @FunctionalInterface
+    interface Filler {
+        /**
+         * @return whether every replica now holds the bytes; false when it wrote nothing because a replica is out
+         * of its reach (the put stays started, for its writer to write and end). A copy that fails throws: the put
+         * is then revoked and the failure answered.
+         */
+        boolean fill(List<Replica> replicas);
+    }
+
+    /**
+     * What a put start came to: the replicas its writer is to write (one descriptor per placed replica, fewer than
+     * asked when fewer segments have room, each with a WRITE ticket when access control is on), or, when its
+     * {@link Filler} wrote them, the COMMIT's durability.
+     */
+    record Placed(List<ReplicaDescriptor> replicas, CompletableFuture<Void> committed) {}
+
+    /**
      * @return one descriptor per placed replica (fewer than asked when fewer segments have room), each with a
      * WRITE ticket when access control is on
      */
     List<ReplicaDescriptor> start(String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
-        return start(clientId, key, size, config, upsert, true);
+        return place(clientId, key, size, config, upsert, true, null, null).replicas();
     }
 
     /**
+     * Starts a put and, when {@code filler} writes its bytes, commits it in the same step.
+     *
      * @param dropToFit evict by dropping objects when DRAM has no room; false: answer NO_AVAILABLE_HANDLE at once
      *                  (the caller waits for the disk tier to make room instead)
+     * @param crc32c    the bytes' CRC32C, kept with an object committed here; or null
+     * @param filler    writes the bytes into the placed ranges, or null: the writer writes them and ends the put
      */
-    List<ReplicaDescriptor> start(
-            String clientId, String key, long size, ReplicaConfig config, boolean upsert, boolean dropToFit) {
+    Placed place(
+            String clientId,
+            String key,
+            long size,
+            ReplicaConfig config,
+            boolean upsert,
+            boolean dropToFit,
+            Long crc32c,
+            Filler filler) {
         try {
-            return startOnce(clientId, key, size, config, upsert);
+            return startOnce(clientId, key, size, config, upsert, crc32c, filler);
         } catch (StoreException e) {
             Tenants tenants = book.index.tenants;
             if (e.code() == ErrorCode.QUOTA_EXCEEDED) {
@@ -60,7 +93,7 @@ final class PutPath {
                         size * replicasWanted(config == null ? ReplicaConfig.DEFAULT : config),
                         victim -> tenants.of(victim) == own);
                 try {
-                    return startOnce(clientId, key, size, config, upsert);
+                    return startOnce(clientId, key, size, config, upsert, crc32c, filler);
                 } catch (StoreException still) {
                     if (still.code() == ErrorCode.QUOTA_EXCEEDED) {
                         tenants.refused(key);
@@ -87,7 +120,7 @@ final class PutPath {
             while (true) {
                 long freed = eviction.evict(round, victim -> tenants.mayEvict(victim, key));
                 try {
-                    return startOnce(clientId, key, size, config, upsert);
+                    return startOnce(clientId, key, size, config, upsert, crc32c, filler);
                 } catch (StoreException still) {
                     if (still.code() != ErrorCode.NO_AVAILABLE_HANDLE || freed == 0) {
                         throw still;
@@ -97,17 +130,43 @@ final class PutPath {
         }
     }
 
-    private List<ReplicaDescriptor> startOnce(
-            String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
+    private Placed startOnce(
+            String clientId, String key, long size, ReplicaConfig config, boolean upsert, Long crc32c, Filler filler) {
         requirePutAccepted(clientId, key, size);
         ReplicaConfig wanted = config == null ? ReplicaConfig.DEFAULT : config;
         long now = book.clock.millis();
         long discardMillis = book.settings.putStartDiscardTimeout().toMillis();
-        ObjectMeta started = book.index.update(
-                key, (k, existing) -> started(k, existing, clientId, size, wanted, upsert, now, discardMillis, null));
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Void>[] durable = new CompletableFuture[1];
+        RuntimeException[] unwritten = new RuntimeException[1];
+        ObjectMeta started = book.index.update(key, (k, existing) -> {
+            ObjectMeta fresh = started(k, existing, clientId, size, wanted, upsert, now, discardMillis, null);
+            if (filler != null) {
+                try {
+                    if (filler.fill(fresh.replicas)) {
+                        durable[0] = complete(fresh, crc32c);
+                    }
+                } catch (RuntimeException copyFailed) {
+                    // Not thrown from here: the section would leave the entry as it was, yet the ranges, the
+                    // tenant's bytes and a version overwritten are already settled for the fresh one.
+                    unwritten[0] = copyFailed;
+                }
+            }
+            return fresh;
+        });
+        if (durable[0] != null) {
+            return new Placed(null, durable[0]);
+        }
         book.processing.put(key, started.putStartMillis);
+        if (unwritten[0] != null) {
+            revoke(clientId, key);
+            throw new StoreException(
+                    ErrorCode.TRANSFER_FAIL,
+                    "writing '" + key + "' failed: " + unwritten[0].getMessage(),
+                    unwritten[0]);
+        }
         // A writer silent past the discard timeout may be pre-empted; its ticket must not outlive that.
-        return book.describe(started.replicas, TransferOp.WRITE, now + discardMillis);
+        return new Placed(book.describe(started.replicas, TransferOp.WRITE, now + discardMillis), null);
     }
 
     /**

@@ -146,6 +146,22 @@ class InlineValuesTest {
     }
 
     @Test
+    void aCopyThatFailsIsAnsweredAndLeavesNothingStartedOrHeld() {
+        // A segment whose memory here is shorter than what it was mounted with: the copy into it fails.
+        engine.registerLocal("short", arena.allocate(4096), "");
+        master.mountSegment("short-worker", "short", SEGMENT_BYTES, "");
+        StoreException failed = assertThrows(StoreException.class, () -> putOn("short", "k", bytes(8192, 30)));
+        assertEquals(ErrorCode.TRANSFER_FAIL, failed.code());
+        assertTrue(failed.getMessage().contains("outside segment 'short'"), failed.getMessage());
+        assertEquals(0, master.stats().usedBytes(), "its range was freed");
+        StoreException gone = assertThrows(StoreException.class, () -> master.getReplicaList("k"));
+        assertEquals(ErrorCode.OBJECT_NOT_FOUND, gone.code(), "revoked, not left in progress");
+        assertEquals(StartedPut.COMMITTED, putOn("local", "k", bytes(8192, 31)), "the key is free for the next put");
+        assertArrayEquals(
+                bytes(8192, 31), toArray(inline.locate("k", LIMIT, "", null).value()));
+    }
+
+    @Test
     void aReaderThatMapsTheReplicaOnItsHostGetsTheReplicaNotTheBytes() {
         MemorySegment near = arena.allocate(SEGMENT_BYTES);
         engine.registerLocal("near", near, "");

@@ -204,7 +204,7 @@ class TieringTest {
                 String key = "v" + batch + "-" + i;
                 byte[] bytes = bytesOf(key);
                 batchKeys.add(key);
-                values.add(MemorySegment.ofArray(bytes));
+                values.add(MemorySegment.ofArray(bytes.clone()));
                 keys.add(key);
                 written.add(bytes);
             }
@@ -217,6 +217,9 @@ class TieringTest {
                     false,
                     java.util.Collections.nCopies(5, null),
                     null);
+            // The wire reads its next frame into the array these bytes lay in: a put placed after a wait must not
+            // be written from them any more.
+            values.forEach(sent -> sent.fill((byte) 0));
             for (KeyResult<CompletableFuture<StartedPut>> one : started) {
                 StartedPut answer = one.value().get(10, TimeUnit.SECONDS);
                 if (!answer.committed()) { // placed after a wait: the caller writes the bytes it still has
