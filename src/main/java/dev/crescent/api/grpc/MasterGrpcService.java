@@ -48,7 +48,6 @@ import dev.crescent.protocol.proto.ServiceReadyResponse;
 import dev.crescent.protocol.proto.UnmountSegmentRequest;
 import dev.crescent.transfer.SegmentDescriptor;
 import dev.crescent.transfer.SegmentTier;
-import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.common.annotation.NonBlocking;
@@ -59,7 +58,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -100,17 +98,27 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<PutStartResponse> putStart(PutStartRequest request) {
+        return Uni.createFrom().completionStage(() -> putStartAsync(request));
+    }
+
+    /** {@link #putStart} as a future: the wire's call, without Mutiny's operators. */
+    public CompletableFuture<PutStartResponse> putStartAsync(PutStartRequest request) {
         return start("put_start", request, request.getUpsert());
     }
 
     @Override
     @NonBlocking
     public Uni<PutStartResponse> upsertStart(PutStartRequest request) {
+        return Uni.createFrom().completionStage(() -> upsertStartAsync(request));
+    }
+
+    /** {@link #upsertStart} as a future: the wire's call, without Mutiny's operators. */
+    public CompletableFuture<PutStartResponse> upsertStartAsync(PutStartRequest request) {
         return start("upsert_start", request, true);
     }
 
-    private Uni<PutStartResponse> start(String op, PutStartRequest request, boolean upsert) {
-        Uni<StartedPut> started;
+    private CompletableFuture<PutStartResponse> start(String op, PutStartRequest request, boolean upsert) {
+        CompletableFuture<StartedPut> started;
         if (request.getInSpace() != 0) {
             started = started(
                     op,
@@ -155,19 +163,19 @@ public class MasterGrpcService implements MasterService {
                                     upsert)
                             .thenApply(StartedPut::toWrite));
         }
-        return started.onItem().transform(answer -> answered(request, answer));
+        return started.thenApply(answer -> answered(request, answer));
     }
 
     /**
      * One put start, access checked and counted as {@code op}, the leases it carries handed back first; its answer
      * once {@code start}'s future completes (its failure counted as {@code answeredAs}), without holding a thread.
      */
-    private Uni<StartedPut> started(
+    private CompletableFuture<StartedPut> started(
             String op, String answeredAs, PutStartRequest request, Supplier<CompletableFuture<StartedPut>> start) {
-        return whenDone(answeredAs, call(op, Right.WRITE, request.getKey(), () -> {
+        return calls.later(op, answeredAs, Right.WRITE, request.getKey(), () -> {
             releaseCarried(request.getReleasedList());
             return start.get();
-        }));
+        });
     }
 
     private static Long crc32c(PutStartRequest request) {
@@ -190,32 +198,21 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<Empty> putEnd(PutEndRequest request) {
-        return whenDone(
-                        "put_end_durable",
-                        call(
-                                "put_end",
-                                Right.WRITE,
-                                request.getKey(),
-                                () -> master.putEndAsync(
-                                        request.getClientId(),
-                                        request.getKey(),
-                                        request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null)))
-                .onItem()
-                .transform(ignored -> EMPTY);
+        return Uni.createFrom().completionStage(() -> putEndAsync(request));
     }
 
-    /**
-     * The outcome of a future the call answered (the op-log's durability), without holding a thread meanwhile; its
-     * failure is mapped like the call's own, counted as {@code op}.
-     */
-    private <T> Uni<T> whenDone(String op, Uni<CompletableFuture<T>> started) {
-        return started.onItem()
-                .transformToUni(future -> Uni.createFrom().completionStage(future))
-                .onFailure(e -> !(e instanceof StatusRuntimeException))
-                .transform(e -> {
-                    Throwable cause = e instanceof CompletionException c && c.getCause() != null ? c.getCause() : e;
-                    return calls.failed(op, cause);
-                });
+    /** {@link #putEnd} as a future: the wire's call, without Mutiny's operators. */
+    public CompletableFuture<Empty> putEndAsync(PutEndRequest request) {
+        return calls.later(
+                        "put_end",
+                        "put_end_durable",
+                        Right.WRITE,
+                        request.getKey(),
+                        () -> master.putEndAsync(
+                                request.getClientId(),
+                                request.getKey(),
+                                request.hasCrc32C() ? ProtoMapping.crc32c(request.getCrc32C()) : null))
+                .thenApply(ignored -> EMPTY);
     }
 
     @Override
@@ -230,15 +227,15 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request) {
-        return getReplicaList(request, null);
+        return Uni.createFrom().completionStage(() -> getReplicaList(request, null));
     }
 
     /**
      * GetReplicaList for a caller that says when its answer is out: under {@code lending} a small object's bytes
      * are lent to the answer from their segment, not copied into it (see {@link InlineValues#locate}).
      */
-    public Uni<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request, Lending lending) {
-        return call("get_replica_list", Right.READ, request.getKey(), () -> {
+    public CompletableFuture<GetReplicaListResponse> getReplicaList(GetReplicaListRequest request, Lending lending) {
+        return calls.now("get_replica_list", Right.READ, request.getKey(), () -> {
             releaseCarried(request.getReleasedList());
             return located(
                     request.getAcceptInline() > 0
@@ -294,12 +291,22 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<BatchPutStartResponse> batchPutStart(BatchPutStartRequest request) {
+        return Uni.createFrom().completionStage(() -> batchPutStartAsync(request));
+    }
+
+    /** {@link #batchPutStart} as a future: the wire's call, without Mutiny's operators. */
+    public CompletableFuture<BatchPutStartResponse> batchPutStartAsync(BatchPutStartRequest request) {
         return batchStart("batch_put_start", request, request.getUpsert());
     }
 
     @Override
     @NonBlocking
     public Uni<BatchPutStartResponse> batchUpsertStart(BatchPutStartRequest request) {
+        return Uni.createFrom().completionStage(() -> batchUpsertStartAsync(request));
+    }
+
+    /** {@link #batchUpsertStart} as a future: the wire's call, without Mutiny's operators. */
+    public CompletableFuture<BatchPutStartResponse> batchUpsertStartAsync(BatchPutStartRequest request) {
         return batchStart("batch_upsert_start", request, true);
     }
 
@@ -308,8 +315,9 @@ public class MasterGrpcService implements MasterService {
      * {@link InlineValues#batchPutStart}), and the answer waits until those commits are durable, without holding a
      * thread meanwhile.
      */
-    private Uni<BatchPutStartResponse> batchStart(String op, BatchPutStartRequest request, boolean upsert) {
-        return whenDone("batch_put_start_durable", call(op, null, null, () -> {
+    private CompletableFuture<BatchPutStartResponse> batchStart(
+            String op, BatchPutStartRequest request, boolean upsert) {
+        return calls.later(op, "batch_put_start_durable", null, null, () -> {
             releaseCarried(request.getReleasedList());
             checkParallel(request);
             ReplicaConfig config = ProtoMapping.fromProto(request.getConfig());
@@ -339,7 +347,7 @@ public class MasterGrpcService implements MasterService {
                         }
                         return answer.build();
                     });
-        }));
+        });
     }
 
     private static void checkParallel(BatchPutStartRequest request) {
@@ -420,12 +428,13 @@ public class MasterGrpcService implements MasterService {
     @Override
     @NonBlocking
     public Uni<BatchGetReplicaListResponse> batchGetReplicaList(BatchKeysRequest request) {
-        return batchGetReplicaList(request, null);
+        return Uni.createFrom().completionStage(() -> batchGetReplicaList(request, null));
     }
 
     /** BatchGetReplicaList lending small objects' bytes from their segments to the answer under {@code lending}. */
-    public Uni<BatchGetReplicaListResponse> batchGetReplicaList(BatchKeysRequest request, Lending lending) {
-        return call("batch_get_replica_list", null, null, () -> {
+    public CompletableFuture<BatchGetReplicaListResponse> batchGetReplicaList(
+            BatchKeysRequest request, Lending lending) {
+        return calls.now("batch_get_replica_list", null, null, () -> {
             releaseCarried(request.getReleasedList());
             List<KeyResult<ObjectLocation>> results = checked(
                     Right.READ,

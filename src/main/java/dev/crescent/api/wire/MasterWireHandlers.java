@@ -12,6 +12,8 @@ import io.smallrye.mutiny.Uni;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
 import java.util.function.Supplier;
 
@@ -30,14 +32,14 @@ final class MasterWireHandlers {
          * Parses the request now from its frame (which the request's bytes fields then share) and returns the call
          * to make, possibly on another thread; an unreadable request's call fails as INVALID_PARAMS.
          */
-        Supplier<Uni<A>> prepare(MasterGrpcService service, byte[] frame, int offset, int length, Lending lending) {
+        Supplier<CompletionStage<A>> prepare(
+                MasterGrpcService service, byte[] frame, int offset, int length, Lending lending) {
             Q parsed;
             try {
                 parsed = MasterWire.parse(method.getRequestMarshaller(), frame, offset, length);
             } catch (RuntimeException e) {
-                return () -> Uni.createFrom()
-                        .failure(new StoreException(
-                                ErrorCode.INVALID_PARAMS, "unreadable " + method.getBareMethodName() + " request"));
+                return () -> CompletableFuture.failedFuture(new StoreException(
+                        ErrorCode.INVALID_PARAMS, "unreadable " + method.getBareMethodName() + " request"));
             }
             return () -> call.apply(service, parsed, lending);
         }
@@ -46,20 +48,21 @@ final class MasterWireHandlers {
     /** How one method is called on the adapter. */
     @FunctionalInterface
     interface Call<Q, A> {
-        Uni<A> apply(MasterGrpcService service, Q request, Lending lending);
+        CompletionStage<A> apply(MasterGrpcService service, Q request, Lending lending);
     }
 
     MasterWireHandlers() {
-        add(MasterServiceGrpc.getPutStartMethod(), MasterService::putStart, false);
-        add(MasterServiceGrpc.getUpsertStartMethod(), MasterService::upsertStart, false);
-        add(MasterServiceGrpc.getPutEndMethod(), MasterService::putEnd, false);
+        // The hot calls are made as futures, without Mutiny's operators; the others through the gRPC methods.
+        direct(MasterServiceGrpc.getPutStartMethod(), MasterGrpcService::putStartAsync);
+        direct(MasterServiceGrpc.getUpsertStartMethod(), MasterGrpcService::upsertStartAsync);
+        direct(MasterServiceGrpc.getPutEndMethod(), MasterGrpcService::putEndAsync);
         add(MasterServiceGrpc.getPutRevokeMethod(), MasterService::putRevoke, false);
         lending(MasterServiceGrpc.getGetReplicaListMethod(), MasterGrpcService::getReplicaList);
         add(MasterServiceGrpc.getExistMethod(), MasterService::exist, false);
         add(MasterServiceGrpc.getRemoveMethod(), MasterService::remove, false);
         add(MasterServiceGrpc.getRemoveAllMethod(), MasterService::removeAll, true);
-        add(MasterServiceGrpc.getBatchPutStartMethod(), MasterService::batchPutStart, false);
-        add(MasterServiceGrpc.getBatchUpsertStartMethod(), MasterService::batchUpsertStart, false);
+        direct(MasterServiceGrpc.getBatchPutStartMethod(), MasterGrpcService::batchPutStartAsync);
+        direct(MasterServiceGrpc.getBatchUpsertStartMethod(), MasterGrpcService::batchUpsertStartAsync);
         add(MasterServiceGrpc.getBatchPutEndMethod(), MasterService::batchPutEnd, true);
         add(MasterServiceGrpc.getBatchPutRevokeMethod(), MasterService::batchPutRevoke, false);
         lending(MasterServiceGrpc.getBatchGetReplicaListMethod(), MasterGrpcService::batchGetReplicaList);
@@ -83,10 +86,16 @@ final class MasterWireHandlers {
         return id >= 0 && id < byId.size() ? byId.get(id) : null;
     }
 
-    /** A method whose answer shares nothing. */
+    /** A method whose answer shares nothing, called through its gRPC method. */
     private <Q, A> void add(
             MethodDescriptor<Q, A> method, BiFunction<MasterService, Q, Uni<A>> call, boolean blocking) {
-        add(method, (service, request, lending) -> call.apply(service, request), blocking);
+        add(method, (service, request, lending) -> call.apply(service, request).subscribeAsCompletionStage(), blocking);
+    }
+
+    /** A method that never blocks and whose answer shares nothing, called as a future. */
+    private <Q, A> void direct(
+            MethodDescriptor<Q, A> method, BiFunction<MasterGrpcService, Q, CompletionStage<A>> call) {
+        add(method, (service, request, lending) -> call.apply(service, request), false);
     }
 
     /** A method that never blocks and whose answer may share memory under the call's lending. */

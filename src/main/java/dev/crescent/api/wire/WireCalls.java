@@ -9,10 +9,12 @@ import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import io.grpc.StatusRuntimeException;
-import io.smallrye.mutiny.Uni;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
 /**
@@ -45,28 +47,35 @@ final class WireCalls {
             int length,
             Outcome outcome) {
         Lending lending = new Lending();
-        Supplier<? extends Uni<?>> prepared = handler.prepare(
+        Supplier<? extends CompletionStage<?>> prepared = handler.prepare(
                 service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER, lending);
-        return () -> CallerInterceptor.runAs(
-                caller,
-                () -> prepared.get()
-                        .subscribe()
-                        .with(
-                                answer -> {
-                                    try {
-                                        outcome.answer(callId, (MessageLite) answer, lending);
-                                    } finally {
-                                        lending.end(); // the lent bytes are in the answer now, or failed
-                                    }
-                                },
-                                failure -> {
-                                    lending.end();
-                                    outcome.fail(callId, storeError(failure));
-                                }));
+        return () -> CallerInterceptor.runAs(caller, () -> {
+            CompletionStage<?> answered;
+            try {
+                answered = prepared.get();
+            } catch (RuntimeException failed) {
+                answered = CompletableFuture.failedFuture(failed);
+            }
+            answered.whenComplete((answer, failure) -> {
+                if (failure != null) {
+                    lending.end();
+                    outcome.fail(callId, storeError(failure));
+                    return;
+                }
+                try {
+                    outcome.answer(callId, (MessageLite) answer, lending);
+                } finally {
+                    lending.end(); // the lent bytes are in the answer now, or failed
+                }
+            });
+        });
     }
 
     /** A failure as the code and message a caller is answered with. */
     static StoreException storeError(Throwable failure) {
+        if (failure instanceof CompletionException wrapped && wrapped.getCause() != null) {
+            return storeError(wrapped.getCause());
+        }
         return failure instanceof StatusRuntimeException status
                 ? GrpcErrors.fromStatus(status)
                 : GrpcErrors.fromStatus(GrpcErrors.toStatus(failure));
