@@ -141,16 +141,20 @@ final class PutPath {
         RuntimeException[] unwritten = new RuntimeException[1];
         ObjectMeta started = book.index.update(key, (k, existing) -> {
             ObjectMeta fresh = started(k, existing, clientId, size, wanted, upsert, now, discardMillis, null);
-            if (filler != null) {
-                try {
-                    if (filler.fill(fresh.replicas)) {
-                        durable[0] = complete(fresh, crc32c);
-                    }
-                } catch (RuntimeException copyFailed) {
-                    // Not thrown from here: the section would leave the entry as it was, yet the ranges, the
-                    // tenant's bytes and a version overwritten are already settled for the fresh one.
-                    unwritten[0] = copyFailed;
-                }
+            if (filler == null) {
+                return fresh;
+            }
+            boolean written;
+            try {
+                written = filler.fill(fresh.replicas);
+            } catch (RuntimeException copyFailed) {
+                // Not thrown from here: the section would leave the entry as it was, yet the ranges, the tenant's
+                // bytes and a version overwritten are already settled for the fresh one.
+                unwritten[0] = copyFailed;
+                written = false;
+            }
+            if (written) {
+                durable[0] = complete(fresh, crc32c);
             }
             return fresh;
         });

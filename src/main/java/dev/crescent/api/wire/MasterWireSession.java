@@ -268,9 +268,9 @@ final class MasterWireSession {
     /**
      * Runs one request. Its message is parsed with aliasing, so its bytes fields (a small object's value) share the
      * frame's memory, which goes back to the pool when this returns: a call that cannot block runs here, to its end,
-     * and the master copies such values into their segments on this thread (memory copies complete on the
-     * submitting thread, which {@code InlineValues} checks); a call that may block runs on a worker thread later, so
-     * its request is parsed from a copy of its own.
+     * and the master copies such values into their segments on this thread (an {@code InlineValues} copier writes
+     * only while its call is on; a put placed later is left to its writer); a call that may block runs on a worker
+     * thread later, so its request is parsed from a copy of its own.
      */
     private void onRequest(ByteBuf request) {
         int method = request.getUnsignedByte(request.readerIndex()); // a request frame holds at least its header
