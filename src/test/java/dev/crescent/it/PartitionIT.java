@@ -48,6 +48,8 @@ class PartitionIT {
 
     /** Bounds the load so every object fits both segments: an eviction would read as a lost object. */
     private static final int MAX_PUTS_PER_WRITER = 6000;
+    /** The killed writer's values: over the master's inline limit, so its puts stay unfinished while it writes. */
+    private static final int WRITER_VALUE_BYTES = 256 << 10;
 
     private static final Set<ErrorCode> FAILURES_OF_A_CUT_LINK =
             EnumSet.of(ErrorCode.TRANSFER_FAIL, ErrorCode.RPC_FAIL, ErrorCode.RPC_TIMEOUT, ErrorCode.LEASE_EXPIRED);
@@ -265,8 +267,10 @@ class PartitionIT {
 
     @Test
     void aClientKilledMidPutLeavesNoUnfinishedPutNorStuckKeyBehind() throws Exception {
-        // A writer process of its own on another host (the store benchmark's put phase: 64 KiB values over 64 keys,
-        // two threads), killed with -9 while its puts are in flight.
+        // A writer process of its own on another host (the store benchmark's put phase: 256 KiB values over 64 keys,
+        // two threads), killed with -9 while its puts are in flight. The values are over the master's inline limit
+        // (64 KiB), so the writer moves them itself between its put start and its PutEnd: a put the master writes
+        // for it starts and commits in one step, and is never seen unfinished.
         List<String> command = new ArrayList<>(lab.host("c2").launcher());
         command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -277,7 +281,7 @@ class PartitionIT {
                 "tcp",
                 master.address(),
                 "put",
-                "65536",
+                String.valueOf(WRITER_VALUE_BYTES),
                 "2",
                 "30",
                 "64",
@@ -293,8 +297,8 @@ class PartitionIT {
         try (CrescentClient client = client("lab-client-e")) {
             Map<String, byte[]> taken = new ConcurrentHashMap<>();
             for (int i = 0; i < 64; i++) { // every key it was writing can be written again, whole
-                String key = "bench/65536/" + i;
-                byte[] value = bytes(i, 65536);
+                String key = "bench/" + WRITER_VALUE_BYTES + "/" + i;
+                byte[] value = bytes(i, WRITER_VALUE_BYTES);
                 await(key + " writable", () -> attemptPut(client, key, value).stored(), 10);
                 taken.put(key, value);
             }
