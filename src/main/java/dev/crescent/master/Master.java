@@ -284,7 +284,12 @@ public final class Master implements MasterClient {
                 () -> placeWhenRoom(clientId, key, size, config, upsert, crc32c, filler)
                         .thenCompose(placed -> placed.committed() == null
                                 ? CompletableFuture.completedFuture(StartedPut.toWrite(placed.replicas()))
-                                : durability.answer(placed.committed(), key).thenApply(done -> StartedPut.COMMITTED)));
+                                : committed(placed.committed(), key)));
+    }
+
+    /** A put committed in its start, answered COMMITTED once its COMMIT is durable. */
+    private CompletableFuture<StartedPut> committed(CompletableFuture<Void> durable, String key) {
+        return durability.answer(durable, key).thenApply(done -> StartedPut.COMMITTED);
     }
 
     private CompletableFuture<PutPath.Placed> placeWhenRoom(
@@ -321,7 +326,7 @@ public final class Master implements MasterClient {
                     : puts.commitInSpace(clientId, key, config, upsert, crc32c, spaces, space);
             return durable == null
                     ? startWhenRoom(clientId, key, size, config, upsert).thenApply(StartedPut::toWrite)
-                    : durability.answer(durable, key).thenApply(done -> StartedPut.COMMITTED);
+                    : committed(durable, key);
         });
     }
 

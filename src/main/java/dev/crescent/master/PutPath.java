@@ -58,14 +58,6 @@ final class PutPath {
     record Placed(List<ReplicaDescriptor> replicas, CompletableFuture<Void> committed) {}
 
     /**
-     * @return one descriptor per placed replica (fewer than asked when fewer segments have room), each with a
-     * WRITE ticket when access control is on
-     */
-    List<ReplicaDescriptor> start(String clientId, String key, long size, ReplicaConfig config, boolean upsert) {
-        return place(clientId, key, size, config, upsert, true, null, null).replicas();
-    }
-
-    /**
      * Starts a put and, when {@code filler} writes its bytes, commits it in the same step.
      *
      * @param dropToFit evict by dropping objects when DRAM has no room; false: answer NO_AVAILABLE_HANDLE at once
