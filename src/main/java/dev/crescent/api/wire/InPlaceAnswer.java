@@ -30,15 +30,12 @@ final class InPlaceAnswer {
      * The value to send in place when {@code answer} is a single location carrying lent bytes of at least
      * {@link #LEAST_BYTES} whose lease leaves time to send them; else null.
      */
-    static MemorySegment valueOf(Object answer, Lending lending) {
+    static MemorySegment valueOf(Object answer, Lending lending, long nowMillis) {
         if (!(answer instanceof GetReplicaListResponse location)) {
             return null;
         }
         MemorySegment value = lending.lent(0);
-        // The clock last: it is read for large values only, not for every answer.
-        return value != null && value.byteSize() >= LEAST_BYTES && sendWithin(location, System.currentTimeMillis()) > 0
-                ? value
-                : null;
+        return value != null && value.byteSize() >= LEAST_BYTES && sendWithin(location, nowMillis) > 0 ? value : null;
     }
 
     /**

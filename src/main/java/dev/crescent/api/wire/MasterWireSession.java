@@ -374,7 +374,7 @@ final class MasterWireSession {
         ChannelHandlerContext context = channel.channelHandlerContext();
         MemorySegment inPlace = socket.isSsl() || !context.executor().inEventLoop()
                 ? null // TLS copies every byte it encrypts anyway; off the loop a write is not sent at once
-                : InPlaceAnswer.valueOf(answer, lending);
+                : InPlaceAnswer.valueOf(answer, lending, System.currentTimeMillis());
         if (inPlace != null) {
             try {
                 InPlaceAnswer.write(
