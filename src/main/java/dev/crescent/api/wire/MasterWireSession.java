@@ -1,5 +1,6 @@
 package dev.crescent.api.wire;
 
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.StringValue;
@@ -10,7 +11,6 @@ import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
-import dev.crescent.protocol.proto.GetReplicaListResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
@@ -25,7 +25,6 @@ import io.vertx.core.net.impl.NetSocketInternal;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -245,17 +244,6 @@ final class MasterWireSession {
         socket.close();
     }
 
-    /**
-     * Closes the connection at once: what it has not sent yet is dropped, where {@link #close} lets Vert.x send it
-     * first.
-     */
-    private void closeNow(String why) {
-        LOG.debugf("closing the master wire connection of %s: %s", caller, why);
-        closed = true;
-        reading(false);
-        channel.channelHandlerContext().channel().close();
-    }
-
     private void cancelDeadline() {
         if (deadlineTimer != -1) {
             vertx.cancelTimer(deadlineTimer);
@@ -367,43 +355,24 @@ final class MasterWireSession {
      * Serialises the answer straight into a pooled direct buffer, which the channel sends as it is and gives back
      * to the pool: a heap frame would be copied into a fresh direct buffer on every write (a small object's bytes
      * travel in answers: with 64 KiB values that copy and its zeroing were the master's largest cost). Bytes lent
-     * to the answer are copied into it from their segments ({@link LentAnswer}), or, a single object's of 16 KiB or
-     * more, sent from the segment as they are ({@link InPlaceAnswer}).
+     * to the answer are copied into it from their segments ({@link LentAnswer}).
      */
     private void answer(int callId, MessageLite answer, Lending lending) {
-        ChannelHandlerContext context = channel.channelHandlerContext();
-        MemorySegment inPlace = socket.isSsl() || !context.executor().inEventLoop()
-                ? null // TLS copies every byte it encrypts anyway; off the loop a write is not sent at once
-                : InPlaceAnswer.valueOf(answer, lending, System.currentTimeMillis());
-        if (inPlace != null) {
-            try {
-                InPlaceAnswer.write(
-                        context,
-                        vertx,
-                        callId,
-                        (GetReplicaListResponse) answer,
-                        inPlace,
-                        lending,
-                        () -> closeNow("an answer sent from its segment not taken within its lease"));
-            } catch (IOException | RuntimeException e) {
-                fail(callId, e);
-                return;
-            }
-            pauseWhileQueueFull();
-            return;
-        }
-        ByteBuf frame;
+        int size = LentAnswer.size(answer, lending);
+        int header = 4 + MasterWire.RESPONSE_HEADER;
+        ByteBuf frame = channel.channelHandlerContext().alloc().directBuffer(header + size);
         try {
-            frame = LentAnswer.frame(
-                    context.alloc(),
-                    callId,
-                    LentAnswer.size(answer, lending),
-                    0,
-                    out -> LentAnswer.writeTo(answer, lending, out));
+            frame.writeInt(MasterWire.RESPONSE_HEADER + size).writeInt(callId).writeInt(0);
+            CodedOutputStream body = CodedOutputStream.newInstance(frame.nioBuffer(header, size));
+            LentAnswer.writeTo(answer, lending, body);
+            body.checkNoSpaceLeft();
+            frame.writerIndex(header + size);
         } catch (IOException | RuntimeException e) {
+            frame.release();
             fail(callId, e);
             return;
         }
+        ChannelHandlerContext context = channel.channelHandlerContext();
         if (context.executor().inEventLoop()) {
             channel.writeMessage(frame); // the channel releases it once written; flushed after the read burst
             pauseWhileQueueFull();
