@@ -18,8 +18,8 @@ import java.nio.ByteOrder;
  * publication overwrites the earlier, whose readers then ask the master again. Versions are random 64-bit numbers,
  * never reused, so a word never holds a version that is gone.
  *
- * <p>Layout: {@code [segment bytes][pad to 8][slots x 8 bytes][contents id][magic, capacity, table offset, log2
- * slots]}. The trailer lets a master find the table from the file alone, and a transport bound transfers to the
+ * <p>Layout: {@code [segment bytes][pad to 8][slots x 8 bytes][pad to the file system's page][contents id][magic,
+ * capacity, table offset, log2 slots]}. The trailer lets a master find the table from the file alone, and a transport bound transfers to the
  * segment's bytes ({@link #segmentBytes}); a file without it (an older worker) has no table. The contents id is a
  * random number drawn when the file is created and kept while the file lives, through restarts of the worker that
  * adopts it: a master hands a segment's objects over to a new process only when it shows the same number
@@ -53,13 +53,14 @@ public final class VersionTable {
         this.slotsLog2 = slotsLog2;
     }
 
-    /** The size of a segment file holding {@code capacity} bytes and their table. */
+    /** The least size of a segment file holding {@code capacity} bytes and their table (see {@link #format}). */
     public static long fileBytes(long capacity) {
         return tableOffset(capacity) + ((long) Long.BYTES << slotsLog2(capacity)) + TAIL_BYTES;
     }
 
     /**
-     * Writes the trailer of a fresh (zeroed) file of {@link #fileBytes} for {@code capacity} bytes: no versions yet.
+     * Writes the trailer of a fresh (zeroed) file of at least {@link #fileBytes} for {@code capacity} bytes: no
+     * versions yet. The contents id and the trailer go at the file's end, and the trailer says where the table is.
      *
      * @param contentsId the file's contents id, not 0 (see the class comment)
      */
@@ -97,11 +98,12 @@ public final class VersionTable {
 
     /**
      * The contents id of a segment file this code formatted for {@code capacity} bytes; 0 when the file is not one
-     * (no trailer, another capacity, another size, or an older layout without the id).
+     * (no trailer, another capacity, too short, or an older layout without the id). The file may be longer than
+     * {@link #fileBytes}: on hugetlbfs it is a whole number of huge pages.
      */
     public static long contentsId(MemorySegment file, long capacity) {
         ByteBuffer trailer = trailer(file);
-        if (trailer == null || file.byteSize() != fileBytes(capacity) || trailer.getLong(Long.BYTES) != capacity) {
+        if (trailer == null || file.byteSize() < fileBytes(capacity) || trailer.getLong(Long.BYTES) != capacity) {
             return 0;
         }
         return buffer(file.asSlice(file.byteSize() - TAIL_BYTES, Long.BYTES)).getLong(0);

@@ -11,9 +11,9 @@ import org.jboss.logging.Logger;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -146,9 +146,9 @@ public final class WorkerSegment implements AutoCloseable {
      * @return the adopted segment, or null when the file was not fit to adopt
      */
     private static WorkerSegment adopt(String name, long bytes, Path shmDir, Path left, Path file) {
-        long expected = VersionTable.fileBytes(bytes);
         try {
             ShmFiles.verify(left.toString(), name, Set.of(shmDir));
+            long expected = ShmFiles.fileBytes(shmDir, VersionTable.fileBytes(bytes));
             long size = Files.size(left);
             if (size != expected) {
                 OrphanFiles.delete(
@@ -251,9 +251,10 @@ public final class WorkerSegment implements AutoCloseable {
         if (backingFile == null) {
             memory.fill((byte) 0);
         } else {
-            try (FileChannel channel = FileChannel.open(backingFile, StandardOpenOption.WRITE)) {
+            try (FileChannel channel =
+                    FileChannel.open(backingFile, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                 channel.truncate(0);
-                channel.write(ByteBuffer.allocate(1), wholeFile.byteSize() - 1);
+                ShmFiles.setLength(backingFile, channel, wholeFile.byteSize());
             } catch (IOException e) {
                 LOG.warnf("segment %s: cannot cut its file (%s); writing zeros instead", name, e);
                 wholeFile.fill((byte) 0);

@@ -4,9 +4,9 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -87,15 +87,40 @@ public final class ShmFiles {
     }
 
     /**
-     * Creates a file under {@link #create}'s rule, sizes it to {@code bytes} and maps all of it for reading and
-     * writing into {@code arena}: what the worker's segments and the master's request rings are made of.
+     * Creates a file under {@link #create}'s rule, sizes it to {@link #fileBytes} for {@code bytes} and maps all of
+     * it for reading and writing into {@code arena}: what the worker's segments and the master's request rings are
+     * made of. The mapping may be longer than {@code bytes}: whatever lies at its end is found from its end.
      */
     public static MemorySegment createMapped(Path file, String group, long bytes, Arena arena) throws IOException {
         create(file, group);
+        long length = fileBytes(file.getParent(), bytes);
         try (FileChannel channel =
                 FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-            channel.write(ByteBuffer.allocate(1), bytes - 1); // sized without writing its pages
-            return channel.map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+            setLength(file, channel, length);
+            return channel.map(FileChannel.MapMode.READ_WRITE, 0, length, arena);
+        }
+    }
+
+    /**
+     * How long a file holding {@code bytes} is in {@code directory}: rounded up to the page of the file system
+     * there, since hugetlbfs sizes and maps its files in whole huge pages only (2 MiB or 1 GiB; 4 KiB on tmpfs).
+     */
+    public static long fileBytes(Path directory, long bytes) throws IOException {
+        long page = Files.getFileStore(directory).getBlockSize(); // statfs's block size: the huge page on hugetlbfs
+        return page > 1 ? Math.ceilDiv(bytes, page) * page : bytes;
+    }
+
+    /**
+     * Sets the length of {@code file}, open as {@code channel}, with {@code ftruncate}: its pages are not written, and
+     * hugetlbfs takes no other way (it refuses writes). The length is set through the path; the channel, opened
+     * without following links, then shows it was the same file.
+     */
+    public static void setLength(Path file, FileChannel channel, long length) throws IOException {
+        try (RandomAccessFile sized = new RandomAccessFile(file.toFile(), "rw")) {
+            sized.setLength(length);
+        }
+        if (channel.size() != length) {
+            throw new IOException(file + " was replaced while it was being sized");
         }
     }
 
