@@ -10,7 +10,8 @@ import java.util.List;
  * segments themselves (by the answer's item: 0 for a single location, the item's index in a batch), and what is
  * to happen once the answer is out (hand back the read leases that keep those ranges from reuse). The caller that
  * writes the answer writes the lent bytes into its frame, then {@link #end ends} the lending, whether the answer
- * went out or failed. One call's, on one thread.
+ * went out or failed; a writer that sends them from the segment as they are {@link #keep keeps} them until they are
+ * sent. One call's, on one thread.
  */
 public final class Lending {
     private static final MemorySegment[] NONE = {};
@@ -18,6 +19,8 @@ public final class Lending {
     private final List<Runnable> endings = new ArrayList<>(1);
     private MemorySegment[] lent = NONE;
     private boolean ended;
+    /** The lent bytes are kept past {@link #end} until the runnable {@link #keep} returned runs. */
+    private boolean kept;
 
     /** Lends {@code bytes} to item {@code item} of the answer. */
     public void lend(int item, MemorySegment bytes) {
@@ -48,6 +51,21 @@ public final class Lending {
         }
         ended = true;
         lent = NONE;
+        if (!kept) {
+            runEndings();
+        }
+    }
+
+    /**
+     * The answer's writer keeps the lent bytes past {@link #end} (they are still being sent): the endings run only once
+     * the returned runnable runs.
+     */
+    public Runnable keep() {
+        kept = true;
+        return this::runEndings;
+    }
+
+    private void runEndings() {
         for (Runnable ending : endings) {
             ending.run();
         }

@@ -4,9 +4,12 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.WireFormat;
 import dev.crescent.protocol.Lending;
+import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.BatchGetReplicaListItem;
 import dev.crescent.protocol.proto.BatchGetReplicaListResponse;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -88,12 +91,53 @@ final class LentAnswer {
 
     private static void writeLocation(GetReplicaListResponse location, MemorySegment value, CodedOutputStream out)
             throws IOException {
-        location.writeTo(out);
-        if (value != null) {
-            out.writeTag(VALUE, WireFormat.WIRETYPE_LENGTH_DELIMITED);
-            out.writeUInt32NoTag(length(value));
-            out.write(value.asByteBuffer()); // one bulk copy, segment to frame
+        if (value == null) {
+            location.writeTo(out);
+            return;
         }
+        writeHead(location, value, out);
+        out.write(value.asByteBuffer()); // one bulk copy, segment to frame
+    }
+
+    /** What writes an answer's body. */
+    @FunctionalInterface
+    interface Body {
+        void writeTo(CodedOutputStream out) throws IOException;
+    }
+
+    /**
+     * A pooled direct frame of an answer: its length, call id and code 0, then the {@code size} bytes {@code body}
+     * writes. The length counts {@code following} bytes more, sent after the frame as the rest of the same answer.
+     */
+    static ByteBuf frame(ByteBufAllocator alloc, int callId, int size, long following, Body body) throws IOException {
+        int header = 4 + MasterWire.RESPONSE_HEADER;
+        ByteBuf frame = alloc.directBuffer(header + size);
+        try {
+            frame.writeInt(Math.toIntExact(MasterWire.RESPONSE_HEADER + size + following))
+                    .writeInt(callId)
+                    .writeInt(0);
+            CodedOutputStream out = CodedOutputStream.newInstance(frame.nioBuffer(header, size));
+            body.writeTo(out);
+            out.checkNoSpaceLeft();
+            frame.writerIndex(header + size);
+            return frame;
+        } catch (IOException | RuntimeException e) {
+            frame.release();
+            throw e;
+        }
+    }
+
+    /** The size of the head of a location without its value's bytes ({@link InPlaceAnswer}). */
+    static int headSize(GetReplicaListResponse location, MemorySegment value) {
+        return locationSize(location, value) - length(value);
+    }
+
+    /** Writes a location up to its value's bytes: the location, then the value's tag and length. */
+    static void writeHead(GetReplicaListResponse location, MemorySegment value, CodedOutputStream out)
+            throws IOException {
+        location.writeTo(out);
+        out.writeTag(VALUE, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        out.writeUInt32NoTag(length(value));
     }
 
     /** A length-delimited field's length prefix and body. */

@@ -1,6 +1,5 @@
 package dev.crescent.api.wire;
 
-import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.StringValue;
@@ -11,10 +10,13 @@ import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.GetReplicaListResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.DefaultMessageSizeEstimator;
+import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
@@ -25,6 +27,7 @@ import io.vertx.core.net.impl.NetSocketInternal;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -46,6 +49,20 @@ final class MasterWireSession {
      * now one read takes it whole.
      */
     private static final RecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(64, 2048, 256 << 10);
+    /**
+     * How many bytes a queued answer holds back, for the channel's writability (which stops reading a caller that does
+     * not read its answers): Netty counts a file region as nothing, and an answer sent from its segment is one.
+     */
+    private static final MessageSizeEstimator ANSWER_SIZES = new MessageSizeEstimator() {
+        private final Handle others = DefaultMessageSizeEstimator.DEFAULT.newHandle();
+        private final Handle handle =
+                message -> message instanceof LeasedRegion region ? (int) region.count() : others.size(message);
+
+        @Override
+        public Handle newHandle() {
+            return handle;
+        }
+    };
 
     private final NetSocket socket;
     /** The same socket, to hand the channel buffers it releases itself. */
@@ -117,7 +134,11 @@ final class MasterWireSession {
     }
 
     void start() {
-        channel.channelHandlerContext().channel().config().setRecvByteBufAllocator(READS);
+        channel.channelHandlerContext()
+                .channel()
+                .config()
+                .setRecvByteBufAllocator(READS)
+                .setMessageSizeEstimator(ANSWER_SIZES); // before the first write, which fixes the channel's estimator
         socket.exceptionHandler(e -> close(e.toString()));
         channel.messageHandler(this::onMessage);
         socket.closeHandler(closed -> {
@@ -355,32 +376,36 @@ final class MasterWireSession {
      * Serialises the answer straight into a pooled direct buffer, which the channel sends as it is and gives back
      * to the pool: a heap frame would be copied into a fresh direct buffer on every write (a small object's bytes
      * travel in answers: with 64 KiB values that copy and its zeroing were the master's largest cost). Bytes lent
-     * to the answer are copied into it from their segments ({@link LentAnswer}).
+     * to the answer are copied into it from their segments ({@link LentAnswer}), or, a single object's of 16 KiB or
+     * more, sent from the segment as they are ({@link InPlaceAnswer}).
      */
     private void answer(int callId, MessageLite answer, Lending lending) {
-        int size = LentAnswer.size(answer, lending);
-        int header = 4 + MasterWire.RESPONSE_HEADER;
-        ByteBuf frame = channel.channelHandlerContext().alloc().directBuffer(header + size);
+        ChannelHandlerContext context = channel.channelHandlerContext();
+        MemorySegment inPlace = socket.isSsl() || !context.executor().inEventLoop()
+                ? null // TLS copies every byte it encrypts anyway; off the loop a write is not sent at once
+                : InPlaceAnswer.valueOf(answer, lending);
+        Object message;
         try {
-            frame.writeInt(MasterWire.RESPONSE_HEADER + size).writeInt(callId).writeInt(0);
-            CodedOutputStream body = CodedOutputStream.newInstance(frame.nioBuffer(header, size));
-            LentAnswer.writeTo(answer, lending, body);
-            body.checkNoSpaceLeft();
-            frame.writerIndex(header + size);
+            message = inPlace != null
+                    ? InPlaceAnswer.region(context.alloc(), callId, (GetReplicaListResponse) answer, inPlace, lending)
+                    : LentAnswer.frame(
+                            context.alloc(),
+                            callId,
+                            LentAnswer.size(answer, lending),
+                            0,
+                            out -> LentAnswer.writeTo(answer, lending, out));
         } catch (IOException | RuntimeException e) {
-            frame.release();
             fail(callId, e);
             return;
         }
-        ChannelHandlerContext context = channel.channelHandlerContext();
         if (context.executor().inEventLoop()) {
-            channel.writeMessage(frame); // the channel releases it once written; flushed after the read burst
+            channel.writeMessage(message); // the channel releases it once written; flushed after the read burst
             pauseWhileQueueFull();
             return;
         }
         // Answered off the loop, once the op-log confirmed: the op-log confirms a batch of PutEnds at once, and
         // flushing each answer on its own would be a send, and a wake-up of the client, per answer.
-        context.write(frame, context.voidPromise());
+        context.write(message, context.voidPromise());
         if (flushScheduled.compareAndSet(false, true)) {
             context.executor().execute(flushAnswers);
         }
