@@ -51,6 +51,26 @@ def test_a_small_get_over_tcp_is_one_master_call_and_opens_no_transfer_connectio
         tcp.close()
 
 
+def test_values_of_16_kib_and_more_come_back_whole_from_their_segment(server_address, key):
+    # A single get's value of 16 KiB or more is sent by the master from its segment as it is (InPlaceAnswer, behind
+    # a frame head of its own), not copied into the answer first: each must arrive whole, in the one call.
+    tcp = CrescentStore()
+    assert tcp.setup(server_address, protocol="tcp") == 0
+    try:
+        sizes = (16 << 10, 40_000, DEFAULT_INLINE_BYTES)
+        values = {size: np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes() for size in sizes}
+        for size, value in values.items():
+            assert tcp.put(key + str(size), value) == 0
+        calls = _recording(tcp)
+        for _ in range(3):
+            for size, value in values.items():
+                assert tcp.get(key + str(size)) == value
+        assert calls == ["GetReplicaList"] * 9
+        assert not tcp._tcp._idle, "no transfer connection was opened"
+    finally:
+        tcp.close()
+
+
 def test_a_reader_that_maps_the_replica_on_its_host_gets_the_replica_not_the_bytes(server_address, key):
     shm = CrescentStore()
     assert shm.setup(server_address, protocol="auto") == 0

@@ -33,11 +33,12 @@ final class InPlaceAnswer {
         }
         MemorySegment value = lending.lent(0);
         // The clock last: it is read for large values only, not for every answer.
-        return value != null
-                        && value.byteSize() >= LEAST_BYTES
-                        && sendBy(location, System.currentTimeMillis()) > System.currentTimeMillis()
-                ? value
-                : null;
+        return value != null && value.byteSize() >= LEAST_BYTES && leavesTime(location) ? value : null;
+    }
+
+    private static boolean leavesTime(GetReplicaListResponse location) {
+        long now = System.currentTimeMillis();
+        return sendBy(location, now) > now;
     }
 
     /**

@@ -382,7 +382,7 @@ final class MasterWireSession {
     private void answer(int callId, MessageLite answer, Lending lending) {
         ChannelHandlerContext context = channel.channelHandlerContext();
         MemorySegment inPlace = socket.isSsl() || !context.executor().inEventLoop()
-                ? null // TLS copies every byte it encrypts anyway; off the loop a write is not sent at once
+                ? null // TLS encrypts from buffers only; answers made off the loop keep the copy
                 : InPlaceAnswer.valueOf(answer, lending);
         Object message;
         try {
