@@ -47,7 +47,7 @@ final class LeasedRegion extends AbstractReferenceCounted implements FileRegion 
     @Override
     public long transferTo(WritableByteChannel target, long position) throws IOException {
         if (System.currentTimeMillis() > sendByMillis) {
-            throw new IOException("an answer sent from its segment was not taken within its read lease: "
+            throw new IOException("an answer sent from its segment was not taken within half its read lease: "
                     + (count - transferred) + " of its " + count + " bytes are dropped with the connection");
         }
         ByteBuffer rest = value.asSlice(Math.max(0, transferred - headBytes)).asByteBuffer();
