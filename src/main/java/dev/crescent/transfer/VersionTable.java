@@ -19,12 +19,12 @@ import java.nio.ByteOrder;
  * never reused, so a word never holds a version that is gone.
  *
  * <p>Layout: {@code [segment bytes][pad to 8][slots x 8 bytes][pad to the file system's page][contents id][magic,
- * capacity, table offset, log2 slots]}. The trailer lets a master find the table from the file alone, and a transport bound transfers to the
- * segment's bytes ({@link #segmentBytes}); a file without it (an older worker) has no table. The contents id is a
- * random number drawn when the file is created and kept while the file lives, through restarts of the worker that
- * adopts it: a master hands a segment's objects over to a new process only when it shows the same number
- * (issue 21, lossless worker restart). It lies before the trailer, so readers of the older four-word trailer still
- * find theirs at the end of the file.
+ * capacity, table offset, log2 slots]}. The trailer lets a master find the table from the file alone, and a transport
+ * bound transfers to the segment's bytes ({@link #segmentBytes}); a file without it (an older worker) has no table.
+ * The contents id is a random number drawn when the file is created and kept while the file lives, through restarts
+ * of the worker that adopts it: a master hands a segment's objects over to a new process only when it shows the same
+ * number (issue 21, lossless worker restart). It lies before the trailer, so readers of the older four-word trailer
+ * still find theirs at the end of the file.
  */
 public final class VersionTable {
     private static final long MAGIC = 0x43524553_56455253L; // "CRESVERS"

@@ -109,7 +109,7 @@ class HugePageSegmentTest {
         WorkerSegment first = open("kept");
         first.memory().set(ValueLayout.JAVA_BYTE, 4096, (byte) 3);
         long contentsId = first.contentsId();
-        Path left = ShmFiles.file(mount, "kept", deadPid());
+        Path left = ShmFiles.file(mount, "kept", SegmentAdoptionTest.deadPid());
         Files.move(first.backingFile(), left);
         first.close();
 
@@ -128,13 +128,6 @@ class HugePageSegmentTest {
                 assertEquals(contentsId, VersionTable.contentsId(mapped, CAPACITY), "the trailer is written again");
             }
         }
-    }
-
-    /** A pid no process has now: the process ran and ended. */
-    private static long deadPid() throws Exception {
-        Process process = new ProcessBuilder("true").start();
-        process.waitFor();
-        return process.pid();
     }
 
     private static long meminfo(String field) throws IOException {

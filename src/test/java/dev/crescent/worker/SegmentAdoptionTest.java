@@ -39,7 +39,7 @@ class SegmentAdoptionTest {
     Path shm;
 
     /** A pid no process has now: the process ran and ended. */
-    private static long deadPid() throws Exception {
+    static long deadPid() throws Exception {
         Process process = new ProcessBuilder("true").start();
         process.waitFor();
         return process.pid();
