@@ -19,6 +19,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -29,6 +30,7 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.IntFunction;
 import java.util.regex.Matcher;
@@ -143,7 +145,7 @@ final class MasterWireChannel implements AutoCloseable {
     /** {@link #call} of {@code request} followed by {@code trailing}'s entries, as one message. */
     <Q extends MessageLite, A> A call(
             MethodDescriptor<Q, A> method, Q request, TrailingBytes trailing, Duration deadline) {
-        return call(method, request, trailing, deadline, false, Function.identity());
+        return call(method, request, trailing, deadline, false, 0, (answer, value) -> answer);
     }
 
     /**
@@ -155,7 +157,22 @@ final class MasterWireChannel implements AutoCloseable {
      */
     <Q extends MessageLite, A, R> R callWithin(
             MethodDescriptor<Q, A> method, Q request, Duration deadline, Function<? super A, ? extends R> take) {
-        return call(method, request, TrailingBytes.NONE, deadline, true, take);
+        return callWithin(method, request, deadline, 0, (answer, value) -> take.apply(answer));
+    }
+
+    /**
+     * {@link #callWithin} of an answer that may end with a value in bytes field {@code valueField}: that value is
+     * then not parsed but handed to {@code take} beside the rest of the answer, as a view of where it was read (a
+     * copy fewer, {@link TrailingValue}), valid only inside {@code take} too. Otherwise, or when the answer came
+     * another way, {@code take} gets null and the answer whole.
+     */
+    <Q extends MessageLite, A, R> R callWithin(
+            MethodDescriptor<Q, A> method,
+            Q request,
+            Duration deadline,
+            int valueField,
+            BiFunction<? super A, MemorySegment, ? extends R> take) {
+        return call(method, request, TrailingBytes.NONE, deadline, true, valueField, take);
     }
 
     private <Q extends MessageLite, A, R> R call(
@@ -164,7 +181,8 @@ final class MasterWireChannel implements AutoCloseable {
             TrailingBytes trailing,
             Duration deadline,
             boolean intoKept,
-            Function<? super A, ? extends R> take) {
+            int valueField,
+            BiFunction<? super A, MemorySegment, ? extends R> take) {
         int timeout = (int) Math.clamp(deadline.toMillis(), 1, Integer.MAX_VALUE);
         Connection connection = null;
         Reply reply;
@@ -176,7 +194,7 @@ final class MasterWireChannel implements AutoCloseable {
                 if (connection == null) {
                     connection = new Connection(timeout, batch);
                 }
-                reply = connection.exchange(MasterWire.id(method), request, trailing, timeout, intoKept);
+                reply = connection.exchange(MasterWire.id(method), request, trailing, timeout, intoKept, valueField);
             }
         } catch (SocketTimeoutException e) {
             closeQuietly(connection);
@@ -204,7 +222,7 @@ final class MasterWireChannel implements AutoCloseable {
                         "master " + address + " answered " + method.getBareMethodName() + " unreadably: "
                                 + e.getMessage());
             }
-            return take.apply(answer);
+            return take.apply(answer, reply.value());
         } finally {
             if (connection != null) {
                 // only now: a kept answer buffer is read until take returns
@@ -228,7 +246,7 @@ final class MasterWireChannel implements AutoCloseable {
                 : open.call(method, request, trailing, timeout, (code, payload) -> {
                     byte[] copied = new byte[payload.remaining()];
                     payload.get(copied);
-                    return new Reply(code, ByteBuffer.wrap(copied));
+                    return new Reply(code, ByteBuffer.wrap(copied), null);
                 });
     }
 
@@ -270,7 +288,7 @@ final class MasterWireChannel implements AutoCloseable {
         Connection connection = new Connection(timeout, false);
         try {
             Reply reply = connection.exchange(
-                    MasterWire.RING_OPEN, StringValue.of(HostId.current()), TrailingBytes.NONE, timeout, false);
+                    MasterWire.RING_OPEN, StringValue.of(HostId.current()), TrailingBytes.NONE, timeout, false, 0);
             if (reply.code() != 0) {
                 throw new StoreException(ErrorCode.fromNumber(reply.code()), reply.message());
             }
@@ -346,8 +364,11 @@ final class MasterWireChannel implements AutoCloseable {
         }
     }
 
-    /** An answer's code and its payload (the buffer's remaining bytes). */
-    private record Reply(int code, ByteBuffer payload) {
+    /**
+     * An answer's code and its payload (the buffer's remaining bytes); {@code value}, when not null, is the payload's
+     * last field, kept out of it ({@link TrailingValue}).
+     */
+    private record Reply(int code, ByteBuffer payload, MemorySegment value) {
         String message() {
             return StandardCharsets.UTF_8.decode(payload.duplicate()).toString();
         }
@@ -504,12 +525,13 @@ final class MasterWireChannel implements AutoCloseable {
             }
         }
 
-        Reply exchange(int method, MessageLite request, TrailingBytes trailing, int timeout, boolean intoKept)
+        Reply exchange(
+                int method, MessageLite request, TrailingBytes trailing, int timeout, boolean intoKept, int valueField)
                 throws IOException {
             watch.arm(timeout);
             Reply reply;
             try {
-                reply = exchange(method, request, trailing, intoKept);
+                reply = exchange(method, request, trailing, intoKept, valueField);
             } catch (IOException e) {
                 if (!watch.disarm()) {
                     throw new SocketTimeoutException("no answer within " + timeout + " ms");
@@ -522,7 +544,8 @@ final class MasterWireChannel implements AutoCloseable {
             return reply;
         }
 
-        private Reply exchange(int method, MessageLite request, TrailingBytes trailing, boolean intoKept)
+        private Reply exchange(
+                int method, MessageLite request, TrailingBytes trailing, boolean intoKept, int valueField)
                 throws IOException {
             int callId = nextCallId++;
             int message = request.getSerializedSize();
@@ -535,14 +558,15 @@ final class MasterWireChannel implements AutoCloseable {
             request.writeTo(body);
             body.flush();
             pipe.write(trailing.gathered(frame));
-            return answer(callId, intoKept);
+            return answer(callId, intoKept, valueField);
         }
 
         /**
          * Reads the answer to {@code callId}: into the kept buffer when {@code intoKept} and it fits there (its
-         * payload is then a view of that buffer), else into an array of its own.
+         * payload is then a view of that buffer, and a last field {@code valueField} is left where it was read),
+         * else into an array of its own.
          */
-        private Reply answer(int callId, boolean intoKept) throws IOException {
+        private Reply answer(int callId, boolean intoKept, int valueField) throws IOException {
             ByteBuffer in = answers.clear();
             readAtLeast(in, 4 + MasterWire.RESPONSE_HEADER);
             int length = in.getInt(0);
@@ -561,10 +585,16 @@ final class MasterWireChannel implements AutoCloseable {
                 answers = kept(answers, in); // always: the answer is at most KEPT_FRAME_BYTES
                 readAtLeast(in, frameBytes);
                 requireOneAnswer(in, frameBytes);
-                ByteBuffer payload = room(keptPayload, frameBytes - header, 0, ByteBuffer::allocate);
+                TrailingValue value =
+                        valueField == 0 || code != 0 ? null : TrailingValue.find(in, header, frameBytes, valueField);
+                int parsed = value == null ? frameBytes - header : value.headBytes();
+                ByteBuffer payload = room(keptPayload, parsed, 0, ByteBuffer::allocate);
                 keptPayload = kept(keptPayload, payload); // always, as above
-                payload.clear().put(in.slice(header, frameBytes - header));
-                return new Reply(code, payload.flip());
+                payload.clear().put(in.slice(header, parsed));
+                return new Reply(
+                        code,
+                        payload.flip(),
+                        value == null ? null : MemorySegment.ofBuffer(in.slice(value.valueAt(), value.valueBytes())));
             }
             int have = Math.min(in.position(), frameBytes) - header;
             requireOneAnswer(in, frameBytes);
@@ -576,7 +606,7 @@ final class MasterWireChannel implements AutoCloseable {
                     throw new EOFException("the master closed the connection mid-answer");
                 }
             }
-            return new Reply(code, ByteBuffer.wrap(payload));
+            return new Reply(code, ByteBuffer.wrap(payload), null);
         }
 
         /** Reads until {@code in} holds {@code bytes} from its start. */

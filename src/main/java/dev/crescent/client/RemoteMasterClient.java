@@ -22,6 +22,7 @@ import dev.crescent.protocol.proto.BatchPutStartItem;
 import dev.crescent.protocol.proto.BatchPutStartRequest;
 import dev.crescent.protocol.proto.BatchStatusResponse;
 import dev.crescent.protocol.proto.GetReplicaListRequest;
+import dev.crescent.protocol.proto.GetReplicaListResponse;
 import dev.crescent.protocol.proto.HeartbeatRequest;
 import dev.crescent.protocol.proto.HeartbeatResponse;
 import dev.crescent.protocol.proto.KeyRequest;
@@ -298,10 +299,14 @@ public final class RemoteMasterClient implements MasterClient {
     public ObjectLocation getReplicaListInto(String key, long acceptInline, String readerHost, MemorySegment target) {
         return call(
                 Replay.SAFE,
-                () -> unaryWithin(
+                () -> unary(
                         MasterServiceGrpc.getGetReplicaListMethod(),
+                        timeout,
                         locate(key, acceptInline, readerHost),
-                        answer -> ownedIn(ProtoMapping.fromProto(answer), target)));
+                        TrailingBytes.NONE,
+                        true,
+                        GetReplicaListResponse.VALUE_FIELD_NUMBER,
+                        (answer, value) -> ownedIn(ProtoMapping.fromProto(answer, value), target)));
     }
 
     private GetReplicaListRequest locate(String key, long acceptInline, String readerHost) {
@@ -657,7 +662,7 @@ public final class RemoteMasterClient implements MasterClient {
      */
     private <Q extends MessageLite, A> A unary(
             MethodDescriptor<Q, A> method, Duration deadline, Q request, TrailingBytes trailing) {
-        return unary(method, deadline, request, trailing, false, Function.identity());
+        return unary(method, deadline, request, trailing, false, 0, (answer, value) -> answer);
     }
 
     /**
@@ -666,16 +671,22 @@ public final class RemoteMasterClient implements MasterClient {
      */
     private <Q extends MessageLite, A, R> R unaryWithin(
             MethodDescriptor<Q, A> method, Q request, Function<? super A, ? extends R> take) {
-        return unary(method, timeout, request, TrailingBytes.NONE, true, take);
+        return unary(method, timeout, request, TrailingBytes.NONE, true, 0, (answer, value) -> take.apply(answer));
     }
 
+    /**
+     * {@link #unary}, and when {@code within}, {@link #unaryWithin} whose answer may end with a value in bytes field
+     * {@code valueField}, handed to {@code take} apart ({@link MasterWireChannel#callWithin}); {@code take} gets null
+     * and the answer whole when it came whole (always over gRPC).
+     */
     private <Q extends MessageLite, A, R> R unary(
             MethodDescriptor<Q, A> method,
             Duration deadline,
             Q request,
             TrailingBytes trailing,
             boolean within,
-            Function<? super A, ? extends R> take) {
+            int valueField,
+            BiFunction<? super A, MemorySegment, ? extends R> take) {
         Connection connection = current;
         if (connection == null) {
             connection = connect(leader.get());
@@ -685,18 +696,20 @@ public final class RemoteMasterClient implements MasterClient {
         if (channel != null) {
             try {
                 return within
-                        ? channel.callWithin(method, request, bounded, take)
-                        : take.apply(channel.call(method, request, trailing, bounded));
+                        ? channel.callWithin(method, request, bounded, valueField, take)
+                        : take.apply(channel.call(method, request, trailing, bounded), null);
             } catch (MasterWireChannel.Refused refused) {
                 connection.wire = null; // an older master, or one with crescent.master.wire=false
                 channel.close();
             }
         }
-        return take.apply(ClientCalls.blockingUnaryCall(
-                connection.withHeaders,
-                method,
-                CallOptions.DEFAULT.withDeadlineAfter(bounded.toMillis(), TimeUnit.MILLISECONDS),
-                trailing.entries().isEmpty() ? request : merged(method, request, trailing)));
+        return take.apply(
+                ClientCalls.blockingUnaryCall(
+                        connection.withHeaders,
+                        method,
+                        CallOptions.DEFAULT.withDeadlineAfter(bounded.toMillis(), TimeUnit.MILLISECONDS),
+                        trailing.entries().isEmpty() ? request : merged(method, request, trailing)),
+                null);
     }
 
     /** {@code request} with {@code trailing}'s entries in it, for gRPC (which takes whole messages only). */

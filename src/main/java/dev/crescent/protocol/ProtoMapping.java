@@ -124,13 +124,21 @@ public final class ProtoMapping {
     }
 
     public static ObjectLocation fromProto(GetReplicaListResponse response) {
+        return fromProto(response, null);
+    }
+
+    /**
+     * The location {@code response} answers, with {@code value} as its bytes when not null: the answer's value read
+     * apart from it (the answer then has none of its own).
+     */
+    public static ObjectLocation fromProto(GetReplicaListResponse response, MemorySegment value) {
         return new ObjectLocation(
                 response.getSize(),
                 fromProto(response.getReplicasList()),
                 response.getLeaseDeadlineMs(),
                 response.hasCrc32C() ? crc32c(response.getCrc32C()) : null,
                 response.getLeaseId(),
-                response.getValue().isEmpty() ? null : segmentOf(response.getValue()),
+                value != null ? value : response.getValue().isEmpty() ? null : segmentOf(response.getValue()),
                 response.getVersion());
     }
 

@@ -132,6 +132,23 @@ class MasterWireChannelTest {
                         Duration.ofSeconds(5),
                         answer -> ByteString.copyFrom(answer.getValue().toByteArray()));
                 assertEquals(valueOf(size), kept, "kept buffer, " + size + " bytes");
+                channel.callWithin(
+                        MasterServiceGrpc.getGetReplicaListMethod(),
+                        request,
+                        Duration.ofSeconds(5),
+                        GetReplicaListResponse.VALUE_FIELD_NUMBER,
+                        (answer, value) -> {
+                            assertEquals(size, answer.getSize(), "the rest of the answer, " + size + " bytes");
+                            if (size == 0 || size > 1 << 20) { // nothing to split, or not read into the kept buffer
+                                assertNull(value, size + " bytes");
+                                assertEquals(valueOf(size), answer.getValue(), "whole, " + size + " bytes");
+                            } else {
+                                assertTrue(answer.getValue().isEmpty(), "split, " + size + " bytes");
+                                assertTrue(value.isNative(), "left where the socket put it, " + size + " bytes");
+                                assertEquals(valueOf(size), ByteString.copyFrom(value.asByteBuffer()));
+                            }
+                            return null;
+                        });
             }
         }
     }
