@@ -134,9 +134,9 @@ final class CallRing implements AutoCloseable {
 
     private void awaitAnswer(int slot, long timeoutNanos) throws IOException {
         long start = System.nanoTime();
-        // Sleeps at once, no spinning: callers outnumber cores under load, and each spinning one takes a core from the
-        // master's ring thread (64 KiB puts from 4 threads on 2 cores ran 37.6-41.3k/s with 30 us of spinning against
-        // 63.0-66.7k/s without; DESIGN.md section 9, seventeenth round).
+        // Yields its core for a moment, then sleeps (RequestRing.awaitAnswer): no spinning, since callers outnumber
+        // cores
+        // under load and each spinning one takes a core from the master's ring thread (DESIGN.md section 9).
         while (!ring.awaitAnswer(slot, Math.min(LOOK_NANOS, timeoutNanos - (System.nanoTime() - start)))) {
             if (connectionClosed()) {
                 throw new EOFException("the master closed the request ring's connection");

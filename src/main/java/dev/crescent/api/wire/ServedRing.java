@@ -20,8 +20,12 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * One wire connection's request ring, served by a thread of its own: it takes each request posted in a slot, calls
- * it as the connection's caller (as the connection would, {@link WireCalls}) and answers into the slot. It spins a
- * little after each request before it sleeps on the ring's doorbell, since under load the next comes within that.
+ * it as the connection's caller (as the connection would, {@link WireCalls}) and answers into the slot. After each
+ * request it keeps looking for the next for a little while, yielding its core between looks, before it sleeps on the
+ * ring's doorbell: under load the next comes within that, and a caller that finds the thread awake need not wake it.
+ * Yielding, not spinning: the callers copy their values into their segments on the same cores, and a thread that
+ * spun held one of them (on 2 cores, 1 MiB puts' p99 went from 0.4 to 1.4 ms with a 50 us spin; DESIGN.md section 9,
+ * twenty-fourth round).
  * The ring's file is deleted once the first request shows the caller mapped it, or when the ring closes; the ring
  * closes with its connection.
  *
@@ -32,7 +36,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 final class ServedRing {
     private static final Logger LOG = Logger.getLogger(ServedRing.class);
     /** How long the thread looks for the next request after one before it sleeps. */
-    private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+    private static final long LOOK_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
     /** The longest sleep between looks at whether the ring closed. */
     private static final long SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
@@ -105,8 +109,8 @@ final class ServedRing {
                 if (took) {
                     lastRequest = System.nanoTime();
                     deleteFile(); // the caller maps the ring: no one needs its name any more
-                } else if (System.nanoTime() - lastRequest < SPIN_NANOS) {
-                    Thread.onSpinWait();
+                } else if (System.nanoTime() - lastRequest < LOOK_NANOS) {
+                    Thread.yield(); // callers on this core copy their values meanwhile
                 } else {
                     ring.sleep(seen, SLEEP_NANOS);
                 }

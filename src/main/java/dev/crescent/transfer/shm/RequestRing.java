@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -12,8 +13,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * Requests and answers in a file both sides map, so a call from a process to another on the same host costs no
  * socket round trip: the caller writes its request into a slot and rings a doorbell, the server takes it, answers
  * into the same slot and wakes the caller. Both sleep on a {@link Futex} while there is nothing for them; the server
- * may spin a little first (the next request usually comes soon), callers sleep at once (spinning callers outnumber
- * the cores under load and starve the server).
+ * spins a little first (the next request usually comes soon), callers yield their core a little first (the answer
+ * usually comes soon; spinning callers outnumber the cores under load and starve the server, yielding ones let each
+ * other run).
  *
  * <p>Layout (native byte order, ints):
  * <pre>
@@ -44,6 +46,14 @@ public final class RequestRing {
     private static final long CALLER_SLEEPING_AT = 8;
 
     private static final VarHandle INT = JAVA_INT.varHandle();
+    /**
+     * How long a caller yields its core before it sleeps on its answer. The ring's server answers a put in a few
+     * microseconds. A caller that slept at once cost the server a futex wake per answer (36 % of the ring thread's
+     * samples) and itself a switch back (40 % of its own); one that yields lets the other callers on its core run
+     * and finds its answer in memory, with no system call on either side. Spinning without yielding held the core
+     * the other callers needed, and was slower than sleeping (DESIGN.md section 9, twenty-fourth round).
+     */
+    static final long YIELD_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
 
     private final MemorySegment file;
     private final int slots;
@@ -137,12 +147,20 @@ public final class RequestRing {
     }
 
     /**
-     * Waits up to {@code waitNanos} for the answer to the request in {@code slot}, sleeping until the server wakes it.
+     * Waits up to {@code waitNanos} for the answer to the request in {@code slot}: yielding its core for up to
+     * {@link #YIELD_NANOS}, then sleeping until the server wakes it.
      * @return whether it is answered
      */
     public boolean awaitAnswer(int slot, long waitNanos) {
         long at = at(slot);
         long start = System.nanoTime();
+        long yielding = Math.min(YIELD_NANOS, waitNanos);
+        while ((int) INT.getVolatile(file, at + STATE_AT) != ANSWERED) {
+            if (System.nanoTime() - start >= yielding) {
+                break;
+            }
+            Thread.yield();
+        }
         while ((int) INT.getVolatile(file, at + STATE_AT) != ANSWERED) {
             long waited = System.nanoTime() - start;
             if (waited >= waitNanos) {

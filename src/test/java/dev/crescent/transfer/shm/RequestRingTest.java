@@ -57,7 +57,7 @@ class RequestRingTest {
         assertEquals(request.length, server.take(2, taken));
         assertArrayEquals(request, java.util.Arrays.copyOf(taken, request.length));
 
-        // The caller sleeps at once; only the server's wake-up can end its wait before 20 s.
+        // The caller yields for 50 us, then sleeps; only the server's wake-up can end its wait before 20 s.
         CompletableFuture<Boolean> waited =
                 CompletableFuture.supplyAsync(() -> caller.awaitAnswer(2, TimeUnit.SECONDS.toNanos(20)));
         Thread.sleep(100);
@@ -73,6 +73,19 @@ class RequestRingTest {
         assertArrayEquals(answer, read);
         caller.free(2);
         assertEquals(RequestRing.FREE, server.state(2));
+    }
+
+    /** A wait shorter than the caller's yielding, or longer, ends when it should, with no answer. */
+    @Test
+    void aCallerWithNoAnswerWaitsNoLongerThanAsked() {
+        caller.post(3, 0);
+        for (long waitNanos : new long[] {TimeUnit.MICROSECONDS.toNanos(5), TimeUnit.MILLISECONDS.toNanos(50)}) {
+            long start = System.nanoTime();
+            assertFalse(caller.awaitAnswer(3, waitNanos));
+            long waited = System.nanoTime() - start;
+            assertTrue(waited >= waitNanos, "waited " + waited + " ns of " + waitNanos);
+            assertTrue(waited < waitNanos + TimeUnit.SECONDS.toNanos(2), "waited " + waited + " ns of " + waitNanos);
+        }
     }
 
     @Test
