@@ -8,6 +8,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
+import dev.crescent.transfer.shm.CoreYield;
 import dev.crescent.transfer.shm.RequestRing;
 import org.jboss.logging.Logger;
 
@@ -50,6 +51,9 @@ final class ServedRing {
     private final AtomicIntegerArray calling;
     /** One request at a time is read here: a call that cannot block is over with its request when it returns. */
     private final byte[] request;
+
+    /** The thread's yielding while it looks for the next request. */
+    private final CoreYield looking = new CoreYield();
 
     private final Thread thread;
     private volatile boolean closed;
@@ -109,8 +113,8 @@ final class ServedRing {
                 if (took) {
                     lastRequest = System.nanoTime();
                     deleteFile(); // the caller maps the ring: no one needs its name any more
-                } else if (System.nanoTime() - lastRequest < LOOK_NANOS) {
-                    Thread.yield(); // callers on this core copy their values meanwhile
+                } else if (System.nanoTime() - lastRequest < LOOK_NANOS && looking.yieldOnce()) {
+                    // callers on this core copy their values meanwhile
                 } else {
                     ring.sleep(seen, SLEEP_NANOS);
                 }

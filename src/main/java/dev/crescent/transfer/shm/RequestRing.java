@@ -56,6 +56,9 @@ public final class RequestRing {
     static final long YIELD_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
 
     private final MemorySegment file;
+    /** The caller's side's yielding before it sleeps on an answer, shared by the threads that call through it. */
+    private final CoreYield callerYield = new CoreYield();
+
     private final int slots;
     private final int payloadBytes;
 
@@ -148,18 +151,17 @@ public final class RequestRing {
 
     /**
      * Waits up to {@code waitNanos} for the answer to the request in {@code slot}: yielding its core for up to
-     * {@link #YIELD_NANOS}, then sleeping until the server wakes it.
+     * {@link #YIELD_NANOS} (unless {@link CoreYield} says not to), then sleeping until the server wakes it.
      * @return whether it is answered
      */
     public boolean awaitAnswer(int slot, long waitNanos) {
         long at = at(slot);
         long start = System.nanoTime();
         long yielding = Math.min(YIELD_NANOS, waitNanos);
-        while ((int) INT.getVolatile(file, at + STATE_AT) != ANSWERED) {
-            if (System.nanoTime() - start >= yielding) {
-                break;
-            }
-            Thread.yield();
+        while ((int) INT.getVolatile(file, at + STATE_AT) != ANSWERED
+                && System.nanoTime() - start < yielding
+                && callerYield.yieldOnce()) {
+            // the answer usually comes within the yielding
         }
         while ((int) INT.getVolatile(file, at + STATE_AT) != ANSWERED) {
             long waited = System.nanoTime() - start;
