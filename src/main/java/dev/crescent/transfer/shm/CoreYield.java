@@ -6,11 +6,10 @@ import java.util.function.LongSupplier;
 /**
  * Yielding a core while another thread's answer is a few microseconds away, as long as that costs little: the
  * threads that take the core meanwhile are the waiter's own kind (callers copying their values, the ring's server).
- * When another process wants the core, a yield hands it a whole time slice (milliseconds: beside one busy process,
- * 64 KiB puts over a ring whose callers always yielded fell to 13k/s with a p99 of 6 ms, where callers that slept
- * made 54-57k/s), so a yield that comes back that late turns yielding off for a while, and the waiter sleeps at once
- * meanwhile, which the scheduler wakes promptly. A pause of the JVM's own (a collection) looks the same and costs
- * the same short while.
+ * When another process wants the core, a yield hands it a whole time slice (milliseconds: beside two busy processes,
+ * 64 KiB puts over a ring whose callers always yielded fell to 1.9k/s, where callers that slept made 36.6k/s), so a
+ * yield that comes back that late turns yielding off for a while, and the waiter sleeps at once meanwhile, which the
+ * scheduler wakes promptly. A pause of the JVM's own (a collection) looks the same and costs the same short while.
  */
 public final class CoreYield {
     /** A yield slower than this lost the core to another process: the longest of our own copies is far shorter. */
