@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * request it keeps looking for the next for a little while, yielding its core between looks, before it sleeps on the
  * ring's doorbell: under load the next comes within that, and a caller that finds the thread awake need not wake it.
  * Yielding, not spinning: the callers copy their values into their segments on the same cores, and a thread that
- * spun held one of them (on 2 cores, 1 MiB puts' p99 went from 0.4 to 1.4 ms with a 50 us spin; DESIGN.md section 9,
+ * spun held one of them (on 2 cores, 1 MiB puts' p99 went from 0.5 to 1.3-1.5 ms with a 50 us spin; DESIGN.md section 9,
  * twenty-fourth round).
  * The ring's file is deleted once the first request shows the caller mapped it, or when the ring closes; the ring
  * closes with its connection.

@@ -12,10 +12,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 /**
  * Requests and answers in a file both sides map, so a call from a process to another on the same host costs no
  * socket round trip: the caller writes its request into a slot and rings a doorbell, the server takes it, answers
- * into the same slot and wakes the caller. Both sleep on a {@link Futex} while there is nothing for them; the server
- * spins a little first (the next request usually comes soon), callers yield their core a little first (the answer
- * usually comes soon; spinning callers outnumber the cores under load and starve the server, yielding ones let each
- * other run).
+ * into the same slot and wakes the caller. Both sleep on a {@link Futex} while there is nothing for them, and both
+ * yield their core for a little while first ({@link CoreYield}): the next request, or the answer, usually comes
+ * within that, and a waiter found awake need not be woken. Spinning instead held cores that the other waiters needed
+ * (callers outnumber the cores under load).
  *
  * <p>Layout (native byte order, ints):
  * <pre>
