@@ -31,7 +31,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
-import java.util.function.Function;
 import java.util.function.IntFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -153,18 +152,10 @@ final class MasterWireChannel implements AutoCloseable {
      * handed to {@code take}: the answer's bytes fields alias that buffer, so they are valid only inside {@code take},
      * which must copy out what it keeps. The connection goes back to its pool once {@code take} returns. For answers
      * of a known, bounded size, such as a get into the caller's buffer: no fresh array (zeroed, then garbage) per
-     * answer.
-     */
-    <Q extends MessageLite, A, R> R callWithin(
-            MethodDescriptor<Q, A> method, Q request, Duration deadline, Function<? super A, ? extends R> take) {
-        return callWithin(method, request, deadline, 0, (answer, value) -> take.apply(answer));
-    }
-
-    /**
-     * {@link #callWithin} of an answer that may end with a value in bytes field {@code valueField}: that value is
-     * then not parsed but handed to {@code take} beside the rest of the answer, as a view of where it was read (a
-     * copy fewer, {@link TrailingValue}), valid only inside {@code take} too. Otherwise, or when the answer came
-     * another way, {@code take} gets null and the answer whole.
+     * answer. When the answer ends with a value in bytes field {@code valueField} (0: none asked), that value is not
+     * parsed but handed to {@code take} beside the rest of the answer, as a view of where it was read (a copy fewer,
+     * {@link TrailingValue}), valid only inside {@code take} too. Otherwise, or when the answer came another way,
+     * {@code take} gets null and the answer whole.
      */
     <Q extends MessageLite, A, R> R callWithin(
             MethodDescriptor<Q, A> method,

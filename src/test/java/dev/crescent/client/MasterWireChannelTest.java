@@ -29,8 +29,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -130,7 +130,8 @@ class MasterWireChannelTest {
                         MasterServiceGrpc.getGetReplicaListMethod(),
                         request,
                         Duration.ofSeconds(5),
-                        answer -> ByteString.copyFrom(answer.getValue().toByteArray()));
+                        0,
+                        (answer, value) -> ByteString.copyFrom(answer.getValue().toByteArray()));
                 assertEquals(valueOf(size), kept, "kept buffer, " + size + " bytes");
                 channel.callWithin(
                         MasterServiceGrpc.getGetReplicaListMethod(),
@@ -168,14 +169,16 @@ class MasterWireChannelTest {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Peer peer = new Peer(200, MasterWireChannelTest::answerValuesOfTheAskedSize);
                 MasterWireChannel channel = new MasterWireChannel(peer.address(), "n", null)) {
-            Function<GetReplicaListResponse, Byte> take =
-                    answer -> answer.getValue().byteAt(size - 1);
+            BiFunction<GetReplicaListResponse, MemorySegment, Byte> take =
+                    (answer, value) -> answer.getValue().byteAt(size - 1);
             Duration deadline = Duration.ofSeconds(5);
-            channel.callWithin(MasterServiceGrpc.getGetReplicaListMethod(), request, deadline, take); // grows buffers
+            channel.callWithin(
+                    MasterServiceGrpc.getGetReplicaListMethod(), request, deadline, 0, take); // grows buffers
             long before = threads.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < 4; i++) {
                 assertEquals(
-                        last, channel.callWithin(MasterServiceGrpc.getGetReplicaListMethod(), request, deadline, take));
+                        last,
+                        channel.callWithin(MasterServiceGrpc.getGetReplicaListMethod(), request, deadline, 0, take));
             }
             long allocated = threads.getCurrentThreadAllocatedBytes() - before;
             assertTrue(allocated < size, "4 answers of " + size + " bytes allocated " + allocated + " bytes");
