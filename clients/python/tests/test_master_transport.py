@@ -175,6 +175,28 @@ def test_puts_on_the_masters_host_go_through_a_request_ring(server_address, key)
         over_tcp.close()
 
 
+def test_ring_callers_that_do_not_yield_sleep_until_answered(server_address, key):
+    if not request_ring.available():
+        pytest.skip("request rings need futexes (Linux on x86-64)")
+    if os.environ.get("CRESCENT_RUNNER"):
+        pytest.skip("a native executable built with this project's toolchain makes no downcalls: it offers no rings")
+    store = CrescentStore()
+    assert store.setup(server_address) == 0
+    try:
+        assert store.put(key + "first", b"f" * 4096) == 0  # opens the ring
+        ring = store._master._channel(0)._ring
+        assert ring is not None
+        yields = []
+        ring._yielding.yield_once = lambda: yields.append(1) or False  # as beside a busy process: off
+        for n in range(20):
+            assert store.put(f"{key}slept-{n}", bytes([n]) * 4096) == 0
+        assert ring.calls == 21 and not ring.broken
+        assert len(yields) <= 20, "asked at most once per call, then slept"
+        assert all(store.get(f"{key}slept-{n}") == bytes([n]) * 4096 for n in range(20))
+    finally:
+        store.close()
+
+
 def test_a_ring_the_master_refuses_leaves_calls_on_the_socket(server_address, key, monkeypatch):
     if not request_ring.available():
         pytest.skip("request rings need futexes (Linux on x86-64)")
