@@ -3,8 +3,8 @@
 and its answer read from there, with no socket round trip. The caller yields its core for a little while first
 (``CoreYield``), then sleeps on a futex until the master's ring thread answers; the ring lives as long as its
 connection, which carries nothing else, so the master closing it (a restart, a failover) is how a waiting call learns
-the ring is dead. Linux on x86-64 only (futexes through libc's
-``syscall``); elsewhere ``available()`` is false and calls go over sockets.
+the ring is dead. Linux on x86-64 only (futexes through libc's ``syscall``); elsewhere ``available()`` is false and
+calls go over sockets.
 """
 import collections
 import ctypes
@@ -167,7 +167,7 @@ class Ring:
 
     def _await(self, at, deadline):
         # Yielding first: a caller that slept at once cost the master's ring thread a futex wake per answer and
-        # itself a switch back (one thread, 64 KiB puts: 31.8-39.2k/s sleeping, 42.5-48.6k/s yielding).
+        # itself a switch back (one thread, 64 KiB puts: 31.0-45.4k/s sleeping, 45.1-51.5k/s yielding).
         start = time.monotonic()
         yielding = min(_YIELD, deadline - start)
         while (_INT.unpack_from(self._map, at + _STATE_AT)[0] != _ANSWERED and time.monotonic() - start < yielding
