@@ -326,13 +326,15 @@ class CrescentStore:
     def _start(self, key, size, inline_views, config, upsert, in_space=0):
         """PutStart, carrying the bytes of ``inline_views`` when given, or naming the space ``in_space`` that holds
         them already: the answer is committed, or the replicas. A store that maps same-host segments asks for space
-        for its next put of this size."""
+        for its next put of this size. The bytes travel as a field encoded after the message, sent from the caller's
+        memory (``trailing_bytes``): set on the message, they were copied twice, into bytes and into its encoding."""
         request = pb.PutStartRequest(client_id=self._client_id, key=key, size=size, upsert=upsert,
                                      config=self._config_proto(config), in_space=in_space,
                                      writer_host=self._reader_host())
+        trailing = ()
         if inline_views is not None and size:
-            request.value = b"".join(inline_views) if len(inline_views) > 1 else bytes(inline_views[0])
-        return self._call("PutStart", request)
+            trailing = trailing_bytes(pb.PutStartRequest.VALUE_FIELD_NUMBER, [inline_views])
+        return self._call("PutStart", request, trailing)
 
     def _write_replicas(self, key, replicas, views):
         errors = self._run(_writes(replicas, views))

@@ -97,7 +97,7 @@ def key():
 
 class CountedStore:
     """A store whose master calls are counted by method (``calls``), with every PutStart request kept (``starts``), and
-    every BatchPutStart request (``batch_starts``)."""
+    every BatchPutStart request (``batch_starts``), each as sent: with the fields encoded after it (values) merged in."""
 
     def __init__(self, address, **options):
         self.store = CrescentStore()
@@ -109,10 +109,12 @@ class CountedStore:
 
         def counted(method, request, *rest):
             self.calls[method] = self.calls.get(method, 0) + 1
-            if method == "PutStart":
-                self.starts.append(request)
-            elif method == "BatchPutStart":
-                self.batch_starts.append(request)
+            if method in ("PutStart", "BatchPutStart"):
+                sent = type(request)()
+                sent.CopyFrom(request)
+                if rest and rest[0]:
+                    sent.MergeFromString(b"".join(rest[0]))
+                (self.starts if method == "PutStart" else self.batch_starts).append(sent)
             return call(method, request, *rest)
         self.store._master.call = counted
 
