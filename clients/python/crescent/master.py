@@ -288,6 +288,15 @@ def trailing_bytes(field_number: int, entries) -> list:
     return parts
 
 
+def with_trailing(request, trailing):
+    """A copy of ``request`` with the fields encoded in ``trailing`` (``trailing_bytes``) merged in: the message the
+    master parses from the two sent back to back."""
+    whole = type(request)()
+    whole.CopyFrom(request)
+    whole.MergeFromString(b"".join(trailing))
+    return whole
+
+
 def _answered(method, read, view: memoryview):
     """``read(view)``, or the answer parsed as ``method``'s response. INTERNAL_ERROR when the bytes are not such an
     answer (the frame was read whole: the connection itself is fine)."""
@@ -471,10 +480,7 @@ class _GrpcChannel:
 
     def call(self, method, request, timeout, trailing=(), read=None):
         if trailing:  # gRPC sends one message: the trailing fields are merged into a copy (a retry merges afresh)
-            whole = type(request)()
-            whole.CopyFrom(request)
-            whole.MergeFromString(b"".join(trailing))
-            request = whole
+            request = with_trailing(request, trailing)
         try:
             answer = self._stubs[method](request, timeout=timeout, metadata=self._metadata)
         except grpc.RpcError as e:

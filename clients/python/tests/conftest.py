@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from crescent import CrescentStore
+from crescent.master import with_trailing
 
 REPO = Path(__file__).resolve().parents[3]
 # The engines' interfaces, restated (see engines/README.md): `import vllm` and friends resolve there.
@@ -110,11 +111,8 @@ class CountedStore:
         def counted(method, request, *rest):
             self.calls[method] = self.calls.get(method, 0) + 1
             if method in ("PutStart", "BatchPutStart"):
-                sent = type(request)()
-                sent.CopyFrom(request)
-                if rest and rest[0]:
-                    sent.MergeFromString(b"".join(rest[0]))
-                (self.starts if method == "PutStart" else self.batch_starts).append(sent)
+                trailing = rest[0] if rest else ()
+                (self.starts if method == "PutStart" else self.batch_starts).append(with_trailing(request, trailing))
             return call(method, request, *rest)
         self.store._master.call = counted
 
