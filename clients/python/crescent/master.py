@@ -118,6 +118,16 @@ class MasterClient:
         the next get or put start, or sent alone within a few milliseconds; never waits on the network."""
         self._releases.add(key, lease_id)
 
+    def release_spaces(self, client_id: str):
+        """``client_id`` is closing: the master frees the put spaces it granted to it now instead of when their
+        lifetimes end. One try with any releases still waiting; a master out of reach frees them by their lifetimes,
+        so closing never waits out a failover."""
+        request = pb.ReleaseLeasesRequest(leases=self._releases.drain(), closing_client_id=client_id)
+        try:
+            self._channel(self._current).call("ReleaseLeases", request, self._call_timeout)
+        except CrescentError:
+            pass
+
     def call(self, method: str, request, trailing=(), read=None):
         """Calls ``method`` on the leader; raises CrescentError with the master's code on failure. ``trailing``: more
         of the request's fields, already encoded (see ``trailing_bytes``), sent after it from the caller's memory.

@@ -51,6 +51,7 @@ class PutSpaces:
         """``mapping(segment, endpoint)``: the memory of a same-host segment's file this store maps, or None."""
         self._mapping = mapping
         self._by_size = {}
+        self.granted = False  # whether the master ever granted space here (mapped or not, it holds it)
 
     def take(self, size: int):
         """A space of exactly ``size`` bytes this store may copy into now, or None. It is the caller's alone."""
@@ -69,6 +70,7 @@ class PutSpaces:
         """Keeps the space a PutStart ``answer`` granted to a request sent at ``asked_at`` (monotonic), if any."""
         if not answer.HasField("space"):
             return
+        self.granted = True
         granted = answer.space
         replica = granted.replica
         memory = mapped_with_word(lambda: self._mapping(replica.segment, Endpoint.parse(replica.endpoint)),

@@ -116,6 +116,8 @@ class CrescentStore:
 
     def close(self) -> int:
         if self._master is not None:
+            if self._spaces is not None and self._spaces.granted:
+                self._master.release_spaces(self._client_id)  # their memory is free at once, not in 10 s
             self._master.close()
             self._tcp.close()
             if self._shm is not None:

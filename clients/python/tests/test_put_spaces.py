@@ -5,10 +5,10 @@ shared-memory file on this host."""
 import numpy as np
 import pytest
 
-from crescent import CrescentStore, ErrorCode
+from crescent import CrescentStore, ErrorCode, ReplicateConfig
 from crescent.location_cache import WORD
 
-from conftest import CountedStore
+from conftest import CountedStore, CrescentServer
 
 SIZE = 256 << 10  # above the inline limit: without space a put is PutStart, a copy and PutEnd
 
@@ -113,3 +113,34 @@ def test_a_space_whose_word_was_withdrawn_is_never_written(writer, reader, key):
     assert not writer.starts[-1].in_space
     assert bytes(space.memory) == before, "nothing was copied into the withdrawn space"
     assert reader.get(key + "w1") == bytes(block(12))
+
+
+def test_a_closing_store_gives_its_spaces_back_at_once(key):
+    """A store that closes frees the space the master granted it ahead at once: a pool filled around that space has
+    room again for a put of its size right away, not when the space's 10 s lifetime ends. On a server of its own,
+    whose pool only this test fills."""
+    server = CrescentServer("-Dcrescent.worker.segment-size=16M")
+    stores = []
+
+    def store(protocol):
+        s = CrescentStore()
+        stores.append(s)
+        assert s.setup(server.address, protocol=protocol) == 0
+        return s
+
+    try:
+        pinned = ReplicateConfig(with_hard_pin=True)  # never evicted: only the space can make room
+        writer, filler = store("auto"), store("tcp")  # a store over TCP is granted no space
+        assert writer.put_from(key + "w", block(1, 4 << 20), config=pinned) == 0  # granted 4 MiB for its next put
+        assert writer._spaces.granted
+        filled = 0
+        while filler.put_from(f"{key}fill{filled}", block(2, 1 << 20), config=pinned) == 0:
+            filled += 1
+        assert filler.put_from(key + "after", block(3, 4 << 20), config=pinned) == int(ErrorCode.NO_AVAILABLE_HANDLE)
+        writer.close()
+        assert filler.put_from(key + "after", block(3, 4 << 20), config=pinned) == 0
+        assert filler.get(key + "after") == bytes(block(3, 4 << 20))
+    finally:
+        for s in stores:
+            s.close()
+        server.stop()

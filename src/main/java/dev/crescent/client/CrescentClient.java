@@ -290,6 +290,7 @@ public final class CrescentClient implements AutoCloseable {
     @Override
     public void close() {
         async.close();
+        store.releaseSpaces();
         if (contributed != null) {
             contributed.close(); // leaves the pool before the engine that serves it closes
         }

@@ -50,6 +50,8 @@ final class GrantedSpaces {
 
     private final TransferEngine engine;
     private final Map<Long, Queue<Space>> bySize = new ConcurrentHashMap<>();
+    /** Whether the master ever granted this client a space (mapped here or not, the master holds it). */
+    private volatile boolean granted;
 
     GrantedSpaces(TransferEngine engine) {
         this.engine = engine;
@@ -78,6 +80,7 @@ final class GrantedSpaces {
         if (granted == null) {
             return;
         }
+        this.granted = true;
         ReplicaDescriptor replica = granted.replica();
         MemorySegment file = LocationCache.mappedWithWord(engine, replica, replica.length());
         if (file == null) {
@@ -94,6 +97,11 @@ final class GrantedSpaces {
         }
         bySize.computeIfAbsent(replica.length(), size -> new ConcurrentLinkedQueue<>())
                 .add(space);
+    }
+
+    /** Whether the master ever granted this client space: only then has it any to give back on close. */
+    boolean everGranted() {
+        return granted;
     }
 
     /** The master refused the put for its key and left the space this client's: it serves a later put. */

@@ -582,6 +582,23 @@ public final class RemoteMasterClient implements MasterClient {
         releases.add(leases);
     }
 
+    /**
+     * Sent at once, with any releases still queued, in one try of at most a heartbeat's deadline: it is sent on close,
+     * which must not wait out a failover for memory that frees itself anyway.
+     */
+    @Override
+    public void releaseSpaces(String clientId) {
+        call(
+                Replay.NEVER,
+                () -> unary(
+                        MasterServiceGrpc.getReleaseLeasesMethod(),
+                        HEARTBEAT_DEADLINE,
+                        ReleaseLeasesRequest.newBuilder()
+                                .addAllLeases(carried())
+                                .setClosingClientId(clientId)
+                                .build()));
+    }
+
     /** Releases for a request to carry (lost with it if that attempt fails: those leases then end by time). */
     private List<LeaseRelease> carried() {
         return ProtoMapping.releasesToProto(releases.drain());

@@ -396,6 +396,11 @@ public final class Master implements MasterClient {
         });
     }
 
+    @Override
+    public void releaseSpaces(String clientId) {
+        serve(MasterOp.RELEASE_LEASES, () -> spaces.freeAll(clientId));
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // Removal
 

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 /**
  * Space granted ahead to writers on the same host as a segment (issue 20): a writer that maps the segment's
@@ -142,8 +143,19 @@ final class PutSpaces {
 
     /** Frees spaces whose lifetime is over. */
     void sweep(long now) {
+        free(space -> space.expiresAtMillis() <= now);
+    }
+
+    /** Frees every space {@code clientId} holds: it is closing, and copies into none of them. */
+    void freeAll(String clientId) {
+        if (heldBy.containsKey(clientId)) {
+            free(space -> space.clientId().equals(clientId));
+        }
+    }
+
+    private void free(Predicate<Granted> over) {
         for (Granted space : granted.values()) {
-            if (space.expiresAtMillis() <= now && granted.remove(space.id(), space)) {
+            if (over.test(space) && granted.remove(space.id(), space)) {
                 giveShare(space.clientId(), space.size());
                 book.versions.withdraw(space.replica(), space.version()); // before the memory can go elsewhere
                 space.replica().release();

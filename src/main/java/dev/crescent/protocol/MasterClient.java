@@ -190,6 +190,12 @@ public interface MasterClient extends AutoCloseable {
      */
     void releaseLeases(List<ReadLease> leases);
 
+    /**
+     * {@code clientId} is closing and will copy into none of the put spaces granted to it: their memory is free at
+     * once, not when their lifetimes end. Best effort: a space not given back is freed by its lifetime as before.
+     */
+    void releaseSpaces(String clientId);
+
     @Override
     default void close() {}
 }

@@ -504,6 +504,29 @@ class CrescentClientTest {
     }
 
     /**
+     * A client that closes gives back the space the master granted it ahead: its memory is free at once, not when the
+     * space's lifetime ends.
+     */
+    @org.junit.jupiter.api.Test
+    void aClosingClientGivesBackItsSpacesAtOnce() {
+        int size = 1 << 20;
+        CrescentClient writer = connect("shm");
+        writer.put("c/closing-0", bytes(size, 80)); // granted space for its next put of this size
+        double used = usedBytes();
+        writer.close();
+        client = null;
+        assertEquals(used - size, usedBytes(), "the space's memory is free");
+        try (CrescentClient reader =
+                CrescentClient.connect(ClientOptions.master(address()).withSharedMemory(false))) {
+            assertArrayEquals(bytes(size, 80), reader.get("c/closing-0"), "the object itself stays");
+        }
+    }
+
+    private double usedBytes() {
+        return registry.get("crescent.master.used").gauge().value();
+    }
+
+    /**
      * A client on the master's host that maps shared memory makes its put starts through a request ring (issue 20),
      * one that does not calls over its socket: a thread of the master
      * serves this client's ring, its file is gone once a request came through it, every object reads back whole, and

@@ -236,6 +236,25 @@ class PutSpacesTest {
     }
 
     @Test
+    void aClosingClientsSpacesAreFreedAtOnceAndNoOneElses() {
+        long before = master.stats().usedBytes();
+        PutSpace closing = master.grantSpace("closing", HostId.current(), SIZE);
+        master.grantSpace("closing", HostId.current(), SIZE);
+        PutSpace other = master.grantSpace("other", HostId.current(), SIZE);
+        assertEquals(before + 3L * SIZE, master.stats().usedBytes());
+
+        master.releaseSpaces("closing");
+        assertEquals(before + SIZE, master.stats().usedBytes(), "freed before their lifetimes end");
+        assertEquals(0, word(closing), "withdrawn before the memory may go elsewhere");
+        assertEquals(other.version(), word(other), "another client's space is still its own");
+        assertFalse(putIn("closing", closing, "late", bytes(3), false).committed(), "a freed space is no one's");
+        master.putRevoke("closing", "late");
+        assertTrue(putIn("other", other, "kept", bytes(4), false).committed());
+        master.releaseSpaces("nobody"); // holds none: changes nothing
+        assertEquals(before + SIZE, master.stats().usedBytes());
+    }
+
+    @Test
     void aSpacesWordHoldsItsVersionUntilTheMemoryMayGoElsewhere() {
         PutSpace expiring = master.grantSpace("writer", HostId.current(), SIZE);
         assertNotEquals(0, expiring.version());

@@ -525,6 +525,9 @@ public class MasterGrpcService implements MasterService {
     public Uni<Empty> releaseLeases(ReleaseLeasesRequest request) {
         return call("release_leases", null, null, () -> {
             master.releaseLeases(ProtoMapping.releasesFromProto(request.getLeasesList()));
+            if (!request.getClosingClientId().isEmpty()) {
+                master.releaseSpaces(request.getClosingClientId());
+            }
             return EMPTY;
         });
     }
