@@ -84,6 +84,7 @@ _CARRIERS = {"GetReplicaList", "BatchGetReplicaList", "PutStart", "UpsertStart",
 _REMOVERS = {"Remove", "BatchRemove", "RemoveAll"}
 # Releases no call carried within this long go in a call of their own.
 _RELEASE_AFTER = 0.002
+_CLOSING_TIMEOUT = 1.0  # a closing store's one call waits at most this long (the Java client's heartbeat deadline)
 _MAX_CARRIED = 4096
 
 
@@ -120,11 +121,11 @@ class MasterClient:
 
     def release_spaces(self, client_id: str):
         """``client_id`` is closing: the master frees the put spaces it granted to it now instead of when their
-        lifetimes end. One try with any releases still waiting; a master out of reach frees them by their lifetimes,
-        so closing never waits out a failover."""
+        lifetimes end. One try of at most a second, with any releases still waiting; a master out of reach frees them by
+        their lifetimes, so closing never waits out a failover."""
         request = pb.ReleaseLeasesRequest(leases=self._releases.drain(), closing_client_id=client_id)
         try:
-            self._channel(self._current).call("ReleaseLeases", request, self._call_timeout)
+            self._channel(self._current).call("ReleaseLeases", request, min(self._call_timeout, _CLOSING_TIMEOUT))
         except CrescentError:
             pass
 

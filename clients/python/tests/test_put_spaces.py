@@ -2,6 +2,8 @@
 is one PutStart that carries no bytes and no PutEnd (a batch: one BatchPutStart naming a space per key), and every
 object reads back whole from a store that maps nothing. Run against the real server of the session (jar or native), whose standalone worker keeps its segment in a
 shared-memory file on this host."""
+import time
+
 import numpy as np
 import pytest
 
@@ -144,3 +146,19 @@ def test_a_closing_store_gives_its_spaces_back_at_once(key):
         for s in stores:
             s.close()
         server.stop()
+
+
+def test_a_store_whose_master_is_gone_closes_at_once(key):
+    """Giving spaces back is one try: a store that holds space closes promptly when its master is gone, instead of
+    retrying through the failover window (15 s)."""
+    server = CrescentServer("-Dcrescent.worker.segment-size=16M")
+    writer = CrescentStore()
+    try:
+        assert writer.setup(server.address) == 0
+        assert writer.put_from(key + "w", block(1)) == 0
+        assert writer._spaces.granted
+    finally:
+        server.stop()
+    started = time.monotonic()
+    assert writer.close() == 0
+    assert time.monotonic() - started < 2.0
