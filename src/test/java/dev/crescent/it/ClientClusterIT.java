@@ -11,11 +11,13 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 import static dev.crescent.it.Await.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The Java client against a cluster of separate JVMs, one master and two workers: objects with two replicas stay
@@ -69,6 +71,27 @@ class ClientClusterIT {
                 assertArrayEquals(bytes("cc/after"), client.get("cc/after"));
                 assertEquals(0, second.terminate(10));
             }
+        }
+    }
+
+    /**
+     * A client that holds space granted ahead gives it back as it closes, in one try: when its master is gone, it
+     * closes at once instead of retrying through the failover window.
+     */
+    @Test
+    void aClientHoldingSpaceClosesAtOnceWhenItsMasterIsGone() throws Exception {
+        try (CrescentProcess node = CrescentProcess.start("cc-node", "crescent.worker.segment-size=32M")) {
+            CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + node.port())
+                    .withNodeName("cc-closing")
+                    .withSharedMemory(true));
+            byte[] value = new byte[1 << 20];
+            client.put("cc/spaced-0", value); // over shared memory: granted space for its next put of this size
+            client.put("cc/spaced-1", value);
+            node.kill();
+            long started = System.nanoTime();
+            client.close();
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+            assertTrue(millis < 3_000, "closed in " + millis + " ms");
         }
     }
 
