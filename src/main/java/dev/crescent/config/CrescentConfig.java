@@ -223,9 +223,17 @@ public interface CrescentConfig {
         int wirePort();
 
         /**
+         * Event loops that serve the wire port's connections (each connection stays on one, so its calls run in
+         * order); 0: one per core, at least two.
+         */
+        @WithDefault("0")
+        int wireLoops();
+
+        /**
          * Port of the wire listener for batched reads (clients send {@code BatchGetReplicaList} and
          * {@code BatchExist} there; announced with the other); 0 picks a free one. Its connections are spread over
-         * {@code wire-batch-loops} event loops, while single calls stay on one loop, where they cost least.
+         * {@code wire-batch-loops} event loops; clients keep batched reads on connections of their own, so a single
+         * call never waits behind a batch's on one connection.
          */
         @WithDefault("0")
         int wireBatchPort();

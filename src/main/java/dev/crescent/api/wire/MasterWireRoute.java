@@ -67,11 +67,14 @@ public class MasterWireRoute {
         NetServerOptions options =
                 tls.serve(new NetServerOptions().setHost(host).setTcpNoDelay(true));
         WireListeners single = WireListeners.started(
-                vertx, new NetServerOptions(options).setPort(config.master().wirePort()), 1, sessions);
+                vertx,
+                new NetServerOptions(options).setPort(config.master().wirePort()),
+                loops(config.master().wireLoops()),
+                sessions);
         WireListeners batch = WireListeners.started(
                 vertx,
                 new NetServerOptions(options).setPort(config.master().wireBatchPort()),
-                batchLoops(config.master().wireBatchLoops()),
+                loops(config.master().wireBatchLoops()),
                 sessions);
         listeners = List.of(single, batch);
         router.route(HttpMethod.GET, MasterWire.PATH)
@@ -84,9 +87,18 @@ public class MasterWireRoute {
                                 .encode()));
     }
 
-    /** Event loops for batched calls: as configured, or one per core (at least two) for 0. */
-    static int batchLoops(int configured) {
+    /**
+     * Event loops for a listener: as configured, or one per core (at least two) for 0. Single calls too: a 64 KiB put
+     * costs a loop about 27 us, so one loop capped them near Redis's one thread, and on two loops the calls of one
+     * connection still run in order while another's run beside them.
+     */
+    static int loops(int configured) {
         return configured > 0 ? configured : Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** How many event loops serve the single calls' port (none before the router was set up). */
+    int singleCallLoops() {
+        return listeners.isEmpty() ? 0 : listeners.getFirst().loops();
     }
 
     void stop(@Observes ShutdownEvent event) {

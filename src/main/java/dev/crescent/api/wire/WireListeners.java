@@ -26,11 +26,13 @@ final class WireListeners {
     private final Vertx vertx;
     private final String deployment;
     private final int port;
+    private final int loops;
 
-    private WireListeners(Vertx vertx, String deployment, int port) {
+    private WireListeners(Vertx vertx, String deployment, int port, int loops) {
         this.vertx = vertx;
         this.deployment = deployment;
         this.port = port;
+        this.loops = loops;
     }
 
     /** Starts the listeners and waits until all of them listen; {@code options}' port 0 picks a free one. */
@@ -45,12 +47,17 @@ final class WireListeners {
                 .toCompletionStage()
                 .toCompletableFuture()
                 .join();
-        return new WireListeners(vertx, deployment, bound.get());
+        return new WireListeners(vertx, deployment, bound.get(), loops);
     }
 
     /** The port all of them listen on. */
     int port() {
         return port;
+    }
+
+    /** How many listeners, each on an event loop of its own, serve the port. */
+    int loops() {
+        return loops;
     }
 
     void close() {
