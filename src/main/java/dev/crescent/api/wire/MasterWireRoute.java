@@ -4,6 +4,8 @@ import dev.crescent.api.ControlPlaneTls;
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.config.CrescentConfig;
 import dev.crescent.protocol.MasterWire;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.quarkus.grpc.GrpcService;
 import io.quarkus.runtime.ShutdownEvent;
 import io.vertx.core.Handler;
@@ -62,20 +64,17 @@ public class MasterWireRoute {
                 Path.of(config.worker().shmDir()),
                 config.worker().shmGroup().orElse(null),
                 config.master().wireRings());
+        int singleLoops = loops(config.master().wireLoops());
+        int batchLoops = loops(config.master().wireBatchLoops());
+        ByteBufAllocator frames = framePool(singleLoops + batchLoops);
         Handler<NetSocket> sessions =
-                socket -> new MasterWireSession(socket, service, handlers, vertx, limits, rings).start();
+                socket -> new MasterWireSession(socket, service, handlers, vertx, limits, rings, frames).start();
         NetServerOptions options =
                 tls.serve(new NetServerOptions().setHost(host).setTcpNoDelay(true));
         WireListeners single = WireListeners.started(
-                vertx,
-                new NetServerOptions(options).setPort(config.master().wirePort()),
-                loops(config.master().wireLoops()),
-                sessions);
+                vertx, new NetServerOptions(options).setPort(config.master().wirePort()), singleLoops, sessions);
         WireListeners batch = WireListeners.started(
-                vertx,
-                new NetServerOptions(options).setPort(config.master().wireBatchPort()),
-                loops(config.master().wireBatchLoops()),
-                sessions);
+                vertx, new NetServerOptions(options).setPort(config.master().wireBatchPort()), batchLoops, sessions);
         listeners = List.of(single, batch);
         router.route(HttpMethod.GET, MasterWire.PATH)
                 .handler(context -> context.response()
@@ -94,6 +93,17 @@ public class MasterWireRoute {
      */
     static int loops(int configured) {
         return configured > 0 ? configured : Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * A heap pool for request frames alone, an arena per loop. In the channels' shared pool a batch's frame (128 4 KiB
+     * values, 525 KiB) found no run of free pages once other buffers had scattered over its chunks, and took a chunk
+     * of its own each time, freed again when the frame was: a 4 MiB array per call, a collection every 70 ms, and
+     * batched puts' p99 at 10-14 ms instead of 3-4. Frames live only while their call runs, so their own chunks stay
+     * whole.
+     */
+    static ByteBufAllocator framePool(int loops) {
+        return new PooledByteBufAllocator(false, loops, 0, 8192, 9, 0, 0, true);
     }
 
     /** How many event loops serve the single calls' port (none before the router was set up). */

@@ -12,6 +12,7 @@ import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
@@ -75,6 +76,8 @@ final class MasterWireSession {
     private final Vertx vertx;
     private final WireLimits limits;
     private final WireRings rings;
+    /** Where request frames come from: a pool only they use ({@link MasterWireRoute#framePool}). */
+    private final ByteBufAllocator frames;
     /** This connection's request ring, once its caller opened one (event loop only). */
     private ServedRing ring;
 
@@ -85,7 +88,7 @@ final class MasterWireSession {
     private int prefixBytes;
     /**
      * The hello or frame being received, once its length is known (null: a length prefix is due): a pooled heap
-     * buffer, so a 64 KiB value costs neither a zeroed array nor garbage per call.
+     * buffer, so a 64 KiB value or a batch of 128 4 KiB values costs neither a zeroed array nor garbage per call.
      */
     private ByteBuf frame;
 
@@ -123,7 +126,8 @@ final class MasterWireSession {
             MasterWireHandlers handlers,
             Vertx vertx,
             WireLimits limits,
-            WireRings rings) {
+            WireRings rings,
+            ByteBufAllocator frames) {
         this.socket = socket;
         this.channel = (NetSocketInternal) socket;
         this.service = service;
@@ -131,6 +135,7 @@ final class MasterWireSession {
         this.vertx = vertx;
         this.limits = limits;
         this.rings = rings;
+        this.frames = frames;
     }
 
     void start() {
@@ -235,7 +240,7 @@ final class MasterWireSession {
             }
             reservedBytes = length;
         }
-        frame = channel.channelHandlerContext().alloc().heapBuffer(length, length);
+        frame = frames.heapBuffer(length, length);
     }
 
     private void onFrame() {
