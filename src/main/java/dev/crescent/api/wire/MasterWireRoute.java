@@ -101,10 +101,15 @@ public class MasterWireRoute {
      * of its own each time, freed again when the frame was: a 4 MiB array per call, a collection every 70 ms, and
      * batched puts' p99 at 10-14 ms instead of 3-4. Frames live only while their call runs, so their own chunks stay
      * whole. Netty's default geometry (8 KiB pages, 4 MiB chunks), heap arenas only, and no per-thread caches: with an
-     * arena per loop, each loop's frames are taken and given back in an arena it rarely shares.
+     * arena per loop, each loop's frames are taken and given back in an arena it rarely shares. An arena keeps a chunk
+     * once it had one, so, as in Netty's own pool, there are no more arenas than a sixth of the heap holds chunks.
      */
     static ByteBufAllocator framePool(int loops) {
-        return new PooledByteBufAllocator(false, loops, 0, 8192, 9, 0, 0, true);
+        int pageSize = 8192;
+        int maxOrder = 9;
+        long chunk = (long) pageSize << maxOrder;
+        int arenas = Math.clamp(Runtime.getRuntime().maxMemory() / chunk / 6, 1, loops);
+        return new PooledByteBufAllocator(false, arenas, 0, pageSize, maxOrder, 0, 0, true);
     }
 
     /** How many event loops serve the single calls' port (none before the router was set up). */
