@@ -20,6 +20,8 @@ public final class MountedSegment {
     private volatile boolean mounted = true;
     /** Until then its owner is dead and the segment waits for its restart, out of use; 0: in use. */
     private volatile long awaitingRestartUntilMillis;
+    /** Its version table as {@link ObjectVersions} last found it (null: not looked up yet), kept here for speed. */
+    volatile ObjectVersions.Found versionTable;
 
     MountedSegment(
             String name,

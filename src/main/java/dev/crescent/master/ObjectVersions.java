@@ -93,10 +93,26 @@ final class ObjectVersions {
 
     /** The segment left the pool (its objects' versions withdrawn): its table is no longer needed here. */
     void close(MountedSegment segment) {
+        segment.versionTable = null;
         tables.close(segment.name());
     }
 
+    /**
+     * The segment's table, looked up in {@link #tables} only when the segment was handed over to another endpoint (or
+     * the tables were attached) since the last look: a commit, a withdrawal and a replica list each ask for it, and a
+     * map lookup with an endpoint compare each time is work the segment can remember instead.
+     */
     private VersionTable tableOf(MountedSegment segment) {
-        return tables.open(segment.name(), segment.endpoint(), segment.capacity());
+        VersionTables current = tables;
+        String endpoint = segment.endpoint();
+        Found found = segment.versionTable;
+        if (found == null || found.tables() != current || found.endpoint() != endpoint) {
+            found = new Found(current, endpoint, current.open(segment.name(), endpoint, segment.capacity()));
+            segment.versionTable = found;
+        }
+        return found.table();
     }
+
+    /** What {@code tables} gave for a segment at {@code endpoint} (compared by identity: a hand-over sets a new one). */
+    record Found(VersionTables tables, String endpoint, VersionTable table) {}
 }

@@ -140,14 +140,16 @@ public final class VersionTable {
 
     /**
      * Withdraws {@code version} from {@code slot}; a word another object's publication took meanwhile is left alone
-     * (were it zeroed too, that object's readers would only ask the master again).
+     * (were it zeroed too, that object's readers would only ask the master again). A store-store fence is enough:
+     * what must not come before the zero are the writes of whoever gets the memory next (this thread's own copies, or
+     * another process's once a message, itself a store, tells it); readers write nothing the master then loads.
      */
     public void withdraw(long slot, long version) {
         int at = index(slot);
         if (words.getLong(at) == version) {
             words.putLong(at, 0L);
         }
-        VarHandle.fullFence(); // gone before anything that follows, the writes of whoever gets the memory next
+        VarHandle.releaseFence();
     }
 
     /** Withdraws every version. */

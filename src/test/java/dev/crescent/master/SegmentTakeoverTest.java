@@ -9,14 +9,19 @@ import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.SegmentDescriptor;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
+import dev.crescent.transfer.VersionTable;
+import dev.crescent.transfer.VersionTables;
 import dev.crescent.transfer.local.LocalTransport;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -74,6 +79,47 @@ class SegmentTakeoverTest {
         assertTrue(master.exist("k"), "mounting again is idempotent");
         master.remove("k", false);
         assertEquals(0, master.segmentViews().getFirst().usedBytes(), "the taken-over range is freed as any other");
+    }
+
+    @Test
+    void afterATakeoverVersionsGoToTheTableFoundAtTheNewEndpoint() {
+        try (Arena arena = Arena.ofConfined()) {
+            long capacity = 1 << 20;
+            // Each endpoint's table over memory of its own, so a word written through a table kept from before the
+            // takeover would be seen in the wrong place (on a real host both map the one file, as two mappings).
+            Map<String, MemorySegment> words = new HashMap<>();
+            Map<String, VersionTable> tables = new HashMap<>();
+            for (String endpoint : List.of("old-endpoint", "new-endpoint")) {
+                words.put(endpoint, arena.allocate(VersionTable.fileBytes(capacity)));
+                tables.put(endpoint, VersionTable.format(words.get(endpoint), capacity, CONTENTS));
+            }
+            Master master = master();
+            master.attachVersionTables(new VersionTables() {
+                @Override
+                public VersionTable open(String segment, String endpoint, long bytes) {
+                    return tables.get(endpoint);
+                }
+
+                @Override
+                public void close(String segment) {}
+            });
+            master.mountSegment("old", seg("old-endpoint", CONTENTS), false);
+            put(master, "before", null);
+            assertEquals(master.getReplicaList("before").version(), word(words, "old-endpoint", master, "before"));
+
+            master.mountSegment("new", seg("new-endpoint", CONTENTS), true);
+            put(master, "after", null);
+            long version = master.getReplicaList("after").version();
+            assertTrue(version != 0);
+            assertEquals(version, word(words, "new-endpoint", master, "after"), "published where readers now look");
+            assertEquals(0, word(words, "old-endpoint", master, "after"));
+        }
+    }
+
+    /** The word at the version slot of {@code key}'s replica, in the memory of {@code endpoint}'s table. */
+    private static long word(Map<String, MemorySegment> words, String endpoint, Master master, String key) {
+        long slot = master.getReplicaList(key).replicas().getFirst().versionSlot();
+        return words.get(endpoint).get(ValueLayout.JAVA_LONG_UNALIGNED, slot);
     }
 
     @Test
