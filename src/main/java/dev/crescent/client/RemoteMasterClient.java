@@ -251,12 +251,16 @@ public final class RemoteMasterClient implements MasterClient {
         TrailingBytes bytes = value == null
                 ? TrailingBytes.NONE
                 : new TrailingBytes(PutStartRequest.VALUE_FIELD_NUMBER, List.of(value));
+        PutStartRequest built = request.build();
         PutStartResponse answer = call(
                 Replay.UNLESS_TIMED_OUT,
                 () -> unary(
                         MasterServiceGrpc.getPutStartMethod(),
                         timeout,
-                        request.clone().addAllReleased(carried()).build(),
+                        carrying(
+                                built,
+                                (m, releases) ->
+                                        m.toBuilder().addAllReleased(releases).build()),
                         bytes));
         return ProtoMapping.fromProto(answer);
     }
@@ -422,12 +426,17 @@ public final class RemoteMasterClient implements MasterClient {
     }
 
     private List<BatchPutStartItem> batchStart(BatchPutStartRequest.Builder request, TrailingBytes values) {
+        BatchPutStartRequest built = request.build();
         return call(
                 Replay.UNLESS_TIMED_OUT,
                 () -> unary(
                                 MasterServiceGrpc.getBatchPutStartMethod(),
                                 timeout,
-                                request.clone().addAllReleased(carried()).build(),
+                                carrying(
+                                        built,
+                                        (m, releases) -> m.toBuilder()
+                                                .addAllReleased(releases)
+                                                .build()),
                                 values)
                         .getItemsList());
     }
@@ -470,13 +479,18 @@ public final class RemoteMasterClient implements MasterClient {
             long acceptInline,
             String readerHost,
             BiFunction<Integer, Long, MemorySegment> targetFor) {
-        BatchKeysRequest.Builder request =
-                keys("", keys, false).toBuilder().setAcceptInline(acceptInline).setReaderHost(readerHost);
+        BatchKeysRequest built = keys("", keys, false).toBuilder()
+                .setAcceptInline(acceptInline)
+                .setReaderHost(readerHost)
+                .build();
         return call(
                 Replay.SAFE,
                 () -> unaryWithin(
                         MasterServiceGrpc.getBatchGetReplicaListMethod(),
-                        request.clone().addAllReleased(carried()).build(),
+                        carrying(
+                                built,
+                                (m, releases) ->
+                                        m.toBuilder().addAllReleased(releases).build()),
                         answer -> {
                             List<KeyResult<ObjectLocation>> results = new ArrayList<>(answer.getItemsCount());
                             for (int i = 0; i < answer.getItemsCount(); i++) {
@@ -601,7 +615,18 @@ public final class RemoteMasterClient implements MasterClient {
 
     /** Releases for a request to carry (lost with it if that attempt fails: those leases then end by time). */
     private List<LeaseRelease> carried() {
-        return ProtoMapping.releasesToProto(releases.drain());
+        List<ReadLease> waiting = releases.drain();
+        return waiting.isEmpty() ? List.of() : ProtoMapping.releasesToProto(waiting);
+    }
+
+    /**
+     * {@code request} with the lease releases waiting to be carried, added by {@code adding}; most calls find none,
+     * and then every try sends the message built once (a builder cloned for each call was a twentieth of the client's
+     * CPU in a 4 KiB put).
+     */
+    private <M> M carrying(M request, BiFunction<M, List<LeaseRelease>, M> adding) {
+        List<LeaseRelease> carried = carried();
+        return carried.isEmpty() ? request : adding.apply(request, carried);
     }
 
     private void sendReleases(List<ReadLease> leases) {

@@ -6,7 +6,7 @@ import com.google.protobuf.WireFormat;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -55,7 +55,8 @@ record TrailingBytes(int field, List<MemorySegment> entries) {
         if (entries.isEmpty()) {
             return new ByteBuffer[] {head.flip()};
         }
-        List<ByteBuffer> parts = new ArrayList<>(2 * entries.size() + 1);
+        ByteBuffer[] parts = new ByteBuffer[2 * entries.size() + 1];
+        int count = 0;
         int start = head.position();
         CodedOutputStream out = CodedOutputStream.newInstance(head); // writes from the position on
         int from = 0;
@@ -63,14 +64,14 @@ record TrailingBytes(int field, List<MemorySegment> entries) {
             writePrefix(out, entry);
             if (entry.byteSize() > 0) {
                 int to = start + out.getTotalBytesWritten();
-                parts.add(head.slice(from, to - from));
-                parts.add(entry.asByteBuffer());
+                parts[count++] = head.slice(from, to - from);
+                parts[count++] = entry.asByteBuffer();
                 from = to;
             }
         }
         out.flush();
-        parts.add(head.slice(from, head.position() - from));
-        return parts.toArray(ByteBuffer[]::new);
+        parts[count++] = head.slice(from, head.position() - from);
+        return count == parts.length ? parts : Arrays.copyOf(parts, count);
     }
 
     private void writePrefix(CodedOutputStream out, MemorySegment entry) throws IOException {

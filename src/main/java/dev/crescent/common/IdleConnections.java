@@ -2,6 +2,7 @@ package dev.crescent.common;
 
 import java.util.Deque;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -15,6 +16,9 @@ public final class IdleConnections<C> {
     private final int max;
     private final Consumer<C> closer;
     private final Deque<C> idle = new ConcurrentLinkedDeque<>();
+    /** How many {@link #idle} holds, kept beside it: the deque counts by walking its nodes, on every call's return. */
+    private final AtomicInteger held = new AtomicInteger();
+
     private volatile boolean closed;
 
     /** @param closer closes one connection quietly */
@@ -25,12 +29,21 @@ public final class IdleConnections<C> {
 
     /** An idle connection to use, or null when there is none. */
     public C poll() {
-        return idle.pollFirst();
+        C connection = idle.pollFirst();
+        if (connection != null) {
+            held.decrementAndGet();
+        }
+        return connection;
     }
 
     /** Keeps {@code connection} for the next use, or closes it when this is closed or full. */
     public void offer(C connection) {
-        if (closed || idle.size() >= max) {
+        if (closed) {
+            closer.accept(connection);
+            return;
+        }
+        if (held.incrementAndGet() > max) { // counted before it is added, uncounted after it is taken: never short
+            held.decrementAndGet();
             closer.accept(connection);
             return;
         }
@@ -43,7 +56,7 @@ public final class IdleConnections<C> {
     /** Closes the connections held now; later ones are still kept. */
     public void closeIdle() {
         C connection;
-        while ((connection = idle.pollFirst()) != null) {
+        while ((connection = poll()) != null) {
             closer.accept(connection);
         }
     }
