@@ -32,11 +32,16 @@ final class SameHostSegment implements AutoCloseable {
         this.file = ShmFiles.map(segment.backingFile(), arena);
     }
 
+    /** Where a master reaches the segment: its file on this host. */
+    String endpoint() {
+        return segment.endpoint("");
+    }
+
     /** A fresh master with the segment mounted; {@code tickets} null: access control off. */
     Master master(InstantSource clock, TicketSigner tickets) {
         Master master = new Master(MasterSettings.defaults(), new RandomPlacement(), new LruEviction(), clock, tickets);
         master.attachVersionTables(new SharedVersionTables(Set.of(dir)));
-        master.mountSegment("worker", "seg", capacity, segment.endpoint(""));
+        master.mountSegment("worker", "seg", capacity, endpoint());
         return master;
     }
 

@@ -9,23 +9,24 @@ import dev.crescent.transfer.RegisteredMemory;
 import dev.crescent.transfer.SegmentDescriptor;
 import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferObserver;
-import dev.crescent.transfer.VersionTable;
-import dev.crescent.transfer.VersionTables;
 import dev.crescent.transfer.local.LocalTransport;
+import dev.crescent.transfer.shm.SharedVersionTables;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.zip.CRC32C;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -82,44 +83,31 @@ class SegmentTakeoverTest {
     }
 
     @Test
-    void afterATakeoverVersionsGoToTheTableFoundAtTheNewEndpoint() {
-        try (Arena arena = Arena.ofConfined()) {
-            long capacity = 1 << 20;
-            // Each endpoint's table over memory of its own, so a word written through a table kept from before the
-            // takeover would be seen in the wrong place (on a real host both map the one file, as two mappings).
-            Map<String, MemorySegment> words = new HashMap<>();
-            Map<String, VersionTable> tables = new HashMap<>();
-            for (String endpoint : List.of("old-endpoint", "new-endpoint")) {
-                words.put(endpoint, arena.allocate(VersionTable.fileBytes(capacity)));
-                tables.put(endpoint, VersionTable.format(words.get(endpoint), capacity, CONTENTS));
-            }
+    void afterATakeoverVersionsGoToTheTableFoundAtTheNewEndpoint(@TempDir Path oldDir, @TempDir Path newDir) {
+        long capacity = 1 << 20;
+        // Two real segment files, one per endpoint (a restarted worker adopts the one file, which the master then maps
+        // anew): a word written through the table kept from before the takeover would land in the old file.
+        try (SameHostSegment before = new SameHostSegment(oldDir, capacity);
+                SameHostSegment after = new SameHostSegment(newDir, capacity)) {
             Master master = master();
-            master.attachVersionTables(new VersionTables() {
-                @Override
-                public VersionTable open(String segment, String endpoint, long bytes) {
-                    return tables.get(endpoint);
-                }
+            master.attachVersionTables(new SharedVersionTables(Set.of(oldDir, newDir)));
+            master.mountSegment("old", new SegmentDescriptor("seg", capacity, before.endpoint(), CONTENTS), false);
+            put(master, "k1", null);
+            assertEquals(master.getReplicaList("k1").version(), word(before, master, "k1"));
 
-                @Override
-                public void close(String segment) {}
-            });
-            master.mountSegment("old", seg("old-endpoint", CONTENTS), false);
-            put(master, "before", null);
-            assertEquals(master.getReplicaList("before").version(), word(words, "old-endpoint", master, "before"));
-
-            master.mountSegment("new", seg("new-endpoint", CONTENTS), true);
-            put(master, "after", null);
-            long version = master.getReplicaList("after").version();
-            assertTrue(version != 0);
-            assertEquals(version, word(words, "new-endpoint", master, "after"), "published where readers now look");
-            assertEquals(0, word(words, "old-endpoint", master, "after"));
+            master.mountSegment("new", new SegmentDescriptor("seg", capacity, after.endpoint(), CONTENTS), true);
+            put(master, "k2", null);
+            long version = master.getReplicaList("k2").version();
+            assertNotEquals(0, version);
+            assertEquals(version, word(after, master, "k2"), "published in the file readers now map");
+            assertEquals(0, word(before, master, "k2"));
         }
     }
 
-    /** The word at the version slot of {@code key}'s replica, in the memory of {@code endpoint}'s table. */
-    private static long word(Map<String, MemorySegment> words, String endpoint, Master master, String key) {
+    /** The word at the version slot of {@code key}'s replica, in {@code segment}'s file. */
+    private static long word(SameHostSegment segment, Master master, String key) {
         long slot = master.getReplicaList(key).replicas().getFirst().versionSlot();
-        return words.get(endpoint).get(ValueLayout.JAVA_LONG_UNALIGNED, slot);
+        return segment.file.get(ValueLayout.JAVA_LONG_UNALIGNED, slot);
     }
 
     @Test
