@@ -5,13 +5,11 @@ import dev.crescent.protocol.ReadLease;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.transfer.TicketSigner;
-import dev.crescent.transfer.VersionTable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.List;
@@ -32,15 +30,12 @@ class ObjectVersionsTest {
     Path shm;
 
     private SameHostSegment segment;
-    /** The segment's file as a same-host client maps it: its bytes, then its version words. */
-    private MemorySegment file;
 
     private Master master;
 
     @BeforeEach
     void setUp() {
         segment = new SameHostSegment(shm, CAPACITY);
-        file = segment.file;
         master = newMaster(null);
     }
 
@@ -137,7 +132,6 @@ class ObjectVersionsTest {
     }
 
     private long word(ObjectLocation location) {
-        return VersionTable.read(
-                VersionTable.word(file, location.replicas().getFirst().versionSlot()));
+        return segment.word(location.replicas().getFirst().versionSlot());
     }
 }

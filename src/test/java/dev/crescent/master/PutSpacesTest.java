@@ -12,7 +12,6 @@ import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.SegmentDescriptor;
 import dev.crescent.transfer.SegmentTier;
 import dev.crescent.transfer.TicketSigner;
-import dev.crescent.transfer.VersionTable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -328,7 +327,7 @@ class PutSpacesTest {
     }
 
     private long word(PutSpace space) {
-        return VersionTable.read(VersionTable.word(file, space.replica().versionSlot()));
+        return segment.word(space.replica().versionSlot());
     }
 
     private byte[] read(ReplicaDescriptor replica) {

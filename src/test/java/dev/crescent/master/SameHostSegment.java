@@ -3,6 +3,7 @@ package dev.crescent.master;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
 import dev.crescent.transfer.TicketSigner;
+import dev.crescent.transfer.VersionTable;
 import dev.crescent.transfer.shm.SharedVersionTables;
 import dev.crescent.transfer.shm.ShmFiles;
 import dev.crescent.worker.WorkerSegment;
@@ -30,6 +31,11 @@ final class SameHostSegment implements AutoCloseable {
         this.capacity = capacity;
         this.segment = WorkerSegment.create("seg", capacity, dir);
         this.file = ShmFiles.map(segment.backingFile(), arena);
+    }
+
+    /** The version word at {@code slot} of the file, read as a same-host reader reads it (0: none published). */
+    long word(long slot) {
+        return VersionTable.read(VersionTable.word(file, slot));
     }
 
     /** Where a master reaches the segment: its file on this host. */

@@ -16,7 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -106,8 +105,7 @@ class SegmentTakeoverTest {
 
     /** The word at the version slot of {@code key}'s replica, in {@code segment}'s file. */
     private static long word(SameHostSegment segment, Master master, String key) {
-        long slot = master.getReplicaList(key).replicas().getFirst().versionSlot();
-        return segment.file.get(ValueLayout.JAVA_LONG_UNALIGNED, slot);
+        return segment.word(master.getReplicaList(key).replicas().getFirst().versionSlot());
     }
 
     @Test
