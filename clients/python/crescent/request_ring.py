@@ -67,12 +67,15 @@ def host_id() -> str:
 class CoreYield:
     """Yielding the core while an answer is a few microseconds away, as long as that costs little (the Java client's
     ``CoreYield``, which says why): a yield that comes back later than ``LOST`` lost the core to another process, or
-    the GIL to another thread (``os.sched_yield`` lets go of it), so yielding stays off for ``OFF`` after it."""
-    LOST, OFF = 1e-3, 50e-3
+    the GIL to another thread (``os.sched_yield`` lets go of it), so yielding stays off for a while after it:
+    ``SHORTEST_OFF`` at first (a moment's stall is over by then), twice as long each time a yield loses again soon
+    after yielding came back on (a busy host), up to ``LONGEST_OFF``. Yields away during the same stall count once."""
+    LOST, SHORTEST_OFF, LONGEST_OFF = 1e-3, 2e-3, 50e-3
 
     def __init__(self, clock=time.monotonic, yield_core=os.sched_yield):
         self._clock, self._yield_core = clock, yield_core
-        self._off_until = clock()
+        self._off_since = clock() - self.LONGEST_OFF  # on, and no loss soon before the first
+        self._off_until = self._off_since
 
     def yield_once(self) -> bool:
         """Yields the core once, unless yielding is off; answers whether it yielded and may again."""
@@ -82,7 +85,12 @@ class CoreYield:
         self._yield_core()
         after = self._clock()
         if after - before > self.LOST:
-            self._off_until = after + self.OFF
+            if before >= self._off_since:  # else it began before the loss that turned yielding off: the same stall
+                if after - self._off_until < self.LONGEST_OFF:
+                    off = min(max(2 * (self._off_until - self._off_since), self.SHORTEST_OFF), self.LONGEST_OFF)
+                else:
+                    off = self.SHORTEST_OFF
+                self._off_since, self._off_until = after, after + off
             return False
         return True
 
