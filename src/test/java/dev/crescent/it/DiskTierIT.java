@@ -2,6 +2,7 @@ package dev.crescent.it;
 
 import io.restassured.path.json.JsonPath;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,8 +32,7 @@ class DiskTierIT {
     private static final long DRAM = 16 << 20;
 
     @Test
-    void objectsPastDramMoveToDiskAreReadBackEqualAndComeBackToDram() throws Exception {
-        Path disk = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "crescent-disk");
+    void objectsPastDramMoveToDiskAreReadBackEqualAndComeBackToDram(@TempDir Path disk) throws Exception {
         try (CrescentProcess master = CrescentProcess.start("disk-master", "quarkus.profile=master");
                 CrescentProcess worker = CrescentProcess.start(
                         "disk-worker",

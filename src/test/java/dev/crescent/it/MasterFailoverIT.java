@@ -209,7 +209,7 @@ class MasterFailoverIT {
     }
 
     @Test
-    void killingTheLeaderUnderLoadLosesNoAcknowledgedObject() throws Exception {
+    void killingTheLeaderUnderLoadLosesNoAcknowledgedObject(@TempDir Path watch) throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start();
                 EtcdMetadataStore view = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
             // Each master publishes KV events over ZeroMQ (only the leader sends; every master answers replays), on
@@ -224,12 +224,11 @@ class MasterFailoverIT {
                 await(() -> leader.segmentCount() == 1, 30);
                 // An operator watches the events through the CLI, which follows the leader in etcd: across the kill
                 // it must resume where it stopped, so it reports every acknowledged put once, in order.
-                Path watched = Files.createTempFile("crescent-watch", ".txt");
+                Path watched = watch.resolve("watch.txt");
                 Process watcher = new ProcessBuilder(
                                 "bin/crescent", "--etcd", etcd.endpoint(), "--cluster", "ha", "watch", "load/")
                         .redirectOutput(watched.toFile())
-                        .redirectError(
-                                Files.createTempFile("crescent-watch", ".err").toFile())
+                        .redirectError(watch.resolve("watch.err").toFile())
                         .start();
                 await(
                         () -> {

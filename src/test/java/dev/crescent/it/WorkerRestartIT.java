@@ -8,6 +8,7 @@ import dev.crescent.meta.EtcdProcess;
 import dev.crescent.transfer.shm.ShmFiles;
 import io.restassured.path.json.JsonPath;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -211,8 +212,8 @@ class WorkerRestartIT {
     }
 
     @Test
-    void aStandaloneNodeWithAnOpLogFileKilledAndStartedAgainKeepsItsObjects() throws Exception {
-        Path oplog = Files.createTempDirectory("crescent-oplog").resolve("master.oplog");
+    void aStandaloneNodeWithAnOpLogFileKilledAndStartedAgainKeepsItsObjects(@TempDir Path dir) throws Exception {
+        Path oplog = dir.resolve("master.oplog");
         String[] node = {"crescent.master.oplog-file=" + oplog, "crescent.worker.segment-size=32M"};
         byte[] kept = value("wr5/kept", 200_000);
         byte[] small = value("wr5/small", 3_000);

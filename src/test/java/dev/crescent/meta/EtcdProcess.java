@@ -58,6 +58,11 @@ public final class EtcdProcess implements AutoCloseable {
         return "http://" + host + ":" + clientPort;
     }
 
+    /** etcd's output, beside its data directory (while it runs: a test that fails can read it there). */
+    private Path log() {
+        return dataDir.resolveSibling(dataDir.getFileName() + ".log");
+    }
+
     /** Starts (again) on the same ports and data; returns once it accepts connections. */
     public void startAgain() throws IOException, InterruptedException {
         String client = "http://" + host + ":" + clientPort;
@@ -84,8 +89,7 @@ public final class EtcdProcess implements AutoCloseable {
         try {
             process = new ProcessBuilder(command)
                     .redirectErrorStream(true)
-                    .redirectOutput(dataDir.resolveSibling(dataDir.getFileName() + ".log")
-                            .toFile())
+                    .redirectOutput(log().toFile())
                     .start();
         } catch (IOException e) {
             throw new IOException(
@@ -118,6 +122,7 @@ public final class EtcdProcess implements AutoCloseable {
         try (Stream<Path> files = Files.walk(dataDir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
+        Files.deleteIfExists(log());
     }
 
     private static int freePort() throws IOException {

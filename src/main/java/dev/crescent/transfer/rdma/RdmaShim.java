@@ -161,6 +161,12 @@ public final class RdmaShim {
         } catch (LinkageError e) {
             // A runtime without foreign-function support (a native image built without it): no RDMA, not a crash.
             throw unavailable("this runtime cannot call native libraries (" + e + ")");
+        } finally {
+            // A loaded library stays mapped once its file is gone, so the unpacked copy goes at once: a process killed
+            // before it exits (deleteOnExit never runs then) would leave it in the temporary directory.
+            if (path == null) {
+                deleteUnpacked(library);
+            }
         }
         RdmaShim shim;
         try {
@@ -178,6 +184,14 @@ public final class RdmaShim {
 
     static StoreException unavailable(String why) {
         return new StoreException(ErrorCode.TRANSFER_FAIL, "RDMA unavailable: " + why);
+    }
+
+    private static void deleteUnpacked(Path library) {
+        try {
+            Files.deleteIfExists(library);
+        } catch (IOException ignored) {
+            // deleteOnExit is still registered for it
+        }
     }
 
     private static Path extractBundled() {

@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,8 +30,12 @@ class RdmaShimTest {
     @Test
     void theBundledShimLoadsAndSeesTheSameDevicesAsSysfs() throws IOException {
         assumeTrue(HEADERS, "libibverbs-dev is not installed: the shim was not built");
+        Set<Path> unpackedBefore = unpackedShims();
         RdmaShim shim = RdmaShim.load(null);
         assertEquals(RdmaShim.ABI_VERSION, shim.abiVersion());
+        // Loaded and mapped, its unpacked copy is gone already (a killed process would leave it otherwise).
+        assertTrue(
+                unpackedBefore.containsAll(unpackedShims()), "the unpacked shim was left in the temporary directory");
         List<String> sysfs = new ArrayList<>();
         Path infiniband = Path.of("/sys/class/infiniband");
         if (Files.isDirectory(infiniband)) {
@@ -75,6 +81,14 @@ class RdmaShimTest {
                         && e.getMessage().contains("libibverbs"),
                 e.getMessage());
         assertThrows(StoreException.class, () -> RdmaShim.load(dir.resolve("missing.so")));
+        assertTrue(Files.exists(notALibrary), "a shim the operator named is theirs, never deleted");
+    }
+
+    private static Set<Path> unpackedShims() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return files.filter(p -> p.getFileName().toString().startsWith("crescent_rdma"))
+                    .collect(Collectors.toSet());
+        }
     }
 
     private static RdmaSettings withoutFallback(RdmaSettings s) {
