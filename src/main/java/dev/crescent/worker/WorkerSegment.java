@@ -1,6 +1,7 @@
 package dev.crescent.worker;
 
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.FileCleanup;
 import dev.crescent.common.StoreException;
 import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.PeerAddress;
@@ -130,7 +131,7 @@ public final class WorkerSegment implements AutoCloseable {
             return new WorkerSegment(name, arena, mapped, bytes, file, contentsId, false);
         } catch (IOException | RuntimeException e) {
             unmap(arena, name); // the failure that matters is e, not the unmapping
-            deleteQuietly(file);
+            FileCleanup.deleteIfPresent(file); // else a later sweep takes it once this process is gone (OrphanFiles)
             throw new StoreException(
                     ErrorCode.INTERNAL_ERROR,
                     "cannot create a " + bytes + "-byte segment at " + file + ": " + e.getMessage(),
@@ -282,7 +283,7 @@ public final class WorkerSegment implements AutoCloseable {
     public void close() {
         unmap(arena, name);
         if (backingFile != null) {
-            deleteQuietly(backingFile);
+            FileCleanup.deleteIfPresent(backingFile); // else a later sweep takes it (OrphanFiles)
         }
     }
 
@@ -302,14 +303,6 @@ public final class WorkerSegment implements AutoCloseable {
             // A native image built without shared-arena support (the toolchain assembled from Maven Central lacks
             // it; GraalVM and Mandrel have it) cannot unmap here: the mapping goes when the process exits.
             LOG.debugf("segment %s stays mapped until exit: %s", name, e.getMessage());
-        }
-    }
-
-    private static void deleteQuietly(Path file) {
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException ignored) {
-            // Left behind; a later sweep deletes it once this process is gone (OrphanFiles).
         }
     }
 }

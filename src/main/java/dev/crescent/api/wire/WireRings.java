@@ -2,6 +2,7 @@ package dev.crescent.api.wire;
 
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.FileCleanup;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
 import dev.crescent.transfer.HostId;
@@ -80,11 +81,7 @@ final class WireRings {
             return served;
         } catch (IOException | RuntimeException e) {
             open.decrementAndGet();
-            try {
-                Files.deleteIfExists(file);
-            } catch (IOException ignored) {
-                // nothing more to do: the next sweep of dead processes' files takes it
-            }
+            FileCleanup.deleteIfPresent(file); // else the next sweep of dead processes' files takes it
             throw new StoreException(ErrorCode.INTERNAL_ERROR, "cannot create request ring " + file + ": " + e, e);
         }
     }

@@ -1,6 +1,7 @@
 package dev.crescent.transfer.rdma;
 
 import dev.crescent.common.ErrorCode;
+import dev.crescent.common.FileCleanup;
 import dev.crescent.common.StoreException;
 
 import java.io.IOException;
@@ -165,7 +166,7 @@ public final class RdmaShim {
             // A loaded library stays mapped once its file is gone, so the unpacked copy goes at once: a process killed
             // before it exits (deleteOnExit never runs then) would leave it in the temporary directory.
             if (path == null) {
-                deleteUnpacked(library);
+                FileCleanup.deleteIfPresent(library); // when it cannot go now, deleteOnExit still may
             }
         }
         RdmaShim shim;
@@ -184,14 +185,6 @@ public final class RdmaShim {
 
     static StoreException unavailable(String why) {
         return new StoreException(ErrorCode.TRANSFER_FAIL, "RDMA unavailable: " + why);
-    }
-
-    private static void deleteUnpacked(Path library) {
-        try {
-            Files.deleteIfExists(library);
-        } catch (IOException ignored) {
-            // deleteOnExit is still registered for it
-        }
     }
 
     private static Path extractBundled() {
