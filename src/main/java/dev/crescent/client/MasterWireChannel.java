@@ -50,6 +50,7 @@ final class MasterWireChannel implements AutoCloseable {
 
     private static final Pattern PORT = Pattern.compile("\"port\"\\s*:\\s*(\\d+)");
     private static final Pattern BATCH_PORT = Pattern.compile("\"batch-port\"\\s*:\\s*(\\d+)");
+    private static final Pattern DIRECT_PORT = Pattern.compile("\"direct-port\"\\s*:\\s*(\\d+)");
     private static final Pattern TLS = Pattern.compile("\"tls\"\\s*:\\s*true");
 
     private final String address;
@@ -95,8 +96,19 @@ final class MasterWireChannel implements AutoCloseable {
     /** The wire ports the master announced, or null until asked (again after a connection to one failed). */
     private volatile Ports ports;
 
-    /** Where single and batched calls go (one port for both at a master that predates the batch listener). */
-    private record Ports(int single, int batch) {}
+    /**
+     * Where single and batched calls go (one port for both at a master that predates the batch listener), and the
+     * direct listener's port, which single calls prefer while it has room (0: none announced).
+     */
+    private record Ports(int single, int batch, int direct) {}
+
+    /** Until when new connections skip the direct listener, which last said it was full ({@link System#nanoTime}). */
+    private volatile long noDirectUntil = System.nanoTime();
+    /** How long a channel that found the direct listener full connects to the event loops' port instead. */
+    private static final long DIRECT_FULL = TimeUnit.SECONDS.toNanos(1);
+
+    /** A connection as it opened: its socket, its deadline's watch, and how its bytes move. */
+    private record Opened(Socket socket, SocketDeadlines.Watch watch, Pipe pipe) {}
 
     /** The master at this address announces no wire port: it does not speak the protocol. */
     static final class Refused extends RuntimeException {
@@ -314,7 +326,11 @@ final class MasterWireChannel implements AutoCloseable {
             }
             int single = Integer.parseInt(found.group(1));
             Matcher batch = BATCH_PORT.matcher(body);
-            return new Ports(single, batch.find() ? Integer.parseInt(batch.group(1)) : single);
+            Matcher direct = DIRECT_PORT.matcher(body);
+            return new Ports(
+                    single,
+                    batch.find() ? Integer.parseInt(batch.group(1)) : single,
+                    direct.find() ? Integer.parseInt(direct.group(1)) : 0);
         }
     }
 
@@ -478,7 +494,23 @@ final class MasterWireChannel implements AutoCloseable {
                 announced = announcedPorts(timeout);
                 ports = announced;
             }
-            int port = batch ? announced.batch() : announced.single();
+            boolean direct = !batch && tls == null && announced.direct() != 0 && System.nanoTime() - noDirectUntil >= 0;
+            Opened opened = direct ? opened(timeout, announced.direct(), true) : null;
+            if (opened == null) {
+                opened = opened(timeout, batch ? announced.batch() : announced.single(), false);
+            }
+            socket = opened.socket();
+            watch = opened.watch();
+            pipe = opened.pipe();
+            head = pipe.allocate(4 << 10);
+            answers = pipe.allocate(ANSWER_BUFFER);
+        }
+
+        /**
+         * A connection to {@code port}, its hello sent; null when it goes to the direct listener and that has no
+         * room (the caller then connects to the event loops' port).
+         */
+        private Opened opened(int timeout, int port, boolean direct) throws IOException {
             SocketChannel channel = tls == null ? SocketChannel.open() : null;
             Socket plain = channel == null ? new Socket() : channel.socket();
             SocketDeadlines.Watch watched = SocketDeadlines.watch(plain);
@@ -486,10 +518,14 @@ final class MasterWireChannel implements AutoCloseable {
             try {
                 plain.setTcpNoDelay(true);
                 plain.connect(new InetSocketAddress(host, port)); // blocking: the watch bounds it
+                if (direct && !served(channel)) {
+                    noDirectUntil = System.nanoTime() + DIRECT_FULL;
+                    watched.close();
+                    plain.close();
+                    return null;
+                }
                 Socket opened = tls == null ? plain : TlsSockets.connected(tls, plain, host, port);
-                pipe = channel == null ? new StreamPipe(opened) : new ChannelPipe(channel);
-                head = pipe.allocate(4 << 10);
-                answers = pipe.allocate(ANSWER_BUFFER);
+                Pipe pipe = channel == null ? new StreamPipe(opened) : new ChannelPipe(channel);
                 byte[] name = nodeName.getBytes(StandardCharsets.UTF_8);
                 pipe.write(new ByteBuffer[] {
                     ByteBuffer.allocate(4 + name.length)
@@ -500,8 +536,7 @@ final class MasterWireChannel implements AutoCloseable {
                 if (!watched.disarm()) {
                     throw new SocketTimeoutException("connecting took longer than " + timeout + " ms");
                 }
-                socket = opened;
-                watch = watched;
+                return new Opened(opened, watched, pipe);
             } catch (IOException | RuntimeException e) {
                 boolean overran = !(e instanceof SocketTimeoutException) && !watched.disarm();
                 watched.close();
@@ -512,6 +547,15 @@ final class MasterWireChannel implements AutoCloseable {
                 }
                 throw e;
             }
+        }
+
+        /** Whether the direct listener serves this connection: the byte it sends first says so. */
+        private static boolean served(SocketChannel channel) throws IOException {
+            ByteBuffer first = ByteBuffer.allocate(1);
+            if (channel.read(first) < 0) {
+                throw new EOFException("the master closed the connection");
+            }
+            return first.get(0) == MasterWire.DIRECT_SERVED;
         }
 
         Reply exchange(

@@ -242,6 +242,19 @@ public interface CrescentConfig {
         @WithDefault("0")
         int wireBatchLoops();
 
+        /**
+         * How many wire connections may each be served by a thread of its own, on the direct listener (plaintext
+         * only; announced as {@code direct-port}), which Java clients prefer: the kernel wakes a connection's thread
+         * when its request arrives, with no selector and no channel pipeline in between. Past it, callers are sent to
+         * the event loops' port, which serves any number. 0: no direct listener.
+         */
+        @WithDefault("64")
+        int wireThreads();
+
+        /** Port of the direct wire listener ({@code wire-threads}); 0 picks a free one. */
+        @WithDefault("0")
+        int wireDirectPort();
+
         /** A wire connection that does not finish its hello or a frame within this is closed. */
         @WithDefault("10s")
         Duration wireFrameTimeout();

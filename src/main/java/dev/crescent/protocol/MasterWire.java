@@ -37,6 +37,10 @@ import java.util.Map;
  * whose slots carry request and answer payloads laid out as the frames' (method, call id, message; call id, code,
  * message), as that connection's caller, for as long as the connection stays open. The request's message is the
  * caller's host id (UTF-8), the answer's the ring file's path.
+ *
+ * <p>A master may also announce a direct listener ({@code direct-port}), which serves each connection with a thread
+ * of its own, up to a number. It speaks first, one byte: {@link #DIRECT_SERVED}, after which the protocol is as
+ * above; or {@link #DIRECT_FULL}, after which it closes the connection, and the caller connects to {@code port}.
  */
 public final class MasterWire {
     public static final String PATH = "/v1/master-wire";
@@ -48,6 +52,11 @@ public final class MasterWire {
     public static final int REQUEST_HEADER = 5;
     /** Response bytes after the length: call id and code. */
     public static final int RESPONSE_HEADER = 8;
+
+    /** The first byte of a connection the direct listener serves. */
+    public static final byte DIRECT_SERVED = 1;
+    /** The only byte of a connection the direct listener has no room for. */
+    public static final byte DIRECT_FULL = 0;
 
     /** The connection's own method that opens a request ring for it; not a MasterService method. */
     public static final int RING_OPEN = 255;

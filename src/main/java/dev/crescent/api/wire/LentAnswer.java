@@ -13,6 +13,7 @@ import io.netty.buffer.ByteBufAllocator;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 
 /**
  * Encodes an answer together with the small objects' bytes lent to it ({@link Lending}), so each is copied once,
@@ -110,21 +111,32 @@ final class LentAnswer {
      * writes. The length counts {@code following} bytes more, sent after the frame as the rest of the same answer.
      */
     static ByteBuf frame(ByteBufAllocator alloc, int callId, int size, long following, Body body) throws IOException {
-        int header = 4 + MasterWire.RESPONSE_HEADER;
-        ByteBuf frame = alloc.directBuffer(header + size);
+        ByteBuf frame = alloc.directBuffer(HEADER + size);
         try {
-            frame.writeInt(Math.toIntExact(MasterWire.RESPONSE_HEADER + size + following))
-                    .writeInt(callId)
-                    .writeInt(0);
-            CodedOutputStream out = CodedOutputStream.newInstance(frame.nioBuffer(header, size));
-            body.writeTo(out);
-            out.checkNoSpaceLeft();
-            frame.writerIndex(header + size);
+            write(frame.nioBuffer(0, HEADER + size), callId, size, following, body);
+            frame.writerIndex(HEADER + size);
             return frame;
         } catch (IOException | RuntimeException e) {
             frame.release();
             throw e;
         }
+    }
+
+    /** The bytes before an answer's body: its length, call id and code. */
+    static final int HEADER = 4 + MasterWire.RESPONSE_HEADER;
+
+    /**
+     * Writes the frame {@link #frame} makes into {@code into}, from its position: exactly {@link #HEADER} plus
+     * {@code size} bytes, which it must have room for. {@code into}'s position is left where it was.
+     */
+    static void write(ByteBuffer into, int callId, int size, long following, Body body) throws IOException {
+        int at = into.position();
+        into.putInt(at, Math.toIntExact(MasterWire.RESPONSE_HEADER + size + following))
+                .putInt(at + 4, callId)
+                .putInt(at + 8, 0);
+        CodedOutputStream out = CodedOutputStream.newInstance(into.slice(at + HEADER, size));
+        body.writeTo(out);
+        out.checkNoSpaceLeft();
     }
 
     /** The size of the head of a location without its value's bytes ({@link InPlaceAnswer}). */

@@ -29,6 +29,8 @@ import java.util.List;
  * HTTP port, so clients need no address but the master's. Each connection is a {@link MasterWireSession}. Off with
  * {@code crescent.master.wire=false} (the route answers 404 and clients use gRPC). With TLS on the HTTP server the
  * listener speaks TLS too, with the same key and trust ({@link ControlPlaneTls}), and the announcement says so.
+ * Without TLS a direct listener ({@link DirectWireListener}, announced as {@code direct-port}) serves up to
+ * {@code crescent.master.wire-threads} connections with a thread each, which callers prefer.
  */
 @ApplicationScoped
 public class MasterWireRoute {
@@ -39,6 +41,8 @@ public class MasterWireRoute {
     private final String host;
     private final MasterWireHandlers handlers = new MasterWireHandlers();
     private volatile List<WireListeners> listeners = List.of();
+    /** The direct listener, when there is one. */
+    private volatile DirectWireListener direct;
 
     public MasterWireRoute(
             @GrpcService MasterGrpcService service,
@@ -76,14 +80,26 @@ public class MasterWireRoute {
         WireListeners batch = WireListeners.started(
                 vertx, new NetServerOptions(options).setPort(config.master().wireBatchPort()), batchLoops, sessions);
         listeners = List.of(single, batch);
+        // TLS stays on the event loops, which seal and open records without a thread per connection.
+        direct = config.master().wireThreads() > 0 && !tls.enabled()
+                ? DirectWireListener.started(
+                        host,
+                        config.master().wireDirectPort(),
+                        config.master().wireThreads(),
+                        socket -> new DirectWireSession(socket, service, handlers, limits, rings))
+                : null;
+        JsonObject announced = new JsonObject()
+                .put("port", single.port())
+                .put("batch-port", batch.port())
+                .put("tls", tls.enabled());
+        if (direct != null) {
+            announced.put("direct-port", direct.port());
+        }
+        String announcement = announced.encode();
         router.route(HttpMethod.GET, MasterWire.PATH)
                 .handler(context -> context.response()
                         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                        .end(new JsonObject()
-                                .put("port", single.port())
-                                .put("batch-port", batch.port())
-                                .put("tls", tls.enabled())
-                                .encode()));
+                        .end(announcement));
     }
 
     /**
@@ -117,9 +133,18 @@ public class MasterWireRoute {
         return listeners.isEmpty() ? 0 : listeners.getFirst().loops();
     }
 
+    /** How many connections the direct listener serves now (0 without one). */
+    int directServing() {
+        DirectWireListener listening = direct;
+        return listening == null ? 0 : listening.serving();
+    }
+
     void stop(@Observes ShutdownEvent event) {
         for (WireListeners listening : listeners) {
             listening.close();
+        }
+        if (direct != null) {
+            direct.close();
         }
     }
 }

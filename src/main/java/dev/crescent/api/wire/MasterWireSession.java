@@ -1,6 +1,5 @@
 package dev.crescent.api.wire;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.StringValue;
 import dev.crescent.api.Callers;
@@ -348,15 +347,8 @@ final class MasterWireSession {
             fail(callId, new StoreException(ErrorCode.INVALID_PARAMS, "this connection has a request ring already"));
             return;
         }
-        String hostId;
         try {
-            hostId = StringValue.parseFrom(message).getValue();
-        } catch (InvalidProtocolBufferException e) {
-            fail(callId, new StoreException(ErrorCode.INVALID_PARAMS, "unreadable ring request"));
-            return;
-        }
-        try {
-            ring = rings.open(hostId, remoteAddress(), caller, service, handlers);
+            ring = rings.open(message, remoteAddress(), caller, service, handlers);
         } catch (RuntimeException e) { // answered whatever went wrong: the caller waits for this answer
             fail(callId, e);
             return;

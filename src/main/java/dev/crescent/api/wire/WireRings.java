@@ -1,5 +1,7 @@
 package dev.crescent.api.wire;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.StringValue;
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.FileCleanup;
@@ -44,6 +46,23 @@ final class WireRings {
         this.directory = directory;
         this.group = group;
         this.most = most;
+    }
+
+    /**
+     * {@link #open} for a {@link dev.crescent.protocol.MasterWire#RING_OPEN} request's message, which names the
+     * caller's host.
+     *
+     * @throws StoreException INVALID_PARAMS for an unreadable message, or as {@link #open}
+     */
+    ServedRing open(
+            byte[] request, InetAddress remote, Caller caller, MasterGrpcService service, MasterWireHandlers handlers) {
+        String hostId;
+        try {
+            hostId = StringValue.parseFrom(request).getValue();
+        } catch (InvalidProtocolBufferException e) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "unreadable ring request");
+        }
+        return open(hostId, remote, caller, service, handlers);
     }
 
     /**

@@ -3,6 +3,8 @@ package dev.crescent.api.wire;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.StringValue;
 import dev.crescent.api.MasterCalls;
+import dev.crescent.client.ClientOptions;
+import dev.crescent.client.CrescentClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.BatchExistResponse;
@@ -25,6 +27,8 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -73,9 +77,10 @@ class MasterWireProtocolTest {
         }
     }
 
-    @Test
-    void aWireConnectionCarriesFramedCallsAndSurvivesBadRequests() throws IOException {
-        try (Socket socket = connected()) {
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void aWireConnectionCarriesFramedCallsAndSurvivesBadRequests(String listener) throws IOException {
+        try (Socket socket = connected(listener)) {
             DataInputStream in = new DataInputStream(socket.getInputStream());
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
             int exist = MasterWire.id(MasterServiceGrpc.getExistMethod());
@@ -124,6 +129,79 @@ class MasterWireProtocolTest {
         assertTrue(route.singleCallLoops() >= 2, "loops: " + route.singleCallLoops());
     }
 
+    /** A Java client prefers the direct listener while it has room: its pooled connection is served there. */
+    @Test
+    void aClientCallsThroughTheDirectListenerWhileItHasRoom() {
+        int before = route.directServing();
+        assumeTrue(before < 8, "the suite's other callers hold every direct slot");
+        try (CrescentClient client =
+                CrescentClient.connect(ClientOptions.master(service.getHost() + ":" + service.getPort())
+                        .withNodeName("direct"))) {
+            assertFalse(client.exists("wire/direct"));
+            assertEquals(before + 1, route.directServing(), "its connection is the direct listener's");
+        }
+    }
+
+    /**
+     * The direct listener serves each connection with a thread, up to {@code crescent.master.wire-threads} (8 in
+     * tests); past that its first byte says it is full and it closes, so a flood of connections costs at most that
+     * many threads, and a client that meets it calls through the event loops instead. A slot frees when its
+     * connection closes.
+     */
+    @Test
+    void aFullDirectListenerSendsCallersToTheEventLoops() throws Exception {
+        int most = 8;
+        List<Socket> served = new ArrayList<>();
+        try {
+            Socket full = null;
+            while (full == null && served.size() <= most) {
+                Socket socket = new Socket(service.getHost(), wirePort("direct-port"));
+                socket.setSoTimeout(10_000);
+                int first = socket.getInputStream().read();
+                if (first == MasterWire.DIRECT_FULL) {
+                    full = socket;
+                } else {
+                    assertEquals(MasterWire.DIRECT_SERVED, first);
+                    served.add(socket);
+                }
+            }
+            assertTrue(full != null, "no more than " + most + " served at once");
+            assertEquals(-1, full.getInputStream().read(), "a connection it has no room for is closed");
+            full.close();
+            assertEquals(most, route.directServing());
+
+            byte[] value = randomBytes(70_000, 3);
+            try (CrescentClient client =
+                    CrescentClient.connect(ClientOptions.master(service.getHost() + ":" + service.getPort())
+                            .withNodeName("overflow"))) {
+                client.put("wire/overflow", value);
+                assertArrayEquals(value, client.get("wire/overflow"));
+                client.remove("wire/overflow", true);
+            }
+            assertEquals(most, route.directServing(), "the client's calls went to the event loops");
+
+            served.removeLast().close();
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            int first = MasterWire.DIRECT_FULL;
+            while (first == MasterWire.DIRECT_FULL && System.nanoTime() < until) {
+                Socket socket = new Socket(service.getHost(), wirePort("direct-port"));
+                socket.setSoTimeout(10_000);
+                first = socket.getInputStream().read();
+                if (first == MasterWire.DIRECT_SERVED) {
+                    served.add(socket);
+                } else {
+                    socket.close();
+                    Thread.sleep(50);
+                }
+            }
+            assertEquals(MasterWire.DIRECT_SERVED, first, "a closed connection's slot serves the next");
+        } finally {
+            for (Socket socket : served) {
+                socket.close();
+            }
+        }
+    }
+
     /**
      * Batched calls have a listener of their own (spread over several event loops), announced beside the one for
      * single calls; it speaks the same protocol, and either carries any call.
@@ -163,10 +241,11 @@ class MasterWireProtocolTest {
         }
     }
 
-    @Test
-    void aFrameThatCannotBeReadClosesOnlyItsConnection() throws IOException {
-        try (Socket bad = connected();
-                Socket good = connected()) {
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void aFrameThatCannotBeReadClosesOnlyItsConnection(String listener) throws IOException {
+        try (Socket bad = connected(listener);
+                Socket good = connected(listener)) {
             new DataOutputStream(bad.getOutputStream()).writeInt(MasterWire.MAX_FRAME + 1);
             assertEquals(-1, bad.getInputStream().read(), "an oversized frame closes the connection");
 
@@ -180,20 +259,22 @@ class MasterWireProtocolTest {
         }
     }
 
-    @Test
-    void aHelloLongerThanANodeNameClosesTheConnection() throws IOException {
-        try (Socket socket = new Socket(service.getHost(), announcedPort())) {
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void aHelloLongerThanANodeNameClosesTheConnection(String listener) throws IOException {
+        try (Socket socket = opened(service, 0, listener)) {
             socket.setSoTimeout(10_000);
             new DataOutputStream(socket.getOutputStream()).writeInt(MasterWire.MAX_NODE_NAME_BYTES + 1);
             assertEquals(-1, socket.getInputStream().read());
         }
     }
 
-    @Test
-    void aHelloOrFrameThatStallsIsClosedWithinTheFrameTimeout() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void aHelloOrFrameThatStallsIsClosedWithinTheFrameTimeout(String listener) throws IOException {
         // D11 of the hardening issue: partial frames of up to 64 MiB were kept with no deadline.
-        try (Socket silent = new Socket(service.getHost(), announcedPort());
-                Socket stalled = connected()) {
+        try (Socket silent = opened(service, 0, listener);
+                Socket stalled = connected(listener)) {
             silent.setSoTimeout(10_000);
             long started = System.nanoTime();
             DataOutputStream out = new DataOutputStream(stalled.getOutputStream());
@@ -204,7 +285,7 @@ class MasterWireProtocolTest {
             assertEquals(-1, stalled.getInputStream().read(), "frame never finished: closed");
             assertTrue(System.nanoTime() - started < 8_000_000_000L, "within the 2 s test frame timeout");
         }
-        try (Socket good = connected()) {
+        try (Socket good = connected(listener)) {
             DataOutputStream out = new DataOutputStream(good.getOutputStream());
             send(out, 99, 1, new byte[0]);
             assertEquals(
@@ -213,13 +294,14 @@ class MasterWireProtocolTest {
         }
     }
 
-    @Test
-    void unfinishedFramesPastTheBudgetCloseTheirConnectionAtOnce() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void unfinishedFramesPastTheBudgetCloseTheirConnectionAtOnce(String listener) throws IOException {
         // The test budget (crescent.master.wire-buffer-budget) holds 4 maximal frames: the 5th is refused.
         List<Socket> announced = new ArrayList<>();
         try {
             for (int i = 0; i < 5; i++) {
-                Socket socket = connected();
+                Socket socket = connected(listener);
                 DataOutputStream out = new DataOutputStream(socket.getOutputStream());
                 out.writeInt(MasterWire.MAX_FRAME);
                 out.flush();
@@ -235,13 +317,14 @@ class MasterWireProtocolTest {
         }
     }
 
-    @Test
-    void aCallerThatStopsReadingItsAnswersStopsBeingRead() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void aCallerThatStopsReadingItsAnswersStopsBeingRead(String listener) throws Exception {
         // 3,000 reads of a 64 KiB object sent at once, no answer read: 190 MiB of answers the master must not queue.
         int reads = 3_000;
         byte[] value = new byte[64 << 10];
         new Random(7).nextBytes(value);
-        try (Socket socket = connected(256 << 10)) {
+        try (Socket socket = connected(listener, 256 << 10)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
             send(out, MasterWire.id(MasterServiceGrpc.getPutStartMethod()), 1, putWithBytes("wire/unread", value));
@@ -276,8 +359,9 @@ class MasterWireProtocolTest {
         }
     }
 
-    @Test
-    void valuesSentBackToBackEachLandWhole() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void valuesSentBackToBackEachLandWhole(String listener) throws IOException {
         // Request frames share pooled memory with the values they carry until the master copied them: 40 puts of
         // distinct 64 KiB values sent in one write, then each read back, must find each its own bytes.
         int puts = 40;
@@ -291,7 +375,7 @@ class MasterWireProtocolTest {
                     i,
                     putWithBytes("wire/back-to-back/" + i, values[i]));
         }
-        try (Socket socket = connected()) {
+        try (Socket socket = connected(listener)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
             out.write(requests.toByteArray());
@@ -314,14 +398,15 @@ class MasterWireProtocolTest {
         }
     }
 
-    @Test
-    void bytesAnsweredFromTheirSegmentGiveTheirLeaseBackOnceSent() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void bytesAnsweredFromTheirSegmentGiveTheirLeaseBackOnceSent(String listener) throws IOException {
         // The master answers small objects' bytes straight from their segment and holds their read lease until the
         // answer is out: once it is, an unforced remove must find no lease (one held on would refuse it).
         Map<String, byte[]> values = new LinkedHashMap<>();
         values.put("wire/lent/one", randomBytes(3000, 7));
         values.put("wire/lent/batched", randomBytes(1000, 8));
-        try (Socket socket = connected()) {
+        try (Socket socket = connected(listener)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
             for (Map.Entry<String, byte[]> value : values.entrySet()) {
@@ -367,12 +452,13 @@ class MasterWireProtocolTest {
         }
     }
 
-    @Test
-    void aRequestRingCarriesCallsAsItsConnectionsCallerAndDiesWithIt() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void aRequestRingCarriesCallsAsItsConnectionsCallerAndDiesWithIt(String listener) throws Exception {
         assumeTrue(Futex.available(), "request rings need futexes");
         Path file;
         String thread;
-        try (Socket socket = connected();
+        try (Socket socket = connected(listener);
                 Arena arena = Arena.ofShared()) {
             DataInputStream in = new DataInputStream(socket.getInputStream());
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
@@ -559,41 +645,67 @@ class MasterWireProtocolTest {
 
     /** The wire port the service under test announces. */
     static int wirePort() {
+        return wirePort("port");
+    }
+
+    /** The port the service under test announces as {@code listener} ("port", "batch-port" or "direct-port"). */
+    static int wirePort(String listener) {
         int port = given().get(MasterWire.PATH)
                 .then()
                 .statusCode(200)
                 .extract()
                 .jsonPath()
-                .getInt("port");
-        assertTrue(port > 0, "a port: " + port);
+                .getInt(listener);
+        assertTrue(port > 0, listener + ": " + port);
         return port;
     }
 
     /** A connection to the announced port that said hello as node "wire-test". */
     private Socket connected() throws IOException {
-        return connected(service, 0);
+        return connected("port");
     }
 
-    private Socket connected(int receiveBuffer) throws IOException {
-        return connected(service, receiveBuffer);
+    /** A connection to the listener announced as {@code listener} that said hello as node "wire-test". */
+    private Socket connected(String listener) throws IOException {
+        return connected(service, 0, listener);
+    }
+
+    private Socket connected(String listener, int receiveBuffer) throws IOException {
+        return connected(service, receiveBuffer, listener);
+    }
+
+    static Socket connected(URL service, int receiveBuffer) throws IOException {
+        return connected(service, receiveBuffer, "port");
     }
 
     /**
-     * A connection to the wire port {@code service} announces, with a receive buffer of that size (0: the kernel's,
-     * which grows with use), that said hello as node "wire-test".
+     * A connection to the wire listener {@code service} announces as {@code listener}, with a receive buffer of that
+     * size (0: the kernel's, which grows with use), that said hello as node "wire-test".
      */
-    static Socket connected(URL service, int receiveBuffer) throws IOException {
-        Socket socket = new Socket();
-        if (receiveBuffer > 0) {
-            socket.setReceiveBufferSize(receiveBuffer);
-        }
-        socket.connect(new InetSocketAddress(service.getHost(), wirePort()));
-        socket.setSoTimeout(10_000);
+    static Socket connected(URL service, int receiveBuffer, String listener) throws IOException {
+        Socket socket = opened(service, receiveBuffer, listener);
         byte[] name = "wire-test".getBytes(StandardCharsets.UTF_8);
         DataOutputStream out = new DataOutputStream(socket.getOutputStream());
         out.writeInt(name.length);
         out.write(name);
         out.flush();
+        return socket;
+    }
+
+    /**
+     * A connection to the wire listener announced as {@code listener}, no hello sent; the direct listener's first
+     * byte is read, and must say it serves the connection.
+     */
+    static Socket opened(URL service, int receiveBuffer, String listener) throws IOException {
+        Socket socket = new Socket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer);
+        }
+        socket.connect(new InetSocketAddress(service.getHost(), wirePort(listener)));
+        socket.setSoTimeout(10_000);
+        if (listener.equals("direct-port")) {
+            assertEquals(MasterWire.DIRECT_SERVED, socket.getInputStream().read(), "the direct listener serves it");
+        }
         return socket;
     }
 

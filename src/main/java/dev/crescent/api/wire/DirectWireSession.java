@@ -1,0 +1,280 @@
+package dev.crescent.api.wire;
+
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.StringValue;
+import dev.crescent.api.Callers;
+import dev.crescent.api.grpc.MasterGrpcService;
+import dev.crescent.common.ErrorCode;
+import dev.crescent.common.SocketDeadlines;
+import dev.crescent.common.StoreException;
+import dev.crescent.master.access.Caller;
+import dev.crescent.protocol.Lending;
+import dev.crescent.protocol.MasterWire;
+import org.jboss.logging.Logger;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One connection of the {@link DirectWireListener}, served by a thread of its own: it blocks reading the caller's
+ * next frame, runs the call on this thread to its end (a call that may block blocks only this connection), and writes
+ * the answer itself. The kernel wakes this thread when a request arrives, where an event loop first wakes from its
+ * selector and then reads; and no channel pipeline stands between the socket and the call. The frames and their
+ * limits are the event loops' ({@link MasterWireSession}): a hello, then length-prefixed requests; a hello or frame
+ * that does not arrive whole within the frame timeout closes the connection, and frames that must wait for their
+ * bytes draw on the shared buffer budget. A caller that sends more than one call at a time is answered in order.
+ */
+final class DirectWireSession implements Runnable {
+    private static final Logger LOG = Logger.getLogger(DirectWireSession.class);
+
+    /** What one read takes at most: a 64 KiB value's put in one read, and many small requests if they queue. */
+    private static final int READ_BYTES = 256 << 10;
+    /** The largest frame and answer buffers a connection keeps for its next call (a larger one is dropped after). */
+    private static final int KEPT_BYTES = 1 << 20;
+
+    private final SocketChannel socket;
+    private final SocketDeadlines.Watch deadline;
+    private final MasterGrpcService service;
+    private final MasterWireHandlers handlers;
+    private final WireLimits limits;
+    private final WireRings rings;
+
+    /** Read and not yet taken, in read mode (its position is the next unread byte). */
+    private final ByteBuffer in = ByteBuffer.allocateDirect(READ_BYTES).flip();
+    /** The request being called: protobuf parses only heap bytes without copying them, and shares them. */
+    private byte[] frame = new byte[64 << 10];
+    /** The answer being written, made by whichever thread completes the call. */
+    private ByteBuffer out = ByteBuffer.allocateDirect(64 << 10);
+
+    private Thread thread;
+    /** Set once the call's answer is in {@link #out}; read and cleared by this connection's thread. */
+    private volatile boolean answered;
+
+    private Caller caller;
+    /** This connection's request ring, once its caller opened one. */
+    private ServedRing ring;
+    /** Whether the frame deadline is armed (a frame has begun and not yet arrived whole). */
+    private boolean armed;
+    /** Bytes of the frame being received, reserved in the shared budget (0: none). */
+    private long reserved;
+
+    /** Where a call's outcome goes: into {@link #out}, whichever thread it comes on, then to this thread. */
+    private final WireCalls.Outcome outcome = new WireCalls.Outcome() {
+        @Override
+        public void answer(int callId, MessageLite answer, Lending lending) {
+            try {
+                int size = LentAnswer.size(answer, lending);
+                LentAnswer.write(
+                        room(LentAnswer.HEADER + size),
+                        callId,
+                        size,
+                        0,
+                        body -> LentAnswer.writeTo(answer, lending, body));
+                out.limit(LentAnswer.HEADER + size);
+            } catch (IOException | RuntimeException e) {
+                fail(callId, WireCalls.storeError(e));
+                return;
+            }
+            answered();
+        }
+
+        @Override
+        public void fail(int callId, StoreException error) {
+            ByteBuffer failure = WireCalls.failureAnswer(callId, error, Integer.MAX_VALUE);
+            int length = failure.remaining();
+            room(4 + length).putInt(length).put(failure).flip();
+            answered();
+        }
+    };
+
+    DirectWireSession(
+            SocketChannel socket,
+            MasterGrpcService service,
+            MasterWireHandlers handlers,
+            WireLimits limits,
+            WireRings rings) {
+        this.socket = socket;
+        this.deadline = SocketDeadlines.watch(socket.socket());
+        this.service = service;
+        this.handlers = handlers;
+        this.limits = limits;
+        this.rings = rings;
+    }
+
+    @Override
+    public void run() {
+        thread = Thread.currentThread();
+        try {
+            byte[] hello = new byte[nextLength(MasterWire.MAX_NODE_NAME_BYTES, 0)];
+            take(hello, hello.length);
+            caller = Callers.of(
+                    new String(hello, StandardCharsets.UTF_8),
+                    null,
+                    ((InetSocketAddress) socket.getRemoteAddress()).getAddress());
+            while (true) {
+                int length = nextLength(MasterWire.MAX_FRAME, MasterWire.REQUEST_HEADER);
+                if (frame.length < length) {
+                    frame = new byte[length];
+                }
+                take(frame, length);
+                call(length);
+                write();
+                if (frame.length > KEPT_BYTES) {
+                    frame = new byte[64 << 10];
+                }
+            }
+        } catch (IOException e) {
+            LOG.debugf("closing the direct master wire connection of %s: %s", caller, e.getMessage());
+        } finally {
+            close();
+        }
+    }
+
+    /** Closes the connection, which ends its thread's read or write, and gives back what it held. */
+    void close() {
+        deadline.close();
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        if (thread == Thread.currentThread()) {
+            if (ring != null) {
+                ring.close();
+            }
+            release();
+        }
+    }
+
+    /**
+     * The next frame's length, once its prefix arrived, within {@code [least, most]}; its bytes' reservation in the
+     * budget is taken unless they are already here.
+     */
+    private int nextLength(int most, int least) throws IOException {
+        fill(4, caller == null);
+        int length = in.getInt();
+        if (length < least || length > most) {
+            throw new IOException("frame length " + length);
+        }
+        if (in.remaining() < length && caller != null) { // a hello is at most 255 bytes: only requests draw on it
+            if (!limits.reserve(length)) {
+                throw new IOException("unfinished frames over budget");
+            }
+            reserved = length;
+        }
+        return length;
+    }
+
+    /** Takes the frame's {@code length} bytes into {@code into}, reading what has not arrived yet. */
+    private void take(byte[] into, int length) throws IOException {
+        int taken = 0;
+        while (taken < length) {
+            fill(1, true);
+            int now = Math.min(in.remaining(), length - taken);
+            in.get(into, taken, now);
+            taken += now;
+        }
+        release();
+        if (armed) {
+            armed = false;
+            if (!deadline.disarm()) {
+                throw new IOException("frame not finished in time");
+            }
+        }
+    }
+
+    /**
+     * Reads until at least {@code bytes} are here. The caller may take as long as it likes before a frame begins; once
+     * one has ({@code begun}, or some of its bytes are here), its rest must come within the frame timeout, as must the
+     * hello. Most frames arrive whole in one read, and pay no deadline at all.
+     */
+    private void fill(int bytes, boolean begun) throws IOException {
+        while (in.remaining() < bytes) {
+            if (!armed && (begun || in.hasRemaining())) {
+                deadline.arm(limits.frameTimeoutMillis());
+                armed = true;
+            }
+            in.compact();
+            int read = socket.read(in);
+            in.flip();
+            if (read < 0) {
+                throw new EOFException("the caller closed the connection");
+            }
+        }
+    }
+
+    private void release() {
+        if (reserved != 0) {
+            limits.release(reserved);
+            reserved = 0;
+        }
+    }
+
+    /** Runs the request in {@link #frame}, and waits for its answer (a put's may come once the op-log confirmed it). */
+    private void call(int length) {
+        int method = frame[0] & 0xFF;
+        int callId = ByteBuffer.wrap(frame, 1, 4).getInt();
+        if (method == MasterWire.RING_OPEN) {
+            openRing(callId, Arrays.copyOfRange(frame, MasterWire.REQUEST_HEADER, length));
+        } else {
+            MasterWireHandlers.Handler<?, ?> handler = handlers.get(method);
+            if (handler == null) {
+                outcome.fail(
+                        callId, new StoreException(ErrorCode.INVALID_PARAMS, "unknown master wire method " + method));
+            } else {
+                WireCalls.callOf(service, caller, handler, callId, frame, 0, length, outcome)
+                        .run();
+            }
+        }
+        while (!answered) {
+            LockSupport.park(this);
+        }
+        answered = false;
+    }
+
+    private void openRing(int callId, byte[] message) {
+        if (ring != null) {
+            outcome.fail(
+                    callId, new StoreException(ErrorCode.INVALID_PARAMS, "this connection has a request ring already"));
+            return;
+        }
+        try {
+            ring = rings.open(
+                    message, ((InetSocketAddress) socket.getRemoteAddress()).getAddress(), caller, service, handlers);
+        } catch (IOException | RuntimeException e) { // answered whatever went wrong: the caller waits for this answer
+            outcome.fail(callId, WireCalls.storeError(e));
+            return;
+        }
+        outcome.answer(callId, StringValue.of(ring.file().toString()), new Lending());
+    }
+
+    private void answered() {
+        answered = true;
+        if (Thread.currentThread() != thread) {
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /** {@link #out}, cleared, with room for {@code bytes}. */
+    private ByteBuffer room(int bytes) {
+        if (out.capacity() < bytes) {
+            out = ByteBuffer.allocateDirect(bytes);
+        }
+        return out.clear();
+    }
+
+    private void write() throws IOException {
+        while (out.hasRemaining()) {
+            socket.write(out);
+        }
+        if (out.capacity() > KEPT_BYTES) {
+            out = ByteBuffer.allocateDirect(64 << 10);
+        }
+    }
+}
