@@ -59,6 +59,8 @@ _WIRE_PATH = "/v1/master-wire"
 # The connection's own method that opens a request ring (MasterWire.RING_OPEN), and the calls a ring carries: the put
 # path's, whose answers are small.
 _RING_OPEN = 255
+# The direct listener's first byte when it serves the connection (MasterWire.DIRECT_SERVED); any other: it is full.
+_DIRECT_SERVED = 1
 _RING_METHODS = {"PutStart", "UpsertStart", "PutEnd", "PutRevoke"}
 # Calls sent to the master's batch listener when it announces one (its several event loops serve long batched reads
 # side by side; single calls and batched puts are cheaper on the one loop of the other port). Either port serves any
@@ -265,8 +267,8 @@ class _PendingReleases:
 
 
 def _announced_wire_ports(address, timeout, tls):
-    """The wire ports the master announces on its HTTP port, (port, batch port or None for a master without a batch
-    listener); None when it does not speak the protocol (404)."""
+    """The wire ports the master announces on its HTTP port, (port, batch port, direct port), the latter two None for
+    a master without such a listener; None when it does not speak the protocol (404)."""
     try:
         url = f"{'https' if tls else 'http'}://{address}{_WIRE_PATH}"
         with urllib.request.urlopen(url, timeout=timeout, context=tls) as answer:
@@ -274,8 +276,9 @@ def _announced_wire_ports(address, timeout, tls):
         if announced.get("tls") and tls is None:
             raise CrescentError(ErrorCode.UNAUTHENTICATED,
                                 f"the master at {address} speaks its wire protocol over TLS only: pass tls=ClientTls(...)")
-        batch_port = announced.get("batch-port")
-        return int(announced["port"]), int(batch_port) if batch_port is not None else None
+        batch_port, direct_port = announced.get("batch-port"), announced.get("direct-port")
+        return (int(announced["port"]), int(batch_port) if batch_port is not None else None,
+                int(direct_port) if direct_port is not None else None)
     except urllib.error.HTTPError as e:
         if e.code == 404:
             return None
@@ -323,12 +326,14 @@ class _WireChannel:
     fit in whole: one receive per call). Batched reads go to the master's batch port when it announces one, over a
     pool of their own. A connection that failed or timed out is closed: a late answer must never be read as the next
     call's. With ``rings``, put-path calls go through a request ring in shared memory when the master, on this host,
-    offers one (``request_ring``)."""
+    offers one (``request_ring``). Single calls prefer the master's direct listener, which serves each connection with
+    a thread of its own while it has room, and says in its first byte whether it has."""
     name = "wire"
 
     def __init__(self, host, ports, node_name, tls, rings=False):
         self._host, self._tls = host, tls
-        self._port, self._batch_port = ports
+        self._port, self._batch_port, self._direct_port = ports
+        self._no_direct_until = 0.0  # after the direct listener said it was full, single calls skip it a while
         self._hello = struct.pack(">I", len(node_name.encode())) + node_name.encode()
         self._idle = collections.deque()
         self._idle_batch = collections.deque()  # connections to the batch port
@@ -353,7 +358,7 @@ class _WireChannel:
                 idle = self._idle_batch if batched else self._idle
                 connection = idle.pop() if idle else None
                 if connection is None:
-                    connection = self._connected(timeout, self._batch_port if batched else self._port)
+                    connection = self._connected(timeout, self._batch_port) if batched else self._single(timeout)
                 _sockets.send(connection.socket, struct.pack(">IBI", length, _WIRE_IDS[method], call_id), body,
                               *trailing)
                 answer = connection.read_frame()
@@ -388,6 +393,23 @@ class _WireChannel:
         if self._tls is not None:
             connection = _sockets.secure(connection, self._tls, self._host)
         return _WireConnection(connection, self._hello)
+
+    def _single(self, timeout):
+        """A connection for single calls: to the direct listener while it has room, else to the event loops' port."""
+        if self._direct_port is None or self._tls is not None or time.monotonic() < self._no_direct_until:
+            return self._connected(timeout, self._port)
+        connection = _sockets.connect(self._host, self._direct_port, timeout)
+        try:
+            first = bytearray(1)
+            _sockets.recv_exactly(connection, memoryview(first))
+        except BaseException:
+            connection.close()
+            raise
+        if first[0] == _DIRECT_SERVED:
+            return _WireConnection(connection, self._hello)
+        connection.close()
+        self._no_direct_until = time.monotonic() + 1
+        return self._connected(timeout, self._port)
 
     def _via_ring(self, method, body, trailing, timeout):
         """(code, payload) of the call made through this channel's ring, or None when it goes over a socket."""

@@ -47,14 +47,14 @@ def test_batched_reads_go_to_the_batch_port_the_master_announces(server_address,
         channel = store._master._channel(0)
         assert channel._batch_port is not None and channel._batch_port != channel._port
         assert [c.socket.getpeername()[1] for c in channel._idle_batch] == [channel._batch_port]
-        assert {c.socket.getpeername()[1] for c in channel._idle} == {channel._port}, "single calls stay"
+        assert {c.socket.getpeername()[1] for c in channel._idle} == {channel._direct_port}, "single calls stay"
     finally:
         store.close()
 
 
 def test_a_master_that_announces_no_batch_port_gets_batched_reads_on_its_one_port(server_address, key, monkeypatch):
     announced = master._announced_wire_ports
-    monkeypatch.setattr(master, "_announced_wire_ports", lambda *args: (announced(*args)[0], None))
+    monkeypatch.setattr(master, "_announced_wire_ports", lambda *args: (announced(*args)[0], None, None))
     store = CrescentStore()
     assert store.setup(server_address, master_transport="wire") == 0
     try:
@@ -68,6 +68,43 @@ def test_a_master_that_announces_no_batch_port_gets_batched_reads_on_its_one_por
         assert {c.socket.getpeername()[1] for c in channel._idle} == {channel._port}
     finally:
         store.close()
+
+
+def test_single_calls_use_the_direct_listener_and_go_to_the_event_loops_when_it_is_full(key):
+    server = CrescentServer("-Dcrescent.master.wire-threads=1", "-Dcrescent.worker.segment-size=64M")
+    held = None
+    try:
+        store = CrescentStore()
+        assert store.setup(server.address, master_transport="wire", protocol="tcp") == 0
+        try:
+            assert store.put(key + "direct", b"served by a thread") == 0
+            channel = store._master._channel(0)
+            assert channel._direct_port is not None and channel._direct_port != channel._port
+            assert {c.socket.getpeername()[1] for c in channel._idle} == {channel._direct_port}
+        finally:
+            store.close()
+        # Its one slot frees once that connection's thread saw it close; then this connection holds it.
+        deadline = time.monotonic() + 5
+        while held is None:
+            probe = socket.create_connection(("localhost", channel._direct_port), timeout=10)
+            if probe.recv(1) == bytes([master._DIRECT_SERVED]):
+                held = probe
+            else:
+                probe.close()
+                assert time.monotonic() < deadline, "the direct listener's slot never freed"
+                time.sleep(0.05)
+        store = CrescentStore()
+        assert store.setup(server.address, master_transport="wire", protocol="tcp") == 0
+        try:
+            assert store.get(key + "direct") == b"served by a thread"
+            channel = store._master._channel(0)
+            assert {c.socket.getpeername()[1] for c in channel._idle} == {channel._port}, "full: the event loops"
+        finally:
+            store.close()
+    finally:
+        if held is not None:
+            held.close()
+        server.stop()
 
 
 def test_an_unreadable_answer_is_a_clear_error_and_the_next_answer_reads(server_address, key):

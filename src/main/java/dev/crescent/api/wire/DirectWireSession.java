@@ -52,7 +52,8 @@ final class DirectWireSession implements Runnable {
     /** The answer being written, made by whichever thread completes the call. */
     private ByteBuffer out = ByteBuffer.allocateDirect(64 << 10);
 
-    private Thread thread;
+    /** The thread serving this connection, once it started (the one a call's outcome wakes). */
+    private volatile Thread thread;
     /** Set once the call's answer is in {@link #out}; read and cleared by this connection's thread. */
     private volatile boolean answered;
 
@@ -131,6 +132,8 @@ final class DirectWireSession implements Runnable {
             }
         } catch (IOException e) {
             LOG.debugf("closing the direct master wire connection of %s: %s", caller, e.getMessage());
+        } catch (RuntimeException e) { // a call answers its own failures: this is a fault of the session itself
+            LOG.warnf(e, "closing the direct master wire connection of %s", caller);
         } finally {
             close();
         }

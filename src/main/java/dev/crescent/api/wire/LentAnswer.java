@@ -24,6 +24,9 @@ import java.nio.ByteBuffer;
  * An answer with nothing lent is encoded by protobuf as it is.
  */
 final class LentAnswer {
+    /** The bytes before an answer's body: its length, call id and code. */
+    static final int HEADER = 4 + MasterWire.RESPONSE_HEADER;
+
     private static final int VALUE = GetReplicaListResponse.VALUE_FIELD_NUMBER;
     private static final int ITEMS = BatchGetReplicaListResponse.ITEMS_FIELD_NUMBER;
     private static final int STATUS = BatchGetReplicaListItem.STATUS_FIELD_NUMBER;
@@ -121,9 +124,6 @@ final class LentAnswer {
             throw e;
         }
     }
-
-    /** The bytes before an answer's body: its length, call id and code. */
-    static final int HEADER = 4 + MasterWire.RESPONSE_HEADER;
 
     /**
      * Writes the frame {@link #frame} makes into {@code into}, from its position: exactly {@link #HEADER} plus
