@@ -105,7 +105,7 @@ final class MasterWireChannel implements AutoCloseable {
     /** Until when new connections skip the direct listener, which last said it was full ({@link System#nanoTime}). */
     private volatile long noDirectUntil = System.nanoTime();
     /** How long a channel that found the direct listener full connects to the event loops' port instead. */
-    private static final long DIRECT_FULL = TimeUnit.SECONDS.toNanos(1);
+    private static final long SKIP_FULL_DIRECT = TimeUnit.SECONDS.toNanos(1);
 
     /** A connection as it opened: its socket, its deadline's watch, and how its bytes move. */
     private record Opened(Socket socket, SocketDeadlines.Watch watch, Pipe pipe) {}
@@ -519,7 +519,7 @@ final class MasterWireChannel implements AutoCloseable {
                 plain.setTcpNoDelay(true);
                 plain.connect(new InetSocketAddress(host, port)); // blocking: the watch bounds it
                 if (direct && !served(channel)) {
-                    noDirectUntil = System.nanoTime() + DIRECT_FULL;
+                    noDirectUntil = System.nanoTime() + SKIP_FULL_DIRECT;
                     watched.close();
                     plain.close();
                     return null;

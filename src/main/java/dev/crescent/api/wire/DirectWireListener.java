@@ -82,16 +82,22 @@ final class DirectWireListener implements AutoCloseable {
                 }
                 DirectWireSession session = sessions.apply(socket);
                 serving.add(session);
-                Thread.ofPlatform()
-                        .daemon()
-                        .name("crescent-wire-" + named.incrementAndGet())
-                        .start(() -> {
-                            try {
-                                session.run();
-                            } finally {
-                                serving.remove(session);
-                            }
-                        });
+                try {
+                    Thread.ofPlatform()
+                            .daemon()
+                            .name("crescent-wire-" + named.incrementAndGet())
+                            .start(() -> {
+                                try {
+                                    session.run();
+                                } finally {
+                                    serving.remove(session);
+                                }
+                            });
+                } catch (RuntimeException e) { // no thread: the slot is not taken
+                    serving.remove(session);
+                    session.close();
+                    throw e;
+                }
             } catch (IOException | RuntimeException e) {
                 LOG.debugf("a direct master wire connection failed as it opened: %s", e.toString());
                 try {
