@@ -16,10 +16,10 @@ import java.util.function.Function;
 
 /**
  * The master wire's direct listener: each connection it accepts is served by a thread of its own
- * ({@link DirectWireSession}), up to {@code most} at once. It speaks first, one byte: {@link MasterWire#DIRECT_SERVED},
- * or {@link MasterWire#DIRECT_FULL} when that many are served already, after which it closes the connection and the caller connects to
- * the event loops' listener instead, which serves any number. So a caller is never refused, and a flood of
- * connections costs at most {@code most} threads.
+ * ({@link DirectWireSession}), up to {@code most} at once. It speaks first, one byte:
+ * {@link MasterWire#DIRECT_SERVED}, or {@link MasterWire#DIRECT_FULL} when that many are served already, after which
+ * it closes the connection and the caller connects to the event loops' listener instead, which serves any number. So
+ * a caller is never refused, and a flood of connections costs at most {@code most} threads.
  */
 final class DirectWireListener implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(DirectWireListener.class);

@@ -87,9 +87,8 @@ final class DirectWireSession implements Runnable {
 
         @Override
         public void fail(int callId, StoreException error) {
-            ByteBuffer failure = WireCalls.failureAnswer(callId, error, Integer.MAX_VALUE);
-            int length = failure.remaining();
-            room(4 + length).putInt(length).put(failure).flip();
+            ByteBuffer failure = WireCalls.failureFrame(callId, error);
+            room(failure.remaining()).put(failure).flip();
             answered();
         }
     };
@@ -242,14 +241,14 @@ final class DirectWireSession implements Runnable {
     }
 
     private void openRing(int callId, byte[] message) {
-        if (ring != null) {
-            outcome.fail(
-                    callId, new StoreException(ErrorCode.INVALID_PARAMS, "this connection has a request ring already"));
-            return;
-        }
         try {
             ring = rings.open(
-                    message, ((InetSocketAddress) socket.getRemoteAddress()).getAddress(), caller, service, handlers);
+                    ring,
+                    message,
+                    ((InetSocketAddress) socket.getRemoteAddress()).getAddress(),
+                    caller,
+                    service,
+                    handlers);
         } catch (IOException | RuntimeException e) { // answered whatever went wrong: the caller waits for this answer
             outcome.fail(callId, WireCalls.storeError(e));
             return;

@@ -30,7 +30,6 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -343,12 +342,8 @@ final class MasterWireSession {
      * ring file's path, or why it gets none.
      */
     private void openRing(int callId, byte[] message) {
-        if (ring != null) {
-            fail(callId, new StoreException(ErrorCode.INVALID_PARAMS, "this connection has a request ring already"));
-            return;
-        }
         try {
-            ring = rings.open(message, remoteAddress(), caller, service, handlers);
+            ring = rings.open(ring, message, remoteAddress(), caller, service, handlers);
         } catch (RuntimeException e) { // answered whatever went wrong: the caller waits for this answer
             fail(callId, e);
             return;
@@ -416,10 +411,8 @@ final class MasterWireSession {
     }
 
     private void fail(int callId, Throwable failure) {
-        ByteBuffer answer = WireCalls.failureAnswer(callId, WireCalls.storeError(failure), Integer.MAX_VALUE);
-        write(Buffer.buffer(4 + answer.remaining())
-                .appendInt(answer.remaining())
-                .appendBytes(answer.array()));
+        write(Buffer.buffer(
+                WireCalls.failureFrame(callId, WireCalls.storeError(failure)).array()));
     }
 
     private void write(Buffer frame) {

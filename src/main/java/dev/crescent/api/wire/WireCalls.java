@@ -81,6 +81,15 @@ final class WireCalls {
                 : GrpcErrors.fromStatus(GrpcErrors.toStatus(failure));
     }
 
+    /** The whole frame that answers {@code error} on a connection: its length, then {@link #failureAnswer}. */
+    static ByteBuffer failureFrame(int callId, StoreException error) {
+        ByteBuffer answer = failureAnswer(callId, error, Integer.MAX_VALUE);
+        return ByteBuffer.allocate(4 + answer.remaining())
+                .putInt(answer.remaining())
+                .put(answer)
+                .flip();
+    }
+
     /**
      * The answer that reports {@code error}: call id, the error's code, then its message in UTF-8, cut so that the
      * whole answer takes at most {@code mostBytes}.

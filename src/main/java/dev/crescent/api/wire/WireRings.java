@@ -50,12 +50,21 @@ final class WireRings {
 
     /**
      * {@link #open} for a {@link dev.crescent.protocol.MasterWire#RING_OPEN} request's message, which names the
-     * caller's host.
+     * caller's host, on a connection whose ring is {@code current} (null: none yet).
      *
-     * @throws StoreException INVALID_PARAMS for an unreadable message, or as {@link #open}
+     * @throws StoreException INVALID_PARAMS for a connection with a ring already or an unreadable message, or as
+     *     {@link #open}
      */
     ServedRing open(
-            byte[] request, InetAddress remote, Caller caller, MasterGrpcService service, MasterWireHandlers handlers) {
+            ServedRing current,
+            byte[] request,
+            InetAddress remote,
+            Caller caller,
+            MasterGrpcService service,
+            MasterWireHandlers handlers) {
+        if (current != null) {
+            throw new StoreException(ErrorCode.INVALID_PARAMS, "this connection has a request ring already");
+        }
         String hostId;
         try {
             hostId = StringValue.parseFrom(request).getValue();
