@@ -135,8 +135,7 @@ final class CallRing implements AutoCloseable {
     private void awaitAnswer(int slot, long timeoutNanos) throws IOException {
         long start = System.nanoTime();
         // Yields its core for a moment, then sleeps (RequestRing.awaitAnswer): no spinning, since callers outnumber
-        // cores
-        // under load and each spinning one takes a core from the master's ring thread (DESIGN.md section 9).
+        // cores under load and each spinning one takes a core from the master's ring thread (DESIGN.md section 9).
         while (!ring.awaitAnswer(slot, Math.min(LOOK_NANOS, timeoutNanos - (System.nanoTime() - start)))) {
             if (connectionClosed()) {
                 throw new EOFException("the master closed the request ring's connection");
