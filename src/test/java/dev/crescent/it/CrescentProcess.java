@@ -6,11 +6,14 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,6 +25,20 @@ import java.util.regex.Pattern;
 public final class CrescentProcess implements AutoCloseable {
     /** The first address the server lists: its plain HTTP port, or its TLS port when it serves TLS only. */
     private static final Pattern LISTENING = Pattern.compile("Listening on: (https?)://[^:]+:(\\d+)");
+
+    /**
+     * The pids of every process the tests started. A killed worker's segment file stays in {@code /dev/shm} on
+     * purpose, for a worker started again to adopt (issue 21), and tests do exactly that; once the tests are over no
+     * one will, and the files of one {@code bin/test} run's killed processes held over a GiB of shared memory until
+     * the next run. So they go when this JVM does.
+     */
+    private static final Set<Long> STARTED = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime()
+                .addShutdownHook(Thread.ofPlatform()
+                        .unstarted(() -> STARTED.forEach(pid -> deleteSegmentFiles(Path.of("/dev/shm"), pid))));
+    }
 
     private final Process process;
     private final StringBuffer log = new StringBuffer();
@@ -68,6 +85,7 @@ public final class CrescentProcess implements AutoCloseable {
         }
         command.addAll(service.after());
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        STARTED.add(process.pid());
         CrescentProcess started = new CrescentProcess(name, process, host);
         try {
             started.port.get(60, TimeUnit.SECONDS);
@@ -208,6 +226,17 @@ public final class CrescentProcess implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /** Deletes the files a process of {@code pid} named as its own ({@code crescent-<segment>.<pid>}). */
+    private static void deleteSegmentFiles(Path directory, long pid) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "crescent-*." + pid)) {
+            for (Path file : files) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException ignored) {
+            // no such directory, or a file that went meanwhile: nothing left to delete
         }
     }
 
