@@ -1,5 +1,6 @@
 package dev.crescent.it;
 
+import dev.crescent.transfer.shm.ShmFiles;
 import io.restassured.path.json.JsonPath;
 
 import java.io.BufferedReader;
@@ -27,7 +28,7 @@ public final class CrescentProcess implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("Listening on: (https?)://[^:]+:(\\d+)");
 
     /**
-     * The pids of every process the tests started. A killed worker's segment file stays in {@code /dev/shm} on
+     * The pids of every process the tests started. A killed worker's segment file stays in its directory on
      * purpose, for a worker started again to adopt (issue 21), and tests do exactly that; once the tests are over no
      * one will, and the files of one {@code bin/test} run's killed processes held over a GiB of shared memory until
      * the next run. So they go when this JVM does.
@@ -35,9 +36,7 @@ public final class CrescentProcess implements AutoCloseable {
     private static final Set<Long> STARTED = ConcurrentHashMap.newKeySet();
 
     static {
-        Runtime.getRuntime()
-                .addShutdownHook(Thread.ofPlatform()
-                        .unstarted(() -> STARTED.forEach(pid -> deleteSegmentFiles(Path.of("/dev/shm"), pid))));
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(CrescentProcess::deleteSegmentFiles));
     }
 
     private final Process process;
@@ -229,14 +228,18 @@ public final class CrescentProcess implements AutoCloseable {
         }
     }
 
-    /** Deletes the files a process of {@code pid} named as its own ({@code crescent-<segment>.<pid>}). */
-    private static void deleteSegmentFiles(Path directory, long pid) {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "crescent-*." + pid)) {
-            for (Path file : files) {
-                Files.deleteIfExists(file);
+    /** Deletes the segment files, in the directories a worker uses by default, of every process the tests started. */
+    private static void deleteSegmentFiles() {
+        for (Path directory : ShmFiles.DEFAULT_DIRECTORIES) {
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, ShmFiles::isSegmentFile)) {
+                for (Path file : files) {
+                    if (STARTED.contains(ShmFiles.pid(file))) {
+                        Files.deleteIfExists(file);
+                    }
+                }
+            } catch (IOException ignored) {
+                // no such directory, or a file that went meanwhile: nothing left to delete
             }
-        } catch (IOException ignored) {
-            // no such directory, or a file that went meanwhile: nothing left to delete
         }
     }
 
