@@ -9,6 +9,7 @@ import dev.crescent.common.SocketDeadlines;
 import dev.crescent.common.StoreException;
 import dev.crescent.common.TlsSockets;
 import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.TrailingValue;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.transfer.HostId;
 import dev.crescent.transfer.shm.Futex;

@@ -103,7 +103,15 @@ public class MasterGrpcService implements MasterService {
 
     /** {@link #putStart} as a future: the wire's call, without Mutiny's operators. */
     public CompletableFuture<PutStartResponse> putStartAsync(PutStartRequest request) {
-        return start("put_start", request, request.getUpsert());
+        return putStartAsync(request, null);
+    }
+
+    /**
+     * {@link #putStartAsync} of a request whose value was kept out of its message where it was read: {@code value},
+     * when not null, stands for the request's value field. It must stay as it is until the answer.
+     */
+    public CompletableFuture<PutStartResponse> putStartAsync(PutStartRequest request, MemorySegment value) {
+        return start("put_start", request, request.getUpsert(), value);
     }
 
     @Override
@@ -114,10 +122,20 @@ public class MasterGrpcService implements MasterService {
 
     /** {@link #upsertStart} as a future: the wire's call, without Mutiny's operators. */
     public CompletableFuture<PutStartResponse> upsertStartAsync(PutStartRequest request) {
-        return start("upsert_start", request, true);
+        return upsertStartAsync(request, null);
     }
 
-    private CompletableFuture<PutStartResponse> start(String op, PutStartRequest request, boolean upsert) {
+    /** {@link #upsertStartAsync} of a request whose value was kept out of its message, as {@link #putStartAsync}'s. */
+    public CompletableFuture<PutStartResponse> upsertStartAsync(PutStartRequest request, MemorySegment value) {
+        return start("upsert_start", request, true, value);
+    }
+
+    /** A put start; {@code value}, when not null, stands for the request's value field. */
+    private CompletableFuture<PutStartResponse> start(
+            String op, PutStartRequest request, boolean upsert, MemorySegment value) {
+        MemorySegment bytes = value != null
+                ? value
+                : request.getValue().isEmpty() ? null : ProtoMapping.segmentOf(request.getValue());
         CompletableFuture<StartedPut> started;
         if (request.getInSpace() != 0) {
             started = started(
@@ -132,19 +150,18 @@ public class MasterGrpcService implements MasterService {
                             replicaConfig(request),
                             upsert,
                             crc32c(request)));
-        } else if (!request.getValue().isEmpty()) {
+        } else if (bytes != null && bytes.byteSize() != 0) {
             // Committed by the master when it can write the bytes, answered once durable.
             started = started(op, "put_start_durable", request, () -> {
-                if (request.getValue().size() != request.getSize()) {
+                if (bytes.byteSize() != request.getSize()) {
                     throw new StoreException(
                             ErrorCode.INVALID_PARAMS,
-                            "size " + request.getSize() + " but "
-                                    + request.getValue().size() + " bytes of value");
+                            "size " + request.getSize() + " but " + bytes.byteSize() + " bytes of value");
                 }
                 return inline.putStart(
                         request.getClientId(),
                         request.getKey(),
-                        ProtoMapping.segmentOf(request.getValue()),
+                        bytes,
                         replicaConfig(request),
                         upsert,
                         crc32c(request));

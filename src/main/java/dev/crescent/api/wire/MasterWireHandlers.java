@@ -7,9 +7,12 @@ import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.MasterService;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.PutStartRequest;
+import dev.crescent.protocol.proto.PutStartResponse;
 import io.grpc.MethodDescriptor;
 import io.smallrye.mutiny.Uni;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -26,14 +29,27 @@ import java.util.function.Supplier;
 final class MasterWireHandlers {
     private final List<Handler<?, ?>> byId = new ArrayList<>();
 
-    /** One method: how to call it on the adapter. */
-    record Handler<Q, A>(MethodDescriptor<Q, A> method, Call<Q, A> call, boolean blocking) {
+    /**
+     * One method: how to call it on the adapter. A method whose request carries a value ({@code valueField}, 0: none)
+     * may be called with that value kept out of its message, where it was read ({@code withValue}).
+     */
+    record Handler<Q, A>(
+            MethodDescriptor<Q, A> method,
+            Call<Q, A> call,
+            boolean blocking,
+            int valueField,
+            ValueCall<Q, A> withValue) {
+        Handler(MethodDescriptor<Q, A> method, Call<Q, A> call, boolean blocking) {
+            this(method, call, blocking, 0, null);
+        }
+
         /**
          * Parses the request now from its frame (which the request's bytes fields then share) and returns the call
-         * to make, possibly on another thread; an unreadable request's call fails as INVALID_PARAMS.
+         * to make, possibly on another thread; an unreadable request's call fails as INVALID_PARAMS. {@code value},
+         * when not null, is the request's value field, left out of the frame ({@link #valueField} must be set).
          */
         Supplier<CompletionStage<A>> prepare(
-                MasterGrpcService service, byte[] frame, int offset, int length, Lending lending) {
+                MasterGrpcService service, byte[] frame, int offset, int length, MemorySegment value, Lending lending) {
             Q parsed;
             try {
                 parsed = MasterWire.parse(method.getRequestMarshaller(), frame, offset, length);
@@ -41,7 +57,9 @@ final class MasterWireHandlers {
                 return () -> CompletableFuture.failedFuture(new StoreException(
                         ErrorCode.INVALID_PARAMS, "unreadable " + method.getBareMethodName() + " request"));
             }
-            return () -> call.apply(service, parsed, lending);
+            return value == null
+                    ? () -> call.apply(service, parsed, lending)
+                    : () -> withValue.apply(service, parsed, value);
         }
     }
 
@@ -51,10 +69,16 @@ final class MasterWireHandlers {
         CompletionStage<A> apply(MasterGrpcService service, Q request, Lending lending);
     }
 
+    /** How a method is called with its request's value kept out of the message. */
+    @FunctionalInterface
+    interface ValueCall<Q, A> {
+        CompletionStage<A> apply(MasterGrpcService service, Q request, MemorySegment value);
+    }
+
     MasterWireHandlers() {
         // The hot calls are made as futures, without Mutiny's operators; the others through the gRPC methods.
-        direct(MasterServiceGrpc.getPutStartMethod(), MasterGrpcService::putStartAsync);
-        direct(MasterServiceGrpc.getUpsertStartMethod(), MasterGrpcService::upsertStartAsync);
+        withValue(MasterServiceGrpc.getPutStartMethod(), MasterGrpcService::putStartAsync);
+        withValue(MasterServiceGrpc.getUpsertStartMethod(), MasterGrpcService::upsertStartAsync);
         direct(MasterServiceGrpc.getPutEndMethod(), MasterGrpcService::putEndAsync);
         add(MasterServiceGrpc.getPutRevokeMethod(), MasterService::putRevoke, false);
         lending(MasterServiceGrpc.getGetReplicaListMethod(), MasterGrpcService::getReplicaList);
@@ -98,16 +122,35 @@ final class MasterWireHandlers {
         add(method, (service, request, lending) -> call.apply(service, request), false);
     }
 
+    /**
+     * A put start, which never blocks and shares nothing: called as a future, its value in the request's message
+     * or kept out of it (null: in it).
+     */
+    private void withValue(
+            MethodDescriptor<PutStartRequest, PutStartResponse> method,
+            ValueCall<PutStartRequest, PutStartResponse> call) {
+        setHandler(new Handler<>(
+                method,
+                (service, request, lending) -> call.apply(service, request, null),
+                false,
+                PutStartRequest.VALUE_FIELD_NUMBER,
+                call));
+    }
+
     /** A method that never blocks and whose answer may share memory under the call's lending. */
     private <Q, A> void lending(MethodDescriptor<Q, A> method, Call<Q, A> call) {
         add(method, call, false);
     }
 
     private <Q, A> void add(MethodDescriptor<Q, A> method, Call<Q, A> call, boolean blocking) {
-        int id = MasterWire.id(method);
+        setHandler(new Handler<>(method, call, blocking));
+    }
+
+    private void setHandler(Handler<?, ?> handler) {
+        int id = MasterWire.id(handler.method());
         while (byId.size() <= id) {
             byId.add(null);
         }
-        byId.set(id, new Handler<>(method, call, blocking));
+        byId.set(id, handler);
     }
 }

@@ -317,7 +317,7 @@ final class MasterWireSession {
         if (handler.blocking()) {
             byte[] own = ByteBufUtil.getBytes(request);
             request.release();
-            Runnable call = WireCalls.callOf(service, caller, handler, callId, own, 0, own.length, outcome);
+            Runnable call = WireCalls.callOf(service, caller, handler, callId, own, 0, own.length, null, outcome);
             vertx.executeBlocking(
                     () -> {
                         call.run();
@@ -329,7 +329,15 @@ final class MasterWireSession {
         try {
             int offset = request.arrayOffset() + request.readerIndex();
             WireCalls.callOf(
-                            service, caller, handler, callId, request.array(), offset, request.readableBytes(), outcome)
+                            service,
+                            caller,
+                            handler,
+                            callId,
+                            request.array(),
+                            offset,
+                            request.readableBytes(),
+                            null,
+                            outcome)
                     .run();
         } finally {
             assert poisoned(request); // with assertions on (tests), a late reader of the frame reads junk

@@ -147,7 +147,7 @@ final class ServedRing {
             return;
         }
         try {
-            WireCalls.callOf(service, caller, handler, callId, request, 0, length, new SlotOutcome(slot))
+            WireCalls.callOf(service, caller, handler, callId, request, 0, length, null, new SlotOutcome(slot))
                     .run();
         } catch (RuntimeException e) {
             fail(slot, callId, WireCalls.storeError(e));

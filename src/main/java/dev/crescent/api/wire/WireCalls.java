@@ -10,6 +10,7 @@ import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import io.grpc.StatusRuntimeException;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
@@ -36,6 +37,9 @@ final class WireCalls {
     /**
      * The call of one request frame ({@code length} bytes at {@code offset}, from its method id on), as
      * {@code caller}, handing its outcome to {@code outcome}. The request is parsed now, sharing the frame's bytes.
+     * {@code value}, when not null, is the request's last field, its value, left where it was read: the frame holds the
+     * rest, the handler takes the value apart ({@link MasterWireHandlers.Handler#valueField}), and it must stay as it
+     * is until the outcome is handed over.
      */
     static Runnable callOf(
             MasterGrpcService service,
@@ -45,10 +49,11 @@ final class WireCalls {
             byte[] frame,
             int offset,
             int length,
+            MemorySegment value,
             Outcome outcome) {
         Lending lending = new Lending();
         Supplier<? extends CompletionStage<?>> prepared = handler.prepare(
-                service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER, lending);
+                service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER, value, lending);
         return () -> CallerInterceptor.runAs(caller, () -> {
             CompletionStage<?> answered;
             try {

@@ -47,6 +47,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -239,6 +240,89 @@ class MasterWireProtocolTest {
                     KeyRequest.newBuilder().setKey("wire/absent").build().toByteArray());
             assertEquals(0, read(in).code());
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void aPutsValueLandsWhereverItsFieldLiesAndAWrongSizeLosesNothing(String listener) throws IOException {
+        // The direct listener leaves a put's value where it was read when the value is the message's last field
+        // (as clients send it) and parses only the rest: whatever the layout, the object must be exactly the value
+        // protobuf reads (the last one, when the field comes twice), and a value of the wrong size must be refused
+        // with nothing stored lost.
+        byte[] first = new byte[5000];
+        byte[] second = new byte[7000];
+        new Random(1).nextBytes(first);
+        new Random(2).nextBytes(second);
+        int put = MasterWire.id(MasterServiceGrpc.getPutStartMethod());
+        PutStartRequest notLast = PutStartRequest.newBuilder()
+                .setClientId("wire-test")
+                .setKey("wire/layout/not-last")
+                .setSize(first.length)
+                .setUpsert(true)
+                .setValue(ByteString.copyFrom(first))
+                .setWriterHost("no-such-host") // a field after the value: protobuf writes fields in number order
+                .build();
+        // the value field twice, the last one the size the request says: protobuf takes the last
+        byte[] twice = concat(
+                PutStartRequest.newBuilder()
+                        .setClientId("wire-test")
+                        .setKey("wire/layout/twice")
+                        .setSize(first.length)
+                        .setUpsert(true)
+                        .setValue(ByteString.copyFrom(second))
+                        .build()
+                        .toByteArray(),
+                valueField(first));
+        try (Socket socket = connected(listener)) {
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            Map<String, byte[]> stored = new LinkedHashMap<>();
+            send(out, put, 1, notLast.toByteArray());
+            stored.put("wire/layout/not-last", first);
+            // the value field twice, the last one not the size the request says: refused
+            send(out, put, 2, concat(putWithBytes("wire/layout/twice", first), valueField(second)));
+            send(out, put, 3, twice);
+            stored.put("wire/layout/twice", first);
+            for (int call = 1; call <= 3; call++) {
+                Answer answer = read(in);
+                assertEquals(call, answer.callId());
+                if (call == 2) {
+                    assertEquals(ErrorCode.INVALID_PARAMS.number(), answer.code(), answer.message());
+                } else {
+                    assertEquals(0, answer.code(), answer.message());
+                    assertTrue(PutStartResponse.parseFrom(answer.payload()).getCommitted());
+                }
+            }
+            // a refused put of an existing key leaves the object as it was
+            send(out, put, 4, concat(putWithBytes("wire/layout/not-last", first), valueField(new byte[1])));
+            assertEquals(ErrorCode.INVALID_PARAMS.number(), read(in).code());
+            int call = 5;
+            for (Map.Entry<String, byte[]> object : stored.entrySet()) {
+                send(
+                        out,
+                        MasterWire.id(MasterServiceGrpc.getGetReplicaListMethod()),
+                        call,
+                        getAsBytes(object.getKey(), object.getValue().length));
+                Answer got = read(in);
+                assertEquals(0, got.code(), got.message());
+                assertArrayEquals(object.getValue(), valueOf(got), object.getKey());
+                call++;
+            }
+        }
+    }
+
+    /** A PutStartRequest's value field on its own, as it is appended to a message. */
+    private static byte[] valueField(byte[] value) {
+        return PutStartRequest.newBuilder()
+                .setValue(ByteString.copyFrom(value))
+                .build()
+                .toByteArray();
+    }
+
+    private static byte[] concat(byte[] head, byte[] tail) {
+        byte[] joined = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, joined, head.length, tail.length);
+        return joined;
     }
 
     @ParameterizedTest

@@ -1,28 +1,29 @@
-package dev.crescent.client;
+package dev.crescent.protocol;
 
 import com.google.protobuf.WireFormat;
 
 import java.nio.ByteBuffer;
 
 /**
- * Where an answer's value lies when the value is the answer's last field: found by walking the message's top-level
- * fields where the answer was read, without parsing it. The master writes a value it answers with last
- * ({@code api.wire.LentAnswer}), so a get's answer is a small head and then the value. protobuf aliases heap bytes
- * only, so a whole answer was copied onto the heap to be parsed, and its value copied once more into the caller's
- * buffer; split here, only the head is copied to be parsed and the value goes once, from where the socket put it,
- * to the caller. The answer's encoding without its last field is the same message without the value.
+ * Where a message's value lies when the value is the message's last field: found by walking the message's top-level
+ * fields where it was read, without parsing it. Both sides write a value last: the master in a get's answer
+ * ({@code api.wire.LentAnswer}), a client in a put's request ({@code client.TrailingBytes}). protobuf aliases heap
+ * bytes only (it copies a direct buffer whole before parsing it), so a whole message read off a socket was copied
+ * onto the heap to be parsed, and its value copied once more to where it goes; split here, only the head is copied to
+ * be parsed and the value goes once, from where the socket put it. The message's encoding without its last field is
+ * the same message without the value.
  *
  * @param headBytes  the bytes before the value's tag: the rest of the message
  * @param valueAt    where the value's bytes start, in the buffer
  * @param valueBytes how many there are
  */
-record TrailingValue(int headBytes, int valueAt, int valueBytes) {
+public record TrailingValue(int headBytes, int valueAt, int valueBytes) {
     /**
      * The split of the message in {@code in}[{@code from}, {@code to}) when its last field is a non-empty
      * length-delimited field number {@code field}, else null (a message laid out otherwise, or malformed: it is then
      * parsed whole, which reports what is wrong with it).
      */
-    static TrailingValue find(ByteBuffer in, int from, int to, int field) {
+    public static TrailingValue find(ByteBuffer in, int from, int to, int field) {
         int at = from;
         int lastField = 0;
         int lastStart = -1;

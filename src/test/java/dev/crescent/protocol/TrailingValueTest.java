@@ -1,4 +1,4 @@
-package dev.crescent.client;
+package dev.crescent.protocol;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
