@@ -56,7 +56,7 @@ public record TrailingValue(int headBytes, int valueAt, int valueBytes) {
                     at = valueAt + (int) length;
                 }
                 default -> {
-                    return null; // groups: none of the master's answers has one
+                    return null; // groups: no message of the master's protocol has one
                 }
             }
             if (at > to || at < start) { // past the end, or past the largest int
