@@ -4,9 +4,11 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import org.junit.jupiter.api.Test;
 
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -196,5 +198,51 @@ class EventJournalTest {
         writer.join();
         assertEquals(0, partial, "reads that held part of a batch");
         assertTrue(seen.values().stream().allMatch(n -> n == perBatch));
+    }
+
+    @Test
+    void aWriterALapAheadWaitsForTheSlotsWriterSoNoEventIsHalfOfOneAndHalfOfAnother() throws Exception {
+        // A ring of one slot. Writer "a" is held halfway through filling it (its segment list answers only when let
+        // go, as a writer preempted there would); writer "b", a lap ahead, must wait for it, not fill the same slot
+        // meanwhile, or the slot ends up with b's key and a's segments.
+        EventJournal journal = new EventJournal(1, "s");
+        CountDownLatch filling = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
+        List<String> slowSegments = new AbstractList<>() {
+            @Override
+            public int size() {
+                filling.countDown();
+                try {
+                    letGo.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return 1;
+            }
+
+            @Override
+            public String get(int index) {
+                return "segA";
+            }
+        };
+        Thread a = Thread.ofPlatform().start(() -> journal.appendNext(ObjectEvent.Kind.STORED, "a", 1, slowSegments));
+        assertTrue(filling.await(10, TimeUnit.SECONDS));
+        Thread b =
+                Thread.ofPlatform().start(() -> journal.appendNext(ObjectEvent.Kind.REMOVED, "b", 2, List.of("segB")));
+        b.join(200);
+        assertTrue(b.isAlive(), "b waits while a fills the slot");
+        letGo.countDown();
+        a.join(10_000);
+        b.join(10_000);
+
+        List<ObjectEvent> kept = journal.read(journal.keptAfter(-1), 10, 0);
+        assertEquals(1, kept.size(), "the ring holds the later event");
+        ObjectEvent event = kept.getFirst();
+        assertEquals("b", event.key());
+        assertEquals(2, event.size());
+        assertEquals(ObjectEvent.Kind.REMOVED, event.kind());
+        assertEquals(List.of("segB"), event.segments());
+        assertEquals(ObjectEvent.sequence(2, 0), event.sequence());
+        assertEquals(ObjectEvent.sequence(2, 0), journal.position());
     }
 }
