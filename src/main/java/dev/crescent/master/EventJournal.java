@@ -104,10 +104,13 @@ public final class EventJournal {
         if (events.size() > capacity) {
             // Larger than the ring: it cannot be kept whole, so each event is published as the ring takes it.
             for (ObjectEvent event : events) {
-                long index = claimed.getAndIncrement();
-                if (store(index, event.sequence(), event.kind(), event.key(), event.size(), event.segments())) {
-                    published.set(slot(index), index);
-                }
+                publish(
+                        claimed.getAndIncrement(),
+                        event.sequence(),
+                        event.kind(),
+                        event.key(),
+                        event.size(),
+                        event.segments());
             }
         } else {
             // Readers see a batch whole or not at all (a router gets one message per op-log entry, never half of
@@ -132,10 +135,15 @@ public final class EventJournal {
      */
     public void appendNext(ObjectEvent.Kind kind, String key, long size, List<String> segments) {
         long index = claimed.getAndIncrement();
-        if (store(index, ObjectEvent.sequence(index + 1, 0), kind, key, size, segments)) {
+        publish(index, ObjectEvent.sequence(index + 1, 0), kind, key, size, segments);
+        wake();
+    }
+
+    /** Stores an event in {@code index}'s slot and marks it, unless a later lap's event is there already. */
+    private void publish(long index, long sequence, ObjectEvent.Kind kind, String key, long size, List<String> on) {
+        if (store(index, sequence, kind, key, size, on)) {
             published.set(slot(index), index);
         }
-        wake();
     }
 
     /**
