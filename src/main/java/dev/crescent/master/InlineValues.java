@@ -18,7 +18,6 @@ import dev.crescent.transfer.Transport;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -55,20 +54,7 @@ public final class InlineValues {
      */
     public CompletableFuture<StartedPut> putStart(
             String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
-        KeyResult<CompletableFuture<StartedPut>> started = batchPutStart(
-                        clientId,
-                        List.of(key),
-                        List.of(value.byteSize()),
-                        Collections.singletonList(value),
-                        config,
-                        upsert,
-                        Collections.singletonList(crc32c),
-                        null)
-                .getFirst();
-        if (!started.ok()) {
-            throw started.error();
-        }
-        return started.value();
+        return startOne(clientId, key, value.byteSize(), value, config, upsert, crc32c, 0);
     }
 
     /**
@@ -104,17 +90,31 @@ public final class InlineValues {
             long size = sizes.get(i);
             Long crc32c = crc32cs.get(i);
             long space = inSpaces == null ? 0 : inSpaces.get(i);
-            answers.add(KeyResult.of(key, () -> {
-                if (space != 0) {
-                    return master.putStartInSpace(clientId, key, space, size, config, upsert, crc32c);
-                }
-                return value != null
-                        ? begin(clientId, key, value, config, upsert, crc32c)
-                        : master.putStartAsync(clientId, key, size, config, upsert)
-                                .thenApply(StartedPut::toWrite);
-            }));
+            answers.add(KeyResult.of(key, () -> startOne(clientId, key, size, value, config, upsert, crc32c, space)));
         }
         return answers;
+    }
+
+    /**
+     * One key's put start: in the space granted to its writer ({@code space} not 0), with its bytes ({@code value}
+     * not null), or an ordinary put start whose replicas the caller writes. A single put comes here directly, without
+     * a batch's lists around it (the small put's path: every object there is garbage a moment later).
+     */
+    private CompletableFuture<StartedPut> startOne(
+            String clientId,
+            String key,
+            long size,
+            MemorySegment value,
+            ReplicaConfig config,
+            boolean upsert,
+            Long crc32c,
+            long space) {
+        if (space != 0) {
+            return master.putStartInSpace(clientId, key, space, size, config, upsert, crc32c);
+        }
+        return value != null
+                ? begin(clientId, key, value, config, upsert, crc32c)
+                : master.putStartAsync(clientId, key, size, config, upsert).thenApply(StartedPut::toWrite);
     }
 
     /**

@@ -89,7 +89,7 @@ final class ObjectBook {
     }
 
     static List<String> segmentsOf(ObjectMeta meta) {
-        return meta.replicas.stream().map(r -> r.segment().name()).toList();
+        return ObjectEvent.segmentsOf(meta.replicas, r -> r.segment().name());
     }
 
     /** Drops an object that is leaving the index: op-log, counts, and its memory now or when its lease ends. */

@@ -1,6 +1,7 @@
 package dev.crescent.master;
 
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * A change to the set of readable objects, as watchers see it.
@@ -24,6 +25,21 @@ public record ObjectEvent(long sequence, Kind kind, String key, long size, List<
 
     public ObjectEvent {
         segments = List.copyOf(segments);
+    }
+
+    /**
+     * The segments {@code replicas} are on, in order, as events name them: built on the put path twice per upsert
+     * (the old version's removal, the new one's commit), so a loop into an immutable list, not a stream's pipeline.
+     */
+    static <R> List<String> segmentsOf(List<R> replicas, Function<R, String> segment) {
+        if (replicas.size() == 1) {
+            return List.of(segment.apply(replicas.getFirst()));
+        }
+        String[] names = new String[replicas.size()];
+        for (int i = 0; i < names.length; i++) {
+            names[i] = segment.apply(replicas.get(i));
+        }
+        return List.of(names);
     }
 
     /** The sequence of the {@code index}th event of {@code batch}. */

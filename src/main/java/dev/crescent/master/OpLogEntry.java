@@ -88,7 +88,7 @@ public sealed interface OpLogEntry {
         /** The segments its replicas are on, as object events name them. */
         @JsonIgnore
         public List<String> segments() {
-            return replicas.stream().map(Range::segment).toList();
+            return ObjectEvent.segmentsOf(replicas, Range::segment);
         }
     }
 

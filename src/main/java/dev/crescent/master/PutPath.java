@@ -499,12 +499,13 @@ final class PutPath {
 
     /** The op-log's record of where the replicas lie. */
     static List<OpLogEntry.Range> ranges(List<Replica> replicas) {
-        List<OpLogEntry.Range> ranges = new ArrayList<>(replicas.size());
-        for (Replica r : replicas) {
-            ranges.add(new OpLogEntry.Range(
-                    r.segment().name(), r.range().offset(), r.range().length()));
+        OpLogEntry.Range[] ranges = new OpLogEntry.Range[replicas.size()];
+        for (int i = 0; i < ranges.length; i++) {
+            Replica r = replicas.get(i);
+            ranges[i] = new OpLogEntry.Range(
+                    r.segment().name(), r.range().offset(), r.range().length());
         }
-        return ranges;
+        return List.of(ranges); // immutable already: the COMMIT keeps it without another copy
     }
 
     /** Whether some DRAM segment in use is as large as {@code size}: else no eviction or move can make room. */
