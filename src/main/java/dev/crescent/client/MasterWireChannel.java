@@ -52,6 +52,7 @@ final class MasterWireChannel implements AutoCloseable {
     private static final Pattern PORT = Pattern.compile("\"port\"\\s*:\\s*(\\d+)");
     private static final Pattern BATCH_PORT = Pattern.compile("\"batch-port\"\\s*:\\s*(\\d+)");
     private static final Pattern DIRECT_PORT = Pattern.compile("\"direct-port\"\\s*:\\s*(\\d+)");
+    private static final Pattern STREAMED_PUT_BYTES = Pattern.compile("\"streamed-put-bytes\"\\s*:\\s*(\\d+)");
     private static final Pattern TLS = Pattern.compile("\"tls\"\\s*:\\s*true");
 
     private final String address;
@@ -85,6 +86,15 @@ final class MasterWireChannel implements AutoCloseable {
     /** How long a channel whose ring failed to open or broke waits before it opens another. */
     private static final long NO_RING_AFTER_FAILURE = TimeUnit.SECONDS.toNanos(1);
 
+    /**
+     * The largest put whose bytes the master's direct listener takes with the put start, as last announced (0: none,
+     * or not asked yet).
+     */
+    long streamedPutBytes() {
+        Ports announced = ports;
+        return announced == null || announced.direct() == 0 ? 0 : announced.streamedPutBytes();
+    }
+
     /** Whether this channel asks for a request ring at all. */
     private final boolean rings;
     /** The request ring, while one is open (null: none yet, or it was closed). */
@@ -99,9 +109,10 @@ final class MasterWireChannel implements AutoCloseable {
 
     /**
      * Where single and batched calls go (one port for both at a master that predates the batch listener), and the
-     * direct listener's port, which single calls prefer while it has room (0: none announced).
+     * direct listener's port, which single calls prefer while it has room (0: none announced), and the largest put
+     * whose bytes it takes with the put start ({@code streamedPutBytes}, 0: none).
      */
-    private record Ports(int single, int batch, int direct) {}
+    private record Ports(int single, int batch, int direct, long streamedPutBytes) {}
 
     /** Until when new connections skip the direct listener, which last said it was full ({@link System#nanoTime}). */
     private volatile long noDirectUntil = System.nanoTime();
@@ -328,10 +339,12 @@ final class MasterWireChannel implements AutoCloseable {
             int single = Integer.parseInt(found.group(1));
             Matcher batch = BATCH_PORT.matcher(body);
             Matcher direct = DIRECT_PORT.matcher(body);
+            Matcher streamed = STREAMED_PUT_BYTES.matcher(body);
             return new Ports(
                     single,
                     batch.find() ? Integer.parseInt(batch.group(1)) : single,
-                    direct.find() ? Integer.parseInt(direct.group(1)) : 0);
+                    direct.find() ? Integer.parseInt(direct.group(1)) : 0,
+                    streamed.find() ? Long.parseLong(streamed.group(1)) : 0);
         }
     }
 

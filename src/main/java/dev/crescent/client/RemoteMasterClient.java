@@ -652,6 +652,13 @@ public final class RemoteMasterClient implements MasterClient {
         }
     }
 
+    @Override
+    public long streamedPutBytes() {
+        Connection connection = current;
+        MasterWireChannel channel = connection == null ? null : connection.wire;
+        return channel == null ? 0 : channel.streamedPutBytes();
+    }
+
     /** Whether calls to the current master go over the wire protocol (false before the first call). */
     boolean usesWire() {
         Connection connection = current;

@@ -133,7 +133,7 @@ public final class StoreClient {
         long askedAt = System.nanoTime();
         StartedPut started = spaces == null ? null : startedInSpace(key, parts, size, config, upsert, crc32c);
         if (started == null) {
-            MemorySegment value = size <= inlineBytes ? joined(parts, size) : null;
+            MemorySegment value = sentWithStart(parts, size) ? joined(parts, size) : null;
             started = master.putStartNear(clientId, key, size, value, 0, readerHost, config, upsert, crc32c);
         }
         if (spaces != null) {
@@ -152,6 +152,17 @@ public final class StoreClient {
             writeReplicas(key, master.putStart(clientId, key, size, config, upsert), parts);
             master.putEnd(clientId, key, crc32c);
         }
+    }
+
+    /**
+     * Whether a put's bytes go with its put start: a small object's (up to the inline limit), and a larger one's in
+     * one part when the master streams it into place ({@link MasterClient#streamedPutBytes}) and this client maps no
+     * same-host segment (one that does copies the bytes into the segment itself, which beats any socket). A client
+     * with inline values off sends neither.
+     */
+    private boolean sentWithStart(List<MemorySegment> parts, long size) {
+        return size <= inlineBytes
+                || inlineBytes > 0 && spaces == null && parts.size() == 1 && size <= master.streamedPutBytes();
     }
 
     /**

@@ -277,10 +277,21 @@ public interface CrescentConfig {
         /**
          * The largest object whose bytes may travel with its master call (a put start that carries them, a replica
          * list that answers them), when this master reaches the replica by a memory copy: a small put or get is then
-         * one round trip. 0: never. At most 16M.
+         * one round trip. 0: never. At most 16M. A put start that brings larger bytes ({@link #streamedPutMaxBytes})
+         * has them copied between its placing and its commit, not within the key's step.
          */
         @WithDefault("64K")
         MemorySize inlineMaxBytes();
+
+        /**
+         * The largest put whose bytes a client sends with its put start on the direct listener, which reads them from
+         * the socket straight into the object's memory and commits the put in that call: one round trip instead of
+         * three for puts past {@link #inlineMaxBytes}. Announced only by a standalone master, whose own worker's
+         * memory is where its puts land (a put placed out of its reach is answered with its replicas, and the bytes
+         * sent with it were sent for nothing). 0: never. At most 32M (half a frame's limit).
+         */
+        @WithDefault("16M")
+        MemorySize streamedPutMaxBytes();
 
         /**
          * A file a master without etcd writes every durable change to before acknowledging it, and replays when it

@@ -2,6 +2,7 @@ package dev.crescent.master;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.protocol.ArrivingValue;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterClient;
@@ -16,6 +17,7 @@ import dev.crescent.transfer.TransferEngine;
 import dev.crescent.transfer.TransferRequest;
 import dev.crescent.transfer.Transport;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,6 +57,49 @@ public final class InlineValues {
     public CompletableFuture<StartedPut> putStart(
             String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
         return startOne(clientId, key, value.byteSize(), value, config, upsert, crc32c, 0);
+    }
+
+    /**
+     * Starts a put whose value is still arriving on its caller's connection ({@link ArrivingValue}): placed as any put
+     * start, its bytes read from the socket straight into every replica (outside its key's step: the key is not held
+     * while they arrive), then committed. One call instead of three for a large put; the reads are the caller's
+     * connection's own, so the value is read only when the placement was answered at once, on that connection's
+     * thread. A put that had to wait for room, or whose replicas are out of reach of a memory copy, is answered with
+     * its replicas as any put start (its writer writes the bytes it still holds, and the connection skips them). A
+     * value that does not arrive whole revokes the put.
+     *
+     * @return COMMITTED once durable, or the replicas the caller is to write (it then ends the put)
+     */
+    public CompletableFuture<StartedPut> putStartArriving(
+            String clientId, String key, ArrivingValue value, ReplicaConfig config, boolean upsert, Long crc32c) {
+        long size = value.byteSize();
+        CompletableFuture<List<ReplicaDescriptor>> placing = master.putStartAsync(clientId, key, size, config, upsert);
+        if (!placing.isDone() || placing.isCompletedExceptionally()) {
+            return placing.thenApply(StartedPut::toWrite);
+        }
+        List<ReplicaDescriptor> replicas = placing.join();
+        MemorySegment[] ranges = new MemorySegment[replicas.size()];
+        for (int i = 0; i < ranges.length; i++) {
+            ranges[i] = viewOf(replicas.get(i), size);
+            if (ranges[i] == null) {
+                return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
+            }
+        }
+        try {
+            value.readInto(ranges[0]);
+        } catch (IOException e) {
+            try {
+                master.putRevoke(clientId, key);
+            } catch (StoreException gone) {
+                // revoked already (its reservation ran out): nothing of it is left either way
+            }
+            throw new StoreException(
+                    ErrorCode.TRANSFER_FAIL, "the value of " + key + " did not arrive whole: " + e.getMessage());
+        }
+        for (int i = 1; i < ranges.length; i++) {
+            MemorySegment.copy(ranges[0], 0, ranges[i], 0, size);
+        }
+        return master.putEndAsync(clientId, key, crc32c).thenApply(durable -> StartedPut.COMMITTED);
     }
 
     /**
@@ -119,15 +164,19 @@ public final class InlineValues {
 
     /**
      * Starts a put whose bytes came with it, and writes and commits it in the same step when the master reaches
-     * every replica by a memory copy.
+     * every replica by a memory copy; past the limit, the copy is made between the put's placing and its commit
+     * ({@link #putStartArriving}), so its key is not held while a large value is copied.
      *
      * @return COMMITTED once durable, the acknowledgement of a repeated put, or the replicas for the caller to write
-     * (over the limit, a replica out of reach of a memory copy, or placed only after waiting for the disk tier to
-     * make room)
+     * (a replica out of reach of a memory copy, or placed only after waiting for the disk tier to make room)
      */
     private CompletableFuture<StartedPut> begin(
             String clientId, String key, MemorySegment value, ReplicaConfig config, boolean upsert, Long crc32c) {
-        Copier copier = value.byteSize() > maxBytes ? null : new Copier(value);
+        if (value.byteSize() > maxBytes && maxBytes > 0) {
+            // Too large to copy within the key's step, but here already: placed, copied, committed.
+            return putStartArriving(clientId, key, ArrivingValue.of(value), config, upsert, crc32c);
+        }
+        Copier copier = maxBytes > 0 ? new Copier(value) : null; // 0: bytes never go with a call
         try {
             return master.putStartFilled(clientId, key, value.byteSize(), config, upsert, crc32c, copier);
         } catch (StoreException e) {

@@ -34,6 +34,15 @@ public interface MasterClient extends AutoCloseable {
     }
 
     /**
+     * The largest put whose bytes are worth sending with its put start although they are past the inline limit: the
+     * master reads them from its socket straight into the object's memory and commits the put in that call. 0: none
+     * (a master that predates it, one that does not announce it, or one not asked yet).
+     */
+    default long streamedPutBytes() {
+        return 0;
+    }
+
+    /**
      * A put start by a writer that maps this host's shared-memory segments ({@code writerHost}, its host id): as
      * {@link #putStartInline} when {@code value} is given, as {@link #putStart} otherwise, and when {@code inSpace} is
      * not 0 the caller has already copied the bytes into that space, granted to it earlier, and the master makes the

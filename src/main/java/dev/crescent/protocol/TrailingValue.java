@@ -21,16 +21,19 @@ public record TrailingValue(int headBytes, int valueAt, int valueBytes) {
     /**
      * The split of the message in {@code in}[{@code from}, {@code to}) when its last field is a non-empty
      * length-delimited field number {@code field}, else null (a message laid out otherwise, or malformed: it is then
-     * parsed whole, which reports what is wrong with it).
+     * parsed whole, which reports what is wrong with it). The message may run past {@code in}'s limit, still
+     * arriving: only the bytes below the limit are read, so its fields before the value must be there (the value's
+     * bytes need not be), else null.
      */
     public static TrailingValue find(ByteBuffer in, int from, int to, int field) {
+        int readable = Math.min(to, in.limit());
         int at = from;
         int lastField = 0;
         int lastStart = -1;
         int lastValueAt = -1;
         while (at < to) {
             int start = at;
-            long tag = varint(in, at, to);
+            long tag = varint(in, at, readable);
             if (tag < 0) {
                 return null;
             }
@@ -40,7 +43,7 @@ public record TrailingValue(int headBytes, int valueAt, int valueBytes) {
             int valueAt = -1;
             switch (wireType) {
                 case WireFormat.WIRETYPE_VARINT -> {
-                    at = pastVarint(in, at, to);
+                    at = pastVarint(in, at, readable);
                     if (at < 0) {
                         return null;
                     }
@@ -48,7 +51,7 @@ public record TrailingValue(int headBytes, int valueAt, int valueBytes) {
                 case WireFormat.WIRETYPE_FIXED64 -> at += 8;
                 case WireFormat.WIRETYPE_FIXED32 -> at += 4;
                 case WireFormat.WIRETYPE_LENGTH_DELIMITED -> {
-                    long length = varint(in, at, to);
+                    long length = varint(in, at, readable);
                     if (length < 0) {
                         return null;
                     }

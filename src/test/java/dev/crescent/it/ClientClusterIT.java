@@ -4,11 +4,16 @@ import dev.crescent.client.ClientOptions;
 import dev.crescent.client.CrescentClient;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.KeyResult;
+import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.ReplicaConfig;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +22,7 @@ import java.util.stream.IntStream;
 import static dev.crescent.it.Await.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -69,6 +75,21 @@ class ClientClusterIT {
                 await(() -> master.segmentCount() == 1, 30);
                 client.put("cc/after", bytes("cc/after"));
                 assertArrayEquals(bytes("cc/after"), client.get("cc/after"));
+
+                // A master whose puts land in other processes' memory streams none: the client writes them.
+                String announced = HttpClient.newHttpClient()
+                        .send(
+                                HttpRequest.newBuilder(
+                                                URI.create("http://localhost:" + master.port() + MasterWire.PATH))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString())
+                        .body();
+                assertTrue(announced.contains("direct-port"), announced);
+                assertFalse(announced.contains("streamed-put-bytes"), announced);
+                byte[] large = new byte[1 << 20];
+                new Random(5).nextBytes(large);
+                client.put("cc/large", large);
+                assertArrayEquals(large, client.get("cc/large"));
                 assertEquals(0, second.terminate(10));
             }
         }

@@ -4,6 +4,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ArrivingValue;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterClient;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -29,6 +31,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -121,16 +124,93 @@ class InlineValuesTest {
     }
 
     @Test
-    void objectsOverTheLimitOrOverWhatTheReaderTakesGoTheUsualWay() {
-        StartedPut started = put("big", bytes((int) LIMIT + 1, 4), false);
-        assertFalse(started.committed());
-        assertEquals(1, started.replicas().size());
-        StoreException notReady = assertThrows(StoreException.class, () -> master.getReplicaList("big"));
-        assertEquals(ErrorCode.REPLICA_IS_NOT_READY, notReady.code(), "the caller still writes and ends the put");
-        master.putRevoke("client", "big");
+    void objectsOverTheLimitArePutFromTheBytesThatCameAndReadTheUsualWay() {
+        byte[] big = bytes((int) LIMIT + 1, 4);
+        assertEquals(StartedPut.COMMITTED, put("big", big, false), "placed, copied, then committed");
+        ObjectLocation location = inline.locate("big", LIMIT, "", null);
+        assertNull(location.value(), "over the limit: read from its replica");
+        var replica = location.replicas().getFirst();
+        assertArrayEquals(big, local.asSlice(replica.offset(), big.length).toArray(ValueLayout.JAVA_BYTE));
+        StoreException taken = assertThrows(StoreException.class, () -> put("big", bytes(big.length, 5), false));
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, taken.code(), "first writer wins");
 
         put("k", bytes(2000, 5), false);
         assertNull(inline.locate("k", 1999, "", null).value(), "larger than the reader accepts");
+    }
+
+    @Test
+    void aValueStillArrivingIsReadOnceStraightIntoItsRangeAndCommitted() {
+        byte[] value = bytes(300 << 10, 8);
+        Arriving arriving = new Arriving(value, Integer.MAX_VALUE);
+        assertEquals(StartedPut.COMMITTED, arrivingPut("local", "k", arriving));
+        assertEquals(1, arriving.reads, "read once");
+        var replica = master.getReplicaList("k").replicas().getFirst();
+        assertArrayEquals(value, local.asSlice(replica.offset(), value.length).toArray(ValueLayout.JAVA_BYTE));
+    }
+
+    @Test
+    void aValueThatStopsArrivingRevokesItsPutAndLeavesTheKeyFree() {
+        byte[] value = bytes(300 << 10, 9);
+        StoreException failed = assertThrows(
+                StoreException.class, () -> arrivingPut("local", "k", new Arriving(value, value.length / 2)));
+        assertEquals(ErrorCode.TRANSFER_FAIL, failed.code());
+        assertTrue(failed.getMessage().contains("did not arrive whole"), failed.getMessage());
+        assertEquals(0, master.stats().usedBytes(), "its range was freed");
+        assertEquals(
+                ErrorCode.OBJECT_NOT_FOUND,
+                assertThrows(StoreException.class, () -> master.getReplicaList("k"))
+                        .code());
+        assertEquals(StartedPut.COMMITTED, arrivingPut("local", "k", new Arriving(value, Integer.MAX_VALUE)));
+    }
+
+    @Test
+    void aValueStillArrivingForAReplicaOutOfReachIsLeftToItsWriter() {
+        master.mountSegment("far-worker", "far", SEGMENT_BYTES, "host=another-host,tcp=127.0.0.1:9");
+        Arriving arriving = new Arriving(bytes(300 << 10, 10), Integer.MAX_VALUE);
+        StartedPut started = arrivingPut("far", "k", arriving);
+        assertFalse(started.committed());
+        assertEquals("far", started.replicas().getFirst().segment(), "the writer writes it and ends the put");
+        assertEquals(0, arriving.reads, "not read: its connection skips it");
+        StoreException taken =
+                assertThrows(StoreException.class, () -> arrivingPut("local", "k", new Arriving(new byte[10], 10)));
+        assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, taken.code(), "refused before a byte of it is read");
+    }
+
+    /** A value arriving on a connection that delivers {@code arrives} of its bytes, then fails. */
+    private static final class Arriving implements ArrivingValue {
+        private final byte[] value;
+        private final int arrives;
+        int reads;
+
+        Arriving(byte[] value, int arrives) {
+            this.value = value;
+            this.arrives = arrives;
+        }
+
+        @Override
+        public long byteSize() {
+            return value.length;
+        }
+
+        @Override
+        public void readInto(MemorySegment into) throws IOException {
+            reads++;
+            int here = Math.min(arrives, value.length);
+            MemorySegment.copy(MemorySegment.ofArray(value), 0, into, 0, here);
+            if (here < value.length) {
+                throw new IOException("the caller closed the connection");
+            }
+        }
+    }
+
+    private StartedPut arrivingPut(String segment, String key, ArrivingValue value) {
+        try {
+            return inline.putStartArriving(
+                            "client", key, value, new ReplicaConfig(1, List.of(segment), false, false), false, null)
+                    .join();
+        } catch (CompletionException refused) {
+            throw (RuntimeException) refused.getCause();
+        }
     }
 
     @Test

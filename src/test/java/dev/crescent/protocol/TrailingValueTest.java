@@ -39,6 +39,28 @@ class TrailingValueTest {
         assertEquals(HEAD, GetReplicaListResponse.parseFrom(in.slice(AT, found.headBytes())));
     }
 
+    /**
+     * A request larger than the read buffer is split while its value is still arriving: found once the fields before
+     * the value are in (whatever of the value has come), and not while any of them is still missing.
+     */
+    @Test
+    void aValueStillArrivingIsFoundOnceTheFieldsBeforeItAreIn() throws IOException {
+        ByteString value = ByteString.copyFrom(new byte[70_000]);
+        ByteBuffer whole = framed(HEAD, value);
+        int end = whole.limit();
+        int valueAt = end - value.size();
+        for (int arrived : new int[] {valueAt, valueAt + 1, valueAt + 5000}) {
+            TrailingValue found = TrailingValue.find(whole.limit(arrived), AT, end, VALUE);
+            assertNotNull(found, arrived + " bytes in");
+            assertEquals(HEAD.getSerializedSize(), found.headBytes());
+            assertEquals(valueAt, found.valueAt());
+            assertEquals(value.size(), found.valueBytes());
+        }
+        for (int arrived = AT; arrived < valueAt; arrived++) {
+            assertNull(TrailingValue.find(whole.limit(arrived), AT, end, VALUE), arrived + " bytes in");
+        }
+    }
+
     @Test
     void aValueAloneIsFound() throws IOException {
         ByteString value = ByteString.copyFromUtf8("v");

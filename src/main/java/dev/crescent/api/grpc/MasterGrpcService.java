@@ -9,6 +9,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.master.InlineValues;
 import dev.crescent.master.Master;
 import dev.crescent.master.access.AccessControl;
+import dev.crescent.protocol.ArrivingValue;
 import dev.crescent.protocol.HeartbeatReply;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.Lending;
@@ -128,6 +129,39 @@ public class MasterGrpcService implements MasterService {
     /** {@link #upsertStartAsync} of a request whose value was kept out of its message, as {@link #putStartAsync}'s. */
     public CompletableFuture<PutStartResponse> upsertStartAsync(PutStartRequest request, MemorySegment value) {
         return start("upsert_start", request, true, value);
+    }
+
+    /**
+     * {@link #putStartAsync} of a request whose value is still arriving on its caller's connection: read straight into
+     * the object's memory once placed, and the put committed in this call when the master reaches that memory.
+     */
+    public CompletableFuture<PutStartResponse> putStartArriving(PutStartRequest request, ArrivingValue value) {
+        return arriving("put_start", request, request.getUpsert(), value);
+    }
+
+    /** {@link #upsertStartAsync} of a request whose value is still arriving, as {@link #putStartArriving}'s. */
+    public CompletableFuture<PutStartResponse> upsertStartArriving(PutStartRequest request, ArrivingValue value) {
+        return arriving("upsert_start", request, true, value);
+    }
+
+    private CompletableFuture<PutStartResponse> arriving(
+            String op, PutStartRequest request, boolean upsert, ArrivingValue value) {
+        return started(op, "put_start_durable", request, () -> {
+                    if (value.byteSize() != request.getSize() || request.getInSpace() != 0) {
+                        throw new StoreException(
+                                ErrorCode.INVALID_PARAMS,
+                                "size " + request.getSize() + " but " + value.byteSize() + " bytes of value"
+                                        + (request.getInSpace() != 0 ? ", and a space named too" : ""));
+                    }
+                    return inline.putStartArriving(
+                            request.getClientId(),
+                            request.getKey(),
+                            value,
+                            replicaConfig(request),
+                            upsert,
+                            crc32c(request));
+                })
+                .thenApply(answer -> answered(request, answer));
     }
 
     /** A put start; {@code value}, when not null, stands for the request's value field. */

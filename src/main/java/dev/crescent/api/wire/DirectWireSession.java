@@ -8,6 +8,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.SocketDeadlines;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
+import dev.crescent.protocol.ArrivingValue;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.TrailingValue;
@@ -121,12 +122,12 @@ final class DirectWireSession implements Runnable {
                     ((InetSocketAddress) socket.getRemoteAddress()).getAddress());
             while (true) {
                 int length = nextLength(MasterWire.MAX_FRAME, MasterWire.REQUEST_HEADER);
-                if (!calledInPlace(length)) {
+                if (!calledInPlace(length) && !calledArriving(length)) {
                     if (frame.length < length) {
                         frame = new byte[length];
                     }
                     take(frame, length);
-                    call(length, null);
+                    call(length, null, null);
                 }
                 write();
                 if (frame.length > KEPT_BYTES) {
@@ -216,8 +217,49 @@ final class DirectWireSession implements Runnable {
         in.get(at, frame, 0, head);
         arrived();
         // The call is answered before this thread reads again: the value stays as it is until then.
-        call(head, MemorySegment.ofBuffer(in.slice(value.valueAt(), value.valueBytes())));
+        call(head, MemorySegment.ofBuffer(in.slice(value.valueAt(), value.valueBytes())), null);
         in.position(at + length);
+        return true;
+    }
+
+    /**
+     * Calls a request larger than the read buffer whose last field is its value (a large put's) with the value still
+     * arriving: once the rest is here, it is called, and the value is read from the socket straight into the memory
+     * placed for it ({@link ArrivingValue}); what the call did not read is then skipped, before the answer goes out.
+     * Its bytes are not held in a buffer, so they draw nothing from the budget, but they too must arrive within the
+     * frame timeout. False, nothing taken, for a request of a method that carries no value, or one whose fields before
+     * the value do not fit in the read buffer: it is then read whole and parsed.
+     */
+    private boolean calledArriving(int length) throws IOException {
+        if (length <= in.capacity()) {
+            return false;
+        }
+        fill(MasterWire.REQUEST_HEADER, true);
+        MasterWireHandlers.Handler<?, ?> handler = handlers.get(in.get(in.position()) & 0xFF);
+        if (handler == null || handler.arriving() == null) {
+            return false;
+        }
+        TrailingValue value;
+        while ((value = TrailingValue.find(
+                        in, in.position() + MasterWire.REQUEST_HEADER, in.position() + length, handler.valueField()))
+                == null) {
+            if (in.remaining() == in.capacity()) {
+                return false;
+            }
+            fill(in.remaining() + 1, true); // the fields before the value have not all arrived yet
+        }
+        int at = in.position();
+        int head = MasterWire.REQUEST_HEADER + value.headBytes();
+        if (frame.length < head) {
+            frame = new byte[head];
+        }
+        in.get(at, frame, 0, head);
+        in.position(value.valueAt());
+        release();
+        Arriving arriving = new Arriving(value.valueBytes());
+        call(head, null, arriving);
+        arriving.skipRest();
+        arrived();
         return true;
     }
 
@@ -239,9 +281,8 @@ final class DirectWireSession implements Runnable {
      */
     private void fill(int bytes, boolean begun) throws IOException {
         while (in.remaining() < bytes) {
-            if (!armed && (begun || in.hasRemaining())) {
-                deadline.arm(limits.frameTimeoutMillis());
-                armed = true;
+            if (begun || in.hasRemaining()) {
+                arm();
             }
             in.compact();
             int read = socket.read(in);
@@ -249,6 +290,14 @@ final class DirectWireSession implements Runnable {
             if (read < 0) {
                 throw new EOFException("the caller closed the connection");
             }
+        }
+    }
+
+    /** The frame being received has begun: the rest of it must come within the frame timeout. */
+    private void arm() {
+        if (!armed) {
+            deadline.arm(limits.frameTimeoutMillis());
+            armed = true;
         }
     }
 
@@ -260,10 +309,10 @@ final class DirectWireSession implements Runnable {
     }
 
     /**
-     * Runs the request in {@link #frame}, its value left out of it when {@code value} is not null, and waits for its
-     * answer (a put's may come once the op-log confirmed it).
+     * Runs the request in {@link #frame}, its value left out of it when {@code value} or {@code arriving} is not null,
+     * and waits for its answer (a put's may come once the op-log confirmed it).
      */
-    private void call(int length, MemorySegment value) {
+    private void call(int length, MemorySegment value, Arriving arriving) {
         int method = frame[0] & 0xFF;
         int callId = ByteBuffer.wrap(frame, 1, 4).getInt();
         if (method == MasterWire.RING_OPEN) {
@@ -273,6 +322,19 @@ final class DirectWireSession implements Runnable {
             if (handler == null) {
                 outcome.fail(
                         callId, new StoreException(ErrorCode.INVALID_PARAMS, "unknown master wire method " + method));
+            } else if (arriving != null) {
+                WireCalls.callOf(
+                                caller,
+                                callId,
+                                handler.prepareArriving(
+                                        service,
+                                        frame,
+                                        MasterWire.REQUEST_HEADER,
+                                        length - MasterWire.REQUEST_HEADER,
+                                        arriving),
+                                new Lending(),
+                                outcome)
+                        .run();
             } else {
                 WireCalls.callOf(service, caller, handler, callId, frame, 0, length, value, outcome)
                         .run();
@@ -321,6 +383,63 @@ final class DirectWireSession implements Runnable {
         }
         if (out.capacity() > KEPT_BYTES) {
             out = ByteBuffer.allocateDirect(64 << 10);
+        }
+    }
+
+    /**
+     * The value of the request being called, still arriving: the bytes that came with the rest of the request are in
+     * {@link #in}, and the others are read from the socket straight into where the call puts them.
+     */
+    private final class Arriving implements ArrivingValue {
+        private final long size;
+        /** How many of its bytes were read (into the call's memory, or skipped). */
+        private long taken;
+        /** A read into the call's memory failed part way: where the next frame starts is unknown. */
+        private boolean broken;
+
+        Arriving(long size) {
+            this.size = size;
+        }
+
+        @Override
+        public long byteSize() {
+            return size;
+        }
+
+        @Override
+        public void readInto(MemorySegment into) throws IOException {
+            if (Thread.currentThread() != thread || taken != 0) {
+                throw new IOException("a value still arriving is read once, by its connection's thread");
+            }
+            int here = (int) Math.min(in.remaining(), size);
+            MemorySegment.copy(MemorySegment.ofBuffer(in), 0, into, 0, here);
+            in.position(in.position() + here);
+            taken = here;
+            if (taken < size) {
+                ByteBuffer rest = into.asSlice(taken, size - taken).asByteBuffer();
+                arm();
+                broken = true;
+                while (rest.hasRemaining()) {
+                    if (socket.read(rest) < 0) {
+                        throw new EOFException("the caller closed the connection");
+                    }
+                }
+                broken = false;
+                taken = size;
+            }
+        }
+
+        /** Skips what the call did not read, so the next frame is read from its start. */
+        void skipRest() throws IOException {
+            if (broken) {
+                throw new IOException("a value did not arrive whole");
+            }
+            while (taken < size) {
+                fill(1, true);
+                int now = (int) Math.min(in.remaining(), size - taken);
+                in.position(in.position() + now);
+                taken += now;
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.crescent.api.wire;
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.protocol.ArrivingValue;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.MasterService;
@@ -31,16 +32,18 @@ final class MasterWireHandlers {
 
     /**
      * One method: how to call it on the adapter. A method whose request carries a value ({@code valueField}, 0: none)
-     * may be called with that value kept out of its message, where it was read ({@code withValue}).
+     * may be called with that value kept out of its message, where it was read ({@code withValue}), or still arriving
+     * on the socket ({@code arriving}).
      */
     record Handler<Q, A>(
             MethodDescriptor<Q, A> method,
             Call<Q, A> call,
             boolean blocking,
             int valueField,
-            ValueCall<Q, A> withValue) {
+            ValueCall<Q, A> withValue,
+            ArrivingCall<Q, A> arriving) {
         Handler(MethodDescriptor<Q, A> method, Call<Q, A> call, boolean blocking) {
-            this(method, call, blocking, 0, null);
+            this(method, call, blocking, 0, null, null);
         }
 
         /**
@@ -50,16 +53,37 @@ final class MasterWireHandlers {
          */
         Supplier<CompletionStage<A>> prepare(
                 MasterGrpcService service, byte[] frame, int offset, int length, MemorySegment value, Lending lending) {
-            Q parsed;
-            try {
-                parsed = MasterWire.parse(method.getRequestMarshaller(), frame, offset, length);
-            } catch (RuntimeException e) {
-                return () -> CompletableFuture.failedFuture(new StoreException(
-                        ErrorCode.INVALID_PARAMS, "unreadable " + method.getBareMethodName() + " request"));
+            Q parsed = parsed(frame, offset, length);
+            if (parsed == null) {
+                return unreadable();
             }
             return value == null
                     ? () -> call.apply(service, parsed, lending)
                     : () -> withValue.apply(service, parsed, value);
+        }
+
+        /** {@link #prepare} of a request whose value is still arriving ({@link #arriving} must be set). */
+        Supplier<CompletionStage<A>> prepareArriving(
+                MasterGrpcService service, byte[] frame, int offset, int length, ArrivingValue value) {
+            Q parsed = parsed(frame, offset, length);
+            if (parsed == null) {
+                return unreadable();
+            }
+            return () -> arriving.apply(service, parsed, value);
+        }
+
+        /** The request, sharing the frame's bytes; null when it cannot be read. */
+        private Q parsed(byte[] frame, int offset, int length) {
+            try {
+                return MasterWire.parse(method.getRequestMarshaller(), frame, offset, length);
+            } catch (RuntimeException e) {
+                return null;
+            }
+        }
+
+        private Supplier<CompletionStage<A>> unreadable() {
+            return () -> CompletableFuture.failedFuture(new StoreException(
+                    ErrorCode.INVALID_PARAMS, "unreadable " + method.getBareMethodName() + " request"));
         }
     }
 
@@ -75,10 +99,22 @@ final class MasterWireHandlers {
         CompletionStage<A> apply(MasterGrpcService service, Q request, MemorySegment value);
     }
 
+    /** How a method is called with its request's value still arriving on the socket. */
+    @FunctionalInterface
+    interface ArrivingCall<Q, A> {
+        CompletionStage<A> apply(MasterGrpcService service, Q request, ArrivingValue value);
+    }
+
     MasterWireHandlers() {
         // The hot calls are made as futures, without Mutiny's operators; the others through the gRPC methods.
-        withValue(MasterServiceGrpc.getPutStartMethod(), MasterGrpcService::putStartAsync);
-        withValue(MasterServiceGrpc.getUpsertStartMethod(), MasterGrpcService::upsertStartAsync);
+        withValue(
+                MasterServiceGrpc.getPutStartMethod(),
+                MasterGrpcService::putStartAsync,
+                MasterGrpcService::putStartArriving);
+        withValue(
+                MasterServiceGrpc.getUpsertStartMethod(),
+                MasterGrpcService::upsertStartAsync,
+                MasterGrpcService::upsertStartArriving);
         direct(MasterServiceGrpc.getPutEndMethod(), MasterGrpcService::putEndAsync);
         add(MasterServiceGrpc.getPutRevokeMethod(), MasterService::putRevoke, false);
         lending(MasterServiceGrpc.getGetReplicaListMethod(), MasterGrpcService::getReplicaList);
@@ -124,17 +160,19 @@ final class MasterWireHandlers {
 
     /**
      * A put start, which never blocks and shares nothing: called as a future, its value in the request's message
-     * or kept out of it (null: in it).
+     * or kept out of it (null: in it), or still arriving.
      */
     private void withValue(
             MethodDescriptor<PutStartRequest, PutStartResponse> method,
-            ValueCall<PutStartRequest, PutStartResponse> call) {
+            ValueCall<PutStartRequest, PutStartResponse> call,
+            ArrivingCall<PutStartRequest, PutStartResponse> arriving) {
         setHandler(new Handler<>(
                 method,
                 (service, request, lending) -> call.apply(service, request, null),
                 false,
                 PutStartRequest.VALUE_FIELD_NUMBER,
-                call));
+                call,
+                arriving));
     }
 
     /** A method that never blocks and whose answer may share memory under the call's lending. */

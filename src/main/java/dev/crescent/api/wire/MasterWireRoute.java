@@ -3,6 +3,7 @@ package dev.crescent.api.wire;
 import dev.crescent.api.ControlPlaneTls;
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.config.CrescentConfig;
+import dev.crescent.config.Role;
 import dev.crescent.protocol.MasterWire;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -94,6 +95,10 @@ public class MasterWireRoute {
                 .put("tls", tls.enabled());
         if (direct != null) {
             announced.put("direct-port", direct.port());
+            long streamed = Math.min(config.master().streamedPutMaxBytes().asLongValue(), MasterWire.MAX_FRAME >> 1);
+            if (config.role() == Role.STANDALONE && streamed > 0) {
+                announced.put("streamed-put-bytes", streamed);
+            }
         }
         String announcement = announced.encode();
         router.route(HttpMethod.GET, MasterWire.PATH)

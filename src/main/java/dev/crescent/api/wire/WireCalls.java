@@ -54,6 +54,19 @@ final class WireCalls {
         Lending lending = new Lending();
         Supplier<? extends CompletionStage<?>> prepared = handler.prepare(
                 service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER, value, lending);
+        return callOf(caller, callId, prepared, lending, outcome);
+    }
+
+    /**
+     * The call of a request already parsed ({@code prepared}, whose answer may share memory under {@code lending}), as
+     * {@code caller}, handing its outcome to {@code outcome}.
+     */
+    static Runnable callOf(
+            Caller caller,
+            int callId,
+            Supplier<? extends CompletionStage<?>> prepared,
+            Lending lending,
+            Outcome outcome) {
         return () -> CallerInterceptor.runAs(caller, () -> {
             CompletionStage<?> answered;
             try {

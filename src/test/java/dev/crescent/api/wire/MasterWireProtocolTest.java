@@ -325,6 +325,142 @@ class MasterWireProtocolTest {
         return joined;
     }
 
+    /** A standalone master streams puts up to {@code crescent.master.streamed-put-max-bytes} (16M) into place. */
+    @Test
+    void aStandaloneMasterAnnouncesTheLargestPutItStreams() {
+        assertEquals(
+                16 << 20,
+                given().get(MasterWire.PATH)
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .jsonPath()
+                        .getInt("streamed-put-bytes"));
+    }
+
+    /**
+     * A put past the direct listener's 256 KiB read buffer is called once the fields before its value are here, and
+     * its value read from the socket straight into the object's memory; the event loops read the frame whole. Either
+     * way the put is committed in its one call, and a put refused before its value is read (first writer wins, a
+     * wrong size) has its value skipped: the next call on the connection is read from its start, and nothing stored
+     * changes.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void aLargePutIsCommittedInItsCallAndARefusedOnesValueIsSkipped(String listener) throws IOException {
+        byte[] first = new byte[1 << 20];
+        byte[] second = new byte[(1 << 20) + 3];
+        new Random(11).nextBytes(first);
+        new Random(12).nextBytes(second);
+        String key = "wire/large/" + listener;
+        int put = MasterWire.id(MasterServiceGrpc.getPutStartMethod());
+        double ends = answered("put_end");
+        try (Socket socket = connected(listener)) {
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            send(out, put, 1, largePut(key, first, first.length, false));
+            send(out, put, 2, largePut(key, second, second.length, false)); // first writer wins
+            send(out, put, 3, largePut(key + "/sized", second, first.length, true)); // the size is not the value's
+            // the value not last (a field after it): read whole, and committed all the same
+            send(
+                    out,
+                    put,
+                    4,
+                    PutStartRequest.newBuilder()
+                            .setClientId("wire-test")
+                            .setKey(key + "/not-last")
+                            .setSize(second.length)
+                            .setValue(ByteString.copyFrom(second))
+                            .setWriterHost("no-such-host")
+                            .build()
+                            .toByteArray());
+            send(
+                    out,
+                    MasterWire.id(MasterServiceGrpc.getExistMethod()),
+                    5,
+                    KeyRequest.newBuilder().setKey(key).build().toByteArray());
+            Answer committed = read(in);
+            assertEquals(0, committed.code(), committed.message());
+            assertTrue(PutStartResponse.parseFrom(committed.payload()).getCommitted(), "committed in its call");
+            assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS.number(), read(in).code());
+            assertEquals(ErrorCode.INVALID_PARAMS.number(), read(in).code());
+            Answer notLast = read(in);
+            assertEquals(0, notLast.code(), notLast.message());
+            assertTrue(PutStartResponse.parseFrom(notLast.payload()).getCommitted());
+            Answer exists = read(in);
+            assertEquals(5, exists.callId(), "the connection read on from the next frame's start");
+            assertTrue(ExistResponse.parseFrom(exists.payload()).getExists());
+        }
+        assertEquals(ends, answered("put_end"), "no PutEnd: the master committed them");
+        assertArrayEquals(first, storedBytes(key), "the first writer's bytes, whole");
+        assertArrayEquals(second, storedBytes(key + "/not-last"));
+        given().get("/v1/objects/" + key + "/sized").then().statusCode(404);
+    }
+
+    /**
+     * A large put whose value stops arriving holds nothing: its connection is closed within the frame timeout (or as
+     * soon as its caller closes it), its put revoked, and the key free for the next put.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"port", "direct-port"})
+    void aLargePutWhoseValueDoesNotArriveIsRevoked(String listener) throws Exception {
+        byte[] value = new byte[1 << 20];
+        new Random(13).nextBytes(value);
+        String key = "wire/large-stalled/" + listener;
+        int put = MasterWire.id(MasterServiceGrpc.getPutStartMethod());
+        for (boolean closes : new boolean[] {false, true}) {
+            byte[] request = largePut(key, value, value.length, false);
+            long started = System.nanoTime();
+            try (Socket socket = connected(listener)) {
+                DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+                out.writeInt(MasterWire.REQUEST_HEADER + request.length);
+                out.writeByte(put);
+                out.writeInt(1);
+                out.write(request, 0, request.length / 2);
+                out.flush();
+                if (!closes) {
+                    assertEquals(-1, socket.getInputStream().read(), "the value stalled: closed");
+                    assertTrue(System.nanoTime() - started < 8_000_000_000L, "within the 2 s test frame timeout");
+                }
+            }
+            for (int tries = 0; exists(key) && tries < 50; tries++) {
+                Thread.sleep(100);
+            }
+            assertFalse(exists(key), "revoked, not left in progress");
+        }
+        try (Socket socket = connected(listener)) {
+            send(new DataOutputStream(socket.getOutputStream()), put, 2, largePut(key, value, value.length, false));
+            Answer answer = read(new DataInputStream(new BufferedInputStream(socket.getInputStream())));
+            assertEquals(0, answer.code(), answer.message());
+        }
+        assertArrayEquals(value, storedBytes(key));
+    }
+
+    /** A put start whose value (of {@code size} said) is its last field, as clients send it. */
+    private static byte[] largePut(String key, byte[] value, long size, boolean upsert) {
+        return PutStartRequest.newBuilder()
+                .setClientId("wire-test")
+                .setKey(key)
+                .setSize(size)
+                .setUpsert(upsert)
+                .setValue(ByteString.copyFrom(value))
+                .build()
+                .toByteArray();
+    }
+
+    /** The object's bytes, read over REST (larger than the wire answers inline). */
+    private static byte[] storedBytes(String key) {
+        return given().get("/v1/objects/" + key)
+                .then()
+                .statusCode(200)
+                .extract()
+                .asByteArray();
+    }
+
+    private static boolean exists(String key) {
+        return given().get("/v1/objects/" + key).then().extract().statusCode() != 404;
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"port", "direct-port"})
     void aFrameThatCannotBeReadClosesOnlyItsConnection(String listener) throws IOException {
