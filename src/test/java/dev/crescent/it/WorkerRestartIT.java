@@ -217,10 +217,18 @@ class WorkerRestartIT {
         String[] node = {"crescent.master.oplog-file=" + oplog, "crescent.worker.segment-size=32M"};
         byte[] kept = value("wr5/kept", 200_000);
         byte[] small = value("wr5/small", 3_000);
+        byte[] streamed = value("wr5/streamed", 2 << 20);
         try (CrescentProcess first = CrescentProcess.start("wr5-node", node)) {
             first.put("wr5/kept", kept);
             first.put("wr5/small", small);
             first.put("wr5/removed", value("wr5/removed", 10_000));
+            // Streamed into place and committed in its one call: acknowledged means in the op-log file.
+            try (CrescentClient client = CrescentClient.connect(ClientOptions.master("localhost:" + first.port())
+                    .withNodeName("wr5-client")
+                    .withSharedMemory(false))) {
+                assertFalse(client.exists("wr5/streamed")); // its first call: the master's announcement is read
+                client.put("wr5/streamed", streamed);
+            }
             given().baseUri(first.baseUrl())
                     .delete("/v1/objects/wr5/removed")
                     .then()
@@ -228,10 +236,11 @@ class WorkerRestartIT {
             first.kill();
         }
         try (CrescentProcess second = CrescentProcess.start("wr5-node", node)) {
-            assertTrue(second.log().contains("restored 2 objects on 1 segments from the op-log file"), second.log());
+            assertTrue(second.log().contains("restored 3 objects on 1 segments from the op-log file"), second.log());
             await("its own worker takes the segment over", () -> second.log().contains("taken over by"), 30);
             assertArrayEquals(kept, second.get("wr5/kept"));
             assertArrayEquals(small, second.get("wr5/small"));
+            assertArrayEquals(streamed, second.get("wr5/streamed"));
             given().baseUri(second.baseUrl())
                     .get("/v1/objects/wr5/removed")
                     .then()

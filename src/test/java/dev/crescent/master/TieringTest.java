@@ -4,6 +4,7 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
+import dev.crescent.protocol.ArrivingValue;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -233,6 +235,48 @@ class TieringTest {
                 "moved: " + master.stats().offloadedObjects());
         for (int i = 0; i < keys.size(); i++) {
             assertArrayEquals(written.get(i), stored(keys.get(i)), keys.get(i));
+        }
+    }
+
+    /**
+     * A large put whose value is still arriving reads it only when placed at once: one that must wait for room is
+     * answered with its replicas once placed, its value never read (its connection has skipped it by then), and its
+     * writer writes the bytes it still has. Nothing is dropped either way.
+     */
+    @Test
+    void largePutsStillArrivingThatFindDramFullWaitTooAndAreLeftToTheirWriters() throws Exception {
+        master = master(4 << 20, new EngineReplicas(engine), null);
+        InlineValues inline = new InlineValues(master, engine, OBJECT / 2); // past the inline limit
+        int waited = 0;
+        for (int i = 0; i < 25; i++) {
+            String key = "a" + i;
+            byte[] bytes = bytesOf(key);
+            AtomicInteger reads = new AtomicInteger();
+            ArrivingValue value = new ArrivingValue() {
+                @Override
+                public long byteSize() {
+                    return OBJECT;
+                }
+
+                @Override
+                public void readInto(MemorySegment into) {
+                    reads.incrementAndGet();
+                    MemorySegment.copy(MemorySegment.ofArray(bytes), 0, into, 0, OBJECT);
+                }
+            };
+            CompletableFuture<StartedPut> started =
+                    inline.putStartArriving("writer", key, value, ReplicaConfig.DEFAULT, false, null);
+            StartedPut answer = started.get(10, TimeUnit.SECONDS);
+            assertEquals(answer.committed() ? 1 : 0, reads.get(), key + ": read only when placed at once");
+            if (!answer.committed()) {
+                assertArrayEquals(bytes, put(answer.replicas().getFirst(), key));
+                waited++;
+            }
+        }
+        assertTrue(waited > 0, "2.5 MiB through 1 MiB of DRAM: some puts waited for room");
+        assertEquals(0, master.stats().evictedObjects(), "nothing dropped while the disk tier had room");
+        for (int i = 0; i < 25; i++) {
+            assertArrayEquals(bytesOf("a" + i), stored("a" + i), "a" + i);
         }
     }
 

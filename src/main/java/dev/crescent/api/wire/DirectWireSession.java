@@ -227,7 +227,7 @@ final class DirectWireSession implements Runnable {
      * arriving: once the rest is here, it is called, and the value is read from the socket straight into the memory
      * placed for it ({@link ArrivingValue}); what the call did not read is then skipped, before the answer goes out.
      * Its bytes are not held in a buffer, so they draw nothing from the budget, but they too must arrive within the
-     * frame timeout. False, nothing taken, for a request of a method that carries no value, or one whose fields before
+     * frame timeout, counted from when the call starts reading them (not while the put waits to be durable). False, nothing taken, for a request of a method that carries no value, or one whose fields before
      * the value do not fit in the read buffer: it is then read whole and parsed.
      */
     private boolean calledArriving(int length) throws IOException {
@@ -255,11 +255,10 @@ final class DirectWireSession implements Runnable {
         }
         in.get(at, frame, 0, head);
         in.position(value.valueAt());
-        release();
+        arrived(); // the rest is the value's: its own deadline runs while it is read, not while the put waits
         Arriving arriving = new Arriving(value.valueBytes());
         call(head, null, arriving);
         arriving.skipRest();
-        arrived();
         return true;
     }
 
@@ -426,6 +425,7 @@ final class DirectWireSession implements Runnable {
                 }
                 broken = false;
                 taken = size;
+                arrived();
             }
         }
 
@@ -440,6 +440,7 @@ final class DirectWireSession implements Runnable {
                 in.position(in.position() + now);
                 taken += now;
             }
+            arrived();
         }
     }
 }
