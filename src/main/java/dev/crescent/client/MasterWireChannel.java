@@ -86,15 +86,6 @@ final class MasterWireChannel implements AutoCloseable {
     /** How long a channel whose ring failed to open or broke waits before it opens another. */
     private static final long NO_RING_AFTER_FAILURE = TimeUnit.SECONDS.toNanos(1);
 
-    /**
-     * The largest put whose bytes the master's direct listener takes with the put start, as last announced (0: none,
-     * or not asked yet).
-     */
-    long streamedPutBytes() {
-        Ports announced = ports;
-        return announced == null || announced.direct() == 0 ? 0 : announced.streamedPutBytes();
-    }
-
     /** Whether this channel asks for a request ring at all. */
     private final boolean rings;
     /** The request ring, while one is open (null: none yet, or it was closed). */
@@ -360,6 +351,15 @@ final class MasterWireChannel implements AutoCloseable {
             plain.close();
             throw e;
         }
+    }
+
+    /**
+     * The largest put whose bytes the master's direct listener takes with the put start, as last announced (0: none,
+     * or not asked yet).
+     */
+    long streamedPutBytes() {
+        Ports announced = ports;
+        return announced == null || announced.direct() == 0 ? 0 : announced.streamedPutBytes();
     }
 
     @Override

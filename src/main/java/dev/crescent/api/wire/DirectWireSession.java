@@ -227,8 +227,9 @@ final class DirectWireSession implements Runnable {
      * arriving: once the rest is here, it is called, and the value is read from the socket straight into the memory
      * placed for it ({@link ArrivingValue}); what the call did not read is then skipped, before the answer goes out.
      * Its bytes are not held in a buffer, so they draw nothing from the budget, but they too must arrive within the
-     * frame timeout, counted from when the call starts reading them (not while the put waits to be durable). False, nothing taken, for a request of a method that carries no value, or one whose fields before
-     * the value do not fit in the read buffer: it is then read whole and parsed.
+     * frame timeout, counted from when the call starts reading them (not while the put waits to be durable). False,
+     * nothing taken, for a request of a method that carries no value, or one whose fields before the value do not fit
+     * in the read buffer: it is then read whole and parsed.
      */
     private boolean calledArriving(int length) throws IOException {
         if (length <= in.capacity()) {

@@ -1,13 +1,17 @@
 package dev.crescent.api.wire;
 
+import com.google.protobuf.ByteString;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.KeyRequest;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
+import dev.crescent.protocol.proto.PutStartRequest;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -71,16 +75,7 @@ class MasterWireFuzzTest {
                     socket.shutdownOutput(); // the frame never ends: the server must close or just wait, not crash
                     continue;
                 }
-                int length = in.readInt();
-                assertTrue(length >= MasterWire.RESPONSE_HEADER && length < 1 << 20, "answer length " + length);
-                assertEquals(round, in.readInt(), "the answer pairs with its call");
-                int code = in.readInt();
-                in.readFully(new byte[length - MasterWire.RESPONSE_HEADER]);
-                assertTrue(
-                        code == 0
-                                || (ErrorCode.fromNumber(code).number() == code
-                                        && code != ErrorCode.INTERNAL_ERROR.number()),
-                        "a Crescent code, and no internal error for hostile input: " + code);
+                assertCoded(in, round);
                 answered++;
             } catch (SocketException closed) {
                 // Closing a connection that broke the protocol is an allowed answer.
@@ -106,5 +101,76 @@ class MasterWireFuzzTest {
             assertEquals(0, in.readInt(), "a good caller is served after the fuzzing");
             in.readFully(new byte[length - MasterWire.RESPONSE_HEADER]);
         }
+    }
+
+    /**
+     * Put frames past the direct listener's read buffer, whose value is read from the socket straight into place,
+     * with bytes of the fields before the value mangled: each is answered with a Crescent code (never an internal
+     * error) and the connection reads on from the next frame's start, or the connection is closed. Nothing else.
+     */
+    @Test
+    void largePutFramesWithMangledHeadsGetCodedAnswersOrAClosedConnection() throws IOException {
+        Random random = new Random(20261207);
+        int port = given().get(MasterWire.PATH).then().extract().jsonPath().getInt("direct-port");
+        int put = MasterWire.id(MasterServiceGrpc.getPutStartMethod());
+        int exist = MasterWire.id(MasterServiceGrpc.getExistMethod());
+        int followed = 0;
+        for (int round = 0; round < 30; round++) {
+            byte[] value = new byte[300_000 + random.nextInt(100_000)];
+            random.nextBytes(value);
+            byte[] head = PutStartRequest.newBuilder()
+                    .setClientId("fuzz")
+                    .setKey("fuzz/large")
+                    .setSize(value.length)
+                    .setUpsert(true)
+                    .build()
+                    .toByteArray();
+            for (int flips = 1 + random.nextInt(3); flips > 0; flips--) {
+                head[random.nextInt(head.length)] = (byte) random.nextInt(256);
+            }
+            byte[] valueField = PutStartRequest.newBuilder()
+                    .setValue(ByteString.copyFrom(value))
+                    .build()
+                    .toByteArray();
+            try (Socket socket = new Socket(service.getHost(), port)) {
+                socket.setSoTimeout(5_000);
+                DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+                assertEquals(MasterWire.DIRECT_SERVED, in.read());
+                DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
+                byte[] name = "fuzz".getBytes(StandardCharsets.UTF_8);
+                out.writeInt(name.length);
+                out.write(name);
+                out.writeInt(MasterWire.REQUEST_HEADER + head.length + valueField.length);
+                out.writeByte(put);
+                out.writeInt(1);
+                out.write(head);
+                out.write(valueField);
+                byte[] probe =
+                        KeyRequest.newBuilder().setKey("fuzz/absent").build().toByteArray();
+                out.writeInt(MasterWire.REQUEST_HEADER + probe.length);
+                out.writeByte(exist);
+                out.writeInt(2);
+                out.write(probe);
+                out.flush();
+                assertCoded(in, 1);
+                assertCoded(in, 2);
+                followed++;
+            } catch (SocketException closed) {
+                // Closing a connection whose frame broke the protocol is an allowed answer.
+            }
+        }
+        assertTrue(followed > 15, "most mangled puts are answered and their connection reads on: " + followed);
+    }
+
+    /** Reads an answer to call {@code callId}: success or a Crescent code other than an internal error. */
+    private static void assertCoded(DataInputStream in, int callId) throws IOException {
+        int length = in.readInt();
+        assertTrue(length >= MasterWire.RESPONSE_HEADER && length < 1 << 20, "answer length " + length);
+        assertEquals(callId, in.readInt(), "the answer pairs with its call");
+        int code = in.readInt();
+        in.readFully(new byte[length - MasterWire.RESPONSE_HEADER]);
+        assertTrue(
+                code == 0 || (ErrorCode.fromNumber(code).number() == code && code != ErrorCode.INTERNAL_ERROR.number()),
+                "a Crescent code, and no internal error for hostile input: " + code);
     }
 }
