@@ -21,7 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -141,9 +140,9 @@ class InlineValuesTest {
     @Test
     void aValueStillArrivingIsReadOnceStraightIntoItsRangeAndCommitted() {
         byte[] value = bytes(300 << 10, 8);
-        Arriving arriving = new Arriving(value, Integer.MAX_VALUE);
+        ArrivingBytes arriving = new ArrivingBytes(value);
         assertEquals(StartedPut.COMMITTED, arrivingPut("local", "k", arriving));
-        assertEquals(1, arriving.reads, "read once");
+        assertEquals(1, arriving.reads(), "read once");
         var replica = master.getReplicaList("k").replicas().getFirst();
         assertArrayEquals(value, local.asSlice(replica.offset(), value.length).toArray(ValueLayout.JAVA_BYTE));
     }
@@ -152,7 +151,7 @@ class InlineValuesTest {
     void aValueThatStopsArrivingRevokesItsPutAndLeavesTheKeyFree() {
         byte[] value = bytes(300 << 10, 9);
         StoreException failed = assertThrows(
-                StoreException.class, () -> arrivingPut("local", "k", new Arriving(value, value.length / 2)));
+                StoreException.class, () -> arrivingPut("local", "k", new ArrivingBytes(value, value.length / 2)));
         assertEquals(ErrorCode.TRANSFER_FAIL, failed.code());
         assertTrue(failed.getMessage().contains("did not arrive whole"), failed.getMessage());
         assertEquals(0, master.stats().usedBytes(), "its range was freed");
@@ -160,47 +159,20 @@ class InlineValuesTest {
                 ErrorCode.OBJECT_NOT_FOUND,
                 assertThrows(StoreException.class, () -> master.getReplicaList("k"))
                         .code());
-        assertEquals(StartedPut.COMMITTED, arrivingPut("local", "k", new Arriving(value, Integer.MAX_VALUE)));
+        assertEquals(StartedPut.COMMITTED, arrivingPut("local", "k", new ArrivingBytes(value)));
     }
 
     @Test
     void aValueStillArrivingForAReplicaOutOfReachIsLeftToItsWriter() {
         master.mountSegment("far-worker", "far", SEGMENT_BYTES, "host=another-host,tcp=127.0.0.1:9");
-        Arriving arriving = new Arriving(bytes(300 << 10, 10), Integer.MAX_VALUE);
+        ArrivingBytes arriving = new ArrivingBytes(bytes(300 << 10, 10));
         StartedPut started = arrivingPut("far", "k", arriving);
         assertFalse(started.committed());
         assertEquals("far", started.replicas().getFirst().segment(), "the writer writes it and ends the put");
-        assertEquals(0, arriving.reads, "not read: its connection skips it");
+        assertEquals(0, arriving.reads(), "not read: its connection skips it");
         StoreException taken =
-                assertThrows(StoreException.class, () -> arrivingPut("local", "k", new Arriving(new byte[10], 10)));
+                assertThrows(StoreException.class, () -> arrivingPut("local", "k", new ArrivingBytes(new byte[10])));
         assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, taken.code(), "refused before a byte of it is read");
-    }
-
-    /** A value arriving on a connection that delivers {@code arrives} of its bytes, then fails. */
-    private static final class Arriving implements ArrivingValue {
-        private final byte[] value;
-        private final int arrives;
-        int reads;
-
-        Arriving(byte[] value, int arrives) {
-            this.value = value;
-            this.arrives = arrives;
-        }
-
-        @Override
-        public long byteSize() {
-            return value.length;
-        }
-
-        @Override
-        public void readInto(MemorySegment into) throws IOException {
-            reads++;
-            int here = Math.min(arrives, value.length);
-            MemorySegment.copy(MemorySegment.ofArray(value), 0, into, 0, here);
-            if (here < value.length) {
-                throw new IOException("the caller closed the connection");
-            }
-        }
     }
 
     private StartedPut arrivingPut(String segment, String key, ArrivingValue value) {

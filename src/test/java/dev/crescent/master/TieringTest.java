@@ -4,7 +4,6 @@ import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.eviction.LruEviction;
 import dev.crescent.master.placement.RandomPlacement;
-import dev.crescent.protocol.ArrivingValue;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
@@ -27,7 +26,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -251,23 +249,11 @@ class TieringTest {
         for (int i = 0; i < 25; i++) {
             String key = "a" + i;
             byte[] bytes = bytesOf(key);
-            AtomicInteger reads = new AtomicInteger();
-            ArrivingValue value = new ArrivingValue() {
-                @Override
-                public long byteSize() {
-                    return OBJECT;
-                }
-
-                @Override
-                public void readInto(MemorySegment into) {
-                    reads.incrementAndGet();
-                    MemorySegment.copy(MemorySegment.ofArray(bytes), 0, into, 0, OBJECT);
-                }
-            };
+            ArrivingBytes value = new ArrivingBytes(bytes);
             CompletableFuture<StartedPut> started =
                     inline.putStartArriving("writer", key, value, ReplicaConfig.DEFAULT, false, null);
             StartedPut answer = started.get(10, TimeUnit.SECONDS);
-            assertEquals(answer.committed() ? 1 : 0, reads.get(), key + ": read only when placed at once");
+            assertEquals(answer.committed() ? 1 : 0, value.reads(), key + ": read only when placed at once");
             if (!answer.committed()) {
                 assertArrayEquals(bytes, put(answer.replicas().getFirst(), key));
                 waited++;

@@ -147,11 +147,10 @@ public class MasterGrpcService implements MasterService {
     private CompletableFuture<PutStartResponse> arriving(
             String op, PutStartRequest request, boolean upsert, ArrivingValue value) {
         return started(op, "put_start_durable", request, () -> {
-                    if (value.byteSize() != request.getSize() || request.getInSpace() != 0) {
+                    requireValueSize(request, value.byteSize());
+                    if (request.getInSpace() != 0) {
                         throw new StoreException(
-                                ErrorCode.INVALID_PARAMS,
-                                "size " + request.getSize() + " but " + value.byteSize() + " bytes of value"
-                                        + (request.getInSpace() != 0 ? ", and a space named too" : ""));
+                                ErrorCode.INVALID_PARAMS, "a put start with its bytes and a space named too");
                     }
                     return inline.putStartArriving(
                             request.getClientId(),
@@ -187,11 +186,7 @@ public class MasterGrpcService implements MasterService {
         } else if (bytes != null && bytes.byteSize() != 0) {
             // Committed by the master when it can write the bytes, answered once durable.
             started = started(op, "put_start_durable", request, () -> {
-                if (bytes.byteSize() != request.getSize()) {
-                    throw new StoreException(
-                            ErrorCode.INVALID_PARAMS,
-                            "size " + request.getSize() + " but " + bytes.byteSize() + " bytes of value");
-                }
+                requireValueSize(request, bytes.byteSize());
                 return inline.putStart(
                         request.getClientId(),
                         request.getKey(),
@@ -227,6 +222,14 @@ public class MasterGrpcService implements MasterService {
             releaseCarried(request.getReleasedList());
             return start.get();
         });
+    }
+
+    /** Refuses a put start whose bytes are not as many as its size says. */
+    private static void requireValueSize(PutStartRequest request, long valueBytes) {
+        if (valueBytes != request.getSize()) {
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS, "size " + request.getSize() + " but " + valueBytes + " bytes of value");
+        }
     }
 
     private static Long crc32c(PutStartRequest request) {

@@ -210,11 +210,7 @@ final class DirectWireSession implements Runnable {
         if (value == null) {
             return false;
         }
-        int head = MasterWire.REQUEST_HEADER + value.headBytes();
-        if (frame.length < head) {
-            frame = new byte[head];
-        }
-        in.get(at, frame, 0, head);
+        int head = takeHead(at, value);
         arrived();
         // The call is answered before this thread reads again: the value stays as it is until then.
         call(head, MemorySegment.ofBuffer(in.slice(value.valueAt(), value.valueBytes())), null);
@@ -249,18 +245,27 @@ final class DirectWireSession implements Runnable {
             }
             fill(in.remaining() + 1, true); // the fields before the value have not all arrived yet
         }
-        int at = in.position();
-        int head = MasterWire.REQUEST_HEADER + value.headBytes();
-        if (frame.length < head) {
-            frame = new byte[head];
-        }
-        in.get(at, frame, 0, head);
+        int head = takeHead(in.position(), value);
         in.position(value.valueAt());
         arrived(); // the rest is the value's: its own deadline runs while it is read, not while the put waits
         Arriving arriving = new Arriving(value.valueBytes());
         call(head, null, arriving);
         arriving.skipRest();
         return true;
+    }
+
+    /**
+     * Copies the request at {@code at} in the read buffer, up to its value, into {@link #frame} to be parsed.
+     *
+     * @return how many bytes that is: the header and the fields before the value
+     */
+    private int takeHead(int at, TrailingValue value) {
+        int head = MasterWire.REQUEST_HEADER + value.headBytes();
+        if (frame.length < head) {
+            frame = new byte[head];
+        }
+        in.get(at, frame, 0, head);
+        return head;
     }
 
     /** The frame being received is all here: its reservation in the budget, and its deadline, are over. */

@@ -1,6 +1,5 @@
 package dev.crescent.api.wire;
 
-import com.google.protobuf.ByteString;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.proto.KeyRequest;
@@ -128,10 +127,7 @@ class MasterWireFuzzTest {
             for (int flips = 1 + random.nextInt(3); flips > 0; flips--) {
                 head[random.nextInt(head.length)] = (byte) random.nextInt(256);
             }
-            byte[] valueField = PutStartRequest.newBuilder()
-                    .setValue(ByteString.copyFrom(value))
-                    .build()
-                    .toByteArray();
+            byte[] valueField = MasterWireProtocolTest.valueField(value);
             try (Socket socket = new Socket(service.getHost(), port)) {
                 socket.setSoTimeout(5_000);
                 DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));

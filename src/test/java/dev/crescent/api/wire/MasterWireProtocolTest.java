@@ -312,7 +312,7 @@ class MasterWireProtocolTest {
     }
 
     /** A PutStartRequest's value field on its own, as it is appended to a message. */
-    private static byte[] valueField(byte[] value) {
+    static byte[] valueField(byte[] value) {
         return PutStartRequest.newBuilder()
                 .setValue(ByteString.copyFrom(value))
                 .build()
@@ -358,9 +358,9 @@ class MasterWireProtocolTest {
         try (Socket socket = connected(listener)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
-            send(out, put, 1, largePut(key, first, first.length, false));
-            send(out, put, 2, largePut(key, second, second.length, false)); // first writer wins
-            send(out, put, 3, largePut(key + "/sized", second, first.length, true)); // the size is not the value's
+            send(out, put, 1, putWithBytes(key, first, first.length, false));
+            send(out, put, 2, putWithBytes(key, second, second.length, false)); // first writer wins
+            send(out, put, 3, putWithBytes(key + "/sized", second, first.length, true)); // the size is not the value's
             // the value not last (a field after it): read whole, and committed all the same
             send(
                     out,
@@ -409,7 +409,7 @@ class MasterWireProtocolTest {
         String key = "wire/large-stalled/" + listener;
         int put = MasterWire.id(MasterServiceGrpc.getPutStartMethod());
         for (boolean closes : new boolean[] {false, true}) {
-            byte[] request = largePut(key, value, value.length, false);
+            byte[] request = putWithBytes(key, value, value.length, false);
             long started = System.nanoTime();
             try (Socket socket = connected(listener)) {
                 DataOutputStream out = new DataOutputStream(socket.getOutputStream());
@@ -429,23 +429,11 @@ class MasterWireProtocolTest {
             assertFalse(exists(key), "revoked, not left in progress");
         }
         try (Socket socket = connected(listener)) {
-            send(new DataOutputStream(socket.getOutputStream()), put, 2, largePut(key, value, value.length, false));
+            send(new DataOutputStream(socket.getOutputStream()), put, 2, putWithBytes(key, value, value.length, false));
             Answer answer = read(new DataInputStream(new BufferedInputStream(socket.getInputStream())));
             assertEquals(0, answer.code(), answer.message());
         }
         assertArrayEquals(value, storedBytes(key));
-    }
-
-    /** A put start whose value (of {@code size} said) is its last field, as clients send it. */
-    private static byte[] largePut(String key, byte[] value, long size, boolean upsert) {
-        return PutStartRequest.newBuilder()
-                .setClientId("wire-test")
-                .setKey(key)
-                .setSize(size)
-                .setUpsert(upsert)
-                .setValue(ByteString.copyFrom(value))
-                .build()
-                .toByteArray();
     }
 
     /** The object's bytes, read over REST (larger than the wire answers inline). */
@@ -812,11 +800,16 @@ class MasterWireProtocolTest {
 
     /** A PutStart (upsert) that carries the object's bytes. */
     static byte[] putWithBytes(String key, byte[] value) {
+        return putWithBytes(key, value, value.length, true);
+    }
+
+    /** A put start whose value (of {@code size} said) is its last field, as clients send it. */
+    static byte[] putWithBytes(String key, byte[] value, long size, boolean upsert) {
         return PutStartRequest.newBuilder()
                 .setClientId("wire-test")
                 .setKey(key)
-                .setSize(value.length)
-                .setUpsert(true)
+                .setSize(size)
+                .setUpsert(upsert)
                 .setValue(ByteString.copyFrom(value))
                 .build()
                 .toByteArray();
