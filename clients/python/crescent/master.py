@@ -131,6 +131,16 @@ class MasterClient:
         except CrescentError:
             pass
 
+    def streamed_put_bytes(self) -> int:
+        """The largest put whose bytes the leader takes with its put start, reading them from the socket straight
+        into place (``streamed-put-bytes``, announced by a standalone master's direct listener); 0: none. Asks the
+        master when this client has not yet (as its first call would); a master out of reach counts as none, and the
+        put's own call meets that failure and reports it."""
+        try:
+            return self._channel(self._current).streamed_put_bytes
+        except CrescentError:
+            return 0
+
     def call(self, method: str, request, trailing=(), read=None):
         """Calls ``method`` on the leader; raises CrescentError with the master's code on failure. ``trailing``: more
         of the request's fields, already encoded (see ``trailing_bytes``), sent after it from the caller's memory.
@@ -267,8 +277,9 @@ class _PendingReleases:
 
 
 def _announced_wire_ports(address, timeout, tls):
-    """The wire ports the master announces on its HTTP port, (port, batch port, direct port), the latter two None for
-    a master without such a listener; None when it does not speak the protocol (404)."""
+    """The wire ports the master announces on its HTTP port, (port, batch port, direct port, streamed put bytes), the
+    middle two None for a master without such a listener and the last 0 for one that streams no put; None when it does
+    not speak the protocol (404)."""
     try:
         url = f"{'https' if tls else 'http'}://{address}{_WIRE_PATH}"
         with urllib.request.urlopen(url, timeout=timeout, context=tls) as answer:
@@ -278,7 +289,7 @@ def _announced_wire_ports(address, timeout, tls):
                                 f"the master at {address} speaks its wire protocol over TLS only: pass tls=ClientTls(...)")
         batch_port, direct_port = announced.get("batch-port"), announced.get("direct-port")
         return (int(announced["port"]), int(batch_port) if batch_port is not None else None,
-                int(direct_port) if direct_port is not None else None)
+                int(direct_port) if direct_port is not None else None, int(announced.get("streamed-put-bytes", 0)))
     except urllib.error.HTTPError as e:
         if e.code == 404:
             return None
@@ -332,7 +343,9 @@ class _WireChannel:
 
     def __init__(self, host, ports, node_name, tls, rings=False):
         self._host, self._tls = host, tls
-        self._port, self._batch_port, self._direct_port = ports
+        self._port, self._batch_port, self._direct_port, streamed = ports
+        # The direct listener reads a streamed put's value into place; over TLS calls go to the event loops.
+        self.streamed_put_bytes = streamed if self._direct_port is not None and tls is None else 0
         self._no_direct_until = 0.0  # after the direct listener said it was full, single calls skip it a while
         self._hello = struct.pack(">I", len(node_name.encode())) + node_name.encode()
         self._idle = collections.deque()
@@ -500,6 +513,7 @@ def _close(connection):
 
 class _GrpcChannel:
     name = "grpc"
+    streamed_put_bytes = 0  # a gRPC message arrives whole: large puts write their replicas themselves
 
     def __init__(self, address, node_name, tls):
         self._metadata = (("crescent-node", node_name),)

@@ -278,13 +278,14 @@ class CrescentStore:
     def _put(self, key, views, config, upsert):
         """Two-phase put: reserve, write every replica, then make the object visible. A failed write revokes the
         put; a reservation lost in a master failover (PutEnd answers OBJECT_NOT_FOUND) is put once more. A small
-        object's bytes go with the put start: a master that can write them itself ends the put in that call. A store
+        object's bytes go with the put start, and so do a larger one's when the master streams them into place
+        (``_sent_with_start``): a master that can write them itself ends the put in that call. A store
         that maps same-host segments copies the bytes into space granted ahead when it holds some of this size, and
         the put is over in one call that carries no bytes (put_spaces.py)."""
         key = _key(key)
         self._locations.forget(key)
         size = sum(v.nbytes for v in views)
-        inline = size <= self._inline_bytes
+        inline = self._sent_with_start(size)
         asked_at = time.monotonic()
         started = self._start_in_space(key, size, views, config, upsert) if self._spaces is not None else None
         if started is None:
@@ -301,6 +302,13 @@ class CrescentStore:
                 raise
             self._write_replicas(key, self._start(key, size, None, config, upsert).replicas, views)
             self._call("PutEnd", pb.PutEndRequest(client_id=self._client_id, key=key))
+
+    def _sent_with_start(self, size) -> bool:
+        """Whether a put's bytes go with its put start: a small object's (up to the inline limit), and a larger one's
+        when the master streams it into place and this store maps no same-host segment (one that does copies the bytes
+        into space granted ahead, which beats any socket). A store with inline values off sends neither."""
+        return size <= self._inline_bytes or (
+            self._inline_bytes > 0 and self._spaces is None and size <= self._master.streamed_put_bytes())
 
     def _start_in_space(self, key, size, views, config, upsert):
         """PutStart of bytes copied into space granted ahead, when this store holds space of ``size`` bytes; else

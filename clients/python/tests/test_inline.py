@@ -4,7 +4,7 @@ import numpy as np
 
 from conftest import wait_until
 
-from crescent import CrescentStore, ErrorCode
+from crescent import CrescentStore, ErrorCode, master
 from crescent.store import DEFAULT_INLINE_BYTES
 
 
@@ -126,7 +126,10 @@ def test_objects_over_the_limit_end_their_puts_and_read_replicas(store, key):
     calls = _recording(store)
     value = bytes(range(256)) * (DEFAULT_INLINE_BYTES // 256) + b"!"
     assert store.put(key + "large", value) == 0
-    assert calls == ["PutStart", "PutEnd"]
+    # Over tcp and the wire protocol the standalone master reads the bytes into place with the put start (below);
+    # a store that maps the segment copies them itself, and one whose master calls go over gRPC writes its replicas.
+    streamed = store._spaces is None and store._master.transport_of() == "wire"
+    assert calls == (["PutStart"] if streamed else ["PutStart", "PutEnd"])
     assert store.get(key + "large") == value
     assert store.get_into(key + "large", bytearray(100)) == ErrorCode.INVALID_PARAMS
 
@@ -161,3 +164,63 @@ def test_a_store_without_inline_values_shares_objects_with_one_that_has_them(ser
         assert direct.get(key + "inline") == b"y" * 3000
     finally:
         direct.close()
+
+
+def _tcp_store(server_address, **options):
+    tcp = CrescentStore()
+    assert tcp.setup(server_address, protocol="tcp", **options) == 0
+    return tcp
+
+
+def test_a_large_put_over_tcp_is_one_call_its_bytes_read_into_place(server_address, key):
+    # A standalone master announces streamed-put-bytes: past the inline limit, the put start carries the value and the
+    # master reads it from the socket into the placed object, committing it in that call (issue 20, thirty-ninth round).
+    tcp = _tcp_store(server_address)
+    try:
+        calls = _recording(tcp)
+        value = np.random.default_rng(2).integers(0, 256, 2 << 20, dtype=np.uint8).tobytes()
+        assert tcp.put(key + "big", value) == 0, "a new store's first call"
+        assert calls == ["PutStart"]
+        assert tcp.get(key + "big") == value
+        calls.clear()
+        assert tcp.put(key + "big", b"x" * (2 << 20)) == ErrorCode.OBJECT_ALREADY_EXISTS
+        assert calls == ["PutStart"], "refused with its value skipped"
+        assert tcp.get(key + "big") == value, "the refused put left the object as it was, and the connection reads on"
+        other = value[::-1]
+        calls.clear()
+        assert tcp.upsert(key + "big", other) == 0
+        assert tcp.put_parts(key + "parts", value[: 1 << 20], other[: 3 << 19]) == 0
+        assert calls == ["PutStart", "PutStart"], "parts go back to back in one value"
+        assert tcp.get(key + "big") == other
+        assert tcp.get(key + "parts") == value[: 1 << 20] + other[: 3 << 19]
+    finally:
+        tcp.close()
+
+
+def test_a_large_put_writes_its_replicas_without_streaming_over_grpc_or_with_inline_values_off(server_address, key):
+    value = b"g" * (1 << 20)
+    for options in ({"master_transport": "grpc"}, {"inline_bytes": 0}):
+        tcp = _tcp_store(server_address, **options)
+        try:
+            calls = _recording(tcp)
+            name = key + "-".join(options)
+            assert tcp.put(name, value) == 0
+            assert calls == ["PutStart", "PutEnd"], options
+            assert tcp.get(name) == value
+        finally:
+            tcp.close()
+
+
+def test_a_master_that_announces_no_streaming_gets_three_call_puts(server_address, key, monkeypatch):
+    # A master that predates streamed puts announces no streamed-put-bytes: the client writes the replicas itself.
+    announced = master._announced_wire_ports
+    monkeypatch.setattr(master, "_announced_wire_ports", lambda *args: announced(*args)[:3] + (0,))
+    tcp = _tcp_store(server_address)
+    try:
+        calls = _recording(tcp)
+        value = b"o" * (1 << 20)
+        assert tcp.put(key + "old", value) == 0
+        assert calls == ["PutStart", "PutEnd"]
+        assert tcp.get(key + "old") == value
+    finally:
+        tcp.close()

@@ -54,7 +54,7 @@ def test_batched_reads_go_to_the_batch_port_the_master_announces(server_address,
 
 def test_a_master_that_announces_no_batch_port_gets_batched_reads_on_its_one_port(server_address, key, monkeypatch):
     announced = master._announced_wire_ports
-    monkeypatch.setattr(master, "_announced_wire_ports", lambda *args: (announced(*args)[0], None, None))
+    monkeypatch.setattr(master, "_announced_wire_ports", lambda *args: (announced(*args)[0], None, None, 0))
     store = CrescentStore()
     assert store.setup(server_address, master_transport="wire") == 0
     try:
