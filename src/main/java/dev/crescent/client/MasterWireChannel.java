@@ -354,12 +354,21 @@ final class MasterWireChannel implements AutoCloseable {
     }
 
     /**
-     * The largest put whose bytes the master's direct listener takes with the put start, as last announced (0: none,
-     * or not asked yet).
+     * The largest put whose bytes the master's direct listener takes with the put start (0: none). Asks the master
+     * when this channel has not yet, as its first connection would (and which then uses the answer); a master that
+     * cannot be asked now counts as none: the put's own call meets that failure and reports it.
      */
-    long streamedPutBytes() {
+    long streamedPutBytes(int timeout) {
         Ports announced = ports;
-        return announced == null || announced.direct() == 0 ? 0 : announced.streamedPutBytes();
+        if (announced == null) {
+            try {
+                announced = announcedPorts(timeout);
+            } catch (IOException | RuntimeException e) {
+                return 0;
+            }
+            ports = announced;
+        }
+        return announced.direct() == 0 ? 0 : announced.streamedPutBytes();
     }
 
     @Override

@@ -655,8 +655,17 @@ public final class RemoteMasterClient implements MasterClient {
     @Override
     public long streamedPutBytes() {
         Connection connection = current;
-        MasterWireChannel channel = connection == null ? null : connection.wire;
-        return channel == null ? 0 : channel.streamedPutBytes();
+        if (connection == null) { // before the first call: connect as it would, so a first large put streams too
+            try {
+                connection = connect(leader.get());
+            } catch (StoreException noLeader) {
+                return 0;
+            }
+        }
+        MasterWireChannel channel = connection.wire;
+        return channel == null
+                ? 0
+                : channel.streamedPutBytes((int) Math.clamp(timeout.toMillis(), 1, Integer.MAX_VALUE));
     }
 
     /** Whether calls to the current master go over the wire protocol (false before the first call). */

@@ -36,7 +36,7 @@ public interface MasterClient extends AutoCloseable {
     /**
      * The largest put whose bytes are worth sending with its put start although they are past the inline limit: the
      * master reads them from its socket straight into the object's memory and commits the put in that call. 0: none
-     * (a master that predates it, one that does not announce it, or one not asked yet).
+     * (a master that predates it, one that does not announce it, or one that cannot be asked now).
      */
     default long streamedPutBytes() {
         return 0;

@@ -10,6 +10,7 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -346,6 +347,17 @@ class CrescentClientTest {
         assertEquals(ErrorCode.OBJECT_ALREADY_EXISTS, code(() -> store.put("c/small", small)), "first writer wins");
         store.remove("c/small");
         assertEquals(ErrorCode.OBJECT_NOT_FOUND, code(() -> store.get("c/small")));
+    }
+
+    /** A new client's first call may be a large put: it asks for the master's announcement first, and streams it. */
+    @Test
+    void aNewClientsFirstCallALargePutOverTcpIsOneMasterCall() {
+        double ends = answered("put_end");
+        CrescentClient store = connect("tcp");
+        byte[] huge = bytes(2 << 20, 28);
+        store.put("c/first-large", huge);
+        assertEquals(ends, answered("put_end"), "streamed: no PutEnd");
+        assertArrayEquals(huge, store.get("c/first-large"));
     }
 
     @ParameterizedTest
