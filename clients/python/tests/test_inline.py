@@ -21,6 +21,12 @@ def _recording(store):
     return calls
 
 
+def _tcp_store(server_address, **options):
+    tcp = CrescentStore()
+    assert tcp.setup(server_address, protocol="tcp", **options) == 0
+    return tcp
+
+
 def test_a_small_put_is_one_master_call(store, key):
     calls = _recording(store)
     value = np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes()
@@ -30,8 +36,7 @@ def test_a_small_put_is_one_master_call(store, key):
 
 
 def test_a_small_get_over_tcp_is_one_master_call_and_opens_no_transfer_connection(server_address, key):
-    tcp = CrescentStore()
-    assert tcp.setup(server_address, protocol="tcp") == 0
+    tcp = _tcp_store(server_address)
     try:
         value = bytes(range(256)) * 16
         assert tcp.put(key + "small", value) == 0
@@ -54,8 +59,7 @@ def test_a_small_get_over_tcp_is_one_master_call_and_opens_no_transfer_connectio
 def test_values_of_16_kib_and_more_come_back_whole_from_their_segment(server_address, key):
     # A single get's value of 16 KiB or more is sent by the master from its segment as it is (InPlaceAnswer, behind
     # a frame head of its own), not copied into the answer first: each must arrive whole, in the one call.
-    tcp = CrescentStore()
-    assert tcp.setup(server_address, protocol="tcp") == 0
+    tcp = _tcp_store(server_address)
     try:
         sizes = (16 << 10, 40_000, DEFAULT_INLINE_BYTES)
         values = {size: np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes() for size in sizes}
@@ -164,12 +168,6 @@ def test_a_store_without_inline_values_shares_objects_with_one_that_has_them(ser
         assert direct.get(key + "inline") == b"y" * 3000
     finally:
         direct.close()
-
-
-def _tcp_store(server_address, **options):
-    tcp = CrescentStore()
-    assert tcp.setup(server_address, protocol="tcp", **options) == 0
-    return tcp
 
 
 def test_a_large_put_over_tcp_is_one_call_its_bytes_read_into_place(server_address, key):

@@ -187,7 +187,7 @@ final class MasterWireChannel implements AutoCloseable {
             boolean intoKept,
             int valueField,
             BiFunction<? super A, MemorySegment, ? extends R> take) {
-        int timeout = (int) Math.clamp(deadline.toMillis(), 1, Integer.MAX_VALUE);
+        int timeout = millis(deadline);
         Connection connection = null;
         Reply reply;
         try {
@@ -358,17 +358,29 @@ final class MasterWireChannel implements AutoCloseable {
      * when this channel has not yet, as its first connection would (and which then uses the answer); a master that
      * cannot be asked now counts as none: the put's own call meets that failure and reports it.
      */
-    long streamedPutBytes(int timeout) {
-        Ports announced = ports;
-        if (announced == null) {
-            try {
-                announced = announcedPorts(timeout);
-            } catch (IOException | RuntimeException e) {
-                return 0;
-            }
-            ports = announced;
+    long streamedPutBytes(Duration deadline) {
+        Ports announced;
+        try {
+            announced = ports(millis(deadline));
+        } catch (IOException | RuntimeException e) {
+            return 0;
         }
         return announced.direct() == 0 ? 0 : announced.streamedPutBytes();
+    }
+
+    /** The ports the master announced, asked for when not known yet (or no longer: a connection to one failed). */
+    private Ports ports(int timeout) throws IOException {
+        Ports announced = ports;
+        if (announced == null) {
+            announced = announcedPorts(timeout);
+            ports = announced;
+        }
+        return announced;
+    }
+
+    /** A call's deadline as a socket timeout: whole milliseconds, at least one (0 would mean none). */
+    private static int millis(Duration deadline) {
+        return (int) Math.clamp(deadline.toMillis(), 1, Integer.MAX_VALUE);
     }
 
     @Override
@@ -512,11 +524,7 @@ final class MasterWireChannel implements AutoCloseable {
         /** @param batch to the listener for batched calls */
         Connection(int timeout, boolean batch) throws IOException {
             this.batch = batch;
-            Ports announced = ports;
-            if (announced == null) {
-                announced = announcedPorts(timeout);
-                ports = announced;
-            }
+            Ports announced = ports(timeout);
             boolean direct = !batch && tls == null && announced.direct() != 0 && System.nanoTime() - noDirectUntil >= 0;
             Opened opened = direct ? opened(timeout, announced.direct(), true) : null;
             if (opened == null) {

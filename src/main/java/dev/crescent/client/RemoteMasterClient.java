@@ -663,9 +663,7 @@ public final class RemoteMasterClient implements MasterClient {
             }
         }
         MasterWireChannel channel = connection.wire;
-        return channel == null
-                ? 0
-                : channel.streamedPutBytes((int) Math.clamp(timeout.toMillis(), 1, Integer.MAX_VALUE));
+        return channel == null ? 0 : channel.streamedPutBytes(timeout);
     }
 
     /** Whether calls to the current master go over the wire protocol (false before the first call). */
