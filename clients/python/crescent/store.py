@@ -375,7 +375,11 @@ class CrescentStore:
             if any(spaces):
                 request.in_spaces.extend(space.id if space else 0 for space in spaces)
             sent = self._sent_inline(values, sizes, spaces)
-            trailing = trailing_bytes(pb.BatchPutStartRequest.VALUES_FIELD_NUMBER, sent) if any(sent) else ()
+            trailing = ()
+            if any(sent):
+                # After the rest of the message: a master may read them as they come, into place (values_last).
+                request.values_last = True
+                trailing = trailing_bytes(pb.BatchPutStartRequest.VALUES_FIELD_NUMBER, sent)
             try:
                 started = self._call("BatchPutStart", request, trailing).items
             except CrescentError as e:
@@ -413,13 +417,16 @@ class CrescentStore:
         return _codes(run, len(keys))
 
     def _sent_inline(self, values, sizes, spaces) -> list:
-        """Per object, its views when its bytes go with the batch's put start (small, within the call's budget of
-        ``_BATCH_INLINE_BYTES``, and not copied into a space already), else None (not sent). They are sent from the
-        caller's memory (``trailing_bytes``): copying a batch's values into the message took several fresh
-        megabyte-sized buffers per call, each paid in page faults."""
-        sent, budget = [], _BATCH_INLINE_BYTES
+        """Per object, its views when its bytes go with the batch's put start (as a single put's, ``_sent_with_start``,
+        when not copied into a space already and within the call's budget), else None (not sent). The budget is
+        ``_BATCH_INLINE_BYTES``, or what the master streams into place for one put when more: it then reads a batch's
+        values as they arrive, so a batch of large objects is one call. They are sent from the caller's memory
+        (``trailing_bytes``): copying a batch's values into the message took several fresh megabyte-sized buffers
+        per call, each paid in page faults."""
+        streamed = self._master.streamed_put_bytes() if self._spaces is None and self._inline_bytes > 0 else 0
+        sent, budget = [], max(_BATCH_INLINE_BYTES, streamed)
         for views, size, space in zip(values, sizes, spaces):
-            inline = space is None and 0 < size <= min(self._inline_bytes, budget)
+            inline = space is None and 0 < size <= budget and self._sent_with_start(size)
             budget -= size if inline else 0
             sent.append(views if inline else None)
         return sent

@@ -398,6 +398,9 @@ public final class RemoteMasterClient implements MasterClient {
         if (crc32cs != null && (sendsValues || request.getInSpacesCount() > 0)) {
             request.addAllCrc32Cs(onWire(crc32cs)); // checksums of the bytes the master commits in this call
         }
+        if (sendsValues) {
+            request.setValuesLast(true); // TrailingBytes puts them after the rest: a master may read them as they come
+        }
         TrailingBytes sent = sendsValues
                 ? new TrailingBytes(
                         BatchPutStartRequest.VALUES_FIELD_NUMBER,

@@ -209,16 +209,18 @@ public final class StoreClient {
     }
 
     /**
-     * Per object, its bytes when they go with the put start (small, within the call's budget, and not copied into a
-     * space already), else null.
+     * Per object, its bytes when they go with the put start, else null: as a single put's ({@link #sentWithStart}),
+     * when not copied into a space already and within the call's budget. The budget is
+     * {@link MasterClient#BATCH_INLINE_BYTES}, or what the master streams into place for one put when more (it then
+     * reads the batch's values as they arrive, so a batch of large objects is one call).
      */
     private List<MemorySegment> sentInline(
             List<List<MemorySegment>> values, List<Long> sizes, List<GrantedSpaces.Space> inSpaces) {
         List<MemorySegment> sent = new ArrayList<>(values.size());
-        long budget = MasterClient.BATCH_INLINE_BYTES;
+        long budget = Math.max(MasterClient.BATCH_INLINE_BYTES, spaces == null ? master.streamedPutBytes() : 0);
         for (int i = 0; i < values.size(); i++) {
             long size = sizes.get(i);
-            boolean inline = inSpaces.get(i) == null && size <= inlineBytes && size <= budget;
+            boolean inline = inSpaces.get(i) == null && size <= budget && sentWithStart(values.get(i), size);
             budget -= inline ? size : 0;
             sent.add(inline ? joined(values.get(i), size) : null);
         }

@@ -22,6 +22,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.IntFunction;
 
 /**
  * Small objects in one round trip (issue 20). A put start that carries the object's bytes is written and committed
@@ -123,6 +124,59 @@ public final class InlineValues {
             boolean upsert,
             List<Long> crc32cs,
             List<Long> inSpaces) {
+        return each(
+                keys,
+                (i, key) -> startOne(
+                        clientId,
+                        key,
+                        sizes.get(i),
+                        values.get(i),
+                        config,
+                        upsert,
+                        crc32cs.get(i),
+                        spaceOf(inSpaces, i)));
+    }
+
+    /**
+     * {@link #batchPutStart} of a batch whose values are still arriving on its caller's connection, one entry per key
+     * in order ({@link ArrivingValues}): each key whose bytes were sent is placed, and its bytes read straight into
+     * its replicas and committed, as {@link #putStartArriving} does for one put; the others as in a batch without
+     * bytes. Keys are started in order, so the entries are read in the order they arrive.
+     *
+     * @param values per key, by its index in {@code keys}: its bytes still arriving, or null where none were sent
+     */
+    public List<KeyResult<CompletableFuture<StartedPut>>> batchPutStartArriving(
+            String clientId,
+            List<String> keys,
+            List<Long> sizes,
+            IntFunction<ArrivingValue> values,
+            ReplicaConfig config,
+            boolean upsert,
+            List<Long> crc32cs,
+            List<Long> inSpaces) {
+        return each(keys, (i, key) -> {
+            long space = spaceOf(inSpaces, i);
+            ArrivingValue value = space == 0 ? values.apply(i) : null; // in its space already: its entry is skipped
+            if (value == null) {
+                return startOne(clientId, key, sizes.get(i), null, config, upsert, crc32cs.get(i), space);
+            }
+            if (value.byteSize() != sizes.get(i)) {
+                throw new StoreException(
+                        ErrorCode.INVALID_PARAMS,
+                        "size " + sizes.get(i) + " but " + value.byteSize() + " bytes of value for '" + key + "'");
+            }
+            return putStartArriving(clientId, key, value, config, upsert, crc32cs.get(i));
+        });
+    }
+
+    /** One key's start in a batch: its index and key; its answer, or the refusal it throws. */
+    @FunctionalInterface
+    private interface KeyStart {
+        CompletableFuture<StartedPut> start(int index, String key);
+    }
+
+    /** Starts every key in order; one key's failure never fails the others. */
+    private static List<KeyResult<CompletableFuture<StartedPut>>> each(List<String> keys, KeyStart start) {
         if (keys.size() > Master.MAX_BATCH_KEYS) {
             throw new StoreException(
                     ErrorCode.INVALID_PARAMS,
@@ -130,14 +184,15 @@ public final class InlineValues {
         }
         List<KeyResult<CompletableFuture<StartedPut>>> answers = new ArrayList<>(keys.size());
         for (int i = 0; i < keys.size(); i++) {
+            int index = i;
             String key = keys.get(i);
-            MemorySegment value = values.get(i);
-            long size = sizes.get(i);
-            Long crc32c = crc32cs.get(i);
-            long space = inSpaces == null ? 0 : inSpaces.get(i);
-            answers.add(KeyResult.of(key, () -> startOne(clientId, key, size, value, config, upsert, crc32c, space)));
+            answers.add(KeyResult.of(key, () -> start.start(index, key)));
         }
         return answers;
+    }
+
+    private static long spaceOf(List<Long> inSpaces, int i) {
+        return inSpaces == null ? 0 : inSpaces.get(i);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.crescent.protocol;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
+import dev.crescent.protocol.proto.BatchPutStartRequest;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
 import dev.crescent.protocol.proto.ReplicaDescriptor;
 import org.junit.jupiter.api.Test;
@@ -107,6 +108,77 @@ class TrailingValueTest {
                 .put((byte) 1)
                 .flip();
         assertNull(TrailingValue.find(huge, AT, huge.limit(), VALUE));
+    }
+
+    /**
+     * A batch whose values are its last fields, as it says (values_last): split before its first entry once the
+     * fields before it are in, whatever of the entries has come; the head parses as the batch without its values.
+     */
+    @Test
+    void aBatchsValuesPromisedLastAreFoundFromTheirFirstEntry() throws IOException {
+        BatchPutStartRequest head = BatchPutStartRequest.newBuilder()
+                .setClientId("writer")
+                .addKeys("a")
+                .addKeys("b")
+                .addSizes(70_000)
+                .addSizes(0)
+                .addCrc32Cs(-1)
+                .addCrc32Cs(-1)
+                .setWriterHost("host")
+                .setValuesLast(true)
+                .build();
+        ByteBuffer whole = batch(head, entries(ByteString.copyFrom(new byte[70_000]), ByteString.EMPTY));
+        int end = whole.limit();
+        int firstAt = AT + head.getSerializedSize();
+        for (int arrived : new int[] {firstAt + 4, firstAt + 5000, end}) { // its tag and length (4 bytes) are in
+            TrailingValue found = firstOfLast(whole.limit(arrived), end);
+            assertNotNull(found, arrived + " bytes in");
+            assertEquals(head.getSerializedSize(), found.headBytes());
+            assertEquals(firstAt, found.valueAt(), "from the first entry's tag");
+            assertEquals(end - firstAt, found.valueBytes());
+            assertEquals(head, BatchPutStartRequest.parseFrom(whole.slice(AT, found.headBytes())));
+        }
+        for (int arrived = AT; arrived < firstAt + 4; arrived++) {
+            assertNull(firstOfLast(whole.limit(arrived), end), arrived + " bytes in");
+        }
+    }
+
+    /** Without the promise, or with it withdrawn before the values, a batch is left to be read whole and parsed. */
+    @Test
+    void aBatchThatDoesNotSayItsValuesAreLastIsNotSplit() throws IOException {
+        BatchPutStartRequest.Builder head =
+                BatchPutStartRequest.newBuilder().addKeys("a").addSizes(5);
+        ByteString value = ByteString.copyFromUtf8("value");
+        ByteBuffer unsaid = batch(head.build(), entries(value));
+        assertNull(firstOfLast(unsaid, unsaid.limit()));
+        ByteString withdrawn = ByteString.copyFrom(new byte[] {0x58, 0}); // values_last (11) = false, after true
+        ByteBuffer said = batch(head.setValuesLast(true).build(), withdrawn.concat(entries(value)));
+        assertNull(firstOfLast(said, said.limit()), "the last flag before the values wins, as when parsed");
+        ByteBuffer none = batch(head.build(), ByteString.EMPTY);
+        assertNull(firstOfLast(none, none.limit()), "promised, but no values");
+    }
+
+    private static TrailingValue firstOfLast(ByteBuffer in, int end) {
+        return TrailingValue.firstOfLast(
+                in, AT, end, BatchPutStartRequest.VALUES_FIELD_NUMBER, BatchPutStartRequest.VALUES_LAST_FIELD_NUMBER);
+    }
+
+    /** {@code values} encoded as a batch's values' entries, as clients write them after the rest. */
+    private static ByteString entries(ByteString... values) throws IOException {
+        ByteString.Output out = ByteString.newOutput();
+        CodedOutputStream coded = CodedOutputStream.newInstance(out);
+        for (ByteString value : values) {
+            coded.writeBytes(BatchPutStartRequest.VALUES_FIELD_NUMBER, value);
+        }
+        coded.flush();
+        return out.toByteString();
+    }
+
+    /** {@code head}'s encoding followed by {@code tail}, as in a connection's read buffer. */
+    private static ByteBuffer batch(BatchPutStartRequest head, ByteString tail) {
+        ByteBuffer in = ByteBuffer.allocateDirect(AT + head.getSerializedSize() + tail.size());
+        in.position(AT).put(head.toByteArray()).put(tail.asReadOnlyByteBuffer());
+        return in.flip();
     }
 
     /** {@code head}'s encoding followed by {@code value} as field 6 (none if null), as the master writes a get's answer. */

@@ -10,6 +10,7 @@ import dev.crescent.master.InlineValues;
 import dev.crescent.master.Master;
 import dev.crescent.master.access.AccessControl;
 import dev.crescent.protocol.ArrivingValue;
+import dev.crescent.protocol.ArrivingValues;
 import dev.crescent.protocol.HeartbeatReply;
 import dev.crescent.protocol.KeyResult;
 import dev.crescent.protocol.Lending;
@@ -365,31 +366,71 @@ public class MasterGrpcService implements MasterService {
     }
 
     /**
+     * {@link #batchPutStartAsync} of a request whose values are still arriving on its caller's connection, one entry
+     * per key after the rest of it: each read straight into its object's memory once placed (see
+     * {@link InlineValues#batchPutStartArriving}).
+     */
+    public CompletableFuture<BatchPutStartResponse> batchPutStartArriving(
+            BatchPutStartRequest request, ArrivingValues values) {
+        return batchStart("batch_put_start", request, request.getUpsert(), values);
+    }
+
+    /** {@link #batchUpsertStartAsync} of a request whose values are still arriving, as {@link #batchPutStartArriving}'s. */
+    public CompletableFuture<BatchPutStartResponse> batchUpsertStartArriving(
+            BatchPutStartRequest request, ArrivingValues values) {
+        return batchStart("batch_upsert_start", request, true, values);
+    }
+
+    private CompletableFuture<BatchPutStartResponse> batchStart(
+            String op, BatchPutStartRequest request, boolean upsert) {
+        return batchStart(op, request, upsert, null);
+    }
+
+    /**
      * Put starts for many keys; keys whose bytes were sent are committed by the master when it can write them (see
      * {@link InlineValues#batchPutStart}), and the answer waits until those commits are durable, without holding a
      * thread meanwhile.
      */
     private CompletableFuture<BatchPutStartResponse> batchStart(
-            String op, BatchPutStartRequest request, boolean upsert) {
+            String op, BatchPutStartRequest request, boolean upsert, ArrivingValues arriving) {
         return calls.later(op, "batch_put_start_durable", null, null, () -> {
             releaseCarried(request.getReleasedList());
             checkParallel(request);
             ReplicaConfig config = ProtoMapping.fromProto(request.getConfig());
-            List<KeyResult<CompletableFuture<StartedPut>>> started = access.checkEach(
-                    CallerInterceptor.current(),
-                    Right.WRITE,
-                    request.getKeysList(),
-                    allowed -> inline.batchPutStart(
-                            request.getClientId(),
-                            allowed.stream().map(request::getKeys).toList(),
-                            allowed.stream().map(request::getSizes).toList(),
-                            allowed.stream().map(i -> sentValue(request, i)).toList(),
-                            config,
-                            upsert,
-                            allowed.stream().map(i -> sentCrc32c(request, i)).toList(),
-                            request.getInSpacesCount() == 0
-                                    ? null
-                                    : allowed.stream().map(request::getInSpaces).toList()));
+            List<KeyResult<CompletableFuture<StartedPut>>> started =
+                    access.checkEach(CallerInterceptor.current(), Right.WRITE, request.getKeysList(), allowed -> {
+                        List<String> keys =
+                                allowed.stream().map(request::getKeys).toList();
+                        List<Long> sizes =
+                                allowed.stream().map(request::getSizes).toList();
+                        List<Long> crc32cs = allowed.stream()
+                                .map(i -> sentCrc32c(request, i))
+                                .toList();
+                        List<Long> inSpaces = request.getInSpacesCount() == 0
+                                ? null
+                                : allowed.stream().map(request::getInSpaces).toList();
+                        return arriving == null
+                                ? inline.batchPutStart(
+                                        request.getClientId(),
+                                        keys,
+                                        sizes,
+                                        allowed.stream()
+                                                .map(i -> sentValue(request, i))
+                                                .toList(),
+                                        config,
+                                        upsert,
+                                        crc32cs,
+                                        inSpaces)
+                                : inline.batchPutStartArriving(
+                                        request.getClientId(),
+                                        keys,
+                                        sizes,
+                                        i -> arriving.of(allowed.get(i)),
+                                        config,
+                                        upsert,
+                                        crc32cs,
+                                        inSpaces);
+                    });
             return CompletableFuture.allOf(started.stream()
                             .filter(KeyResult::ok)
                             .map(r -> r.value().exceptionally(failed -> null))

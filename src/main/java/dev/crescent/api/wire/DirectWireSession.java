@@ -2,6 +2,7 @@ package dev.crescent.api.wire;
 
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.StringValue;
+import com.google.protobuf.WireFormat;
 import dev.crescent.api.Callers;
 import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.common.ErrorCode;
@@ -9,6 +10,7 @@ import dev.crescent.common.SocketDeadlines;
 import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
 import dev.crescent.protocol.ArrivingValue;
+import dev.crescent.protocol.ArrivingValues;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.TrailingValue;
@@ -22,7 +24,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 
 /**
  * One connection of the {@link DirectWireListener}, served by a thread of its own: it blocks reading the caller's
@@ -127,7 +131,7 @@ final class DirectWireSession implements Runnable {
                         frame = new byte[length];
                     }
                     take(frame, length);
-                    call(length, null, null);
+                    call(length, null, null, null);
                 }
                 write();
                 if (frame.length > KEPT_BYTES) {
@@ -213,7 +217,7 @@ final class DirectWireSession implements Runnable {
         int head = takeHead(at, value);
         arrived();
         // The call is answered before this thread reads again: the value stays as it is until then.
-        call(head, MemorySegment.ofBuffer(in.slice(value.valueAt(), value.valueBytes())), null);
+        call(head, MemorySegment.ofBuffer(in.slice(value.valueAt(), value.valueBytes())), null, null);
         in.position(at + length);
         return true;
     }
@@ -223,9 +227,10 @@ final class DirectWireSession implements Runnable {
      * arriving: once the rest is here, it is called, and the value is read from the socket straight into the memory
      * placed for it ({@link ArrivingValue}); what the call did not read is then skipped, before the answer goes out.
      * Its bytes are not held in a buffer, so they draw nothing from the budget, but they too must arrive within the
-     * frame timeout, counted from when the call starts reading them (not while the put waits to be durable). False,
-     * nothing taken, for a request of a method that carries no value, or one whose fields before the value do not fit
-     * in the read buffer: it is then read whole and parsed.
+     * frame timeout, counted from when the call starts reading them (not while the put waits to be durable). A batch
+     * whose last fields are its values, one per key, as it says, is called so too, its values read in turn
+     * ({@link ArrivingValues}). False, nothing taken, for a request of a method that carries no value, laid out
+     * otherwise, or one whose fields before the value do not fit in the read buffer: it is then read whole and parsed.
      */
     private boolean calledArriving(int length) throws IOException {
         if (length <= in.capacity()) {
@@ -233,13 +238,11 @@ final class DirectWireSession implements Runnable {
         }
         fill(MasterWire.REQUEST_HEADER, true);
         MasterWireHandlers.Handler<?, ?> handler = handlers.get(in.get(in.position()) & 0xFF);
-        if (handler == null || handler.arriving() == null) {
+        if (handler == null || handler.arriving() == null && handler.arrivingValues() == null) {
             return false;
         }
         TrailingValue value;
-        while ((value = TrailingValue.find(
-                        in, in.position() + MasterWire.REQUEST_HEADER, in.position() + length, handler.valueField()))
-                == null) {
+        while ((value = trailing(handler, in.position(), length)) == null) {
             if (in.remaining() == in.capacity()) {
                 return false;
             }
@@ -247,11 +250,25 @@ final class DirectWireSession implements Runnable {
         }
         int head = takeHead(in.position(), value);
         in.position(value.valueAt());
-        arrived(); // the rest is the value's: its own deadline runs while it is read, not while the put waits
-        Arriving arriving = new Arriving(value.valueBytes());
-        call(head, null, arriving);
-        arriving.skipRest();
+        arrived(); // the rest is the values': their own deadline runs while they are read, not while the put waits
+        if (handler.arriving() != null) {
+            Arriving arriving = new Arriving(value.valueBytes());
+            call(head, null, arriving, null);
+            arriving.skipRest();
+        } else {
+            Entries entries = new Entries(handler.valuesField(), value.valueBytes());
+            call(head, null, null, entries);
+            entries.skipRest();
+        }
         return true;
+    }
+
+    /** Where the value, or the values, of the request at {@code at} lie, once its fields before them are here. */
+    private TrailingValue trailing(MasterWireHandlers.Handler<?, ?> handler, int at, int length) {
+        int from = at + MasterWire.REQUEST_HEADER;
+        return handler.arriving() != null
+                ? TrailingValue.find(in, from, at + length, handler.valueField())
+                : TrailingValue.firstOfLast(in, from, at + length, handler.valuesField(), handler.valuesLastField());
     }
 
     /**
@@ -315,9 +332,9 @@ final class DirectWireSession implements Runnable {
 
     /**
      * Runs the request in {@link #frame}, its value left out of it when {@code value} or {@code arriving} is not null,
-     * and waits for its answer (a put's may come once the op-log confirmed it).
+     * or its values when {@code entries} is, and waits for its answer (a put's may come once the op-log confirmed it).
      */
-    private void call(int length, MemorySegment value, Arriving arriving) {
+    private void call(int length, MemorySegment value, Arriving arriving, Entries entries) {
         int method = frame[0] & 0xFF;
         int callId = ByteBuffer.wrap(frame, 1, 4).getInt();
         if (method == MasterWire.RING_OPEN) {
@@ -327,18 +344,12 @@ final class DirectWireSession implements Runnable {
             if (handler == null) {
                 outcome.fail(
                         callId, new StoreException(ErrorCode.INVALID_PARAMS, "unknown master wire method " + method));
-            } else if (arriving != null) {
-                WireCalls.callOf(
-                                caller,
-                                callId,
-                                handler.prepareArriving(
-                                        service,
-                                        frame,
-                                        MasterWire.REQUEST_HEADER,
-                                        length - MasterWire.REQUEST_HEADER,
-                                        arriving),
-                                new Lending(),
-                                outcome)
+            } else if (arriving != null || entries != null) {
+                int body = length - MasterWire.REQUEST_HEADER;
+                Supplier<? extends CompletionStage<?>> prepared = arriving != null
+                        ? handler.prepareArriving(service, frame, MasterWire.REQUEST_HEADER, body, arriving)
+                        : handler.prepareArriving(service, frame, MasterWire.REQUEST_HEADER, body, entries);
+                WireCalls.callOf(caller, callId, prepared, new Lending(), outcome)
                         .run();
             } else {
                 WireCalls.callOf(service, caller, handler, callId, frame, 0, length, value, outcome)
@@ -445,6 +456,115 @@ final class DirectWireSession implements Runnable {
                 int now = (int) Math.min(in.remaining(), size - taken);
                 in.position(in.position() + now);
                 taken += now;
+            }
+            arrived();
+        }
+    }
+
+    /**
+     * The values of the batch being called, one entry per key, still arriving: each entry's tag and length are read
+     * when it is asked for, and its bytes as an {@link Arriving} value; entries before it that were not read are
+     * skipped. An entry that is not one of the values (the request is not laid out as it said) fails it and every
+     * later one; the rest of the frame is skipped all the same, so the connection reads on.
+     */
+    private final class Entries implements ArrivingValues {
+        private final int tag;
+        /** The frame's bytes after the current entry's: tags, lengths and entries not read yet. */
+        private long left;
+        /** Entries read so far (the index of the next one). */
+        private int count;
+        /** The entry read last, or null. */
+        private Arriving current;
+        /** Why no further entry can be had, once one could not. */
+        private StoreException wrong;
+
+        Entries(int field, long bytes) {
+            this.tag = field << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED; // WireFormat.makeTag is not public
+            this.left = bytes;
+        }
+
+        @Override
+        public ArrivingValue of(int index) {
+            if (Thread.currentThread() != thread || index < count) {
+                throw new StoreException(
+                        ErrorCode.INTERNAL_ERROR, "a batch's values are read in order, on their connection's thread");
+            }
+            if (wrong != null) {
+                throw wrong;
+            }
+            try {
+                Arriving entry;
+                while ((entry = next()) != null) {
+                    if (count++ == index) {
+                        return entry.byteSize() == 0 ? null : entry;
+                    }
+                }
+            } catch (IOException e) {
+                wrong = new StoreException(
+                        ErrorCode.TRANSFER_FAIL, "the batch's values did not arrive: " + e.getMessage());
+            }
+            throw wrong;
+        }
+
+        /** The next entry, its tag and length read: null, and {@link #wrong} set, when there is none where it should be. */
+        private Arriving next() throws IOException {
+            skipCurrent();
+            if (left == 0) {
+                wrong = new StoreException(ErrorCode.INVALID_PARAMS, "fewer values than keys: one entry per key");
+                return null;
+            }
+            int read = varint();
+            if (read != tag) {
+                wrong = new StoreException(
+                        ErrorCode.INVALID_PARAMS,
+                        "field " + WireFormat.getTagFieldNumber(read) + " among the values: values_last promised"
+                                + " only values after the rest");
+                return null;
+            }
+            long bytes = varint();
+            if (bytes < 0 || bytes > left) {
+                wrong = new StoreException(ErrorCode.INVALID_PARAMS, "a value runs past its request");
+                return null;
+            }
+            left -= bytes;
+            arrived(); // its tag and length are here; its bytes have their own deadline while they are read
+            current = new Arriving(bytes);
+            return current;
+        }
+
+        private void skipCurrent() throws IOException {
+            if (current != null) {
+                current.skipRest();
+                current = null;
+            }
+        }
+
+        /** A varint of up to 32 bits, read as it arrives: -1 (never a tag or length) when it is longer. */
+        private int varint() throws IOException {
+            int value = 0;
+            for (int shift = 0; shift < 35; shift += 7) {
+                if (left == 0) {
+                    return -1;
+                }
+                fill(1, true);
+                byte b = in.get();
+                left--;
+                value |= (b & 0x7F) << shift;
+                if (b >= 0) {
+                    return value;
+                }
+            }
+            return -1;
+        }
+
+        /** Skips what the call did not read, so the next frame is read from its start. */
+        void skipRest() throws IOException {
+            skipCurrent();
+            while (left > 0) {
+                fill(1, true);
+                int now = (int) Math.min(in.remaining(), left);
+                in.position(in.position() + now);
+                left -= now;
             }
             arrived();
         }

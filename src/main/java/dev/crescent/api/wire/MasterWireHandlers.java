@@ -4,8 +4,11 @@ import dev.crescent.api.grpc.MasterGrpcService;
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
 import dev.crescent.protocol.ArrivingValue;
+import dev.crescent.protocol.ArrivingValues;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.BatchPutStartRequest;
+import dev.crescent.protocol.proto.BatchPutStartResponse;
 import dev.crescent.protocol.proto.MasterService;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.protocol.proto.PutStartRequest;
@@ -19,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -33,7 +37,9 @@ final class MasterWireHandlers {
     /**
      * One method: how to call it on the adapter. A method whose request carries a value ({@code valueField}, 0: none)
      * may be called with that value kept out of its message, where it was read ({@code withValue}), or still arriving
-     * on the socket ({@code arriving}).
+     * on the socket ({@code arriving}). One whose request carries a value per key ({@code valuesField}, 0: none) may
+     * be called with them still arriving ({@code arrivingValues}) when the request says, by its boolean field
+     * {@code valuesLastField}, that they are its last fields.
      */
     record Handler<Q, A>(
             MethodDescriptor<Q, A> method,
@@ -41,9 +47,12 @@ final class MasterWireHandlers {
             boolean blocking,
             int valueField,
             ValueCall<Q, A> withValue,
-            ArrivingCall<Q, A> arriving) {
+            ArrivingCall<Q, A> arriving,
+            int valuesField,
+            int valuesLastField,
+            ArrivingValuesCall<Q, A> arrivingValues) {
         Handler(MethodDescriptor<Q, A> method, Call<Q, A> call, boolean blocking) {
-            this(method, call, blocking, 0, null, null);
+            this(method, call, blocking, 0, null, null, 0, 0, null);
         }
 
         /**
@@ -53,7 +62,7 @@ final class MasterWireHandlers {
          */
         Supplier<CompletionStage<A>> prepare(
                 MasterGrpcService service, byte[] frame, int offset, int length, MemorySegment value, Lending lending) {
-            Q parsed = parsed(frame, offset, length);
+            Q parsed = parsed(frame, offset, length); // not through prepared(): every small call comes here
             if (parsed == null) {
                 return unreadable();
             }
@@ -65,11 +74,23 @@ final class MasterWireHandlers {
         /** {@link #prepare} of a request whose value is still arriving ({@link #arriving} must be set). */
         Supplier<CompletionStage<A>> prepareArriving(
                 MasterGrpcService service, byte[] frame, int offset, int length, ArrivingValue value) {
+            return prepared(frame, offset, length, parsed -> arriving.apply(service, parsed, value));
+        }
+
+        /** {@link #prepare} of a request whose values are still arriving ({@link #arrivingValues} must be set). */
+        Supplier<CompletionStage<A>> prepareArriving(
+                MasterGrpcService service, byte[] frame, int offset, int length, ArrivingValues values) {
+            return prepared(frame, offset, length, parsed -> arrivingValues.apply(service, parsed, values));
+        }
+
+        /** The request parsed now, and {@code call} of it to make later; one that cannot be read fails as INVALID_PARAMS. */
+        private Supplier<CompletionStage<A>> prepared(
+                byte[] frame, int offset, int length, Function<Q, CompletionStage<A>> call) {
             Q parsed = parsed(frame, offset, length);
             if (parsed == null) {
                 return unreadable();
             }
-            return () -> arriving.apply(service, parsed, value);
+            return () -> call.apply(parsed);
         }
 
         /** The request, sharing the frame's bytes; null when it cannot be read. */
@@ -105,6 +126,12 @@ final class MasterWireHandlers {
         CompletionStage<A> apply(MasterGrpcService service, Q request, ArrivingValue value);
     }
 
+    /** How a method is called with its request's values still arriving on the socket. */
+    @FunctionalInterface
+    interface ArrivingValuesCall<Q, A> {
+        CompletionStage<A> apply(MasterGrpcService service, Q request, ArrivingValues values);
+    }
+
     MasterWireHandlers() {
         // The hot calls are made as futures, without Mutiny's operators; the others through the gRPC methods.
         withValue(
@@ -121,8 +148,14 @@ final class MasterWireHandlers {
         add(MasterServiceGrpc.getExistMethod(), MasterService::exist, false);
         add(MasterServiceGrpc.getRemoveMethod(), MasterService::remove, false);
         add(MasterServiceGrpc.getRemoveAllMethod(), MasterService::removeAll, true);
-        direct(MasterServiceGrpc.getBatchPutStartMethod(), MasterGrpcService::batchPutStartAsync);
-        direct(MasterServiceGrpc.getBatchUpsertStartMethod(), MasterGrpcService::batchUpsertStartAsync);
+        withValues(
+                MasterServiceGrpc.getBatchPutStartMethod(),
+                MasterGrpcService::batchPutStartAsync,
+                MasterGrpcService::batchPutStartArriving);
+        withValues(
+                MasterServiceGrpc.getBatchUpsertStartMethod(),
+                MasterGrpcService::batchUpsertStartAsync,
+                MasterGrpcService::batchUpsertStartArriving);
         add(MasterServiceGrpc.getBatchPutEndMethod(), MasterService::batchPutEnd, true);
         add(MasterServiceGrpc.getBatchPutRevokeMethod(), MasterService::batchPutRevoke, false);
         lending(MasterServiceGrpc.getBatchGetReplicaListMethod(), MasterGrpcService::batchGetReplicaList);
@@ -172,6 +205,29 @@ final class MasterWireHandlers {
                 false,
                 PutStartRequest.VALUE_FIELD_NUMBER,
                 call,
+                arriving,
+                0,
+                0,
+                null));
+    }
+
+    /**
+     * A batch's put start, which never blocks and shares nothing: called as a future, its values in the request's
+     * message, or still arriving after the rest of it.
+     */
+    private void withValues(
+            MethodDescriptor<BatchPutStartRequest, BatchPutStartResponse> method,
+            BiFunction<MasterGrpcService, BatchPutStartRequest, CompletionStage<BatchPutStartResponse>> call,
+            ArrivingValuesCall<BatchPutStartRequest, BatchPutStartResponse> arriving) {
+        setHandler(new Handler<>(
+                method,
+                (service, request, lending) -> call.apply(service, request),
+                false,
+                0,
+                null,
+                null,
+                BatchPutStartRequest.VALUES_FIELD_NUMBER,
+                BatchPutStartRequest.VALUES_LAST_FIELD_NUMBER,
                 arriving));
     }
 

@@ -437,7 +437,7 @@ class MasterWireProtocolTest {
     }
 
     /** The object's bytes, read over REST (larger than the wire answers inline). */
-    private static byte[] storedBytes(String key) {
+    static byte[] storedBytes(String key) {
         return given().get("/v1/objects/" + key)
                 .then()
                 .statusCode(200)
@@ -445,7 +445,7 @@ class MasterWireProtocolTest {
                 .asByteArray();
     }
 
-    private static boolean exists(String key) {
+    static boolean exists(String key) {
         return given().get("/v1/objects/" + key).then().extract().statusCode() != 404;
     }
 
