@@ -159,9 +159,18 @@ public final class EtcdMetadataStore implements MetadataStore {
 
     @Override
     public AutoCloseable watchPrefix(String prefix, Consumer<WatchEvent> listener) {
+        // From the revision after the store's current one: a watch opened without one starts wherever etcd registers
+        // it, after this method has returned, and missed changes made in between (seen in CI).
+        long now = await(
+                        "revision of " + prefix,
+                        kv.get(
+                                bytes(prefix),
+                                GetOption.builder().withCountOnly(true).build()))
+                .getHeader()
+                .getRevision();
         Watch.Watcher watcher = watches.watch(
                 bytes(prefix),
-                WatchOption.builder().isPrefix(true).build(),
+                WatchOption.builder().isPrefix(true).withRevision(now + 1).build(),
                 (WatchResponse response) -> response.getEvents()
                         .forEach(event -> listener.accept(new WatchEvent(
                                 event.getEventType() == io.etcd.jetcd.watch.WatchEvent.EventType.DELETE
