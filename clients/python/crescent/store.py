@@ -417,16 +417,19 @@ class CrescentStore:
         return _codes(run, len(keys))
 
     def _sent_inline(self, values, sizes, spaces) -> list:
-        """Per object, its views when its bytes go with the batch's put start (as a single put's, ``_sent_with_start``,
-        when not copied into a space already and within the call's budget), else None (not sent). The budget is
-        ``_BATCH_INLINE_BYTES``, or what the master streams into place for one put when more: it then reads a batch's
-        values as they arrive, so a batch of large objects is one call. They are sent from the caller's memory
-        (``trailing_bytes``): copying a batch's values into the message took several fresh megabyte-sized buffers
-        per call, each paid in page faults."""
-        streamed = self._master.streamed_put_bytes() if self._spaces is None and self._inline_bytes > 0 else 0
-        sent, budget = [], max(_BATCH_INLINE_BYTES, streamed)
+        """Per object, its views when its bytes go with the batch's put start, else None (not sent): small objects'
+        (up to the inline limit) within the call's budget of ``_BATCH_INLINE_BYTES``, when not copied into a space
+        already; and larger ones a single put would stream (``_sent_with_start``) when all of them fit in that budget
+        too. A batch whose large objects come to more is written by the transfer engine, whose parallel writes beat
+        one socket there. They are sent from the caller's memory (``trailing_bytes``): copying a batch's values into
+        the message took several fresh megabyte-sized buffers per call, each paid in page faults."""
+        large = sum(size for size, space in zip(sizes, spaces)
+                    if space is None and size > self._inline_bytes and self._sent_with_start(size))
+        streams_large = large <= _BATCH_INLINE_BYTES
+        sent, budget = [], _BATCH_INLINE_BYTES
         for views, size, space in zip(values, sizes, spaces):
-            inline = space is None and 0 < size <= budget and self._sent_with_start(size)
+            inline = space is None and 0 < size <= budget and (
+                size <= self._inline_bytes or streams_large and self._sent_with_start(size))
             budget -= size if inline else 0
             sent.append(views if inline else None)
         return sent

@@ -199,9 +199,9 @@ def test_a_large_put_over_tcp_is_one_call_its_bytes_read_into_place(server_addre
 
 
 def test_a_batch_of_large_puts_over_tcp_is_one_call_its_values_read_as_they_arrive(server_address, key):
-    # Past the inline limit, a batch's values go with its put start too when the master streams them, after the rest
-    # of the request (values_last): the master reads each from the socket into its object and commits it in that
-    # call (issue 20, fortieth round).
+    # Past the inline limit, a batch's values go with its put start too when the master streams them and they come to
+    # 4 MiB at most, after the rest of the request (values_last): the master reads each from the socket into its
+    # object and commits it in that call (issue 20, fortieth round).
     tcp = _tcp_store(server_address)
     try:
         calls = _recording(tcp)
@@ -218,11 +218,11 @@ def test_a_batch_of_large_puts_over_tcp_is_one_call_its_values_read_as_they_arri
         assert tcp.get(names[0]) == values[0], "the first writer's bytes"
         assert tcp.get(key + "bb3") == values[1]
         calls.clear()
-        big = b"B" * (6 << 20)  # two fit in the call's 16 MiB (the streamed limit); the client writes the others
-        over = [f"{key}over{i}" for i in range(4)]
-        assert tcp.batch_put(over, [big] * 4) == [0] * 4
+        big = b"B" * (2 << 20)  # 6 MiB of large values, past the call's 4 MiB: the client writes them all
+        over = [f"{key}over{i}" for i in range(3)]
+        assert tcp.batch_put(over, [big] * 3) == [0] * 3
         assert calls == ["BatchPutStart", "BatchPutEnd"]
-        assert tcp.batch_get(over) == [big] * 4
+        assert tcp.batch_get(over) == [big] * 3
     finally:
         tcp.close()
 

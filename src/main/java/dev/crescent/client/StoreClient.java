@@ -209,18 +209,29 @@ public final class StoreClient {
     }
 
     /**
-     * Per object, its bytes when they go with the put start, else null: as a single put's ({@link #sentWithStart}),
-     * when not copied into a space already and within the call's budget. The budget is
-     * {@link MasterClient#BATCH_INLINE_BYTES}, or what the master streams into place for one put when more (it then
-     * reads the batch's values as they arrive, so a batch of large objects is one call).
+     * Per object, its bytes when they go with the put start, else null: small objects' (up to the inline limit) within
+     * the call's budget of {@link MasterClient#BATCH_INLINE_BYTES}, when not copied into a space already; and larger
+     * ones a single put would stream ({@link #sentWithStart}) when all of them fit in that budget too. A batch whose
+     * large objects come to more is written by the transfer engine, whose parallel writes beat one socket there
+     * (measured: batches of 8 values of 1 MiB, 3,314-3,520 keys/s written against 2,625-2,916 streamed).
      */
     private List<MemorySegment> sentInline(
             List<List<MemorySegment>> values, List<Long> sizes, List<GrantedSpaces.Space> inSpaces) {
-        List<MemorySegment> sent = new ArrayList<>(values.size());
-        long budget = Math.max(MasterClient.BATCH_INLINE_BYTES, spaces == null ? master.streamedPutBytes() : 0);
+        long large = 0;
         for (int i = 0; i < values.size(); i++) {
             long size = sizes.get(i);
-            boolean inline = inSpaces.get(i) == null && size <= budget && sentWithStart(values.get(i), size);
+            if (size > inlineBytes && inSpaces.get(i) == null && sentWithStart(values.get(i), size)) {
+                large += size;
+            }
+        }
+        boolean streamsLarge = large <= MasterClient.BATCH_INLINE_BYTES;
+        List<MemorySegment> sent = new ArrayList<>(values.size());
+        long budget = MasterClient.BATCH_INLINE_BYTES;
+        for (int i = 0; i < values.size(); i++) {
+            long size = sizes.get(i);
+            boolean inline = inSpaces.get(i) == null
+                    && size <= budget
+                    && (size <= inlineBytes || streamsLarge && sentWithStart(values.get(i), size));
             budget -= inline ? size : 0;
             sent.add(inline ? joined(values.get(i), size) : null);
         }
