@@ -423,13 +423,12 @@ class CrescentStore:
         too. A batch whose large objects come to more is written by the transfer engine, whose parallel writes beat
         one socket there. They are sent from the caller's memory (``trailing_bytes``): copying a batch's values into
         the message took several fresh megabyte-sized buffers per call, each paid in page faults."""
-        large = sum(size for size, space in zip(sizes, spaces)
-                    if space is None and size > self._inline_bytes and self._sent_with_start(size))
-        streams_large = large <= _BATCH_INLINE_BYTES
+        sendable = [space is None and 0 < size and self._sent_with_start(size) for size, space in zip(sizes, spaces)]
+        streams_large = sum(size for size, ok in zip(sizes, sendable)
+                            if ok and size > self._inline_bytes) <= _BATCH_INLINE_BYTES
         sent, budget = [], _BATCH_INLINE_BYTES
-        for views, size, space in zip(values, sizes, spaces):
-            inline = space is None and 0 < size <= budget and (
-                size <= self._inline_bytes or streams_large and self._sent_with_start(size))
+        for views, size, ok in zip(values, sizes, sendable):
+            inline = ok and size <= budget and (size <= self._inline_bytes or streams_large)
             budget -= size if inline else 0
             sent.append(views if inline else None)
         return sent

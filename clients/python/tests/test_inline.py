@@ -1,5 +1,7 @@
 """Small objects in one master call (issue 20): a put start that carries its bytes, a replica list that answers
 them. Against the real server of the session (standalone: its master reaches the worker's segment in memory)."""
+import contextlib
+
 import numpy as np
 
 from conftest import wait_until
@@ -21,10 +23,15 @@ def _recording(store):
     return calls
 
 
+@contextlib.contextmanager
 def _tcp_store(server_address, **options):
+    """A store that moves bytes over TCP, closed when the block ends."""
     tcp = CrescentStore()
     assert tcp.setup(server_address, protocol="tcp", **options) == 0
-    return tcp
+    try:
+        yield tcp
+    finally:
+        tcp.close()
 
 
 def test_a_small_put_is_one_master_call(store, key):
@@ -36,8 +43,7 @@ def test_a_small_put_is_one_master_call(store, key):
 
 
 def test_a_small_get_over_tcp_is_one_master_call_and_opens_no_transfer_connection(server_address, key):
-    tcp = _tcp_store(server_address)
-    try:
+    with _tcp_store(server_address) as tcp:
         value = bytes(range(256)) * 16
         assert tcp.put(key + "small", value) == 0
         calls = _recording(tcp)
@@ -52,15 +58,12 @@ def test_a_small_get_over_tcp_is_one_master_call_and_opens_no_transfer_connectio
         assert tcp.batch_get_into([key + "small"], [bytearray(10)]) == [ErrorCode.INVALID_PARAMS]
         assert calls[0] == "BatchGetReplicaList"
         assert not tcp._tcp._idle, "no transfer connection was opened"
-    finally:
-        tcp.close()
 
 
 def test_values_of_16_kib_and_more_come_back_whole_from_their_segment(server_address, key):
     # A single get's value of 16 KiB or more is sent by the master from its segment as it is (InPlaceAnswer, behind
     # a frame head of its own), not copied into the answer first: each must arrive whole, in the one call.
-    tcp = _tcp_store(server_address)
-    try:
+    with _tcp_store(server_address) as tcp:
         sizes = (16 << 10, 40_000, DEFAULT_INLINE_BYTES)
         values = {size: np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes() for size in sizes}
         for size, value in values.items():
@@ -71,8 +74,6 @@ def test_values_of_16_kib_and_more_come_back_whole_from_their_segment(server_add
                 assert tcp.get(key + str(size)) == value
         assert calls == ["GetReplicaList"] * 9
         assert not tcp._tcp._idle, "no transfer connection was opened"
-    finally:
-        tcp.close()
 
 
 def test_a_reader_that_maps_the_replica_on_its_host_gets_the_replica_not_the_bytes(server_address, key):
@@ -176,8 +177,7 @@ def test_a_store_without_inline_values_shares_objects_with_one_that_has_them(ser
 def test_a_large_put_over_tcp_is_one_call_its_bytes_read_into_place(server_address, key):
     # A standalone master announces streamed-put-bytes: past the inline limit, the put start carries the value and the
     # master reads it from the socket into the placed object, committing it in that call (issue 20, thirty-ninth round).
-    tcp = _tcp_store(server_address)
-    try:
+    with _tcp_store(server_address) as tcp:
         calls = _recording(tcp)
         value = np.random.default_rng(2).integers(0, 256, 2 << 20, dtype=np.uint8).tobytes()
         assert tcp.put(key + "big", value) == 0, "a new store's first call"
@@ -194,16 +194,13 @@ def test_a_large_put_over_tcp_is_one_call_its_bytes_read_into_place(server_addre
         assert calls == ["PutStart", "PutStart"], "parts go back to back in one value"
         assert tcp.get(key + "big") == other
         assert tcp.get(key + "parts") == value[: 1 << 20] + other[: 3 << 19]
-    finally:
-        tcp.close()
 
 
 def test_a_batch_of_large_puts_over_tcp_is_one_call_its_values_read_as_they_arrive(server_address, key):
     # Past the inline limit, a batch's values go with its put start too when the master streams them and they come to
     # 4 MiB at most, after the rest of the request (values_last): the master reads each from the socket into its
     # object and commits it in that call (issue 20, fortieth round).
-    tcp = _tcp_store(server_address)
-    try:
+    with _tcp_store(server_address) as tcp:
         calls = _recording(tcp)
         rng = np.random.default_rng(3)
         values = [rng.integers(0, 256, n, dtype=np.uint8).tobytes() for n in (1 << 20, 300 << 10, 5000)]
@@ -223,15 +220,12 @@ def test_a_batch_of_large_puts_over_tcp_is_one_call_its_values_read_as_they_arri
         assert tcp.batch_put(over, [big] * 3) == [0] * 3
         assert calls == ["BatchPutStart", "BatchPutEnd"]
         assert tcp.batch_get(over) == [big] * 3
-    finally:
-        tcp.close()
 
 
 def test_a_large_put_writes_its_replicas_without_streaming_over_grpc_or_with_inline_values_off(server_address, key):
     value = b"g" * (1 << 20)
     for options in ({"master_transport": "grpc"}, {"inline_bytes": 0}):
-        tcp = _tcp_store(server_address, **options)
-        try:
+        with _tcp_store(server_address, **options) as tcp:
             calls = _recording(tcp)
             name = key + "-".join(options)
             assert tcp.put(name, value) == 0
@@ -239,16 +233,13 @@ def test_a_large_put_writes_its_replicas_without_streaming_over_grpc_or_with_inl
             assert calls == ["PutStart", "PutEnd", "BatchPutStart", "BatchPutEnd"], options
             assert tcp.get(name) == value
             assert tcp.get(name + "b") == value
-        finally:
-            tcp.close()
 
 
 def test_a_master_that_announces_no_streaming_gets_three_call_puts(server_address, key, monkeypatch):
     # A master that predates streamed puts announces no streamed-put-bytes: the client writes the replicas itself.
     announced = master._announced_wire_ports
     monkeypatch.setattr(master, "_announced_wire_ports", lambda *args: announced(*args)[:3] + (0,))
-    tcp = _tcp_store(server_address)
-    try:
+    with _tcp_store(server_address) as tcp:
         calls = _recording(tcp)
         value = b"o" * (1 << 20)
         assert tcp.put(key + "old", value) == 0
@@ -256,5 +247,3 @@ def test_a_master_that_announces_no_streaming_gets_three_call_puts(server_addres
         assert calls == ["PutStart", "PutEnd", "BatchPutStart", "BatchPutEnd"]
         assert tcp.get(key + "old") == value
         assert tcp.get(key + "old-b") == value
-    finally:
-        tcp.close()

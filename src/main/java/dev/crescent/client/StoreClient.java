@@ -217,21 +217,19 @@ public final class StoreClient {
      */
     private List<MemorySegment> sentInline(
             List<List<MemorySegment>> values, List<Long> sizes, List<GrantedSpaces.Space> inSpaces) {
+        boolean[] sendable = new boolean[values.size()]; // as a single put's bytes would be
         long large = 0;
         for (int i = 0; i < values.size(); i++) {
             long size = sizes.get(i);
-            if (size > inlineBytes && inSpaces.get(i) == null && sentWithStart(values.get(i), size)) {
-                large += size;
-            }
+            sendable[i] = inSpaces.get(i) == null && sentWithStart(values.get(i), size);
+            large += sendable[i] && size > inlineBytes ? size : 0;
         }
         boolean streamsLarge = large <= MasterClient.BATCH_INLINE_BYTES;
         List<MemorySegment> sent = new ArrayList<>(values.size());
         long budget = MasterClient.BATCH_INLINE_BYTES;
         for (int i = 0; i < values.size(); i++) {
             long size = sizes.get(i);
-            boolean inline = inSpaces.get(i) == null
-                    && size <= budget
-                    && (size <= inlineBytes || streamsLarge && sentWithStart(values.get(i), size));
+            boolean inline = sendable[i] && size <= budget && (size <= inlineBytes || streamsLarge);
             budget -= inline ? size : 0;
             sent.add(inline ? joined(values.get(i), size) : null);
         }

@@ -160,11 +160,7 @@ public final class InlineValues {
             if (value == null) {
                 return startOne(clientId, key, sizes.get(i), null, config, upsert, crc32cs.get(i), space);
             }
-            if (value.byteSize() != sizes.get(i)) {
-                throw new StoreException(
-                        ErrorCode.INVALID_PARAMS,
-                        "size " + sizes.get(i) + " but " + value.byteSize() + " bytes of value for '" + key + "'");
-            }
+            requireValueSize(key, sizes.get(i), value.byteSize());
             return putStartArriving(clientId, key, value, config, upsert, crc32cs.get(i));
         });
     }
@@ -189,6 +185,15 @@ public final class InlineValues {
             answers.add(KeyResult.of(key, () -> start.start(index, key)));
         }
         return answers;
+    }
+
+    /** Refuses a put whose bytes are not as many as its size says. */
+    public static void requireValueSize(String key, long size, long valueBytes) {
+        if (valueBytes != size) {
+            throw new StoreException(
+                    ErrorCode.INVALID_PARAMS,
+                    "size " + size + " but " + valueBytes + " bytes of value for '" + key + "'");
+        }
     }
 
     private static long spaceOf(List<Long> inSpaces, int i) {

@@ -148,7 +148,7 @@ public class MasterGrpcService implements MasterService {
     private CompletableFuture<PutStartResponse> arriving(
             String op, PutStartRequest request, boolean upsert, ArrivingValue value) {
         return started(op, "put_start_durable", request, () -> {
-                    requireValueSize(request, value.byteSize());
+                    InlineValues.requireValueSize(request.getKey(), request.getSize(), value.byteSize());
                     if (request.getInSpace() != 0) {
                         throw new StoreException(
                                 ErrorCode.INVALID_PARAMS, "a put start with its bytes and a space named too");
@@ -187,7 +187,7 @@ public class MasterGrpcService implements MasterService {
         } else if (bytes != null && bytes.byteSize() != 0) {
             // Committed by the master when it can write the bytes, answered once durable.
             started = started(op, "put_start_durable", request, () -> {
-                requireValueSize(request, bytes.byteSize());
+                InlineValues.requireValueSize(request.getKey(), request.getSize(), bytes.byteSize());
                 return inline.putStart(
                         request.getClientId(),
                         request.getKey(),
@@ -223,14 +223,6 @@ public class MasterGrpcService implements MasterService {
             releaseCarried(request.getReleasedList());
             return start.get();
         });
-    }
-
-    /** Refuses a put start whose bytes are not as many as its size says. */
-    private static void requireValueSize(PutStartRequest request, long valueBytes) {
-        if (valueBytes != request.getSize()) {
-            throw new StoreException(
-                    ErrorCode.INVALID_PARAMS, "size " + request.getSize() + " but " + valueBytes + " bytes of value");
-        }
     }
 
     private static Long crc32c(PutStartRequest request) {
@@ -351,7 +343,7 @@ public class MasterGrpcService implements MasterService {
 
     /** {@link #batchPutStart} as a future: the wire's call, without Mutiny's operators. */
     public CompletableFuture<BatchPutStartResponse> batchPutStartAsync(BatchPutStartRequest request) {
-        return batchStart("batch_put_start", request, request.getUpsert());
+        return batchStart("batch_put_start", request, request.getUpsert(), null);
     }
 
     @Override
@@ -362,7 +354,7 @@ public class MasterGrpcService implements MasterService {
 
     /** {@link #batchUpsertStart} as a future: the wire's call, without Mutiny's operators. */
     public CompletableFuture<BatchPutStartResponse> batchUpsertStartAsync(BatchPutStartRequest request) {
-        return batchStart("batch_upsert_start", request, true);
+        return batchStart("batch_upsert_start", request, true, null);
     }
 
     /**
@@ -379,11 +371,6 @@ public class MasterGrpcService implements MasterService {
     public CompletableFuture<BatchPutStartResponse> batchUpsertStartArriving(
             BatchPutStartRequest request, ArrivingValues values) {
         return batchStart("batch_upsert_start", request, true, values);
-    }
-
-    private CompletableFuture<BatchPutStartResponse> batchStart(
-            String op, BatchPutStartRequest request, boolean upsert) {
-        return batchStart(op, request, upsert, null);
     }
 
     /**
@@ -459,11 +446,8 @@ public class MasterGrpcService implements MasterService {
         }
         for (int i = 0; i < request.getValuesCount(); i++) {
             int sent = request.getValues(i).size();
-            if (sent > 0 && sent != request.getSizes(i)) {
-                throw new StoreException(
-                        ErrorCode.INVALID_PARAMS,
-                        "size " + request.getSizes(i) + " but " + sent + " bytes of value for '" + request.getKeys(i)
-                                + "'");
+            if (sent > 0) {
+                InlineValues.requireValueSize(request.getKeys(i), request.getSizes(i), sent);
             }
         }
     }

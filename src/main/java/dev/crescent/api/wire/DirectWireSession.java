@@ -315,6 +315,17 @@ final class DirectWireSession implements Runnable {
         }
     }
 
+    /** Reads past the frame's next {@code bytes} (within its timeout), which the call did not take; the frame is then in. */
+    private void skip(long bytes) throws IOException {
+        while (bytes > 0) {
+            fill(1, true);
+            int now = (int) Math.min(in.remaining(), bytes);
+            in.position(in.position() + now);
+            bytes -= now;
+        }
+        arrived();
+    }
+
     /** The frame being received has begun: the rest of it must come within the frame timeout. */
     private void arm() {
         if (!armed) {
@@ -451,13 +462,8 @@ final class DirectWireSession implements Runnable {
             if (broken) {
                 throw new IOException("a value did not arrive whole");
             }
-            while (taken < size) {
-                fill(1, true);
-                int now = (int) Math.min(in.remaining(), size - taken);
-                in.position(in.position() + now);
-                taken += now;
-            }
-            arrived();
+            skip(size - taken);
+            taken = size;
         }
     }
 
@@ -560,13 +566,8 @@ final class DirectWireSession implements Runnable {
         /** Skips what the call did not read, so the next frame is read from its start. */
         void skipRest() throws IOException {
             skipCurrent();
-            while (left > 0) {
-                fill(1, true);
-                int now = (int) Math.min(in.remaining(), left);
-                in.position(in.position() + now);
-                left -= now;
-            }
-            arrived();
+            skip(left);
+            left = 0;
         }
     }
 }
