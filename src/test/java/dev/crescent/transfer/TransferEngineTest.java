@@ -2,6 +2,7 @@ package dev.crescent.transfer;
 
 import dev.crescent.common.ErrorCode;
 import dev.crescent.common.StoreException;
+import dev.crescent.testing.TcpRelay;
 import dev.crescent.transfer.local.LocalTransport;
 import dev.crescent.transfer.shm.ShmTransport;
 import dev.crescent.transfer.tcp.TcpSettings;
@@ -227,7 +228,7 @@ class TransferEngineTest {
                         1, 1 << 20, Duration.ofSeconds(5), 2, 5, Duration.ofSeconds(10), Duration.ofSeconds(1)));
                 TcpTransferServer server = new TcpTransferServer(
                         memory, new InetSocketAddress("127.0.0.1", 0), Duration.ofSeconds(5), Duration.ofSeconds(5));
-                DroppingProxy restarts = new DroppingProxy(server.port())) {
+                TcpRelay restarts = new TcpRelay(server.port())) {
             String endpoint = "tcp=127.0.0.1:" + restarts.port();
             CyclicBarrier together = new CyclicBarrier(callers);
             List<Thread> writers = new ArrayList<>();

@@ -9,6 +9,7 @@ import dev.crescent.master.ReplicatedIndex;
 import dev.crescent.meta.EtcdProcess;
 import dev.crescent.meta.MetadataKeys;
 import dev.crescent.meta.etcd.EtcdMetadataStore;
+import dev.crescent.testing.TcpRelay;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,8 +35,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Acknowledgements at memory speed (issue 21): a change is durable once every standby holds it, before etcd has it,
- * and the master elected next collects it from the standbys. Over a real etcd, which the test freezes (SIGSTOP) so
- * that nothing the leader acknowledges meanwhile can reach it.
+ * and the master elected next collects it from the standbys. Over a real etcd, from which the test cuts the leader
+ * (or which it freezes, where etcd applying the leader's late writes would change nothing), so that nothing the
+ * leader acknowledges meanwhile reaches etcd.
  */
 class StandbyAcksTest {
     private final MetadataKeys keys = new MetadataKeys("acks");
@@ -97,7 +99,9 @@ class StandbyAcksTest {
         try (EtcdProcess etcd = EtcdProcess.start();
                 EtcdMetadataStore standbyStore =
                         new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5))) {
-            EtcdMetadataStore leaderStore = new EtcdMetadataStore(List.of(etcd.endpoint()), Duration.ofSeconds(5));
+            TcpRelay leaderLink = TcpRelay.before(etcd.endpoint());
+            EtcdMetadataStore leaderStore =
+                    new EtcdMetadataStore(List.of(leaderLink.endpointFor(etcd.endpoint())), Duration.ofSeconds(5));
             OpLogSnapshots snapshots = new OpLogSnapshots(standbyStore, keys.snapshots(), keys.oplog(), json);
             OpLogTailer tailer = new OpLogTailer(standbyStore, keys.oplog(), snapshots, json, null);
             OpLogReplica replica = new OpLogReplica(
@@ -115,23 +119,21 @@ class StandbyAcksTest {
             opLog.record(commit("in-etcd", 0)).get(5, TimeUnit.SECONDS);
             await(() -> tailer.appliedSequence() >= opLog.lastWritten() && opLog.lastWritten() >= 2, "replayed");
 
-            // etcd frozen: whatever the leader acknowledges now is held by the standby only.
-            signal("STOP", etcd.pid());
+            // The leader cut from etcd (etcd and the standby go on): what it acknowledges now only the standby holds.
+            // Cut, not frozen: a frozen etcd takes the leader's writes in and may apply them once resumed.
+            leaderLink.cut();
             List<String> acknowledged = new ArrayList<>();
-            try {
-                for (int i = 0; i < 5; i++) {
-                    opLog.record(commit("held-" + i, 128L * (i + 1))).get(2, TimeUnit.SECONDS);
-                    acknowledged.add("held-" + i);
-                }
-                long writtenWhileFrozen = opLog.lastWritten();
-                assertTrue(replica.heldCount() >= 5, "held by the standby: " + replica.heldCount());
-                // The leader dies with its etcd writes unsent: nothing of it may land later.
-                opLog.close();
-                leaderStore.close();
-                assertEquals(writtenWhileFrozen, opLog.lastWritten());
-            } finally {
-                signal("CONT", etcd.pid());
+            for (int i = 0; i < 5; i++) {
+                opLog.record(commit("held-" + i, 128L * (i + 1))).get(2, TimeUnit.SECONDS);
+                acknowledged.add("held-" + i);
             }
+            long writtenWhileCut = opLog.lastWritten();
+            assertTrue(replica.heldCount() >= 5, "held by the standby: " + replica.heldCount());
+            // The leader dies with its etcd writes unsent: nothing of it may land later.
+            opLog.close();
+            leaderStore.close();
+            leaderLink.close();
+            assertEquals(writtenWhileCut, opLog.lastWritten());
 
             // The standby is elected: it collects what it held (and what any other standby held) and writes it.
             standbyStore.delete(keys.leader());
