@@ -1,67 +1,75 @@
 package dev.crescent.api.wire;
 
+import com.google.protobuf.MessageLite;
 import dev.crescent.protocol.Lending;
-import dev.crescent.protocol.proto.GetReplicaListResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * Sends a location's value from its segment as it is: the frame's head (header, location, the value's tag and length)
- * goes in a pooled buffer, the value after it stays in the segment, and the kernel copies it straight into the
- * socket. Copying it into the frame first was half of the master's user CPU in 64 KiB gets (5.2 us of 10.2).
+ * Sends the values lent to an answer from their segments as they are: the rest of the frame (header, locations, each
+ * value's tag and length) goes in a pooled buffer, the values stay in their segments, and the kernel copies the
+ * pieces, in order, straight into the socket. Copying the values into the frame first was half of the master's user
+ * CPU in 64 KiB gets (5.2 us of 10.2), and a quarter of it in batched 64 KiB gets.
  *
- * <p>The read lease that keeps the range from reuse is held until the bytes are sent, not until the call returns,
- * and no byte is sent past half the time the lease had left when the answer was made ({@link LeasedRegion}): a
- * caller that leaves them unread that long loses its connection when the master next tries to send them.
+ * <p>The read leases that keep the ranges from reuse are held until the bytes are sent, not until the call returns,
+ * and no byte is sent past half the time the shortest of them had left when the answer was made ({@link
+ * LeasedRegion}): a caller that leaves them unread that long loses its connection when the master next tries to send
+ * them.
  */
 final class InPlaceAnswer {
-    /** Below this a copy into the frame costs less than a second buffer and its bookkeeping. */
+    /**
+     * Values smaller than this on average are copied into the frame: below it a copy costs less than a piece of its
+     * own and its bookkeeping. Batches of 128 values, alternating runs: 64 KiB values 1.19x the keys/s
+     * sent in place (server CPU per call 2.8 ms against 3.7), 4 KiB values even (225 us against 220), 1 KiB values
+     * 3-6% fewer keys/s.
+     */
     static final long LEAST_BYTES = 16 << 10;
 
     private InPlaceAnswer() {}
 
     /**
-     * The value to send in place when {@code answer} is a single location carrying lent bytes of at least
-     * {@link #LEAST_BYTES} whose lease leaves time to send them; else null.
+     * The answer as one message for the channel, its lent values sent from their segments, when they average
+     * {@link #LEAST_BYTES} or more and their leases leave time to send them; else null (the answer is copied whole,
+     * {@link LentAnswer}). The message is released once sent or dropped, which ends the lending (hands the read leases
+     * back).
      */
-    static MemorySegment valueOf(Object answer, Lending lending) {
-        if (!(answer instanceof GetReplicaListResponse location)) {
+    static LeasedRegion regionOf(ByteBufAllocator alloc, int callId, MessageLite answer, Lending lending)
+            throws IOException {
+        LentAnswer.Lent lent = LentAnswer.lent(answer, lending);
+        if (lent.values() == 0 || lent.bytes() < LEAST_BYTES * lent.values()) {
             return null;
         }
-        MemorySegment value = lending.lent(0);
-        // The clock last: it is read for large values only, not for every answer.
-        return value != null && value.byteSize() >= LEAST_BYTES && leavesTime(location) ? value : null;
-    }
-
-    private static boolean leavesTime(GetReplicaListResponse location) {
+        // The clock last: it is read for large answers only, not for every answer. Half way to the deadline, so a
+        // caller whose lease is nearly over reads nothing stale even if the clock is read a little early.
         long now = System.currentTimeMillis();
-        return sendBy(location, now) > now;
-    }
-
-    /**
-     * The answer as one message for the channel: released once sent or dropped, which ends the lending (hands the
-     * read lease back).
-     */
-    static LeasedRegion region(
-            ByteBufAllocator alloc, int callId, GetReplicaListResponse location, MemorySegment value, Lending lending)
-            throws IOException {
+        long sendBy = now + (LentAnswer.leaseDeadline(answer, lending) - now) / 2;
+        if (sendBy <= now) {
+            return null;
+        }
+        List<ByteBuffer> values = new ArrayList<>();
+        List<Integer> places = new ArrayList<>();
         ByteBuf head = LentAnswer.frame(
                 alloc,
                 callId,
-                LentAnswer.headSize(location, value),
-                value.byteSize(),
-                out -> LentAnswer.writeHead(location, value, out));
-        return new LeasedRegion(head, value, sendBy(location, System.currentTimeMillis()), lending.keep());
-    }
-
-    /**
-     * When the last byte may leave: half way from now to the lease's deadline, so a caller whose lease is nearly over
-     * reads nothing stale even if the clock is read a little early.
-     */
-    private static long sendBy(GetReplicaListResponse location, long nowMillis) {
-        return nowMillis + (location.getLeaseDeadlineMs() - nowMillis) / 2;
+                Math.toIntExact(LentAnswer.size(answer, lending) - lent.bytes()),
+                lent.bytes(),
+                out -> LentAnswer.writeTo(answer, lending, out, (value, at) -> {
+                    places.add(LentAnswer.HEADER + at.getTotalBytesWritten());
+                    values.add(value.asByteBuffer());
+                }));
+        ByteBuffer[] pieces = new ByteBuffer[2 * values.size() + 1];
+        int from = 0;
+        for (int i = 0; i < values.size(); i++) {
+            pieces[2 * i] = head.nioBuffer(from, places.get(i) - from);
+            pieces[2 * i + 1] = values.get(i);
+            from = places.get(i);
+        }
+        pieces[pieces.length - 1] = head.nioBuffer(from, head.readableBytes() - from);
+        return new LeasedRegion(head, pieces, sendBy, lending.keep());
     }
 }

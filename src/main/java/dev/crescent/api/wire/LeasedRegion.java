@@ -5,60 +5,62 @@ import io.netty.channel.FileRegion;
 import io.netty.util.AbstractReferenceCounted;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.WritableByteChannel;
 
 /**
- * An answer frame whose value is sent from its segment as it is, behind a head in a pooled buffer, and only while
- * the value's read lease holds it. The transport calls {@link #transferTo} each time the socket takes more; each
- * call first checks the clock against {@code sendByMillis}, so no byte leaves the segment once its range may hold
- * another object: the call fails instead, and the transport closes the connection with the rest unsent. The check and
- * the copy are one call on one thread, not a timer that may come late.
+ * An answer frame whose values are sent from their segments as they are, between the pieces of a pooled buffer that
+ * holds the rest of the frame, and only while the values' read leases hold them. The transport calls {@link
+ * #transferTo} each time the socket takes more; each call first checks the clock against {@code sendByMillis}, so no
+ * byte leaves a segment once its range may hold another object: the call fails instead, and the transport closes the
+ * connection with the rest unsent. The check and the copy are one call on one thread, not a timer that may come late.
  *
- * <p>Released by the transport once sent, failed, or dropped with its connection: the head goes back to its pool and
- * {@code giveBack} hands back the lease.
+ * <p>Released by the transport once sent, failed, or dropped with its connection: the buffer goes back to its pool
+ * and {@code giveBack} hands back the leases.
  */
 final class LeasedRegion extends AbstractReferenceCounted implements FileRegion {
+    /** The most pieces one write hands the kernel: Linux's IOV_MAX. */
+    private static final int MAX_PIECES = 1024;
+
     private final ByteBuf head;
-    private final MemorySegment value;
+    private final ByteBuffer[] pieces;
     private final long sendByMillis;
     private final Runnable giveBack;
-    private final int headBytes;
     private final long count;
+    private int next;
     private long transferred;
 
     /**
-     * @param head         the frame up to the value (released with this region)
-     * @param value        the value's bytes in their segment
+     * @param head         the frame but the values (released with this region)
+     * @param pieces       the frame in order: views of {@code head} and the values' bytes in their segments
      * @param sendByMillis wall-clock time past which none of them is sent
-     * @param giveBack     hands the read lease back
+     * @param giveBack     hands the read leases back
      */
-    LeasedRegion(ByteBuf head, MemorySegment value, long sendByMillis, Runnable giveBack) {
+    LeasedRegion(ByteBuf head, ByteBuffer[] pieces, long sendByMillis, Runnable giveBack) {
         this.head = head;
-        this.value = value;
+        this.pieces = pieces;
         this.sendByMillis = sendByMillis;
         this.giveBack = giveBack;
-        this.headBytes = head.readableBytes();
-        this.count = headBytes + value.byteSize();
+        long bytes = 0;
+        for (ByteBuffer piece : pieces) {
+            bytes += piece.remaining();
+        }
+        this.count = bytes;
     }
 
     @Override
     public long transferTo(WritableByteChannel target, long position) throws IOException {
         if (System.currentTimeMillis() > sendByMillis) {
-            throw new IOException("an answer sent from its segment was not taken within half its read lease: "
+            throw new IOException("an answer sent from its segments was not taken within half its read lease: "
                     + (count - transferred) + " of its " + count + " bytes are dropped with the connection");
         }
-        ByteBuffer rest = value.asSlice(Math.max(0, transferred - headBytes)).asByteBuffer();
-        long written;
-        if (head.isReadable()) {
-            ByteBuffer[] both = {head.nioBuffer(), rest};
-            written = target instanceof GatheringByteChannel gathering ? gathering.write(both) : target.write(both[0]);
-            head.skipBytes((int) Math.min(written, head.readableBytes()));
-        } else {
-            written = target.write(rest);
+        while (next < pieces.length - 1 && !pieces[next].hasRemaining()) {
+            next++;
         }
+        long written = target instanceof GatheringByteChannel gathering
+                ? gathering.write(pieces, next, Math.min(MAX_PIECES, pieces.length - next))
+                : target.write(pieces[next]);
         transferred += written;
         return written;
     }

@@ -50,17 +50,75 @@ final class LentAnswer {
         };
     }
 
+    /** What becomes of a lent value where the answer holds it. */
+    @FunctionalInterface
+    interface Values {
+        /** Called once per lent value, in order, at the place of its bytes, after their tag and length. */
+        void write(MemorySegment value, CodedOutputStream out) throws IOException;
+    }
+
+    /** Lent values copied into the answer: one bulk copy each, segment to frame. */
+    static final Values COPIED = (value, out) -> out.write(value.asByteBuffer());
+
     /** Writes {@code answer} with the bytes lent to it: exactly {@link #size} bytes. */
     static void writeTo(MessageLite answer, Lending lending, CodedOutputStream out) throws IOException {
+        writeTo(answer, lending, out, COPIED);
+    }
+
+    /**
+     * Writes {@code answer} with its lent values handed to {@code values} where they belong: {@link #size} bytes,
+     * less those of the lent values when {@code values} does not write them.
+     */
+    static void writeTo(MessageLite answer, Lending lending, CodedOutputStream out, Values values) throws IOException {
         switch (answer) {
-            case GetReplicaListResponse location -> writeLocation(location, lending.lent(0), out);
+            case GetReplicaListResponse location -> writeLocation(location, lending.lent(0), out, values);
             case BatchGetReplicaListResponse batch -> {
                 for (int i = 0; i < batch.getItemsCount(); i++) {
-                    writeItem(batch.getItems(i), lending.lent(i), out);
+                    writeItem(batch.getItems(i), lending.lent(i), out, values);
                 }
             }
             default -> answer.writeTo(out);
         }
+    }
+
+    /** What was lent to an answer: the bytes in all, and how many values they make. */
+    record Lent(long bytes, int values) {}
+
+    /** The bytes lent to {@code answer}. */
+    static Lent lent(MessageLite answer, Lending lending) {
+        long bytes = 0;
+        int values = 0;
+        for (int i = 0; i < items(answer); i++) {
+            MemorySegment value = lending.lent(i);
+            if (value != null) {
+                bytes += value.byteSize();
+                values++;
+            }
+        }
+        return new Lent(bytes, values);
+    }
+
+    /** The earliest lease deadline (ms since the epoch) of the locations with bytes lent to them. */
+    static long leaseDeadline(MessageLite answer, Lending lending) {
+        long deadline = Long.MAX_VALUE;
+        for (int i = 0; i < items(answer); i++) {
+            if (lending.lent(i) != null) {
+                GetReplicaListResponse location = answer instanceof BatchGetReplicaListResponse batch
+                        ? batch.getItems(i).getLocation()
+                        : (GetReplicaListResponse) answer;
+                deadline = Math.min(deadline, location.getLeaseDeadlineMs());
+            }
+        }
+        return deadline;
+    }
+
+    /** The items of an answer that can carry lent bytes: 1 for a location, a batch's items, else 0. */
+    private static int items(MessageLite answer) {
+        return switch (answer) {
+            case GetReplicaListResponse _ -> 1;
+            case BatchGetReplicaListResponse batch -> batch.getItemsCount();
+            default -> 0;
+        };
     }
 
     private static int itemSize(BatchGetReplicaListItem item, MemorySegment value) {
@@ -72,7 +130,8 @@ final class LentAnswer {
                 + delimitedSize(locationSize(item.getLocation(), value));
     }
 
-    private static void writeItem(BatchGetReplicaListItem item, MemorySegment value, CodedOutputStream out)
+    private static void writeItem(
+            BatchGetReplicaListItem item, MemorySegment value, CodedOutputStream out, Values values)
             throws IOException {
         out.writeTag(ITEMS, WireFormat.WIRETYPE_LENGTH_DELIMITED);
         out.writeUInt32NoTag(itemSize(item, value));
@@ -85,7 +144,7 @@ final class LentAnswer {
         }
         out.writeTag(LOCATION, WireFormat.WIRETYPE_LENGTH_DELIMITED);
         out.writeUInt32NoTag(locationSize(item.getLocation(), value));
-        writeLocation(item.getLocation(), value, out);
+        writeLocation(item.getLocation(), value, out, values);
     }
 
     private static int locationSize(GetReplicaListResponse location, MemorySegment value) {
@@ -93,14 +152,15 @@ final class LentAnswer {
                 + (value == null ? 0 : CodedOutputStream.computeTagSize(VALUE) + delimitedSize(length(value)));
     }
 
-    private static void writeLocation(GetReplicaListResponse location, MemorySegment value, CodedOutputStream out)
+    private static void writeLocation(
+            GetReplicaListResponse location, MemorySegment value, CodedOutputStream out, Values values)
             throws IOException {
         if (value == null) {
             location.writeTo(out);
             return;
         }
         writeHead(location, value, out);
-        out.write(value.asByteBuffer()); // one bulk copy, segment to frame
+        values.write(value, out);
     }
 
     /** What writes an answer's body. */
@@ -139,13 +199,8 @@ final class LentAnswer {
         out.checkNoSpaceLeft();
     }
 
-    /** The size of the head of a location without its value's bytes ({@link InPlaceAnswer}). */
-    static int headSize(GetReplicaListResponse location, MemorySegment value) {
-        return locationSize(location, value) - length(value);
-    }
-
     /** Writes a location up to its value's bytes: the location, then the value's tag and length. */
-    static void writeHead(GetReplicaListResponse location, MemorySegment value, CodedOutputStream out)
+    private static void writeHead(GetReplicaListResponse location, MemorySegment value, CodedOutputStream out)
             throws IOException {
         location.writeTo(out);
         out.writeTag(VALUE, WireFormat.WIRETYPE_LENGTH_DELIMITED);

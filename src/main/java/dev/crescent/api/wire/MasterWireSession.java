@@ -9,7 +9,6 @@ import dev.crescent.common.StoreException;
 import dev.crescent.master.access.Caller;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
-import dev.crescent.protocol.proto.GetReplicaListResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
@@ -27,7 +26,6 @@ import io.vertx.core.net.impl.NetSocketInternal;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -376,18 +374,18 @@ final class MasterWireSession {
      * Serialises the answer straight into a pooled direct buffer, which the channel sends as it is and gives back
      * to the pool: a heap frame would be copied into a fresh direct buffer on every write (a small object's bytes
      * travel in answers: with 64 KiB values that copy and its zeroing were the master's largest cost). Bytes lent
-     * to the answer are copied into it from their segments ({@link LentAnswer}), or, a single object's of 16 KiB or
-     * more, sent from the segment as they are ({@link InPlaceAnswer}).
+     * to the answer are copied into it from their segments ({@link LentAnswer}), or, when they come to 16 KiB or
+     * more, sent from the segments as they are ({@link InPlaceAnswer}).
      */
     private void answer(int callId, MessageLite answer, Lending lending) {
         ChannelHandlerContext context = channel.channelHandlerContext();
-        MemorySegment inPlace = socket.isSsl() || !context.executor().inEventLoop()
-                ? null // TLS encrypts from buffers only; answers made off the loop keep the copy
-                : InPlaceAnswer.valueOf(answer, lending);
         Object message;
         try {
+            LeasedRegion inPlace = socket.isSsl() || !context.executor().inEventLoop()
+                    ? null // TLS encrypts from buffers only; answers made off the loop keep the copy
+                    : InPlaceAnswer.regionOf(context.alloc(), callId, answer, lending);
             message = inPlace != null
-                    ? InPlaceAnswer.region(context.alloc(), callId, (GetReplicaListResponse) answer, inPlace, lending)
+                    ? inPlace
                     : LentAnswer.frame(
                             context.alloc(),
                             callId,

@@ -3,6 +3,9 @@ package dev.crescent.api.wire;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
 import dev.crescent.protocol.MasterWire;
+import dev.crescent.protocol.proto.BatchGetReplicaListItem;
+import dev.crescent.protocol.proto.BatchGetReplicaListResponse;
+import dev.crescent.protocol.proto.BatchKeysRequest;
 import dev.crescent.protocol.proto.GetReplicaListResponse;
 import dev.crescent.protocol.proto.MasterServiceGrpc;
 import dev.crescent.protocol.proto.PutStartResponse;
@@ -24,6 +27,8 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.URL;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static dev.crescent.api.wire.MasterWireProtocolTest.connected;
@@ -38,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Values of 16 KiB and more answered from their segment as they are ({@link InPlaceAnswer}), on a master whose read
+ * Values of 16 KiB and more (alone, or in a batch) answered from their segments as they are ({@link InPlaceAnswer}), on a master whose read
  * leases last 2 s: a caller that reads gets its bytes and the lease back; one that stops reading gets nothing the
  * master would send past half its lease, and loses its connection when it reads again, so no byte of a range that may
  * have been reused reaches it. (Without the check {@link LeasedRegion} makes before each send, it received another
@@ -84,6 +89,59 @@ class InPlaceAnswerTest {
                     RemoveRequest.newBuilder().setKey("in-place/read").build().toByteArray());
             MasterWireProtocolTest.Answer removed = read(in);
             assertEquals(0, removed.code(), removed.message());
+        }
+    }
+
+    @Test
+    void aBatchSentFromItsSegmentsArrivesWholeBesideARefusalAndGivesItsLeasesBack() throws IOException {
+        List<String> keys = List.of("in-place/batch/0", "in-place/batch/none", "in-place/batch/1", "in-place/batch/2");
+        Map<String, byte[]> values = new HashMap<>();
+        try (Socket socket = connected(service, 0)) {
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            for (int i = 0; i < 3; i++) {
+                byte[] value = randomBytes(VALUE_BYTES - i * 1000, 20 + i);
+                values.put("in-place/batch/" + i, value);
+                put(in, out, "in-place/batch/" + i, value);
+            }
+            for (int call = 0; call < 20; call++) {
+                send(
+                        out,
+                        MasterWire.id(MasterServiceGrpc.getBatchGetReplicaListMethod()),
+                        call,
+                        BatchKeysRequest.newBuilder()
+                                .addAllKeys(keys)
+                                .setAcceptInline(VALUE_BYTES)
+                                .build()
+                                .toByteArray());
+                MasterWireProtocolTest.Answer got = read(in);
+                assertEquals(0, got.code(), got.message());
+                BatchGetReplicaListResponse batch = BatchGetReplicaListResponse.parseFrom(got.payload());
+                assertEquals(keys.size(), batch.getItemsCount());
+                for (int i = 0; i < keys.size(); i++) {
+                    BatchGetReplicaListItem item = batch.getItems(i);
+                    assertEquals(keys.get(i), item.getStatus().getKey());
+                    byte[] expected = values.get(keys.get(i));
+                    if (expected == null) {
+                        assertTrue(item.getStatus().getCode() != 0, "the missing key is refused");
+                    } else {
+                        assertArrayEquals(
+                                expected, item.getLocation().getValue().toByteArray(), keys.get(i) + ", read " + call);
+                    }
+                }
+            }
+            for (int i = 0; i < 3; i++) { // unforced: refused while a read lease is held
+                send(
+                        out,
+                        MasterWire.id(MasterServiceGrpc.getRemoveMethod()),
+                        100 + i,
+                        RemoveRequest.newBuilder()
+                                .setKey("in-place/batch/" + i)
+                                .build()
+                                .toByteArray());
+                MasterWireProtocolTest.Answer removed = read(in);
+                assertEquals(0, removed.code(), removed.message());
+            }
         }
     }
 
