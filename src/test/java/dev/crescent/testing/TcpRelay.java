@@ -1,5 +1,6 @@
 package dev.crescent.testing;
 
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -106,9 +107,9 @@ public final class TcpRelay implements AutoCloseable {
         });
     }
 
-    private static void closeQuietly(Socket socket) {
+    private static void closeQuietly(Closeable closeable) {
         try {
-            socket.close();
+            closeable.close();
         } catch (IOException ignored) {
             // Closing anyway.
         }
@@ -116,11 +117,7 @@ public final class TcpRelay implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            listener.close();
-        } catch (IOException ignored) {
-            // Closing anyway.
-        }
+        closeQuietly(listener);
         dropConnections();
     }
 }

@@ -22,6 +22,7 @@ import java.nio.channels.GatheringByteChannel;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import static dev.crescent.api.wire.LentAnswerTest.found;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -149,13 +150,6 @@ class InPlaceRegionTest {
                 .setLeaseDeadlineMs(leaseDeadline)
                 .setCrc32C(12345)
                 .setVersion(9)
-                .build();
-    }
-
-    private static BatchGetReplicaListItem found(String key, GetReplicaListResponse location) {
-        return BatchGetReplicaListItem.newBuilder()
-                .setStatus(KeyStatus.newBuilder().setKey(key))
-                .setLocation(location)
                 .build();
     }
 

@@ -101,7 +101,8 @@ class LentAnswerTest {
                 .build();
     }
 
-    private static BatchGetReplicaListItem found(String key, GetReplicaListResponse location) {
+    /** A batch item: {@code key} found at {@code location}. */
+    static BatchGetReplicaListItem found(String key, GetReplicaListResponse location) {
         return BatchGetReplicaListItem.newBuilder()
                 .setStatus(KeyStatus.newBuilder().setKey(key))
                 .setLocation(location)
