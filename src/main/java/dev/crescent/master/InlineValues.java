@@ -12,10 +12,7 @@ import dev.crescent.protocol.ReplicaConfig;
 import dev.crescent.protocol.ReplicaDescriptor;
 import dev.crescent.protocol.StartedPut;
 import dev.crescent.transfer.PeerAddress;
-import dev.crescent.transfer.TransferBatch;
 import dev.crescent.transfer.TransferEngine;
-import dev.crescent.transfer.TransferRequest;
-import dev.crescent.transfer.Transport;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -31,13 +28,21 @@ import java.util.function.IntFunction;
  * file. Otherwise both answer as usual and the client moves the bytes. Either way the object lives in a segment
  * range like any other, so leases, eviction, pins, tickets and the op-log treat it as they treat every object: the
  * put is a PutStart and a PutEnd made in one step of its key, as a put into granted space is (acknowledged once
- * durable), the read an ordinary lease handed back as soon as the copy is done.
+ * durable); the read a copy made in one step of its key, which needs no lease ({@link ReadLeases.Copier}), or, for
+ * a value the answer sends from its segment, an ordinary lease handed back once the answer is out.
  *
  * <p>Only memory copies, never the network: these calls run on the event loop, which may not wait on a peer.
  */
 public final class InlineValues {
     /** The highest limit one may configure: bytes in a master call are copied and held whole. */
     public static final long MAX_LIMIT = 16 << 20;
+
+    /**
+     * Under a lending, objects of this size and more are lent from their segments, not copied under their keys: the
+     * answer's writer then sends them from the segments as they are, with no copy of its own, and copies smaller
+     * ones into its frame anyway (a piece of its own costs more than the copy below this size).
+     */
+    public static final long LENT_FROM = 16 << 10;
 
     private final Master master;
     private final TransferEngine engine;
@@ -81,7 +86,8 @@ public final class InlineValues {
         List<ReplicaDescriptor> replicas = placing.join();
         MemorySegment[] ranges = new MemorySegment[replicas.size()];
         for (int i = 0; i < ranges.length; i++) {
-            ranges[i] = viewOf(replicas.get(i), size);
+            ReplicaDescriptor replica = replicas.get(i);
+            ranges[i] = viewOf(replica.segment(), replica.endpoint(), replica.offset(), size);
             if (ranges[i] == null) {
                 return CompletableFuture.completedFuture(StartedPut.toWrite(replicas));
             }
@@ -306,20 +312,22 @@ public final class InlineValues {
         }
     }
 
-    /** Whether the complete object under {@code key} holds exactly these bytes (read here, lease handed back). */
+    /** Whether the complete object under {@code key} holds exactly these bytes (copied under its key and compared). */
     private boolean holds(String key, MemorySegment value) {
         if (value.byteSize() > maxBytes) {
             return false;
         }
         ObjectLocation location;
         try {
-            location = master.getReplicaList(key);
+            location = master.getReplicaList(key, new Copies(maxBytes, "", value.byteSize(), null));
         } catch (StoreException notComplete) {
             return false;
         }
-        ObjectLocation read = withBytes(location, maxBytes, "", null);
-        release(key, location);
-        return read.value() != null && read.value().mismatch(value) == -1;
+        if (location.value() == null) { // another size, or out of reach of a memory copy: leased, and handed back
+            release(key, location);
+            return false;
+        }
+        return location.value().mismatch(value) == -1;
     }
 
     /**
@@ -328,15 +336,21 @@ public final class InlineValues {
      * its host ({@code readerHost}, empty: none) copies it faster itself than it receives it on a socket (64 KiB
      * shm gets: 29.9k/s mapped, 17.0k/s inline).
      *
-     * @param lending null: the bytes are a copy and the read's lease ends before this returns; else the bytes are a
-     *                view of the segment itself, and the lease ends when {@code lending} does (once the answer that
-     *                carries them is out)
+     * @param lending null: the bytes are copied under the object's key into an array of their own, and no lease is
+     *                granted; else objects smaller than {@link #LENT_FROM} are copied so into the lending's room, and
+     *                larger ones are lent as views of their segment under a read lease that ends with the lending
+     *                (once the answer that carries them is out)
      */
     public ObjectLocation locate(String key, long acceptInline, String readerHost, Lending lending) {
-        ObjectLocation location = master.getReplicaList(key);
-        ObjectLocation answered = withBytes(location, acceptInline, readerHost, lending);
+        Copies copies = new Copies(acceptInline, readerHost, Long.MAX_VALUE, lending);
+        ObjectLocation location = master.getReplicaList(key, copies);
+        if (location.value() != null || lending == null) {
+            return location; // copied under its key, or left to its reader
+        }
+        ObjectLocation answered =
+                lent(List.of(location), acceptInline, readerHost, copies.budget).getFirst();
         if (answered.value() != null) {
-            ending(lending, () -> release(key, location)); // the read is over once its bytes are in the answer
+            lending.until(() -> release(key, location)); // the read is over once its bytes are in the answer
         }
         return answered;
     }
@@ -344,22 +358,28 @@ public final class InlineValues {
     /**
      * {@link #locate} for many keys in one master call: objects are answered with their bytes while the answer
      * holds at most {@link MasterClient#BATCH_INLINE_BYTES} of them (the rest as replicas), and the leases of those
-     * answered with bytes go back in one release (under {@code lending}, once the answer is out).
+     * lent from their segments go back in one release (under {@code lending}, once the answer is out).
      */
     public List<KeyResult<ObjectLocation>> locateAll(
             List<String> keys, long acceptInline, String readerHost, Lending lending) {
-        List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys);
-        List<ObjectLocation> found = new ArrayList<>(located.size());
-        for (KeyResult<ObjectLocation> result : located) {
-            found.add(result.ok() ? result.value() : null);
+        Copies copies = new Copies(acceptInline, readerHost, MasterClient.BATCH_INLINE_BYTES, lending);
+        List<KeyResult<ObjectLocation>> located = master.batchGetReplicaList(keys, copies);
+        if (lending == null) {
+            return located;
         }
-        List<ObjectLocation> read =
-                withBytes(found, acceptInline, readerHost, MasterClient.BATCH_INLINE_BYTES, lending);
+        List<ObjectLocation> leased = new ArrayList<>(located.size());
+        for (KeyResult<ObjectLocation> result : located) {
+            leased.add(result.ok() && result.value().value() == null ? result.value() : null);
+        }
+        List<ObjectLocation> read = lent(leased, acceptInline, readerHost, copies.budget);
+        if (read == leased) {
+            return located; // nothing lent: every lease stays with its reader
+        }
         List<KeyResult<ObjectLocation>> answered = new ArrayList<>(located.size());
         List<ReadLease> done = new ArrayList<>();
         for (int i = 0; i < located.size(); i++) {
             KeyResult<ObjectLocation> result = located.get(i);
-            if (read.get(i) == null || read.get(i) == result.value()) {
+            if (read.get(i) == leased.get(i)) {
                 answered.add(result);
                 continue;
             }
@@ -370,108 +390,113 @@ public final class InlineValues {
             answered.add(new KeyResult<>(result.key(), read.get(i), null));
         }
         if (!done.isEmpty()) {
-            ending(lending, () -> master.releaseLeases(done));
+            lending.until(() -> master.releaseLeases(done));
         }
         return answered;
-    }
-
-    /** The location with the object's bytes instead of its replicas, when they may and can be read here. */
-    private ObjectLocation withBytes(ObjectLocation location, long acceptInline, String readerHost, Lending lending) {
-        return withBytes(List.of(location), acceptInline, readerHost, Long.MAX_VALUE, lending)
-                .getFirst();
     }
 
     /**
-     * Each location with its object's bytes instead of its replicas where they may and can be read here, the others
-     * as they are (a null stays null), while the bytes answered add up to at most {@code budget}.
-     *
-     * <p>Under {@code lending} the bytes are views of the segments themselves, and the answer's writer copies them
-     * once, straight into its frame: copying them into an array here first cost that array's zeroing and a second
-     * copy. Otherwise the objects are read by one transfer batch: per object the engine's bookkeeping would cost
-     * more than the copy (a batch of 128 objects of 4 KiB spent more in it than in copying). Each into an array of
-     * its own: one array for all would be a humongous object to G1 (half a region or more), allocated outside the
-     * young generation and zeroed whole, and was slower (batched 4 KiB gets, four alternating runs each: 420k
-     * keys/s against 482k). A view or copy that fails leaves the object to its reader, who reads the replicas
-     * itself.
+     * Copies objects' bytes under their keys ({@link ReadLeases.Copier}): an object of at most the limit, while the
+     * bytes copied stay within the budget, from the first replica a memory copy reaches, unless the reader maps a
+     * replica itself. Under a lending, only objects below {@link #LENT_FROM}, into the lending's room; else into an
+     * array each.
      */
-    private List<ObjectLocation> withBytes(
-            List<ObjectLocation> locations, long acceptInline, String readerHost, long budget, Lending lending) {
+    private final class Copies implements ReadLeases.Copier {
+        private final long largest;
+        private final String readerHost;
+        private final Lending lending;
+        /** The bytes further copies may add up to. */
+        long budget;
+
+        Copies(long acceptInline, String readerHost, long budget, Lending lending) {
+            long limit = Math.min(acceptInline, maxBytes);
+            this.largest = lending == null ? limit : Math.min(limit, LENT_FROM - 1);
+            this.readerHost = readerHost;
+            this.budget = budget;
+            this.lending = lending;
+        }
+
+        @Override
+        public MemorySegment copy(List<Replica> live, long size) {
+            if (size > largest || size > budget) {
+                return null;
+            }
+            for (Replica replica : live) {
+                if (mappedBy(replica.segment().endpoint(), readerHost)) {
+                    return null;
+                }
+            }
+            for (Replica replica : live) {
+                MemorySegment view = viewOf(
+                        replica.segment().name(),
+                        replica.segment().endpoint(),
+                        replica.range().offset(),
+                        size);
+                if (view != null) {
+                    MemorySegment copy = lending == null ? Lending.Room.HEAP.take(size) : lending.room(size);
+                    MemorySegment.copy(view, 0, copy, 0, size);
+                    budget -= size;
+                    return copy;
+                }
+            }
+            return null;
+        }
+    }
+
+    /**
+     * Each location with its object's bytes instead of its replicas where they may and can be read here, as views of
+     * the segment itself, the others as they are (a null stays null), while the bytes lent add up to at most
+     * {@code budget}; the list itself when none is. The answer's writer copies the views once, straight into its
+     * frame, or sends them as they are: copying them into an array here first cost that array's zeroing and a second
+     * copy. A view that fails leaves the object to its reader, who reads the replicas itself.
+     */
+    private List<ObjectLocation> lent(
+            List<ObjectLocation> locations, long acceptInline, String readerHost, long budget) {
         long limit = Math.min(acceptInline, maxBytes);
-        ReplicaDescriptor[] source = new ReplicaDescriptor[locations.size()];
-        long total = 0;
+        List<ObjectLocation> answered = locations;
         for (int i = 0; i < locations.size(); i++) {
             ObjectLocation location = locations.get(i);
-            if (location != null
-                    && location.size() <= limit
-                    && location.size() <= budget - total
-                    && !mappedByReader(location, readerHost)) {
-                source[i] = inMemoryReplica(location);
-                total += source[i] == null ? 0 : location.size();
+            if (location == null
+                    || location.size() > limit
+                    || location.size() > budget
+                    || mappedByReader(location, readerHost)) {
+                continue;
             }
-        }
-        if (total == 0) {
-            return locations;
-        }
-        List<ObjectLocation> answered = new ArrayList<>(locations);
-        if (lending != null) {
-            for (int i = 0; i < locations.size(); i++) {
-                MemorySegment view = source[i] == null
-                        ? null
-                        : viewOf(source[i], locations.get(i).size());
-                if (view != null) {
-                    answered.set(i, locations.get(i).inlined(view));
+            MemorySegment view = firstView(location);
+            if (view != null) {
+                if (answered == locations) {
+                    answered = new ArrayList<>(locations);
                 }
-            }
-            return answered;
-        }
-        List<TransferRequest> reads = new ArrayList<>();
-        for (int i = 0; i < locations.size(); i++) {
-            if (source[i] != null) {
-                reads.add(source[i].read(MemorySegment.ofArray(
-                        new byte[Math.toIntExact(locations.get(i).size())])));
-            }
-        }
-        TransferBatch copied = engine.submit(reads);
-        int read = 0;
-        for (int i = 0; i < locations.size(); i++) {
-            if (source[i] != null) {
-                if (firstFailure(copied, read, read + 1) == null) {
-                    answered.set(i, locations.get(i).inlined(reads.get(read).local()));
-                }
-                read++;
+                answered.set(i, location.inlined(view));
+                budget -= location.size();
             }
         }
         return answered;
     }
 
-    /** The replica's first {@code size} bytes as a view of its memory, or null when they cannot be seen here. */
-    private MemorySegment viewOf(ReplicaDescriptor replica, long size) {
+    /** The object's bytes as a view of the first replica a memory copy reaches, or null. */
+    private MemorySegment firstView(ObjectLocation location) {
+        for (ReplicaDescriptor replica : location.replicas()) {
+            MemorySegment view = viewOf(replica.segment(), replica.endpoint(), replica.offset(), location.size());
+            if (view != null) {
+                return view;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The {@code size} bytes at {@code offset} of a segment as a view of its memory, or null when a memory copy does
+     * not reach them.
+     */
+    private MemorySegment viewOf(String segment, String endpoint, long offset, long size) {
         try {
-            return engine.view(replica.segment(), replica.endpoint(), replica.offset(), size);
+            return engine.view(segment, endpoint, offset, size);
         } catch (RuntimeException unmapped) {
             // As a failed copy would: e.g. a shared-memory file that no longer verifies or maps. The reader reads
             // the replicas itself and finds out why.
             return null;
         }
-    }
-
-    /** Runs {@code ending} when {@code lending} ends, or now when there is none. */
-    private static void ending(Lending lending, Runnable ending) {
-        if (lending == null) {
-            ending.run();
-        } else {
-            lending.until(ending);
-        }
-    }
-
-    /** The first of the object's replicas that a memory copy here reaches, or null. */
-    private ReplicaDescriptor inMemoryReplica(ObjectLocation location) {
-        for (ReplicaDescriptor replica : location.replicas()) {
-            if (inMemory(replica.read(MemorySegment.NULL))) {
-                return replica;
-            }
-        }
-        return null;
     }
 
     /** The read under {@code location}'s lease is over. */
@@ -483,37 +508,20 @@ public final class InlineValues {
     }
 
     private static boolean mappedByReader(ObjectLocation location, String readerHost) {
-        if (readerHost.isEmpty()) {
-            return false;
-        }
         for (ReplicaDescriptor replica : location.replicas()) {
-            PeerAddress peer = PeerAddress.parse(replica.endpoint());
-            if (!peer.shmFile().isEmpty() && peer.hostId().equals(readerHost)) {
+            if (mappedBy(replica.endpoint(), readerHost)) {
                 return true;
             }
         }
         return false;
     }
 
-    private boolean inMemory(TransferRequest request) {
-        Transport transport = engine.transportFor(request);
-        return transport != null && transport.copiesInMemory();
-    }
-
-    /**
-     * The first failure among requests {@code [from, to)} of a batch of memory copies, or null. The copies complete
-     * on the submitting thread: one still pending counts as failed.
-     */
-    private static StoreException firstFailure(TransferBatch batch, int from, int to) {
-        if (!batch.future().isDone()) {
-            return new StoreException(ErrorCode.INTERNAL_ERROR, "a memory copy did not complete on its thread");
+    /** Whether a reader on {@code readerHost} (empty: none named) maps a segment at {@code endpoint} itself. */
+    private static boolean mappedBy(String endpoint, String readerHost) {
+        if (readerHost.isEmpty()) {
+            return false;
         }
-        for (int i = from; i < to; i++) {
-            StoreException failure = TransferEngine.failureOf(batch, i);
-            if (failure != null) {
-                return failure;
-            }
-        }
-        return null;
+        PeerAddress peer = PeerAddress.parse(endpoint);
+        return !peer.shmFile().isEmpty() && peer.hostId().equals(readerHost);
     }
 }

@@ -365,7 +365,12 @@ public final class Master implements MasterClient {
     /** The readable replicas of a complete object, with a fresh read lease (and READ tickets until it ends). */
     @Override
     public ObjectLocation getReplicaList(String key) {
-        return serve(MasterOp.GET_REPLICA_LIST, () -> reads.locate(key));
+        return getReplicaList(key, null);
+    }
+
+    /** {@link #getReplicaList(String)}, a small object's bytes copied under its key by {@code copier} when it takes them. */
+    ObjectLocation getReplicaList(String key, ReadLeases.Copier copier) {
+        return serve(MasterOp.GET_REPLICA_LIST, () -> reads.locate(key, copier));
     }
 
     /** Whether a complete object exists; an existing object also gets a read lease. Not-found is just false. */
@@ -526,7 +531,13 @@ public final class Master implements MasterClient {
 
     @Override
     public List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys) {
-        return serve(MasterOp.BATCH_GET_REPLICA_LIST, keys, () -> KeyResult.each(keys, reads::locate));
+        return batchGetReplicaList(keys, null);
+    }
+
+    /** {@link #batchGetReplicaList(List)}, small objects' bytes copied under their keys by {@code copier}. */
+    List<KeyResult<ObjectLocation>> batchGetReplicaList(List<String> keys, ReadLeases.Copier copier) {
+        return serve(
+                MasterOp.BATCH_GET_REPLICA_LIST, keys, () -> KeyResult.each(keys, key -> reads.locate(key, copier)));
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.crescent.common.StoreException;
 import dev.crescent.protocol.ObjectLocation;
 import dev.crescent.transfer.TransferOp;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
@@ -20,8 +21,28 @@ final class ReadLeases {
         this.book = book;
     }
 
+    /**
+     * Takes a small object's bytes while its key is held. A copy made there needs no lease: the object's range is
+     * reused only once the object has left the index, which takes a step of the same key, so nothing can change the
+     * bytes while they are copied. That saves granting a lease, describing the replicas and handing the lease back (a
+     * second step of the key), a third of the master's time in batched 4 KiB gets.
+     */
+    @FunctionalInterface
+    interface Copier {
+        /** A copy of the {@code size} bytes of the object held by {@code live}, or null: it is then leased. */
+        MemorySegment copy(List<Replica> live, long size);
+    }
+
     /** The readable replicas of a complete object, with a fresh read lease (and READ tickets until it ends). */
     ObjectLocation locate(String key) {
+        return locate(key, null);
+    }
+
+    /**
+     * {@link #locate}, or the object's bytes without a lease when {@code copier} (null: none) copies them under the
+     * key: a location with no replicas and lease id 0.
+     */
+    ObjectLocation locate(String key, Copier copier) {
         ObjectKeys.validate(key);
         long now = book.clock.millis();
         long deadline = now + book.settings.leaseTtl().toMillis();
@@ -40,6 +61,12 @@ final class ReadLeases {
             Tiering tiering = book.tiering;
             if (tiering != null && tiering.active() && Tiering.onDiskOnly(meta)) {
                 tiering.promoteLater(key); // read from disk now, from DRAM next time if there is room
+            }
+            MemorySegment copied = copier == null ? null : copier.copy(live, meta.size);
+            if (copied != null) {
+                touch(meta, now);
+                answer[0] = new ObjectLocation(meta.size, List.of(), deadline, meta.crc32c, 0, copied, meta.version);
+                return meta;
             }
             long leaseId = meta.leases.grant(book.leaseIds.next(), deadline, now);
             touch(meta, now);

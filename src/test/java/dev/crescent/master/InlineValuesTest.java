@@ -19,7 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -96,8 +96,8 @@ class InlineValuesTest {
     }
 
     @Test
-    void aLentGetSharesTheSegmentsBytesAndHoldsTheLeaseUntilTheAnswerIsOut() {
-        byte[] value = bytes(1000, 4);
+    void aLentGetSharesALargeValuesBytesAndHoldsTheLeaseUntilTheAnswerIsOut() {
+        byte[] value = bytes((int) InlineValues.LENT_FROM, 4);
         put("k", value, false);
         Lending lending = new Lending();
         ObjectLocation location = inline.locate("k", LIMIT, "", lending);
@@ -110,6 +110,41 @@ class InlineValuesTest {
         lending.end();
         master.remove("k", false);
         assertFalse(master.exist("k"));
+    }
+
+    /**
+     * A value below {@link InlineValues#LENT_FROM} is copied under its key into the lending's room: no lease, so its
+     * object may go at once, and the copy keeps the bytes the answer carries even when the range is written again.
+     */
+    @Test
+    void aLentGetCopiesASmallValueIntoTheLendingsRoomAndHoldsNoLease() {
+        byte[] value = bytes((int) InlineValues.LENT_FROM - 1, 5);
+        put("k", value, false);
+        List<MemorySegment> taken = new ArrayList<>();
+        boolean[] freed = new boolean[1];
+        Lending lending = new Lending(new Lending.Room() {
+            @Override
+            public MemorySegment take(long bytes) {
+                MemorySegment room = arena.allocate(bytes);
+                taken.add(room);
+                return room;
+            }
+
+            @Override
+            public void free() {
+                freed[0] = true;
+            }
+        });
+        ObjectLocation location = inline.locate("k", LIMIT, "", lending);
+        assertEquals(1, taken.size());
+        assertEquals(taken.getFirst().address(), location.value().address(), "the copy is in the room");
+        assertEquals(0, location.leaseId());
+        master.remove("k", false); // no lease under the answer: an unforced remove goes at once
+        local.fill((byte) 0); // its range reused
+        assertArrayEquals(value, toArray(location.value()), "the answer still carries what was read");
+        assertFalse(freed[0]);
+        lending.end();
+        assertTrue(freed[0], "the room is given back with the lending");
     }
 
     @Test
@@ -227,13 +262,13 @@ class InlineValuesTest {
                 toArray(inline.locate("k", LIMIT, "another-host", null).value()));
     }
 
-    @ParameterizedTest(name = "lent: {0}")
-    @ValueSource(booleans = {false, true})
-    void aBatchAnswersBytesWithinItsBudgetAndReplicasBeyond(boolean lent) {
+    /** Copied under their keys (no lending, or below LENT_FROM) or lent from their segments: one budget either way. */
+    @ParameterizedTest(name = "lent: {0}, {1} bytes each")
+    @CsvSource({"false, 61440", "true, 61440", "true, 16383"})
+    void aBatchAnswersBytesWithinItsBudgetAndReplicasBeyond(boolean lent, int size) {
         long roomy = 2 * MasterClient.BATCH_INLINE_BYTES;
         engine.registerLocal("roomy", arena.allocate(roomy), "");
         master.mountSegment("roomy-worker", "roomy", roomy, "");
-        int size = 60 << 10;
         int objects = (int) (MasterClient.BATCH_INLINE_BYTES / size) + 3;
         List<String> keys = new ArrayList<>();
         for (int i = 0; i < objects; i++) {
@@ -256,12 +291,14 @@ class InlineValuesTest {
         }
         assertEquals(MasterClient.BATCH_INLINE_BYTES / size, inlined, "bytes up to the budget, replicas after");
         assertEquals(ErrorCode.OBJECT_NOT_FOUND, located.get(objects).code());
-        if (lent) {
+        if (lent && size >= InlineValues.LENT_FROM) {
             StoreException held = assertThrows(StoreException.class, () -> master.remove("b0", false));
             assertEquals(ErrorCode.OBJECT_HAS_LEASE, held.code(), "shared by the answer until it is out");
+        }
+        if (lent) {
             lending.end();
         }
-        master.remove("b0", false); // answered with bytes: its lease went back
+        master.remove("b0", false); // answered with bytes: copied with no lease, or its lease went back
         StoreException leased = assertThrows(StoreException.class, () -> master.remove("b" + (objects - 1), false));
         assertEquals(ErrorCode.OBJECT_HAS_LEASE, leased.code(), "answered as a replica: its reader holds a lease");
     }
@@ -287,6 +324,35 @@ class InlineValuesTest {
                 assertArrayEquals(bytes(sizes[i], 60 + i), toArray(location.value()), keys.get(i));
             }
         }
+    }
+
+    /**
+     * Under a lending a batch copies its small values under their keys (no lease: their objects may go while the
+     * answer is still out) and lends its large ones from their segments (leased until the answer is out).
+     */
+    @Test
+    void aLentBatchCopiesSmallValuesAndLendsLargeOnesUnderLeases() {
+        List<String> keys = List.of("small", "large", "just-small", "missing");
+        int[] sizes = {100, (int) InlineValues.LENT_FROM, (int) InlineValues.LENT_FROM - 1};
+        for (int i = 0; i < sizes.length; i++) {
+            put(keys.get(i), bytes(sizes[i], 70 + i), false);
+        }
+        Lending lending = new Lending();
+        List<KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "", lending);
+        for (int i = 0; i < sizes.length; i++) {
+            assertArrayEquals(
+                    bytes(sizes[i], 70 + i), toArray(located.get(i).value().value()), keys.get(i));
+            assertEquals(0, located.get(i).value().leaseId(), keys.get(i));
+        }
+        assertEquals(ErrorCode.OBJECT_NOT_FOUND, located.get(3).code());
+        master.remove("small", false);
+        master.remove("just-small", false);
+        StoreException held = assertThrows(StoreException.class, () -> master.remove("large", false));
+        assertEquals(ErrorCode.OBJECT_HAS_LEASE, held.code(), "lent from its segment until the answer is out");
+        local.fill((byte) 0); // the small ones' ranges reused
+        assertArrayEquals(bytes(100, 70), toArray(located.get(0).value().value()), "copied, not lent");
+        lending.end();
+        master.remove("large", false);
     }
 
     @Test

@@ -14,6 +14,7 @@ import dev.crescent.protocol.ArrivingValues;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.TrailingValue;
+import io.netty.buffer.ByteBufAllocator;
 import org.jboss.logging.Logger;
 
 import java.io.EOFException;
@@ -360,10 +361,25 @@ final class DirectWireSession implements Runnable {
                 Supplier<? extends CompletionStage<?>> prepared = arriving != null
                         ? handler.prepareArriving(service, frame, MasterWire.REQUEST_HEADER, body, arriving)
                         : handler.prepareArriving(service, frame, MasterWire.REQUEST_HEADER, body, entries);
-                WireCalls.callOf(caller, callId, prepared, new Lending(), outcome)
+                WireCalls.callOf(
+                                caller,
+                                callId,
+                                prepared,
+                                new Lending(new PooledRoom(ByteBufAllocator.DEFAULT)),
+                                outcome)
                         .run();
             } else {
-                WireCalls.callOf(service, caller, handler, callId, frame, 0, length, value, outcome)
+                WireCalls.callOf(
+                                service,
+                                caller,
+                                handler,
+                                callId,
+                                frame,
+                                0,
+                                length,
+                                value,
+                                ByteBufAllocator.DEFAULT,
+                                outcome)
                         .run();
             }
         }

@@ -315,7 +315,17 @@ final class MasterWireSession {
         if (handler.blocking()) {
             byte[] own = ByteBufUtil.getBytes(request);
             request.release();
-            Runnable call = WireCalls.callOf(service, caller, handler, callId, own, 0, own.length, null, outcome);
+            Runnable call = WireCalls.callOf(
+                    service,
+                    caller,
+                    handler,
+                    callId,
+                    own,
+                    0,
+                    own.length,
+                    null,
+                    channel.channelHandlerContext().alloc(),
+                    outcome);
             vertx.executeBlocking(
                     () -> {
                         call.run();
@@ -335,6 +345,7 @@ final class MasterWireSession {
                             offset,
                             request.readableBytes(),
                             null,
+                            channel.channelHandlerContext().alloc(),
                             outcome)
                     .run();
         } finally {

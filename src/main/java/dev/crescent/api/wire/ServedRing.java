@@ -10,6 +10,7 @@ import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.transfer.shm.CoreYield;
 import dev.crescent.transfer.shm.RequestRing;
+import io.netty.buffer.ByteBufAllocator;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -147,7 +148,17 @@ final class ServedRing {
             return;
         }
         try {
-            WireCalls.callOf(service, caller, handler, callId, request, 0, length, null, new SlotOutcome(slot))
+            WireCalls.callOf(
+                            service,
+                            caller,
+                            handler,
+                            callId,
+                            request,
+                            0,
+                            length,
+                            null,
+                            ByteBufAllocator.DEFAULT,
+                            new SlotOutcome(slot))
                     .run();
         } catch (RuntimeException e) {
             fail(slot, callId, WireCalls.storeError(e));

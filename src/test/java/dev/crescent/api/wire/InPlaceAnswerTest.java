@@ -15,6 +15,8 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -26,6 +28,7 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.URL;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -92,17 +95,29 @@ class InPlaceAnswerTest {
         }
     }
 
-    @Test
-    void aBatchSentFromItsSegmentsArrivesWholeBesideARefusalAndGivesItsLeasesBack() throws IOException {
-        List<String> keys = List.of("in-place/batch/0", "in-place/batch/none", "in-place/batch/1", "in-place/batch/2");
+    /**
+     * Large values are sent from their segments under read leases; small ones copied under their keys into pooled
+     * memory, sent from there once they add up to 64 KiB ({@link InPlaceAnswer#LEAST_TOTAL}), copied into the frame
+     * below that. Each way the batch arrives whole, and no lease is left held.
+     */
+    @ParameterizedTest(name = "{0} values of {1} bytes")
+    @CsvSource({"3, 65536", "20, 4096", "3, 4096"})
+    void aBatchSentFromItsSegmentsArrivesWholeBesideARefusalAndGivesItsLeasesBack(int count, int size)
+            throws IOException {
+        String prefix = "in-place/batch/" + count + "x" + size + "/";
+        List<String> keys = new ArrayList<>();
         Map<String, byte[]> values = new HashMap<>();
         try (Socket socket = connected(service, 0)) {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             DataOutputStream out = new DataOutputStream(socket.getOutputStream());
-            for (int i = 0; i < 3; i++) {
-                byte[] value = randomBytes(VALUE_BYTES - i * 1000, 20 + i);
-                values.put("in-place/batch/" + i, value);
-                put(in, out, "in-place/batch/" + i, value);
+            for (int i = 0; i < count; i++) {
+                byte[] value = randomBytes(size - i * (size / 64), 20 + i);
+                values.put(prefix + i, value);
+                put(in, out, prefix + i, value);
+                keys.add(prefix + i);
+                if (i == 0) {
+                    keys.add(prefix + "none");
+                }
             }
             for (int call = 0; call < 20; call++) {
                 send(
@@ -130,15 +145,12 @@ class InPlaceAnswerTest {
                     }
                 }
             }
-            for (int i = 0; i < 3; i++) { // unforced: refused while a read lease is held
+            for (int i = 0; i < count; i++) { // unforced: refused while a read lease is held
                 send(
                         out,
                         MasterWire.id(MasterServiceGrpc.getRemoveMethod()),
                         100 + i,
-                        RemoveRequest.newBuilder()
-                                .setKey("in-place/batch/" + i)
-                                .build()
-                                .toByteArray());
+                        RemoveRequest.newBuilder().setKey(prefix + i).build().toByteArray());
                 MasterWireProtocolTest.Answer removed = read(in);
                 assertEquals(0, removed.code(), removed.message());
             }

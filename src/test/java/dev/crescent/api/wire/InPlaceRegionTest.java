@@ -78,7 +78,7 @@ class InPlaceRegionTest {
     }
 
     @Test
-    void aSingleLargeValueIsSentInPlaceAndSmallValuesAreCopied() throws IOException {
+    void aLargeValueOrManySmallOnesAreSentInPlaceAndAFewSmallOnesCopied() throws IOException {
         long deadline = System.currentTimeMillis() + 60_000;
         GetReplicaListResponse single = location(16 << 10, deadline);
         Lending one = new Lending();
@@ -88,14 +88,22 @@ class InPlaceRegionTest {
         assertArrayEquals(copied(1, single, one), drain(region, 5000));
         region.release();
 
-        // 4 KiB values, 64 KiB in all: each piece would cost more than its copy.
+        // 4 KiB values, just under 64 KiB in all: each piece would cost more than its copy.
         BatchGetReplicaListResponse.Builder batch = BatchGetReplicaListResponse.newBuilder();
         Lending small = new Lending();
-        for (int i = 0; i < 16; i++) {
+        for (int i = 0; i < 15; i++) {
             batch.addItems(found("k" + i, location(4096, deadline)));
             small.lend(i, segment(4096, i));
         }
         assertNull(InPlaceAnswer.regionOf(ALLOC, 2, batch.build(), small));
+
+        // One more makes 64 KiB: a frame to copy them into would be as large, so they are sent as they are.
+        batch.addItems(found("k15", location(4096, deadline)));
+        small.lend(15, segment(4096, 15));
+        LeasedRegion many = InPlaceAnswer.regionOf(ALLOC, 3, batch.build(), small);
+        assertNotNull(many);
+        assertArrayEquals(copied(3, batch.build(), small), drain(many, 5000));
+        many.release();
     }
 
     @Test
