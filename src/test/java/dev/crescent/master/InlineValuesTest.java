@@ -96,8 +96,8 @@ class InlineValuesTest {
     }
 
     @Test
-    void aLentGetSharesALargeValuesBytesAndHoldsTheLeaseUntilTheAnswerIsOut() {
-        byte[] value = bytes((int) InlineValues.LENT_FROM, 4);
+    void aLentGetSharesTheSegmentsBytesAndHoldsTheLeaseUntilTheAnswerIsOut() {
+        byte[] value = bytes(1000, 4);
         put("k", value, false);
         Lending lending = new Lending();
         ObjectLocation location = inline.locate("k", LIMIT, "", lending);
@@ -110,41 +110,6 @@ class InlineValuesTest {
         lending.end();
         master.remove("k", false);
         assertFalse(master.exist("k"));
-    }
-
-    /**
-     * A value below {@link InlineValues#LENT_FROM} is copied under its key into the lending's room: no lease, so its
-     * object may go at once, and the copy keeps the bytes the answer carries even when the range is written again.
-     */
-    @Test
-    void aLentGetCopiesASmallValueIntoTheLendingsRoomAndHoldsNoLease() {
-        byte[] value = bytes((int) InlineValues.LENT_FROM - 1, 5);
-        put("k", value, false);
-        List<MemorySegment> taken = new ArrayList<>();
-        boolean[] freed = new boolean[1];
-        Lending lending = new Lending(new Lending.Room() {
-            @Override
-            public MemorySegment take(long bytes) {
-                MemorySegment room = arena.allocate(bytes);
-                taken.add(room);
-                return room;
-            }
-
-            @Override
-            public void free() {
-                freed[0] = true;
-            }
-        });
-        ObjectLocation location = inline.locate("k", LIMIT, "", lending);
-        assertEquals(1, taken.size());
-        assertEquals(taken.getFirst().address(), location.value().address(), "the copy is in the room");
-        assertEquals(0, location.leaseId());
-        master.remove("k", false); // no lease under the answer: an unforced remove goes at once
-        local.fill((byte) 0); // its range reused
-        assertArrayEquals(value, toArray(location.value()), "the answer still carries what was read");
-        assertFalse(freed[0]);
-        lending.end();
-        assertTrue(freed[0], "the room is given back with the lending");
     }
 
     @Test
@@ -337,8 +302,24 @@ class InlineValuesTest {
         for (int i = 0; i < sizes.length; i++) {
             put(keys.get(i), bytes(sizes[i], 70 + i), false);
         }
-        Lending lending = new Lending();
+        List<MemorySegment> taken = new ArrayList<>();
+        boolean[] freed = new boolean[1];
+        Lending lending = new Lending(new Lending.Room() {
+            @Override
+            public MemorySegment take(long bytes) {
+                MemorySegment room = arena.allocate(Math.max(1, bytes)).asSlice(0, bytes);
+                taken.add(room);
+                return room;
+            }
+
+            @Override
+            public void free() {
+                freed[0] = true;
+            }
+        });
         List<KeyResult<ObjectLocation>> located = inline.locateAll(keys, LIMIT, "", lending);
+        assertEquals(2, taken.size(), "the two small ones copied into the room");
+        assertEquals(taken.getFirst().address(), located.get(0).value().value().address());
         for (int i = 0; i < sizes.length; i++) {
             assertArrayEquals(
                     bytes(sizes[i], 70 + i), toArray(located.get(i).value().value()), keys.get(i));
@@ -351,7 +332,9 @@ class InlineValuesTest {
         assertEquals(ErrorCode.OBJECT_HAS_LEASE, held.code(), "lent from its segment until the answer is out");
         local.fill((byte) 0); // the small ones' ranges reused
         assertArrayEquals(bytes(100, 70), toArray(located.get(0).value().value()), "copied, not lent");
+        assertFalse(freed[0]);
         lending.end();
+        assertTrue(freed[0], "the room is given back with the lending");
         master.remove("large", false);
     }
 

@@ -14,7 +14,6 @@ import dev.crescent.protocol.ArrivingValues;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.protocol.TrailingValue;
-import io.netty.buffer.ByteBufAllocator;
 import org.jboss.logging.Logger;
 
 import java.io.EOFException;
@@ -59,6 +58,8 @@ final class DirectWireSession implements Runnable {
     private byte[] frame = new byte[64 << 10];
     /** The answer being written, made by whichever thread completes the call. */
     private ByteBuffer out = ByteBuffer.allocateDirect(64 << 10);
+    /** Where the copies of small objects' bytes an answer carries are made, call after call. */
+    private final ReusedRoom copies = new ReusedRoom();
 
     /** The thread serving this connection, once it started (the one a call's outcome wakes). */
     private volatile Thread thread;
@@ -361,25 +362,10 @@ final class DirectWireSession implements Runnable {
                 Supplier<? extends CompletionStage<?>> prepared = arriving != null
                         ? handler.prepareArriving(service, frame, MasterWire.REQUEST_HEADER, body, arriving)
                         : handler.prepareArriving(service, frame, MasterWire.REQUEST_HEADER, body, entries);
-                WireCalls.callOf(
-                                caller,
-                                callId,
-                                prepared,
-                                new Lending(new PooledRoom(ByteBufAllocator.DEFAULT)),
-                                outcome)
+                WireCalls.callOf(caller, callId, prepared, new Lending(), outcome)
                         .run();
             } else {
-                WireCalls.callOf(
-                                service,
-                                caller,
-                                handler,
-                                callId,
-                                frame,
-                                0,
-                                length,
-                                value,
-                                ByteBufAllocator.DEFAULT,
-                                outcome)
+                WireCalls.callOf(service, caller, handler, callId, frame, 0, length, value, Lending.Room.HEAP, outcome)
                         .run();
             }
         }

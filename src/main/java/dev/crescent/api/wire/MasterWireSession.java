@@ -315,17 +315,8 @@ final class MasterWireSession {
         if (handler.blocking()) {
             byte[] own = ByteBufUtil.getBytes(request);
             request.release();
-            Runnable call = WireCalls.callOf(
-                    service,
-                    caller,
-                    handler,
-                    callId,
-                    own,
-                    0,
-                    own.length,
-                    null,
-                    channel.channelHandlerContext().alloc(),
-                    outcome);
+            Runnable call =
+                    WireCalls.callOf(service, caller, handler, callId, own, 0, own.length, null, room(), outcome);
             vertx.executeBlocking(
                     () -> {
                         call.run();
@@ -345,13 +336,21 @@ final class MasterWireSession {
                             offset,
                             request.readableBytes(),
                             null,
-                            channel.channelHandlerContext().alloc(),
+                            room(),
                             outcome)
                     .run();
         } finally {
             assert poisoned(request); // with assertions on (tests), a late reader of the frame reads junk
             request.release();
         }
+    }
+
+    /**
+     * A call's room for the copies its answer carries: pooled direct memory, which the answer can be sent from as it
+     * is (a heap buffer would be copied into a direct one on its way to the socket).
+     */
+    private Lending.Room room() {
+        return new PooledRoom(channel.channelHandlerContext().alloc());
     }
 
     /**

@@ -22,7 +22,10 @@ final class PooledRoom implements Lending.Room {
 
     private final ByteBufAllocator alloc;
     private final List<ByteBuf> taken = new ArrayList<>(2);
-    private ByteBuf current;
+    /** The piece being filled, as memory (a view made once per piece, sliced per copy), and how much of it is used. */
+    private MemorySegment current;
+
+    private long used;
 
     PooledRoom(ByteBufAllocator alloc) {
         this.alloc = alloc;
@@ -30,14 +33,15 @@ final class PooledRoom implements Lending.Room {
 
     @Override
     public MemorySegment take(long bytes) {
-        int length = Math.toIntExact(bytes);
-        if (current == null || current.writableBytes() < length) {
-            current = alloc.directBuffer(Math.max(length, PIECE));
-            taken.add(current);
+        if (current == null || current.byteSize() - used < bytes) {
+            ByteBuf piece = alloc.directBuffer(Math.max(Math.toIntExact(bytes), PIECE));
+            taken.add(piece);
+            current = MemorySegment.ofBuffer(piece.nioBuffer(0, piece.capacity()));
+            used = 0;
         }
-        int at = current.writerIndex();
-        current.writerIndex(at + length);
-        return MemorySegment.ofBuffer(current.nioBuffer(at, length));
+        MemorySegment copy = current.asSlice(used, bytes);
+        used += bytes;
+        return copy;
     }
 
     @Override

@@ -10,7 +10,6 @@ import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import dev.crescent.transfer.shm.CoreYield;
 import dev.crescent.transfer.shm.RequestRing;
-import io.netty.buffer.ByteBufAllocator;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
@@ -157,7 +156,7 @@ final class ServedRing {
                             0,
                             length,
                             null,
-                            ByteBufAllocator.DEFAULT,
+                            Lending.Room.HEAP,
                             new SlotOutcome(slot))
                     .run();
         } catch (RuntimeException e) {

@@ -9,7 +9,6 @@ import dev.crescent.protocol.GrpcErrors;
 import dev.crescent.protocol.Lending;
 import dev.crescent.protocol.MasterWire;
 import io.grpc.StatusRuntimeException;
-import io.netty.buffer.ByteBufAllocator;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -40,7 +39,7 @@ final class WireCalls {
      * {@code caller}, handing its outcome to {@code outcome}. The request is parsed now, sharing the frame's bytes.
      * {@code value}, when not null, is the request's last field, its value, left where it was read: the frame holds the
      * rest, the handler takes the value apart ({@link MasterWireHandlers.Handler#valueField}), and it must stay as it
-     * is until the outcome is handed over. Copies the answer carries are made in pooled buffers from {@code alloc}.
+     * is until the outcome is handed over. Copies the answer carries are made in {@code room}, this call's own.
      */
     static Runnable callOf(
             MasterGrpcService service,
@@ -51,9 +50,9 @@ final class WireCalls {
             int offset,
             int length,
             MemorySegment value,
-            ByteBufAllocator alloc,
+            Lending.Room room,
             Outcome outcome) {
-        Lending lending = new Lending(new PooledRoom(alloc));
+        Lending lending = new Lending(room);
         Supplier<? extends CompletionStage<?>> prepared = handler.prepare(
                 service, frame, offset + MasterWire.REQUEST_HEADER, length - MasterWire.REQUEST_HEADER, value, lending);
         return callOf(caller, callId, prepared, lending, outcome);
