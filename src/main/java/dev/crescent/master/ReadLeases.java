@@ -33,14 +33,10 @@ final class ReadLeases {
         MemorySegment copy(List<Replica> live, long size);
     }
 
-    /** The readable replicas of a complete object, with a fresh read lease (and READ tickets until it ends). */
-    ObjectLocation locate(String key) {
-        return locate(key, null);
-    }
-
     /**
-     * {@link #locate}, or the object's bytes without a lease when {@code copier} (null: none) copies them under the
-     * key: a location with no replicas and lease id 0.
+     * The readable replicas of a complete object, with a fresh read lease (and READ tickets until it ends); or its
+     * bytes without a lease when {@code copier} (null: none) copies them under the key: a location with no replicas
+     * and lease id 0.
      */
     ObjectLocation locate(String key, Copier copier) {
         ObjectKeys.validate(key);
