@@ -365,7 +365,7 @@ final class DirectWireSession implements Runnable {
                 WireCalls.callOf(caller, callId, prepared, new Lending(), outcome)
                         .run();
             } else {
-                WireCalls.callOf(service, caller, handler, callId, frame, 0, length, value, Lending.Room.HEAP, outcome)
+                WireCalls.callOf(service, caller, handler, callId, frame, 0, length, value, copies.forCall(), outcome)
                         .run();
             }
         }
