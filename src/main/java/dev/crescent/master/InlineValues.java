@@ -359,7 +359,7 @@ public final class InlineValues {
      * {@link #locate} for many keys in one master call: objects are answered with their bytes while the answer
      * holds at most {@link MasterClient#BATCH_INLINE_BYTES} of them (the rest as replicas). Under {@code lending},
      * objects below {@link #LENT_FROM} are copied under their keys into the lending's room (a batch of 128 4 KiB
-     * values spent a third of the master's time granting, describing and handing back their leases), larger ones lent
+     * values spent about a fifth of the master's time granting, describing and handing back their leases), larger ones lent
      * from their segments, whose leases go back in one release once the answer is out.
      */
     public List<KeyResult<ObjectLocation>> locateAll(
