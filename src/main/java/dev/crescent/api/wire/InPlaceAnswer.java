@@ -41,8 +41,8 @@ final class InPlaceAnswer {
     private InPlaceAnswer() {}
 
     /**
-     * The answer as one message for the channel, its lent values sent from their segments, when they average
-     * {@link #LEAST_BYTES} or more and their leases leave time to send them; else null (the answer is copied whole,
+     * The answer as one message for the channel, its lent values sent from where they lie, when they average
+     * {@link #LEAST_BYTES} or more or add up to {@link #LEAST_TOTAL} or more, and their leases leave time to send them; else null (the answer is copied whole,
      * {@link LentAnswer}). The message is released once sent or dropped, which ends the lending (hands the read leases
      * back).
      */

@@ -384,8 +384,8 @@ final class MasterWireSession {
      * Serialises the answer straight into a pooled direct buffer, which the channel sends as it is and gives back
      * to the pool: a heap frame would be copied into a fresh direct buffer on every write (a small object's bytes
      * travel in answers: with 64 KiB values that copy and its zeroing were the master's largest cost). Bytes lent
-     * to the answer are copied into it from their segments ({@link LentAnswer}), or, when they average 16 KiB or
-     * more, sent from the segments as they are ({@link InPlaceAnswer}).
+     * to the answer are copied into it ({@link LentAnswer}), or, when they average 16 KiB or more or add up to
+     * 64 KiB or more, sent from where they lie as they are ({@link InPlaceAnswer}).
      */
     private void answer(int callId, MessageLite answer, Lending lending) {
         ChannelHandlerContext context = channel.channelHandlerContext();

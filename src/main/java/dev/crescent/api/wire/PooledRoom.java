@@ -21,7 +21,8 @@ final class PooledRoom implements Lending.Room {
     private static final int PIECE = 32 << 10;
 
     private final ByteBufAllocator alloc;
-    private final List<ByteBuf> taken = new ArrayList<>(2);
+    /** Empty, with no array behind it, until a copy is made: most calls make none. */
+    private final List<ByteBuf> taken = new ArrayList<>();
     /** The piece being filled, as memory (a view made once per piece, sliced per copy), and how much of it is used. */
     private MemorySegment current;
 

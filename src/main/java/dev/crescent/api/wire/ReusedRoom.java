@@ -16,11 +16,13 @@ final class ReusedRoom {
 
     private MemorySegment memory = MemorySegment.ofBuffer(ByteBuffer.allocateDirect(FIRST));
     private long used;
+    /** What each call is handed: one object for all of them, not one per call. */
+    private final Lending.Room room = this::take;
 
     /** The room of the next call, which may reuse what every call before it took. */
     Lending.Room forCall() {
         used = 0;
-        return this::take;
+        return room;
     }
 
     private MemorySegment take(long bytes) {
